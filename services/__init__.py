@@ -1,0 +1,1 @@
+"""The Genting services; each sub-package is one deployable and imports only `shared`."""

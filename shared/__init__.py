@@ -1,0 +1,1 @@
+"""Genting's kernel: envelope, event store, outbox, projections, settings, logging, auth, HTTP."""

@@ -1,0 +1,160 @@
+"""The facts the registry publishes about families: public data only, never personal data."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, ClassVar, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from shared.contracts.base import Event, EventCatalog
+
+# CONTRACT.md: no payload ever carries a name, NIK, KK number, address or birth date.
+# Ages travel in completed months; the personal part stays sealed inside the registry.
+
+Role = Literal["pregnant_mother", "breastfeeding_mother", "baduta", "other"]
+Sex = Literal["M", "F"]
+ExitReason = Literal[
+    "graduated", "moved_away", "aged_out", "deceased", "duplicate", "consent_withdrawn"
+]
+ActiveStatus = Literal["registered", "enrolled"]
+
+KelurahanCode = Annotated[str, StringConstraints(pattern=r"^\d{2}\.\d{2}\.\d{2}\.\d{4}$")]
+KecamatanCode = Annotated[str, StringConstraints(pattern=r"^\d{2}\.\d{2}\.\d{2}$")]
+AgeMonths = Annotated[int, Field(ge=0)]
+MemberCounts = dict[Role, Annotated[int, Field(ge=0)]]
+
+
+class MemberSummary(BaseModel):
+    """A family member as the public may know them: role, sex and age in months, no identity."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    member_id: UUID
+    role: Role
+    sex: Sex
+    age_months: AgeMonths
+
+
+class FamilyEvent(Event):
+    """A fact about one family in the registry (base class, never published itself)."""
+
+    context: ClassVar[str] = "registry"
+    aggregate: ClassVar[str] = "family"
+    id_field: ClassVar[str] = "family_id"
+
+    family_id: UUID
+
+
+class FamilyRegistered(FamilyEvent):
+    """Staff registered a family at risk of stunting in a kelurahan, pending the lurah's check."""
+
+    event_type: ClassVar[str] = "FamilyRegistered"
+
+    kelurahan_code: KelurahanCode
+    kecamatan_code: KecamatanCode
+    members: list[MemberSummary]
+    member_counts: MemberCounts
+    risk_factors: list[str]
+    registered_on: date
+    registered_by: str
+
+
+class MemberAdded(FamilyEvent):
+    """A new member, a newborn say, joined a registered or enrolled family."""
+
+    event_type: ClassVar[str] = "MemberAdded"
+
+    member_id: UUID
+    role: Role
+    sex: Sex
+    age_months: AgeMonths
+    kelurahan_code: KelurahanCode
+    added_on: date
+    added_by: str
+
+
+class FamilyVerified(FamilyEvent):
+    """The lurah checked the registered family and confirmed it belongs in the programme."""
+
+    event_type: ClassVar[str] = "FamilyVerified"
+
+    kelurahan_code: KelurahanCode
+    verified_on: date
+    verified_by: str
+
+
+class FamilyEnrolled(FamilyEvent):
+    """The family is enrolled in the programme and may now be sponsored by orang tua asuh."""
+
+    event_type: ClassVar[str] = "FamilyEnrolled"
+
+    kelurahan_code: KelurahanCode
+    kecamatan_code: KecamatanCode
+    member_counts: MemberCounts
+    risk_factors: list[str]
+    enrolled_on: date
+
+
+class FamilyRejected(FamilyEvent):
+    """The lurah checked the registered family and found it does not belong in the programme."""
+
+    event_type: ClassVar[str] = "FamilyRejected"
+
+    kelurahan_code: KelurahanCode
+    rejected_on: date
+    rejected_by: str
+
+
+class FamilyExited(FamilyEvent):
+    """The family left the programme for the given reason; no further aid is planned for it."""
+
+    event_type: ClassVar[str] = "FamilyExited"
+
+    kelurahan_code: KelurahanCode
+    reason: ExitReason
+    exited_on: date
+    previous_status: ActiveStatus
+    exited_by: str
+
+
+class PersonalDataErased(FamilyEvent):
+    """The family's personal data was erased for good; its counts and history remain."""
+
+    event_type: ClassVar[str] = "PersonalDataErased"
+
+    kelurahan_code: KelurahanCode
+    erased_on: date
+    erased_by: str
+
+
+CATALOG = EventCatalog(
+    "registry",
+    [
+        FamilyRegistered,
+        MemberAdded,
+        FamilyVerified,
+        FamilyEnrolled,
+        FamilyRejected,
+        FamilyExited,
+        PersonalDataErased,
+    ],
+)
+
+__all__ = [
+    "CATALOG",
+    "ActiveStatus",
+    "ExitReason",
+    "FamilyEnrolled",
+    "FamilyEvent",
+    "FamilyExited",
+    "FamilyRegistered",
+    "FamilyRejected",
+    "FamilyVerified",
+    "MemberAdded",
+    "MemberSummary",
+    "PersonalDataErased",
+    "Role",
+    "Sex",
+]

@@ -1,0 +1,67 @@
+"""The error roots every service shares; the HTTP layer maps them to RFC 9457 problems."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One invalid input field: a JSON path such as `members[1].nik`, and why."""
+
+    field: str
+    message: str
+
+
+class DomainError(Exception):
+    """A business rule refused a command."""
+
+    status: int = 400
+    title: str = "Command refused"
+
+    @property
+    def detail(self) -> str:
+        return str(self) or self.title
+
+
+class InvalidCommand(DomainError):
+    """The command's input breaks validation rules; nothing was changed."""
+
+    status = 422
+    title = "Invalid input"
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
+        self.errors = errors
+
+
+class NotFound(DomainError):
+    """The addressed thing does not exist (or is not visible to the caller)."""
+
+    status = 404
+    title = "Not found"
+
+
+class Conflict(DomainError):
+    """The command conflicts with the current state."""
+
+    status = 409
+    title = "Conflict with the current state"
+
+
+class Forbidden(DomainError):
+    """The caller's role or scope does not allow this."""
+
+    status = 403
+    title = "Forbidden"
+
+
+class ConcurrencyConflict(Conflict):
+    """Another writer appended to the stream first (stale expected version)."""
+
+    title = "Concurrent modification"
+
+    def __init__(self, stream_id: object, expected_version: int) -> None:
+        super().__init__(f"stream {stream_id} is no longer at version {expected_version}")
+        self.stream_id = stream_id
+        self.expected_version = expected_version

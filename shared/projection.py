@@ -1,0 +1,280 @@
+"""The projection runner: durable pull consumer, one transaction per batch, version-gated, DLQ."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Protocol
+from uuid import UUID
+
+import asyncpg
+import structlog
+from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
+from pydantic import ValidationError
+
+from shared.messaging import MSG_ID_HEADER, Envelope, dlq_subject
+from shared.nats_setup import dlq_stream_config, ensure_consumer, ensure_stream
+
+log = structlog.get_logger()
+
+
+class Projection(Protocol):
+    """A read model fed by one upstream stream; `apply` runs inside the batch's transaction."""
+
+    name: str  # durable consumer name and gate key, `<consumer>-<purpose>`
+    stream: str  # upstream stream, e.g. GENTING_REGISTRY
+    filter_subjects: Sequence[str]
+    tables: Sequence[str]  # truncated on rebuild
+
+    async def apply(self, conn: asyncpg.Connection, envelope: Envelope) -> None: ...
+
+
+class Outcome(Enum):
+    APPLY = "apply"
+    DUPLICATE = "duplicate"
+    GAP = "gap"
+
+
+@dataclass
+class RunnerStats:
+    applied: int = 0
+    duplicates: int = 0
+    gaps: int = 0
+    dead_lettered: int = 0
+    batches: int = 0
+    last_seq: int = 0
+    errors: int = 0
+    lag: dict[str, int] = field(default_factory=dict)
+
+
+def retry_delay(num_delivered: int) -> float:
+    """Seconds before a gapped or failed message comes back: 0.25, 0.5, 1, 2, ... at most 30."""
+    return min(0.25 * 2 ** max(num_delivered - 1, 0), 30.0)
+
+
+async def gate(
+    conn: asyncpg.Connection, projection: str, versions: Sequence[tuple[UUID, int]]
+) -> list[Outcome]:
+    """Decide, for each (stream_id, version) in arrival order, whether to apply it.
+
+    Rows of every stream in the batch are locked (in stream-id order, so replicas cannot
+    deadlock) and then advanced in the same transaction as the read-model change: two replicas
+    can never both apply one version, and v3 never goes in before v2.
+    """
+    ids = sorted({sid for sid, _ in versions})
+    await conn.execute(
+        "insert into projection_versions (projection, stream_id, version)"
+        " select $1, unnest($2::uuid[]), 0 on conflict do nothing",
+        projection, ids,
+    )
+    rows = await conn.fetch(
+        "select stream_id, version from projection_versions where projection = $1"
+        " and stream_id = any($2::uuid[]) order by stream_id for update",
+        projection, ids,
+    )
+    current = {r["stream_id"]: r["version"] for r in rows}
+    start = dict(current)
+    pending: dict[UUID, set[int]] = defaultdict(set)
+    for sid, v in versions:
+        pending[sid].add(v)
+    # A later version that arrived earlier in the same batch still applies once its gap fills.
+    for sid, vs in pending.items():
+        while current[sid] + 1 in vs:
+            current[sid] += 1
+    outcomes = [
+        Outcome.DUPLICATE if v <= start[sid] else Outcome.APPLY if v <= current[sid] else Outcome.GAP
+        for sid, v in versions
+    ]
+    changed = [(sid, v) for sid, v in current.items() if v != start[sid]]
+    if changed:
+        await conn.execute(
+            "update projection_versions p set version = c.version from"
+            " (select unnest($2::uuid[]) as stream_id, unnest($3::int[]) as version) c"
+            " where p.projection = $1 and p.stream_id = c.stream_id",
+            projection, [c[0] for c in changed], [c[1] for c in changed],
+        )
+    return outcomes
+
+
+class ProjectionRunner:
+    """Consumes one projection's durable pull consumer until cancelled."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        js: JetStreamContext,
+        projection: Projection,
+        *,
+        service: str,
+        batch: int = 200,
+        max_deliver: int = 8,
+        ack_wait: float = 30.0,
+        fetch_timeout: float = 1.0,
+    ) -> None:
+        self.pool = pool
+        self.js = js
+        self.projection = projection
+        self.service = service
+        self.batch = batch
+        self.max_deliver = max_deliver
+        self.ack_wait = ack_wait
+        self.fetch_timeout = fetch_timeout
+        self.stats = RunnerStats()
+        self._sub: JetStreamContext.PullSubscription | None = None
+
+    def consumer_config(self) -> ConsumerConfig:
+        return ConsumerConfig(
+            durable_name=self.projection.name,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_policy=AckPolicy.EXPLICIT,
+            ack_wait=self.ack_wait,
+            max_deliver=self.max_deliver,
+            max_ack_pending=self.batch * 5,
+            filter_subjects=list(self.projection.filter_subjects),
+        )
+
+    async def setup(self) -> None:
+        await ensure_stream(self.js, dlq_stream_config(self.service))
+        await ensure_consumer(self.js, self.projection.stream, self.consumer_config())
+        self._sub = await self.js.pull_subscribe_bind(
+            durable=self.projection.name, stream=self.projection.stream
+        )
+
+    async def run(self) -> None:
+        """Fetch returns as soon as messages are there; the timeout only bounds an idle wait."""
+        while True:
+            try:
+                if self._sub is None:
+                    await self.setup()
+                assert self._sub is not None
+                try:
+                    msgs = await self._sub.fetch(self.batch, timeout=self.fetch_timeout)
+                except (TimeoutError, NatsTimeoutError):
+                    continue
+                await self.handle(msgs)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.stats.errors += 1
+                if isinstance(exc, NotFoundError):
+                    self._sub = None  # stream or consumer gone (e.g. a rebuild): set up again
+                log.warning("projection_retrying", projection=self.projection.name, error=repr(exc))
+                await asyncio.sleep(1.0)
+
+    async def handle(self, msgs: list[Msg]) -> None:
+        parsed: list[tuple[Msg, Envelope]] = []
+        for msg in msgs:
+            try:
+                parsed.append((msg, Envelope.from_bytes(msg.data)))
+            except (ValidationError, ValueError) as exc:
+                await self.dead_letter(msg, f"poison: envelope does not parse: {exc}")
+        if not parsed:
+            return
+        parsed.sort(key=lambda p: p[0].metadata.sequence.stream)
+        try:
+            outcomes = await self._apply_batch(parsed)
+        except Exception as exc:  # one bad event must not block the rest: retry them one by one
+            log.warning("projection_batch_failed", projection=self.projection.name, error=repr(exc))
+            for item in parsed:
+                await self._handle_one(item)
+            return
+        await self._settle(parsed, outcomes)
+
+    async def _apply_batch(self, parsed: list[tuple[Msg, Envelope]]) -> list[Outcome]:
+        async with self.pool.acquire() as conn, conn.transaction():
+            outcomes = await gate(
+                conn, self.projection.name, [(e.stream_id, e.stream_version) for _, e in parsed]
+            )
+            for e in _in_apply_order(parsed, outcomes):
+                await self.projection.apply(conn, e)
+            await conn.execute(
+                "insert into projection_checkpoints (projection, stream_seq) values ($1, $2)"
+                " on conflict (projection) do update set stream_seq ="
+                " greatest(projection_checkpoints.stream_seq, excluded.stream_seq), updated_at = now()",
+                self.projection.name, parsed[-1][0].metadata.sequence.stream,
+            )
+        return outcomes
+
+    async def _handle_one(self, item: tuple[Msg, Envelope]) -> None:
+        msg, _ = item
+        try:
+            outcomes = await self._apply_batch([item])
+        except Exception as exc:
+            self.stats.errors += 1
+            if msg.metadata.num_delivered >= self.max_deliver:
+                await self.dead_letter(msg, f"projection failed {self.max_deliver} times: {exc!r}")
+            else:
+                await msg.nak(delay=retry_delay(msg.metadata.num_delivered))
+            return
+        await self._settle([item], outcomes)
+
+    async def _settle(self, parsed: list[tuple[Msg, Envelope]], outcomes: list[Outcome]) -> None:
+        """Acks only after the commit; a gap comes back later, and goes to the DLQ at the end."""
+        for (msg, env), outcome in zip(parsed, outcomes, strict=True):
+            if outcome is Outcome.GAP:
+                self.stats.gaps += 1
+                if msg.metadata.num_delivered >= self.max_deliver:
+                    await self.dead_letter(
+                        msg, f"version gap: v{env.stream_version} of {env.stream_id} never became next"
+                    )
+                else:
+                    await msg.nak(delay=retry_delay(msg.metadata.num_delivered))
+                continue
+            if outcome is Outcome.APPLY:
+                self.stats.applied += 1
+            else:
+                self.stats.duplicates += 1
+            await msg.ack()
+        self.stats.batches += 1
+        self.stats.last_seq = max(self.stats.last_seq, parsed[-1][0].metadata.sequence.stream)
+
+    async def dead_letter(self, msg: Msg, reason: str) -> None:
+        """Copy the message and the reason to `genting.dlq.<service>`, then stop its redelivery."""
+        seq = msg.metadata.sequence.stream
+        body = {
+            "reason": reason,
+            "projection": self.projection.name,
+            "stream": self.projection.stream,
+            "stream_seq": seq,
+            "subject": msg.subject,
+            "num_delivered": msg.metadata.num_delivered,
+            "payload": msg.data.decode(errors="replace"),
+        }
+        await self.js.publish(
+            dlq_subject(self.service), json.dumps(body).encode(), timeout=5.0,
+            headers={MSG_ID_HEADER: f"{self.projection.name}:{self.projection.stream}:{seq}"},
+        )
+        await msg.term()
+        self.stats.dead_lettered += 1
+        log.error("dead_lettered", projection=self.projection.name, stream_seq=seq, reason=reason)
+
+
+def _in_apply_order(parsed: list[tuple[Msg, Envelope]], outcomes: list[Outcome]) -> list[Envelope]:
+    """The events to apply: arrival order across streams, version order within each stream."""
+    chosen = [e for (_, e), o in zip(parsed, outcomes, strict=True) if o is Outcome.APPLY]
+    by_stream: dict[UUID, list[Envelope]] = defaultdict(list)
+    for e in sorted(chosen, key=lambda e: (e.stream_id, e.stream_version)):
+        by_stream[e.stream_id].append(e)
+    queues = {sid: iter(evs) for sid, evs in by_stream.items()}
+    return [next(queues[e.stream_id]) for e in chosen]
+
+
+async def rebuild(pool: asyncpg.Pool, js: JetStreamContext, projection: Projection) -> None:
+    """Forget the read model and the consumer's position: the next run replays from sequence 1."""
+    async with pool.acquire() as conn, conn.transaction():
+        for table in projection.tables:
+            await conn.execute(f"truncate {table}")
+        await conn.execute("delete from projection_versions where projection = $1", projection.name)
+        await conn.execute("delete from projection_checkpoints where projection = $1", projection.name)
+    try:
+        await js.delete_consumer(projection.stream, projection.name)
+    except NotFoundError:
+        pass
