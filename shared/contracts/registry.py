@@ -129,6 +129,16 @@ class PersonalDataErased(FamilyEvent):
     erased_by: str
 
 
+RegistryEvent = (
+    FamilyRegistered
+    | MemberAdded
+    | FamilyVerified
+    | FamilyEnrolled
+    | FamilyRejected
+    | FamilyExited
+    | PersonalDataErased
+)
+
 CATALOG = EventCatalog(
     "registry",
     [
@@ -155,6 +165,7 @@ __all__ = [
     "MemberAdded",
     "MemberSummary",
     "PersonalDataErased",
+    "RegistryEvent",
     "Role",
     "Sex",
 ]

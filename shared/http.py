@@ -1,0 +1,205 @@
+"""HTTP plumbing every service shares: RFC 9457 problems, auth, idempotency, request context."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import asyncpg
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.auth import Principal, Unauthorized, verify_token
+from shared.errors import ConcurrencyConflict, DomainError, InvalidCommand
+
+log = structlog.get_logger()
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_BASE = "https://genting.example/problems/"
+CORRELATION_HEADER = "X-Correlation-ID"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+COMMAND_ATTEMPTS = 3  # a concurrency conflict is retried on fresh state before it is reported
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str | None = None,
+    *,
+    errors: list[dict[str, str]] | None = None,
+    kind: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + kind if kind else "about:blank",
+        "title": title,
+        "status": status,
+    }
+    if detail:
+        body["detail"] = detail
+    if errors is not None:
+        body["errors"] = errors
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    """`("body", "members", 1, "nik")` → `members[1].nik`."""
+    path = ""
+    for part in loc[1:] if loc and loc[0] in ("body", "query", "path", "header") else loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or str(loc[0] if loc else "body")
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def on_validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"field": _field_path(tuple(e["loc"])), "message": e["msg"]} for e in exc.errors()]
+        return problem(422, "Invalid input", "; ".join(f"{e['field']}: {e['message']}" for e in errors),
+                       errors=errors, kind="validation")
+
+    @app.exception_handler(DomainError)
+    async def on_domain(_: Request, exc: DomainError) -> JSONResponse:
+        errors = None
+        if isinstance(exc, InvalidCommand):
+            errors = [{"field": e.field, "message": e.message} for e in exc.errors]
+        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
+        return problem(exc.status, exc.title, exc.detail, errors=errors,
+                       kind=type(exc).__name__, headers=headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem(exc.status_code, str(exc.detail), headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def on_unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled_error", error_type=type(exc).__name__)
+        return problem(500, "Internal error", "the error was logged with this request's correlation id")
+
+
+async def authenticate(request: Request) -> Principal:
+    """FastAPI dependency: the bearer token's principal, or 401."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("a bearer token is required (Authorization: Bearer <JWT>)")
+    principal = verify_token(request.app.state.settings.jwt_secret, token.strip())
+    structlog.contextvars.bind_contextvars(principal=principal.sub, role=principal.role)
+    return principal
+
+
+Execute = Callable[[asyncpg.Connection], Awaitable[tuple[int, dict[str, Any]]]]
+
+
+async def run_command(request: Request, principal: Principal, execute: Execute) -> JSONResponse:
+    """Run a command in one transaction; with an Idempotency-Key, store its response in that same
+    transaction so a retry returns the first response and has no second effect."""
+    pool: asyncpg.Pool = request.app.state.pool
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    if key is not None and not 1 <= len(key) <= 200:
+        raise InvalidCommand([_key_error("must be 1 to 200 characters")])
+    request_hash = hashlib.sha256(
+        request.method.encode() + request.url.path.encode() + await request.body()
+    ).hexdigest()
+    if key and (stored := await _stored_response(pool, principal, key, request_hash)):
+        return stored
+    for attempt in range(1, COMMAND_ATTEMPTS + 1):
+        try:
+            async with pool.acquire() as conn, conn.transaction():
+                status, body = await execute(conn)
+                if key:
+                    await conn.execute(
+                        "insert into idempotency_keys (principal, key, method, path, request_hash,"
+                        " status, response) values ($1, $2, $3, $4, $5, $6, $7)",
+                        principal.sub, key, request.method, request.url.path, request_hash, status, body,
+                    )
+            return JSONResponse(body, status_code=status)
+        except ConcurrencyConflict:
+            if attempt == COMMAND_ATTEMPTS:
+                raise
+        except asyncpg.UniqueViolationError as exc:
+            # The same key committed concurrently: this transaction rolled back; answer with that one.
+            if key and exc.table_name == "idempotency_keys":
+                stored = await _stored_response(pool, principal, key, request_hash)
+                assert stored is not None
+                return stored
+            raise
+    raise AssertionError("unreachable")
+
+
+def _key_error(message: str) -> Any:
+    from shared.errors import FieldError
+
+    return FieldError(field=f"header.{IDEMPOTENCY_HEADER}", message=message)
+
+
+async def _stored_response(
+    pool: asyncpg.Pool, principal: Principal, key: str, request_hash: str
+) -> JSONResponse | None:
+    row = await pool.fetchrow(
+        "select request_hash, status, response from idempotency_keys where principal = $1 and key = $2",
+        principal.sub, key,
+    )
+    if row is None:
+        return None
+    if row["request_hash"] != request_hash:
+        raise InvalidCommand([_key_error("was already used for a different request")])
+    return JSONResponse(row["response"], status_code=row["status"], headers={"Idempotent-Replayed": "true"})
+
+
+class RequestContext:
+    """Pure ASGI middleware: a correlation id per request (bound to logs, echoed back), an access
+    log line without query strings or bodies, and request metrics."""
+
+    def __init__(self, app: ASGIApp, observe: Callable[[str, str, int, float], None]) -> None:
+        self.app = app
+        self.observe = observe
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        raw = headers.get(CORRELATION_HEADER.lower().encode(), b"").decode()
+        try:
+            correlation_id = str(uuid.UUID(raw))
+        except ValueError:
+            correlation_id = str(uuid.uuid4())
+        scope.setdefault("state", {})["correlation_id"] = correlation_id
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(
+            service=scope["app"].state.settings.service if "app" in scope else None,
+            correlation_id=correlation_id,
+        )
+        status = 500
+        started = time.perf_counter()
+
+        async def send_with_header(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", []).append(
+                    (CORRELATION_HEADER.lower().encode(), correlation_id.encode())
+                )
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_header)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = scope.get("route")
+            template = getattr(route, "path", "unmatched")
+            self.observe(scope["method"], template, status, elapsed)
+            if not template.startswith(("/health", "/metrics")):
+                log.info("http_request", method=scope["method"], route=template, status=status,
+                         duration_ms=round(elapsed * 1000, 2))
+
+
+def correlation_id(request: Request) -> uuid.UUID:
+    return uuid.UUID(request.scope["state"]["correlation_id"])

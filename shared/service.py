@@ -1,0 +1,172 @@
+"""Builds a service's ASGI app: lifespan (migrations, pool, NATS, relay, projections), health,
+metrics, docs and AsyncAPI. Each service's app.py passes its own parts in one place."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import structlog
+import swagger_ui_bundle
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from shared.asyncapi import asyncapi_document
+from shared.contracts import EventCatalog
+from shared.db import create_pool, migrate
+from shared.http import RequestContext, install_problem_handlers, problem
+from shared.logging import configure_logging
+from shared.messaging import stream_name
+from shared.metrics import ServiceMetrics
+from shared.nats_setup import connect, ensure_stream, owned_stream_config
+from shared.outbox import OutboxRelay
+from shared.projection import Projection, ProjectionRunner
+from shared.settings import Settings
+
+log = structlog.get_logger()
+
+
+@dataclass
+class ServiceSpec:
+    """What makes one service: its routers, schema, the events it owns and the ones it consumes."""
+
+    name: str
+    title: str
+    description: str
+    migrations: Path
+    routers: Sequence[APIRouter]
+    publishes: EventCatalog | None = None
+    projections: Callable[[Settings], Sequence[Projection]] = lambda _: ()
+    # Extra state for the routers (e.g. the registry's key vault), set up after the pool exists.
+    on_startup: Callable[[FastAPI], Awaitable[None]] | None = None
+    extra_tasks: Callable[[FastAPI], Sequence[Awaitable[None]]] = field(default=lambda _: ())
+
+
+def build_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
+    metrics = ServiceMetrics()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(spec.name, settings.log_level)
+        await migrate(settings.database_url, spec.migrations)
+        app.state.pool = await create_pool(
+            settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max
+        )
+        app.state.nc = await connect(settings.nats_url, name=f"genting-{spec.name}")
+        js = app.state.nc.jetstream()
+        tasks: list[asyncio.Task[None]] = []
+        app.state.relay = None
+        if spec.publishes is not None:
+            await ensure_stream(js, owned_stream_config(spec.publishes.context, settings.stream_replicas))
+            app.state.relay = OutboxRelay(
+                settings.database_url, js, service=spec.name, stream=stream_name(spec.publishes.context),
+                batch=settings.relay_batch, poll_seconds=settings.relay_poll_seconds,
+            )
+            tasks.append(asyncio.create_task(app.state.relay.run(), name="outbox-relay"))
+        app.state.runners = [
+            ProjectionRunner(app.state.pool, js, p, service=spec.name, batch=settings.projection_batch,
+                             max_deliver=settings.projection_max_deliver)
+            for p in spec.projections(settings)
+        ]
+        for runner in app.state.runners:
+            tasks.append(asyncio.create_task(runner.run(), name=f"projection-{runner.projection.name}"))
+        if spec.on_startup is not None:
+            await spec.on_startup(app)
+        tasks += [asyncio.create_task(t) for t in spec.extra_tasks(app)]
+        log.info("service_started", projections=[r.projection.name for r in app.state.runners])
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            with contextlib.suppress(Exception):
+                await app.state.nc.drain()
+            await app.state.pool.close()
+            log.info("service_stopped")
+
+    app = FastAPI(
+        title=spec.title, description=spec.description, version="1.0.0", lifespan=lifespan,
+        docs_url=None, redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.metrics = metrics
+    install_problem_handlers(app)
+    app.add_middleware(RequestContext, observe=metrics.observe_request)
+    for router in spec.routers:
+        app.include_router(router)
+    app.include_router(_operations_router(spec, settings, metrics))
+    # Swagger UI from a package, not a CDN: the docs must work on an offline machine.
+    app.mount("/docs/static", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-static")
+    return app
+
+
+def _operations_router(spec: ServiceSpec, settings: Settings, metrics: ServiceMetrics) -> APIRouter:
+    router = APIRouter(tags=["operations"])
+    asyncapi = asyncapi_document(
+        service=spec.name, nats_url=settings.nats_url, publishes=spec.publishes,
+        consumes=[(p.name, p.stream, p.filter_subjects) for p in spec.projections(settings)],
+        description=spec.description,
+    )
+
+    @router.get("/health/live")
+    async def live() -> dict[str, str]:
+        return {"status": "live"}
+
+    @router.get("/health/ready", response_model=None)
+    async def ready(request: Request) -> JSONResponse:
+        checks = {"database": await _database_ok(request.app.state.pool),
+                  "nats": bool(request.app.state.nc.is_connected)}
+        if all(checks.values()):
+            return JSONResponse({"status": "ready", "checks": checks})
+        failing = ", ".join(k for k, ok in checks.items() if not ok)
+        response = problem(503, "Not ready", f"unreachable: {failing}")
+        response.headers["Retry-After"] = "1"
+        return response
+
+    @router.get("/metrics", include_in_schema=False)
+    async def prometheus(request: Request) -> Response:
+        state = request.app.state
+        with contextlib.suppress(Exception):
+            metrics.outbox_pending.set(await OutboxRelay.pending(state.pool))
+        if state.relay is not None:
+            metrics.relay_leader.set(1 if state.relay.is_leader else 0)
+            metrics.relay_published.set(state.relay.published)
+        for runner in state.runners:
+            name, s = runner.projection.name, runner.stats
+            for outcome, value in (("applied", s.applied), ("duplicate", s.duplicates),
+                                   ("gap", s.gaps), ("dead_lettered", s.dead_lettered)):
+                metrics.projection_events.labels(name, outcome).set(value)
+            metrics.projection_position.labels(name).set(s.last_seq)
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @router.get("/asyncapi", include_in_schema=False)
+    async def asyncapi_json() -> dict[str, Any]:
+        return asyncapi
+
+    @router.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json", title=f"{spec.title} — API",
+            swagger_js_url="/docs/static/swagger-ui-bundle.js",
+            swagger_css_url="/docs/static/swagger-ui.css",
+            swagger_favicon_url="/docs/static/favicon-32x32.png",
+        )
+
+    return router
+
+
+async def _database_ok(pool: asyncpg.Pool) -> bool:
+    try:
+        async with asyncio.timeout(2.0):
+            return await pool.fetchval("select 1") == 1
+    except Exception:
+        return False
