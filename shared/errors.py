@@ -18,6 +18,8 @@ class DomainError(Exception):
 
     status: int = 400
     title: str = "Command refused"
+    # Which input fields the refusal is about (RFC 9457 `errors`), when there are any.
+    errors: list[FieldError] | None = None
 
     @property
     def detail(self) -> str:
@@ -32,7 +34,7 @@ class InvalidCommand(DomainError):
 
     def __init__(self, errors: list[FieldError]) -> None:
         super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
-        self.errors = errors
+        self.errors: list[FieldError] = errors
 
 
 class NotFound(DomainError):

@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.auth import Principal, Unauthorized, verify_token
-from shared.errors import ConcurrencyConflict, DomainError, InvalidCommand
+from shared.errors import ConcurrencyConflict, DomainError, FieldError, InvalidCommand
 
 log = structlog.get_logger()
 
@@ -66,9 +66,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def on_domain(_: Request, exc: DomainError) -> JSONResponse:
-        errors = None
-        if isinstance(exc, InvalidCommand):
-            errors = [{"field": e.field, "message": e.message} for e in exc.errors]
+        errors = [{"field": e.field, "message": e.message} for e in exc.errors] if exc.errors else None
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
         return problem(exc.status, exc.title, exc.detail, errors=errors,
                        kind=type(exc).__name__, headers=headers)
@@ -133,9 +131,7 @@ async def run_command(request: Request, principal: Principal, execute: Execute) 
     raise AssertionError("unreachable")
 
 
-def _key_error(message: str) -> Any:
-    from shared.errors import FieldError
-
+def _key_error(message: str) -> FieldError:
     return FieldError(field=f"header.{IDEMPOTENCY_HEADER}", message=message)
 
 

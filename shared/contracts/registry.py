@@ -15,9 +15,7 @@ from shared.contracts.base import Event, EventCatalog
 
 Role = Literal["pregnant_mother", "breastfeeding_mother", "baduta", "other"]
 Sex = Literal["M", "F"]
-ExitReason = Literal[
-    "graduated", "moved_away", "aged_out", "deceased", "duplicate", "consent_withdrawn"
-]
+ExitReason = Literal["graduated", "moved_away", "aged_out", "deceased", "duplicate", "consent_withdrawn"]
 ActiveStatus = Literal["registered", "enrolled"]
 
 KelurahanCode = Annotated[str, StringConstraints(pattern=r"^\d{2}\.\d{2}\.\d{2}\.\d{4}$")]

@@ -1,0 +1,34 @@
+"""Composition root of the registry: settings, the key vault, routers and the events it owns."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from services.registry.api import router
+from services.registry.repository import FamilyRepository
+from services.registry.vault import KeyVault
+from shared.contracts.registry import CATALOG
+from shared.service import ServiceSpec, build_app
+from shared.settings import Settings
+
+DESCRIPTION = (
+    "Families at risk of stunting (KRS): registration, lurah verification, enrolment, exits and "
+    "personal data, which never leaves this service and is erasable (crypto-shredding)."
+)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings.from_env(service="registry")
+    vault = KeyVault(settings.data_key_bytes())
+
+    async def on_startup(app: FastAPI) -> None:
+        app.state.repository = FamilyRepository(vault)
+
+    spec = ServiceSpec(
+        name="registry", title="Genting registry", description=DESCRIPTION,
+        migrations=Path(__file__).parent / "migrations", routers=[router], publishes=CATALOG,
+        on_startup=on_startup,
+    )
+    return build_app(spec, settings)

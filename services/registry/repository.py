@@ -1,0 +1,137 @@
+"""Loads and saves Family aggregates. One save writes, in the caller's transaction: the events
+(personal parts sealed with the family key), the outbox, the KK/NIK uniqueness lookups and the
+inline read model."""
+
+from __future__ import annotations
+
+from functools import reduce
+from uuid import UUID
+
+import asyncpg
+
+from services.registry.domain import (
+    Fact,
+    Family,
+    MemberPersonal,
+    NotePersonal,
+    RegistrationPersonal,
+    evolve,
+    fold,
+)
+from services.registry.read_model import write_view
+from services.registry.vault import KeyVault
+from shared.contracts.registry import CATALOG
+from shared.errors import Conflict, FieldError
+from shared.eventstore import EventStore, Metadata, NewEvent, StoredEvent
+from shared.messaging import Envelope
+
+# Which personal part each event type carries, if any.
+PERSONAL_PARTS: dict[str, type[RegistrationPersonal | MemberPersonal | NotePersonal]] = {
+    "FamilyRegistered": RegistrationPersonal,
+    "MemberAdded": MemberPersonal,
+    "FamilyVerified": NotePersonal,
+    "FamilyRejected": NotePersonal,
+}
+
+
+class AlreadyActive(Conflict):
+    """A KK number or NIK already belongs to another active family."""
+
+    title = "Already registered in an active family"
+
+    def __init__(self, field: str, what: str) -> None:
+        super().__init__(f"this {what} already belongs to an active family")
+        self.errors = [FieldError(field, f"this {what} already belongs to an active family")]
+
+
+class FamilyRepository:
+    def __init__(self, vault: KeyVault) -> None:
+        self.vault = vault
+        self.store = EventStore("family")
+
+    async def load(self, conn: asyncpg.Connection, family_id: UUID) -> Family:
+        stored = await self.store.load(conn, family_id)
+        if not stored:
+            return Family()
+        key = await self.vault.key_for(conn, family_id)
+        return fold(self._fact(e, key) for e in stored)
+
+    def _fact(self, stored: StoredEvent, key: bytes | None) -> Fact:
+        event = CATALOG.parse(stored.event_type, stored.schema_version, stored.data)
+        personal = None
+        part = PERSONAL_PARTS.get(stored.event_type)
+        if part is not None and stored.sealed is not None and key is not None:
+            personal = part.model_validate(self.vault.open(key, stored.stream_id, stored.sealed))
+        return Fact(event, personal)  # type: ignore[arg-type]
+
+    async def save(
+        self,
+        conn: asyncpg.Connection,
+        state: Family,
+        facts: list[Fact],
+        meta: Metadata,
+        field_prefix: str = "members",
+    ) -> tuple[Family, list[Envelope]]:
+        family_id = facts[0].event.aggregate_id()
+        key = await self.vault.key_for(conn, family_id) if state.version else None
+        if state.version == 0:
+            key = await self.vault.create_key(conn, family_id)
+        await self._maintain_lookups(conn, family_id, facts, field_prefix)
+        new_events = [
+            NewEvent(
+                f.event,
+                None if f.personal is None or key is None
+                else self.vault.seal(key, family_id, f.personal.model_dump(mode="json")),
+            )
+            for f in facts
+        ]
+        envelopes = await self.store.append(conn, family_id, state.version, new_events, meta)
+        after = reduce(evolve, facts, state)
+        if any(f.event.event_type == "PersonalDataErased" for f in facts):
+            await self.vault.destroy(conn, family_id)
+            key = None
+        await write_view(conn, self.vault, after, key)
+        return after, envelopes
+
+    async def _maintain_lookups(
+        self, conn: asyncpg.Connection, family_id: UUID, facts: list[Fact], field_prefix: str
+    ) -> None:
+        """One active family per KK, one active member per NIK: unique keys, same transaction."""
+        for fact in facts:
+            personal = fact.personal
+            match fact.event.event_type:
+                case "FamilyRegistered":
+                    assert isinstance(personal, RegistrationPersonal)
+                    await self._claim(conn, "active_kk", "kk", personal.kk_number, family_id, None, "kk_number",
+                                      "KK number")
+                    for i, m in enumerate(personal.members):
+                        if m.nik:
+                            await self._claim(conn, "active_nik", "nik", m.nik, family_id, m.member_id,
+                                              f"{field_prefix}[{i}].nik", "NIK")
+                case "MemberAdded":
+                    assert isinstance(personal, MemberPersonal)
+                    if personal.nik:
+                        await self._claim(conn, "active_nik", "nik", personal.nik, family_id,
+                                          personal.member_id, "nik", "NIK")
+                case "FamilyRejected" | "FamilyExited" | "PersonalDataErased":
+                    await conn.execute("delete from active_kk where family_id = $1", family_id)
+                    await conn.execute("delete from active_nik where family_id = $1", family_id)
+
+    async def _claim(
+        self, conn: asyncpg.Connection, table: str, kind: str, value: str, family_id: UUID,
+        member_id: UUID | None, field: str, what: str,
+    ) -> None:
+        digest = self.vault.lookup_hash(kind, value)
+        if table == "active_kk":
+            status = await conn.execute(
+                "insert into active_kk (kk_hash, family_id) values ($1, $2) on conflict do nothing",
+                digest, family_id,
+            )
+        else:
+            status = await conn.execute(
+                "insert into active_nik (nik_hash, family_id, member_id) values ($1, $2, $3)"
+                " on conflict do nothing",
+                digest, family_id, member_id,
+            )
+        if status.endswith(" 0"):
+            raise AlreadyActive(field, what)

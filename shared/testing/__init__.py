@@ -1,0 +1,49 @@
+"""Helpers for tests: free ports, polling with a deadline, fixed test credentials."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import inspect
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+# PyJWT warns (an error under our filterwarnings) about HMAC keys shorter than 32 bytes.
+TEST_JWT_SECRET = "test-secret-for-genting-tests-only"
+TEST_DATA_KEY = base64.urlsafe_b64encode(bytes(range(32))).decode()  # fixed, so runs repeat
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nobody listens on right now (another process could still take it; rare)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+async def wait_until(
+    predicate: Callable[[], T | Awaitable[T]],
+    timeout: float = 10.0,
+    *,
+    interval: float = 0.05,
+    message: str = "condition",
+) -> T:
+    """Poll `predicate` (sync or async) until it returns something truthy, and return that.
+
+    Raises TimeoutError after `timeout` seconds. An exception from the predicate propagates at
+    once, so a predicate can fail fast (e.g. when the process it waits for has died).
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if inspect.isawaitable(result):
+            result = await result
+        if result:
+            return result  # type: ignore[return-value]
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"{message} not met within {timeout:g} s")
+        await asyncio.sleep(interval)
