@@ -33,8 +33,8 @@ class TypedEnvelope(BaseModel, Generic[T]):
 
 
 def _envelope_of(cls: type[Event]) -> type[BaseModel]:
-    # A named subclass so the schema reads `FamilyRegistered`, not `TypedEnvelope[...]`.
-    return create_model(cls.event_type, __base__=TypedEnvelope[cls], __doc__=cls.__doc__)  # type: ignore[valid-type]
+    # A named subclass so the schema reads `FamilyRegisteredEnvelope`, not `TypedEnvelope[...]`.
+    return create_model(f"{cls.event_type}Envelope", __base__=TypedEnvelope[cls], __doc__=cls.__doc__)  # type: ignore[valid-type]
 
 
 def asyncapi_document(

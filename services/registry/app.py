@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from fastapi import FastAPI
 
 from services.registry.api import router
+from services.registry.replay import MIGRATIONS
 from services.registry.repository import FamilyRepository
 from services.registry.vault import KeyVault
 from shared.contracts.registry import CATALOG
@@ -28,7 +27,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     spec = ServiceSpec(
         name="registry", title="Genting registry", description=DESCRIPTION,
-        migrations=Path(__file__).parent / "migrations", routers=[router], publishes=CATALOG,
+        migrations=MIGRATIONS, routers=[router], publishes=CATALOG,
         on_startup=on_startup,
     )
     return build_app(spec, settings)

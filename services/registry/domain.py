@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date
 from functools import reduce
@@ -34,8 +35,6 @@ from shared.contracts.registry import (
     Sex,
 )
 from shared.errors import Conflict, DomainError, FieldError, InvalidCommand, NotFound
-
-__all__ = ["DomainError"]  # extended below; re-exported so handlers catch one root
 
 Status = Literal["none", "registered", "enrolled", "rejected", "exited"]
 ACTIVE_STATUSES: frozenset[Status] = frozenset({"registered", "enrolled"})
@@ -185,12 +184,12 @@ class FamilyNotActive(Conflict):
 
     def __init__(self, family_id: UUID, status: Status) -> None:
         self.family_id = family_id
-        self.status = status
+        self.family_status = status  # `status` is the HTTP status code on DomainError
         super().__init__(self.detail)
 
     @property
     def detail(self) -> str:
-        return f"Family {self.family_id} is {self.status}, not registered or enrolled."
+        return f"Family {self.family_id} is {self.family_status}, not registered or enrolled."
 
 
 class FamilyNotPendingVerification(Conflict):
@@ -198,12 +197,12 @@ class FamilyNotPendingVerification(Conflict):
 
     def __init__(self, family_id: UUID, status: Status) -> None:
         self.family_id = family_id
-        self.status = status
+        self.family_status = status  # `status` is the HTTP status code on DomainError
         super().__init__(self.detail)
 
     @property
     def detail(self) -> str:
-        return f"Family {self.family_id} is {self.status}, not awaiting verification."
+        return f"Family {self.family_id} is {self.family_status}, not awaiting verification."
 
 
 class PersonalDataAlreadyErased(Conflict):
@@ -401,7 +400,7 @@ def _exit(state: Family, cmd: ExitFamily) -> list[Fact]:
     event = FamilyExited(
         family_id=cmd.family_id,
         kelurahan_code=state.kelurahan_code,
-        reason=cast(ExitReason, cmd.reason),
+        reason=cmd.reason,
         exited_on=cmd.today,
         previous_status=state.status,
         exited_by=cmd.exited_by,
@@ -476,9 +475,7 @@ def _apply(state: Family, event: RegistryEvent, personal: PersonalPart | None) -
                 verification_note=_note(personal),
             )
         case FamilyExited():
-            return replace(
-                state, status="exited", exited_on=event.exited_on, exit_reason=event.reason
-            )
+            return replace(state, status="exited", exited_on=event.exited_on, exit_reason=event.reason)
         case PersonalDataErased():
             return replace(
                 state,
@@ -500,3 +497,38 @@ def _note(personal: PersonalPart | None) -> str | None:
 def fold(facts: Iterable[Fact]) -> Family:
     """The family as its recorded facts leave it."""
     return reduce(evolve, facts, Family())
+
+
+__all__ = [
+    "ACTIVE_STATUSES",
+    "PERSONAL_PARTS",
+    "AddMember",
+    "Command",
+    "DomainError",
+    "ErasePersonalData",
+    "ExitFamily",
+    "Fact",
+    "Family",
+    "FamilyAlreadyExists",
+    "FamilyNotActive",
+    "FamilyNotFound",
+    "FamilyNotPendingVerification",
+    "FieldError",
+    "InvalidCommand",
+    "MemberPersonal",
+    "MemberState",
+    "NewMember",
+    "NotePersonal",
+    "PersonalDataAlreadyErased",
+    "PersonalPart",
+    "RegisterFamily",
+    "RegistrationPersonal",
+    "Status",
+    "VerifyFamily",
+    "active_niks",
+    "decide",
+    "evolve",
+    "family_niks",
+    "fold",
+    "member_counts",
+]

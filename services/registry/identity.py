@@ -151,7 +151,7 @@ def nik_birth_date(nik: str, today: date) -> date:
 
 
 def nik_sex(nik: str) -> Sex:
-    """"F" when the NIK's day has 40 added, else "M"."""
+    """The sex a NIK encodes: "F" when its day has 40 added, else "M"."""
     if not _is_16_digits(nik):
         raise IdentityNumberInvalid("NIK", ["must be exactly 16 digits"])
     return "F" if int(nik[6:8]) > _WOMAN_DAY_OFFSET else "M"

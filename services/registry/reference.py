@@ -81,9 +81,7 @@ def _name_key(name: str) -> str:
     return re.sub(r"[\W_]+", "", _PREFIX.sub("", name.strip())).casefold()
 
 
-_KELURAHAN_BY_NAME = {
-    _name_key(spelling): k for k in KELURAHAN for spelling in (k.name, *k.aliases)
-}
+_KELURAHAN_BY_NAME = {_name_key(spelling): k for k in KELURAHAN for spelling in (k.name, *k.aliases)}
 
 
 def kelurahan(code: str) -> Kelurahan | None:
@@ -109,9 +107,7 @@ def kelurahan_in(kecamatan_code: str) -> tuple[Kelurahan, ...]:
 # BKKBN family-census risk factors (DOMAIN.md), code -> meaning.
 RISK_FACTORS: MappingProxyType[str, str] = MappingProxyType(
     {
-        "unsafe_drinking_water": (
-            "main drinking water not bottled/refill, piped, drilled or a protected well"
-        ),
+        "unsafe_drinking_water": ("main drinking water not bottled/refill, piped, drilled or a protected well"),
         "no_proper_latrine": "latrine without a septic tank, or none",
         "mother_too_young": "wife under 20 (terlalu muda)",
         "mother_too_old": "wife 35 or older (terlalu tua)",

@@ -10,10 +10,10 @@ from uuid import UUID
 import asyncpg
 
 from services.registry.domain import (
+    PERSONAL_PARTS,
     Fact,
     Family,
     MemberPersonal,
-    NotePersonal,
     RegistrationPersonal,
     evolve,
     fold,
@@ -24,14 +24,6 @@ from shared.contracts.registry import CATALOG
 from shared.errors import Conflict, FieldError
 from shared.eventstore import EventStore, Metadata, NewEvent, StoredEvent
 from shared.messaging import Envelope
-
-# Which personal part each event type carries, if any.
-PERSONAL_PARTS: dict[str, type[RegistrationPersonal | MemberPersonal | NotePersonal]] = {
-    "FamilyRegistered": RegistrationPersonal,
-    "MemberAdded": MemberPersonal,
-    "FamilyVerified": NotePersonal,
-    "FamilyRejected": NotePersonal,
-}
 
 
 class AlreadyActive(Conflict):

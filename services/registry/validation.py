@@ -95,35 +95,25 @@ def text_errors(field: str, value: str, max_length: int) -> list[FieldError]:
     return []
 
 
-def _members_errors(
-    members: Sequence[NewMember], today: date, rules: Rules
-) -> list[FieldError]:
+def _members_errors(members: Sequence[NewMember], today: date, rules: Rules) -> list[FieldError]:
     if not members:
         return [FieldError("members", "at least one member is required")]
     errors = []
     if len(members) > rules.max_members:
         errors.append(FieldError("members", f"at most {rules.max_members} members"))
     if not any(m.role in TARGET_ROLES for m in members):
-        errors.append(
-            FieldError(
-                "members", "needs a pregnant mother, a breastfeeding mother or a baduta"
-            )
-        )
+        errors.append(FieldError("members", "needs a pregnant mother, a breastfeeding mother or a baduta"))
     niks: list[str] = []
     ids: list[UUID] = []
     for i, member in enumerate(members):
-        errors += member_errors(
-            member, today, rules, prefix=f"members[{i}].", taken_niks=niks, taken_ids=ids
-        )
+        errors += member_errors(member, today, rules, prefix=f"members[{i}].", taken_niks=niks, taken_ids=ids)
         if member.nik is not None:
             niks.append(member.nik)
         ids.append(member.member_id)
     return errors
 
 
-def _nik_errors(
-    member: NewMember, today: date, prefix: str, taken: Collection[str]
-) -> list[FieldError]:
+def _nik_errors(member: NewMember, today: date, prefix: str, taken: Collection[str]) -> list[FieldError]:
     field = f"{prefix}nik"
     if member.nik is None:
         if member.role == "baduta":
@@ -144,9 +134,7 @@ def _nik_errors(
 
 def _age_errors(member: NewMember, today: date, rules: Rules, prefix: str) -> list[FieldError]:
     errors = []
-    if member.role == "baduta" and age_in_months(member.birth_date, today) >= (
-        rules.baduta_max_months
-    ):
+    if member.role == "baduta" and age_in_months(member.birth_date, today) >= (rules.baduta_max_months):
         errors.append(
             FieldError(
                 f"{prefix}birth_date",
@@ -161,16 +149,13 @@ def _age_errors(member: NewMember, today: date, rules: Rules, prefix: str) -> li
             errors.append(
                 FieldError(
                     f"{prefix}birth_date",
-                    f"a mother must be {rules.mother_min_age_years} to "
-                    f"{rules.mother_max_age_years} years old",
+                    f"a mother must be {rules.mother_min_age_years} to {rules.mother_max_age_years} years old",
                 )
             )
     return errors
 
 
-def _delivery_errors(
-    member: NewMember, today: date, rules: Rules, prefix: str
-) -> list[FieldError]:
+def _delivery_errors(member: NewMember, today: date, rules: Rules, prefix: str) -> list[FieldError]:
     field = f"{prefix}expected_delivery_date"
     due = member.expected_delivery_date
     if member.role != "pregnant_mother":
@@ -180,9 +165,7 @@ def _delivery_errors(
     if due <= today:
         return [FieldError(field, "must be after today")]
     if due > add_months(today, rules.max_months_to_delivery):
-        return [
-            FieldError(field, f"must be within {rules.max_months_to_delivery} months from today")
-        ]
+        return [FieldError(field, f"must be within {rules.max_months_to_delivery} months from today")]
     return []
 
 

@@ -8,7 +8,7 @@ import inspect
 import socket
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar, overload
 
 T = TypeVar("T")
 
@@ -25,13 +25,21 @@ def free_port(host: str = "127.0.0.1") -> int:
         return port
 
 
+@overload
 async def wait_until(
-    predicate: Callable[[], T | Awaitable[T]],
+    predicate: Callable[[], Awaitable[T]], timeout: float = ..., *, interval: float = ..., message: str = ...
+) -> T: ...
+@overload
+async def wait_until(
+    predicate: Callable[[], T], timeout: float = ..., *, interval: float = ..., message: str = ...
+) -> T: ...
+async def wait_until(
+    predicate: Callable[[], Any],
     timeout: float = 10.0,
     *,
     interval: float = 0.05,
     message: str = "condition",
-) -> T:
+) -> Any:
     """Poll `predicate` (sync or async) until it returns something truthy, and return that.
 
     Raises TimeoutError after `timeout` seconds. An exception from the predicate propagates at
@@ -43,7 +51,7 @@ async def wait_until(
         if inspect.isawaitable(result):
             result = await result
         if result:
-            return result  # type: ignore[return-value]
+            return result
         if time.monotonic() >= deadline:
             raise TimeoutError(f"{message} not met within {timeout:g} s")
         await asyncio.sleep(interval)

@@ -1,0 +1,1 @@
+"""The aid service (its issue builds it; nothing here yet)."""

@@ -1,0 +1,1 @@
+"""The funding service (its issue builds it; nothing here yet)."""

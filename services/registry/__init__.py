@@ -1,0 +1,1 @@
+"""The family registry: families at risk of stunting, verification, enrolment, personal data."""

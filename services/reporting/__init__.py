@@ -1,0 +1,1 @@
+"""The reporting service (its issue builds it; nothing here yet)."""

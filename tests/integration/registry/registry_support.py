@@ -1,0 +1,34 @@
+"""Helpers for the registry's integration tests: tokens, dates, reading the bus."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import nats
+from nats.aio.msg import Msg
+from nats.js.api import DeliverPolicy
+
+from shared.auth import issue_token
+from shared.testing import TEST_JWT_SECRET
+
+MEDONO = "33.75.01.1002"
+KAUMAN = "33.75.02.1004"
+TODAY = date(2026, 11, 28)
+
+
+def token(role: str, kelurahan: str | None = None, sub: str | None = None) -> dict[str, str]:
+    jwt = issue_token(TEST_JWT_SECRET, role=role, sub=sub or f"{role}-test", kelurahan=kelurahan,
+                      donor_id="d-1" if role == "donor" else None)
+    return {"Authorization": f"Bearer {jwt}"}
+
+
+async def stream_messages(nats_url: str, stream: str = "GENTING_REGISTRY") -> list[Msg]:
+    """Every message now in the stream, in order (an ordered consumer, as a subscriber would)."""
+    nc = await nats.connect(nats_url)
+    try:
+        js = nc.jetstream()
+        total = (await js.stream_info(stream)).state.messages
+        sub = await js.subscribe(">", stream=stream, ordered_consumer=True, deliver_policy=DeliverPolicy.ALL)
+        return [await sub.next_msg(timeout=5) for _ in range(total)]
+    finally:
+        await nc.close()
