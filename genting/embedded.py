@@ -30,6 +30,10 @@ class EmbeddedServerError(RuntimeError):
     """An embedded server could not start (the message says why and what to do)."""
 
 
+class PortInUse(EmbeddedServerError):
+    """Something else listens on the port the server was asked to use."""
+
+
 def port_in_use(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.settimeout(0.5)
@@ -41,6 +45,15 @@ def _tail(path: Path, lines: int = 20) -> str:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return "(no log)"
+
+
+def _alive(pid: int) -> bool:
+    """True while the process exists and is not a zombie (in a container nobody may reap it)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def nats_binary() -> str:
@@ -73,7 +86,7 @@ class EmbeddedNats:
         self._pid_file = self.store_dir / "nats-server.pid"
         self._stop_leftover()
         if port_in_use(host, port):
-            raise EmbeddedServerError(f"NATS port {host}:{port} is already in use; pick another port")
+            raise PortInUse(f"NATS port {host}:{port} is already in use by another program")
         args = [nats_binary(), "-js", "-a", host, "-p", str(port)]
         args += ["-sd", str(self.store_dir), "-P", str(self._pid_file)]
         if monitor_port is not None:
@@ -114,7 +127,7 @@ class EmbeddedNats:
             return
         os.kill(pid, 15)
         deadline = time.monotonic() + STOP_TIMEOUT
-        while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+        while _alive(pid) and time.monotonic() < deadline:
             time.sleep(0.05)
 
     def stop(self) -> None:
@@ -152,9 +165,7 @@ class EmbeddedPostgres:
     system user `pgserver`, which must own the data directory and traverse its parents.
     """
 
-    def __init__(
-        self, data_dir: Path, port: int, *, host: str = "127.0.0.1", durable: bool = True
-    ) -> None:
+    def __init__(self, data_dir: Path, port: int, *, host: str = "127.0.0.1", durable: bool = True) -> None:
         self.data_dir = Path(data_dir).resolve()
         self.host, self.port = host, port
         self.url = f"postgresql://postgres@{host}:{port}/postgres"
@@ -200,8 +211,13 @@ class EmbeddedPostgres:
             # cwd: the data dir, which the `pgserver` user can enter (our own cwd may be /root).
             result = subprocess.run(
                 [str(binary), "-D", str(self.data_dir), *args],
-                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                user=self._user, cwd=self.data_dir, timeout=timeout, check=False,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                user=self._user,
+                cwd=self.data_dir,
+                timeout=timeout,
+                check=False,
             )
             out.seek(0)
             self.last_output = out.read()
@@ -210,15 +226,12 @@ class EmbeddedPostgres:
     def _pg_ctl(self, args: list[str]) -> None:
         if self._run("pg_ctl", args) != 0:
             raise EmbeddedServerError(
-                f"pg_ctl {' '.join(args)} failed:\n{self.last_output}\n"
-                f"log {self.log_path}:\n{_tail(self.log_path)}"
+                f"pg_ctl {' '.join(args)} failed:\n{self.last_output}\nlog {self.log_path}:\n{_tail(self.log_path)}"
             )
 
     def _initdb(self) -> None:
         if any(self.data_dir.iterdir()):
-            raise EmbeddedServerError(
-                f"{self.data_dir} is not empty but holds no PostgreSQL cluster; move it away"
-            )
+            raise EmbeddedServerError(f"{self.data_dir} is not empty but holds no PostgreSQL cluster; move it away")
         args = ["--auth=trust", "--encoding=utf8", "--no-instructions", "-U", "postgres"]
         if self._run("initdb", args) != 0:
             raise EmbeddedServerError(f"initdb failed:\n{self.last_output}")
@@ -235,9 +248,7 @@ class EmbeddedPostgres:
 
     def _start(self, durable: bool) -> None:
         if port_in_use(self.host, self.port):
-            raise EmbeddedServerError(
-                f"PostgreSQL port {self.host}:{self.port} is already in use; pick another port"
-            )
+            raise PortInUse(f"PostgreSQL port {self.host}:{self.port} is already in use by another program")
         # -k '': no unix socket, so nothing to clash with a system PostgreSQL or path-length limits.
         options = f"-h {self.host} -p {self.port} -k ''"
         if not durable:

@@ -22,7 +22,8 @@ KAUMAN = "33.75.02.1004"
 
 
 def bearer(role: str, kelurahan: str | None = None) -> dict[str, str]:
-    return {"Authorization": f"Bearer {issue_token(TEST_JWT_SECRET, role=role, sub=f'{role}-e2e', kelurahan=kelurahan)}"}
+    jwt = issue_token(TEST_JWT_SECRET, role=role, sub=f"{role}-e2e", kelurahan=kelurahan)
+    return {"Authorization": f"Bearer {jwt}"}
 
 
 async def registry_events(nats_url: str) -> list[dict[str, Any]]:
