@@ -9,14 +9,16 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType, TracebackType
+from types import ModuleType
 from typing import IO, Self
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -38,6 +40,23 @@ def port_in_use(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.settimeout(0.5)
         return sock.connect_ex((host, port)) == 0
+
+
+def die_with_parent() -> Callable[[], None] | None:
+    """A `preexec_fn` that has Linux SIGTERM the child when the thread that started it dies,
+    so a SIGKILLed `genting up` or test run leaves no orphan servers. Elsewhere: None."""
+    if sys.platform != "linux":
+        return None
+    import ctypes
+
+    # Looked up here, in the parent: the child between fork and exec should do almost nothing.
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    pr_set_pdeathsig = 1
+
+    def preexec() -> None:
+        prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+    return preexec
 
 
 def _tail(path: Path, lines: int = 20) -> str:
@@ -68,7 +87,10 @@ def nats_binary() -> str:
 
 
 class EmbeddedNats:
-    """nats-server with JetStream, started now; `stop()` (or leaving a `with`) ends it."""
+    """nats-server with JetStream, started now; `stop()` (or leaving a `with`) ends it.
+
+    Linux ends it too when the thread that created it dies: create it on a long-lived thread.
+    """
 
     def __init__(
         self,
@@ -95,7 +117,12 @@ class EmbeddedNats:
         # Own process group: a Ctrl-C in the terminal reaches only our supervisor, which stops
         # the services before NATS rather than everything at once.
         self.proc = subprocess.Popen(
-            args, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, process_group=0
+            args,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            process_group=0,
+            preexec_fn=die_with_parent(),
         )
         try:
             self._wait_ready()
@@ -125,7 +152,7 @@ class EmbeddedNats:
             return
         if not cmdline[0].endswith(b"nats-server") or str(self.store_dir).encode() not in cmdline:
             return
-        os.kill(pid, 15)
+        os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + STOP_TIMEOUT
         while _alive(pid) and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -163,6 +190,8 @@ class EmbeddedPostgres:
 
     As root, postgres refuses to run, so (like pgserver's own `get_server`) it runs as the
     system user `pgserver`, which must own the data directory and traverse its parents.
+    A server already running on the data dir (left by a killed `genting up`) is adopted,
+    settings and all. `durable=False` trades crash safety for speed: for test servers only.
     """
 
     def __init__(self, data_dir: Path, port: int, *, host: str = "127.0.0.1", durable: bool = True) -> None:
@@ -188,8 +217,6 @@ class EmbeddedPostgres:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if self._user is None:
             return
-        import pwd
-
         utils = self._pg.utils
         entry = utils.ensure_user_exists(self._user)
         utils.ensure_prefix_permissions(self.data_dir)
@@ -198,7 +225,7 @@ class EmbeddedPostgres:
         utils.ensure_folder_permissions(self._bin, read | execute)
         utils.ensure_folder_permissions(self._bin.parent / "lib", read)
         if self.data_dir.stat().st_uid != entry.pw_uid:
-            os.chown(self.data_dir, entry.pw_uid, pwd.getpwnam(self._user).pw_gid)
+            os.chown(self.data_dir, entry.pw_uid, entry.pw_gid)
 
     def _run(self, tool: str, args: list[str], timeout: float = START_TIMEOUT) -> int:
         """Run a bundled PostgreSQL tool on our data dir; returns its exit code.
@@ -266,9 +293,7 @@ class EmbeddedPostgres:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
 

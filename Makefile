@@ -1,0 +1,38 @@
+# Needs only Python 3.11+ (and make): everything else comes from pyproject.toml into .venv.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test test-unit bench lint clean
+
+run: $(STAMP)
+	$(BIN)/genting up $(ARGS)
+
+test: $(STAMP)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-unit: $(STAMP)
+	$(BIN)/pytest -m "not integration and not e2e" $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench.py $(ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+		|| { echo "Genting needs Python 3.11 or newer (PYTHON=$(PYTHON))"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstall only when the dependencies may have changed; the code itself is an editable install.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[embedded,dev]"
+	touch $(STAMP)
+
+# Leaves .venv and the data in .genting/ alone; remove those by hand if you mean to.
+clean:
+	rm -rf build *.egg-info .pytest_cache .ruff_cache .mypy_cache
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +

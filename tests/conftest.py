@@ -1,0 +1,244 @@
+"""Real servers for every test tier (NATS-NOTES.md 4.4, STYLE.md 8).
+
+The ladder, for NATS and PostgreSQL alike: the server named by GENTING_NATS_URL /
+GENTING_DATABASE_URL; else a testcontainers container when a Docker engine answers; else the
+embedded server from the Python packages. Never a skip: every machine gets real servers.
+Servers are per session; isolation is per test (a fresh database; GENTING_* streams deleted).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import asyncpg
+import httpx
+import nats
+import pytest
+
+from genting.embedded import EmbeddedNats, EmbeddedPostgres, die_with_parent, ensure_database
+from shared.testing import TEST_DATA_KEY, TEST_JWT_SECRET, free_port, wait_until
+
+REPO = Path(__file__).resolve().parents[1]
+READY_TIMEOUT = 60.0
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # CI runners and timeouts stop a run with SIGTERM, which ends Python at once, skipping
+    # fixture teardown, and PostgreSQL (a daemon) would outlive the run. Treat it as Ctrl-C.
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _interrupt)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+@functools.cache
+def docker_answers() -> bool:
+    """A quick ping, so machines without a Docker engine don't wait for testcontainers' retries."""
+    if not os.environ.get("DOCKER_HOST") and not Path("/var/run/docker.sock").exists():
+        return False  # where docker.from_env() would look; skipping it spares an import and a warning
+    try:
+        import docker
+
+        client = docker.from_env(timeout=3)
+        try:
+            return bool(client.ping())
+        finally:
+            client.close()
+    except Exception:
+        return False
+
+
+@pytest.fixture(scope="session")
+def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if url := os.environ.get("GENTING_NATS_URL"):
+        yield url
+    elif docker_answers():
+        from testcontainers.community.nats import NatsContainer
+
+        with NatsContainer("nats:2", jetstream=True) as container:
+            yield container.nats_uri()
+    else:
+        store = tmp_path_factory.mktemp("nats")
+        server = EmbeddedNats(store, free_port())
+        try:
+            yield server.url
+        finally:
+            server.stop()
+            shutil.rmtree(store, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A URL of the server's maintenance database; tests use `database_url` instead."""
+    if url := os.environ.get("GENTING_DATABASE_URL"):
+        yield url
+    elif docker_answers():
+        from testcontainers.community.postgres import PostgresContainer
+
+        with PostgresContainer("postgres:16", driver=None) as container:
+            yield container.get_connection_url()
+    else:
+        data = tmp_path_factory.mktemp("postgres")
+        server = EmbeddedPostgres(data, free_port(), durable=False)
+        try:
+            yield server.url
+        finally:
+            server.stop()
+            shutil.rmtree(data, ignore_errors=True)
+
+
+async def drop_database(server_url: str, name: str) -> None:
+    conn = await asyncpg.connect(server_url, timeout=10)
+    try:
+        # FORCE: a test that leaked a connection must not leak its database too.
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def database_url(pg_server_url: str) -> AsyncIterator[str]:
+    """A fresh, empty database for this test only."""
+    name = f"t_{uuid.uuid4().hex}"
+    url = await ensure_database(pg_server_url, name)
+    try:
+        yield url
+    finally:
+        await drop_database(pg_server_url, name)
+
+
+@pytest.fixture
+async def js_clean(nats_url: str) -> str:
+    """The NATS URL, with every GENTING_* stream (and so its consumers) deleted first."""
+    nc = await nats.connect(nats_url)
+    try:
+        js = nc.jetstream()
+        names: list[str] = []
+        while page := await js.streams_info(offset=len(names)):
+            names += [info.config.name for info in page if info.config.name]
+            if len(page) < 256:  # the server's page size
+                break
+        for name in names:
+            if name.startswith("GENTING_"):
+                await js.delete_stream(name)
+    finally:
+        await nc.close()
+    return nats_url
+
+
+@dataclass
+class ServiceProcess:
+    """One service running as `uvicorn --factory` in a real subprocess."""
+
+    name: str
+    url: str
+    database_url: str
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+    _log: IO[bytes] = field(repr=False)
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def kill(self) -> None:
+        """SIGKILL: a crash, with no shutdown hooks."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """SIGTERM (a clean shutdown), then SIGKILL if it hangs."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+StartService = Callable[..., Awaitable[ServiceProcess]]
+
+
+@pytest.fixture
+async def service_process(pg_server_url: str, js_clean: str, tmp_path: Path) -> AsyncIterator[StartService]:
+    """A factory: `svc = await service_process("registry", env={...})`.
+
+    Each service name gets a fresh database for the test, kept across restarts of that service
+    within the test (so a killed service can come back to its data). All stopped at teardown.
+    """
+    started: list[ServiceProcess] = []
+    databases: dict[str, str] = {}
+
+    async def start(
+        name: str, *, env: dict[str, str | None] | None = None, timeout: float = READY_TIMEOUT
+    ) -> ServiceProcess:
+        if name not in databases:
+            databases[name] = f"t_{uuid.uuid4().hex}"
+        db_url = await ensure_database(pg_server_url, databases[name])
+        (tmp_path / name).mkdir(exist_ok=True)
+        port = free_port()
+        child_env = {
+            **os.environ,
+            "GENTING_SERVICE": name,
+            "GENTING_DATABASE_URL": db_url,
+            "GENTING_NATS_URL": js_clean,
+            "GENTING_JWT_SECRET": TEST_JWT_SECRET,
+            "GENTING_DATA_KEY": TEST_DATA_KEY,
+            "GENTING_DATA_DIR": str(tmp_path / name),
+        }
+        for key, value in (env or {}).items():
+            if value is None:  # None removes an inherited variable
+                child_env.pop(key, None)
+            else:
+                child_env[key] = value
+        log_path = tmp_path / f"{name}-{len(started)}.log"
+        log = log_path.open("wb")
+        args = [sys.executable, "-m", "uvicorn", "--factory", f"services.{name}.app:create_app"]
+        args += ["--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
+        # A plain Popen (it returns at once) so that stop() and kill() work from sync code too.
+        proc = subprocess.Popen(  # noqa: ASYNC220
+            args, env=child_env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent()
+        )
+        svc = ServiceProcess(name, f"http://127.0.0.1:{port}", db_url, proc, log_path, log)
+        started.append(svc)
+        await _wait_ready(svc, timeout)
+        return svc
+
+    try:
+        yield start
+    finally:
+        for svc in started:
+            svc.stop()
+            svc._log.close()
+        for name in databases.values():
+            await drop_database(pg_server_url, name)
+
+
+async def _wait_ready(svc: ServiceProcess, timeout: float) -> None:
+    async with httpx.AsyncClient(timeout=2.0) as client:
+
+        async def ready() -> bool:
+            if svc.proc.poll() is not None:
+                raise RuntimeError(f"{svc.name} exited ({svc.proc.returncode}):\n{svc.output()}")
+            try:
+                return (await client.get(f"{svc.url}/health/ready")).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        try:
+            await wait_until(ready, timeout, interval=0.1, message=f"{svc.name} ready")
+        except TimeoutError:
+            svc.stop()
+            raise TimeoutError(f"{svc.name} not ready in {timeout:g} s:\n{svc.output()[-4000:]}") from None
