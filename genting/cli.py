@@ -1,4 +1,4 @@
-"""The `genting` command (CONTRACT.md, "Command line"): up, token, replay."""
+"""The `genting` command (CONTRACT.md, "Command line"): up, token, replay, events."""
 
 from __future__ import annotations
 
@@ -63,8 +63,14 @@ def _parser() -> argparse.ArgumentParser:
     replay = commands.add_parser("replay", help="rebuild a service's read models from scratch")
     replay.add_argument("service", metavar="SERVICE")
     replay.add_argument("--data-dir", type=Path, default=default_dir, metavar="DIR")
+    events = commands.add_parser("events", help="print the events a context published (from its stream)")
+    events.add_argument("context", choices=[s.name for s in catalogue.SERVICES], metavar="CONTEXT",
+                        help="registry, funding, aid or reporting")
+    events.add_argument("--follow", "-f", action="store_true", help="keep printing new events")
+    events.add_argument("--last", type=int, metavar="N", help="only the last N events")
+    events.add_argument("--data-dir", type=Path, default=default_dir, metavar="DIR")
     # Errors in a command's arguments show that command's usage.
-    for command in (up, token, replay):
+    for command in (up, token, replay, events):
         command.set_defaults(usage=command)
     return parser
 
@@ -77,7 +83,21 @@ def main(argv: list[str] | None = None) -> int:
         return _up(args)
     if args.command == "token":
         return _token(args.usage, args)
+    if args.command == "events":
+        return _events(args)
     return _replay(args.usage, args)
+
+
+def _events(args: argparse.Namespace) -> int:
+    from genting.events import run
+
+    stack = read_stack(args.data_dir)
+    nats_url = os.environ.get("GENTING_NATS_URL") or (stack["nats_url"] if stack else None)
+    if not nats_url:
+        print(f"genting: no running stack in {args.data_dir}: start `genting up` first, or set GENTING_NATS_URL",
+              file=sys.stderr)
+        return 1
+    return run(nats_url, args.context, args.follow, args.last)
 
 
 def _up(args: argparse.Namespace) -> int:
