@@ -14,7 +14,9 @@ Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 class Event(BaseModel):
     """A fact one context publishes. Subclasses declare their wire names; never derived from code paths."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # A tolerant reader: producers add fields with defaults (never rename), so a consumer running
+    # older code must ignore fields it does not know rather than dead-letter the event.
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
     context: ClassVar[str]  # "registry" | "funding" | "aid" | "reporting"
     aggregate: ClassVar[str]  # "family", "donor", ...

@@ -1,0 +1,161 @@
+"""The facts aid publishes: six-month food plans, deliveries, coverage, education, interventions.
+
+Money is integer rupiah; dates are calendar days in the city's time zone. No personal data.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, ClassVar, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.contracts.base import Event, EventCatalog
+
+Rupiah = Annotated[int, Field(ge=0)]
+PositiveRupiah = Annotated[int, Field(gt=0)]
+PlanOutcome = Literal["completed", "incomplete", "exited"]
+EducationTopic = Literal["nutrition", "hygiene", "clean_water", "early_marriage", "parenting", "breastfeeding"]
+InterventionKind = Literal["clean_water", "sanitation", "early_marriage_prevention", "health_referral"]
+
+
+class DeliveredItem(BaseModel):
+    """One line of a food delivery (e.g. eggs, 30, piece)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    name: str
+    quantity: float
+    unit: str
+
+
+class PlanEvent(Event):
+    """A fact about one family's aid plan — base class, never published itself."""
+
+    context: ClassVar[str] = "aid"
+    aggregate: ClassVar[str] = "plan"
+    id_field: ClassVar[str] = "plan_id"
+
+    plan_id: UUID
+    family_id: UUID
+    kelurahan_code: str
+
+
+class AidPlanOpened(PlanEvent):
+    """An enrolled family's sponsorships reached the minimum: its days of food are now planned."""
+
+    event_type: ClassVar[str] = "AidPlanOpened"
+
+    start_date: date
+    end_date: date  # inclusive: start_date + days - 1
+    days: int
+    daily_minimum_rp: PositiveRupiah
+    budget_rp: PositiveRupiah  # the family's total sponsorship when the plan opened
+    opened_on: date
+
+
+class AidPlanBudgetIncreased(PlanEvent):
+    """Another sponsorship for the family raised the plan's budget."""
+
+    event_type: ClassVar[str] = "AidPlanBudgetIncreased"
+
+    increase_rp: PositiveRupiah
+    budget_rp: PositiveRupiah  # the new total
+
+
+class AidDelivered(PlanEvent):
+    """Food worth `value_rp` covering `period_from`..`period_to` (inclusive) reached the family."""
+
+    event_type: ClassVar[str] = "AidDelivered"
+
+    delivery_id: UUID
+    period_from: date
+    period_to: date
+    days: int
+    value_rp: PositiveRupiah
+    delivered_on: date
+    items: list[DeliveredItem] = Field(default_factory=list)
+
+
+class DeliveryConfirmed(PlanEvent):
+    """The lurah of the family's kelurahan confirmed the family received the delivery."""
+
+    event_type: ClassVar[str] = "DeliveryConfirmed"
+
+    delivery_id: UUID
+    confirmed_on: date
+    confirmed_by: str
+    photo_ref: str | None = None  # a reference to proof of delivery, never the photo itself
+
+
+class CoverageGapDetected(PlanEvent):
+    """Days of the plan passed without food: `gap_from`..`gap_to` (inclusive) are uncovered."""
+
+    event_type: ClassVar[str] = "CoverageGapDetected"
+
+    gap_from: date
+    gap_to: date
+    days: int
+
+
+class AidPlanCompleted(PlanEvent):
+    """Every day of the plan was covered with food of at least the daily minimum."""
+
+    event_type: ClassVar[str] = "AidPlanCompleted"
+
+    completed_on: date
+    delivered_rp: Rupiah
+    days_covered: int
+
+
+class AidPlanClosed(PlanEvent):
+    """The plan ended (completed, window passed with days uncovered, or the family exited);
+    its unspent budget goes back to the donors."""
+
+    event_type: ClassVar[str] = "AidPlanClosed"
+
+    outcome: PlanOutcome
+    closed_on: date
+    delivered_rp: Rupiah
+    unspent_rp: Rupiah
+    days_covered: int
+
+
+class InterventionRecorded(PlanEvent):
+    """Beyond food: clean water, sanitation, early-marriage prevention or a health referral."""
+
+    event_type: ClassVar[str] = "InterventionRecorded"
+
+    intervention_id: UUID
+    kind: InterventionKind
+    done_on: date
+    value_rp: Rupiah
+
+
+class EducationSessionHeld(Event):
+    """A counselling session on a topic was held in a kelurahan for some enrolled families."""
+
+    context: ClassVar[str] = "aid"
+    aggregate: ClassVar[str] = "session"
+    id_field: ClassVar[str] = "session_id"
+    event_type: ClassVar[str] = "EducationSessionHeld"
+
+    session_id: UUID
+    topic: EducationTopic
+    held_on: date
+    kelurahan_code: str
+    family_ids: list[UUID]
+    families: int
+
+
+AidEvent = (
+    AidPlanOpened | AidPlanBudgetIncreased | AidDelivered | DeliveryConfirmed | CoverageGapDetected
+    | AidPlanCompleted | AidPlanClosed | InterventionRecorded | EducationSessionHeld
+)
+
+CATALOG = EventCatalog(
+    "aid",
+    [AidPlanOpened, AidPlanBudgetIncreased, AidDelivered, DeliveryConfirmed, CoverageGapDetected,
+     AidPlanCompleted, AidPlanClosed, InterventionRecorded, EducationSessionHeld],
+)

@@ -1,0 +1,118 @@
+"""The facts funding publishes: donors, pledges, contributions and the sponsorship ledger.
+
+Money is integer rupiah. No payload carries a donor's name or contact (personal data of
+individual donors stays inside funding); donors are known on the bus by id and type.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, ClassVar, Literal
+from uuid import UUID
+
+from pydantic import Field
+
+from shared.contracts.base import Event, EventCatalog
+
+DonorType = Literal["individual", "community", "bumd", "bumn", "csr", "university", "media", "other"]
+ContributionMethod = Literal["transfer", "cash", "in_kind"]
+ReleaseReason = Literal["plan_closed", "family_exited"]
+Rupiah = Annotated[int, Field(ge=0)]
+PositiveRupiah = Annotated[int, Field(gt=0)]
+
+
+class DonorEvent(Event):
+    """A fact about one donor (orang tua asuh) — base class, never published itself."""
+
+    context: ClassVar[str] = "funding"
+    aggregate: ClassVar[str] = "donor"
+    id_field: ClassVar[str] = "donor_id"
+
+    donor_id: UUID
+    donor_type: DonorType
+
+
+class DonorRegistered(DonorEvent):
+    """An orang tua asuh (a person, community, BUMD, CSR programme, …) joined the programme."""
+
+    event_type: ClassVar[str] = "DonorRegistered"
+
+    registered_on: date
+
+
+class PledgeMade(DonorEvent):
+    """A donor promised an amount; nothing is received or allocated yet."""
+
+    event_type: ClassVar[str] = "PledgeMade"
+
+    pledge_id: UUID
+    amount_rp: PositiveRupiah
+    pledged_on: date
+
+
+class ContributionReceived(DonorEvent):
+    """Money (or food in kind, valued in rupiah) from a donor arrived and may now be allocated."""
+
+    event_type: ClassVar[str] = "ContributionReceived"
+
+    contribution_id: UUID
+    amount_rp: PositiveRupiah
+    received_on: date
+    method: ContributionMethod
+
+
+class SponsorshipEvent(Event):
+    """A fact about one sponsorship: a donor's money set aside for one family — base class."""
+
+    context: ClassVar[str] = "funding"
+    aggregate: ClassVar[str] = "sponsorship"
+    id_field: ClassVar[str] = "sponsorship_id"
+
+    sponsorship_id: UUID
+    donor_id: UUID
+    donor_type: DonorType
+    family_id: UUID
+
+
+class FamilySponsored(SponsorshipEvent):
+    """An orang tua asuh took on an enrolled family, allocating received money to its food."""
+
+    event_type: ClassVar[str] = "FamilySponsored"
+
+    amount_rp: PositiveRupiah
+    start_date: date
+    kelurahan_code: str
+    sponsored_on: date
+
+
+class SponsorshipDrawn(SponsorshipEvent):
+    """Food delivered to the family was paid from this sponsorship (oldest sponsorship first)."""
+
+    event_type: ClassVar[str] = "SponsorshipDrawn"
+
+    amount_rp: PositiveRupiah
+    delivery_id: UUID
+    plan_id: UUID
+    drawn_on: date
+    remaining_rp: Rupiah  # what is left of this sponsorship after the draw
+
+
+class SponsorshipReleased(SponsorshipEvent):
+    """The unspent rest of a sponsorship went back to the donor's available money."""
+
+    event_type: ClassVar[str] = "SponsorshipReleased"
+
+    amount_rp: PositiveRupiah
+    reason: ReleaseReason
+    plan_id: UUID | None = None
+    released_on: date
+
+
+FundingEvent = (
+    DonorRegistered | PledgeMade | ContributionReceived | FamilySponsored | SponsorshipDrawn | SponsorshipReleased
+)
+
+CATALOG = EventCatalog(
+    "funding",
+    [DonorRegistered, PledgeMade, ContributionReceived, FamilySponsored, SponsorshipDrawn, SponsorshipReleased],
+)
