@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections import defaultdict
 from collections.abc import Sequence
@@ -17,7 +18,7 @@ from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from nats.js.errors import NotFoundError
+from nats.js.errors import NotFoundError, ServiceUnavailableError
 from pydantic import ValidationError
 
 from shared.messaging import MSG_ID_HEADER, Envelope, dlq_subject
@@ -89,10 +90,17 @@ async def gate(
     for sid, vs in pending.items():
         while current[sid] + 1 in vs:
             current[sid] += 1
-    outcomes = [
-        Outcome.DUPLICATE if v <= start[sid] else Outcome.APPLY if v <= current[sid] else Outcome.GAP
-        for sid, v in versions
-    ]
+    # The same version twice in one batch (a republish, a redelivery): only its first copy applies.
+    claimed: set[tuple[UUID, int]] = set()
+    outcomes: list[Outcome] = []
+    for sid, v in versions:
+        if v <= start[sid] or (sid, v) in claimed:
+            outcomes.append(Outcome.DUPLICATE)
+        elif v <= current[sid]:
+            claimed.add((sid, v))
+            outcomes.append(Outcome.APPLY)
+        else:
+            outcomes.append(Outcome.GAP)
     changed = [(sid, v) for sid, v in current.items() if v != start[sid]]
     if changed:
         await conn.execute(
@@ -158,14 +166,22 @@ class ProjectionRunner:
                 try:
                     msgs = await self._sub.fetch(self.batch, timeout=self.fetch_timeout)
                 except (TimeoutError, NatsTimeoutError):
+                    # Idle, or our consumer is gone: servers before 2.11 never answer a pull on a
+                    # deleted consumer, so ask (NotFoundError below sets the consumer up again).
+                    await self.js.consumer_info(self.projection.stream, self.projection.name)
                     continue
                 await self.handle(msgs)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 self.stats.errors += 1
-                if isinstance(exc, NotFoundError):
-                    self._sub = None  # stream or consumer gone (e.g. a rebuild): set up again
+                # Stream or consumer gone (e.g. a rebuild): set up again. A fetch on a deleted
+                # consumer finds no responder, which nats-py reports as ServiceUnavailableError.
+                if isinstance(exc, NotFoundError | ServiceUnavailableError):
+                    if self._sub is not None:
+                        with contextlib.suppress(Exception):
+                            await self._sub.unsubscribe()
+                    self._sub = None
                 log.warning("projection_retrying", projection=self.projection.name, error=repr(exc))
                 await asyncio.sleep(1.0)
 
