@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -55,6 +56,25 @@ class StoredEvent:
         )
 
 
+_APPEND = """
+with new_events as (
+    select * from unnest($1::uuid[], $2::int[], $3::text[], $4::int[], $5::text[], $6::bytea[])
+        as t(event_id, stream_version, event_type, schema_version, data, sealed)
+), appended as (
+    insert into events (event_id, stream_type, stream_id, stream_version, event_type, schema_version,
+                        data, sealed, occurred_at, correlation_id, causation_id)
+    select event_id, $7, $8, stream_version, event_type, schema_version, data::jsonb, sealed, $9, $10, $11
+    from new_events
+    where (select coalesce(max(stream_version), 0) from events where stream_id = $8) = $12
+    returning event_id
+)
+insert into outbox (event_id, subject, payload)
+select o.event_id, o.subject, o.payload
+from unnest($1::uuid[], $13::text[], $14::bytea[]) with ordinality as o(event_id, subject, payload, n)
+where o.event_id in (select event_id from appended)
+order by o.n  -- outbox ids follow stream versions: the relay publishes in this order
+"""
+
 _COLUMNS = (
     "global_position, event_id, stream_id, stream_version, event_type, schema_version, data,"
     " sealed, occurred_at, correlation_id, causation_id"
@@ -89,11 +109,6 @@ class EventStore:
         """
         if not events:
             return []
-        current = await conn.fetchval(
-            "select coalesce(max(stream_version), 0) from events where stream_id = $1", stream_id
-        )
-        if current != expected_version:
-            raise ConcurrencyConflict(stream_id, expected_version)
         envelopes = [
             Envelope(
                 event_id=self._new_id(), event_type=new.event.event_type,
@@ -104,26 +119,24 @@ class EventStore:
             )
             for i, new in enumerate(events, start=1)
         ]
+        # One round trip: the version check, the events and their outbox rows. A stream that is
+        # not at `expected_version` inserts nothing; a concurrent writer collides on the unique key.
         try:
-            await conn.executemany(
-                "insert into events (event_id, stream_type, stream_id, stream_version, event_type,"
-                " schema_version, data, sealed, occurred_at, correlation_id, causation_id)"
-                " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-                [
-                    (e.event_id, self.stream_type, stream_id, e.stream_version, e.event_type,
-                     e.schema_version, e.data, new.sealed, e.occurred_at, e.correlation_id,
-                     e.causation_id)
-                    for e, new in zip(envelopes, events, strict=True)
-                ],
+            status = await conn.execute(
+                _APPEND,
+                [e.event_id for e in envelopes], [e.stream_version for e in envelopes],
+                [e.event_type for e in envelopes], [e.schema_version for e in envelopes],
+                [json.dumps(e.data) for e in envelopes], [new.sealed for new in events],
+                self.stream_type, stream_id, meta.occurred_at, meta.correlation_id, meta.causation_id,
+                expected_version,
+                [new.event.subject() for new in events], [e.to_bytes() for e in envelopes],
             )
         except asyncpg.UniqueViolationError as exc:
             if exc.constraint_name == "events_stream_version_unique":
                 raise ConcurrencyConflict(stream_id, expected_version) from None
             raise
-        await conn.executemany(
-            "insert into outbox (event_id, subject, payload) values ($1, $2, $3)",
-            [(e.event_id, new.event.subject(), e.to_bytes()) for e, new in zip(envelopes, events, strict=True)],
-        )
+        if status != f"INSERT 0 {len(envelopes)}":
+            raise ConcurrencyConflict(stream_id, expected_version)
         return envelopes
 
     async def read_all(

@@ -37,6 +37,9 @@ class Projection(Protocol):
 
     async def apply(self, conn: asyncpg.Connection, envelope: Envelope) -> None: ...
 
+    # Optionally, `async def apply_many(self, conn, envelopes: Sequence[Envelope]) -> None`
+    # applies a whole batch at once (in the given order); the runner prefers it when present.
+
 
 class Outcome(Enum):
     APPLY = "apply"
@@ -157,23 +160,33 @@ class ProjectionRunner:
         )
 
     async def run(self) -> None:
-        """Fetch returns as soon as messages are there; the timeout only bounds an idle wait."""
+        """Fetch returns as soon as messages are there; the timeout only bounds an idle wait.
+
+        The next batch is fetched while the current one is applied (one pull request in flight
+        at a time, so the stream's order is kept): the database and NATS round trips overlap.
+        """
+        prefetch: asyncio.Task[list[Msg]] | None = None
         while True:
             try:
                 if self._sub is None:
                     await self.setup()
-                assert self._sub is not None
-                try:
-                    msgs = await self._sub.fetch(self.batch, timeout=self.fetch_timeout)
-                except (TimeoutError, NatsTimeoutError):
+                msgs = await (prefetch or self._fetch())
+                prefetch = None
+                if not msgs:
                     # Idle, or our consumer is gone: servers before 2.11 never answer a pull on a
                     # deleted consumer, so ask (NotFoundError below sets the consumer up again).
                     await self.js.consumer_info(self.projection.stream, self.projection.name)
                     continue
+                prefetch = asyncio.ensure_future(self._fetch())
                 await self.handle(msgs)
             except asyncio.CancelledError:
+                if prefetch is not None:
+                    prefetch.cancel()  # its messages come back after ack_wait; the gate absorbs them
                 raise
             except Exception as exc:
+                if prefetch is not None:
+                    prefetch.cancel()
+                    prefetch = None
                 self.stats.errors += 1
                 # Stream or consumer gone (e.g. a rebuild): set up again. A fetch on a deleted
                 # consumer finds no responder, which nats-py reports as ServiceUnavailableError.
@@ -185,6 +198,13 @@ class ProjectionRunner:
                 log.warning("projection_retrying", projection=self.projection.name, error=repr(exc))
                 await asyncio.sleep(1.0)
 
+    async def _fetch(self) -> list[Msg]:
+        assert self._sub is not None
+        try:
+            return await self._sub.fetch(self.batch, timeout=self.fetch_timeout)
+        except (TimeoutError, NatsTimeoutError):
+            return []
+
     async def handle(self, msgs: list[Msg]) -> None:
         parsed: list[tuple[Msg, Envelope]] = []
         for msg in msgs:
@@ -195,6 +215,9 @@ class ProjectionRunner:
         if not parsed:
             return
         parsed.sort(key=lambda p: p[0].metadata.sequence.stream)
+        if len(parsed) == 1:
+            await self._handle_one(parsed[0])
+            return
         try:
             outcomes = await self._apply_batch(parsed)
         except Exception as exc:  # one bad event must not block the rest: retry them one by one
@@ -209,8 +232,14 @@ class ProjectionRunner:
             outcomes = await gate(
                 conn, self.projection.name, [(e.stream_id, e.stream_version) for _, e in parsed]
             )
-            for e in _in_apply_order(parsed, outcomes):
-                await self.projection.apply(conn, e)
+            chosen = _in_apply_order(parsed, outcomes)
+            apply_many = getattr(self.projection, "apply_many", None)
+            if apply_many is not None:  # one round trip for the whole batch, same order
+                if chosen:
+                    await apply_many(conn, chosen)
+            else:
+                for e in chosen:
+                    await self.projection.apply(conn, e)
             await conn.execute(
                 "insert into projection_checkpoints (projection, stream_seq) values ($1, $2)"
                 " on conflict (projection) do update set stream_seq ="

@@ -130,7 +130,7 @@ async def register_family(body: RegisterFamilyIn, request: Request, principal: C
     )
 
     async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
-        after = await _handle(request, conn, await _repo(request).load(conn, command.family_id), command)
+        after = await _handle(request, conn, Family(), command)  # a fresh id: nothing to load
         return 201, {"family_id": str(after.family_id), "status": after.status, "version": after.version}
 
     return await run_command(request, principal, execute)

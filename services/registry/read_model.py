@@ -25,6 +25,7 @@ def personal_snapshot(state: Family) -> dict[str, Any]:
 
 
 async def write_view(conn: asyncpg.Connection, vault: KeyVault, state: Family, key: bytes | None) -> None:
+    """Upsert the family's row; `key` is needed only when its personal data changed."""
     assert state.family_id is not None and state.registered_on is not None
     sealed = None
     if key is not None and not state.erased:
@@ -44,7 +45,11 @@ async def write_view(conn: asyncpg.Connection, vault: KeyVault, state: Family, k
             member_counts = excluded.member_counts, members = excluded.members,
             risk_factors = excluded.risk_factors, enrolled_on = excluded.enrolled_on,
             exited_on = excluded.exited_on, exit_reason = excluded.exit_reason,
-            personal_erased = excluded.personal_erased, personal = excluded.personal, updated_at = now()
+            personal_erased = excluded.personal_erased,
+            -- no key given: the personal snapshot did not change (only facts with a personal part change it)
+            personal = case when excluded.personal_erased then null
+                            else coalesce(excluded.personal, families_view.personal) end,
+            updated_at = now()
         where families_view.version < excluded.version
         """,
         state.family_id, state.version, state.status, state.kelurahan_code, state.kecamatan_code,

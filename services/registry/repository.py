@@ -65,9 +65,12 @@ class FamilyRepository:
         field_prefix: str = "members",
     ) -> tuple[Family, list[Envelope]]:
         family_id = facts[0].event.aggregate_id()
-        key = await self.vault.key_for(conn, family_id) if state.version else None
         if state.version == 0:
-            key = await self.vault.create_key(conn, family_id)
+            key: bytes | None = await self.vault.create_key(conn, family_id)
+        elif any(f.personal is not None for f in facts):
+            key = await self.vault.key_for(conn, family_id)
+        else:
+            key = None
         await self._maintain_lookups(conn, family_id, facts, field_prefix)
         new_events = [
             NewEvent(
@@ -94,36 +97,42 @@ class FamilyRepository:
             match fact.event.event_type:
                 case "FamilyRegistered":
                     assert isinstance(personal, RegistrationPersonal)
-                    await self._claim(conn, "active_kk", "kk", personal.kk_number, family_id, None, "kk_number",
-                                      "KK number")
-                    for i, m in enumerate(personal.members):
-                        if m.nik:
-                            await self._claim(conn, "active_nik", "nik", m.nik, family_id, m.member_id,
-                                              f"{field_prefix}[{i}].nik", "NIK")
+                    await self._claim_kk(conn, personal.kk_number, family_id)
+                    await self._claim_niks(conn, family_id, [
+                        (m.nik, m.member_id, f"{field_prefix}[{i}].nik")
+                        for i, m in enumerate(personal.members) if m.nik
+                    ])
                 case "MemberAdded":
                     assert isinstance(personal, MemberPersonal)
                     if personal.nik:
-                        await self._claim(conn, "active_nik", "nik", personal.nik, family_id,
-                                          personal.member_id, "nik", "NIK")
+                        await self._claim_niks(conn, family_id, [(personal.nik, personal.member_id, "nik")])
                 case "FamilyRejected" | "FamilyExited" | "PersonalDataErased":
                     await conn.execute("delete from active_kk where family_id = $1", family_id)
                     await conn.execute("delete from active_nik where family_id = $1", family_id)
 
-    async def _claim(
-        self, conn: asyncpg.Connection, table: str, kind: str, value: str, family_id: UUID,
-        member_id: UUID | None, field: str, what: str,
-    ) -> None:
-        digest = self.vault.lookup_hash(kind, value)
-        if table == "active_kk":
-            status = await conn.execute(
-                "insert into active_kk (kk_hash, family_id) values ($1, $2) on conflict do nothing",
-                digest, family_id,
-            )
-        else:
-            status = await conn.execute(
-                "insert into active_nik (nik_hash, family_id, member_id) values ($1, $2, $3)"
-                " on conflict do nothing",
-                digest, family_id, member_id,
-            )
+    async def _claim_kk(self, conn: asyncpg.Connection, kk_number: str, family_id: UUID) -> None:
+        status = await conn.execute(
+            "insert into active_kk (kk_hash, family_id) values ($1, $2) on conflict do nothing",
+            self.vault.lookup_hash("kk", kk_number), family_id,
+        )
         if status.endswith(" 0"):
-            raise AlreadyActive(field, what)
+            raise AlreadyActive("kk_number", "KK number")
+
+    async def _claim_niks(
+        self, conn: asyncpg.Connection, family_id: UUID, niks: list[tuple[str, UUID, str]]
+    ) -> None:
+        """All of a command's NIKs in one statement; the first one already held names the field."""
+        if not niks:
+            return
+        hashes = [self.vault.lookup_hash("nik", nik) for nik, _, _ in niks]
+        claimed = {
+            r["nik_hash"] for r in await conn.fetch(
+                "insert into active_nik (nik_hash, family_id, member_id)"
+                " select h, $2, m from unnest($1::bytea[], $3::uuid[]) as t(h, m)"
+                " on conflict do nothing returning nik_hash",
+                hashes, family_id, [member_id for _, member_id, _ in niks],
+            )
+        }
+        for digest, (_, _, field) in zip(hashes, niks, strict=True):
+            if digest not in claimed:
+                raise AlreadyActive(field, "NIK")
