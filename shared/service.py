@@ -66,6 +66,7 @@ def build_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
         app.state.relay = None
         if spec.publishes is not None:
             await ensure_stream(js, owned_stream_config(spec.publishes.context, settings.stream_replicas))
+        if spec.publishes is not None and settings.relay_enabled:
             app.state.relay = OutboxRelay(
                 settings.database_url, js, service=spec.name, stream=stream_name(spec.publishes.context),
                 batch=settings.relay_batch, poll_seconds=settings.relay_poll_seconds,
@@ -85,11 +86,15 @@ def build_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
         try:
             yield
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await _stop(tasks)
             with contextlib.suppress(Exception):
-                await app.state.nc.drain()
+                # Not drain(): nats-py's drain waits for every subscription's queue to be consumed,
+                # and a pull subscription keeps status messages (408 on an expired fetch) that nobody
+                # reads, so it would wait out its 30 s timeout. Everything published was awaited
+                # already; flush sends the last acks, and what is left un-acked comes back anyway.
+                await app.state.nc.flush(timeout=2)
+            with contextlib.suppress(Exception):
+                await app.state.nc.close()
             await app.state.pool.close()
             log.info("service_stopped")
 
@@ -162,6 +167,17 @@ def _operations_router(spec: ServiceSpec, settings: Settings, metrics: ServiceMe
         )
 
     return router
+
+
+async def _stop(tasks: Sequence[asyncio.Task[None]]) -> None:
+    """Cancel until every task has ended: a projection runner was seen still fetching after its
+    cancel (on Python 3.11, asyncio.wait_for inside nats-py's next_msg returns a message that
+    arrives as the cancellation does, swallowing it), and gather alone then waits forever."""
+    pending = set(tasks)
+    while pending:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=1.0)
 
 
 async def _database_ok(pool: asyncpg.Pool) -> bool:

@@ -23,6 +23,9 @@ class Settings(BaseModel):
     log_level: str = "info"
     db_pool_min: int = 2
     db_pool_max: int = 10
+    # Off only to hold committed events in the outbox on purpose (crash tests, maintenance);
+    # the stream is still declared, and the next start with the relay on publishes them.
+    relay_enabled: bool = True
     relay_batch: int = 500
     relay_poll_seconds: float = 1.0
     projection_batch: int = 200

@@ -1,0 +1,195 @@
+"""Example upstream events ("controls") for tests, the benchmark and demos: the envelopes the
+registry, funding and aid would publish, with consecutive versions per stream.
+
+Deterministic for a given seed, so runs repeat. Nothing here talks to NATS: callers publish.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from shared.contracts import Event
+from shared.contracts import aid as A
+from shared.contracts import funding as F
+from shared.contracts import registry as R
+from shared.messaging import Envelope, stream_name
+
+DAILY_RP = 15_000
+PLAN_DAYS = 180
+MINIMUM_RP = DAILY_RP * PLAN_DAYS
+
+
+@dataclass(frozen=True)
+class Published:
+    """One envelope, where it goes."""
+
+    stream: str  # GENTING_REGISTRY, ...
+    subject: str
+    envelope: Envelope
+
+
+@dataclass
+class Programme:
+    """Builds upstream facts in order; `published` is what the three producers would have sent."""
+
+    start: date = date(2025, 1, 6)
+    seed: int = 1
+    published: list[Published] = field(default_factory=list)
+    kelurahan_of: dict[UUID, str] = field(default_factory=dict)
+    donor_type_of: dict[UUID, F.DonorType] = field(default_factory=dict)
+    family_of_plan: dict[UUID, UUID] = field(default_factory=dict)
+    _versions: dict[UUID, int] = field(default_factory=lambda: defaultdict(int))
+
+    def __post_init__(self) -> None:
+        self._random = random.Random(self.seed)
+
+    def new_id(self) -> UUID:
+        return UUID(int=self._random.getrandbits(128), version=4)
+
+    def emit(self, event: Event | tuple[str, str, UUID, dict[str, Any]], stream_id: UUID | None = None) -> Envelope:
+        """A contract event, or (context, event_type, family id, data): a family fact with no class here."""
+        if isinstance(event, Event):
+            context, event_type, data = event.context, event.event_type, event.model_dump(mode="json")
+            sid, subject = stream_id or event.aggregate_id(), event.subject()
+        else:
+            context, event_type, sid, data = event
+            subject = f"genting.{context}.family.{sid}.{event_type}"
+        self._versions[sid] += 1
+        env = Envelope(
+            event_id=self.new_id(), event_type=event_type, schema_version=1, stream_id=sid,
+            stream_version=self._versions[sid], occurred_at=datetime.now(UTC), data=data,
+        )
+        self.published.append(Published(stream_name(context), subject, env))
+        return env
+
+    def day(self, offset: int) -> date:
+        return self.start + timedelta(days=offset)
+
+    # -- registry ---------------------------------------------------------------------------------
+
+    def register(self, kelurahan: str, on: int = 0) -> UUID:
+        family = self.new_id()
+        self.kelurahan_of[family] = kelurahan
+        member = R.MemberSummary(member_id=self.new_id(), role="baduta", sex="F", age_months=7)
+        counts: R.MemberCounts = {"pregnant_mother": 0, "breastfeeding_mother": 1, "baduta": 1, "other": 0}
+        self.emit(R.FamilyRegistered(
+            family_id=family, kelurahan_code=kelurahan, kecamatan_code=kelurahan[:8], members=[member],
+            member_counts=counts, risk_factors=["poor"], registered_on=self.day(on), registered_by="kader",
+        ))
+        return family
+
+    def enroll(self, family: UUID, on: int = 1) -> None:
+        k = self.kelurahan_of[family]
+        self.emit(R.FamilyVerified(family_id=family, kelurahan_code=k, verified_on=self.day(on), verified_by="lurah"))
+        self.emit(R.FamilyEnrolled(
+            family_id=family, kelurahan_code=k, kecamatan_code=k[:8], risk_factors=["poor"], enrolled_on=self.day(on),
+            member_counts={"pregnant_mother": 0, "breastfeeding_mother": 1, "baduta": 1, "other": 0},
+        ))
+
+    def reject(self, family: UUID, on: int = 1) -> None:
+        k = self.kelurahan_of[family]
+        self.emit(R.FamilyRejected(family_id=family, kelurahan_code=k, rejected_on=self.day(on), rejected_by="lurah"))
+
+    def exit(self, family: UUID, on: int, reason: R.ExitReason = "moved_away") -> None:
+        self.emit(R.FamilyExited(family_id=family, kelurahan_code=self.kelurahan_of[family], reason=reason,
+                                 exited_on=self.day(on), previous_status="enrolled", exited_by="admin"))
+
+    def measure(self, family: UUID, member: UUID, on: int, haz: float) -> None:
+        data = {"family_id": str(family), "member_id": str(member), "measured_on": str(self.day(on)),
+                "age_months": 7 + on // 30, "haz": haz, "stunted": haz < -2,
+                "kelurahan_code": self.kelurahan_of[family]}
+        self.emit(("registry", "GrowthMeasured", family, data))
+
+    # -- funding ----------------------------------------------------------------------------------
+
+    def donor(self, donor_type: F.DonorType, received_rp: int = 0, pledged_rp: int = 0, on: int = 0) -> UUID:
+        donor = self.new_id()
+        self.donor_type_of[donor] = donor_type
+        self.emit(F.DonorRegistered(donor_id=donor, donor_type=donor_type, registered_on=self.day(on)))
+        if pledged_rp:
+            self.emit(F.PledgeMade(donor_id=donor, donor_type=donor_type, pledge_id=self.new_id(),
+                                   amount_rp=pledged_rp, pledged_on=self.day(on)))
+        if received_rp:
+            self.emit(F.ContributionReceived(donor_id=donor, donor_type=donor_type, contribution_id=self.new_id(),
+                                             amount_rp=received_rp, received_on=self.day(on), method="transfer"))
+        return donor
+
+    def sponsor(self, donor: UUID, family: UUID, amount_rp: int = MINIMUM_RP, on: int = 2) -> UUID:
+        sponsorship = self.new_id()
+        self.emit(F.FamilySponsored(
+            sponsorship_id=sponsorship, donor_id=donor, donor_type=self.donor_type_of[donor], family_id=family,
+            amount_rp=amount_rp, start_date=self.day(on), kelurahan_code=self.kelurahan_of[family],
+            sponsored_on=self.day(on),
+        ))
+        return sponsorship
+
+    def draw(self, sponsorship: UUID, donor: UUID, family: UUID, plan: UUID, delivery: UUID, amount_rp: int,
+             remaining_rp: int, on: int) -> None:
+        self.emit(F.SponsorshipDrawn(
+            sponsorship_id=sponsorship, donor_id=donor, donor_type=self.donor_type_of[donor], family_id=family,
+            amount_rp=amount_rp, delivery_id=delivery, plan_id=plan, drawn_on=self.day(on), remaining_rp=remaining_rp,
+        ))
+
+    def release(self, sponsorship: UUID, donor: UUID, family: UUID, amount_rp: int, on: int,
+                plan: UUID | None = None) -> None:
+        self.emit(F.SponsorshipReleased(
+            sponsorship_id=sponsorship, donor_id=donor, donor_type=self.donor_type_of[donor], family_id=family,
+            amount_rp=amount_rp, reason="plan_closed" if plan else "family_exited", plan_id=plan,
+            released_on=self.day(on),
+        ))
+
+    # -- aid ----------------------------------------------------------------------------------------
+
+    def _plan_fields(self, plan: UUID) -> dict[str, Any]:
+        family = self.family_of_plan[plan]
+        return {"plan_id": plan, "family_id": family, "kelurahan_code": self.kelurahan_of[family]}
+
+    def open_plan(self, family: UUID, budget_rp: int = MINIMUM_RP, on: int = 3) -> UUID:
+        plan = self.new_id()
+        self.family_of_plan[plan] = family
+        self.emit(A.AidPlanOpened(
+            **self._plan_fields(plan), start_date=self.day(on), end_date=self.day(on + PLAN_DAYS - 1),
+            days=PLAN_DAYS, daily_minimum_rp=DAILY_RP, budget_rp=budget_rp, opened_on=self.day(on),
+        ))
+        return plan
+
+    def deliver(self, plan: UUID, first_day: int, days: int, on: int, per_day_rp: int = DAILY_RP) -> UUID:
+        delivery = self.new_id()
+        self.emit(A.AidDelivered(
+            **self._plan_fields(plan), delivery_id=delivery, period_from=self.day(first_day),
+            period_to=self.day(first_day + days - 1), days=days, value_rp=days * per_day_rp, delivered_on=self.day(on),
+            items=[A.DeliveredItem(name="telur", quantity=days, unit="butir")],
+        ))
+        return delivery
+
+    def confirm(self, plan: UUID, delivery: UUID, on: int) -> None:
+        self.emit(A.DeliveryConfirmed(**self._plan_fields(plan), delivery_id=delivery, confirmed_on=self.day(on),
+                                      confirmed_by="lurah"))
+
+    def gap(self, plan: UUID, first_day: int, days: int) -> None:
+        self.emit(A.CoverageGapDetected(**self._plan_fields(plan), gap_from=self.day(first_day),
+                                        gap_to=self.day(first_day + days - 1), days=days))
+
+    def complete(self, plan: UUID, on: int, delivered_rp: int = MINIMUM_RP) -> None:
+        self.emit(A.AidPlanCompleted(**self._plan_fields(plan), completed_on=self.day(on), delivered_rp=delivered_rp,
+                                     days_covered=PLAN_DAYS))
+        self.emit(A.AidPlanClosed(**self._plan_fields(plan), outcome="completed", closed_on=self.day(on),
+                                  delivered_rp=delivered_rp, unspent_rp=0, days_covered=PLAN_DAYS))
+
+    def close(self, plan: UUID, on: int, outcome: A.PlanOutcome, delivered_rp: int, days_covered: int,
+              unspent_rp: int = 0) -> None:
+        self.emit(A.AidPlanClosed(**self._plan_fields(plan), outcome=outcome, closed_on=self.day(on),
+                                  delivered_rp=delivered_rp, unspent_rp=unspent_rp, days_covered=days_covered))
+
+    def session(self, topic: A.EducationTopic, kelurahan: str, families: list[UUID], on: int) -> None:
+        self.emit(A.EducationSessionHeld(session_id=self.new_id(), topic=topic, held_on=self.day(on),
+                                         kelurahan_code=kelurahan, family_ids=families, families=len(families)))
+
+    def intervene(self, plan: UUID, kind: A.InterventionKind, value_rp: int, on: int) -> None:
+        self.emit(A.InterventionRecorded(**self._plan_fields(plan), intervention_id=self.new_id(), kind=kind,
+                                         done_on=self.day(on), value_rp=value_rp))

@@ -1,0 +1,190 @@
+"""Reporting's three projections, one durable consumer per upstream context: what each upstream
+event says about reporting's rows. The translations are pure; `tables.execute` writes them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from uuid import UUID
+
+import asyncpg
+from pydantic import BaseModel, ConfigDict
+
+from services.reporting.tables import Change, Table, change, execute
+from shared.contracts import aid, funding, registry
+from shared.contracts.base import EventCatalog
+from shared.messaging import Envelope, stream_name
+
+FAMILIES = Table(
+    "families_view", ("family_id",),
+    first=("kelurahan_code", "registered_on", "enrolled_on", "rejected_on", "exited_on", "exit_reason"),
+)
+GROWTH = Table(
+    "growth_view", ("family_id", "stream_version"),
+    first=("member_id", "kelurahan_code", "measured_on", "age_months", "haz", "stunted"),
+)
+FAMILY_FUNDING = Table(
+    "family_funding_view", ("family_id",),
+    add=("sponsorships", "sponsored_rp", "drawn_rp", "released_rp"),
+    first=("kelurahan_code", "first_sponsored_on"),
+)
+DONORS = Table(
+    "donors_view", ("donor_id",),
+    add=("pledges", "pledged_rp", "contributions", "received_rp", "sponsorships", "sponsored_rp", "drawn_rp",
+         "released_rp"),
+    first=("donor_type", "registered_on"),
+)
+PLANS = Table(
+    "plans_view", ("plan_id",),
+    add=("deliveries", "delivered_rp", "days_covered", "gaps", "gap_days"),
+    first=("family_id", "kelurahan_code", "opened_on", "start_date", "end_date", "days", "completed_on",
+           "closed_on", "outcome"),
+    last=("budget_rp", "last_gap_to"),
+)
+DELIVERIES = Table(
+    "deliveries_view", ("delivery_id",),
+    first=("plan_id", "kelurahan_code", "delivered_on", "period_from", "period_to", "days", "value_rp",
+           "confirmed_on"),
+)
+SESSIONS = Table("education_sessions_view", ("session_id",), first=("topic", "held_on", "kelurahan_code", "families"))
+INTERVENTIONS = Table(
+    "interventions_view", ("intervention_id",), first=("plan_id", "kelurahan_code", "kind", "done_on", "value_rp")
+)
+
+
+class GrowthMeasured(BaseModel):
+    """The registry's growth fact, read tolerantly as a plain payload: its contract class does not
+    exist yet, and reporting must count it the day the registry starts publishing it."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    family_id: UUID
+    member_id: UUID
+    measured_on: date
+    age_months: int
+    haz: float
+    stunted: bool
+    kelurahan_code: str
+
+
+def registry_changes(env: Envelope) -> list[Change]:
+    if env.event_type == "GrowthMeasured":
+        g = GrowthMeasured.model_validate(env.data)
+        return [change(GROWTH, (g.family_id, env.stream_version), member_id=g.member_id,
+                       kelurahan_code=g.kelurahan_code, measured_on=g.measured_on, age_months=g.age_months,
+                       haz=g.haz, stunted=g.stunted)]
+    event = _parse(registry.CATALOG, env)
+    match event:
+        case registry.FamilyRegistered():
+            return [change(FAMILIES, event.family_id, kelurahan_code=event.kelurahan_code,
+                           registered_on=event.registered_on)]
+        case registry.FamilyEnrolled():
+            return [change(FAMILIES, event.family_id, kelurahan_code=event.kelurahan_code,
+                           enrolled_on=event.enrolled_on)]
+        case registry.FamilyRejected():
+            return [change(FAMILIES, event.family_id, kelurahan_code=event.kelurahan_code,
+                           rejected_on=event.rejected_on)]
+        case registry.FamilyExited():
+            return [change(FAMILIES, event.family_id, kelurahan_code=event.kelurahan_code,
+                           exited_on=event.exited_on, exit_reason=event.reason)]
+    return []  # verified, member added, data erased: no count changes; unknown types: ignored
+
+
+def funding_changes(env: Envelope) -> list[Change]:
+    event = _parse(funding.CATALOG, env)
+    match event:
+        case funding.DonorRegistered():
+            return [change(DONORS, event.donor_id, donor_type=event.donor_type, registered_on=event.registered_on)]
+        case funding.PledgeMade():
+            return [change(DONORS, event.donor_id, donor_type=event.donor_type, pledges=1,
+                           pledged_rp=event.amount_rp)]
+        case funding.ContributionReceived():
+            return [change(DONORS, event.donor_id, donor_type=event.donor_type, contributions=1,
+                           received_rp=event.amount_rp)]
+        case funding.FamilySponsored():
+            return [
+                change(DONORS, event.donor_id, donor_type=event.donor_type, sponsorships=1,
+                       sponsored_rp=event.amount_rp),
+                change(FAMILY_FUNDING, event.family_id, kelurahan_code=event.kelurahan_code,
+                       first_sponsored_on=event.sponsored_on, sponsorships=1, sponsored_rp=event.amount_rp),
+            ]
+        case funding.SponsorshipDrawn():
+            return [change(DONORS, event.donor_id, donor_type=event.donor_type, drawn_rp=event.amount_rp),
+                    change(FAMILY_FUNDING, event.family_id, drawn_rp=event.amount_rp)]
+        case funding.SponsorshipReleased():
+            return [change(DONORS, event.donor_id, donor_type=event.donor_type, released_rp=event.amount_rp),
+                    change(FAMILY_FUNDING, event.family_id, released_rp=event.amount_rp)]
+    return []
+
+
+def aid_changes(env: Envelope) -> list[Change]:
+    event = _parse(aid.CATALOG, env)
+    match event:
+        case aid.AidPlanOpened():
+            return [change(PLANS, event.plan_id, family_id=event.family_id, kelurahan_code=event.kelurahan_code,
+                           opened_on=event.opened_on, start_date=event.start_date, end_date=event.end_date,
+                           days=event.days, budget_rp=event.budget_rp)]
+        case aid.AidPlanBudgetIncreased():
+            return [change(PLANS, event.plan_id, budget_rp=event.budget_rp)]
+        case aid.AidDelivered():
+            return [
+                change(DELIVERIES, event.delivery_id, plan_id=event.plan_id, kelurahan_code=event.kelurahan_code,
+                       delivered_on=event.delivered_on, period_from=event.period_from,
+                       period_to=event.period_to, days=event.days, value_rp=event.value_rp),
+                change(PLANS, event.plan_id, deliveries=1, delivered_rp=event.value_rp, days_covered=event.days),
+            ]
+        case aid.DeliveryConfirmed():
+            return [change(DELIVERIES, event.delivery_id, confirmed_on=event.confirmed_on)]
+        case aid.CoverageGapDetected():
+            return [change(PLANS, event.plan_id, gaps=1, gap_days=event.days, last_gap_to=event.gap_to)]
+        case aid.AidPlanCompleted():
+            return [change(PLANS, event.plan_id, completed_on=event.completed_on)]
+        case aid.AidPlanClosed():
+            return [change(PLANS, event.plan_id, closed_on=event.closed_on, outcome=event.outcome)]
+        case aid.InterventionRecorded():
+            return [change(INTERVENTIONS, event.intervention_id, plan_id=event.plan_id,
+                           kelurahan_code=event.kelurahan_code, kind=event.kind, done_on=event.done_on,
+                           value_rp=event.value_rp)]
+        case aid.EducationSessionHeld():
+            return [change(SESSIONS, event.session_id, topic=event.topic, held_on=event.held_on,
+                           kelurahan_code=event.kelurahan_code, families=event.families)]
+    return []
+
+
+def _parse(catalog: EventCatalog, env: Envelope) -> object:
+    """The event, upcast to its current version; None for a type this code does not know yet."""
+    if env.event_type not in catalog.classes:
+        return None
+    return catalog.parse(env.event_type, env.schema_version, env.data)
+
+
+Translate = Callable[[Envelope], list[Change]]
+
+
+@dataclass
+class ReportingProjection:
+    """One upstream context's events into reporting's tables (shared.projection.Projection)."""
+
+    name: str
+    stream: str
+    filter_subjects: Sequence[str]
+    tables: Sequence[str]
+    translate: Translate
+
+    async def apply(self, conn: asyncpg.Connection, envelope: Envelope) -> None:
+        await execute(conn, self.translate(envelope))
+
+
+def _projection(context: str, translate: Translate, tables: Sequence[Table]) -> ReportingProjection:
+    return ReportingProjection(
+        name=f"reporting-{context}", stream=stream_name(context), filter_subjects=(f"genting.{context}.>",),
+        tables=tuple(t.name for t in tables), translate=translate,
+    )
+
+
+PROJECTIONS: tuple[ReportingProjection, ...] = (
+    _projection("registry", registry_changes, (FAMILIES, GROWTH)),
+    _projection("funding", funding_changes, (FAMILY_FUNDING, DONORS)),
+    _projection("aid", aid_changes, (PLANS, DELIVERIES, SESSIONS, INTERVENTIONS)),
+)

@@ -1,0 +1,243 @@
+"""Read-side SQL: the reports, derived with GROUP BY from the per-family, per-plan, ... rows."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, get_args
+
+import asyncpg
+
+from services.reporting.reference import KECAMATAN, KECAMATAN_NAMES, KELURAHAN, area
+from services.reporting.reports import (
+    AidReport,
+    DayDeliveries,
+    DonorTypeFunding,
+    FundingReport,
+    FundingTotals,
+    KelurahanGaps,
+    KelurahanOutcomes,
+    KindInterventions,
+    OutcomeCounts,
+    OutcomesReport,
+    PlanGap,
+    TopicSessions,
+)
+from shared.contracts.aid import EducationTopic, InterventionKind
+from shared.contracts.funding import DonorType
+from shared.contracts.reporting import CityProgress, KecamatanProgress, KelurahanProgress, ProgressCounts
+
+COUNTS = tuple(ProgressCounts.model_fields)
+
+# A family's stage comes from three consumers' rows; a family is counted once per stage however
+# many sponsorships or plans it has. Plans: active until completed or closed.
+PROGRESS_SQL = """
+with plan_state as (
+    select family_id, max(kelurahan_code) as kelurahan_code,
+           bool_or(completed_on is null and closed_on is null) as active,
+           bool_or(completed_on is not null or outcome = 'completed') as completed
+    from plans_view where family_id is not null group by family_id
+), ids as (
+    select family_id from families_view
+    union select family_id from family_funding_view
+    union select family_id from plan_state
+)
+select coalesce(f.kelurahan_code, s.kelurahan_code, p.kelurahan_code, '') as kelurahan_code,
+       count(f.registered_on) as registered,
+       count(f.enrolled_on) as enrolled,
+       count(*) filter (where s.sponsorships > 0) as sponsored,
+       count(*) filter (where p.active) as aid_active,
+       count(*) filter (where p.completed) as completed,
+       count(f.exited_on) as exited,
+       count(f.rejected_on) as rejected
+from ids
+left join families_view f using (family_id)
+left join family_funding_view s using (family_id)
+left join plan_state p using (family_id)
+group by 1
+"""
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def progress(conn: asyncpg.Connection | asyncpg.Pool, target: int) -> CityProgress:
+    rows = {r["kelurahan_code"]: r for r in await conn.fetch(PROGRESS_SQL)}
+    codes = [a.code for a in KELURAHAN] + sorted(set(rows) - {a.code for a in KELURAHAN})
+    by_kelurahan = []
+    for code in codes:
+        a = area(code)
+        counts = {c: rows[code][c] if code in rows else 0 for c in COUNTS}
+        by_kelurahan.append(KelurahanProgress(kelurahan_code=code, kelurahan=a.name, kecamatan_code=a.kecamatan_code,
+                                              kecamatan=a.kecamatan, **counts))
+    return CityProgress(
+        target=target, as_of=now(), by_kelurahan=by_kelurahan, by_kecamatan=by_kecamatan(by_kelurahan),
+        **_sums(by_kelurahan, COUNTS),
+    )
+
+
+def by_kecamatan(rows: Sequence[KelurahanProgress]) -> list[KecamatanProgress]:
+    codes = [code for code, _ in KECAMATAN] + sorted({r.kecamatan_code for r in rows} - set(KECAMATAN_NAMES))
+    return [
+        KecamatanProgress(kecamatan_code=code, kecamatan=KECAMATAN_NAMES.get(code, code),
+                          **_sums([r for r in rows if r.kecamatan_code == code], COUNTS))
+        for code in codes
+    ]
+
+
+def _sums(rows: Sequence[Any], fields: Sequence[str]) -> dict[str, int]:
+    return {f: sum(getattr(r, f) for r in rows) for f in fields}
+
+
+FUNDING_SQL = """
+select donor_type, count(registered_on) as donors, sum(pledged_rp)::bigint as pledged_rp,
+       sum(received_rp)::bigint as received_rp, sum(sponsored_rp - released_rp)::bigint as allocated_rp,
+       sum(drawn_rp)::bigint as drawn_rp, sum(released_rp)::bigint as released_rp
+from donors_view group by donor_type
+"""
+
+# The six-month minimum each enrolled, not-exited family needs, less what sponsors allocated to it
+# (gross: money drawn for its food was for it; a plan opens only once the minimum is reached).
+GAP_SQL = """
+select coalesce(sum(greatest(0, $1::bigint - coalesce(s.sponsored_rp, 0))), 0)::bigint as gap,
+       count(*) filter (where coalesce(s.sponsored_rp, 0) < $1::bigint) as short
+from families_view f left join family_funding_view s using (family_id)
+where f.enrolled_on is not null and f.exited_on is null
+"""
+
+
+async def funding(conn: asyncpg.Connection | asyncpg.Pool, family_minimum_rp: int) -> FundingReport:
+    rows = {r["donor_type"] or "other": r for r in await conn.fetch(FUNDING_SQL)}
+    types = list(get_args(DonorType)) + sorted(set(rows) - set(get_args(DonorType)))
+    by_type = [DonorTypeFunding(donor_type=t, **_funding_values(rows.get(t))) for t in types]
+    gap = await conn.fetchrow(GAP_SQL, family_minimum_rp)
+    totals = _sums(by_type, tuple(FundingTotals.model_fields))
+    return FundingReport(by_donor_type=by_type, funding_gap_rp=gap["gap"], families_short=gap["short"],
+                         family_minimum_rp=family_minimum_rp, as_of=now(), **totals)
+
+
+def _funding_values(row: asyncpg.Record | None) -> dict[str, int]:
+    if row is None:
+        return {}
+    values = {k: int(row[k] or 0) for k in ("donors", "pledged_rp", "received_rp", "allocated_rp", "drawn_rp",
+                                            "released_rp")}
+    return values | {"available_rp": values["received_rp"] - values["allocated_rp"]}
+
+
+AID_SQL = """
+select
+  (select coalesce(sum(value_rp), 0)::bigint from deliveries_view where value_rp is not null) as delivered_rp,
+  (select count(*) from deliveries_view where delivered_on is not null) as deliveries,
+  (select count(*) from deliveries_view where delivered_on is not null and confirmed_on is not null)
+    as confirmed_deliveries,
+  (select coalesce(sum(days), 0)::bigint from deliveries_view) as days_covered,
+  count(*) filter (where opened_on is not null) as plans_opened,
+  count(*) filter (where opened_on is not null and completed_on is null and closed_on is null) as plans_active,
+  count(*) filter (where completed_on is not null or outcome = 'completed') as plans_completed,
+  count(*) filter (where outcome = 'incomplete') as plans_incomplete,
+  count(*) filter (where outcome = 'exited') as plans_exited,
+  count(*) filter (where gaps > 0) as plans_with_gaps,
+  coalesce(sum(gap_days), 0)::bigint as gap_days
+from plans_view
+"""
+ACTIVE_GAPS = "gaps > 0 and completed_on is null and closed_on is null"
+
+
+async def aid(conn: asyncpg.Connection | asyncpg.Pool) -> AidReport:
+    summary = dict(await conn.fetchrow(AID_SQL))
+    topics = {r["topic"]: r for r in await conn.fetch(
+        "select topic, count(*) as sessions, coalesce(sum(families), 0)::bigint as families"
+        " from education_sessions_view group by topic")}
+    kinds = {r["kind"]: r for r in await conn.fetch(
+        "select kind, count(*) as interventions, coalesce(sum(value_rp), 0)::bigint as value_rp"
+        " from interventions_view group by kind")}
+    days = await conn.fetch(
+        "select delivered_on, count(*) as deliveries, sum(value_rp)::bigint as delivered_rp,"
+        " coalesce(sum(days), 0)::bigint as days_covered from deliveries_view"
+        " where delivered_on is not null group by delivered_on order by delivered_on")
+    gaps = await conn.fetch(
+        f"select kelurahan_code, count(*) as plans, sum(gap_days)::bigint as gap_days from plans_view"
+        f" where {ACTIVE_GAPS} group by kelurahan_code")
+    by_topic = [TopicSessions(topic=t, sessions=topics[t]["sessions"] if t in topics else 0,
+                              families=topics[t]["families"] if t in topics else 0)
+                for t in _ordered(get_args(EducationTopic), topics)]
+    by_kind = [KindInterventions(kind=k, interventions=kinds[k]["interventions"] if k in kinds else 0,
+                                 value_rp=kinds[k]["value_rp"] if k in kinds else 0)
+               for k in _ordered(get_args(InterventionKind), kinds)]
+    return AidReport(
+        **summary,
+        education_sessions=sum(t.sessions for t in by_topic),
+        education_families=sum(t.families for t in by_topic),
+        education_by_topic=by_topic,
+        interventions=sum(k.interventions for k in by_kind),
+        interventions_rp=sum(k.value_rp for k in by_kind),
+        interventions_by_kind=by_kind,
+        deliveries_by_day=[DayDeliveries(date=r["delivered_on"], deliveries=r["deliveries"],
+                                         delivered_rp=r["delivered_rp"] or 0, days_covered=r["days_covered"])
+                           for r in days],
+        gaps_to_chase=_gaps_by_kelurahan(gaps),
+        as_of=now(),
+    )
+
+
+def _ordered(known: Sequence[str], found: Any) -> list[str]:
+    return list(known) + sorted(set(found) - set(known) - {None})
+
+
+def _gaps_by_kelurahan(rows: Sequence[asyncpg.Record]) -> list[KelurahanGaps]:
+    out = []
+    for r in rows:
+        a = area(r["kelurahan_code"] or "")
+        out.append(KelurahanGaps(kelurahan_code=a.code, kelurahan=a.name, kecamatan=a.kecamatan,
+                                 plans_with_gaps=r["plans"], gap_days=r["gap_days"] or 0))
+    # The longest uncovered stretches first: those are the kelurahan to call today.
+    return sorted(out, key=lambda g: (-g.gap_days, g.kelurahan_code))
+
+
+async def plan_gaps(conn: asyncpg.Connection | asyncpg.Pool, kelurahan_code: str | None = None) -> list[PlanGap]:
+    rows = await conn.fetch(
+        "select plan_id, family_id, kelurahan_code, start_date, end_date, gaps, gap_days, last_gap_to,"
+        f" days_covered from plans_view where {ACTIVE_GAPS} and ($1::text is null or kelurahan_code = $1)"
+        " order by gap_days desc, plan_id",
+        kelurahan_code,
+    )
+    return [PlanGap(**{**dict(r), "plan_id": str(r["plan_id"]), "family_id": str(r["family_id"]),
+                       "kelurahan": area(r["kelurahan_code"] or "").name}) for r in rows]
+
+
+# First and latest per child by measurement date; measurements of one day in the order recorded.
+OUTCOMES_SQL = """
+with ordered as (
+    select member_id, kelurahan_code, stunted,
+           row_number() over (partition by member_id order by measured_on, family_id, stream_version) as up,
+           row_number() over (partition by member_id order by measured_on desc, family_id desc,
+                              stream_version desc) as down,
+           count(*) over (partition by member_id) as n
+    from growth_view where member_id is not null
+), children as (
+    select member_id, max(kelurahan_code) filter (where down = 1) as kelurahan_code, max(n) as n,
+           bool_or(stunted) filter (where up = 1) as first_stunted,
+           bool_or(stunted) filter (where down = 1) as latest_stunted
+    from ordered group by member_id
+)
+select coalesce(kelurahan_code, '') as kelurahan_code, count(*) as children_measured,
+       sum(n)::bigint as measurements,
+       count(*) filter (where first_stunted) as stunted_at_first,
+       count(*) filter (where latest_stunted) as stunted_at_latest,
+       count(*) filter (where first_stunted and not latest_stunted) as recovered,
+       count(*) filter (where not first_stunted and latest_stunted) as newly_stunted
+from children group by 1
+"""
+
+
+async def outcomes(conn: asyncpg.Connection | asyncpg.Pool) -> OutcomesReport:
+    rows = {r["kelurahan_code"]: r for r in await conn.fetch(OUTCOMES_SQL)}
+    fields = tuple(OutcomeCounts.model_fields)
+    codes = [a.code for a in KELURAHAN] + sorted(set(rows) - {a.code for a in KELURAHAN})
+    by_kelurahan = [
+        KelurahanOutcomes(kelurahan_code=code, kelurahan=area(code).name, kecamatan=area(code).kecamatan,
+                          **{f: int(rows[code][f]) if code in rows else 0 for f in fields})
+        for code in codes
+    ]
+    return OutcomesReport(by_kelurahan=by_kelurahan, as_of=now(), **_sums(by_kelurahan, fields))

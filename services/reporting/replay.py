@@ -1,0 +1,178 @@
+"""`genting replay reporting`: rebuild every read model from the upstream streams.
+
+The whole rebuild is one PostgreSQL transaction: readers (the dashboard, the snapshot publisher)
+see the old model until the new one commits, never a half-built one, so no ProgressSnapshot
+shows the counts dropping. The live consumers keep their durable position: the rebuild locks
+the version gate, so a live batch waits for the commit and then finds the rebuilt versions
+(what the rebuild applied is a duplicate to it; anything newer applies as usual).
+
+Events are read with an ephemeral pull consumer without acks, gated per stream in memory (a
+duplicate is skipped; a version that arrives before its predecessor waits for it), and merged
+per row, so each table is written with one executemany per flush instead of one upsert per event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from uuid import UUID
+
+import asyncpg
+from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
+
+from services.reporting.projections import PROJECTIONS, ReportingProjection
+from services.reporting.settings import ReportingSettings
+from services.reporting.tables import MergedChanges
+from shared.db import create_pool, migrate
+from shared.messaging import Envelope
+from shared.nats_setup import connect
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+FETCH = 1000
+FLUSH_EVERY = 20_000  # merged changes kept in memory before they are written
+
+
+class ReplayGate:
+    """The version gate of a rebuild, in memory: every stream starts at version 0."""
+
+    def __init__(self) -> None:
+        self.versions: dict[UUID, int] = {}
+        self.waiting: dict[UUID, dict[int, Envelope]] = {}
+        self.duplicates = 0
+
+    def offer(self, env: Envelope) -> list[Envelope]:
+        """The events that may apply now, in version order (none, this one, or a run of them)."""
+        sid, v = env.stream_id, env.stream_version
+        current = self.versions.get(sid, 0)
+        waiting = self.waiting.get(sid)
+        if v <= current or (waiting is not None and v in waiting):
+            self.duplicates += 1
+            return []
+        if v != current + 1:
+            self.waiting.setdefault(sid, {})[v] = env
+            return []
+        ready, current = [env], v
+        while waiting and current + 1 in waiting:  # the gap this event filled releases its successors
+            current += 1
+            ready.append(waiting.pop(current))
+        self.versions[sid] = current
+        if waiting is not None and not waiting:
+            del self.waiting[sid]
+        return ready
+
+    @property
+    def gaps(self) -> int:
+        """Events still waiting for a predecessor that never came (live, they end in the DLQ)."""
+        return sum(len(w) for w in self.waiting.values())
+
+
+@dataclass
+class ReplayStats:
+    read: int = 0
+    applied: int = 0
+    duplicates: int = 0
+    gaps: int = 0
+    seconds: float = 0.0
+    per_projection: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rate(self) -> float:
+        return self.read / self.seconds if self.seconds else 0.0
+
+
+async def rebuild(
+    pool: asyncpg.Pool, js: JetStreamContext, projections: Sequence[ReportingProjection] = PROJECTIONS
+) -> ReplayStats:
+    stats = ReplayStats()
+    started = time.perf_counter()
+    async with pool.acquire() as conn, conn.transaction():
+        # Blocks the live runners' gate (they wait for our commit); plain reads go on.
+        await conn.execute("lock table projection_versions in exclusive mode")
+        for p in projections:
+            for table in p.tables:
+                await conn.execute(f"delete from {table}")  # not truncate: readers keep the old rows
+            await conn.execute("delete from projection_versions where projection = $1", p.name)
+        for p in projections:
+            await _replay(conn, js, p, stats)
+    stats.seconds = time.perf_counter() - started
+    return stats
+
+
+async def _replay(conn: asyncpg.Connection, js: JetStreamContext, p: ReportingProjection, stats: ReplayStats) -> None:
+    try:
+        # Read after the lock: whatever a live batch applied before it is at or below this sequence.
+        last_seq = (await js.stream_info(p.stream)).state.last_seq
+    except NotFoundError:
+        last_seq = 0  # the upstream has never published: an empty model
+    gate, merged, seq, applied = ReplayGate(), MergedChanges(), 0, 0
+    if last_seq:
+        config = ConsumerConfig(ack_policy=AckPolicy.NONE, deliver_policy=DeliverPolicy.ALL,
+                                filter_subjects=list(p.filter_subjects), inactive_threshold=30.0)
+        sub = await js.pull_subscribe(p.filter_subjects[0], stream=p.stream, config=config)
+        try:
+            while seq < last_seq:
+                try:
+                    msgs = await sub.fetch(FETCH, timeout=2.0)
+                except (TimeoutError, NatsTimeoutError):
+                    # Nothing more for our filter (the last messages are on other subjects).
+                    if (await sub.consumer_info()).num_pending == 0:
+                        break
+                    continue
+                for msg in msgs:
+                    seq = msg.metadata.sequence.stream
+                    if seq > last_seq:
+                        continue  # published after we looked: the live runner's
+                    stats.read += 1
+                    for env in gate.offer(Envelope.from_bytes(msg.data)):
+                        merged.add(p.translate(env))
+                        applied += 1
+                if merged.merged >= FLUSH_EVERY:
+                    await merged.flush(conn)
+        finally:
+            with contextlib.suppress(Exception):
+                await js.delete_consumer(p.stream, (await sub.consumer_info()).name)
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+    await merged.flush(conn)
+    await conn.executemany(
+        "insert into projection_versions (projection, stream_id, version) values ($1, $2, $3)",
+        [(p.name, sid, v) for sid, v in gate.versions.items()],
+    )
+    await conn.execute(
+        "insert into projection_checkpoints (projection, stream_seq) values ($1, $2) on conflict (projection)"
+        " do update set stream_seq = excluded.stream_seq, updated_at = now()",
+        p.name, min(seq, last_seq),
+    )
+    stats.applied += applied
+    stats.duplicates += gate.duplicates
+    stats.gaps += gate.gaps
+    stats.per_projection[p.name] = applied
+
+
+async def main() -> int:
+    settings = ReportingSettings.from_env(service="reporting")
+    await migrate(settings.database_url, MIGRATIONS)
+    pool = await create_pool(settings.database_url)
+    nc = await connect(settings.nats_url, name="genting-reporting-replay")
+    try:
+        stats = await rebuild(pool, nc.jetstream())
+    finally:
+        await nc.close()
+        await pool.close()
+    print(
+        f"reporting: read models rebuilt from the streams: {stats.read} events read, {stats.applied} applied,"
+        f" {stats.duplicates} duplicates skipped, {stats.gaps} waiting for a missing version,"
+        f" {stats.seconds:.2f} s ({stats.rate:,.0f} events/s)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(asyncio.run(main()))

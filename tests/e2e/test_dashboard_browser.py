@@ -1,0 +1,162 @@
+"""The dashboard in a real headless Chromium: reporting runs as a real process, a scripted
+programme arrives on the upstream streams, and the page shows the numbers the API gives."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import nats
+import pytest
+from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
+from playwright.async_api import async_playwright
+
+from services.reporting import scenarios as S
+from services.reporting.examples import Published
+from services.reporting.formatting import number, rupiah, rupiah_short
+from shared.messaging import MSG_ID_HEADER
+from shared.nats_setup import ensure_stream, owned_stream_config
+from shared.testing import wait_until
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+# Elements reaching past the right edge of the screen (a phone must not scroll sideways; tables
+# scroll inside their own box, so their contents do not count).
+TOO_WIDE = """Array.from(document.querySelectorAll('body *'))
+  .filter(e => !e.closest('.scroll') && e.getBoundingClientRect().right > window.innerWidth + 1)
+  .map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))"""
+CONSUMERS = (("GENTING_REGISTRY", "reporting-registry"), ("GENTING_FUNDING", "reporting-funding"),
+             ("GENTING_AID", "reporting-aid"))
+
+
+def system_chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if path := shutil.which(name):
+            return path
+    return None
+
+
+def installed(path: str) -> str | None:
+    return path if Path(path).exists() else None
+
+
+def screenshot_sizes(directory: Path) -> list[int]:
+    return [shot.stat().st_size for shot in directory.glob("dashboard-*.png")]
+
+
+def keep_screenshots(directory: Path) -> None:
+    """Copies them to GENTING_SCREENSHOT_DIR when set: somewhere to look at them from."""
+    if out := os.environ.get("GENTING_SCREENSHOT_DIR"):
+        for shot in directory.glob("dashboard-*.png"):
+            shutil.copy(shot, Path(out) / shot.name)
+
+
+@pytest.fixture
+async def js(js_clean: str) -> AsyncIterator[JetStreamContext]:
+    nc = await nats.connect(js_clean)
+    try:
+        js = nc.jetstream()
+        for context in ("registry", "funding", "aid"):  # their owners would have declared them
+            await ensure_stream(js, owned_stream_config(context))
+        yield js
+    finally:
+        await nc.close()
+
+
+async def publish(js: JetStreamContext, items: list[Published]) -> None:
+    for start in range(0, len(items), 500):
+        await asyncio.gather(*(
+            js.publish(p.subject, p.envelope.to_bytes(), stream=p.stream, timeout=10.0,
+                       headers={MSG_ID_HEADER: str(p.envelope.event_id)})
+            for p in items[start : start + 500]
+        ))
+
+
+async def caught_up(js: JetStreamContext) -> bool:
+    for stream, durable in CONSUMERS:
+        try:
+            info = await js.consumer_info(stream, durable)
+        except NotFoundError:
+            return False
+        if info.num_pending or info.num_ack_pending or info.delivered.stream_seq != (
+            await js.stream_info(stream)
+        ).state.last_seq:
+            return False
+    return True
+
+
+def expected_value(path: str, reports: dict[str, Any]) -> int:
+    """`funding.by_donor_type.csr.received_rp` → that number in GET /funding."""
+    report, _, rest = path.partition(".")
+    node: Any = reports[report]
+    for list_name in ("by_kelurahan", "by_donor_type", "gaps_to_chase", "education_by_topic",
+                      "interventions_by_kind"):
+        if rest.startswith(list_name + "."):
+            key, _, field = rest[len(list_name) + 1 :].rpartition(".")
+            [item] = [i for i in node[list_name] if key in (i.get("kelurahan_code"), i.get("donor_type"),
+                                                            i.get("topic"), i.get("kind"))]
+            return int(item[field])
+    return int(node[rest])
+
+
+async def test_the_dashboard_shows_the_programme_as_the_api_reports_it(
+    service_process: Any, js: JetStreamContext, tmp_path: Path
+) -> None:
+    executable = system_chromium()
+    if executable is None:
+        async with async_playwright() as p:
+            executable = installed(p.chromium.executable_path)
+        if executable is None:
+            pytest.fail("no Chromium: install Debian's `chromium` (apt-get install -y chromium), or run "
+                        "`playwright install chromium`; this test never skips")
+    scripted, programme = S.scripted(), S.full(160, seed=5)
+    reporting = await service_process("reporting", env={"GENTING_SNAPSHOT_INTERVAL_SECONDS": "0.5"})
+    await publish(js, scripted.published + programme.published)
+    await wait_until(lambda: caught_up(js), 90, interval=0.2, message="reporting caught up")
+
+    async with httpx.AsyncClient(base_url=reporting.url, timeout=10) as http:
+        reports = {name: (await http.get(f"/{name}")).json() for name in ("progress", "funding", "aid")}
+    assert reports["progress"]["registered"] == 8 + 160 and reports["aid"]["plans_with_gaps"] >= 1
+
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = await browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2)
+            requested: list[str] = []
+            page.on("request", lambda request: requested.append(request.url))
+            response = await page.goto(f"{reporting.url}/", wait_until="load")
+            assert response is not None and response.status == 200
+            await page.screenshot(path=str(tmp_path / "dashboard-phone.png"), full_page=True)
+            await page.screenshot(path=str(tmp_path / "dashboard-phone-first-screen.png"))
+            aid_section = page.locator("section", has_text="Bantuan gizi")
+            await aid_section.screenshot(path=str(tmp_path / "dashboard-phone-aid.png"))
+            assert "KRS" in await page.title()
+            shown = await page.eval_on_selector_all(
+                "[data-metric]", "els => els.map(e => [e.dataset.metric, e.dataset.value, e.textContent.trim()])"
+            )
+            assert len(shown) > 100
+            for metric, value, text in shown:
+                assert int(value) == expected_value(metric, reports), metric
+                assert text in (number(int(value)), rupiah(int(value)), rupiah_short(int(value))), (metric, text)
+            big = page.locator('[data-metric="progress.enrolled"]').first
+            assert await big.is_visible() and await big.inner_text() == number(reports["progress"]["enrolled"])
+            # Readable on a phone: nothing wider than the screen; nothing fetched but the page itself.
+            too_wide = await page.evaluate(TOO_WIDE)
+            assert too_wide == [], too_wide
+            assert requested == [f"{reporting.url}/"]
+            await page.set_viewport_size({"width": 1280, "height": 900})
+            await page.screenshot(path=str(tmp_path / "dashboard-desktop.png"), full_page=True)
+        finally:
+            await browser.close()
+            keep_screenshots(tmp_path)
+    assert all(size > 10_000 for size in screenshot_sizes(tmp_path)), "blank screenshots"

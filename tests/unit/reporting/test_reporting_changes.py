@@ -1,0 +1,121 @@
+"""What each upstream event says about reporting's rows, and the replay's in-memory version gate."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from services.reporting.examples import Programme
+from services.reporting.projections import (
+    DELIVERIES,
+    DONORS,
+    FAMILIES,
+    FAMILY_FUNDING,
+    GROWTH,
+    PLANS,
+    PROJECTIONS,
+    aid_changes,
+    funding_changes,
+    registry_changes,
+)
+from services.reporting.replay import ReplayGate
+from shared.messaging import Envelope
+
+MEDONO = "33.75.01.1002"
+STREAM = UUID(int=1)
+
+
+def last(p: Programme) -> Envelope:
+    return p.published[-1].envelope
+
+
+def test_one_durable_consumer_per_upstream_over_its_whole_subject_space() -> None:
+    assert [(p.name, p.stream, tuple(p.filter_subjects)) for p in PROJECTIONS] == [
+        ("reporting-registry", "GENTING_REGISTRY", ("genting.registry.>",)),
+        ("reporting-funding", "GENTING_FUNDING", ("genting.funding.>",)),
+        ("reporting-aid", "GENTING_AID", ("genting.aid.>",)),
+    ]
+
+
+def test_an_enrolment_marks_the_family_and_a_verification_changes_nothing() -> None:
+    p = Programme()
+    family = p.register(MEDONO)
+    p.enroll(family)
+    verified, enrolled = (e.envelope for e in p.published[1:])
+    assert registry_changes(verified) == []
+    [c] = registry_changes(enrolled)
+    assert (c.table, c.key, dict(c.values)) == (FAMILIES, (family,), {"kelurahan_code": MEDONO,
+                                                                       "enrolled_on": p.day(1)})
+
+
+def test_a_sponsorship_counts_for_the_donor_and_for_the_family_in_its_kelurahan() -> None:
+    p = Programme()
+    family, donor = p.register(MEDONO), p.donor("csr", received_rp=5_000_000)
+    p.sponsor(donor, family, 1_000_000)
+    donor_change, family_change = funding_changes(last(p))
+    assert donor_change.table is DONORS and donor_change.values["sponsored_rp"] == 1_000_000
+    assert family_change.table is FAMILY_FUNDING and family_change.key == (family,)
+    assert dict(family_change.values) == {"kelurahan_code": MEDONO, "first_sponsored_on": p.day(2),
+                                          "sponsorships": 1, "sponsored_rp": 1_000_000}
+
+
+def test_a_delivery_is_a_row_of_its_own_and_adds_to_its_plan() -> None:
+    p = Programme()
+    plan = p.open_plan(p.register(MEDONO))
+    delivery = p.deliver(plan, first_day=3, days=10, on=3)
+    row, plan_change = aid_changes(last(p))
+    assert row.table is DELIVERIES and row.key == (delivery,) and row.values["value_rp"] == 150_000
+    assert plan_change.table is PLANS and dict(plan_change.values) == {"deliveries": 1, "delivered_rp": 150_000,
+                                                                       "days_covered": 10}
+
+
+def test_a_growth_measurement_is_read_from_its_plain_payload() -> None:
+    p = Programme()
+    family = p.register(MEDONO)
+    p.measure(family, UUID(int=5), on=30, haz=-2.3)
+    [c] = registry_changes(last(p))
+    assert c.table is GROWTH and c.key == (family, 2)
+    assert c.values["stunted"] is True and c.values["haz"] == -2.3 and c.values["member_id"] == UUID(int=5)
+
+
+def test_unknown_event_types_say_nothing() -> None:
+    p = Programme()
+    family = p.register(MEDONO)
+    p.emit(("registry", "FamilyRelocated", family, {"family_id": str(family)}))
+    p.emit(("aid", "PlanPaused", family, {}))
+    assert registry_changes(p.published[1].envelope) == [] and aid_changes(p.published[2].envelope) == []
+
+
+def envs(*versions: int, stream: UUID = STREAM) -> list[Envelope]:
+    p = Programme()
+    out = []
+    for v in versions:
+        env = p.emit(("registry", "X", stream, {}))
+        out.append(env.model_copy(update={"stream_version": v}))
+    return out
+
+
+def versions(batch: list[Envelope]) -> list[int]:
+    return [e.stream_version for e in batch]
+
+
+def test_the_replay_gate_applies_in_order_and_skips_duplicates() -> None:
+    gate = ReplayGate()
+    v1, v2, again = envs(1, 2, 2)
+    assert versions(gate.offer(v1)) == [1] and versions(gate.offer(v2)) == [2]
+    assert gate.offer(again) == [] and gate.duplicates == 1
+
+
+def test_the_replay_gate_holds_an_early_version_until_its_predecessor_arrives() -> None:
+    gate = ReplayGate()
+    v1, v3, v4, v2 = envs(1, 3, 4, 2)
+    gate.offer(v1)
+    assert gate.offer(v3) == [] and gate.offer(v4) == [] and gate.gaps == 2
+    assert gate.offer(v3) == [] and gate.duplicates == 1  # the same early version twice
+    assert versions(gate.offer(v2)) == [2, 3, 4]
+    assert gate.gaps == 0 and gate.versions == {UUID(int=1): 4}
+
+
+def test_a_stream_whose_first_version_never_came_is_reported_as_a_gap() -> None:
+    gate = ReplayGate()
+    [v2] = envs(2)
+    assert gate.offer(v2) == [] and gate.gaps == 1 and gate.versions == {}
