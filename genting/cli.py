@@ -1,4 +1,4 @@
-"""The `genting` command (CONTRACT.md, "Command line"): up, token, replay, events."""
+"""The `genting` command (CONTRACT.md, "Command line"): up, token, replay, events, import."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 
 from genting import services as catalogue
+from genting.importer import add_parser as add_import_parser
+from genting.importer import run as run_import
 from genting.state import load_secrets, read_stack
 from shared.auth import ROLES, issue_token
 
@@ -69,8 +71,9 @@ def _parser() -> argparse.ArgumentParser:
     events.add_argument("--follow", "-f", action="store_true", help="keep printing new events")
     events.add_argument("--last", type=int, metavar="N", help="only the last N events")
     events.add_argument("--data-dir", type=Path, default=default_dir, metavar="DIR")
+    imports = add_import_parser(commands, default_dir)
     # Errors in a command's arguments show that command's usage.
-    for command in (up, token, replay, events):
+    for command in (up, token, replay, events, imports):
         command.set_defaults(usage=command)
     return parser
 
@@ -85,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
         return _token(args.usage, args)
     if args.command == "events":
         return _events(args)
+    if args.command == "import":
+        return run_import(args)
     return _replay(args.usage, args)
 
 

@@ -10,23 +10,24 @@ from zoneinfo import ZoneInfo
 import asyncpg
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
+from services.registry.bodies import MemberIn, RegisterFamilyIn, new_member, registration
 from services.registry.domain import (
     AddMember,
     Command,
     ErasePersonalData,
     ExitFamily,
     Family,
-    NewMember,
     PersonalDataAlreadyErased,
-    RegisterFamily,
+    RecordGrowth,
     VerifyFamily,
     decide,
 )
 from services.registry.read_model import family_views
 from services.registry.repository import FamilyRepository
 from shared.auth import Principal
+from shared.contracts.registry import Position
 from shared.errors import Forbidden, NotFound
 from shared.eventstore import Metadata
 from shared.http import authenticate, correlation_id, run_command
@@ -37,34 +38,23 @@ WIB = ZoneInfo("Asia/Jakarta")  # the programme's calendar day is Pekalongan's
 Caller = Annotated[Principal, Depends(authenticate)]
 
 
-class MemberIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: StrictStr
-    nik: StrictStr | None = Field(None, description="16 digits; null for a newborn whose NIK is pending")
-    role: StrictStr = Field(description="pregnant_mother | breastfeeding_mother | baduta | other")
-    birth_date: date
-    sex: StrictStr = Field(description="M | F")
-    expected_delivery_date: date | None = Field(None, description="pregnant_mother only")
-
-
-class RegisterFamilyIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    kk_number: StrictStr = Field(description="No. KK, 16 digits")
-    head_name: StrictStr
-    address: StrictStr
-    kelurahan_code: StrictStr = Field(examples=["33.75.01.1002"])
-    members: list[MemberIn]
-    risk_factors: list[StrictStr]
-    consent: StrictBool = Field(description="a parent's or guardian's consent (UU 27/2022); must be true")
-
-
 class VerificationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     decision: Literal["approve", "reject"]
     note: StrictStr | None = Field(None, max_length=2000)
+
+
+class GrowthMeasurementIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    member_id: UUID = Field(description="a child under five of this family")
+    measured_on: date
+    weight_kg: Annotated[float, Field(allow_inf_nan=False, examples=[8.9])]
+    length_cm: Annotated[float, Field(allow_inf_nan=False, examples=[72.5])]
+    position: Position | None = Field(
+        None, description="recumbent | standing; default WHO's: recumbent under 24 months, standing from 24"
+    )
 
 
 class ExitIn(BaseModel):
@@ -83,13 +73,6 @@ def _today(request: Request) -> date:
 def _meta(request: Request) -> Metadata:
     return Metadata(
         occurred_at=datetime.now(UTC), correlation_id=correlation_id(request), causation_id=uuid4()
-    )
-
-
-def _new_member(m: MemberIn) -> NewMember:
-    return NewMember(
-        member_id=uuid4(), name=m.name, nik=m.nik, role=m.role, birth_date=m.birth_date, sex=m.sex,
-        expected_delivery_date=m.expected_delivery_date,
     )
 
 
@@ -122,12 +105,7 @@ async def _existing(request: Request, conn: asyncpg.Connection, family_id: UUID)
 @router.post("/families", status_code=201, summary="Register a family at risk of stunting")
 async def register_family(body: RegisterFamilyIn, request: Request, principal: Caller) -> JSONResponse:
     _require_acts_in(principal, body.kelurahan_code, "admin", "lurah", "kader")
-    command = RegisterFamily(
-        family_id=uuid4(), today=_today(request), registered_by=principal.sub, kk_number=body.kk_number,
-        head_name=body.head_name, address=body.address, kelurahan_code=body.kelurahan_code,
-        members=tuple(_new_member(m) for m in body.members), risk_factors=tuple(body.risk_factors),
-        consent=body.consent,
-    )
+    command = registration(body, uuid4(), _today(request), principal.sub)
 
     async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
         after = await _handle(request, conn, Family(), command)  # a fresh id: nothing to load
@@ -138,7 +116,7 @@ async def register_family(body: RegisterFamilyIn, request: Request, principal: C
 
 @router.post("/families/{family_id}/members", status_code=201, summary="Add a member (a newborn, say)")
 async def add_member(family_id: UUID, body: MemberIn, request: Request, principal: Caller) -> JSONResponse:
-    member = _new_member(body)
+    member = new_member(body, uuid4())
 
     async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
         state = await _existing(request, conn, family_id)
@@ -174,6 +152,29 @@ async def exit_family(family_id: UUID, body: ExitIn, request: Request, principal
                              reason=body.reason)
         after = await _handle(request, conn, state, command)
         return 200, {"family_id": str(family_id), "status": after.status, "version": after.version}
+
+    return await run_command(request, principal, execute)
+
+
+@router.post("/families/{family_id}/growth-measurements", status_code=201,
+             summary="Weigh and measure a child: WHO 2006 length/height-for-age z-score (haz) and stunting")
+async def record_growth(
+    family_id: UUID, body: GrowthMeasurementIn, request: Request, principal: Caller
+) -> JSONResponse:
+    measurement_id = uuid4()
+
+    async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
+        state = await _existing(request, conn, family_id)
+        _require_acts_in(principal, state.kelurahan_code, "admin", "lurah", "kader")
+        command = RecordGrowth(
+            family_id=family_id, today=_today(request), measured_by=principal.sub, measurement_id=measurement_id,
+            member_id=body.member_id, measured_on=body.measured_on, weight_kg=body.weight_kg,
+            length_cm=body.length_cm, position=body.position,
+        )
+        facts = decide(state, command)
+        after, _ = await _repo(request).save(conn, state, facts, _meta(request))
+        measured = facts[0].event.model_dump(mode="json", exclude={"kelurahan_code", "measured_by"})
+        return 201, {**measured, "version": after.version}
 
     return await run_command(request, principal, execute)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.registry.api import router
+from services.registry.import_api import router as import_router
 from services.registry.replay import MIGRATIONS
 from services.registry.repository import FamilyRepository
 from services.registry.vault import KeyVault
@@ -13,8 +14,9 @@ from shared.service import ServiceSpec, build_app
 from shared.settings import Settings
 
 DESCRIPTION = (
-    "Families at risk of stunting (KRS): registration, lurah verification, enrolment, exits and "
-    "personal data, which never leaves this service and is erasable (crypto-shredding)."
+    "Families at risk of stunting (KRS): registration (also imported from other agencies' exports), "
+    "lurah verification, enrolment, children's growth (WHO z-scores), exits and personal data, which "
+    "never leaves this service and is erasable (crypto-shredding)."
 )
 
 
@@ -27,7 +29,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     spec = ServiceSpec(
         name="registry", title="Genting registry", description=DESCRIPTION,
-        migrations=MIGRATIONS, routers=[router], publishes=CATALOG,
+        migrations=MIGRATIONS, routers=[router, import_router], publishes=CATALOG,
         on_startup=on_startup,
     )
     return build_app(spec, settings)

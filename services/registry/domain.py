@@ -12,7 +12,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
-from services.registry.reference import DEFAULT_RULES, EXIT_REASONS, ROLES, Rules, kelurahan
+from services.registry import growth
+from services.registry.reference import DEFAULT_RULES, EXIT_REASONS, MOTHER_ROLES, ROLES, Rules, kelurahan
 from services.registry.validation import (
     age_in_months,
     member_errors,
@@ -27,9 +28,11 @@ from shared.contracts.registry import (
     FamilyRegistered,
     FamilyRejected,
     FamilyVerified,
+    GrowthMeasured,
     MemberAdded,
     MemberSummary,
     PersonalDataErased,
+    Position,
     RegistryEvent,
     Role,
     Sex,
@@ -150,7 +153,20 @@ class ErasePersonalData:
     erased_by: str
 
 
-Command = RegisterFamily | AddMember | VerifyFamily | ExitFamily | ErasePersonalData
+@dataclass(frozen=True)
+class RecordGrowth:
+    family_id: UUID
+    today: date
+    measured_by: str
+    measurement_id: UUID
+    member_id: UUID
+    measured_on: date
+    weight_kg: float
+    length_cm: float
+    position: Position | None = None  # None: WHO's convention for the child's age
+
+
+Command = RegisterFamily | AddMember | VerifyFamily | ExitFamily | ErasePersonalData | RecordGrowth
 
 # -- errors: they carry ids; `detail` renders the sentence -------------------------------
 
@@ -287,6 +303,8 @@ def decide(state: Family, command: Command, rules: Rules = DEFAULT_RULES) -> lis
             return _verify(state, command, rules)
         case ExitFamily():
             return _exit(state, command)
+        case RecordGrowth():
+            return _record_growth(state, command)
         case ErasePersonalData() if state.erased:
             raise PersonalDataAlreadyErased(command.family_id)
         case ErasePersonalData():
@@ -408,6 +426,43 @@ def _exit(state: Family, cmd: ExitFamily) -> list[Fact]:
     return [Fact(event)]
 
 
+def _record_growth(state: Family, cmd: RecordGrowth) -> list[Fact]:
+    if not state.is_active:
+        raise FamilyNotActive(cmd.family_id, state.status)
+    if state.erased:  # the birth date is gone with the key: no age, no z-score
+        raise PersonalDataAlreadyErased(cmd.family_id)
+    child = next((m for m in state.members if m.member_id == cmd.member_id), None)
+    if child is None:
+        raise InvalidCommand([FieldError("member_id", "is not a member of this family")])
+    if child.role in MOTHER_ROLES:
+        raise InvalidCommand([FieldError("member_id", "is a mother; growth is measured for children under five")])
+    assert child.personal is not None  # a member of a family not erased has its personal part
+    born = child.personal.birth_date
+    errors = growth.measurement_errors(born, cmd.measured_on, cmd.today, cmd.weight_kg, cmd.length_cm)
+    if errors:
+        raise InvalidCommand(errors)
+    result = growth.assess(child.sex, born, cmd.measured_on, cmd.weight_kg, cmd.length_cm, cmd.position)
+    if result.implausible:
+        raise InvalidCommand(list(result.implausible))
+    event = GrowthMeasured(
+        family_id=cmd.family_id,
+        measurement_id=cmd.measurement_id,
+        member_id=cmd.member_id,
+        kelurahan_code=state.kelurahan_code,
+        measured_on=cmd.measured_on,
+        age_months=result.age_months,
+        weight_kg=cmd.weight_kg,
+        length_cm=cmd.length_cm,
+        position=result.position,
+        haz=result.haz,
+        waz=result.waz,
+        stunted=result.stunted,
+        severely_stunted=result.severely_stunted,
+        measured_by=cmd.measured_by,
+    )
+    return [Fact(event)]
+
+
 def _summary(member: NewMember, today: date) -> MemberSummary:
     # role and sex were validated before this is called
     return MemberSummary(
@@ -476,6 +531,8 @@ def _apply(state: Family, event: RegistryEvent, personal: PersonalPart | None) -
             )
         case FamilyExited():
             return replace(state, status="exited", exited_on=event.exited_on, exit_reason=event.reason)
+        case GrowthMeasured():
+            return state  # the measurement is the reporting's to keep; the family is unchanged
         case PersonalDataErased():
             return replace(
                 state,
@@ -521,6 +578,7 @@ __all__ = [
     "NotePersonal",
     "PersonalDataAlreadyErased",
     "PersonalPart",
+    "RecordGrowth",
     "RegisterFamily",
     "RegistrationPersonal",
     "Status",

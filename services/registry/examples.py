@@ -3,6 +3,8 @@ benchmark and the demo. Deterministic for a given serial, so runs repeat."""
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date, timedelta
 from typing import Any
 
@@ -61,3 +63,24 @@ def family_body(
         "risk_factors": list(risk_factors),
         "consent": True,
     }
+
+
+MEMBER_COLUMNS = ("name", "nik", "role", "birth_date", "sex", "expected_delivery_date")
+
+
+def import_csv(bodies: list[dict[str, Any]], *, slots: int = 2, delimiter: str = ",") -> str:
+    """Registration bodies as an agency export for POST /families/import (importing.py's columns):
+    one row per family, members flattened into member1_*, member2_*, ..."""
+    header = ["kk_number", "head_name", "address", "kelurahan_code", "risk_factors", "consent"]
+    header += [f"member{n}_{part}" for n in range(1, slots + 1) for part in MEMBER_COLUMNS]
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
+    writer.writerow(header)
+    for body in bodies:
+        row = [body["kk_number"], body["head_name"], body["address"], body["kelurahan_code"],
+               ";".join(body["risk_factors"]), "true" if body["consent"] is True else str(body["consent"])]
+        for n in range(slots):
+            member = body["members"][n] if n < len(body["members"]) else {}
+            row += [member.get(part) or "" for part in MEMBER_COLUMNS]
+        writer.writerow(row)
+    return out.getvalue()

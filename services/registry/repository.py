@@ -1,6 +1,6 @@
 """Loads and saves Family aggregates. One save writes, in the caller's transaction: the events
-(personal parts sealed with the family key), the outbox, the KK/NIK uniqueness lookups and the
-inline read model."""
+(personal parts sealed with the family key), the outbox, the KK/NIK uniqueness lookups (and, on
+erasure, the import ledger's rows) and the inline read model."""
 
 from __future__ import annotations
 
@@ -109,6 +109,9 @@ class FamilyRepository:
                 case "FamilyRejected" | "FamilyExited" | "PersonalDataErased":
                     await conn.execute("delete from active_kk where family_id = $1", family_id)
                     await conn.execute("delete from active_nik where family_id = $1", family_id)
+            if fact.event.event_type == "PersonalDataErased":
+                # The import ledger's row hash is derived from personal data: it goes with the key.
+                await conn.execute("delete from import_rows where family_id = $1", family_id)
 
     async def _claim_kk(self, conn: asyncpg.Connection, kk_number: str, family_id: UUID) -> None:
         status = await conn.execute(

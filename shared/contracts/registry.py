@@ -17,6 +17,7 @@ Role = Literal["pregnant_mother", "breastfeeding_mother", "baduta", "other"]
 Sex = Literal["M", "F"]
 ExitReason = Literal["graduated", "moved_away", "aged_out", "deceased", "duplicate", "consent_withdrawn"]
 ActiveStatus = Literal["registered", "enrolled"]
+Position = Literal["recumbent", "standing"]  # length lying down (WHO: under 24 months), height standing
 
 KelurahanCode = Annotated[str, StringConstraints(pattern=r"^\d{2}\.\d{2}\.\d{2}\.\d{4}$")]
 KecamatanCode = Annotated[str, StringConstraints(pattern=r"^\d{2}\.\d{2}\.\d{2}$")]
@@ -105,6 +106,26 @@ class FamilyRejected(FamilyEvent):
     rejected_by: str
 
 
+class GrowthMeasured(FamilyEvent):
+    """A child of the family was weighed and measured; the WHO 2006 z-scores say whether they are stunted."""
+
+    event_type: ClassVar[str] = "GrowthMeasured"
+
+    measurement_id: UUID
+    member_id: UUID
+    kelurahan_code: KelurahanCode
+    measured_on: date
+    age_months: AgeMonths  # completed months on measured_on; never the birth date
+    weight_kg: float
+    length_cm: float
+    position: Position  # how the length was taken; the z-score is corrected to the WHO convention
+    haz: float  # length/height-for-age z-score, 2 decimals
+    waz: float | None = None  # weight-for-age z-score, 2 decimals
+    stunted: bool  # haz < -2
+    severely_stunted: bool  # haz < -3
+    measured_by: str
+
+
 class FamilyExited(FamilyEvent):
     """The family left the programme for the given reason; no further aid is planned for it."""
 
@@ -135,6 +156,7 @@ RegistryEvent = (
     | FamilyRejected
     | FamilyExited
     | PersonalDataErased
+    | GrowthMeasured
 )
 
 CATALOG = EventCatalog(
@@ -147,6 +169,7 @@ CATALOG = EventCatalog(
         FamilyRejected,
         FamilyExited,
         PersonalDataErased,
+        GrowthMeasured,
     ],
 )
 
@@ -160,9 +183,11 @@ __all__ = [
     "FamilyRegistered",
     "FamilyRejected",
     "FamilyVerified",
+    "GrowthMeasured",
     "MemberAdded",
     "MemberSummary",
     "PersonalDataErased",
+    "Position",
     "RegistryEvent",
     "Role",
     "Sex",
