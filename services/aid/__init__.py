@@ -1,1 +1,2 @@
-"""The aid service (its issue builds it; nothing here yet)."""
+"""The aid service: six-month food plans that open by themselves from registry and funding events,
+deliveries and the lurah's confirmations, coverage gaps, education sessions and interventions."""

@@ -1,0 +1,271 @@
+"""The Plan aggregate: one family's food plan over N consecutive days. Pure: no I/O, clock or ids.
+
+Commands, errors and the state live in `plan_model`; this module holds the rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import date
+from functools import reduce
+from typing import Any, assert_never, cast
+
+from services.aid.domain.coverage import ONE_DAY, Period, extend
+from services.aid.domain.facts import DeliveryNote, Fact, InterventionNote
+from services.aid.domain.plan_model import (
+    INTERVENTION_KINDS,
+    MAX_DESCRIPTION,
+    CloseForExit,
+    ConfirmDelivery,
+    Delivery,
+    DeliveryAlreadyConfirmed,
+    DeliveryNotFound,
+    DeliveryOverlaps,
+    EndWindow,
+    OverBudget,
+    Plan,
+    PlanCommand,
+    PlanEnded,
+    PlanNotActive,
+    PlanNotFound,
+    RecordDelivery,
+    RecordIntervention,
+    ReviewFunding,
+    Status,
+    photo_ref_error,
+)
+from shared.contracts.aid import (
+    AidDelivered,
+    AidEvent,
+    AidPlanBudgetIncreased,
+    AidPlanClosed,
+    AidPlanCompleted,
+    AidPlanOpened,
+    CoverageGapDetected,
+    DeliveryConfirmed,
+    EducationSessionHeld,
+    InterventionKind,
+    InterventionRecorded,
+    PlanOutcome,
+)
+from shared.errors import FieldError, InvalidCommand
+
+# -- decide -------------------------------------------------------------------------------
+
+
+def decide(state: Plan, command: PlanCommand) -> list[Fact]:
+    """The facts a command records on this plan: possibly none (reactions are idempotent)."""
+    match command:
+        case ReviewFunding():
+            return _review_funding(state, command)
+        case CloseForExit():
+            return [Fact(_closed(state, "exited", command.exited_on))] if state.status == "active" else []
+        case EndWindow():
+            return _end_window(state, command)
+        case RecordDelivery():
+            return _record_delivery(state, command)
+        case ConfirmDelivery():
+            return _confirm(state, command)
+        case RecordIntervention():
+            return _record_intervention(state, command)
+        case _:
+            assert_never(command)
+
+
+def _review_funding(state: Plan, cmd: ReviewFunding) -> list[Fact]:
+    """Open the plan once the enrolled family's sponsorships reach the minimum; later, follow
+    the sponsorship total upwards. Level-based, not delta-based, so a replayed or redelivered
+    sponsorship never raises the budget twice."""
+    total = sum(s.amount_rp for s in cmd.sponsorships)
+    if state.status == "none":
+        if cmd.enrolled_on is None or cmd.exited or total < cmd.policy.minimum_rp:
+            return []
+        start = max(cmd.enrolled_on, reaching_date(cmd))
+        event = AidPlanOpened(
+            plan_id=cmd.plan_id, family_id=cmd.family_id, kelurahan_code=cmd.kelurahan_code,
+            start_date=start, end_date=start + (cmd.policy.days - 1) * ONE_DAY, days=cmd.policy.days,
+            daily_minimum_rp=cmd.policy.daily_minimum_rp, budget_rp=total, opened_on=cmd.today,
+        )
+        return [Fact(event)]
+    if state.status == "active" and total > state.budget_rp:
+        return [Fact(AidPlanBudgetIncreased(**_ids(state), increase_rp=total - state.budget_rp, budget_rp=total))]
+    return []  # an ended plan keeps its budget: funding releases whatever comes later
+
+
+def reaching_date(cmd: ReviewFunding) -> date:
+    """The start date of the sponsorship with which, in start-date order, the total first
+    reaches the minimum: from that day the money for the whole plan is there. Independent of
+    the order in which the sponsorships arrived."""
+    running = 0
+    ordered = sorted(cmd.sponsorships, key=lambda s: (s.start_date, str(s.sponsorship_id)))
+    for s in ordered:
+        running += s.amount_rp
+        if running >= cmd.policy.minimum_rp:
+            return s.start_date
+    raise ValueError("the sponsorships do not reach the minimum")
+
+
+def _end_window(state: Plan, cmd: EndWindow) -> list[Fact]:
+    assert cmd.grace_days >= 0
+    if state.status != "active" or state.window is None:
+        return []
+    if cmd.today <= state.window.last + cmd.grace_days * ONE_DAY:
+        return []
+    facts = []
+    accounted = state.last_accounted
+    if accounted < state.window.last:  # the trailing days: nothing was delivered for them
+        facts.append(Fact(_gap(state, Period(accounted + ONE_DAY, state.window.last))))
+    return [*facts, Fact(_closed(state, "incomplete", cmd.today))]
+
+
+def _record_delivery(state: Plan, cmd: RecordDelivery) -> list[Fact]:
+    if state.status == "none":
+        raise PlanNotFound(cmd.plan_id)
+    errors: list[FieldError] = []
+    if cmd.period_to < cmd.period_from:
+        errors.append(FieldError("period_to", "must not be before period_from"))
+    if cmd.delivered_on > cmd.today:
+        errors.append(FieldError("delivered_on", "must not be in the future"))
+    if cmd.value_rp <= 0:
+        errors.append(FieldError("value_rp", "must be a positive number of rupiah"))
+    if errors:
+        raise InvalidCommand(errors)
+    if state.status != "active":
+        raise PlanNotActive(cmd.plan_id, state.status)
+    assert state.window is not None
+    period = Period(cmd.period_from, cmd.period_to)
+    if not period.within(state.window):
+        where = f"within the plan's days, {state.window.first} to {state.window.last}"
+        raise InvalidCommand([FieldError("period_from" if period.first < state.window.first else "period_to",
+                                         f"the period must lie {where}")])
+    minimum = state.daily_minimum_rp * period.days
+    if cmd.value_rp < minimum:
+        raise InvalidCommand([FieldError(
+            "value_rp", f"at least Rp{state.daily_minimum_rp:,} a day: Rp{minimum:,} for {period.days} days")])
+    if clash := next((p for p in state.covered if p.overlaps(period)), None):
+        raise DeliveryOverlaps(cmd.plan_id, clash)
+    if cmd.value_rp > state.remaining_rp:
+        raise OverBudget(cmd.plan_id, cmd.value_rp, state.remaining_rp)
+    if any(d.delivery_id == cmd.delivery_id for d in state.deliveries):
+        raise ValueError(f"delivery {cmd.delivery_id} is already recorded")  # ids are fresh: a bug
+
+    facts: list[Fact] = []
+    accounted = state.last_accounted
+    if period.first > accounted + ONE_DAY:  # days passed with nothing delivered for them
+        facts.append(Fact(_gap(state, Period(accounted + ONE_DAY, period.first - ONE_DAY))))
+    delivered = AidDelivered(
+        **_ids(state), delivery_id=cmd.delivery_id, period_from=period.first, period_to=period.last,
+        days=period.days, value_rp=cmd.value_rp, delivered_on=cmd.delivered_on, items=list(cmd.items),
+    )
+    facts.append(Fact(delivered, DeliveryNote(recorded_by=cmd.recorded_by)))
+    after = reduce(evolve, facts, state)
+    if after.days_covered == after.days:
+        completed = AidPlanCompleted(**_ids(after), completed_on=cmd.today, delivered_rp=after.delivered_rp,
+                                     days_covered=after.days_covered)
+        facts += [Fact(completed), Fact(_closed(after, "completed", cmd.today))]
+    return facts
+
+
+def _confirm(state: Plan, cmd: ConfirmDelivery) -> list[Fact]:
+    if state.status == "none":
+        raise PlanNotFound(cmd.plan_id)
+    if not any(d.delivery_id == cmd.delivery_id for d in state.deliveries):
+        raise DeliveryNotFound(cmd.delivery_id)
+    if cmd.delivery_id in state.confirmed:
+        raise DeliveryAlreadyConfirmed(cmd.delivery_id)
+    photo_ref = cmd.photo_ref.strip() if cmd.photo_ref is not None else None
+    if photo_ref is not None and (problem := photo_ref_error(photo_ref)):
+        raise InvalidCommand([FieldError("photo_ref", problem)])
+    # Confirming receipt stays possible after the plan ended: the last delivery often ends it.
+    return [Fact(DeliveryConfirmed(**_ids(state), delivery_id=cmd.delivery_id, confirmed_on=cmd.today,
+                                   confirmed_by=cmd.confirmed_by, photo_ref=photo_ref))]
+
+
+def _record_intervention(state: Plan, cmd: RecordIntervention) -> list[Fact]:
+    if state.status == "none":
+        raise PlanNotFound(cmd.plan_id)
+    description = cmd.description.strip()
+    errors: list[FieldError] = []
+    if cmd.kind not in INTERVENTION_KINDS:
+        errors.append(FieldError("kind", f"must be one of {', '.join(INTERVENTION_KINDS)}"))
+    if not description or len(description) > MAX_DESCRIPTION:
+        errors.append(FieldError("description", f"must be 1 to {MAX_DESCRIPTION} characters"))
+    if cmd.done_on > cmd.today:
+        errors.append(FieldError("done_on", "must not be in the future"))
+    if cmd.value_rp < 0:
+        errors.append(FieldError("value_rp", "must not be negative"))
+    if errors:
+        raise InvalidCommand(errors)
+    # After completion a family may still get a latrine or a referral; after its exit, not.
+    if state.status == "closed":
+        raise PlanEnded(cmd.plan_id)
+    event = InterventionRecorded(**_ids(state), intervention_id=cmd.intervention_id,
+                                 kind=cast(InterventionKind, cmd.kind), done_on=cmd.done_on, value_rp=cmd.value_rp)
+    return [Fact(event, InterventionNote(description=description, recorded_by=cmd.recorded_by))]
+
+
+def _ids(state: Plan) -> dict[str, Any]:
+    return {"plan_id": state.plan_id, "family_id": state.family_id, "kelurahan_code": state.kelurahan_code}
+
+
+def _gap(state: Plan, gap: Period) -> CoverageGapDetected:
+    return CoverageGapDetected(**_ids(state), gap_from=gap.first, gap_to=gap.last, days=gap.days)
+
+
+def _closed(state: Plan, outcome: PlanOutcome, on: date) -> AidPlanClosed:
+    return AidPlanClosed(**_ids(state), outcome=outcome, closed_on=on, delivered_rp=state.delivered_rp,
+                         unspent_rp=state.remaining_rp, days_covered=state.days_covered)
+
+
+# -- evolve -------------------------------------------------------------------------------
+
+_OUTCOME_STATUS: dict[PlanOutcome, Status] = {"completed": "completed", "incomplete": "incomplete", "exited": "closed"}
+
+
+def evolve(state: Plan, fact: Fact) -> Plan:
+    """Apply one recorded fact. Never fails."""
+    event = cast(AidEvent, fact.event)
+    return _apply(replace(state, version=state.version + 1), event)
+
+
+def _apply(state: Plan, event: AidEvent) -> Plan:
+    match event:
+        case AidPlanOpened():
+            return replace(
+                state, plan_id=event.plan_id, family_id=event.family_id, kelurahan_code=event.kelurahan_code,
+                status="active", window=Period(event.start_date, event.end_date),
+                daily_minimum_rp=event.daily_minimum_rp, budget_rp=event.budget_rp, opened_on=event.opened_on,
+            )
+        case AidPlanBudgetIncreased():
+            return replace(state, budget_rp=event.budget_rp)
+        case AidDelivered():
+            period = Period(event.period_from, event.period_to)
+            delivery = Delivery(event.delivery_id, period, event.value_rp)
+            return replace(
+                state, delivered_rp=state.delivered_rp + event.value_rp, covered=extend(state.covered, period),
+                deliveries=(*state.deliveries, delivery), horizon=max(state.last_accounted, period.last),
+            )
+        case DeliveryConfirmed():
+            return replace(state, confirmed=state.confirmed | {event.delivery_id})
+        case CoverageGapDetected():
+            return replace(state, horizon=max(state.last_accounted, event.gap_to))
+        case AidPlanCompleted():
+            return state  # the AidPlanClosed that follows it ends the plan
+        case AidPlanClosed():
+            return replace(state, status=_OUTCOME_STATUS[event.outcome], outcome=event.outcome,
+                           closed_on=event.closed_on)
+        case InterventionRecorded():
+            return replace(state, interventions=state.interventions + 1)
+        case EducationSessionHeld():
+            return state  # a session stream's event; never on a plan stream
+        case _:
+            assert_never(event)
+
+
+def fold(facts: Iterable[Fact]) -> Plan:
+    """The plan as its recorded facts leave it."""
+    return reduce(evolve, facts, Plan())
+
+
+__all__ = ["decide", "evolve", "fold", "reaching_date"]

@@ -1,0 +1,91 @@
+"""The Session aggregate: a counselling session held in a kelurahan. Pure: no I/O, clock or ids."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import date
+from functools import reduce
+from typing import cast, get_args
+from uuid import UUID
+
+from services.aid.domain.facts import Fact, SessionNote
+from shared.contracts.aid import EducationSessionHeld, EducationTopic
+from shared.errors import Conflict, FieldError, InvalidCommand
+
+TOPICS: tuple[str, ...] = get_args(EducationTopic)
+MAX_FACILITATOR = 200
+MAX_FAMILIES = 500
+
+
+@dataclass(frozen=True)
+class Session:
+    session_id: UUID | None = None
+    topic: str = ""
+    held_on: date | None = None
+    kelurahan_code: str = ""
+    family_ids: tuple[UUID, ...] = ()
+    version: int = 0
+
+
+@dataclass(frozen=True)
+class HoldSession:
+    session_id: UUID
+    topic: str
+    held_on: date
+    kelurahan_code: str
+    family_ids: tuple[UUID, ...]
+    facilitator: str
+    today: date
+    recorded_by: str
+    # Aid's own knowledge (from registry events): the families enrolled, and not exited, there.
+    enrolled_here: frozenset[UUID]
+
+
+class SessionAlreadyRecorded(Conflict):
+    """A session is already recorded under this id."""
+
+    def __init__(self, session_id: UUID) -> None:
+        self.session_id = session_id
+        super().__init__(f"Education session {session_id} is already recorded.")
+
+
+def decide(state: Session, cmd: HoldSession) -> list[Fact]:
+    if state.version:
+        raise SessionAlreadyRecorded(cmd.session_id)
+    facilitator = cmd.facilitator.strip()
+    errors: list[FieldError] = []
+    if cmd.topic not in TOPICS:
+        errors.append(FieldError("topic", f"must be one of {', '.join(TOPICS)}"))
+    if cmd.held_on > cmd.today:
+        errors.append(FieldError("held_on", "must not be in the future"))
+    if not facilitator or len(facilitator) > MAX_FACILITATOR:
+        errors.append(FieldError("facilitator", f"must be 1 to {MAX_FACILITATOR} characters"))
+    if not 1 <= len(cmd.family_ids) <= MAX_FAMILIES:
+        errors.append(FieldError("family_ids", f"must list 1 to {MAX_FAMILIES} families"))
+    seen: set[UUID] = set()
+    for i, family_id in enumerate(cmd.family_ids):
+        if family_id in seen:
+            errors.append(FieldError(f"family_ids[{i}]", "is listed twice"))
+        elif family_id not in cmd.enrolled_here:
+            errors.append(FieldError(f"family_ids[{i}]", f"is not an enrolled family of {cmd.kelurahan_code}"))
+        seen.add(family_id)
+    if errors:
+        raise InvalidCommand(errors)
+    event = EducationSessionHeld(
+        session_id=cmd.session_id, topic=cast(EducationTopic, cmd.topic), held_on=cmd.held_on,
+        kelurahan_code=cmd.kelurahan_code, family_ids=list(cmd.family_ids), families=len(cmd.family_ids),
+    )
+    return [Fact(event, SessionNote(facilitator=facilitator, recorded_by=cmd.recorded_by))]
+
+
+def evolve(state: Session, fact: Fact) -> Session:
+    event = fact.event
+    assert isinstance(event, EducationSessionHeld), event  # a session stream holds nothing else
+    return replace(state, session_id=event.session_id, topic=event.topic, held_on=event.held_on,
+                   kelurahan_code=event.kelurahan_code, family_ids=tuple(event.family_ids),
+                   version=state.version + 1)
+
+
+def fold(facts: Iterable[Fact]) -> Session:
+    return reduce(evolve, facts, Session())

@@ -1,0 +1,226 @@
+"""Aid as a real process over HTTP and NATS: one family from enrolment and sponsorship to a
+completed plan, and a crash between a delivery's commit and its publication."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+from zoneinfo import ZoneInfo
+
+import asyncpg
+import httpx
+import nats
+import pytest
+from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
+
+from shared.auth import issue_token
+from shared.contracts.base import Event
+from shared.contracts.funding import FamilySponsored
+from shared.contracts.registry import FamilyEnrolled, FamilyRegistered, FamilyVerified, MemberSummary, Role
+from shared.messaging import MSG_ID_HEADER, Envelope, stream_name
+from shared.nats_setup import ensure_stream, owned_stream_config
+from shared.testing import TEST_JWT_SECRET, wait_until
+
+pytestmark = pytest.mark.e2e
+
+MEDONO = "33.75.01.1002"
+COUNTS: dict[Role, int] = {"pregnant_mother": 1, "breastfeeding_mother": 0, "baduta": 0, "other": 1}
+
+
+def today() -> date:
+    """The service's own clock: the city's calendar day."""
+    return datetime.now(ZoneInfo("Asia/Jakarta")).date()
+
+
+def bearer(role: str, kelurahan: str | None = None, sub: str | None = None) -> dict[str, str]:
+    jwt = issue_token(TEST_JWT_SECRET, role=role, sub=sub or f"{role}-e2e", kelurahan=kelurahan)
+    return {"Authorization": f"Bearer {jwt}"}
+
+
+class Publisher:
+    """Registry and funding facts, published as their relays publish them."""
+
+    def __init__(self, js: JetStreamContext) -> None:
+        self.js = js
+        self.versions: dict[UUID, int] = defaultdict(int)
+
+    async def emit(self, event: Event) -> None:
+        stream_id = event.aggregate_id()
+        self.versions[stream_id] += 1
+        env = Envelope(event_id=uuid4(), event_type=event.event_type, schema_version=event.schema_version,
+                       stream_id=stream_id, stream_version=self.versions[stream_id],
+                       occurred_at=datetime.now(UTC), correlation_id=uuid4(), data=event.model_dump(mode="json"))
+        await self.js.publish(event.subject(), env.to_bytes(), stream=stream_name(event.context), timeout=5.0,
+                              headers={MSG_ID_HEADER: str(env.event_id)})
+
+    async def enrol(self, family_id: UUID, on: date) -> None:
+        members = [MemberSummary(member_id=uuid4(), role="pregnant_mother", sex="F", age_months=290),
+                   MemberSummary(member_id=uuid4(), role="other", sex="M", age_months=330)]
+        for event in (
+            FamilyRegistered(family_id=family_id, kelurahan_code=MEDONO, kecamatan_code="33.75.01", members=members,
+                             member_counts=COUNTS, risk_factors=["poor"], registered_on=on, registered_by="kader"),
+            FamilyVerified(family_id=family_id, kelurahan_code=MEDONO, verified_on=on, verified_by="lurah"),
+            FamilyEnrolled(family_id=family_id, kelurahan_code=MEDONO, kecamatan_code="33.75.01",
+                           member_counts=COUNTS, risk_factors=["poor"], enrolled_on=on),
+        ):
+            await self.emit(event)
+
+    async def sponsor(self, family_id: UUID, amount_rp: int, start: date) -> None:
+        await self.emit(FamilySponsored(sponsorship_id=uuid4(), donor_id=uuid4(), donor_type="csr",
+                                        family_id=family_id, amount_rp=amount_rp, start_date=start,
+                                        kelurahan_code=MEDONO, sponsored_on=start))
+
+
+async def bus_events(js: JetStreamContext) -> list[dict[str, Any]]:
+    """What any subscriber to GENTING_AID can read right now."""
+    try:
+        state = (await js.stream_info("GENTING_AID")).state
+    except NotFoundError:
+        return []
+    out = []
+    for seq in range(state.first_seq, state.last_seq + 1) if state.messages else ():
+        msg = await js.get_msg("GENTING_AID", seq)
+        out.append({"msg_id": (msg.headers or {}).get(MSG_ID_HEADER), **json.loads(msg.data or b"{}")})
+    return out
+
+
+async def plan_of(http: httpx.AsyncClient, family_id: UUID, **expect: Any) -> dict[str, Any]:
+    async def found() -> Any:
+        items = (await http.get("/plans", params={"family_id": str(family_id)}, headers=bearer("admin"))).json()
+        plan = items["items"][0] if items["items"] else None
+        return plan if plan and all(plan[k] == v for k, v in expect.items()) else None
+
+    plan: dict[str, Any] = await wait_until(found, 20, message=f"plan of {family_id} {expect}")
+    return plan
+
+
+def delivery(first: date, days: int, value_rp: int | None = None) -> dict[str, Any]:
+    return {"period_from": first.isoformat(), "period_to": (first + timedelta(days=days - 1)).isoformat(),
+            "value_rp": 15_000 * days if value_rp is None else value_rp,
+            "items": [{"name": "telur", "quantity": 30, "unit": "butir"}], "delivered_on": today().isoformat()}
+
+
+@pytest.fixture
+async def js(nats_url: str, js_clean: str) -> Any:
+    nc = await nats.connect(js_clean)
+    try:
+        js = nc.jetstream()
+        for context in ("registry", "funding"):  # as their owners declare them at start
+            await ensure_stream(js, owned_stream_config(context))
+        yield js
+    finally:
+        await nc.close()
+
+
+async def test_a_family_from_sponsorship_to_a_completed_plan(service_process: Any, js: JetStreamContext) -> None:
+    aid = await service_process("aid")
+    publisher, family = Publisher(js), uuid4()
+    start = today() - timedelta(days=2)
+    await publisher.enrol(family, start)
+    await publisher.sponsor(family, 1_500_000, start)
+    await publisher.sponsor(family, 1_500_000, start)
+    kader, lurah = bearer("kader", MEDONO), bearer("lurah", MEDONO, sub="lurah-medono")
+
+    async with httpx.AsyncClient(base_url=aid.url, timeout=10) as http:
+        plan = await plan_of(http, family)
+        assert (plan["status"], plan["budget_rp"], plan["start_date"]) == ("active", 3_000_000, start.isoformat())
+        deliveries = f"/plans/{plan['plan_id']}/deliveries"
+
+        def day(n: int) -> date:
+            return start + timedelta(days=n - 1)
+
+        under = await http.post(deliveries, json=delivery(day(1), 7, value_rp=104_999), headers=kader)
+        assert under.status_code == 422 and under.json()["errors"][0]["field"] == "value_rp"
+        first = await http.post(deliveries, json=delivery(day(1), 30), headers=kader)
+        assert first.status_code == 201, first.text
+        overlap = await http.post(deliveries, json=delivery(day(30), 7), headers=kader)
+        assert overlap.status_code == 409
+        after_gap = await http.post(deliveries, json=delivery(day(41), 60), headers=kader)
+        assert after_gap.status_code == 201
+        assert (await plan_of(http, family))["gaps"] == [{"from": day(31).isoformat(), "to": day(40).isoformat()}]
+
+        confirmed = await http.post(f"/deliveries/{first.json()['delivery_id']}/confirmation",
+                                    json={"photo_ref": "minio://proof/medono/first.jpg"}, headers=lurah)
+        assert confirmed.status_code == 200, confirmed.text
+        late = await http.post(deliveries, json=delivery(day(31), 10), headers=kader)  # recorded late
+        assert late.status_code == 201
+        last = await http.post(deliveries, json=delivery(day(101), 80), headers=kader)
+        assert last.json()["plan_status"] == "completed"
+        done = await plan_of(http, family, status="completed")
+        assert (done["days_covered"], done["delivered_rp"], done["unspent_rp"], done["gaps"]) == (
+            180, 2_700_000, 300_000, [])
+
+    async def all_published() -> list[dict[str, Any]]:
+        events = await bus_events(js)
+        return events if events and events[-1]["event_type"] == "AidPlanClosed" else []
+
+    events = await wait_until(all_published, 20, message="the plan's events on GENTING_AID")
+    assert [e["event_type"] for e in events] == [
+        "AidPlanOpened", "AidDelivered", "CoverageGapDetected", "AidDelivered", "DeliveryConfirmed",
+        "AidDelivered", "AidDelivered", "AidPlanCompleted", "AidPlanClosed"]
+    assert [e["stream_version"] for e in events] == list(range(1, 10))
+    assert all(e["msg_id"] == e["event_id"] for e in events)
+    assert events[-1]["data"]["outcome"] == "completed" and events[-1]["data"]["unspent_rp"] == 300_000
+    assert "kader-e2e" not in json.dumps(events)  # who recorded the deliveries stays in aid
+
+
+async def test_a_delivery_committed_but_unpublished_when_aid_is_killed_is_published_once_and_drawn(
+    service_process: Any, js: JetStreamContext
+) -> None:
+    """Relay off: the delivery is committed and held in the outbox; SIGKILL; restart with the
+    relay on. The event reaches the bus exactly once, and funding draws it exactly once."""
+    funding = await service_process("funding")
+    aid = await service_process("aid", env={"GENTING_RELAY_ENABLED": "false"})
+    publisher, family, admin = Publisher(js), uuid4(), bearer("admin")
+    await publisher.enrol(family, today())
+
+    async with httpx.AsyncClient(base_url=funding.url, timeout=10, headers=admin) as money:
+        donor = (await money.post("/donors", json={"name": "PT Batik Sejahtera", "donor_type": "csr"})).json()
+        received = await money.post(f"/donors/{donor['donor_id']}/contributions", json={
+            "amount_rp": 3_000_000, "received_on": today().isoformat(), "method": "transfer", "reference": "TRF-1"})
+        assert received.status_code == 201, received.text
+        sponsorship = {"donor_id": donor["donor_id"], "family_id": str(family), "amount_rp": 2_700_000,
+                       "start_date": today().isoformat()}
+
+        async def sponsored() -> bool:  # 409 until funding has consumed the enrolment
+            return (await money.post("/sponsorships", json=sponsorship)).status_code == 201
+
+        await wait_until(sponsored, 20, interval=0.2, message="funding sponsors the enrolled family")
+
+    async with httpx.AsyncClient(base_url=aid.url, timeout=10) as http:
+        plan = await plan_of(http, family)
+        response = await http.post(f"/plans/{plan['plan_id']}/deliveries", json=delivery(today(), 7),
+                                   headers=bearer("kader", MEDONO))
+        assert response.status_code == 201, response.text
+        delivery_id = response.json()["delivery_id"]
+
+    conn = await asyncpg.connect(aid.database_url)
+    try:
+        held = await conn.fetch("select subject from outbox where published_at is null order by id")
+        assert [r["subject"].rsplit(".", 1)[1] for r in held] == ["AidPlanOpened", "AidDelivered"]
+    finally:
+        await conn.close()
+    assert await bus_events(js) == []
+
+    aid.kill()  # SIGKILL: committed, not published
+    aid = await service_process("aid")
+
+    async def drawn() -> dict[str, Any] | None:
+        async with httpx.AsyncClient(base_url=funding.url, timeout=10) as money:
+            body = (await money.get(f"/families/{family}/funding", headers=admin)).json()
+        return body if body.get("drawn_rp") else None
+
+    funded = await wait_until(drawn, 20, message="funding drew the delivery")
+    assert (funded["drawn_rp"], funded["remaining_rp"]) == (105_000, 2_700_000 - 105_000)
+    events = await bus_events(js)
+    assert [e["event_type"] for e in events] == ["AidPlanOpened", "AidDelivered"]
+    assert events[1]["data"]["delivery_id"] == delivery_id
+    conn = await asyncpg.connect(aid.database_url)
+    try:
+        assert await conn.fetchval("select count(*) from outbox where published_at is null") == 0
+    finally:
+        await conn.close()
