@@ -61,6 +61,34 @@ class ContributionReceived(DonorEvent):
     method: ContributionMethod
 
 
+class FundsAllocated(DonorEvent):
+    """Received money of the donor was set aside for a sponsorship: the donor's side of FamilySponsored.
+
+    Recorded on the donor's own stream, in the same transaction as FamilySponsored, so that two
+    sponsorships racing for the same money collide on the donor's stream version. Totals count
+    either these or FamilySponsored, never both.
+    """
+
+    event_type: ClassVar[str] = "FundsAllocated"
+
+    sponsorship_id: UUID
+    family_id: UUID
+    amount_rp: PositiveRupiah
+    allocated_on: date
+
+
+class FundsReturned(DonorEvent):
+    """The unspent rest of a sponsorship is the donor's available money again (not paid back):
+    the donor's side of SponsorshipReleased, recorded in the same transaction."""
+
+    event_type: ClassVar[str] = "FundsReturned"
+
+    sponsorship_id: UUID
+    amount_rp: PositiveRupiah
+    reason: ReleaseReason
+    returned_on: date
+
+
 class SponsorshipEvent(Event):
     """A fact about one sponsorship: a donor's money set aside for one family — base class."""
 
@@ -108,11 +136,12 @@ class SponsorshipReleased(SponsorshipEvent):
     released_on: date
 
 
-FundingEvent = (
-    DonorRegistered | PledgeMade | ContributionReceived | FamilySponsored | SponsorshipDrawn | SponsorshipReleased
-)
+DonorStreamEvent = DonorRegistered | PledgeMade | ContributionReceived | FundsAllocated | FundsReturned
+SponsorshipStreamEvent = FamilySponsored | SponsorshipDrawn | SponsorshipReleased
+FundingEvent = DonorStreamEvent | SponsorshipStreamEvent
 
 CATALOG = EventCatalog(
     "funding",
-    [DonorRegistered, PledgeMade, ContributionReceived, FamilySponsored, SponsorshipDrawn, SponsorshipReleased],
+    [DonorRegistered, PledgeMade, ContributionReceived, FundsAllocated, FundsReturned,
+     FamilySponsored, SponsorshipDrawn, SponsorshipReleased],
 )

@@ -1,0 +1,340 @@
+"""Funding benchmark: sponsorships over HTTP and the ledger's projection, beside raw baselines
+measured in the same run (bench/bench.py's helpers and baselines, imported, not copied).
+
+    .venv/bin/python bench/bench_funding.py [--commands 600] [--events 4000] [--raw-rows 4000] [--reps 3]
+
+| system                                                   | raw baseline (bench.py)                        |
+|----------------------------------------------------------|------------------------------------------------|
+| POST /sponsorships, 8 clients, funding as a real process | asyncpg, 8 connections, one insert per txn     |
+| AidDelivered → SponsorshipDrawn through ProjectionRunner | pull fetch(500) + one executemany/batch + acks |
+
+A sponsorship command locks the family's row, loads the donor's stream, appends the donor's
+FundsAllocated at its version and the new sponsorship's FamilySponsored, and updates the read
+model: two streams and a handful of rows in one transaction. Each client sponsors from its own
+donors, so the rate is not one donor's contention. A delivery, in the projection, locks the
+family, records the delivery, loads the family's sponsorship and appends SponsorshipDrawn.
+
+Like bench.py it uses GENTING_NATS_URL / GENTING_DATABASE_URL when set (the GENTING_REGISTRY and
+GENTING_AID streams are deleted and recreated there: point it at a disposable server only), else
+embedded servers in a temporary directory. Timings are printed, never asserted; the exit status
+is non-zero only when something failed functionally.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib.util
+import json
+import secrets
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+BENCH_DIR = Path(__file__).resolve().parent
+# bench.py puts the repository on sys.path for the imports below; loaded by path, so that the
+# repository's bench/ folder is never mistaken for it.
+_spec = importlib.util.spec_from_file_location("genting_bench", BENCH_DIR / "bench.py")
+assert _spec is not None and _spec.loader is not None
+b = importlib.util.module_from_spec(_spec)
+sys.modules["genting_bench"] = b
+_spec.loader.exec_module(b)
+
+import asyncpg  # noqa: E402
+import httpx  # noqa: E402
+import nats  # noqa: E402
+import uvloop  # noqa: E402
+from nats.js import JetStreamContext  # noqa: E402
+
+from services.funding import repository as repo  # noqa: E402
+from services.funding.domain import sponsorship as sponsorships  # noqa: E402
+from services.funding.domain.donor import Donor, ReceiveContribution, RegisterDonor, decide, fold  # noqa: E402
+from services.funding.feeds import AidFeed  # noqa: E402
+from services.funding.ledger import LedgerStats  # noqa: E402
+from services.funding.replay import MIGRATIONS  # noqa: E402
+from shared.auth import issue_token  # noqa: E402
+from shared.contracts.aid import AidDelivered  # noqa: E402
+from shared.contracts.registry import FamilyEnrolled  # noqa: E402
+from shared.db import create_pool, migrate  # noqa: E402
+from shared.eventstore import Metadata  # noqa: E402
+from shared.logging import configure_logging  # noqa: E402
+from shared.messaging import MSG_ID_HEADER, Envelope, dlq_stream_name  # noqa: E402
+from shared.nats_setup import ensure_stream, owned_stream_config  # noqa: E402
+from shared.projection import ProjectionRunner  # noqa: E402
+
+TODAY = datetime.now(UTC).date()
+MEDONO = "33.75.01.1002"
+SPONSORSHIP_RP = 2_700_000
+DONORS_PER_CLIENT = 10
+DELIVERIES_PER_PLAN = 4
+UPSTREAM = ("registry", "aid")
+
+
+def envelope(event: Any, version: int = 1) -> tuple[str, bytes, str]:
+    """(subject, payload, msg id) of an upstream fact, as its owner's relay would publish it."""
+    env = Envelope(event_id=uuid.uuid4(), event_type=event.event_type, schema_version=event.schema_version,
+                   stream_id=event.aggregate_id(), stream_version=version, occurred_at=datetime.now(UTC),
+                   data=event.model_dump(mode="json"))
+    return event.subject(), env.to_bytes(), str(env.event_id)
+
+
+async def publish_all(js: JetStreamContext, stream: str, messages: list[tuple[str, bytes, str]]) -> None:
+    for start in range(0, len(messages), b.PUBLISH_WINDOW):
+        await asyncio.gather(*(js.publish(s, p, stream=stream, timeout=10.0, headers={MSG_ID_HEADER: m})
+                               for s, p, m in messages[start : start + b.PUBLISH_WINDOW]))
+
+
+async def fresh_upstreams(js: JetStreamContext) -> None:
+    for context in UPSTREAM:
+        await b.delete_stream(js, f"GENTING_{context.upper()}")
+        await ensure_stream(js, owned_stream_config(context))
+
+
+def enrolled(family_id: uuid.UUID) -> FamilyEnrolled:
+    return FamilyEnrolled(family_id=family_id, kelurahan_code=MEDONO, kecamatan_code="33.75.01",
+                          member_counts={"baduta": 1}, risk_factors=["poor"], enrolled_on=TODAY)
+
+
+# -- sponsorships over HTTP --------------------------------------------------------------------------
+
+
+async def start_funding(servers: Any, js: JetStreamContext) -> tuple[Any, str]:
+    await fresh_upstreams(js)
+    await b.delete_stream(js, "GENTING_FUNDING")
+    secret = secrets.token_urlsafe(32)
+    db = await servers.fresh_db("funding_commands")
+    env = {"GENTING_SERVICE": "funding", "GENTING_DATABASE_URL": db, "GENTING_NATS_URL": servers.nats_url,
+           "GENTING_JWT_SECRET": secret, "GENTING_LOG_LEVEL": "warning"}
+    token = issue_token(secret, role="admin", sub="bench-admin")
+    return await b.start_service(servers, "funding", "services.funding.app:create_app", env, token,
+                                 "/sponsorships"), db
+
+
+async def donors_with_money(client: httpx.AsyncClient, count: int) -> list[str]:
+    async def one(i: int) -> str:
+        response = await client.post("/donors", json={"name": f"Donatur {i}", "donor_type": "csr"})
+        donor_id: str = response.json()["donor_id"]
+        gift = await client.post(f"/donors/{donor_id}/contributions", json={
+            "amount_rp": 10_000_000_000, "received_on": TODAY.isoformat(), "method": "transfer",
+            "reference": f"BENCH-{i}"})
+        if gift.status_code != 201:
+            raise b.BenchFailure(f"contribution answered {gift.status_code}: {gift.text[:500]}")
+        return donor_id
+
+    return [await one(i) for i in range(count)]
+
+
+async def enrol_families(js: JetStreamContext, db: str, n: int) -> list[uuid.UUID]:
+    """n FamilyEnrolled on GENTING_REGISTRY, and wait until funding has read them all."""
+    families = [uuid.uuid4() for _ in range(n)]
+    await publish_all(js, "GENTING_REGISTRY", [envelope(enrolled(f)) for f in families])
+    conn = await asyncpg.connect(db)
+    try:
+        deadline = time.monotonic() + 60
+        while await conn.fetchval("select count(*) from funding_families where family_id = any($1::uuid[])",
+                                  families) < n:
+            if time.monotonic() > deadline:
+                raise b.BenchFailure("funding did not read the enrolments within 60 s")
+            await asyncio.sleep(0.05)
+    finally:
+        await conn.close()
+    return families
+
+
+async def sponsor_all(service: Any, donors: list[str], families: list[uuid.UUID]) -> float:
+    """8 clients, one request in flight each; client i sponsors from donors i, i+8, … in turn."""
+    todo = iter(families)
+
+    async def client_loop(mine: list[str]) -> None:
+        async with b._client(service) as client:
+            for k, family_id in enumerate(todo):
+                body = {"donor_id": mine[k % len(mine)], "family_id": str(family_id), "amount_rp": SPONSORSHIP_RP,
+                        "start_date": TODAY.isoformat()}
+                response = await client.post("/sponsorships", content=json.dumps(body))
+                if response.status_code != 201:
+                    raise b.BenchFailure(f"POST /sponsorships answered {response.status_code}: {response.text[:500]}")
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client_loop(donors[i :: b.CLIENTS]) for i in range(b.CLIENTS)))
+    return len(families) / (time.perf_counter() - started)
+
+
+async def system_sponsorships(servers: Any, js: JetStreamContext, n: int, reps: int) -> list[float]:
+    funding, db = await start_funding(servers, js)
+    try:
+        async with b._client(funding) as client:
+            donors = await donors_with_money(client, b.CLIENTS * DONORS_PER_CLIENT)
+        await sponsor_all(funding, donors, await enrol_families(js, db, 50))  # warm-up
+        rates = []
+        for _ in range(reps):
+            families = await enrol_families(js, db, n)
+            with b.measured(servers, "sponsorships", funding.proc.pid):
+                rates.append(await sponsor_all(funding, donors, families))
+        expected = 50 + n * reps
+        conn = await asyncpg.connect(db)
+        try:
+            got = await conn.fetchval("select count(*) from sponsorships_view")
+        finally:
+            await conn.close()
+        if got != expected:
+            raise b.BenchFailure(f"sponsorships: {got} of {expected} in the read model")
+    finally:
+        funding.stop()
+    return rates
+
+
+# -- the ledger's projection in this process ---------------------------------------------------------
+
+
+async def seed_sponsored_families(pool: asyncpg.Pool, families: int) -> list[uuid.UUID]:
+    """Families enrolled and sponsored straight through the domain and repository (no HTTP)."""
+    meta = Metadata(occurred_at=datetime.now(UTC))
+    donor_id = uuid.uuid4()
+    ids = [uuid.uuid4() for _ in range(families)]
+    async with pool.acquire() as conn, conn.transaction():
+        events = decide(Donor(), RegisterDonor(donor_id=donor_id, donor_type="csr", name="Bench", contact=None,
+                                               today=TODAY))
+        events += decide(fold(events), ReceiveContribution(
+            donor_id=donor_id, contribution_id=uuid.uuid4(), amount_rp=10_000_000_000, received_on=TODAY,
+            method="transfer", reference="BENCH", today=TODAY))
+        await repo.save(conn, repo.DONORS, donor_id, 0, events, meta)
+        await conn.executemany(
+            "insert into funding_families (family_id, status, kelurahan_code, enrolled_on)"
+            " values ($1, 'enrolled', $2, $3)", [(f, MEDONO, TODAY) for f in ids])
+        for family_id in ids:
+            donor = await repo.load_donor(conn, donor_id)
+            command = sponsorships.SponsorFamily(
+                sponsorship_id=uuid.uuid4(), donor_id=donor_id, family_id=family_id, amount_rp=SPONSORSHIP_RP,
+                start_date=TODAY, today=TODAY, family_status="enrolled", kelurahan_code=MEDONO)
+            allocated, sponsored = sponsorships.sponsor(donor, command)
+            await repo.save(conn, repo.DONORS, donor_id, donor.version, allocated, meta)
+            await repo.save(conn, repo.SPONSORSHIPS, command.sponsorship_id, 0, sponsored, meta)
+            await repo.add_family_sponsorship(conn, command.sponsorship_id, family_id, donor_id)
+    return ids
+
+
+def deliveries(families: list[uuid.UUID], n: int) -> list[tuple[str, bytes, str]]:
+    """n AidDelivered over n/4 plans, versions 1..4 per plan, each plan's versions spread out."""
+    plans = [(uuid.uuid4(), families[i % len(families)]) for i in range(-(-n // DELIVERIES_PER_PLAN))]
+    out: list[tuple[str, bytes, str]] = []
+    for version in range(1, DELIVERIES_PER_PLAN + 1):
+        for plan_id, family_id in plans:
+            if len(out) == n:
+                break
+            event = AidDelivered(plan_id=plan_id, family_id=family_id, kelurahan_code=MEDONO,
+                                 delivery_id=uuid.uuid4(), period_from=TODAY, period_to=TODAY, days=1,
+                                 value_rp=15_000, delivered_on=TODAY)
+            out.append(envelope(event, version))
+    return out
+
+
+async def system_ledger_projection(servers: Any, js: JetStreamContext, rep: int, n: int) -> float:
+    db = await servers.fresh_db(f"funding_projection{rep}")
+    await migrate(db, MIGRATIONS)
+    pool = await create_pool(db, min_size=2, max_size=4)
+    try:
+        families = await seed_sponsored_families(pool, max(1, n // DELIVERIES_PER_PLAN))
+        await fresh_upstreams(js)
+        await publish_all(js, "GENTING_AID", deliveries(families, n))
+        stats = LedgerStats()
+        runner = ProjectionRunner(pool, js, AidFeed(stats), service=b.BENCH_SERVICE, batch=b.PROJECTION_BATCH)
+        with b.measured(servers, "ledger_projection"):
+            started = time.perf_counter()
+            task = asyncio.create_task(runner.run())
+            try:
+                await b.wait_for(lambda: runner.stats.applied >= n or runner.stats.dead_lettered > 0, 300,
+                                 "ledger projection")
+                elapsed = time.perf_counter() - started
+            finally:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        drawn = await pool.fetchval("select count(*) from events where event_type = 'SponsorshipDrawn'")
+        if drawn != n or stats.shortfalls:
+            raise b.BenchFailure(f"ledger projection: {drawn} of {n} draws, {stats.shortfalls} shortfalls")
+    finally:
+        await pool.close()
+    return n / elapsed
+
+
+# -- the run -------------------------------------------------------------------------------------------
+
+
+async def run(args: argparse.Namespace, servers: Any) -> dict[str, Any]:
+    nc = await nats.connect(servers.nats_url, name="genting-bench-funding")
+    js = nc.jetstream()
+    per_rep: dict[str, list[float]] = {"raw_pg": [], "raw_consume": [], "ledger_projection": []}
+    try:
+        raw_rows, corpus = b.make_corpus(args.raw_rows), b.make_corpus(args.events)
+        for rep in range(args.reps):
+            print(f"repetition {rep + 1}/{args.reps}", flush=True)
+            per_rep["raw_pg"].append(await b.timed("raw asyncpg", b.raw_pg(servers, rep, raw_rows)))
+            _, consume = await b.timed("raw publish + consume", b.raw_publish_and_consume(servers, js, rep, corpus))
+            per_rep["raw_consume"].append(consume)
+            per_rep["ledger_projection"].append(await b.timed(
+                "ledger projection", system_ledger_projection(servers, js, rep, args.events)))
+        per_rep["sponsorships"] = await b.timed(f"sponsorships over HTTP, {args.reps} × {args.commands}",
+                                                system_sponsorships(servers, js, args.commands, args.reps))
+    finally:
+        for name in [*servers.streams, "GENTING_FUNDING", "GENTING_REGISTRY", "GENTING_AID",
+                     dlq_stream_name(b.BENCH_SERVICE), dlq_stream_name("funding")]:
+            with contextlib.suppress(Exception):
+                await b.delete_stream(js, name)
+        await nc.close()
+    return {"per_rep": per_rep, "medians": {k: b.median(v) for k, v in per_rep.items()}}
+
+
+def report(args: argparse.Namespace, results: dict[str, Any]) -> None:
+    m = results["medians"]
+    rows = [
+        ("sponsorships/s over HTTP (8 clients)", m["sponsorships"], m["raw_pg"], "asyncpg 1 insert/txn, 8 conns"),
+        ("AidDelivered→SponsorshipDrawn events/s", m["ledger_projection"], m["raw_consume"],
+         "fetch(500)+executemany upsert+ack"),
+    ]
+    print(f"\nGenting funding benchmark — medians of {args.reps} runs (commands {args.commands}, "
+          f"events {args.events}, raw rows {args.raw_rows})")
+    width = max(len(r[0]) for r in rows)
+    for name, system, raw, what in rows:
+        print(f"{name:<{width}} | {system:>9,.1f} | raw {raw:>9,.1f} ({what}) | {system / raw:.0%}")
+    print("per repetition: " + "; ".join(f"{k} " + "/".join(f"{v:,.0f}" for v in vs)
+                                         for k, vs in results["per_rep"].items()))
+    print(f"cores busy: {dict((k, v) for k, v in b.CORES.items() if k in ('sponsorships', 'ledger_projection'))}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--commands", type=int, default=600, help="sponsorships per repetition")
+    parser.add_argument("--events", type=int, default=4000, help="deliveries for the projection and its raw")
+    parser.add_argument("--raw-rows", type=int, default=4000, help="rows for the raw asyncpg baseline")
+    parser.add_argument("--reps", type=int, default=3)
+    args = parser.parse_args()
+    args.events = max(b.EVENTS_PER_STREAM, args.events - args.events % b.EVENTS_PER_STREAM)
+    args.raw_rows = max(b.EVENTS_PER_STREAM, args.raw_rows - args.raw_rows % b.EVENTS_PER_STREAM)
+    configure_logging("bench", "warning")
+    workdir = Path(tempfile.mkdtemp(prefix="genting-bench-funding-"))
+    print(f"starting servers in {workdir} …", flush=True)
+    servers = b.start_servers(workdir)
+    status = 0
+    try:
+        report(args, uvloop.run(run(args, servers)))
+    except b.BenchFailure as exc:
+        print(f"\nFAILED: {exc}", file=sys.stderr)
+        status = 1
+    finally:
+        with contextlib.suppress(Exception):
+            uvloop.run(servers.drop_databases())
+        for server in reversed(servers.embedded):
+            server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+

@@ -1,0 +1,255 @@
+"""The Donor aggregate: an orang tua asuh and its money. Pure: no I/O, clock or ids."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import date
+from functools import reduce
+from typing import assert_never, cast
+from uuid import UUID
+
+from services.funding.domain.rules import (
+    DEFAULT_LIMITS,
+    METHODS,
+    Limits,
+    amount_errors,
+    donor_type_errors,
+    rupiah,
+    text_errors,
+)
+from shared.contracts.funding import (
+    ContributionMethod,
+    ContributionReceived,
+    DonorRegistered,
+    DonorStreamEvent,
+    DonorType,
+    FundsAllocated,
+    FundsReturned,
+    PledgeMade,
+    ReleaseReason,
+)
+from shared.errors import Conflict, FieldError, InvalidCommand, NotFound
+
+# -- commands: ids, dates and the caller are stamped by the handler ------------------------
+
+
+@dataclass(frozen=True)
+class RegisterDonor:
+    donor_id: UUID
+    donor_type: str
+    name: str  # personal data of an individual donor: checked here, never put in an event
+    contact: str | None
+    today: date
+
+
+@dataclass(frozen=True)
+class MakePledge:
+    donor_id: UUID
+    pledge_id: UUID
+    amount_rp: int
+    today: date
+
+
+@dataclass(frozen=True)
+class ReceiveContribution:
+    donor_id: UUID
+    contribution_id: UUID
+    amount_rp: int
+    received_on: date
+    method: str
+    reference: str
+    today: date
+
+
+@dataclass(frozen=True)
+class AllocateFunds:
+    """Set received money aside for a sponsorship (decided together with it, see sponsorship.sponsor)."""
+
+    donor_id: UUID
+    sponsorship_id: UUID
+    family_id: UUID
+    amount_rp: int
+    today: date
+
+
+@dataclass(frozen=True)
+class ReturnFunds:
+    donor_id: UUID
+    sponsorship_id: UUID
+    amount_rp: int
+    reason: ReleaseReason
+    on: date
+
+
+DonorCommand = RegisterDonor | MakePledge | ReceiveContribution | AllocateFunds | ReturnFunds
+
+# -- errors -------------------------------------------------------------------------------
+
+
+class DonorNotFound(NotFound):
+    """No donor is registered under this id."""
+
+    def __init__(self, donor_id: UUID) -> None:
+        self.donor_id = donor_id
+        super().__init__(f"Donor {donor_id} is not registered.")
+
+
+class DonorAlreadyRegistered(Conflict):
+    """A donor is already registered under this id."""
+
+    def __init__(self, donor_id: UUID) -> None:
+        self.donor_id = donor_id
+        super().__init__(f"Donor {donor_id} is already registered.")
+
+
+class InsufficientFunds(Conflict):
+    """The donor's received, unallocated money is less than the amount asked for."""
+
+    title = "Not enough available money"
+
+    def __init__(self, donor_id: UUID, available_rp: int, requested_rp: int) -> None:
+        self.donor_id = donor_id
+        self.available_rp = available_rp
+        self.requested_rp = requested_rp
+        super().__init__(
+            f"Donor {donor_id} has {rupiah(available_rp)} received and not yet allocated; "
+            f"{rupiah(requested_rp)} was asked for."
+        )
+        self.errors = [FieldError("amount_rp", f"exceeds the donor's available {rupiah(available_rp)}")]
+
+
+class UnknownAllocation(Conflict):
+    """Money can only come back from a sponsorship this donor's money went to (a bug otherwise)."""
+
+    def __init__(self, donor_id: UUID, sponsorship_id: UUID) -> None:
+        super().__init__(f"Donor {donor_id} never allocated money to sponsorship {sponsorship_id}.")
+
+
+# -- state --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Donor:
+    donor_id: UUID | None = None
+    donor_type: DonorType | None = None
+    version: int = 0  # events applied = the stream's version
+    registered_on: date | None = None
+    pledged_rp: int = 0
+    received_rp: int = 0
+    allocated_rp: int = 0  # all money ever set aside for sponsorships (gross)
+    returned_rp: int = 0  # what came back from sponsorships when they were released
+    allocated_to: frozenset[UUID] = frozenset()
+    returned_from: frozenset[UUID] = frozenset()
+
+    @property
+    def registered(self) -> bool:
+        return self.donor_id is not None
+
+    @property
+    def available_rp(self) -> int:
+        """Received and not set aside: what a new sponsorship may take."""
+        return self.received_rp - self.allocated_rp + self.returned_rp
+
+
+# -- decide -------------------------------------------------------------------------------
+
+
+def decide(state: Donor, command: DonorCommand, limits: Limits = DEFAULT_LIMITS) -> list[DonorStreamEvent]:
+    """The events a command records on the donor's stream, or a raised DomainError."""
+    match command:
+        case RegisterDonor():
+            return _register(state, command, limits)
+        case MakePledge():
+            _invalid_if(amount_errors("amount_rp", command.amount_rp, limits))
+            donor_type = _existing(state, command.donor_id)
+            return [PledgeMade(donor_id=command.donor_id, donor_type=donor_type, pledge_id=command.pledge_id,
+                               amount_rp=command.amount_rp, pledged_on=command.today)]
+        case ReceiveContribution():
+            return _receive(state, command, limits)
+        case AllocateFunds():
+            _invalid_if(amount_errors("amount_rp", command.amount_rp, limits))
+            donor_type = _existing(state, command.donor_id)
+            if command.sponsorship_id in state.allocated_to:
+                raise Conflict(f"Sponsorship {command.sponsorship_id} is already funded by donor {command.donor_id}.")
+            if command.amount_rp > state.available_rp:
+                raise InsufficientFunds(command.donor_id, state.available_rp, command.amount_rp)
+            return [FundsAllocated(donor_id=command.donor_id, donor_type=donor_type,
+                                   sponsorship_id=command.sponsorship_id, family_id=command.family_id,
+                                   amount_rp=command.amount_rp, allocated_on=command.today)]
+        case ReturnFunds():
+            donor_type = _existing(state, command.donor_id)
+            if command.sponsorship_id not in state.allocated_to:
+                raise UnknownAllocation(command.donor_id, command.sponsorship_id)
+            # A sponsorship is released once, so its money comes back once: a repeat is a no-op.
+            if command.sponsorship_id in state.returned_from or command.amount_rp <= 0:
+                return []
+            return [FundsReturned(donor_id=command.donor_id, donor_type=donor_type,
+                                  sponsorship_id=command.sponsorship_id, amount_rp=command.amount_rp,
+                                  reason=command.reason, returned_on=command.on)]
+        case _:
+            assert_never(command)
+
+
+def _invalid_if(errors: list[FieldError]) -> None:
+    if errors:
+        raise InvalidCommand(errors)
+
+
+def _existing(state: Donor, donor_id: UUID) -> DonorType:
+    if state.donor_type is None:
+        raise DonorNotFound(donor_id)
+    return state.donor_type
+
+
+def _register(state: Donor, cmd: RegisterDonor, limits: Limits) -> list[DonorStreamEvent]:
+    errors = text_errors("name", cmd.name, limits, required=True)
+    errors += donor_type_errors(cmd.donor_type)
+    errors += text_errors("contact", cmd.contact, limits, required=False)
+    _invalid_if(errors)
+    if state.registered:
+        raise DonorAlreadyRegistered(cmd.donor_id)
+    return [DonorRegistered(donor_id=cmd.donor_id, donor_type=cast(DonorType, cmd.donor_type),
+                            registered_on=cmd.today)]
+
+
+def _receive(state: Donor, cmd: ReceiveContribution, limits: Limits) -> list[DonorStreamEvent]:
+    errors = amount_errors("amount_rp", cmd.amount_rp, limits)
+    if cmd.received_on > cmd.today:
+        errors.append(FieldError("received_on", "must not be in the future"))
+    if cmd.method not in METHODS:
+        errors.append(FieldError("method", f"must be one of {', '.join(METHODS)}"))
+    errors += text_errors("reference", cmd.reference, limits, required=True)
+    _invalid_if(errors)
+    donor_type = _existing(state, cmd.donor_id)
+    return [ContributionReceived(donor_id=cmd.donor_id, donor_type=donor_type, contribution_id=cmd.contribution_id,
+                                 amount_rp=cmd.amount_rp, received_on=cmd.received_on,
+                                 method=cast(ContributionMethod, cmd.method))]
+
+
+# -- evolve -------------------------------------------------------------------------------
+
+
+def evolve(state: Donor, event: DonorStreamEvent) -> Donor:
+    """Apply one recorded event. Never fails."""
+    state = replace(state, version=state.version + 1)
+    match event:
+        case DonorRegistered():
+            return replace(state, donor_id=event.donor_id, donor_type=event.donor_type,
+                           registered_on=event.registered_on)
+        case PledgeMade():
+            return replace(state, pledged_rp=state.pledged_rp + event.amount_rp)
+        case ContributionReceived():
+            return replace(state, received_rp=state.received_rp + event.amount_rp)
+        case FundsAllocated():
+            return replace(state, allocated_rp=state.allocated_rp + event.amount_rp,
+                           allocated_to=state.allocated_to | {event.sponsorship_id})
+        case FundsReturned():
+            return replace(state, returned_rp=state.returned_rp + event.amount_rp,
+                           returned_from=state.returned_from | {event.sponsorship_id})
+        case _:
+            assert_never(event)
+
+
+def fold(events: Iterable[DonorStreamEvent]) -> Donor:
+    return reduce(evolve, events, Donor())

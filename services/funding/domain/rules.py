@@ -1,0 +1,66 @@
+"""What funding accepts as input: donor types, contribution methods and the bounds on an amount."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import get_args
+
+from shared.contracts.funding import ContributionMethod, DonorType
+from shared.errors import FieldError
+
+DONOR_TYPES: tuple[str, ...] = get_args(DonorType)
+METHODS: tuple[str, ...] = get_args(ContributionMethod)
+
+# The programme is funded off-budget (DOMAIN.md): a government budget is never a donor. Named
+# so that the refusal can say why instead of only listing the allowed types.
+GOVERNMENT_BUDGETS = frozenset({
+    "apbd", "apbn", "apbdes", "apbd_provinsi", "apbd_kabupaten", "apbd_kota", "dana_desa", "dak", "dau",
+    "government", "pemerintah",
+})
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds that are configuration, not law (FundingSettings sets them)."""
+
+    # The largest single amount anyone may type: a guard against an extra zero or a pasted
+    # account number, far above any real donation to a city programme.
+    max_amount_rp: int = 10_000_000_000
+    max_text: int = 200
+
+
+DEFAULT_LIMITS = Limits()
+
+
+def rupiah(amount: int) -> str:
+    """`Rp10.000.000.000`, as amounts are written in Indonesia."""
+    return "Rp" + f"{amount:,}".replace(",", ".")
+
+
+def amount_errors(field: str, amount: object, limits: Limits) -> list[FieldError]:
+    # bool is an int in Python; True rupiah is not an amount.
+    if not isinstance(amount, int) or isinstance(amount, bool):
+        return [FieldError(field, "must be a whole number of rupiah")]
+    if amount <= 0:
+        return [FieldError(field, "must be a positive whole number of rupiah")]
+    if amount > limits.max_amount_rp:
+        return [FieldError(field, f"must be at most {rupiah(limits.max_amount_rp)}")]
+    return []
+
+
+def donor_type_errors(donor_type: str) -> list[FieldError]:
+    normalized = donor_type.strip().lower()
+    if normalized in GOVERNMENT_BUDGETS or normalized.startswith(("apbd", "apbn")):
+        return [FieldError("donor_type", "a government budget (APBD/APBN) cannot be a donor: the programme is "
+                                         f"funded off-budget; one of {', '.join(DONOR_TYPES)}")]
+    if donor_type not in DONOR_TYPES:
+        return [FieldError("donor_type", f"must be one of {', '.join(DONOR_TYPES)}")]
+    return []
+
+
+def text_errors(field: str, value: str | None, limits: Limits, *, required: bool) -> list[FieldError]:
+    if value is None or not value.strip():
+        return [FieldError(field, "must not be empty")] if required else []
+    if len(value) > limits.max_text:
+        return [FieldError(field, f"must be at most {limits.max_text} characters")]
+    return []

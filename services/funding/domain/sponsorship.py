@@ -1,0 +1,193 @@
+"""The Sponsorship aggregate: a donor's money set aside for one family, drawn as food is delivered
+and released when the family's plan closes or the family exits. Pure: no I/O, clock or ids."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+from functools import reduce
+from typing import assert_never
+from uuid import UUID
+
+from services.funding.domain.donor import AllocateFunds, Donor, DonorNotFound
+from services.funding.domain.donor import decide as decide_donor
+from services.funding.domain.rules import DEFAULT_LIMITS, Limits, amount_errors
+from shared.contracts.funding import (
+    DonorStreamEvent,
+    DonorType,
+    FamilySponsored,
+    ReleaseReason,
+    SponsorshipDrawn,
+    SponsorshipReleased,
+    SponsorshipStreamEvent,
+)
+from shared.errors import Conflict, FieldError, InvalidCommand
+
+# -- commands -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SponsorFamily:
+    sponsorship_id: UUID
+    donor_id: UUID
+    family_id: UUID
+    amount_rp: int
+    start_date: date
+    today: date
+    # Owned by the registry, learned from its events into funding's own table.
+    family_status: str  # "enrolled" | "exited" | "unknown"
+    kelurahan_code: str | None
+
+
+@dataclass(frozen=True)
+class Draw:
+    """Pay (part of) a delivery from this sponsorship; `amount_rp` is what is still unpaid."""
+
+    sponsorship_id: UUID
+    delivery_id: UUID
+    plan_id: UUID
+    amount_rp: int
+    drawn_on: date
+
+
+@dataclass(frozen=True)
+class Release:
+    sponsorship_id: UUID
+    reason: ReleaseReason
+    plan_id: UUID | None
+    on: date
+
+
+SponsorshipCommand = Draw | Release
+
+# -- errors -------------------------------------------------------------------------------
+
+
+class FamilyNotSponsorable(Conflict):
+    """Only a family the registry has enrolled, and that has not exited, can be sponsored."""
+
+    title = "Family cannot be sponsored"
+
+    def __init__(self, family_id: UUID, family_status: str) -> None:
+        self.family_id = family_id
+        self.family_status = family_status  # `status` is the HTTP status on DomainError
+        why = "has exited the programme" if family_status == "exited" else "is not enrolled"
+        super().__init__(f"Family {family_id} {why}.")
+        self.errors = [FieldError("family_id", f"family {why}")]
+
+
+# -- state --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sponsorship:
+    sponsorship_id: UUID | None = None
+    donor_id: UUID | None = None
+    donor_type: DonorType | None = None
+    family_id: UUID | None = None
+    version: int = 0
+    amount_rp: int = 0
+    drawn_rp: int = 0
+    released_rp: int = 0
+    released_reason: ReleaseReason | None = None
+    deliveries: frozenset[UUID] = frozenset()  # deliveries already paid from this sponsorship
+
+    @property
+    def remaining_rp(self) -> int:
+        return self.amount_rp - self.drawn_rp - self.released_rp
+
+    @property
+    def is_open(self) -> bool:
+        return self.released_reason is None and self.remaining_rp > 0
+
+
+# -- decide ---------------------------------------------------------------------------------
+
+
+def sponsor(
+    donor: Donor, command: SponsorFamily, limits: Limits = DEFAULT_LIMITS
+) -> tuple[list[DonorStreamEvent], list[SponsorshipStreamEvent]]:
+    """A new sponsorship and the donor's allocation to it: one decision over both aggregates,
+    which the handler appends in one transaction (the donor with its expected version)."""
+    errors = amount_errors("amount_rp", command.amount_rp, limits)
+    if errors:
+        raise InvalidCommand(errors)
+    if donor.donor_type is None:
+        raise DonorNotFound(command.donor_id)
+    if command.family_status != "enrolled" or command.kelurahan_code is None:
+        raise FamilyNotSponsorable(command.family_id, command.family_status)
+    allocation = decide_donor(donor, AllocateFunds(
+        donor_id=command.donor_id, sponsorship_id=command.sponsorship_id, family_id=command.family_id,
+        amount_rp=command.amount_rp, today=command.today,
+    ), limits)
+    sponsored = FamilySponsored(
+        sponsorship_id=command.sponsorship_id, donor_id=command.donor_id, donor_type=donor.donor_type,
+        family_id=command.family_id, amount_rp=command.amount_rp, start_date=command.start_date,
+        kelurahan_code=command.kelurahan_code, sponsored_on=command.today,
+    )
+    return allocation, [sponsored]
+
+
+def decide(state: Sponsorship, command: SponsorshipCommand) -> list[SponsorshipStreamEvent]:
+    """Reactions to aid and registry facts. A draw or release that has nothing to do is no event."""
+    if state.sponsorship_id is None or state.donor_id is None or state.donor_type is None \
+            or state.family_id is None:
+        raise Conflict(f"Sponsorship {command.sponsorship_id} does not exist.")
+    sid, donor_id, donor_type, family_id = state.sponsorship_id, state.donor_id, state.donor_type, state.family_id
+    match command:
+        case Draw():
+            amount = min(command.amount_rp, state.remaining_rp)
+            if command.delivery_id in state.deliveries or state.released_reason is not None or amount <= 0:
+                return []
+            return [SponsorshipDrawn(sponsorship_id=sid, donor_id=donor_id, donor_type=donor_type, family_id=family_id,
+                                     amount_rp=amount, delivery_id=command.delivery_id, plan_id=command.plan_id,
+                                     drawn_on=command.drawn_on, remaining_rp=state.remaining_rp - amount)]
+        case Release():
+            # Released once: a plan closing after the family's exit (or the reverse) finds nothing left.
+            if state.released_reason is not None or state.remaining_rp <= 0:
+                return []
+            return [SponsorshipReleased(sponsorship_id=sid, donor_id=donor_id, donor_type=donor_type,
+                                        family_id=family_id, amount_rp=state.remaining_rp, reason=command.reason,
+                                        plan_id=command.plan_id, released_on=command.on)]
+        case _:
+            assert_never(command)
+
+
+def split_delivery(open_remaining: Sequence[tuple[UUID, int]], value_rp: int) -> tuple[list[tuple[UUID, int]], int]:
+    """Pay `value_rp` from sponsorships oldest first, never more than each one's remaining.
+
+    Returns the draws and the shortfall (what no sponsorship could pay).
+    """
+    draws: list[tuple[UUID, int]] = []
+    unpaid = value_rp
+    for sponsorship_id, remaining in open_remaining:
+        if unpaid <= 0:
+            break
+        amount = min(remaining, unpaid)
+        if amount > 0:
+            draws.append((sponsorship_id, amount))
+            unpaid -= amount
+    return draws, unpaid
+
+
+# -- evolve ---------------------------------------------------------------------------------
+
+
+def evolve(state: Sponsorship, event: SponsorshipStreamEvent) -> Sponsorship:
+    state = replace(state, version=state.version + 1)
+    match event:
+        case FamilySponsored():
+            return replace(state, sponsorship_id=event.sponsorship_id, donor_id=event.donor_id,
+                           donor_type=event.donor_type, family_id=event.family_id, amount_rp=event.amount_rp)
+        case SponsorshipDrawn():
+            return replace(state, drawn_rp=state.drawn_rp + event.amount_rp,
+                           deliveries=state.deliveries | {event.delivery_id})
+        case SponsorshipReleased():
+            return replace(state, released_rp=state.released_rp + event.amount_rp, released_reason=event.reason)
+        case _:
+            assert_never(event)
+
+
+def fold(events: Iterable[SponsorshipStreamEvent]) -> Sponsorship:
+    return reduce(evolve, events, Sponsorship())

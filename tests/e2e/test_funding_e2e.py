@@ -1,0 +1,216 @@
+"""Funding as a real process over HTTP and NATS: donors give, sponsor a family the registry enrolled,
+aid delivers and closes the plan (their envelopes published here, as those services would), and
+every donor's statement adds up to the rupiah, across a crash of the funding process."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+import httpx
+import nats
+import pytest
+from nats.js.api import DeliverPolicy
+
+from shared.auth import issue_token
+from shared.contracts import Event
+from shared.contracts.aid import AidDelivered, AidPlanClosed, AidPlanOpened
+from shared.contracts.registry import (
+    FamilyEnrolled,
+    FamilyExited,
+    FamilyRegistered,
+    FamilyVerified,
+    MemberSummary,
+)
+from shared.messaging import MSG_ID_HEADER, Envelope, stream_name
+from shared.nats_setup import ensure_stream, owned_stream_config
+from shared.testing import TEST_JWT_SECRET, wait_until
+
+pytestmark = pytest.mark.e2e
+
+MEDONO, BARAT = "33.75.01.1002", "33.75.01"
+TODAY = date.today()
+
+
+def bearer(role: str, donor_id: str | None = None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {issue_token(TEST_JWT_SECRET, role=role, sub=f'{role}-e2e', donor_id=donor_id)}"}
+
+
+ADMIN = bearer("admin")
+
+
+class Bus:
+    """Publishes the registry's and aid's facts with consecutive versions per stream."""
+
+    def __init__(self, nats_url: str) -> None:
+        self.nats_url = nats_url
+        self.versions: dict[UUID, int] = {}
+
+    async def publish(self, *events: Event) -> None:
+        nc = await nats.connect(self.nats_url)
+        try:
+            js = nc.jetstream()
+            for event in events:
+                stream_id = event.aggregate_id()
+                self.versions[stream_id] = self.versions.get(stream_id, 0) + 1
+                envelope = Envelope(
+                    event_id=uuid4(), event_type=event.event_type, schema_version=event.schema_version,
+                    stream_id=stream_id, stream_version=self.versions[stream_id], occurred_at=datetime.now(UTC),
+                    correlation_id=uuid4(), data=event.model_dump(mode="json"))
+                await js.publish(event.subject(), envelope.to_bytes(), stream=stream_name(event.context),
+                                 headers={MSG_ID_HEADER: str(envelope.event_id)}, timeout=5)
+        finally:
+            await nc.close()
+
+    def enrolment(self, family_id: UUID) -> list[Event]:
+        """What the registry publishes from registration to enrolment (funding needs only the last)."""
+        baby = MemberSummary(member_id=uuid4(), role="baduta", sex="F", age_months=4)
+        counts = {"pregnant_mother": 0, "breastfeeding_mother": 0, "baduta": 1, "other": 0}
+        return [
+            FamilyRegistered(family_id=family_id, kelurahan_code=MEDONO, kecamatan_code=BARAT, members=[baby],
+                             member_counts=counts, risk_factors=["poor"], registered_on=TODAY,  # type: ignore[arg-type]
+                             registered_by="kader-e2e"),
+            FamilyVerified(family_id=family_id, kelurahan_code=MEDONO, verified_on=TODAY, verified_by="lurah-e2e"),
+            FamilyEnrolled(family_id=family_id, kelurahan_code=MEDONO, kecamatan_code=BARAT,
+                           member_counts=counts, risk_factors=["poor"], enrolled_on=TODAY),  # type: ignore[arg-type]
+        ]
+
+
+def delivery(plan_id: UUID, family_id: UUID, start: int, days: int, value_rp: int) -> AidDelivered:
+    return AidDelivered(plan_id=plan_id, family_id=family_id, kelurahan_code=MEDONO, delivery_id=uuid4(),
+                        period_from=TODAY + timedelta(days=start), period_to=TODAY + timedelta(days=start + days - 1),
+                        days=days, value_rp=value_rp, delivered_on=TODAY + timedelta(days=start))
+
+
+async def funding_events(nats_url: str) -> list[dict[str, Any]]:
+    nc = await nats.connect(nats_url)
+    try:
+        js = nc.jetstream()
+        total = (await js.stream_info("GENTING_FUNDING")).state.messages
+        sub = await js.subscribe("genting.funding.>", stream="GENTING_FUNDING", ordered_consumer=True,
+                                 deliver_policy=DeliverPolicy.ALL)
+        return [{"subject": m.subject, **json.loads(m.data)} for m in [await sub.next_msg(timeout=5)
+                                                                       for _ in range(total)]]
+    finally:
+        await nc.close()
+
+
+async def test_a_donors_statement_adds_up_after_deliveries_a_crash_and_a_release(
+    service_process: Any, nats_url: str
+) -> None:
+    nc = await nats.connect(nats_url)
+    for context in ("registry", "aid"):  # their owners declare these streams; here the test stands in
+        await ensure_stream(nc.jetstream(), owned_stream_config(context))
+    await nc.close()
+    bus = Bus(nats_url)
+    funding = await service_process("funding")
+    family, plan = uuid4(), uuid4()
+    async with httpx.AsyncClient(base_url=funding.url, timeout=10) as http:
+
+        async def donor(donor_type: str, name: str, gift: int) -> str:
+            response = await http.post("/donors", json={"name": name, "donor_type": donor_type,
+                                                        "contact": "0812-0000-1111"}, headers=ADMIN)
+            assert response.status_code == 201, response.text
+            donor_id: str = response.json()["donor_id"]
+            given = await http.post(f"/donors/{donor_id}/contributions", headers=bearer("agency"), json={
+                "amount_rp": gift, "received_on": TODAY.isoformat(), "method": "transfer",
+                "reference": f"BRI-{uuid4().hex[:8]}"})
+            assert given.status_code == 201, given.text
+            return donor_id
+
+        batik = await donor("csr", "PT Batik Pesisir", 3_000_000)
+        siti = await donor("individual", "Siti Rahmawati", 1_500_000)
+        await bus.publish(*bus.enrolment(family))
+
+        async def sponsor(donor_id: str, amount: int) -> httpx.Response:
+            return await http.post("/sponsorships", headers=ADMIN, json={
+                "donor_id": donor_id, "family_id": str(family), "amount_rp": amount,
+                "start_date": TODAY.isoformat()})
+
+        async def sponsored_once_enrolled() -> bool:  # 409 until funding has read the enrolment
+            response = await sponsor(batik, 2_000_000)
+            assert response.status_code in (201, 409), response.text
+            return response.status_code == 201
+
+        await wait_until(sponsored_once_enrolled, 20, interval=0.2, message="family enrolled in funding")
+        assert (await sponsor(siti, 1_000_000)).status_code == 201
+
+    # Aid's plan runs while funding is down: the feed picks it all up, once, after the restart.
+    funding.kill()
+    first_run = funding.output()
+    await bus.publish(
+        AidPlanOpened(plan_id=plan, family_id=family, kelurahan_code=MEDONO, start_date=TODAY,
+                      end_date=TODAY + timedelta(days=179), days=180, daily_minimum_rp=15_000, budget_rp=3_000_000,
+                      opened_on=TODAY),
+        delivery(plan, family, 0, 100, 1_500_000),
+        delivery(plan, family, 100, 60, 900_000),
+        AidPlanClosed(plan_id=plan, family_id=family, kelurahan_code=MEDONO, outcome="incomplete",
+                      closed_on=TODAY + timedelta(days=180), delivered_rp=2_400_000, unspent_rp=600_000,
+                      days_covered=160),
+    )
+    funding = await service_process("funding")
+    async with httpx.AsyncClient(base_url=funding.url, timeout=10) as http:
+
+        async def settled() -> dict[str, Any] | None:
+            body: dict[str, Any] = (await http.get(f"/families/{family}/funding", headers=ADMIN)).json()
+            return body if body["remaining_rp"] == 0 else None
+
+        funded = await wait_until(settled, 20, interval=0.2, message="plan drawn and closed")
+        assert (funded["sponsored_rp"], funded["drawn_rp"], funded["released_rp"]) == (3_000_000, 2_400_000, 600_000)
+
+        # Oldest sponsorship first: Batik's Rp2.000.000 pays the first delivery and half the second.
+        statements = {d: (await http.get(f"/donors/{d}", headers=ADMIN)).json() for d in (batik, siti)}
+        figures = ("received_rp", "allocated_rp", "drawn_rp", "released_rp", "remaining_rp", "available_rp")
+        assert [statements[batik][k] for k in figures] == [3_000_000, 2_000_000, 2_000_000, 0, 0, 1_000_000]
+        assert [statements[siti][k] for k in figures] == [1_500_000, 1_000_000, 400_000, 600_000, 0, 1_100_000]
+        for s in statements.values():
+            assert s["received_rp"] == s["available_rp"] + s["allocated_rp"] - s["released_rp"]
+            assert s["allocated_rp"] == s["drawn_rp"] + s["remaining_rp"] + s["released_rp"]
+            assert s["families_sponsored"] == 1
+
+        # Siti, with her donor token, sees her own statement and family, and nobody else's.
+        mine = bearer("donor", siti)
+        own = await http.get(f"/donors/{siti}", headers=mine)
+        assert own.status_code == 200 and own.json()["name"] == "Siti Rahmawati"
+        assert own.json()["sponsorships"][0]["released_reason"] == "plan_closed"
+        assert (await http.get(f"/donors/{batik}", headers=mine)).status_code == 403
+        assert [s["donor_id"] for s in (await http.get(f"/families/{family}/funding", headers=mine)).json()
+                ["sponsorships"]] == [siti]
+
+        # Released money sponsors another family, which exits before any plan: all of it comes back.
+        other = uuid4()
+        await bus.publish(*bus.enrolment(other))
+        await wait_until(lambda: _sponsor(http, siti, other, 1_100_000), 20, interval=0.2,
+                         message="second family enrolled in funding")
+        await bus.publish(FamilyExited(family_id=other, kelurahan_code=MEDONO, reason="moved_away", exited_on=TODAY,
+                                       previous_status="enrolled", exited_by="lurah-e2e"))
+
+        async def released() -> dict[str, Any] | None:
+            body: dict[str, Any] = (await http.get(f"/donors/{siti}", headers=ADMIN)).json()
+            return body if body["released_rp"] == 1_700_000 else None
+
+        siti_now = await wait_until(released, 20, interval=0.2, message="exit released the second sponsorship")
+        assert (siti_now["available_rp"], siti_now["allocated_rp"], siti_now["drawn_rp"]) == (1_100_000, 2_100_000,
+                                                                                              400_000)
+
+    async def all_published() -> list[dict[str, Any]]:
+        events = await funding_events(nats_url)
+        return events if sum(e["event_type"] == "SponsorshipReleased" for e in events) == 2 else []
+
+    events = await wait_until(all_published, 15, message="funding's events on GENTING_FUNDING")
+    kinds = [e["event_type"] for e in events]
+    assert kinds.count("SponsorshipDrawn") == 3 and kinds.count("FamilySponsored") == 3
+    assert all(e["subject"].endswith(e["event_type"]) and e["subject"].startswith("genting.funding.") for e in events)
+    wire = json.dumps(events)
+    for personal in ("Siti Rahmawati", "PT Batik Pesisir", "0812-0000-1111"):
+        assert personal not in wire
+        assert personal not in first_run and personal not in funding.output()
+
+
+async def _sponsor(http: httpx.AsyncClient, donor_id: str, family_id: UUID, amount: int) -> bool:
+    response = await http.post("/sponsorships", headers=ADMIN, json={
+        "donor_id": donor_id, "family_id": str(family_id), "amount_rp": amount, "start_date": TODAY.isoformat()})
+    assert response.status_code in (201, 409), response.text
+    return response.status_code == 201
