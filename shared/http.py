@@ -118,7 +118,8 @@ async def run_command(request: Request, principal: Principal, execute: Execute) 
                         principal.sub, key, request.method, request.url.path, request_hash, status, body,
                     )
             return JSONResponse(body, status_code=status)
-        except ConcurrencyConflict:
+        except (ConcurrencyConflict, asyncpg.DeadlockDetectedError, asyncpg.SerializationError):
+            # Another writer (a command or a consumer's batch) got there first: retry on fresh state.
             if attempt == COMMAND_ATTEMPTS:
                 raise
         except asyncpg.UniqueViolationError as exc:
