@@ -7,8 +7,9 @@ from datetime import date
 
 from fastapi import FastAPI
 
-from services.aid import api, queries
+from services.aid import api, home_visit_api, queries
 from services.aid.clock import CityClock, clock_tasks
+from services.aid.home_visits import GrowthWatch, HomeVisitRepository
 from services.aid.private import Sealer
 from services.aid.reactions import FamilyDecisions, FundingReactions, RegistryReactions
 from services.aid.replay import MIGRATIONS
@@ -22,7 +23,7 @@ from shared.settings import Settings
 DESCRIPTION = (
     "Six-month food plans for sponsored families at risk of stunting: plans open by themselves from "
     "registry and funding events; deliveries, the lurah's confirmations, coverage gaps, education "
-    "sessions and interventions."
+    "sessions, interventions, and home visits for children who gained no weight in two months."
 )
 
 
@@ -30,6 +31,7 @@ def create_app(settings: AidSettings | None = None) -> FastAPI:
     settings = settings or load_settings()
     sealer = Sealer(settings.data_key_bytes())
     plans = PlanRepository(sealer)
+    visits = HomeVisitRepository(sealer)
     app: FastAPI
 
     def today() -> date:
@@ -39,15 +41,16 @@ def create_app(settings: AidSettings | None = None) -> FastAPI:
     decisions = FamilyDecisions(plans, settings.policy(), today)
 
     def projections(_: Settings) -> Sequence[Projection]:
-        return [RegistryReactions(decisions), FundingReactions(decisions)]
+        return [RegistryReactions(decisions, GrowthWatch(visits)), FundingReactions(decisions)]
 
     spec = ServiceSpec(
         name="aid", title="Genting aid", description=DESCRIPTION, migrations=MIGRATIONS,
-        routers=[api.router, queries.router], publishes=CATALOG, projections=projections,
+        routers=[api.router, queries.router, home_visit_api.router], publishes=CATALOG, projections=projections,
         extra_tasks=clock_tasks,
     )
     app = build_app(spec, settings)
     app.state.clock = CityClock(settings.zone())
     app.state.plans = plans
     app.state.sessions = SessionRepository(sealer)
+    app.state.visits = visits
     return app

@@ -1,5 +1,6 @@
 """The process manager: registry and funding events into aid's own knowledge of families, and
-the plan decisions they lead to (open, raise the budget, close on exit).
+the plan decisions they lead to (open, raise the budget, close on exit); children's weights into
+home visits (`home_visits.GrowthWatch`).
 
 Each `apply` runs inside the projection runner's batch transaction, so a plan event appended
 here commits (or not) together with the version gate: exactly once under redelivery. An
@@ -17,6 +18,7 @@ import asyncpg
 import structlog
 
 from services.aid.domain.plan_model import CloseForExit, Policy, ReviewFunding, Sponsorship, plan_id_for
+from services.aid.home_visits import GrowthWatch
 from services.aid.repository import PlanRepository
 from shared.contracts import funding, registry
 from shared.eventstore import Metadata
@@ -65,16 +67,17 @@ class FamilyDecisions:
 
 
 class RegistryReactions:
-    """FamilyEnrolled and FamilyExited. Every event of a family stream is consumed (the version
-    gate needs each version); the other types are ignored."""
+    """FamilyEnrolled, FamilyExited and GrowthMeasured. Every event of a family stream is consumed
+    (the version gate needs each version); the other types are ignored."""
 
     name = "aid-registry"
     stream = stream_name("registry")
     filter_subjects: Sequence[str] = ("genting.registry.family.>",)
-    tables: Sequence[str] = ("aid_families",)
+    tables: Sequence[str] = ("aid_families", "aid_growth")
 
-    def __init__(self, decisions: FamilyDecisions) -> None:
+    def __init__(self, decisions: FamilyDecisions, growth: GrowthWatch) -> None:
         self.decisions = decisions
+        self.growth = growth
 
     async def apply(self, conn: asyncpg.Connection, envelope: Envelope) -> None:
         if envelope.event_type == registry.FamilyEnrolled.event_type:
@@ -102,6 +105,11 @@ class RegistryReactions:
             )
             if facts:
                 log.info("plan_closed_for_exit", plan_id=str(plan_id))
+        elif envelope.event_type == registry.GrowthMeasured.event_type:
+            measured = registry.CATALOG.parse(envelope.event_type, envelope.schema_version, envelope.data)
+            assert isinstance(measured, registry.GrowthMeasured)
+            family = await self.decisions.lock_family(conn, measured.family_id)
+            await self.growth.judge(conn, family, measured, envelope.stream_version, _meta(envelope))
 
 
 class FundingReactions:

@@ -1,5 +1,6 @@
 """Aid's inline read model: plans_view, deliveries_view, interventions_view and
-education_sessions_view, written in the transaction that records the facts, and rendered for GETs."""
+education_sessions_view (home_visits_view: `home_visits`), written in the transaction that
+records the facts, and rendered for GETs."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from services.aid.domain.facts import DeliveryNote, Fact, InterventionNote, Sess
 from services.aid.domain.plan_model import Plan
 from shared.contracts.aid import AidDelivered, DeliveryConfirmed, EducationSessionHeld, InterventionRecorded
 
-VIEWS = ("plans_view", "deliveries_view", "interventions_view", "education_sessions_view")
+VIEWS = ("plans_view", "deliveries_view", "interventions_view", "education_sessions_view", "home_visits_view")
 
 
 async def write_plan(conn: asyncpg.Connection, plan: Plan) -> None:

@@ -169,6 +169,9 @@ def aid_section(a: AidReport) -> str:
     {tile("aid.plans_active", a.plans_active, "Rencana aktif", "active plans")}
     <div class="tile warn">{metric("aid.plans_with_gaps", a.plans_with_gaps, css="n")}
       <span class="l">Rencana dengan celah <small>plans with gaps</small></span></div>
+    <div class="tile warn">{metric("aid.home_visits_flagged", a.home_visits_flagged, css="n")}
+      <span class="l">Anak perlu kunjungan rumah <small>no weight gain in 2 months;
+      {metric("aid.home_visits_done", a.home_visits_done)} sudah dikunjungi (visited)</small></span></div>
   </div>
   <h3>Pengiriman per hari <small>deliveries per day, last {DAYS_SHOWN} days</small></h3>
   {columns("Pengiriman per hari", daily_points(a), number)}

@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid5
 
 from shared.contracts import Event
 from shared.contracts import aid as A
@@ -99,11 +99,13 @@ class Programme:
         self.emit(R.FamilyExited(family_id=family, kelurahan_code=self.kelurahan_of[family], reason=reason,
                                  exited_on=self.day(on), previous_status="enrolled", exited_by="admin"))
 
-    def measure(self, family: UUID, member: UUID, on: int, haz: float) -> None:
-        data = {"family_id": str(family), "member_id": str(member), "measured_on": str(self.day(on)),
-                "age_months": 7 + on // 30, "haz": haz, "stunted": haz < -2,
-                "kelurahan_code": self.kelurahan_of[family]}
-        self.emit(("registry", "GrowthMeasured", family, data))
+    def measure(self, family: UUID, member: UUID, on: int, haz: float, weight_kg: float | None = None) -> None:
+        # The measurement id derives from the child and the day: the programme's random ids stay as they were.
+        self.emit(R.GrowthMeasured(
+            family_id=family, measurement_id=uuid5(member, f"growth:{on}"), member_id=member,
+            kelurahan_code=self.kelurahan_of[family], measured_on=self.day(on), age_months=7 + on // 30,
+            weight_kg=weight_kg if weight_kg is not None else 7.0 + on / 100, length_cm=66.0 + on / 30,
+            position="recumbent", haz=haz, stunted=haz < -2, severely_stunted=haz < -3, measured_by="kader"))
 
     # -- funding ----------------------------------------------------------------------------------
 
@@ -189,6 +191,20 @@ class Programme:
     def session(self, topic: A.EducationTopic, kelurahan: str, families: list[UUID], on: int) -> None:
         self.emit(A.EducationSessionHeld(session_id=self.new_id(), topic=topic, held_on=self.day(on),
                                          kelurahan_code=kelurahan, family_ids=families, families=len(families)))
+
+    def flag_home_visit(self, plan: UUID | None, family: UUID, member: UUID, on: int, since: int,
+                        weight_then_kg: float, weight_now_kg: float) -> A.HomeVisitFlagged:
+        flagged = A.HomeVisitFlagged(
+            flag_id=uuid5(member, f"home-visit:{on}"), plan_id=plan, family_id=family,
+            kelurahan_code=self.kelurahan_of[family], member_id=member, flagged_on=self.day(on),
+            since=self.day(since), weight_then_kg=weight_then_kg, weight_now_kg=weight_now_kg)
+        self.emit(flagged)
+        return flagged
+
+    def visit_home(self, flagged: A.HomeVisitFlagged, on: int) -> None:
+        self.emit(A.HomeVisitDone(flag_id=flagged.flag_id, plan_id=flagged.plan_id, family_id=flagged.family_id,
+                                  kelurahan_code=flagged.kelurahan_code, member_id=flagged.member_id,
+                                  visited_on=self.day(on)))
 
     def intervene(self, plan: UUID, kind: A.InterventionKind, value_rp: int, on: int) -> None:
         self.emit(A.InterventionRecorded(**self._plan_fields(plan), intervention_id=self.new_id(), kind=kind,

@@ -21,7 +21,8 @@ FUNDING_COLUMNS = ("donor_type", *FUNDING_AMOUNTS, "funding_gap_rp")
 AID_COLUMNS = ("section", "item", "value")
 AID_TOTALS = ("delivered_rp", "deliveries", "confirmed_deliveries", "days_covered", "plans_opened", "plans_active",
               "plans_completed", "plans_incomplete", "plans_exited", "plans_with_gaps", "gap_days",
-              "education_sessions", "education_families", "interventions", "interventions_rp")
+              "education_sessions", "education_families", "interventions", "interventions_rp",
+              "home_visits_flagged", "home_visits_done")
 
 
 def _csv(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> str:

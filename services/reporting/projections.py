@@ -5,11 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
-from uuid import UUID
 
 import asyncpg
-from pydantic import BaseModel, ConfigDict
 
 from services.reporting.tables import Change, Table, change, execute
 from shared.contracts import aid, funding, registry
@@ -51,31 +48,18 @@ SESSIONS = Table("education_sessions_view", ("session_id",), first=("topic", "he
 INTERVENTIONS = Table(
     "interventions_view", ("intervention_id",), first=("plan_id", "kelurahan_code", "kind", "done_on", "value_rp")
 )
-
-
-class GrowthMeasured(BaseModel):
-    """The registry's growth fact, read tolerantly as a plain payload: its contract class does not
-    exist yet, and reporting must count it the day the registry starts publishing it."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    family_id: UUID
-    member_id: UUID
-    measured_on: date
-    age_months: int
-    haz: float
-    stunted: bool
-    kelurahan_code: str
+HOME_VISITS = Table("home_visits_view", ("flag_id",), first=("kelurahan_code", "flagged_on", "visited_on"))
 
 
 def registry_changes(env: Envelope) -> list[Change]:
-    if env.event_type == "GrowthMeasured":
-        g = GrowthMeasured.model_validate(env.data)
-        return [change(GROWTH, (g.family_id, env.stream_version), member_id=g.member_id,
-                       kelurahan_code=g.kelurahan_code, measured_on=g.measured_on, age_months=g.age_months,
-                       haz=g.haz, stunted=g.stunted)]
     event = _parse(registry.CATALOG, env)
     match event:
+        case registry.GrowthMeasured():
+            # Keyed by the family stream's version: one row per measurement, first and latest per
+            # child are picked at query time.
+            return [change(GROWTH, (event.family_id, env.stream_version), member_id=event.member_id,
+                           kelurahan_code=event.kelurahan_code, measured_on=event.measured_on,
+                           age_months=event.age_months, haz=event.haz, stunted=event.stunted)]
         case registry.FamilyRegistered():
             return [change(FAMILIES, event.family_id, kelurahan_code=event.kelurahan_code,
                            registered_on=event.registered_on)]
@@ -149,6 +133,12 @@ def aid_changes(env: Envelope) -> list[Change]:
         case aid.EducationSessionHeld():
             return [change(SESSIONS, event.session_id, topic=event.topic, held_on=event.held_on,
                            kelurahan_code=event.kelurahan_code, families=event.families)]
+        case aid.HomeVisitFlagged():
+            return [change(HOME_VISITS, event.flag_id, kelurahan_code=event.kelurahan_code,
+                           flagged_on=event.flagged_on)]
+        case aid.HomeVisitDone():
+            return [change(HOME_VISITS, event.flag_id, kelurahan_code=event.kelurahan_code,
+                           visited_on=event.visited_on)]
     return []
 
 
@@ -186,5 +176,5 @@ def _projection(context: str, translate: Translate, tables: Sequence[Table]) -> 
 PROJECTIONS: tuple[ReportingProjection, ...] = (
     _projection("registry", registry_changes, (FAMILIES, GROWTH)),
     _projection("funding", funding_changes, (FAMILY_FUNDING, DONORS)),
-    _projection("aid", aid_changes, (PLANS, DELIVERIES, SESSIONS, INTERVENTIONS)),
+    _projection("aid", aid_changes, (PLANS, DELIVERIES, SESSIONS, INTERVENTIONS, HOME_VISITS)),
 )

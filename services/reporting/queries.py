@@ -138,7 +138,9 @@ select
   count(*) filter (where outcome = 'incomplete') as plans_incomplete,
   count(*) filter (where outcome = 'exited') as plans_exited,
   count(*) filter (where gaps > 0) as plans_with_gaps,
-  coalesce(sum(gap_days), 0)::bigint as gap_days
+  coalesce(sum(gap_days), 0)::bigint as gap_days,
+  (select count(*) from home_visits_view where flagged_on is not null) as home_visits_flagged,
+  (select count(*) from home_visits_view where visited_on is not null) as home_visits_done
 from plans_view
 """
 ACTIVE_GAPS = "gaps > 0 and completed_on is null and closed_on is null"

@@ -84,6 +84,8 @@ class AidReport(_Model):
     deliveries_by_day: list[DayDeliveries]
     gaps_to_chase: list[KelurahanGaps]  # active plans with gaps, per kelurahan
     as_of: datetime
+    home_visits_flagged: int = 0  # children flagged for a home visit: no weight gain in two months
+    home_visits_done: int = 0  # of those, visited
 
 
 class PlanGap(_Model):

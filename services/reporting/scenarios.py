@@ -67,6 +67,12 @@ def scripted() -> Programme:
     p.measure(f2, m2, on=3, haz=-1.0)
     p.measure(f2, m2, on=33, haz=-2.2)
     p.measure(f3, m3, on=5, haz=-3.1)
+    # Home visits: m2 weighed no more on day 66 than on day 3 (visited on day 68); m3 lost weight
+    # by day 70 (not visited yet).
+    p.measure(f2, m2, on=66, haz=-2.4, weight_kg=7.03)
+    p.visit_home(p.flag_home_visit(p2, f2, m2, on=66, since=3, weight_then_kg=7.03, weight_now_kg=7.03), on=68)
+    p.measure(f3, m3, on=70, haz=-3.2, weight_kg=6.9)
+    p.flag_home_visit(p3, f3, m3, on=70, since=5, weight_then_kg=7.05, weight_now_kg=6.9)
     del f8  # registered, still waiting for the lurah
     return p
 
@@ -100,9 +106,9 @@ SCRIPTED_AID: dict[str, Any] = {
     "delivered_rp": 4_050_000, "deliveries": 4, "confirmed_deliveries": 2, "days_covered": 270, "plans_opened": 4,
     "plans_active": 2, "plans_completed": 1, "plans_incomplete": 0, "plans_exited": 1, "plans_with_gaps": 1,
     "gap_days": 10, "education_sessions": 3, "education_families": 5, "interventions": 2,
-    "interventions_rp": 2_000_000,
+    "interventions_rp": 2_000_000, "home_visits_flagged": 2, "home_visits_done": 1,
 }
-SCRIPTED_OUTCOMES = {"children_measured": 3, "measurements": 5, "stunted_at_first": 2, "stunted_at_latest": 2,
+SCRIPTED_OUTCOMES = {"children_measured": 3, "measurements": 7, "stunted_at_first": 2, "stunted_at_latest": 2,
                      "recovered": 1, "newly_stunted": 1}
 
 

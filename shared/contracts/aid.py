@@ -1,4 +1,5 @@
-"""The facts aid publishes: six-month food plans, deliveries, coverage, education, interventions.
+"""The facts aid publishes: six-month food plans, deliveries, coverage, education, interventions,
+home visits for children who gained no weight.
 
 Money is integer rupiah; dates are calendar days in the city's time zone. No personal data.
 """
@@ -149,13 +150,51 @@ class EducationSessionHeld(Event):
     families: int
 
 
+class HomeVisitEvent(Event):
+    """A fact about one home visit for a child who gained no weight — base class, never published itself.
+
+    Its own stream (one per child and measurement day, `flag_id`), whether or not the family has a plan.
+    """
+
+    context: ClassVar[str] = "aid"
+    aggregate: ClassVar[str] = "homevisit"
+    id_field: ClassVar[str] = "flag_id"
+
+    flag_id: UUID
+    plan_id: UUID | None  # the family's aid plan when the child was flagged; None before one opened
+    family_id: UUID
+    kelurahan_code: str
+    member_id: UUID
+
+
+class HomeVisitFlagged(HomeVisitEvent):
+    """A child of an enrolled family weighed no more than about two months earlier: a kader should visit."""
+
+    event_type: ClassVar[str] = "HomeVisitFlagged"
+
+    flagged_on: date  # the day of the measurement that showed no gain
+    since: date  # the day of the earlier measurement it was compared with (at least 60 days before)
+    weight_then_kg: float
+    weight_now_kg: float
+
+
+class HomeVisitDone(HomeVisitEvent):
+    """Staff visited the flagged child's home; what they noted stays in aid."""
+
+    event_type: ClassVar[str] = "HomeVisitDone"
+
+    visited_on: date
+
+
 AidEvent = (
     AidPlanOpened | AidPlanBudgetIncreased | AidDelivered | DeliveryConfirmed | CoverageGapDetected
     | AidPlanCompleted | AidPlanClosed | InterventionRecorded | EducationSessionHeld
+    | HomeVisitFlagged | HomeVisitDone
 )
 
 CATALOG = EventCatalog(
     "aid",
     [AidPlanOpened, AidPlanBudgetIncreased, AidDelivered, DeliveryConfirmed, CoverageGapDetected,
-     AidPlanCompleted, AidPlanClosed, InterventionRecorded, EducationSessionHeld],
+     AidPlanCompleted, AidPlanClosed, InterventionRecorded, EducationSessionHeld, HomeVisitFlagged,
+     HomeVisitDone],
 )

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict
 
-from shared.contracts.aid import AidDelivered, EducationSessionHeld, InterventionRecorded
+from shared.contracts.aid import AidDelivered, EducationSessionHeld, HomeVisitDone, InterventionRecorded
 from shared.contracts.base import Event
 
 
@@ -34,13 +34,21 @@ class SessionNote(_Private):
     recorded_by: str
 
 
-PrivatePart = DeliveryNote | InterventionNote | SessionNote
+class VisitNote(_Private):
+    """What the visitor noted at the child's home (health, the household): it never leaves aid."""
+
+    note: str | None
+    recorded_by: str
+
+
+PrivatePart = DeliveryNote | InterventionNote | SessionNote | VisitNote
 
 # Which private part, if any, goes with each event type: for the store to unseal it.
 PRIVATE_PARTS: dict[str, type[PrivatePart]] = {
     AidDelivered.event_type: DeliveryNote,
     InterventionRecorded.event_type: InterventionNote,
     EducationSessionHeld.event_type: SessionNote,
+    HomeVisitDone.event_type: VisitNote,
 }
 
 

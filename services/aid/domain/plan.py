@@ -45,6 +45,8 @@ from shared.contracts.aid import (
     CoverageGapDetected,
     DeliveryConfirmed,
     EducationSessionHeld,
+    HomeVisitDone,
+    HomeVisitFlagged,
     InterventionKind,
     InterventionRecorded,
     PlanOutcome,
@@ -257,8 +259,8 @@ def _apply(state: Plan, event: AidEvent) -> Plan:
                            closed_on=event.closed_on)
         case InterventionRecorded():
             return replace(state, interventions=state.interventions + 1)
-        case EducationSessionHeld():
-            return state  # a session stream's event; never on a plan stream
+        case EducationSessionHeld() | HomeVisitFlagged() | HomeVisitDone():
+            return state  # a session's or a home visit's stream; never on a plan stream
         case _:
             assert_never(event)
 

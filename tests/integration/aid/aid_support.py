@@ -24,6 +24,7 @@ from shared.contracts.registry import (
     FamilyExited,
     FamilyRegistered,
     FamilyVerified,
+    GrowthMeasured,
     MemberSummary,
     Role,
 )
@@ -144,6 +145,18 @@ class Upstream:
         await self.emit(SponsorshipReleased(sponsorship_id=s.sponsorship_id, donor_id=s.donor_id,
                                             donor_type="individual", family_id=s.family_id, amount_rp=amount_rp,
                                             reason="family_exited", released_on=TODAY))
+
+    def measurement(self, family_id: UUID, child: UUID, on: date, weight_kg: float,
+                    kelurahan: str = MEDONO) -> GrowthMeasured:
+        """A weighing as the registry publishes it (the z-scores do not matter to aid)."""
+        return GrowthMeasured(family_id=family_id, measurement_id=uuid4(), member_id=child, kelurahan_code=kelurahan,
+                              measured_on=on, age_months=8, weight_kg=weight_kg, length_cm=68.0,
+                              position="recumbent", haz=-1.5, waz=-1.0, stunted=False, severely_stunted=False,
+                              measured_by="kader-test")
+
+    async def measure(self, family_id: UUID, child: UUID, on: date, weight_kg: float,
+                      kelurahan: str = MEDONO) -> Envelope:
+        return await self.emit(self.measurement(family_id, child, on, weight_kg, kelurahan))
 
     async def exit(self, family_id: UUID, kelurahan: str = MEDONO, on: date = TODAY) -> None:
         await self.emit(FamilyExited(family_id=family_id, kelurahan_code=kelurahan, reason="moved_away",

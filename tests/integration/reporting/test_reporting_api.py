@@ -14,6 +14,7 @@ from nats.js import JetStreamContext
 from reporting_support import publish, token, wait_caught_up
 
 from services.reporting import scenarios as S
+from services.reporting.examples import Programme
 from services.reporting.reference import KELURAHAN
 
 pytestmark = pytest.mark.integration
@@ -84,6 +85,7 @@ class TestAid:
             ("2025-01-09", 1), ("2025-01-11", 1), ("2025-01-19", 1), ("2025-02-08", 1)]
         assert body["gaps_to_chase"] == [{"kelurahan_code": S.MEDONO, "kelurahan": "Medono",
                                           "kecamatan": "Pekalongan Barat", "plans_with_gaps": 1, "gap_days": 10}]
+        assert (body["home_visits_flagged"], body["home_visits_done"]) == (2, 1)
 
     async def test_plans_with_gaps_are_listed_for_staff_and_each_lurah_sees_their_own(
         self, loaded: httpx.AsyncClient
@@ -113,6 +115,21 @@ class TestOutcomes:
         rows = {k["kelurahan_code"]: k for k in body["by_kelurahan"]}
         assert rows[S.MEDONO]["recovered"] == 1 and rows[S.MEDONO]["newly_stunted"] == 1
         assert rows[S.KAUMAN]["stunted_at_first"] == rows[S.KAUMAN]["stunted_at_latest"] == 1
+
+    async def test_first_and_latest_go_by_measurement_date_not_by_arrival(
+        self, reporting: httpx.AsyncClient, js: JetStreamContext
+    ) -> None:
+        p = Programme(seed=11)
+        family, child = p.register(S.MEDONO), p.new_id()
+        p.enroll(family)
+        p.measure(family, child, on=60, haz=-1.5)
+        p.measure(family, child, on=5, haz=-2.5)  # an earlier weighing recorded late: the first one
+        await publish(js, p.published)
+        await wait_caught_up(js)
+        body = await get(reporting, "/outcomes", headers=token("admin"))
+        assert {k: body[k] for k in S.SCRIPTED_OUTCOMES} == {
+            "children_measured": 1, "measurements": 2, "stunted_at_first": 1, "stunted_at_latest": 0,
+            "recovered": 1, "newly_stunted": 0}
 
     async def test_a_lurah_sees_the_city_and_their_own_kelurahan_and_a_donor_only_the_city(
         self, loaded: httpx.AsyncClient
@@ -177,6 +194,8 @@ class TestDashboard:
         assert int(shown["progress.enrolled"]) == progress["enrolled"] == 6
         assert int(shown["funding.funding_gap_rp"]) == funding["funding_gap_rp"]
         assert int(shown["aid.plans_with_gaps"]) == aid["plans_with_gaps"]
+        assert int(shown["aid.home_visits_flagged"]) == aid["home_visits_flagged"] == 2
+        assert int(shown["aid.home_visits_done"]) == aid["home_visits_done"] == 1
         assert int(shown[f"progress.by_kelurahan.{S.BANYURIP}.exited"]) == 1
 
     async def test_the_service_documents_what_it_publishes_and_consumes(self, reporting: httpx.AsyncClient) -> None:

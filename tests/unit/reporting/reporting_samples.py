@@ -53,5 +53,5 @@ def sample_aid() -> AidReport:
                            DayDeliveries(date=date(2025, 2, 8), deliveries=1, delivered_rp=450_000, days_covered=30)],
         gaps_to_chase=[KelurahanGaps(kelurahan_code="33.75.01.1002", kelurahan="Medono", kecamatan="Pekalongan Barat",
                                      plans_with_gaps=1, gap_days=10)],
-        as_of=AS_OF,
+        as_of=AS_OF, home_visits_flagged=3, home_visits_done=1,
     )

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from uuid import UUID
 
+import pytest
+from pydantic import ValidationError
+
 from services.reporting.examples import Programme
 from services.reporting.projections import (
     DELIVERIES,
@@ -11,6 +14,7 @@ from services.reporting.projections import (
     FAMILIES,
     FAMILY_FUNDING,
     GROWTH,
+    HOME_VISITS,
     PLANS,
     PROJECTIONS,
     aid_changes,
@@ -68,13 +72,36 @@ def test_a_delivery_is_a_row_of_its_own_and_adds_to_its_plan() -> None:
                                                                        "days_covered": 10}
 
 
-def test_a_growth_measurement_is_read_from_its_plain_payload() -> None:
+def test_a_growth_measurement_is_read_through_its_contract_one_row_per_family_version() -> None:
     p = Programme()
     family = p.register(MEDONO)
     p.measure(family, UUID(int=5), on=30, haz=-2.3)
     [c] = registry_changes(last(p))
     assert c.table is GROWTH and c.key == (family, 2)
-    assert c.values["stunted"] is True and c.values["haz"] == -2.3 and c.values["member_id"] == UUID(int=5)
+    assert dict(c.values) == {"member_id": UUID(int=5), "kelurahan_code": MEDONO, "measured_on": p.day(30),
+                              "age_months": 8, "haz": -2.3, "stunted": True}
+
+
+def test_a_malformed_growth_measurement_is_refused_not_counted() -> None:
+    p = Programme()
+    family = p.register(MEDONO)
+    p.emit(("registry", "GrowthMeasured", family, {"family_id": str(family), "measured_on": "2025-02-01"}))
+    with pytest.raises(ValidationError):
+        registry_changes(last(p))  # the runner dead-letters it
+
+
+def test_a_home_visit_flag_and_its_visit_fill_one_row() -> None:
+    p = Programme()
+    family = p.register(MEDONO)
+    plan = p.open_plan(family)
+    flagged = p.flag_home_visit(plan, family, UUID(int=5), on=70, since=5, weight_then_kg=7.1, weight_now_kg=7.0)
+    [flag] = aid_changes(last(p))
+    p.visit_home(flagged, on=72)
+    [visit] = aid_changes(last(p))
+    assert (flag.table, flag.key, dict(flag.values)) == (
+        HOME_VISITS, (flagged.flag_id,), {"kelurahan_code": MEDONO, "flagged_on": p.day(70)})
+    assert (visit.table, visit.key, dict(visit.values)) == (
+        HOME_VISITS, (flagged.flag_id,), {"kelurahan_code": MEDONO, "visited_on": p.day(72)})
 
 
 def test_unknown_event_types_say_nothing() -> None:

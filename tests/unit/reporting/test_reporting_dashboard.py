@@ -26,6 +26,7 @@ def test_every_number_shown_carries_its_json_value(progress: CityProgress, fundi
     assert int(shown["funding.by_donor_type.csr.received_rp"]) == 10_000_000
     assert int(shown["funding.funding_gap_rp"]) == 4_400_000
     assert int(shown["aid.gaps_to_chase.33.75.01.1002.gap_days"]) == 10
+    assert (int(shown["aid.home_visits_flagged"]), int(shown["aid.home_visits_done"])) == (3, 1)
     texts = {m: t for m, _, t in found}
     assert texts["funding.funding_gap_rp"] == "Rp4,4 jt" and texts["progress.target"] == "1.330"
     assert 'data-value="4400000" title="Rp4.400.000">Rp4,4 jt<' in page(progress, funding, aid)

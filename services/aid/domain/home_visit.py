@@ -1,0 +1,139 @@
+"""The HomeVisit aggregate: a child flagged for no weight gain, then visited. Pure: no I/O, clock or ids.
+
+One stream per child and measurement day: its id derives from both, so a flag raised again (a
+redelivery, a replay of the registry stream, a later measurement judged again) finds the first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import date
+from functools import reduce
+from typing import Literal, assert_never
+from uuid import UUID, uuid5
+
+from services.aid.domain.facts import Fact, VisitNote
+from services.aid.domain.growth import NoGain
+from shared.contracts.aid import HomeVisitDone, HomeVisitFlagged
+from shared.errors import Conflict, FieldError, InvalidCommand, NotFound
+
+VisitStatus = Literal["none", "open", "visited"]
+MAX_NOTE = 2000
+FLAG_NAMESPACE = UUID("3f0c9a52-7d1e-4b8a-9c64-2e5d7a1b8f03")
+
+
+def flag_id_for(member_id: UUID, flagged_on: date) -> UUID:
+    return uuid5(FLAG_NAMESPACE, f"home-visit:{member_id}:{flagged_on.isoformat()}")
+
+
+@dataclass(frozen=True)
+class HomeVisit:
+    flag_id: UUID | None = None
+    plan_id: UUID | None = None
+    family_id: UUID | None = None
+    kelurahan_code: str = ""
+    member_id: UUID | None = None
+    flagged_on: date | None = None
+    status: VisitStatus = "none"
+    visited_on: date | None = None
+    version: int = 0
+
+
+@dataclass(frozen=True)
+class FlagHomeVisit:
+    """The process manager's: a measurement showed no gain for a child of an enrolled family."""
+
+    plan_id: UUID | None
+    family_id: UUID
+    kelurahan_code: str
+    member_id: UUID
+    no_gain: NoGain
+
+    @property
+    def flag_id(self) -> UUID:
+        return flag_id_for(self.member_id, self.no_gain.flagged_on)
+
+
+@dataclass(frozen=True)
+class RecordVisit:
+    flag_id: UUID
+    visited_on: date
+    note: str | None
+    today: date
+    recorded_by: str
+
+
+HomeVisitCommand = FlagHomeVisit | RecordVisit
+
+
+class HomeVisitNotFound(NotFound):
+    """No child was flagged for a home visit under this id."""
+
+    def __init__(self, flag_id: UUID) -> None:
+        self.flag_id = flag_id
+        super().__init__(f"Home visit {flag_id} does not exist.")
+
+
+class HomeVisitAlreadyDone(Conflict):
+    """The flagged child's home visit is already recorded."""
+
+    def __init__(self, flag_id: UUID) -> None:
+        self.flag_id = flag_id
+        super().__init__(f"Home visit {flag_id} is already recorded as done.")
+
+
+def decide(state: HomeVisit, command: HomeVisitCommand) -> list[Fact]:
+    match command:
+        case FlagHomeVisit():
+            if state.status != "none":
+                return []  # flagged once per child and day, however often it is judged
+            g = command.no_gain
+            return [Fact(HomeVisitFlagged(
+                flag_id=command.flag_id, plan_id=command.plan_id, family_id=command.family_id,
+                kelurahan_code=command.kelurahan_code, member_id=command.member_id, flagged_on=g.flagged_on,
+                since=g.since, weight_then_kg=g.weight_then_kg, weight_now_kg=g.weight_now_kg,
+            ))]
+        case RecordVisit():
+            return _record_visit(state, command)
+        case _:
+            assert_never(command)
+
+
+def _record_visit(state: HomeVisit, cmd: RecordVisit) -> list[Fact]:
+    if state.status == "none":
+        raise HomeVisitNotFound(cmd.flag_id)
+    if state.status == "visited":
+        raise HomeVisitAlreadyDone(cmd.flag_id)
+    assert state.flagged_on is not None and state.family_id is not None and state.member_id is not None
+    note = (cmd.note or "").strip() or None
+    errors: list[FieldError] = []
+    if cmd.visited_on > cmd.today:
+        errors.append(FieldError("visited_on", "must not be in the future"))
+    elif cmd.visited_on < state.flagged_on:
+        errors.append(FieldError("visited_on", f"must not be before the child was flagged, {state.flagged_on}"))
+    if note is not None and len(note) > MAX_NOTE:
+        errors.append(FieldError("note", f"must be at most {MAX_NOTE} characters"))
+    if errors:
+        raise InvalidCommand(errors)
+    event = HomeVisitDone(flag_id=cmd.flag_id, plan_id=state.plan_id, family_id=state.family_id,
+                          kelurahan_code=state.kelurahan_code, member_id=state.member_id, visited_on=cmd.visited_on)
+    return [Fact(event, VisitNote(note=note, recorded_by=cmd.recorded_by))]
+
+
+def evolve(state: HomeVisit, fact: Fact) -> HomeVisit:
+    """Apply one recorded fact. Never fails."""
+    state = replace(state, version=state.version + 1)
+    match fact.event:
+        case HomeVisitFlagged() as e:
+            return replace(state, flag_id=e.flag_id, plan_id=e.plan_id, family_id=e.family_id,
+                           kelurahan_code=e.kelurahan_code, member_id=e.member_id, flagged_on=e.flagged_on,
+                           status="open")
+        case HomeVisitDone() as e:
+            return replace(state, status="visited", visited_on=e.visited_on)
+        case _:
+            return state  # a home visit stream holds nothing else
+
+
+def fold(facts: Iterable[Fact]) -> HomeVisit:
+    return reduce(evolve, facts, HomeVisit())
