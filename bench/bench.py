@@ -254,8 +254,9 @@ class Servers:
 
 def start_servers(workdir: Path) -> Servers:
     run_id = uuid.uuid4().hex[:8]
-    servers = Servers(os.environ.get("GENTING_NATS_URL", ""), os.environ.get("GENTING_DATABASE_URL", ""),
-                      run_id, workdir)
+    servers = Servers(
+        os.environ.get("GENTING_NATS_URL", ""), os.environ.get("GENTING_DATABASE_URL", ""), run_id, workdir
+    )
     try:
         if not servers.nats_url:
             nats_server = EmbeddedNats(workdir / "nats", free_port())
@@ -275,8 +276,13 @@ def start_servers(workdir: Path) -> Servers:
 def stream_config(name: str, subjects: str) -> StreamConfig:
     """As `owned_stream_config`: file storage, limits retention, R1, 2-minute duplicate window."""
     return StreamConfig(
-        name=name, subjects=[subjects], storage=StorageType.FILE, retention=RetentionPolicy.LIMITS,
-        num_replicas=1, duplicate_window=DUPLICATE_WINDOW_SECONDS, max_age=0,
+        name=name,
+        subjects=[subjects],
+        storage=StorageType.FILE,
+        retention=RetentionPolicy.LIMITS,
+        num_replicas=1,
+        duplicate_window=DUPLICATE_WINDOW_SECONDS,
+        max_age=0,
     )
 
 
@@ -323,10 +329,20 @@ def family_request(i: int, today: date) -> dict[str, Any]:
         "address": f"Jl. Bench No. {i}, RT 01/RW 02",
         "kelurahan_code": KELURAHAN[i % len(KELURAHAN)].code,
         "members": [
-            {"name": f"Ibu {i}", "nik": _nik(region, mother_born, "F", serial), "role": "breastfeeding_mother",
-             "birth_date": mother_born.isoformat(), "sex": "F"},
-            {"name": f"Bayi {i}", "nik": _nik(region, baby_born, "M", serial), "role": "baduta",
-             "birth_date": baby_born.isoformat(), "sex": "M"},
+            {
+                "name": f"Ibu {i}",
+                "nik": _nik(region, mother_born, "F", serial),
+                "role": "breastfeeding_mother",
+                "birth_date": mother_born.isoformat(),
+                "sex": "F",
+            },
+            {
+                "name": f"Bayi {i}",
+                "nik": _nik(region, baby_born, "M", serial),
+                "role": "baduta",
+                "birth_date": baby_born.isoformat(),
+                "sex": "M",
+            },
         ],
         "risk_factors": ["poor", "no_proper_latrine"],
         "consent": True,
@@ -364,14 +380,26 @@ def sample_registered_data(today: date) -> dict[str, Any]:
     """The data of a real FamilyRegistered, produced by the domain from a valid request."""
     body = family_request(0, today)
     command = RegisterFamily(
-        family_id=uuid.uuid4(), today=today, registered_by="bench-admin", kk_number=body["kk_number"],
-        head_name=body["head_name"], address=body["address"], kelurahan_code=body["kelurahan_code"],
+        family_id=uuid.uuid4(),
+        today=today,
+        registered_by="bench-admin",
+        kk_number=body["kk_number"],
+        head_name=body["head_name"],
+        address=body["address"],
+        kelurahan_code=body["kelurahan_code"],
         members=tuple(
-            NewMember(member_id=uuid.uuid4(), name=m["name"], nik=m["nik"], role=m["role"],
-                      birth_date=date.fromisoformat(m["birth_date"]), sex=m["sex"])
+            NewMember(
+                member_id=uuid.uuid4(),
+                name=m["name"],
+                nik=m["nik"],
+                role=m["role"],
+                birth_date=date.fromisoformat(m["birth_date"]),
+                sex=m["sex"],
+            )
             for m in body["members"]
         ),
-        risk_factors=tuple(body["risk_factors"]), consent=True,
+        risk_factors=tuple(body["risk_factors"]),
+        consent=True,
     )
     return decide(Family(), command)[0].event.model_dump(mode="json")
 
@@ -390,9 +418,14 @@ def make_corpus(n: int) -> list[Ev]:
                 if len(out) == n:
                     break
                 env = Envelope(
-                    event_id=uuid.uuid4(), event_type="FamilyRegistered", schema_version=1,
-                    stream_id=sid, stream_version=version, occurred_at=occurred,
-                    correlation_id=uuid.uuid4(), causation_id=uuid.uuid4(),
+                    event_id=uuid.uuid4(),
+                    event_type="FamilyRegistered",
+                    schema_version=1,
+                    stream_id=sid,
+                    stream_version=version,
+                    occurred_at=occurred,
+                    correlation_id=uuid.uuid4(),
+                    causation_id=uuid.uuid4(),
                     data=data | {"family_id": str(sid)},
                 )
                 out.append(Ev(env.event_id, sid, version, env.to_bytes()))
@@ -402,11 +435,18 @@ def make_corpus(n: int) -> list[Ev]:
 
 async def publish_windowed(js: JetStreamContext, stream: str, prefix: str, corpus: Sequence[Ev]) -> None:
     for start in range(0, len(corpus), PUBLISH_WINDOW):
-        acks = await asyncio.gather(*(
-            js.publish(ev.subject(prefix), ev.payload, stream=stream, timeout=10.0,
-                       headers={MSG_ID_HEADER: str(ev.event_id)})
-            for ev in corpus[start : start + PUBLISH_WINDOW]
-        ))
+        acks = await asyncio.gather(
+            *(
+                js.publish(
+                    ev.subject(prefix),
+                    ev.payload,
+                    stream=stream,
+                    timeout=10.0,
+                    headers={MSG_ID_HEADER: str(ev.event_id)},
+                )
+                for ev in corpus[start : start + PUBLISH_WINDOW]
+            )
+        )
         if any(a.duplicate for a in acks):
             raise BenchFailure(f"{stream}: a fresh message was taken for a duplicate")
 
@@ -493,10 +533,16 @@ async def raw_publish_and_consume(
         await conn.execute(VIEW_DDL.format(table="raw_view"))
         upsert = VIEW_UPSERT.format(table="raw_view")
         await conn.prepare(upsert)
-        await js.add_consumer(stream, ConsumerConfig(
-            durable_name="raw", deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.EXPLICIT,
-            ack_wait=30, max_ack_pending=RAW_FETCH * 5,
-        ))
+        await js.add_consumer(
+            stream,
+            ConsumerConfig(
+                durable_name="raw",
+                deliver_policy=DeliverPolicy.ALL,
+                ack_policy=AckPolicy.EXPLICIT,
+                ack_wait=30,
+                max_ack_pending=RAW_FETCH * 5,
+            ),
+        )
         sub = await js.pull_subscribe_bind(durable="raw", stream=stream)
         done = 0
         with measured(servers, "raw_consume"):
@@ -533,10 +579,16 @@ async def raw_end_to_end_latency(
     reader = await asyncpg.connect(db)
     await reader.execute(RAW_EVENTS_DDL)
     await reader.execute("create table raw_latency (stream_id uuid primary key, applied_at timestamptz not null)")
-    await js.add_consumer(stream, ConsumerConfig(
-        durable_name="rawe2e", deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.EXPLICIT,
-        ack_wait=30, max_ack_pending=RAW_FETCH * 5,
-    ))
+    await js.add_consumer(
+        stream,
+        ConsumerConfig(
+            durable_name="rawe2e",
+            deliver_policy=DeliverPolicy.ALL,
+            ack_policy=AckPolicy.EXPLICIT,
+            ack_wait=30,
+            max_ack_pending=RAW_FETCH * 5,
+        ),
+    )
     sub = await js.pull_subscribe_bind(durable="rawe2e", stream=stream)
     total = int(rate * seconds)
     corpus = [ev for ev in make_corpus(total * EVENTS_PER_STREAM) if ev.version == 1][:total]
@@ -555,7 +607,8 @@ async def raw_end_to_end_latency(
             rows = [(json.loads(m.data)["stream_id"],) for m in msgs]
             async with reader.transaction():
                 await reader.executemany(
-                    "insert into raw_latency values ($1, clock_timestamp()) on conflict do nothing", rows)
+                    "insert into raw_latency values ($1, clock_timestamp()) on conflict do nothing", rows
+                )
             for m in msgs:
                 await m.ack()
             consumed += len(msgs)
@@ -563,8 +616,9 @@ async def raw_end_to_end_latency(
     async def send(ev: Ev) -> None:
         sent[ev.stream_id] = time.time()
         await writers.execute(RAW_INSERT, ev.event_id, ev.stream_id, ev.version, ev.payload.decode())
-        await js.publish(ev.subject(prefix), ev.payload, stream=stream, timeout=10.0,
-                         headers={MSG_ID_HEADER: str(ev.event_id)})
+        await js.publish(
+            ev.subject(prefix), ev.payload, stream=stream, timeout=10.0, headers={MSG_ID_HEADER: str(ev.event_id)}
+        )
 
     consumer = asyncio.create_task(consume())
     started = time.perf_counter()
@@ -596,7 +650,8 @@ async def system_relay(servers: Servers, js: JetStreamContext, rep: int, corpus:
     conn = await asyncpg.connect(db)
     try:
         await conn.copy_records_to_table(
-            "outbox", columns=["event_id", "subject", "payload"],
+            "outbox",
+            columns=["event_id", "subject", "payload"],
             records=[(ev.event_id, ev.subject(prefix), ev.payload) for ev in corpus],
         )
         await conn.execute("analyze outbox")  # as autovacuum's analyze would after a burst
@@ -656,8 +711,9 @@ async def system_projection(servers: Servers, js: JetStreamContext, rep: int, co
         task = asyncio.create_task(runner.run())
         try:
             with measured(servers, "projection"):
-                await wait_for(lambda: runner.stats.applied >= len(corpus) or runner.stats.errors > 0, 300,
-                               "projection")
+                await wait_for(
+                    lambda: runner.stats.applied >= len(corpus) or runner.stats.errors > 0, 300, "projection"
+                )
                 elapsed = time.perf_counter() - started
         finally:
             task.cancel()
@@ -703,19 +759,37 @@ class Service:
 
 def _spawn(args: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
     with log_path.open("wb") as log:
-        return subprocess.Popen(args, env={**os.environ, **env}, cwd=REPO, stdout=log,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        return subprocess.Popen(
+            args, env={**os.environ, **env}, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
 
 
 async def start_service(
-    servers: Servers, part: str, factory: str, env: dict[str, str], token: str, path: str,
+    servers: Servers,
+    part: str,
+    factory: str,
+    env: dict[str, str],
+    token: str,
+    path: str,
     app_dir: Path = REPO,
 ) -> Service:
     """`python -m uvicorn --factory <factory>` as a real process, once /health/ready answers 200."""
     port = free_port()
     log_path = servers.workdir / f"{part}.log"
-    args = [sys.executable, "-m", "uvicorn", "--factory", factory, "--app-dir", str(app_dir),
-            "--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
+    args = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        factory,
+        "--app-dir",
+        str(app_dir),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-access-log",
+    ]
     proc = _spawn(args, env, log_path)
     service = Service(f"http://127.0.0.1:{port}", proc, log_path, token, path)
     deadline = time.monotonic() + 60
@@ -745,17 +819,23 @@ async def start_registry(servers: Servers, js: JetStreamContext, part: str) -> S
         "GENTING_LOG_LEVEL": "warning",
         "GENTING_DATA_DIR": str(servers.workdir / part),
     }
-    return await start_service(servers, f"registry-{part}", "services.registry.app:create_app", env,
-                               issue_token(secret, role="admin", sub="bench-admin"), "/families")
+    return await start_service(
+        servers,
+        f"registry-{part}",
+        "services.registry.app:create_app",
+        env,
+        issue_token(secret, role="admin", sub="bench-admin"),
+        "/families",
+    )
 
 
 def create_floor_app() -> FastAPI:
     """The HTTP floor: the same server stack (uvicorn + FastAPI, one process), an endpoint that
     parses the same JSON body and commits one events-shaped insert. No auth, domain or outbox."""
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.pool = await asyncpg.create_pool(os.environ["BENCH_FLOOR_DATABASE_URL"], min_size=2,
-                                                   max_size=10)
+        app.state.pool = await asyncpg.create_pool(os.environ["BENCH_FLOOR_DATABASE_URL"], min_size=2, max_size=10)
         await app.state.pool.execute(RAW_EVENTS_DDL.replace("create table", "create table if not exists"))
         yield
         await app.state.pool.close()
@@ -780,13 +860,15 @@ def create_floor_app() -> FastAPI:
 
 async def start_floor(servers: Servers) -> Service:
     env = {"BENCH_FLOOR_DATABASE_URL": await servers.fresh_db("floor")}
-    return await start_service(servers, "http-floor", "bench:create_floor_app", env, "unused", "/raw",
-                               app_dir=BENCH_DIR)
+    return await start_service(
+        servers, "http-floor", "bench:create_floor_app", env, "unused", "/raw", app_dir=BENCH_DIR
+    )
 
 
 def _client(service: Service, **kwargs: Any) -> httpx.AsyncClient:
     return httpx.AsyncClient(
-        base_url=service.url, timeout=30.0,
+        base_url=service.url,
+        timeout=30.0,
         headers={"authorization": f"Bearer {service.token}", "content-type": "application/json"},
         **kwargs,
     )
@@ -809,8 +891,10 @@ async def _socket_loop(service: Service, todo: Iterator[bytes]) -> None:
     nearly free (httpx costs about a millisecond of CPU per request on this kind of machine)."""
     host, port = service.url.removeprefix("http://").split(":")
     reader, writer = await asyncio.open_connection(host, int(port))
-    head = (f"POST {service.path} HTTP/1.1\r\nhost: {host}\r\nauthorization: Bearer {service.token}\r\n"
-            "content-type: application/json\r\ncontent-length: ").encode()
+    head = (
+        f"POST {service.path} HTTP/1.1\r\nhost: {host}\r\nauthorization: Bearer {service.token}\r\n"
+        "content-type: application/json\r\ncontent-length: "
+    ).encode()
     try:
         for body in todo:
             writer.write(head + str(len(body)).encode() + b"\r\n\r\n" + body)
@@ -891,7 +975,8 @@ class LatencyProjection:
         if envelope.event_type == "FamilyRegistered":
             await conn.execute(
                 "insert into bench_latency (family_id, applied_at) values ($1, clock_timestamp())"
-                " on conflict do nothing", envelope.stream_id,
+                " on conflict do nothing",
+                envelope.stream_id,
             )
 
 
@@ -942,10 +1027,14 @@ async def system_latency(
                     tasks.append(asyncio.create_task(send(body, due)))
                 await asyncio.gather(*tasks)
                 applied_target = len(warm) + total
-                await wait_for(lambda: runner.stats.applied >= applied_target or runner.stats.errors > 0,
-                               60, "latency projection")
-        rows = await pool.fetch("select family_id, extract(epoch from applied_at)::float8 as t from bench_latency"
-                                " where family_id = any($1::uuid[])", list(sent))
+                await wait_for(
+                    lambda: runner.stats.applied >= applied_target or runner.stats.errors > 0, 60, "latency projection"
+                )
+        rows = await pool.fetch(
+            "select family_id, extract(epoch from applied_at)::float8 as t from bench_latency"
+            " where family_id = any($1::uuid[])",
+            list(sent),
+        )
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -958,9 +1047,14 @@ async def system_latency(
     if len(lat) != len(sent):
         raise BenchFailure(f"latency: {len(lat)} of {len(sent)} families reached the read model")
     return {
-        "rate_per_s": rate, "seconds": seconds, "n": len(lat),
-        "p50_ms": percentile(lat, 50), "p99_ms": percentile(lat, 99), "max_ms": max(lat),
-        "http_p50_ms": percentile(answered, 50), "http_p99_ms": percentile(answered, 99),
+        "rate_per_s": rate,
+        "seconds": seconds,
+        "n": len(lat),
+        "p50_ms": percentile(lat, 50),
+        "p99_ms": percentile(lat, 99),
+        "max_ms": max(lat),
+        "http_p50_ms": percentile(answered, 50),
+        "http_p99_ms": percentile(answered, 99),
         "send_lag_p99_ms": percentile(lag, 99),
         "slowest": [{"ms": round(ms, 1), "sent_at_s": round(at, 2)} for ms, at in reversed(slowest)],
         "runner": {"batches": runner.stats.batches, "applied": runner.stats.applied},
@@ -983,9 +1077,7 @@ async def run(args: argparse.Namespace, servers: Servers) -> dict[str, Any]:
     corpus = make_corpus(args.events)
     raw_rows = make_corpus(args.raw_rows)
     bodies = Bodies()
-    per_rep: dict[str, list[float]] = {
-        k: [] for k in ("raw_pg", "raw_publish", "raw_consume", "relay", "projection")
-    }
+    per_rep: dict[str, list[float]] = {k: [] for k in ("raw_pg", "raw_publish", "raw_consume", "relay", "projection")}
     try:
         for rep in range(args.reps):
             print(f"repetition {rep + 1}/{args.reps}", flush=True)
@@ -998,27 +1090,40 @@ async def run(args: argparse.Namespace, servers: Servers) -> dict[str, Any]:
         print(f"over HTTP ({args.http_client} clients)", flush=True)
         per_rep["commands"] = await timed(
             f"registry commands, {args.reps} × {args.commands}",
-            system_commands(servers, js, bodies, args.commands, args.reps, args.http_client))
+            system_commands(servers, js, bodies, args.commands, args.reps, args.http_client),
+        )
         per_rep["http_floor"] = await timed(
             f"HTTP floor, {args.reps} × {args.commands}",
-            http_floor(servers, bodies, args.commands, args.reps, args.http_client))
+            http_floor(servers, bodies, args.commands, args.reps, args.http_client),
+        )
         gc.collect()
         gc.freeze()  # the corpus stays put: keep the bench's own GC pauses out of the latencies
-        latency = await timed(f"latency, {args.rate:g}/s for {args.latency_seconds:g} s",
-                              system_latency(servers, js, bodies, args.rate, args.latency_seconds))
+        latency = await timed(
+            f"latency, {args.rate:g}/s for {args.latency_seconds:g} s",
+            system_latency(servers, js, bodies, args.rate, args.latency_seconds),
+        )
         raw_latency = await timed(
             f"raw end-to-end latency, {args.rate:g}/s",
-            raw_end_to_end_latency(servers, js, args.rate, min(args.latency_seconds, 10.0)))
+            raw_end_to_end_latency(servers, js, args.rate, min(args.latency_seconds, 10.0)),
+        )
     finally:
         for name in [*servers.streams, REGISTRY_STREAM, dlq_stream_name(BENCH_SERVICE)]:
             with contextlib.suppress(Exception):
                 await delete_stream(js, name)
         await nc.close()
     medians = {k: median(v) for k, v in per_rep.items()}
-    cores = {phase: {g: round(statistics.mean(run.get(g, 0.0) for run in runs), 2) for g in CORE_GROUPS}
-             for phase, runs in CORES.items()}
-    return {"per_rep": per_rep, "medians": medians, "latency": latency, "raw_latency": raw_latency,
-            "cores_busy": cores, "cores_busy_per_run": CORES}
+    cores = {
+        phase: {g: round(statistics.mean(run.get(g, 0.0) for run in runs), 2) for g in CORE_GROUPS}
+        for phase, runs in CORES.items()
+    }
+    return {
+        "per_rep": per_rep,
+        "medians": medians,
+        "latency": latency,
+        "raw_latency": raw_latency,
+        "cores_busy": cores,
+        "cores_busy_per_run": CORES,
+    }
 
 
 def _num(value: float) -> str:
@@ -1030,68 +1135,110 @@ def report(args: argparse.Namespace, results: dict[str, Any]) -> list[dict[str, 
     m, lat, raw_lat = results["medians"], results["latency"], results["raw_latency"]
     table: list[dict[str, Any]] = []
 
-    def row(measure: str, system: float, raw: float, raw_what: str, aim: str, met: bool | None,
-            ratio: float | None = None) -> None:
-        table.append({"measure": measure, "system": round(system, 2), "raw": round(raw, 2),
-                      "raw_what": raw_what, "ratio": round(ratio if ratio is not None else system / raw, 3),
-                      "aim": aim, "met": met})
+    def row(
+        measure: str, system: float, raw: float, raw_what: str, aim: str, met: bool | None, ratio: float | None = None
+    ) -> None:
+        table.append(
+            {
+                "measure": measure,
+                "system": round(system, 2),
+                "raw": round(raw, 2),
+                "raw_what": raw_what,
+                "ratio": round(ratio if ratio is not None else system / raw, 3),
+                "aim": aim,
+                "met": met,
+            }
+        )
 
     for measure, key, raw_key, raw_what, aim_key in (
-        (f"registry commands/s, HTTP, {CLIENTS} clients", "commands", "raw_pg",
-         f"asyncpg, 1 insert per txn, {CLIENTS} conns", "commands"),
+        (
+            f"registry commands/s, HTTP, {CLIENTS} clients",
+            "commands",
+            "raw_pg",
+            f"asyncpg, 1 insert per txn, {CLIENTS} conns",
+            "commands",
+        ),
         ("relay events/s", "relay", "raw_publish", f"JetStream publish, {PUBLISH_WINDOW} in flight", "relay"),
-        ("projection events/s", "projection", "raw_consume", f"pull fetch({RAW_FETCH}) + executemany + ack",
-         "projection"),
+        (
+            "projection events/s",
+            "projection",
+            "raw_consume",
+            f"pull fetch({RAW_FETCH}) + executemany + ack",
+            "projection",
+        ),
     ):
         ratio = m[key] / m[raw_key]
         row(measure, m[key], m[raw_key], raw_what, f">= {AIMS[aim_key]:.0%}", ratio >= AIMS[aim_key])
     for key in ("p50_ms", "p99_ms"):
         is_p99 = key == "p99_ms"
-        row(f"command→read model {key[:3]}, ms @{args.rate:g}/s", lat[key], raw_lat[key],
+        row(
+            f"command→read model {key[:3]}, ms @{args.rate:g}/s",
+            lat[key],
+            raw_lat[key],
             "insert → publish → pull → upsert",
             f"< {AIMS['latency_p99_ms']:g} ms" if is_p99 else "",
-            lat[key] < AIMS["latency_p99_ms"] if is_p99 else None)
-    row("(info) registry vs HTTP floor, commands/s", m["commands"], m["http_floor"],
-        "uvicorn+FastAPI, 1 insert per POST", "", None)
+            lat[key] < AIMS["latency_p99_ms"] if is_p99 else None,
+        )
+    row(
+        "(info) registry vs HTTP floor, commands/s",
+        m["commands"],
+        m["http_floor"],
+        "uvicorn+FastAPI, 1 insert per POST",
+        "",
+        None,
+    )
 
     headers = ("measure", "system", "raw baseline", "ratio", "aim", "met?")
     lines = [headers]
     for t in table:
         is_ms = "ms @" in t["measure"]
-        lines.append((
-            t["measure"], _num(t["system"]), f"{_num(t['raw'])}  ({t['raw_what']})",
-            f"{t['ratio']:.1f}×" if is_ms else f"{t['ratio']:.0%}", t["aim"],
-            "" if t["met"] is None else ("yes" if t["met"] else "NO"),
-        ))
+        lines.append(
+            (
+                t["measure"],
+                _num(t["system"]),
+                f"{_num(t['raw'])}  ({t['raw_what']})",
+                f"{t['ratio']:.1f}×" if is_ms else f"{t['ratio']:.0%}",
+                t["aim"],
+                "" if t["met"] is None else ("yes" if t["met"] else "NO"),
+            )
+        )
     widths = [max(len(line[i]) for line in lines) for i in range(len(headers))]
     align = ("<", ">", "<", ">", "<", "<")
     print()
-    print(f"Genting benchmark: {os.cpu_count()} CPUs; medians of {args.reps} runs; commands {args.commands}, "
-          f"events {args.events}, raw rows {args.raw_rows}; HTTP client: {args.http_client}")
+    print(
+        f"Genting benchmark: {os.cpu_count()} CPUs; medians of {args.reps} runs; commands {args.commands}, "
+        f"events {args.events}, raw rows {args.raw_rows}; HTTP client: {args.http_client}"
+    )
     for i, line in enumerate(lines):
         print(" | ".join(f"{cell:{a}{w}}" for cell, a, w in zip(line, align, widths, strict=True)).rstrip())
         if i == 0:
             print("-+-".join("-" * w for w in widths))
     print()
     verdict = "met" if lat["p99_ms"] < AIMS["latency_p99_ms"] else "NOT met"
-    print(f"latency at {args.rate:g} commands/s for {args.latency_seconds:g} s ({lat['n']} families): "
-          f"p50 {lat['p50_ms']:.1f} ms, p99 {lat['p99_ms']:.1f} ms, max {lat['max_ms']:.1f} ms; "
-          f"aim p99 < {AIMS['latency_p99_ms']:g} ms: {verdict}")
-    print(f"  the POST alone: p50 {lat['http_p50_ms']:.1f} ms, p99 {lat['http_p99_ms']:.1f} ms; "
-          f"raw path: p50 {raw_lat['p50_ms']:.1f} ms, p99 {raw_lat['p99_ms']:.1f} ms, max {raw_lat['max_ms']:.1f} ms")
-    print("per run: " + "; ".join(
-        f"{k} " + "/".join(_num(v) for v in vs) for k, vs in results["per_rep"].items()))
+    print(
+        f"latency at {args.rate:g} commands/s for {args.latency_seconds:g} s ({lat['n']} families): "
+        f"p50 {lat['p50_ms']:.1f} ms, p99 {lat['p99_ms']:.1f} ms, max {lat['max_ms']:.1f} ms; "
+        f"aim p99 < {AIMS['latency_p99_ms']:g} ms: {verdict}"
+    )
+    print(
+        f"  the POST alone: p50 {lat['http_p50_ms']:.1f} ms, p99 {lat['http_p99_ms']:.1f} ms; "
+        f"raw path: p50 {raw_lat['p50_ms']:.1f} ms, p99 {raw_lat['p99_ms']:.1f} ms, max {raw_lat['max_ms']:.1f} ms"
+    )
+    print("per run: " + "; ".join(f"{k} " + "/".join(_num(v) for v in vs) for k, vs in results["per_rep"].items()))
     print()
     print("cores busy while measuring (service = the uvicorn process; other = rest of machine + kernel):")
     print("  " + f"{'phase':<12}" + "".join(f"{g:>9}" for g in (*CORE_GROUPS, "total")))
     for phase, groups in results["cores_busy"].items():
-        print("  " + f"{phase:<12}" + "".join(f"{groups[g]:>9.2f}" for g in CORE_GROUPS)
-              + f"{sum(groups.values()):>9.2f}")
+        print(
+            "  " + f"{phase:<12}" + "".join(f"{groups[g]:>9.2f}" for g in CORE_GROUPS) + f"{sum(groups.values()):>9.2f}"
+        )
     for phase, key in (("commands", "commands"), ("http_floor", "http_floor")):
         if phase in results["cores_busy"]:
             busy, rate = results["cores_busy"][phase], m[key]
-            print(f"  CPU per request ({phase}): " + ", ".join(
-                f"{g} {busy[g] / rate * 1000:.2f} ms" for g in ("bench", "service", "postgres", "nats")))
+            print(
+                f"  CPU per request ({phase}): "
+                + ", ".join(f"{g} {busy[g] / rate * 1000:.2f} ms" for g in ("bench", "service", "postgres", "nats"))
+            )
     return table
 
 
@@ -1103,8 +1250,12 @@ def main() -> int:
     parser.add_argument("--latency-seconds", type=float, default=20.0)
     parser.add_argument("--rate", type=float, default=100.0, help="commands/s in the latency run")
     parser.add_argument("--reps", type=int, default=3, help="repetitions of each throughput measure")
-    parser.add_argument("--http-client", choices=("httpx", "sockets"), default="httpx",
-                        help="httpx, or a minimal keep-alive client that leaves the CPU to the server")
+    parser.add_argument(
+        "--http-client",
+        choices=("httpx", "sockets"),
+        default="httpx",
+        help="httpx, or a minimal keep-alive client that leaves the CPU to the server",
+    )
     args = parser.parse_args()
     for name in ("events", "raw_rows"):
         value = getattr(args, name)
@@ -1121,13 +1272,16 @@ def main() -> int:
         table = report(args, results)
         out = {
             "when": datetime.now(UTC).isoformat(timespec="seconds"),
-            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                        "platform": platform.platform()},
-            "servers": {"nats": "embedded" if "GENTING_NATS_URL" not in os.environ else "external",
-                        "postgres": "embedded durable" if "GENTING_DATABASE_URL" not in os.environ
-                        else "external"},
-            "args": vars(args), "settings": {"relay_batch": RELAY_BATCH, "projection_batch": PROJECTION_BATCH},
-            "aims": AIMS, "table": table, **results,
+            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+            "servers": {
+                "nats": "embedded" if "GENTING_NATS_URL" not in os.environ else "external",
+                "postgres": "embedded durable" if "GENTING_DATABASE_URL" not in os.environ else "external",
+            },
+            "args": vars(args),
+            "settings": {"relay_batch": RELAY_BATCH, "projection_batch": PROJECTION_BATCH},
+            "aims": AIMS,
+            "table": table,
+            **results,
             "wall_seconds": round(time.perf_counter() - started, 1),
         }
         RESULTS.parent.mkdir(parents=True, exist_ok=True)

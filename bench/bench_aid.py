@@ -105,20 +105,36 @@ class Service:
 
 def _spawn(args: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
     with log_path.open("wb") as log:
-        return subprocess.Popen(args, env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL)
+        return subprocess.Popen(args, env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 
 
 async def start_service(servers: Servers, name: str, secret: str, data_key: str) -> Service:
     """`uvicorn --factory services.<name>.app:create_app` on a fresh database."""
     db = await servers.fresh_db(f"{name}_{uuid.uuid4().hex[:6]}")
     port = free_port()
-    env = {**os.environ, "GENTING_SERVICE": name, "GENTING_DATABASE_URL": db, "GENTING_NATS_URL": servers.nats_url,
-           "GENTING_JWT_SECRET": secret, "GENTING_DATA_KEY": data_key, "GENTING_LOG_LEVEL": "warning",
-           "GENTING_DATA_DIR": str(servers.workdir / name)}
+    env = {
+        **os.environ,
+        "GENTING_SERVICE": name,
+        "GENTING_DATABASE_URL": db,
+        "GENTING_NATS_URL": servers.nats_url,
+        "GENTING_JWT_SECRET": secret,
+        "GENTING_DATA_KEY": data_key,
+        "GENTING_LOG_LEVEL": "warning",
+        "GENTING_DATA_DIR": str(servers.workdir / name),
+    }
     log_path = servers.workdir / f"{name}.log"
-    args = [sys.executable, "-m", "uvicorn", "--factory", service_entry(name).factory, "--host", "127.0.0.1",
-            "--port", str(port), "--no-access-log"]
+    args = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        service_entry(name).factory,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-access-log",
+    ]
     proc = _spawn(args, env, log_path)
     svc = Service(name, f"http://127.0.0.1:{port}", proc, log_path)
     deadline = time.monotonic() + 60
@@ -145,25 +161,62 @@ class Upstream:
     async def emit(self, event: Event) -> None:
         sid = event.aggregate_id()
         self.versions[sid] += 1
-        env = Envelope(event_id=uuid.uuid4(), event_type=event.event_type, schema_version=event.schema_version,
-                       stream_id=sid, stream_version=self.versions[sid], occurred_at=datetime.now(UTC),
-                       data=event.model_dump(mode="json"))
-        await self.js.publish(event.subject(), env.to_bytes(), stream=stream_name(event.context), timeout=10.0,
-                              headers={MSG_ID_HEADER: str(env.event_id)})
+        env = Envelope(
+            event_id=uuid.uuid4(),
+            event_type=event.event_type,
+            schema_version=event.schema_version,
+            stream_id=sid,
+            stream_version=self.versions[sid],
+            occurred_at=datetime.now(UTC),
+            data=event.model_dump(mode="json"),
+        )
+        await self.js.publish(
+            event.subject(),
+            env.to_bytes(),
+            stream=stream_name(event.context),
+            timeout=10.0,
+            headers={MSG_ID_HEADER: str(env.event_id)},
+        )
 
     async def enrol(self, family_id: uuid.UUID, on: date) -> None:
         member = MemberSummary(member_id=uuid.uuid4(), role="pregnant_mother", sex="F", age_months=300)
-        await self.emit(FamilyRegistered(family_id=family_id, kelurahan_code=MEDONO, kecamatan_code=MEDONO[:8],
-                                         members=[member], member_counts=COUNTS, risk_factors=["poor"],
-                                         registered_on=on, registered_by="bench"))
+        await self.emit(
+            FamilyRegistered(
+                family_id=family_id,
+                kelurahan_code=MEDONO,
+                kecamatan_code=MEDONO[:8],
+                members=[member],
+                member_counts=COUNTS,
+                risk_factors=["poor"],
+                registered_on=on,
+                registered_by="bench",
+            )
+        )
         await self.emit(FamilyVerified(family_id=family_id, kelurahan_code=MEDONO, verified_on=on, verified_by="bench"))
-        await self.emit(FamilyEnrolled(family_id=family_id, kelurahan_code=MEDONO, kecamatan_code=MEDONO[:8],
-                                       member_counts=COUNTS, risk_factors=["poor"], enrolled_on=on))
+        await self.emit(
+            FamilyEnrolled(
+                family_id=family_id,
+                kelurahan_code=MEDONO,
+                kecamatan_code=MEDONO[:8],
+                member_counts=COUNTS,
+                risk_factors=["poor"],
+                enrolled_on=on,
+            )
+        )
 
     async def sponsor(self, family_id: uuid.UUID, on: date) -> None:
-        await self.emit(FamilySponsored(sponsorship_id=uuid.uuid4(), donor_id=uuid.uuid4(), donor_type="csr",
-                                        family_id=family_id, amount_rp=2_700_000, start_date=on,
-                                        kelurahan_code=MEDONO, sponsored_on=on))
+        await self.emit(
+            FamilySponsored(
+                sponsorship_id=uuid.uuid4(),
+                donor_id=uuid.uuid4(),
+                donor_type="csr",
+                family_id=family_id,
+                amount_rp=2_700_000,
+                start_date=on,
+                kelurahan_code=MEDONO,
+                sponsored_on=on,
+            )
+        )
 
 
 async def open_plans(aid: Service, token: str, families: list[uuid.UUID], timeout: float = 120) -> list[str]:
@@ -185,9 +238,15 @@ async def open_plans(aid: Service, token: str, families: list[uuid.UUID], timeou
 
 def delivery_body(start: date, day: int) -> bytes:
     first = start + timedelta(days=day)
-    return json.dumps({"period_from": first.isoformat(), "period_to": first.isoformat(), "value_rp": 15_000,
-                       "items": [{"name": "telur", "quantity": 2, "unit": "butir"}],
-                       "delivered_on": city_today().isoformat()}).encode()
+    return json.dumps(
+        {
+            "period_from": first.isoformat(),
+            "period_to": first.isoformat(),
+            "value_rp": 15_000,
+            "items": [{"name": "telur", "quantity": 2, "unit": "butir"}],
+            "delivered_on": city_today().isoformat(),
+        }
+    ).encode()
 
 
 class Schedule:
@@ -214,8 +273,11 @@ async def post_deliveries(aid: Service, token: str, work: list[tuple[str, bytes]
     todo = iter(work)
 
     async def client_loop() -> None:
-        async with httpx.AsyncClient(base_url=aid.url, timeout=30, headers={
-                "authorization": f"Bearer {token}", "content-type": "application/json"}) as http:
+        async with httpx.AsyncClient(
+            base_url=aid.url,
+            timeout=30,
+            headers={"authorization": f"Bearer {token}", "content-type": "application/json"},
+        ) as http:
             for plan_id, body in todo:
                 response = await http.post(f"/plans/{plan_id}/deliveries", content=body)
                 if response.status_code != 201:
@@ -232,24 +294,38 @@ async def watch(js: JetStreamContext, stream: str, subject: str, seen: dict[str,
     async def on_msg(msg: Any) -> None:
         seen[json.loads(msg.data)["data"]["delivery_id"]] = time.perf_counter()
 
-    return await js.subscribe(subject, stream=stream, ordered_consumer=True, deliver_policy=DeliverPolicy.NEW,
-                              cb=on_msg)
+    return await js.subscribe(
+        subject, stream=stream, ordered_consumer=True, deliver_policy=DeliverPolicy.NEW, cb=on_msg
+    )
 
 
 async def sponsor_through_funding(funding: Service, token: str, families: list[uuid.UUID], on: date) -> None:
     """A donor, its money and one sponsorship per family, through funding's own API."""
     async with httpx.AsyncClient(base_url=funding.url, timeout=30, headers={"authorization": f"Bearer {token}"}) as f:
         donor = (await f.post("/donors", json={"name": "Bench CSR", "donor_type": "csr"})).json()["donor_id"]
-        response = await f.post(f"/donors/{donor}/contributions", json={
-            "amount_rp": 2_700_000 * len(families), "received_on": on.isoformat(), "method": "transfer",
-            "reference": f"BENCH-{uuid.uuid4().hex[:8]}"})
+        response = await f.post(
+            f"/donors/{donor}/contributions",
+            json={
+                "amount_rp": 2_700_000 * len(families),
+                "received_on": on.isoformat(),
+                "method": "transfer",
+                "reference": f"BENCH-{uuid.uuid4().hex[:8]}",
+            },
+        )
         if response.status_code != 201:
             raise BenchFailure(f"contribution answered {response.status_code}: {response.text[:500]}")
         for family in families:
             deadline = time.monotonic() + 60
             while True:  # 409 until funding has consumed the enrolment
-                response = await f.post("/sponsorships", json={"donor_id": donor, "family_id": str(family),
-                                                               "amount_rp": 2_700_000, "start_date": on.isoformat()})
+                response = await f.post(
+                    "/sponsorships",
+                    json={
+                        "donor_id": donor,
+                        "family_id": str(family),
+                        "amount_rp": 2_700_000,
+                        "start_date": on.isoformat(),
+                    },
+                )
                 if response.status_code == 201:
                     break
                 if time.monotonic() > deadline:
@@ -277,8 +353,16 @@ async def caught_up(js: JetStreamContext, stream: str, durable: str, timeout: fl
     note(f"{durable} caught up with {stream}")
 
 
-async def latency(aid: Service, js: JetStreamContext, token: str, plans: list[str], start: date,
-                  rate: float, seconds: float, with_funding: bool) -> dict[str, Any]:
+async def latency(
+    aid: Service,
+    js: JetStreamContext,
+    token: str,
+    plans: list[str],
+    start: date,
+    rate: float,
+    seconds: float,
+    with_funding: bool,
+) -> dict[str, Any]:
     """Deliveries at a fixed rate (open loop); per delivery, when AidDelivered and (with funding)
     SponsorshipDrawn became visible on the bus."""
     aid_seen: dict[str, float] = {}
@@ -289,8 +373,12 @@ async def latency(aid: Service, js: JetStreamContext, token: str, plans: list[st
     schedule = Schedule(plans, start)
     sent: dict[str, float] = {}
     answered: list[float] = []
-    async with httpx.AsyncClient(base_url=aid.url, timeout=30, limits=httpx.Limits(max_connections=64),
-                                 headers={"authorization": f"Bearer {token}", "content-type": "application/json"}) as h:
+    async with httpx.AsyncClient(
+        base_url=aid.url,
+        timeout=30,
+        limits=httpx.Limits(max_connections=64),
+        headers={"authorization": f"Bearer {token}", "content-type": "application/json"},
+    ) as h:
 
         async def send(plan_id: str, body: bytes) -> None:
             t0 = time.perf_counter()
@@ -308,12 +396,19 @@ async def latency(aid: Service, js: JetStreamContext, token: str, plans: list[st
             tasks.append(asyncio.create_task(send(plan_id, body)))
         await asyncio.gather(*tasks)
     with contextlib.suppress(BenchFailure):  # a shortfall is reported below, with its counts
-        await wait_for(lambda: len(aid_seen) >= len(sent) and (not with_funding or len(drawn_seen) >= len(sent)),
-                       60, "events on the bus")
+        await wait_for(
+            lambda: len(aid_seen) >= len(sent) and (not with_funding or len(drawn_seen) >= len(sent)),
+            60,
+            "events on the bus",
+        )
     for sub in subs:
         await sub.unsubscribe()
-    out: dict[str, Any] = {"rate_per_s": rate, "n": len(sent), "http_p50_ms": percentile(answered, 50),
-                           "http_p99_ms": percentile(answered, 99)}
+    out: dict[str, Any] = {
+        "rate_per_s": rate,
+        "n": len(sent),
+        "http_p50_ms": percentile(answered, 50),
+        "http_p99_ms": percentile(answered, 99),
+    }
     for label, seen in (("aid_delivered", aid_seen), ("funding_drawn", drawn_seen if with_funding else None)):
         if seen is None:
             continue
@@ -383,21 +478,33 @@ def report(args: argparse.Namespace, results: dict[str, Any]) -> None:
     cmd, raw = median(results["commands_per_s"]), median(results["raw_pg_txn_per_s"])
     lat = results["latency"]
     print()
-    print(f"Aid benchmark — {os.cpu_count()} CPUs, medians of {args.reps} runs ({args.commands} deliveries each, "
-          f"{args.plans} plans, {CLIENTS} clients)")
-    print(f"  POST /plans/{{id}}/deliveries   {cmd:8,.0f} /s   raw asyncpg (8 conns, 1 insert/txn) {raw:8,.0f} /s"
-          f"   ratio {cmd / raw:.0%}")
-    print(f"  per repetition: deliveries {'/'.join(f'{v:,.0f}' for v in results['commands_per_s'])}; "
-          f"raw {'/'.join(f'{v:,.0f}' for v in results['raw_pg_txn_per_s'])}")
-    print(f"  latency at {lat['rate_per_s']:g} deliveries/s ({lat['n']} deliveries), HTTP round trip "
-          f"p50 {lat['http_p50_ms']:.1f} ms, p99 {lat['http_p99_ms']:.1f} ms:")
+    print(
+        f"Aid benchmark — {os.cpu_count()} CPUs, medians of {args.reps} runs ({args.commands} deliveries each, "
+        f"{args.plans} plans, {CLIENTS} clients)"
+    )
+    print(
+        f"  POST /plans/{{id}}/deliveries   {cmd:8,.0f} /s   raw asyncpg (8 conns, 1 insert/txn) {raw:8,.0f} /s"
+        f"   ratio {cmd / raw:.0%}"
+    )
+    print(
+        f"  per repetition: deliveries {'/'.join(f'{v:,.0f}' for v in results['commands_per_s'])}; "
+        f"raw {'/'.join(f'{v:,.0f}' for v in results['raw_pg_txn_per_s'])}"
+    )
+    print(
+        f"  latency at {lat['rate_per_s']:g} deliveries/s ({lat['n']} deliveries), HTTP round trip "
+        f"p50 {lat['http_p50_ms']:.1f} ms, p99 {lat['http_p99_ms']:.1f} ms:"
+    )
     a = lat["aid_delivered"]
-    print(f"    POST delivery → AidDelivered on GENTING_AID:          p50 {a['p50_ms']:6.1f} ms  "
-          f"p99 {a['p99_ms']:6.1f} ms  max {a['max_ms']:6.1f} ms")
+    print(
+        f"    POST delivery → AidDelivered on GENTING_AID:          p50 {a['p50_ms']:6.1f} ms  "
+        f"p99 {a['p99_ms']:6.1f} ms  max {a['max_ms']:6.1f} ms"
+    )
     if "funding_drawn" in lat:
         f = lat["funding_drawn"]
-        print(f"    POST delivery → SponsorshipDrawn on GENTING_FUNDING: p50 {f['p50_ms']:6.1f} ms  "
-              f"p99 {f['p99_ms']:6.1f} ms  max {f['max_ms']:6.1f} ms  (funding as a real process)")
+        print(
+            f"    POST delivery → SponsorshipDrawn on GENTING_FUNDING: p50 {f['p50_ms']:6.1f} ms  "
+            f"p99 {f['p99_ms']:6.1f} ms  max {f['max_ms']:6.1f} ms  (funding as a real process)"
+        )
     else:
         print("    (funding not available: only command → AidDelivered on the bus was measured)")
 
@@ -423,9 +530,17 @@ def main() -> int:
         results = uvloop.run(run(args, servers))
         report(args, results)
         if args.out:
-            args.out.write_text(json.dumps({"when": datetime.now(UTC).isoformat(timespec="seconds"),
-                                            "args": {k: str(v) for k, v in vars(args).items()}, **results},
-                                           indent=2) + "\n")
+            args.out.write_text(
+                json.dumps(
+                    {
+                        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+                        "args": {k: str(v) for k, v in vars(args).items()},
+                        **results,
+                    },
+                    indent=2,
+                )
+                + "\n"
+            )
     except BenchFailure as exc:
         print(f"\nFAILED: {exc}", file=sys.stderr)
         status = 1

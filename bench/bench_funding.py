@@ -78,16 +78,26 @@ UPSTREAM = ("registry", "aid")
 
 def envelope(event: Any, version: int = 1) -> tuple[str, bytes, str]:
     """(subject, payload, msg id) of an upstream fact, as its owner's relay would publish it."""
-    env = Envelope(event_id=uuid.uuid4(), event_type=event.event_type, schema_version=event.schema_version,
-                   stream_id=event.aggregate_id(), stream_version=version, occurred_at=datetime.now(UTC),
-                   data=event.model_dump(mode="json"))
+    env = Envelope(
+        event_id=uuid.uuid4(),
+        event_type=event.event_type,
+        schema_version=event.schema_version,
+        stream_id=event.aggregate_id(),
+        stream_version=version,
+        occurred_at=datetime.now(UTC),
+        data=event.model_dump(mode="json"),
+    )
     return event.subject(), env.to_bytes(), str(env.event_id)
 
 
 async def publish_all(js: JetStreamContext, stream: str, messages: list[tuple[str, bytes, str]]) -> None:
     for start in range(0, len(messages), b.PUBLISH_WINDOW):
-        await asyncio.gather(*(js.publish(s, p, stream=stream, timeout=10.0, headers={MSG_ID_HEADER: m})
-                               for s, p, m in messages[start : start + b.PUBLISH_WINDOW]))
+        await asyncio.gather(
+            *(
+                js.publish(s, p, stream=stream, timeout=10.0, headers={MSG_ID_HEADER: m})
+                for s, p, m in messages[start : start + b.PUBLISH_WINDOW]
+            )
+        )
 
 
 async def fresh_upstreams(js: JetStreamContext) -> None:
@@ -97,8 +107,14 @@ async def fresh_upstreams(js: JetStreamContext) -> None:
 
 
 def enrolled(family_id: uuid.UUID) -> FamilyEnrolled:
-    return FamilyEnrolled(family_id=family_id, kelurahan_code=MEDONO, kecamatan_code="33.75.01",
-                          member_counts={"baduta": 1}, risk_factors=["poor"], enrolled_on=TODAY)
+    return FamilyEnrolled(
+        family_id=family_id,
+        kelurahan_code=MEDONO,
+        kecamatan_code="33.75.01",
+        member_counts={"baduta": 1},
+        risk_factors=["poor"],
+        enrolled_on=TODAY,
+    )
 
 
 # -- sponsorships over HTTP --------------------------------------------------------------------------
@@ -109,20 +125,30 @@ async def start_funding(servers: Any, js: JetStreamContext) -> tuple[Any, str]:
     await b.delete_stream(js, "GENTING_FUNDING")
     secret = secrets.token_urlsafe(32)
     db = await servers.fresh_db("funding_commands")
-    env = {"GENTING_SERVICE": "funding", "GENTING_DATABASE_URL": db, "GENTING_NATS_URL": servers.nats_url,
-           "GENTING_JWT_SECRET": secret, "GENTING_LOG_LEVEL": "warning"}
+    env = {
+        "GENTING_SERVICE": "funding",
+        "GENTING_DATABASE_URL": db,
+        "GENTING_NATS_URL": servers.nats_url,
+        "GENTING_JWT_SECRET": secret,
+        "GENTING_LOG_LEVEL": "warning",
+    }
     token = issue_token(secret, role="admin", sub="bench-admin")
-    return await b.start_service(servers, "funding", "services.funding.app:create_app", env, token,
-                                 "/sponsorships"), db
+    return await b.start_service(servers, "funding", "services.funding.app:create_app", env, token, "/sponsorships"), db
 
 
 async def donors_with_money(client: httpx.AsyncClient, count: int) -> list[str]:
     async def one(i: int) -> str:
         response = await client.post("/donors", json={"name": f"Donatur {i}", "donor_type": "csr"})
         donor_id: str = response.json()["donor_id"]
-        gift = await client.post(f"/donors/{donor_id}/contributions", json={
-            "amount_rp": 10_000_000_000, "received_on": TODAY.isoformat(), "method": "transfer",
-            "reference": f"BENCH-{i}"})
+        gift = await client.post(
+            f"/donors/{donor_id}/contributions",
+            json={
+                "amount_rp": 10_000_000_000,
+                "received_on": TODAY.isoformat(),
+                "method": "transfer",
+                "reference": f"BENCH-{i}",
+            },
+        )
         if gift.status_code != 201:
             raise b.BenchFailure(f"contribution answered {gift.status_code}: {gift.text[:500]}")
         return donor_id
@@ -137,8 +163,9 @@ async def enrol_families(js: JetStreamContext, db: str, n: int) -> list[uuid.UUI
     conn = await asyncpg.connect(db)
     try:
         deadline = time.monotonic() + 60
-        while await conn.fetchval("select count(*) from funding_families where family_id = any($1::uuid[])",
-                                  families) < n:
+        while (
+            await conn.fetchval("select count(*) from funding_families where family_id = any($1::uuid[])", families) < n
+        ):
             if time.monotonic() > deadline:
                 raise b.BenchFailure("funding did not read the enrolments within 60 s")
             await asyncio.sleep(0.05)
@@ -154,8 +181,12 @@ async def sponsor_all(service: Any, donors: list[str], families: list[uuid.UUID]
     async def client_loop(mine: list[str]) -> None:
         async with b._client(service) as client:
             for k, family_id in enumerate(todo):
-                body = {"donor_id": mine[k % len(mine)], "family_id": str(family_id), "amount_rp": SPONSORSHIP_RP,
-                        "start_date": TODAY.isoformat()}
+                body = {
+                    "donor_id": mine[k % len(mine)],
+                    "family_id": str(family_id),
+                    "amount_rp": SPONSORSHIP_RP,
+                    "start_date": TODAY.isoformat(),
+                }
                 response = await client.post("/sponsorships", content=json.dumps(body))
                 if response.status_code != 201:
                     raise b.BenchFailure(f"POST /sponsorships answered {response.status_code}: {response.text[:500]}")
@@ -198,20 +229,39 @@ async def seed_sponsored_families(pool: asyncpg.Pool, families: int) -> list[uui
     donor_id = uuid.uuid4()
     ids = [uuid.uuid4() for _ in range(families)]
     async with pool.acquire() as conn, conn.transaction():
-        events = decide(Donor(), RegisterDonor(donor_id=donor_id, donor_type="csr", name="Bench", contact=None,
-                                               today=TODAY))
-        events += decide(fold(events), ReceiveContribution(
-            donor_id=donor_id, contribution_id=uuid.uuid4(), amount_rp=10_000_000_000, received_on=TODAY,
-            method="transfer", reference="BENCH", today=TODAY))
+        events = decide(
+            Donor(), RegisterDonor(donor_id=donor_id, donor_type="csr", name="Bench", contact=None, today=TODAY)
+        )
+        events += decide(
+            fold(events),
+            ReceiveContribution(
+                donor_id=donor_id,
+                contribution_id=uuid.uuid4(),
+                amount_rp=10_000_000_000,
+                received_on=TODAY,
+                method="transfer",
+                reference="BENCH",
+                today=TODAY,
+            ),
+        )
         await repo.save(conn, repo.DONORS, donor_id, 0, events, meta)
         await conn.executemany(
             "insert into funding_families (family_id, status, kelurahan_code, enrolled_on)"
-            " values ($1, 'enrolled', $2, $3)", [(f, MEDONO, TODAY) for f in ids])
+            " values ($1, 'enrolled', $2, $3)",
+            [(f, MEDONO, TODAY) for f in ids],
+        )
         for family_id in ids:
             donor = await repo.load_donor(conn, donor_id)
             command = sponsorships.SponsorFamily(
-                sponsorship_id=uuid.uuid4(), donor_id=donor_id, family_id=family_id, amount_rp=SPONSORSHIP_RP,
-                start_date=TODAY, today=TODAY, family_status="enrolled", kelurahan_code=MEDONO)
+                sponsorship_id=uuid.uuid4(),
+                donor_id=donor_id,
+                family_id=family_id,
+                amount_rp=SPONSORSHIP_RP,
+                start_date=TODAY,
+                today=TODAY,
+                family_status="enrolled",
+                kelurahan_code=MEDONO,
+            )
             allocated, sponsored = sponsorships.sponsor(donor, command)
             await repo.save(conn, repo.DONORS, donor_id, donor.version, allocated, meta)
             await repo.save(conn, repo.SPONSORSHIPS, command.sponsorship_id, 0, sponsored, meta)
@@ -227,9 +277,17 @@ def deliveries(families: list[uuid.UUID], n: int) -> list[tuple[str, bytes, str]
         for plan_id, family_id in plans:
             if len(out) == n:
                 break
-            event = AidDelivered(plan_id=plan_id, family_id=family_id, kelurahan_code=MEDONO,
-                                 delivery_id=uuid.uuid4(), period_from=TODAY, period_to=TODAY, days=1,
-                                 value_rp=15_000, delivered_on=TODAY)
+            event = AidDelivered(
+                plan_id=plan_id,
+                family_id=family_id,
+                kelurahan_code=MEDONO,
+                delivery_id=uuid.uuid4(),
+                period_from=TODAY,
+                period_to=TODAY,
+                days=1,
+                value_rp=15_000,
+                delivered_on=TODAY,
+            )
             out.append(envelope(event, version))
     return out
 
@@ -248,8 +306,9 @@ async def system_ledger_projection(servers: Any, js: JetStreamContext, rep: int,
             started = time.perf_counter()
             task = asyncio.create_task(runner.run())
             try:
-                await b.wait_for(lambda: runner.stats.applied >= n or runner.stats.dead_lettered > 0, 300,
-                                 "ledger projection")
+                await b.wait_for(
+                    lambda: runner.stats.applied >= n or runner.stats.dead_lettered > 0, 300, "ledger projection"
+                )
                 elapsed = time.perf_counter() - started
             finally:
                 task.cancel()
@@ -277,13 +336,22 @@ async def run(args: argparse.Namespace, servers: Any) -> dict[str, Any]:
             per_rep["raw_pg"].append(await b.timed("raw asyncpg", b.raw_pg(servers, rep, raw_rows)))
             _, consume = await b.timed("raw publish + consume", b.raw_publish_and_consume(servers, js, rep, corpus))
             per_rep["raw_consume"].append(consume)
-            per_rep["ledger_projection"].append(await b.timed(
-                "ledger projection", system_ledger_projection(servers, js, rep, args.events)))
-        per_rep["sponsorships"] = await b.timed(f"sponsorships over HTTP, {args.reps} × {args.commands}",
-                                                system_sponsorships(servers, js, args.commands, args.reps))
+            per_rep["ledger_projection"].append(
+                await b.timed("ledger projection", system_ledger_projection(servers, js, rep, args.events))
+            )
+        per_rep["sponsorships"] = await b.timed(
+            f"sponsorships over HTTP, {args.reps} × {args.commands}",
+            system_sponsorships(servers, js, args.commands, args.reps),
+        )
     finally:
-        for name in [*servers.streams, "GENTING_FUNDING", "GENTING_REGISTRY", "GENTING_AID",
-                     dlq_stream_name(b.BENCH_SERVICE), dlq_stream_name("funding")]:
+        for name in [
+            *servers.streams,
+            "GENTING_FUNDING",
+            "GENTING_REGISTRY",
+            "GENTING_AID",
+            dlq_stream_name(b.BENCH_SERVICE),
+            dlq_stream_name("funding"),
+        ]:
             with contextlib.suppress(Exception):
                 await b.delete_stream(js, name)
         await nc.close()
@@ -294,16 +362,24 @@ def report(args: argparse.Namespace, results: dict[str, Any]) -> None:
     m = results["medians"]
     rows = [
         ("sponsorships/s over HTTP (8 clients)", m["sponsorships"], m["raw_pg"], "asyncpg 1 insert/txn, 8 conns"),
-        ("AidDelivered→SponsorshipDrawn events/s", m["ledger_projection"], m["raw_consume"],
-         "fetch(500)+executemany upsert+ack"),
+        (
+            "AidDelivered→SponsorshipDrawn events/s",
+            m["ledger_projection"],
+            m["raw_consume"],
+            "fetch(500)+executemany upsert+ack",
+        ),
     ]
-    print(f"\nGenting funding benchmark — medians of {args.reps} runs (commands {args.commands}, "
-          f"events {args.events}, raw rows {args.raw_rows})")
+    print(
+        f"\nGenting funding benchmark — medians of {args.reps} runs (commands {args.commands}, "
+        f"events {args.events}, raw rows {args.raw_rows})"
+    )
     width = max(len(r[0]) for r in rows)
     for name, system, raw, what in rows:
         print(f"{name:<{width}} | {system:>9,.1f} | raw {raw:>9,.1f} ({what}) | {system / raw:.0%}")
-    print("per repetition: " + "; ".join(f"{k} " + "/".join(f"{v:,.0f}" for v in vs)
-                                         for k, vs in results["per_rep"].items()))
+    print(
+        "per repetition: "
+        + "; ".join(f"{k} " + "/".join(f"{v:,.0f}" for v in vs) for k, vs in results["per_rep"].items())
+    )
     print(f"cores busy: {dict((k, v) for k, v in b.CORES.items() if k in ('sponsorships', 'ledger_projection'))}")
 
 
@@ -337,4 +413,3 @@ def main() -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-

@@ -110,11 +110,18 @@ async def load_streams(js: JetStreamContext, corpus: Sequence[Published]) -> Non
             await js.delete_stream(f"GENTING_{context.upper()}")
         await ensure_stream(js, owned_stream_config(context))
     for start in range(0, len(corpus), 1000):
-        await asyncio.gather(*(
-            js.publish(p.subject, p.envelope.to_bytes(), stream=p.stream, timeout=30.0,
-                       headers={MSG_ID_HEADER: str(p.envelope.event_id)})
-            for p in corpus[start : start + 1000]
-        ))
+        await asyncio.gather(
+            *(
+                js.publish(
+                    p.subject,
+                    p.envelope.to_bytes(),
+                    stream=p.stream,
+                    timeout=30.0,
+                    headers={MSG_ID_HEADER: str(p.envelope.event_id)},
+                )
+                for p in corpus[start : start + 1000]
+            )
+        )
 
 
 async def raw_consume(servers: Servers, js: JetStreamContext, rep: int, total: int) -> float:
@@ -127,10 +134,16 @@ async def raw_consume(servers: Servers, js: JetStreamContext, rep: int, total: i
         for projection in PROJECTIONS:
             durable = f"bench-raw-{rep}"
             last = (await js.stream_info(projection.stream)).state.last_seq
-            await js.add_consumer(projection.stream, ConsumerConfig(
-                durable_name=durable, deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.EXPLICIT,
-                ack_wait=30, max_ack_pending=RAW_FETCH * 5,
-            ))
+            await js.add_consumer(
+                projection.stream,
+                ConsumerConfig(
+                    durable_name=durable,
+                    deliver_policy=DeliverPolicy.ALL,
+                    ack_policy=AckPolicy.EXPLICIT,
+                    ack_wait=30,
+                    max_ack_pending=RAW_FETCH * 5,
+                ),
+            )
             sub = await js.pull_subscribe_bind(durable=durable, stream=projection.stream)
             seq = 0
             while seq < last:
@@ -172,8 +185,13 @@ async def live(servers: Servers, js: JetStreamContext, rep: int, total: int, fam
     pool = await _reporting_pool(servers, f"live{rep}")
     runners = []
     for p in PROJECTIONS:
-        named = type(p)(name=f"{p.name}-bench-{rep}", stream=p.stream, filter_subjects=p.filter_subjects,
-                        tables=p.tables, translate=p.translate)
+        named = type(p)(
+            name=f"{p.name}-bench-{rep}",
+            stream=p.stream,
+            filter_subjects=p.filter_subjects,
+            tables=p.tables,
+            translate=p.translate,
+        )
         runners.append(ProjectionRunner(pool, js, named, service="reporting", batch=500))
     started = time.perf_counter()
     tasks = [asyncio.create_task(r.run()) for r in runners]
@@ -230,8 +248,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 await servers.drop_databases()
             servers.stop()
     medians = {k: statistics.median(v) for k, v in rates.items()}
-    return {"events": total, "families": args.families, "reps": args.reps, "rates": rates, "median": medians,
-            "replay_vs_raw": medians["replay"] / medians["raw"], "live_vs_raw": medians["live"] / medians["raw"]}
+    return {
+        "events": total,
+        "families": args.families,
+        "reps": args.reps,
+        "rates": rates,
+        "median": medians,
+        "replay_vs_raw": medians["replay"] / medians["raw"],
+        "live_vs_raw": medians["live"] / medians["raw"],
+    }
 
 
 def main() -> int:
@@ -248,10 +273,14 @@ def main() -> int:
     m = results["median"]
     print(f"\nreporting replay, {results['events']:,} events, median of {results['reps']}:")
     print(f"  raw pull-consume (fetch 500 + executemany + ack)  {m['raw']:>10,.0f} events/s")
-    print(f"  genting replay reporting (rebuild, one tx)        {m['replay']:>10,.0f} events/s"
-          f"  = {results['replay_vs_raw']:.0%} of raw")
-    print(f"  live consumers catching up from zero              {m['live']:>10,.0f} events/s"
-          f"  = {results['live_vs_raw']:.0%} of raw")
+    print(
+        f"  genting replay reporting (rebuild, one tx)        {m['replay']:>10,.0f} events/s"
+        f"  = {results['replay_vs_raw']:.0%} of raw"
+    )
+    print(
+        f"  live consumers catching up from zero              {m['live']:>10,.0f} events/s"
+        f"  = {results['live_vs_raw']:.0%} of raw"
+    )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2))
     print(f"  results: {RESULTS.relative_to(REPO)}")

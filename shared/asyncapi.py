@@ -55,8 +55,12 @@ def asyncapi_document(
         for cls in publishes.classes.values():
             subject = f"genting.{cls.context}.{cls.aggregate}.{{{cls.id_field}}}.{cls.event_type}"
             broker.publisher(
-                subject, stream=stream, schema=_envelope_of(cls), title=cls.event_type,
-                description=(cls.__doc__ or "").strip(), headers={"Nats-Msg-Id": "event_id"},
+                subject,
+                stream=stream,
+                schema=_envelope_of(cls),
+                title=cls.event_type,
+                description=(cls.__doc__ or "").strip(),
+                headers={"Nats-Msg-Id": "event_id"},
             )
     for durable, upstream, subjects in consumes:
         for subject in subjects:
@@ -65,8 +69,11 @@ def asyncapi_document(
                 return None
 
             broker.subscriber(
-                subject, stream=JStream(upstream, declare=False), durable=durable,
-                pull_sub=PullSub(batch_size=100, batch=True), title=f"{durable}:{subject}",
+                subject,
+                stream=JStream(upstream, declare=False),
+                durable=durable,
+                pull_sub=PullSub(batch_size=100, batch=True),
+                title=f"{durable}:{subject}",
             )(_documented)
     spec = AsyncAPI(broker, title=f"genting-{service}", version="1.0.0", description=description)
     return json.loads(spec.to_specification().to_json())

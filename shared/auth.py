@@ -68,9 +68,7 @@ def issue_token(
 
 def verify_token(secret: str, token: str) -> Principal:
     try:
-        claims = jwt.decode(
-            token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub", "role"]}
-        )
+        claims = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub", "role"]})
     except jwt.ExpiredSignatureError:
         raise Unauthorized("the token has expired") from None
     except jwt.PyJWTError as exc:

@@ -49,10 +49,15 @@ class StoredEvent:
 
     def envelope(self) -> Envelope:
         return Envelope(
-            event_id=self.event_id, event_type=self.event_type, schema_version=self.schema_version,
-            stream_id=self.stream_id, stream_version=self.stream_version,
-            occurred_at=self.occurred_at, correlation_id=self.correlation_id,
-            causation_id=self.causation_id, data=self.data,
+            event_id=self.event_id,
+            event_type=self.event_type,
+            schema_version=self.schema_version,
+            stream_id=self.stream_id,
+            stream_version=self.stream_version,
+            occurred_at=self.occurred_at,
+            correlation_id=self.correlation_id,
+            causation_id=self.causation_id,
+            data=self.data,
         )
 
 
@@ -111,10 +116,14 @@ class EventStore:
             return []
         envelopes = [
             Envelope(
-                event_id=self._new_id(), event_type=new.event.event_type,
-                schema_version=new.event.schema_version, stream_id=stream_id,
-                stream_version=expected_version + i, occurred_at=meta.occurred_at,
-                correlation_id=meta.correlation_id, causation_id=meta.causation_id,
+                event_id=self._new_id(),
+                event_type=new.event.event_type,
+                schema_version=new.event.schema_version,
+                stream_id=stream_id,
+                stream_version=expected_version + i,
+                occurred_at=meta.occurred_at,
+                correlation_id=meta.correlation_id,
+                causation_id=meta.causation_id,
                 data=new.event.model_dump(mode="json"),
             )
             for i, new in enumerate(events, start=1)
@@ -124,12 +133,20 @@ class EventStore:
         try:
             status = await conn.execute(
                 _APPEND,
-                [e.event_id for e in envelopes], [e.stream_version for e in envelopes],
-                [e.event_type for e in envelopes], [e.schema_version for e in envelopes],
-                [json.dumps(e.data) for e in envelopes], [new.sealed for new in events],
-                self.stream_type, stream_id, meta.occurred_at, meta.correlation_id, meta.causation_id,
+                [e.event_id for e in envelopes],
+                [e.stream_version for e in envelopes],
+                [e.event_type for e in envelopes],
+                [e.schema_version for e in envelopes],
+                [json.dumps(e.data) for e in envelopes],
+                [new.sealed for new in events],
+                self.stream_type,
+                stream_id,
+                meta.occurred_at,
+                meta.correlation_id,
+                meta.causation_id,
                 expected_version,
-                [new.event.subject() for new in events], [e.to_bytes() for e in envelopes],
+                [new.event.subject() for new in events],
+                [e.to_bytes() for e in envelopes],
             )
         except asyncpg.UniqueViolationError as exc:
             if exc.constraint_name == "events_stream_version_unique":
@@ -139,13 +156,13 @@ class EventStore:
             raise ConcurrencyConflict(stream_id, expected_version)
         return envelopes
 
-    async def read_all(
-        self, conn: asyncpg.Connection, after_position: int = 0, limit: int = 1000
-    ) -> list[StoredEvent]:
+    async def read_all(self, conn: asyncpg.Connection, after_position: int = 0, limit: int = 1000) -> list[StoredEvent]:
         """Every event of this stream type in commit-safe global order (for rebuilds, offline)."""
         rows = await conn.fetch(
             f"select {_COLUMNS} from events where stream_type = $1 and global_position > $2"
             " order by global_position limit $3",
-            self.stream_type, after_position, limit,
+            self.stream_type,
+            after_position,
+            limit,
         )
         return [StoredEvent(**dict(r)) for r in rows]

@@ -61,15 +61,19 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def on_validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [{"field": _field_path(tuple(e["loc"])), "message": e["msg"]} for e in exc.errors()]
-        return problem(422, "Invalid input", "; ".join(f"{e['field']}: {e['message']}" for e in errors),
-                       errors=errors, kind="validation")
+        return problem(
+            422,
+            "Invalid input",
+            "; ".join(f"{e['field']}: {e['message']}" for e in errors),
+            errors=errors,
+            kind="validation",
+        )
 
     @app.exception_handler(DomainError)
     async def on_domain(_: Request, exc: DomainError) -> JSONResponse:
         errors = [{"field": e.field, "message": e.message} for e in exc.errors] if exc.errors else None
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
-        return problem(exc.status, exc.title, exc.detail, errors=errors,
-                       kind=type(exc).__name__, headers=headers)
+        return problem(exc.status, exc.title, exc.detail, errors=errors, kind=type(exc).__name__, headers=headers)
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -115,7 +119,13 @@ async def run_command(request: Request, principal: Principal, execute: Execute) 
                     await conn.execute(
                         "insert into idempotency_keys (principal, key, method, path, request_hash,"
                         " status, response) values ($1, $2, $3, $4, $5, $6, $7)",
-                        principal.sub, key, request.method, request.url.path, request_hash, status, body,
+                        principal.sub,
+                        key,
+                        request.method,
+                        request.url.path,
+                        request_hash,
+                        status,
+                        body,
                     )
             return JSONResponse(body, status_code=status)
         except (ConcurrencyConflict, asyncpg.DeadlockDetectedError, asyncpg.SerializationError):
@@ -141,7 +151,8 @@ async def _stored_response(
 ) -> JSONResponse | None:
     row = await pool.fetchrow(
         "select request_hash, status, response from idempotency_keys where principal = $1 and key = $2",
-        principal.sub, key,
+        principal.sub,
+        key,
     )
     if row is None:
         return None
@@ -181,9 +192,7 @@ class RequestContext:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message.setdefault("headers", []).append(
-                    (CORRELATION_HEADER.lower().encode(), correlation_id.encode())
-                )
+                message.setdefault("headers", []).append((CORRELATION_HEADER.lower().encode(), correlation_id.encode()))
             await send(message)
 
         try:
@@ -194,8 +203,13 @@ class RequestContext:
             template = getattr(route, "path", "unmatched")
             self.observe(scope["method"], template, status, elapsed)
             if not template.startswith(("/health", "/metrics")):
-                log.info("http_request", method=scope["method"], route=template, status=status,
-                         duration_ms=round(elapsed * 1000, 2))
+                log.info(
+                    "http_request",
+                    method=scope["method"],
+                    route=template,
+                    status=status,
+                    duration_ms=round(elapsed * 1000, 2),
+                )
 
 
 def correlation_id(request: Request) -> uuid.UUID:

@@ -12,8 +12,19 @@ import structlog
 # Keys whose values are personal data (UU 27/2022) wherever they appear in a log event.
 PERSONAL_KEYS = frozenset(
     {
-        "nik", "kk_number", "kk", "name", "head_name", "address", "birth_date",
-        "expected_delivery_date", "personal", "note", "phone", "contact", "members",
+        "nik",
+        "kk_number",
+        "kk",
+        "name",
+        "head_name",
+        "address",
+        "birth_date",
+        "expected_delivery_date",
+        "personal",
+        "note",
+        "phone",
+        "contact",
+        "members",
     }
 )
 REDACTED = "[redacted]"

@@ -9,33 +9,44 @@ class ServiceMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.http_requests = Counter(
-            "genting_http_requests_total", "HTTP requests by route and status",
-            ["method", "route", "status"], registry=self.registry,
+            "genting_http_requests_total",
+            "HTTP requests by route and status",
+            ["method", "route", "status"],
+            registry=self.registry,
         )
         self.http_seconds = Histogram(
-            "genting_http_request_seconds", "HTTP request duration", ["method", "route"],
+            "genting_http_request_seconds",
+            "HTTP request duration",
+            ["method", "route"],
             registry=self.registry,
             buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
         )
         self.outbox_pending = Gauge(
-            "genting_outbox_pending", "Committed events not yet acknowledged by JetStream",
+            "genting_outbox_pending",
+            "Committed events not yet acknowledged by JetStream",
             registry=self.registry,
         )
         self.relay_leader = Gauge(
-            "genting_outbox_relay_leader", "1 when this process runs the service's active relay",
+            "genting_outbox_relay_leader",
+            "1 when this process runs the service's active relay",
             registry=self.registry,
         )
         self.relay_published = Gauge(
-            "genting_outbox_published", "Events this process's relay has published",
+            "genting_outbox_published",
+            "Events this process's relay has published",
             registry=self.registry,
         )
         self.projection_events = Gauge(
-            "genting_projection_events", "Events handled by a projection, by outcome",
-            ["projection", "outcome"], registry=self.registry,
+            "genting_projection_events",
+            "Events handled by a projection, by outcome",
+            ["projection", "outcome"],
+            registry=self.registry,
         )
         self.projection_position = Gauge(
-            "genting_projection_stream_seq", "Last upstream stream sequence a projection handled",
-            ["projection"], registry=self.registry,
+            "genting_projection_stream_seq",
+            "Last upstream stream sequence a projection handled",
+            ["projection"],
+            registry=self.registry,
         )
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:

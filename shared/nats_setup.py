@@ -29,24 +29,36 @@ async def connect(url: str, name: str) -> Client:
         log.warning("nats_error", error=str(exc))
 
     return await nats.connect(
-        url, name=name, max_reconnect_attempts=-1, reconnect_time_wait=1,
-        disconnected_cb=on_disconnect, reconnected_cb=on_reconnect, error_cb=on_error,
+        url,
+        name=name,
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=1,
+        disconnected_cb=on_disconnect,
+        reconnected_cb=on_reconnect,
+        error_cb=on_error,
     )
 
 
 def owned_stream_config(context: str, replicas: int = 1) -> StreamConfig:
     """The event log of one context: file storage, limits retention, 2-minute duplicate window."""
     return StreamConfig(
-        name=stream_name(context), subjects=[context_subjects(context)],
-        storage=StorageType.FILE, retention=RetentionPolicy.LIMITS, num_replicas=replicas,
-        duplicate_window=DUPLICATE_WINDOW_SECONDS, max_age=0,
+        name=stream_name(context),
+        subjects=[context_subjects(context)],
+        storage=StorageType.FILE,
+        retention=RetentionPolicy.LIMITS,
+        num_replicas=replicas,
+        duplicate_window=DUPLICATE_WINDOW_SECONDS,
+        max_age=0,
     )
 
 
 def dlq_stream_config(service: str, replicas: int = 1) -> StreamConfig:
     return StreamConfig(
-        name=dlq_stream_name(service), subjects=[dlq_subject(service)],
-        storage=StorageType.FILE, retention=RetentionPolicy.LIMITS, num_replicas=replicas,
+        name=dlq_stream_name(service),
+        subjects=[dlq_subject(service)],
+        storage=StorageType.FILE,
+        retention=RetentionPolicy.LIMITS,
+        num_replicas=replicas,
         duplicate_window=DUPLICATE_WINDOW_SECONDS,
     )
 

@@ -94,8 +94,7 @@ class OutboxRelay:
     async def relay_once(self, conn: asyncpg.Connection) -> int:
         """Publish one batch of unpublished rows; returns how many were acknowledged and marked."""
         rows = await conn.fetch(
-            "select id, event_id, subject, payload from outbox where published_at is null"
-            " order by id limit $1",
+            "select id, event_id, subject, payload from outbox where published_at is null order by id limit $1",
             self.batch,
         )
         if not rows:
@@ -104,7 +103,10 @@ class OutboxRelay:
         results = await asyncio.gather(
             *(
                 self.js.publish(
-                    r["subject"], r["payload"], stream=self.stream, timeout=PUBLISH_TIMEOUT_SECONDS,
+                    r["subject"],
+                    r["payload"],
+                    stream=self.stream,
+                    timeout=PUBLISH_TIMEOUT_SECONDS,
                     headers={MSG_ID_HEADER: str(r["event_id"])},
                 )
                 for r in rows
@@ -130,7 +132,5 @@ class OutboxRelay:
     @staticmethod
     async def prune(pool: asyncpg.Pool) -> int:
         """Published rows are kept a week for diagnosis, then deleted."""
-        status = await pool.execute(
-            f"delete from outbox where published_at < now() - interval '{PRUNE_AFTER}'"
-        )
+        status = await pool.execute(f"delete from outbox where published_at < now() - interval '{PRUNE_AFTER}'")
         return int(status.split()[-1])

@@ -64,9 +64,7 @@ def retry_delay(num_delivered: int) -> float:
     return min(0.25 * 2 ** max(num_delivered - 1, 0), 30.0)
 
 
-async def gate(
-    conn: asyncpg.Connection, projection: str, versions: Sequence[tuple[UUID, int]]
-) -> list[Outcome]:
+async def gate(conn: asyncpg.Connection, projection: str, versions: Sequence[tuple[UUID, int]]) -> list[Outcome]:
     """Decide, for each (stream_id, version) in arrival order, whether to apply it.
 
     Rows of every stream in the batch are locked (in stream-id order, so replicas cannot
@@ -77,12 +75,14 @@ async def gate(
     await conn.execute(
         "insert into projection_versions (projection, stream_id, version)"
         " select $1, unnest($2::uuid[]), 0 on conflict do nothing",
-        projection, ids,
+        projection,
+        ids,
     )
     rows = await conn.fetch(
         "select stream_id, version from projection_versions where projection = $1"
         " and stream_id = any($2::uuid[]) order by stream_id for update",
-        projection, ids,
+        projection,
+        ids,
     )
     current = {r["stream_id"]: r["version"] for r in rows}
     start = dict(current)
@@ -110,7 +110,9 @@ async def gate(
             "update projection_versions p set version = c.version from"
             " (select unnest($2::uuid[]) as stream_id, unnest($3::int[]) as version) c"
             " where p.projection = $1 and p.stream_id = c.stream_id",
-            projection, [c[0] for c in changed], [c[1] for c in changed],
+            projection,
+            [c[0] for c in changed],
+            [c[1] for c in changed],
         )
     return outcomes
 
@@ -155,9 +157,7 @@ class ProjectionRunner:
     async def setup(self) -> None:
         await ensure_stream(self.js, dlq_stream_config(self.service))
         await ensure_consumer(self.js, self.projection.stream, self.consumer_config())
-        self._sub = await self.js.pull_subscribe_bind(
-            durable=self.projection.name, stream=self.projection.stream
-        )
+        self._sub = await self.js.pull_subscribe_bind(durable=self.projection.name, stream=self.projection.stream)
 
     async def run(self) -> None:
         """Fetch returns as soon as messages are there; the timeout only bounds an idle wait.
@@ -229,9 +229,7 @@ class ProjectionRunner:
 
     async def _apply_batch(self, parsed: list[tuple[Msg, Envelope]]) -> list[Outcome]:
         async with self.pool.acquire() as conn, conn.transaction():
-            outcomes = await gate(
-                conn, self.projection.name, [(e.stream_id, e.stream_version) for _, e in parsed]
-            )
+            outcomes = await gate(conn, self.projection.name, [(e.stream_id, e.stream_version) for _, e in parsed])
             chosen = _in_apply_order(parsed, outcomes)
             apply_many = getattr(self.projection, "apply_many", None)
             if apply_many is not None:  # one round trip for the whole batch, same order
@@ -244,7 +242,8 @@ class ProjectionRunner:
                 "insert into projection_checkpoints (projection, stream_seq) values ($1, $2)"
                 " on conflict (projection) do update set stream_seq ="
                 " greatest(projection_checkpoints.stream_seq, excluded.stream_seq), updated_at = now()",
-                self.projection.name, parsed[-1][0].metadata.sequence.stream,
+                self.projection.name,
+                parsed[-1][0].metadata.sequence.stream,
             )
         return outcomes
 
@@ -294,7 +293,9 @@ class ProjectionRunner:
             "payload": msg.data.decode(errors="replace"),
         }
         await self.js.publish(
-            dlq_subject(self.service), json.dumps(body).encode(), timeout=5.0,
+            dlq_subject(self.service),
+            json.dumps(body).encode(),
+            timeout=5.0,
             headers={MSG_ID_HEADER: f"{self.projection.name}:{self.projection.stream}:{seq}"},
         )
         await msg.term()

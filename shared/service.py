@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,7 +47,7 @@ class ServiceSpec:
     projections: Callable[[Settings], Sequence[Projection]] = lambda _: ()
     # Extra state for the routers (e.g. the registry's key vault), set up after the pool exists.
     on_startup: Callable[[FastAPI], Awaitable[None]] | None = None
-    extra_tasks: Callable[[FastAPI], Sequence[Awaitable[None]]] = field(default=lambda _: ())
+    extra_tasks: Callable[[FastAPI], Sequence[Coroutine[Any, Any, None]]] = field(default=lambda _: ())
 
 
 def build_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
@@ -68,13 +68,23 @@ def build_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
             await ensure_stream(js, owned_stream_config(spec.publishes.context, settings.stream_replicas))
         if spec.publishes is not None and settings.relay_enabled:
             app.state.relay = OutboxRelay(
-                settings.database_url, js, service=spec.name, stream=stream_name(spec.publishes.context),
-                batch=settings.relay_batch, poll_seconds=settings.relay_poll_seconds,
+                settings.database_url,
+                js,
+                service=spec.name,
+                stream=stream_name(spec.publishes.context),
+                batch=settings.relay_batch,
+                poll_seconds=settings.relay_poll_seconds,
             )
             tasks.append(asyncio.create_task(app.state.relay.run(), name="outbox-relay"))
         app.state.runners = [
-            ProjectionRunner(app.state.pool, js, p, service=spec.name, batch=settings.projection_batch,
-                             max_deliver=settings.projection_max_deliver)
+            ProjectionRunner(
+                app.state.pool,
+                js,
+                p,
+                service=spec.name,
+                batch=settings.projection_batch,
+                max_deliver=settings.projection_max_deliver,
+            )
             for p in spec.projections(settings)
         ]
         for runner in app.state.runners:
@@ -99,8 +109,12 @@ def build_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
             log.info("service_stopped")
 
     app = FastAPI(
-        title=spec.title, description=spec.description, version="1.0.0", lifespan=lifespan,
-        docs_url=None, redoc_url=None,
+        title=spec.title,
+        description=spec.description,
+        version="1.0.0",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.metrics = metrics
@@ -117,7 +131,9 @@ def build_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
 def _operations_router(spec: ServiceSpec, settings: Settings, metrics: ServiceMetrics) -> APIRouter:
     router = APIRouter(tags=["operations"])
     asyncapi = asyncapi_document(
-        service=spec.name, nats_url=settings.nats_url, publishes=spec.publishes,
+        service=spec.name,
+        nats_url=settings.nats_url,
+        publishes=spec.publishes,
         consumes=[(p.name, p.stream, p.filter_subjects) for p in spec.projections(settings)],
         description=spec.description,
     )
@@ -128,8 +144,10 @@ def _operations_router(spec: ServiceSpec, settings: Settings, metrics: ServiceMe
 
     @router.get("/health/ready", response_model=None)
     async def ready(request: Request) -> JSONResponse:
-        checks = {"database": await _database_ok(request.app.state.pool),
-                  "nats": bool(request.app.state.nc.is_connected)}
+        checks = {
+            "database": await _database_ok(request.app.state.pool),
+            "nats": bool(request.app.state.nc.is_connected),
+        }
         if all(checks.values()):
             return JSONResponse({"status": "ready", "checks": checks})
         failing = ", ".join(k for k, ok in checks.items() if not ok)
@@ -147,8 +165,12 @@ def _operations_router(spec: ServiceSpec, settings: Settings, metrics: ServiceMe
             metrics.relay_published.set(state.relay.published)
         for runner in state.runners:
             name, s = runner.projection.name, runner.stats
-            for outcome, value in (("applied", s.applied), ("duplicate", s.duplicates),
-                                   ("gap", s.gaps), ("dead_lettered", s.dead_lettered)):
+            for outcome, value in (
+                ("applied", s.applied),
+                ("duplicate", s.duplicates),
+                ("gap", s.gaps),
+                ("dead_lettered", s.dead_lettered),
+            ):
                 metrics.projection_events.labels(name, outcome).set(value)
             metrics.projection_position.labels(name).set(s.last_seq)
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
@@ -160,7 +182,8 @@ def _operations_router(spec: ServiceSpec, settings: Settings, metrics: ServiceMe
     @router.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:
         return get_swagger_ui_html(
-            openapi_url="/openapi.json", title=f"{spec.title} — API",
+            openapi_url="/openapi.json",
+            title=f"{spec.title} — API",
             swagger_js_url="/docs/static/swagger-ui-bundle.js",
             swagger_css_url="/docs/static/swagger-ui.css",
             swagger_favicon_url="/docs/static/favicon-32x32.png",

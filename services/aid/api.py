@@ -57,7 +57,9 @@ class ConfirmationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     photo_ref: StrictStr | None = Field(
-        None, max_length=MAX_PHOTO_REF, description="where the proof photo is kept (object key or URL)",
+        None,
+        max_length=MAX_PHOTO_REF,
+        description="where the proof photo is kept (object key or URL)",
         examples=["s3://genting-proof/2025/03/d1.jpg"],
     )
 
@@ -102,7 +104,11 @@ def _require_acts_in(principal: Principal, kelurahan_code: str, *roles: str) -> 
 
 
 async def _on_plan(
-    request: Request, conn: asyncpg.Connection, plan_id: UUID, principal: Principal, roles: tuple[str, ...],
+    request: Request,
+    conn: asyncpg.Connection,
+    plan_id: UUID,
+    principal: Principal,
+    roles: tuple[str, ...],
     command: PlanCommand,
 ) -> dict[str, Any]:
     """Load the plan (locked), check the caller acts in its kelurahan, decide, save."""
@@ -112,17 +118,28 @@ async def _on_plan(
         raise PlanNotFound(plan_id)
     _require_acts_in(principal, state.kelurahan_code, *roles)
     after = await plans.save(conn, state, decide(state, command), _meta(request))
-    return {"plan_id": str(plan_id), "plan_status": after.status, "days_covered": after.days_covered,
-            "delivered_rp": after.delivered_rp, "remaining_rp": after.remaining_rp}
+    return {
+        "plan_id": str(plan_id),
+        "plan_status": after.status,
+        "days_covered": after.days_covered,
+        "delivered_rp": after.delivered_rp,
+        "remaining_rp": after.remaining_rp,
+    }
 
 
 @router.post("/plans/{plan_id}/deliveries", status_code=201, summary="Record a food delivery")
 async def record_delivery(plan_id: UUID, body: DeliveryIn, request: Request, principal: Caller) -> JSONResponse:
     principal.require(*STAFF)
     command = RecordDelivery(
-        plan_id=plan_id, delivery_id=uuid4(), period_from=body.period_from, period_to=body.period_to,
-        value_rp=body.value_rp, items=tuple(DeliveredItem(**i.model_dump()) for i in body.items),
-        delivered_on=body.delivered_on, today=_today(request), recorded_by=principal.sub,
+        plan_id=plan_id,
+        delivery_id=uuid4(),
+        period_from=body.period_from,
+        period_to=body.period_to,
+        value_rp=body.value_rp,
+        items=tuple(DeliveredItem(**i.model_dump()) for i in body.items),
+        delivered_on=body.delivered_on,
+        today=_today(request),
+        recorded_by=principal.sub,
     )
 
     async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
@@ -134,7 +151,9 @@ async def record_delivery(plan_id: UUID, body: DeliveryIn, request: Request, pri
 
 @router.post("/deliveries/{delivery_id}/confirmation", summary="The lurah confirms the family received it")
 async def confirm_delivery(
-    delivery_id: UUID, request: Request, principal: Caller,
+    delivery_id: UUID,
+    request: Request,
+    principal: Caller,
     body: Annotated[ConfirmationIn | None, Body()] = None,
 ) -> JSONResponse:
     principal.require("admin", "lurah")  # a kader delivers; only the lurah (or an admin) confirms
@@ -145,23 +164,33 @@ async def confirm_delivery(
         plan_id = await conn.fetchval("select plan_id from deliveries_view where delivery_id = $1", delivery_id)
         if plan_id is None:
             raise DeliveryNotFound(delivery_id)
-        command = ConfirmDelivery(plan_id=plan_id, delivery_id=delivery_id, today=command_day,
-                                  confirmed_by=principal.sub, photo_ref=photo_ref)
+        command = ConfirmDelivery(
+            plan_id=plan_id, delivery_id=delivery_id, today=command_day, confirmed_by=principal.sub, photo_ref=photo_ref
+        )
         await _on_plan(request, conn, plan_id, principal, ("admin", "lurah"), command)
-        return 200, {"delivery_id": str(delivery_id), "plan_id": str(plan_id), "confirmed": True,
-                     "confirmed_on": command_day.isoformat(), "photo_ref": photo_ref.strip() if photo_ref else None}
+        return 200, {
+            "delivery_id": str(delivery_id),
+            "plan_id": str(plan_id),
+            "confirmed": True,
+            "confirmed_on": command_day.isoformat(),
+            "photo_ref": photo_ref.strip() if photo_ref else None,
+        }
 
     return await run_command(request, principal, execute)
 
 
 @router.post("/plans/{plan_id}/interventions", status_code=201, summary="Record an intervention beyond food")
-async def record_intervention(
-    plan_id: UUID, body: InterventionIn, request: Request, principal: Caller
-) -> JSONResponse:
+async def record_intervention(plan_id: UUID, body: InterventionIn, request: Request, principal: Caller) -> JSONResponse:
     principal.require(*STAFF)
     command = RecordIntervention(
-        plan_id=plan_id, intervention_id=uuid4(), kind=body.kind, description=body.description,
-        done_on=body.done_on, value_rp=body.value_rp, today=_today(request), recorded_by=principal.sub,
+        plan_id=plan_id,
+        intervention_id=uuid4(),
+        kind=body.kind,
+        description=body.description,
+        done_on=body.done_on,
+        value_rp=body.value_rp,
+        today=_today(request),
+        recorded_by=principal.sub,
     )
 
     async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
@@ -181,15 +210,21 @@ async def hold_session(body: SessionIn, request: Request, principal: Caller) -> 
         rows = await conn.fetch(
             "select family_id from aid_families where kelurahan_code = $1 and enrolled_on is not null"
             " and exited_on is null and family_id = any($2::uuid[])",
-            body.kelurahan_code, body.family_ids,
+            body.kelurahan_code,
+            body.family_ids,
         )
         command = HoldSession(
-            session_id=uuid4(), topic=body.topic, held_on=body.held_on, kelurahan_code=body.kelurahan_code,
-            family_ids=tuple(body.family_ids), facilitator=body.facilitator, today=_today(request),
-            recorded_by=principal.sub, enrolled_here=frozenset(r["family_id"] for r in rows),
+            session_id=uuid4(),
+            topic=body.topic,
+            held_on=body.held_on,
+            kelurahan_code=body.kelurahan_code,
+            family_ids=tuple(body.family_ids),
+            facilitator=body.facilitator,
+            today=_today(request),
+            recorded_by=principal.sub,
+            enrolled_here=frozenset(r["family_id"] for r in rows),
         )
         after = await sessions.execute(conn, command, _meta(request))
         return 201, {"session_id": str(command.session_id), "families": len(after.family_ids)}
 
     return await run_command(request, principal, execute)
-

@@ -44,8 +44,13 @@ def create_app(settings: AidSettings | None = None) -> FastAPI:
         return [RegistryReactions(decisions, GrowthWatch(visits)), FundingReactions(decisions)]
 
     spec = ServiceSpec(
-        name="aid", title="Genting aid", description=DESCRIPTION, migrations=MIGRATIONS,
-        routers=[api.router, queries.router, home_visit_api.router], publishes=CATALOG, projections=projections,
+        name="aid",
+        title="Genting aid",
+        description=DESCRIPTION,
+        migrations=MIGRATIONS,
+        routers=[api.router, queries.router, home_visit_api.router],
+        publishes=CATALOG,
+        projections=projections,
         extra_tasks=clock_tasks,
     )
     app = build_app(spec, settings)

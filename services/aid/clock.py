@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Coroutine
 from datetime import UTC, date, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
@@ -34,9 +34,7 @@ class CityClock:
         return datetime.now(self.zone).date()
 
 
-async def close_expired_plans(
-    pool: asyncpg.Pool, plans: PlanRepository, today: date, grace_days: int = 0
-) -> int:
+async def close_expired_plans(pool: asyncpg.Pool, plans: PlanRepository, today: date, grace_days: int = 0) -> int:
     """One step: each active plan whose last day (plus grace) is before `today`, in its own
     transaction, ends incomplete with its trailing gap recorded. Returns how many ended.
 
@@ -64,7 +62,7 @@ async def run_step(app: FastAPI) -> int:
     return await close_expired_plans(state.pool, state.plans, state.clock(), state.settings.recording_grace_days)
 
 
-def clock_tasks(app: FastAPI) -> list[Awaitable[None]]:
+def clock_tasks(app: FastAPI) -> list[Coroutine[Any, Any, None]]:
     return [_every(app, app.state.settings.clock_interval_seconds)]
 
 

@@ -54,13 +54,17 @@ async def list_home_visits(
 ) -> dict[str, Any]:
     code = _kelurahan_of(principal, kelurahan_code)
     pool: asyncpg.Pool = request.app.state.pool
-    where = ("($1::text is null or kelurahan_code = $1) and ($2::text is null or status = $2)"
-             " and ($3::uuid is null or family_id = $3)")
+    where = (
+        "($1::text is null or kelurahan_code = $1) and ($2::text is null or status = $2)"
+        " and ($3::uuid is null or family_id = $3)"
+    )
     args = (code, status, family_id)
     total = await pool.fetchval(f"select count(*) from home_visits_view where {where}", *args)
     rows = await pool.fetch(
         f"select * from home_visits_view where {where} order by flagged_on, flag_id limit $4 offset $5",
-        *args, limit, offset,
+        *args,
+        limit,
+        offset,
     )
     return {"items": [visit_body(r) for r in rows], "total": total, "limit": limit, "offset": offset}
 
@@ -69,8 +73,13 @@ async def list_home_visits(
 async def record_visit(flag_id: UUID, body: VisitIn, request: Request, principal: Caller) -> JSONResponse:
     principal.require(*STAFF)
     visits: HomeVisitRepository = request.app.state.visits
-    command = RecordVisit(flag_id=flag_id, visited_on=body.visited_on, note=body.note,
-                          today=request.app.state.clock(), recorded_by=principal.sub)
+    command = RecordVisit(
+        flag_id=flag_id,
+        visited_on=body.visited_on,
+        note=body.note,
+        today=request.app.state.clock(),
+        recorded_by=principal.sub,
+    )
     meta = Metadata(occurred_at=datetime.now(UTC), correlation_id=correlation_id(request), causation_id=uuid4())
 
     async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
@@ -80,7 +89,10 @@ async def record_visit(flag_id: UUID, body: VisitIn, request: Request, principal
         if not principal.acts_in(state.kelurahan_code):
             raise Forbidden(f"a {principal.role} acts only in kelurahan {principal.kelurahan}")
         after = await visits.save(conn, state, decide(state, command), meta)
-        return 200, {"flag_id": str(flag_id), "status": after.status,
-                     "visited_on": after.visited_on.isoformat() if after.visited_on else None}
+        return 200, {
+            "flag_id": str(flag_id),
+            "status": after.status,
+            "visited_on": after.visited_on.isoformat() if after.visited_on else None,
+        }
 
     return await run_command(request, principal, execute)

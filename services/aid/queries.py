@@ -37,13 +37,17 @@ async def list_plans(
 ) -> dict[str, Any]:
     principal.require(*READERS)
     pool: asyncpg.Pool = request.app.state.pool
-    where = ("($1::uuid is null or family_id = $1) and ($2::text is null or kelurahan_code = $2)"
-             " and ($3::text is null or status = $3)")
+    where = (
+        "($1::uuid is null or family_id = $1) and ($2::text is null or kelurahan_code = $2)"
+        " and ($3::text is null or status = $3)"
+    )
     args = (family_id, kelurahan_code, status)
     total = await pool.fetchval(f"select count(*) from plans_view where {where}", *args)
     rows = await pool.fetch(
         f"select * from plans_view where {where} order by opened_on, plan_id limit $4 offset $5",
-        *args, limit, offset,
+        *args,
+        limit,
+        offset,
     )
     return {"items": [plan_body(r) for r in rows], "total": total, "limit": limit, "offset": offset}
 
@@ -55,9 +59,7 @@ async def get_plan(plan_id: UUID, request: Request, principal: Caller) -> dict[s
     row = await pool.fetchrow("select * from plans_view where plan_id = $1", plan_id)
     if row is None:
         raise PlanNotFound(plan_id)
-    deliveries = await pool.fetch(
-        "select * from deliveries_view where plan_id = $1 order by period_from", plan_id
-    )
+    deliveries = await pool.fetch("select * from deliveries_view where plan_id = $1 order by period_from", plan_id)
     interventions = await pool.fetch(
         "select * from interventions_view where plan_id = $1 order by done_on, intervention_id", plan_id
     )
@@ -81,11 +83,15 @@ async def list_sessions(
     principal.require(*READERS)
     pool: asyncpg.Pool = request.app.state.pool
     where = "($1::text is null or kelurahan_code = $1) and ($2::uuid is null or $2 = any(family_ids))"
-    total = await pool.fetchval(f"select count(*) from education_sessions_view where {where}",
-                                kelurahan_code, family_id)
+    total = await pool.fetchval(
+        f"select count(*) from education_sessions_view where {where}", kelurahan_code, family_id
+    )
     rows = await pool.fetch(
         f"select * from education_sessions_view where {where} order by held_on, session_id limit $3 offset $4",
-        kelurahan_code, family_id, limit, offset,
+        kelurahan_code,
+        family_id,
+        limit,
+        offset,
     )
     items = [session_body(r, _may_see_private(principal, r["kelurahan_code"])) for r in rows]
     return {"items": items, "total": total, "limit": limit, "offset": offset}

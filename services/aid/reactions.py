@@ -29,8 +29,11 @@ log = structlog.get_logger()
 
 def _meta(envelope: Envelope) -> Metadata:
     """A reaction's events are caused by the upstream event and keep its correlation."""
-    return Metadata(occurred_at=datetime.now(UTC), correlation_id=envelope.correlation_id or envelope.event_id,
-                    causation_id=envelope.event_id)
+    return Metadata(
+        occurred_at=datetime.now(UTC),
+        correlation_id=envelope.correlation_id or envelope.event_id,
+        causation_id=envelope.event_id,
+    )
 
 
 class FamilyDecisions:
@@ -56,10 +59,14 @@ class FamilyDecisions:
             family_id,
         )
         command = ReviewFunding(
-            plan_id=plan_id_for(family_id), family_id=family_id, kelurahan_code=family["kelurahan_code"] or "",
-            enrolled_on=family["enrolled_on"], exited=family["exited_on"] is not None,
+            plan_id=plan_id_for(family_id),
+            family_id=family_id,
+            kelurahan_code=family["kelurahan_code"] or "",
+            enrolled_on=family["enrolled_on"],
+            exited=family["exited_on"] is not None,
             sponsorships=tuple(Sponsorship(r["sponsorship_id"], r["left_rp"], r["start_date"]) for r in rows),
-            policy=self.policy, today=self.today(),
+            policy=self.policy,
+            today=self.today(),
         )
         _, facts = await self.plans.execute(conn, command.plan_id, command, _meta(envelope))
         for fact in facts:
@@ -87,7 +94,10 @@ class RegistryReactions:
             family = await conn.fetchrow(
                 "update aid_families set kelurahan_code = $2, enrolled_on = $3, member_counts = $4"
                 " where family_id = $1 returning *",
-                enrolled.family_id, enrolled.kelurahan_code, enrolled.enrolled_on, dict(enrolled.member_counts),
+                enrolled.family_id,
+                enrolled.kelurahan_code,
+                enrolled.enrolled_on,
+                dict(enrolled.member_counts),
             )
             await self.decisions.review(conn, family, envelope)
         elif envelope.event_type == registry.FamilyExited.event_type:
@@ -97,7 +107,10 @@ class RegistryReactions:
             await conn.execute(
                 "update aid_families set kelurahan_code = coalesce(kelurahan_code, $2), exited_on = $3,"
                 " exit_reason = $4 where family_id = $1",
-                exited.family_id, exited.kelurahan_code, exited.exited_on, exited.reason,
+                exited.family_id,
+                exited.kelurahan_code,
+                exited.exited_on,
+                exited.reason,
             )
             plan_id = plan_id_for(exited.family_id)
             _, facts = await self.decisions.plans.execute(
@@ -131,7 +144,10 @@ class FundingReactions:
             await conn.execute(
                 "insert into aid_sponsorships (sponsorship_id, family_id, amount_rp, start_date, sponsored_on)"
                 " values ($1, $2, $3, $4, $5) on conflict do nothing",
-                sponsored.sponsorship_id, sponsored.family_id, sponsored.amount_rp, sponsored.start_date,
+                sponsored.sponsorship_id,
+                sponsored.family_id,
+                sponsored.amount_rp,
+                sponsored.start_date,
                 sponsored.sponsored_on,
             )
             family = await self.decisions.lock_family(conn, sponsored.family_id)
@@ -143,5 +159,6 @@ class FundingReactions:
             await conn.execute(
                 "update aid_sponsorships set released_rp = least(amount_rp, released_rp + $2)"
                 " where sponsorship_id = $1",
-                released.sponsorship_id, released.amount_rp,
+                released.sponsorship_id,
+                released.amount_rp,
             )

@@ -32,10 +32,26 @@ async def write_plan(conn: asyncpg.Connection, plan: Plan) -> None:
             outcome = excluded.outcome, unspent_rp = excluded.unspent_rp, version = excluded.version
         where plans_view.version < excluded.version
         """,
-        plan.plan_id, plan.family_id, plan.kelurahan_code, plan.status, plan.window.first, plan.window.last,
-        plan.days, plan.daily_minimum_rp, plan.budget_rp, plan.delivered_rp, plan.days_covered, gaps,
-        len(plan.deliveries), len(plan.confirmed), plan.interventions, plan.opened_on, plan.closed_on,
-        plan.outcome, plan.remaining_rp if plan.outcome else None, plan.version,
+        plan.plan_id,
+        plan.family_id,
+        plan.kelurahan_code,
+        plan.status,
+        plan.window.first,
+        plan.window.last,
+        plan.days,
+        plan.daily_minimum_rp,
+        plan.budget_rp,
+        plan.delivered_rp,
+        plan.days_covered,
+        gaps,
+        len(plan.deliveries),
+        len(plan.confirmed),
+        plan.interventions,
+        plan.opened_on,
+        plan.closed_on,
+        plan.outcome,
+        plan.remaining_rp if plan.outcome else None,
+        plan.version,
     )
 
 
@@ -49,15 +65,26 @@ async def project(conn: asyncpg.Connection, fact: Fact) -> None:
                 "insert into deliveries_view (delivery_id, plan_id, family_id, kelurahan_code, period_from,"
                 " period_to, days, value_rp, items, delivered_on, recorded_by)"
                 " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) on conflict do nothing",
-                event.delivery_id, event.plan_id, event.family_id, event.kelurahan_code, event.period_from,
-                event.period_to, event.days, event.value_rp, [i.model_dump() for i in event.items],
-                event.delivered_on, recorded_by,
+                event.delivery_id,
+                event.plan_id,
+                event.family_id,
+                event.kelurahan_code,
+                event.period_from,
+                event.period_to,
+                event.days,
+                event.value_rp,
+                [i.model_dump() for i in event.items],
+                event.delivered_on,
+                recorded_by,
             )
         case DeliveryConfirmed():
             await conn.execute(
                 "update deliveries_view set confirmed_on = $2, confirmed_by = $3, photo_ref = $4"
                 " where delivery_id = $1",
-                event.delivery_id, event.confirmed_on, event.confirmed_by, event.photo_ref,
+                event.delivery_id,
+                event.confirmed_on,
+                event.confirmed_by,
+                event.photo_ref,
             )
         case InterventionRecorded():
             note = private if isinstance(private, InterventionNote) else None
@@ -65,8 +92,14 @@ async def project(conn: asyncpg.Connection, fact: Fact) -> None:
                 "insert into interventions_view (intervention_id, plan_id, family_id, kelurahan_code, kind,"
                 " description, done_on, value_rp, recorded_by) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
                 " on conflict do nothing",
-                event.intervention_id, event.plan_id, event.family_id, event.kelurahan_code, event.kind,
-                note.description if note else None, event.done_on, event.value_rp,
+                event.intervention_id,
+                event.plan_id,
+                event.family_id,
+                event.kelurahan_code,
+                event.kind,
+                note.description if note else None,
+                event.done_on,
+                event.value_rp,
                 note.recorded_by if note else None,
             )
         case EducationSessionHeld():
@@ -75,8 +108,14 @@ async def project(conn: asyncpg.Connection, fact: Fact) -> None:
                 "insert into education_sessions_view (session_id, topic, held_on, kelurahan_code, family_ids,"
                 " families, facilitator, recorded_by) values ($1, $2, $3, $4, $5, $6, $7, $8)"
                 " on conflict do nothing",
-                event.session_id, event.topic, event.held_on, event.kelurahan_code, event.family_ids,
-                event.families, held.facilitator if held else None, held.recorded_by if held else None,
+                event.session_id,
+                event.topic,
+                event.held_on,
+                event.kelurahan_code,
+                event.family_ids,
+                event.families,
+                held.facilitator if held else None,
+                held.recorded_by if held else None,
             )
         case _:
             pass  # the plan row carries everything else
@@ -88,39 +127,65 @@ def _iso(d: date | None) -> str | None:
 
 def plan_body(r: asyncpg.Record) -> dict[str, Any]:
     return {
-        "plan_id": str(r["plan_id"]), "family_id": str(r["family_id"]), "kelurahan_code": r["kelurahan_code"],
-        "status": r["status"], "start_date": _iso(r["start_date"]), "end_date": _iso(r["end_date"]),
-        "days": r["days"], "daily_minimum_rp": r["daily_minimum_rp"], "budget_rp": r["budget_rp"],
-        "delivered_rp": r["delivered_rp"], "remaining_rp": r["budget_rp"] - r["delivered_rp"],
-        "days_covered": r["days_covered"], "gaps": list(r["gaps"]), "deliveries_count": r["deliveries"],
-        "confirmed_count": r["confirmed"], "interventions_count": r["interventions"],
-        "opened_on": _iso(r["opened_on"]), "closed_on": _iso(r["closed_on"]), "outcome": r["outcome"],
-        "unspent_rp": r["unspent_rp"], "version": r["version"],
+        "plan_id": str(r["plan_id"]),
+        "family_id": str(r["family_id"]),
+        "kelurahan_code": r["kelurahan_code"],
+        "status": r["status"],
+        "start_date": _iso(r["start_date"]),
+        "end_date": _iso(r["end_date"]),
+        "days": r["days"],
+        "daily_minimum_rp": r["daily_minimum_rp"],
+        "budget_rp": r["budget_rp"],
+        "delivered_rp": r["delivered_rp"],
+        "remaining_rp": r["budget_rp"] - r["delivered_rp"],
+        "days_covered": r["days_covered"],
+        "gaps": list(r["gaps"]),
+        "deliveries_count": r["deliveries"],
+        "confirmed_count": r["confirmed"],
+        "interventions_count": r["interventions"],
+        "opened_on": _iso(r["opened_on"]),
+        "closed_on": _iso(r["closed_on"]),
+        "outcome": r["outcome"],
+        "unspent_rp": r["unspent_rp"],
+        "version": r["version"],
     }
 
 
 def delivery_body(r: asyncpg.Record) -> dict[str, Any]:
     return {
-        "delivery_id": str(r["delivery_id"]), "plan_id": str(r["plan_id"]),
-        "period_from": _iso(r["period_from"]), "period_to": _iso(r["period_to"]), "days": r["days"],
-        "value_rp": r["value_rp"], "items": list(r["items"]), "delivered_on": _iso(r["delivered_on"]),
-        "recorded_by": r["recorded_by"], "confirmed": r["confirmed_on"] is not None,
-        "confirmed_on": _iso(r["confirmed_on"]), "confirmed_by": r["confirmed_by"], "photo_ref": r["photo_ref"],
+        "delivery_id": str(r["delivery_id"]),
+        "plan_id": str(r["plan_id"]),
+        "period_from": _iso(r["period_from"]),
+        "period_to": _iso(r["period_to"]),
+        "days": r["days"],
+        "value_rp": r["value_rp"],
+        "items": list(r["items"]),
+        "delivered_on": _iso(r["delivered_on"]),
+        "recorded_by": r["recorded_by"],
+        "confirmed": r["confirmed_on"] is not None,
+        "confirmed_on": _iso(r["confirmed_on"]),
+        "confirmed_by": r["confirmed_by"],
+        "photo_ref": r["photo_ref"],
     }
 
 
 def intervention_body(r: asyncpg.Record, show_private: bool) -> dict[str, Any]:
     return {
-        "intervention_id": str(r["intervention_id"]), "kind": r["kind"], "done_on": _iso(r["done_on"]),
-        "value_rp": r["value_rp"], **({"description": r["description"], "recorded_by": r["recorded_by"]}
-                                      if show_private else {}),
+        "intervention_id": str(r["intervention_id"]),
+        "kind": r["kind"],
+        "done_on": _iso(r["done_on"]),
+        "value_rp": r["value_rp"],
+        **({"description": r["description"], "recorded_by": r["recorded_by"]} if show_private else {}),
     }
 
 
 def session_body(r: asyncpg.Record, show_private: bool) -> dict[str, Any]:
     return {
-        "session_id": str(r["session_id"]), "topic": r["topic"], "held_on": _iso(r["held_on"]),
-        "kelurahan_code": r["kelurahan_code"], "family_ids": [str(f) for f in r["family_ids"]],
+        "session_id": str(r["session_id"]),
+        "topic": r["topic"],
+        "held_on": _iso(r["held_on"]),
+        "kelurahan_code": r["kelurahan_code"],
+        "family_ids": [str(f) for f in r["family_ids"]],
         "families": r["families"],
         **({"facilitator": r["facilitator"], "recorded_by": r["recorded_by"]} if show_private else {}),
     }

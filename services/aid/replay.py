@@ -70,9 +70,11 @@ async def main() -> None:
     finally:
         await nc.close()
         await pool.close()
-    print(f"aid: views rebuilt from the event store ({plan_count} plans, {session_count} sessions,"
-          f" {visit_count} home visits);"
-          " registry and funding are consumed again from the start to rebuild aid's families")
+    print(
+        f"aid: views rebuilt from the event store ({plan_count} plans, {session_count} sessions,"
+        f" {visit_count} home visits);"
+        " registry and funding are consumed again from the start to rebuild aid's families"
+    )
 
 
 if __name__ == "__main__":

@@ -41,8 +41,10 @@ class DonorIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: StrictStr = Field(description="personal data of an individual donor: never published or logged")
-    donor_type: StrictStr = Field(description="individual | community | bumd | bumn | csr | university | media | "
-                                              "other; never a government budget (APBD/APBN)")
+    donor_type: StrictStr = Field(
+        description="individual | community | bumd | bumn | csr | university | media | "
+        "other; never a government budget (APBD/APBN)"
+    )
     contact: StrictStr | None = Field(None, description="phone or e-mail; personal data")
 
 
@@ -102,14 +104,19 @@ def _is_own(principal: Principal, donor_id: UUID) -> bool:
 @router.post("/donors", status_code=201, summary="Register a donor (orang tua asuh)")
 async def register_donor(body: DonorIn, request: Request, principal: Caller) -> JSONResponse:
     principal.require("admin")
-    command = donors.RegisterDonor(donor_id=uuid4(), donor_type=body.donor_type, name=body.name,
-                                   contact=body.contact, today=_today(request))
+    command = donors.RegisterDonor(
+        donor_id=uuid4(), donor_type=body.donor_type, name=body.name, contact=body.contact, today=_today(request)
+    )
 
     async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
         state = await repo.load_donor(conn, command.donor_id)
         events = donors.decide(state, command, _limits(request))
-        await conn.execute("insert into donor_personal (donor_id, name, contact) values ($1, $2, $3)",
-                           command.donor_id, body.name.strip(), body.contact.strip() if body.contact else None)
+        await conn.execute(
+            "insert into donor_personal (donor_id, name, contact) values ($1, $2, $3)",
+            command.donor_id,
+            body.name.strip(),
+            body.contact.strip() if body.contact else None,
+        )
         await repo.save(conn, repo.DONORS, command.donor_id, state.version, events, _meta(request))
         return 201, {"donor_id": str(command.donor_id), "donor_type": body.donor_type, "version": len(events)}
 
@@ -126,12 +133,20 @@ async def make_pledge(donor_id: UUID, body: PledgeIn, request: Request, principa
         state = await repo.load_donor(conn, donor_id)
         events = donors.decide(state, command, _limits(request))
         if body.note and body.note.strip():
-            await conn.execute("insert into pledge_notes (pledge_id, donor_id, note) values ($1, $2, $3)",
-                               command.pledge_id, donor_id, body.note.strip())
+            await conn.execute(
+                "insert into pledge_notes (pledge_id, donor_id, note) values ($1, $2, $3)",
+                command.pledge_id,
+                donor_id,
+                body.note.strip(),
+            )
         await repo.save(conn, repo.DONORS, donor_id, state.version, events, _meta(request))
         after = reduce(donors.evolve, events, state)
-        return 201, {"pledge_id": str(command.pledge_id), "donor_id": str(donor_id),
-                     "pledged_rp": after.pledged_rp, "version": after.version}
+        return 201, {
+            "pledge_id": str(command.pledge_id),
+            "donor_id": str(donor_id),
+            "pledged_rp": after.pledged_rp,
+            "version": after.version,
+        }
 
     return await run_command(request, principal, execute)
 
@@ -142,8 +157,14 @@ async def receive_contribution(
 ) -> JSONResponse:
     principal.require("admin", "agency")
     command = donors.ReceiveContribution(
-        donor_id=donor_id, contribution_id=uuid4(), amount_rp=body.amount_rp, received_on=body.received_on,
-        method=body.method, reference=body.reference, today=_today(request))
+        donor_id=donor_id,
+        contribution_id=uuid4(),
+        amount_rp=body.amount_rp,
+        received_on=body.received_on,
+        method=body.method,
+        reference=body.reference,
+        today=_today(request),
+    )
 
     async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
         state = await repo.load_donor(conn, donor_id)
@@ -151,9 +172,13 @@ async def receive_contribution(
         await repo.claim_reference(conn, donor_id, body.reference, command.contribution_id)
         await repo.save(conn, repo.DONORS, donor_id, state.version, events, _meta(request))
         after = reduce(donors.evolve, events, state)
-        return 201, {"contribution_id": str(command.contribution_id), "donor_id": str(donor_id),
-                     "received_rp": after.received_rp, "available_rp": after.available_rp,
-                     "version": after.version}
+        return 201, {
+            "contribution_id": str(command.contribution_id),
+            "donor_id": str(donor_id),
+            "received_rp": after.received_rp,
+            "available_rp": after.available_rp,
+            "version": after.version,
+        }
 
     return await run_command(request, principal, execute)
 
@@ -170,19 +195,29 @@ async def sponsor_family(body: SponsorshipIn, request: Request, principal: Calle
         family = await repo.lock_family(conn, body.family_id)
         state = await repo.load_donor(conn, body.donor_id)
         command = sponsorships.SponsorFamily(
-            sponsorship_id=sponsorship_id, donor_id=body.donor_id, family_id=body.family_id,
-            amount_rp=body.amount_rp, start_date=body.start_date, today=_today(request),
+            sponsorship_id=sponsorship_id,
+            donor_id=body.donor_id,
+            family_id=body.family_id,
+            amount_rp=body.amount_rp,
+            start_date=body.start_date,
+            today=_today(request),
             family_status=family["status"] if family else "unknown",
-            kelurahan_code=family["kelurahan_code"] if family else None)
+            kelurahan_code=family["kelurahan_code"] if family else None,
+        )
         allocated, sponsored = sponsorships.sponsor(state, command, _limits(request))
         meta = _meta(request)
         await repo.save(conn, repo.DONORS, body.donor_id, state.version, allocated, meta)
         await repo.save(conn, repo.SPONSORSHIPS, sponsorship_id, 0, sponsored, meta)
         await repo.add_family_sponsorship(conn, sponsorship_id, body.family_id, body.donor_id)
         after = reduce(donors.evolve, allocated, state)
-        return 201, {"sponsorship_id": str(sponsorship_id), "donor_id": str(body.donor_id),
-                     "family_id": str(body.family_id), "amount_rp": body.amount_rp,
-                     "start_date": body.start_date.isoformat(), "donor_available_rp": after.available_rp}
+        return 201, {
+            "sponsorship_id": str(sponsorship_id),
+            "donor_id": str(body.donor_id),
+            "family_id": str(body.family_id),
+            "amount_rp": body.amount_rp,
+            "start_date": body.start_date.isoformat(),
+            "donor_available_rp": after.available_rp,
+        }
 
     return await run_command(request, principal, execute)
 
@@ -193,9 +228,9 @@ async def _statement(request: Request, principal: Caller, donor_id: UUID) -> dic
         raise NotFound(f"Donor {donor_id} is not registered.")
     if principal.role == "admin" or _is_own(principal, donor_id):
         personal = await request.app.state.pool.fetchrow(
-            "select name, contact from donor_personal where donor_id = $1", donor_id)
-        statement.update(name=personal["name"] if personal else None,
-                         contact=personal["contact"] if personal else None)
+            "select name, contact from donor_personal where donor_id = $1", donor_id
+        )
+        statement.update(name=personal["name"] if personal else None, contact=personal["contact"] if personal else None)
     return statement
 
 

@@ -36,8 +36,7 @@ class LedgerCollector(Collector):
         for name, doc, value in (
             ("genting_funding_deliveries", "Aid deliveries paid from sponsorships", s.deliveries),
             ("genting_funding_delivery_shortfalls", "Deliveries funding could not pay in full", s.shortfalls),
-            ("genting_funding_delivery_shortfall_rp", "Rupiah of deliveries no sponsorship could pay",
-             s.shortfall_rp),
+            ("genting_funding_delivery_shortfall_rp", "Rupiah of deliveries no sponsorship could pay", s.shortfall_rp),
             ("genting_funding_releases", "Families whose unspent sponsorships were released", s.releases),
         ):
             yield CounterMetricFamily(name, doc, value=value)
@@ -56,8 +55,13 @@ def create_app(settings: FundingSettings | None = None) -> FastAPI:
         app.state.metrics.registry.register(LedgerCollector(stats))
 
     spec = ServiceSpec(
-        name="funding", title="Genting funding", description=DESCRIPTION,
-        migrations=MIGRATIONS, routers=[router], publishes=CATALOG, projections=projections,
+        name="funding",
+        title="Genting funding",
+        description=DESCRIPTION,
+        migrations=MIGRATIONS,
+        routers=[router],
+        publishes=CATALOG,
+        projections=projections,
         on_startup=on_startup,
     )
     return build_app(spec, settings)

@@ -25,8 +25,9 @@ log = structlog.get_logger()
 
 def _meta(envelope: Envelope) -> Metadata:
     """Funding's events follow the upstream fact: same correlation, caused by that event."""
-    return Metadata(occurred_at=datetime.now(UTC), correlation_id=envelope.correlation_id,
-                    causation_id=envelope.event_id)
+    return Metadata(
+        occurred_at=datetime.now(UTC), correlation_id=envelope.correlation_id, causation_id=envelope.event_id
+    )
 
 
 class RegistryFeed:
@@ -51,18 +52,25 @@ class RegistryFeed:
                     " values ($1, 'enrolled', $2, $3) on conflict (family_id) do update set"
                     " status = case when funding_families.status = 'exited' then 'exited' else 'enrolled' end,"
                     " kelurahan_code = excluded.kelurahan_code, enrolled_on = excluded.enrolled_on",
-                    event.family_id, event.kelurahan_code, event.enrolled_on)
+                    event.family_id,
+                    event.kelurahan_code,
+                    event.enrolled_on,
+                )
             case registry.FamilyExited():
                 await conn.execute(
                     "insert into funding_families (family_id, status, kelurahan_code, exited_on)"
                     " values ($1, 'exited', $2, $3) on conflict (family_id) do update set"
                     " status = 'exited', exited_on = excluded.exited_on",
-                    event.family_id, event.kelurahan_code, event.exited_on)
+                    event.family_id,
+                    event.kelurahan_code,
+                    event.exited_on,
+                )
                 # With a plan open, aid closes it on the exit and AidPlanClosed releases the rest
                 # after the last deliveries are paid; releasing now would leave those unpaid.
                 if not await ledger.has_open_plan(conn, event.family_id):
-                    await ledger.release_family(conn, event.family_id, "family_exited", None, event.exited_on,
-                                                _meta(envelope), self.stats)
+                    await ledger.release_family(
+                        conn, event.family_id, "family_exited", None, event.exited_on, _meta(envelope), self.stats
+                    )
 
 
 class AidFeed:
@@ -87,8 +95,9 @@ class AidFeed:
                 await ledger.draw_delivery(conn, event, _meta(envelope), self.stats)
             case aid.AidPlanClosed():
                 await ledger.plan_closed(conn, event.plan_id, event.family_id, event.closed_on)
-                await ledger.release_family(conn, event.family_id, "plan_closed", event.plan_id, event.closed_on,
-                                            _meta(envelope), self.stats)
+                await ledger.release_family(
+                    conn, event.family_id, "plan_closed", event.plan_id, event.closed_on, _meta(envelope), self.stats
+                )
 
 
 def feeds(stats: ledger.LedgerStats) -> list[RegistryFeed | AidFeed]:

@@ -38,7 +38,11 @@ async def project(conn: asyncpg.Connection, envelope: Envelope) -> None:
         case DonorRegistered():
             await conn.execute(
                 "insert into donors_view (donor_id, donor_type, registered_on, version) values ($1, $2, $3, $4)",
-                event.donor_id, event.donor_type, event.registered_on, v)
+                event.donor_id,
+                event.donor_type,
+                event.registered_on,
+                v,
+            )
         case PledgeMade():
             await _donor_add(conn, event.donor_id, v, "pledged_rp", event.amount_rp)
         case ContributionReceived():
@@ -46,7 +50,12 @@ async def project(conn: asyncpg.Connection, envelope: Envelope) -> None:
             await conn.execute(
                 "insert into contributions_view (contribution_id, donor_id, amount_rp, received_on, method)"
                 " values ($1, $2, $3, $4, $5)",
-                event.contribution_id, event.donor_id, event.amount_rp, event.received_on, event.method)
+                event.contribution_id,
+                event.donor_id,
+                event.amount_rp,
+                event.received_on,
+                event.method,
+            )
         case FundsAllocated():
             await _donor_add(conn, event.donor_id, v, "allocated_rp", event.amount_rp)
         case FundsReturned():
@@ -55,25 +64,40 @@ async def project(conn: asyncpg.Connection, envelope: Envelope) -> None:
             await conn.execute(
                 "insert into sponsorships_view (sponsorship_id, donor_id, donor_type, family_id, kelurahan_code,"
                 " version, amount_rp, start_date, sponsored_on) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                event.sponsorship_id, event.donor_id, event.donor_type, event.family_id, event.kelurahan_code,
-                v, event.amount_rp, event.start_date, event.sponsored_on)
+                event.sponsorship_id,
+                event.donor_id,
+                event.donor_type,
+                event.family_id,
+                event.kelurahan_code,
+                v,
+                event.amount_rp,
+                event.start_date,
+                event.sponsored_on,
+            )
         case SponsorshipDrawn():
             await conn.execute(
                 "update sponsorships_view set drawn_rp = drawn_rp + $2, version = $3 where sponsorship_id = $1",
-                event.sponsorship_id, event.amount_rp, v)
+                event.sponsorship_id,
+                event.amount_rp,
+                v,
+            )
         case SponsorshipReleased():
             await conn.execute(
                 "update sponsorships_view set released_rp = released_rp + $2, released_reason = $3, version = $4"
                 " where sponsorship_id = $1",
-                event.sponsorship_id, event.amount_rp, event.reason, v)
+                event.sponsorship_id,
+                event.amount_rp,
+                event.reason,
+                v,
+            )
         case _:
             raise AssertionError(f"funding does not project {envelope.event_type}")
 
 
 async def _donor_add(conn: asyncpg.Connection, donor_id: UUID, version: int, column: str, amount: int) -> None:
     await conn.execute(
-        f"update donors_view set {column} = {column} + $2, version = $3 where donor_id = $1",
-        donor_id, amount, version)
+        f"update donors_view set {column} = {column} + $2, version = $3 where donor_id = $1", donor_id, amount, version
+    )
 
 
 # -- queries ----------------------------------------------------------------------------------
@@ -85,8 +109,10 @@ _SPONSORSHIP_COLUMNS = (
 
 
 def _json(row: asyncpg.Record) -> dict[str, Any]:
-    return {k: (str(v) if isinstance(v, UUID) else v.isoformat() if hasattr(v, "isoformat") else v)
-            for k, v in dict(row).items()}
+    return {
+        k: (str(v) if isinstance(v, UUID) else v.isoformat() if hasattr(v, "isoformat") else v)
+        for k, v in dict(row).items()
+    }
 
 
 async def donor_statement(db: Db, donor_id: UUID) -> dict[str, Any] | None:
@@ -101,17 +127,22 @@ async def donor_statement(db: Db, donor_id: UUID) -> dict[str, Any] | None:
         "  sum(amount_rp - drawn_rp - released_rp) as remaining_rp, count(distinct family_id) as families"
         "  from sponsorships_view where donor_id = d.donor_id) s on true"
         " where d.donor_id = $1",
-        donor_id)
+        donor_id,
+    )
     if row is None:
         return None
     statement = _json(row)
     sponsorships = await db.fetch(
         f"select {_SPONSORSHIP_COLUMNS} from sponsorships_view where donor_id = $1"
-        " order by sponsored_on, sponsorship_id", donor_id)
+        " order by sponsored_on, sponsorship_id",
+        donor_id,
+    )
     statement["sponsorships"] = [_json(r) for r in sponsorships]
     contributions = await db.fetch(
         "select contribution_id, amount_rp, received_on, method from contributions_view where donor_id = $1"
-        " order by received_on, contribution_id", donor_id)
+        " order by received_on, contribution_id",
+        donor_id,
+    )
     statement["contributions"] = [_json(r) for r in contributions]
     return statement
 
@@ -125,7 +156,8 @@ async def totals_by_type(db: Db) -> list[dict[str, Any]]:
         " sum(d.received_rp - d.allocated_rp + d.returned_rp)::bigint as available_rp"
         " from donors_view d left join (select donor_id, sum(drawn_rp) as drawn_rp from sponsorships_view"
         "  group by donor_id) s on s.donor_id = d.donor_id"
-        " group by d.donor_type order by d.donor_type")
+        " group by d.donor_type order by d.donor_type"
+    )
     return [{k: (int(v) if k != "donor_type" else v) for k, v in dict(r).items()} for r in rows]
 
 
@@ -133,7 +165,11 @@ async def donor_page(db: Db, limit: int, offset: int, only: UUID | None = None) 
     total = await db.fetchval("select count(*) from donors_view where $1::uuid is null or donor_id = $1", only)
     rows = await db.fetch(
         "select donor_id from donors_view where $3::uuid is null or donor_id = $3"
-        " order by registered_on, donor_id limit $1 offset $2", limit, offset, only)
+        " order by registered_on, donor_id limit $1 offset $2",
+        limit,
+        offset,
+        only,
+    )
     return int(total), [r["donor_id"] for r in rows]
 
 
@@ -141,7 +177,9 @@ async def family_funding(db: Db, family_id: UUID) -> dict[str, Any] | None:
     status = await db.fetchval("select status from funding_families where family_id = $1", family_id)
     rows = await db.fetch(
         f"select {_SPONSORSHIP_COLUMNS} from sponsorships_view where family_id = $1"
-        " order by sponsored_on, sponsorship_id", family_id)
+        " order by sponsored_on, sponsorship_id",
+        family_id,
+    )
     if status is None and not rows:
         return None
     sponsorships = [_json(r) for r in rows]

@@ -34,14 +34,14 @@ class DuplicateContribution(Conflict):
 
 async def load_donor(conn: asyncpg.Connection, donor_id: UUID) -> donors.Donor:
     stored = await DONORS.load(conn, donor_id)
-    return donors.fold(cast(DonorStreamEvent, CATALOG.parse(e.event_type, e.schema_version, e.data))
-                       for e in stored)
+    return donors.fold(cast(DonorStreamEvent, CATALOG.parse(e.event_type, e.schema_version, e.data)) for e in stored)
 
 
 async def load_sponsorship(conn: asyncpg.Connection, sponsorship_id: UUID) -> sponsorships.Sponsorship:
     stored = await SPONSORSHIPS.load(conn, sponsorship_id)
-    return sponsorships.fold(cast(SponsorshipStreamEvent, CATALOG.parse(e.event_type, e.schema_version, e.data))
-                             for e in stored)
+    return sponsorships.fold(
+        cast(SponsorshipStreamEvent, CATALOG.parse(e.event_type, e.schema_version, e.data)) for e in stored
+    )
 
 
 async def save(
@@ -64,7 +64,11 @@ async def claim_reference(conn: asyncpg.Connection, donor_id: UUID, reference: s
     status = await conn.execute(
         "insert into contribution_references (donor_id, reference_key, reference, contribution_id)"
         " values ($1, $2, $3, $4) on conflict (donor_id, reference_key) do nothing",
-        donor_id, reference.strip().upper(), reference.strip(), contribution_id)
+        donor_id,
+        reference.strip().upper(),
+        reference.strip(),
+        contribution_id,
+    )
     if status.endswith(" 0"):
         raise DuplicateContribution(donor_id, reference.strip())
 
@@ -73,7 +77,8 @@ async def lock_family(conn: asyncpg.Connection, family_id: UUID) -> asyncpg.Reco
     """Serialises everything that touches one family's sponsorships (a new sponsorship, a draw, a
     release): without it an exit could release the sponsorships it saw while a new one commits."""
     return await conn.fetchrow(
-        "select status, kelurahan_code from funding_families where family_id = $1 for update", family_id)
+        "select status, kelurahan_code from funding_families where family_id = $1 for update", family_id
+    )
 
 
 async def lock_or_create_family(conn: asyncpg.Connection, family_id: UUID) -> asyncpg.Record:
@@ -81,7 +86,9 @@ async def lock_or_create_family(conn: asyncpg.Connection, family_id: UUID) -> as
     one upsert, which takes the row lock whether it inserts or not."""
     row = await conn.fetchrow(
         "insert into funding_families (family_id, status) values ($1, 'unknown') on conflict (family_id)"
-        " do update set status = funding_families.status returning status, kelurahan_code", family_id)
+        " do update set status = funding_families.status returning status, kelurahan_code",
+        family_id,
+    )
     assert row is not None
     return row
 
@@ -91,7 +98,10 @@ async def add_family_sponsorship(
 ) -> None:
     await conn.execute(
         "insert into family_sponsorships (sponsorship_id, family_id, donor_id) values ($1, $2, $3)",
-        sponsorship_id, family_id, donor_id)
+        sponsorship_id,
+        family_id,
+        donor_id,
+    )
 
 
 async def family_sponsorships(conn: asyncpg.Connection, family_id: UUID) -> list[sponsorships.Sponsorship]:
@@ -99,7 +109,9 @@ async def family_sponsorships(conn: asyncpg.Connection, family_id: UUID) -> list
     rows = await conn.fetch(
         "select e.stream_id, e.event_type, e.schema_version, e.data from family_sponsorships f"
         " join events e on e.stream_id = f.sponsorship_id where f.family_id = $1"
-        " order by f.seq, e.stream_version", family_id)
+        " order by f.seq, e.stream_version",
+        family_id,
+    )
     streams: dict[UUID, list[SponsorshipStreamEvent]] = {}
     for r in rows:
         event = CATALOG.parse(r["event_type"], r["schema_version"], r["data"])

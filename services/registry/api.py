@@ -71,9 +71,7 @@ def _today(request: Request) -> date:
 
 
 def _meta(request: Request) -> Metadata:
-    return Metadata(
-        occurred_at=datetime.now(UTC), correlation_id=correlation_id(request), causation_id=uuid4()
-    )
+    return Metadata(occurred_at=datetime.now(UTC), correlation_id=correlation_id(request), causation_id=uuid4())
 
 
 def _repo(request: Request) -> FamilyRepository:
@@ -129,14 +127,13 @@ async def add_member(family_id: UUID, body: MemberIn, request: Request, principa
 
 
 @router.post("/families/{family_id}/verification", summary="The lurah approves (enrols) or rejects")
-async def verify_family(
-    family_id: UUID, body: VerificationIn, request: Request, principal: Caller
-) -> JSONResponse:
+async def verify_family(family_id: UUID, body: VerificationIn, request: Request, principal: Caller) -> JSONResponse:
     async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
         state = await _existing(request, conn, family_id)
         _require_acts_in(principal, state.kelurahan_code, "admin", "lurah")
-        command = VerifyFamily(family_id=family_id, today=_today(request), decided_by=principal.sub,
-                               decision=body.decision, note=body.note)
+        command = VerifyFamily(
+            family_id=family_id, today=_today(request), decided_by=principal.sub, decision=body.decision, note=body.note
+        )
         after = await _handle(request, conn, state, command)
         return 200, {"family_id": str(family_id), "status": after.status, "version": after.version}
 
@@ -148,16 +145,18 @@ async def exit_family(family_id: UUID, body: ExitIn, request: Request, principal
     async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
         state = await _existing(request, conn, family_id)
         _require_acts_in(principal, state.kelurahan_code, "admin", "lurah", "kader")
-        command = ExitFamily(family_id=family_id, today=_today(request), exited_by=principal.sub,
-                             reason=body.reason)
+        command = ExitFamily(family_id=family_id, today=_today(request), exited_by=principal.sub, reason=body.reason)
         after = await _handle(request, conn, state, command)
         return 200, {"family_id": str(family_id), "status": after.status, "version": after.version}
 
     return await run_command(request, principal, execute)
 
 
-@router.post("/families/{family_id}/growth-measurements", status_code=201,
-             summary="Weigh and measure a child: WHO 2006 length/height-for-age z-score (haz) and stunting")
+@router.post(
+    "/families/{family_id}/growth-measurements",
+    status_code=201,
+    summary="Weigh and measure a child: WHO 2006 length/height-for-age z-score (haz) and stunting",
+)
 async def record_growth(
     family_id: UUID, body: GrowthMeasurementIn, request: Request, principal: Caller
 ) -> JSONResponse:
@@ -167,9 +166,15 @@ async def record_growth(
         state = await _existing(request, conn, family_id)
         _require_acts_in(principal, state.kelurahan_code, "admin", "lurah", "kader")
         command = RecordGrowth(
-            family_id=family_id, today=_today(request), measured_by=principal.sub, measurement_id=measurement_id,
-            member_id=body.member_id, measured_on=body.measured_on, weight_kg=body.weight_kg,
-            length_cm=body.length_cm, position=body.position,
+            family_id=family_id,
+            today=_today(request),
+            measured_by=principal.sub,
+            measurement_id=measurement_id,
+            member_id=body.member_id,
+            measured_on=body.measured_on,
+            weight_kg=body.weight_kg,
+            length_cm=body.length_cm,
+            position=body.position,
         )
         facts = decide(state, command)
         after, _ = await _repo(request).save(conn, state, facts, _meta(request))
@@ -186,9 +191,12 @@ async def erase_personal_data(family_id: UUID, request: Request, principal: Call
     async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
         state = await _existing(request, conn, family_id)
         try:
-            after = await _handle(request, conn, state,
-                                  ErasePersonalData(family_id=family_id, today=_today(request),
-                                                    erased_by=principal.sub))
+            after = await _handle(
+                request,
+                conn,
+                state,
+                ErasePersonalData(family_id=family_id, today=_today(request), erased_by=principal.sub),
+            )
         except PersonalDataAlreadyErased:  # DELETE is idempotent: erased is erased
             after = state
         return 200, {"family_id": str(family_id), "personal_data": "erased", "version": after.version}
@@ -210,8 +218,9 @@ async def get_family(family_id: UUID, request: Request, principal: Caller) -> di
     row = await pool.fetchrow("select * from families_view where family_id = $1", family_id)
     if row is None:
         raise NotFound(f"family {family_id} is not registered")
-    views = await family_views(pool, _repo(request).vault, [row],
-                               {family_id: _may_see_personal(principal, row["kelurahan_code"])})
+    views = await family_views(
+        pool, _repo(request).vault, [row], {family_id: _may_see_personal(principal, row["kelurahan_code"])}
+    )
     return views[0]
 
 
@@ -230,7 +239,10 @@ async def list_families(
     total = await pool.fetchval(f"select count(*) from families_view where {where}", kelurahan_code, status)
     rows = await pool.fetch(
         f"select * from families_view where {where} order by registered_on, family_id limit $3 offset $4",
-        kelurahan_code, status, limit, offset,
+        kelurahan_code,
+        status,
+        limit,
+        offset,
     )
     visible = {r["family_id"]: _may_see_personal(principal, r["kelurahan_code"]) for r in rows}
     items = await family_views(pool, _repo(request).vault, list(rows), visible)

@@ -28,8 +28,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.repository = FamilyRepository(vault)
 
     spec = ServiceSpec(
-        name="registry", title="Genting registry", description=DESCRIPTION,
-        migrations=MIGRATIONS, routers=[router, import_router], publishes=CATALOG,
+        name="registry",
+        title="Genting registry",
+        description=DESCRIPTION,
+        migrations=MIGRATIONS,
+        routers=[router, import_router],
+        publishes=CATALOG,
         on_startup=on_startup,
     )
     return build_app(spec, settings)

@@ -47,13 +47,15 @@ def family_body(
         }
     ]
     if with_baduta:
-        members.append({
-            "name": f"Anak Contoh {serial}",
-            "nik": None,
-            "role": "baduta",
-            "birth_date": (today - timedelta(days=90 + serial % 300)).isoformat(),
-            "sex": "M" if serial % 2 else "F",
-        })
+        members.append(
+            {
+                "name": f"Anak Contoh {serial}",
+                "nik": None,
+                "role": "baduta",
+                "birth_date": (today - timedelta(days=90 + serial % 300)).isoformat(),
+                "sex": "M" if serial % 2 else "F",
+            }
+        )
     return {
         "kk_number": kk(recorded, serial),
         "head_name": f"Bapak Contoh {serial}",
@@ -77,8 +79,14 @@ def import_csv(bodies: list[dict[str, Any]], *, slots: int = 2, delimiter: str =
     writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
     writer.writerow(header)
     for body in bodies:
-        row = [body["kk_number"], body["head_name"], body["address"], body["kelurahan_code"],
-               ";".join(body["risk_factors"]), "true" if body["consent"] is True else str(body["consent"])]
+        row = [
+            body["kk_number"],
+            body["head_name"],
+            body["address"],
+            body["kelurahan_code"],
+            ";".join(body["risk_factors"]),
+            "true" if body["consent"] is True else str(body["consent"]),
+        ]
         for n in range(slots):
             member = body["members"][n] if n < len(body["members"]) else {}
             row += [member.get(part) or "" for part in MEMBER_COLUMNS]

@@ -18,9 +18,7 @@ def personal_snapshot(state: Family) -> dict[str, Any]:
         "kk_number": state.kk_number,
         "head_name": state.head_name,
         "address": state.address,
-        "members": {
-            str(m.member_id): m.personal.model_dump(mode="json") for m in state.members if m.personal
-        },
+        "members": {str(m.member_id): m.personal.model_dump(mode="json") for m in state.members if m.personal},
     }
 
 
@@ -31,8 +29,12 @@ async def write_view(conn: asyncpg.Connection, vault: KeyVault, state: Family, k
     if key is not None and not state.erased:
         sealed = vault.seal(key, state.family_id, personal_snapshot(state))
     members = [
-        {"member_id": str(m.member_id), "role": m.role, "sex": m.sex,
-         "age_months_at_registration": m.age_months_at_registration}
+        {
+            "member_id": str(m.member_id),
+            "role": m.role,
+            "sex": m.sex,
+            "age_months_at_registration": m.age_months_at_registration,
+        }
         for m in state.members
     ]
     await conn.execute(
@@ -52,9 +54,20 @@ async def write_view(conn: asyncpg.Connection, vault: KeyVault, state: Family, k
             updated_at = now()
         where families_view.version < excluded.version
         """,
-        state.family_id, state.version, state.status, state.kelurahan_code, state.kecamatan_code,
-        dict(member_counts(state)), members, list(state.risk_factors), state.registered_on,
-        state.enrolled_on, state.exited_on, state.exit_reason, state.erased, sealed,
+        state.family_id,
+        state.version,
+        state.status,
+        state.kelurahan_code,
+        state.kecamatan_code,
+        dict(member_counts(state)),
+        members,
+        list(state.risk_factors),
+        state.registered_on,
+        state.enrolled_on,
+        state.exited_on,
+        state.exit_reason,
+        state.erased,
+        sealed,
     )
 
 
@@ -76,21 +89,26 @@ async def family_views(
         fid = r["family_id"]
         k = kelurahan(r["kelurahan_code"])
         body: dict[str, Any] = {
-            "family_id": str(fid), "status": r["status"], "version": r["version"],
-            "kelurahan_code": r["kelurahan_code"], "kelurahan": k.name if k else None,
-            "kecamatan_code": r["kecamatan_code"], "kecamatan": k.kecamatan.name if k else None,
-            "member_counts": r["member_counts"], "risk_factors": list(r["risk_factors"]),
-            "registered_on": _iso(r["registered_on"]), "enrolled_on": _iso(r["enrolled_on"]),
-            "exited_on": _iso(r["exited_on"]), "exit_reason": r["exit_reason"],
+            "family_id": str(fid),
+            "status": r["status"],
+            "version": r["version"],
+            "kelurahan_code": r["kelurahan_code"],
+            "kelurahan": k.name if k else None,
+            "kecamatan_code": r["kecamatan_code"],
+            "kecamatan": k.kecamatan.name if k else None,
+            "member_counts": r["member_counts"],
+            "risk_factors": list(r["risk_factors"]),
+            "registered_on": _iso(r["registered_on"]),
+            "enrolled_on": _iso(r["enrolled_on"]),
+            "exited_on": _iso(r["exited_on"]),
+            "exit_reason": r["exit_reason"],
             "personal_data_erased": r["personal_erased"],
             "members": [dict(m) for m in r["members"]],
         }
         if fid in keys:
             personal = vault.open(keys[fid], fid, r["personal"])
-            body.update(kk_number=personal["kk_number"], head_name=personal["head_name"],
-                        address=personal["address"])
+            body.update(kk_number=personal["kk_number"], head_name=personal["head_name"], address=personal["address"])
             for m in body["members"]:
-                m.update({k2: v for k2, v in personal["members"].get(m["member_id"], {}).items()
-                          if k2 != "member_id"})
+                m.update({k2: v for k2, v in personal["members"].get(m["member_id"], {}).items() if k2 != "member_id"})
         out.append(body)
     return out

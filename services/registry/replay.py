@@ -21,8 +21,10 @@ async def rebuild(pool: asyncpg.Pool, vault: KeyVault) -> int:
     repo = FamilyRepository(vault)
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute("truncate families_view")
-        ids = [r["stream_id"] for r in await conn.fetch(
-            "select distinct stream_id from events where stream_type = 'family'")]
+        ids = [
+            r["stream_id"]
+            for r in await conn.fetch("select distinct stream_id from events where stream_type = 'family'")
+        ]
         for family_id in ids:
             state = await repo.load(conn, family_id)
             await write_view(conn, vault, state, await vault.key_for(conn, family_id))

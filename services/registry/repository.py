@@ -75,7 +75,8 @@ class FamilyRepository:
         new_events = [
             NewEvent(
                 f.event,
-                None if f.personal is None or key is None
+                None
+                if f.personal is None or key is None
                 else self.vault.seal(key, family_id, f.personal.model_dump(mode="json")),
             )
             for f in facts
@@ -98,10 +99,15 @@ class FamilyRepository:
                 case "FamilyRegistered":
                     assert isinstance(personal, RegistrationPersonal)
                     await self._claim_kk(conn, personal.kk_number, family_id)
-                    await self._claim_niks(conn, family_id, [
-                        (m.nik, m.member_id, f"{field_prefix}[{i}].nik")
-                        for i, m in enumerate(personal.members) if m.nik
-                    ])
+                    await self._claim_niks(
+                        conn,
+                        family_id,
+                        [
+                            (m.nik, m.member_id, f"{field_prefix}[{i}].nik")
+                            for i, m in enumerate(personal.members)
+                            if m.nik
+                        ],
+                    )
                 case "MemberAdded":
                     assert isinstance(personal, MemberPersonal)
                     if personal.nik:
@@ -116,24 +122,26 @@ class FamilyRepository:
     async def _claim_kk(self, conn: asyncpg.Connection, kk_number: str, family_id: UUID) -> None:
         status = await conn.execute(
             "insert into active_kk (kk_hash, family_id) values ($1, $2) on conflict do nothing",
-            self.vault.lookup_hash("kk", kk_number), family_id,
+            self.vault.lookup_hash("kk", kk_number),
+            family_id,
         )
         if status.endswith(" 0"):
             raise AlreadyActive("kk_number", "KK number")
 
-    async def _claim_niks(
-        self, conn: asyncpg.Connection, family_id: UUID, niks: list[tuple[str, UUID, str]]
-    ) -> None:
+    async def _claim_niks(self, conn: asyncpg.Connection, family_id: UUID, niks: list[tuple[str, UUID, str]]) -> None:
         """All of a command's NIKs in one statement; the first one already held names the field."""
         if not niks:
             return
         hashes = [self.vault.lookup_hash("nik", nik) for nik, _, _ in niks]
         claimed = {
-            r["nik_hash"] for r in await conn.fetch(
+            r["nik_hash"]
+            for r in await conn.fetch(
                 "insert into active_nik (nik_hash, family_id, member_id)"
                 " select h, $2, m from unnest($1::bytea[], $3::uuid[]) as t(h, m)"
                 " on conflict do nothing returning nik_hash",
-                hashes, family_id, [member_id for _, member_id, _ in niks],
+                hashes,
+                family_id,
+                [member_id for _, member_id, _ in niks],
             )
         }
         for digest, (_, _, field) in zip(hashes, niks, strict=True):

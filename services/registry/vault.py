@@ -35,9 +35,7 @@ class KeyVault:
         key = AESGCM.generate_key(bit_length=256)
         nonce = os.urandom(NONCE_BYTES)
         wrapped = nonce + self._kek.encrypt(nonce, key, family_id.bytes)
-        await conn.execute(
-            "insert into family_keys (family_id, wrapped_key) values ($1, $2)", family_id, wrapped
-        )
+        await conn.execute("insert into family_keys (family_id, wrapped_key) values ($1, $2)", family_id, wrapped)
         return key
 
     async def key_for(self, conn: asyncpg.Connection | asyncpg.Pool, family_id: UUID) -> bytes | None:

@@ -104,14 +104,16 @@ async def get_dashboard(request: Request) -> HTMLResponse:
         progress = await _progress(request, conn)
         funding = await _funding(request, conn)
         aid = await queries.aid(conn)
-    html = dashboard.render(progress, funding, aid, city=settings.city_name,
-                            refresh_seconds=settings.dashboard_refresh_seconds)
+    html = dashboard.render(
+        progress, funding, aid, city=settings.city_name, refresh_seconds=settings.dashboard_refresh_seconds
+    )
     return HTMLResponse(html, headers={"Cache-Control": "no-cache"})
 
 
 def _csv(body: str, name: str) -> Response:
     return Response(
-        body.encode("utf-8"), media_type="text/csv; charset=utf-8",
+        body.encode("utf-8"),
+        media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="genting-{name}.csv"', "Cache-Control": "no-cache"},
     )
 

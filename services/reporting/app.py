@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Sequence
+from collections.abc import Coroutine, Sequence
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -31,15 +32,22 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
         settings = loaded
     snapshot_settings = settings
 
-    def extra_tasks(app: FastAPI) -> Sequence[Awaitable[None]]:
+    def extra_tasks(app: FastAPI) -> Sequence[Coroutine[Any, Any, None]]:
         app.state.snapshots = SnapshotPublisher(
-            app.state.pool, target=snapshot_settings.target_families,
+            app.state.pool,
+            target=snapshot_settings.target_families,
             interval_seconds=snapshot_settings.snapshot_interval_seconds,
         )
         return [app.state.snapshots.run()]
 
     spec = ServiceSpec(
-        name="reporting", title="Genting reporting", description=DESCRIPTION, migrations=MIGRATIONS,
-        routers=[router], publishes=CATALOG, projections=lambda _: PROJECTIONS, extra_tasks=extra_tasks,
+        name="reporting",
+        title="Genting reporting",
+        description=DESCRIPTION,
+        migrations=MIGRATIONS,
+        routers=[router],
+        publishes=CATALOG,
+        projections=lambda _: PROJECTIONS,
+        extra_tasks=extra_tasks,
     )
     return build_app(spec, settings)

@@ -54,8 +54,10 @@ def progress_bar(label: str, target: int, layers: Sequence[tuple[Series, int]]) 
     body = f'<rect class="track" x="0" y="4" width="{width}" height="26" rx="6"/>'
     for series, value in layers:
         w = scale(value, maximum, width)
-        body += (f'<rect class="{series.css}" x="0" y="4" width="{w:g}" height="26" rx="6">'
-                 f"<title>{escape(series.name)}: {value}</title></rect>")
+        body += (
+            f'<rect class="{series.css}" x="0" y="4" width="{w:g}" height="26" rx="6">'
+            f"<title>{escape(series.name)}: {value}</title></rect>"
+        )
     if maximum > target:  # beyond the target: show where it was
         x = round(width * target / maximum, 1)
         body += f'<line class="target" x1="{x:g}" x2="{x:g}" y1="0" y2="{height}"/>'
@@ -78,9 +80,11 @@ def hbars(
         body += f"{escape(row.label)}</text>"
         body += f'<rect class="track" x="{BAR_X}" y="{y + 4}" width="{BAR_W}" height="14" rx="3"/>'
         for s, value in zip(series, row.values, strict=True):
-            body += (f'<rect class="{s.css}" x="{BAR_X}" y="{y + 4}" width="{scale(value, top, BAR_W):g}"'
-                     f' height="14" rx="3"><title>{escape(row.label)} — {escape(s.name)}: {escape(fmt(value))}'
-                     f"</title></rect>")
+            body += (
+                f'<rect class="{s.css}" x="{BAR_X}" y="{y + 4}" width="{scale(value, top, BAR_W):g}"'
+                f' height="14" rx="3"><title>{escape(row.label)} — {escape(s.name)}: {escape(fmt(value))}'
+                f"</title></rect>"
+            )
         first = row.values[0] if row.values else 0
         body += f'<text class="value" x="{WIDTH - 2}" y="{y + 15}" text-anchor="end">{escape(fmt(first))}</text></g>'
     return _svg(max(len(rows), 1) * ROW, label, body, "hbars")
@@ -93,19 +97,25 @@ def columns(label: str, points: Sequence[tuple[str, int]], fmt: Callable[[int], 
     top = max([1, *(v for _, v in points)])
     step = plot_w / max(len(points), 1)
     tick_every = max(1, ceil(TICK_LABEL_W / step))
-    body = (f'<line class="axis" x1="{left}" x2="{WIDTH - 4}" y1="{base}" y2="{base}"/>'
-            f'<text class="tick" x="{left - 4}" y="16" text-anchor="end">{escape(fmt(top))}</text>'
-            f'<text class="tick" x="{left - 4}" y="{base}" text-anchor="end">0</text>')
+    body = (
+        f'<line class="axis" x1="{left}" x2="{WIDTH - 4}" y1="{base}" y2="{base}"/>'
+        f'<text class="tick" x="{left - 4}" y="16" text-anchor="end">{escape(fmt(top))}</text>'
+        f'<text class="tick" x="{left - 4}" y="{base}" text-anchor="end">0</text>'
+    )
     if not points:
         body += f'<text class="empty" x="{WIDTH / 2:g}" y="{base / 2:g}" text-anchor="middle">belum ada data</text>'
     for i, (day, value) in enumerate(points):
         x = round(left + i * step + step * 0.15, 1)
         h = scale(value, top, base - 12)
-        body += (f'<rect class="col" x="{x:g}" y="{base - h:g}" width="{max(step * 0.7, 1):.1f}" height="{h:g}">'
-                 f"<title>{escape(day)}: {escape(fmt(value))}</title></rect>")
+        body += (
+            f'<rect class="col" x="{x:g}" y="{base - h:g}" width="{max(step * 0.7, 1):.1f}" height="{h:g}">'
+            f"<title>{escape(day)}: {escape(fmt(value))}</title></rect>"
+        )
         last = len(points) - 1
         # Every `tick_every`-th day, and the last one unless it would touch the tick before it.
         if i % tick_every == 0 or (i == last and (last % tick_every) * step >= TICK_LABEL_W):
-            body += (f'<text class="tick" x="{x + step * 0.35:.1f}" y="{base + 16}" text-anchor="middle">'
-                     f"{escape(day[5:])}</text>")
+            body += (
+                f'<text class="tick" x="{x + step * 0.35:.1f}" y="{base + 16}" text-anchor="middle">'
+                f"{escape(day[5:])}</text>"
+            )
     return _svg(height, label, body, "columns")

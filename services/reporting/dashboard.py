@@ -24,12 +24,30 @@ STAGES = (  # (field, Bahasa Indonesia, English)
     ("completed", "Tuntas 6 bulan", "completed"),
     ("exited", "Keluar", "exited"),
 )
-DONOR_TYPES = {"individual": "Perorangan", "community": "Komunitas", "bumd": "BUMD", "bumn": "BUMN",
-               "csr": "CSR", "university": "Perguruan tinggi", "media": "Media", "other": "Lainnya"}
-TOPICS = {"nutrition": "Gizi", "hygiene": "Kebersihan", "clean_water": "Air bersih",
-          "early_marriage": "Cegah pernikahan dini", "parenting": "Pengasuhan", "breastfeeding": "Menyusui"}
-KINDS = {"clean_water": "Air bersih", "sanitation": "Jamban sehat", "early_marriage_prevention":
-         "Cegah pernikahan dini", "health_referral": "Rujukan kesehatan"}
+DONOR_TYPES = {
+    "individual": "Perorangan",
+    "community": "Komunitas",
+    "bumd": "BUMD",
+    "bumn": "BUMN",
+    "csr": "CSR",
+    "university": "Perguruan tinggi",
+    "media": "Media",
+    "other": "Lainnya",
+}
+TOPICS = {
+    "nutrition": "Gizi",
+    "hygiene": "Kebersihan",
+    "clean_water": "Air bersih",
+    "early_marriage": "Cegah pernikahan dini",
+    "parenting": "Pengasuhan",
+    "breastfeeding": "Menyusui",
+}
+KINDS = {
+    "clean_water": "Air bersih",
+    "sanitation": "Jamban sehat",
+    "early_marriage_prevention": "Cegah pernikahan dini",
+    "health_referral": "Rujukan kesehatan",
+}
 LAYERS = (Series("Masuk program", "l1"), Series("Punya orang tua asuh", "l2"), Series("Tuntas 6 bulan", "l3"))
 MONEY = (Series("Diterima", "l1"), Series("Dialokasikan", "l2"), Series("Tersalurkan", "l3"))
 DAYS_SHOWN = 60
@@ -49,8 +67,10 @@ def money(path: str, value: int, tag: str = "td") -> str:
 
 def tile(path: str, value: int, label: str, english: str, is_money: bool = False) -> str:
     shown = rupiah_short(value) if is_money else number(value)
-    return (f'<div class="tile">{metric(path, value, shown, css="n")}'
-            f'<span class="l">{escape(label)} <small>{escape(english)}</small></span></div>')
+    return (
+        f'<div class="tile">{metric(path, value, shown, css="n")}'
+        f'<span class="l">{escape(label)} <small>{escape(english)}</small></span></div>'
+    )
 
 
 def legend(series: tuple[Series, ...]) -> str:
@@ -82,9 +102,11 @@ def areas_section(p: CityProgress) -> str:
     kel_rows = [Row(k.kelurahan, _layers(k)) for k in p.by_kelurahan]
     head = "".join(f"<th>{escape(label)}</th>" for _, label, _ in STAGES)
     table = "".join(
-        f'<tr><td>{escape(k.kelurahan)}<small>{escape(k.kecamatan)}</small></td>'
-        + "".join(metric(f"progress.by_kelurahan.{k.kelurahan_code}.{f}", getattr(k, f), tag="td")
-                  for f, _, _ in STAGES) + "</tr>"
+        f"<tr><td>{escape(k.kelurahan)}<small>{escape(k.kecamatan)}</small></td>"
+        + "".join(
+            metric(f"progress.by_kelurahan.{k.kelurahan_code}.{f}", getattr(k, f), tag="td") for f, _, _ in STAGES
+        )
+        + "</tr>"
         for k in p.by_kelurahan
     )
     return f"""
@@ -101,15 +123,19 @@ def areas_section(p: CityProgress) -> str:
 
 
 def funding_section(f: FundingReport) -> str:
-    rows = [Row(DONOR_TYPES.get(t.donor_type, t.donor_type), (t.received_rp, t.allocated_rp, t.drawn_rp))
-            for t in f.by_donor_type]
+    rows = [
+        Row(DONOR_TYPES.get(t.donor_type, t.donor_type), (t.received_rp, t.allocated_rp, t.drawn_rp))
+        for t in f.by_donor_type
+    ]
     fields = ("donors", "pledged_rp", "received_rp", "allocated_rp", "drawn_rp")
+
     def cell(path: str, key: str, value: int) -> str:
         return metric(path, value, tag="td") if key == "donors" else money(path, value)
 
     body = "".join(
         f"<tr><td>{escape(DONOR_TYPES.get(t.donor_type, t.donor_type))}</td>"
-        + "".join(cell(f"funding.by_donor_type.{t.donor_type}.{k}", k, getattr(t, k)) for k in fields) + "</tr>"
+        + "".join(cell(f"funding.by_donor_type.{t.donor_type}.{k}", k, getattr(t, k)) for k in fields)
+        + "</tr>"
         for t in f.by_donor_type
     )
     total = "".join(cell(f"funding.{k}", k, getattr(f, k)) for k in fields)
@@ -120,8 +146,7 @@ def funding_section(f: FundingReport) -> str:
     {tile("funding.received_rp", f.received_rp, "Dana diterima", "received", is_money=True)}
     {tile("funding.allocated_rp", f.allocated_rp, "Dialokasikan ke keluarga", "allocated", is_money=True)}
     {tile("funding.drawn_rp", f.drawn_rp, "Tersalurkan (makanan)", "drawn", is_money=True)}
-    <div class="tile warn">{metric("funding.funding_gap_rp", f.funding_gap_rp, rupiah_short(f.funding_gap_rp),
-                                   css="n")}
+    <div class="tile warn">{metric("funding.funding_gap_rp", f.funding_gap_rp, rupiah_short(f.funding_gap_rp), css="n")}
       <span class="l">Kekurangan dana <small>funding gap: {metric("funding.families_short", f.families_short)}
       keluarga di bawah {escape(rupiah(f.family_minimum_rp))}</small></span></div>
   </div>
@@ -145,19 +170,27 @@ def daily_points(a: AidReport, days: int = DAYS_SHOWN) -> list[tuple[str, int]]:
 
 
 def aid_section(a: AidReport) -> str:
-    gaps = "".join(
-        f"<tr><td>{escape(g.kelurahan)}<small>{escape(g.kecamatan)}</small></td>"
-        f'{metric(f"aid.gaps_to_chase.{g.kelurahan_code}.plans_with_gaps", g.plans_with_gaps, tag="td")}'
-        f'{metric(f"aid.gaps_to_chase.{g.kelurahan_code}.gap_days", g.gap_days, tag="td")}</tr>'
-        for g in a.gaps_to_chase
-    ) or '<tr><td colspan="3">Tidak ada — semua rencana aktif tercakup. <small>no gaps</small></td></tr>'
-    topics = "".join(f"<tr><td>{escape(TOPICS.get(t.topic, t.topic))}</td>"
-                     f'{metric(f"aid.education_by_topic.{t.topic}.sessions", t.sessions, tag="td")}'
-                     f'{metric(f"aid.education_by_topic.{t.topic}.families", t.families, tag="td")}</tr>'
-                     for t in a.education_by_topic)
-    kinds = "".join(f"<tr><td>{escape(KINDS.get(k.kind, k.kind))}</td>"
-                    f'{metric(f"aid.interventions_by_kind.{k.kind}.interventions", k.interventions, tag="td")}'
-                    f"<td>{escape(rupiah(k.value_rp))}</td></tr>" for k in a.interventions_by_kind)
+    gaps = (
+        "".join(
+            f"<tr><td>{escape(g.kelurahan)}<small>{escape(g.kecamatan)}</small></td>"
+            f"{metric(f'aid.gaps_to_chase.{g.kelurahan_code}.plans_with_gaps', g.plans_with_gaps, tag='td')}"
+            f"{metric(f'aid.gaps_to_chase.{g.kelurahan_code}.gap_days', g.gap_days, tag='td')}</tr>"
+            for g in a.gaps_to_chase
+        )
+        or '<tr><td colspan="3">Tidak ada — semua rencana aktif tercakup. <small>no gaps</small></td></tr>'
+    )
+    topics = "".join(
+        f"<tr><td>{escape(TOPICS.get(t.topic, t.topic))}</td>"
+        f"{metric(f'aid.education_by_topic.{t.topic}.sessions', t.sessions, tag='td')}"
+        f"{metric(f'aid.education_by_topic.{t.topic}.families', t.families, tag='td')}</tr>"
+        for t in a.education_by_topic
+    )
+    kinds = "".join(
+        f"<tr><td>{escape(KINDS.get(k.kind, k.kind))}</td>"
+        f"{metric(f'aid.interventions_by_kind.{k.kind}.interventions', k.interventions, tag='td')}"
+        f"<td>{escape(rupiah(k.value_rp))}</td></tr>"
+        for k in a.interventions_by_kind
+    )
     return f"""
 <section>
   <h2>Bantuan gizi <small>aid delivered</small></h2>
@@ -187,9 +220,7 @@ def aid_section(a: AidReport) -> str:
 </section>"""
 
 
-def render(
-    progress: CityProgress, funding: FundingReport, aid: AidReport, *, city: str, refresh_seconds: int
-) -> str:
+def render(progress: CityProgress, funding: FundingReport, aid: AidReport, *, city: str, refresh_seconds: int) -> str:
     links = " · ".join(f'<a href="/export/{n}.csv">{n}.csv</a>' for n in ("progress", "funding", "aid"))
     return f"""<!doctype html>
 <html lang="id"><head><meta charset="utf-8">

@@ -61,8 +61,13 @@ class Programme:
             subject = f"genting.{context}.family.{sid}.{event_type}"
         self._versions[sid] += 1
         env = Envelope(
-            event_id=self.new_id(), event_type=event_type, schema_version=1, stream_id=sid,
-            stream_version=self._versions[sid], occurred_at=datetime.now(UTC), data=data,
+            event_id=self.new_id(),
+            event_type=event_type,
+            schema_version=1,
+            stream_id=sid,
+            stream_version=self._versions[sid],
+            occurred_at=datetime.now(UTC),
+            data=data,
         )
         self.published.append(Published(stream_name(context), subject, env))
         return env
@@ -77,35 +82,69 @@ class Programme:
         self.kelurahan_of[family] = kelurahan
         member = R.MemberSummary(member_id=self.new_id(), role="baduta", sex="F", age_months=7)
         counts: R.MemberCounts = {"pregnant_mother": 0, "breastfeeding_mother": 1, "baduta": 1, "other": 0}
-        self.emit(R.FamilyRegistered(
-            family_id=family, kelurahan_code=kelurahan, kecamatan_code=kelurahan[:8], members=[member],
-            member_counts=counts, risk_factors=["poor"], registered_on=self.day(on), registered_by="kader",
-        ))
+        self.emit(
+            R.FamilyRegistered(
+                family_id=family,
+                kelurahan_code=kelurahan,
+                kecamatan_code=kelurahan[:8],
+                members=[member],
+                member_counts=counts,
+                risk_factors=["poor"],
+                registered_on=self.day(on),
+                registered_by="kader",
+            )
+        )
         return family
 
     def enroll(self, family: UUID, on: int = 1) -> None:
         k = self.kelurahan_of[family]
         self.emit(R.FamilyVerified(family_id=family, kelurahan_code=k, verified_on=self.day(on), verified_by="lurah"))
-        self.emit(R.FamilyEnrolled(
-            family_id=family, kelurahan_code=k, kecamatan_code=k[:8], risk_factors=["poor"], enrolled_on=self.day(on),
-            member_counts={"pregnant_mother": 0, "breastfeeding_mother": 1, "baduta": 1, "other": 0},
-        ))
+        self.emit(
+            R.FamilyEnrolled(
+                family_id=family,
+                kelurahan_code=k,
+                kecamatan_code=k[:8],
+                risk_factors=["poor"],
+                enrolled_on=self.day(on),
+                member_counts={"pregnant_mother": 0, "breastfeeding_mother": 1, "baduta": 1, "other": 0},
+            )
+        )
 
     def reject(self, family: UUID, on: int = 1) -> None:
         k = self.kelurahan_of[family]
         self.emit(R.FamilyRejected(family_id=family, kelurahan_code=k, rejected_on=self.day(on), rejected_by="lurah"))
 
     def exit(self, family: UUID, on: int, reason: R.ExitReason = "moved_away") -> None:
-        self.emit(R.FamilyExited(family_id=family, kelurahan_code=self.kelurahan_of[family], reason=reason,
-                                 exited_on=self.day(on), previous_status="enrolled", exited_by="admin"))
+        self.emit(
+            R.FamilyExited(
+                family_id=family,
+                kelurahan_code=self.kelurahan_of[family],
+                reason=reason,
+                exited_on=self.day(on),
+                previous_status="enrolled",
+                exited_by="admin",
+            )
+        )
 
     def measure(self, family: UUID, member: UUID, on: int, haz: float, weight_kg: float | None = None) -> None:
         # The measurement id derives from the child and the day: the programme's random ids stay as they were.
-        self.emit(R.GrowthMeasured(
-            family_id=family, measurement_id=uuid5(member, f"growth:{on}"), member_id=member,
-            kelurahan_code=self.kelurahan_of[family], measured_on=self.day(on), age_months=7 + on // 30,
-            weight_kg=weight_kg if weight_kg is not None else 7.0 + on / 100, length_cm=66.0 + on / 30,
-            position="recumbent", haz=haz, stunted=haz < -2, severely_stunted=haz < -3, measured_by="kader"))
+        self.emit(
+            R.GrowthMeasured(
+                family_id=family,
+                measurement_id=uuid5(member, f"growth:{on}"),
+                member_id=member,
+                kelurahan_code=self.kelurahan_of[family],
+                measured_on=self.day(on),
+                age_months=7 + on // 30,
+                weight_kg=weight_kg if weight_kg is not None else 7.0 + on / 100,
+                length_cm=66.0 + on / 30,
+                position="recumbent",
+                haz=haz,
+                stunted=haz < -2,
+                severely_stunted=haz < -3,
+                measured_by="kader",
+            )
+        )
 
     # -- funding ----------------------------------------------------------------------------------
 
@@ -114,36 +153,84 @@ class Programme:
         self.donor_type_of[donor] = donor_type
         self.emit(F.DonorRegistered(donor_id=donor, donor_type=donor_type, registered_on=self.day(on)))
         if pledged_rp:
-            self.emit(F.PledgeMade(donor_id=donor, donor_type=donor_type, pledge_id=self.new_id(),
-                                   amount_rp=pledged_rp, pledged_on=self.day(on)))
+            self.emit(
+                F.PledgeMade(
+                    donor_id=donor,
+                    donor_type=donor_type,
+                    pledge_id=self.new_id(),
+                    amount_rp=pledged_rp,
+                    pledged_on=self.day(on),
+                )
+            )
         if received_rp:
-            self.emit(F.ContributionReceived(donor_id=donor, donor_type=donor_type, contribution_id=self.new_id(),
-                                             amount_rp=received_rp, received_on=self.day(on), method="transfer"))
+            self.emit(
+                F.ContributionReceived(
+                    donor_id=donor,
+                    donor_type=donor_type,
+                    contribution_id=self.new_id(),
+                    amount_rp=received_rp,
+                    received_on=self.day(on),
+                    method="transfer",
+                )
+            )
         return donor
 
     def sponsor(self, donor: UUID, family: UUID, amount_rp: int = MINIMUM_RP, on: int = 2) -> UUID:
         sponsorship = self.new_id()
-        self.emit(F.FamilySponsored(
-            sponsorship_id=sponsorship, donor_id=donor, donor_type=self.donor_type_of[donor], family_id=family,
-            amount_rp=amount_rp, start_date=self.day(on), kelurahan_code=self.kelurahan_of[family],
-            sponsored_on=self.day(on),
-        ))
+        self.emit(
+            F.FamilySponsored(
+                sponsorship_id=sponsorship,
+                donor_id=donor,
+                donor_type=self.donor_type_of[donor],
+                family_id=family,
+                amount_rp=amount_rp,
+                start_date=self.day(on),
+                kelurahan_code=self.kelurahan_of[family],
+                sponsored_on=self.day(on),
+            )
+        )
         return sponsorship
 
-    def draw(self, sponsorship: UUID, donor: UUID, family: UUID, plan: UUID, delivery: UUID, amount_rp: int,
-             remaining_rp: int, on: int) -> None:
-        self.emit(F.SponsorshipDrawn(
-            sponsorship_id=sponsorship, donor_id=donor, donor_type=self.donor_type_of[donor], family_id=family,
-            amount_rp=amount_rp, delivery_id=delivery, plan_id=plan, drawn_on=self.day(on), remaining_rp=remaining_rp,
-        ))
+    def draw(
+        self,
+        sponsorship: UUID,
+        donor: UUID,
+        family: UUID,
+        plan: UUID,
+        delivery: UUID,
+        amount_rp: int,
+        remaining_rp: int,
+        on: int,
+    ) -> None:
+        self.emit(
+            F.SponsorshipDrawn(
+                sponsorship_id=sponsorship,
+                donor_id=donor,
+                donor_type=self.donor_type_of[donor],
+                family_id=family,
+                amount_rp=amount_rp,
+                delivery_id=delivery,
+                plan_id=plan,
+                drawn_on=self.day(on),
+                remaining_rp=remaining_rp,
+            )
+        )
 
-    def release(self, sponsorship: UUID, donor: UUID, family: UUID, amount_rp: int, on: int,
-                plan: UUID | None = None) -> None:
-        self.emit(F.SponsorshipReleased(
-            sponsorship_id=sponsorship, donor_id=donor, donor_type=self.donor_type_of[donor], family_id=family,
-            amount_rp=amount_rp, reason="plan_closed" if plan else "family_exited", plan_id=plan,
-            released_on=self.day(on),
-        ))
+    def release(
+        self, sponsorship: UUID, donor: UUID, family: UUID, amount_rp: int, on: int, plan: UUID | None = None
+    ) -> None:
+        self.emit(
+            F.SponsorshipReleased(
+                sponsorship_id=sponsorship,
+                donor_id=donor,
+                donor_type=self.donor_type_of[donor],
+                family_id=family,
+                amount_rp=amount_rp,
+                reason="plan_closed" if plan else "family_exited",
+                plan_id=plan,
+                released_on=self.day(on),
+            )
+        )
 
     # -- aid ----------------------------------------------------------------------------------------
 
@@ -154,58 +241,138 @@ class Programme:
     def open_plan(self, family: UUID, budget_rp: int = MINIMUM_RP, on: int = 3) -> UUID:
         plan = self.new_id()
         self.family_of_plan[plan] = family
-        self.emit(A.AidPlanOpened(
-            **self._plan_fields(plan), start_date=self.day(on), end_date=self.day(on + PLAN_DAYS - 1),
-            days=PLAN_DAYS, daily_minimum_rp=DAILY_RP, budget_rp=budget_rp, opened_on=self.day(on),
-        ))
+        self.emit(
+            A.AidPlanOpened(
+                **self._plan_fields(plan),
+                start_date=self.day(on),
+                end_date=self.day(on + PLAN_DAYS - 1),
+                days=PLAN_DAYS,
+                daily_minimum_rp=DAILY_RP,
+                budget_rp=budget_rp,
+                opened_on=self.day(on),
+            )
+        )
         return plan
 
     def deliver(self, plan: UUID, first_day: int, days: int, on: int, per_day_rp: int = DAILY_RP) -> UUID:
         delivery = self.new_id()
-        self.emit(A.AidDelivered(
-            **self._plan_fields(plan), delivery_id=delivery, period_from=self.day(first_day),
-            period_to=self.day(first_day + days - 1), days=days, value_rp=days * per_day_rp, delivered_on=self.day(on),
-            items=[A.DeliveredItem(name="telur", quantity=days, unit="butir")],
-        ))
+        self.emit(
+            A.AidDelivered(
+                **self._plan_fields(plan),
+                delivery_id=delivery,
+                period_from=self.day(first_day),
+                period_to=self.day(first_day + days - 1),
+                days=days,
+                value_rp=days * per_day_rp,
+                delivered_on=self.day(on),
+                items=[A.DeliveredItem(name="telur", quantity=days, unit="butir")],
+            )
+        )
         return delivery
 
     def confirm(self, plan: UUID, delivery: UUID, on: int) -> None:
-        self.emit(A.DeliveryConfirmed(**self._plan_fields(plan), delivery_id=delivery, confirmed_on=self.day(on),
-                                      confirmed_by="lurah"))
+        self.emit(
+            A.DeliveryConfirmed(
+                **self._plan_fields(plan), delivery_id=delivery, confirmed_on=self.day(on), confirmed_by="lurah"
+            )
+        )
 
     def gap(self, plan: UUID, first_day: int, days: int) -> None:
-        self.emit(A.CoverageGapDetected(**self._plan_fields(plan), gap_from=self.day(first_day),
-                                        gap_to=self.day(first_day + days - 1), days=days))
+        self.emit(
+            A.CoverageGapDetected(
+                **self._plan_fields(plan),
+                gap_from=self.day(first_day),
+                gap_to=self.day(first_day + days - 1),
+                days=days,
+            )
+        )
 
     def complete(self, plan: UUID, on: int, delivered_rp: int = MINIMUM_RP) -> None:
-        self.emit(A.AidPlanCompleted(**self._plan_fields(plan), completed_on=self.day(on), delivered_rp=delivered_rp,
-                                     days_covered=PLAN_DAYS))
-        self.emit(A.AidPlanClosed(**self._plan_fields(plan), outcome="completed", closed_on=self.day(on),
-                                  delivered_rp=delivered_rp, unspent_rp=0, days_covered=PLAN_DAYS))
+        self.emit(
+            A.AidPlanCompleted(
+                **self._plan_fields(plan), completed_on=self.day(on), delivered_rp=delivered_rp, days_covered=PLAN_DAYS
+            )
+        )
+        self.emit(
+            A.AidPlanClosed(
+                **self._plan_fields(plan),
+                outcome="completed",
+                closed_on=self.day(on),
+                delivered_rp=delivered_rp,
+                unspent_rp=0,
+                days_covered=PLAN_DAYS,
+            )
+        )
 
-    def close(self, plan: UUID, on: int, outcome: A.PlanOutcome, delivered_rp: int, days_covered: int,
-              unspent_rp: int = 0) -> None:
-        self.emit(A.AidPlanClosed(**self._plan_fields(plan), outcome=outcome, closed_on=self.day(on),
-                                  delivered_rp=delivered_rp, unspent_rp=unspent_rp, days_covered=days_covered))
+    def close(
+        self, plan: UUID, on: int, outcome: A.PlanOutcome, delivered_rp: int, days_covered: int, unspent_rp: int = 0
+    ) -> None:
+        self.emit(
+            A.AidPlanClosed(
+                **self._plan_fields(plan),
+                outcome=outcome,
+                closed_on=self.day(on),
+                delivered_rp=delivered_rp,
+                unspent_rp=unspent_rp,
+                days_covered=days_covered,
+            )
+        )
 
     def session(self, topic: A.EducationTopic, kelurahan: str, families: list[UUID], on: int) -> None:
-        self.emit(A.EducationSessionHeld(session_id=self.new_id(), topic=topic, held_on=self.day(on),
-                                         kelurahan_code=kelurahan, family_ids=families, families=len(families)))
+        self.emit(
+            A.EducationSessionHeld(
+                session_id=self.new_id(),
+                topic=topic,
+                held_on=self.day(on),
+                kelurahan_code=kelurahan,
+                family_ids=families,
+                families=len(families),
+            )
+        )
 
-    def flag_home_visit(self, plan: UUID | None, family: UUID, member: UUID, on: int, since: int,
-                        weight_then_kg: float, weight_now_kg: float) -> A.HomeVisitFlagged:
+    def flag_home_visit(
+        self,
+        plan: UUID | None,
+        family: UUID,
+        member: UUID,
+        on: int,
+        since: int,
+        weight_then_kg: float,
+        weight_now_kg: float,
+    ) -> A.HomeVisitFlagged:
         flagged = A.HomeVisitFlagged(
-            flag_id=uuid5(member, f"home-visit:{on}"), plan_id=plan, family_id=family,
-            kelurahan_code=self.kelurahan_of[family], member_id=member, flagged_on=self.day(on),
-            since=self.day(since), weight_then_kg=weight_then_kg, weight_now_kg=weight_now_kg)
+            flag_id=uuid5(member, f"home-visit:{on}"),
+            plan_id=plan,
+            family_id=family,
+            kelurahan_code=self.kelurahan_of[family],
+            member_id=member,
+            flagged_on=self.day(on),
+            since=self.day(since),
+            weight_then_kg=weight_then_kg,
+            weight_now_kg=weight_now_kg,
+        )
         self.emit(flagged)
         return flagged
 
     def visit_home(self, flagged: A.HomeVisitFlagged, on: int) -> None:
-        self.emit(A.HomeVisitDone(flag_id=flagged.flag_id, plan_id=flagged.plan_id, family_id=flagged.family_id,
-                                  kelurahan_code=flagged.kelurahan_code, member_id=flagged.member_id,
-                                  visited_on=self.day(on)))
+        self.emit(
+            A.HomeVisitDone(
+                flag_id=flagged.flag_id,
+                plan_id=flagged.plan_id,
+                family_id=flagged.family_id,
+                kelurahan_code=flagged.kelurahan_code,
+                member_id=flagged.member_id,
+                visited_on=self.day(on),
+            )
+        )
 
     def intervene(self, plan: UUID, kind: A.InterventionKind, value_rp: int, on: int) -> None:
-        self.emit(A.InterventionRecorded(**self._plan_fields(plan), intervention_id=self.new_id(), kind=kind,
-                                         done_on=self.day(on), value_rp=value_rp))
+        self.emit(
+            A.InterventionRecorded(
+                **self._plan_fields(plan),
+                intervention_id=self.new_id(),
+                kind=kind,
+                done_on=self.day(on),
+                value_rp=value_rp,
+            )
+        )

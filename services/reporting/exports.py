@@ -14,15 +14,29 @@ from services.reporting.reports import AidReport, FundingReport
 from shared.contracts.reporting import CityProgress
 
 PROGRESS_COUNTS = ("registered", "enrolled", "sponsored", "aid_active", "completed", "exited", "rejected")
-PROGRESS_COLUMNS = ("level", "kecamatan_code", "kecamatan", "kelurahan_code", "kelurahan", *PROGRESS_COUNTS,
-                    "target")
+PROGRESS_COLUMNS = ("level", "kecamatan_code", "kecamatan", "kelurahan_code", "kelurahan", *PROGRESS_COUNTS, "target")
 FUNDING_AMOUNTS = ("donors", "pledged_rp", "received_rp", "allocated_rp", "drawn_rp", "released_rp", "available_rp")
 FUNDING_COLUMNS = ("donor_type", *FUNDING_AMOUNTS, "funding_gap_rp")
 AID_COLUMNS = ("section", "item", "value")
-AID_TOTALS = ("delivered_rp", "deliveries", "confirmed_deliveries", "days_covered", "plans_opened", "plans_active",
-              "plans_completed", "plans_incomplete", "plans_exited", "plans_with_gaps", "gap_days",
-              "education_sessions", "education_families", "interventions", "interventions_rp",
-              "home_visits_flagged", "home_visits_done")
+AID_TOTALS = (
+    "delivered_rp",
+    "deliveries",
+    "confirmed_deliveries",
+    "days_covered",
+    "plans_opened",
+    "plans_active",
+    "plans_completed",
+    "plans_incomplete",
+    "plans_exited",
+    "plans_with_gaps",
+    "gap_days",
+    "education_sessions",
+    "education_families",
+    "interventions",
+    "interventions_rp",
+    "home_visits_flagged",
+    "home_visits_done",
+)
 
 
 def _csv(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
@@ -37,8 +51,17 @@ def progress_csv(p: CityProgress) -> str:
     """27 kelurahan rows, then the 4 kecamatan, then the city with its target."""
     rows: list[list[object]] = []
     for k in p.by_kelurahan:
-        rows.append(["kelurahan", k.kecamatan_code, k.kecamatan, k.kelurahan_code, k.kelurahan,
-                     *(getattr(k, c) for c in PROGRESS_COUNTS), ""])
+        rows.append(
+            [
+                "kelurahan",
+                k.kecamatan_code,
+                k.kecamatan,
+                k.kelurahan_code,
+                k.kelurahan,
+                *(getattr(k, c) for c in PROGRESS_COUNTS),
+                "",
+            ]
+        )
     for m in p.by_kecamatan:
         rows.append(["kecamatan", m.kecamatan_code, m.kecamatan, "", "", *(getattr(m, c) for c in PROGRESS_COUNTS), ""])
     rows.append(["city", "", "", "", "", *(getattr(p, c) for c in PROGRESS_COUNTS), p.target])
@@ -47,8 +70,7 @@ def progress_csv(p: CityProgress) -> str:
 
 def funding_csv(f: FundingReport) -> str:
     """One row per donor type, then `total`, the only row with the funding gap."""
-    rows: list[list[object]] = [[t.donor_type, *(getattr(t, c) for c in FUNDING_AMOUNTS), ""]
-                                for t in f.by_donor_type]
+    rows: list[list[object]] = [[t.donor_type, *(getattr(t, c) for c in FUNDING_AMOUNTS), ""] for t in f.by_donor_type]
     rows.append(["total", *(getattr(f, c) for c in FUNDING_AMOUNTS), f.funding_gap_rp])
     return _csv(FUNDING_COLUMNS, rows)
 
@@ -60,9 +82,14 @@ def aid_csv(a: AidReport) -> str:
     for k in a.interventions_by_kind:
         rows += [("interventions", k.kind, k.interventions), ("interventions_rp", k.kind, k.value_rp)]
     for d in a.deliveries_by_day:
-        rows += [("deliveries_on", str(d.date), d.deliveries), ("delivered_rp_on", str(d.date), d.delivered_rp),
-                 ("days_covered_on", str(d.date), d.days_covered)]
+        rows += [
+            ("deliveries_on", str(d.date), d.deliveries),
+            ("delivered_rp_on", str(d.date), d.delivered_rp),
+            ("days_covered_on", str(d.date), d.days_covered),
+        ]
     for g in a.gaps_to_chase:
-        rows += [("plans_with_gaps_in", g.kelurahan_code, g.plans_with_gaps),
-                 ("gap_days_in", g.kelurahan_code, g.gap_days)]
+        rows += [
+            ("plans_with_gaps_in", g.kelurahan_code, g.plans_with_gaps),
+            ("gap_days_in", g.kelurahan_code, g.gap_days),
+        ]
     return _csv(AID_COLUMNS, rows)

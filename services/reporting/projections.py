@@ -14,35 +14,57 @@ from shared.contracts.base import EventCatalog
 from shared.messaging import Envelope, stream_name
 
 FAMILIES = Table(
-    "families_view", ("family_id",),
+    "families_view",
+    ("family_id",),
     first=("kelurahan_code", "registered_on", "enrolled_on", "rejected_on", "exited_on", "exit_reason"),
 )
 GROWTH = Table(
-    "growth_view", ("family_id", "stream_version"),
+    "growth_view",
+    ("family_id", "stream_version"),
     first=("member_id", "kelurahan_code", "measured_on", "age_months", "haz", "stunted"),
 )
 FAMILY_FUNDING = Table(
-    "family_funding_view", ("family_id",),
+    "family_funding_view",
+    ("family_id",),
     add=("sponsorships", "sponsored_rp", "drawn_rp", "released_rp"),
     first=("kelurahan_code", "first_sponsored_on"),
 )
 DONORS = Table(
-    "donors_view", ("donor_id",),
-    add=("pledges", "pledged_rp", "contributions", "received_rp", "sponsorships", "sponsored_rp", "drawn_rp",
-         "released_rp"),
+    "donors_view",
+    ("donor_id",),
+    add=(
+        "pledges",
+        "pledged_rp",
+        "contributions",
+        "received_rp",
+        "sponsorships",
+        "sponsored_rp",
+        "drawn_rp",
+        "released_rp",
+    ),
     first=("donor_type", "registered_on"),
 )
 PLANS = Table(
-    "plans_view", ("plan_id",),
+    "plans_view",
+    ("plan_id",),
     add=("deliveries", "delivered_rp", "days_covered", "gaps", "gap_days"),
-    first=("family_id", "kelurahan_code", "opened_on", "start_date", "end_date", "days", "completed_on",
-           "closed_on", "outcome"),
+    first=(
+        "family_id",
+        "kelurahan_code",
+        "opened_on",
+        "start_date",
+        "end_date",
+        "days",
+        "completed_on",
+        "closed_on",
+        "outcome",
+    ),
     last=("budget_rp", "last_gap_to"),
 )
 DELIVERIES = Table(
-    "deliveries_view", ("delivery_id",),
-    first=("plan_id", "kelurahan_code", "delivered_on", "period_from", "period_to", "days", "value_rp",
-           "confirmed_on"),
+    "deliveries_view",
+    ("delivery_id",),
+    first=("plan_id", "kelurahan_code", "delivered_on", "period_from", "period_to", "days", "value_rp", "confirmed_on"),
 )
 SESSIONS = Table("education_sessions_view", ("session_id",), first=("topic", "held_on", "kelurahan_code", "families"))
 INTERVENTIONS = Table(
@@ -57,21 +79,42 @@ def registry_changes(env: Envelope) -> list[Change]:
         case registry.GrowthMeasured():
             # Keyed by the family stream's version: one row per measurement, first and latest per
             # child are picked at query time.
-            return [change(GROWTH, (event.family_id, env.stream_version), member_id=event.member_id,
-                           kelurahan_code=event.kelurahan_code, measured_on=event.measured_on,
-                           age_months=event.age_months, haz=event.haz, stunted=event.stunted)]
+            return [
+                change(
+                    GROWTH,
+                    (event.family_id, env.stream_version),
+                    member_id=event.member_id,
+                    kelurahan_code=event.kelurahan_code,
+                    measured_on=event.measured_on,
+                    age_months=event.age_months,
+                    haz=event.haz,
+                    stunted=event.stunted,
+                )
+            ]
         case registry.FamilyRegistered():
-            return [change(FAMILIES, event.family_id, kelurahan_code=event.kelurahan_code,
-                           registered_on=event.registered_on)]
+            return [
+                change(
+                    FAMILIES, event.family_id, kelurahan_code=event.kelurahan_code, registered_on=event.registered_on
+                )
+            ]
         case registry.FamilyEnrolled():
-            return [change(FAMILIES, event.family_id, kelurahan_code=event.kelurahan_code,
-                           enrolled_on=event.enrolled_on)]
+            return [
+                change(FAMILIES, event.family_id, kelurahan_code=event.kelurahan_code, enrolled_on=event.enrolled_on)
+            ]
         case registry.FamilyRejected():
-            return [change(FAMILIES, event.family_id, kelurahan_code=event.kelurahan_code,
-                           rejected_on=event.rejected_on)]
+            return [
+                change(FAMILIES, event.family_id, kelurahan_code=event.kelurahan_code, rejected_on=event.rejected_on)
+            ]
         case registry.FamilyExited():
-            return [change(FAMILIES, event.family_id, kelurahan_code=event.kelurahan_code,
-                           exited_on=event.exited_on, exit_reason=event.reason)]
+            return [
+                change(
+                    FAMILIES,
+                    event.family_id,
+                    kelurahan_code=event.kelurahan_code,
+                    exited_on=event.exited_on,
+                    exit_reason=event.reason,
+                )
+            ]
     return []  # verified, member added, data erased: no count changes; unknown types: ignored
 
 
@@ -81,24 +124,37 @@ def funding_changes(env: Envelope) -> list[Change]:
         case funding.DonorRegistered():
             return [change(DONORS, event.donor_id, donor_type=event.donor_type, registered_on=event.registered_on)]
         case funding.PledgeMade():
-            return [change(DONORS, event.donor_id, donor_type=event.donor_type, pledges=1,
-                           pledged_rp=event.amount_rp)]
+            return [change(DONORS, event.donor_id, donor_type=event.donor_type, pledges=1, pledged_rp=event.amount_rp)]
         case funding.ContributionReceived():
-            return [change(DONORS, event.donor_id, donor_type=event.donor_type, contributions=1,
-                           received_rp=event.amount_rp)]
+            return [
+                change(
+                    DONORS, event.donor_id, donor_type=event.donor_type, contributions=1, received_rp=event.amount_rp
+                )
+            ]
         case funding.FamilySponsored():
             return [
-                change(DONORS, event.donor_id, donor_type=event.donor_type, sponsorships=1,
-                       sponsored_rp=event.amount_rp),
-                change(FAMILY_FUNDING, event.family_id, kelurahan_code=event.kelurahan_code,
-                       first_sponsored_on=event.sponsored_on, sponsorships=1, sponsored_rp=event.amount_rp),
+                change(
+                    DONORS, event.donor_id, donor_type=event.donor_type, sponsorships=1, sponsored_rp=event.amount_rp
+                ),
+                change(
+                    FAMILY_FUNDING,
+                    event.family_id,
+                    kelurahan_code=event.kelurahan_code,
+                    first_sponsored_on=event.sponsored_on,
+                    sponsorships=1,
+                    sponsored_rp=event.amount_rp,
+                ),
             ]
         case funding.SponsorshipDrawn():
-            return [change(DONORS, event.donor_id, donor_type=event.donor_type, drawn_rp=event.amount_rp),
-                    change(FAMILY_FUNDING, event.family_id, drawn_rp=event.amount_rp)]
+            return [
+                change(DONORS, event.donor_id, donor_type=event.donor_type, drawn_rp=event.amount_rp),
+                change(FAMILY_FUNDING, event.family_id, drawn_rp=event.amount_rp),
+            ]
         case funding.SponsorshipReleased():
-            return [change(DONORS, event.donor_id, donor_type=event.donor_type, released_rp=event.amount_rp),
-                    change(FAMILY_FUNDING, event.family_id, released_rp=event.amount_rp)]
+            return [
+                change(DONORS, event.donor_id, donor_type=event.donor_type, released_rp=event.amount_rp),
+                change(FAMILY_FUNDING, event.family_id, released_rp=event.amount_rp),
+            ]
     return []
 
 
@@ -106,16 +162,34 @@ def aid_changes(env: Envelope) -> list[Change]:
     event = _parse(aid.CATALOG, env)
     match event:
         case aid.AidPlanOpened():
-            return [change(PLANS, event.plan_id, family_id=event.family_id, kelurahan_code=event.kelurahan_code,
-                           opened_on=event.opened_on, start_date=event.start_date, end_date=event.end_date,
-                           days=event.days, budget_rp=event.budget_rp)]
+            return [
+                change(
+                    PLANS,
+                    event.plan_id,
+                    family_id=event.family_id,
+                    kelurahan_code=event.kelurahan_code,
+                    opened_on=event.opened_on,
+                    start_date=event.start_date,
+                    end_date=event.end_date,
+                    days=event.days,
+                    budget_rp=event.budget_rp,
+                )
+            ]
         case aid.AidPlanBudgetIncreased():
             return [change(PLANS, event.plan_id, budget_rp=event.budget_rp)]
         case aid.AidDelivered():
             return [
-                change(DELIVERIES, event.delivery_id, plan_id=event.plan_id, kelurahan_code=event.kelurahan_code,
-                       delivered_on=event.delivered_on, period_from=event.period_from,
-                       period_to=event.period_to, days=event.days, value_rp=event.value_rp),
+                change(
+                    DELIVERIES,
+                    event.delivery_id,
+                    plan_id=event.plan_id,
+                    kelurahan_code=event.kelurahan_code,
+                    delivered_on=event.delivered_on,
+                    period_from=event.period_from,
+                    period_to=event.period_to,
+                    days=event.days,
+                    value_rp=event.value_rp,
+                ),
                 change(PLANS, event.plan_id, deliveries=1, delivered_rp=event.value_rp, days_covered=event.days),
             ]
         case aid.DeliveryConfirmed():
@@ -127,18 +201,36 @@ def aid_changes(env: Envelope) -> list[Change]:
         case aid.AidPlanClosed():
             return [change(PLANS, event.plan_id, closed_on=event.closed_on, outcome=event.outcome)]
         case aid.InterventionRecorded():
-            return [change(INTERVENTIONS, event.intervention_id, plan_id=event.plan_id,
-                           kelurahan_code=event.kelurahan_code, kind=event.kind, done_on=event.done_on,
-                           value_rp=event.value_rp)]
+            return [
+                change(
+                    INTERVENTIONS,
+                    event.intervention_id,
+                    plan_id=event.plan_id,
+                    kelurahan_code=event.kelurahan_code,
+                    kind=event.kind,
+                    done_on=event.done_on,
+                    value_rp=event.value_rp,
+                )
+            ]
         case aid.EducationSessionHeld():
-            return [change(SESSIONS, event.session_id, topic=event.topic, held_on=event.held_on,
-                           kelurahan_code=event.kelurahan_code, families=event.families)]
+            return [
+                change(
+                    SESSIONS,
+                    event.session_id,
+                    topic=event.topic,
+                    held_on=event.held_on,
+                    kelurahan_code=event.kelurahan_code,
+                    families=event.families,
+                )
+            ]
         case aid.HomeVisitFlagged():
-            return [change(HOME_VISITS, event.flag_id, kelurahan_code=event.kelurahan_code,
-                           flagged_on=event.flagged_on)]
+            return [
+                change(HOME_VISITS, event.flag_id, kelurahan_code=event.kelurahan_code, flagged_on=event.flagged_on)
+            ]
         case aid.HomeVisitDone():
-            return [change(HOME_VISITS, event.flag_id, kelurahan_code=event.kelurahan_code,
-                           visited_on=event.visited_on)]
+            return [
+                change(HOME_VISITS, event.flag_id, kelurahan_code=event.kelurahan_code, visited_on=event.visited_on)
+            ]
     return []
 
 
@@ -168,8 +260,11 @@ class ReportingProjection:
 
 def _projection(context: str, translate: Translate, tables: Sequence[Table]) -> ReportingProjection:
     return ReportingProjection(
-        name=f"reporting-{context}", stream=stream_name(context), filter_subjects=(f"genting.{context}.>",),
-        tables=tuple(t.name for t in tables), translate=translate,
+        name=f"reporting-{context}",
+        stream=stream_name(context),
+        filter_subjects=(f"genting.{context}.>",),
+        tables=tuple(t.name for t in tables),
+        translate=translate,
     )
 
 

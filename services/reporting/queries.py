@@ -69,10 +69,16 @@ async def progress(conn: asyncpg.Connection | asyncpg.Pool, target: int) -> City
     for code in codes:
         a = area(code)
         counts = {c: rows[code][c] if code in rows else 0 for c in COUNTS}
-        by_kelurahan.append(KelurahanProgress(kelurahan_code=code, kelurahan=a.name, kecamatan_code=a.kecamatan_code,
-                                              kecamatan=a.kecamatan, **counts))
+        by_kelurahan.append(
+            KelurahanProgress(
+                kelurahan_code=code, kelurahan=a.name, kecamatan_code=a.kecamatan_code, kecamatan=a.kecamatan, **counts
+            )
+        )
     return CityProgress(
-        target=target, as_of=now(), by_kelurahan=by_kelurahan, by_kecamatan=by_kecamatan(by_kelurahan),
+        target=target,
+        as_of=now(),
+        by_kelurahan=by_kelurahan,
+        by_kecamatan=by_kecamatan(by_kelurahan),
         **_sums(by_kelurahan, COUNTS),
     )
 
@@ -80,8 +86,11 @@ async def progress(conn: asyncpg.Connection | asyncpg.Pool, target: int) -> City
 def by_kecamatan(rows: Sequence[KelurahanProgress]) -> list[KecamatanProgress]:
     codes = [code for code, _ in KECAMATAN] + sorted({r.kecamatan_code for r in rows} - set(KECAMATAN_NAMES))
     return [
-        KecamatanProgress(kecamatan_code=code, kecamatan=KECAMATAN_NAMES.get(code, code),
-                          **_sums([r for r in rows if r.kecamatan_code == code], COUNTS))
+        KecamatanProgress(
+            kecamatan_code=code,
+            kecamatan=KECAMATAN_NAMES.get(code, code),
+            **_sums([r for r in rows if r.kecamatan_code == code], COUNTS),
+        )
         for code in codes
     ]
 
@@ -113,15 +122,22 @@ async def funding(conn: asyncpg.Connection | asyncpg.Pool, family_minimum_rp: in
     by_type = [DonorTypeFunding(donor_type=t, **_funding_values(rows.get(t))) for t in types]
     gap = await conn.fetchrow(GAP_SQL, family_minimum_rp)
     totals = _sums(by_type, tuple(FundingTotals.model_fields))
-    return FundingReport(by_donor_type=by_type, funding_gap_rp=gap["gap"], families_short=gap["short"],
-                         family_minimum_rp=family_minimum_rp, as_of=now(), **totals)
+    return FundingReport(
+        by_donor_type=by_type,
+        funding_gap_rp=gap["gap"],
+        families_short=gap["short"],
+        family_minimum_rp=family_minimum_rp,
+        as_of=now(),
+        **totals,
+    )
 
 
 def _funding_values(row: asyncpg.Record | None) -> dict[str, int]:
     if row is None:
         return {}
-    values = {k: int(row[k] or 0) for k in ("donors", "pledged_rp", "received_rp", "allocated_rp", "drawn_rp",
-                                            "released_rp")}
+    values = {
+        k: int(row[k] or 0) for k in ("donors", "pledged_rp", "received_rp", "allocated_rp", "drawn_rp", "released_rp")
+    }
     return values | {"available_rp": values["received_rp"] - values["allocated_rp"]}
 
 
@@ -148,25 +164,45 @@ ACTIVE_GAPS = "gaps > 0 and completed_on is null and closed_on is null"
 
 async def aid(conn: asyncpg.Connection | asyncpg.Pool) -> AidReport:
     summary = dict(await conn.fetchrow(AID_SQL))
-    topics = {r["topic"]: r for r in await conn.fetch(
-        "select topic, count(*) as sessions, coalesce(sum(families), 0)::bigint as families"
-        " from education_sessions_view group by topic")}
-    kinds = {r["kind"]: r for r in await conn.fetch(
-        "select kind, count(*) as interventions, coalesce(sum(value_rp), 0)::bigint as value_rp"
-        " from interventions_view group by kind")}
+    topics = {
+        r["topic"]: r
+        for r in await conn.fetch(
+            "select topic, count(*) as sessions, coalesce(sum(families), 0)::bigint as families"
+            " from education_sessions_view group by topic"
+        )
+    }
+    kinds = {
+        r["kind"]: r
+        for r in await conn.fetch(
+            "select kind, count(*) as interventions, coalesce(sum(value_rp), 0)::bigint as value_rp"
+            " from interventions_view group by kind"
+        )
+    }
     days = await conn.fetch(
         "select delivered_on, count(*) as deliveries, sum(value_rp)::bigint as delivered_rp,"
         " coalesce(sum(days), 0)::bigint as days_covered from deliveries_view"
-        " where delivered_on is not null group by delivered_on order by delivered_on")
+        " where delivered_on is not null group by delivered_on order by delivered_on"
+    )
     gaps = await conn.fetch(
         f"select kelurahan_code, count(*) as plans, sum(gap_days)::bigint as gap_days from plans_view"
-        f" where {ACTIVE_GAPS} group by kelurahan_code")
-    by_topic = [TopicSessions(topic=t, sessions=topics[t]["sessions"] if t in topics else 0,
-                              families=topics[t]["families"] if t in topics else 0)
-                for t in _ordered(get_args(EducationTopic), topics)]
-    by_kind = [KindInterventions(kind=k, interventions=kinds[k]["interventions"] if k in kinds else 0,
-                                 value_rp=kinds[k]["value_rp"] if k in kinds else 0)
-               for k in _ordered(get_args(InterventionKind), kinds)]
+        f" where {ACTIVE_GAPS} group by kelurahan_code"
+    )
+    by_topic = [
+        TopicSessions(
+            topic=t,
+            sessions=topics[t]["sessions"] if t in topics else 0,
+            families=topics[t]["families"] if t in topics else 0,
+        )
+        for t in _ordered(get_args(EducationTopic), topics)
+    ]
+    by_kind = [
+        KindInterventions(
+            kind=k,
+            interventions=kinds[k]["interventions"] if k in kinds else 0,
+            value_rp=kinds[k]["value_rp"] if k in kinds else 0,
+        )
+        for k in _ordered(get_args(InterventionKind), kinds)
+    ]
     return AidReport(
         **summary,
         education_sessions=sum(t.sessions for t in by_topic),
@@ -175,9 +211,15 @@ async def aid(conn: asyncpg.Connection | asyncpg.Pool) -> AidReport:
         interventions=sum(k.interventions for k in by_kind),
         interventions_rp=sum(k.value_rp for k in by_kind),
         interventions_by_kind=by_kind,
-        deliveries_by_day=[DayDeliveries(date=r["delivered_on"], deliveries=r["deliveries"],
-                                         delivered_rp=r["delivered_rp"] or 0, days_covered=r["days_covered"])
-                           for r in days],
+        deliveries_by_day=[
+            DayDeliveries(
+                date=r["delivered_on"],
+                deliveries=r["deliveries"],
+                delivered_rp=r["delivered_rp"] or 0,
+                days_covered=r["days_covered"],
+            )
+            for r in days
+        ],
         gaps_to_chase=_gaps_by_kelurahan(gaps),
         as_of=now(),
     )
@@ -191,8 +233,15 @@ def _gaps_by_kelurahan(rows: Sequence[asyncpg.Record]) -> list[KelurahanGaps]:
     out = []
     for r in rows:
         a = area(r["kelurahan_code"] or "")
-        out.append(KelurahanGaps(kelurahan_code=a.code, kelurahan=a.name, kecamatan=a.kecamatan,
-                                 plans_with_gaps=r["plans"], gap_days=r["gap_days"] or 0))
+        out.append(
+            KelurahanGaps(
+                kelurahan_code=a.code,
+                kelurahan=a.name,
+                kecamatan=a.kecamatan,
+                plans_with_gaps=r["plans"],
+                gap_days=r["gap_days"] or 0,
+            )
+        )
     # The longest uncovered stretches first: those are the kelurahan to call today.
     return sorted(out, key=lambda g: (-g.gap_days, g.kelurahan_code))
 
@@ -204,8 +253,17 @@ async def plan_gaps(conn: asyncpg.Connection | asyncpg.Pool, kelurahan_code: str
         " order by gap_days desc, plan_id",
         kelurahan_code,
     )
-    return [PlanGap(**{**dict(r), "plan_id": str(r["plan_id"]), "family_id": str(r["family_id"]),
-                       "kelurahan": area(r["kelurahan_code"] or "").name}) for r in rows]
+    return [
+        PlanGap(
+            **{
+                **dict(r),
+                "plan_id": str(r["plan_id"]),
+                "family_id": str(r["family_id"]),
+                "kelurahan": area(r["kelurahan_code"] or "").name,
+            }
+        )
+        for r in rows
+    ]
 
 
 # First and latest per child by measurement date; measurements of one day in the order recorded.
@@ -238,8 +296,12 @@ async def outcomes(conn: asyncpg.Connection | asyncpg.Pool) -> OutcomesReport:
     fields = tuple(OutcomeCounts.model_fields)
     codes = [a.code for a in KELURAHAN] + sorted(set(rows) - {a.code for a in KELURAHAN})
     by_kelurahan = [
-        KelurahanOutcomes(kelurahan_code=code, kelurahan=area(code).name, kecamatan=area(code).kecamatan,
-                          **{f: int(rows[code][f]) if code in rows else 0 for f in fields})
+        KelurahanOutcomes(
+            kelurahan_code=code,
+            kelurahan=area(code).name,
+            kecamatan=area(code).kecamatan,
+            **{f: int(rows[code][f]) if code in rows else 0 for f in fields},
+        )
         for code in codes
     ]
     return OutcomesReport(by_kelurahan=by_kelurahan, as_of=now(), **_sums(by_kelurahan, fields))

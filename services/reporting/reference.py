@@ -57,9 +57,7 @@ _KELURAHAN: tuple[tuple[str, str], ...] = (
     ("33.75.04.1010", "Sokoduwet"),
 )
 
-KELURAHAN: tuple[Area, ...] = tuple(
-    Area(code, name, code[:8], KECAMATAN_NAMES[code[:8]]) for code, name in _KELURAHAN
-)
+KELURAHAN: tuple[Area, ...] = tuple(Area(code, name, code[:8], KECAMATAN_NAMES[code[:8]]) for code, name in _KELURAHAN)
 AREAS = {a.code: a for a in KELURAHAN}
 
 

@@ -113,8 +113,12 @@ async def _replay(conn: asyncpg.Connection, js: JetStreamContext, p: ReportingPr
         last_seq = 0  # the upstream has never published: an empty model
     gate, merged, seq, applied = ReplayGate(), MergedChanges(), 0, 0
     if last_seq:
-        config = ConsumerConfig(ack_policy=AckPolicy.NONE, deliver_policy=DeliverPolicy.ALL,
-                                filter_subjects=list(p.filter_subjects), inactive_threshold=30.0)
+        config = ConsumerConfig(
+            ack_policy=AckPolicy.NONE,
+            deliver_policy=DeliverPolicy.ALL,
+            filter_subjects=list(p.filter_subjects),
+            inactive_threshold=30.0,
+        )
         sub = await js.pull_subscribe(p.filter_subjects[0], stream=p.stream, config=config)
         try:
             while seq < last_seq:
@@ -148,7 +152,8 @@ async def _replay(conn: asyncpg.Connection, js: JetStreamContext, p: ReportingPr
     await conn.execute(
         "insert into projection_checkpoints (projection, stream_seq) values ($1, $2) on conflict (projection)"
         " do update set stream_seq = excluded.stream_seq, updated_at = now()",
-        p.name, min(seq, last_seq),
+        p.name,
+        min(seq, last_seq),
     )
     stats.applied += applied
     stats.duplicates += gate.duplicates

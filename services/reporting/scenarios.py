@@ -20,8 +20,9 @@ def scripted() -> Programme:
     bumd = p.donor("bumd", received_rp=4_000_000, pledged_rp=4_000_000)
     p.donor("community", pledged_rp=1_000_000)
 
-    f1, f2, f3, f4, f5, f6, f7, f8 = (p.register(k) for k in (MEDONO, MEDONO, KAUMAN, KAUMAN, KRAPYAK, KRAPYAK,
-                                                             BANYURIP, BANYURIP))
+    f1, f2, f3, f4, f5, f6, f7, f8 = (
+        p.register(k) for k in (MEDONO, MEDONO, KAUMAN, KAUMAN, KRAPYAK, KRAPYAK, BANYURIP, BANYURIP)
+    )
     for f in (f1, f2, f3, f4, f5, f7):
         p.enroll(f)
     p.reject(f6)
@@ -77,39 +78,128 @@ def scripted() -> Programme:
     return p
 
 
-SCRIPTED_PROGRESS = {"registered": 8, "enrolled": 6, "sponsored": 5, "aid_active": 2, "completed": 1, "exited": 1,
-                     "rejected": 1}
+SCRIPTED_PROGRESS = {
+    "registered": 8,
+    "enrolled": 6,
+    "sponsored": 5,
+    "aid_active": 2,
+    "completed": 1,
+    "exited": 1,
+    "rejected": 1,
+}
 SCRIPTED_BY_KELURAHAN = {
-    MEDONO: {"registered": 2, "enrolled": 2, "sponsored": 2, "aid_active": 2, "completed": 0, "exited": 0,
-             "rejected": 0},
-    KAUMAN: {"registered": 2, "enrolled": 2, "sponsored": 2, "aid_active": 0, "completed": 1, "exited": 0,
-             "rejected": 0},
-    KRAPYAK: {"registered": 2, "enrolled": 1, "sponsored": 0, "aid_active": 0, "completed": 0, "exited": 0,
-              "rejected": 1},
-    BANYURIP: {"registered": 2, "enrolled": 1, "sponsored": 1, "aid_active": 0, "completed": 0, "exited": 1,
-               "rejected": 0},
+    MEDONO: {
+        "registered": 2,
+        "enrolled": 2,
+        "sponsored": 2,
+        "aid_active": 2,
+        "completed": 0,
+        "exited": 0,
+        "rejected": 0,
+    },
+    KAUMAN: {
+        "registered": 2,
+        "enrolled": 2,
+        "sponsored": 2,
+        "aid_active": 0,
+        "completed": 1,
+        "exited": 0,
+        "rejected": 0,
+    },
+    KRAPYAK: {
+        "registered": 2,
+        "enrolled": 1,
+        "sponsored": 0,
+        "aid_active": 0,
+        "completed": 0,
+        "exited": 0,
+        "rejected": 1,
+    },
+    BANYURIP: {
+        "registered": 2,
+        "enrolled": 1,
+        "sponsored": 1,
+        "aid_active": 0,
+        "completed": 0,
+        "exited": 1,
+        "rejected": 0,
+    },
 }
 SCRIPTED_FUNDING: dict[str, dict[str, int]] = {
-    "individual": {"donors": 1, "pledged_rp": 6_000_000, "received_rp": 5_000_000, "allocated_rp": 3_900_000,
-                   "drawn_rp": 900_000, "released_rp": 0, "available_rp": 1_100_000},
-    "csr": {"donors": 1, "pledged_rp": 0, "received_rp": 10_000_000, "allocated_rp": 4_200_000,
-            "drawn_rp": 3_150_000, "released_rp": 0, "available_rp": 5_800_000},
-    "bumd": {"donors": 1, "pledged_rp": 4_000_000, "received_rp": 4_000_000, "allocated_rp": 1_000_000,
-             "drawn_rp": 0, "released_rp": 2_700_000, "available_rp": 3_000_000},
-    "community": {"donors": 1, "pledged_rp": 1_000_000, "received_rp": 0, "allocated_rp": 0, "drawn_rp": 0,
-                  "released_rp": 0, "available_rp": 0},
-    "total": {"donors": 4, "pledged_rp": 11_000_000, "received_rp": 19_000_000, "allocated_rp": 9_100_000,
-              "drawn_rp": 4_050_000, "released_rp": 2_700_000, "available_rp": 9_900_000},
+    "individual": {
+        "donors": 1,
+        "pledged_rp": 6_000_000,
+        "received_rp": 5_000_000,
+        "allocated_rp": 3_900_000,
+        "drawn_rp": 900_000,
+        "released_rp": 0,
+        "available_rp": 1_100_000,
+    },
+    "csr": {
+        "donors": 1,
+        "pledged_rp": 0,
+        "received_rp": 10_000_000,
+        "allocated_rp": 4_200_000,
+        "drawn_rp": 3_150_000,
+        "released_rp": 0,
+        "available_rp": 5_800_000,
+    },
+    "bumd": {
+        "donors": 1,
+        "pledged_rp": 4_000_000,
+        "received_rp": 4_000_000,
+        "allocated_rp": 1_000_000,
+        "drawn_rp": 0,
+        "released_rp": 2_700_000,
+        "available_rp": 3_000_000,
+    },
+    "community": {
+        "donors": 1,
+        "pledged_rp": 1_000_000,
+        "received_rp": 0,
+        "allocated_rp": 0,
+        "drawn_rp": 0,
+        "released_rp": 0,
+        "available_rp": 0,
+    },
+    "total": {
+        "donors": 4,
+        "pledged_rp": 11_000_000,
+        "received_rp": 19_000_000,
+        "allocated_rp": 9_100_000,
+        "drawn_rp": 4_050_000,
+        "released_rp": 2_700_000,
+        "available_rp": 9_900_000,
+    },
 }
 SCRIPTED_FUNDING_GAP_RP = 1_700_000 + MINIMUM_RP  # f4 short of 1.7 jt, f5 of the whole minimum
 SCRIPTED_AID: dict[str, Any] = {
-    "delivered_rp": 4_050_000, "deliveries": 4, "confirmed_deliveries": 2, "days_covered": 270, "plans_opened": 4,
-    "plans_active": 2, "plans_completed": 1, "plans_incomplete": 0, "plans_exited": 1, "plans_with_gaps": 1,
-    "gap_days": 10, "education_sessions": 3, "education_families": 5, "interventions": 2,
-    "interventions_rp": 2_000_000, "home_visits_flagged": 2, "home_visits_done": 1,
+    "delivered_rp": 4_050_000,
+    "deliveries": 4,
+    "confirmed_deliveries": 2,
+    "days_covered": 270,
+    "plans_opened": 4,
+    "plans_active": 2,
+    "plans_completed": 1,
+    "plans_incomplete": 0,
+    "plans_exited": 1,
+    "plans_with_gaps": 1,
+    "gap_days": 10,
+    "education_sessions": 3,
+    "education_families": 5,
+    "interventions": 2,
+    "interventions_rp": 2_000_000,
+    "home_visits_flagged": 2,
+    "home_visits_done": 1,
 }
-SCRIPTED_OUTCOMES = {"children_measured": 3, "measurements": 7, "stunted_at_first": 2, "stunted_at_latest": 2,
-                     "recovered": 1, "newly_stunted": 1}
+SCRIPTED_OUTCOMES = {
+    "children_measured": 3,
+    "measurements": 7,
+    "stunted_at_first": 2,
+    "stunted_at_latest": 2,
+    "recovered": 1,
+    "newly_stunted": 1,
+}
 
 
 def full(families: int, seed: int = 3, donors: int = 200, today: int = 300) -> Programme:
@@ -138,8 +228,14 @@ def full(families: int, seed: int = 3, donors: int = 200, today: int = 300) -> P
                 break  # still to come
             if leaving and d >= 60:
                 p.exit(family, on=day)
-                p.close(plan, on=day, outcome="exited", delivered_rp=MINIMUM_RP - left, days_covered=covered,
-                        unspent_rp=left)
+                p.close(
+                    plan,
+                    on=day,
+                    outcome="exited",
+                    delivered_rp=MINIMUM_RP - left,
+                    days_covered=covered,
+                    unspent_rp=left,
+                )
                 p.release(sponsorship, donor, family, left, on=day, plan=plan)
                 break
             if gapped and d == 45:
@@ -156,7 +252,13 @@ def full(families: int, seed: int = 3, donors: int = 200, today: int = 300) -> P
             if covered == PLAN_DAYS:
                 p.complete(plan, on=start + PLAN_DAYS)
             else:
-                p.close(plan, on=start + PLAN_DAYS, outcome="incomplete", delivered_rp=MINIMUM_RP - left,
-                        days_covered=covered, unspent_rp=left)
+                p.close(
+                    plan,
+                    on=start + PLAN_DAYS,
+                    outcome="incomplete",
+                    delivered_rp=MINIMUM_RP - left,
+                    days_covered=covered,
+                    unspent_rp=left,
+                )
                 p.release(sponsorship, donor, family, left, on=start + PLAN_DAYS, plan=plan)
     return p

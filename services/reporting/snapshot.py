@@ -74,13 +74,19 @@ class SnapshotPublisher:
         async with self.pool.acquire() as conn, conn.transaction():
             current = await queries.progress(conn, self.target)
             last = await last_snapshot(conn)
-            if not should_publish(current, last and last["data"], last and last["occurred_at"],
-                                  current.as_of, self.interval):
+            if not should_publish(
+                current, last and last["data"], last and last["occurred_at"], current.as_of, self.interval
+            ):
                 return None
             snapshot = ProgressSnapshot(**current.model_dump())
             # Expected version: two replicas racing get a conflict, never two snapshots of one version.
-            await STORE.append(conn, CITY_PROGRESS_STREAM_ID, last["stream_version"] if last else 0,
-                               [NewEvent(snapshot)], Metadata(occurred_at=current.as_of))
+            await STORE.append(
+                conn,
+                CITY_PROGRESS_STREAM_ID,
+                last["stream_version"] if last else 0,
+                [NewEvent(snapshot)],
+                Metadata(occurred_at=current.as_of),
+            )
         self.published += 1
         log.info("progress_snapshot_published", registered=current.registered, enrolled=current.enrolled)
         return snapshot

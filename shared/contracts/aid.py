@@ -187,14 +187,32 @@ class HomeVisitDone(HomeVisitEvent):
 
 
 AidEvent = (
-    AidPlanOpened | AidPlanBudgetIncreased | AidDelivered | DeliveryConfirmed | CoverageGapDetected
-    | AidPlanCompleted | AidPlanClosed | InterventionRecorded | EducationSessionHeld
-    | HomeVisitFlagged | HomeVisitDone
+    AidPlanOpened
+    | AidPlanBudgetIncreased
+    | AidDelivered
+    | DeliveryConfirmed
+    | CoverageGapDetected
+    | AidPlanCompleted
+    | AidPlanClosed
+    | InterventionRecorded
+    | EducationSessionHeld
+    | HomeVisitFlagged
+    | HomeVisitDone
 )
 
 CATALOG = EventCatalog(
     "aid",
-    [AidPlanOpened, AidPlanBudgetIncreased, AidDelivered, DeliveryConfirmed, CoverageGapDetected,
-     AidPlanCompleted, AidPlanClosed, InterventionRecorded, EducationSessionHeld, HomeVisitFlagged,
-     HomeVisitDone],
+    [
+        AidPlanOpened,
+        AidPlanBudgetIncreased,
+        AidDelivered,
+        DeliveryConfirmed,
+        CoverageGapDetected,
+        AidPlanCompleted,
+        AidPlanClosed,
+        InterventionRecorded,
+        EducationSessionHeld,
+        HomeVisitFlagged,
+        HomeVisitDone,
+    ],
 )

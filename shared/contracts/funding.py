@@ -142,6 +142,14 @@ FundingEvent = DonorStreamEvent | SponsorshipStreamEvent
 
 CATALOG = EventCatalog(
     "funding",
-    [DonorRegistered, PledgeMade, ContributionReceived, FundsAllocated, FundsReturned,
-     FamilySponsored, SponsorshipDrawn, SponsorshipReleased],
+    [
+        DonorRegistered,
+        PledgeMade,
+        ContributionReceived,
+        FundsAllocated,
+        FundsReturned,
+        FamilySponsored,
+        SponsorshipDrawn,
+        SponsorshipReleased,
+    ],
 )

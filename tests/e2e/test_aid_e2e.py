@@ -51,28 +51,65 @@ class Publisher:
     async def emit(self, event: Event) -> None:
         stream_id = event.aggregate_id()
         self.versions[stream_id] += 1
-        env = Envelope(event_id=uuid4(), event_type=event.event_type, schema_version=event.schema_version,
-                       stream_id=stream_id, stream_version=self.versions[stream_id],
-                       occurred_at=datetime.now(UTC), correlation_id=uuid4(), data=event.model_dump(mode="json"))
-        await self.js.publish(event.subject(), env.to_bytes(), stream=stream_name(event.context), timeout=5.0,
-                              headers={MSG_ID_HEADER: str(env.event_id)})
+        env = Envelope(
+            event_id=uuid4(),
+            event_type=event.event_type,
+            schema_version=event.schema_version,
+            stream_id=stream_id,
+            stream_version=self.versions[stream_id],
+            occurred_at=datetime.now(UTC),
+            correlation_id=uuid4(),
+            data=event.model_dump(mode="json"),
+        )
+        await self.js.publish(
+            event.subject(),
+            env.to_bytes(),
+            stream=stream_name(event.context),
+            timeout=5.0,
+            headers={MSG_ID_HEADER: str(env.event_id)},
+        )
 
     async def enrol(self, family_id: UUID, on: date) -> None:
-        members = [MemberSummary(member_id=uuid4(), role="pregnant_mother", sex="F", age_months=290),
-                   MemberSummary(member_id=uuid4(), role="other", sex="M", age_months=330)]
+        members = [
+            MemberSummary(member_id=uuid4(), role="pregnant_mother", sex="F", age_months=290),
+            MemberSummary(member_id=uuid4(), role="other", sex="M", age_months=330),
+        ]
         for event in (
-            FamilyRegistered(family_id=family_id, kelurahan_code=MEDONO, kecamatan_code="33.75.01", members=members,
-                             member_counts=COUNTS, risk_factors=["poor"], registered_on=on, registered_by="kader"),
+            FamilyRegistered(
+                family_id=family_id,
+                kelurahan_code=MEDONO,
+                kecamatan_code="33.75.01",
+                members=members,
+                member_counts=COUNTS,
+                risk_factors=["poor"],
+                registered_on=on,
+                registered_by="kader",
+            ),
             FamilyVerified(family_id=family_id, kelurahan_code=MEDONO, verified_on=on, verified_by="lurah"),
-            FamilyEnrolled(family_id=family_id, kelurahan_code=MEDONO, kecamatan_code="33.75.01",
-                           member_counts=COUNTS, risk_factors=["poor"], enrolled_on=on),
+            FamilyEnrolled(
+                family_id=family_id,
+                kelurahan_code=MEDONO,
+                kecamatan_code="33.75.01",
+                member_counts=COUNTS,
+                risk_factors=["poor"],
+                enrolled_on=on,
+            ),
         ):
             await self.emit(event)
 
     async def sponsor(self, family_id: UUID, amount_rp: int, start: date) -> None:
-        await self.emit(FamilySponsored(sponsorship_id=uuid4(), donor_id=uuid4(), donor_type="csr",
-                                        family_id=family_id, amount_rp=amount_rp, start_date=start,
-                                        kelurahan_code=MEDONO, sponsored_on=start))
+        await self.emit(
+            FamilySponsored(
+                sponsorship_id=uuid4(),
+                donor_id=uuid4(),
+                donor_type="csr",
+                family_id=family_id,
+                amount_rp=amount_rp,
+                start_date=start,
+                kelurahan_code=MEDONO,
+                sponsored_on=start,
+            )
+        )
 
 
 async def bus_events(js: JetStreamContext) -> list[dict[str, Any]]:
@@ -99,9 +136,13 @@ async def plan_of(http: httpx.AsyncClient, family_id: UUID, **expect: Any) -> di
 
 
 def delivery(first: date, days: int, value_rp: int | None = None) -> dict[str, Any]:
-    return {"period_from": first.isoformat(), "period_to": (first + timedelta(days=days - 1)).isoformat(),
-            "value_rp": 15_000 * days if value_rp is None else value_rp,
-            "items": [{"name": "telur", "quantity": 30, "unit": "butir"}], "delivered_on": today().isoformat()}
+    return {
+        "period_from": first.isoformat(),
+        "period_to": (first + timedelta(days=days - 1)).isoformat(),
+        "value_rp": 15_000 * days if value_rp is None else value_rp,
+        "items": [{"name": "telur", "quantity": 30, "unit": "butir"}],
+        "delivered_on": today().isoformat(),
+    }
 
 
 @pytest.fixture
@@ -143,8 +184,11 @@ async def test_a_family_from_sponsorship_to_a_completed_plan(service_process: An
         assert after_gap.status_code == 201
         assert (await plan_of(http, family))["gaps"] == [{"from": day(31).isoformat(), "to": day(40).isoformat()}]
 
-        confirmed = await http.post(f"/deliveries/{first.json()['delivery_id']}/confirmation",
-                                    json={"photo_ref": "minio://proof/medono/first.jpg"}, headers=lurah)
+        confirmed = await http.post(
+            f"/deliveries/{first.json()['delivery_id']}/confirmation",
+            json={"photo_ref": "minio://proof/medono/first.jpg"},
+            headers=lurah,
+        )
         assert confirmed.status_code == 200, confirmed.text
         late = await http.post(deliveries, json=delivery(day(31), 10), headers=kader)  # recorded late
         assert late.status_code == 201
@@ -152,7 +196,11 @@ async def test_a_family_from_sponsorship_to_a_completed_plan(service_process: An
         assert last.json()["plan_status"] == "completed"
         done = await plan_of(http, family, status="completed")
         assert (done["days_covered"], done["delivered_rp"], done["unspent_rp"], done["gaps"]) == (
-            180, 2_700_000, 300_000, [])
+            180,
+            2_700_000,
+            300_000,
+            [],
+        )
 
     async def all_published() -> list[dict[str, Any]]:
         events = await bus_events(js)
@@ -160,8 +208,16 @@ async def test_a_family_from_sponsorship_to_a_completed_plan(service_process: An
 
     events = await wait_until(all_published, 20, message="the plan's events on GENTING_AID")
     assert [e["event_type"] for e in events] == [
-        "AidPlanOpened", "AidDelivered", "CoverageGapDetected", "AidDelivered", "DeliveryConfirmed",
-        "AidDelivered", "AidDelivered", "AidPlanCompleted", "AidPlanClosed"]
+        "AidPlanOpened",
+        "AidDelivered",
+        "CoverageGapDetected",
+        "AidDelivered",
+        "DeliveryConfirmed",
+        "AidDelivered",
+        "AidDelivered",
+        "AidPlanCompleted",
+        "AidPlanClosed",
+    ]
     assert [e["stream_version"] for e in events] == list(range(1, 10))
     assert all(e["msg_id"] == e["event_id"] for e in events)
     assert events[-1]["data"]["outcome"] == "completed" and events[-1]["data"]["unspent_rp"] == 300_000
@@ -180,11 +236,22 @@ async def test_a_delivery_committed_but_unpublished_when_aid_is_killed_is_publis
 
     async with httpx.AsyncClient(base_url=funding.url, timeout=10, headers=admin) as money:
         donor = (await money.post("/donors", json={"name": "PT Batik Sejahtera", "donor_type": "csr"})).json()
-        received = await money.post(f"/donors/{donor['donor_id']}/contributions", json={
-            "amount_rp": 3_000_000, "received_on": today().isoformat(), "method": "transfer", "reference": "TRF-1"})
+        received = await money.post(
+            f"/donors/{donor['donor_id']}/contributions",
+            json={
+                "amount_rp": 3_000_000,
+                "received_on": today().isoformat(),
+                "method": "transfer",
+                "reference": "TRF-1",
+            },
+        )
         assert received.status_code == 201, received.text
-        sponsorship = {"donor_id": donor["donor_id"], "family_id": str(family), "amount_rp": 2_700_000,
-                       "start_date": today().isoformat()}
+        sponsorship = {
+            "donor_id": donor["donor_id"],
+            "family_id": str(family),
+            "amount_rp": 2_700_000,
+            "start_date": today().isoformat(),
+        }
 
         async def sponsored() -> bool:  # 409 until funding has consumed the enrolment
             return (await money.post("/sponsorships", json=sponsorship)).status_code == 201
@@ -193,8 +260,9 @@ async def test_a_delivery_committed_but_unpublished_when_aid_is_killed_is_publis
 
     async with httpx.AsyncClient(base_url=aid.url, timeout=10) as http:
         plan = await plan_of(http, family)
-        response = await http.post(f"/plans/{plan['plan_id']}/deliveries", json=delivery(today(), 7),
-                                   headers=bearer("kader", MEDONO))
+        response = await http.post(
+            f"/plans/{plan['plan_id']}/deliveries", json=delivery(today(), 7), headers=bearer("kader", MEDONO)
+        )
         assert response.status_code == 201, response.text
         delivery_id = response.json()["delivery_id"]
 

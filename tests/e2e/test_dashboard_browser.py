@@ -27,16 +27,25 @@ from shared.testing import wait_until
 pytestmark = pytest.mark.e2e
 
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 # Elements reaching past the right edge of the screen (a phone must not scroll sideways; tables
 # scroll inside their own box, so their contents do not count).
 TOO_WIDE = """Array.from(document.querySelectorAll('body *'))
   .filter(e => !e.closest('.scroll') && e.getBoundingClientRect().right > window.innerWidth + 1)
   .map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))"""
-CONSUMERS = (("GENTING_REGISTRY", "reporting-registry"), ("GENTING_FUNDING", "reporting-funding"),
-             ("GENTING_AID", "reporting-aid"))
+CONSUMERS = (
+    ("GENTING_REGISTRY", "reporting-registry"),
+    ("GENTING_FUNDING", "reporting-funding"),
+    ("GENTING_AID", "reporting-aid"),
+)
 
 
 def system_chromium() -> str | None:
@@ -75,11 +84,18 @@ async def js(js_clean: str) -> AsyncIterator[JetStreamContext]:
 
 async def publish(js: JetStreamContext, items: list[Published]) -> None:
     for start in range(0, len(items), 500):
-        await asyncio.gather(*(
-            js.publish(p.subject, p.envelope.to_bytes(), stream=p.stream, timeout=10.0,
-                       headers={MSG_ID_HEADER: str(p.envelope.event_id)})
-            for p in items[start : start + 500]
-        ))
+        await asyncio.gather(
+            *(
+                js.publish(
+                    p.subject,
+                    p.envelope.to_bytes(),
+                    stream=p.stream,
+                    timeout=10.0,
+                    headers={MSG_ID_HEADER: str(p.envelope.event_id)},
+                )
+                for p in items[start : start + 500]
+            )
+        )
 
 
 async def caught_up(js: JetStreamContext) -> bool:
@@ -88,9 +104,11 @@ async def caught_up(js: JetStreamContext) -> bool:
             info = await js.consumer_info(stream, durable)
         except NotFoundError:
             return False
-        if info.num_pending or info.num_ack_pending or info.delivered.stream_seq != (
-            await js.stream_info(stream)
-        ).state.last_seq:
+        if (
+            info.num_pending
+            or info.num_ack_pending
+            or info.delivered.stream_seq != (await js.stream_info(stream)).state.last_seq
+        ):
             return False
     return True
 
@@ -99,12 +117,14 @@ def expected_value(path: str, reports: dict[str, Any]) -> int:
     """`funding.by_donor_type.csr.received_rp` → that number in GET /funding."""
     report, _, rest = path.partition(".")
     node: Any = reports[report]
-    for list_name in ("by_kelurahan", "by_donor_type", "gaps_to_chase", "education_by_topic",
-                      "interventions_by_kind"):
+    for list_name in ("by_kelurahan", "by_donor_type", "gaps_to_chase", "education_by_topic", "interventions_by_kind"):
         if rest.startswith(list_name + "."):
             key, _, field = rest[len(list_name) + 1 :].rpartition(".")
-            [item] = [i for i in node[list_name] if key in (i.get("kelurahan_code"), i.get("donor_type"),
-                                                            i.get("topic"), i.get("kind"))]
+            [item] = [
+                i
+                for i in node[list_name]
+                if key in (i.get("kelurahan_code"), i.get("donor_type"), i.get("topic"), i.get("kind"))
+            ]
             return int(item[field])
     return int(node[rest])
 
@@ -117,8 +137,10 @@ async def test_the_dashboard_shows_the_programme_as_the_api_reports_it(
         async with async_playwright() as p:
             executable = installed(p.chromium.executable_path)
         if executable is None:
-            pytest.fail("no Chromium: install Debian's `chromium` (apt-get install -y chromium), or run "
-                        "`playwright install chromium`; this test never skips")
+            pytest.fail(
+                "no Chromium: install Debian's `chromium` (apt-get install -y chromium), or run "
+                "`playwright install chromium`; this test never skips"
+            )
     scripted, programme = S.scripted(), S.full(160, seed=5)
     reporting = await service_process("reporting", env={"GENTING_SNAPSHOT_INTERVAL_SECONDS": "0.5"})
     await publish(js, scripted.published + programme.published)

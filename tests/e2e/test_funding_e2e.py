@@ -56,11 +56,22 @@ class Bus:
                 stream_id = event.aggregate_id()
                 self.versions[stream_id] = self.versions.get(stream_id, 0) + 1
                 envelope = Envelope(
-                    event_id=uuid4(), event_type=event.event_type, schema_version=event.schema_version,
-                    stream_id=stream_id, stream_version=self.versions[stream_id], occurred_at=datetime.now(UTC),
-                    correlation_id=uuid4(), data=event.model_dump(mode="json"))
-                await js.publish(event.subject(), envelope.to_bytes(), stream=stream_name(event.context),
-                                 headers={MSG_ID_HEADER: str(envelope.event_id)}, timeout=5)
+                    event_id=uuid4(),
+                    event_type=event.event_type,
+                    schema_version=event.schema_version,
+                    stream_id=stream_id,
+                    stream_version=self.versions[stream_id],
+                    occurred_at=datetime.now(UTC),
+                    correlation_id=uuid4(),
+                    data=event.model_dump(mode="json"),
+                )
+                await js.publish(
+                    event.subject(),
+                    envelope.to_bytes(),
+                    stream=stream_name(event.context),
+                    headers={MSG_ID_HEADER: str(envelope.event_id)},
+                    timeout=5,
+                )
         finally:
             await nc.close()
 
@@ -69,19 +80,40 @@ class Bus:
         baby = MemberSummary(member_id=uuid4(), role="baduta", sex="F", age_months=4)
         counts = {"pregnant_mother": 0, "breastfeeding_mother": 0, "baduta": 1, "other": 0}
         return [
-            FamilyRegistered(family_id=family_id, kelurahan_code=MEDONO, kecamatan_code=BARAT, members=[baby],
-                             member_counts=counts, risk_factors=["poor"], registered_on=TODAY,  # type: ignore[arg-type]
-                             registered_by="kader-e2e"),
+            FamilyRegistered(
+                family_id=family_id,
+                kelurahan_code=MEDONO,
+                kecamatan_code=BARAT,
+                members=[baby],
+                member_counts=counts,
+                risk_factors=["poor"],
+                registered_on=TODAY,  # type: ignore[arg-type]
+                registered_by="kader-e2e",
+            ),
             FamilyVerified(family_id=family_id, kelurahan_code=MEDONO, verified_on=TODAY, verified_by="lurah-e2e"),
-            FamilyEnrolled(family_id=family_id, kelurahan_code=MEDONO, kecamatan_code=BARAT,
-                           member_counts=counts, risk_factors=["poor"], enrolled_on=TODAY),  # type: ignore[arg-type]
+            FamilyEnrolled(
+                family_id=family_id,
+                kelurahan_code=MEDONO,
+                kecamatan_code=BARAT,
+                member_counts=counts,
+                risk_factors=["poor"],
+                enrolled_on=TODAY,
+            ),  # type: ignore[arg-type]
         ]
 
 
 def delivery(plan_id: UUID, family_id: UUID, start: int, days: int, value_rp: int) -> AidDelivered:
-    return AidDelivered(plan_id=plan_id, family_id=family_id, kelurahan_code=MEDONO, delivery_id=uuid4(),
-                        period_from=TODAY + timedelta(days=start), period_to=TODAY + timedelta(days=start + days - 1),
-                        days=days, value_rp=value_rp, delivered_on=TODAY + timedelta(days=start))
+    return AidDelivered(
+        plan_id=plan_id,
+        family_id=family_id,
+        kelurahan_code=MEDONO,
+        delivery_id=uuid4(),
+        period_from=TODAY + timedelta(days=start),
+        period_to=TODAY + timedelta(days=start + days - 1),
+        days=days,
+        value_rp=value_rp,
+        delivered_on=TODAY + timedelta(days=start),
+    )
 
 
 async def funding_events(nats_url: str) -> list[dict[str, Any]]:
@@ -89,10 +121,12 @@ async def funding_events(nats_url: str) -> list[dict[str, Any]]:
     try:
         js = nc.jetstream()
         total = (await js.stream_info("GENTING_FUNDING")).state.messages
-        sub = await js.subscribe("genting.funding.>", stream="GENTING_FUNDING", ordered_consumer=True,
-                                 deliver_policy=DeliverPolicy.ALL)
-        return [{"subject": m.subject, **json.loads(m.data)} for m in [await sub.next_msg(timeout=5)
-                                                                       for _ in range(total)]]
+        sub = await js.subscribe(
+            "genting.funding.>", stream="GENTING_FUNDING", ordered_consumer=True, deliver_policy=DeliverPolicy.ALL
+        )
+        return [
+            {"subject": m.subject, **json.loads(m.data)} for m in [await sub.next_msg(timeout=5) for _ in range(total)]
+        ]
     finally:
         await nc.close()
 
@@ -110,13 +144,21 @@ async def test_a_donors_statement_adds_up_after_deliveries_a_crash_and_a_release
     async with httpx.AsyncClient(base_url=funding.url, timeout=10) as http:
 
         async def donor(donor_type: str, name: str, gift: int) -> str:
-            response = await http.post("/donors", json={"name": name, "donor_type": donor_type,
-                                                        "contact": "0812-0000-1111"}, headers=ADMIN)
+            response = await http.post(
+                "/donors", json={"name": name, "donor_type": donor_type, "contact": "0812-0000-1111"}, headers=ADMIN
+            )
             assert response.status_code == 201, response.text
             donor_id: str = response.json()["donor_id"]
-            given = await http.post(f"/donors/{donor_id}/contributions", headers=bearer("agency"), json={
-                "amount_rp": gift, "received_on": TODAY.isoformat(), "method": "transfer",
-                "reference": f"BRI-{uuid4().hex[:8]}"})
+            given = await http.post(
+                f"/donors/{donor_id}/contributions",
+                headers=bearer("agency"),
+                json={
+                    "amount_rp": gift,
+                    "received_on": TODAY.isoformat(),
+                    "method": "transfer",
+                    "reference": f"BRI-{uuid4().hex[:8]}",
+                },
+            )
             assert given.status_code == 201, given.text
             return donor_id
 
@@ -125,9 +167,16 @@ async def test_a_donors_statement_adds_up_after_deliveries_a_crash_and_a_release
         await bus.publish(*bus.enrolment(family))
 
         async def sponsor(donor_id: str, amount: int) -> httpx.Response:
-            return await http.post("/sponsorships", headers=ADMIN, json={
-                "donor_id": donor_id, "family_id": str(family), "amount_rp": amount,
-                "start_date": TODAY.isoformat()})
+            return await http.post(
+                "/sponsorships",
+                headers=ADMIN,
+                json={
+                    "donor_id": donor_id,
+                    "family_id": str(family),
+                    "amount_rp": amount,
+                    "start_date": TODAY.isoformat(),
+                },
+            )
 
         async def sponsored_once_enrolled() -> bool:  # 409 until funding has read the enrolment
             response = await sponsor(batik, 2_000_000)
@@ -141,14 +190,29 @@ async def test_a_donors_statement_adds_up_after_deliveries_a_crash_and_a_release
     funding.kill()
     first_run = funding.output()
     await bus.publish(
-        AidPlanOpened(plan_id=plan, family_id=family, kelurahan_code=MEDONO, start_date=TODAY,
-                      end_date=TODAY + timedelta(days=179), days=180, daily_minimum_rp=15_000, budget_rp=3_000_000,
-                      opened_on=TODAY),
+        AidPlanOpened(
+            plan_id=plan,
+            family_id=family,
+            kelurahan_code=MEDONO,
+            start_date=TODAY,
+            end_date=TODAY + timedelta(days=179),
+            days=180,
+            daily_minimum_rp=15_000,
+            budget_rp=3_000_000,
+            opened_on=TODAY,
+        ),
         delivery(plan, family, 0, 100, 1_500_000),
         delivery(plan, family, 100, 60, 900_000),
-        AidPlanClosed(plan_id=plan, family_id=family, kelurahan_code=MEDONO, outcome="incomplete",
-                      closed_on=TODAY + timedelta(days=180), delivered_rp=2_400_000, unspent_rp=600_000,
-                      days_covered=160),
+        AidPlanClosed(
+            plan_id=plan,
+            family_id=family,
+            kelurahan_code=MEDONO,
+            outcome="incomplete",
+            closed_on=TODAY + timedelta(days=180),
+            delivered_rp=2_400_000,
+            unspent_rp=600_000,
+            days_covered=160,
+        ),
     )
     funding = await service_process("funding")
     async with httpx.AsyncClient(base_url=funding.url, timeout=10) as http:
@@ -176,24 +240,40 @@ async def test_a_donors_statement_adds_up_after_deliveries_a_crash_and_a_release
         assert own.status_code == 200 and own.json()["name"] == "Siti Rahmawati"
         assert own.json()["sponsorships"][0]["released_reason"] == "plan_closed"
         assert (await http.get(f"/donors/{batik}", headers=mine)).status_code == 403
-        assert [s["donor_id"] for s in (await http.get(f"/families/{family}/funding", headers=mine)).json()
-                ["sponsorships"]] == [siti]
+        assert [
+            s["donor_id"] for s in (await http.get(f"/families/{family}/funding", headers=mine)).json()["sponsorships"]
+        ] == [siti]
 
         # Released money sponsors another family, which exits before any plan: all of it comes back.
         other = uuid4()
         await bus.publish(*bus.enrolment(other))
-        await wait_until(lambda: _sponsor(http, siti, other, 1_100_000), 20, interval=0.2,
-                         message="second family enrolled in funding")
-        await bus.publish(FamilyExited(family_id=other, kelurahan_code=MEDONO, reason="moved_away", exited_on=TODAY,
-                                       previous_status="enrolled", exited_by="lurah-e2e"))
+        await wait_until(
+            lambda: _sponsor(http, siti, other, 1_100_000),
+            20,
+            interval=0.2,
+            message="second family enrolled in funding",
+        )
+        await bus.publish(
+            FamilyExited(
+                family_id=other,
+                kelurahan_code=MEDONO,
+                reason="moved_away",
+                exited_on=TODAY,
+                previous_status="enrolled",
+                exited_by="lurah-e2e",
+            )
+        )
 
         async def released() -> dict[str, Any] | None:
             body: dict[str, Any] = (await http.get(f"/donors/{siti}", headers=ADMIN)).json()
             return body if body["released_rp"] == 1_700_000 else None
 
         siti_now = await wait_until(released, 20, interval=0.2, message="exit released the second sponsorship")
-        assert (siti_now["available_rp"], siti_now["allocated_rp"], siti_now["drawn_rp"]) == (1_100_000, 2_100_000,
-                                                                                              400_000)
+        assert (siti_now["available_rp"], siti_now["allocated_rp"], siti_now["drawn_rp"]) == (
+            1_100_000,
+            2_100_000,
+            400_000,
+        )
 
     async def all_published() -> list[dict[str, Any]]:
         events = await funding_events(nats_url)
@@ -210,7 +290,10 @@ async def test_a_donors_statement_adds_up_after_deliveries_a_crash_and_a_release
 
 
 async def _sponsor(http: httpx.AsyncClient, donor_id: str, family_id: UUID, amount: int) -> bool:
-    response = await http.post("/sponsorships", headers=ADMIN, json={
-        "donor_id": donor_id, "family_id": str(family_id), "amount_rp": amount, "start_date": TODAY.isoformat()})
+    response = await http.post(
+        "/sponsorships",
+        headers=ADMIN,
+        json={"donor_id": donor_id, "family_id": str(family_id), "amount_rp": amount, "start_date": TODAY.isoformat()},
+    )
     assert response.status_code in (201, 409), response.text
     return response.status_code == 201

@@ -35,13 +35,15 @@ async def registry_events(nats_url: str) -> list[dict[str, Any]]:
             total = (await js.stream_info("GENTING_REGISTRY")).state.messages
         except nats.js.errors.NotFoundError:
             return []
-        sub = await js.subscribe("genting.registry.>", stream="GENTING_REGISTRY", ordered_consumer=True,
-                                 deliver_policy=DeliverPolicy.ALL)
+        sub = await js.subscribe(
+            "genting.registry.>", stream="GENTING_REGISTRY", ordered_consumer=True, deliver_policy=DeliverPolicy.ALL
+        )
         out = []
         for _ in range(total):
             msg = await sub.next_msg(timeout=5)
-            out.append({"subject": msg.subject, "msg_id": (msg.headers or {}).get("Nats-Msg-Id"),
-                        **json.loads(msg.data)})
+            out.append(
+                {"subject": msg.subject, "msg_id": (msg.headers or {}).get("Nats-Msg-Id"), **json.loads(msg.data)}
+            )
         return out
     finally:
         await nc.close()
@@ -66,8 +68,14 @@ async def test_a_kader_registers_a_family_and_its_event_is_on_the_bus_without_pe
         assert event["msg_id"] == event["event_id"]
         assert event["data"]["kelurahan_code"] == MEDONO and event["stream_version"] == 1
         wire = json.dumps(event)
-        for value in (body["kk_number"], body["head_name"], body["address"], body["members"][0]["nik"],
-                      body["members"][0]["name"], body["members"][0]["birth_date"]):
+        for value in (
+            body["kk_number"],
+            body["head_name"],
+            body["address"],
+            body["members"][0]["nik"],
+            body["members"][0]["name"],
+            body["members"][0]["birth_date"],
+        ):
             assert value not in wire
         # The process's log lines never carry the personal fields either.
         assert body["members"][0]["nik"] not in registry.output()
@@ -97,8 +105,12 @@ async def test_a_killed_registry_comes_back_with_its_data_and_publishes_everythi
     registry = await service_process("registry")
     today = date.today()
     async with httpx.AsyncClient(base_url=registry.url, timeout=10) as http:
-        ids = [(await http.post("/families", json=family_body(s, today, MEDONO), headers=bearer("admin"))).json()
-               ["family_id"] for s in range(10, 30)]
+        ids = [
+            (await http.post("/families", json=family_body(s, today, MEDONO), headers=bearer("admin"))).json()[
+                "family_id"
+            ]
+            for s in range(10, 30)
+        ]
     registry.kill()  # SIGKILL: no shutdown hooks; some events may be committed but not yet published
     registry = await service_process("registry")
     async with httpx.AsyncClient(base_url=registry.url, timeout=10) as http:

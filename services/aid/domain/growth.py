@@ -41,8 +41,9 @@ def no_gain(history: Sequence[Measurement], now: Measurement) -> NoGain | None:
     then = reference(history, now.measured_on)
     if then is None or now.weight_kg > then.weight_kg:
         return None
-    return NoGain(flagged_on=now.measured_on, weight_now_kg=now.weight_kg, since=then.measured_on,
-                  weight_then_kg=then.weight_kg)
+    return NoGain(
+        flagged_on=now.measured_on, weight_now_kg=now.weight_kg, since=then.measured_on, weight_then_kg=then.weight_kg
+    )
 
 
 def flags_due(history: Sequence[Measurement], arrived: Measurement, flagged: Collection[date]) -> list[NoGain]:

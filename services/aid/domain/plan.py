@@ -85,9 +85,15 @@ def _review_funding(state: Plan, cmd: ReviewFunding) -> list[Fact]:
             return []
         start = max(cmd.enrolled_on, reaching_date(cmd))
         event = AidPlanOpened(
-            plan_id=cmd.plan_id, family_id=cmd.family_id, kelurahan_code=cmd.kelurahan_code,
-            start_date=start, end_date=start + (cmd.policy.days - 1) * ONE_DAY, days=cmd.policy.days,
-            daily_minimum_rp=cmd.policy.daily_minimum_rp, budget_rp=total, opened_on=cmd.today,
+            plan_id=cmd.plan_id,
+            family_id=cmd.family_id,
+            kelurahan_code=cmd.kelurahan_code,
+            start_date=start,
+            end_date=start + (cmd.policy.days - 1) * ONE_DAY,
+            days=cmd.policy.days,
+            daily_minimum_rp=cmd.policy.daily_minimum_rp,
+            budget_rp=total,
+            opened_on=cmd.today,
         )
         return [Fact(event)]
     if state.status == "active" and total > state.budget_rp:
@@ -139,12 +145,22 @@ def _record_delivery(state: Plan, cmd: RecordDelivery) -> list[Fact]:
     period = Period(cmd.period_from, cmd.period_to)
     if not period.within(state.window):
         where = f"within the plan's days, {state.window.first} to {state.window.last}"
-        raise InvalidCommand([FieldError("period_from" if period.first < state.window.first else "period_to",
-                                         f"the period must lie {where}")])
+        raise InvalidCommand(
+            [
+                FieldError(
+                    "period_from" if period.first < state.window.first else "period_to", f"the period must lie {where}"
+                )
+            ]
+        )
     minimum = state.daily_minimum_rp * period.days
     if cmd.value_rp < minimum:
-        raise InvalidCommand([FieldError(
-            "value_rp", f"at least Rp{state.daily_minimum_rp:,} a day: Rp{minimum:,} for {period.days} days")])
+        raise InvalidCommand(
+            [
+                FieldError(
+                    "value_rp", f"at least Rp{state.daily_minimum_rp:,} a day: Rp{minimum:,} for {period.days} days"
+                )
+            ]
+        )
     if clash := next((p for p in state.covered if p.overlaps(period)), None):
         raise DeliveryOverlaps(cmd.plan_id, clash)
     if cmd.value_rp > state.remaining_rp:
@@ -157,14 +173,21 @@ def _record_delivery(state: Plan, cmd: RecordDelivery) -> list[Fact]:
     if period.first > accounted + ONE_DAY:  # days passed with nothing delivered for them
         facts.append(Fact(_gap(state, Period(accounted + ONE_DAY, period.first - ONE_DAY))))
     delivered = AidDelivered(
-        **_ids(state), delivery_id=cmd.delivery_id, period_from=period.first, period_to=period.last,
-        days=period.days, value_rp=cmd.value_rp, delivered_on=cmd.delivered_on, items=list(cmd.items),
+        **_ids(state),
+        delivery_id=cmd.delivery_id,
+        period_from=period.first,
+        period_to=period.last,
+        days=period.days,
+        value_rp=cmd.value_rp,
+        delivered_on=cmd.delivered_on,
+        items=list(cmd.items),
     )
     facts.append(Fact(delivered, DeliveryNote(recorded_by=cmd.recorded_by)))
     after = reduce(evolve, facts, state)
     if after.days_covered == after.days:
-        completed = AidPlanCompleted(**_ids(after), completed_on=cmd.today, delivered_rp=after.delivered_rp,
-                                     days_covered=after.days_covered)
+        completed = AidPlanCompleted(
+            **_ids(after), completed_on=cmd.today, delivered_rp=after.delivered_rp, days_covered=after.days_covered
+        )
         facts += [Fact(completed), Fact(_closed(after, "completed", cmd.today))]
     return facts
 
@@ -180,8 +203,17 @@ def _confirm(state: Plan, cmd: ConfirmDelivery) -> list[Fact]:
     if photo_ref is not None and (problem := photo_ref_error(photo_ref)):
         raise InvalidCommand([FieldError("photo_ref", problem)])
     # Confirming receipt stays possible after the plan ended: the last delivery often ends it.
-    return [Fact(DeliveryConfirmed(**_ids(state), delivery_id=cmd.delivery_id, confirmed_on=cmd.today,
-                                   confirmed_by=cmd.confirmed_by, photo_ref=photo_ref))]
+    return [
+        Fact(
+            DeliveryConfirmed(
+                **_ids(state),
+                delivery_id=cmd.delivery_id,
+                confirmed_on=cmd.today,
+                confirmed_by=cmd.confirmed_by,
+                photo_ref=photo_ref,
+            )
+        )
+    ]
 
 
 def _record_intervention(state: Plan, cmd: RecordIntervention) -> list[Fact]:
@@ -202,8 +234,13 @@ def _record_intervention(state: Plan, cmd: RecordIntervention) -> list[Fact]:
     # After completion a family may still get a latrine or a referral; after its exit, not.
     if state.status == "closed":
         raise PlanEnded(cmd.plan_id)
-    event = InterventionRecorded(**_ids(state), intervention_id=cmd.intervention_id,
-                                 kind=cast(InterventionKind, cmd.kind), done_on=cmd.done_on, value_rp=cmd.value_rp)
+    event = InterventionRecorded(
+        **_ids(state),
+        intervention_id=cmd.intervention_id,
+        kind=cast(InterventionKind, cmd.kind),
+        done_on=cmd.done_on,
+        value_rp=cmd.value_rp,
+    )
     return [Fact(event, InterventionNote(description=description, recorded_by=cmd.recorded_by))]
 
 
@@ -216,8 +253,14 @@ def _gap(state: Plan, gap: Period) -> CoverageGapDetected:
 
 
 def _closed(state: Plan, outcome: PlanOutcome, on: date) -> AidPlanClosed:
-    return AidPlanClosed(**_ids(state), outcome=outcome, closed_on=on, delivered_rp=state.delivered_rp,
-                         unspent_rp=state.remaining_rp, days_covered=state.days_covered)
+    return AidPlanClosed(
+        **_ids(state),
+        outcome=outcome,
+        closed_on=on,
+        delivered_rp=state.delivered_rp,
+        unspent_rp=state.remaining_rp,
+        days_covered=state.days_covered,
+    )
 
 
 # -- evolve -------------------------------------------------------------------------------
@@ -235,9 +278,15 @@ def _apply(state: Plan, event: AidEvent) -> Plan:
     match event:
         case AidPlanOpened():
             return replace(
-                state, plan_id=event.plan_id, family_id=event.family_id, kelurahan_code=event.kelurahan_code,
-                status="active", window=Period(event.start_date, event.end_date),
-                daily_minimum_rp=event.daily_minimum_rp, budget_rp=event.budget_rp, opened_on=event.opened_on,
+                state,
+                plan_id=event.plan_id,
+                family_id=event.family_id,
+                kelurahan_code=event.kelurahan_code,
+                status="active",
+                window=Period(event.start_date, event.end_date),
+                daily_minimum_rp=event.daily_minimum_rp,
+                budget_rp=event.budget_rp,
+                opened_on=event.opened_on,
             )
         case AidPlanBudgetIncreased():
             return replace(state, budget_rp=event.budget_rp)
@@ -245,8 +294,11 @@ def _apply(state: Plan, event: AidEvent) -> Plan:
             period = Period(event.period_from, event.period_to)
             delivery = Delivery(event.delivery_id, period, event.value_rp)
             return replace(
-                state, delivered_rp=state.delivered_rp + event.value_rp, covered=extend(state.covered, period),
-                deliveries=(*state.deliveries, delivery), horizon=max(state.last_accounted, period.last),
+                state,
+                delivered_rp=state.delivered_rp + event.value_rp,
+                covered=extend(state.covered, period),
+                deliveries=(*state.deliveries, delivery),
+                horizon=max(state.last_accounted, period.last),
             )
         case DeliveryConfirmed():
             return replace(state, confirmed=state.confirmed | {event.delivery_id})
@@ -255,8 +307,9 @@ def _apply(state: Plan, event: AidEvent) -> Plan:
         case AidPlanCompleted():
             return state  # the AidPlanClosed that follows it ends the plan
         case AidPlanClosed():
-            return replace(state, status=_OUTCOME_STATUS[event.outcome], outcome=event.outcome,
-                           closed_on=event.closed_on)
+            return replace(
+                state, status=_OUTCOME_STATUS[event.outcome], outcome=event.outcome, closed_on=event.closed_on
+            )
         case InterventionRecorded():
             return replace(state, interventions=state.interventions + 1)
         case EducationSessionHeld() | HomeVisitFlagged() | HomeVisitDone():

@@ -73,8 +73,12 @@ def decide(state: Session, cmd: HoldSession) -> list[Fact]:
     if errors:
         raise InvalidCommand(errors)
     event = EducationSessionHeld(
-        session_id=cmd.session_id, topic=cast(EducationTopic, cmd.topic), held_on=cmd.held_on,
-        kelurahan_code=cmd.kelurahan_code, family_ids=list(cmd.family_ids), families=len(cmd.family_ids),
+        session_id=cmd.session_id,
+        topic=cast(EducationTopic, cmd.topic),
+        held_on=cmd.held_on,
+        kelurahan_code=cmd.kelurahan_code,
+        family_ids=list(cmd.family_ids),
+        families=len(cmd.family_ids),
     )
     return [Fact(event, SessionNote(facilitator=facilitator, recorded_by=cmd.recorded_by))]
 
@@ -82,9 +86,15 @@ def decide(state: Session, cmd: HoldSession) -> list[Fact]:
 def evolve(state: Session, fact: Fact) -> Session:
     event = fact.event
     assert isinstance(event, EducationSessionHeld), event  # a session stream holds nothing else
-    return replace(state, session_id=event.session_id, topic=event.topic, held_on=event.held_on,
-                   kelurahan_code=event.kelurahan_code, family_ids=tuple(event.family_ids),
-                   version=state.version + 1)
+    return replace(
+        state,
+        session_id=event.session_id,
+        topic=event.topic,
+        held_on=event.held_on,
+        kelurahan_code=event.kelurahan_code,
+        family_ids=tuple(event.family_ids),
+        version=state.version + 1,
+    )
 
 
 def fold(facts: Iterable[Fact]) -> Session:

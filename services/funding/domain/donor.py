@@ -163,8 +163,15 @@ def decide(state: Donor, command: DonorCommand, limits: Limits = DEFAULT_LIMITS)
         case MakePledge():
             _invalid_if(amount_errors("amount_rp", command.amount_rp, limits))
             donor_type = _existing(state, command.donor_id)
-            return [PledgeMade(donor_id=command.donor_id, donor_type=donor_type, pledge_id=command.pledge_id,
-                               amount_rp=command.amount_rp, pledged_on=command.today)]
+            return [
+                PledgeMade(
+                    donor_id=command.donor_id,
+                    donor_type=donor_type,
+                    pledge_id=command.pledge_id,
+                    amount_rp=command.amount_rp,
+                    pledged_on=command.today,
+                )
+            ]
         case ReceiveContribution():
             return _receive(state, command, limits)
         case AllocateFunds():
@@ -174,9 +181,16 @@ def decide(state: Donor, command: DonorCommand, limits: Limits = DEFAULT_LIMITS)
                 raise Conflict(f"Sponsorship {command.sponsorship_id} is already funded by donor {command.donor_id}.")
             if command.amount_rp > state.available_rp:
                 raise InsufficientFunds(command.donor_id, state.available_rp, command.amount_rp)
-            return [FundsAllocated(donor_id=command.donor_id, donor_type=donor_type,
-                                   sponsorship_id=command.sponsorship_id, family_id=command.family_id,
-                                   amount_rp=command.amount_rp, allocated_on=command.today)]
+            return [
+                FundsAllocated(
+                    donor_id=command.donor_id,
+                    donor_type=donor_type,
+                    sponsorship_id=command.sponsorship_id,
+                    family_id=command.family_id,
+                    amount_rp=command.amount_rp,
+                    allocated_on=command.today,
+                )
+            ]
         case ReturnFunds():
             donor_type = _existing(state, command.donor_id)
             if command.sponsorship_id not in state.allocated_to:
@@ -184,9 +198,16 @@ def decide(state: Donor, command: DonorCommand, limits: Limits = DEFAULT_LIMITS)
             # A sponsorship is released once, so its money comes back once: a repeat is a no-op.
             if command.sponsorship_id in state.returned_from or command.amount_rp <= 0:
                 return []
-            return [FundsReturned(donor_id=command.donor_id, donor_type=donor_type,
-                                  sponsorship_id=command.sponsorship_id, amount_rp=command.amount_rp,
-                                  reason=command.reason, returned_on=command.on)]
+            return [
+                FundsReturned(
+                    donor_id=command.donor_id,
+                    donor_type=donor_type,
+                    sponsorship_id=command.sponsorship_id,
+                    amount_rp=command.amount_rp,
+                    reason=command.reason,
+                    returned_on=command.on,
+                )
+            ]
         case _:
             assert_never(command)
 
@@ -209,8 +230,7 @@ def _register(state: Donor, cmd: RegisterDonor, limits: Limits) -> list[DonorStr
     _invalid_if(errors)
     if state.registered:
         raise DonorAlreadyRegistered(cmd.donor_id)
-    return [DonorRegistered(donor_id=cmd.donor_id, donor_type=cast(DonorType, cmd.donor_type),
-                            registered_on=cmd.today)]
+    return [DonorRegistered(donor_id=cmd.donor_id, donor_type=cast(DonorType, cmd.donor_type), registered_on=cmd.today)]
 
 
 def _receive(state: Donor, cmd: ReceiveContribution, limits: Limits) -> list[DonorStreamEvent]:
@@ -222,9 +242,16 @@ def _receive(state: Donor, cmd: ReceiveContribution, limits: Limits) -> list[Don
     errors += text_errors("reference", cmd.reference, limits, required=True)
     _invalid_if(errors)
     donor_type = _existing(state, cmd.donor_id)
-    return [ContributionReceived(donor_id=cmd.donor_id, donor_type=donor_type, contribution_id=cmd.contribution_id,
-                                 amount_rp=cmd.amount_rp, received_on=cmd.received_on,
-                                 method=cast(ContributionMethod, cmd.method))]
+    return [
+        ContributionReceived(
+            donor_id=cmd.donor_id,
+            donor_type=donor_type,
+            contribution_id=cmd.contribution_id,
+            amount_rp=cmd.amount_rp,
+            received_on=cmd.received_on,
+            method=cast(ContributionMethod, cmd.method),
+        )
+    ]
 
 
 # -- evolve -------------------------------------------------------------------------------
@@ -235,18 +262,25 @@ def evolve(state: Donor, event: DonorStreamEvent) -> Donor:
     state = replace(state, version=state.version + 1)
     match event:
         case DonorRegistered():
-            return replace(state, donor_id=event.donor_id, donor_type=event.donor_type,
-                           registered_on=event.registered_on)
+            return replace(
+                state, donor_id=event.donor_id, donor_type=event.donor_type, registered_on=event.registered_on
+            )
         case PledgeMade():
             return replace(state, pledged_rp=state.pledged_rp + event.amount_rp)
         case ContributionReceived():
             return replace(state, received_rp=state.received_rp + event.amount_rp)
         case FundsAllocated():
-            return replace(state, allocated_rp=state.allocated_rp + event.amount_rp,
-                           allocated_to=state.allocated_to | {event.sponsorship_id})
+            return replace(
+                state,
+                allocated_rp=state.allocated_rp + event.amount_rp,
+                allocated_to=state.allocated_to | {event.sponsorship_id},
+            )
         case FundsReturned():
-            return replace(state, returned_rp=state.returned_rp + event.amount_rp,
-                           returned_from=state.returned_from | {event.sponsorship_id})
+            return replace(
+                state,
+                returned_rp=state.returned_rp + event.amount_rp,
+                returned_from=state.returned_from | {event.sponsorship_id},
+            )
         case _:
             assert_never(event)
 

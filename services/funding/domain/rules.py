@@ -13,10 +13,21 @@ METHODS: tuple[str, ...] = get_args(ContributionMethod)
 
 # The programme is funded off-budget (DOMAIN.md): a government budget is never a donor. Named
 # so that the refusal can say why instead of only listing the allowed types.
-GOVERNMENT_BUDGETS = frozenset({
-    "apbd", "apbn", "apbdes", "apbd_provinsi", "apbd_kabupaten", "apbd_kota", "dana_desa", "dak", "dau",
-    "government", "pemerintah",
-})
+GOVERNMENT_BUDGETS = frozenset(
+    {
+        "apbd",
+        "apbn",
+        "apbdes",
+        "apbd_provinsi",
+        "apbd_kabupaten",
+        "apbd_kota",
+        "dana_desa",
+        "dak",
+        "dau",
+        "government",
+        "pemerintah",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -51,8 +62,13 @@ def amount_errors(field: str, amount: object, limits: Limits) -> list[FieldError
 def donor_type_errors(donor_type: str) -> list[FieldError]:
     normalized = donor_type.strip().lower()
     if normalized in GOVERNMENT_BUDGETS or normalized.startswith(("apbd", "apbn")):
-        return [FieldError("donor_type", "a government budget (APBD/APBN) cannot be a donor: the programme is "
-                                         f"funded off-budget; one of {', '.join(DONOR_TYPES)}")]
+        return [
+            FieldError(
+                "donor_type",
+                "a government budget (APBD/APBN) cannot be a donor: the programme is "
+                f"funded off-budget; one of {', '.join(DONOR_TYPES)}",
+            )
+        ]
     if donor_type not in DONOR_TYPES:
         return [FieldError("donor_type", f"must be one of {', '.join(DONOR_TYPES)}")]
     return []

@@ -117,22 +117,33 @@ def sponsor(
         raise DonorNotFound(command.donor_id)
     if command.family_status != "enrolled" or command.kelurahan_code is None:
         raise FamilyNotSponsorable(command.family_id, command.family_status)
-    allocation = decide_donor(donor, AllocateFunds(
-        donor_id=command.donor_id, sponsorship_id=command.sponsorship_id, family_id=command.family_id,
-        amount_rp=command.amount_rp, today=command.today,
-    ), limits)
+    allocation = decide_donor(
+        donor,
+        AllocateFunds(
+            donor_id=command.donor_id,
+            sponsorship_id=command.sponsorship_id,
+            family_id=command.family_id,
+            amount_rp=command.amount_rp,
+            today=command.today,
+        ),
+        limits,
+    )
     sponsored = FamilySponsored(
-        sponsorship_id=command.sponsorship_id, donor_id=command.donor_id, donor_type=donor.donor_type,
-        family_id=command.family_id, amount_rp=command.amount_rp, start_date=command.start_date,
-        kelurahan_code=command.kelurahan_code, sponsored_on=command.today,
+        sponsorship_id=command.sponsorship_id,
+        donor_id=command.donor_id,
+        donor_type=donor.donor_type,
+        family_id=command.family_id,
+        amount_rp=command.amount_rp,
+        start_date=command.start_date,
+        kelurahan_code=command.kelurahan_code,
+        sponsored_on=command.today,
     )
     return allocation, [sponsored]
 
 
 def decide(state: Sponsorship, command: SponsorshipCommand) -> list[SponsorshipStreamEvent]:
     """Reactions to aid and registry facts. A draw or release that has nothing to do is no event."""
-    if state.sponsorship_id is None or state.donor_id is None or state.donor_type is None \
-            or state.family_id is None:
+    if state.sponsorship_id is None or state.donor_id is None or state.donor_type is None or state.family_id is None:
         raise Conflict(f"Sponsorship {command.sponsorship_id} does not exist.")
     sid, donor_id, donor_type, family_id = state.sponsorship_id, state.donor_id, state.donor_type, state.family_id
     match command:
@@ -140,16 +151,35 @@ def decide(state: Sponsorship, command: SponsorshipCommand) -> list[SponsorshipS
             amount = min(command.amount_rp, state.remaining_rp)
             if command.delivery_id in state.deliveries or state.released_reason is not None or amount <= 0:
                 return []
-            return [SponsorshipDrawn(sponsorship_id=sid, donor_id=donor_id, donor_type=donor_type, family_id=family_id,
-                                     amount_rp=amount, delivery_id=command.delivery_id, plan_id=command.plan_id,
-                                     drawn_on=command.drawn_on, remaining_rp=state.remaining_rp - amount)]
+            return [
+                SponsorshipDrawn(
+                    sponsorship_id=sid,
+                    donor_id=donor_id,
+                    donor_type=donor_type,
+                    family_id=family_id,
+                    amount_rp=amount,
+                    delivery_id=command.delivery_id,
+                    plan_id=command.plan_id,
+                    drawn_on=command.drawn_on,
+                    remaining_rp=state.remaining_rp - amount,
+                )
+            ]
         case Release():
             # Released once: a plan closing after the family's exit (or the reverse) finds nothing left.
             if state.released_reason is not None or state.remaining_rp <= 0:
                 return []
-            return [SponsorshipReleased(sponsorship_id=sid, donor_id=donor_id, donor_type=donor_type,
-                                        family_id=family_id, amount_rp=state.remaining_rp, reason=command.reason,
-                                        plan_id=command.plan_id, released_on=command.on)]
+            return [
+                SponsorshipReleased(
+                    sponsorship_id=sid,
+                    donor_id=donor_id,
+                    donor_type=donor_type,
+                    family_id=family_id,
+                    amount_rp=state.remaining_rp,
+                    reason=command.reason,
+                    plan_id=command.plan_id,
+                    released_on=command.on,
+                )
+            ]
         case _:
             assert_never(command)
 
@@ -178,11 +208,18 @@ def evolve(state: Sponsorship, event: SponsorshipStreamEvent) -> Sponsorship:
     state = replace(state, version=state.version + 1)
     match event:
         case FamilySponsored():
-            return replace(state, sponsorship_id=event.sponsorship_id, donor_id=event.donor_id,
-                           donor_type=event.donor_type, family_id=event.family_id, amount_rp=event.amount_rp)
+            return replace(
+                state,
+                sponsorship_id=event.sponsorship_id,
+                donor_id=event.donor_id,
+                donor_type=event.donor_type,
+                family_id=event.family_id,
+                amount_rp=event.amount_rp,
+            )
         case SponsorshipDrawn():
-            return replace(state, drawn_rp=state.drawn_rp + event.amount_rp,
-                           deliveries=state.deliveries | {event.delivery_id})
+            return replace(
+                state, drawn_rp=state.drawn_rp + event.amount_rp, deliveries=state.deliveries | {event.delivery_id}
+            )
         case SponsorshipReleased():
             return replace(state, released_rp=state.released_rp + event.amount_rp, released_reason=event.reason)
         case _:

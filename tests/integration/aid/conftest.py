@@ -18,8 +18,11 @@ from shared.testing import TEST_DATA_KEY, TEST_JWT_SECRET
 
 def aid_settings(database_url: str, nats_url: str, **overrides: object) -> AidSettings:
     values: dict[str, object] = {
-        "database_url": database_url, "nats_url": nats_url, "jwt_secret": TEST_JWT_SECRET,
-        "data_key": TEST_DATA_KEY, "relay_poll_seconds": 0.2,
+        "database_url": database_url,
+        "nats_url": nats_url,
+        "jwt_secret": TEST_JWT_SECRET,
+        "data_key": TEST_DATA_KEY,
+        "relay_poll_seconds": 0.2,
         # The step is driven by the tests through run_step with the fake clock, not by time.
         "clock_interval_seconds": 3600.0,
     }

@@ -24,15 +24,18 @@ async def open_plan(aid: Aid, budget: int = MINIMUM, kelurahan: str = MEDONO) ->
     return await wait_plan(aid.http, family)
 
 
-async def deliver(aid: Aid, plan: dict[str, Any], body: dict[str, Any], headers: dict[str, str] = KADER,
-                  **kw: Any) -> Any:
+async def deliver(
+    aid: Aid, plan: dict[str, Any], body: dict[str, Any], headers: dict[str, str] = KADER, **kw: Any
+) -> Any:
     return await aid.http.post(f"/plans/{plan['plan_id']}/deliveries", json=body, headers=headers, **kw)
 
 
 async def stored(aid: Aid) -> tuple[int, int]:
     """(events, deliveries_view rows): a refused command changes neither."""
-    return (int(await aid.pool.fetchval("select count(*) from events")),
-            int(await aid.pool.fetchval("select count(*) from deliveries_view")))
+    return (
+        int(await aid.pool.fetchval("select count(*) from events")),
+        int(await aid.pool.fetchval("select count(*) from deliveries_view")),
+    )
 
 
 def day(n: int) -> Any:
@@ -154,9 +157,11 @@ class TestConfirmation:
 
     async def test_the_lurah_of_the_familys_kelurahan_confirms_with_a_photo_reference(self, aid: Aid) -> None:
         delivery_id = await self.delivered(aid)
-        response = await aid.http.post(f"/deliveries/{delivery_id}/confirmation",
-                                       json={"photo_ref": "s3://genting-proof/2026/03/a.jpg"},
-                                       headers=token("lurah", MEDONO, sub="lurah-medono"))
+        response = await aid.http.post(
+            f"/deliveries/{delivery_id}/confirmation",
+            json={"photo_ref": "s3://genting-proof/2026/03/a.jpg"},
+            headers=token("lurah", MEDONO, sub="lurah-medono"),
+        )
         assert response.status_code == 200, response.text
         [confirmed] = await wait_events(aid.js, "DeliveryConfirmed")
         assert confirmed["data"]["confirmed_by"] == "lurah-medono"
@@ -164,22 +169,26 @@ class TestConfirmation:
         again = await aid.http.post(f"/deliveries/{delivery_id}/confirmation", headers=token("lurah", MEDONO))
         assert again.status_code == 409
 
-    @pytest.mark.parametrize(("role", "kelurahan", "status"),
-                             [("kader", MEDONO, 403), ("lurah", KAUMAN, 403), ("auditor", None, 403),
-                              ("admin", None, 200)])
+    @pytest.mark.parametrize(
+        ("role", "kelurahan", "status"),
+        [("kader", MEDONO, 403), ("lurah", KAUMAN, 403), ("auditor", None, 403), ("admin", None, 200)],
+    )
     async def test_only_that_kelurahans_lurah_or_an_admin_confirms(
         self, aid: Aid, role: str, kelurahan: str | None, status: int
     ) -> None:
         delivery_id = await self.delivered(aid)
-        response = await aid.http.post(f"/deliveries/{delivery_id}/confirmation", json={},
-                                       headers=token(role, kelurahan))
+        response = await aid.http.post(
+            f"/deliveries/{delivery_id}/confirmation", json={}, headers=token(role, kelurahan)
+        )
         assert response.status_code == status, response.text
 
     async def test_a_photo_itself_or_an_unknown_delivery_is_refused(self, aid: Aid) -> None:
         delivery_id = await self.delivered(aid)
-        inline = await aid.http.post(f"/deliveries/{delivery_id}/confirmation",
-                                     json={"photo_ref": "data:image/jpeg;base64,/9j/4AAQ"},
-                                     headers=token("lurah", MEDONO))
+        inline = await aid.http.post(
+            f"/deliveries/{delivery_id}/confirmation",
+            json={"photo_ref": "data:image/jpeg;base64,/9j/4AAQ"},
+            headers=token("lurah", MEDONO),
+        )
         assert inline.status_code == 422 and inline.json()["errors"][0]["field"] == "photo_ref"
         unknown = await aid.http.post(f"/deliveries/{uuid4()}/confirmation", headers=token("lurah", MEDONO))
         assert unknown.status_code == 404
@@ -195,8 +204,11 @@ class TestAccess:
         plan = await open_plan(aid)
         assert (await deliver(aid, plan, delivery(day(1), 7), headers=token("auditor"))).status_code == 403
         for role in ("auditor", "agency", "lurah"):
-            listing = await aid.http.get("/plans", params={"family_id": plan["family_id"]},
-                                         headers=token(role, KAUMAN if role == "lurah" else None))
+            listing = await aid.http.get(
+                "/plans",
+                params={"family_id": plan["family_id"]},
+                headers=token(role, KAUMAN if role == "lurah" else None),
+            )
             assert listing.status_code == 200 and listing.json()["total"] == 1
         assert (await aid.http.get(f"/plans/{plan['plan_id']}", headers=token("donor"))).status_code == 403
         assert (await aid.http.get("/plans")).status_code == 401
@@ -207,8 +219,12 @@ class TestAccess:
 class TestInterventionsAndSessions:
     async def test_an_intervention_is_recorded_and_its_description_stays_in_aid(self, aid: Aid) -> None:
         plan = await open_plan(aid)
-        body = {"kind": "sanitation", "description": "Jamban sehat untuk keluarga Bu Sri", "done_on": TODAY.isoformat(),
-                "value_rp": 1_500_000}
+        body = {
+            "kind": "sanitation",
+            "description": "Jamban sehat untuk keluarga Bu Sri",
+            "done_on": TODAY.isoformat(),
+            "value_rp": 1_500_000,
+        }
         response = await aid.http.post(f"/plans/{plan['plan_id']}/interventions", json=body, headers=KADER)
         assert response.status_code == 201, response.text
         [event] = await wait_events(aid.js, "InterventionRecorded")
@@ -217,22 +233,29 @@ class TestInterventionsAndSessions:
         assert own["interventions"][0]["description"] == body["description"]
         audited = (await aid.http.get(f"/plans/{plan['plan_id']}", headers=token("auditor"))).json()
         assert "description" not in audited["interventions"][0]
-        bad = await aid.http.post(f"/plans/{plan['plan_id']}/interventions",
-                                  json=body | {"kind": "house_paint", "value_rp": 1.5}, headers=KADER)
+        bad = await aid.http.post(
+            f"/plans/{plan['plan_id']}/interventions",
+            json=body | {"kind": "house_paint", "value_rp": 1.5},
+            headers=KADER,
+        )
         assert bad.status_code == 422
         assert {e["field"] for e in bad.json()["errors"]} == {"kind", "value_rp"}
 
     async def test_a_session_for_enrolled_families_keeps_the_facilitator_in_aid(self, aid: Aid) -> None:
         plan = await open_plan(aid)
-        body = {"topic": "nutrition", "held_on": TODAY.isoformat(), "kelurahan_code": MEDONO,
-                "family_ids": [plan["family_id"]], "facilitator": "Bidan Ratna Sari"}
+        body = {
+            "topic": "nutrition",
+            "held_on": TODAY.isoformat(),
+            "kelurahan_code": MEDONO,
+            "family_ids": [plan["family_id"]],
+            "facilitator": "Bidan Ratna Sari",
+        }
         response = await aid.http.post("/education-sessions", json=body, headers=KADER)
         assert response.status_code == 201, response.text
         [event] = await wait_events(aid.js, "EducationSessionHeld")
         assert event["subject"] == f"genting.aid.session.{response.json()['session_id']}.EducationSessionHeld"
         assert event["data"]["families"] == 1 and "Ratna" not in str(event)
-        sessions = (await aid.http.get("/education-sessions", params={"kelurahan_code": MEDONO},
-                                       headers=KADER)).json()
+        sessions = (await aid.http.get("/education-sessions", params={"kelurahan_code": MEDONO}, headers=KADER)).json()
         assert sessions["items"][0]["facilitator"] == "Bidan Ratna Sari"
 
     @pytest.mark.parametrize(
@@ -248,8 +271,16 @@ class TestInterventionsAndSessions:
     ) -> None:
         plan = await open_plan(aid)
         family_ids = [str(uuid4()) if f == "NEW" else f for f in change.get("family_ids", [plan["family_id"]])]
-        body = {"topic": "hygiene", "held_on": TODAY.isoformat(), "kelurahan_code": MEDONO,
-                "facilitator": "Bidan Ratna Sari"} | change | {"family_ids": family_ids}
+        body = (
+            {
+                "topic": "hygiene",
+                "held_on": TODAY.isoformat(),
+                "kelurahan_code": MEDONO,
+                "facilitator": "Bidan Ratna Sari",
+            }
+            | change
+            | {"family_ids": family_ids}
+        )
         response = await aid.http.post("/education-sessions", json=body, headers=headers)
         assert response.status_code == status, response.text
         if field:
@@ -259,7 +290,15 @@ class TestInterventionsAndSessions:
 async def test_the_asyncapi_document_lists_what_aid_publishes_and_consumes(aid: Aid) -> None:
     doc = (await aid.http.get("/asyncapi")).json()
     text = str(doc)
-    for event_type in ("AidPlanOpened", "AidDelivered", "DeliveryConfirmed", "CoverageGapDetected",
-                       "AidPlanCompleted", "AidPlanClosed", "EducationSessionHeld", "InterventionRecorded"):
+    for event_type in (
+        "AidPlanOpened",
+        "AidDelivered",
+        "DeliveryConfirmed",
+        "CoverageGapDetected",
+        "AidPlanCompleted",
+        "AidPlanClosed",
+        "EducationSessionHeld",
+        "InterventionRecorded",
+    ):
         assert event_type in text
     assert "aid-registry" in text and "aid-funding" in text

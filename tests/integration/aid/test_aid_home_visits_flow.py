@@ -56,9 +56,15 @@ async def test_a_child_who_gained_no_weight_is_flagged_once_even_when_the_event_
     flag_id = flag_id_for(child, TODAY)
     assert flagged["subject"] == f"genting.aid.homevisit.{flag_id}.HomeVisitFlagged"
     assert flagged["data"] == {
-        "flag_id": str(flag_id), "plan_id": plan["plan_id"], "family_id": str(family), "kelurahan_code": MEDONO,
-        "member_id": str(child), "flagged_on": TODAY.isoformat(), "since": EARLIER.isoformat(),
-        "weight_then_kg": 7.5, "weight_now_kg": 7.4,
+        "flag_id": str(flag_id),
+        "plan_id": plan["plan_id"],
+        "family_id": str(family),
+        "kelurahan_code": MEDONO,
+        "member_id": str(child),
+        "flagged_on": TODAY.isoformat(),
+        "since": EARLIER.isoformat(),
+        "weight_then_kg": 7.5,
+        "weight_now_kg": 7.4,
     }
 
     # The registry's relay publishes today's weighing again (under a new Nats-Msg-Id, so JetStream
@@ -73,9 +79,18 @@ async def test_a_child_who_gained_no_weight_is_flagged_once_even_when_the_event_
     body = (await visits(aid, status="open")).json()
     assert body["total"] == 1
     assert body["items"][0] == {
-        "flag_id": str(flag_id), "plan_id": plan["plan_id"], "family_id": str(family), "member_id": str(child),
-        "kelurahan_code": MEDONO, "flagged_on": TODAY.isoformat(), "since": EARLIER.isoformat(),
-        "weight_then_kg": 7.5, "weight_now_kg": 7.4, "status": "open", "visited_on": None, "note": None,
+        "flag_id": str(flag_id),
+        "plan_id": plan["plan_id"],
+        "family_id": str(family),
+        "member_id": str(child),
+        "kelurahan_code": MEDONO,
+        "flagged_on": TODAY.isoformat(),
+        "since": EARLIER.isoformat(),
+        "weight_then_kg": 7.5,
+        "weight_now_kg": 7.4,
+        "status": "open",
+        "visited_on": None,
+        "note": None,
         "visited_by": None,
     }
     assert await aid.pool.fetchval("select count(*) from aid_growth where member_id = $1", child) == 3
@@ -127,8 +142,9 @@ async def test_an_enrolled_family_without_a_plan_is_flagged_and_a_registered_one
     await aid.upstream.measure(registered, other, EARLIER, 7.5)
     await aid.upstream.measure(registered, other, TODAY, 7.0)
     await wait_until(lambda: registry_drained(aid), message="registry drained")
-    assert [e["data"]["member_id"] for e in await aid_events(aid.js)
-            if e["event_type"] == "HomeVisitFlagged"] == [str(child)]
+    assert [e["data"]["member_id"] for e in await aid_events(aid.js) if e["event_type"] == "HomeVisitFlagged"] == [
+        str(child)
+    ]
 
 
 async def test_a_late_record_of_an_earlier_weighing_flags_the_later_one(aid: Aid) -> None:
@@ -141,8 +157,10 @@ async def test_a_late_record_of_an_earlier_weighing_flags_the_later_one(aid: Aid
 
 
 async def snapshot(pool: asyncpg.Pool) -> dict[str, list[dict[str, Any]]]:
-    return {t: [dict(r) for r in await pool.fetch(f"select * from {t} order by {key}")]
-            for t, key in (("home_visits_view", "flag_id"), ("aid_growth", "measurement_id"))}
+    return {
+        t: [dict(r) for r in await pool.fetch(f"select * from {t} order by {key}")]
+        for t, key in (("home_visits_view", "flag_id"), ("aid_growth", "measurement_id"))
+    }
 
 
 async def test_replay_reproduces_the_flags_and_records_nothing_new(aid: Aid) -> None:
@@ -150,8 +168,9 @@ async def test_replay_reproduces_the_flags_and_records_nothing_new(aid: Aid) -> 
     await flagged_family(aid, plan=False)
     await wait_events(aid.js, "HomeVisitFlagged", count=2)
     visit = {"visited_on": TODAY.isoformat(), "note": "berat turun"}
-    assert (await aid.http.post(f"/home-visits/{flag_id_for(child, TODAY)}/visit", json=visit,
-                                headers=KADER)).status_code == 200
+    assert (
+        await aid.http.post(f"/home-visits/{flag_id_for(child, TODAY)}/visit", json=visit, headers=KADER)
+    ).status_code == 200
     await wait_until(lambda: registry_drained(aid), message="registry drained")
     live = await snapshot(aid.pool)
     assert [len(live[t]) for t in live] == [2, 4]

@@ -56,7 +56,8 @@ class TestOpening:
         await aid.upstream.sponsor(family, 1_500_000, start=TODAY - timedelta(days=2))
         await wait_until(lambda: drained(aid), message="both consumers drained")
         assert (await aid.http.get("/plans", params={"family_id": str(family)}, headers=token("admin"))).json()[
-            "items"] == []
+            "items"
+        ] == []
 
         await aid.upstream.sponsor(family, 1_200_000, start=TODAY)
         plan = await wait_plan(aid.http, family)
@@ -72,9 +73,7 @@ class TestOpening:
         assert opened["msg_id"] == opened["event_id"]
         assert opened["data"]["kelurahan_code"] == MEDONO and opened["data"]["daily_minimum_rp"] == 15_000
 
-    async def test_a_sponsorship_before_the_enrolment_opens_the_plan_when_the_enrolment_comes(
-        self, aid: Aid
-    ) -> None:
+    async def test_a_sponsorship_before_the_enrolment_opens_the_plan_when_the_enrolment_comes(self, aid: Aid) -> None:
         family = uuid4()
         await aid.upstream.sponsor(family, MINIMUM, start=TODAY - timedelta(days=10))
         await wait_until(lambda: drained(aid), message="funding drained")
@@ -111,12 +110,17 @@ class TestBudgetAndExit:
         await aid.upstream.enrol(family)
         await aid.upstream.sponsor(family)
         plan = await wait_plan(aid.http, family)
-        response = await aid.http.post(f"/plans/{plan['plan_id']}/deliveries",
-                                       json={"period_from": TODAY.isoformat(), "period_to": TODAY.isoformat(),
-                                             "value_rp": 20_000, "items": [{"name": "susu", "quantity": 1,
-                                                                            "unit": "liter"}],
-                                             "delivered_on": TODAY.isoformat()},
-                                       headers=token("kader", MEDONO))
+        response = await aid.http.post(
+            f"/plans/{plan['plan_id']}/deliveries",
+            json={
+                "period_from": TODAY.isoformat(),
+                "period_to": TODAY.isoformat(),
+                "value_rp": 20_000,
+                "items": [{"name": "susu", "quantity": 1, "unit": "liter"}],
+                "delivered_on": TODAY.isoformat(),
+            },
+            headers=token("kader", MEDONO),
+        )
         assert response.status_code == 201, response.text
         await aid.upstream.exit(family, on=TODAY + timedelta(days=1))
         plan = await wait_plan(aid.http, family, status="closed")
@@ -190,8 +194,11 @@ async def test_whichever_reaction_commits_second_sees_both_facts_and_opens_the_p
         blocked_pid = c2.get_server_pid()
 
         async def waiting() -> bool:
-            return bool(await aid.pool.fetchval(
-                "select wait_event_type = 'Lock' from pg_stat_activity where pid = $1", blocked_pid))
+            return bool(
+                await aid.pool.fetchval(
+                    "select wait_event_type = 'Lock' from pg_stat_activity where pid = $1", blocked_pid
+                )
+            )
 
         await wait_until(waiting, message="the second reaction waits for the family's row")
         assert await plan_events(aid, family) == []

@@ -19,9 +19,15 @@ from shared.testing import TEST_DATA_KEY, TEST_JWT_SECRET, wait_until
 
 pytestmark = pytest.mark.integration
 
-KEYS = {"plans_view": "plan_id", "deliveries_view": "delivery_id", "interventions_view": "intervention_id",
-        "education_sessions_view": "session_id", "home_visits_view": "flag_id", "aid_families": "family_id",
-        "aid_sponsorships": "sponsorship_id"}
+KEYS = {
+    "plans_view": "plan_id",
+    "deliveries_view": "delivery_id",
+    "interventions_view": "intervention_id",
+    "education_sessions_view": "session_id",
+    "home_visits_view": "flag_id",
+    "aid_families": "family_id",
+    "aid_sponsorships": "sponsorship_id",
+}
 
 
 async def snapshot(pool: asyncpg.Pool, tables: tuple[str, ...]) -> dict[str, list[dict[str, Any]]]:
@@ -42,14 +48,30 @@ async def a_programme(aid: Aid) -> None:
     one, two, three = (p["plan_id"] for p in plans)
     first = await aid.http.post(f"/plans/{one}/deliveries", json=delivery(TODAY, 7), headers=kader)
     await aid.http.post(f"/plans/{one}/deliveries", json=delivery(TODAY + timedelta(days=10), 7), headers=kader)
-    await aid.http.post(f"/deliveries/{first.json()['delivery_id']}/confirmation",
-                        json={"photo_ref": "proof/one.jpg"}, headers=lurah)
-    await aid.http.post(f"/plans/{one}/interventions", headers=kader, json={
-        "kind": "health_referral", "description": "rujukan ke puskesmas", "done_on": TODAY.isoformat(),
-        "value_rp": 0})
-    await aid.http.post("/education-sessions", headers=kader, json={
-        "topic": "breastfeeding", "held_on": TODAY.isoformat(), "kelurahan_code": MEDONO,
-        "family_ids": [str(f) for f in families], "facilitator": "Bidan Ratna"})
+    await aid.http.post(
+        f"/deliveries/{first.json()['delivery_id']}/confirmation", json={"photo_ref": "proof/one.jpg"}, headers=lurah
+    )
+    await aid.http.post(
+        f"/plans/{one}/interventions",
+        headers=kader,
+        json={
+            "kind": "health_referral",
+            "description": "rujukan ke puskesmas",
+            "done_on": TODAY.isoformat(),
+            "value_rp": 0,
+        },
+    )
+    await aid.http.post(
+        "/education-sessions",
+        headers=kader,
+        json={
+            "topic": "breastfeeding",
+            "held_on": TODAY.isoformat(),
+            "kelurahan_code": MEDONO,
+            "family_ids": [str(f) for f in families],
+            "facilitator": "Bidan Ratna",
+        },
+    )
     done = await aid.http.post(f"/plans/{two}/deliveries", json=delivery(TODAY, 180), headers=kader)
     assert done.json()["plan_status"] == "completed", done.text
     await aid.upstream.exit(families[2])
@@ -97,8 +119,13 @@ async def test_genting_replay_aid_rebuilds_the_services_own_database(
     """What `genting replay aid` runs, with the environment it sets (the stack's database and NATS)."""
     await a_programme(aid)
     live = await snapshot(aid.pool, VIEWS)
-    for name, value in (("DATABASE_URL", database_url), ("NATS_URL", js_clean), ("JWT_SECRET", TEST_JWT_SECRET),
-                        ("DATA_KEY", TEST_DATA_KEY), ("SERVICE", "aid")):
+    for name, value in (
+        ("DATABASE_URL", database_url),
+        ("NATS_URL", js_clean),
+        ("JWT_SECRET", TEST_JWT_SECRET),
+        ("DATA_KEY", TEST_DATA_KEY),
+        ("SERVICE", "aid"),
+    ):
         monkeypatch.setenv(f"GENTING_{name}", value)
     await replay.main()
     assert await snapshot(aid.pool, VIEWS) == live

@@ -16,8 +16,14 @@ from shared.testing import TEST_JWT_SECRET
 
 
 def funding_settings(database_url: str, nats_url: str, **overrides: object) -> FundingSettings:
-    return FundingSettings(service="funding", database_url=database_url, nats_url=nats_url,
-                           jwt_secret=TEST_JWT_SECRET, relay_poll_seconds=0.2, **overrides)  # type: ignore[arg-type]
+    return FundingSettings(
+        service="funding",
+        database_url=database_url,
+        nats_url=nats_url,
+        jwt_secret=TEST_JWT_SECRET,
+        relay_poll_seconds=0.2,
+        **overrides,
+    )  # type: ignore[arg-type]
 
 
 @pytest.fixture

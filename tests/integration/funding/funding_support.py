@@ -26,8 +26,9 @@ TODAY = date(2025, 7, 1)
 
 
 def token(role: str, donor_id: UUID | str | None = None, sub: str | None = None) -> dict[str, str]:
-    jwt = issue_token(TEST_JWT_SECRET, role=role, sub=sub or f"{role}-test",
-                      donor_id=str(donor_id) if donor_id else None)
+    jwt = issue_token(
+        TEST_JWT_SECRET, role=role, sub=sub or f"{role}-test", donor_id=str(donor_id) if donor_id else None
+    )
     return {"Authorization": f"Bearer {jwt}"}
 
 
@@ -50,17 +51,29 @@ class Upstream:
         if version is None:
             self.versions[stream_id] += 1
             version = self.versions[stream_id]
-        return Envelope(event_id=uuid4(), event_type=event.event_type, schema_version=event.schema_version,
-                        stream_id=stream_id, stream_version=version, occurred_at=datetime.now(UTC),
-                        correlation_id=uuid4(), data=event.model_dump(mode="json"))
+        return Envelope(
+            event_id=uuid4(),
+            event_type=event.event_type,
+            schema_version=event.schema_version,
+            stream_id=stream_id,
+            stream_version=version,
+            occurred_at=datetime.now(UTC),
+            correlation_id=uuid4(),
+            data=event.model_dump(mode="json"),
+        )
 
     async def publish(self, envelope: Envelope, msg_id: str | None = None) -> bool:
         """True when JetStream stored it (False: dropped as a duplicate within its window)."""
         cls = aid.CATALOG.classes.get(envelope.event_type) or registry.CATALOG.classes[envelope.event_type]
         context = cls.context
         subject = f"genting.{context}.{cls.aggregate}.{envelope.stream_id}.{envelope.event_type}"
-        ack = await self.js.publish(subject, envelope.to_bytes(), stream=stream_name(context), timeout=5.0,
-                                    headers={MSG_ID_HEADER: msg_id or str(envelope.event_id)})
+        ack = await self.js.publish(
+            subject,
+            envelope.to_bytes(),
+            stream=stream_name(context),
+            timeout=5.0,
+            headers={MSG_ID_HEADER: msg_id or str(envelope.event_id)},
+        )
         if not ack.duplicate:
             self.published[stream_name(context)] += 1
         return not ack.duplicate
@@ -73,8 +86,14 @@ class Upstream:
     # -- the facts funding consumes -------------------------------------------------------------
 
     def enrolled(self, family_id: UUID, on: date = TODAY) -> FamilyEnrolled:
-        return FamilyEnrolled(family_id=family_id, kelurahan_code=MEDONO, kecamatan_code="33.75.01",
-                              member_counts={"baduta": 1}, risk_factors=["poor"], enrolled_on=on)
+        return FamilyEnrolled(
+            family_id=family_id,
+            kelurahan_code=MEDONO,
+            kecamatan_code="33.75.01",
+            member_counts={"baduta": 1},
+            risk_factors=["poor"],
+            enrolled_on=on,
+        )
 
     async def enrol(self, family_id: UUID | None = None, on: date = TODAY) -> UUID:
         family_id = family_id or uuid4()
@@ -82,26 +101,55 @@ class Upstream:
         return family_id
 
     def exited(self, family_id: UUID, on: date = TODAY) -> FamilyExited:
-        return FamilyExited(family_id=family_id, kelurahan_code=MEDONO, reason="moved_away", exited_on=on,
-                            previous_status="enrolled", exited_by="lurah-test")
+        return FamilyExited(
+            family_id=family_id,
+            kelurahan_code=MEDONO,
+            reason="moved_away",
+            exited_on=on,
+            previous_status="enrolled",
+            exited_by="lurah-test",
+        )
 
     def opened(self, family_id: UUID, plan_id: UUID | None = None, budget_rp: int = 2_700_000) -> AidPlanOpened:
         plan_id = plan_id or uuid4()
         self.plans[plan_id] = family_id
-        return AidPlanOpened(plan_id=plan_id, family_id=family_id, kelurahan_code=MEDONO, start_date=TODAY,
-                             end_date=TODAY + timedelta(days=179), days=180, daily_minimum_rp=15_000,
-                             budget_rp=budget_rp, opened_on=TODAY)
+        return AidPlanOpened(
+            plan_id=plan_id,
+            family_id=family_id,
+            kelurahan_code=MEDONO,
+            start_date=TODAY,
+            end_date=TODAY + timedelta(days=179),
+            days=180,
+            daily_minimum_rp=15_000,
+            budget_rp=budget_rp,
+            opened_on=TODAY,
+        )
 
     def delivered(self, plan_id: UUID, value_rp: int, days: int = 7, delivery_id: UUID | None = None) -> AidDelivered:
-        return AidDelivered(plan_id=plan_id, family_id=self.plans[plan_id], kelurahan_code=MEDONO,
-                            delivery_id=delivery_id or uuid4(), period_from=TODAY,
-                            period_to=TODAY + timedelta(days=days - 1), days=days, value_rp=value_rp,
-                            delivered_on=TODAY, items=[DeliveredItem(name="telur", quantity=30, unit="butir")])
+        return AidDelivered(
+            plan_id=plan_id,
+            family_id=self.plans[plan_id],
+            kelurahan_code=MEDONO,
+            delivery_id=delivery_id or uuid4(),
+            period_from=TODAY,
+            period_to=TODAY + timedelta(days=days - 1),
+            days=days,
+            value_rp=value_rp,
+            delivered_on=TODAY,
+            items=[DeliveredItem(name="telur", quantity=30, unit="butir")],
+        )
 
     def closed(self, plan_id: UUID, outcome: str = "completed") -> AidPlanClosed:
-        return AidPlanClosed(plan_id=plan_id, family_id=self.plans[plan_id], kelurahan_code=MEDONO,
-                             outcome=outcome, closed_on=TODAY, delivered_rp=0, unspent_rp=0,  # type: ignore[arg-type]
-                             days_covered=0)
+        return AidPlanClosed(
+            plan_id=plan_id,
+            family_id=self.plans[plan_id],
+            kelurahan_code=MEDONO,
+            outcome=outcome,
+            closed_on=TODAY,
+            delivered_rp=0,
+            unspent_rp=0,  # type: ignore[arg-type]
+            days_covered=0,
+        )
 
     async def settled(self, app: FastAPI, timeout: float = 15.0) -> None:
         """Every message published so far has been handled by funding's feeds (applied or a duplicate)."""
@@ -133,23 +181,33 @@ class Funding:
         return int(await self.pool.fetchval(f"select count(*) from {table}"))
 
     async def donor(self, donor_type: str = "csr", received_rp: int = 0, name: str = "PT Batik Sejahtera") -> UUID:
-        response = await self.http.post("/donors", json={"name": name, "donor_type": donor_type,
-                                                          "contact": "csr@batik.example"}, headers=ADMIN)
+        response = await self.http.post(
+            "/donors", json={"name": name, "donor_type": donor_type, "contact": "csr@batik.example"}, headers=ADMIN
+        )
         assert response.status_code == 201, response.text
         donor_id = UUID(response.json()["donor_id"])
         if received_rp:
             assert (await self.contribute(donor_id, received_rp)).status_code == 201
         return donor_id
 
-    async def contribute(self, donor_id: UUID, amount: Any, reference: str | None = None,
-                         headers: dict[str, str] = ADMIN) -> httpx.Response:
-        body = {"amount_rp": amount, "received_on": TODAY.isoformat(), "method": "transfer",
-                "reference": reference or f"TRF-{uuid4().hex[:10]}"}
+    async def contribute(
+        self, donor_id: UUID, amount: Any, reference: str | None = None, headers: dict[str, str] = ADMIN
+    ) -> httpx.Response:
+        body = {
+            "amount_rp": amount,
+            "received_on": TODAY.isoformat(),
+            "method": "transfer",
+            "reference": reference or f"TRF-{uuid4().hex[:10]}",
+        }
         return await self.http.post(f"/donors/{donor_id}/contributions", json=body, headers=headers)
 
     async def sponsor(self, donor_id: UUID, family_id: UUID, amount: Any) -> httpx.Response:
-        body = {"donor_id": str(donor_id), "family_id": str(family_id), "amount_rp": amount,
-                "start_date": TODAY.isoformat()}
+        body = {
+            "donor_id": str(donor_id),
+            "family_id": str(family_id),
+            "amount_rp": amount,
+            "start_date": TODAY.isoformat(),
+        }
         return await self.http.post("/sponsorships", json=body, headers=ADMIN)
 
     async def statement(self, donor_id: UUID) -> dict[str, Any]:

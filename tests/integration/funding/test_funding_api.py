@@ -17,8 +17,15 @@ from shared.testing import wait_until
 
 pytestmark = pytest.mark.integration
 
-WRITE_TABLES = ("events", "outbox", "donors_view", "contributions_view", "sponsorships_view",
-                "contribution_references", "family_sponsorships")
+WRITE_TABLES = (
+    "events",
+    "outbox",
+    "donors_view",
+    "contributions_view",
+    "sponsorships_view",
+    "contribution_references",
+    "family_sponsorships",
+)
 
 
 async def nothing_stored_since(funding: Funding, before: dict[str, int]) -> bool:
@@ -32,16 +39,16 @@ async def counts(funding: Funding) -> dict[str, int]:
 class TestDonors:
     async def test_an_admin_registers_a_donor_of_each_allowed_type(self, funding: Funding) -> None:
         for donor_type in ("individual", "community", "bumd", "bumn", "csr", "university", "media", "other"):
-            response = await funding.http.post("/donors", json={"name": "Donatur", "donor_type": donor_type,
-                                                                 "contact": None}, headers=ADMIN)
+            response = await funding.http.post(
+                "/donors", json={"name": "Donatur", "donor_type": donor_type, "contact": None}, headers=ADMIN
+            )
             assert response.status_code == 201, response.text
             assert response.json()["donor_type"] == donor_type
         assert await funding.count("donors_view") == 8
 
     @pytest.mark.parametrize("donor_type", ["apbd", "apbn", "APBD_KOTA", "pemerintah"])
     async def test_a_government_budget_is_refused_with_the_reason(self, funding: Funding, donor_type: str) -> None:
-        response = await funding.http.post("/donors", json={"name": "Pemkot", "donor_type": donor_type},
-                                           headers=ADMIN)
+        response = await funding.http.post("/donors", json={"name": "Pemkot", "donor_type": donor_type}, headers=ADMIN)
         assert response.status_code == 422
         problem = response.json()
         assert response.headers["content-type"] == "application/problem+json"
@@ -99,14 +106,17 @@ class TestContributions:
 
     async def test_a_pledge_is_promised_money_not_available_money(self, funding: Funding) -> None:
         donor = await funding.donor()
-        response = await funding.http.post(f"/donors/{donor}/pledges", json={"amount_rp": 5_000_000,
-                                                                            "note": "dari gaji ASN"},
-                                           headers=token("donor", donor))
+        response = await funding.http.post(
+            f"/donors/{donor}/pledges",
+            json={"amount_rp": 5_000_000, "note": "dari gaji ASN"},
+            headers=token("donor", donor),
+        )
         assert response.status_code == 201, response.text
         statement = await funding.statement(donor)
         assert (statement["pledged_rp"], statement["available_rp"]) == (5_000_000, 0)
-        other = await funding.http.post(f"/donors/{donor}/pledges", json={"amount_rp": 1},
-                                        headers=token("donor", uuid4()))
+        other = await funding.http.post(
+            f"/donors/{donor}/pledges", json={"amount_rp": 1}, headers=token("donor", uuid4())
+        )
         assert other.status_code == 403
 
 
@@ -119,10 +129,17 @@ class TestSponsorships:
         assert response.status_code == 201, response.text
         assert response.json()["donor_available_rp"] == 300_000
         statement = await funding.statement(donor)
-        assert {k: statement[k] for k in ("received_rp", "allocated_rp", "drawn_rp", "available_rp",
-                                          "remaining_rp", "families_sponsored")} == {
-            "received_rp": 3_000_000, "allocated_rp": 2_700_000, "drawn_rp": 0, "available_rp": 300_000,
-            "remaining_rp": 2_700_000, "families_sponsored": 1}
+        assert {
+            k: statement[k]
+            for k in ("received_rp", "allocated_rp", "drawn_rp", "available_rp", "remaining_rp", "families_sponsored")
+        } == {
+            "received_rp": 3_000_000,
+            "allocated_rp": 2_700_000,
+            "drawn_rp": 0,
+            "available_rp": 300_000,
+            "remaining_rp": 2_700_000,
+            "families_sponsored": 1,
+        }
         assert (await funding.family(family))["sponsored_rp"] == 2_700_000
 
     async def test_several_donors_may_sponsor_one_family(self, funding: Funding) -> None:
@@ -160,8 +177,9 @@ class TestSponsorships:
         donor = await funding.donor(received_rp=5_000_000)
         first, second = await funding.upstream.enrol(), await funding.upstream.enrol()
         await funding.upstream.settled(funding.app)
-        responses = await asyncio.gather(funding.sponsor(donor, first, 3_000_000),
-                                         funding.sponsor(donor, second, 3_000_000))
+        responses = await asyncio.gather(
+            funding.sponsor(donor, first, 3_000_000), funding.sponsor(donor, second, 3_000_000)
+        )
         assert sorted(r.status_code for r in responses) == [201, 409], [r.text for r in responses]
         statement = await funding.statement(donor)
         assert (statement["allocated_rp"], statement["available_rp"]) == (3_000_000, 2_000_000)
@@ -178,8 +196,10 @@ class TestSponsorships:
         assert all(r.status_code in (201, 409) for r in responses), [r.text for r in responses]
         assert 1 <= len(won) <= 5
         statement = await funding.statement(donor)
-        assert (statement["allocated_rp"], statement["available_rp"]) == (len(won) * 1_000_000,
-                                                                         5_000_000 - len(won) * 1_000_000)
+        assert (statement["allocated_rp"], statement["available_rp"]) == (
+            len(won) * 1_000_000,
+            5_000_000 - len(won) * 1_000_000,
+        )
         assert await funding.count("sponsorships_view") == len(won)
         await funding.sponsor(donor, families[0], 5_000_000 - len(won) * 1_000_000)  # the rest, once calm
         assert (await funding.statement(donor))["available_rp"] == 0
@@ -188,8 +208,12 @@ class TestSponsorships:
         donor = await funding.donor(received_rp=3_000_000)
         family = await funding.upstream.enrol()
         await funding.upstream.settled(funding.app)
-        body = {"donor_id": str(donor), "family_id": str(family), "amount_rp": 1_000_000,
-                "start_date": TODAY.isoformat()}
+        body = {
+            "donor_id": str(donor),
+            "family_id": str(family),
+            "amount_rp": 1_000_000,
+            "start_date": TODAY.isoformat(),
+        }
         headers = {**ADMIN, "Idempotency-Key": "match-2025-07-01-1"}
         first = await funding.http.post("/sponsorships", json=body, headers=headers)
         again = await funding.http.post("/sponsorships", json=body, headers=headers)
@@ -225,12 +249,30 @@ class TestAccess:
         auditor = token("auditor")
         listing = await funding.http.get("/donors", headers=auditor)
         assert listing.status_code == 200
-        assert listing.json() == {"by_type": [
-            {"donor_type": "csr", "donors": 1, "pledged_rp": 0, "received_rp": 3_000_000, "allocated_rp": 0,
-             "drawn_rp": 0, "released_rp": 0, "available_rp": 3_000_000},
-            {"donor_type": "individual", "donors": 1, "pledged_rp": 0, "received_rp": 150_000, "allocated_rp": 0,
-             "drawn_rp": 0, "released_rp": 0, "available_rp": 150_000},
-        ]}
+        assert listing.json() == {
+            "by_type": [
+                {
+                    "donor_type": "csr",
+                    "donors": 1,
+                    "pledged_rp": 0,
+                    "received_rp": 3_000_000,
+                    "allocated_rp": 0,
+                    "drawn_rp": 0,
+                    "released_rp": 0,
+                    "available_rp": 3_000_000,
+                },
+                {
+                    "donor_type": "individual",
+                    "donors": 1,
+                    "pledged_rp": 0,
+                    "received_rp": 150_000,
+                    "allocated_rp": 0,
+                    "drawn_rp": 0,
+                    "released_rp": 0,
+                    "available_rp": 150_000,
+                },
+            ]
+        }
         statement = (await funding.http.get(f"/donors/{individual}", headers=auditor)).json()
         assert "name" not in statement and "contact" not in statement
         assert "Pak Budi" not in listing.text
@@ -251,8 +293,12 @@ class TestBus:
             try:
                 js = nc.jetstream()
                 total = (await js.stream_info("GENTING_FUNDING")).state.messages
-                sub = await js.subscribe("genting.funding.>", stream="GENTING_FUNDING", ordered_consumer=True,
-                                         deliver_policy=DeliverPolicy.ALL)
+                sub = await js.subscribe(
+                    "genting.funding.>",
+                    stream="GENTING_FUNDING",
+                    ordered_consumer=True,
+                    deliver_policy=DeliverPolicy.ALL,
+                )
                 msgs = [await sub.next_msg(timeout=5) for _ in range(total)]
                 return [{"subject": m.subject, **json.loads(m.data)} for m in msgs] if total >= 4 else []
             finally:
@@ -260,10 +306,15 @@ class TestBus:
 
         events = await wait_until(published, 10, message="funding events on GENTING_FUNDING")
         assert [e["event_type"] for e in events] == [
-            "DonorRegistered", "ContributionReceived", "FundsAllocated", "FamilySponsored"]
+            "DonorRegistered",
+            "ContributionReceived",
+            "FundsAllocated",
+            "FamilySponsored",
+        ]
         sponsored = events[-1]
-        assert sponsored["subject"] == (f"genting.funding.sponsorship.{sponsored['data']['sponsorship_id']}"
-                                        ".FamilySponsored")
+        assert sponsored["subject"] == (
+            f"genting.funding.sponsorship.{sponsored['data']['sponsorship_id']}.FamilySponsored"
+        )
         assert sponsored["data"]["kelurahan_code"] == "33.75.01.1002"
         assert sponsored["data"]["family_id"] == str(family) and sponsored["stream_version"] == 1
         wire = json.dumps(events)
@@ -272,8 +323,14 @@ class TestBus:
     async def test_asyncapi_documents_what_funding_publishes_and_consumes(self, funding: Funding) -> None:
         doc = (await funding.http.get("/asyncapi")).json()
         text = json.dumps(doc)
-        for event_type in ("DonorRegistered", "PledgeMade", "ContributionReceived", "FamilySponsored",
-                           "SponsorshipDrawn", "SponsorshipReleased"):
+        for event_type in (
+            "DonorRegistered",
+            "PledgeMade",
+            "ContributionReceived",
+            "FamilySponsored",
+            "SponsorshipDrawn",
+            "SponsorshipReleased",
+        ):
             assert event_type in text
         assert "funding-registry" in text and "funding-aid" in text
         assert (await funding.http.get("/health/ready")).status_code == 200

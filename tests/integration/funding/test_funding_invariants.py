@@ -130,8 +130,11 @@ class Ledger(RuleBasedStateMachine):
 
     def plannable(self) -> list[UUID]:
         """Aid opens one plan at a time, for an enrolled family once it is sponsored."""
-        return [i for i, f in self.family.items()
-                if f.enrolled and not f.open_plans and any(s.remaining > 0 for s in f.sponsorships)]
+        return [
+            i
+            for i, f in self.family.items()
+            if f.enrolled and not f.open_plans and any(s.remaining > 0 for s in f.sponsorships)
+        ]
 
     @initialize(gifts=st.lists(money, min_size=1, max_size=3), percent=st.integers(1, 100))
     def a_family_sponsored_by_several_donors_with_a_plan(self, gifts: list[int], percent: int) -> None:
@@ -150,8 +153,9 @@ class Ledger(RuleBasedStateMachine):
 
     def new_donor(self, donor_type: str, gift: int) -> UUID | None:
         self.step("register_donor")
-        response = self.run(self.funding.http.post(
-            "/donors", json={"name": "Donatur Uji", "donor_type": donor_type}, headers=ADMIN))
+        response = self.run(
+            self.funding.http.post("/donors", json={"name": "Donatur Uji", "donor_type": donor_type}, headers=ADMIN)
+        )
         if donor_type not in ALLOWED:
             assert response.status_code == 422, response.text
             return None
@@ -181,8 +185,12 @@ class Ledger(RuleBasedStateMachine):
         self.check_statement(donor_id)
 
     @precondition(lambda self: self.donor and self.family)
-    @rule(donor_pick=st.integers(0, 1000), family_pick=st.integers(0, 1000),
-          amount=st.one_of(share, share, share, bad_money), planned=st.booleans())
+    @rule(
+        donor_pick=st.integers(0, 1000),
+        family_pick=st.integers(0, 1000),
+        amount=st.one_of(share, share, share, bad_money),
+        planned=st.booleans(),
+    )
     def sponsor(self, donor_pick: int, family_pick: int, amount: Any, planned: bool = False) -> None:
         """Half the time a family with a plan open, so deliveries meet several sponsorships."""
         self.step("sponsor")
@@ -256,8 +264,11 @@ class Ledger(RuleBasedStateMachine):
         self.plan_envelopes[envelope.stream_id] = [envelope]
 
     @precondition(lambda self: self.open_plans())
-    @rule(pick=st.integers(0, 1000), shares=st.lists(st.integers(1, 80), min_size=1, max_size=2),
-          order=st.sampled_from(["in order"] * 4 + ["reversed"]))
+    @rule(
+        pick=st.integers(0, 1000),
+        shares=st.lists(st.integers(1, 80), min_size=1, max_size=2),
+        order=st.sampled_from(["in order"] * 4 + ["reversed"]),
+    )
     def deliver(self, pick: int, shares: list[int], order: str) -> None:
         """A delivery costs a share of what the family still holds; two of them may reach funding
         in reverse order (the later version first: the gate holds it back until the earlier one)."""
@@ -319,8 +330,11 @@ class Ledger(RuleBasedStateMachine):
         model = self.donor[donor_id]
         sponsorships = [s for f in self.family.values() for s in f.sponsorships if s.donor_id == donor_id]
         expected = {
-            "received_rp": model.received, "allocated_rp": model.allocated, "released_rp": model.released,
-            "available_rp": model.available, "drawn_rp": sum(s.drawn for s in sponsorships),
+            "received_rp": model.received,
+            "allocated_rp": model.allocated,
+            "released_rp": model.released,
+            "available_rp": model.available,
+            "drawn_rp": sum(s.drawn for s in sponsorships),
             "remaining_rp": sum(s.remaining for s in sponsorships),
         }
         assert {k: statement[k] for k in expected} == expected
@@ -333,14 +347,23 @@ class Ledger(RuleBasedStateMachine):
             model = self.donor[r["donor_id"]]
             sponsorships = [s for f in self.family.values() for s in f.sponsorships if s.donor_id == r["donor_id"]]
             assert (r["received"], r["allocated"], r["released"], r["available"]) == (
-                model.received, model.allocated, model.released, model.available)
-            assert (r["drawn"], r["remaining"]) == (sum(s.drawn for s in sponsorships),
-                                                    sum(s.remaining for s in sponsorships))
+                model.received,
+                model.allocated,
+                model.released,
+                model.available,
+            )
+            assert (r["drawn"], r["remaining"]) == (
+                sum(s.drawn for s in sponsorships),
+                sum(s.remaining for s in sponsorships),
+            )
         families = self.run(self.funding.pool.fetch(FAMILY_TOTALS, list(self.family)))
         for r in families:
             model = self.family[r["family_id"]].sponsorships
             assert (r["sponsored"], r["drawn"], r["released"]) == (
-                sum(s.amount for s in model), sum(s.drawn for s in model), sum(s.released for s in model))
+                sum(s.amount for s in model),
+                sum(s.drawn for s in model),
+                sum(s.released for s in model),
+            )
         broken = self.run(self.funding.pool.fetch(VIOLATIONS))
         assert not broken, [dict(r) for r in broken]
 
@@ -350,12 +373,17 @@ async def test_the_ledger_adds_up_after_any_sequence_of_commands_and_events(fund
     Ledger.loop = asyncio.get_running_loop()
     Ledger.steps = 0
     Ledger.seen.clear()
-    config = settings(max_examples=EXAMPLES, stateful_step_count=STEPS, deadline=None, database=None,
-                      suppress_health_check=list(HealthCheck), print_blob=True)
+    config = settings(
+        max_examples=EXAMPLES,
+        stateful_step_count=STEPS,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+        print_blob=True,
+    )
     await asyncio.to_thread(run_state_machine_as_test, Ledger, settings=config)
     assert Ledger.steps >= EXAMPLES * STEPS // 3, f"only {Ledger.steps} steps ran"
-    assert min(Ledger.seen[k] for k in ("sponsorships", "draws", "releases", "shortfalls", "reversed")) > 0, \
-        Ledger.seen
+    assert min(Ledger.seen[k] for k in ("sponsorships", "draws", "releases", "shortfalls", "reversed")) > 0, Ledger.seen
     runners = {r.projection.name: r.stats for r in funding.app.state.runners}
     assert all(s.dead_lettered == 0 for s in runners.values()), runners
     print(f"\n{Ledger.steps} steps in {EXAMPLES} examples: {dict(Ledger.seen)}; feeds: {runners}")

@@ -55,8 +55,7 @@ class TestDrawing:
         await up.send(up.delivered(plan, 700_000))  # 300,000 from the first, 400,000 from the second
         await up.settled(funding.app)
         funded = await funding.family(family)
-        assert (funded["sponsored_rp"], funded["drawn_rp"], funded["remaining_rp"]) == (3_000_000, 1_400_000,
-                                                                                        1_600_000)
+        assert (funded["sponsored_rp"], funded["drawn_rp"], funded["remaining_rp"]) == (3_000_000, 1_400_000, 1_600_000)
         assert by_id(funded)[str(first)]["drawn_rp"] == 1_000_000
         assert by_id(funded)[str(second)]["drawn_rp"] == 400_000
         for donor in donors:
@@ -92,7 +91,10 @@ class TestDrawing:
         await up.settled(funding.app)
         statement = await funding.statement(donor)
         assert (statement["drawn_rp"], statement["released_rp"], statement["available_rp"]) == (
-            2_000_000, 700_000, 700_000)
+            2_000_000,
+            700_000,
+            700_000,
+        )
         assert_adds_up(statement)
 
     async def test_a_delivery_beyond_what_funding_holds_draws_what_it_can_and_records_the_shortfall(
@@ -155,13 +157,15 @@ class TestReleasing:
         assert (funded["drawn_rp"], funded["released_rp"], funded["remaining_rp"]) == (210_000, 2_490_000, 0)
         assert by_id(funded)[str(sponsorship)]["released_reason"] == "plan_closed"
         released = await funding.pool.fetchval(
-            "select count(*) from events where event_type in ('SponsorshipReleased', 'FundsReturned')")
+            "select count(*) from events where event_type in ('SponsorshipReleased', 'FundsReturned')"
+        )
         assert released == 2  # one release, and the donor's side of it
         assert_adds_up(await funding.statement(donor))
 
 
-async def test_the_rebuilt_read_model_equals_the_live_one(funding: Funding, database_url: str, js_clean: str,
-                                                         tmp_path: Path) -> None:
+async def test_the_rebuilt_read_model_equals_the_live_one(
+    funding: Funding, database_url: str, js_clean: str, tmp_path: Path
+) -> None:
     family, _, _ = await sponsored_family(funding, 1_000_000, 2_000_000)
     await funding.donor("individual", received_rp=50_000)
     up = funding.upstream
@@ -171,8 +175,7 @@ async def test_the_rebuilt_read_model_equals_the_live_one(funding: Funding, data
     await up.settled(funding.app)
 
     async def snapshot() -> dict[str, list[tuple[Any, ...]]]:
-        return {t: [tuple(r) for r in await funding.pool.fetch(f"select * from {t} order by 1")]
-                for t in VIEW_TABLES}
+        return {t: [tuple(r) for r in await funding.pool.fetch(f"select * from {t} order by 1")] for t in VIEW_TABLES}
 
     live = await snapshot()
     assert len(live["donors_view"]) == 3 and len(live["sponsorships_view"]) == 2
@@ -185,10 +188,20 @@ async def test_the_rebuilt_read_model_equals_the_live_one(funding: Funding, data
     await funding.pool.execute("truncate sponsorships_view")
     genting = Path(sys.executable).with_name("genting")
     proc = await asyncio.create_subprocess_exec(
-        str(genting), "replay", "funding", "--data-dir", str(tmp_path), stdout=asyncio.subprocess.PIPE,
+        str(genting),
+        "replay",
+        "funding",
+        "--data-dir",
+        str(tmp_path),
+        stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
-        env={**os.environ, "GENTING_DATABASE_URL": database_url, "GENTING_NATS_URL": js_clean,
-             "GENTING_JWT_SECRET": TEST_JWT_SECRET})
+        env={
+            **os.environ,
+            "GENTING_DATABASE_URL": database_url,
+            "GENTING_NATS_URL": js_clean,
+            "GENTING_JWT_SECRET": TEST_JWT_SECRET,
+        },
+    )
     output, _ = await proc.communicate()
     assert proc.returncode == 0, output.decode()
     assert b"rebuilt" in output

@@ -16,8 +16,12 @@ from shared.testing import TEST_DATA_KEY, TEST_JWT_SECRET
 @pytest.fixture
 async def registry(database_url: str, js_clean: str) -> AsyncIterator[httpx.AsyncClient]:
     settings = Settings(
-        service="registry", database_url=database_url, nats_url=js_clean,
-        jwt_secret=TEST_JWT_SECRET, data_key=TEST_DATA_KEY, relay_poll_seconds=0.2,
+        service="registry",
+        database_url=database_url,
+        nats_url=js_clean,
+        jwt_secret=TEST_JWT_SECRET,
+        data_key=TEST_DATA_KEY,
+        relay_poll_seconds=0.2,
     )
     app = create_app(settings)
     app.state.clock = lambda: TODAY

@@ -17,8 +17,13 @@ TODAY = date(2026, 11, 28)
 
 
 def token(role: str, kelurahan: str | None = None, sub: str | None = None) -> dict[str, str]:
-    jwt = issue_token(TEST_JWT_SECRET, role=role, sub=sub or f"{role}-test", kelurahan=kelurahan,
-                      donor_id="d-1" if role == "donor" else None)
+    jwt = issue_token(
+        TEST_JWT_SECRET,
+        role=role,
+        sub=sub or f"{role}-test",
+        kelurahan=kelurahan,
+        donor_id="d-1" if role == "donor" else None,
+    )
     return {"Authorization": f"Bearer {jwt}"}
 
 

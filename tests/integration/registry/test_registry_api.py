@@ -20,8 +20,9 @@ pytestmark = pytest.mark.integration
 
 
 async def register(client: httpx.AsyncClient, serial: int, kelurahan: str = MEDONO, **kw: Any) -> httpx.Response:
-    return await client.post("/families", json=family_body(serial, TODAY, kelurahan, **kw),
-                             headers=token("kader", kelurahan))
+    return await client.post(
+        "/families", json=family_body(serial, TODAY, kelurahan, **kw), headers=token("kader", kelurahan)
+    )
 
 
 async def count(client: httpx.AsyncClient, table: str) -> int:
@@ -53,8 +54,7 @@ class TestRegistration:
     async def test_a_kader_of_another_kelurahan_is_refused_and_nothing_is_stored(
         self, registry: httpx.AsyncClient
     ) -> None:
-        response = await registry.post("/families", json=family_body(2, TODAY, MEDONO),
-                                       headers=token("kader", KAUMAN))
+        response = await registry.post("/families", json=family_body(2, TODAY, MEDONO), headers=token("kader", KAUMAN))
         assert response.status_code == 403
         assert response.headers["content-type"] == "application/problem+json"
         assert await count(registry, "events") == 0
@@ -81,8 +81,10 @@ class TestRegistration:
             (lambda b: b.update(risk_factors=[]), "risk_factors"),
             (lambda b: b.update(risk_factors=["sad"]), "risk_factors[0]"),
             (lambda b: b.update(kk_number="12345"), "kk_number"),
-            (lambda b: b["members"][1].update(birth_date=(TODAY - timedelta(days=800)).isoformat()),
-             "members[1].birth_date"),
+            (
+                lambda b: b["members"][1].update(birth_date=(TODAY - timedelta(days=800)).isoformat()),
+                "members[1].birth_date",
+            ),
             (lambda b: b.update(members=[{**b["members"][0], "role": "other"}]), "members"),
         ],
     )
@@ -111,8 +113,9 @@ class TestRegistration:
         assert response.status_code == 409
         assert [e["field"] for e in response.json()["errors"]] == ["members[0].nik"]
         # Once the first family has exited, its KK and NIKs may be registered again (a new family card).
-        exited = await registry.post(f"/families/{first.json()['family_id']}/exit", json={"reason": "moved_away"},
-                                     headers=token("admin"))
+        exited = await registry.post(
+            f"/families/{first.json()['family_id']}/exit", json={"reason": "moved_away"}, headers=token("admin")
+        )
         assert exited.status_code == 200 and exited.json()["status"] == "exited"
         assert (await registry.post("/families", json=same_kk, headers=token("admin"))).status_code == 201
 
@@ -124,9 +127,7 @@ class TestRegistration:
             b = family_body(serial, TODAY)
             b["kk_number"] = family_body(10, TODAY)["kk_number"]
             bodies.append(b)
-        responses = await asyncio.gather(
-            *(registry.post("/families", json=b, headers=token("admin")) for b in bodies)
-        )
+        responses = await asyncio.gather(*(registry.post("/families", json=b, headers=token("admin")) for b in bodies))
         assert sorted(r.status_code for r in responses) == [201] + [409] * 5
         assert await count(registry, "families_view") == 1
 
@@ -162,13 +163,18 @@ class TestVerificationAndLifecycle:
         self, registry: httpx.AsyncClient, js_clean: str
     ) -> None:
         fid = (await register(registry, 40)).json()["family_id"]
-        assert (await registry.post(f"/families/{fid}/verification", json={"decision": "approve"},
-                                    headers=token("kader", MEDONO))).status_code == 403
-        response = await registry.post(f"/families/{fid}/verification", json={"decision": "approve", "note": "ok"},
-                                       headers=token("lurah", MEDONO))
+        assert (
+            await registry.post(
+                f"/families/{fid}/verification", json={"decision": "approve"}, headers=token("kader", MEDONO)
+            )
+        ).status_code == 403
+        response = await registry.post(
+            f"/families/{fid}/verification", json={"decision": "approve", "note": "ok"}, headers=token("lurah", MEDONO)
+        )
         assert response.status_code == 200 and response.json()["status"] == "enrolled"
-        again = await registry.post(f"/families/{fid}/verification", json={"decision": "reject"},
-                                    headers=token("lurah", MEDONO))
+        again = await registry.post(
+            f"/families/{fid}/verification", json={"decision": "reject"}, headers=token("lurah", MEDONO)
+        )
         assert again.status_code == 409
 
         async def enrolled_on_bus() -> list[Any]:
@@ -182,17 +188,30 @@ class TestVerificationAndLifecycle:
 
     async def test_a_rejected_family_takes_no_more_members(self, registry: httpx.AsyncClient) -> None:
         fid = (await register(registry, 41)).json()["family_id"]
-        assert (await registry.post(f"/families/{fid}/verification", json={"decision": "reject"},
-                                    headers=token("lurah", MEDONO))).json()["status"] == "rejected"
-        newborn = {"name": "Bayi", "nik": None, "role": "baduta", "sex": "F",
-                   "birth_date": (TODAY - timedelta(days=3)).isoformat()}
+        assert (
+            await registry.post(
+                f"/families/{fid}/verification", json={"decision": "reject"}, headers=token("lurah", MEDONO)
+            )
+        ).json()["status"] == "rejected"
+        newborn = {
+            "name": "Bayi",
+            "nik": None,
+            "role": "baduta",
+            "sex": "F",
+            "birth_date": (TODAY - timedelta(days=3)).isoformat(),
+        }
         response = await registry.post(f"/families/{fid}/members", json=newborn, headers=token("kader", MEDONO))
         assert response.status_code == 409
 
     async def test_a_newborn_is_added_to_an_enrolled_family(self, registry: httpx.AsyncClient) -> None:
         fid = (await register(registry, 42, with_baduta=False)).json()["family_id"]
-        newborn = {"name": "Bayi", "nik": None, "role": "baduta", "sex": "F",
-                   "birth_date": (TODAY - timedelta(days=3)).isoformat()}
+        newborn = {
+            "name": "Bayi",
+            "nik": None,
+            "role": "baduta",
+            "sex": "F",
+            "birth_date": (TODAY - timedelta(days=3)).isoformat(),
+        }
         response = await registry.post(f"/families/{fid}/members", json=newborn, headers=token("kader", MEDONO))
         assert response.status_code == 201, response.text
         detail = (await registry.get(f"/families/{fid}", headers=token("admin"))).json()
@@ -200,16 +219,23 @@ class TestVerificationAndLifecycle:
         assert any(m.get("name") == "Bayi" for m in detail["members"])
 
     async def test_unknown_family_is_404(self, registry: httpx.AsyncClient) -> None:
-        response = await registry.post("/families/00000000-0000-0000-0000-000000000001/exit",
-                                       json={"reason": "graduated"}, headers=token("admin"))
+        response = await registry.post(
+            "/families/00000000-0000-0000-0000-000000000001/exit", json={"reason": "graduated"}, headers=token("admin")
+        )
         assert response.status_code == 404
 
 
 class TestPersonalData:
     async def test_personal_fields_only_for_admin_and_that_kelurahans_staff(self, registry: httpx.AsyncClient) -> None:
         fid = (await register(registry, 50)).json()["family_id"]
-        for headers, sees in [(token("admin"), True), (token("lurah", MEDONO), True), (token("kader", MEDONO), True),
-                              (token("kader", KAUMAN), False), (token("auditor"), False), (token("agency"), False)]:
+        for headers, sees in [
+            (token("admin"), True),
+            (token("lurah", MEDONO), True),
+            (token("kader", MEDONO), True),
+            (token("kader", KAUMAN), False),
+            (token("auditor"), False),
+            (token("agency"), False),
+        ]:
             detail = (await registry.get(f"/families/{fid}", headers=headers)).json()
             assert ("kk_number" in detail) is sees
             assert ("nik" in detail["members"][0]) is sees
@@ -222,8 +248,11 @@ class TestPersonalData:
     ) -> None:
         body = family_body(51, TODAY)
         fid = (await registry.post("/families", json=body, headers=token("admin"))).json()["family_id"]
-        await registry.post(f"/families/{fid}/verification", json={"decision": "approve", "note": body["head_name"]},
-                            headers=token("admin"))
+        await registry.post(
+            f"/families/{fid}/verification",
+            json={"decision": "approve", "note": body["head_name"]},
+            headers=token("admin"),
+        )
         msgs = await wait_until(lambda: _at_least(js_clean, 3), 10, message="events published")
         wire = b"".join(m.data for m in msgs).decode()
         pool: asyncpg.Pool = registry.app.state.pool  # type: ignore[attr-defined]
@@ -269,8 +298,15 @@ class TestOperations:
         assert (await registry.get("/docs/static/swagger-ui-bundle.js")).status_code == 200
         asyncapi = (await registry.get("/asyncapi")).json()
         channels = {c["address"] for c in asyncapi["channels"].values()}
-        for event in ("FamilyRegistered", "FamilyVerified", "FamilyRejected", "FamilyEnrolled", "MemberAdded",
-                      "FamilyExited", "PersonalDataErased"):
+        for event in (
+            "FamilyRegistered",
+            "FamilyVerified",
+            "FamilyRejected",
+            "FamilyEnrolled",
+            "MemberAdded",
+            "FamilyExited",
+            "PersonalDataErased",
+        ):
             assert f"genting.registry.family.{{family_id}}.{event}" in channels
         assert (await registry.get("/asyncapi/try")).status_code == 404
 

@@ -36,7 +36,10 @@ async def js(nc: Client) -> JetStreamContext:
 @pytest.fixture
 def settings(database_url: str, js_clean: str) -> ReportingSettings:
     return ReportingSettings(
-        database_url=database_url, nats_url=js_clean, jwt_secret=TEST_JWT_SECRET, relay_poll_seconds=0.2,
+        database_url=database_url,
+        nats_url=js_clean,
+        jwt_secret=TEST_JWT_SECRET,
+        relay_poll_seconds=0.2,
         snapshot_interval_seconds=0.3,
     )
 

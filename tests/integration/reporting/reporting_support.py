@@ -22,8 +22,9 @@ UPSTREAMS = ("registry", "funding", "aid")
 
 
 def token(role: str, kelurahan: str | None = None) -> dict[str, str]:
-    jwt = issue_token(TEST_JWT_SECRET, role=role, sub=f"{role}-test", kelurahan=kelurahan,
-                      donor_id="d-1" if role == "donor" else None)
+    jwt = issue_token(
+        TEST_JWT_SECRET, role=role, sub=f"{role}-test", kelurahan=kelurahan, donor_id="d-1" if role == "donor" else None
+    )
     return {"Authorization": f"Bearer {jwt}"}
 
 
@@ -35,11 +36,18 @@ async def declare_upstreams(js: JetStreamContext) -> None:
 
 async def publish(js: JetStreamContext, items: Sequence[Published], msg_id: str | None = None) -> None:
     """Pipelined, in order, with Nats-Msg-Id = event id (as the owners' relays publish)."""
-    acks = await asyncio.gather(*(
-        js.publish(p.subject, p.envelope.to_bytes(), stream=p.stream, timeout=10.0,
-                   headers={MSG_ID_HEADER: msg_id or str(p.envelope.event_id)})
-        for p in items
-    ))
+    acks = await asyncio.gather(
+        *(
+            js.publish(
+                p.subject,
+                p.envelope.to_bytes(),
+                stream=p.stream,
+                timeout=10.0,
+                headers={MSG_ID_HEADER: msg_id or str(p.envelope.event_id)},
+            )
+            for p in items
+        )
+    )
     assert len(acks) == len(items)
 
 
@@ -69,8 +77,9 @@ async def snapshots(js: JetStreamContext) -> list[dict[str, Any]]:
     out = []
     for seq in range(state.first_seq, state.last_seq + 1) if state.messages else ():
         msg = await js.get_msg("GENTING_REPORTING", seq)
-        out.append({"subject": msg.subject, "msg_id": (msg.headers or {}).get(MSG_ID_HEADER),
-                    **json.loads(msg.data or b"{}")})
+        out.append(
+            {"subject": msg.subject, "msg_id": (msg.headers or {}).get(MSG_ID_HEADER), **json.loads(msg.data or b"{}")}
+        )
     return out
 
 

@@ -82,9 +82,20 @@ class TestAid:
         kinds = {k["kind"]: k for k in body["interventions_by_kind"]}
         assert kinds["sanitation"] == {"kind": "sanitation", "interventions": 1, "value_rp": 1_500_000}
         assert [(d["date"], d["deliveries"]) for d in body["deliveries_by_day"]] == [
-            ("2025-01-09", 1), ("2025-01-11", 1), ("2025-01-19", 1), ("2025-02-08", 1)]
-        assert body["gaps_to_chase"] == [{"kelurahan_code": S.MEDONO, "kelurahan": "Medono",
-                                          "kecamatan": "Pekalongan Barat", "plans_with_gaps": 1, "gap_days": 10}]
+            ("2025-01-09", 1),
+            ("2025-01-11", 1),
+            ("2025-01-19", 1),
+            ("2025-02-08", 1),
+        ]
+        assert body["gaps_to_chase"] == [
+            {
+                "kelurahan_code": S.MEDONO,
+                "kelurahan": "Medono",
+                "kecamatan": "Pekalongan Barat",
+                "plans_with_gaps": 1,
+                "gap_days": 10,
+            }
+        ]
         assert (body["home_visits_flagged"], body["home_visits_done"]) == (2, 1)
 
     async def test_plans_with_gaps_are_listed_for_staff_and_each_lurah_sees_their_own(
@@ -128,8 +139,13 @@ class TestOutcomes:
         await wait_caught_up(js)
         body = await get(reporting, "/outcomes", headers=token("admin"))
         assert {k: body[k] for k in S.SCRIPTED_OUTCOMES} == {
-            "children_measured": 1, "measurements": 2, "stunted_at_first": 1, "stunted_at_latest": 0,
-            "recovered": 1, "newly_stunted": 0}
+            "children_measured": 1,
+            "measurements": 2,
+            "stunted_at_first": 1,
+            "stunted_at_latest": 0,
+            "recovered": 1,
+            "newly_stunted": 0,
+        }
 
     async def test_a_lurah_sees_the_city_and_their_own_kelurahan_and_a_donor_only_the_city(
         self, loaded: httpx.AsyncClient
@@ -164,7 +180,8 @@ class TestExports:
         body = await get(loaded, "/funding")
         for t in body["by_donor_type"]:
             assert {k: int(rows[t["donor_type"]][k]) for k in S.SCRIPTED_FUNDING["total"]} == {
-                k: t[k] for k in S.SCRIPTED_FUNDING["total"]}
+                k: t[k] for k in S.SCRIPTED_FUNDING["total"]
+            }
         assert int(rows["total"]["received_rp"]) == body["received_rp"]
         assert int(rows["total"]["funding_gap_rp"]) == body["funding_gap_rp"]
 

@@ -76,8 +76,10 @@ class TestArrival:
         self, reporting: httpx.AsyncClient, js: JetStreamContext
     ) -> None:
         programme = S.scripted()
-        by_stream = {s: [p for p in programme.published if p.stream == s]
-                     for s in ("GENTING_FUNDING", "GENTING_AID", "GENTING_REGISTRY")}
+        by_stream = {
+            s: [p for p in programme.published if p.stream == s]
+            for s in ("GENTING_FUNDING", "GENTING_AID", "GENTING_REGISTRY")
+        }
         await publish(js, by_stream["GENTING_FUNDING"] + by_stream["GENTING_AID"])
         await wait_caught_up(js)
         early = (await reporting.get("/progress")).json()
@@ -195,16 +197,22 @@ class TestReplay:
         assert await reports(reporting) == live
 
     async def test_genting_replay_reporting_rebuilds_from_the_environment(
-        self, reporting: httpx.AsyncClient, js: JetStreamContext, settings: ReportingSettings,
-        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        self,
+        reporting: httpx.AsyncClient,
+        js: JetStreamContext,
+        settings: ReportingSettings,
+        monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str],
     ) -> None:
         await publish(js, S.scripted().published)
         await wait_caught_up(js)
         before = await tables(pool_of(reporting))
-        for name, value in (("DATABASE_URL", settings.database_url), ("NATS_URL", settings.nats_url),
-                            ("JWT_SECRET", settings.jwt_secret)):
+        for name, value in (
+            ("DATABASE_URL", settings.database_url),
+            ("NATS_URL", settings.nats_url),
+            ("JWT_SECRET", settings.jwt_secret),
+        ):
             monkeypatch.setenv(f"GENTING_{name}", value)
         assert await replay.main() == 0
         assert f"{len(S.scripted().published)} applied" in capsys.readouterr().out
         assert await tables(pool_of(reporting)) == before
-

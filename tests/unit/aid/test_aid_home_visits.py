@@ -60,7 +60,8 @@ class TestTheRule:
         # Day 30's weight is within two months of day 80: day 10's is the one compared.
         history = [m(0, 7.0), m(10, 7.4), m(30, 8.0)]
         assert when_arrives(history, m(80, 7.4)) == [
-            NoGain(flagged_on=on(80), weight_now_kg=7.4, since=on(10), weight_then_kg=7.4)]
+            NoGain(flagged_on=on(80), weight_now_kg=7.4, since=on(10), weight_then_kg=7.4)
+        ]
         assert when_arrives(history, m(80, 7.5)) == []
 
     def test_of_two_weights_on_the_reference_day_the_last_recorded_counts(self) -> None:
@@ -78,7 +79,8 @@ class TestTheRule:
     def test_a_late_record_is_judged_itself_and_a_later_one_that_gained_is_not_flagged(self) -> None:
         history = [m(0, 8.0), m(100, 9.0)]
         assert when_arrives(history, m(80, 7.9)) == [
-            NoGain(flagged_on=on(80), weight_now_kg=7.9, since=on(0), weight_then_kg=8.0)]
+            NoGain(flagged_on=on(80), weight_now_kg=7.9, since=on(0), weight_then_kg=8.0)
+        ]
 
     def test_measurements_dated_before_the_arrival_are_not_judged_again(self) -> None:
         # Day 70 (no gain since day 0) was judged when it arrived, before the family was enrolled, say.
@@ -88,11 +90,17 @@ class TestTheRule:
         assert no_gain([m(0, 7.0)], m(0, 7.0)) is None
 
 
-FLAG = FlagHomeVisit(plan_id=PLAN, family_id=FAMILY, kelurahan_code=MEDONO, member_id=CHILD,
-                     no_gain=NoGain(flagged_on=on(60), weight_now_kg=7.4, since=on(0), weight_then_kg=7.5))
+FLAG = FlagHomeVisit(
+    plan_id=PLAN,
+    family_id=FAMILY,
+    kelurahan_code=MEDONO,
+    member_id=CHILD,
+    no_gain=NoGain(flagged_on=on(60), weight_now_kg=7.4, since=on(0), weight_then_kg=7.5),
+)
 FLAG_ID = flag_id_for(CHILD, on(60))
-VISIT = RecordVisit(flag_id=FLAG_ID, visited_on=on(62), note=" Ibu sakit; anak rewel ", today=on(63),
-                    recorded_by="kader-1")
+VISIT = RecordVisit(
+    flag_id=FLAG_ID, visited_on=on(62), note=" Ibu sakit; anak rewel ", today=on(63), recorded_by="kader-1"
+)
 
 
 def flagged() -> list[Fact]:
@@ -103,8 +111,16 @@ class TestFlagging:
     def test_a_child_with_no_gain_is_flagged_on_the_measurement_day(self) -> None:
         [fact] = flagged()
         assert fact.event == HomeVisitFlagged(
-            flag_id=FLAG_ID, plan_id=PLAN, family_id=FAMILY, kelurahan_code=MEDONO, member_id=CHILD,
-            flagged_on=on(60), since=on(0), weight_then_kg=7.5, weight_now_kg=7.4)
+            flag_id=FLAG_ID,
+            plan_id=PLAN,
+            family_id=FAMILY,
+            kelurahan_code=MEDONO,
+            member_id=CHILD,
+            flagged_on=on(60),
+            since=on(0),
+            weight_then_kg=7.5,
+            weight_now_kg=7.4,
+        )
         assert fact.event.subject() == f"genting.aid.homevisit.{FLAG_ID}.HomeVisitFlagged"
 
     def test_a_family_without_a_plan_is_flagged_too(self) -> None:
@@ -122,8 +138,9 @@ class TestFlagging:
 class TestVisiting:
     def test_a_visit_is_recorded_and_the_note_stays_private(self) -> None:
         [fact] = decide(fold(flagged()), VISIT)
-        assert fact.event == HomeVisitDone(flag_id=FLAG_ID, plan_id=PLAN, family_id=FAMILY, kelurahan_code=MEDONO,
-                                           member_id=CHILD, visited_on=on(62))
+        assert fact.event == HomeVisitDone(
+            flag_id=FLAG_ID, plan_id=PLAN, family_id=FAMILY, kelurahan_code=MEDONO, member_id=CHILD, visited_on=on(62)
+        )
         assert fact.private == VisitNote(note="Ibu sakit; anak rewel", recorded_by="kader-1")
         assert "sakit" not in fact.event.model_dump_json()
         assert fold([*flagged(), fact]).status == "visited"
@@ -141,11 +158,14 @@ class TestVisiting:
         with pytest.raises(HomeVisitAlreadyDone):
             decide(fold(history), VISIT)
 
-    @pytest.mark.parametrize(("change", "field"), [
-        ({"visited_on": on(64)}, "visited_on"),  # tomorrow
-        ({"visited_on": on(59)}, "visited_on"),  # before the child was flagged
-        ({"note": "x" * 2001}, "note"),
-    ])
+    @pytest.mark.parametrize(
+        ("change", "field"),
+        [
+            ({"visited_on": on(64)}, "visited_on"),  # tomorrow
+            ({"visited_on": on(59)}, "visited_on"),  # before the child was flagged
+            ({"note": "x" * 2001}, "note"),
+        ],
+    )
     def test_bad_input_names_the_field(self, change: dict[str, object], field: str) -> None:
         with pytest.raises(InvalidCommand) as exc:
             decide(fold(flagged()), replace(VISIT, **change))  # type: ignore[arg-type]

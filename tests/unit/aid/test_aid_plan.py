@@ -66,30 +66,56 @@ def day(n: int) -> date:
 
 
 def opened(budget: int = 2_700_000) -> AidPlanOpened:
-    return AidPlanOpened(**IDS, start_date=START, end_date=END, days=180, daily_minimum_rp=15_000,
-                         budget_rp=budget, opened_on=START)
+    return AidPlanOpened(
+        **IDS, start_date=START, end_date=END, days=180, daily_minimum_rp=15_000, budget_rp=budget, opened_on=START
+    )
 
 
 def delivered(delivery_id: UUID, first: int, last: int, value: int | None = None) -> Fact:
     days = last - first + 1
-    event = AidDelivered(**IDS, delivery_id=delivery_id, period_from=day(first), period_to=day(last), days=days,
-                         value_rp=value if value is not None else 15_000 * days, delivered_on=day(first),
-                         items=list(ITEMS))
+    event = AidDelivered(
+        **IDS,
+        delivery_id=delivery_id,
+        period_from=day(first),
+        period_to=day(last),
+        days=days,
+        value_rp=value if value is not None else 15_000 * days,
+        delivered_on=day(first),
+        items=list(ITEMS),
+    )
     return Fact(event, DeliveryNote(recorded_by="kader-1"))
 
 
-def review(*sponsorships: Sponsorship, enrolled_on: date | None = START, exited: bool = False,
-           policy: Policy = POLICY) -> ReviewFunding:
-    return ReviewFunding(plan_id=PLAN, family_id=FAMILY, kelurahan_code=MEDONO, enrolled_on=enrolled_on,
-                         exited=exited, sponsorships=sponsorships, policy=policy, today=TODAY)
+def review(
+    *sponsorships: Sponsorship, enrolled_on: date | None = START, exited: bool = False, policy: Policy = POLICY
+) -> ReviewFunding:
+    return ReviewFunding(
+        plan_id=PLAN,
+        family_id=FAMILY,
+        kelurahan_code=MEDONO,
+        enrolled_on=enrolled_on,
+        exited=exited,
+        sponsorships=sponsorships,
+        policy=policy,
+        today=TODAY,
+    )
 
 
-def deliver(first: int, last: int, value: int | None = None, *, delivery_id: UUID = D2,
-            today: date | None = None) -> RecordDelivery:
+def deliver(
+    first: int, last: int, value: int | None = None, *, delivery_id: UUID = D2, today: date | None = None
+) -> RecordDelivery:
     days = last - first + 1
-    return RecordDelivery(plan_id=PLAN, delivery_id=delivery_id, period_from=day(first), period_to=day(last),
-                          value_rp=value if value is not None else 15_000 * days, items=ITEMS,
-                          delivered_on=day(first), today=today or day(first), recorded_by="kader-1")
+    return RecordDelivery(
+        plan_id=PLAN,
+        delivery_id=delivery_id,
+        period_from=day(first),
+        period_to=day(last),
+        value_rp=value if value is not None else 15_000 * days,
+        items=ITEMS,
+        delivered_on=day(first),
+        today=today or day(first),
+        recorded_by="kader-1",
+    )
 
 
 def events(facts: list[Fact]) -> list[object]:
@@ -158,8 +184,9 @@ class TestBudget:
         assert decide(fold(given(opened(), Fact(raised))), when) == []
 
     def test_an_ended_plan_keeps_its_budget(self) -> None:
-        closed = AidPlanClosed(**IDS, outcome="exited", closed_on=TODAY, delivered_rp=0, unspent_rp=2_700_000,
-                               days_covered=0)
+        closed = AidPlanClosed(
+            **IDS, outcome="exited", closed_on=TODAY, delivered_rp=0, unspent_rp=2_700_000, days_covered=0
+        )
         when = review(Sponsorship(S1, 2_700_000, START), Sponsorship(S2, 500_000, START))
         assert decide(fold(given(opened(), Fact(closed))), when) == []
 
@@ -173,8 +200,16 @@ class TestDeliveries:
     def test_a_delivery_of_at_least_the_daily_minimum_is_recorded(self) -> None:
         facts = decide(fold(given(opened())), deliver(1, 7))
         assert events(facts) == [
-            AidDelivered(**IDS, delivery_id=D2, period_from=day(1), period_to=day(7), days=7, value_rp=105_000,
-                         delivered_on=day(1), items=list(ITEMS))
+            AidDelivered(
+                **IDS,
+                delivery_id=D2,
+                period_from=day(1),
+                period_to=day(7),
+                days=7,
+                value_rp=105_000,
+                delivered_on=day(1),
+                items=list(ITEMS),
+            )
         ]
         assert facts[0].private == DeliveryNote(recorded_by="kader-1")
 
@@ -228,8 +263,9 @@ class TestDeliveries:
         assert fold([*history, *facts]).gaps == ()
 
     def test_no_delivery_on_a_plan_that_is_not_active(self) -> None:
-        closed = AidPlanClosed(**IDS, outcome="exited", closed_on=TODAY, delivered_rp=0, unspent_rp=2_700_000,
-                               days_covered=0)
+        closed = AidPlanClosed(
+            **IDS, outcome="exited", closed_on=TODAY, delivered_rp=0, unspent_rp=2_700_000, days_covered=0
+        )
         with pytest.raises(PlanNotActive):
             decide(fold(given(opened(), Fact(closed))), deliver(1, 7))
 
@@ -244,8 +280,14 @@ class TestCompletion:
         facts = decide(fold(history), deliver(151, 180, today=day(151)))
         assert events(facts)[1:] == [
             AidPlanCompleted(**IDS, completed_on=day(151), delivered_rp=2_700_000, days_covered=180),
-            AidPlanClosed(**IDS, outcome="completed", closed_on=day(151), delivered_rp=2_700_000,
-                          unspent_rp=300_000, days_covered=180),
+            AidPlanClosed(
+                **IDS,
+                outcome="completed",
+                closed_on=day(151),
+                delivered_rp=2_700_000,
+                unspent_rp=300_000,
+                days_covered=180,
+            ),
         ]
         assert fold([*history, *facts]).status == "completed"
 
@@ -262,8 +304,14 @@ class TestWindow:
         after_end = END + timedelta(days=1)
         assert events(decide(fold(history), EndWindow(PLAN, after_end))) == [
             CoverageGapDetected(**IDS, gap_from=day(101), gap_to=END, days=80),
-            AidPlanClosed(**IDS, outcome="incomplete", closed_on=after_end, delivered_rp=1_500_000,
-                          unspent_rp=1_200_000, days_covered=100),
+            AidPlanClosed(
+                **IDS,
+                outcome="incomplete",
+                closed_on=after_end,
+                delivered_rp=1_500_000,
+                unspent_rp=1_200_000,
+                days_covered=100,
+            ),
         ]
 
     def test_an_earlier_gap_with_the_last_day_covered_ends_incomplete_without_a_trailing_gap(self) -> None:
@@ -280,8 +328,9 @@ class TestWindow:
         assert decide(fold(given(opened())), EndWindow(PLAN, END + timedelta(days=4), grace_days=3)) != []
 
     def test_the_clock_leaves_ended_and_unknown_plans_alone(self) -> None:
-        closed = AidPlanClosed(**IDS, outcome="exited", closed_on=TODAY, delivered_rp=0, unspent_rp=2_700_000,
-                               days_covered=0)
+        closed = AidPlanClosed(
+            **IDS, outcome="exited", closed_on=TODAY, delivered_rp=0, unspent_rp=2_700_000, days_covered=0
+        )
         assert decide(fold(given(opened(), Fact(closed))), EndWindow(PLAN, END + timedelta(days=9))) == []
         assert decide(fold([]), EndWindow(PLAN, END + timedelta(days=9))) == []
 
@@ -290,14 +339,16 @@ class TestExit:
     def test_an_exit_closes_the_active_plan_returning_the_unspent_budget(self) -> None:
         history = given(opened(), delivered(D1, 1, 30))
         assert events(decide(fold(history), CloseForExit(PLAN, day(31)))) == [
-            AidPlanClosed(**IDS, outcome="exited", closed_on=day(31), delivered_rp=450_000,
-                          unspent_rp=2_250_000, days_covered=30)
+            AidPlanClosed(
+                **IDS, outcome="exited", closed_on=day(31), delivered_rp=450_000, unspent_rp=2_250_000, days_covered=30
+            )
         ]
         assert fold([*history, *decide(fold(history), CloseForExit(PLAN, day(31)))]).status == "closed"
 
     def test_an_exit_seen_again_or_before_any_plan_changes_nothing(self) -> None:
-        closed = AidPlanClosed(**IDS, outcome="exited", closed_on=TODAY, delivered_rp=0, unspent_rp=2_700_000,
-                               days_covered=0)
+        closed = AidPlanClosed(
+            **IDS, outcome="exited", closed_on=TODAY, delivered_rp=0, unspent_rp=2_700_000, days_covered=0
+        )
         assert decide(fold(given(opened(), Fact(closed))), CloseForExit(PLAN, TODAY)) == []
         assert decide(fold([]), CloseForExit(PLAN, TODAY)) == []
 
@@ -308,8 +359,9 @@ class TestConfirmation:
 
     def test_the_lurah_confirms_a_delivery_with_a_photo_reference(self) -> None:
         assert events(decide(fold(given(opened(), delivered(D1, 1, 7))), self.confirm())) == [
-            DeliveryConfirmed(**IDS, delivery_id=D1, confirmed_on=day(3), confirmed_by="lurah-medono",
-                              photo_ref="s3://proof/d1.jpg")
+            DeliveryConfirmed(
+                **IDS, delivery_id=D1, confirmed_on=day(3), confirmed_by="lurah-medono", photo_ref="s3://proof/d1.jpg"
+            )
         ]
 
     def test_a_second_confirmation_is_refused(self) -> None:
@@ -331,26 +383,35 @@ class TestConfirmation:
 class TestInterventions:
     def intervene(self, **kw: object) -> RecordIntervention:
         values: dict[str, object] = {
-            "plan_id": PLAN, "intervention_id": D3, "kind": "sanitation", "description": "a healthy latrine",
-            "done_on": day(5), "value_rp": 1_200_000, "today": day(5), "recorded_by": "kader-1",
+            "plan_id": PLAN,
+            "intervention_id": D3,
+            "kind": "sanitation",
+            "description": "a healthy latrine",
+            "done_on": day(5),
+            "value_rp": 1_200_000,
+            "today": day(5),
+            "recorded_by": "kader-1",
         }
         return RecordIntervention(**(values | kw))  # type: ignore[arg-type]
 
     def test_an_intervention_is_recorded_with_its_description_kept_private(self) -> None:
         [fact] = decide(fold(given(opened())), self.intervene())
-        assert fact.event == InterventionRecorded(**IDS, intervention_id=D3, kind="sanitation", done_on=day(5),
-                                                  value_rp=1_200_000)
+        assert fact.event == InterventionRecorded(
+            **IDS, intervention_id=D3, kind="sanitation", done_on=day(5), value_rp=1_200_000
+        )
         assert fact.private == InterventionNote(description="a healthy latrine", recorded_by="kader-1")
         assert "latrine" not in fact.event.model_dump_json()
 
     def test_bad_input_names_every_field(self) -> None:
         with pytest.raises(InvalidCommand) as exc:
-            decide(fold(given(opened())), self.intervene(kind="house_paint", description=" ", done_on=day(6),
-                                                         value_rp=-1))
+            decide(
+                fold(given(opened())), self.intervene(kind="house_paint", description=" ", done_on=day(6), value_rp=-1)
+            )
         assert fields_of(exc) == ["kind", "description", "done_on", "value_rp"]
 
     def test_after_the_familys_exit_no_intervention_is_recorded(self) -> None:
-        closed = AidPlanClosed(**IDS, outcome="exited", closed_on=TODAY, delivered_rp=0, unspent_rp=2_700_000,
-                               days_covered=0)
+        closed = AidPlanClosed(
+            **IDS, outcome="exited", closed_on=TODAY, delivered_rp=0, unspent_rp=2_700_000, days_covered=0
+        )
         with pytest.raises(PlanEnded):
             decide(fold(given(opened(), Fact(closed))), self.intervene())

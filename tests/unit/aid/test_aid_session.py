@@ -21,15 +21,23 @@ MEDONO = "33.75.01.1002"
 TODAY = date(2025, 4, 2)
 
 HOLD = HoldSession(
-    session_id=SESSION, topic="nutrition", held_on=TODAY, kelurahan_code=MEDONO, family_ids=(F1, F2),
-    facilitator="Bu Ratna (bidan)", today=TODAY, recorded_by="kader-1", enrolled_here=frozenset({F1, F2}),
+    session_id=SESSION,
+    topic="nutrition",
+    held_on=TODAY,
+    kelurahan_code=MEDONO,
+    family_ids=(F1, F2),
+    facilitator="Bu Ratna (bidan)",
+    today=TODAY,
+    recorded_by="kader-1",
+    enrolled_here=frozenset({F1, F2}),
 )
 
 
 def test_a_session_for_enrolled_families_is_held_and_the_facilitator_stays_private() -> None:
     [fact] = decide(fold([]), HOLD)
-    assert fact.event == EducationSessionHeld(session_id=SESSION, topic="nutrition", held_on=TODAY,
-                                              kelurahan_code=MEDONO, family_ids=[F1, F2], families=2)
+    assert fact.event == EducationSessionHeld(
+        session_id=SESSION, topic="nutrition", held_on=TODAY, kelurahan_code=MEDONO, family_ids=[F1, F2], families=2
+    )
     assert fact.private == SessionNote(facilitator="Bu Ratna (bidan)", recorded_by="kader-1")
     assert "Ratna" not in fact.event.model_dump_json()
 

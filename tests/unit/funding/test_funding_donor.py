@@ -47,18 +47,32 @@ REGISTERED = DonorRegistered(donor_id=DONOR, donor_type="csr", registered_on=TOD
 
 
 def received(amount: int) -> ContributionReceived:
-    return ContributionReceived(donor_id=DONOR, donor_type="csr", contribution_id=GIFT, amount_rp=amount,
-                                received_on=TODAY, method="transfer")
+    return ContributionReceived(
+        donor_id=DONOR, donor_type="csr", contribution_id=GIFT, amount_rp=amount, received_on=TODAY, method="transfer"
+    )
 
 
 def allocated(sponsorship: UUID, amount: int) -> FundsAllocated:
-    return FundsAllocated(donor_id=DONOR, donor_type="csr", sponsorship_id=sponsorship, family_id=FAMILY,
-                          amount_rp=amount, allocated_on=TODAY)
+    return FundsAllocated(
+        donor_id=DONOR,
+        donor_type="csr",
+        sponsorship_id=sponsorship,
+        family_id=FAMILY,
+        amount_rp=amount,
+        allocated_on=TODAY,
+    )
 
 
 def contribution(amount: object, **kw: object) -> ReceiveContribution:
-    values: dict[str, object] = {"donor_id": DONOR, "contribution_id": GIFT, "amount_rp": amount,
-                                 "received_on": TODAY, "method": "transfer", "reference": "BCA-001", "today": TODAY}
+    values: dict[str, object] = {
+        "donor_id": DONOR,
+        "contribution_id": GIFT,
+        "amount_rp": amount,
+        "received_on": TODAY,
+        "method": "transfer",
+        "reference": "BCA-001",
+        "today": TODAY,
+    }
     return ReceiveContribution(**(values | kw))  # type: ignore[arg-type]
 
 
@@ -67,12 +81,18 @@ def fields(exc: pytest.ExceptionInfo[InvalidCommand]) -> list[str]:
 
 
 class TestRegistration:
-    @pytest.mark.parametrize("donor_type", ["individual", "community", "bumd", "bumn", "csr", "university",
-                                            "media", "other"])
+    @pytest.mark.parametrize(
+        "donor_type", ["individual", "community", "bumd", "bumn", "csr", "university", "media", "other"]
+    )
     def test_every_off_budget_donor_type_is_registered(self, donor_type: str) -> None:
         when = RegisterDonor(donor_id=DONOR, donor_type=donor_type, name="Bu Sri", contact=None, today=TODAY)
-        assert decide(Donor(), when) == [DonorRegistered(donor_id=DONOR, donor_type=donor_type,  # type: ignore[arg-type]
-                                                         registered_on=TODAY)]
+        assert decide(Donor(), when) == [
+            DonorRegistered(
+                donor_id=DONOR,
+                donor_type=donor_type,  # type: ignore[arg-type]
+                registered_on=TODAY,
+            )
+        ]
 
     @pytest.mark.parametrize("donor_type", ["apbd", "APBN", "apbd_kota", "apbdes", "dana_desa", "pemerintah"])
     def test_a_government_budget_is_refused_because_the_programme_is_off_budget(self, donor_type: str) -> None:
@@ -94,22 +114,27 @@ class TestRegistration:
         assert fields(exc) == ["name"]
 
     def test_the_event_carries_no_name_or_contact(self) -> None:
-        [event] = decide(Donor(), RegisterDonor(donor_id=DONOR, donor_type="individual", name="Siti Aminah",
-                                                contact="0812-555", today=TODAY))
+        [event] = decide(
+            Donor(),
+            RegisterDonor(donor_id=DONOR, donor_type="individual", name="Siti Aminah", contact="0812-555", today=TODAY),
+        )
         assert "Siti" not in event.model_dump_json() and "0812" not in event.model_dump_json()
 
     def test_registering_twice_is_a_conflict(self) -> None:
         with pytest.raises(DonorAlreadyRegistered):
-            decide(fold([REGISTERED]), RegisterDonor(donor_id=DONOR, donor_type="csr", name="A", contact=None,
-                                                     today=TODAY))
+            decide(
+                fold([REGISTERED]), RegisterDonor(donor_id=DONOR, donor_type="csr", name="A", contact=None, today=TODAY)
+            )
 
 
 class TestMoney:
     def test_a_pledge_is_recorded_and_does_not_make_money_available(self) -> None:
-        [event] = decide(fold([REGISTERED]), MakePledge(donor_id=DONOR, pledge_id=PLEDGE, amount_rp=5_000_000,
-                                                        today=TODAY))
-        assert event == PledgeMade(donor_id=DONOR, donor_type="csr", pledge_id=PLEDGE, amount_rp=5_000_000,
-                                   pledged_on=TODAY)
+        [event] = decide(
+            fold([REGISTERED]), MakePledge(donor_id=DONOR, pledge_id=PLEDGE, amount_rp=5_000_000, today=TODAY)
+        )
+        assert event == PledgeMade(
+            donor_id=DONOR, donor_type="csr", pledge_id=PLEDGE, amount_rp=5_000_000, pledged_on=TODAY
+        )
         state = fold([REGISTERED, event])
         assert (state.pledged_rp, state.available_rp) == (5_000_000, 0)
 
@@ -166,20 +191,27 @@ class TestAllocation:
         given = [REGISTERED, received(3_000_000), allocated(S1, 3_000_000)]
         when = ReturnFunds(donor_id=DONOR, sponsorship_id=S1, amount_rp=1_000_000, reason="plan_closed", on=TODAY)
         [event] = decide(fold(given), when)
-        assert event == FundsReturned(donor_id=DONOR, donor_type="csr", sponsorship_id=S1, amount_rp=1_000_000,
-                                      reason="plan_closed", returned_on=TODAY)
+        assert event == FundsReturned(
+            donor_id=DONOR,
+            donor_type="csr",
+            sponsorship_id=S1,
+            amount_rp=1_000_000,
+            reason="plan_closed",
+            returned_on=TODAY,
+        )
         after = fold([*given, event])
         assert after.available_rp == 1_000_000
         assert decide(after, when) == []
 
     def test_money_cannot_come_back_from_a_sponsorship_it_never_went_to(self) -> None:
         with pytest.raises(UnknownAllocation):
-            decide(fold([REGISTERED]), ReturnFunds(donor_id=DONOR, sponsorship_id=S2, amount_rp=1,
-                                                   reason="family_exited", on=TODAY))
+            decide(
+                fold([REGISTERED]),
+                ReturnFunds(donor_id=DONOR, sponsorship_id=S2, amount_rp=1, reason="family_exited", on=TODAY),
+            )
 
 
-@given(st.lists(st.tuples(st.sampled_from(["give", "allocate", "return"]), st.integers(-10, 5_000_000)),
-                max_size=40))
+@given(st.lists(st.tuples(st.sampled_from(["give", "allocate", "return"]), st.integers(-10, 5_000_000)), max_size=40))
 def test_available_money_never_goes_negative_whatever_is_asked(steps: list[tuple[str, int]]) -> None:
     state = fold([REGISTERED])
     for i, (kind, amount) in enumerate(steps):
@@ -188,11 +220,11 @@ def test_available_money_never_goes_negative_whatever_is_asked(steps: list[tuple
         if kind == "give":
             command = contribution(amount, contribution_id=sid)
         elif kind == "allocate":
-            command = AllocateFunds(donor_id=DONOR, sponsorship_id=sid, family_id=FAMILY, amount_rp=amount,
-                                    today=TODAY)
+            command = AllocateFunds(donor_id=DONOR, sponsorship_id=sid, family_id=FAMILY, amount_rp=amount, today=TODAY)
         elif state.allocated_to:
-            command = ReturnFunds(donor_id=DONOR, sponsorship_id=min(state.allocated_to), amount_rp=amount,
-                                  reason="plan_closed", on=TODAY)
+            command = ReturnFunds(
+                donor_id=DONOR, sponsorship_id=min(state.allocated_to), amount_rp=amount, reason="plan_closed", on=TODAY
+            )
         else:
             continue
         try:

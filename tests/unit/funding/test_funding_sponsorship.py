@@ -48,17 +48,32 @@ MEDONO = "33.75.01.1002"
 WHO = {"sponsorship_id": S1, "donor_id": DONOR, "donor_type": "community", "family_id": FAMILY}
 
 SPONSORED = FamilySponsored(**WHO, amount_rp=2_700_000, start_date=TODAY, kelurahan_code=MEDONO, sponsored_on=TODAY)
-DONOR_WITH_3M = donors.fold([
-    DonorRegistered(donor_id=DONOR, donor_type="community", registered_on=TODAY),
-    ContributionReceived(donor_id=DONOR, donor_type="community", contribution_id=D1, amount_rp=3_000_000,
-                         received_on=TODAY, method="cash"),
-])
+DONOR_WITH_3M = donors.fold(
+    [
+        DonorRegistered(donor_id=DONOR, donor_type="community", registered_on=TODAY),
+        ContributionReceived(
+            donor_id=DONOR,
+            donor_type="community",
+            contribution_id=D1,
+            amount_rp=3_000_000,
+            received_on=TODAY,
+            method="cash",
+        ),
+    ]
+)
 
 
 def sponsoring(amount: object = 2_700_000, status: str = "enrolled") -> SponsorFamily:
-    return SponsorFamily(sponsorship_id=S1, donor_id=DONOR, family_id=FAMILY, amount_rp=amount,  # type: ignore[arg-type]
-                         start_date=TODAY, today=TODAY, family_status=status,
-                         kelurahan_code=MEDONO if status != "unknown" else None)
+    return SponsorFamily(
+        sponsorship_id=S1,
+        donor_id=DONOR,
+        family_id=FAMILY,
+        amount_rp=amount,  # type: ignore[arg-type]
+        start_date=TODAY,
+        today=TODAY,
+        family_status=status,
+        kelurahan_code=MEDONO if status != "unknown" else None,
+    )
 
 
 def draw(amount: int, delivery: UUID = D1) -> Draw:
@@ -66,15 +81,24 @@ def draw(amount: int, delivery: UUID = D1) -> Draw:
 
 
 def drawn(amount: int, remaining: int, delivery: UUID = D1) -> SponsorshipDrawn:
-    return SponsorshipDrawn(**WHO, amount_rp=amount, delivery_id=delivery, plan_id=PLAN, drawn_on=TODAY,
-                            remaining_rp=remaining)
+    return SponsorshipDrawn(
+        **WHO, amount_rp=amount, delivery_id=delivery, plan_id=PLAN, drawn_on=TODAY, remaining_rp=remaining
+    )
 
 
 class TestSponsoring:
     def test_an_enrolled_family_is_sponsored_from_the_donors_available_money(self) -> None:
         allocation, sponsorship = sponsor(DONOR_WITH_3M, sponsoring())
-        assert allocation == [FundsAllocated(donor_id=DONOR, donor_type="community", sponsorship_id=S1,
-                                             family_id=FAMILY, amount_rp=2_700_000, allocated_on=TODAY)]
+        assert allocation == [
+            FundsAllocated(
+                donor_id=DONOR,
+                donor_type="community",
+                sponsorship_id=S1,
+                family_id=FAMILY,
+                amount_rp=2_700_000,
+                allocated_on=TODAY,
+            )
+        ]
         assert sponsorship == [SPONSORED]
         assert reduce(donors.evolve, allocation, DONOR_WITH_3M).available_rp == 300_000
 
@@ -128,8 +152,9 @@ class TestReleasing:
         given_ = [SPONSORED, drawn(2_000_000, 700_000)]
         when = Release(sponsorship_id=S1, reason="plan_closed", plan_id=PLAN, on=TODAY)
         [event] = decide(fold(given_), when)
-        assert event == SponsorshipReleased(**WHO, amount_rp=700_000, reason="plan_closed", plan_id=PLAN,
-                                            released_on=TODAY)
+        assert event == SponsorshipReleased(
+            **WHO, amount_rp=700_000, reason="plan_closed", plan_id=PLAN, released_on=TODAY
+        )
         after = fold([*given_, event])
         assert after.remaining_rp == 0 and not after.is_open
         exit_release = Release(sponsorship_id=S1, reason="family_exited", plan_id=None, on=TODAY)
@@ -140,17 +165,23 @@ class TestReleasing:
         assert decide(state, Release(sponsorship_id=S1, reason="plan_closed", plan_id=PLAN, on=TODAY)) == []
 
 
-@given(st.lists(st.one_of(
-    st.tuples(st.just("draw"), st.integers(1, 3_000_000), st.integers(0, 5)),
-    st.tuples(st.just("release"), st.just(0), st.just(0)),
-), max_size=30))
-def test_drawn_plus_remaining_plus_released_is_always_the_sponsored_amount(
-    steps: list[tuple[str, int, int]]
-) -> None:
+@given(
+    st.lists(
+        st.one_of(
+            st.tuples(st.just("draw"), st.integers(1, 3_000_000), st.integers(0, 5)),
+            st.tuples(st.just("release"), st.just(0), st.just(0)),
+        ),
+        max_size=30,
+    )
+)
+def test_drawn_plus_remaining_plus_released_is_always_the_sponsored_amount(steps: list[tuple[str, int, int]]) -> None:
     state = fold([SPONSORED])
     for kind, amount, delivery in steps:
-        command = draw(amount, UUID(int=delivery + 1)) if kind == "draw" else \
-            Release(sponsorship_id=S1, reason="plan_closed", plan_id=PLAN, on=TODAY)
+        command = (
+            draw(amount, UUID(int=delivery + 1))
+            if kind == "draw"
+            else Release(sponsorship_id=S1, reason="plan_closed", plan_id=PLAN, on=TODAY)
+        )
         state = reduce(evolve, decide(state, command), state)
         assert min(state.drawn_rp, state.released_rp, state.remaining_rp) >= 0
         assert state.drawn_rp + state.remaining_rp + state.released_rp == 2_700_000

@@ -47,8 +47,11 @@ def test_an_enrolment_marks_the_family_and_a_verification_changes_nothing() -> N
     verified, enrolled = (e.envelope for e in p.published[1:])
     assert registry_changes(verified) == []
     [c] = registry_changes(enrolled)
-    assert (c.table, c.key, dict(c.values)) == (FAMILIES, (family,), {"kelurahan_code": MEDONO,
-                                                                       "enrolled_on": p.day(1)})
+    assert (c.table, c.key, dict(c.values)) == (
+        FAMILIES,
+        (family,),
+        {"kelurahan_code": MEDONO, "enrolled_on": p.day(1)},
+    )
 
 
 def test_a_sponsorship_counts_for_the_donor_and_for_the_family_in_its_kelurahan() -> None:
@@ -58,8 +61,12 @@ def test_a_sponsorship_counts_for_the_donor_and_for_the_family_in_its_kelurahan(
     donor_change, family_change = funding_changes(last(p))
     assert donor_change.table is DONORS and donor_change.values["sponsored_rp"] == 1_000_000
     assert family_change.table is FAMILY_FUNDING and family_change.key == (family,)
-    assert dict(family_change.values) == {"kelurahan_code": MEDONO, "first_sponsored_on": p.day(2),
-                                          "sponsorships": 1, "sponsored_rp": 1_000_000}
+    assert dict(family_change.values) == {
+        "kelurahan_code": MEDONO,
+        "first_sponsored_on": p.day(2),
+        "sponsorships": 1,
+        "sponsored_rp": 1_000_000,
+    }
 
 
 def test_a_delivery_is_a_row_of_its_own_and_adds_to_its_plan() -> None:
@@ -68,8 +75,11 @@ def test_a_delivery_is_a_row_of_its_own_and_adds_to_its_plan() -> None:
     delivery = p.deliver(plan, first_day=3, days=10, on=3)
     row, plan_change = aid_changes(last(p))
     assert row.table is DELIVERIES and row.key == (delivery,) and row.values["value_rp"] == 150_000
-    assert plan_change.table is PLANS and dict(plan_change.values) == {"deliveries": 1, "delivered_rp": 150_000,
-                                                                       "days_covered": 10}
+    assert plan_change.table is PLANS and dict(plan_change.values) == {
+        "deliveries": 1,
+        "delivered_rp": 150_000,
+        "days_covered": 10,
+    }
 
 
 def test_a_growth_measurement_is_read_through_its_contract_one_row_per_family_version() -> None:
@@ -78,8 +88,14 @@ def test_a_growth_measurement_is_read_through_its_contract_one_row_per_family_ve
     p.measure(family, UUID(int=5), on=30, haz=-2.3)
     [c] = registry_changes(last(p))
     assert c.table is GROWTH and c.key == (family, 2)
-    assert dict(c.values) == {"member_id": UUID(int=5), "kelurahan_code": MEDONO, "measured_on": p.day(30),
-                              "age_months": 8, "haz": -2.3, "stunted": True}
+    assert dict(c.values) == {
+        "member_id": UUID(int=5),
+        "kelurahan_code": MEDONO,
+        "measured_on": p.day(30),
+        "age_months": 8,
+        "haz": -2.3,
+        "stunted": True,
+    }
 
 
 def test_a_malformed_growth_measurement_is_refused_not_counted() -> None:
@@ -99,9 +115,15 @@ def test_a_home_visit_flag_and_its_visit_fill_one_row() -> None:
     p.visit_home(flagged, on=72)
     [visit] = aid_changes(last(p))
     assert (flag.table, flag.key, dict(flag.values)) == (
-        HOME_VISITS, (flagged.flag_id,), {"kelurahan_code": MEDONO, "flagged_on": p.day(70)})
+        HOME_VISITS,
+        (flagged.flag_id,),
+        {"kelurahan_code": MEDONO, "flagged_on": p.day(70)},
+    )
     assert (visit.table, visit.key, dict(visit.values)) == (
-        HOME_VISITS, (flagged.flag_id,), {"kelurahan_code": MEDONO, "visited_on": p.day(72)})
+        HOME_VISITS,
+        (flagged.flag_id,),
+        {"kelurahan_code": MEDONO, "visited_on": p.day(72)},
+    )
 
 
 def test_unknown_event_types_say_nothing() -> None:

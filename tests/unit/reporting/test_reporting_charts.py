@@ -61,6 +61,9 @@ def test_columns_show_one_bar_per_day_and_say_so_when_there_is_no_data() -> None
 def test_day_labels_never_touch_however_many_days_are_shown() -> None:
     for days in (1, 7, 31, 60, 120):
         points = [(f"2025-{1 + i // 28:02d}-{1 + i % 28:02d}", i % 5) for i in range(days)]
-        ticks = [float(t.get("x", "0")) for t in parse(columns("x", points)).iter(f"{NS}text")
-                 if t.get("class") == "tick" and t.get("text-anchor") == "middle"]
+        ticks = [
+            float(t.get("x", "0"))
+            for t in parse(columns("x", points)).iter(f"{NS}text")
+            if t.get("class") == "tick" and t.get("text-anchor") == "middle"
+        ]
         assert ticks and all(b - a >= TICK_LABEL_W for a, b in pairwise(ticks)), (days, ticks)

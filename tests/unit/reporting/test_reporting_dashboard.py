@@ -15,10 +15,12 @@ def page(progress: CityProgress, funding: FundingReport, aid: AidReport) -> str:
     return render(progress, funding, aid, city="Kota Pekalongan", refresh_seconds=30)
 
 
-def test_every_number_shown_carries_its_json_value(progress: CityProgress, funding: FundingReport,
-                                                   aid: AidReport) -> None:
-    found = re.findall(r'data-metric="([^"]+)" data-value="(-?\d+)"(?: title="[^"]*")?>([^<]*)<',
-                       page(progress, funding, aid))
+def test_every_number_shown_carries_its_json_value(
+    progress: CityProgress, funding: FundingReport, aid: AidReport
+) -> None:
+    found = re.findall(
+        r'data-metric="([^"]+)" data-value="(-?\d+)"(?: title="[^"]*")?>([^<]*)<', page(progress, funding, aid)
+    )
     shown = {m: v for m, v, _ in found}
     assert int(shown["progress.enrolled"]) == progress.enrolled
     assert int(shown["progress.target"]) == 1330
@@ -32,8 +34,9 @@ def test_every_number_shown_carries_its_json_value(progress: CityProgress, fundi
     assert 'data-value="4400000" title="Rp4.400.000">Rp4,4 jt<' in page(progress, funding, aid)
 
 
-def test_the_page_is_phone_ready_self_refreshing_and_fetches_nothing(progress: CityProgress, funding: FundingReport,
-                                                                      aid: AidReport) -> None:
+def test_the_page_is_phone_ready_self_refreshing_and_fetches_nothing(
+    progress: CityProgress, funding: FundingReport, aid: AidReport
+) -> None:
     html = page(progress, funding, aid)
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
     assert '<meta http-equiv="refresh" content="30">' in html
@@ -46,14 +49,24 @@ def test_deliveries_per_day_fill_empty_days_and_show_the_last_sixty(aid: AidRepo
     points = daily_points(aid)  # 9 Jan and 8 Feb
     assert len(points) == 31 and points[0] == ("2025-01-09", 1) and points[-1] == ("2025-02-08", 1)
     assert {n for _, n in points[1:-1]} == {0}
-    spread = aid.model_copy(update={"deliveries_by_day": [
-        DayDeliveries(date=date(2025, 1, 1), deliveries=1, delivered_rp=1, days_covered=1),
-        DayDeliveries(date=date(2025, 4, 1), deliveries=3, delivered_rp=1, days_covered=1)]})
+    spread = aid.model_copy(
+        update={
+            "deliveries_by_day": [
+                DayDeliveries(date=date(2025, 1, 1), deliveries=1, delivered_rp=1, days_covered=1),
+                DayDeliveries(date=date(2025, 4, 1), deliveries=3, delivered_rp=1, days_covered=1),
+            ]
+        }
+    )
     points = daily_points(spread)
     assert len(points) == 60 and points[0] == ("2025-02-01", 0) and points[-1] == ("2025-04-01", 3)
-    short = aid.model_copy(update={"deliveries_by_day": [
-        DayDeliveries(date=date(2025, 1, 1), deliveries=2, delivered_rp=1, days_covered=1),
-        DayDeliveries(date=date(2025, 1, 3), deliveries=1, delivered_rp=1, days_covered=1)]})
+    short = aid.model_copy(
+        update={
+            "deliveries_by_day": [
+                DayDeliveries(date=date(2025, 1, 1), deliveries=2, delivered_rp=1, days_covered=1),
+                DayDeliveries(date=date(2025, 1, 3), deliveries=1, delivered_rp=1, days_covered=1),
+            ]
+        }
+    )
     assert daily_points(short) == [("2025-01-01", 2), ("2025-01-02", 0), ("2025-01-03", 1)]
     assert daily_points(aid.model_copy(update={"deliveries_by_day": []})) == []
 

@@ -40,8 +40,11 @@ def merged(changes: list[Change]) -> dict[tuple[Any, ...], dict[str, Any]]:
 values = st.fixed_dictionaries(
     {},
     optional={
-        "n": st.integers(0, 3), "rp": st.integers(0, 10**9), "kelurahan_code": st.sampled_from(["a", "b"]),
-        "opened_on": st.none() | st.sampled_from(["2025-01-01", "2025-02-01"]), "budget_rp": st.integers(1, 9),
+        "n": st.integers(0, 3),
+        "rp": st.integers(0, 10**9),
+        "kelurahan_code": st.sampled_from(["a", "b"]),
+        "opened_on": st.none() | st.sampled_from(["2025-01-01", "2025-02-01"]),
+        "budget_rp": st.integers(1, 9),
     },
 )
 
