@@ -21,6 +21,17 @@ PRUNE_AFTER = "7 days"
 AfterPublish = Callable[[list[int]], Awaitable[None]]
 
 
+async def wake_relay(conn: asyncpg.Connection) -> None:
+    """Tell the relay (in whichever replica leads) that committed rows wait, right after a commit.
+
+    Not a trigger inside the command's transaction: PostgreSQL holds one database-wide lock from a
+    notifying transaction's pre-commit until its commit is flushed, which serialises every command
+    behind one WAL fsync at a time. Outside the transaction the notify commits nothing to flush.
+    A missed wake-up costs at most the relay's poll interval, never an event.
+    """
+    await conn.execute("select pg_notify('outbox', '')")
+
+
 def leader_lock_key(service: str) -> int:
     """One active relay per service: replicas compete for this advisory lock."""
     return zlib.crc32(f"genting-outbox-{service}".encode())

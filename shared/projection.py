@@ -23,6 +23,7 @@ from pydantic import ValidationError
 
 from shared.messaging import MSG_ID_HEADER, Envelope, dlq_subject
 from shared.nats_setup import dlq_stream_config, ensure_consumer, ensure_stream
+from shared.outbox import wake_relay
 
 log = structlog.get_logger()
 
@@ -228,23 +229,29 @@ class ProjectionRunner:
         await self._settle(parsed, outcomes)
 
     async def _apply_batch(self, parsed: list[tuple[Msg, Envelope]]) -> list[Outcome]:
-        async with self.pool.acquire() as conn, conn.transaction():
-            outcomes = await gate(conn, self.projection.name, [(e.stream_id, e.stream_version) for _, e in parsed])
-            chosen = _in_apply_order(parsed, outcomes)
-            apply_many = getattr(self.projection, "apply_many", None)
-            if apply_many is not None:  # one round trip for the whole batch, same order
-                if chosen:
-                    await apply_many(conn, chosen)
-            else:
-                for e in chosen:
-                    await self.projection.apply(conn, e)
-            await conn.execute(
-                "insert into projection_checkpoints (projection, stream_seq) values ($1, $2)"
-                " on conflict (projection) do update set stream_seq ="
-                " greatest(projection_checkpoints.stream_seq, excluded.stream_seq), updated_at = now()",
-                self.projection.name,
-                parsed[-1][0].metadata.sequence.stream,
-            )
+        async with self.pool.acquire() as conn:
+            async with conn.transaction():
+                outcomes = await self._apply_in(conn, parsed)
+            await wake_relay(conn)  # a reaction may have appended events of this service
+        return outcomes
+
+    async def _apply_in(self, conn: asyncpg.Connection, parsed: list[tuple[Msg, Envelope]]) -> list[Outcome]:
+        outcomes = await gate(conn, self.projection.name, [(e.stream_id, e.stream_version) for _, e in parsed])
+        chosen = _in_apply_order(parsed, outcomes)
+        apply_many = getattr(self.projection, "apply_many", None)
+        if apply_many is not None:  # one round trip for the whole batch, same order
+            if chosen:
+                await apply_many(conn, chosen)
+        else:
+            for e in chosen:
+                await self.projection.apply(conn, e)
+        await conn.execute(
+            "insert into projection_checkpoints (projection, stream_seq) values ($1, $2)"
+            " on conflict (projection) do update set stream_seq ="
+            " greatest(projection_checkpoints.stream_seq, excluded.stream_seq), updated_at = now()",
+            self.projection.name,
+            parsed[-1][0].metadata.sequence.stream,
+        )
         return outcomes
 
     async def _handle_one(self, item: tuple[Msg, Envelope]) -> None:

@@ -42,6 +42,7 @@ from shared.auth import Principal
 from shared.errors import DomainError, FieldError, InvalidCommand
 from shared.eventstore import Metadata
 from shared.http import IDEMPOTENCY_HEADER, authenticate, correlation_id
+from shared.outbox import wake_relay
 
 router = APIRouter(tags=["registry"])
 Caller = Annotated[Principal, Depends(authenticate)]
@@ -92,6 +93,7 @@ async def import_families(
     async with request.app.state.pool.acquire() as conn:
         await importer.load_ledger(conn, batch.rows)
         results = [await importer.import_row(conn, row) for row in batch.rows]
+        await wake_relay(conn)
     statuses = [r["status"] for r in results]
     body: dict[str, Any] = {
         "rows": len(results),
