@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 .PHONY: run test test-unit bench lint clean
 
 run: $(STAMP)
-	$(BIN)/genting up $(ARGS)
+	$(BIN)/genting up --demo $(ARGS)
 
 test: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)

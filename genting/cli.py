@@ -1,4 +1,4 @@
-"""The `genting` command (CONTRACT.md, "Command line"): up, token, replay, events, import."""
+"""The `genting` command (CONTRACT.md, "Command line"): up, token, replay, events, import, simulate."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from pathlib import Path
 from genting import services as catalogue
 from genting.importer import add_parser as add_import_parser
 from genting.importer import run as run_import
+from genting.simulate import add_parser as add_simulate_parser
 from genting.state import load_secrets, read_stack
 from shared.auth import ROLES, issue_token
 
@@ -33,7 +34,9 @@ def _parser() -> argparse.ArgumentParser:
         description="GENTING_NATS_URL / GENTING_DATABASE_URL use existing servers instead of "
         "the embedded ones. Ports can also be set as GENTING_<NAME>_PORT.",
     )
-    up.add_argument("--demo", action="store_true", help="load the Pekalongan demo")
+    up.add_argument("--demo", action="store_true", help="load the Pekalongan demo (again: changes nothing)")
+    up.add_argument("--demo-families", type=int, metavar="N",
+                    help="families in the demo (default 300); a data dir keeps the demo it first loaded")
     up.add_argument("--data-dir", type=Path, default=default_dir, metavar="DIR")
     up.add_argument(
         "--host", default=os.environ.get("GENTING_HOST", "127.0.0.1"), help="address the services listen on"
@@ -72,8 +75,9 @@ def _parser() -> argparse.ArgumentParser:
     events.add_argument("--last", type=int, metavar="N", help="only the last N events")
     events.add_argument("--data-dir", type=Path, default=default_dir, metavar="DIR")
     imports = add_import_parser(commands, default_dir)
+    simulate = add_simulate_parser(commands, default_dir)
     # Errors in a command's arguments show that command's usage.
-    for command in (up, token, replay, events, imports):
+    for command in (up, token, replay, events, imports, simulate):
         command.set_defaults(usage=command)
     return parser
 
@@ -83,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.data_dir = args.data_dir.resolve()
     if args.command == "up":
+        if args.demo_families is not None and args.demo_families < 1:
+            args.usage.error("--demo-families must be at least 1")
         return _up(args)
     if args.command == "token":
         return _token(args.usage, args)
@@ -90,6 +96,10 @@ def main(argv: list[str] | None = None) -> int:
         return _events(args)
     if args.command == "import":
         return run_import(args)
+    if args.command == "simulate":
+        from genting.simulate import run as run_simulate
+
+        return run_simulate(args)
     return _replay(args.usage, args)
 
 
@@ -109,7 +119,7 @@ def _up(args: argparse.Namespace) -> int:
     from genting.supervisor import UpOptions, up  # needs the embedded extra; token does not
 
     ports = {s.name: getattr(args, f"{s.name}_port") for s in catalogue.SERVICES}
-    options = UpOptions(args.data_dir, args.host, args.nats_port, args.pg_port, ports, args.demo)
+    options = UpOptions(args.data_dir, args.host, args.nats_port, args.pg_port, ports, args.demo, args.demo_families)
     return up(options)
 
 

@@ -7,7 +7,7 @@ import json
 
 import nats
 from nats.errors import TimeoutError as NatsTimeout
-from nats.js.api import DeliverPolicy
+from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from shared.messaging import stream_name
 
@@ -26,7 +26,8 @@ async def print_events(nats_url: str, context: str, *, follow: bool, last: int |
         if last is not None and state.messages:
             start = max(state.first_seq, state.last_seq - last + 1)
             sub = await js.subscribe(f"genting.{context}.>", stream=stream, ordered_consumer=True,
-                                     deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=start)
+                                     deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+                                     config=ConsumerConfig(opt_start_seq=start))
             remaining = state.last_seq - start + 1
         else:
             sub = await js.subscribe(f"genting.{context}.>", stream=stream, ordered_consumer=True,

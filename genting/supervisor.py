@@ -46,6 +46,7 @@ class UpOptions:
     pg_port: int
     ports: dict[str, int]  # service name -> port
     demo: bool = False
+    demo_families: int | None = None  # None: genting.demo.DEFAULT_FAMILIES
 
 
 @dataclass
@@ -55,6 +56,7 @@ class Child:
     proc: asyncio.subprocess.Process
     tail: deque[str] = field(default_factory=lambda: deque(maxlen=40))
     pump: asyncio.Task[None] | None = None
+    quiet: bool = False  # while the demo loads: only warnings and errors reach the terminal
 
 
 @dataclass
@@ -128,8 +130,6 @@ async def _start_and_watch(options: UpOptions, stack: Stack, stop: asyncio.Event
     wanted = catalogue.available()
     if not wanted:
         raise StartupError("no service code found (services/<name>/app.py)")
-    if options.demo:
-        print("genting: --demo: the Pekalongan demo loader comes with a later issue; no demo data")
     for service in wanted:
         port = options.ports[service.name]
         if port_in_use(_local(options.host), port):
@@ -175,7 +175,42 @@ async def _start_and_watch(options: UpOptions, stack: Stack, stop: asyncio.Event
         {"nats_url": nats_url, "postgres_url": pg_url, "databases": databases, "services": service_urls},
     )
     _print_banner(options, stack, nats_url, pg_url)
+    if options.demo:
+        return await _load_demo_and_watch(options, stack, secrets.jwt_secret, service_urls, stop)
     return await _watch(stack.children, stop)
+
+
+async def _load_demo_and_watch(
+    options: UpOptions, stack: Stack, jwt_secret: str, urls: dict[str, str], stop: asyncio.Event
+) -> int:
+    """Load the Pekalongan demo through the services' APIs while watching them, then keep watching."""
+    from genting import demo
+
+    if missing := [s.name for s in catalogue.SERVICES if s.name not in urls]:
+        print(f"genting: --demo needs all four services; not built yet: {', '.join(missing)}", flush=True)
+        return await _watch(stack.children, stop)
+    dataset, note = demo.remembered(options.data_dir, options.demo_families or demo.DEFAULT_FAMILIES)
+    if note:
+        print(f"genting: {note}", flush=True)
+    watching = asyncio.create_task(_watch(stack.children, stop))
+    loading = asyncio.create_task(demo.load(dataset, urls, jwt_secret))
+    for child in stack.children:
+        child.quiet = True
+    try:
+        await asyncio.wait({watching, loading}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for child in stack.children:
+            child.quiet = False
+    if not loading.done():  # Ctrl-C, or a service died: the next `up --demo` carries on
+        loading.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await loading
+        return watching.result()
+    if (error := loading.exception()) is not None:
+        print(f"genting: the demo did not load: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
+    else:
+        print(demo.summary(loading.result(), f"{urls['reporting']}/"), flush=True)
+    return await watching
 
 
 @contextlib.contextmanager
@@ -207,11 +242,11 @@ async def _spawn(service: catalogue.Service, options: UpOptions, env: dict[str, 
     )
     child = Child(service, f"http://{_local(options.host)}:{port}", proc)
     assert proc.stdout is not None
-    child.pump = asyncio.create_task(_pump(proc.stdout, f"{service.name:<{width}} | ", child.tail))
+    child.pump = asyncio.create_task(_pump(proc.stdout, f"{service.name:<{width}} | ", child))
     return child
 
 
-async def _pump(stream: asyncio.StreamReader, prefix: str, tail: deque[str]) -> None:
+async def _pump(stream: asyncio.StreamReader, prefix: str, child: Child) -> None:
     """Copy a child's output to our stdout, line by line, prefixed with its name."""
     out: IO[str] = sys.stdout
     while True:
@@ -222,7 +257,9 @@ async def _pump(stream: asyncio.StreamReader, prefix: str, tail: deque[str]) -> 
         if not line:
             return
         text = line.decode(errors="replace").rstrip()
-        tail.append(text)
+        child.tail.append(text)
+        if child.quiet and ('"level": "info"' in text or '"level": "debug"' in text):
+            continue
         with contextlib.suppress(BrokenPipeError):
             out.write(prefix + text + "\n")
             out.flush()

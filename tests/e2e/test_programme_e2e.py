@@ -1,0 +1,233 @@
+"""The whole programme across the four services as real processes, over HTTP and NATS only: one
+family's story from registration to funded deliveries with every service agreeing on the numbers;
+the Pekalongan demo loaded twice (the second load changes nothing); a small simulated programme
+whose summary adds up."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from genting import demo
+from genting.simulate import simulate
+from services.registry.examples import family_body
+from shared.auth import issue_token
+from shared.testing import TEST_JWT_SECRET, wait_until
+
+pytestmark = pytest.mark.e2e
+
+MEDONO = "33.75.01.1002"
+SERVICES = ("registry", "funding", "aid", "reporting")
+
+
+def today() -> date:
+    """The services' own clock: the city's calendar day."""
+    return datetime.now(ZoneInfo("Asia/Jakarta")).date()
+
+
+def bearer(role: str, kelurahan: str | None = None) -> dict[str, str]:
+    token = issue_token(TEST_JWT_SECRET, role=role, sub=f"{role}-programme-e2e", kelurahan=kelurahan)
+    return {"Authorization": f"Bearer {token}"}
+
+
+ADMIN = bearer("admin")
+
+
+@pytest.fixture
+async def urls(service_process: Any) -> dict[str, str]:
+    """The four services started side by side, as `genting up` starts them."""
+    started = await asyncio.gather(*(service_process(name) for name in SERVICES))
+    return {svc.name: svc.url for svc in started}
+
+
+async def without_clock(http: httpx.AsyncClient, url: str) -> dict[str, Any]:
+    body: dict[str, Any] = (await http.get(url, headers=ADMIN)).json()
+    body.pop("as_of", None)
+    return body
+
+
+async def test_one_family_from_registration_to_funded_deliveries_and_every_service_tells_the_same_numbers(
+    urls: dict[str, str],
+) -> None:
+    kader, lurah = bearer("kader", MEDONO), bearer("lurah", MEDONO)
+    day = today()
+    async with httpx.AsyncClient(timeout=15) as http:
+        registry, funding, aid, reporting = (urls[name] for name in ("registry", "funding", "aid", "reporting"))
+
+        registered = await http.post(f"{registry}/families", json=family_body(4242, day, MEDONO), headers=kader)
+        assert registered.status_code == 201, registered.text
+        family_id = registered.json()["family_id"]
+        verified = await http.post(f"{registry}/families/{family_id}/verification", json={"decision": "approve"},
+                                   headers=lurah)
+        assert verified.json()["status"] == "enrolled"
+
+        async def donor(name: str, donor_type: str, received: int) -> str:
+            created = await http.post(f"{funding}/donors", json={"name": name, "donor_type": donor_type,
+                                                                 "contact": None}, headers=ADMIN)
+            assert created.status_code == 201, created.text
+            donor_id: str = created.json()["donor_id"]
+            given = await http.post(f"{funding}/donors/{donor_id}/contributions", headers=bearer("agency"), json={
+                "amount_rp": received, "received_on": (day - timedelta(days=3)).isoformat(), "method": "transfer",
+                "reference": f"TRF-{name}"})
+            assert given.status_code == 201, given.text
+            return donor_id
+
+        batik = await donor("PT Batik Pesisir", "csr", 3_000_000)
+        asn = await donor("Ibu Sri (ASN Dinkes)", "individual", 1_000_000)
+
+        async def sponsor(donor_id: str, amount: int) -> bool:  # 409 until funding has read the enrolment
+            response = await http.post(f"{funding}/sponsorships", headers=ADMIN, json={
+                "donor_id": donor_id, "family_id": family_id, "amount_rp": amount,
+                "start_date": (day - timedelta(days=7)).isoformat()})
+            assert response.status_code in (201, 409), response.text
+            return response.status_code == 201
+
+        await wait_until(lambda: sponsor(batik, 2_000_000), 20, interval=0.1, message="funding knows the family")
+        assert await sponsor(asn, 1_000_000)  # two orang tua asuh share the family
+
+        async def plan() -> dict[str, Any] | None:
+            items = (await http.get(f"{aid}/plans", params={"family_id": family_id}, headers=ADMIN)).json()["items"]
+            return items[0] if items and items[0]["budget_rp"] == 3_000_000 else None
+
+        opened = await wait_until(plan, 20, interval=0.1, message="aid opens the plan with both sponsorships")
+        # The plan starts at the later of the enrolment (today, the lurah's approval) and the sponsorships' start.
+        assert (opened["status"], opened["start_date"], opened["days"]) == ("active", day.isoformat(), 180)
+        start = date.fromisoformat(opened["start_date"])
+
+        def week(n: int, daily: int) -> dict[str, Any]:
+            first = start + timedelta(days=7 * n)
+            return {"period_from": first.isoformat(), "period_to": (first + timedelta(days=6)).isoformat(),
+                    "value_rp": 7 * daily, "items": [{"name": "telur ayam", "quantity": 14.0, "unit": "butir"}],
+                    "delivered_on": day.isoformat()}
+
+        deliveries = f"{aid}/plans/{opened['plan_id']}/deliveries"
+        first = await http.post(deliveries, json=week(0, 15_000), headers=kader)
+        assert first.status_code == 201, first.text
+        short = await http.post(deliveries, json=week(1, 14_000), headers=kader)
+        assert short.status_code == 422 and short.json()["errors"][0]["field"] == "value_rp"
+        third = await http.post(deliveries, json=week(2, 16_000), headers=kader)  # week 1 left uncovered
+        assert third.status_code == 201, third.text
+        gap = {"from": (start + timedelta(days=7)).isoformat(), "to": (start + timedelta(days=13)).isoformat()}
+
+        confirm = f"{aid}/deliveries/{first.json()['delivery_id']}/confirmation"
+        photo = {"photo_ref": "s3://proof/medono/w1.jpg"}
+        assert (await http.post(confirm, json=photo, headers=lurah)).status_code == 200
+        assert (await http.post(confirm, json={}, headers=lurah)).status_code == 409  # once only
+
+        session = await http.post(f"{aid}/education-sessions", headers=kader, json={
+            "topic": "nutrition", "held_on": day.isoformat(), "kelurahan_code": MEDONO, "family_ids": [family_id],
+            "facilitator": "Bidan Wahyuni"})
+        assert session.status_code == 201, session.text
+        intervention = await http.post(f"{aid}/plans/{opened['plan_id']}/interventions", headers=kader, json={
+            "kind": "sanitation", "description": "Jamban sehat", "done_on": day.isoformat(), "value_rp": 3_250_000})
+        assert intervention.status_code == 201, intervention.text
+        members = (await http.get(f"{registry}/families/{family_id}", headers=ADMIN)).json()["members"]
+        baby = next(m for m in members if m["role"] == "baduta")
+        measured = await http.post(f"{registry}/families/{family_id}/growth-measurements", headers=kader, json={
+            "member_id": baby["member_id"], "measured_on": day.isoformat(), "weight_kg": 5.1, "length_cm": 55.0})
+        assert measured.status_code == 201, measured.text
+
+        delivered = 7 * 15_000 + 7 * 16_000
+        plan_now = (await http.get(f"{aid}/plans/{opened['plan_id']}", headers=ADMIN)).json()
+        assert (plan_now["delivered_rp"], plan_now["days_covered"], plan_now["gaps"]) == (delivered, 14, [gap])
+
+        # Funding draws what aid delivered, oldest sponsorship first: all of it from Batik's.
+        async def drawn() -> dict[str, Any] | None:
+            body: dict[str, Any] = (await http.get(f"{funding}/families/{family_id}/funding", headers=ADMIN)).json()
+            return body if body["drawn_rp"] == delivered else None
+
+        funded = await wait_until(drawn, 20, interval=0.1, message="funding draws the deliveries")
+        assert (funded["sponsored_rp"], funded["remaining_rp"]) == (3_000_000, 3_000_000 - delivered)
+        statements = {d: (await http.get(f"{funding}/donors/{d}", headers=ADMIN)).json() for d in (batik, asn)}
+        assert (statements[batik]["drawn_rp"], statements[asn]["drawn_rp"]) == (delivered, 0)
+        assert (statements[batik]["available_rp"], statements[asn]["available_rp"]) == (1_000_000, 0)
+
+        # Reporting, from events only, tells the same story.
+        async def reported() -> tuple[dict[str, Any], ...] | None:
+            progress = await without_clock(http, f"{reporting}/progress")
+            money = await without_clock(http, f"{reporting}/funding")
+            given = await without_clock(http, f"{reporting}/aid")
+            outcomes = await without_clock(http, f"{reporting}/outcomes")
+            done = (money["drawn_rp"] == delivered and given["confirmed_deliveries"] == 1
+                    and given["education_sessions"] == 1 and outcomes["children_measured"] == 1
+                    and sum(k["interventions"] for k in given["interventions_by_kind"]) == 1)
+            return (progress, money, given) if done else None
+
+        progress, money, given = await wait_until(reported, 30, interval=0.2, message="reporting catches up")
+        assert {k: progress[k] for k in ("registered", "enrolled", "sponsored", "aid_active", "completed")} == {
+            "registered": 1, "enrolled": 1, "sponsored": 1, "aid_active": 1, "completed": 0}
+        medono = next(k for k in progress["by_kelurahan"] if k["kelurahan_code"] == MEDONO)
+        assert (medono["enrolled"], medono["sponsored"]) == (1, 1)
+        assert (money["received_rp"], money["allocated_rp"], money["drawn_rp"]) == (4_000_000, 3_000_000, delivered)
+        types = {t["donor_type"]: t for t in money["by_donor_type"]}
+        assert (types["csr"]["drawn_rp"], types["individual"]["allocated_rp"]) == (delivered, 1_000_000)
+        assert money["funding_gap_rp"] == 0  # the family has its six months' money
+        assert (given["delivered_rp"], given["deliveries"], given["days_covered"]) == (delivered, 2, 14)
+        assert (given["plans_with_gaps"], given["gap_days"]) == (1, 7)
+        assert given["delivered_rp"] == plan_now["delivered_rp"] == funded["drawn_rp"]
+
+
+async def snapshot(urls: dict[str, str]) -> dict[str, Any]:
+    """Every count a second load could change, read from all four services."""
+    async with httpx.AsyncClient(timeout=15) as http:
+        out: dict[str, Any] = {}
+        for path in ("/progress", "/funding", "/aid", "/outcomes"):
+            out[path] = await without_clock(http, urls["reporting"] + path)
+        for name, path in (("registry", "/families"), ("funding", "/donors"), ("aid", "/plans"),
+                           ("aid", "/education-sessions"), ("aid", "/home-visits")):
+            out[name + path] = (await http.get(urls[name] + path, headers=ADMIN)).json()["total"]
+        return out
+
+
+async def test_the_demo_loads_through_the_apis_and_loading_it_again_changes_nothing(urls: dict[str, str]) -> None:
+    dataset = demo.build(40, anchor=today(), seed=24)  # a small programme with every kind of story in it
+    sizes = dataset.sizes()
+    assert all(sizes[k] for k in ("rejected", "awaiting_verification", "exits", "home_visits", "interventions"))
+    assert sizes["plans"] < sizes["sponsored"]  # someone sponsored below the six-month minimum
+
+    first = await demo.load(dataset, urls, TEST_JWT_SECRET)
+    assert not first.tally.refused, first.tally.examples
+    assert first.tally.sent == dataset.requests() and first.tally.replayed == 0
+    assert first.reporting_caught_up
+    before = await snapshot(urls)
+    progress, aid = before["/progress"], before["/aid"]
+    assert (progress["registered"], progress["enrolled"], progress["rejected"], progress["exited"]) == (
+        sizes["families"], sizes["approved"], sizes["rejected"], sizes["exits"])
+    assert progress["sponsored"] == sizes["sponsored"] and before["/funding"]["families_short"] > 0
+    assert (aid["deliveries"], aid["confirmed_deliveries"], aid["plans_opened"]) == (
+        sizes["deliveries"], sizes["confirmations"], sizes["plans"])
+    assert before["funding/donors"] == sizes["donors"] and before["/funding"]["donors"] == sizes["donors"]
+    assert before["aid/education-sessions"] == sizes["education_sessions"]
+    assert before["/outcomes"]["measurements"] == sizes["growth_measurements"]
+    assert (aid["home_visits_flagged"], aid["home_visits_done"]) == (sizes["home_visits_flagged"], sizes["home_visits"])
+
+    again = await demo.load(dataset, urls, TEST_JWT_SECRET)
+    assert not again.tally.refused, again.tally.examples
+    assert again.tally.replayed == again.tally.sent == dataset.requests()  # every command a stored response
+    assert await snapshot(urls) == before
+    assert "Dashboard: http://" in demo.summary(again, urls["reporting"] + "/")
+
+
+async def test_a_simulated_programme_adds_up(urls: dict[str, str], js_clean: str) -> None:
+    summary = await simulate(20, 21, urls, TEST_JWT_SECRET, nats_url=js_clean, seed=7, sample_every=4)
+
+    assert summary.unexpected_refusals == 0, (summary.refused, summary.examples)
+    assert summary.commands == summary.accepted + sum(summary.refused_on_purpose.values())
+    assert all(reason.startswith("422 ") for reason in summary.refused_on_purpose)
+    assert summary.seen == {**summary.seen, **summary.expected}, summary.render()  # reporting caught up
+    assert summary.expected["registered"] == 20 and summary.expected["deliveries"] >= 3 * summary.expected["sponsored"]
+    accepted = summary.accepted_by_kind
+    enrolled, rejected = summary.expected["enrolled"], accepted["verification"] - summary.expected["enrolled"]
+    # Every accepted registry command is on the bus: registered; verified + enrolled, or rejected; measured; exited.
+    assert summary.events["GENTING_REGISTRY"] == (accepted["registration"] + 2 * enrolled + rejected
+                                                  + accepted["growth"] + accepted["exit"])
+    assert summary.events["GENTING_FUNDING"] >= accepted["donor"] + accepted["contribution"] + 2 * accepted[
+        "sponsorship"] + accepted["delivery"]  # a donor's allocation and the sponsorship; a draw per delivery
+    assert summary.events["GENTING_AID"] >= accepted["delivery"] + accepted["confirmation"] + accepted["education"]
+    assert summary.latency["enrolment"] and summary.latency["delivery"]
+    assert "refused otherwise        0" in summary.render()
