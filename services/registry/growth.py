@@ -73,9 +73,9 @@ def measurement_errors(
     return errors
 
 
-def _range_errors(field: str, value: float, bounds: tuple[float, float], unit: str) -> list[FieldError]:
+def _range_errors(field: str, measured: float, bounds: tuple[float, float], unit: str) -> list[FieldError]:
     low, high = bounds
-    if not math.isfinite(value) or not low <= value <= high:
+    if not math.isfinite(measured) or not low <= measured <= high:
         return [FieldError(field, f"must be between {low:g} and {high:g} {unit}")]
     return []
 
