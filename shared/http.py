@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.auth import Principal, Unauthorized, verify_token
 from shared.errors import ConcurrencyConflict, DomainError, FieldError, InvalidCommand
-from shared.outbox import wake_relay
+from shared.outbox import committing
 
 log = structlog.get_logger()
 
@@ -114,22 +114,20 @@ async def run_command(request: Request, principal: Principal, execute: Execute) 
         return stored
     for attempt in range(1, COMMAND_ATTEMPTS + 1):
         try:
-            async with pool.acquire() as conn:
-                async with conn.transaction():
-                    status, body = await execute(conn)
-                    if key:
-                        await conn.execute(
-                            "insert into idempotency_keys (principal, key, method, path, request_hash,"
-                            " status, response) values ($1, $2, $3, $4, $5, $6, $7)",
-                            principal.sub,
-                            key,
-                            request.method,
-                            request.url.path,
-                            request_hash,
-                            status,
-                            body,
-                        )
-                await wake_relay(conn)
+            async with committing(pool) as conn:
+                status, body = await execute(conn)
+                if key:
+                    await conn.execute(
+                        "insert into idempotency_keys (principal, key, method, path, request_hash,"
+                        " status, response) values ($1, $2, $3, $4, $5, $6, $7)",
+                        principal.sub,
+                        key,
+                        request.method,
+                        request.url.path,
+                        request_hash,
+                        status,
+                        body,
+                    )
             return JSONResponse(body, status_code=status)
         except (ConcurrencyConflict, asyncpg.DeadlockDetectedError, asyncpg.SerializationError):
             # Another writer (a command or a consumer's batch) got there first: retry on fresh state.

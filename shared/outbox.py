@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import zlib
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import asyncpg
 import structlog
@@ -30,6 +31,16 @@ async def wake_relay(conn: asyncpg.Connection) -> None:
     A missed wake-up costs at most the relay's poll interval, never an event.
     """
     await conn.execute("select pg_notify('outbox', '')")
+
+
+@contextlib.asynccontextmanager
+async def committing(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+    """A connection inside a transaction for a write that may append events; once it has
+    committed, the relay is woken. A rollback wakes nobody."""
+    async with pool.acquire() as conn:
+        async with conn.transaction():
+            yield conn
+        await wake_relay(conn)
 
 
 def leader_lock_key(service: str) -> int:

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from shared.messaging import MSG_ID_HEADER, Envelope, dlq_subject
 from shared.nats_setup import dlq_stream_config, ensure_consumer, ensure_stream
-from shared.outbox import wake_relay
+from shared.outbox import committing
 
 log = structlog.get_logger()
 
@@ -229,11 +229,8 @@ class ProjectionRunner:
         await self._settle(parsed, outcomes)
 
     async def _apply_batch(self, parsed: list[tuple[Msg, Envelope]]) -> list[Outcome]:
-        async with self.pool.acquire() as conn:
-            async with conn.transaction():
-                outcomes = await self._apply_in(conn, parsed)
-            await wake_relay(conn)  # a reaction may have appended events of this service
-        return outcomes
+        async with committing(self.pool) as conn:  # a reaction may append events of this service
+            return await self._apply_in(conn, parsed)
 
     async def _apply_in(self, conn: asyncpg.Connection, parsed: list[tuple[Msg, Envelope]]) -> list[Outcome]:
         outcomes = await gate(conn, self.projection.name, [(e.stream_id, e.stream_version) for _, e in parsed])

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from services.aid.domain.plan_model import EndWindow
 from services.aid.repository import PlanRepository
 from shared.eventstore import Metadata
-from shared.outbox import wake_relay
+from shared.outbox import committing
 
 log = structlog.get_logger()
 
@@ -48,11 +48,9 @@ async def close_expired_plans(pool: asyncpg.Pool, plans: PlanRepository, today: 
     ended = 0
     for row in due:
         meta = Metadata(occurred_at=datetime.now(UTC), correlation_id=uuid4(), causation_id=uuid4())
-        async with pool.acquire() as conn:
-            async with conn.transaction():
-                command = EndWindow(row["plan_id"], today, grace_days)
-                _, facts = await plans.execute(conn, row["plan_id"], command, meta)
-            await wake_relay(conn)
+        async with committing(pool) as conn:
+            command = EndWindow(row["plan_id"], today, grace_days)
+            _, facts = await plans.execute(conn, row["plan_id"], command, meta)
         if facts:
             ended += 1
             log.info("plan_window_ended", plan_id=str(row["plan_id"]), outcome="incomplete")

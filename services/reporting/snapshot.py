@@ -14,7 +14,7 @@ from services.reporting import queries
 from shared.contracts.reporting import CITY_PROGRESS_STREAM_ID, CityProgress, ProgressSnapshot
 from shared.errors import ConcurrencyConflict
 from shared.eventstore import EventStore, Metadata, NewEvent
-from shared.outbox import wake_relay
+from shared.outbox import committing
 
 log = structlog.get_logger()
 
@@ -72,24 +72,22 @@ class SnapshotPublisher:
             await asyncio.sleep(self.interval.total_seconds())
 
     async def publish_if_changed(self) -> ProgressSnapshot | None:
-        async with self.pool.acquire() as conn:
-            async with conn.transaction():
-                current = await queries.progress(conn, self.target)
-                last = await last_snapshot(conn)
-                if not should_publish(
-                    current, last and last["data"], last and last["occurred_at"], current.as_of, self.interval
-                ):
-                    return None
-                snapshot = ProgressSnapshot(**current.model_dump())
-                # Expected version: two replicas racing get a conflict, never two snapshots of one version.
-                await STORE.append(
-                    conn,
-                    CITY_PROGRESS_STREAM_ID,
-                    last["stream_version"] if last else 0,
-                    [NewEvent(snapshot)],
-                    Metadata(occurred_at=current.as_of),
-                )
-            await wake_relay(conn)
+        async with committing(self.pool) as conn:
+            current = await queries.progress(conn, self.target)
+            last = await last_snapshot(conn)
+            if not should_publish(
+                current, last and last["data"], last and last["occurred_at"], current.as_of, self.interval
+            ):
+                return None
+            snapshot = ProgressSnapshot(**current.model_dump())
+            # Expected version: two replicas racing get a conflict, never two snapshots of one version.
+            await STORE.append(
+                conn,
+                CITY_PROGRESS_STREAM_ID,
+                last["stream_version"] if last else 0,
+                [NewEvent(snapshot)],
+                Metadata(occurred_at=current.as_of),
+            )
         self.published += 1
         log.info("progress_snapshot_published", registered=current.registered, enrolled=current.enrolled)
         return snapshot
