@@ -84,8 +84,9 @@ class ServiceMetrics:
         """Bring a counter up to a running total kept elsewhere (the runner's stats)."""
         key = (id(counter), *labels)
         delta = total - self._reported.get(key, 0)
+        child = counter.labels(*labels)  # present at 0 from the first scrape: alerts see a series
         if delta > 0:
-            counter.labels(*labels).inc(delta)
+            child.inc(delta)
             self._reported[key] = total
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:

@@ -43,6 +43,11 @@ class Projection(Protocol):
     # applies a whole batch at once (in the given order); the runner prefers it when present.
 
 
+# Why a message was dead-lettered: it does not parse, its projection kept failing, or its
+# predecessor never arrived (the label of genting_dead_letters_total).
+DEAD_LETTER_KINDS = ("poison", "failed", "gap")
+
+
 class Outcome(Enum):
     APPLY = "apply"
     DUPLICATE = "duplicate"

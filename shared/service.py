@@ -29,7 +29,7 @@ from shared.messaging import stream_name
 from shared.metrics import ServiceMetrics
 from shared.nats_setup import connect, ensure_stream, owned_stream_config
 from shared.outbox import OutboxRelay, outbox_backlog
-from shared.projection import Projection, ProjectionRunner
+from shared.projection import DEAD_LETTER_KINDS, Projection, ProjectionRunner
 from shared.settings import Settings
 
 log = structlog.get_logger()
@@ -178,8 +178,8 @@ def _operations_router(spec: ServiceSpec, settings: Settings, metrics: ServiceMe
                     info = await runner.js.consumer_info(runner.projection.stream, name)
                 metrics.consumer_lag.labels(name).set(info.num_pending or 0)
             metrics.count_up_to(metrics.consumer_redeliveries, (name,), s.redelivered)
-            for kind, count in s.dead_letters.items():
-                metrics.count_up_to(metrics.dead_letters, (name, kind), count)
+            for kind in sorted({*DEAD_LETTER_KINDS, *s.dead_letters}):
+                metrics.count_up_to(metrics.dead_letters, (name, kind), s.dead_letters.get(kind, 0))
             for outcome, value in (
                 ("applied", s.applied),
                 ("duplicate", s.duplicates),
