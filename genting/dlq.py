@@ -19,12 +19,13 @@ import nats
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
-from nats.js.errors import NotFoundError
+from nats.js.errors import NotFoundError, ServerError
 
 from shared.messaging import dlq_stream_name
 from shared.projection import retry_subject
 
 RETRY_TIMEOUT = 15.0
+NO_MESSAGE = 10057  # JetStream: "no message found"
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,11 @@ async def retry(nc: nats.NATS, js: JetStreamContext, service: str, letter: DeadL
         return f"failed again: {reply['error']}"
     if reply.get("outcome") == "gap":
         return "still a version gap: an earlier event of the same stream has not been applied"
-    await js.delete_msg(dlq_stream_name(service), letter.id)
+    try:
+        await js.delete_msg(dlq_stream_name(service), letter.id)
+    except ServerError as exc:
+        if exc.err_code != NO_MESSAGE:
+            raise  # else: deleted by a concurrent retry already
     return None
 
 
