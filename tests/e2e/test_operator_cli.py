@@ -15,11 +15,11 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 import httpx
 import pytest
+from up_support import genting_up
 
 from genting.embedded import die_with_parent, ensure_database
 from shared.testing import TEST_DATA_KEY, TEST_JWT_SECRET, free_port, wait_until
@@ -163,87 +163,43 @@ async def test_migrate_is_idempotent_and_safe_concurrently_and_serve_then_starts
         log.close()
 
 
-def _stack(data_dir: Path) -> dict[str, Any] | None:
-    try:
-        return json.loads((data_dir / "stack.json").read_text())  # type: ignore[no-any-return]
-    except (OSError, ValueError):
-        return None
-
-
 async def test_up_with_two_replicas_brings_back_a_killed_replica_and_nats_server(tmp_path: Path) -> None:
-    data = tmp_path / "data"
-    ports = {name: free_port() for name in ("registry", "aid", "funding", "reporting", "nats", "pg")}
-    args = ["up", "--replicas", "2", "--data-dir", str(data), "--host", "127.0.0.1"]
-    args += [f"--{name}-port={port}" for name, port in ports.items()]
-    env = {k: v for k, v in os.environ.items() if k not in ("GENTING_NATS_URL", "GENTING_DATABASE_URL")}
-    log_path = tmp_path / "up.log"
-    log = log_path.open("wb")
-    up = subprocess.Popen(  # noqa: ASYNC220
-        [sys.executable, "-m", "genting.cli", *args],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        preexec_fn=die_with_parent(),
-    )
-    urls = {name: f"http://127.0.0.1:{ports[name]}" for name in ("registry", "aid", "funding", "reporting")}
-    try:
+    async with genting_up(tmp_path, "--replicas", "2") as up:
+        pids = up.pids()
+        assert sorted(p for p in pids if "[" in p) == sorted(f"{s}[{i}]" for s in up.urls for i in (1, 2))
+
+        os.kill(pids["aid[1]"], signal.SIGKILL)
+        os.kill(pids["nats-server"], signal.SIGKILL)
+
+        def restarted() -> bool:
+            text = up.output()
+            return "genting: aid[1] exited (-9); restarting in 1.0 s" in text and (
+                "genting: nats-server exited (-9); restarting in 1.0 s" in text
+            )
+
+        await wait_until(restarted, 30, interval=0.2, message="restart lines")
+
+        def new_pids() -> bool:
+            now = up.pids()
+            return now["aid[1]"] != pids["aid[1]"] and now["nats-server"] != pids["nats-server"]
+
+        await wait_until(new_pids, 60, interval=0.2, message="new pids recorded")
         async with httpx.AsyncClient(timeout=3) as http:
+            await wait_until(lambda: up.all_ready(http), 90, interval=0.3, message="ready again")
+            metrics = (await http.get(f"{up.urls['aid']}/metrics")).text
+        for name in OPERATOR_METRICS:
+            assert name in metrics, name
 
-            async def all_ready() -> bool:
-                assert up.poll() is None, log_path.read_text()[-4000:]
-                try:
-                    answers = await asyncio.gather(*(http.get(f"{u}/health/ready") for u in urls.values()))
-                except httpx.TransportError:
-                    return False
-                return all(a.status_code == 200 for a in answers) and _stack(data) is not None
-
-            await wait_until(all_ready, 120, interval=0.3, message="stack up")
-            pids = _stack(data)["pids"]  # type: ignore[index]
-            assert sorted(p for p in pids if "[" in p) == sorted(f"{s}[{i}]" for s in urls for i in (1, 2))
-
-            os.kill(pids["aid[1]"], signal.SIGKILL)
-            os.kill(pids["nats-server"], signal.SIGKILL)
-
-            def restarted() -> bool:
-                text = log_path.read_text()
-                return "genting: aid[1] exited (-9); restarting in 1.0 s" in text and (
-                    "genting: nats-server exited (-9); restarting in 1.0 s" in text
-                )
-
-            await wait_until(restarted, 30, interval=0.2, message="restart lines")
-
-            def new_pids() -> bool:
-                now = (_stack(data) or {}).get("pids", {})
-                return now.get("aid[1]") not in (None, pids["aid[1]"]) and now.get("nats-server") not in (
-                    None,
-                    pids["nats-server"],
-                )
-
-            await wait_until(new_pids, 60, interval=0.2, message="new pids recorded")
-            await wait_until(all_ready, 90, interval=0.3, message="ready again")
-            metrics = (await http.get(f"{urls['aid']}/metrics")).text
-            for name in OPERATOR_METRICS:
-                assert name in metrics, name
-
-        code, out, err = await genting("status", "--json", "--data-dir", str(data))
+        code, out, err = await genting("status", "--json", "--data-dir", str(up.data_dir))
         assert code == 0, err
         status = json.loads(out)["services"]
-        assert set(status) == set(urls)
-        now = _stack(data)["pids"]  # type: ignore[index]
+        assert set(status) == set(up.urls)
+        now = up.pids()
         for name, s in status.items():
             leader_pid = int(s["relay_leader"].split("@")[0])  # one of the service's own replicas leads
             assert leader_pid in (now[f"{name}[1]"], now[f"{name}[2]"]), (name, s, now)
             assert isinstance(s["outbox_backlog"], int)
             assert s["dead_letters"] == 0 and s["problems"] == []
         assert {c["name"] for c in status["aid"]["consumers"]} == {"aid-registry", "aid-funding"}
-        assert up.poll() is None  # the stack never stopped
-    finally:
-        up.send_signal(signal.SIGINT)
-        try:
-            up.wait(60)
-        except subprocess.TimeoutExpired:
-            up.kill()
-            up.wait()
-        log.close()
-    assert up.returncode == 0, log_path.read_text()[-3000:]
+        assert up.proc.poll() is None  # the stack never stopped
+    assert up.proc.returncode == 0, up.output()[-3000:]
