@@ -44,168 +44,40 @@ NO_GAIN_DAYS = 60  # aid flags a child for a home visit who gained no weight in 
 SERIALS = range(7000, 9998)  # the NIK/KK serials the demo uses; tests and the README use low ones
 WIB = ZoneInfo("Asia/Jakarta")
 RETRY_ALWAYS = "ConcurrencyConflict"  # a refused command changes nothing: sending it again is safe
-DEFAULT_URLS = {
-    "registry": "http://127.0.0.1:8001",
-    "aid": "http://127.0.0.1:8002",
-    "funding": "http://127.0.0.1:8003",
-    "reporting": "http://127.0.0.1:8004",
-}
+DEFAULT_URLS = {"registry": "http://127.0.0.1:8001", "aid": "http://127.0.0.1:8002",
+                "funding": "http://127.0.0.1:8003", "reporting": "http://127.0.0.1:8004"}
 
 # -- the dataset ------------------------------------------------------------------------------
 # Names are common Javanese ones; every donor and person is fictional.
-WOMEN = (
-    "Siti",
-    "Sri",
-    "Dewi",
-    "Nur",
-    "Rina",
-    "Ayu",
-    "Fitri",
-    "Wulan",
-    "Ratna",
-    "Indah",
-    "Lestari",
-    "Umi",
-    "Khasanah",
-    "Aminah",
-    "Rohmah",
-    "Nurul",
-    "Eka",
-    "Dwi",
-    "Mega",
-    "Laila",
-    "Anisa",
-    "Putri",
-    "Yuni",
-    "Tutik",
-)
-MEN = (
-    "Ahmad",
-    "Muhammad",
-    "Budi",
-    "Agus",
-    "Slamet",
-    "Joko",
-    "Eko",
-    "Hadi",
-    "Rudi",
-    "Arif",
-    "Fajar",
-    "Imam",
-    "Rizki",
-    "Wahyu",
-    "Yusuf",
-    "Hendra",
-    "Taufik",
-    "Bambang",
-    "Sugeng",
-    "Teguh",
-    "Nur Hasan",
-    "Khoirul",
-)
-WOMEN_SECOND = (
-    "Rahmawati",
-    "Wahyuni",
-    "Handayani",
-    "Susanti",
-    "Khotijah",
-    "Aini",
-    "Maesaroh",
-    "Fadilah",
-    "Lestari",
-    "Safitri",
-    "Zulaikha",
-    "Masruroh",
-)
-MEN_SECOND = (
-    "Santoso",
-    "Setiawan",
-    "Hidayat",
-    "Saputra",
-    "Prasetyo",
-    "Kurniawan",
-    "Mubarok",
-    "Ma'ruf",
-    "Zaenal",
-    "Fauzi",
-    "Nugroho",
-    "Rifai",
-)
+WOMEN = ("Siti", "Sri", "Dewi", "Nur", "Rina", "Ayu", "Fitri", "Wulan", "Ratna", "Indah", "Lestari", "Umi",
+         "Khasanah", "Aminah", "Rohmah", "Nurul", "Eka", "Dwi", "Mega", "Laila", "Anisa", "Putri", "Yuni", "Tutik")
+MEN = ("Ahmad", "Muhammad", "Budi", "Agus", "Slamet", "Joko", "Eko", "Hadi", "Rudi", "Arif", "Fajar", "Imam",
+       "Rizki", "Wahyu", "Yusuf", "Hendra", "Taufik", "Bambang", "Sugeng", "Teguh", "Nur Hasan", "Khoirul")
+WOMEN_SECOND = ("Rahmawati", "Wahyuni", "Handayani", "Susanti", "Khotijah", "Aini", "Maesaroh", "Fadilah",
+                "Lestari", "Safitri", "Zulaikha", "Masruroh")
+MEN_SECOND = ("Santoso", "Setiawan", "Hidayat", "Saputra", "Prasetyo", "Kurniawan", "Mubarok", "Ma'ruf", "Zaenal",
+              "Fauzi", "Nugroho", "Rifai")
 GIRLS = ("Aisyah", "Nabila", "Kirana", "Salsabila", "Naura", "Keisha", "Nayla", "Raisa", "Syifa", "Alya")
 BOYS = ("Alif", "Rafa", "Bagas", "Dimas", "Galih", "Arya", "Azka", "Fathan", "Zidan", "Hafiz", "Akbar")
-STREETS = (
-    "Jl. Dr. Sutomo",
-    "Jl. Hayam Wuruk",
-    "Jl. Diponegoro",
-    "Jl. Merdeka",
-    "Jl. Gajah Mada",
-    "Jl. Kurinci",
-    "Jl. Jlamprang",
-    "Jl. Urip Sumoharjo",
-    "Jl. Kusuma Bangsa",
-    "Jl. Slamet",
-    "Jl. Sriwijaya",
-    "Jl. Bandeng",
-)
-RISKS = (
-    "unsafe_drinking_water",
-    "no_proper_latrine",
-    "uninhabitable_house",
-    "poor",
-    "births_too_close",
-    "too_many_children",
-)
-FOODS = (
-    ("beras", "kg", 5.0),
-    ("telur ayam", "butir", 14.0),
-    ("ikan bandeng", "kg", 1.0),
-    ("susu UHT", "kotak", 7.0),
-    ("tempe", "papan", 3.0),
-    ("sayur bayam", "ikat", 4.0),
-    ("kacang hijau", "kg", 0.5),
-    ("daging ayam", "kg", 1.0),
-    ("tahu", "potong", 10.0),
-    ("pisang", "sisir", 1.0),
-    ("paket lauk Dashat", "porsi", 7.0),
-)
-CIVIL_SERVICE = (
-    "Dinas Kesehatan",
-    "Dinas Pendidikan",
-    "Dinsos P2KB",
-    "Bappeda",
-    "RSUD Bendan",
-    "Kecamatan",
-    "Dinas Perdagangan",
-    "BPKAD",
-    "Setda",
-    "Puskesmas",
-)
+STREETS = ("Jl. Dr. Sutomo", "Jl. Hayam Wuruk", "Jl. Diponegoro", "Jl. Merdeka", "Jl. Gajah Mada", "Jl. Kurinci",
+           "Jl. Jlamprang", "Jl. Urip Sumoharjo", "Jl. Kusuma Bangsa", "Jl. Slamet", "Jl. Sriwijaya", "Jl. Bandeng")
+RISKS = ("unsafe_drinking_water", "no_proper_latrine", "uninhabitable_house", "poor", "births_too_close",
+         "too_many_children")
+FOODS = (("beras", "kg", 5.0), ("telur ayam", "butir", 14.0), ("ikan bandeng", "kg", 1.0), ("susu UHT", "kotak", 7.0),
+         ("tempe", "papan", 3.0), ("sayur bayam", "ikat", 4.0), ("kacang hijau", "kg", 0.5), ("daging ayam", "kg", 1.0),
+         ("tahu", "potong", 10.0), ("pisang", "sisir", 1.0), ("paket lauk Dashat", "porsi", 7.0))
+CIVIL_SERVICE = ("Dinas Kesehatan", "Dinas Pendidikan", "Dinsos P2KB", "Bappeda", "RSUD Bendan", "Kecamatan",
+                 "Dinas Perdagangan", "BPKAD", "Setda", "Puskesmas")
 DONORS: dict[str, tuple[str, ...]] = {  # institutional donors by type (fictional)
-    "community": (
-        "Paguyuban Pedagang Pasar Banjarsari",
-        "Majelis Taklim Al-Hikmah Kauman",
-        "Komunitas Batik Muda Pekalongan",
-        "Ikatan Bidan Ranting Pekalongan Utara",
-        "Karang Taruna Panjang Wetan",
-        "Paguyuban Nelayan Krapyak",
-        "Jamaah Masjid Jami' Setono",
-        "Forum Warga Degayu",
-        "Paguyuban Perajin Canting Jenggot",
-        "Arisan PKK RW 05 Podosugih",
-        "Komunitas Pesepeda Kota Batik",
-        "Alumni SMA Kota Batik Peduli",
-    ),
+    "community": ("Paguyuban Pedagang Pasar Banjarsari", "Majelis Taklim Al-Hikmah Kauman",
+                  "Komunitas Batik Muda Pekalongan", "Ikatan Bidan Ranting Pekalongan Utara",
+                  "Karang Taruna Panjang Wetan", "Paguyuban Nelayan Krapyak", "Jamaah Masjid Jami' Setono",
+                  "Forum Warga Degayu", "Paguyuban Perajin Canting Jenggot", "Arisan PKK RW 05 Podosugih",
+                  "Komunitas Pesepeda Kota Batik", "Alumni SMA Kota Batik Peduli"),
     "bumd": ("Perumda Tirta Batik", "Perumda BPR Bank Kota Batik", "Perumda Pasar Kota Batik"),
-    "csr": (
-        "PT Batik Pesisir Nusantara",
-        "PT Tekstil Kota Batik",
-        "PT Perikanan Samudra Pantura",
-        "CV Sarung Pekalongan Jaya",
-        "PT Mie Sehat Pekalongan",
-        "Hotel Dinasti Batik",
-        "PT Galangan Kapal Pantura",
-        "PT Kopi Pesisir Utara",
-    ),
+    "csr": ("PT Batik Pesisir Nusantara", "PT Tekstil Kota Batik", "PT Perikanan Samudra Pantura",
+            "CV Sarung Pekalongan Jaya", "PT Mie Sehat Pekalongan", "Hotel Dinasti Batik",
+            "PT Galangan Kapal Pantura", "PT Kopi Pesisir Utara"),
     "bumn": ("Bank BUMN Cabang Pekalongan", "PLN-UP3 Pekalongan (CSR BUMN)"),
     "university": ("Universitas Kota Batik", "Politeknik Pantura"),
     "media": ("Radio Suara Kota Batik", "Harian Pantura Pos"),
@@ -213,36 +85,17 @@ DONORS: dict[str, tuple[str, ...]] = {  # institutional donors by type (fictiona
 }
 INSTITUTIONS = ("csr", "bumd", "bumn", "university", "media", "other")
 TOPICS = ("nutrition", "hygiene", "clean_water", "early_marriage", "parenting", "breastfeeding")
-INTERVENTIONS = (
-    ("clean_water", "Tandon air dan saringan untuk air minum", 850_000),
-    ("sanitation", "Jamban sehat dengan septic tank", 3_250_000),
-    ("early_marriage_prevention", "Pendampingan remaja putri oleh PIK-R", 0),
-    ("health_referral", "Rujukan ke Puskesmas untuk anemia ibu", 150_000),
-)
-REJECTIONS = (
-    "Keluarga mampu, tidak memenuhi kriteria KRS",
-    "Terdaftar ganda dengan KK lain",
-    "Sudah pindah domisili sebelum verifikasi",
-)
+INTERVENTIONS = (("clean_water", "Tandon air dan saringan untuk air minum", 850_000),
+                 ("sanitation", "Jamban sehat dengan septic tank", 3_250_000),
+                 ("early_marriage_prevention", "Pendampingan remaja putri oleh PIK-R", 0),
+                 ("health_referral", "Rujukan ke Puskesmas untuk anemia ibu", 150_000))
+REJECTIONS = ("Keluarga mampu, tidak memenuhi kriteria KRS", "Terdaftar ganda dengan KK lain",
+              "Sudah pindah domisili sebelum verifikasi")
 # WHO 2006 length-for-age, month: (boys median, boys SD, girls median, girls SD) and weight medians.
-LENGTH = {
-    0: (49.9, 1.9, 49.1, 1.9),
-    3: (61.4, 2.1, 59.8, 2.1),
-    6: (67.6, 2.2, 65.7, 2.3),
-    9: (72.0, 2.4, 70.1, 2.5),
-    12: (75.7, 2.5, 74.0, 2.6),
-    18: (82.3, 2.8, 80.7, 2.9),
-    24: (87.8, 3.1, 86.4, 3.2),
-}
-WEIGHT = {
-    0: (3.3, 3.2),
-    3: (6.4, 5.8),
-    6: (7.9, 7.3),
-    9: (8.9, 8.2),
-    12: (9.6, 8.9),
-    18: (10.9, 10.2),
-    24: (12.2, 11.5),
-}
+LENGTH = {0: (49.9, 1.9, 49.1, 1.9), 3: (61.4, 2.1, 59.8, 2.1), 6: (67.6, 2.2, 65.7, 2.3), 9: (72.0, 2.4, 70.1, 2.5),
+          12: (75.7, 2.5, 74.0, 2.6), 18: (82.3, 2.8, 80.7, 2.9), 24: (87.8, 3.1, 86.4, 3.2)}
+WEIGHT = {0: (3.3, 3.2), 3: (6.4, 5.8), 6: (7.9, 7.3), 9: (8.9, 8.2), 12: (9.6, 8.9), 18: (10.9, 10.2),
+          24: (12.2, 11.5)}
 
 
 @dataclass(frozen=True)
@@ -320,11 +173,8 @@ class Family:
         for g in self.growth:
             by_child.setdefault(g.child, []).append(g)
         return self.decision == "approve" and any(
-            len(gs) > 1
-            and (gs[-1].measured_on - gs[0].measured_on).days >= NO_GAIN_DAYS
-            and gs[-1].weight_kg <= gs[0].weight_kg
-            for gs in by_child.values()
-        )
+            len(gs) > 1 and (gs[-1].measured_on - gs[0].measured_on).days >= NO_GAIN_DAYS
+            and gs[-1].weight_kg <= gs[0].weight_kg for gs in by_child.values())
 
     @property
     def gets_a_plan(self) -> bool:
@@ -376,22 +226,9 @@ class Dataset:
     def requests(self) -> int:
         """POSTs the loader sends (the progress line's total)."""
         s = self.sizes()
-        return (
-            s["donors"]
-            + s["contributions"]
-            + s["pledges"]
-            + s["families"]
-            + s["approved"]
-            + s["rejected"]
-            + s["sponsorships"]
-            + s["deliveries"]
-            + s["confirmations"]
-            + s["interventions"]
-            + s["growth_measurements"]
-            + s["home_visits"]
-            + s["education_sessions"]
-            + s["exits"]
-        )
+        return (s["donors"] + s["contributions"] + s["pledges"] + s["families"] + s["approved"] + s["rejected"]
+                + s["sponsorships"] + s["deliveries"] + s["confirmations"] + s["interventions"]
+                + s["growth_measurements"] + s["home_visits"] + s["education_sessions"] + s["exits"])
 
 
 def build(families: int = DEFAULT_FAMILIES, *, anchor: date, seed: int = SEED) -> Dataset:
@@ -425,9 +262,8 @@ def _person(rng: random.Random, used: set[str], region: str, born: date, sex: st
     return number
 
 
-def family(
-    rng: random.Random, i: int, kel: Kelurahan, anchor: date, used: set[str], serials: range = SERIALS
-) -> Family:
+def family(rng: random.Random, i: int, kel: Kelurahan, anchor: date, used: set[str],
+           serials: range = SERIALS) -> Family:
     """One KRS family of that kelurahan, registered on `anchor`; `used` keeps NIK/KK numbers unique."""
     code, kelurahan = kel.code, kel.name
     region = "3375" + code[6:8]  # Kota Pekalongan, the family's kecamatan
@@ -437,23 +273,12 @@ def family(
     father, mother = _name(rng, MEN), _name(rng, WOMEN)
     shape = rng.choices(("baby", "pregnant", "pregnant_with_baby", "baby_no_mother"), (60, 20, 12, 8))[0]
     members: list[dict[str, Any]] = [
-        {
-            "name": father,
-            "nik": _person(rng, used, region, father_born, "M", serials),
-            "role": "other",
-            "birth_date": father_born.isoformat(),
-            "sex": "M",
-        }
-    ]
+        {"name": father, "nik": _person(rng, used, region, father_born, "M", serials), "role": "other",
+         "birth_date": father_born.isoformat(), "sex": "M"}]
     if shape != "baby_no_mother":  # the mother works away, a grandmother cares for the baby
         role = "breastfeeding_mother" if shape == "baby" else "pregnant_mother"
-        mom: dict[str, Any] = {
-            "name": mother,
-            "nik": _person(rng, used, region, mother_born, "F", serials),
-            "role": role,
-            "birth_date": mother_born.isoformat(),
-            "sex": "F",
-        }
+        mom: dict[str, Any] = {"name": mother, "nik": _person(rng, used, region, mother_born, "F", serials),
+                               "role": role, "birth_date": mother_born.isoformat(), "sex": "F"}
         if role == "pregnant_mother":
             mom["expected_delivery_date"] = (anchor + timedelta(days=rng.randrange(20, 240))).isoformat()
         members.append(mom)
@@ -475,14 +300,10 @@ def family(
     used.add(card)
     rt, rw = rng.randrange(1, 9), rng.randrange(1, 12)
     body = {
-        "kk_number": card,
-        "head_name": father,
+        "kk_number": card, "head_name": father,
         "address": f"{rng.choice(STREETS)} Gg. {rng.randrange(1, 15)} No. {rng.randrange(1, 120)}, "
-        f"RT {rt:02d}/RW {rw:02d}, {kelurahan}",
-        "kelurahan_code": code,
-        "members": members,
-        "risk_factors": sorted(risks),
-        "consent": True,
+                   f"RT {rt:02d}/RW {rw:02d}, {kelurahan}",
+        "kelurahan_code": code, "members": members, "risk_factors": sorted(risks), "consent": True,
     }
     roll = rng.random()
     decision = "reject" if roll < 0.05 else None if roll < 0.11 else "approve"
@@ -528,14 +349,9 @@ def _donors(rng: random.Random, families: int, anchor: date) -> list[Donor]:
     donors = []
     for n in range(max(6, families // 4)):  # civil servants give from their salary, as individuals
         title = rng.choice(("", "", "dr. ", "Drs. ", "Hj. ", "H. "))
-        donors.append(
-            Donor(
-                f"ind{n:03d}",
-                f"{title}{_name(rng, rng.choice((WOMEN, MEN)))} (ASN {rng.choice(CIVIL_SERVICE)})",
-                "individual",
-                f"0812-{rng.randrange(1000, 9999)}-{rng.randrange(1000, 9999)}",
-            )
-        )
+        donors.append(Donor(f"ind{n:03d}", f"{title}{_name(rng, rng.choice((WOMEN, MEN)))} "
+                                            f"(ASN {rng.choice(CIVIL_SERVICE)})", "individual",
+                            f"0812-{rng.randrange(1000, 9999)}-{rng.randrange(1000, 9999)}"))
     for donor_type, names in DONORS.items():
         count = len(names) if donor_type != "community" else min(len(names), max(3, families // 25))
         for n, name in enumerate(names[:count]):
@@ -550,7 +366,6 @@ def _sponsor(rng: random.Random, fams: list[Family], donors: list[Donor], anchor
     by_type: dict[str, list[Donor]] = {}
     for d in donors:
         by_type.setdefault(d.donor_type, []).append(d)
-
     def pick(*types: str) -> Donor:
         return rng.choice(by_type[rng.choice(types)])
 
@@ -623,24 +438,10 @@ def _sessions(rng: random.Random, fams: list[Family], anchor: date) -> list[Sess
             continue
         for n in range(rng.choice((1, 2, 2, 3))):
             families = tuple(sorted(rng.sample(here, max(1, round(len(here) * rng.uniform(0.5, 1.0))))))
-            facilitator = rng.choice(
-                (
-                    f"Bidan {_name(rng, WOMEN)}",
-                    f"Kader Posyandu {kel.name}",
-                    f"Tim Pendamping Keluarga {kel.name}",
-                    f"Ahli gizi Puskesmas {kel.name}",
-                )
-            )
-            sessions.append(
-                Session(
-                    f"S{kel.code}-{n}",
-                    kel.code,
-                    rng.choice(TOPICS),
-                    anchor - timedelta(days=rng.randrange(0, 28)),
-                    families,
-                    facilitator,
-                )
-            )
+            facilitator = rng.choice((f"Bidan {_name(rng, WOMEN)}", f"Kader Posyandu {kel.name}",
+                                      f"Tim Pendamping Keluarga {kel.name}", f"Ahli gizi Puskesmas {kel.name}"))
+            sessions.append(Session(f"S{kel.code}-{n}", kel.code, rng.choice(TOPICS),
+                                    anchor - timedelta(days=rng.randrange(0, 28)), families, facilitator))
     return sessions
 
 
@@ -708,23 +509,12 @@ class Api:
     def headers(self, role: str, kelurahan: str | None = None) -> dict[str, str]:
         if (role, kelurahan) not in self.tokens:
             sub = f"{self.sub}-{role}" + (f"-{kelurahan}" if kelurahan else "")
-            self.tokens[role, kelurahan] = issue_token(
-                self.secret, role=role, sub=sub, kelurahan=kelurahan, ttl_seconds=24 * 3600
-            )
+            self.tokens[role, kelurahan] = issue_token(self.secret, role=role, sub=sub, kelurahan=kelurahan,
+                                                       ttl_seconds=24 * 3600)
         return {"Authorization": f"Bearer {self.tokens[role, kelurahan]}"}
 
-    async def send(
-        self,
-        method: str,
-        service: str,
-        path: str,
-        *,
-        role: str,
-        kelurahan: str | None = None,
-        key: str | None = None,
-        body: Any = None,
-        params: dict[str, Any] | None = None,
-    ) -> httpx.Response:
+    async def send(self, method: str, service: str, path: str, *, role: str, kelurahan: str | None = None,
+                   key: str | None = None, body: Any = None, params: dict[str, Any] | None = None) -> httpx.Response:
         headers = self.headers(role, kelurahan)
         if key is not None:
             headers["Idempotency-Key"] = key
@@ -739,19 +529,9 @@ class Api:
             await asyncio.sleep(0.25 * attempt)
         raise AssertionError("unreachable")
 
-    async def command(
-        self,
-        service: str,
-        path: str,
-        body: Any,
-        *,
-        role: str,
-        key: str,
-        kelurahan: str | None = None,
-        wait_for: str | None = None,
-        timeout: float = 60.0,
-        expect: tuple[int, ...] = (200, 201),
-    ) -> httpx.Response:
+    async def command(self, service: str, path: str, body: Any, *, role: str, key: str,
+                      kelurahan: str | None = None, wait_for: str | None = None, timeout: float = 60.0,
+                      expect: tuple[int, ...] = (200, 201)) -> httpx.Response:
         """POST and count the outcome. `wait_for`: a problem type meaning "an event this service
         needs has not reached it yet" (409 FamilyNotSponsorable before funding has read the
         enrolment, say), retried with the same key until `timeout`; so is a concurrency conflict
@@ -762,11 +542,8 @@ class Api:
         retry_on = {f"({RETRY_ALWAYS})"} | ({f"({wait_for})"} if wait_for else set())
         while True:
             response = await self.send("POST", service, path, role=role, kelurahan=kelurahan, key=key, body=body)
-            waiting = (
-                response.status_code in (404, 409, 422)
-                and time.monotonic() < deadline
+            waiting = response.status_code in (404, 409, 422) and time.monotonic() < deadline \
                 and any(reason_of(response).endswith(kind) for kind in retry_on)
-            )
             if not waiting:
                 break
             self.tally.waits += 1
@@ -779,15 +556,8 @@ class Api:
                 self.tally.replayed += 1
         return response
 
-    async def get(
-        self,
-        service: str,
-        path: str,
-        *,
-        role: str = "admin",
-        kelurahan: str | None = None,
-        params: dict[str, Any] | None = None,
-    ) -> Any:
+    async def get(self, service: str, path: str, *, role: str = "admin", kelurahan: str | None = None,
+                  params: dict[str, Any] | None = None) -> Any:
         response = await self.send("GET", service, path, role=role, kelurahan=kelurahan, params=params)
         response.raise_for_status()
         return response.json()
@@ -827,10 +597,8 @@ class ProgressLine:
             return
         self.shown = step
         filled = self.WIDTH * done // self.total
-        line = (
-            f"{self.label} [{'#' * filled}{'.' * (self.WIDTH - filled)}] {done}/{self.total} "
-            f"{note} {time.monotonic() - self.started:.0f} s"
-        )
+        line = (f"{self.label} [{'#' * filled}{'.' * (self.WIDTH - filled)}] {done}/{self.total} "
+                f"{note} {time.monotonic() - self.started:.0f} s")
         self.out.write(f"\r{line}\x1b[K" if self.live else f"{line}\n")
         self.out.flush()
 
@@ -849,9 +617,8 @@ class LoadReport:
     reporting_caught_up: bool
 
 
-async def load(
-    dataset: Dataset, urls: dict[str, str], secret: str, *, concurrency: int = 8, out: TextIO | None = None
-) -> LoadReport:
+async def load(dataset: Dataset, urls: dict[str, str], secret: str, *, concurrency: int = 8,
+               out: TextIO | None = None) -> LoadReport:
     """Send the dataset through the services' HTTP APIs; safe to run again (it then only replays)."""
     api = Api(urls, secret, concurrency=concurrency, sub="demo")
     progress = ProgressLine("demo", dataset.requests(), out)
@@ -863,70 +630,36 @@ async def load(
 
     def tick() -> None:
         t = api.tally
-        progress.update(
-            t.sent, f"requests · {families_done}/{len(dataset.families)} families · {sum(t.refused.values())} refused ·"
-        )
+        progress.update(t.sent, f"requests · {families_done}/{len(dataset.families)} families · "
+                                f"{sum(t.refused.values())} refused ·")
 
-    async def created(
-        service: str,
-        path: str,
-        body: Any,
-        *,
-        role: str,
-        key: str,
-        id_field: str,
-        kelurahan: str | None = None,
-        wait_for: str | None = None,
-    ) -> str | None:
-        response = await api.command(
-            service, path, body, role=role, key=f"{prefix}:{key}", kelurahan=kelurahan, wait_for=wait_for
-        )
+    async def created(service: str, path: str, body: Any, *, role: str, key: str, id_field: str,
+                      kelurahan: str | None = None, wait_for: str | None = None) -> str | None:
+        response = await api.command(service, path, body, role=role, key=f"{prefix}:{key}", kelurahan=kelurahan,
+                                     wait_for=wait_for)
         tick()
         if response.status_code not in (200, 201):
             if response.status_code == 422 and "already used for a different request" in response.text:
-                raise DatasetChanged(
-                    f"{key} was loaded before with other data: this data dir holds the demo of "
-                    "an earlier version; start from a fresh --data-dir to load this one"
-                )
+                raise DatasetChanged(f"{key} was loaded before with other data: this data dir holds the demo of "
+                                     "an earlier version; start from a fresh --data-dir to load this one")
             api.tally.refuse(response, key)
             return None
         return str(response.json()[id_field]) if id_field else ""
 
     async def donor(d: Donor) -> None:
-        donor_id = await created(
-            "funding",
-            "/donors",
-            {"name": d.name, "donor_type": d.donor_type, "contact": d.contact},
-            role="admin",
-            key=f"donor:{d.key}",
-            id_field="donor_id",
-        )
+        donor_id = await created("funding", "/donors", {"name": d.name, "donor_type": d.donor_type,
+                                 "contact": d.contact}, role="admin", key=f"donor:{d.key}", id_field="donor_id")
         if donor_id is None:
             return
         donor_ids[d.key] = donor_id
         for n, amount in enumerate(d.pledges):
-            await created(
-                "funding",
-                f"/donors/{donor_id}/pledges",
-                {"amount_rp": amount, "note": "janji tahun 2025"},
-                role="admin",
-                key=f"pledge:{d.key}:{n}",
-                id_field="pledge_id",
-            )
+            await created("funding", f"/donors/{donor_id}/pledges", {"amount_rp": amount, "note": "janji tahun 2025"},
+                          role="admin", key=f"pledge:{d.key}:{n}", id_field="pledge_id")
         for n, c in enumerate(d.contributions):
-            await created(
-                "funding",
-                f"/donors/{donor_id}/contributions",
-                {
-                    "amount_rp": c.amount_rp,
-                    "received_on": c.received_on.isoformat(),
-                    "method": c.method,
-                    "reference": c.reference,
-                },
-                role="agency",
-                key=f"contribution:{d.key}:{n}",
-                id_field="contribution_id",
-            )
+            await created("funding", f"/donors/{donor_id}/contributions",
+                          {"amount_rp": c.amount_rp, "received_on": c.received_on.isoformat(), "method": c.method,
+                           "reference": c.reference}, role="agency", key=f"contribution:{d.key}:{n}",
+                          id_field="contribution_id")
 
     async def family(f: Family) -> None:
         nonlocal families_done
@@ -938,61 +671,30 @@ async def load(
 
     async def _family_story(f: Family) -> None:
         code = f.kelurahan_code
-        family_id = await created(
-            "registry", "/families", f.body, role="kader", kelurahan=code, key=f"family:{f.key}", id_field="family_id"
-        )
+        family_id = await created("registry", "/families", f.body, role="kader", kelurahan=code,
+                                  key=f"family:{f.key}", id_field="family_id")
         if family_id is None:
             return
         family_ids[f.key] = family_id
         if f.decision is not None:
-            await created(
-                "registry",
-                f"/families/{family_id}/verification",
-                {"decision": f.decision, "note": f.note},
-                role="lurah",
-                kelurahan=code,
-                key=f"verify:{f.key}",
-                id_field="",
-            )
+            await created("registry", f"/families/{family_id}/verification", {"decision": f.decision, "note": f.note},
+                          role="lurah", kelurahan=code, key=f"verify:{f.key}", id_field="")
         sponsored = 0
         for n, s in enumerate(f.sponsorships):
-            sponsored += (
-                await created(
-                    "funding",
-                    "/sponsorships",
-                    {
-                        "donor_id": donor_ids.get(s.donor_key),
-                        "family_id": family_id,
-                        "amount_rp": s.amount_rp,
-                        "start_date": s.start_date.isoformat(),
-                    },
-                    role="admin",
-                    key=f"sponsor:{f.key}:{n}",
-                    id_field="sponsorship_id",
-                    wait_for="FamilyNotSponsorable",
-                )
-                is not None
-            )
+            sponsored += await created(
+                "funding", "/sponsorships", {"donor_id": donor_ids.get(s.donor_key), "family_id": family_id,
+                "amount_rp": s.amount_rp, "start_date": s.start_date.isoformat()}, role="admin",
+                key=f"sponsor:{f.key}:{n}", id_field="sponsorship_id", wait_for="FamilyNotSponsorable") is not None
         if f.gets_a_plan and sponsored == len(f.sponsorships):
             await _aid_story(f, family_id)
         if f.growth:
             members = (await api.get("registry", f"/families/{family_id}"))["members"]
             ids = {m["name"]: m["member_id"] for m in members}
             for n, g in enumerate(f.growth):
-                await created(
-                    "registry",
-                    f"/families/{family_id}/growth-measurements",
-                    {
-                        "member_id": ids.get(g.child),
-                        "measured_on": g.measured_on.isoformat(),
-                        "weight_kg": g.weight_kg,
-                        "length_cm": g.length_cm,
-                    },
-                    role="kader",
-                    kelurahan=code,
-                    key=f"growth:{f.key}:{n}",
-                    id_field="measurement_id",
-                )
+                await created("registry", f"/families/{family_id}/growth-measurements",
+                              {"member_id": ids.get(g.child), "measured_on": g.measured_on.isoformat(),
+                               "weight_kg": g.weight_kg, "length_cm": g.length_cm}, role="kader", kelurahan=code,
+                              key=f"growth:{f.key}:{n}", id_field="measurement_id")
         if f.home_visit:
             await _home_visit(f, family_id)
 
@@ -1006,15 +708,9 @@ async def load(
             api.tally.waits += 1
             await asyncio.sleep(0.1)
         flag = flags[0]
-        await created(
-            "aid",
-            f"/home-visits/{flag['flag_id']}/visit",
-            {"visited_on": flag["flagged_on"], "note": "Ibu diajari MP-ASI bergizi; anak dirujuk ke bidan"},
-            role="kader",
-            kelurahan=f.kelurahan_code,
-            key=f"visit:{f.key}",
-            id_field="",
-        )
+        await created("aid", f"/home-visits/{flag['flag_id']}/visit",
+                      {"visited_on": flag["flagged_on"], "note": "Ibu diajari MP-ASI bergizi; anak dirujuk ke bidan"},
+                      role="kader", kelurahan=f.kelurahan_code, key=f"visit:{f.key}", id_field="")
 
     async def _aid_story(f: Family, family_id: str) -> None:
         code = f.kelurahan_code
@@ -1025,81 +721,36 @@ async def load(
         start = date.fromisoformat(plan["start_date"])
         delivered = []
         for n, d in enumerate(f.deliveries):
-            body = {
-                "period_from": (start + timedelta(days=d.offset)).isoformat(),
-                "period_to": (start + timedelta(days=d.offset + d.days - 1)).isoformat(),
-                "value_rp": d.value_rp,
-                "items": [{"name": name, "quantity": qty, "unit": unit} for name, qty, unit in d.items],
-                "delivered_on": start.isoformat(),
-            }  # handed over on the plan's first day
-            delivery_id = await created(
-                "aid",
-                f"/plans/{plan['plan_id']}/deliveries",
-                body,
-                role="kader",
-                kelurahan=code,
-                key=f"delivery:{f.key}:{n}",
-                id_field="delivery_id",
-            )
+            body = {"period_from": (start + timedelta(days=d.offset)).isoformat(),
+                    "period_to": (start + timedelta(days=d.offset + d.days - 1)).isoformat(),
+                    "value_rp": d.value_rp, "items": [{"name": name, "quantity": qty, "unit": unit}
+                                                      for name, qty, unit in d.items],
+                    "delivered_on": start.isoformat()}  # handed over on the plan's first day
+            delivery_id = await created("aid", f"/plans/{plan['plan_id']}/deliveries", body, role="kader",
+                                        kelurahan=code, key=f"delivery:{f.key}:{n}", id_field="delivery_id")
             delivered.append((n, d, delivery_id))
         for n, d, delivery_id in delivered:
             if d.confirmed and delivery_id:
                 photo = {"photo_ref": f"s3://genting-proof/demo/{f.key}/minggu-{n + 1}.jpg"} if d.photo else {}
-                await created(
-                    "aid",
-                    f"/deliveries/{delivery_id}/confirmation",
-                    photo,
-                    role="lurah",
-                    kelurahan=code,
-                    key=f"confirm:{f.key}:{n}",
-                    id_field="",
-                )
+                await created("aid", f"/deliveries/{delivery_id}/confirmation", photo, role="lurah", kelurahan=code,
+                              key=f"confirm:{f.key}:{n}", id_field="")
         for n, i in enumerate(f.interventions):
-            await created(
-                "aid",
-                f"/plans/{plan['plan_id']}/interventions",
-                {
-                    "kind": i.kind,
-                    "description": i.description,
-                    "done_on": i.done_on.isoformat(),
-                    "value_rp": i.value_rp,
-                },
-                role="kader",
-                kelurahan=code,
-                key=f"intervention:{f.key}:{n}",
-                id_field="intervention_id",
-            )
+            await created("aid", f"/plans/{plan['plan_id']}/interventions",
+                          {"kind": i.kind, "description": i.description, "done_on": i.done_on.isoformat(),
+                           "value_rp": i.value_rp}, role="kader", kelurahan=code, key=f"intervention:{f.key}:{n}",
+                          id_field="intervention_id")
 
     async def session(s: Session) -> None:
         ids = [family_ids[k] for k in s.family_keys if k in family_ids]
         if ids:
-            await created(
-                "aid",
-                "/education-sessions",
-                {
-                    "topic": s.topic,
-                    "held_on": s.held_on.isoformat(),
-                    "kelurahan_code": s.kelurahan_code,
-                    "family_ids": ids,
-                    "facilitator": s.facilitator,
-                },
-                role="kader",
-                kelurahan=s.kelurahan_code,
-                key=f"session:{s.key}",
-                id_field="session_id",
-            )
+            await created("aid", "/education-sessions", {"topic": s.topic, "held_on": s.held_on.isoformat(),
+                          "kelurahan_code": s.kelurahan_code, "family_ids": ids, "facilitator": s.facilitator},
+                          role="kader", kelurahan=s.kelurahan_code, key=f"session:{s.key}", id_field="session_id")
 
     async def leave(f: Family) -> None:
         if f.key in family_ids:
-            await created(
-                "registry",
-                f"/families/{family_ids[f.key]}/exit",
-                {"reason": f.exit_reason},
-                role="lurah",
-                kelurahan=f.kelurahan_code,
-                key=f"exit:{f.key}",
-                id_field="",
-            )
+            await created("registry", f"/families/{family_ids[f.key]}/exit", {"reason": f.exit_reason},
+                          role="lurah", kelurahan=f.kelurahan_code, key=f"exit:{f.key}", id_field="")
 
     try:
         await each(donor, dataset.donors, concurrency)
@@ -1140,13 +791,10 @@ async def _reporting_caught_up(api: Api, dataset: Dataset, timeout: float = 60.0
     while True:
         progress = await api.get("reporting", "/progress")
         aid = await api.get("reporting", "/aid")
-        if (
-            progress["registered"] >= sizes["families"]
-            and aid["deliveries"] >= sizes["deliveries"]
-            and aid["confirmed_deliveries"] >= sizes["confirmations"]
-            and progress["exited"] >= sizes["exits"]
-            and aid.get("home_visits_done", 0) >= sizes["home_visits"]
-        ):
+        if (progress["registered"] >= sizes["families"] and aid["deliveries"] >= sizes["deliveries"]
+                and aid["confirmed_deliveries"] >= sizes["confirmations"]
+                and progress["exited"] >= sizes["exits"]
+                and aid.get("home_visits_done", 0) >= sizes["home_visits"]):
             return True
         if time.monotonic() > deadline:
             return False
@@ -1170,10 +818,8 @@ def remembered(data_dir: Path, families: int) -> tuple[Dataset, str | None]:
         state = json.loads(path.read_text())
         anchor, seed, size = date.fromisoformat(state["anchor"]), int(state["seed"]), int(state["families"])
         if size != families:
-            note = (
-                f"this data dir holds the demo with {size} families (loaded {anchor}); loading that one "
-                f"again. For {families} families, use a fresh --data-dir."
-            )
+            note = (f"this data dir holds the demo with {size} families (loaded {anchor}); loading that one "
+                    f"again. For {families} families, use a fresh --data-dir.")
     except (OSError, ValueError, KeyError):
         anchor, seed, size = today(), SEED, families
         path.parent.mkdir(parents=True, exist_ok=True)
