@@ -1,4 +1,4 @@
-"""The Pekalongan demo's dataset (genting/demo.py): deterministic, complete, valid as the registry
+"""The Pekalongan demo's dataset (genting/demo/dataset.py): deterministic, complete, valid as the registry
 and aid would judge it, and money that adds up. Pure: no services."""
 
 from __future__ import annotations
