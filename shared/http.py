@@ -13,10 +13,11 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.auth import Principal, Unauthorized, verify_token
+from shared.auth import Principal, Unauthorized
 from shared.errors import ConcurrencyConflict, DomainError, FieldError, InvalidCommand
 from shared.outbox import committing
 
@@ -27,6 +28,69 @@ PROBLEM_BASE = "https://genting.example/problems/"
 CORRELATION_HEADER = "X-Correlation-ID"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 COMMAND_ATTEMPTS = 3  # a concurrency conflict is retried on fresh state before it is reported
+
+
+class ProblemField(BaseModel):
+    field: str
+    message: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, as every error of every service is answered."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+    errors: list[ProblemField] | None = None
+
+
+_PROBLEM_TEXT = {
+    400: "Malformed request",
+    401: "No token, or a bad, expired or too long-lived one",
+    403: "The caller's role or scope does not allow this",
+    404: "Unknown id",
+    409: "Conflict with the current state",
+    413: "Request body too large",
+    422: "Invalid input: `errors` names each field",
+}
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` for a route's problem answers, each as application/problem+json."""
+    return {
+        status: {
+            "description": _PROBLEM_TEXT.get(status, "Problem"),
+            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for status in statuses
+    }
+
+
+def install_problem_schema(app: FastAPI) -> None:
+    """Adds the Problem schema to the app's OpenAPI components (routes refer to it by $ref)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            problem_schema = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components.update(problem_schema.pop("$defs", {}))
+            components["Problem"] = problem_schema
+            # FastAPI documents its own 422 body as application/json; ours is a problem (on_validation).
+            for operations in schema.get("paths", {}).values():
+                for operation in operations.values():
+                    if "422" in operation.get("responses", {}):
+                        operation["responses"]["422"] = problem_responses(422)[422]
+            for unused in ("HTTPValidationError", "ValidationError"):
+                components.pop(unused, None)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def problem(
@@ -92,7 +156,10 @@ async def authenticate(request: Request) -> Principal:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("a bearer token is required (Authorization: Bearer <JWT>)")
-    principal = verify_token(request.app.state.settings.jwt_secret, token.strip())
+    state = request.app.state
+    if getattr(state, "token_verifier", None) is None:
+        state.token_verifier = state.settings.token_verifier()  # built once per app: it caches the JWKS
+    principal = state.token_verifier.verify(token.strip())
     structlog.contextvars.bind_contextvars(principal=principal.sub, role=principal.role)
     return principal
 
@@ -211,6 +278,55 @@ class RequestContext:
                     status=status,
                     duration_ms=round(elapsed * 1000, 2),
                 )
+
+
+class BodyLimit:
+    """Pure ASGI middleware: a body over the limit gets 413 before it is read, parsed or authenticated.
+    A declared Content-Length is refused at once; a chunked body is counted as it streams in."""
+
+    def __init__(self, app: ASGIApp, limit: int = 1 << 20, limits: dict[str, int] | None = None) -> None:
+        self.app = app
+        self.limit = limit
+        self.limits = limits or {}  # path suffix → its own limit (imports take 10 MiB)
+
+    def _limit_for(self, path: str) -> int:
+        for suffix, limit in self.limits.items():
+            if path.endswith(suffix):
+                return limit
+        return self.limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self._limit_for(scope["path"])
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await _too_large(limit)(scope, receive, send)
+            return
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, counted, send)
+        except _TooLarge:
+            await _too_large(limit)(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _too_large(limit: int) -> JSONResponse:
+    return problem(413, "Request body too large", f"the body may hold at most {limit} bytes", kind="too-large")
 
 
 def correlation_id(request: Request) -> uuid.UUID:

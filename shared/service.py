@@ -23,7 +23,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from shared.asyncapi import asyncapi_document
 from shared.contracts import EventCatalog
 from shared.db import create_pool, migrate
-from shared.http import RequestContext, install_problem_handlers, problem
+from shared.http import BodyLimit, RequestContext, install_problem_handlers, install_problem_schema, problem
 from shared.logging import configure_logging
 from shared.messaging import stream_name
 from shared.metrics import ServiceMetrics
@@ -122,6 +122,9 @@ def build_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = metrics
     install_problem_handlers(app)
+    install_problem_schema(app)
+    # Outermost but for the request context: an oversized body is refused before auth or parsing.
+    app.add_middleware(BodyLimit, limit=1 << 20, limits={"/import": 10 << 20})
     app.add_middleware(RequestContext, observe=metrics.observe_request)
     for router in spec.routers:
         app.include_router(router)

@@ -1,26 +1,44 @@
-"""Settings read from the environment (prefix GENTING_), one frozen model per process."""
+"""Settings read from the environment (prefix GENTING_), one frozen model per process.
+
+Each service extends `Settings` with its own fields in `services/<svc>/settings.py`; the values
+come from GENTING_<FIELD> variables (pydantic-settings), explicit arguments win. Secrets are
+`SecretStr`, so they never show in a repr or a log line.
+"""
 
 from __future__ import annotations
 
 import base64
-import os
-from typing import Any
+from typing import Any, Self
+from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.auth import TokenVerifier
+from shared.clock import CityClock
 
 
-class Settings(BaseModel):
-    """What every service needs; a service extends it with its own fields."""
+class Settings(BaseSettings):
+    """What every service needs."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = SettingsConfigDict(env_prefix="GENTING_", frozen=True, extra="ignore")
 
     service: str = "registry"
     database_url: str = "postgresql://postgres@127.0.0.1:15432/genting_registry"
     nats_url: str = "nats://127.0.0.1:14222"
-    jwt_secret: str = Field(default="", repr=False)
+    jwt_secret: SecretStr = SecretStr("")
     # 32 random bytes (urlsafe base64): root of the service's data keys (key wrapping, lookup hashes).
-    data_key: str = Field(default="", repr=False)
+    data_key: SecretStr = SecretStr("")
+    # Tokens (CONTRACT.md, HTTP): our own are HS256 with this issuer and audience; with a JWKS URL,
+    # the city's identity provider's RS256/ES256 tokens (issuer `oidc_issuer`) are accepted too.
+    jwt_issuer: str = "genting"
+    jwt_audience: str = "genting"
+    jwt_max_lifetime_hours: float = Field(default=12.0, gt=0)
+    oidc_jwks_url: str | None = None
+    oidc_issuer: str | None = None
     log_level: str = "info"
+    # The city's time zone: the programme's calendar day ("today") in every service.
+    time_zone: str = "Asia/Jakarta"
     db_pool_min: int = 2
     db_pool_max: int = 10
     # Off only to hold committed events in the outbox on purpose (crash tests, maintenance);
@@ -33,23 +51,34 @@ class Settings(BaseModel):
     stream_replicas: int = 1
 
     @classmethod
-    def from_env(cls, **overrides: Any) -> Settings:
-        """Fields from GENTING_<FIELD> variables; explicit overrides win."""
-        values: dict[str, Any] = {}
-        for name in cls.model_fields:
-            raw = os.environ.get(f"GENTING_{name.upper()}")
-            if raw is not None:
-                values[name] = raw
-        values.update(overrides)
-        settings = cls.model_validate(values)
-        if not settings.jwt_secret:
+    def from_env(cls, **overrides: Any) -> Self:
+        """GENTING_<FIELD> variables; explicit overrides win. A service cannot run without a JWT secret."""
+        settings = cls(**overrides)
+        if not settings.jwt_secret.get_secret_value():
             raise ValueError("GENTING_JWT_SECRET is not set (genting up creates one)")
         return settings
 
     def data_key_bytes(self) -> bytes:
-        if not self.data_key:
+        raw = self.data_key.get_secret_value()
+        if not raw:
             raise ValueError("GENTING_DATA_KEY is not set (genting up creates one)")
-        key = base64.urlsafe_b64decode(self.data_key + "=" * (-len(self.data_key) % 4))
+        key = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
         if len(key) < 32:
             raise ValueError("GENTING_DATA_KEY must hold at least 32 bytes")
         return key
+
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+    def clock(self) -> CityClock:
+        return CityClock(self.zone())
+
+    def token_verifier(self) -> TokenVerifier:
+        return TokenVerifier(
+            self.jwt_secret.get_secret_value(),
+            issuer=self.jwt_issuer,
+            audience=self.jwt_audience,
+            max_lifetime_seconds=self.jwt_max_lifetime_hours * 3600,
+            jwks_url=self.oidc_jwks_url,
+            oidc_issuer=self.oidc_issuer,
+        )

@@ -210,7 +210,7 @@ class TestReplay:
         for name, value in (
             ("DATABASE_URL", settings.database_url),
             ("NATS_URL", settings.nats_url),
-            ("JWT_SECRET", settings.jwt_secret),
+            ("JWT_SECRET", settings.jwt_secret.get_secret_value()),
         ):
             monkeypatch.setenv(f"GENTING_{name}", value)
         assert await replay.main() == 0
