@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     jwt_max_lifetime_hours: float = Field(default=12.0, gt=0)
     oidc_jwks_url: str | None = None
     oidc_issuer: str | None = None
+    # How long a POST's Idempotency-Key keeps its first response (then the record is deleted).
+    idempotency_ttl_days: float = Field(default=7.0, gt=0)
     log_level: str = "info"
     # The city's time zone: the programme's calendar day ("today") in every service.
     time_zone: str = "Asia/Jakarta"
