@@ -14,13 +14,13 @@ from nats.js import JetStreamContext
 from reporting_support import publish, wait_caught_up, without_times
 
 from services.reporting import replay
-from services.reporting import scenarios as S
 from services.reporting.app import create_app
-from services.reporting.examples import Programme
 from services.reporting.projections import PROJECTIONS
 from services.reporting.settings import ReportingSettings
 from shared.messaging import dlq_stream_name
+from shared.testing import reporting_scenarios as S
 from shared.testing import wait_until
+from shared.testing.reporting_examples import Programme
 
 pytestmark = pytest.mark.integration
 
