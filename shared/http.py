@@ -80,6 +80,13 @@ def install_problem_schema(app: FastAPI) -> None:
             components = schema.setdefault("components", {}).setdefault("schemas", {})
             components.update(problem_schema.pop("$defs", {}))
             components["Problem"] = problem_schema
+            # FastAPI documents its own 422 body as application/json; ours is a problem (on_validation).
+            for operations in schema.get("paths", {}).values():
+                for operation in operations.values():
+                    if "422" in operation.get("responses", {}):
+                        operation["responses"]["422"] = problem_responses(422)[422]
+            for unused in ("HTTPValidationError", "ValidationError"):
+                components.pop(unused, None)
             app.openapi_schema = schema
         return app.openapi_schema
 
