@@ -43,9 +43,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("cities", nargs="*", default=["33.75", "33.74", "33.26"])
     args = parser.parse_args()
-    print(
-        f"{'city':<7} {'kelurahan':>9} {'wall ms':>8} {'cpu ms':>7} {'held MiB':>9} {'peak MiB':>9}  (median of {args.runs})"
-    )
+    header = f"{'city':<7} {'kelurahan':>9} {'wall ms':>8} {'cpu ms':>7} {'held MiB':>9} {'peak MiB':>9}"
+    print(f"{header}  (times: median of {args.runs} runs)")
     for city in args.cities:
         timed = [run(city, "timed") for _ in range(args.runs)]
         traced = run(city, "traced")
