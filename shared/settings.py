@@ -64,7 +64,7 @@ class Settings(BaseSettings):
     @classmethod
     def _zone_from_city(cls, data: Any) -> Any:
         if isinstance(data, dict) and not data.get("time_zone"):
-            zone = regions.time_zone(str(data.get("city", "33.75")))
+            zone = regions.time_zone(str(data.get("city", cls.model_fields["city"].default)))
             if zone is not None:  # else the city is refused below, with its own message
                 data = {**data, "time_zone": zone}
         return data

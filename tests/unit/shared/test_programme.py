@@ -47,6 +47,13 @@ PEKALONGAN = [
 START = date(2025, 1, 1)
 
 
+@pytest.fixture(autouse=True)
+def no_programme_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The defaults under test, whatever the shell running the tests has set."""
+    for name in ("CITY", "TIME_ZONE", "TARGET_FAMILIES", "PROGRAMME_START", "PLAN_DAYS", "DAILY_MINIMUM_RP"):
+        monkeypatch.delenv(f"GENTING_{name}", raising=False)
+
+
 def programme(**settings: object) -> Programme:
     return Programme.from_settings(Settings(**settings))  # type: ignore[arg-type]
 
