@@ -213,7 +213,7 @@ def _changed(after: Plan) -> dict[str, Any]:
     status_code=201,
     summary="Record a food delivery",
     response_model=DeliveryRecorded,
-    responses=problem_responses(401, 403, 404, 409, 413, 422),
+    responses=problem_responses(400, 401, 403, 404, 409, 413, 422),
 )
 async def record_delivery(plan_id: UUID, body: DeliveryIn, request: Request, principal: Caller) -> JSONResponse:
     principal.require(*STAFF)
@@ -240,7 +240,7 @@ async def record_delivery(plan_id: UUID, body: DeliveryIn, request: Request, pri
     "/deliveries/{delivery_id}/confirmation",
     summary="The lurah confirms the family received it",
     response_model=DeliveryConfirmedOut,
-    responses=problem_responses(401, 403, 404, 409, 413, 422),
+    responses=problem_responses(400, 401, 403, 404, 409, 413, 422),
 )
 async def confirm_delivery(
     delivery_id: UUID,
@@ -272,7 +272,7 @@ async def confirm_delivery(
     status_code=201,
     summary="Record an intervention beyond food",
     response_model=InterventionRecordedOut,
-    responses=problem_responses(401, 403, 404, 409, 413, 422),
+    responses=problem_responses(400, 401, 403, 404, 409, 413, 422),
 )
 async def record_intervention(plan_id: UUID, body: InterventionIn, request: Request, principal: Caller) -> JSONResponse:
     principal.require(*STAFF)

@@ -100,7 +100,7 @@ async def list_home_visits(
     "/home-visits/{flag_id}/visit",
     summary="Record that the flagged child's home was visited",
     response_model=VisitRecorded,
-    responses=problem_responses(401, 403, 404, 409, 413, 422),
+    responses=problem_responses(400, 401, 403, 404, 409, 413, 422),
 )
 async def record_visit(flag_id: UUID, body: VisitIn, request: Request, principal: Caller) -> JSONResponse:
     principal.require(*STAFF)

@@ -69,7 +69,7 @@ class SessionPage(BaseModel):
     status_code=201,
     summary="Record an education session",
     response_model=SessionRecorded,
-    responses=problem_responses(401, 403, 409, 413, 422),
+    responses=problem_responses(400, 401, 403, 409, 413, 422),
 )
 async def hold_session(body: SessionIn, request: Request, principal: Caller) -> JSONResponse:
     principal.require(*STAFF)
