@@ -1,13 +1,11 @@
-"""A recorded fact: the public event, published as-is, and its private part, which stays in aid."""
+"""The private parts of aid's facts (the kernel's `Fact.private`): sealed into the event store's
+never-published `sealed` column, shown only to admin and the kelurahan's own staff."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict
 
 from shared.contracts.aid import AidDelivered, EducationSessionHeld, HomeVisitDone, InterventionRecorded
-from shared.contracts.base import Event
 
 
 class _Private(BaseModel):
@@ -41,18 +39,10 @@ class VisitNote(_Private):
     recorded_by: str
 
 
-PrivatePart = DeliveryNote | InterventionNote | SessionNote | VisitNote
-
-# Which private part, if any, goes with each event type: for the store to unseal it.
-PRIVATE_PARTS: dict[str, type[PrivatePart]] = {
+# Which private part, if any, goes with each event type: the repositories' configuration.
+PRIVATE_PARTS: dict[str, type[BaseModel]] = {
     AidDelivered.event_type: DeliveryNote,
     InterventionRecorded.event_type: InterventionNote,
     EducationSessionHeld.event_type: SessionNote,
     HomeVisitDone.event_type: VisitNote,
 }
-
-
-@dataclass(frozen=True)
-class Fact:
-    event: Event
-    private: PrivatePart | None = None

@@ -1,19 +1,51 @@
-"""Aid's inline read model: plans_view, deliveries_view, interventions_view and
-education_sessions_view (home_visits_view: `home_visits`), written in the transaction that
-records the facts, and rendered for GETs."""
+"""Aid's read model: plans_view, deliveries_view, interventions_view, education_sessions_view and
+home_visits_view, written by the repositories' inline views in the transaction that records the
+facts (app.py configures them), and by `replay` when it refolds the event store. Idempotent:
+replays and retries write the same rows."""
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any
+from collections.abc import Sequence
 
 import asyncpg
 
-from services.aid.domain.facts import DeliveryNote, Fact, InterventionNote, SessionNote
-from services.aid.domain.plan_model import Plan
-from shared.contracts.aid import AidDelivered, DeliveryConfirmed, EducationSessionHeld, InterventionRecorded
+from services.aid.domain import DeliveryNote, HomeVisit, InterventionNote, Plan, Session, SessionNote, VisitNote
+from shared.contracts.aid import (
+    AidDelivered,
+    DeliveryConfirmed,
+    EducationSessionHeld,
+    HomeVisitDone,
+    HomeVisitFlagged,
+    InterventionRecorded,
+)
+from shared.messaging import Envelope
+from shared.repository import Fact
 
 VIEWS = ("plans_view", "deliveries_view", "interventions_view", "education_sessions_view", "home_visits_view")
+
+
+# -- the repositories' inline views: (conn, state after the save, the new facts, their envelopes) ---
+
+
+async def plan_view(conn: asyncpg.Connection, plan: Plan, facts: Sequence[Fact], _: Sequence[Envelope]) -> None:
+    await write_plan(conn, plan)
+    for fact in facts:
+        await project(conn, fact)
+
+
+async def session_view(conn: asyncpg.Connection, _: Session, facts: Sequence[Fact], __: Sequence[Envelope]) -> None:
+    for fact in facts:
+        await project(conn, fact)
+
+
+async def home_visit_view(
+    conn: asyncpg.Connection, _: HomeVisit, facts: Sequence[Fact], __: Sequence[Envelope]
+) -> None:
+    for fact in facts:
+        await project_visit(conn, fact)
+
+
+# -- rows ---------------------------------------------------------------------------------
 
 
 async def write_plan(conn: asyncpg.Connection, plan: Plan) -> None:
@@ -121,71 +153,33 @@ async def project(conn: asyncpg.Connection, fact: Fact) -> None:
             pass  # the plan row carries everything else
 
 
-def _iso(d: date | None) -> str | None:
-    return d.isoformat() if d else None
-
-
-def plan_body(r: asyncpg.Record) -> dict[str, Any]:
-    return {
-        "plan_id": str(r["plan_id"]),
-        "family_id": str(r["family_id"]),
-        "kelurahan_code": r["kelurahan_code"],
-        "status": r["status"],
-        "start_date": _iso(r["start_date"]),
-        "end_date": _iso(r["end_date"]),
-        "days": r["days"],
-        "daily_minimum_rp": r["daily_minimum_rp"],
-        "budget_rp": r["budget_rp"],
-        "delivered_rp": r["delivered_rp"],
-        "remaining_rp": r["budget_rp"] - r["delivered_rp"],
-        "days_covered": r["days_covered"],
-        "gaps": list(r["gaps"]),
-        "deliveries_count": r["deliveries"],
-        "confirmed_count": r["confirmed"],
-        "interventions_count": r["interventions"],
-        "opened_on": _iso(r["opened_on"]),
-        "closed_on": _iso(r["closed_on"]),
-        "outcome": r["outcome"],
-        "unspent_rp": r["unspent_rp"],
-        "version": r["version"],
-    }
-
-
-def delivery_body(r: asyncpg.Record) -> dict[str, Any]:
-    return {
-        "delivery_id": str(r["delivery_id"]),
-        "plan_id": str(r["plan_id"]),
-        "period_from": _iso(r["period_from"]),
-        "period_to": _iso(r["period_to"]),
-        "days": r["days"],
-        "value_rp": r["value_rp"],
-        "items": list(r["items"]),
-        "delivered_on": _iso(r["delivered_on"]),
-        "recorded_by": r["recorded_by"],
-        "confirmed": r["confirmed_on"] is not None,
-        "confirmed_on": _iso(r["confirmed_on"]),
-        "confirmed_by": r["confirmed_by"],
-        "photo_ref": r["photo_ref"],
-    }
-
-
-def intervention_body(r: asyncpg.Record, show_private: bool) -> dict[str, Any]:
-    return {
-        "intervention_id": str(r["intervention_id"]),
-        "kind": r["kind"],
-        "done_on": _iso(r["done_on"]),
-        "value_rp": r["value_rp"],
-        **({"description": r["description"], "recorded_by": r["recorded_by"]} if show_private else {}),
-    }
-
-
-def session_body(r: asyncpg.Record, show_private: bool) -> dict[str, Any]:
-    return {
-        "session_id": str(r["session_id"]),
-        "topic": r["topic"],
-        "held_on": _iso(r["held_on"]),
-        "kelurahan_code": r["kelurahan_code"],
-        "family_ids": [str(f) for f in r["family_ids"]],
-        "families": r["families"],
-        **({"facilitator": r["facilitator"], "recorded_by": r["recorded_by"]} if show_private else {}),
-    }
+async def project_visit(conn: asyncpg.Connection, fact: Fact) -> None:
+    """The home_visits_view row a fact adds or changes."""
+    match fact.event:
+        case HomeVisitFlagged() as e:
+            await conn.execute(
+                "insert into home_visits_view (flag_id, plan_id, family_id, kelurahan_code, member_id, flagged_on,"
+                " since, weight_then_kg, weight_now_kg, status) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'open')"
+                " on conflict do nothing",
+                e.flag_id,
+                e.plan_id,
+                e.family_id,
+                e.kelurahan_code,
+                e.member_id,
+                e.flagged_on,
+                e.since,
+                e.weight_then_kg,
+                e.weight_now_kg,
+            )
+        case HomeVisitDone() as e:
+            note = fact.private if isinstance(fact.private, VisitNote) else None
+            await conn.execute(
+                "update home_visits_view set status = 'visited', visited_on = $2, note = $3, visited_by = $4"
+                " where flag_id = $1",
+                e.flag_id,
+                e.visited_on,
+                note.note if note else None,
+                note.recorded_by if note else None,
+            )
+        case _:
+            pass
