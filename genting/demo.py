@@ -31,9 +31,9 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from services.registry.examples import kk, nik
 from services.registry.reference import KELURAHAN, Kelurahan
 from shared.auth import issue_token
+from shared.testing.registry_examples import kk, nik
 
 SEED = 2025
 DEFAULT_FAMILIES = 300
