@@ -29,9 +29,10 @@ Caller = Annotated[Principal, Depends(authenticate)]
 PlainText = Annotated[str, Query(max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$")]
 MAX_OFFSET = 1_000_000
 
-# The problems each kind of route can answer with (the 409: a conflict with the family's state,
-# a KK/NIK already active elsewhere, or writers colliding more often than run_command retries).
-COMMAND_PROBLEMS = problem_responses(401, 403, 404, 409, 413, 422)
+# The problems each kind of route can answer with (400: a JSON body that does not parse; 409: a
+# conflict with the family's state, a KK/NIK already active elsewhere, or writers colliding more
+# often than run_command retries).
+COMMAND_PROBLEMS = problem_responses(400, 401, 403, 404, 409, 413, 422)
 READ_PROBLEMS = problem_responses(401, 403, 404, 422)
 
 
@@ -156,7 +157,7 @@ def _handlers(request: Request) -> Handlers:
     status_code=201,
     summary="Register a family at risk of stunting",
     response_model=FamilyStatusOut,
-    responses=problem_responses(401, 403, 409, 413, 422),
+    responses=problem_responses(400, 401, 403, 409, 413, 422),
 )
 async def register_family(body: RegisterFamilyIn, request: Request, principal: Caller) -> JSONResponse:
     command = registration(body, uuid4(), _today(request), principal.sub)
