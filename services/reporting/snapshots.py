@@ -1,9 +1,16 @@
-"""ProgressSnapshot: published through reporting's own event store and outbox, at most once per
-interval and only when progress changed, so nothing is lost and Nats-Msg-Id dedupes."""
+"""ProgressSnapshot: reporting's one stream of its own, and the background step that publishes it.
+
+The snapshot stream (a fixed id, `CITY_PROGRESS_STREAM_ID`) is saved through the kernel's
+`Repository`, so it goes through the event store and the outbox like any command's facts: nothing
+is lost, consecutive versions, Nats-Msg-Id = event id. The decision is pure (`decide`): the first
+snapshot, then one only when a count changed and the interval has passed since the last one —
+whichever replica published it (the time comes from the stored snapshot, not from this process).
+"""
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,16 +18,33 @@ import asyncpg
 import structlog
 
 from services.reporting import queries
-from shared.contracts.reporting import CITY_PROGRESS_STREAM_ID, CityProgress, ProgressSnapshot
+from shared.contracts.reporting import CATALOG, CITY_PROGRESS_STREAM_ID, CityProgress, ProgressSnapshot
 from shared.errors import ConcurrencyConflict
-from shared.eventstore import EventStore, Metadata, NewEvent
+from shared.eventstore import Metadata
 from shared.outbox import committing
+from shared.repository import Aggregate, Fact, Repository
 
 log = structlog.get_logger()
 
-STORE = EventStore("progress")
 # Not part of the comparison: they change on every look, the counts do not.
 _VOLATILE = {"as_of", "scope"}
+
+
+@dataclass(frozen=True)
+class LastSnapshot:
+    """The snapshot stream's state: the latest snapshot (as published) and when it was taken."""
+
+    data: dict[str, Any] | None = None
+    at: datetime | None = None
+
+
+def evolve(_: LastSnapshot, fact: Fact) -> LastSnapshot:
+    event = fact.event
+    assert isinstance(event, ProgressSnapshot)
+    return LastSnapshot(event.model_dump(mode="json"), event.as_of)
+
+
+SNAPSHOTS: Repository[LastSnapshot] = Repository("progress", CATALOG, LastSnapshot, evolve)
 
 
 def comparable(progress: CityProgress | dict[str, Any]) -> dict[str, Any]:
@@ -42,12 +66,24 @@ def should_publish(
     return comparable(current) != comparable(last) and now - last_at >= min_interval
 
 
-async def last_snapshot(conn: asyncpg.Connection | asyncpg.Pool) -> asyncpg.Record | None:
-    return await conn.fetchrow(
-        "select stream_version, data, occurred_at from events where stream_id = $1"
+def decide(state: LastSnapshot, current: CityProgress, min_interval: timedelta) -> list[Fact]:
+    if not should_publish(current, state.data, state.at, current.as_of, min_interval):
+        return []
+    return [Fact(ProgressSnapshot(**current.model_dump()))]
+
+
+async def latest(conn: asyncpg.Connection) -> Aggregate[LastSnapshot]:
+    """The stream at its tip: only the last snapshot, not the thousands before it (one a second
+    while the programme moves), which `Repository.load` would fold on every look."""
+    row = await conn.fetchrow(
+        "select stream_version, event_type, schema_version, data from events where stream_id = $1"
         " order by stream_version desc limit 1",
         CITY_PROGRESS_STREAM_ID,
     )
+    if row is None:
+        return Aggregate(CITY_PROGRESS_STREAM_ID, LastSnapshot())
+    event = CATALOG.parse(row["event_type"], row["schema_version"], row["data"])
+    return Aggregate(CITY_PROGRESS_STREAM_ID, evolve(LastSnapshot(), Fact(event)), row["stream_version"])
 
 
 class SnapshotPublisher:
@@ -74,20 +110,14 @@ class SnapshotPublisher:
     async def publish_if_changed(self) -> ProgressSnapshot | None:
         async with committing(self.pool) as conn:
             current = await queries.progress(conn, self.target)
-            last = await last_snapshot(conn)
-            if not should_publish(
-                current, last and last["data"], last and last["occurred_at"], current.as_of, self.interval
-            ):
-                return None
-            snapshot = ProgressSnapshot(**current.model_dump())
+            stream = await latest(conn)
+            facts = decide(stream.state, current, self.interval)
             # Expected version: two replicas racing get a conflict, never two snapshots of one version.
-            await STORE.append(
-                conn,
-                CITY_PROGRESS_STREAM_ID,
-                last["stream_version"] if last else 0,
-                [NewEvent(snapshot)],
-                Metadata(occurred_at=current.as_of),
-            )
+            await SNAPSHOTS.save(conn, stream, facts, Metadata(occurred_at=current.as_of))
+        if not facts:
+            return None
         self.published += 1
         log.info("progress_snapshot_published", registered=current.registered, enrolled=current.enrolled)
+        snapshot = facts[0].event
+        assert isinstance(snapshot, ProgressSnapshot)
         return snapshot

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any, get_args
 
-from services.reporting.examples import MINIMUM_RP, PLAN_DAYS, Programme
 from services.reporting.reference import KELURAHAN
 from shared.contracts.funding import DonorType
+from shared.testing.reporting_examples import MINIMUM_RP, PLAN_DAYS, Programme
 
 MEDONO, KAUMAN, KRAPYAK, BANYURIP = "33.75.01.1002", "33.75.02.1004", "33.75.03.1002", "33.75.04.1002"
 
