@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import date
-from typing import TYPE_CHECKING
 from uuid import UUID
 
-from services.registry.identity import nik_sex, parse_nik, validate_kk, validate_nik
+from services.registry.domain.commands import NewMember, RegisterFamily
+from services.registry.domain.identity import nik_sex, parse_nik, validate_kk, validate_nik
 from services.registry.reference import (
     MOTHER_ROLES,
     RISK_FACTORS,
@@ -18,9 +18,6 @@ from services.registry.reference import (
     kelurahan,
 )
 from shared.errors import FieldError
-
-if TYPE_CHECKING:  # the commands live in domain.py, which imports this module
-    from services.registry.domain import NewMember, RegisterFamily
 
 
 def age_in_months(born: date, today: date) -> int:

