@@ -11,7 +11,6 @@ hand, say) is `already_registered` too; with different content it is rejected as
 
 from __future__ import annotations
 
-import hashlib
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
@@ -42,7 +41,7 @@ from services.registry.reference import DEFAULT_RULES
 from shared.auth import Principal
 from shared.errors import DomainError, FieldError, InvalidCommand
 from shared.eventstore import Metadata
-from shared.http import IDEMPOTENCY_HEADER, ProblemField, authenticate, correlation_id, problem_responses
+from shared.http import IDEMPOTENCY_HEADER, ProblemField, authenticate, correlation_id, idempotency, problem_responses
 from shared.outbox import wake_relay
 
 router = APIRouter(tags=["registry"])
@@ -104,10 +103,14 @@ async def import_families(
     fmt = media_format(request.headers.get("content-type", ""))
     content = await _bounded_body(request)
     key = request.headers.get(IDEMPOTENCY_HEADER)
-    target = f"{request.method} {request.url.path}?{request.url.query}"  # line_offset changes the answer
-    request_hash = hashlib.sha256(target.encode() + content).hexdigest()
-    if key and (replayed := await _stored_response(request, principal, key, request_hash)):
-        return replayed
+    if key is not None and not 1 <= len(key) <= 200:
+        raise InvalidCommand([FieldError(f"header.{IDEMPOTENCY_HEADER}", "must be 1 to 200 characters")])
+    records = idempotency(request)
+    # The query is part of the fingerprint: line_offset changes the answer.
+    fingerprint = records.fingerprint(request.method, f"{request.url.path}?{request.url.query}", content)
+    method, path = request.method, request.url.path
+    if key and (stored := await records.stored(request.app.state.pool, principal.sub, method, path, key, fingerprint)):
+        return JSONResponse(stored.body, status_code=stored.status, headers={"Idempotent-Replayed": "true"})
     batch = parse_batch(content, fmt, line_offset)
     importer = _RowImporter(request, principal)
     async with request.app.state.pool.acquire() as conn:
@@ -125,16 +128,10 @@ async def import_families(
     if batch.ignored_columns:
         body["ignored_columns"] = list(batch.ignored_columns)
     if key:
-        await request.app.state.pool.execute(
-            "insert into idempotency_keys (principal, key, method, path, request_hash, status, response)"
-            " values ($1, $2, $3, $4, $5, 200, $6) on conflict do nothing",
-            principal.sub,
-            key,
-            request.method,
-            request.url.path,
-            request_hash,
-            body,
-        )
+        # Rows commit one by one, so the report is recorded after them; a concurrent retry's rows were
+        # each refused as already imported, and the first record written wins.
+        async with request.app.state.pool.acquire() as conn:
+            await records.record(conn, principal.sub, method, path, key, fingerprint, 200, body)
     return JSONResponse(body)
 
 
@@ -253,19 +250,3 @@ async def _bounded_body(request: Request) -> bytes:
     if not content.strip():
         raise InvalidCommand([FieldError("file", "is empty")])
     return content
-
-
-async def _stored_response(request: Request, principal: Principal, key: str, request_hash: str) -> JSONResponse | None:
-    """As run_command does for the other commands (shared/http.py): the first response to this key."""
-    if not 1 <= len(key) <= 200:
-        raise InvalidCommand([FieldError(f"header.{IDEMPOTENCY_HEADER}", "must be 1 to 200 characters")])
-    stored = await request.app.state.pool.fetchrow(
-        "select request_hash, status, response from idempotency_keys where principal = $1 and key = $2",
-        principal.sub,
-        key,
-    )
-    if stored is None:
-        return None
-    if stored["request_hash"] != request_hash:
-        raise InvalidCommand([FieldError(f"header.{IDEMPOTENCY_HEADER}", "was already used for a different request")])
-    return JSONResponse(stored["response"], status_code=stored["status"], headers={"Idempotent-Replayed": "true"})
