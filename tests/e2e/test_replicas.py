@@ -14,7 +14,6 @@ leader and of one funding replica. Afterwards nothing is lost and nothing counte
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import json
 import os
@@ -38,11 +37,12 @@ from up_support import Up, genting_up
 
 from genting import status as operator_status
 from genting.state import load_secrets
-from services.registry.examples import family_body
 from shared.auth import issue_token
 from shared.db import connect as db_connect
 from shared.messaging import Envelope, stream_name
+from shared.settings import Settings
 from shared.testing import wait_until
+from shared.testing.registry_examples import family_body
 
 pytestmark = pytest.mark.e2e
 
@@ -277,13 +277,13 @@ async def replay_equals_live(
 
 
 async def test_two_replicas_each_under_load_through_kills_lose_nothing_and_count_nothing_twice(tmp_path: Path) -> None:
-    from services.aid.private import Sealer
-    from services.aid.read_model import VIEWS as AID_VIEWS
+    from services.aid.app import repositories
+    from services.aid.projections import VIEWS as AID_VIEWS
     from services.aid.replay import rebuild as rebuild_aid
     from services.funding.read_model import VIEW_TABLES as FUNDING_VIEWS
     from services.funding.replay import rebuild as rebuild_funding
+    from services.registry.app import registry
     from services.registry.replay import rebuild as rebuild_registry
-    from services.registry.vault import KeyVault
     from services.reporting.projections import PROJECTIONS
     from services.reporting.replay import rebuild as rebuild_reporting
 
@@ -340,11 +340,11 @@ async def test_two_replicas_each_under_load_through_kills_lose_nothing_and_count
                     assert expected, consumer.name
 
                 # Every read model equals a replay of its events.
-                data_key = base64.urlsafe_b64decode(secrets.data_key + "=" * (-len(secrets.data_key) % 4))
+                keys = Settings(jwt_secret=secrets.jwt_secret, data_key=secrets.data_key)  # the services' own
                 await replay_equals_live(
-                    db["registry"], ("families_view",), lambda pool: rebuild_registry(pool, KeyVault(data_key))
+                    db["registry"], ("families_view",), lambda pool: rebuild_registry(pool, registry(keys))
                 )
-                await replay_equals_live(db["aid"], AID_VIEWS, lambda pool: rebuild_aid(pool, Sealer(data_key)))
+                await replay_equals_live(db["aid"], AID_VIEWS, lambda pool: rebuild_aid(pool, repositories(keys)))
                 await replay_equals_live(db["funding"], FUNDING_VIEWS, rebuild_funding)
                 reporting_tables = tuple(t for p in PROJECTIONS for t in p.tables)
                 await replay_equals_live(db["reporting"], reporting_tables, lambda pool: rebuild_reporting(pool, js))
@@ -377,10 +377,10 @@ async def test_two_replicas_each_under_load_through_kills_lose_nothing_and_count
 
 def _runner_projection(owner: str, name: str) -> Any:
     """The projection class of a service's consumer (aid's and funding's, by name)."""
-    from services.aid.reactions import FundingReactions, RegistryReactions
+    from services.aid.policies import FundingPolicy, RegistryPolicy
     from services.funding.feeds import AidFeed, RegistryFeed
 
-    for cls in (RegistryReactions, FundingReactions, AidFeed, RegistryFeed):
+    for cls in (RegistryPolicy, FundingPolicy, AidFeed, RegistryFeed):
         if cls.name == name:
             return cls
     raise AssertionError(f"unknown consumer {name} of {owner}")
