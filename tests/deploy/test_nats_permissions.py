@@ -11,7 +11,6 @@ import socket
 import subprocess
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import bcrypt
 import nats
@@ -68,8 +67,17 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     port = free_port()
     log = (store / "nats.log").open("wb")
     proc = subprocess.Popen(
-        [str(BIN / "nats-server"), "-c", str(store / "nats.conf")]
-        + ["-a", "127.0.0.1", "-p", str(port), "-m", str(free_port())],
+        [
+            str(BIN / "nats-server"),
+            "-c",
+            str(store / "nats.conf"),
+            "-a",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-m",
+            str(free_port()),
+        ],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
