@@ -34,3 +34,12 @@ def test_the_build_context_leaves_out_data_and_virtualenvs() -> None:
     assert "*" in ignore  # everything is left out unless named
     assert "!deploy/requirements.lock" in ignore
     assert not any(line.startswith("!.") for line in ignore)  # never .venv, .genting, .git
+
+
+def test_the_lock_covers_every_dependency_of_the_project() -> None:
+    import tomllib
+
+    lock = (DEPLOY / "requirements.lock").read_text().lower()
+    for requirement in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]:
+        name = re.split(r"[\[<>=~ ;]", requirement, maxsplit=1)[0].lower()
+        assert f"\n{name}==" in lock, f"{name} is not in deploy/requirements.lock: regenerate it (deploy/README.md)"
