@@ -192,3 +192,41 @@ def test_alerts_and_dashboard_use_the_services_metric_names() -> None:
 
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q"]))
+
+
+def example_secrets() -> dict[str, dict[str, str]]:
+    path = DEPLOY / "k8s" / "examples" / "secrets.example.yaml"
+    return {d["metadata"]["name"]: d["stringData"] for d in yaml.safe_load_all(path.read_text()) if d}
+
+
+def test_the_example_shows_every_secret_the_deployment_reads_and_only_placeholders() -> None:
+    examples = example_secrets()
+    wanted: set[tuple[str, str | None]] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if "secretKeyRef" in node:
+                wanted.add((node["secretKeyRef"]["name"], node["secretKeyRef"]["key"]))
+            if "secretRef" in node:
+                wanted.add((node["secretRef"]["name"], None))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    for obj in rendered():
+        walk(obj)
+    for cluster in objects("Cluster").values():
+        wanted.add((cluster["spec"]["bootstrap"]["initdb"]["secret"]["name"], "password"))
+        s3 = cluster["spec"]["backup"]["barmanObjectStore"]["s3Credentials"]
+        wanted |= {(ref["name"], ref["key"]) for ref in s3.values()}
+    for name, key in wanted:
+        assert name in examples, f"Secret {name} is not in the example"
+        assert key is None or key in examples[name], f"{name}.{key} is not in the example"
+    for user in ("registry", "aid", "funding", "reporting", "subscriber", "operator"):
+        assert f"{user.upper()}_NATS_AUTH" in examples["nats-users"]
+    for name, data in examples.items():
+        for key, value in data.items():
+            if key != "username":
+                assert "CHANGE-ME" in value and len(value) >= 32, f"{name}.{key}"
