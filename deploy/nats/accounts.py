@@ -100,8 +100,13 @@ def own_stream_api(name: str) -> list[str]:
     ]
 
 
+def retry_subjects(service: str) -> list[str]:
+    """`genting dlq retry` asks a projection's runners on this core subject (shared/projection.py)."""
+    return [f"genting.ops.retry.{durable}" for _, durable in durables(service)]
+
+
 def service_permissions(service: str) -> tuple[list[str], list[str]]:
-    allow = [f"genting.{service}.>", f"genting.dlq.{service}", f"{API}.INFO"]
+    allow = [f"genting.{service}.>", f"genting.dlq.{service}", f"{API}.INFO", *retry_subjects(service)]
     allow += own_stream_api(stream(service))
     # Dead letters: its own stream, listed and retried (`genting dlq`), messages removed after a retry.
     allow += [*own_stream_api(dlq_stream(service)), f"{API}.STREAM.MSG.DELETE.{dlq_stream(service)}"]
@@ -145,8 +150,12 @@ def subscriber_permissions() -> tuple[list[str], list[str]]:
 
 
 def operator_permissions() -> tuple[list[str], list[str]]:
-    """`genting status`: reads stream and consumer state, publishes nothing, consumes nothing."""
-    allow = [f"{API}.INFO", f"{API}.STREAM.NAMES", f"{API}.STREAM.LIST"]
+    """`genting status` and `genting dlq`: stream and consumer state, the dead letters (read, and
+    removed once retried), and the retry requests. It publishes no event and consumes nothing."""
+    allow = [f"{API}.INFO", f"{API}.STREAM.NAMES", f"{API}.STREAM.LIST", "genting.ops.retry.*"]
+    for service in SERVICES:
+        name = dlq_stream(service)
+        allow += [f"{API}.STREAM.MSG.GET.{name}", f"{API}.DIRECT.GET.{name}", f"{API}.STREAM.MSG.DELETE.{name}"]
     for name in [stream(s) for s in SERVICES] + [dlq_stream(s) for s in SERVICES]:
         allow += [
             f"{API}.STREAM.INFO.{name}",
@@ -161,8 +170,10 @@ def _list(items: list[str], indent: str) -> str:
     return "[\n" + "".join(f'{indent}  "{i}"\n' for i in items) + f"{indent}]"
 
 
-def user(name: str, allow: list[str], deny: list[str], comment: str) -> str:
+def user(name: str, allow: list[str], deny: list[str], comment: str, subscribe: tuple[str, ...] = ()) -> str:
     ind = "          "
+    # A service replies to the requests it receives (dead-letter retries), and to nothing else.
+    responses = "          allow_responses: true\n" if subscribe else ""
     deny_block = f"\n{ind}  deny: {_list(deny, ind + '  ')}" if deny else ""
     return (
         f"      # {comment}\n"
@@ -173,14 +184,15 @@ def user(name: str, allow: list[str], deny: list[str], comment: str) -> str:
         f"          publish: {{\n"
         f"            allow: {_list(allow, ind + '  ')}{deny_block}\n"
         f"          }}\n"
-        f'          subscribe: {{ allow: ["_INBOX.>"] }}\n'
+        f"          subscribe: {{ allow: {_list(['_INBOX.>', *subscribe], ind)} }}\n"
+        f"{responses}"
         f"        }}\n"
         f"      }}\n"
     )
 
 
 def render() -> str:
-    users = [user(s, *service_permissions(s), f"the {s} service") for s in SERVICES]
+    users = [user(s, *service_permissions(s), f"the {s} service", subscribe=tuple(retry_subjects(s))) for s in SERVICES]
     users.append(user("subscriber", *subscriber_permissions(), "other agencies: read-only, ext-* durables"))
     users.append(user("operator", *operator_permissions(), "genting status: read-only monitoring"))
     return (

@@ -224,3 +224,29 @@ async def test_the_subscriber_reads_but_publishes_nothing_and_gets_no_growth_dat
     # And it publishes nothing of the programme's, nor touches the services' consumers.
     await denied(server, "subscriber", js.publish(f"genting.registry.family.{FAMILY}.FamilyExited", b"{}"))
     await denied(server, "subscriber", js.delete_consumer("GENTING_REGISTRY", "funding-registry"))
+
+
+async def test_dead_letters_are_retried_through_the_owners_runner_only(
+    server: Server, clients: dict[str, Client]
+) -> None:
+    funding, aid, operator = clients["funding"], clients["aid"], clients["operator"]
+
+    async def answer(msg: nats.aio.msg.Msg) -> None:
+        await msg.respond(b'{"outcome": "apply"}')
+
+    await funding.subscribe("genting.ops.retry.funding-registry", queue="funding-registry", cb=answer)
+    await funding.flush()
+    reply = await operator.request("genting.ops.retry.funding-registry", b'{"stream_seq": 1}', timeout=2)
+    assert json.loads(reply.data) == {"outcome": "apply"}
+    # Aid may neither listen in on funding's retries nor ask for them.
+    before = len(server.errors["aid"])
+    await aid.subscribe("genting.ops.retry.funding-registry", cb=answer)
+    await aid.flush()
+    await wait_until(lambda: any("permissions violation" in e.lower() for e in server.errors["aid"][before:]), 5)
+    await denied(server, "aid", aid.request("genting.ops.retry.funding-registry", b"{}", timeout=1))
+    # The operator reads the dead letters of every service; the subscriber none.
+    js = funding.jetstream(timeout=1)
+    await ensure_stream(js, dlq_stream_config("funding"))
+    await js.publish("genting.dlq.funding", b'{"projection": "funding-registry", "stream_seq": 1}')
+    assert (await operator.jetstream(timeout=1).get_msg("GENTING_DLQ_FUNDING", 1)).data
+    await denied(server, "subscriber", clients["subscriber"].jetstream(timeout=1).stream_info("GENTING_DLQ_FUNDING"))
