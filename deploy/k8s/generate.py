@@ -94,7 +94,7 @@ def deployment(service: str) -> dict[str, Any]:
         "kind": "Deployment",
         "metadata": {"name": service, "labels": labels(service)},
         "spec": {
-            "replicas": 2,
+            # No `replicas`: the HPA owns the count (2-8), and `kubectl apply` must not reset it.
             "revisionHistoryLimit": 5,
             "selector": {"matchLabels": labels(service)},
             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
