@@ -121,6 +121,7 @@ def deployment(service: str) -> dict[str, Any]:
                         {
                             "name": "migrate",
                             "image": "genting",
+                            "imagePullPolicy": "Always",
                             "args": ["migrate", service],
                             "env": env(service),
                             "resources": resources,
@@ -132,6 +133,7 @@ def deployment(service: str) -> dict[str, Any]:
                         {
                             "name": service,
                             "image": "genting",
+                            "imagePullPolicy": "Always",
                             "args": ["serve", service],
                             "env": env(service),
                             "ports": [{"name": "http", "containerPort": HTTP, "protocol": "TCP"}],
