@@ -199,8 +199,7 @@ class _RowImporter:
             return []
         command = registration(row.body, uuid4(), self.today, self.principal.sub)
         reported = {e.field for e in row.errors}
-        on = command.registered_on or command.today
-        found = row.translate(registration_errors(command, on, self.handlers.rules, self.handlers.programme))
+        found = row.translate(registration_errors(command, self.handlers.rules, programme=self.handlers.programme))
         return [e for e in found if e.field not in reported]
 
     async def _same_family(self, conn: asyncpg.Connection, row: ParsedRow) -> UUID | None:

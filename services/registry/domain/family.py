@@ -167,7 +167,7 @@ def _register(state: Family, cmd: RegisterFamily, rules: Rules, programme: Progr
         raise FamilyAlreadyExists(cmd.family_id)
     on = cmd.registered_on or cmd.today
     errors = programme.check_effective("registered_on", on, cmd.today)
-    errors += registration_errors(cmd, on, rules, programme)
+    errors += registration_errors(cmd, rules, on=on, programme=programme)
     place = programme.kelurahan(cmd.kelurahan_code)
     if errors or place is None:
         raise InvalidCommand(errors)

@@ -10,6 +10,7 @@ from uuid import UUID
 from services.registry.domain.commands import NewMember, RegisterFamily
 from services.registry.domain.identity import nik_matches_birth_date, nik_sex, validate_kk, validate_nik
 from services.registry.reference import (
+    DEFAULT_RULES,
     MOTHER_ROLES,
     RISK_FACTORS,
     ROLES,
@@ -17,6 +18,7 @@ from services.registry.reference import (
     TARGET_ROLES,
     RiskRules,
     Rules,
+    default_programme,
 )
 from shared.errors import FieldError
 from shared.programme import Programme
@@ -45,9 +47,14 @@ def add_months(start: date, months: int) -> date:
     raise AssertionError("unreachable: every month has 28 days")
 
 
-def registration_errors(cmd: RegisterFamily, on: date, rules: Rules, programme: Programme) -> list[FieldError]:
-    """Everything wrong with a family registration effective `on`; an empty list means it may be
-    recorded. Ages, the baduta rule and the risk factors' age rules are read at `on`."""
+def registration_errors(
+    cmd: RegisterFamily, rules: Rules = DEFAULT_RULES, *, on: date | None = None, programme: Programme | None = None
+) -> list[FieldError]:
+    """Everything wrong with a family registration effective `on` (default: its `registered_on`,
+    else `today`); an empty list means it may be recorded. Ages, the baduta rule and the risk
+    factors' age rules are read at `on`. `programme`: the deployment's (default: the default one)."""
+    on = on or cmd.registered_on or cmd.today
+    programme = programme or default_programme()
     errors = [FieldError("kk_number", p) for p in validate_kk(cmd.kk_number, on)]
     errors += text_errors("head_name", cmd.head_name, rules.max_name_length)
     errors += text_errors("address", cmd.address, rules.max_address_length)
