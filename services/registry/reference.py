@@ -15,7 +15,7 @@ from shared.contracts.registry import ExitReason, Role, Sex
 from shared.programme import Programme
 from shared.regions import Kelurahan
 
-__all__ = ["KELURAHAN", "Kelurahan", "default_programme"]
+__all__ = ["KECAMATAN", "KELURAHAN", "Kelurahan", "default_programme"]
 
 
 @cache
@@ -30,6 +30,7 @@ def default_programme() -> Programme:
 # The default deployment's kelurahan, for the tools that generate data for it (demo, simulation,
 # benchmark). The services never read this: they use their settings' Programme.
 KELURAHAN: tuple[Kelurahan, ...] = default_programme().all_kelurahan()
+KECAMATAN = default_programme().kecamatan()
 
 
 # BKKBN family-census risk factors (DOMAIN.md), code -> meaning.
