@@ -444,8 +444,8 @@ def family(
         risks.add("mother_too_young")
     if shape != "baby_no_mother" and mother_age >= 35:
         risks.add("mother_too_old")
-    if shape == "pregnant_with_baby":
-        risks.add("births_too_close")
+    if shape == "pregnant_with_baby" and date.fromisoformat(mom["expected_delivery_date"]) < born + timedelta(days=730):
+        risks.add("births_too_close")  # only when the dates say so: the registry refuses a claim they contradict
     while (card := kk(anchor - timedelta(days=rng.randrange(200, 5000)), rng.choice(serials), region)) in used:
         pass
     used.add(card)

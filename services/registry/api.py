@@ -14,15 +14,28 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from services.registry import queries
 from services.registry.bodies import MemberIn, RegisterFamilyIn, new_member, registration
-from services.registry.domain import AddMember, ErasePersonalData, ExitFamily, RecordGrowth, VerifyFamily
+from services.registry.domain import (
+    AddMember,
+    ErasePersonalData,
+    ExitFamily,
+    NewMember,
+    RecordBirth,
+    RecordGrowth,
+    VerifyFamily,
+)
 from services.registry.handlers import Handlers
 from shared.auth import Principal
 from shared.contracts.registry import Position
-from shared.errors import NotFound
+from shared.errors import Forbidden, NotFound
 from shared.eventstore import Metadata
 from shared.http import authenticate, correlation_id, problem_responses, run_command
 
 router = APIRouter(tags=["registry"])
+
+EFFECTIVE = (
+    "; default today in the city. Not in the future, not before the programme's start, not before the "
+    "registration: else 422 naming this field"
+)
 
 Caller = Annotated[Principal, Depends(authenticate)]
 # Free text in a query: no NUL or other control characters (PostgreSQL text cannot hold NUL).
@@ -41,13 +54,22 @@ class VerificationIn(BaseModel):
 
     decision: Literal["approve", "reject"]
     note: StrictStr | None = Field(None, max_length=2000)
+    decided_on: date | None = Field(
+        None,
+        description="the day the lurah decided" + EFFECTIVE + ". Eligibility is checked again at this date: "
+        "approval is refused with 409 when no member is a target any more (a baduta 24 months or older, a "
+        "pregnancy overdue by more than 14 days with no birth recorded)",
+    )
 
 
 class GrowthMeasurementIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     member_id: UUID = Field(description="a child under five of this family")
-    measured_on: date
+    measured_on: date = Field(
+        description="the day of the measurement; not in the future, not before the programme's start, the "
+        "registration or the child's birth: else 422 naming this field"
+    )
     weight_kg: Annotated[float, Field(allow_inf_nan=False, examples=[8.9])]
     length_cm: Annotated[float, Field(allow_inf_nan=False, examples=[72.5])]
     position: Position | None = Field(
@@ -61,6 +83,34 @@ class ExitIn(BaseModel):
     reason: StrictStr = Field(
         description="graduated | moved_away | aged_out | deceased | duplicate | consent_withdrawn"
     )
+    exited_on: date | None = Field(
+        None, description="the day the family left" + EFFECTIVE + " (nor before the enrolment, when enrolled)"
+    )
+
+
+class AddMemberIn(MemberIn):
+    added_on: date | None = Field(
+        None, description="the day the member joined" + EFFECTIVE + "; ages are computed at this date"
+    )
+
+
+class BabyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: StrictStr
+    nik: StrictStr | None = Field(None, description="16 digits; null while pending")
+    sex: StrictStr = Field(description="M | F")
+
+
+class BirthIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    mother_member_id: UUID = Field(description="the family's pregnant_mother (or the mother of a twin just recorded)")
+    born_on: date = Field(
+        description="the day of birth; not in the future, not before the programme's start or the "
+        "registration: else 422 naming this field"
+    )
+    baby: BabyIn
 
 
 # -- responses (what the routes answer with, for the OpenAPI document) ------------------------
@@ -75,6 +125,13 @@ class FamilyStatusOut(BaseModel):
 class MemberAddedOut(BaseModel):
     family_id: UUID
     member_id: UUID
+    version: int
+
+
+class BirthOut(BaseModel):
+    family_id: UUID
+    mother_member_id: UUID
+    member_id: UUID = Field(description="the baby, a new baduta member")
     version: int
 
 
@@ -160,6 +217,8 @@ def _handlers(request: Request) -> Handlers:
     responses=problem_responses(400, 401, 403, 409, 413, 422),
 )
 async def register_family(body: RegisterFamilyIn, request: Request, principal: Caller) -> JSONResponse:
+    """Roles: admin; lurah/kader of that kelurahan; census (in its kelurahan when its token names one).
+    `registered_on` may be in the past (late entry), back to the programme's start."""
     command = registration(body, uuid4(), _today(request), principal.sub)
 
     async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
@@ -176,9 +235,13 @@ async def register_family(body: RegisterFamilyIn, request: Request, principal: C
     response_model=MemberAddedOut,
     responses=COMMAND_PROBLEMS,
 )
-async def add_member(family_id: UUID, body: MemberIn, request: Request, principal: Caller) -> JSONResponse:
+async def add_member(family_id: UUID, body: AddMemberIn, request: Request, principal: Caller) -> JSONResponse:
+    """Roles: admin; lurah/kader of the family's kelurahan. A birth of the family's pregnant mother
+    is recorded with POST /families/{id}/births instead, which also makes her a breastfeeding mother."""
     member = new_member(body, uuid4())
-    command = AddMember(family_id=family_id, today=_today(request), added_by=principal.sub, member=member)
+    command = AddMember(
+        family_id=family_id, today=_today(request), added_by=principal.sub, member=member, added_on=body.added_on
+    )
 
     async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
         family = await _handlers(request).add_member(conn, command, principal, _meta(request))
@@ -195,7 +258,12 @@ async def add_member(family_id: UUID, body: MemberIn, request: Request, principa
 )
 async def verify_family(family_id: UUID, body: VerificationIn, request: Request, principal: Caller) -> JSONResponse:
     command = VerifyFamily(
-        family_id=family_id, today=_today(request), decided_by=principal.sub, decision=body.decision, note=body.note
+        family_id=family_id,
+        today=_today(request),
+        decided_by=principal.sub,
+        decision=body.decision,
+        note=body.note,
+        decided_on=body.decided_on,
     )
 
     async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
@@ -212,7 +280,13 @@ async def verify_family(family_id: UUID, body: VerificationIn, request: Request,
     responses=COMMAND_PROBLEMS,
 )
 async def exit_family(family_id: UUID, body: ExitIn, request: Request, principal: Caller) -> JSONResponse:
-    command = ExitFamily(family_id=family_id, today=_today(request), exited_by=principal.sub, reason=body.reason)
+    command = ExitFamily(
+        family_id=family_id,
+        today=_today(request),
+        exited_by=principal.sub,
+        reason=body.reason,
+        exited_on=body.exited_on,
+    )
 
     async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
         family = await _handlers(request).exit_family(conn, command, principal, _meta(request))
@@ -251,6 +325,45 @@ async def record_growth(
     return await run_command(request, principal, execute)
 
 
+@router.post(
+    "/families/{family_id}/births",
+    status_code=201,
+    summary="A pregnant mother gave birth: she becomes a breastfeeding mother, the baby a baduta member",
+    response_model=BirthOut,
+    responses=COMMAND_PROBLEMS,
+)
+async def record_birth(family_id: UUID, body: BirthIn, request: Request, principal: Caller) -> JSONResponse:
+    """Roles: admin; lurah/kader of the family's kelurahan. Publishes `MotherGaveBirth` and
+    `MemberAdded` (role baduta, `added_on` = `born_on`). An active aid plan continues unchanged."""
+    baby = NewMember(
+        member_id=uuid4(),
+        name=body.baby.name,
+        nik=body.baby.nik,
+        role="baduta",
+        birth_date=body.born_on,
+        sex=body.baby.sex,
+    )
+    command = RecordBirth(
+        family_id=family_id,
+        today=_today(request),
+        recorded_by=principal.sub,
+        mother_id=body.mother_member_id,
+        born_on=body.born_on,
+        baby=baby,
+    )
+
+    async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
+        family = await _handlers(request).record_birth(conn, command, principal, _meta(request))
+        return 201, {
+            "family_id": str(family_id),
+            "mother_member_id": str(body.mother_member_id),
+            "member_id": str(baby.member_id),
+            "version": family.version,
+        }
+
+    return await run_command(request, principal, execute)
+
+
 @router.delete(
     "/families/{family_id}/personal-data",
     summary="Erase personal data (crypto-shredding)",
@@ -271,11 +384,15 @@ async def erase_personal_data(family_id: UUID, request: Request, principal: Call
 # -- queries ----------------------------------------------------------------------------------
 
 
-def _may_see_personal(principal: Principal, kelurahan_code: str) -> bool:
-    return principal.role in ("admin", "lurah", "kader") and principal.acts_in(kelurahan_code)
+def _may_see_personal(principal: Principal, row: Any) -> bool:
+    """Admin, the family's lurah/kader, and the census officer who registered it (it entered the data)."""
+    if principal.role == "census":
+        return bool(row["registered_by"] == principal.sub)
+    return principal.role in ("admin", "lurah", "kader") and principal.acts_in(row["kelurahan_code"])
 
 
-_READERS = ("admin", "lurah", "kader", "auditor", "agency")
+# census reads only the families it registered; auditor and agency read de-identified families.
+_READERS = ("admin", "lurah", "kader", "auditor", "agency", "census")
 
 
 @router.get(
@@ -290,8 +407,12 @@ async def get_family(family_id: UUID, request: Request, principal: Caller) -> di
     row = await queries.family_row(pool, family_id)
     if row is None:
         raise NotFound(f"family {family_id} is not registered")
-    visible = {family_id: _may_see_personal(principal, row["kelurahan_code"])}
-    views = await queries.family_views(pool, request.app.state.registry.keys, [row], visible)
+    if principal.role == "census" and row["registered_by"] != principal.sub:
+        raise Forbidden("a census officer reads only the families it registered")
+    visible = {family_id: _may_see_personal(principal, row)}
+    views = await queries.family_views(
+        pool, request.app.state.registry.keys, request.app.state.programme, [row], visible
+    )
     return views[0]
 
 
@@ -311,7 +432,10 @@ async def list_families(
 ) -> dict[str, Any]:
     principal.require(*_READERS)
     pool = request.app.state.pool
-    total, rows = await queries.family_rows(pool, kelurahan_code, status, limit, offset)
-    visible = {r["family_id"]: _may_see_personal(principal, r["kelurahan_code"]) for r in rows}
-    items = await queries.family_views(pool, request.app.state.registry.keys, rows, visible)
+    registered_by = principal.sub if principal.role == "census" else None
+    total, rows = await queries.family_rows(pool, kelurahan_code, status, limit, offset, registered_by)
+    visible = {r["family_id"]: _may_see_personal(principal, r) for r in rows}
+    items = await queries.family_views(
+        pool, request.app.state.registry.keys, request.app.state.programme, rows, visible
+    )
     return {"items": items, "total": total, "limit": limit, "offset": offset}

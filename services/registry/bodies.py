@@ -31,6 +31,11 @@ class RegisterFamilyIn(BaseModel):
     members: list[MemberIn]
     risk_factors: list[StrictStr]
     consent: StrictBool = Field(description="a parent's or guardian's consent (UU 27/2022); must be true")
+    registered_on: date | None = Field(
+        None,
+        description="the day the family was registered (on paper, say); default today in the city. Not in "
+        "the future nor before the programme's start; ages and the baduta rule are computed at this date",
+    )
 
 
 def new_member(m: MemberIn, member_id: UUID) -> NewMember:
@@ -58,4 +63,5 @@ def registration(body: RegisterFamilyIn, family_id: UUID, today: date, registere
         members=tuple(new_member(m, uuid4()) for m in body.members),
         risk_factors=tuple(body.risk_factors),
         consent=body.consent,
+        registered_on=body.registered_on,
     )

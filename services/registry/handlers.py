@@ -9,29 +9,34 @@ under the family's key, with the outbox and the inline views (claims, families_v
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import asyncpg
 
 from services.registry.domain import (
     AddMember,
+    AgeOutChildren,
     Command,
     ErasePersonalData,
     ExitFamily,
     Fact,
     Family,
+    RecordBirth,
     RecordGrowth,
     RegisterFamily,
     VerifyFamily,
     decide,
 )
+from services.registry.reference import DEFAULT_RULES, Rules, default_programme
 from shared.auth import Principal
 from shared.contracts.registry import GrowthMeasured
 from shared.errors import Forbidden, NotFound
 from shared.eventstore import Metadata
+from shared.programme import Programme
 from shared.repository import Aggregate, Repository
 
 STAFF = ("admin", "lurah", "kader")
+REGISTRARS = (*STAFF, "census")
 
 
 def require_acts_in(actor: Principal, kelurahan_code: str, *roles: str) -> None:
@@ -41,14 +46,26 @@ def require_acts_in(actor: Principal, kelurahan_code: str, *roles: str) -> None:
         raise Forbidden(f"a {actor.role} acts only in kelurahan {actor.kelurahan}")
 
 
+def registers_in(actor: Principal, kelurahan_code: str) -> bool:
+    """Who may register (and import) a family of this kelurahan: an admin anywhere, a lurah or
+    kader in their own, a census officer in theirs when the token names one and anywhere when not."""
+    if actor.role == "census":
+        return actor.kelurahan is None or actor.kelurahan == kelurahan_code
+    return actor.role in STAFF and actor.acts_in(kelurahan_code)
+
+
 @dataclass
 class Handlers:
     families: Repository[Family]
+    rules: Rules = DEFAULT_RULES
+    programme: Programme = field(default_factory=default_programme)
 
     async def register_family(
         self, conn: asyncpg.Connection, command: RegisterFamily, actor: Principal, meta: Metadata
     ) -> Family:
-        require_acts_in(actor, command.kelurahan_code, *STAFF)
+        actor.require(*REGISTRARS)
+        if not registers_in(actor, command.kelurahan_code):
+            raise Forbidden(f"a {actor.role} registers only in kelurahan {actor.kelurahan}")
         return await self._register(conn, command, meta)
 
     async def import_family(
@@ -91,6 +108,23 @@ class Handlers:
         assert isinstance(measured, GrowthMeasured)
         return family, measured
 
+    async def record_birth(
+        self, conn: asyncpg.Connection, command: RecordBirth, actor: Principal, meta: Metadata
+    ) -> Family:
+        family, _ = await self._on_family(conn, command, actor, STAFF, meta)
+        return family
+
+    async def age_out_children(self, conn: asyncpg.Connection, command: AgeOutChildren, meta: Metadata) -> list[Fact]:
+        """The clock's step on one family (no actor: the registry itself records it)."""
+        _, facts = await self.families.execute(
+            conn,
+            command.family_id,
+            lambda state: decide(state, command, self.rules, self.programme),
+            meta,
+            private=True,
+        )
+        return facts
+
     async def erase_personal_data(
         self, conn: asyncpg.Connection, command: ErasePersonalData, actor: Principal, meta: Metadata
     ) -> Family:
@@ -103,7 +137,7 @@ class Handlers:
 
     async def _register(self, conn: asyncpg.Connection, command: RegisterFamily, meta: Metadata) -> Family:
         fresh: Aggregate[Family] = Aggregate(command.family_id, Family())  # a new id: nothing to load
-        after = await self.families.save(conn, fresh, decide(fresh.state, command), meta)
+        after = await self.families.save(conn, fresh, decide(fresh.state, command, self.rules, self.programme), meta)
         return after.state
 
     async def _on_family(
@@ -120,7 +154,7 @@ class Handlers:
             if state.status == "none":
                 raise NotFound(f"family {command.family_id} is not registered")
             require_acts_in(actor, state.kelurahan_code, *roles)
-            return [] if skip(state) else decide(state, command)
+            return [] if skip(state) else decide(state, command, self.rules, self.programme)
 
         after, facts = await self.families.execute(conn, command.family_id, decide_on, meta, private=True)
         return after.state, facts

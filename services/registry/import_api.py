@@ -24,20 +24,19 @@ from services.registry import importing
 from services.registry.bodies import registration
 from services.registry.domain import AlreadyActive
 from services.registry.domain.validation import registration_errors
-from services.registry.handlers import Handlers
+from services.registry.handlers import Handlers, registers_in
 from services.registry.importing import (
     MAX_BYTES,
     MAX_ROWS,
     ImportTooLarge,
     ParsedRow,
     content_key,
-    family_content,
     media_format,
     parse_batch,
     row_content,
+    same_family,
 )
 from services.registry.lookup import LookupHash
-from services.registry.reference import DEFAULT_RULES
 from shared.auth import Principal
 from shared.errors import DomainError, FieldError, InvalidCommand
 from shared.eventstore import Metadata
@@ -47,7 +46,9 @@ from shared.outbox import wake_relay
 router = APIRouter(tags=["registry"])
 Caller = Annotated[Principal, Depends(authenticate)]
 MAX_LINE_OFFSET = 1_000_000_000  # a file sent in chunks: far more lines than any census export
-IMPORTERS = ("admin", "agency", "lurah", "kader")  # agency: a city-level data partner, any kelurahan
+# census: the city's census office, in its kelurahan when its token has one, anywhere when not.
+# agency is read-only (CONTRACT.md): it no longer imports.
+IMPORTERS = ("admin", "census", "lurah", "kader")
 
 _BODY_DOC = {
     "requestBody": {
@@ -111,7 +112,7 @@ async def import_families(
     method, path = request.method, request.url.path
     if key and (stored := await records.stored(request.app.state.pool, principal.sub, method, path, key, fingerprint)):
         return JSONResponse(stored.body, status_code=stored.status, headers={"Idempotent-Replayed": "true"})
-    batch = parse_batch(content, fmt, line_offset)
+    batch = parse_batch(content, fmt, line_offset, request.app.state.programme)
     importer = _RowImporter(request, principal)
     async with request.app.state.pool.acquire() as conn:
         await importer.load_ledger(conn, batch.rows)
@@ -161,7 +162,7 @@ class _RowImporter:
         if row.body is None or row.errors:
             return _rejected(row, list(row.errors) + self._more_errors(row))
         body = row.body
-        if self.principal.role in ("lurah", "kader") and not self.principal.acts_in(body.kelurahan_code):
+        if not registers_in(self.principal, body.kelurahan_code):
             message = f"a {self.principal.role} imports only rows of kelurahan {self.principal.kelurahan}"
             return _rejected(row, row.translate([FieldError("kelurahan_code", message)]))
         digest = self._hash(row)
@@ -198,7 +199,7 @@ class _RowImporter:
             return []
         command = registration(row.body, uuid4(), self.today, self.principal.sub)
         reported = {e.field for e in row.errors}
-        found = row.translate(registration_errors(command, DEFAULT_RULES))
+        found = row.translate(registration_errors(command, self.handlers.rules, programme=self.handlers.programme))
         return [e for e in found if e.field not in reported]
 
     async def _same_family(self, conn: asyncpg.Connection, row: ParsedRow) -> UUID | None:
@@ -211,7 +212,7 @@ class _RowImporter:
         if family_id is None:
             return None
         family = await self.handlers.families.load(conn, family_id)
-        return family_id if family_content(family.state) == row_content(row.body) else None
+        return family_id if same_family(family.state, row.body) else None
 
     async def _remember(self, conn: asyncpg.Connection, digest: bytes, family_id: UUID) -> None:
         await conn.execute(

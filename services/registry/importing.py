@@ -4,11 +4,13 @@ per row, each with the line it came from; and the normalised content that identi
 CSV: one row per family, a header line first. Columns (case-insensitive; unknown columns are
 ignored and reported):
 
-    kk_number, head_name, address, kelurahan_code | kelurahan, risk_factors, consent,
+    kk_number, head_name, address, kelurahan_code | kelurahan, risk_factors, consent, registered_on,
     member<N>_name, member<N>_nik, member<N>_role, member<N>_birth_date, member<N>_sex,
     member<N>_expected_delivery_date          for N = 1, 2, ... (at most Rules.max_members)
 
-`kelurahan_code` wins; without it `kelurahan` is matched by name or alias ("Kalibaros").
+`kelurahan_code` wins; without it `kelurahan` is matched by name or alias ("Kalibaros"), among the
+deployment's kelurahan (GENTING_CITY). `registered_on` (optional, default today) is the day the
+family was registered on paper: the effective-date rules apply (CONTRACT.md).
 `risk_factors` are codes separated by `;` (or `|`). `consent`: true/false, yes/no, ya/tidak, 1/0.
 Dates: YYYY-MM-DD, or DD/MM/YYYY and DD-MM-YYYY. Sex: M/F, or L/P (laki-laki/perempuan). Roles:
 the codes, or ibu_hamil, ibu_menyusui, baduta, lainnya. A member whose cells are all empty is no
@@ -31,8 +33,9 @@ from pydantic import ValidationError
 
 from services.registry.bodies import RegisterFamilyIn
 from services.registry.domain import Family
-from services.registry.reference import DEFAULT_RULES, kelurahan, kelurahan_by_name
+from services.registry.reference import DEFAULT_RULES, default_programme
 from shared.errors import DomainError, FieldError, InvalidCommand
+from shared.programme import Programme
 
 Format = Literal["csv", "jsonl"]
 
@@ -47,7 +50,16 @@ MEDIA_TYPES: dict[str, Format] = {
     "application/jsonlines": "jsonl",
 }
 
-FAMILY_COLUMNS = ("kk_number", "head_name", "address", "kelurahan_code", "kelurahan", "risk_factors", "consent")
+FAMILY_COLUMNS = (
+    "kk_number",
+    "head_name",
+    "address",
+    "kelurahan_code",
+    "kelurahan",
+    "risk_factors",
+    "consent",
+    "registered_on",
+)
 MEMBER_FIELDS = ("name", "nik", "role", "birth_date", "sex", "expected_delivery_date")
 REQUIRED_MEMBER_FIELDS = ("name", "role", "birth_date", "sex")
 _MEMBER_COLUMN = re.compile(r"^member(\d+)_(\w+)$")
@@ -124,7 +136,7 @@ def media_format(content_type: str) -> Format:
     return MEDIA_TYPES[media_type]
 
 
-def parse_batch(content: bytes, fmt: Format, line_offset: int = 0) -> ParsedBatch:
+def parse_batch(content: bytes, fmt: Format, line_offset: int = 0, programme: Programme | None = None) -> ParsedBatch:
     """Every row of the batch with its line number (plus `line_offset`, for a file sent in chunks).
     A problem with the file as a whole (encoding, header) is a 422; with a row, that row's errors."""
     if len(content) > MAX_BYTES:
@@ -133,7 +145,8 @@ def parse_batch(content: bytes, fmt: Format, line_offset: int = 0) -> ParsedBatc
         text = content.decode("utf-8-sig")  # Excel writes a byte-order mark
     except UnicodeDecodeError as exc:
         raise InvalidCommand([FieldError("file", f"is not UTF-8 text (byte {exc.start})")]) from None
-    batch = _parse_csv(text, line_offset) if fmt == "csv" else _parse_jsonl(text, line_offset)
+    programme = programme or default_programme()
+    batch = _parse_csv(text, line_offset, programme) if fmt == "csv" else _parse_jsonl(text, line_offset, programme)
     if len(batch.rows) > MAX_ROWS:
         raise ImportTooLarge(f"at most {MAX_ROWS} rows per request; this one has {len(batch.rows)}")
     return batch
@@ -142,7 +155,7 @@ def parse_batch(content: bytes, fmt: Format, line_offset: int = 0) -> ParsedBatc
 # -- JSON lines ---------------------------------------------------------------------------
 
 
-def _parse_jsonl(text: str, line_offset: int) -> ParsedBatch:
+def _parse_jsonl(text: str, line_offset: int, programme: Programme) -> ParsedBatch:
     rows = []
     # Lines end at \n (or \r\n, \r) only: JSON strings may hold U+2028, which splitlines() would split at.
     for number, raw in enumerate(io.StringIO(text, newline="").readlines(), start=1):
@@ -162,7 +175,7 @@ def _parse_jsonl(text: str, line_offset: int) -> ParsedBatch:
             name = value.pop("kelurahan")
             code = value.get("kelurahan_code")
             resolved = _kelurahan(
-                code if isinstance(code, str) else None, name if isinstance(name, str) else None, errors
+                programme, code if isinstance(code, str) else None, name if isinstance(name, str) else None, errors
             )
             if resolved is not None:
                 value["kelurahan_code"] = resolved
@@ -179,7 +192,7 @@ def csv_delimiter(header_line: str) -> str:
     return max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
 
 
-def _parse_csv(text: str, line_offset: int) -> ParsedBatch:
+def _parse_csv(text: str, line_offset: int, programme: Programme) -> ParsedBatch:
     if not text.strip():
         raise InvalidCommand([FieldError("file", "is empty; the first line must be the header")])
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=csv_delimiter(text.split("\n", 1)[0]))
@@ -200,7 +213,7 @@ def _parse_csv(text: str, line_offset: int) -> ParsedBatch:
                     )
                 )
                 continue
-            rows.append(_csv_row(line, dict(zip(header, record, strict=True)), slots))
+            rows.append(_csv_row(line, dict(zip(header, record, strict=True)), slots, programme))
     except csv.Error as exc:
         raise InvalidCommand([FieldError("file", f"line {reader.line_num + line_offset}: {exc}")]) from None
     return ParsedBatch(rows, ignored)
@@ -243,7 +256,7 @@ def _check_header(header: list[str]) -> tuple[list[int], tuple[str, ...]]:
     return sorted(slots), tuple(c for c in ignored if c)
 
 
-def _csv_row(line: int, cells: dict[str, str], slots: list[int]) -> ParsedRow:
+def _csv_row(line: int, cells: dict[str, str], slots: list[int], programme: Programme) -> ParsedRow:
     def cell(column: str) -> str | None:
         value = cells.get(column, "").strip()
         return value or None
@@ -256,11 +269,13 @@ def _csv_row(line: int, cells: dict[str, str], slots: list[int]) -> ParsedRow:
             body[column] = _number(value, column, hints) if column == "kk_number" else value
     code, name = cell("kelurahan_code"), cell("kelurahan")
     kelurahan_column = "kelurahan_code" if code or not name else "kelurahan"
-    if (resolved := _kelurahan(code, name, errors)) is not None:
+    if (resolved := _kelurahan(programme, code, name, errors)) is not None:
         body["kelurahan_code"] = resolved
     body["risk_factors"] = [r.strip().lower() for r in re.split(r"[;|]", cell("risk_factors") or "") if r.strip()]
     if (consent := cell("consent")) is not None:
         body["consent"] = _boolean(consent)
+    if (registered_on := cell("registered_on")) is not None:
+        body["registered_on"] = _iso_date(registered_on)
     members, used = [], []
     for n in slots:
         values = {part: cell(f"member{n}_{part}") for part in MEMBER_FIELDS}
@@ -317,13 +332,13 @@ def _boolean(value: str) -> bool | str:
 # -- both ---------------------------------------------------------------------------------
 
 
-def _kelurahan(code: str | None, name: str | None, errors: list[FieldError]) -> str | None:
+def _kelurahan(programme: Programme, code: str | None, name: str | None, errors: list[FieldError]) -> str | None:
     """The code wins (DOMAIN.md: match imports by code); a name is matched through the aliases."""
     if code:
         code = code.strip()
         if re.fullmatch(r"\d{10}", code):  # 3375011002, as spreadsheets keep it
             code = f"{code[:2]}.{code[2:4]}.{code[4:6]}.{code[6:]}"
-        by_code, by_name = kelurahan(code), kelurahan_by_name(name) if name else None
+        by_code, by_name = programme.kelurahan(code), programme.kelurahan_by_name(name) if name else None
         if by_code and by_name and by_code.code != by_name.code:
             errors.append(
                 FieldError(
@@ -333,7 +348,7 @@ def _kelurahan(code: str | None, name: str | None, errors: list[FieldError]) -> 
             )
         return code
     if name:
-        place = kelurahan_by_name(name)
+        place = programme.kelurahan_by_name(name)
         if place is None:
             errors.append(FieldError("kelurahan", "is not a known kelurahan name; give its kelurahan_code"))
             return None
@@ -401,6 +416,8 @@ def row_content(body: RegisterFamilyIn) -> dict[str, Any]:
         "kelurahan_code": body.kelurahan_code.strip(),
         "members": members,
         "risk_factors": sorted(set(body.risk_factors)),
+        # only when given, so the ledger's rows recorded before the column existed still match
+        **({"registered_on": body.registered_on.isoformat()} if body.registered_on else {}),
     }
 
 
@@ -431,6 +448,17 @@ def family_content(state: Family) -> dict[str, Any] | None:
         "members": sorted(members, key=lambda m: json.dumps(m, sort_keys=True)),
         "risk_factors": sorted(set(state.risk_factors)),
     }
+
+
+def same_family(state: Family, body: RegisterFamilyIn) -> bool:
+    """Whether a registered family is the row's: the same content, its risk factors a superset of
+    the row's (the registry adds the age-rule factors the dates imply), whatever the row's date."""
+    family, row = family_content(state), row_content(body)
+    if family is None:
+        return False
+    claimed, held = set(row.pop("risk_factors")), set(family.pop("risk_factors"))
+    row.pop("registered_on", None)
+    return family == row and claimed <= held
 
 
 def content_key(content: dict[str, Any]) -> str:

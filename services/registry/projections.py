@@ -23,6 +23,7 @@ from services.registry.domain import (
     Family,
     MemberPersonal,
     RegistrationPersonal,
+    aging_out_on,
     member_counts,
 )
 from services.registry.lookup import LookupHash
@@ -126,13 +127,13 @@ class FamiliesView:
             """
             insert into families_view (family_id, version, status, kelurahan_code, kecamatan_code,
                 member_counts, members, risk_factors, registered_on, enrolled_on, exited_on, exit_reason,
-                personal_erased, personal, updated_at)
-            values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, now())
+                personal_erased, personal, ages_out_on, registered_by, updated_at)
+            values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, now())
             on conflict (family_id) do update set version = excluded.version, status = excluded.status,
                 member_counts = excluded.member_counts, members = excluded.members,
                 risk_factors = excluded.risk_factors, enrolled_on = excluded.enrolled_on,
                 exited_on = excluded.exited_on, exit_reason = excluded.exit_reason,
-                personal_erased = excluded.personal_erased,
+                personal_erased = excluded.personal_erased, ages_out_on = excluded.ages_out_on,
                 -- nothing sealed: the personal snapshot did not change (only facts with a personal part change it)
                 personal = case when excluded.personal_erased then null
                                 else coalesce(excluded.personal, families_view.personal) end,
@@ -153,6 +154,8 @@ class FamiliesView:
             state.exit_reason,
             state.erased,
             sealed,
+            min((d for m in state.members if (d := aging_out_on(m)) is not None), default=None),
+            state.registered_by,
         )
 
 

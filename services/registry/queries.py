@@ -9,10 +9,13 @@ from uuid import UUID
 
 import asyncpg
 
-from services.registry.reference import kelurahan
 from shared.crypto import AeadStreamCipher, WrappedKeyCipher
+from shared.programme import Programme
 
-_FILTER = "($1::text is null or kelurahan_code = $1) and ($2::text is null or status = $2)"
+_FILTER = (
+    "($1::text is null or kelurahan_code = $1) and ($2::text is null or status = $2)"
+    " and ($3::text is null or registered_by = $3)"
+)
 
 
 async def family_row(pool: asyncpg.Pool, family_id: UUID) -> asyncpg.Record | None:
@@ -20,14 +23,23 @@ async def family_row(pool: asyncpg.Pool, family_id: UUID) -> asyncpg.Record | No
 
 
 async def family_rows(
-    pool: asyncpg.Pool, kelurahan_code: str | None, status: str | None, limit: int, offset: int
+    pool: asyncpg.Pool,
+    kelurahan_code: str | None,
+    status: str | None,
+    limit: int,
+    offset: int,
+    registered_by: str | None = None,
 ) -> tuple[int, list[asyncpg.Record]]:
-    """One page of families, oldest registration first, and how many match in all."""
-    total = await pool.fetchval(f"select count(*) from families_view where {_FILTER}", kelurahan_code, status)
+    """One page of families, oldest registration first, and how many match in all (`registered_by`:
+    only those one principal registered)."""
+    total = await pool.fetchval(
+        f"select count(*) from families_view where {_FILTER}", kelurahan_code, status, registered_by
+    )
     rows = await pool.fetch(
-        f"select * from families_view where {_FILTER} order by registered_on, family_id limit $3 offset $4",
+        f"select * from families_view where {_FILTER} order by registered_on, family_id limit $4 offset $5",
         kelurahan_code,
         status,
+        registered_by,
         limit,
         offset,
     )
@@ -41,6 +53,7 @@ def _iso(d: date | None) -> str | None:
 async def family_views(
     pool: asyncpg.Pool,
     keys: WrappedKeyCipher,
+    programme: Programme,
     rows: list[asyncpg.Record],
     show_personal: dict[UUID, bool],
 ) -> list[dict[str, Any]]:
@@ -50,7 +63,7 @@ async def family_views(
     out = []
     for r in rows:
         fid = r["family_id"]
-        k = kelurahan(r["kelurahan_code"])
+        k = programme.kelurahan(r["kelurahan_code"])
         body: dict[str, Any] = {
             "family_id": str(fid),
             "status": r["status"],
@@ -58,7 +71,7 @@ async def family_views(
             "kelurahan_code": r["kelurahan_code"],
             "kelurahan": k.name if k else None,
             "kecamatan_code": r["kecamatan_code"],
-            "kecamatan": k.kecamatan.name if k else None,
+            "kecamatan": k.kecamatan_name if k else None,
             "member_counts": r["member_counts"],
             "risk_factors": list(r["risk_factors"]),
             "registered_on": _iso(r["registered_on"]),

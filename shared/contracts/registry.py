@@ -138,6 +138,28 @@ class FamilyExited(FamilyEvent):
     exited_by: str
 
 
+class MotherGaveBirth(FamilyEvent):
+    """A pregnant mother of the family gave birth: she is a breastfeeding mother from `born_on`.
+    The baby joins the family as a `MemberAdded` (role baduta) recorded with it."""
+
+    event_type: ClassVar[str] = "MotherGaveBirth"
+
+    member_id: UUID  # the mother
+    kelurahan_code: KelurahanCode
+    born_on: date
+
+
+class ChildAgedOut(FamilyEvent):
+    """A baduta of the family turned 24 months on `aged_out_on`: their role is `other` from then.
+    Derived by the registry's clock; the date is the birthday, whenever it was recorded."""
+
+    event_type: ClassVar[str] = "ChildAgedOut"
+
+    member_id: UUID
+    kelurahan_code: KelurahanCode
+    aged_out_on: date
+
+
 class PersonalDataErased(FamilyEvent):
     """The family's personal data was erased for good; its counts and history remain."""
 
@@ -157,6 +179,8 @@ RegistryEvent = (
     | FamilyExited
     | PersonalDataErased
     | GrowthMeasured
+    | MotherGaveBirth
+    | ChildAgedOut
 )
 
 CATALOG = EventCatalog(
@@ -170,12 +194,15 @@ CATALOG = EventCatalog(
         FamilyExited,
         PersonalDataErased,
         GrowthMeasured,
+        MotherGaveBirth,
+        ChildAgedOut,
     ],
 )
 
 __all__ = [
     "CATALOG",
     "ActiveStatus",
+    "ChildAgedOut",
     "ExitReason",
     "FamilyEnrolled",
     "FamilyEvent",
@@ -186,6 +213,7 @@ __all__ = [
     "GrowthMeasured",
     "MemberAdded",
     "MemberSummary",
+    "MotherGaveBirth",
     "PersonalDataErased",
     "Position",
     "RegistryEvent",

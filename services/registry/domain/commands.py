@@ -1,5 +1,7 @@
 """The registry's commands. Ids, `today` and the acting user are stamped by the caller (a route,
-an import row), so deciding stays pure."""
+an import row), so deciding stays pure. `today` is the day of recording (the city's); the
+effective date (`registered_on`, `added_on`, `decided_on`, `exited_on`, `born_on`, `measured_on`)
+is the day it happened, None meaning today (CONTRACT.md, "Effective dates and late entry")."""
 
 from __future__ import annotations
 
@@ -33,6 +35,7 @@ class RegisterFamily:
     members: tuple[NewMember, ...]
     risk_factors: tuple[str, ...]
     consent: bool
+    registered_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,7 @@ class AddMember:
     today: date
     added_by: str
     member: NewMember
+    added_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,7 @@ class VerifyFamily:
     decided_by: str
     decision: str  # "approve" | "reject"
     note: str | None = None
+    decided_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,7 @@ class ExitFamily:
     today: date
     exited_by: str
     reason: str
+    exited_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -80,4 +86,35 @@ class RecordGrowth:
     position: Position | None = None  # None: WHO's convention for the child's age
 
 
-Command = RegisterFamily | AddMember | VerifyFamily | ExitFamily | ErasePersonalData | RecordGrowth
+@dataclass(frozen=True)
+class RecordBirth:
+    """A pregnant mother of the family gave birth on `born_on`; `baby` joins as a baduta (its
+    `birth_date` is `born_on`, its role `baduta`)."""
+
+    family_id: UUID
+    today: date
+    recorded_by: str
+    mother_id: UUID
+    born_on: date
+    baby: NewMember
+
+
+@dataclass(frozen=True)
+class AgeOutChildren:
+    """The clock's step: each baduta whose 24-month birthday is on or before `today` ages out,
+    on that birthday."""
+
+    family_id: UUID
+    today: date
+
+
+Command = (
+    RegisterFamily
+    | AddMember
+    | VerifyFamily
+    | ExitFamily
+    | ErasePersonalData
+    | RecordGrowth
+    | RecordBirth
+    | AgeOutChildren
+)

@@ -78,3 +78,18 @@ class AlreadyActive(Conflict):
     def __init__(self, field: str, what: str) -> None:
         super().__init__(f"this {what} already belongs to an active family")
         self.errors = [FieldError(field, f"this {what} already belongs to an active family")]
+
+
+class NoLongerEligible(Conflict):
+    """At the decision's effective date no member keeps the family in the programme (the baduta
+    turned 24 months, the pregnancy is overdue with no birth recorded): approval is refused."""
+
+    title = "No longer eligible"
+
+    def __init__(self, family_id: UUID, on: str, reasons: list[FieldError]) -> None:
+        self.family_id = family_id
+        super().__init__(
+            f"On {on} no member of family {family_id} is a target any more: "
+            + "; ".join(f"{r.field} {r.message}" for r in reasons)
+        )
+        self.errors = reasons

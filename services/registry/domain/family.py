@@ -13,10 +13,12 @@ from uuid import UUID
 from services.registry.domain import growth
 from services.registry.domain.commands import (
     AddMember,
+    AgeOutChildren,
     Command,
     ErasePersonalData,
     ExitFamily,
     NewMember,
+    RecordBirth,
     RecordGrowth,
     RegisterFamily,
     VerifyFamily,
@@ -26,12 +28,22 @@ from services.registry.domain.errors import (
     FamilyNotActive,
     FamilyNotFound,
     FamilyNotPendingVerification,
+    NoLongerEligible,
     PersonalDataAlreadyErased,
 )
 from services.registry.domain.personal import MemberPersonal, NotePersonal, PersonalPart, RegistrationPersonal
-from services.registry.domain.validation import age_in_months, member_errors, registration_errors, text_errors
-from services.registry.reference import DEFAULT_RULES, EXIT_REASONS, MOTHER_ROLES, ROLES, Rules, kelurahan
+from services.registry.domain.validation import (
+    add_months,
+    age_in_months,
+    age_in_years,
+    implied_risk_factors,
+    member_errors,
+    registration_errors,
+    text_errors,
+)
+from services.registry.reference import DEFAULT_RULES, EXIT_REASONS, MOTHER_ROLES, ROLES, Rules, default_programme
 from shared.contracts.registry import (
+    ChildAgedOut,
     ExitReason,
     FamilyEnrolled,
     FamilyExited,
@@ -41,12 +53,14 @@ from shared.contracts.registry import (
     GrowthMeasured,
     MemberAdded,
     MemberSummary,
+    MotherGaveBirth,
     PersonalDataErased,
     RegistryEvent,
     Role,
     Sex,
 )
 from shared.errors import FieldError, InvalidCommand
+from shared.programme import Programme
 from shared.repository import Fact
 
 Status = Literal["none", "registered", "enrolled", "rejected", "exited"]
@@ -62,6 +76,7 @@ class MemberState:
     sex: Sex
     age_months_at_registration: int  # at registration, or when added later
     personal: MemberPersonal | None = None  # None once erased
+    gave_birth_on: date | None = None  # a mother whose birth was recorded (MotherGaveBirth)
 
 
 @dataclass(frozen=True)
@@ -78,6 +93,7 @@ class Family:
     erased: bool = False
     version: int = 0  # number of facts applied = the stream's version
     registered_on: date | None = None
+    registered_by: str | None = None
     verified_on: date | None = None
     rejected_on: date | None = None
     verification_note: str | None = None
@@ -109,21 +125,29 @@ def active_niks(state: Family) -> list[str]:
 # -- decide -------------------------------------------------------------------------------
 
 
-def decide(state: Family, command: Command, rules: Rules = DEFAULT_RULES) -> list[Fact]:
-    """The facts a command records on this family, or a raised `DomainError`."""
+def decide(
+    state: Family, command: Command, rules: Rules = DEFAULT_RULES, programme: Programme | None = None
+) -> list[Fact]:
+    """The facts a command records on this family, or a raised `DomainError`. `programme` is the
+    deployment's (its kelurahan, its start date); None: the default deployment's."""
+    programme = programme or default_programme()
     if state.status == "none" and not isinstance(command, RegisterFamily):
         raise FamilyNotFound(command.family_id)
     match command:
         case RegisterFamily():
-            return _register(state, command, rules)
+            return _register(state, command, rules, programme)
         case AddMember():
-            return _add_member(state, command, rules)
+            return _add_member(state, command, rules, programme)
         case VerifyFamily():
-            return _verify(state, command, rules)
+            return _verify(state, command, rules, programme)
         case ExitFamily():
-            return _exit(state, command)
+            return _exit(state, command, programme)
         case RecordGrowth():
-            return _record_growth(state, command)
+            return _record_growth(state, command, programme)
+        case RecordBirth():
+            return _record_birth(state, command, rules, programme)
+        case AgeOutChildren():
+            return _age_out(state, command, rules)
         case ErasePersonalData() if state.erased:
             raise PersonalDataAlreadyErased(command.family_id)
         case ErasePersonalData():
@@ -138,23 +162,28 @@ def decide(state: Family, command: Command, rules: Rules = DEFAULT_RULES) -> lis
             assert_never(command)
 
 
-def _register(state: Family, cmd: RegisterFamily, rules: Rules) -> list[Fact]:
+def _register(state: Family, cmd: RegisterFamily, rules: Rules, programme: Programme) -> list[Fact]:
     if state.status != "none":
         raise FamilyAlreadyExists(cmd.family_id)
-    errors = registration_errors(cmd, rules)
-    place = kelurahan(cmd.kelurahan_code)
+    on = cmd.registered_on or cmd.today
+    errors = programme.check_effective("registered_on", on, cmd.today)
+    errors += registration_errors(cmd, rules, on=on, programme=programme)
+    place = programme.kelurahan(cmd.kelurahan_code)
     if errors or place is None:
         raise InvalidCommand(errors)
-    members = [_summary(m, cmd.today) for m in cmd.members]
+    members = [_summary(m, on) for m in cmd.members]
     counts = Counter(m.role for m in members)
+    # The registry adds the age-rule factors the members' dates show (BKKBN counts them whether
+    # or not the enumerator ticked them); claimed ones the dates contradict were refused above.
+    implied = [f for f in implied_risk_factors(cmd.members, on, rules.risk) if f not in cmd.risk_factors]
     event = FamilyRegistered(
         family_id=cmd.family_id,
         kelurahan_code=place.code,
         kecamatan_code=place.kecamatan_code,
         members=members,
         member_counts={role: counts[role] for role in ROLES},
-        risk_factors=list(cmd.risk_factors),
-        registered_on=cmd.today,
+        risk_factors=[*cmd.risk_factors, *implied],
+        registered_on=on,
         registered_by=cmd.registered_by,
     )
     personal = RegistrationPersonal(
@@ -166,21 +195,25 @@ def _register(state: Family, cmd: RegisterFamily, rules: Rules) -> list[Fact]:
     return [Fact(event, personal)]
 
 
-def _add_member(state: Family, cmd: AddMember, rules: Rules) -> list[Fact]:
+def _add_member(state: Family, cmd: AddMember, rules: Rules, programme: Programme) -> list[Fact]:
     if not state.is_active:
         raise FamilyNotActive(cmd.family_id, state.status)
     if state.erased:  # the family's key is shredded: nothing personal can be sealed any more
         raise PersonalDataAlreadyErased(cmd.family_id)
-    errors = member_errors(
+    on = cmd.added_on or cmd.today
+    errors = programme.check_effective(
+        "added_on", on, cmd.today, not_before=state.registered_on, not_before_field="the registration"
+    )
+    errors += member_errors(
         cmd.member,
-        cmd.today,
+        on,
         rules,
         taken_niks=family_niks(state),
         taken_ids=[m.member_id for m in state.members],
     )
     if errors:
         raise InvalidCommand(errors)
-    summary = _summary(cmd.member, cmd.today)
+    summary = _summary(cmd.member, on)
     event = MemberAdded(
         family_id=cmd.family_id,
         member_id=summary.member_id,
@@ -188,34 +221,42 @@ def _add_member(state: Family, cmd: AddMember, rules: Rules) -> list[Fact]:
         sex=summary.sex,
         age_months=summary.age_months,
         kelurahan_code=state.kelurahan_code,
-        added_on=cmd.today,
+        added_on=on,
         added_by=cmd.added_by,
     )
     return [Fact(event, _personal(cmd.member))]
 
 
-def _verify(state: Family, cmd: VerifyFamily, rules: Rules) -> list[Fact]:
+def _verify(state: Family, cmd: VerifyFamily, rules: Rules, programme: Programme) -> list[Fact]:
     if state.status != "registered":
         raise FamilyNotPendingVerification(cmd.family_id, state.status)
+    on = cmd.decided_on or cmd.today
     note = cmd.note.strip() if cmd.note is not None else ""
-    errors = text_errors("note", note, rules.max_note_length) if note else []
+    errors = programme.check_effective(
+        "decided_on", on, cmd.today, not_before=state.registered_on, not_before_field="the registration"
+    )
+    errors += text_errors("note", note, rules.max_note_length) if note else []
     if cmd.decision not in ("approve", "reject"):
         errors.insert(0, FieldError("decision", "must be approve or reject"))
     if errors:
         raise InvalidCommand(errors)
+    if cmd.decision == "approve":
+        reasons = ineligibility(state, on, rules)
+        if reasons:
+            raise NoLongerEligible(cmd.family_id, on.isoformat(), reasons)
     personal = NotePersonal(note=note) if note else None
     if cmd.decision == "reject":
         rejected = FamilyRejected(
             family_id=cmd.family_id,
             kelurahan_code=state.kelurahan_code,
-            rejected_on=cmd.today,
+            rejected_on=on,
             rejected_by=cmd.decided_by,
         )
         return [Fact(rejected, personal)]
     verified = FamilyVerified(
         family_id=cmd.family_id,
         kelurahan_code=state.kelurahan_code,
-        verified_on=cmd.today,
+        verified_on=on,
         verified_by=cmd.decided_by,
     )
     enrolled = FamilyEnrolled(
@@ -224,28 +265,35 @@ def _verify(state: Family, cmd: VerifyFamily, rules: Rules) -> list[Fact]:
         kecamatan_code=state.kecamatan_code,
         member_counts=member_counts(state),
         risk_factors=list(state.risk_factors),
-        enrolled_on=cmd.today,
+        enrolled_on=on,
     )
     return [Fact(verified, personal), Fact(enrolled)]
 
 
-def _exit(state: Family, cmd: ExitFamily) -> list[Fact]:
+def _exit(state: Family, cmd: ExitFamily, programme: Programme) -> list[Fact]:
     if state.status not in ("registered", "enrolled"):
         raise FamilyNotActive(cmd.family_id, state.status)
+    on = cmd.exited_on or cmd.today
+    after, what = (
+        (state.enrolled_on, "the enrolment") if state.enrolled_on else (state.registered_on, "the registration")
+    )
+    errors = programme.check_effective("exited_on", on, cmd.today, not_before=after, not_before_field=what)
     if cmd.reason not in EXIT_REASONS:
-        raise InvalidCommand([FieldError("reason", f"must be one of {', '.join(EXIT_REASONS)}")])
+        errors.append(FieldError("reason", f"must be one of {', '.join(EXIT_REASONS)}"))
+    if errors:
+        raise InvalidCommand(errors)
     event = FamilyExited(
         family_id=cmd.family_id,
         kelurahan_code=state.kelurahan_code,
         reason=cmd.reason,
-        exited_on=cmd.today,
+        exited_on=on,
         previous_status=state.status,
         exited_by=cmd.exited_by,
     )
     return [Fact(event)]
 
 
-def _record_growth(state: Family, cmd: RecordGrowth) -> list[Fact]:
+def _record_growth(state: Family, cmd: RecordGrowth, programme: Programme) -> list[Fact]:
     if not state.is_active:
         raise FamilyNotActive(cmd.family_id, state.status)
     if state.erased:  # the birth date is gone with the key: no age, no z-score
@@ -258,6 +306,17 @@ def _record_growth(state: Family, cmd: RecordGrowth) -> list[Fact]:
     assert child.personal is not None  # a member of a family not erased has its personal part
     born = child.personal.birth_date
     errors = growth.measurement_errors(born, cmd.measured_on, cmd.today, cmd.weight_kg, cmd.length_cm)
+    if not any(e.field == "measured_on" for e in errors):
+        errors = (
+            programme.check_effective(
+                "measured_on",
+                cmd.measured_on,
+                cmd.today,
+                not_before=state.registered_on,
+                not_before_field="the registration",
+            )
+            + errors
+        )
     if errors:
         raise InvalidCommand(errors)
     result = growth.assess(child.sex, born, cmd.measured_on, cmd.weight_kg, cmd.length_cm, cmd.position)
@@ -280,6 +339,124 @@ def _record_growth(state: Family, cmd: RecordGrowth) -> list[Fact]:
         measured_by=cmd.measured_by,
     )
     return [Fact(event)]
+
+
+def _record_birth(state: Family, cmd: RecordBirth, rules: Rules, programme: Programme) -> list[Fact]:
+    if not state.is_active:
+        raise FamilyNotActive(cmd.family_id, state.status)
+    if state.erased:
+        raise PersonalDataAlreadyErased(cmd.family_id)
+    errors = programme.check_effective(
+        "born_on", cmd.born_on, cmd.today, not_before=state.registered_on, not_before_field="the registration"
+    )
+    mother = next((m for m in state.members if m.member_id == cmd.mother_id), None)
+    # A pregnant mother; or one whose birth on the same day is recorded already (twins).
+    twin = mother is not None and mother.gave_birth_on == cmd.born_on
+    if mother is None:
+        errors.append(FieldError("mother_member_id", "is not a member of this family"))
+    elif mother.role != "pregnant_mother" and not twin:
+        errors.append(FieldError("mother_member_id", f"is a {mother.role}, not a pregnant_mother"))
+    baby = replace(cmd.baby, role="baduta", birth_date=cmd.born_on, expected_delivery_date=None)
+    if not errors:
+        errors += member_errors(
+            baby,
+            cmd.born_on,
+            rules,
+            prefix="baby.",
+            taken_niks=family_niks(state),
+            taken_ids=[m.member_id for m in state.members],
+        )
+    if errors:
+        raise InvalidCommand(errors)
+    facts = []
+    if not twin:
+        gave_birth = MotherGaveBirth(
+            family_id=cmd.family_id, member_id=cmd.mother_id, kelurahan_code=state.kelurahan_code, born_on=cmd.born_on
+        )
+        facts.append(Fact(gave_birth))
+    added = MemberAdded(
+        family_id=cmd.family_id,
+        member_id=baby.member_id,
+        role="baduta",
+        sex=cast(Sex, baby.sex),
+        age_months=0,
+        kelurahan_code=state.kelurahan_code,
+        added_on=cmd.born_on,
+        added_by=cmd.recorded_by,
+    )
+    return [*facts, Fact(added, _personal(baby))]
+
+
+def aging_out_on(member: MemberState, rules: Rules = DEFAULT_RULES) -> date | None:
+    """The day a baduta turns `baduta_max_months` (24) and stops being one; None for anyone else
+    or once the birth date is erased."""
+    if member.role != "baduta" or member.personal is None:
+        return None
+    return add_months(member.personal.birth_date, rules.baduta_max_months)
+
+
+def _age_out(state: Family, cmd: AgeOutChildren, rules: Rules) -> list[Fact]:
+    """Each baduta whose 24-month birthday is on or before `today` ages out ON that birthday, so
+    entering history late gives the same events as entering it on its days. Only while the
+    family is registered or enrolled: an exited family's members no longer change."""
+    if not state.is_active:
+        return []
+    due = sorted(
+        (day, m.member_id) for m in state.members if (day := aging_out_on(m, rules)) is not None and day <= cmd.today
+    )
+    return [
+        Fact(
+            ChildAgedOut(
+                family_id=cmd.family_id, member_id=member_id, kelurahan_code=state.kelurahan_code, aged_out_on=day
+            )
+        )
+        for day, member_id in due
+    ]
+
+
+def ineligibility(state: Family, on: date, rules: Rules = DEFAULT_RULES) -> list[FieldError]:
+    """Why no member keeps the family a programme target on `on` (an empty list: one does).
+
+    A baduta while under 24 months; a pregnant mother until `overdue_grace_days` after her
+    expected delivery (then the birth must be recorded: POST /families/{id}/births); a
+    breastfeeding mother while the family's youngest listed child is under 24 months (or when
+    it lists no child). A member whose birth date is erased counts as eligible (nothing to check).
+    """
+    reasons = []
+    children = [
+        m.personal.birth_date
+        for m in state.members
+        if m.personal and m.role in ("baduta", "other") and age_in_years(m.personal.birth_date, on) < 18
+    ]
+    for i, m in enumerate(state.members):
+        field = f"members[{i}]"
+        if m.role == "baduta":
+            if m.personal is None or age_in_months(m.personal.birth_date, on) < rules.baduta_max_months:
+                return []
+            months = age_in_months(m.personal.birth_date, on)
+            reasons.append(FieldError(field, f"(baduta {m.member_id}) was {months} months old"))
+        elif m.role == "pregnant_mother":
+            due = m.personal.expected_delivery_date if m.personal else None
+            if due is None or (on - due).days <= rules.overdue_grace_days:
+                return []
+            reasons.append(
+                FieldError(
+                    field,
+                    f"(pregnant_mother {m.member_id}) was due on {due.isoformat()}: record the birth "
+                    "(POST /families/{id}/births) before approving",
+                )
+            )
+        elif m.role == "breastfeeding_mother":
+            if not children or age_in_months(max(children), on) < rules.baduta_max_months:
+                return []
+            reasons.append(
+                FieldError(
+                    field, f"(breastfeeding_mother {m.member_id}) has no child under {rules.baduta_max_months} months"
+                )
+            )
+    if not reasons:
+        reasons.append(FieldError("members", "no pregnant mother, breastfeeding mother or baduta"))
+    return reasons
 
 
 def _summary(member: NewMember, today: date) -> MemberSummary:
@@ -332,6 +509,7 @@ def _apply(state: Family, event: RegistryEvent, personal: PersonalPart | None) -
                 head_name=reg.head_name if reg else None,
                 address=reg.address if reg else None,
                 registered_on=event.registered_on,
+                registered_by=event.registered_by,
             )
         case MemberAdded():
             person = personal if isinstance(personal, MemberPersonal) else None
@@ -352,6 +530,21 @@ def _apply(state: Family, event: RegistryEvent, personal: PersonalPart | None) -
             return replace(state, status="exited", exited_on=event.exited_on, exit_reason=event.reason)
         case GrowthMeasured():
             return state  # the measurement is the reporting's to keep; the family is unchanged
+        case MotherGaveBirth():
+            return replace(
+                state,
+                members=tuple(
+                    replace(m, role="breastfeeding_mother", gave_birth_on=event.born_on)
+                    if m.member_id == event.member_id
+                    else m
+                    for m in state.members
+                ),
+            )
+        case ChildAgedOut():
+            return replace(
+                state,
+                members=tuple(replace(m, role="other") if m.member_id == event.member_id else m for m in state.members),
+            )
         case PersonalDataErased():
             return replace(
                 state,

@@ -37,15 +37,17 @@ class GrowthAssessment:
     haz: float
     waz: float | None
     implausible: tuple[FieldError, ...] = ()
+    haz_exact: float | None = None  # unrounded; the cut-offs read this one
 
-    # The cut-offs apply to the rounded score, so a reader of `haz` draws the same conclusion.
+    # WHO prevalence applies the cut-offs to the unrounded score: -2.0049 is stunted, though
+    # reported as -2.00 (issue 13 #9b).
     @property
     def stunted(self) -> bool:
-        return self.haz < STUNTED_BELOW
+        return (self.haz if self.haz_exact is None else self.haz_exact) < STUNTED_BELOW
 
     @property
     def severely_stunted(self) -> bool:
-        return self.haz < SEVERELY_STUNTED_BELOW
+        return (self.haz if self.haz_exact is None else self.haz_exact) < SEVERELY_STUNTED_BELOW
 
 
 def default_position(born: date, measured_on: date) -> Position:
@@ -127,6 +129,7 @@ def assess(
         haz=haz,
         waz=waz,
         implausible=tuple(implausible),
+        haz_exact=float(z_haz),
     )
 
 

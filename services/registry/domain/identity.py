@@ -150,6 +150,18 @@ def nik_birth_date(nik: str, today: date) -> date:
     return parse_nik(nik, today).birth_date
 
 
+def nik_matches_birth_date(nik: str, born: date) -> bool:
+    """Whether a NIK's date part fits a declared birth date: the same day (women's plus 40) and
+    month, and the year's last two digits. The NIK holds no century, so the declared date decides
+    it: someone born 1925 has `…0101 25…` as much as a baby born 2025."""
+    if not _is_16_digits(nik):
+        return False
+    day, month, yy = int(nik[6:8]), int(nik[8:10]), int(nik[10:12])
+    if day > _WOMAN_DAY_OFFSET:
+        day -= _WOMAN_DAY_OFFSET
+    return (day, month, yy) == (born.day, born.month, born.year % 100)
+
+
 def nik_sex(nik: str) -> Sex:
     """The sex a NIK encodes: "F" when its day has 40 added, else "M"."""
     if not _is_16_digits(nik):

@@ -128,7 +128,7 @@ class TestImport:
         bodies[3]["consent"] = "no"
         text = import_csv(bodies)
         text += import_csv([family_body(10, TODAY)]).splitlines()[1] + "\n"  # line 6: line 2 again
-        response = await registry.post("/families/import", content=text, headers={**CSV, **token("agency")})
+        response = await registry.post("/families/import", content=text, headers={**CSV, **token("census")})
         assert response.status_code == 200, response.text
         report = response.json()
         assert (report["rows"], report["registered"], report["already_registered"], report["rejected"]) == (5, 2, 1, 2)
@@ -146,7 +146,7 @@ class TestImport:
         events = await count(registry, "events")
         assert events == 2 and await count(registry, "families_view") == 2
 
-        again = (await registry.post("/families/import", content=text, headers={**CSV, **token("agency")})).json()
+        again = (await registry.post("/families/import", content=text, headers={**CSV, **token("census")})).json()
         assert (again["registered"], again["already_registered"], again["rejected"]) == (0, 3, 2)
         assert [r.get("family_id") for r in again["results"]] == [r.get("family_id") for r in report["results"]]
         assert await count(registry, "events") == events
@@ -187,7 +187,7 @@ class TestImport:
             await registry.post(
                 "/families/import",
                 content=import_csv([family_body(40, TODAY), changed]),
-                headers={**CSV, **token("agency")},
+                headers={**CSV, **token("census")},
             )
         ).json()
         first, second = report["results"]
@@ -199,7 +199,7 @@ class TestImport:
         self, registry: httpx.AsyncClient
     ) -> None:
         text, _ = agency_file(50, 51)
-        headers = {**CSV, **token("agency"), "Idempotency-Key": "chunk-1"}
+        headers = {**CSV, **token("census"), "Idempotency-Key": "chunk-1"}
         first = await registry.post("/families/import", content=text, headers=headers)
         retry = await registry.post("/families/import", content=text, headers=headers)
         assert retry.json() == first.json() and first.json()["registered"] == 2
@@ -209,7 +209,7 @@ class TestImport:
         text, _ = agency_file(60, 61)
         report = (
             await registry.post(
-                "/families/import", params={"line_offset": 500}, content=text, headers={**CSV, **token("agency")}
+                "/families/import", params={"line_offset": 500}, content=text, headers={**CSV, **token("census")}
             )
         ).json()
         assert [r["line"] for r in report["results"]] == [502, 503]
@@ -219,14 +219,14 @@ class TestImport:
     ) -> None:
         text, _ = agency_file(70, 71, 72)
         monkeypatch.setattr(importing, "MAX_ROWS", 2)
-        too_many = await registry.post("/families/import", content=text, headers={**CSV, **token("agency")})
+        too_many = await registry.post("/families/import", content=text, headers={**CSV, **token("census")})
         assert too_many.status_code == 413 and too_many.headers["content-type"] == "application/problem+json"
         wrong_type = await registry.post(
-            "/families/import", content=text, headers={"Content-Type": "application/json", **token("agency")}
+            "/families/import", content=text, headers={"Content-Type": "application/json", **token("census")}
         )
         assert wrong_type.status_code == 415
         broken = await registry.post(
-            "/families/import", content="kk_number;nama\n1;2\n", headers={**CSV, **token("agency")}
+            "/families/import", content="kk_number;nama\n1;2\n", headers={**CSV, **token("census")}
         )
         assert broken.status_code == 422 and "address" in {e["field"] for e in broken.json()["errors"]}
         assert await count(registry, "events") == 0

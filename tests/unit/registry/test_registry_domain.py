@@ -299,8 +299,8 @@ class TestRegisterFamily:
         ("due", "message"),
         [
             (None, "is required for a pregnant_mother"),
-            (TODAY, "must be after today"),
-            (date(2026, 1, 11), "must be within 10 months from today"),
+            (TODAY, "must be after the effective date (2025-03-10)"),
+            (date(2026, 1, 11), "must be within 10 months of the effective date"),
         ],
     )
     def test_a_pregnant_mother_needs_a_plausible_expected_delivery_date(self, due: date | None, message: str) -> None:

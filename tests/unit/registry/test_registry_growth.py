@@ -11,6 +11,7 @@ from uuid import UUID
 import pytest
 
 from services.registry.domain import (
+    AddMember,
     ErasePersonalData,
     ExitFamily,
     Fact,
@@ -188,8 +189,12 @@ class TestRecordGrowth:
         assert replace(after, version=state.version) == state and after.version == state.version + 1
 
     def test_an_earlier_measurement_gets_the_age_on_that_day(self) -> None:
-        [fact] = decide(registered(), record(measured_on=date(2026, 5, 28), weight_kg=7.0, length_cm=65.0))
-        assert isinstance(fact.event, GrowthMeasured) and fact.event.age_months == 6
+        [fact] = decide(registered(), record(measured_on=TODAY - timedelta(days=20)))
+        assert isinstance(fact.event, GrowthMeasured) and fact.event.age_months == 11
+
+    def test_a_measurement_before_the_registration_is_refused_naming_measured_on(self) -> None:
+        # effective dates (issue 12): not before the record it depends on
+        assert invalid_fields(registered(), record(measured_on=TODAY - timedelta(days=31))) == ["measured_on"]
 
     @pytest.mark.parametrize(
         ("changes", "field"),
@@ -211,8 +216,11 @@ class TestRecordGrowth:
         assert invalid_fields(registered(), record(**changes)) == [field]
 
     def test_a_child_is_measurable_from_the_day_of_birth(self) -> None:
+        born_on = TODAY - timedelta(days=10)
+        newborn = NewMember(UUID(int=77), "Bayi", None, "baduta", born_on, "F")
+        facts = [*registration(), *decide(registered(), AddMember(FAMILY, TODAY, "kader", newborn, added_on=born_on))]
         [fact] = decide(
-            registered(), record(member_id=GIRL, measured_on=date(2025, 6, 1), weight_kg=3.2, length_cm=49.1)
+            fold(facts), record(member_id=newborn.member_id, measured_on=born_on, weight_kg=3.2, length_cm=49.1)
         )
         assert isinstance(fact.event, GrowthMeasured) and fact.event.age_months == 0
 

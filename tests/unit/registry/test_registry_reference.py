@@ -1,4 +1,5 @@
-"""Reference data: Kota Pekalongan's kelurahan exactly as DOMAIN.md lists them, codes and rules."""
+"""Reference data: the default deployment's (Kota Pekalongan's) kelurahan, read from the Kemendagri
+data through `Programme`, exactly as DOMAIN.md lists them (names or their aliases); codes and rules."""
 
 from __future__ import annotations
 
@@ -10,16 +11,13 @@ import pytest
 from services.registry.reference import (
     DEFAULT_RULES,
     EXIT_REASONS,
-    KECAMATAN,
     KELURAHAN,
     RISK_FACTORS,
     ROLES,
     TARGET_ROLES,
+    RiskRules,
     Rules,
-    kecamatan,
-    kelurahan,
-    kelurahan_by_name,
-    kelurahan_in,
+    default_programme,
 )
 from shared.contracts.registry import ExitReason, Role
 
@@ -75,44 +73,42 @@ DOMAIN_TABLE = {
 }
 
 
+PEKALONGAN = default_programme()
+kelurahan = PEKALONGAN.kelurahan
+kelurahan_by_name = PEKALONGAN.kelurahan_by_name
+
+
 def test_the_city_has_27_kelurahan_in_4_kecamatan_of_7_7_7_and_6() -> None:
-    assert len(KELURAHAN) == 27
-    assert [len(kelurahan_in(k.code)) for k in KECAMATAN] == [7, 7, 7, 6]
+    assert len(KELURAHAN) == 27 == len(PEKALONGAN.all_kelurahan())
+    by_kecamatan = [sum(1 for k in KELURAHAN if k.kecamatan_code == kec.code) for kec in PEKALONGAN.kecamatan()]
+    assert by_kecamatan == [7, 7, 7, 6]
 
 
 def test_every_kelurahan_has_exactly_the_code_and_kecamatan_domain_lists() -> None:
-    expected = {
-        f"{kec}.{suffix}": (name, kec, kec_name)
-        for kec, (kec_name, villages) in DOMAIN_TABLE.items()
-        for suffix, name in villages.items()
-    }
+    expected = {f"{kec}.{suffix}": kec for kec, (_, villages) in DOMAIN_TABLE.items() for suffix in villages}
+    kecamatan_names = {k.code: k.name for k in PEKALONGAN.kecamatan()}
 
-    actual = {k.code: (k.name, k.kecamatan_code, k.kecamatan.name) for k in KELURAHAN}
-
-    assert actual == expected
+    assert {k.code: k.kecamatan_code for k in KELURAHAN} == expected
+    assert {kec: kecamatan_names[kec] for kec in DOMAIN_TABLE} == {kec: n for kec, (n, _) in DOMAIN_TABLE.items()}
+    for kec, (_, villages) in DOMAIN_TABLE.items():  # DOMAIN.md's spelling finds the code (name or alias)
+        for suffix, name in villages.items():
+            assert (kelurahan_by_name(name) or pytest.fail(name)).code == f"{kec}.{suffix}"
 
 
 def test_medono_is_in_pekalongan_barat() -> None:
     medono = kelurahan("33.75.01.1002")
 
     assert medono is not None
-    assert (medono.name, medono.kecamatan.code, medono.kecamatan.name) == (
+    assert (medono.name, medono.kecamatan_code, medono.kecamatan_name) == (
         "Medono",
         "33.75.01",
         "Pekalongan Barat",
     )
 
 
-@pytest.mark.parametrize("code", ["33.75.01.1001", "33.75.05.1002", "3375011002", ""])
-def test_a_code_that_is_not_in_the_table_finds_nothing(code: str) -> None:
+@pytest.mark.parametrize("code", ["33.75.01.1001", "33.75.05.1002", "3375011002", "", "33.74.01.1010"])
+def test_a_code_that_is_not_in_the_city_finds_nothing(code: str) -> None:
     assert kelurahan(code) is None
-
-
-def test_kecamatan_are_found_by_code() -> None:
-    found = kecamatan("33.75.04")
-
-    assert found is not None and found.name == "Pekalongan Selatan"
-    assert kecamatan("33.75.05") is None
 
 
 @pytest.mark.parametrize(
@@ -165,6 +161,16 @@ def test_roles_and_exit_reasons_are_those_the_contract_publishes() -> None:
 def test_the_default_rules_are_the_programmes_limits() -> None:
     assert DEFAULT_RULES.baduta_max_months == 24
     assert (DEFAULT_RULES.mother_min_age_years, DEFAULT_RULES.mother_max_age_years) == (15, 49)
+
+
+def test_the_risk_factors_age_rules_default_to_domain_md_and_are_configurable_as_json() -> None:
+    assert DEFAULT_RULES.risk == RiskRules(
+        mother_too_young_under_years=20,
+        mother_too_old_from_years=35,
+        births_too_close_under_months=24,
+        too_many_children_over=3,
+    )
+    assert RiskRules.model_validate_json('{"mother_too_young_under_years": 21}').mother_too_young_under_years == 21
 
 
 def test_rules_are_frozen_and_configured_by_replacing_them() -> None:

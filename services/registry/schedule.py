@@ -1,0 +1,60 @@
+"""The clock-driven step: every `clock_interval_seconds`, each baduta who has turned 24 months ages
+out (`ChildAgedOut`, dated on that birthday whenever the step runs, so entering history late gives
+the same events as entering it on its days). "Today" is the app's clock, the city's day."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from datetime import UTC, date, datetime
+from typing import Any
+from uuid import uuid4
+
+import asyncpg
+import structlog
+from fastapi import FastAPI
+
+from services.registry.domain import AgeOutChildren
+from services.registry.handlers import Handlers
+from shared.eventstore import Metadata
+from shared.outbox import committing
+
+log = structlog.get_logger()
+
+
+async def age_out_children(pool: asyncpg.Pool, handlers: Handlers, today: date) -> int:
+    """One step: each active family with a baduta turning 24 months on or before `today`, in its
+    own transaction. Returns how many children aged out. Safe on every replica at once: the
+    family's lock and the decision (a child already `other` is left alone) record nothing twice."""
+    due = await pool.fetch(
+        "select family_id from families_view where ages_out_on <= $1"
+        " and status in ('registered', 'enrolled') and not personal_erased order by ages_out_on",
+        today,
+    )
+    aged = 0
+    for row in due:
+        meta = Metadata(occurred_at=datetime.now(UTC), correlation_id=uuid4(), causation_id=uuid4())
+        async with committing(pool) as conn:
+            facts = await handlers.age_out_children(conn, AgeOutChildren(row["family_id"], today), meta)
+        aged += len(facts)
+    if aged:
+        log.info("children_aged_out", count=aged)
+    return aged
+
+
+async def run_step(app: FastAPI) -> int:
+    """The step with the app's own clock, pool and handlers (tests call this directly)."""
+    return await age_out_children(app.state.pool, app.state.handlers, app.state.clock())
+
+
+def clock_tasks(app: FastAPI) -> list[Coroutine[Any, Any, None]]:
+    return [_every(app, getattr(app.state.settings, "clock_interval_seconds", 60.0))]
+
+
+async def _every(app: FastAPI, seconds: float) -> None:
+    while True:
+        try:
+            await run_step(app)
+        except Exception as exc:  # PostgreSQL away: the next tick tries again
+            log.warning("registry_clock_failed", error=repr(exc))
+        await asyncio.sleep(seconds)

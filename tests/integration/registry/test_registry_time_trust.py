@@ -1,0 +1,160 @@
+"""The registry in time and trust, over HTTP on real servers: late entry with effective dates, a
+Semarang deployment, births and the aging-out clock step, and an erasure that leaves nothing
+personal readable in any table of the registry's database."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import date, timedelta
+
+import asyncpg
+import httpx
+import pytest
+from registry_support import MEDONO, TODAY, token
+
+from services.registry import schedule
+from services.registry.app import create_app
+from services.registry.settings import RegistrySettings
+from shared.testing import TEST_DATA_KEY, TEST_JWT_SECRET
+from shared.testing.registry_examples import family_body
+
+TEMBALANG = "33.74.01.1006"
+
+
+@pytest.fixture
+async def semarang(database_url: str, js_clean: str) -> AsyncIterator[httpx.AsyncClient]:
+    settings = RegistrySettings(
+        database_url=database_url,
+        nats_url=js_clean,
+        jwt_secret=TEST_JWT_SECRET,
+        data_key=TEST_DATA_KEY,
+        city="33.74",
+    )
+    app = create_app(settings)
+    app.state.clock = lambda: TODAY
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://registry") as client:
+            yield client
+
+
+async def test_a_semarang_deployment_registers_its_kelurahan_and_refuses_pekalongans(
+    semarang: httpx.AsyncClient,
+) -> None:
+    kelurahan = semarang._transport.app.state.programme.kelurahan_by_name("Tembalang")  # type: ignore[attr-defined]
+    ours = await semarang.post("/families", json=family_body(1, TODAY, kelurahan.code), headers=token("admin"))
+    assert ours.status_code == 201, ours.text
+    theirs = await semarang.post("/families", json=family_body(2, TODAY, MEDONO), headers=token("admin"))
+    assert theirs.status_code == 422
+    assert [e["field"] for e in theirs.json()["errors"]] == ["kelurahan_code"]
+    assert "Semarang" in theirs.json()["errors"][0]["message"]
+
+
+async def test_late_entry_carries_the_effective_dates_and_refuses_out_of_order_ones(
+    registry: httpx.AsyncClient,
+) -> None:
+    body = {**family_body(11, TODAY, MEDONO), "registered_on": (TODAY - timedelta(days=60)).isoformat()}
+    registered = await registry.post("/families", json=body, headers=token("kader", MEDONO))
+    assert registered.status_code == 201, registered.text
+    family_id = registered.json()["family_id"]
+    url = f"/families/{family_id}/verification"
+    early = await registry.post(
+        url,
+        json={"decision": "approve", "decided_on": (TODAY - timedelta(days=61)).isoformat()},
+        headers=token("lurah", MEDONO),
+    )
+    assert early.status_code == 422 and [e["field"] for e in early.json()["errors"]] == ["decided_on"]
+    future = await registry.post(
+        url,
+        json={"decision": "approve", "decided_on": (TODAY + timedelta(days=1)).isoformat()},
+        headers=token("lurah", MEDONO),
+    )
+    assert future.status_code == 422 and [e["field"] for e in future.json()["errors"]] == ["decided_on"]
+    decided_on = TODAY - timedelta(days=40)
+    ok = await registry.post(
+        url, json={"decision": "approve", "decided_on": decided_on.isoformat()}, headers=token("lurah", MEDONO)
+    )
+    assert ok.status_code == 200, ok.text
+    family = (await registry.get(f"/families/{family_id}", headers=token("auditor"))).json()
+    assert family["registered_on"] == (TODAY - timedelta(days=60)).isoformat()
+    assert family["enrolled_on"] == decided_on.isoformat()
+    assert "kk_number" not in family  # de-identified for the auditor
+
+
+async def test_a_birth_and_the_clock_step_change_the_members(registry: httpx.AsyncClient) -> None:
+    body = family_body(21, TODAY, MEDONO)
+    born = date.fromisoformat(body["members"][1]["birth_date"])
+    body["registered_on"] = (TODAY - timedelta(days=30)).isoformat()
+    family_id = (await registry.post("/families", json=body, headers=token("kader", MEDONO))).json()["family_id"]
+    detail = (await registry.get(f"/families/{family_id}", headers=token("admin"))).json()
+    mother = next(m["member_id"] for m in detail["members"] if m["role"] == "breastfeeding_mother")
+    birth = await registry.post(
+        f"/families/{family_id}/births",
+        json={
+            "mother_member_id": mother,
+            "born_on": TODAY.isoformat(),
+            "baby": {"name": "Bayi", "nik": None, "sex": "F"},
+        },
+        headers=token("kader", MEDONO),
+    )
+    assert birth.status_code == 422  # a breastfeeding mother, not a pregnant one
+    assert [e["field"] for e in birth.json()["errors"]] == ["mother_member_id"]
+
+    app = registry.app  # type: ignore[attr-defined]
+    assert await schedule.run_step(app) == 0
+    turned = date(born.year + 2, born.month, min(born.day, 28))
+    app.state.clock = lambda: turned + timedelta(days=40)  # the clock notices 40 days late
+    assert await schedule.run_step(app) == 1
+    assert await schedule.run_step(app) == 0
+    detail = (await registry.get(f"/families/{family_id}", headers=token("admin"))).json()
+    assert sorted(m["role"] for m in detail["members"]) == ["breastfeeding_mother", "other"]
+
+
+async def test_after_an_erasure_no_table_holds_the_familys_personal_data(
+    registry: httpx.AsyncClient, database_url: str
+) -> None:
+    body = family_body(31, TODAY, MEDONO)
+    family_id = (
+        await registry.post("/families", json=body, headers={**token("kader", MEDONO), "Idempotency-Key": "erase-me-1"})
+    ).json()["family_id"]
+    await registry.post(
+        f"/families/{family_id}/verification",
+        json={"decision": "approve", "note": "Bu Siti Rahayu sudah dicek"},
+        headers=token("lurah", MEDONO),
+    )
+    erased = await registry.delete(f"/families/{family_id}/personal-data", headers=token("admin"))
+    assert erased.status_code == 200
+
+    mother = body["members"][0]
+    needles = [
+        body["kk_number"],
+        body["head_name"],
+        body["address"],
+        mother["name"],
+        mother["nik"],
+        mother["birth_date"],
+        body["members"][1]["name"],
+        body["members"][1]["birth_date"],
+        "Siti Rahayu",
+    ]
+    conn = await asyncpg.connect(database_url)
+    try:
+        tables = [
+            r["table_name"]
+            for r in await conn.fetch("select table_name from information_schema.tables where table_schema = 'public'")
+        ]
+        found = []
+        for table in tables:
+            for row in await conn.fetch(f'select t::text as row from "{table}" t'):
+                found += [f"{table}: {n}" for n in needles if n in row["row"]]
+        # bytea columns are in hex inside t::text; look for the UTF-8 of each needle too
+        for table in tables:
+            for row in await conn.fetch(f'select t::text as row from "{table}" t'):
+                found += [f"{table} (bytes): {n}" for n in needles if n.encode().hex() in row["row"]]
+        assert "family_keys" in tables and found == []
+        assert await conn.fetchval("select count(*) from family_keys where family_id = $1", family_id) == 0
+        # the idempotency record stays until it expires: it holds the family id, no personal data
+        assert await conn.fetchval("select count(*) from idempotency_keys") >= 1
+    finally:
+        await conn.close()
+    after = (await registry.get(f"/families/{family_id}", headers=token("admin"))).json()
+    assert after["personal_data_erased"] is True and "kk_number" not in after
