@@ -4,16 +4,20 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-unit bench lint clean
+.PHONY: run test test-unit browser bench lint clean
 
 run: $(STAMP)
 	$(BIN)/genting up --demo $(ARGS)
 
-test: $(STAMP)
+# The dashboard's browser test needs a Chromium: found, or obtained, first (scripts/ensure-browser).
+test: $(STAMP) browser
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test-unit: $(STAMP)
 	$(BIN)/pytest -m "not integration and not e2e" $(PYTEST_ARGS)
+
+browser: $(STAMP)
+	scripts/ensure-browser
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench.py $(ARGS)

@@ -9,7 +9,7 @@ directory. Every part gets fresh databases and streams. On an external NATS serv
 GENTING_REGISTRY stream is deleted and recreated (as the test fixtures do): point it at a
 disposable server only.
 
-What is compared (/work/shared/PERF.md explains the raw limits):
+What is compared (bench/README.md explains the raw limits):
 
 | system                                        | raw baseline                                         |
 |-----------------------------------------------|------------------------------------------------------|
@@ -42,13 +42,12 @@ import platform
 import secrets
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -70,8 +69,20 @@ from nats.js.api import (
     StreamConfig,
 )
 from nats.js.errors import NotFoundError
+from processes import (  # bench/processes.py: servers, services as processes, CPU accounting
+    BENCH_DIR,
+    CORE_GROUPS,
+    CORES,
+    REPO,
+    BenchFailure,
+    Servers,
+    Service,
+    measured,
+    note,
+    start_servers,
+    start_service,
+)
 
-from genting.embedded import EmbeddedNats, EmbeddedPostgres, ensure_database
 from services.registry.domain import Family, NewMember, RegisterFamily, decide
 from services.registry.reference import KELURAHAN
 from shared.auth import issue_token
@@ -82,10 +93,7 @@ from shared.nats_setup import DUPLICATE_WINDOW_SECONDS, ensure_stream
 from shared.outbox import OutboxRelay
 from shared.projection import ProjectionRunner
 from shared.settings import Settings
-from shared.testing import free_port
 
-BENCH_DIR = Path(__file__).resolve().parent
-REPO = BENCH_DIR.parent
 RESULTS = BENCH_DIR / "results" / "latest.json"
 CLIENTS = 8  # concurrent HTTP clients and concurrent raw writers
 PUBLISH_WINDOW = 1000  # raw JetStream publishes in flight
@@ -98,14 +106,6 @@ PROJECTION_BATCH = int(Settings.model_fields["projection_batch"].default)
 AIMS = {"commands": 0.25, "relay": 0.50, "projection": 0.50, "latency_p99_ms": 50.0}
 
 T = TypeVar("T")
-
-
-class BenchFailure(RuntimeError):
-    """Something failed functionally (not slowly): the run is not valid."""
-
-
-def note(message: str) -> None:
-    print(f"  · {message}", flush=True)
 
 
 def median(values: Sequence[float]) -> float:
@@ -127,150 +127,6 @@ async def wait_for(predicate: Callable[[], bool], timeout: float, what: str, int
         if time.monotonic() > deadline:
             raise BenchFailure(f"{what}: not done within {timeout:g} s")
         await asyncio.sleep(interval)
-
-
-# -- CPU accounting: where the two cores went during a phase ------------------------------------
-
-_TICK = os.sysconf("SC_CLK_TCK")
-
-
-def _proc_cpu() -> dict[int, tuple[str, int, float]]:
-    """pid -> (comm, ppid, CPU seconds so far, with reaped children) for every process."""
-    out: dict[int, tuple[str, int, float]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
-        fields = stat[stat.rindex(")") + 2 :].split()
-        # utime + stime, plus cutime + cstime: the postmaster reaps backends that end mid-phase
-        out[int(entry)] = (comm, int(fields[1]), sum(int(f) for f in fields[11:15]) / _TICK)
-    return out
-
-
-def _machine_busy() -> float:
-    """CPU seconds the whole machine has been busy (not idle or iowait) since boot."""
-    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    return (sum(values[:8]) - values[3] - values[4]) / _TICK
-
-
-class CpuMeter:
-    """Cores busy per group between start() and stop(): the bench process, the HTTP service process,
-    our PostgreSQL (the postmaster and its backends), our nats-server, and `other` (the rest of
-    the machine: anything else running disturbs the numbers)."""
-
-    def __init__(self, servers: Servers, service_pid: int | None = None) -> None:
-        self.servers = servers
-        self.service_pid = service_pid
-
-    def _group(self, pid: int, comm: str, ppid: int) -> str | None:
-        if pid == os.getpid():
-            return "bench"
-        if pid == self.service_pid:
-            return "service"
-        postmaster, nats_pid = self.servers.postmaster_pid(), self.servers.nats_pid()
-        if (postmaster is None and comm.startswith("postgres")) or postmaster in (pid, ppid):
-            return "postgres"
-        if (nats_pid is None and comm == "nats-server") or pid == nats_pid:
-            return "nats"
-        return None
-
-    def start(self) -> None:
-        self._t0 = time.perf_counter()
-        self._machine0 = _machine_busy()
-        self._before = _proc_cpu()
-
-    def stop(self) -> dict[str, float]:
-        elapsed = time.perf_counter() - self._t0
-        machine = _machine_busy() - self._machine0
-        after = _proc_cpu()
-        used: dict[str, float] = {}
-        for pid, (comm, ppid, cpu) in after.items():
-            group = self._group(pid, comm, ppid)
-            if group is None:
-                continue
-            before = self._before.get(pid)
-            base = before[2] if before is not None and before[0] == comm else 0.0
-            used[group] = used.get(group, 0.0) + max(cpu - base, 0.0)
-        used["other"] = max(machine - sum(used.values()), 0.0)
-        return {k: round(v / elapsed, 2) for k, v in used.items()} | {"wall_s": round(elapsed, 2)}
-
-
-CORE_GROUPS = ("bench", "service", "postgres", "nats", "other")
-CORES: dict[str, list[dict[str, float]]] = {}  # phase -> cores busy per group, one entry per run
-
-
-@contextlib.contextmanager
-def measured(servers: Servers, phase: str, service_pid: int | None = None) -> Iterator[None]:
-    meter = CpuMeter(servers, service_pid)
-    meter.start()
-    try:
-        yield
-    finally:
-        CORES.setdefault(phase, []).append(meter.stop())
-
-
-# -- servers, databases, streams -----------------------------------------------------------------
-
-
-@dataclass
-class Servers:
-    nats_url: str
-    pg_url: str  # the server's maintenance database
-    run_id: str
-    workdir: Path
-    embedded: list[Any] = field(default_factory=list)
-    databases: list[str] = field(default_factory=list)
-    streams: list[str] = field(default_factory=list)
-
-    def nats_pid(self) -> int | None:
-        """Our embedded nats-server's pid; None for an external server."""
-        return next((s.proc.pid for s in self.embedded if isinstance(s, EmbeddedNats)), None)
-
-    def postmaster_pid(self) -> int | None:
-        """Our embedded PostgreSQL's postmaster pid; None for an external server."""
-        for server in self.embedded:
-            if isinstance(server, EmbeddedPostgres):
-                with contextlib.suppress(OSError, ValueError, IndexError):
-                    return int((server.data_dir / "postmaster.pid").read_text().split()[0])
-        return None
-
-    async def fresh_db(self, part: str) -> str:
-        name = f"bench_{self.run_id}_{part}"
-        self.databases.append(name)
-        return await ensure_database(self.pg_url, name)
-
-    async def drop_databases(self) -> None:
-        conn = await asyncpg.connect(self.pg_url)
-        try:
-            for name in self.databases:
-                await conn.execute(f'drop database if exists "{name}" with (force)')
-        finally:
-            await conn.close()
-
-
-def start_servers(workdir: Path) -> Servers:
-    run_id = uuid.uuid4().hex[:8]
-    servers = Servers(
-        os.environ.get("GENTING_NATS_URL", ""), os.environ.get("GENTING_DATABASE_URL", ""), run_id, workdir
-    )
-    try:
-        if not servers.nats_url:
-            nats_server = EmbeddedNats(workdir / "nats", free_port())
-            servers.embedded.append(nats_server)
-            servers.nats_url = nats_server.url
-        if not servers.pg_url:
-            pg = EmbeddedPostgres(workdir / "postgres", free_port(), durable=True)
-            servers.embedded.append(pg)
-            servers.pg_url = pg.url
-    except BaseException:
-        for server in reversed(servers.embedded):
-            server.stop()
-        raise
-    return servers
 
 
 def stream_config(name: str, subjects: str) -> StreamConfig:
@@ -732,78 +588,6 @@ async def system_projection(servers: Servers, js: JetStreamContext, rep: int, co
 
 
 # -- system: the registry as a real process ----------------------------------------------------------
-
-
-@dataclass
-class Service:
-    """A uvicorn process: the registry, or the HTTP floor app below."""
-
-    url: str
-    proc: subprocess.Popen[bytes]
-    log_path: Path
-    token: str
-    path: str = "/families"  # where commands are POSTed
-
-    def output(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
-def _spawn(args: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
-    with log_path.open("wb") as log:
-        return subprocess.Popen(
-            args, env={**os.environ, **env}, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
-        )
-
-
-async def start_service(
-    servers: Servers,
-    part: str,
-    factory: str,
-    env: dict[str, str],
-    token: str,
-    path: str,
-    app_dir: Path = REPO,
-) -> Service:
-    """`python -m uvicorn --factory <factory>` as a real process, once /health/ready answers 200."""
-    port = free_port()
-    log_path = servers.workdir / f"{part}.log"
-    args = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "--factory",
-        factory,
-        "--app-dir",
-        str(app_dir),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--no-access-log",
-    ]
-    proc = _spawn(args, env, log_path)
-    service = Service(f"http://127.0.0.1:{port}", proc, log_path, token, path)
-    deadline = time.monotonic() + 60
-    async with httpx.AsyncClient(timeout=2.0) as client:
-        while True:
-            if proc.poll() is not None:
-                raise BenchFailure(f"{part} exited ({proc.returncode}):\n{service.output()[-4000:]}")
-            with contextlib.suppress(httpx.TransportError):
-                if (await client.get(f"{service.url}/health/ready")).status_code == 200:
-                    return service
-            if time.monotonic() > deadline:
-                service.stop()
-                raise BenchFailure(f"{part} not ready in 60 s:\n{service.output()[-4000:]}")
-            await asyncio.sleep(0.1)
 
 
 async def start_registry(servers: Servers, js: JetStreamContext, part: str) -> Service:

@@ -30,14 +30,12 @@ import contextlib
 import json
 import os
 import secrets
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -49,22 +47,14 @@ if str(REPO) not in sys.path:
 
 import httpx  # noqa: E402
 import nats  # noqa: E402
+import processes  # noqa: E402  bench/processes.py: servers, services as processes
 import uvloop  # noqa: E402
 from nats.js import JetStreamContext  # noqa: E402
 from nats.js.api import DeliverPolicy  # noqa: E402
 from nats.js.errors import NotFoundError  # noqa: E402
+from processes import BenchFailure, Servers, Service, note, start_servers  # noqa: E402
 
-from bench import (  # noqa: E402  bench/bench.py's helpers: servers, raw baseline, statistics
-    BenchFailure,
-    Servers,
-    make_corpus,
-    median,
-    note,
-    percentile,
-    raw_pg,
-    start_servers,
-    wait_for,
-)
+from bench import make_corpus, median, percentile, raw_pg, wait_for  # noqa: E402  raw baseline, statistics
 from genting.services import get as service_entry  # noqa: E402
 from genting.services import is_available  # noqa: E402
 from shared.auth import issue_token  # noqa: E402
@@ -74,7 +64,6 @@ from shared.contracts.registry import FamilyEnrolled, FamilyRegistered, FamilyVe
 from shared.logging import configure_logging  # noqa: E402
 from shared.messaging import MSG_ID_HEADER, Envelope, stream_name  # noqa: E402
 from shared.nats_setup import ensure_stream, owned_stream_config  # noqa: E402
-from shared.testing import free_port  # noqa: E402
 
 CLIENTS = 8
 MEDONO = "33.75.01.1002"
@@ -86,69 +75,18 @@ def city_today() -> date:
     return datetime.now(ZoneInfo("Asia/Jakarta")).date()
 
 
-@dataclass
-class Service:
-    name: str
-    url: str
-    proc: subprocess.Popen[bytes]
-    log_path: Path
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
-def _spawn(args: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
-    with log_path.open("wb") as log:
-        return subprocess.Popen(args, env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-
-
 async def start_service(servers: Servers, name: str, secret: str, data_key: str) -> Service:
-    """`uvicorn --factory services.<name>.app:create_app` on a fresh database."""
-    db = await servers.fresh_db(f"{name}_{uuid.uuid4().hex[:6]}")
-    port = free_port()
+    """`uvicorn --factory services.<name>.app:create_app` on a fresh database (bench/processes.py)."""
     env = {
-        **os.environ,
         "GENTING_SERVICE": name,
-        "GENTING_DATABASE_URL": db,
+        "GENTING_DATABASE_URL": await servers.fresh_db(f"{name}_{uuid.uuid4().hex[:6]}"),
         "GENTING_NATS_URL": servers.nats_url,
         "GENTING_JWT_SECRET": secret,
         "GENTING_DATA_KEY": data_key,
         "GENTING_LOG_LEVEL": "warning",
         "GENTING_DATA_DIR": str(servers.workdir / name),
     }
-    log_path = servers.workdir / f"{name}.log"
-    args = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "--factory",
-        service_entry(name).factory,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--no-access-log",
-    ]
-    proc = _spawn(args, env, log_path)
-    svc = Service(name, f"http://127.0.0.1:{port}", proc, log_path)
-    deadline = time.monotonic() + 60
-    async with httpx.AsyncClient(timeout=2.0) as client:
-        while True:
-            if proc.poll() is not None:
-                raise BenchFailure(f"{name} exited ({proc.returncode}):\n{log_path.read_text()[-4000:]}")
-            with contextlib.suppress(httpx.TransportError):
-                if (await client.get(f"{svc.url}/health/ready")).status_code == 200:
-                    return svc
-            if time.monotonic() > deadline:
-                svc.stop()
-                raise BenchFailure(f"{name} not ready in 60 s:\n{log_path.read_text()[-4000:]}")
-            await asyncio.sleep(0.1)
+    return await processes.start_service(servers, name, service_entry(name).factory, env)
 
 
 class Upstream:

@@ -24,12 +24,10 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
 import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -42,8 +40,8 @@ import asyncpg  # noqa: E402
 from nats.js import JetStreamContext  # noqa: E402
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy  # noqa: E402
 from nats.js.errors import NotFoundError  # noqa: E402
+from processes import BenchFailure, Servers, note, start_servers  # noqa: E402  bench/processes.py
 
-from genting.embedded import EmbeddedNats, EmbeddedPostgres, ensure_database  # noqa: E402
 from services.reporting import queries, replay, scenarios  # noqa: E402
 from services.reporting.examples import Published  # noqa: E402
 from services.reporting.projections import PROJECTIONS  # noqa: E402
@@ -52,7 +50,6 @@ from shared.logging import configure_logging  # noqa: E402
 from shared.messaging import MSG_ID_HEADER  # noqa: E402
 from shared.nats_setup import connect, ensure_stream, owned_stream_config  # noqa: E402
 from shared.projection import ProjectionRunner  # noqa: E402
-from shared.testing import free_port  # noqa: E402
 
 RESULTS = REPO / "bench" / "results" / "reporting.json"
 RAW_FETCH = 500
@@ -61,46 +58,6 @@ RAW_UPSERT = (
     "insert into raw_view values ($1, $2, $3) on conflict (stream_id) do update"
     " set version = excluded.version, event_type = excluded.event_type"
 )
-
-
-class BenchFailure(RuntimeError):
-    """A number came out wrong: the run is not valid."""
-
-
-def note(message: str) -> None:
-    print(f"  · {message}", flush=True)
-
-
-class Servers:
-    def __init__(self, workdir: Path) -> None:
-        self.embedded: list[Any] = []
-        self.nats_url = os.environ.get("GENTING_NATS_URL", "")
-        self.pg_url = os.environ.get("GENTING_DATABASE_URL", "")
-        self.run_id = uuid.uuid4().hex[:8]
-        self.databases: list[str] = []
-        if not self.nats_url:
-            self.embedded.append(EmbeddedNats(workdir / "nats", free_port()))
-            self.nats_url = self.embedded[-1].url
-        if not self.pg_url:
-            self.embedded.append(EmbeddedPostgres(workdir / "postgres", free_port(), durable=True))
-            self.pg_url = self.embedded[-1].url
-
-    async def fresh_db(self, part: str) -> str:
-        name = f"bench_{self.run_id}_{part}"
-        self.databases.append(name)
-        return await ensure_database(self.pg_url, name)
-
-    async def drop_databases(self) -> None:
-        conn = await asyncpg.connect(self.pg_url)
-        try:
-            for name in self.databases:
-                await conn.execute(f'drop database if exists "{name}" with (force)')
-        finally:
-            await conn.close()
-
-    def stop(self) -> None:
-        for server in reversed(self.embedded):
-            server.stop()
 
 
 async def load_streams(js: JetStreamContext, corpus: Sequence[Published]) -> None:
@@ -230,7 +187,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     corpus = scenarios.full(args.families).published
     total = len(corpus)
     with tempfile.TemporaryDirectory(prefix="genting-bench-reporting-") as tmp:
-        servers = Servers(Path(tmp))
+        servers = start_servers(Path(tmp))
         nc = await connect(servers.nats_url, "genting-bench-reporting")
         try:
             js = nc.jetstream()

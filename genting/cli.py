@@ -35,8 +35,12 @@ def _parser() -> argparse.ArgumentParser:
         "the embedded ones. Ports can also be set as GENTING_<NAME>_PORT.",
     )
     up.add_argument("--demo", action="store_true", help="load the Pekalongan demo (again: changes nothing)")
-    up.add_argument("--demo-families", type=int, metavar="N",
-                    help="families in the demo (default 300); a data dir keeps the demo it first loaded")
+    up.add_argument(
+        "--demo-families",
+        type=int,
+        metavar="N",
+        help="families in the demo (default 300); a data dir keeps the demo it first loaded",
+    )
     up.add_argument("--data-dir", type=Path, default=default_dir, metavar="DIR")
     up.add_argument(
         "--host", default=os.environ.get("GENTING_HOST", "127.0.0.1"), help="address the services listen on"
@@ -69,8 +73,12 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("service", metavar="SERVICE")
     replay.add_argument("--data-dir", type=Path, default=default_dir, metavar="DIR")
     events = commands.add_parser("events", help="print the events a context published (from its stream)")
-    events.add_argument("context", choices=[s.name for s in catalogue.SERVICES], metavar="CONTEXT",
-                        help="registry, funding, aid or reporting")
+    events.add_argument(
+        "context",
+        choices=[s.name for s in catalogue.SERVICES],
+        metavar="CONTEXT",
+        help="registry, funding, aid or reporting",
+    )
     events.add_argument("--follow", "-f", action="store_true", help="keep printing new events")
     events.add_argument("--last", type=int, metavar="N", help="only the last N events")
     events.add_argument("--data-dir", type=Path, default=default_dir, metavar="DIR")
@@ -109,8 +117,10 @@ def _events(args: argparse.Namespace) -> int:
     stack = read_stack(args.data_dir)
     nats_url = os.environ.get("GENTING_NATS_URL") or (stack["nats_url"] if stack else None)
     if not nats_url:
-        print(f"genting: no running stack in {args.data_dir}: start `genting up` first, or set GENTING_NATS_URL",
-              file=sys.stderr)
+        print(
+            f"genting: no running stack in {args.data_dir}: start `genting up` first, or set GENTING_NATS_URL",
+            file=sys.stderr,
+        )
         return 1
     return run(nats_url, args.context, args.follow, args.last)
 

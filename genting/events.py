@@ -25,13 +25,18 @@ async def print_events(nats_url: str, context: str, *, follow: bool, last: int |
         state = info.state
         if last is not None and state.messages:
             start = max(state.first_seq, state.last_seq - last + 1)
-            sub = await js.subscribe(f"genting.{context}.>", stream=stream, ordered_consumer=True,
-                                     deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
-                                     config=ConsumerConfig(opt_start_seq=start))
+            sub = await js.subscribe(
+                f"genting.{context}.>",
+                stream=stream,
+                ordered_consumer=True,
+                deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+                config=ConsumerConfig(opt_start_seq=start),
+            )
             remaining = state.last_seq - start + 1
         else:
-            sub = await js.subscribe(f"genting.{context}.>", stream=stream, ordered_consumer=True,
-                                     deliver_policy=DeliverPolicy.ALL)
+            sub = await js.subscribe(
+                f"genting.{context}.>", stream=stream, ordered_consumer=True, deliver_policy=DeliverPolicy.ALL
+            )
             remaining = state.messages
         while remaining > 0 or follow:
             try:
@@ -41,8 +46,13 @@ async def print_events(nats_url: str, context: str, *, follow: bool, last: int |
                     continue
                 break
             remaining -= 1
-            print(json.dumps({"subject": msg.subject, "seq": msg.metadata.sequence.stream,
-                              "event": json.loads(msg.data)}, ensure_ascii=False), flush=True)
+            print(
+                json.dumps(
+                    {"subject": msg.subject, "seq": msg.metadata.sequence.stream, "event": json.loads(msg.data)},
+                    ensure_ascii=False,
+                ),
+                flush=True,
+            )
         return 0
     finally:
         await nc.close()

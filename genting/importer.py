@@ -2,21 +2,22 @@
 chunks, with a progress bar on stderr and the summary on stdout.
 
 Each chunk is a request of its own (the header line goes with every CSV chunk) carrying the line
-offset, so the registry reports lines of the file itself. A chunk is retried with the same
-Idempotency-Key after a network failure; running the command again on the same file is safe,
-because the registry knows rows by their content (rows already in are `already_registered`).
+offset, so the registry reports lines of the file itself. A chunk is sent again with the same
+Idempotency-Key after a network failure or while the registry restarts (genting/client.py's retry
+policy); running the command again on the same file is safe, because the registry knows rows by
+their content (rows already in are `already_registered`).
 Exit status: 0 every row is in, 1 some rows were rejected, 2 the import could not run.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import csv
 import io
 import json
 import os
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,9 +26,10 @@ from typing import Any, TextIO
 
 import httpx
 
+from genting.client import Client, problem
+
 DEFAULT_URL = "http://127.0.0.1:8001"
 CHUNK_ROWS = 500
-ATTEMPTS = 3
 MEDIA_TYPES = {"csv": "text/csv", "jsonl": "application/x-ndjson"}
 
 
@@ -103,25 +105,13 @@ def run(args: argparse.Namespace) -> int:
     except csv.Error as exc:
         print(f"genting: {args.file} is not readable CSV: {exc}", file=sys.stderr)
         return 2
-    total = sum(c.rows for c in chunks)
     report = Report()
-    bar = ProgressBar(total, sys.stderr)
-    run_id = uuid.uuid4().hex  # a retry within this run replays; another run asks afresh
     headers = {"Authorization": f"Bearer {token}", "Content-Type": MEDIA_TYPES[fmt]}
-    with httpx.Client(base_url=args.url.rstrip("/"), timeout=300.0) as client:
-        for index, chunk in enumerate(chunks):
-            try:
-                part = _send(client, chunk, {**headers, "Idempotency-Key": f"import-{run_id}-{index}"})
-            except ImportFailed as exc:
-                bar.finish()
-                print(f"genting: import stopped at the chunk from line {chunk.line_offset + 2}: {exc}", file=sys.stderr)
-                _print_summary(report, args.json)
-                return 2
-            report.add(part)
-            bar.update(report)
-    bar.finish()
+    failed = asyncio.run(_import(args.url.rstrip("/"), headers, chunks, report))
+    if failed:
+        print(f"genting: import stopped at the chunk from line {failed}", file=sys.stderr)
     _print_summary(report, args.json)
-    return 1 if report.rejected else 0
+    return 2 if failed else 1 if report.rejected else 0
 
 
 def _format_of(path: Path) -> str | None:
@@ -140,34 +130,34 @@ class ImportFailed(Exception):
     """The registry refused a chunk, or could not be reached."""
 
 
-def _send(client: httpx.Client, chunk: Chunk, headers: dict[str, str]) -> dict[str, Any]:
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            response = client.post(
-                "/families/import", params={"line_offset": chunk.line_offset}, content=chunk.content, headers=headers
-            )
-        except httpx.TransportError as exc:
-            if attempt == ATTEMPTS:
-                raise ImportFailed(f"{type(exc).__name__}: {exc}") from None
-        else:
-            if response.status_code == 200:
-                body: dict[str, Any] = response.json()
-                return body
-            if response.status_code < 500 or attempt == ATTEMPTS:
-                raise ImportFailed(_problem(response))
-        time.sleep(0.5 * attempt)
-    raise AssertionError("unreachable")
+async def _import(url: str, headers: dict[str, str], chunks: list[Chunk], report: Report) -> str | None:
+    """Send the chunks in order, adding up the report; None when all went, else where and why it stopped."""
+    bar = ProgressBar(sum(c.rows for c in chunks), sys.stderr)
+    run_id = uuid.uuid4().hex  # a retry within this run replays; another run asks afresh
+    async with Client(base_url=url, headers=headers, timeout=300.0) as client:
+        for index, chunk in enumerate(chunks):
+            try:
+                part = await _send(client, chunk, f"import-{run_id}-{index}")
+            except ImportFailed as exc:
+                bar.finish()
+                return f"{chunk.line_offset + 2}: {exc}"
+            report.add(part)
+            bar.update(report)
+    bar.finish()
+    return None
 
 
-def _problem(response: httpx.Response) -> str:
+async def _send(client: Client, chunk: Chunk, key: str) -> dict[str, Any]:
     try:
-        problem = response.json()
-    except ValueError:
-        return f"HTTP {response.status_code}"
-    text = f"HTTP {response.status_code} {problem.get('title', '')}: {problem.get('detail', '')}"
-    for error in problem.get("errors") or []:
-        text += f"\n  {error['field']}: {error['message']}"
-    return text
+        response = await client.post(
+            "/families/import", params={"line_offset": chunk.line_offset}, content=chunk.content, idempotency_key=key
+        )
+    except httpx.TransportError as exc:  # the retry policy gave up: the registry stayed out of reach
+        raise ImportFailed(f"{type(exc).__name__}: {exc}") from None
+    if response.status_code != 200:
+        raise ImportFailed(str(problem(response)))
+    body: dict[str, Any] = response.json()
+    return body
 
 
 def csv_chunks(text: str, rows_per_chunk: int) -> Iterator[Chunk]:

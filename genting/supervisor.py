@@ -158,6 +158,9 @@ async def _start_and_watch(options: UpOptions, stack: Stack, stop: asyncio.Event
         env = {
             **os.environ,
             "PYTHONUNBUFFERED": "1",  # so their logs reach the terminal as they happen
+            # Their stdout is a pipe to us: readable lines when ours is a terminal (shared/logging.py).
+            "GENTING_LOG_FORMAT": os.environ.get("GENTING_LOG_FORMAT")
+            or ("console" if sys.stdout.isatty() else "json"),
             "GENTING_SERVICE": service.name,
             "GENTING_DATABASE_URL": databases[service.name],
             "GENTING_NATS_URL": nats_url,
@@ -258,7 +261,7 @@ async def _pump(stream: asyncio.StreamReader, prefix: str, child: Child) -> None
             return
         text = line.decode(errors="replace").rstrip()
         child.tail.append(text)
-        if child.quiet and ('"level": "info"' in text or '"level": "debug"' in text):
+        if child.quiet and any(level in text for level in ('"level": "info"', '"level": "debug"', "[info ", "[debug ")):
             continue
         with contextlib.suppress(BrokenPipeError):
             out.write(prefix + text + "\n")

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.auth import Principal, Unauthorized, verify_token
+from shared.auth import Principal, Unauthorized
 from shared.errors import ConcurrencyConflict, DomainError, FieldError, InvalidCommand
 from shared.outbox import committing
 
@@ -80,6 +80,13 @@ def install_problem_schema(app: FastAPI) -> None:
             components = schema.setdefault("components", {}).setdefault("schemas", {})
             components.update(problem_schema.pop("$defs", {}))
             components["Problem"] = problem_schema
+            # FastAPI documents its own 422 body as application/json; ours is a problem (on_validation).
+            for operations in schema.get("paths", {}).values():
+                for operation in operations.values():
+                    if "422" in operation.get("responses", {}):
+                        operation["responses"]["422"] = problem_responses(422)[422]
+            for unused in ("HTTPValidationError", "ValidationError"):
+                components.pop(unused, None)
             app.openapi_schema = schema
         return app.openapi_schema
 
@@ -149,7 +156,10 @@ async def authenticate(request: Request) -> Principal:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("a bearer token is required (Authorization: Bearer <JWT>)")
-    principal = verify_token(request.app.state.settings.jwt_secret.get_secret_value(), token.strip())
+    state = request.app.state
+    if getattr(state, "token_verifier", None) is None:
+        state.token_verifier = state.settings.token_verifier()  # built once per app: it caches the JWKS
+    principal = state.token_verifier.verify(token.strip())
     structlog.contextvars.bind_contextvars(principal=principal.sub, role=principal.role)
     return principal
 

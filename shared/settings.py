@@ -11,9 +11,10 @@ import base64
 from typing import Any, Self
 from zoneinfo import ZoneInfo
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.auth import TokenVerifier
 from shared.clock import CityClock
 
 
@@ -28,6 +29,13 @@ class Settings(BaseSettings):
     jwt_secret: SecretStr = SecretStr("")
     # 32 random bytes (urlsafe base64): root of the service's data keys (key wrapping, lookup hashes).
     data_key: SecretStr = SecretStr("")
+    # Tokens (CONTRACT.md, HTTP): our own are HS256 with this issuer and audience; with a JWKS URL,
+    # the city's identity provider's RS256/ES256 tokens (issuer `oidc_issuer`) are accepted too.
+    jwt_issuer: str = "genting"
+    jwt_audience: str = "genting"
+    jwt_max_lifetime_hours: float = Field(default=12.0, gt=0)
+    oidc_jwks_url: str | None = None
+    oidc_issuer: str | None = None
     log_level: str = "info"
     # The city's time zone: the programme's calendar day ("today") in every service.
     time_zone: str = "Asia/Jakarta"
@@ -64,3 +72,13 @@ class Settings(BaseSettings):
 
     def clock(self) -> CityClock:
         return CityClock(self.zone())
+
+    def token_verifier(self) -> TokenVerifier:
+        return TokenVerifier(
+            self.jwt_secret.get_secret_value(),
+            issuer=self.jwt_issuer,
+            audience=self.jwt_audience,
+            max_lifetime_seconds=self.jwt_max_lifetime_hours * 3600,
+            jwks_url=self.oidc_jwks_url,
+            oidc_issuer=self.oidc_issuer,
+        )

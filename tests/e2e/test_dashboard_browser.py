@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -49,8 +50,10 @@ CONSUMERS = (
 
 
 def system_chromium() -> str | None:
+    """Where scripts/ensure-browser (run by `make test` and .ci/run) looks first, in the same order."""
     for name in ("chromium", "chromium-browser", "google-chrome"):
-        if path := shutil.which(name):
+        # Ubuntu's chromium-browser can be a stub that only asks for the snap: it must really run.
+        if (path := shutil.which(name)) and subprocess.run([path, "--version"], capture_output=True).returncode == 0:
             return path
     return None
 
@@ -138,8 +141,8 @@ async def test_the_dashboard_shows_the_programme_as_the_api_reports_it(
             executable = installed(p.chromium.executable_path)
         if executable is None:
             pytest.fail(
-                "no Chromium: install Debian's `chromium` (apt-get install -y chromium), or run "
-                "`playwright install chromium`; this test never skips"
+                "no Chromium: run scripts/ensure-browser (make test does), or install Debian's `chromium` "
+                "(apt-get install -y chromium) or `playwright install chromium`; this test never skips"
             )
     scripted, programme = S.scripted(), S.full(160, seed=5)
     reporting = await service_process("reporting", env={"GENTING_SNAPSHOT_INTERVAL_SECONDS": "0.5"})

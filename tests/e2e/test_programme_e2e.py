@@ -62,18 +62,27 @@ async def test_one_family_from_registration_to_funded_deliveries_and_every_servi
         registered = await http.post(f"{registry}/families", json=family_body(4242, day, MEDONO), headers=kader)
         assert registered.status_code == 201, registered.text
         family_id = registered.json()["family_id"]
-        verified = await http.post(f"{registry}/families/{family_id}/verification", json={"decision": "approve"},
-                                   headers=lurah)
+        verified = await http.post(
+            f"{registry}/families/{family_id}/verification", json={"decision": "approve"}, headers=lurah
+        )
         assert verified.json()["status"] == "enrolled"
 
         async def donor(name: str, donor_type: str, received: int) -> str:
-            created = await http.post(f"{funding}/donors", json={"name": name, "donor_type": donor_type,
-                                                                 "contact": None}, headers=ADMIN)
+            created = await http.post(
+                f"{funding}/donors", json={"name": name, "donor_type": donor_type, "contact": None}, headers=ADMIN
+            )
             assert created.status_code == 201, created.text
             donor_id: str = created.json()["donor_id"]
-            given = await http.post(f"{funding}/donors/{donor_id}/contributions", headers=bearer("agency"), json={
-                "amount_rp": received, "received_on": (day - timedelta(days=3)).isoformat(), "method": "transfer",
-                "reference": f"TRF-{name}"})
+            given = await http.post(
+                f"{funding}/donors/{donor_id}/contributions",
+                headers=bearer("agency"),
+                json={
+                    "amount_rp": received,
+                    "received_on": (day - timedelta(days=3)).isoformat(),
+                    "method": "transfer",
+                    "reference": f"TRF-{name}",
+                },
+            )
             assert given.status_code == 201, given.text
             return donor_id
 
@@ -81,9 +90,16 @@ async def test_one_family_from_registration_to_funded_deliveries_and_every_servi
         asn = await donor("Ibu Sri (ASN Dinkes)", "individual", 1_000_000)
 
         async def sponsor(donor_id: str, amount: int) -> bool:  # 409 until funding has read the enrolment
-            response = await http.post(f"{funding}/sponsorships", headers=ADMIN, json={
-                "donor_id": donor_id, "family_id": family_id, "amount_rp": amount,
-                "start_date": (day - timedelta(days=7)).isoformat()})
+            response = await http.post(
+                f"{funding}/sponsorships",
+                headers=ADMIN,
+                json={
+                    "donor_id": donor_id,
+                    "family_id": family_id,
+                    "amount_rp": amount,
+                    "start_date": (day - timedelta(days=7)).isoformat(),
+                },
+            )
             assert response.status_code in (201, 409), response.text
             return response.status_code == 201
 
@@ -101,9 +117,13 @@ async def test_one_family_from_registration_to_funded_deliveries_and_every_servi
 
         def week(n: int, daily: int) -> dict[str, Any]:
             first = start + timedelta(days=7 * n)
-            return {"period_from": first.isoformat(), "period_to": (first + timedelta(days=6)).isoformat(),
-                    "value_rp": 7 * daily, "items": [{"name": "telur ayam", "quantity": 14.0, "unit": "butir"}],
-                    "delivered_on": day.isoformat()}
+            return {
+                "period_from": first.isoformat(),
+                "period_to": (first + timedelta(days=6)).isoformat(),
+                "value_rp": 7 * daily,
+                "items": [{"name": "telur ayam", "quantity": 14.0, "unit": "butir"}],
+                "delivered_on": day.isoformat(),
+            }
 
         deliveries = f"{aid}/plans/{opened['plan_id']}/deliveries"
         first = await http.post(deliveries, json=week(0, 15_000), headers=kader)
@@ -119,17 +139,36 @@ async def test_one_family_from_registration_to_funded_deliveries_and_every_servi
         assert (await http.post(confirm, json=photo, headers=lurah)).status_code == 200
         assert (await http.post(confirm, json={}, headers=lurah)).status_code == 409  # once only
 
-        session = await http.post(f"{aid}/education-sessions", headers=kader, json={
-            "topic": "nutrition", "held_on": day.isoformat(), "kelurahan_code": MEDONO, "family_ids": [family_id],
-            "facilitator": "Bidan Wahyuni"})
+        session = await http.post(
+            f"{aid}/education-sessions",
+            headers=kader,
+            json={
+                "topic": "nutrition",
+                "held_on": day.isoformat(),
+                "kelurahan_code": MEDONO,
+                "family_ids": [family_id],
+                "facilitator": "Bidan Wahyuni",
+            },
+        )
         assert session.status_code == 201, session.text
-        intervention = await http.post(f"{aid}/plans/{opened['plan_id']}/interventions", headers=kader, json={
-            "kind": "sanitation", "description": "Jamban sehat", "done_on": day.isoformat(), "value_rp": 3_250_000})
+        intervention = await http.post(
+            f"{aid}/plans/{opened['plan_id']}/interventions",
+            headers=kader,
+            json={
+                "kind": "sanitation",
+                "description": "Jamban sehat",
+                "done_on": day.isoformat(),
+                "value_rp": 3_250_000,
+            },
+        )
         assert intervention.status_code == 201, intervention.text
         members = (await http.get(f"{registry}/families/{family_id}", headers=ADMIN)).json()["members"]
         baby = next(m for m in members if m["role"] == "baduta")
-        measured = await http.post(f"{registry}/families/{family_id}/growth-measurements", headers=kader, json={
-            "member_id": baby["member_id"], "measured_on": day.isoformat(), "weight_kg": 5.1, "length_cm": 55.0})
+        measured = await http.post(
+            f"{registry}/families/{family_id}/growth-measurements",
+            headers=kader,
+            json={"member_id": baby["member_id"], "measured_on": day.isoformat(), "weight_kg": 5.1, "length_cm": 55.0},
+        )
         assert measured.status_code == 201, measured.text
 
         delivered = 7 * 15_000 + 7 * 16_000
@@ -153,14 +192,23 @@ async def test_one_family_from_registration_to_funded_deliveries_and_every_servi
             money = await without_clock(http, f"{reporting}/funding")
             given = await without_clock(http, f"{reporting}/aid")
             outcomes = await without_clock(http, f"{reporting}/outcomes")
-            done = (money["drawn_rp"] == delivered and given["confirmed_deliveries"] == 1
-                    and given["education_sessions"] == 1 and outcomes["children_measured"] == 1
-                    and sum(k["interventions"] for k in given["interventions_by_kind"]) == 1)
+            done = (
+                money["drawn_rp"] == delivered
+                and given["confirmed_deliveries"] == 1
+                and given["education_sessions"] == 1
+                and outcomes["children_measured"] == 1
+                and sum(k["interventions"] for k in given["interventions_by_kind"]) == 1
+            )
             return (progress, money, given) if done else None
 
         progress, money, given = await wait_until(reported, 30, interval=0.2, message="reporting catches up")
         assert {k: progress[k] for k in ("registered", "enrolled", "sponsored", "aid_active", "completed")} == {
-            "registered": 1, "enrolled": 1, "sponsored": 1, "aid_active": 1, "completed": 0}
+            "registered": 1,
+            "enrolled": 1,
+            "sponsored": 1,
+            "aid_active": 1,
+            "completed": 0,
+        }
         medono = next(k for k in progress["by_kelurahan"] if k["kelurahan_code"] == MEDONO)
         assert (medono["enrolled"], medono["sponsored"]) == (1, 1)
         assert (money["received_rp"], money["allocated_rp"], money["drawn_rp"]) == (4_000_000, 3_000_000, delivered)
@@ -178,8 +226,13 @@ async def snapshot(urls: dict[str, str]) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for path in ("/progress", "/funding", "/aid", "/outcomes"):
             out[path] = await without_clock(http, urls["reporting"] + path)
-        for name, path in (("registry", "/families"), ("funding", "/donors"), ("aid", "/plans"),
-                           ("aid", "/education-sessions"), ("aid", "/home-visits")):
+        for name, path in (
+            ("registry", "/families"),
+            ("funding", "/donors"),
+            ("aid", "/plans"),
+            ("aid", "/education-sessions"),
+            ("aid", "/home-visits"),
+        ):
             out[name + path] = (await http.get(urls[name] + path, headers=ADMIN)).json()["total"]
         return out
 
@@ -197,10 +250,17 @@ async def test_the_demo_loads_through_the_apis_and_loading_it_again_changes_noth
     before = await snapshot(urls)
     progress, aid = before["/progress"], before["/aid"]
     assert (progress["registered"], progress["enrolled"], progress["rejected"], progress["exited"]) == (
-        sizes["families"], sizes["approved"], sizes["rejected"], sizes["exits"])
+        sizes["families"],
+        sizes["approved"],
+        sizes["rejected"],
+        sizes["exits"],
+    )
     assert progress["sponsored"] == sizes["sponsored"] and before["/funding"]["families_short"] > 0
     assert (aid["deliveries"], aid["confirmed_deliveries"], aid["plans_opened"]) == (
-        sizes["deliveries"], sizes["confirmations"], sizes["plans"])
+        sizes["deliveries"],
+        sizes["confirmations"],
+        sizes["plans"],
+    )
     assert before["funding/donors"] == sizes["donors"] and before["/funding"]["donors"] == sizes["donors"]
     assert before["aid/education-sessions"] == sizes["education_sessions"]
     assert before["/outcomes"]["measurements"] == sizes["growth_measurements"]
@@ -224,10 +284,13 @@ async def test_a_simulated_programme_adds_up(urls: dict[str, str], js_clean: str
     accepted = summary.accepted_by_kind
     enrolled, rejected = summary.expected["enrolled"], accepted["verification"] - summary.expected["enrolled"]
     # Every accepted registry command is on the bus: registered; verified + enrolled, or rejected; measured; exited.
-    assert summary.events["GENTING_REGISTRY"] == (accepted["registration"] + 2 * enrolled + rejected
-                                                  + accepted["growth"] + accepted["exit"])
-    assert summary.events["GENTING_FUNDING"] >= accepted["donor"] + accepted["contribution"] + 2 * accepted[
-        "sponsorship"] + accepted["delivery"]  # a donor's allocation and the sponsorship; a draw per delivery
+    assert summary.events["GENTING_REGISTRY"] == (
+        accepted["registration"] + 2 * enrolled + rejected + accepted["growth"] + accepted["exit"]
+    )
+    assert (
+        summary.events["GENTING_FUNDING"]
+        >= accepted["donor"] + accepted["contribution"] + 2 * accepted["sponsorship"] + accepted["delivery"]
+    )  # a donor's allocation and the sponsorship; a draw per delivery
     assert summary.events["GENTING_AID"] >= accepted["delivery"] + accepted["confirmation"] + accepted["education"]
     assert summary.latency["enrolment"] and summary.latency["delivery"]
     assert "refused otherwise        0" in summary.render()

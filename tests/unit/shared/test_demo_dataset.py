@@ -1,4 +1,4 @@
-"""The Pekalongan demo's dataset (genting/demo.py): deterministic, complete, valid as the registry
+"""The Pekalongan demo's dataset (genting/demo/dataset.py): deterministic, complete, valid as the registry
 and aid would judge it, and money that adds up. Pure: no services."""
 
 from __future__ import annotations
@@ -98,8 +98,11 @@ def test_donors_have_received_what_they_allocate_and_plans_spend_within_their_bu
 
 def test_some_plans_have_a_week_skipped_which_the_aid_service_records_as_a_gap() -> None:
     dataset = demo.build(anchor=ANCHOR)
-    gaps = [f for f in dataset.families
-            if f.deliveries and [d.offset for d in f.deliveries] != list(range(0, 7 * len(f.deliveries), 7))]
+    gaps = [
+        f
+        for f in dataset.families
+        if f.deliveries and [d.offset for d in f.deliveries] != list(range(0, 7 * len(f.deliveries), 7))
+    ]
     assert gaps
 
 
@@ -128,8 +131,9 @@ def test_sessions_gather_families_of_their_own_kelurahan_that_receive_aid() -> N
     by_key = {f.key: f for f in dataset.families}
     for session in dataset.sessions:
         assert session.family_keys and len(session.family_keys) <= 500
-        assert all(by_key[k].kelurahan_code == session.kelurahan_code and by_key[k].gets_a_plan
-                   for k in session.family_keys)
+        assert all(
+            by_key[k].kelurahan_code == session.kelurahan_code and by_key[k].gets_a_plan for k in session.family_keys
+        )
     assert len(Counter(s.topic for s in dataset.sessions)) >= 4
 
 
@@ -137,7 +141,18 @@ def test_the_request_count_matches_what_the_loader_sends() -> None:
     dataset = demo.build(40, anchor=ANCHOR)
     s = dataset.sizes()
     verifications = s["approved"] + s["rejected"]
-    assert dataset.requests() == (s["donors"] + s["pledges"] + s["contributions"] + s["families"] + verifications
-                                  + s["sponsorships"] + s["deliveries"] + s["confirmations"] + s["interventions"]
-                                  + s["growth_measurements"] + s["home_visits"] + s["education_sessions"]
-                                  + s["exits"])
+    assert dataset.requests() == (
+        s["donors"]
+        + s["pledges"]
+        + s["contributions"]
+        + s["families"]
+        + verifications
+        + s["sponsorships"]
+        + s["deliveries"]
+        + s["confirmations"]
+        + s["interventions"]
+        + s["growth_measurements"]
+        + s["home_visits"]
+        + s["education_sessions"]
+        + s["exits"]
+    )

@@ -1,0 +1,435 @@
+"""The one HTTP client of Genting's own tools (the demo loader, `genting import`, `genting simulate`,
+the benchmarks' setup): a retry policy, one reader of RFC 9457 problem responses, and one way to
+wait for an event to reach the service that needs it.
+
+Riding out a restart: a connection error, a timeout or a 502/503/504 is sent again with
+exponential backoff (stamina) for up to `RIDE_OUT_SECONDS` in all, so a service or nats-server
+that `genting up` restarts costs a pause, not refused work. A 409 `ConcurrencyConflict` (the
+service's own retries lost a race) is sent again too: a refused command changes nothing. Every
+POST carries an `Idempotency-Key` (one is made up when the caller names none), so a request that
+reached the service before the connection broke has no second effect when sent again.
+
+Waiting for a precondition: when a command needs an event to have travelled between services
+(funding sponsors a family only once it has read the registry's enrolment; aid opens a plan only
+once it has read the sponsorship), the caller polls the read side with `poll_until` before
+sending, instead of sending and giving up on the refusal. Its deadline is as long as a restart's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import httpx
+import stamina
+
+RIDE_OUT_SECONDS = 120.0  # a nats-server or service restarted by `genting up` is back well within this
+RETRY_STATUSES = frozenset({502, 503, 504})
+RETRY_PROBLEMS = frozenset({"ConcurrencyConflict"})  # a refused command changes nothing: safe to send again
+
+T = TypeVar("T")
+
+
+# -- problems (RFC 9457) --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Problem:
+    """An answer other than success, read the same way everywhere. Not every failure is a problem
+    document (a proxy's 502 page, say): then `title` is empty and `detail` is the start of the body."""
+
+    status: int
+    title: str = ""
+    type: str = "about:blank"
+    detail: str = ""
+    errors: tuple[FieldError, ...] = ()
+
+    @classmethod
+    def of(cls, response: httpx.Response) -> Problem:
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            return cls(response.status_code, detail=response.text[:200])
+        errors = tuple(
+            FieldError(str(e.get("field", "")), str(e.get("message", "")))
+            for e in body.get("errors") or []
+            if isinstance(e, dict)
+        )
+        return cls(
+            int(body.get("status") or response.status_code),
+            str(body.get("title") or ""),
+            str(body.get("type") or "about:blank"),
+            str(body.get("detail") or ""),
+            errors,
+        )
+
+    @property
+    def kind(self) -> str:
+        """The problem type's last segment (`.../problems/FamilyNotSponsorable` → `FamilyNotSponsorable`)."""
+        return "" if self.type == "about:blank" else self.type.rsplit("/", 1)[-1]
+
+    @property
+    def reason(self) -> str:
+        """`422 Invalid input (validation)`: what a tally counts refusals by."""
+        text = f"{self.status} {self.title}".rstrip()
+        return f"{text} ({self.kind})" if self.kind else text
+
+    @property
+    def explanation(self) -> str:
+        """The field errors, or else the detail: what to fix."""
+        return "; ".join(f"{e.field}: {e.message}" for e in self.errors) or self.detail
+
+    def __str__(self) -> str:
+        text = " ".join(part for part in (f"HTTP {self.status}", self.title) if part)
+        text += f": {self.detail}" if self.detail else ""
+        return text + "".join(f"\n  {e.field}: {e.message}" for e in self.errors)
+
+
+def problem(response: httpx.Response) -> Problem:
+    return Problem.of(response)
+
+
+# -- the retry policy -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded exponential backoff: `initial` seconds, doubling up to `longest`, with jitter, for at
+    most `total` seconds altogether (then the last answer, or the last error, is the caller's)."""
+
+    total: float = RIDE_OUT_SECONDS
+    initial: float = 0.1
+    longest: float = 5.0
+
+    def attempts(self) -> Any:
+        # The tools count what was sent again and say so in their summaries; stamina's own log line
+        # per retry would go to stdout, which carries `genting import --json`.
+        stamina.instrumentation.set_on_retry_hooks(())
+        return stamina.retry_context(
+            on=_Retry, attempts=None, timeout=self.total, wait_initial=self.initial, wait_max=self.longest
+        )
+
+
+class _Retry(Exception):
+    """An answer worth sending again (a 502/503/504, a concurrency conflict); holds the response."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        super().__init__(f"{response.request.method} {response.request.url.path}: {problem(response).reason}")
+        self.response = response
+
+
+def _worth_retrying(response: httpx.Response) -> bool:
+    if response.status_code in RETRY_STATUSES:
+        return True
+    return response.status_code == 409 and problem(response).kind in RETRY_PROBLEMS
+
+
+@dataclass
+class Counts:
+    """What the client did: requests answered, sent again (a restart ridden out), polls waited."""
+
+    sent: int = 0
+    retries: int = 0
+    waits: int = 0
+    retried_because: dict[str, int] = field(default_factory=dict)
+
+
+class Client:
+    """An httpx.AsyncClient with the retry policy: `request` returns the final response (success or
+    a problem the caller reads with `problem`), or raises httpx.TransportError once the policy
+    gives up on a service that cannot be reached."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str = "",
+        headers: dict[str, str] | None = None,
+        timeout: float = 60.0,
+        concurrency: int | None = None,
+        policy: RetryPolicy | None = None,
+    ) -> None:
+        limits = httpx.Limits(max_connections=4 * concurrency) if concurrency else httpx.Limits()
+        self.http = httpx.AsyncClient(base_url=base_url, headers=headers, timeout=timeout, limits=limits)
+        self.slots = asyncio.Semaphore(concurrency) if concurrency else None
+        self.policy = policy or RetryPolicy()
+        self.counts = Counts()
+
+    async def __aenter__(self) -> Client:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        await self.http.aclose()
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        json: Any = None,
+        content: bytes | None = None,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        idempotency_key: str | None = None,
+    ) -> httpx.Response:
+        headers = dict(headers or {})
+        if method.upper() == "POST":
+            headers["Idempotency-Key"] = idempotency_key or headers.get("Idempotency-Key") or uuid.uuid4().hex
+        try:
+            async for attempt in self.policy.attempts():
+                with attempt:
+                    if attempt.num > 1:
+                        self.counts.retries += 1
+                    try:
+                        response = await self._send(method, url, json, content, params, headers)
+                    except httpx.TransportError as exc:
+                        self._because(type(exc).__name__)
+                        raise _TransportRetry(exc) from exc
+                    if _worth_retrying(response):
+                        self._because(problem(response).reason)
+                        raise _Retry(response)
+                    self.counts.sent += 1
+                    return response
+        except _TransportRetry as gave_up:
+            raise gave_up.error from None
+        except _Retry as gave_up:
+            self.counts.sent += 1
+            return gave_up.response
+        raise AssertionError("unreachable: stamina returns from the block or raises")
+
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        json: Any,
+        content: bytes | None,
+        params: dict[str, Any] | None,
+        headers: dict[str, str],
+    ) -> httpx.Response:
+        if self.slots is None:
+            return await self.http.request(method, url, json=json, content=content, params=params, headers=headers)
+        async with self.slots:
+            return await self.http.request(method, url, json=json, content=content, params=params, headers=headers)
+
+    def _because(self, reason: str) -> None:
+        self.counts.retried_because[reason] = self.counts.retried_because.get(reason, 0) + 1
+
+    async def get(
+        self, url: str, *, params: dict[str, Any] | None = None, headers: dict[str, str] | None = None
+    ) -> Any:
+        """The JSON of a successful GET; a problem raises httpx.HTTPStatusError."""
+        response = await self.request("GET", url, params=params, headers=headers)
+        response.raise_for_status()
+        return response.json()
+
+    async def post(
+        self,
+        url: str,
+        *,
+        json: Any = None,
+        content: bytes | None = None,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        idempotency_key: str | None = None,
+    ) -> httpx.Response:
+        return await self.request(
+            "POST", url, json=json, content=content, params=params, headers=headers, idempotency_key=idempotency_key
+        )
+
+    async def poll_until(
+        self, read: Callable[[], Awaitable[T]], done: Callable[[T], bool], *, timeout: float = RIDE_OUT_SECONDS
+    ) -> tuple[T, bool]:
+        """Ask `read()` until `done(value)` or the deadline: (the last value, whether it was done).
+        The pause grows from 20 ms to half a second: quick when the event is close behind, light
+        when a service is catching up after a restart. A read that fails to connect is retried by
+        the policy inside it; one answered with an error status counts as not done yet."""
+        deadline = time.monotonic() + timeout
+        pause = 0.02
+        while True:
+            value = await read()
+            if done(value):
+                return value, True
+            if time.monotonic() > deadline:
+                return value, False
+            self.counts.waits += 1
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.5)
+
+
+class _TransportRetry(_Retry):
+    """A connection that failed (refused, reset, timed out): sent again; raised as itself at the end."""
+
+    def __init__(self, error: httpx.TransportError) -> None:
+        Exception.__init__(self, f"{type(error).__name__}: {error}")
+        self.error = error
+
+
+# -- the four services, as the project's own tools call them -----------------------------------
+
+DEFAULT_URLS = {
+    "registry": "http://127.0.0.1:8001",
+    "aid": "http://127.0.0.1:8002",
+    "funding": "http://127.0.0.1:8003",
+    "reporting": "http://127.0.0.1:8004",
+}
+
+
+@dataclass
+class Tally:
+    """What happened to the commands sent: accepted, replayed (a stored response), refused."""
+
+    sent: int = 0
+    accepted: int = 0
+    replayed: int = 0
+    refused: Counter[str] = field(default_factory=Counter)
+    examples: list[str] = field(default_factory=list)
+
+    def refuse(self, response: httpx.Response, what: str) -> str:
+        found = problem(response)
+        self.refused[found.reason] += 1
+        if len(self.examples) < 5:
+            self.examples.append(f"{what}: {found.reason}: {found.explanation}")
+        return found.reason
+
+
+class Services:
+    """Registry, aid, funding and reporting over one `Client`: a token per (role, kelurahan) signed
+    with the stack's secret, at most `concurrency` requests in flight, commands tallied, and the
+    waits for events a command depends on."""
+
+    def __init__(
+        self,
+        urls: dict[str, str],
+        secret: str,
+        *,
+        concurrency: int = 8,
+        sub: str = "genting",
+        policy: RetryPolicy | None = None,
+    ) -> None:
+        self.urls = {name: url.rstrip("/") for name, url in urls.items()}
+        self.secret = secret
+        self.sub = sub
+        self.client = Client(concurrency=concurrency, policy=policy)
+        self.tokens: dict[tuple[str, str | None], str] = {}
+        self.tally = Tally()
+
+    @property
+    def counts(self) -> Counts:
+        return self.client.counts
+
+    async def close(self) -> None:
+        await self.client.close()
+
+    def headers(self, role: str, kelurahan: str | None = None) -> dict[str, str]:
+        if (role, kelurahan) not in self.tokens:
+            from shared.auth import issue_token
+
+            sub = f"{self.sub}-{role}" + (f"-{kelurahan}" if kelurahan else "")
+            self.tokens[role, kelurahan] = issue_token(
+                self.secret, role=role, sub=sub, kelurahan=kelurahan, ttl_seconds=24 * 3600
+            )
+        return {"Authorization": f"Bearer {self.tokens[role, kelurahan]}"}
+
+    async def send(
+        self,
+        method: str,
+        service: str,
+        path: str,
+        *,
+        role: str = "admin",
+        kelurahan: str | None = None,
+        key: str | None = None,
+        body: Any = None,
+        params: dict[str, Any] | None = None,
+    ) -> httpx.Response:
+        return await self.client.request(
+            method,
+            self.urls[service] + path,
+            json=body,
+            params=params,
+            headers=self.headers(role, kelurahan),
+            idempotency_key=key,
+        )
+
+    async def command(
+        self,
+        service: str,
+        path: str,
+        body: Any,
+        *,
+        role: str,
+        key: str,
+        kelurahan: str | None = None,
+        expect: tuple[int, ...] = (200, 201),
+    ) -> httpx.Response:
+        """POST with the caller's Idempotency-Key and count the outcome; the caller tallies a refusal
+        (it knows what the command was)."""
+        response = await self.send("POST", service, path, role=role, kelurahan=kelurahan, key=key, body=body)
+        self.tally.sent += 1
+        if response.status_code in expect:
+            self.tally.accepted += 1
+            if response.headers.get("Idempotent-Replayed") == "true":
+                self.tally.replayed += 1
+        return response
+
+    async def get(
+        self,
+        service: str,
+        path: str,
+        *,
+        role: str = "admin",
+        kelurahan: str | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> Any:
+        response = await self.send("GET", service, path, role=role, kelurahan=kelurahan, params=params)
+        response.raise_for_status()
+        return response.json()
+
+    async def poll_until(
+        self, read: Callable[[], Awaitable[T]], done: Callable[[T], bool], *, timeout: float = RIDE_OUT_SECONDS
+    ) -> tuple[T, bool]:
+        return await self.client.poll_until(read, done, timeout=timeout)
+
+    # What a command waits for: an event that has to reach the service first.
+
+    async def sponsorable(self, family_id: str, timeout: float = RIDE_OUT_SECONDS) -> bool:
+        """Once funding has read the registry's enrolment of the family (or its exit: then the
+        sponsorship is refused for a reason of its own). False when the deadline passes first."""
+
+        async def status() -> str | None:
+            response = await self.send("GET", "funding", f"/families/{family_id}/funding")
+            return str(response.json().get("status")) if response.status_code == 200 else None
+
+        _, done = await self.poll_until(status, lambda s: s in ("enrolled", "exited"), timeout=timeout)
+        return done
+
+    async def wait_for_plan(self, family_id: str, timeout: float = RIDE_OUT_SECONDS) -> dict[str, Any] | None:
+        """Aid's plan for the family, once aid has read the enrolment and the sponsorships."""
+        items, done = await self.poll_until(lambda: self._items("aid", "/plans", family_id), bool, timeout=timeout)
+        return items[0] if done else None
+
+    async def wait_for_home_visit(self, family_id: str, timeout: float = RIDE_OUT_SECONDS) -> dict[str, Any] | None:
+        """Aid's home-visit flag for the family, once aid has read the registry's growth measurements."""
+        items, done = await self.poll_until(
+            lambda: self._items("aid", "/home-visits", family_id), bool, timeout=timeout
+        )
+        return items[0] if done else None
+
+    async def _items(self, service: str, path: str, family_id: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = (await self.get(service, path, params={"family_id": family_id}))["items"]
+        return items
