@@ -34,7 +34,8 @@ Caller = Annotated[Principal, Depends(authenticate)]
 AMOUNT = "whole rupiah, > 0 and at most the configured maximum (default Rp10.000.000.000)"
 MAX_OFFSET = 1_000_000  # far beyond any city's donors; a larger offset is a mistake (422), not a query
 
-COMMAND = problem_responses(401, 403, 404, 409, 413, 422)
+# 400: a body that is not JSON at all (FastAPI cannot parse it; a JSON body that is wrong is 422).
+COMMAND = problem_responses(400, 401, 403, 404, 409, 413, 422)
 READ_ONE = problem_responses(401, 403, 404, 422)
 
 
