@@ -69,6 +69,10 @@ def _returning(returns: Sequence[ReturnFunds]) -> Callable[[Donor], list[Fact]]:
 
 @dataclass
 class Handlers:
+    """Funding's commands over the repositories and limits app.py configures. Each method takes the
+    caller's connection (inside its transaction) and returns the aggregate(s) after the save, or
+    for the ledger the rupiah it moved; a refusal is a raised DomainError."""
+
     donors: Repository[Donor]
     sponsorships: Repository[Sponsorship]
     limits: Limits
