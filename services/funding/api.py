@@ -36,6 +36,7 @@ MAX_OFFSET = 1_000_000  # far beyond any city's donors; a larger offset is a mis
 
 # 400: a body that is not JSON at all (FastAPI cannot parse it; a JSON body that is wrong is 422).
 COMMAND = problem_responses(400, 401, 403, 404, 409, 413, 422)
+NEW_DONOR = problem_responses(400, 401, 403, 409, 413, 422)  # no id to look up: never 404
 READ_ONE = problem_responses(401, 403, 404, 422)
 
 
@@ -155,7 +156,7 @@ def _is_own(principal: Principal, donor_id: UUID) -> bool:
     status_code=201,
     summary="Register a donor (orang tua asuh)",
     response_model=DonorCreated,
-    responses=COMMAND,
+    responses=NEW_DONOR,
 )
 async def register_donor(body: DonorIn, request: Request, principal: Caller) -> JSONResponse:
     principal.require("admin")
