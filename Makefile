@@ -19,6 +19,12 @@ test-unit: $(STAMP)
 browser: $(STAMP)
 	scripts/ensure-browser
 
+# The deployment files (deploy/, docker-compose.yml) checked with real tools from PyPI: hadolint,
+# docker compose config, kubectl kustomize, strict schema validation, NATS permissions. Part of `make test` too.
+.PHONY: check-deploy
+check-deploy: $(STAMP)
+	$(BIN)/pytest tests/deploy -q $(PYTEST_ARGS)
+
 bench: $(STAMP)
 	$(BIN)/python bench/bench.py $(ARGS)
 

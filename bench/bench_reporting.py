@@ -3,7 +3,7 @@ raw pull-consume rate of the same streams measured in the same run (PERF.md: com
 
     .venv/bin/python bench/bench_reporting.py [--families 1330] [--reps 3]
 
-The corpus is a whole programme (services/reporting/scenarios.full: registrations, sponsorships,
+The corpus is a whole programme (shared/testing/reporting_scenarios.full: registrations, sponsorships,
 plans, fortnightly deliveries with confirmations and draws), published to GENTING_REGISTRY,
 GENTING_FUNDING and GENTING_AID. Uses GENTING_NATS_URL / GENTING_DATABASE_URL (a server URL) when
 set, else an embedded nats-server and a durable embedded PostgreSQL in a temporary directory. On
@@ -42,14 +42,16 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy  # noqa: E402
 from nats.js.errors import NotFoundError  # noqa: E402
 from processes import BenchFailure, Servers, note, start_servers  # noqa: E402  bench/processes.py
 
-from services.reporting import queries, replay, scenarios  # noqa: E402
-from services.reporting.examples import Published  # noqa: E402
+from services.reporting import queries, replay  # noqa: E402
+from services.reporting.app import MIGRATIONS  # noqa: E402
 from services.reporting.projections import PROJECTIONS  # noqa: E402
 from shared.db import create_pool, migrate  # noqa: E402
 from shared.logging import configure_logging  # noqa: E402
 from shared.messaging import MSG_ID_HEADER  # noqa: E402
 from shared.nats_setup import connect, ensure_stream, owned_stream_config  # noqa: E402
 from shared.projection import ProjectionRunner  # noqa: E402
+from shared.testing import reporting_scenarios as scenarios  # noqa: E402
+from shared.testing.reporting_examples import Published  # noqa: E402
 
 RESULTS = REPO / "bench" / "results" / "reporting.json"
 RAW_FETCH = 500
@@ -173,7 +175,7 @@ async def live(servers: Servers, js: JetStreamContext, rep: int, total: int, fam
 
 async def _reporting_pool(servers: Servers, part: str) -> asyncpg.Pool:
     db = await servers.fresh_db(part)
-    await migrate(db, replay.MIGRATIONS)
+    await migrate(db, MIGRATIONS)
     return await create_pool(db, min_size=1, max_size=4)
 
 

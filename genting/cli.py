@@ -1,4 +1,5 @@
-"""The `genting` command (CONTRACT.md, "Command line"): up, token, replay, events, import, simulate."""
+"""The `genting` command (CONTRACT.md, "Command line"): up, serve, migrate, token, replay, events, status,
+dlq, import, simulate."""
 
 from __future__ import annotations
 
@@ -43,6 +44,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     up.add_argument("--data-dir", type=Path, default=default_dir, metavar="DIR")
     up.add_argument(
+        "--replicas",
+        type=int,
+        default=_env_int("GENTING_REPLICAS", 1),
+        metavar="N",
+        help="processes per service, all answering on the service's one port (default 1)",
+    )
+    up.add_argument(
         "--host", default=os.environ.get("GENTING_HOST", "127.0.0.1"), help="address the services listen on"
     )
     up.add_argument("--nats-port", type=int, default=_env_int("GENTING_NATS_PORT", 14222))
@@ -54,6 +62,39 @@ def _parser() -> argparse.ArgumentParser:
             metavar="N",
             default=_env_int(f"GENTING_{service.name.upper()}_PORT", service.port),
         )
+
+    serve = commands.add_parser(
+        "serve",
+        help="run one service in the foreground, configured from the environment only (what a container runs)",
+        description="Settings: GENTING_DATABASE_URL, GENTING_NATS_URL, GENTING_JWT_SECRET, GENTING_DATA_KEY, "
+        "GENTING_HOST (default 0.0.0.0), PORT or GENTING_PORT (default: the service's port). Does not migrate "
+        "(run `genting migrate` first) unless GENTING_MIGRATE_ON_START=1.",
+    )
+    serve.add_argument("service", choices=[s.name for s in catalogue.SERVICES], metavar="SERVICE")
+    migrate = commands.add_parser(
+        "migrate",
+        help="apply a service's database migrations (or every service's: all) and exit",
+        description="Database: GENTING_<SERVICE>_DATABASE_URL, or GENTING_DATABASE_URL for a single service. "
+        "Idempotent; concurrent runs wait for each other.",
+    )
+    migrate.add_argument("service", choices=[*(s.name for s in catalogue.SERVICES), "all"], metavar="SERVICE|all")
+    status = commands.add_parser(
+        "status",
+        help="per service: relay leader, outbox backlog, consumers' lag and redeliveries, dead letters",
+        description="Reads the running `genting up` stack in DIR, else GENTING_NATS_URL and "
+        "GENTING_<SERVICE>_DATABASE_URL from the environment.",
+    )
+    status.add_argument("--data-dir", type=Path, default=default_dir, metavar="DIR")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    dlq = commands.add_parser("dlq", help="dead letters: list them, or send them back to their consumer")
+    dlq_commands = dlq.add_subparsers(dest="dlq_command", required=True, metavar="list|retry")
+    dlq_list = dlq_commands.add_parser("list", help="dead letters of SERVICE's consumers, with their reasons")
+    dlq_retry = dlq_commands.add_parser("retry", help="send dead letters back to their consumer (all, or IDs)")
+    for sub in (dlq_list, dlq_retry):
+        sub.add_argument("service", choices=[s.name for s in catalogue.SERVICES], metavar="SERVICE")
+        sub.add_argument("--data-dir", type=Path, default=default_dir, metavar="DIR")
+    dlq_list.add_argument("--json", action="store_true", help="machine-readable output")
+    dlq_retry.add_argument("ids", type=int, nargs="*", metavar="ID", help="letters to retry (default: all)")
 
     token = commands.add_parser("token", help="print a signed JWT for a role (dev and tests)")
     token.add_argument("--role", required=True, choices=ROLES)
@@ -85,7 +126,7 @@ def _parser() -> argparse.ArgumentParser:
     imports = add_import_parser(commands, default_dir)
     simulate = add_simulate_parser(commands, default_dir)
     # Errors in a command's arguments show that command's usage.
-    for command in (up, token, replay, events, imports, simulate):
+    for command in (up, serve, migrate, status, dlq, dlq_list, dlq_retry, token, replay, events, imports, simulate):
         command.set_defaults(usage=command)
     return parser
 
@@ -93,11 +134,21 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.command == "serve":
+        return _serve(args.service)
+    if args.command == "migrate":
+        return _migrate(args.service)
     args.data_dir = args.data_dir.resolve()
     if args.command == "up":
         if args.demo_families is not None and args.demo_families < 1:
             args.usage.error("--demo-families must be at least 1")
+        if args.replicas < 1:
+            args.usage.error("--replicas must be at least 1")
         return _up(args)
+    if args.command == "status":
+        return _status(args)
+    if args.command == "dlq":
+        return _dlq(args)
     if args.command == "token":
         return _token(args.usage, args)
     if args.command == "events":
@@ -129,8 +180,122 @@ def _up(args: argparse.Namespace) -> int:
     from genting.supervisor import UpOptions, up  # needs the embedded extra; token does not
 
     ports = {s.name: getattr(args, f"{s.name}_port") for s in catalogue.SERVICES}
-    options = UpOptions(args.data_dir, args.host, args.nats_port, args.pg_port, ports, args.demo, args.demo_families)
+    options = UpOptions(
+        args.data_dir, args.host, args.nats_port, args.pg_port, ports, args.demo, args.demo_families, args.replicas
+    )
     return up(options)
+
+
+def _serve(name: str) -> int:
+    """One service, from the environment only; refuses weak secrets with one line naming the setting."""
+    from shared.secrets import WeakSecret, check_serving_secrets
+
+    try:
+        check_serving_secrets(os.environ)
+    except WeakSecret as exc:
+        print(f"genting serve: {exc}", file=sys.stderr)
+        return 2
+    service = catalogue.get(name)
+    raw_port = os.environ.get("GENTING_PORT") or os.environ.get("PORT") or str(service.port)
+    if not raw_port.isdigit():
+        print(f"genting serve: PORT/GENTING_PORT must be a number, not {raw_port!r}", file=sys.stderr)
+        return 2
+    os.environ["GENTING_SERVICE"] = service.name
+    os.environ.setdefault("GENTING_MIGRATE_ON_START", "0")  # production migrates with `genting migrate`
+    import uvicorn
+
+    uvicorn.run(
+        service.factory,
+        factory=True,
+        host=os.environ.get("GENTING_HOST", "0.0.0.0"),  # a container listens on all interfaces
+        port=int(raw_port),
+        access_log=False,  # the services log one line per request themselves
+        proxy_headers=True,
+    )
+    return 0
+
+
+def _migrate(which: str) -> int:
+    """Every migration not applied yet, per service; a second run (or a concurrent one) changes nothing."""
+    import asyncpg
+
+    from genting.status import database_url_for
+    from shared.db import migrate
+
+    wanted = catalogue.available() if which == "all" else [catalogue.get(which)]
+    urls = {s.name: database_url_for(s.name, single=which != "all") for s in wanted}
+    if missing := [name for name, url in urls.items() if url is None]:
+        names = ", ".join(f"GENTING_{name.upper()}_DATABASE_URL" for name in missing)
+        print(f"genting migrate: set {names}", file=sys.stderr)
+        return 2
+    for service in wanted:
+        url = urls[service.name]
+        assert url is not None
+        try:
+            applied = asyncio.run(migrate(url, catalogue.migrations(service)))
+        except (OSError, asyncpg.PostgresError) as exc:
+            print(f"genting migrate: {service.name}: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return 1
+        print(f"{service.name}: {len(applied)} migration(s) applied" + (f" ({', '.join(applied)})" if applied else ""))
+    return 0
+
+
+def _nats_url(data_dir: Path) -> str | None:
+    stack = read_stack(data_dir)
+    return (stack["nats_url"] if stack else None) or os.environ.get("GENTING_NATS_URL")
+
+
+def _status(args: argparse.Namespace) -> int:
+    from genting import status
+
+    found = asyncio.run(status.collect(status.endpoints(read_stack(args.data_dir))))
+    print(status.as_json(found) if args.json else status.as_table(found))
+    return 0
+
+
+def _dlq(args: argparse.Namespace) -> int:
+    nats_url = _nats_url(args.data_dir)
+    if not nats_url:
+        print(
+            f"genting: no running stack in {args.data_dir}: start `genting up` first, or set GENTING_NATS_URL",
+            file=sys.stderr,
+        )
+        return 1
+    return asyncio.run(_dlq_async(args, nats_url))
+
+
+async def _dlq_async(args: argparse.Namespace, nats_url: str) -> int:
+    import json
+
+    import nats
+
+    from genting import dlq
+
+    nc = await nats.connect(nats_url, connect_timeout=5, max_reconnect_attempts=0)
+    try:
+        js = nc.jetstream(timeout=5)
+        found = await dlq.letters(js, args.service)
+        if args.dlq_command == "list":
+            if args.json:
+                print(json.dumps([{**d.__dict__, "event_type": d.event_type} for d in found], indent=2))
+            else:
+                print(dlq.table(found))
+            return 0
+        chosen = [d for d in found if not args.ids or d.id in args.ids]
+        if unknown := sorted(set(args.ids) - {d.id for d in found}):
+            print(f"genting dlq: no dead letter {', '.join(map(str, unknown))} for {args.service}", file=sys.stderr)
+        failed = 0
+        for letter in chosen:
+            why = await dlq.retry(nc, js, args.service, letter)
+            if why is None:
+                print(f"{letter.id}: {letter.projection} applied {letter.stream}#{letter.stream_seq}; removed")
+            else:
+                failed += 1
+                print(f"{letter.id}: kept: {why}")
+        print(f"{len(chosen) - failed} retried, {failed} kept")
+        return 1 if failed or unknown else 0
+    finally:
+        await nc.close()
 
 
 def _token(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:

@@ -35,6 +35,10 @@ RETRY_PROBLEMS = frozenset({"ConcurrencyConflict"})  # a refused command changes
 T = TypeVar("T")
 
 
+# Services accept tokens that live at most 12 h (GENTING_JWT_MAX_LIFETIME_HOURS): mint anew hourly.
+TOKEN_REFRESH_SECONDS = 3600.0
+
+
 # -- problems (RFC 9457) --------------------------------------------------------------------------
 
 
@@ -325,7 +329,7 @@ class Services:
         self.secret = secret
         self.sub = sub
         self.client = Client(concurrency=concurrency, policy=policy)
-        self.tokens: dict[tuple[str, str | None], str] = {}
+        self.tokens: dict[tuple[str, str | None], tuple[float, str]] = {}
         self.tally = Tally()
 
     @property
@@ -336,14 +340,15 @@ class Services:
         await self.client.close()
 
     def headers(self, role: str, kelurahan: str | None = None) -> dict[str, str]:
-        if (role, kelurahan) not in self.tokens:
+        # Services accept tokens that live at most 12 h: a long run mints a fresh one every hour.
+        minted, token = self.tokens.get((role, kelurahan), (0.0, ""))
+        if time.monotonic() - minted > TOKEN_REFRESH_SECONDS or not token:
             from shared.auth import issue_token
 
             sub = f"{self.sub}-{role}" + (f"-{kelurahan}" if kelurahan else "")
-            self.tokens[role, kelurahan] = issue_token(
-                self.secret, role=role, sub=sub, kelurahan=kelurahan, ttl_seconds=24 * 3600
-            )
-        return {"Authorization": f"Bearer {self.tokens[role, kelurahan]}"}
+            token = issue_token(self.secret, role=role, sub=sub, kelurahan=kelurahan, ttl_seconds=2 * 3600)
+            self.tokens[role, kelurahan] = (time.monotonic(), token)
+        return {"Authorization": f"Bearer {token}"}
 
     async def send(
         self,

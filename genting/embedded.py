@@ -109,26 +109,35 @@ class EmbeddedNats:
         self._stop_leftover()
         if port_in_use(host, port):
             raise PortInUse(f"NATS port {host}:{port} is already in use by another program")
-        args = [nats_binary(), "-js", "-a", host, "-p", str(port)]
-        args += ["-sd", str(self.store_dir), "-P", str(self._pid_file)]
+        self._args = [nats_binary(), "-js", "-a", host, "-p", str(port)]
+        self._args += ["-sd", str(self.store_dir), "-P", str(self._pid_file)]
         if monitor_port is not None:
-            args += ["-m", str(monitor_port)]
+            self._args += ["-m", str(monitor_port)]
         self._log: IO[bytes] = self.log_path.open("ab")
+        self.respawn()
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+
+    def respawn(self) -> None:
+        """Start the server process (again, after it died) without waiting for it: a supervisor
+        on an event loop polls `is_running()` and the port itself. Call it on the thread that
+        will outlive the server (see `die_with_parent`)."""
         # Own process group: a Ctrl-C in the terminal reaches only our supervisor, which stops
         # the services before NATS rather than everything at once.
         self.proc = subprocess.Popen(
-            args,
+            self._args,
             stdout=self._log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             process_group=0,
             preexec_fn=die_with_parent(),
         )
-        try:
-            self._wait_ready()
-        except BaseException:
-            self.stop()
-            raise
+
+    def is_running(self) -> bool:
+        return self.proc.poll() is None
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT
@@ -209,9 +218,25 @@ class EmbeddedPostgres:
         if running is not None and running != port:
             self._pg_ctl(["-w", "-m", "fast", "stop"])  # ours, but on another port: restart it
             running = None
+        self._durable = durable
         if running is None:
             self._start(durable)
         self._stopped = False
+
+    def pid(self) -> int | None:
+        """The postmaster's pid, from its pid file (pg_ctl daemonises it: it is not our child)."""
+        try:
+            return int((self.data_dir / "postmaster.pid").read_text().split("\n", 1)[0])
+        except (OSError, ValueError):
+            return None
+
+    def is_running(self) -> bool:
+        pid = self.pid()
+        return pid is not None and _alive(pid)
+
+    def restart(self) -> None:
+        """Start the server again after it died (a stale pid file is cleared by postgres itself)."""
+        self._start(self._durable)
 
     def _prepare_dir(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)

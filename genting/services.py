@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -43,3 +44,10 @@ def is_available(service: Service) -> bool:
 
 def available() -> list[Service]:
     return [service for service in SERVICES if is_available(service)]
+
+
+def migrations(service: Service) -> Path:
+    """The service's own SQL migrations (the kernel's come first; shared.db.migrate adds them)."""
+    spec = importlib.util.find_spec(f"services.{service.name}")
+    assert spec is not None and spec.submodule_search_locations
+    return Path(next(iter(spec.submodule_search_locations))) / "migrations"

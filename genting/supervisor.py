@@ -1,4 +1,11 @@
-"""`genting up`: NATS, PostgreSQL and the services in the foreground, stopped cleanly together."""
+"""`genting up`: NATS, PostgreSQL and the services in the foreground, supervised, stopped cleanly together.
+
+Every process `up` starts is watched: a service replica, nats-server or PostgreSQL that dies is
+started again after a backoff (1 s, doubling to 30 s; back to 1 s once it has run a minute),
+with one line saying so. The stack never stops by itself; only Ctrl-C (or SIGTERM) stops it.
+With `--replicas N`, `up` binds each service's port itself and N `uvicorn --fd` processes share
+the listening socket: the kernel spreads the connections among them.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +14,10 @@ import contextlib
 import fcntl
 import os
 import signal
+import socket
 import sys
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -26,12 +34,16 @@ from genting.embedded import (
     PortInUse,
     die_with_parent,
     ensure_database,
-    port_in_use,
 )
 from genting.state import load_secrets, remove_stack, write_stack
+from shared.db import migrate
 
 READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
+BACKOFF_FIRST = 1.0
+BACKOFF_MAX = 30.0
+HEALTHY_AFTER = 60.0  # a process that ran this long starts its next backoff from BACKOFF_FIRST again
+WATCH_INTERVAL = 0.5  # how often the servers (not our children: no exit to await) are checked
 
 
 class StartupError(RuntimeError):
@@ -47,16 +59,40 @@ class UpOptions:
     ports: dict[str, int]  # service name -> port
     demo: bool = False
     demo_families: int | None = None  # None: genting.demo.DEFAULT_FAMILIES
+    replicas: int = 1
 
 
 @dataclass
 class Child:
     service: catalogue.Service
+    index: int  # 1..replicas
     url: str
     proc: asyncio.subprocess.Process
+    env: dict[str, str]
     tail: deque[str] = field(default_factory=lambda: deque(maxlen=40))
     pump: asyncio.Task[None] | None = None
     quiet: bool = False  # while the demo loads: only warnings and errors reach the terminal
+
+    @property
+    def label(self) -> str:
+        return f"{self.service.name}[{self.index}]"
+
+
+class Backoff:
+    """1 s, 2 s, 4 s … at most 30 s; a process that stayed up a minute starts again from 1 s."""
+
+    def __init__(self) -> None:
+        self.delay = BACKOFF_FIRST
+        self.started = 0.0
+
+    def running_since(self, when: float) -> None:
+        self.started = when
+
+    def next(self, now: float) -> float:
+        if now - self.started >= HEALTHY_AFTER:
+            self.delay = BACKOFF_FIRST
+        delay, self.delay = self.delay, min(self.delay * 2, BACKOFF_MAX)
+        return delay
 
 
 @dataclass
@@ -66,9 +102,16 @@ class Stack:
     nats: EmbeddedNats | None = None
     postgres: EmbeddedPostgres | None = None
     children: list[Child] = field(default_factory=list)
+    sockets: dict[str, socket.socket] = field(default_factory=dict)  # service name -> listening socket
+    keepers: list[asyncio.Task[None]] = field(default_factory=list)  # the restart loops
+    record: dict[str, object] = field(default_factory=dict)  # what stack.json says, less the pids
 
     async def shutdown(self) -> None:
-        # Services first (they flush to NATS and PostgreSQL on the way out), then the servers.
+        # No more restarts; then services first (they flush to NATS and PostgreSQL on the way
+        # out), then the servers.
+        for keeper in self.keepers:
+            keeper.cancel()
+        await asyncio.gather(*self.keepers, return_exceptions=True)
         for child in self.children:
             if child.proc.returncode is None:
                 child.proc.terminate()
@@ -76,12 +119,14 @@ class Stack:
             try:
                 await asyncio.wait_for(child.proc.wait(), STOP_TIMEOUT)
             except TimeoutError:
-                print(f"genting: {child.service.name} did not stop in time; killing it", flush=True)
+                print(f"genting: {child.label} did not stop in time; killing it", flush=True)
                 child.proc.kill()
                 await child.proc.wait()
         pumps = [child.pump for child in self.children if child.pump is not None]
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.gather(*pumps), 5)
+        for sock in self.sockets.values():
+            sock.close()
         if self.nats is not None:
             await asyncio.to_thread(self.nats.stop)
         if self.postgres is not None:
@@ -132,8 +177,10 @@ async def _start_and_watch(options: UpOptions, stack: Stack, stop: asyncio.Event
         raise StartupError("no service code found (services/<name>/app.py)")
     for service in wanted:
         port = options.ports[service.name]
-        if port_in_use(_local(options.host), port):
-            raise StartupError(f"port {port} for {service.name} is in use; try --{service.name}-port")
+        try:
+            stack.sockets[service.name] = _listen(options.host, port)
+        except OSError as exc:
+            raise StartupError(f"port {port} for {service.name}: {exc.strerror}; try --{service.name}-port") from None
     secrets = load_secrets(options.data_dir)
 
     nats_url = os.environ.get("GENTING_NATS_URL")
@@ -153,7 +200,10 @@ async def _start_and_watch(options: UpOptions, stack: Stack, stop: asyncio.Event
         return 0
 
     databases = {s.name: await ensure_database(pg_url, s.database) for s in wanted}
-    width = max(len(s.name) for s in wanted)
+    # Migrated once here, before any replica starts, as `genting migrate` does in production.
+    for service in wanted:
+        await migrate(databases[service.name], catalogue.migrations(service))
+    width = max(len(s.name) for s in wanted) + 3  # "aid[1]"
     for service in wanted:
         env = {
             **os.environ,
@@ -167,20 +217,113 @@ async def _start_and_watch(options: UpOptions, stack: Stack, stop: asyncio.Event
             "GENTING_JWT_SECRET": secrets.jwt_secret,
             "GENTING_DATA_KEY": secrets.data_key,
             "GENTING_DATA_DIR": str(options.data_dir),
+            "GENTING_MIGRATE_ON_START": "0",
         }
-        stack.children.append(await _spawn(service, options, env, width))
+        for index in range(1, options.replicas + 1):
+            url = f"http://{_local(options.host)}:{options.ports[service.name]}"
+            proc = await _spawn(service, stack.sockets[service.name], env)
+            child = Child(service, index, url, proc, env)
+            _pump_output(child, width)
+            stack.children.append(child)
 
     if not await _wait_ready(stack.children, stop):
         return 0
     service_urls = {c.service.name: c.url for c in stack.children}
-    write_stack(
-        options.data_dir,
-        {"nats_url": nats_url, "postgres_url": pg_url, "databases": databases, "services": service_urls},
-    )
+    stack.record = {
+        "nats_url": nats_url,
+        "postgres_url": pg_url,
+        "databases": databases,
+        "services": service_urls,
+        "replicas": options.replicas,
+    }
+    _write_record(options, stack)
     _print_banner(options, stack, nats_url, pg_url)
+    _supervise(options, stack, width)
     if options.demo:
         return await _load_demo_and_watch(options, stack, secrets.jwt_secret, service_urls, stop)
     return await _watch(stack.children, stop)
+
+
+def _write_record(options: UpOptions, stack: Stack) -> None:
+    """stack.json, with the pid of every process now running (rewritten after each restart)."""
+    pids: dict[str, int | None] = {child.label: child.proc.pid for child in stack.children}
+    if stack.nats is not None:
+        pids["nats-server"] = stack.nats.proc.pid
+    if stack.postgres is not None:
+        pids["postgres"] = stack.postgres.pid()
+    write_stack(options.data_dir, {**stack.record, "pids": pids})
+
+
+def _supervise(options: UpOptions, stack: Stack, width: int) -> None:
+    for child in stack.children:
+        stack.keepers.append(asyncio.create_task(_keep_child(options, stack, child, width)))
+    if stack.nats is not None:
+        stack.keepers.append(asyncio.create_task(_keep_nats(options, stack, stack.nats)))
+    if stack.postgres is not None:
+        stack.keepers.append(asyncio.create_task(_keep_postgres(options, stack, stack.postgres)))
+
+
+async def _until_gone(is_running: Callable[[], bool]) -> None:
+    """The servers are not children we can await (pg_ctl daemonises the postmaster): poll."""
+    while is_running():  # noqa: ASYNC110
+        await asyncio.sleep(WATCH_INTERVAL)
+
+
+def _restarting(name: str, status: str, delay: float) -> None:
+    print(f"genting: {name} exited ({status}); restarting in {delay:.1f} s", flush=True)
+
+
+async def _keep_child(options: UpOptions, stack: Stack, child: Child, width: int) -> None:
+    """Until cancelled (shutdown): whenever the replica exits, start it again after a backoff."""
+    loop = asyncio.get_running_loop()
+    backoff = Backoff()
+    backoff.running_since(loop.time())
+    while True:
+        code = await child.proc.wait()
+        delay = backoff.next(loop.time())
+        _restarting(child.label, str(code), delay)
+        await asyncio.sleep(delay)
+        try:
+            child.proc = await _spawn(child.service, stack.sockets[child.service.name], child.env)
+        except OSError as exc:  # e.g. out of processes: try again after the next backoff
+            print(f"genting: {child.label} could not start: {exc}", flush=True)
+            continue
+        backoff.running_since(loop.time())
+        _pump_output(child, width)
+        _write_record(options, stack)
+
+
+async def _keep_nats(options: UpOptions, stack: Stack, server: EmbeddedNats) -> None:
+    loop = asyncio.get_running_loop()
+    backoff = Backoff()
+    backoff.running_since(loop.time())
+    while True:
+        await _until_gone(server.is_running)
+        delay = backoff.next(loop.time())
+        _restarting("nats-server", str(server.proc.returncode), delay)
+        await asyncio.sleep(delay)
+        server.respawn()  # on the loop's (main) thread: it must outlive the server (die_with_parent)
+        backoff.running_since(loop.time())
+        _write_record(options, stack)
+
+
+async def _keep_postgres(options: UpOptions, stack: Stack, server: EmbeddedPostgres) -> None:
+    loop = asyncio.get_running_loop()
+    backoff = Backoff()
+    backoff.running_since(loop.time())
+    while True:
+        await _until_gone(server.is_running)
+        delay = backoff.next(loop.time())
+        _restarting("postgres", "gone", delay)
+        await asyncio.sleep(delay)
+        try:
+            # pg_ctl daemonises the postmaster, so a worker thread may start it.
+            await asyncio.to_thread(server.restart)
+        except EmbeddedServerError as exc:  # e.g. its old backends still hold shared memory
+            print(f"genting: postgres could not start yet: {str(exc).splitlines()[0]}", flush=True)
+            continue
+        backoff.running_since(loop.time())
+        _write_record(options, stack)
 
 
 async def _load_demo_and_watch(
@@ -228,25 +371,40 @@ def _local(host: str) -> str:
     return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
 
 
-async def _spawn(service: catalogue.Service, options: UpOptions, env: dict[str, str], width: int) -> Child:
-    port = options.ports[service.name]
-    args = [sys.executable, "-m", "uvicorn", "--factory", service.factory]
-    args += ["--host", options.host, "--port", str(port), "--no-access-log"]
+def _listen(host: str, port: int) -> socket.socket:
+    """The service's listening socket, bound here once and inherited by every replica."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+async def _spawn(service: catalogue.Service, sock: socket.socket, env: dict[str, str]) -> asyncio.subprocess.Process:
+    fd = sock.fileno()
+    args = [sys.executable, "-m", "uvicorn", "--factory", service.factory, "--fd", str(fd), "--no-access-log"]
     # Own process group: Ctrl-C reaches only us, and we stop the services in order.
-    proc = await asyncio.create_subprocess_exec(
+    return await asyncio.create_subprocess_exec(
         *args,
         env=env,
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
+        pass_fds=(fd,),
         process_group=0,
         preexec_fn=die_with_parent(),
         limit=1 << 20,
     )
-    child = Child(service, f"http://{_local(options.host)}:{port}", proc)
-    assert proc.stdout is not None
-    child.pump = asyncio.create_task(_pump(proc.stdout, f"{service.name:<{width}} | ", child))
-    return child
+
+
+def _pump_output(child: Child, width: int) -> None:
+    assert child.proc.stdout is not None
+    child.pump = asyncio.create_task(_pump(child.proc.stdout, f"{child.label:<{width}} | ", child))
 
 
 async def _pump(stream: asyncio.StreamReader, prefix: str, child: Child) -> None:
@@ -281,7 +439,9 @@ async def _wait_ready(children: list[Child], stop: asyncio.Event) -> bool:
                     raise StartupError(_failure(child, f"stopped ({_exit_status(child.proc.returncode)})"))
                 with contextlib.suppress(httpx.TransportError):
                     if (await client.get(f"{child.url}/health/ready")).status_code == 200:
-                        pending.remove(child)
+                        # Replicas share the port: the service answering ready is enough.
+                        pending = [c for c in pending if c.service is not child.service]
+                        break
             if pending and asyncio.get_running_loop().time() > deadline:
                 raise StartupError(_failure(pending[0], f"not ready in {READY_TIMEOUT:.0f} s"))
             with contextlib.suppress(TimeoutError):
@@ -297,25 +457,13 @@ def _exit_status(code: int | None) -> str:
 
 def _failure(child: Child, what: str) -> str:
     tail = "\n".join(f"    {line}" for line in child.tail) or "    (no output)"
-    return f"{child.service.name} {what}; its last output:\n{tail}"
+    return f"{child.label} {what}; its last output:\n{tail}"
 
 
 async def _watch(children: list[Child], stop: asyncio.Event) -> int:
-    """Run until asked to stop (exit 0) or until a service dies on its own (exit 1)."""
-    stopping = asyncio.create_task(stop.wait())
-    exits = {asyncio.create_task(child.proc.wait()): child for child in children}
-    done, pending = await asyncio.wait([stopping, *exits], return_when=asyncio.FIRST_COMPLETED)
-    for task in pending:
-        task.cancel()
-    if stopping in done:
-        return 0
-    child = exits[done.pop()]
-    print(
-        f"genting: {_failure(child, f'stopped unexpectedly ({_exit_status(child.proc.returncode)})')}",
-        file=sys.stderr,
-        flush=True,
-    )
-    return 1
+    """Run until asked to stop; a process that dies meanwhile is restarted by its keeper."""
+    await stop.wait()
+    return 0
 
 
 def _hide_password(url: str) -> str:
@@ -326,12 +474,13 @@ def _hide_password(url: str) -> str:
 
 
 def _print_banner(options: UpOptions, stack: Stack, nats_url: str, pg_url: str) -> None:
-    running = {child.service.name for child in stack.children}
+    running = {child.service.name: child for child in stack.children}
     later = [s.name for s in catalogue.SERVICES if s.name not in running]
     width = max(len(name) for name in [*running, "PostgreSQL"])
     lines = ["", f"Genting is up (data in {options.data_dir})"]
-    for child in stack.children:
-        lines.append(f"  {child.service.name:<{width}}  {child.url}   API docs: {child.url}/docs")
+    replicas = f"   ({options.replicas} processes)" if options.replicas > 1 else ""
+    for name, child in running.items():
+        lines.append(f"  {name:<{width}}  {child.url}   API docs: {child.url}/docs{replicas}")
     lines.append(f"  {'NATS':<{width}}  {nats_url}{'' if stack.nats else '  (external)'}")
     lines.append(f"  {'PostgreSQL':<{width}}  {_hide_password(pg_url)}{'' if stack.postgres else '  (external)'}")
     if later:

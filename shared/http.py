@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import asyncpg
@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.auth import Principal, Unauthorized
 from shared.errors import ConcurrencyConflict, DomainError, FieldError, InvalidCommand
+from shared.idempotency import Idempotency, StoredResponse
 from shared.outbox import committing
 
 log = structlog.get_logger()
@@ -167,6 +168,21 @@ async def authenticate(request: Request) -> Principal:
 Execute = Callable[[asyncpg.Connection], Awaitable[tuple[int, dict[str, Any]]]]
 
 
+class _ReplayStored(Exception):
+    """A concurrent retry with the same key committed first: roll this one back, answer with that."""
+
+
+def idempotency(request: Request) -> Idempotency:
+    """The app's idempotency records, built once from its settings."""
+    state = request.app.state
+    if getattr(state, "idempotency", None) is None:
+        settings = state.settings
+        secret = settings.data_key.get_secret_value() or settings.jwt_secret.get_secret_value()
+        state.idempotency = Idempotency(secret.encode(), timedelta(days=settings.idempotency_ttl_days))
+    records: Idempotency = state.idempotency
+    return records
+
+
 async def run_command(request: Request, principal: Principal, execute: Execute) -> JSONResponse:
     """Run a command in one transaction; with an Idempotency-Key, store its response in that same
     transaction so a retry returns the first response and has no second effect."""
@@ -174,59 +190,36 @@ async def run_command(request: Request, principal: Principal, execute: Execute) 
     key = request.headers.get(IDEMPOTENCY_HEADER)
     if key is not None and not 1 <= len(key) <= 200:
         raise InvalidCommand([_key_error("must be 1 to 200 characters")])
-    request_hash = hashlib.sha256(
-        request.method.encode() + request.url.path.encode() + await request.body()
-    ).hexdigest()
-    if key and (stored := await _stored_response(pool, principal, key, request_hash)):
-        return stored
+    records = idempotency(request)
+    method, path = request.method, request.url.path
+    fingerprint = records.fingerprint(method, path, await request.body())
+    if key and (stored := await records.stored(pool, principal.sub, method, path, key, fingerprint)):
+        return _replayed(stored)
     for attempt in range(1, COMMAND_ATTEMPTS + 1):
         try:
             async with committing(pool) as conn:
                 status, body = await execute(conn)
-                if key:
-                    await conn.execute(
-                        "insert into idempotency_keys (principal, key, method, path, request_hash,"
-                        " status, response) values ($1, $2, $3, $4, $5, $6, $7)",
-                        principal.sub,
-                        key,
-                        request.method,
-                        request.url.path,
-                        request_hash,
-                        status,
-                        body,
-                    )
+                if key and not await records.record(conn, principal.sub, method, path, key, fingerprint, status, body):
+                    raise _ReplayStored
             return JSONResponse(body, status_code=status)
         except (ConcurrencyConflict, asyncpg.DeadlockDetectedError, asyncpg.SerializationError):
             # Another writer (a command or a consumer's batch) got there first: retry on fresh state.
             if attempt == COMMAND_ATTEMPTS:
                 raise
-        except asyncpg.UniqueViolationError as exc:
-            # The same key committed concurrently: this transaction rolled back; answer with that one.
-            if key and exc.table_name == "idempotency_keys":
-                stored = await _stored_response(pool, principal, key, request_hash)
-                assert stored is not None
-                return stored
-            raise
+        except _ReplayStored:
+            assert key is not None
+            stored = await records.stored(pool, principal.sub, method, path, key, fingerprint)
+            assert stored is not None
+            return _replayed(stored)
     raise AssertionError("unreachable")
+
+
+def _replayed(stored: StoredResponse) -> JSONResponse:
+    return JSONResponse(stored.body, status_code=stored.status, headers={"Idempotent-Replayed": "true"})
 
 
 def _key_error(message: str) -> FieldError:
     return FieldError(field=f"header.{IDEMPOTENCY_HEADER}", message=message)
-
-
-async def _stored_response(
-    pool: asyncpg.Pool, principal: Principal, key: str, request_hash: str
-) -> JSONResponse | None:
-    row = await pool.fetchrow(
-        "select request_hash, status, response from idempotency_keys where principal = $1 and key = $2",
-        principal.sub,
-        key,
-    )
-    if row is None:
-        return None
-    if row["request_hash"] != request_hash:
-        raise InvalidCommand([_key_error("was already used for a different request")])
-    return JSONResponse(row["response"], status_code=row["status"], headers={"Idempotent-Replayed": "true"})
 
 
 class RequestContext:

@@ -9,25 +9,38 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 import structlog
 
-# Keys whose values are personal data (UU 27/2022) wherever they appear in a log event.
+# Keys whose values are personal data (UU 27/2022) wherever they appear in a log event, compared
+# case-insensitively: `NIK`, `Nama` and `nik` alike. Indonesian names too, as agencies' files use them.
 PERSONAL_KEYS = frozenset(
     {
         "nik",
         "kk_number",
         "kk",
+        "no_kk",
+        "nomor_kk",
         "name",
+        "nama",
         "head_name",
+        "nama_kepala_keluarga",
         "address",
+        "alamat",
         "birth_date",
+        "tanggal_lahir",
+        "tgl_lahir",
         "expected_delivery_date",
         "personal",
         "note",
+        "notes",
+        "description",
+        "facilitator",
+        "photo_ref",
         "phone",
         "contact",
         "members",
@@ -35,18 +48,51 @@ PERSONAL_KEYS = frozenset(
 )
 REDACTED = "[redacted]"
 
+# In free text (an exception message, a repr, a stdlib log line): a 16-digit NIK or KK number, and
+# `key=value` / `'key': value` pairs whose key is personal, however the value is written.
+_ID_NUMBER = re.compile(r"(?<!\d)\d{16}(?!\d)")
+_KEYS = "|".join(sorted(PERSONAL_KEYS, key=len, reverse=True))
+_PAIR = re.compile(
+    r"""(?ix)
+    (?P<key>['"]?\b(?:KEYS)\b['"]?)           # a personal key, maybe quoted
+    (?P<sep>\s*[=:]\s*)
+    (?P<value>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"  # a quoted value
+      |[\w.]+\([^)]*\)                           # datetime.date(1999, 3, 12)
+      |\[[^\]]*\]                                # a list
+      |[^,;)}\s]+)                                # a bare word or number
+    """.replace("KEYS", _KEYS)
+)
+
+
+def scrub_text(text: str) -> str:
+    """Personal values out of free text: identity numbers, and values of personal keys in reprs."""
+    return _ID_NUMBER.sub(REDACTED, _PAIR.sub(lambda m: f"{m['key']}{m['sep']}{REDACTED}", text))
+
+
+def _personal(key: object) -> bool:
+    return isinstance(key, str) and key.lower() in PERSONAL_KEYS
+
 
 def _scrub(value: Any) -> Any:
     if isinstance(value, Mapping):
-        return {k: (REDACTED if k in PERSONAL_KEYS else _scrub(v)) for k, v in value.items()}
-    if isinstance(value, list | tuple):
+        return {k: (REDACTED if _personal(k) else _scrub(v)) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
         return [_scrub(v) for v in value]
-    return value
+    if isinstance(value, str):
+        return scrub_text(value)
+    if isinstance(value, int | float | bool) or value is None:
+        return value
+    return scrub_text(repr(value))  # an object would be rendered by its repr: scrub that
 
 
 def redact_personal(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    """A structlog processor: no personal field reaches a log line, however deeply nested."""
-    return {k: (REDACTED if k in PERSONAL_KEYS else _scrub(v)) for k, v in event_dict.items()}
+    """A structlog processor: no personal field reaches a log line, however deeply nested, whatever the
+    case of its key, and not inside an exception message, a traceback or a repr either."""
+    return {
+        # `_record` and `_from_structlog` are ProcessorFormatter's own: left as they are.
+        k: v if k.startswith("_") else REDACTED if _personal(k) else _scrub(v)
+        for k, v in event_dict.items()
+    }
 
 
 def console_wanted() -> bool:
@@ -64,7 +110,7 @@ def _rendering() -> list[Any]:
         return [
             structlog.dev.ConsoleRenderer(colors=sys.stdout.isatty(), exception_formatter=structlog.dev.plain_traceback)
         ]
-    return [structlog.processors.format_exc_info, structlog.processors.JSONRenderer()]
+    return [structlog.processors.JSONRenderer()]
 
 
 def configure_logging(service: str, level: str = "info") -> None:
@@ -74,6 +120,8 @@ def configure_logging(service: str, level: str = "info") -> None:
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
+        # Tracebacks become text before redaction, so an exception's message is scrubbed like the rest.
+        structlog.processors.format_exc_info,
         redact_personal,
     ]
     structlog.configure(

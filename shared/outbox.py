@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import socket
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -48,6 +50,39 @@ def leader_lock_key(service: str) -> int:
     return zlib.crc32(f"genting-outbox-{service}".encode())
 
 
+RELAY_APP_PREFIX = "genting-relay"
+
+
+def relay_application_name(service: str) -> str:
+    """What the relay's connection calls itself, so that `genting status` can name the process
+    holding the leader lock (pg_locks joined with pg_stat_activity): `genting-relay aid 4242@host`.
+    PostgreSQL keeps 63 bytes of it."""
+    return f"{RELAY_APP_PREFIX} {service} {os.getpid()}@{socket.gethostname()}"[:63]
+
+
+async def relay_leader(conn: asyncpg.Connection, service: str) -> str | None:
+    """`pid@host` of the process whose relay holds the service's leader lock, None when none does."""
+    name = await conn.fetchval(
+        "select a.application_name from pg_locks l join pg_stat_activity a on a.pid = l.pid"
+        " where l.locktype = 'advisory' and l.granted and l.classid = 0 and l.objid = $1::bigint::oid"
+        " and l.objsubid = 1 and l.database = (select oid from pg_database where datname = current_database())",
+        leader_lock_key(service),
+    )
+    if name is None:
+        return None
+    return str(name).split(" ", 2)[-1] if str(name).startswith(RELAY_APP_PREFIX) else f"backend {name or '?'}"
+
+
+async def outbox_backlog(conn: asyncpg.Connection | asyncpg.Pool) -> tuple[int, float]:
+    """Unpublished rows and the age in seconds of the oldest one (0 when there are none)."""
+    row = await conn.fetchrow(
+        "select count(*) as n, coalesce(extract(epoch from now() - min(created_at)), 0) as age"
+        " from outbox where published_at is null"
+    )
+    assert row is not None
+    return int(row["n"]), float(row["age"])
+
+
 class OutboxRelay:
     """Leader-locked, woken by LISTEN/NOTIFY, polling as a fallback; at-least-once, in outbox order."""
 
@@ -79,7 +114,9 @@ class OutboxRelay:
         while True:
             conn: asyncpg.Connection | None = None
             try:
-                conn = await asyncpg.connect(self.dsn)
+                conn = await asyncpg.connect(
+                    self.dsn, server_settings={"application_name": relay_application_name(self.service)}
+                )
                 if not await conn.fetchval("select pg_try_advisory_lock($1)", leader_lock_key(self.service)):
                     await conn.close()
                     conn = None

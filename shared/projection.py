@@ -15,6 +15,7 @@ from uuid import UUID
 import asyncpg
 import structlog
 from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
@@ -42,6 +43,11 @@ class Projection(Protocol):
     # applies a whole batch at once (in the given order); the runner prefers it when present.
 
 
+# Why a message was dead-lettered: it does not parse, its projection kept failing, or its
+# predecessor never arrived (the label of genting_dead_letters_total).
+DEAD_LETTER_KINDS = ("poison", "failed", "gap")
+
+
 class Outcome(Enum):
     APPLY = "apply"
     DUPLICATE = "duplicate"
@@ -57,6 +63,8 @@ class RunnerStats:
     batches: int = 0
     last_seq: int = 0
     errors: int = 0
+    redelivered: int = 0  # messages seen again (num_delivered > 1): naks, crashes, ack_wait expiries
+    dead_letters: dict[str, int] = field(default_factory=dict)  # reason kind -> count
     lag: dict[str, int] = field(default_factory=dict)
 
 
@@ -132,6 +140,7 @@ class ProjectionRunner:
         max_deliver: int = 8,
         ack_wait: float = 30.0,
         fetch_timeout: float = 1.0,
+        dlq_replicas: int = 1,
     ) -> None:
         self.pool = pool
         self.js = js
@@ -141,8 +150,10 @@ class ProjectionRunner:
         self.max_deliver = max_deliver
         self.ack_wait = ack_wait
         self.fetch_timeout = fetch_timeout
+        self.dlq_replicas = dlq_replicas
         self.stats = RunnerStats()
         self._sub: JetStreamContext.PullSubscription | None = None
+        self._retries: Subscription | None = None
 
     def consumer_config(self) -> ConsumerConfig:
         return ConsumerConfig(
@@ -156,9 +167,14 @@ class ProjectionRunner:
         )
 
     async def setup(self) -> None:
-        await ensure_stream(self.js, dlq_stream_config(self.service))
+        await ensure_stream(self.js, dlq_stream_config(self.service, self.dlq_replicas))
         await ensure_consumer(self.js, self.projection.stream, self.consumer_config())
         self._sub = await self.js.pull_subscribe_bind(durable=self.projection.name, stream=self.projection.stream)
+        if self._retries is None:
+            # One replica answers each retry request (a queue group), so a letter applies once.
+            self._retries = await self.js._nc.subscribe(
+                retry_subject(self.projection.name), queue=self.projection.name, cb=self._on_retry
+            )
 
     async def run(self) -> None:
         """Fetch returns as soon as messages are there; the timeout only bounds an idle wait.
@@ -183,6 +199,9 @@ class ProjectionRunner:
             except asyncio.CancelledError:
                 if prefetch is not None:
                     prefetch.cancel()  # its messages come back after ack_wait; the gate absorbs them
+                if self._retries is not None:
+                    with contextlib.suppress(Exception):
+                        await self._retries.unsubscribe()
                 raise
             except Exception as exc:
                 if prefetch is not None:
@@ -207,12 +226,13 @@ class ProjectionRunner:
             return []
 
     async def handle(self, msgs: list[Msg]) -> None:
+        self.stats.redelivered += sum(1 for msg in msgs if msg.metadata.num_delivered > 1)
         parsed: list[tuple[Msg, Envelope]] = []
         for msg in msgs:
             try:
                 parsed.append((msg, Envelope.from_bytes(msg.data)))
             except (ValidationError, ValueError) as exc:
-                await self.dead_letter(msg, f"poison: envelope does not parse: {exc}")
+                await self.dead_letter(msg, f"poison: envelope does not parse: {exc}", kind="poison")
         if not parsed:
             return
         parsed.sort(key=lambda p: p[0].metadata.sequence.stream)
@@ -258,7 +278,7 @@ class ProjectionRunner:
         except Exception as exc:
             self.stats.errors += 1
             if msg.metadata.num_delivered >= self.max_deliver:
-                await self.dead_letter(msg, f"projection failed {self.max_deliver} times: {exc!r}")
+                await self.dead_letter(msg, f"projection failed {self.max_deliver} times: {exc!r}", kind="failed")
             else:
                 await msg.nak(delay=retry_delay(msg.metadata.num_delivered))
             return
@@ -271,7 +291,7 @@ class ProjectionRunner:
                 self.stats.gaps += 1
                 if msg.metadata.num_delivered >= self.max_deliver:
                     await self.dead_letter(
-                        msg, f"version gap: v{env.stream_version} of {env.stream_id} never became next"
+                        msg, f"version gap: v{env.stream_version} of {env.stream_id} never became next", kind="gap"
                     )
                 else:
                     await msg.nak(delay=retry_delay(msg.metadata.num_delivered))
@@ -284,11 +304,15 @@ class ProjectionRunner:
         self.stats.batches += 1
         self.stats.last_seq = max(self.stats.last_seq, parsed[-1][0].metadata.sequence.stream)
 
-    async def dead_letter(self, msg: Msg, reason: str) -> None:
-        """Copy the message and the reason to `genting.dlq.<service>`, then stop its redelivery."""
+    async def dead_letter(self, msg: Msg, reason: str, *, kind: str = "failed") -> None:
+        """Copy the message and the reason to `genting.dlq.<service>`, then stop its redelivery.
+
+        `kind` (poison, failed, gap) is the metric's label; `reason` the full text for `genting dlq list`.
+        """
         seq = msg.metadata.sequence.stream
         body = {
             "reason": reason,
+            "kind": kind,
             "projection": self.projection.name,
             "stream": self.projection.stream,
             "stream_seq": seq,
@@ -304,7 +328,46 @@ class ProjectionRunner:
         )
         await msg.term()
         self.stats.dead_lettered += 1
+        self.stats.dead_letters[kind] = self.stats.dead_letters.get(kind, 0) + 1
         log.error("dead_lettered", projection=self.projection.name, stream_seq=seq, reason=reason)
+
+    async def retry(self, stream_seq: int) -> Outcome:
+        """Apply the upstream event at `stream_seq` once more (a dead letter sent back after a fix).
+
+        Re-fetched from the upstream stream by sequence and put through the same gate: applied if
+        it is next, a duplicate (harmless) if it was applied meanwhile, a gap if its predecessor is
+        still missing. Only this projection sees it; other consumers of the stream are untouched.
+        """
+        raw = await self.js.get_msg(self.projection.stream, stream_seq)
+        assert raw.data is not None
+        envelope = Envelope.from_bytes(raw.data)
+        async with committing(self.pool) as conn:
+            outcome = (await gate(conn, self.projection.name, [(envelope.stream_id, envelope.stream_version)]))[0]
+            if outcome is Outcome.APPLY:
+                apply_many = getattr(self.projection, "apply_many", None)
+                if apply_many is not None:
+                    await apply_many(conn, [envelope])
+                else:
+                    await self.projection.apply(conn, envelope)
+        if outcome is Outcome.APPLY:
+            self.stats.applied += 1
+        log.info("dead_letter_retried", projection=self.projection.name, stream_seq=stream_seq, outcome=outcome.value)
+        return outcome
+
+    async def _on_retry(self, msg: Msg) -> None:
+        """A `genting dlq retry` request: {"stream_seq": N}; answers {"outcome": ...} or {"error": ...}."""
+        try:
+            outcome = await self.retry(int(json.loads(msg.data)["stream_seq"]))
+            answer: dict[str, str] = {"outcome": outcome.value}
+        except Exception as exc:
+            answer = {"error": repr(exc)}
+        with contextlib.suppress(Exception):
+            await msg.respond(json.dumps(answer).encode())
+
+
+def retry_subject(projection: str) -> str:
+    """Core NATS subject a projection's runners answer dead-letter retries on (no stream captures it)."""
+    return f"genting.ops.retry.{projection}"
 
 
 def _in_apply_order(parsed: list[tuple[Msg, Envelope]], outcomes: list[Outcome]) -> list[Envelope]:

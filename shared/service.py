@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,8 +28,8 @@ from shared.logging import configure_logging
 from shared.messaging import stream_name
 from shared.metrics import ServiceMetrics
 from shared.nats_setup import connect, ensure_stream, owned_stream_config
-from shared.outbox import OutboxRelay
-from shared.projection import Projection, ProjectionRunner
+from shared.outbox import OutboxRelay, outbox_backlog
+from shared.projection import DEAD_LETTER_KINDS, Projection, ProjectionRunner
 from shared.settings import Settings
 
 log = structlog.get_logger()
@@ -56,7 +57,8 @@ def build_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(spec.name, settings.log_level)
-        await migrate(settings.database_url, spec.migrations)
+        if migrate_on_start():
+            await migrate(settings.database_url, spec.migrations)
         app.state.pool = await create_pool(
             settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max
         )
@@ -84,6 +86,7 @@ def build_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
                 service=spec.name,
                 batch=settings.projection_batch,
                 max_deliver=settings.projection_max_deliver,
+                dlq_replicas=settings.stream_replicas,
             )
             for p in spec.projections(settings)
         ]
@@ -161,13 +164,25 @@ def _operations_router(spec: ServiceSpec, settings: Settings, metrics: ServiceMe
     @router.get("/metrics", include_in_schema=False)
     async def prometheus(request: Request) -> Response:
         state = request.app.state
-        with contextlib.suppress(Exception):
-            metrics.outbox_pending.set(await OutboxRelay.pending(state.pool))
+        if spec.publishes is not None:
+            with contextlib.suppress(Exception):
+                backlog, _ = await outbox_backlog(state.pool)
+                metrics.outbox_pending.set(backlog)
+                metrics.outbox_backlog.set(backlog)
+        leading = state.relay is not None and state.relay.is_leader
+        metrics.relay_leader_flag.set(1 if leading else 0)
         if state.relay is not None:
-            metrics.relay_leader.set(1 if state.relay.is_leader else 0)
+            metrics.relay_leader.set(1 if leading else 0)
             metrics.relay_published.set(state.relay.published)
         for runner in state.runners:
             name, s = runner.projection.name, runner.stats
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(1.0):
+                    info = await runner.js.consumer_info(runner.projection.stream, name)
+                metrics.consumer_lag.labels(name).set(info.num_pending or 0)
+            metrics.count_up_to(metrics.consumer_redeliveries, (name,), s.redelivered)
+            for kind in sorted({*DEAD_LETTER_KINDS, *s.dead_letters}):
+                metrics.count_up_to(metrics.dead_letters, (name, kind), s.dead_letters.get(kind, 0))
             for outcome, value in (
                 ("applied", s.applied),
                 ("duplicate", s.duplicates),
@@ -193,6 +208,12 @@ def _operations_router(spec: ServiceSpec, settings: Settings, metrics: ServiceMe
         )
 
     return router
+
+
+def migrate_on_start() -> bool:
+    """GENTING_MIGRATE_ON_START (default on: `genting up`, the tests, a plain `uvicorn`).
+    `genting serve` turns it off: in production `genting migrate` runs once, before the services."""
+    return os.environ.get("GENTING_MIGRATE_ON_START", "1").strip().lower() not in ("0", "false", "no", "off", "")
 
 
 async def _stop(tasks: Sequence[asyncio.Task[None]]) -> None:

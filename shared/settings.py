@@ -8,12 +8,14 @@ come from GENTING_<FIELD> variables (pydantic-settings), explicit arguments win.
 from __future__ import annotations
 
 import base64
+from datetime import date
 from typing import Any, Self
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared import regions
 from shared.auth import TokenVerifier
 from shared.clock import CityClock
 
@@ -36,9 +38,19 @@ class Settings(BaseSettings):
     jwt_max_lifetime_hours: float = Field(default=12.0, gt=0)
     oidc_jwks_url: str | None = None
     oidc_issuer: str | None = None
+    # How long a POST's Idempotency-Key keeps its first response (then the record is deleted).
+    idempotency_ttl_days: float = Field(default=7.0, gt=0)
     log_level: str = "info"
-    # The city's time zone: the programme's calendar day ("today") in every service.
-    time_zone: str = "Asia/Jakarta"
+    # The programme (CONTRACT.md, "The programme's settings"); shared.programme builds on these.
+    # The city by Kemendagri code: its kelurahan come from the reference data (shared/regions.py).
+    city: str = "33.75"
+    target_families: int = Field(default=1330, gt=0)
+    programme_start: date = date(2025, 1, 1)  # the earliest effective date accepted
+    plan_days: int = Field(default=180, gt=0)
+    daily_minimum_rp: int = Field(default=15_000, gt=0)
+    # The city's time zone: the programme's calendar day ("today") in every service. Unset, it
+    # follows the city's province (WIB, WITA or WIT); GENTING_TIME_ZONE overrides it.
+    time_zone: str = regions.WIB
     db_pool_min: int = 2
     db_pool_max: int = 10
     # Off only to hold committed events in the outbox on purpose (crash tests, maintenance);
@@ -49,6 +61,35 @@ class Settings(BaseSettings):
     projection_batch: int = 200
     projection_max_deliver: int = 8
     stream_replicas: int = 1
+
+    @model_validator(mode="before")
+    @classmethod
+    def _zone_from_city(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not data.get("time_zone"):
+            zone = regions.time_zone(str(data.get("city", cls.model_fields["city"].default)))
+            if zone is not None:  # else the city is refused below, with its own message
+                data = {**data, "time_zone": zone}
+        return data
+
+    @field_validator("city", mode="before")
+    @classmethod
+    def _known_city(cls, value: Any) -> str:
+        code = regions.normalize_city_code(str(value))
+        if regions.city_name(code) is None:
+            raise ValueError(
+                f"GENTING_CITY={value!r} is not a kota/kabupaten in the Kemendagri reference data "
+                "(a code like 33.75, Kota Pekalongan)"
+            )
+        return code
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"GENTING_TIME_ZONE={value!r} is not an IANA time zone (e.g. Asia/Jakarta)") from None
+        return value
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Self:

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from services.registry.examples import kk, nik
 from services.registry.reference import KELURAHAN, Kelurahan
+from shared.testing.registry_examples import kk, nik
 
 SEED = 2025
 DEFAULT_FAMILIES = 300

@@ -1,38 +1,62 @@
-"""Aid's HTTP commands (CONTRACT.md, Aid): deliveries, confirmations, interventions, sessions."""
+"""Aid's HTTP for plans (CONTRACT.md, Aid): deliveries, the lurah's confirmations, interventions,
+and the plans with their coverage. Thin: parse, build the command, run it through the handlers."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
 import asyncpg
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 
-from services.aid.domain.plan import decide
-from services.aid.domain.plan_model import (
-    MAX_DESCRIPTION,
-    MAX_PHOTO_REF,
-    ConfirmDelivery,
-    DeliveryNotFound,
-    PlanCommand,
-    PlanNotFound,
-    RecordDelivery,
-    RecordIntervention,
-)
-from services.aid.domain.session import MAX_FACILITATOR, MAX_FAMILIES, HoldSession
-from services.aid.repository import PlanRepository, SessionRepository
+from services.aid import queries
+from services.aid.domain import MAX_DESCRIPTION, MAX_PHOTO_REF, Plan, RecordDelivery, RecordIntervention
+from services.aid.handlers import Handlers
 from shared.auth import Principal
-from shared.contracts.aid import DeliveredItem, EducationTopic, InterventionKind
-from shared.errors import Forbidden
+from shared.contracts.aid import DeliveredItem, InterventionKind
 from shared.eventstore import Metadata
-from shared.http import authenticate, correlation_id, run_command
+from shared.http import authenticate, correlation_id, problem_responses, run_command
 
 router = APIRouter(tags=["aid"])
 Caller = Annotated[Principal, Depends(authenticate)]
 STAFF = ("admin", "lurah", "kader")
+# Plans are de-identified (pseudonymous family ids, money, days). Donors see their families
+# through funding, not here.
+READERS = ("admin", "lurah", "kader", "auditor", "agency")
+
+# Query parameters are validated like bodies: a malformed filter is a 422, never a database error.
+KelurahanFilter = Annotated[
+    str | None, Query(pattern=r"^[0-9]{2}\.[0-9]{2}\.[0-9]{2}\.[0-9]{4}$", examples=["33.75.01.1002"])
+]
+Limit = Annotated[int, Query(ge=1, le=500)]
+Offset = Annotated[int, Query(ge=0, le=1_000_000)]
+
+
+def handlers(request: Request) -> Handlers:
+    found: Handlers = request.app.state.handlers
+    return found
+
+
+def today(request: Request) -> date:
+    """The city's day from the app's one clock (`app.state.clock`)."""
+    day: date = request.app.state.clock()
+    return day
+
+
+def meta(request: Request) -> Metadata:
+    return Metadata(occurred_at=datetime.now(UTC), correlation_id=correlation_id(request), causation_id=uuid4())
+
+
+def may_see_private(principal: Principal) -> Callable[[str], bool]:
+    """Descriptions and facilitators' names: admin and that kelurahan's own staff only."""
+    return lambda kelurahan_code: principal.role in STAFF and principal.acts_in(kelurahan_code)
+
+
+# -- bodies -------------------------------------------------------------------------------
 
 
 class ItemIn(BaseModel):
@@ -73,53 +97,107 @@ class InterventionIn(BaseModel):
     value_rp: StrictInt = Field(ge=0)
 
 
-class SessionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+# -- answers ------------------------------------------------------------------------------
 
-    topic: EducationTopic
-    held_on: date
-    kelurahan_code: StrictStr = Field(pattern=r"^\d{2}\.\d{2}\.\d{2}\.\d{4}$", examples=["33.75.01.1002"])
-    family_ids: list[UUID] = Field(min_length=1, max_length=MAX_FAMILIES)
-    facilitator: StrictStr = Field(min_length=1, max_length=MAX_FACILITATOR, description="stays in aid")
+PlanStatus = Literal["active", "completed", "incomplete", "closed"]
 
 
-def _today(request: Request) -> date:
-    today: date = request.app.state.clock()
-    return today
+class PlanChanged(BaseModel):
+    plan_id: UUID
+    plan_status: PlanStatus
+    days_covered: int
+    delivered_rp: int
+    remaining_rp: int
 
 
-def _meta(request: Request) -> Metadata:
-    return Metadata(occurred_at=datetime.now(UTC), correlation_id=correlation_id(request), causation_id=uuid4())
+class DeliveryRecorded(PlanChanged):
+    delivery_id: UUID
 
 
-def _plans(request: Request) -> PlanRepository:
-    plans: PlanRepository = request.app.state.plans
-    return plans
+class DeliveryConfirmedOut(BaseModel):
+    delivery_id: UUID
+    plan_id: UUID
+    confirmed: bool
+    confirmed_on: date
+    photo_ref: str | None
 
 
-def _require_acts_in(principal: Principal, kelurahan_code: str, *roles: str) -> None:
-    principal.require(*roles)
-    if not principal.acts_in(kelurahan_code):
-        raise Forbidden(f"a {principal.role} acts only in kelurahan {principal.kelurahan}")
+class InterventionRecordedOut(BaseModel):
+    intervention_id: UUID
+    plan_id: UUID
 
 
-async def _on_plan(
-    request: Request,
-    conn: asyncpg.Connection,
-    plan_id: UUID,
-    principal: Principal,
-    roles: tuple[str, ...],
-    command: PlanCommand,
-) -> dict[str, Any]:
-    """Load the plan (locked), check the caller acts in its kelurahan, decide, save."""
-    plans = _plans(request)
-    state = await plans.load(conn, plan_id, lock=True)
-    if state.status == "none":
-        raise PlanNotFound(plan_id)
-    _require_acts_in(principal, state.kelurahan_code, *roles)
-    after = await plans.save(conn, state, decide(state, command), _meta(request))
+class Gap(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    first: date = Field(alias="from")
+    last: date = Field(alias="to")
+
+
+class PlanOut(BaseModel):
+    plan_id: UUID
+    family_id: UUID
+    kelurahan_code: str
+    status: PlanStatus
+    start_date: date
+    end_date: date
+    days: int
+    daily_minimum_rp: int
+    budget_rp: int
+    delivered_rp: int
+    remaining_rp: int
+    days_covered: int
+    gaps: list[Gap]
+    deliveries_count: int
+    confirmed_count: int
+    interventions_count: int
+    opened_on: date
+    closed_on: date | None
+    outcome: Literal["completed", "incomplete", "exited"] | None
+    unspent_rp: int | None
+    version: int
+
+
+class PlanPage(BaseModel):
+    items: list[PlanOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class DeliveryOut(BaseModel):
+    delivery_id: UUID
+    plan_id: UUID
+    period_from: date
+    period_to: date
+    days: int
+    value_rp: int
+    items: list[dict[str, Any]]
+    delivered_on: date
+    recorded_by: str | None
+    confirmed: bool
+    confirmed_on: date | None
+    confirmed_by: str | None
+    photo_ref: str | None
+
+
+class InterventionOut(BaseModel):
+    intervention_id: UUID
+    kind: str
+    done_on: date
+    value_rp: int
+    description: str | None = Field(None, description="admin and the kelurahan's own staff only")
+    recorded_by: str | None = Field(None, description="admin and the kelurahan's own staff only")
+
+
+class PlanDetail(PlanOut):
+    deliveries: list[DeliveryOut]
+    interventions: list[InterventionOut]
+
+
+def _changed(after: Plan) -> dict[str, Any]:
     return {
-        "plan_id": str(plan_id),
+        "plan_id": str(after.plan_id),
         "plan_status": after.status,
         "days_covered": after.days_covered,
         "delivered_rp": after.delivered_rp,
@@ -127,7 +205,16 @@ async def _on_plan(
     }
 
 
-@router.post("/plans/{plan_id}/deliveries", status_code=201, summary="Record a food delivery")
+# -- commands -----------------------------------------------------------------------------
+
+
+@router.post(
+    "/plans/{plan_id}/deliveries",
+    status_code=201,
+    summary="Record a food delivery",
+    response_model=DeliveryRecorded,
+    responses=problem_responses(400, 401, 403, 404, 409, 413, 422),
+)
 async def record_delivery(plan_id: UUID, body: DeliveryIn, request: Request, principal: Caller) -> JSONResponse:
     principal.require(*STAFF)
     command = RecordDelivery(
@@ -138,18 +225,23 @@ async def record_delivery(plan_id: UUID, body: DeliveryIn, request: Request, pri
         value_rp=body.value_rp,
         items=tuple(DeliveredItem(**i.model_dump()) for i in body.items),
         delivered_on=body.delivered_on,
-        today=_today(request),
+        today=today(request),
         recorded_by=principal.sub,
     )
 
     async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
-        result = await _on_plan(request, conn, plan_id, principal, STAFF, command)
-        return 201, {"delivery_id": str(command.delivery_id), **result}
+        after = await handlers(request).record_delivery(conn, command, principal, meta(request))
+        return 201, {"delivery_id": str(command.delivery_id), **_changed(after)}
 
     return await run_command(request, principal, execute)
 
 
-@router.post("/deliveries/{delivery_id}/confirmation", summary="The lurah confirms the family received it")
+@router.post(
+    "/deliveries/{delivery_id}/confirmation",
+    summary="The lurah confirms the family received it",
+    response_model=DeliveryConfirmedOut,
+    responses=problem_responses(400, 401, 403, 404, 409, 413, 422),
+)
 async def confirm_delivery(
     delivery_id: UUID,
     request: Request,
@@ -158,28 +250,30 @@ async def confirm_delivery(
 ) -> JSONResponse:
     principal.require("admin", "lurah")  # a kader delivers; only the lurah (or an admin) confirms
     photo_ref = body.photo_ref if body else None
-    command_day = _today(request)
+    day = today(request)
 
     async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
-        plan_id = await conn.fetchval("select plan_id from deliveries_view where delivery_id = $1", delivery_id)
-        if plan_id is None:
-            raise DeliveryNotFound(delivery_id)
-        command = ConfirmDelivery(
-            plan_id=plan_id, delivery_id=delivery_id, today=command_day, confirmed_by=principal.sub, photo_ref=photo_ref
+        command = await handlers(request).confirm_delivery(
+            conn, delivery_id=delivery_id, photo_ref=photo_ref, today=day, actor=principal, meta=meta(request)
         )
-        await _on_plan(request, conn, plan_id, principal, ("admin", "lurah"), command)
         return 200, {
             "delivery_id": str(delivery_id),
-            "plan_id": str(plan_id),
+            "plan_id": str(command.plan_id),
             "confirmed": True,
-            "confirmed_on": command_day.isoformat(),
+            "confirmed_on": day.isoformat(),
             "photo_ref": photo_ref.strip() if photo_ref else None,
         }
 
     return await run_command(request, principal, execute)
 
 
-@router.post("/plans/{plan_id}/interventions", status_code=201, summary="Record an intervention beyond food")
+@router.post(
+    "/plans/{plan_id}/interventions",
+    status_code=201,
+    summary="Record an intervention beyond food",
+    response_model=InterventionRecordedOut,
+    responses=problem_responses(400, 401, 403, 404, 409, 413, 422),
+)
 async def record_intervention(plan_id: UUID, body: InterventionIn, request: Request, principal: Caller) -> JSONResponse:
     principal.require(*STAFF)
     command = RecordIntervention(
@@ -189,42 +283,54 @@ async def record_intervention(plan_id: UUID, body: InterventionIn, request: Requ
         description=body.description,
         done_on=body.done_on,
         value_rp=body.value_rp,
-        today=_today(request),
+        today=today(request),
         recorded_by=principal.sub,
     )
 
     async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
-        await _on_plan(request, conn, plan_id, principal, STAFF, command)
+        await handlers(request).record_intervention(conn, command, principal, meta(request))
         return 201, {"intervention_id": str(command.intervention_id), "plan_id": str(plan_id)}
 
     return await run_command(request, principal, execute)
 
 
-@router.post("/education-sessions", status_code=201, summary="Record an education session")
-async def hold_session(body: SessionIn, request: Request, principal: Caller) -> JSONResponse:
-    _require_acts_in(principal, body.kelurahan_code, *STAFF)
-    sessions: SessionRepository = request.app.state.sessions
+# -- queries ------------------------------------------------------------------------------
 
-    async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
-        # Aid's own knowledge of who is enrolled there (from registry events), not a call.
-        rows = await conn.fetch(
-            "select family_id from aid_families where kelurahan_code = $1 and enrolled_on is not null"
-            " and exited_on is null and family_id = any($2::uuid[])",
-            body.kelurahan_code,
-            body.family_ids,
-        )
-        command = HoldSession(
-            session_id=uuid4(),
-            topic=body.topic,
-            held_on=body.held_on,
-            kelurahan_code=body.kelurahan_code,
-            family_ids=tuple(body.family_ids),
-            facilitator=body.facilitator,
-            today=_today(request),
-            recorded_by=principal.sub,
-            enrolled_here=frozenset(r["family_id"] for r in rows),
-        )
-        after = await sessions.execute(conn, command, _meta(request))
-        return 201, {"session_id": str(command.session_id), "families": len(after.family_ids)}
 
-    return await run_command(request, principal, execute)
+@router.get(
+    "/plans",
+    summary="Aid plans by family, kelurahan or status",
+    response_model=PlanPage,
+    response_model_by_alias=True,
+    responses=problem_responses(401, 403, 422),
+)
+async def list_plans(
+    request: Request,
+    principal: Caller,
+    family_id: UUID | None = None,
+    kelurahan_code: KelurahanFilter = None,
+    status: PlanStatus | None = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> dict[str, Any]:
+    principal.require(*READERS)
+    return await queries.list_plans(
+        request.app.state.pool,
+        family_id=family_id,
+        kelurahan_code=kelurahan_code,
+        status=status,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.get(
+    "/plans/{plan_id}",
+    summary="One plan with its deliveries and interventions",
+    response_model=PlanDetail,
+    response_model_exclude_unset=True,
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def get_plan(plan_id: UUID, request: Request, principal: Caller) -> dict[str, Any]:
+    principal.require(*READERS)
+    return await queries.get_plan(request.app.state.pool, plan_id, may_see_private(principal))

@@ -1,24 +1,33 @@
-"""Composition root of aid: settings, the clock, repositories, reactions, routers, the clock step."""
+"""Composition root of aid: settings, the clock, the repositories (cipher, inline views, row
+locks), the handlers, the policies, the routers and the clock step — all wired here."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.aid import api, home_visit_api, queries
-from services.aid.clock import CityClock, clock_tasks
-from services.aid.home_visits import GrowthWatch, HomeVisitRepository
-from services.aid.private import Sealer
-from services.aid.reactions import FamilyDecisions, FundingReactions, RegistryReactions
-from services.aid.replay import MIGRATIONS
-from services.aid.repository import PlanRepository, SessionRepository
+from services.aid import api, home_visit_api, projections, session_api
+from services.aid.domain import PRIVATE_PARTS, HomeVisit, Plan, Session, home_visit, plan, session
+from services.aid.handlers import Handlers
+from services.aid.policies import Families, FundingPolicy, RegistryPolicy
+from services.aid.schedule import clock_tasks
 from services.aid.settings import AidSettings, load_settings
 from shared.contracts.aid import CATALOG
+from shared.crypto import DerivedKeyCipher
 from shared.projection import Projection
+from shared.repository import Repository
 from shared.service import ServiceSpec, build_app
 from shared.settings import Settings
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+# The key of aid's private parts (notes, descriptions, facilitators): one for the service,
+# derived from GENTING_DATA_KEY. The purpose string is part of the key: changing it would make
+# every sealed part recorded so far unreadable.
+PRIVATE_KEY_PURPOSE = b"genting-aid-private-v1"
 
 DESCRIPTION = (
     "Six-month food plans for sponsored families at risk of stunting: plans open by themselves from "
@@ -27,35 +36,70 @@ DESCRIPTION = (
 )
 
 
+@dataclass(frozen=True)
+class Repositories:
+    plans: Repository[Plan]
+    sessions: Repository[Session]
+    visits: Repository[HomeVisit]
+
+
+def repositories(settings: Settings) -> Repositories:
+    """Aid's three aggregates' streams, each with its inline view; writers of one plan (commands,
+    policies, the clock) and of one home visit queue on its view row."""
+    cipher = DerivedKeyCipher(settings.data_key_bytes(), PRIVATE_KEY_PURPOSE)
+    return Repositories(
+        plans=Repository(
+            "plan",
+            CATALOG,
+            Plan,
+            plan.evolve,
+            PRIVATE_PARTS,
+            cipher,
+            views=[projections.plan_view],
+            lock_sql="select 1 from plans_view where plan_id = $1 for update",
+        ),
+        sessions=Repository(
+            "session", CATALOG, Session, session.evolve, PRIVATE_PARTS, cipher, [projections.session_view]
+        ),
+        visits=Repository(
+            "homevisit",
+            CATALOG,
+            HomeVisit,
+            home_visit.evolve,
+            PRIVATE_PARTS,
+            cipher,
+            views=[projections.home_visit_view],
+            lock_sql="select 1 from home_visits_view where flag_id = $1 for update",
+        ),
+    )
+
+
 def create_app(settings: AidSettings | None = None) -> FastAPI:
     settings = settings or load_settings()
-    sealer = Sealer(settings.data_key_bytes())
-    plans = PlanRepository(sealer)
-    visits = HomeVisitRepository(sealer)
+    repos = repositories(settings)
+    handlers = Handlers(repos.plans, repos.sessions, repos.visits)
     app: FastAPI
 
     def today() -> date:
         # Read at call time: tests swap `app.state.clock` for a fake one after the app is built.
         return app.state.clock()  # type: ignore[no-any-return]
 
-    decisions = FamilyDecisions(plans, settings.policy(), today)
+    families = Families(handlers, settings.policy(), today)
 
-    def projections(_: Settings) -> Sequence[Projection]:
-        return [RegistryReactions(decisions, GrowthWatch(visits)), FundingReactions(decisions)]
+    def policies(_: Settings) -> Sequence[Projection]:
+        return [RegistryPolicy(families), FundingPolicy(families)]
 
     spec = ServiceSpec(
         name="aid",
         title="Genting aid",
         description=DESCRIPTION,
         migrations=MIGRATIONS,
-        routers=[api.router, queries.router, home_visit_api.router],
+        routers=[api.router, session_api.router, home_visit_api.router],
         publishes=CATALOG,
-        projections=projections,
+        projections=policies,
         extra_tasks=clock_tasks,
     )
     app = build_app(spec, settings)
-    app.state.clock = CityClock(settings.zone())
-    app.state.plans = plans
-    app.state.sessions = SessionRepository(sealer)
-    app.state.visits = visits
+    app.state.clock = settings.clock()
+    app.state.handlers = handlers
     return app

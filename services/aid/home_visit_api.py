@@ -2,26 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from typing import Annotated, Any, Literal
-from uuid import UUID, uuid4
+from datetime import date
+from typing import Any, Literal
+from uuid import UUID
 
 import asyncpg
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
-from services.aid.domain.home_visit import MAX_NOTE, HomeVisitNotFound, RecordVisit, decide
-from services.aid.home_visits import HomeVisitRepository, visit_body
+from services.aid import queries
+from services.aid.api import Caller, KelurahanFilter, Limit, Offset, handlers, meta, today
+from services.aid.domain import MAX_NOTE, RecordVisit
 from shared.auth import Principal
 from shared.errors import Forbidden
-from shared.eventstore import Metadata
-from shared.http import authenticate, correlation_id, run_command
+from shared.http import problem_responses, run_command
 
 router = APIRouter(tags=["home visits"])
-Caller = Annotated[Principal, Depends(authenticate)]
 # Children's health, even pseudonymous: admin and the kelurahan's own staff only.
 STAFF = ("admin", "lurah", "kader")
+VisitStatus = Literal["open", "visited"]
 
 
 class VisitIn(BaseModel):
@@ -29,6 +29,35 @@ class VisitIn(BaseModel):
 
     visited_on: date
     note: StrictStr | None = Field(None, max_length=MAX_NOTE, description="stays in aid, never published")
+
+
+class VisitRecorded(BaseModel):
+    flag_id: UUID
+    status: VisitStatus
+    visited_on: date | None
+
+
+class HomeVisitOut(BaseModel):
+    flag_id: UUID
+    plan_id: UUID | None
+    family_id: UUID
+    member_id: UUID
+    kelurahan_code: str
+    flagged_on: date
+    since: date
+    weight_then_kg: float
+    weight_now_kg: float
+    status: VisitStatus
+    visited_on: date | None
+    note: str | None
+    visited_by: str | None
+
+
+class HomeVisitPage(BaseModel):
+    items: list[HomeVisitOut]
+    total: int
+    limit: int
+    offset: int
 
 
 def _kelurahan_of(principal: Principal, kelurahan_code: str | None) -> str | None:
@@ -42,53 +71,46 @@ def _kelurahan_of(principal: Principal, kelurahan_code: str | None) -> str | Non
     return code
 
 
-@router.get("/home-visits", summary="Children flagged for a home visit (no weight gain in two months)")
+@router.get(
+    "/home-visits",
+    summary="Children flagged for a home visit (no weight gain in two months)",
+    response_model=HomeVisitPage,
+    responses=problem_responses(401, 403, 422),
+)
 async def list_home_visits(
     request: Request,
     principal: Caller,
-    kelurahan_code: str | None = None,
-    status: Literal["open", "visited"] | None = None,
+    kelurahan_code: KelurahanFilter = None,
+    status: VisitStatus | None = None,
     family_id: UUID | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
-    code = _kelurahan_of(principal, kelurahan_code)
-    pool: asyncpg.Pool = request.app.state.pool
-    where = (
-        "($1::text is null or kelurahan_code = $1) and ($2::text is null or status = $2)"
-        " and ($3::uuid is null or family_id = $3)"
+    return await queries.list_home_visits(
+        request.app.state.pool,
+        kelurahan_code=_kelurahan_of(principal, kelurahan_code),
+        status=status,
+        family_id=family_id,
+        limit=limit,
+        offset=offset,
     )
-    args = (code, status, family_id)
-    total = await pool.fetchval(f"select count(*) from home_visits_view where {where}", *args)
-    rows = await pool.fetch(
-        f"select * from home_visits_view where {where} order by flagged_on, flag_id limit $4 offset $5",
-        *args,
-        limit,
-        offset,
-    )
-    return {"items": [visit_body(r) for r in rows], "total": total, "limit": limit, "offset": offset}
 
 
-@router.post("/home-visits/{flag_id}/visit", summary="Record that the flagged child's home was visited")
+@router.post(
+    "/home-visits/{flag_id}/visit",
+    summary="Record that the flagged child's home was visited",
+    response_model=VisitRecorded,
+    responses=problem_responses(400, 401, 403, 404, 409, 413, 422),
+)
 async def record_visit(flag_id: UUID, body: VisitIn, request: Request, principal: Caller) -> JSONResponse:
     principal.require(*STAFF)
-    visits: HomeVisitRepository = request.app.state.visits
     command = RecordVisit(
-        flag_id=flag_id,
-        visited_on=body.visited_on,
-        note=body.note,
-        today=request.app.state.clock(),
-        recorded_by=principal.sub,
+        flag_id=flag_id, visited_on=body.visited_on, note=body.note, today=today(request), recorded_by=principal.sub
     )
-    meta = Metadata(occurred_at=datetime.now(UTC), correlation_id=correlation_id(request), causation_id=uuid4())
+    command_meta = meta(request)
 
     async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
-        state = await visits.load(conn, flag_id)
-        if state.status == "none":
-            raise HomeVisitNotFound(flag_id)
-        if not principal.acts_in(state.kelurahan_code):
-            raise Forbidden(f"a {principal.role} acts only in kelurahan {principal.kelurahan}")
-        after = await visits.save(conn, state, decide(state, command), meta)
+        after = await handlers(request).record_visit(conn, command, principal, command_meta)
         return 200, {
             "flag_id": str(flag_id),
             "status": after.status,

@@ -1,42 +1,28 @@
-"""Aid's HTTP queries: plans with their coverage, deliveries and interventions; sessions."""
+"""Aid's read side: the SELECTs behind the GET routes, each returning plain dicts. Pseudonymous:
+family and member ids, kelurahan codes, money and days; the private parts (descriptions,
+facilitators, visit notes) only where the caller's `may_see_private` allows."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from collections.abc import Callable
+from datetime import date
+from typing import Any
 from uuid import UUID
 
 import asyncpg
-from fastapi import APIRouter, Depends, Query, Request
 
-from services.aid.domain.plan_model import PlanNotFound
-from services.aid.read_model import delivery_body, intervention_body, plan_body, session_body
-from shared.auth import Principal
-from shared.http import authenticate
-
-router = APIRouter(tags=["aid"])
-Caller = Annotated[Principal, Depends(authenticate)]
-# Plans are de-identified (pseudonymous family ids, money, days). Donors see their families
-# through funding, not here.
-READERS = ("admin", "lurah", "kader", "auditor", "agency")
+from services.aid.domain import PlanNotFound
 
 
-def _may_see_private(principal: Principal, kelurahan_code: str) -> bool:
-    """Descriptions and facilitators' names: admin and that kelurahan's own staff only."""
-    return principal.role in ("admin", "lurah", "kader") and principal.acts_in(kelurahan_code)
-
-
-@router.get("/plans", summary="Aid plans by family, kelurahan or status")
 async def list_plans(
-    request: Request,
-    principal: Caller,
-    family_id: UUID | None = None,
-    kelurahan_code: str | None = None,
-    status: Literal["active", "completed", "incomplete", "closed"] | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    pool: asyncpg.Pool,
+    *,
+    family_id: UUID | None,
+    kelurahan_code: str | None,
+    status: str | None,
+    limit: int,
+    offset: int,
 ) -> dict[str, Any]:
-    principal.require(*READERS)
-    pool: asyncpg.Pool = request.app.state.pool
     where = (
         "($1::uuid is null or family_id = $1) and ($2::text is null or kelurahan_code = $2)"
         " and ($3::text is null or status = $3)"
@@ -52,10 +38,7 @@ async def list_plans(
     return {"items": [plan_body(r) for r in rows], "total": total, "limit": limit, "offset": offset}
 
 
-@router.get("/plans/{plan_id}", summary="One plan with its deliveries and interventions")
-async def get_plan(plan_id: UUID, request: Request, principal: Caller) -> dict[str, Any]:
-    principal.require(*READERS)
-    pool: asyncpg.Pool = request.app.state.pool
+async def get_plan(pool: asyncpg.Pool, plan_id: UUID, may_see_private: Callable[[str], bool]) -> dict[str, Any]:
     row = await pool.fetchrow("select * from plans_view where plan_id = $1", plan_id)
     if row is None:
         raise PlanNotFound(plan_id)
@@ -63,7 +46,7 @@ async def get_plan(plan_id: UUID, request: Request, principal: Caller) -> dict[s
     interventions = await pool.fetch(
         "select * from interventions_view where plan_id = $1 order by done_on, intervention_id", plan_id
     )
-    private = _may_see_private(principal, row["kelurahan_code"])
+    private = may_see_private(row["kelurahan_code"])
     return {
         **plan_body(row),
         "deliveries": [delivery_body(d) for d in deliveries],
@@ -71,17 +54,15 @@ async def get_plan(plan_id: UUID, request: Request, principal: Caller) -> dict[s
     }
 
 
-@router.get("/education-sessions", summary="Education sessions by kelurahan")
 async def list_sessions(
-    request: Request,
-    principal: Caller,
-    kelurahan_code: str | None = None,
-    family_id: UUID | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    pool: asyncpg.Pool,
+    *,
+    kelurahan_code: str | None,
+    family_id: UUID | None,
+    limit: int,
+    offset: int,
+    may_see_private: Callable[[str], bool],
 ) -> dict[str, Any]:
-    principal.require(*READERS)
-    pool: asyncpg.Pool = request.app.state.pool
     where = "($1::text is null or kelurahan_code = $1) and ($2::uuid is null or $2 = any(family_ids))"
     total = await pool.fetchval(
         f"select count(*) from education_sessions_view where {where}", kelurahan_code, family_id
@@ -93,5 +74,121 @@ async def list_sessions(
         limit,
         offset,
     )
-    items = [session_body(r, _may_see_private(principal, r["kelurahan_code"])) for r in rows]
+    items = [session_body(r, may_see_private(r["kelurahan_code"])) for r in rows]
     return {"items": items, "total": total, "limit": limit, "offset": offset}
+
+
+async def list_home_visits(
+    pool: asyncpg.Pool,
+    *,
+    kelurahan_code: str | None,
+    status: str | None,
+    family_id: UUID | None,
+    limit: int,
+    offset: int,
+) -> dict[str, Any]:
+    where = (
+        "($1::text is null or kelurahan_code = $1) and ($2::text is null or status = $2)"
+        " and ($3::uuid is null or family_id = $3)"
+    )
+    args = (kelurahan_code, status, family_id)
+    total = await pool.fetchval(f"select count(*) from home_visits_view where {where}", *args)
+    rows = await pool.fetch(
+        f"select * from home_visits_view where {where} order by flagged_on, flag_id limit $4 offset $5",
+        *args,
+        limit,
+        offset,
+    )
+    return {"items": [visit_body(r) for r in rows], "total": total, "limit": limit, "offset": offset}
+
+
+# -- rendering ----------------------------------------------------------------------------
+
+
+def _iso(d: date | None) -> str | None:
+    return d.isoformat() if d else None
+
+
+def plan_body(r: asyncpg.Record) -> dict[str, Any]:
+    return {
+        "plan_id": str(r["plan_id"]),
+        "family_id": str(r["family_id"]),
+        "kelurahan_code": r["kelurahan_code"],
+        "status": r["status"],
+        "start_date": _iso(r["start_date"]),
+        "end_date": _iso(r["end_date"]),
+        "days": r["days"],
+        "daily_minimum_rp": r["daily_minimum_rp"],
+        "budget_rp": r["budget_rp"],
+        "delivered_rp": r["delivered_rp"],
+        "remaining_rp": r["budget_rp"] - r["delivered_rp"],
+        "days_covered": r["days_covered"],
+        "gaps": list(r["gaps"]),
+        "deliveries_count": r["deliveries"],
+        "confirmed_count": r["confirmed"],
+        "interventions_count": r["interventions"],
+        "opened_on": _iso(r["opened_on"]),
+        "closed_on": _iso(r["closed_on"]),
+        "outcome": r["outcome"],
+        "unspent_rp": r["unspent_rp"],
+        "version": r["version"],
+    }
+
+
+def delivery_body(r: asyncpg.Record) -> dict[str, Any]:
+    return {
+        "delivery_id": str(r["delivery_id"]),
+        "plan_id": str(r["plan_id"]),
+        "period_from": _iso(r["period_from"]),
+        "period_to": _iso(r["period_to"]),
+        "days": r["days"],
+        "value_rp": r["value_rp"],
+        "items": list(r["items"]),
+        "delivered_on": _iso(r["delivered_on"]),
+        "recorded_by": r["recorded_by"],
+        "confirmed": r["confirmed_on"] is not None,
+        "confirmed_on": _iso(r["confirmed_on"]),
+        "confirmed_by": r["confirmed_by"],
+        "photo_ref": r["photo_ref"],
+    }
+
+
+def intervention_body(r: asyncpg.Record, show_private: bool) -> dict[str, Any]:
+    return {
+        "intervention_id": str(r["intervention_id"]),
+        "kind": r["kind"],
+        "done_on": _iso(r["done_on"]),
+        "value_rp": r["value_rp"],
+        **({"description": r["description"], "recorded_by": r["recorded_by"]} if show_private else {}),
+    }
+
+
+def session_body(r: asyncpg.Record, show_private: bool) -> dict[str, Any]:
+    return {
+        "session_id": str(r["session_id"]),
+        "topic": r["topic"],
+        "held_on": _iso(r["held_on"]),
+        "kelurahan_code": r["kelurahan_code"],
+        "family_ids": [str(f) for f in r["family_ids"]],
+        "families": r["families"],
+        **({"facilitator": r["facilitator"], "recorded_by": r["recorded_by"]} if show_private else {}),
+    }
+
+
+def visit_body(r: asyncpg.Record) -> dict[str, Any]:
+    """Pseudonymous: ids, the kelurahan, days and weights; the note only for the staff who may list it."""
+    return {
+        "flag_id": str(r["flag_id"]),
+        "plan_id": str(r["plan_id"]) if r["plan_id"] else None,
+        "family_id": str(r["family_id"]),
+        "member_id": str(r["member_id"]),
+        "kelurahan_code": r["kelurahan_code"],
+        "flagged_on": _iso(r["flagged_on"]),
+        "since": _iso(r["since"]),
+        "weight_then_kg": r["weight_then_kg"],
+        "weight_now_kg": r["weight_now_kg"],
+        "status": r["status"],
+        "visited_on": _iso(r["visited_on"]),
+        "note": r["note"],
+        "visited_by": r["visited_by"],
+    }

@@ -1,72 +1,70 @@
-"""`genting replay aid`: rebuild the inline views from aid's event store, and make the reactions
-rebuild aid's knowledge of families by consuming registry and funding again from the start."""
+"""`genting replay aid`: rebuild the inline views from aid's event store, and make the policies
+rebuild aid's knowledge of families by consuming registry and funding again from the start.
+Rebuilds read models only: the schema is the service's start's (`shared.db.migrate`)."""
 
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
-from typing import cast
+from functools import reduce
+from typing import TypeVar, cast
 
 import asyncpg
 import nats
 from nats.js import JetStreamContext
 
-from services.aid.domain import plan as plans
-from services.aid.home_visits import project_visit
-from services.aid.private import Sealer
-from services.aid.reactions import FundingReactions, RegistryReactions
-from services.aid.read_model import VIEWS, project, write_plan
-from services.aid.repository import FactStore
+from services.aid.app import Repositories, repositories
+from services.aid.policies import FundingPolicy, RegistryPolicy
+from services.aid.projections import VIEWS
 from services.aid.settings import load_settings
-from shared.db import create_pool, migrate
+from shared.db import create_pool
 from shared.projection import Projection
 from shared.projection import rebuild as rebuild_projection
+from shared.repository import Repository
 
-MIGRATIONS = Path(__file__).parent / "migrations"
+S = TypeVar("S")
 
 
-async def rebuild(pool: asyncpg.Pool, sealer: Sealer) -> tuple[int, int, int]:
-    """Truncate and refold every plan, session and home visit, in one transaction: readers see
-    the old model or the new one. Returns (plans, sessions, home visits)."""
-    plan_store, session_store = FactStore("plan", sealer), FactStore("session", sealer)
-    visit_store = FactStore("homevisit", sealer)
+async def rebuild(pool: asyncpg.Pool, repos: Repositories) -> tuple[int, int, int]:
+    """Truncate and refold every plan, session and home visit through their repositories' inline
+    views, in one transaction: readers see the old model or the new one. Returns (plans, sessions,
+    home visits)."""
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute(f"truncate {', '.join(VIEWS)}")
-        plan_ids = await plan_store.stream_ids(conn)
-        for plan_id in plan_ids:
-            facts = await plan_store.load(conn, plan_id)
-            for fact in facts:
-                await project(conn, fact)
-            await write_plan(conn, plans.fold(facts))
-        session_ids = await session_store.stream_ids(conn)
-        for session_id in session_ids:
-            for fact in await session_store.load(conn, session_id):
-                await project(conn, fact)
-        visit_ids = await visit_store.stream_ids(conn)
-        for flag_id in visit_ids:
-            for fact in await visit_store.load(conn, flag_id):
-                await project_visit(conn, fact)
-    return len(plan_ids), len(session_ids), len(visit_ids)
+        return (
+            await _refold(conn, repos.plans),
+            await _refold(conn, repos.sessions),
+            await _refold(conn, repos.visits),
+        )
 
 
-async def reset_reactions(pool: asyncpg.Pool, js: JetStreamContext) -> None:
+async def _refold(conn: asyncpg.Connection, repo: Repository[S]) -> int:
+    """Every stream of the repository, private parts open, through its inline views."""
+    stream_ids = await repo.stream_ids(conn)
+    for stream_id in stream_ids:
+        facts = await repo.facts(conn, stream_id, await repo.store.load(conn, stream_id))
+        state = reduce(repo.evolve, facts, repo.initial())
+        for view in repo.views:
+            await view(conn, state, facts, ())
+    return len(stream_ids)
+
+
+async def reset_policies(pool: asyncpg.Pool, js: JetStreamContext) -> None:
     """Forget aid_families, aid_growth and aid_sponsorships and both consumers' positions: the
     service (now, or at its next start) consumes registry and funding again from sequence 1. Plan
     ids derive from family ids and budgets follow the sponsorship total, and home visit ids from
-    the child and the day, so the replayed reactions find what they recorded and record nothing twice."""
-    for reactions in (RegistryReactions, FundingReactions):
+    the child and the day, so the replayed policies find what they recorded and record nothing twice."""
+    for policy in (RegistryPolicy, FundingPolicy):
         # Only the class-level name, stream and tables are read: no instance (and no clock) needed.
-        await rebuild_projection(pool, js, cast(Projection, reactions))
+        await rebuild_projection(pool, js, cast(Projection, policy))
 
 
 async def main() -> None:
     settings = load_settings()
-    await migrate(settings.database_url, MIGRATIONS)
     pool = await create_pool(settings.database_url)
     nc = await nats.connect(settings.nats_url, name="genting-aid-replay")  # a one-off: no reconnect logging
     try:
-        plan_count, session_count, visit_count = await rebuild(pool, Sealer(settings.data_key_bytes()))
-        await reset_reactions(pool, nc.jetstream())
+        plan_count, session_count, visit_count = await rebuild(pool, repositories(settings))
+        await reset_policies(pool, nc.jetstream())
     finally:
         await nc.close()
         await pool.close()

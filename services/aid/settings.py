@@ -1,12 +1,11 @@
-"""Aid's settings: the kernel's, plus the city's aid rule (DOMAIN.md: other regions differ)."""
+"""Aid's settings: the kernel's (including the city's `time_zone`, the one "today"), plus the
+city's aid rule (DOMAIN.md: other regions differ) and the clock step's timing."""
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from pydantic import Field
 
-from services.aid.domain.plan_model import Policy
+from services.aid.domain import Policy
 from shared.settings import Settings
 
 
@@ -21,16 +20,10 @@ class AidSettings(Settings):
     # recorded late, and a late record can still fill a gap. 0 = the day after the window.
     recording_grace_days: int = Field(default=0, ge=0)
     clock_interval_seconds: float = Field(default=60.0, gt=0)
-    time_zone: str = "Asia/Jakarta"  # the programme's calendar day is the city's
 
     def policy(self) -> Policy:
         return Policy(daily_minimum_rp=self.daily_minimum_rp, days=self.plan_days)
 
-    def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.time_zone)
-
 
 def load_settings() -> AidSettings:
-    settings = AidSettings.from_env(service="aid")
-    assert isinstance(settings, AidSettings)
-    return settings
+    return AidSettings.from_env(service="aid")

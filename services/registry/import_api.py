@@ -11,19 +11,20 @@ hand, say) is `already_registered` too; with different content it is rejected as
 
 from __future__ import annotations
 
-import hashlib
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
 import asyncpg
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from services.registry import importing
-from services.registry.api import WIB
 from services.registry.bodies import registration
-from services.registry.domain import Family, decide
+from services.registry.domain import AlreadyActive
+from services.registry.domain.validation import registration_errors
+from services.registry.handlers import Handlers
 from services.registry.importing import (
     MAX_BYTES,
     MAX_ROWS,
@@ -35,17 +36,17 @@ from services.registry.importing import (
     parse_batch,
     row_content,
 )
+from services.registry.lookup import LookupHash
 from services.registry.reference import DEFAULT_RULES
-from services.registry.repository import AlreadyActive, FamilyRepository
-from services.registry.validation import registration_errors
 from shared.auth import Principal
 from shared.errors import DomainError, FieldError, InvalidCommand
 from shared.eventstore import Metadata
-from shared.http import IDEMPOTENCY_HEADER, authenticate, correlation_id
+from shared.http import IDEMPOTENCY_HEADER, ProblemField, authenticate, correlation_id, idempotency, problem_responses
 from shared.outbox import wake_relay
 
 router = APIRouter(tags=["registry"])
 Caller = Annotated[Principal, Depends(authenticate)]
+MAX_LINE_OFFSET = 1_000_000_000  # a file sent in chunks: far more lines than any census export
 IMPORTERS = ("admin", "agency", "lurah", "kader")  # agency: a city-level data partner, any kelurahan
 
 _BODY_DOC = {
@@ -66,6 +67,22 @@ _BODY_DOC = {
 }
 
 
+class ImportedRow(BaseModel):
+    line: int
+    status: Literal["registered", "already_registered", "rejected"]
+    family_id: UUID | None = None
+    errors: list[ProblemField] | None = None
+
+
+class ImportReport(BaseModel):
+    rows: int
+    registered: int
+    already_registered: int
+    rejected: int
+    results: list[ImportedRow]
+    ignored_columns: list[str] | None = None
+
+
 @router.post(
     "/families/import",
     summary="Import families from another agency's CSV or JSON-lines export",
@@ -76,18 +93,24 @@ _BODY_DOC = {
         "number, for a file sent in chunks.\n\n" + (importing.__doc__ or "")
     ),
     openapi_extra=_BODY_DOC,
+    response_model=ImportReport,
+    responses=problem_responses(401, 403, 413, 415, 422),
 )
 async def import_families(
-    request: Request, principal: Caller, line_offset: Annotated[int, Query(ge=0)] = 0
+    request: Request, principal: Caller, line_offset: Annotated[int, Query(ge=0, le=MAX_LINE_OFFSET)] = 0
 ) -> JSONResponse:
     principal.require(*IMPORTERS)
     fmt = media_format(request.headers.get("content-type", ""))
     content = await _bounded_body(request)
     key = request.headers.get(IDEMPOTENCY_HEADER)
-    target = f"{request.method} {request.url.path}?{request.url.query}"  # line_offset changes the answer
-    request_hash = hashlib.sha256(target.encode() + content).hexdigest()
-    if key and (replayed := await _stored_response(request, principal, key, request_hash)):
-        return replayed
+    if key is not None and not 1 <= len(key) <= 200:
+        raise InvalidCommand([FieldError(f"header.{IDEMPOTENCY_HEADER}", "must be 1 to 200 characters")])
+    records = idempotency(request)
+    # The query is part of the fingerprint: line_offset changes the answer.
+    fingerprint = records.fingerprint(request.method, f"{request.url.path}?{request.url.query}", content)
+    method, path = request.method, request.url.path
+    if key and (stored := await records.stored(request.app.state.pool, principal.sub, method, path, key, fingerprint)):
+        return JSONResponse(stored.body, status_code=stored.status, headers={"Idempotent-Replayed": "true"})
     batch = parse_batch(content, fmt, line_offset)
     importer = _RowImporter(request, principal)
     async with request.app.state.pool.acquire() as conn:
@@ -105,16 +128,10 @@ async def import_families(
     if batch.ignored_columns:
         body["ignored_columns"] = list(batch.ignored_columns)
     if key:
-        await request.app.state.pool.execute(
-            "insert into idempotency_keys (principal, key, method, path, request_hash, status, response)"
-            " values ($1, $2, $3, $4, $5, 200, $6) on conflict do nothing",
-            principal.sub,
-            key,
-            request.method,
-            request.url.path,
-            request_hash,
-            body,
-        )
+        # Rows commit one by one, so the report is recorded after them; a concurrent retry's rows were
+        # each refused as already imported, and the first record written wins.
+        async with request.app.state.pool.acquire() as conn:
+            await records.record(conn, principal.sub, method, path, key, fingerprint, 200, body)
     return JSONResponse(body)
 
 
@@ -124,14 +141,14 @@ class _RowImporter:
     def __init__(self, request: Request, principal: Principal) -> None:
         self.request = request
         self.principal = principal
-        self.repo: FamilyRepository = request.app.state.repository
-        clock = getattr(request.app.state, "clock", None)
-        self.today = clock() if clock else datetime.now(WIB).date()
+        self.handlers: Handlers = request.app.state.handlers
+        self.lookup: LookupHash = request.app.state.registry.lookup
+        self.today: date = request.app.state.clock()
         self.ledger: dict[bytes, UUID] = {}
 
     def _hash(self, row: ParsedRow) -> bytes:
         assert row.body is not None
-        return self.repo.vault.lookup_hash("import-row", content_key(row_content(row.body)))
+        return self.lookup("import-row", content_key(row_content(row.body)))
 
     async def load_ledger(self, conn: asyncpg.Connection, rows: list[ParsedRow]) -> None:
         hashes = [self._hash(r) for r in rows if r.body is not None and not r.errors]
@@ -156,14 +173,7 @@ class _RowImporter:
         )
         try:
             async with conn.transaction():
-                facts = decide(Family(), command)
-                await self.repo.save(conn, Family(), facts, meta)
-                await conn.execute(
-                    "insert into import_rows (row_hash, family_id, imported_by) values ($1, $2, $3)",
-                    digest,
-                    command.family_id,
-                    self.principal.sub,
-                )
+                await self.handlers.import_family(conn, command, digest, meta)
         except AlreadyActive as exc:
             errors = exc.errors or []
             holder = await self._same_family(conn, row) if errors[0].field == "kk_number" else None
@@ -196,12 +206,12 @@ class _RowImporter:
         assert row.body is not None
         family_id = await conn.fetchval(
             "select family_id from active_kk where kk_hash = $1",
-            self.repo.vault.lookup_hash("kk", row.body.kk_number),
+            self.lookup("kk", row.body.kk_number),
         )
         if family_id is None:
             return None
-        state = await self.repo.load(conn, family_id)
-        return family_id if family_content(state) == row_content(row.body) else None
+        family = await self.handlers.families.load(conn, family_id)
+        return family_id if family_content(family.state) == row_content(row.body) else None
 
     async def _remember(self, conn: asyncpg.Connection, digest: bytes, family_id: UUID) -> None:
         await conn.execute(
@@ -240,19 +250,3 @@ async def _bounded_body(request: Request) -> bytes:
     if not content.strip():
         raise InvalidCommand([FieldError("file", "is empty")])
     return content
-
-
-async def _stored_response(request: Request, principal: Principal, key: str, request_hash: str) -> JSONResponse | None:
-    """As run_command does for the other commands (shared/http.py): the first response to this key."""
-    if not 1 <= len(key) <= 200:
-        raise InvalidCommand([FieldError(f"header.{IDEMPOTENCY_HEADER}", "must be 1 to 200 characters")])
-    stored = await request.app.state.pool.fetchrow(
-        "select request_hash, status, response from idempotency_keys where principal = $1 and key = $2",
-        principal.sub,
-        key,
-    )
-    if stored is None:
-        return None
-    if stored["request_hash"] != request_hash:
-        raise InvalidCommand([FieldError(f"header.{IDEMPOTENCY_HEADER}", "was already used for a different request")])
-    return JSONResponse(stored["response"], status_code=stored["status"], headers={"Idempotent-Replayed": "true"})

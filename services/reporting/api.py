@@ -9,29 +9,39 @@ Who may read what (decided here, documented in the service description):
   UU 27/2022: small kelurahan cells could point at a child) and `/aid/gaps` (pseudonymous plan ids
   to chase). Admin, auditor and agency see every kelurahan; a lurah or kader sees the city totals
   and their own kelurahan only; a donor sees the city totals of /outcomes only.
+
+Every route is a read: no body, no query parameters, so the only problems are 401/403.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
 import asyncpg
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from services.reporting import dashboard, exports, queries
+from services.reporting.queries import consistent_read
 from services.reporting.reports import AidReport, FundingReport, OutcomesReport, PlanGap
 from services.reporting.settings import ReportingSettings
 from shared.auth import Principal
 from shared.contracts.reporting import CityProgress
-from shared.http import authenticate
+from shared.http import authenticate, problem_responses
 
 router = APIRouter(tags=["reporting"])
 Caller = Annotated[Principal, Depends(authenticate)]
 FULL_VIEW = ("admin", "auditor", "agency")
 AREA_VIEW = ("lurah", "kader")
+NO_CACHE = {"Cache-Control": "no-cache"}
+
+
+class CSVResponse(Response):
+    media_type = "text/csv"
+
+
+def _csv_content(name: str) -> dict[int | str, dict[str, Any]]:
+    return {200: {"description": f"genting-{name}.csv, RFC 4180, UTF-8", "content": {"text/csv": {}}}}
 
 
 def _settings(request: Request) -> ReportingSettings:
@@ -40,12 +50,9 @@ def _settings(request: Request) -> ReportingSettings:
     return settings
 
 
-@asynccontextmanager
-async def snapshot(request: Request) -> AsyncIterator[asyncpg.Connection]:
-    """One read-only snapshot: numbers read together (the dashboard's three reports) agree."""
+def _pool(request: Request) -> asyncpg.Pool:
     pool: asyncpg.Pool = request.app.state.pool
-    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-        yield conn
+    return pool
 
 
 async def _progress(request: Request, conn: asyncpg.Connection) -> CityProgress:
@@ -64,32 +71,43 @@ async def get_progress(request: Request) -> CityProgress:
     ever reached that point (a family is counted once however many sponsorships or plans it has,
     and stays counted after it exits); `aid_active` counts families with a plan open right now.
     """
-    async with snapshot(request) as conn:
+    async with consistent_read(_pool(request)) as conn:
         return await _progress(request, conn)
 
 
 @router.get("/funding", response_model=FundingReport, summary="Funding by donor type (public)")
 async def get_funding(request: Request) -> FundingReport:
-    async with snapshot(request) as conn:
+    async with consistent_read(_pool(request)) as conn:
         return await _funding(request, conn)
 
 
 @router.get("/aid", response_model=AidReport, summary="Aid delivered, education, interventions (public)")
 async def get_aid(request: Request) -> AidReport:
-    async with snapshot(request) as conn:
+    async with consistent_read(_pool(request)) as conn:
         return await queries.aid(conn)
 
 
-@router.get("/aid/gaps", response_model=list[PlanGap], summary="Active plans with uncovered days")
+@router.get(
+    "/aid/gaps",
+    response_model=list[PlanGap],
+    summary="Active plans with uncovered days",
+    responses=problem_responses(401, 403),
+)
 async def get_plan_gaps(request: Request, caller: Caller) -> list[PlanGap]:
     caller.require(*FULL_VIEW, *AREA_VIEW)
-    async with snapshot(request) as conn:
+    async with consistent_read(_pool(request)) as conn:
         return await queries.plan_gaps(conn, caller.kelurahan if caller.role in AREA_VIEW else None)
 
 
-@router.get("/outcomes", response_model=OutcomesReport, summary="Children measured and stunted")
+@router.get(
+    "/outcomes",
+    response_model=OutcomesReport,
+    summary="Children measured and stunted",
+    # Any valid token may read (a donor sees the city totals), so never 403.
+    responses=problem_responses(401),
+)
 async def get_outcomes(request: Request, caller: Caller) -> OutcomesReport:
-    async with snapshot(request) as conn:
+    async with consistent_read(_pool(request)) as conn:
         report = await queries.outcomes(conn)
     if caller.role in FULL_VIEW:
         return report
@@ -97,40 +115,62 @@ async def get_outcomes(request: Request, caller: Caller) -> OutcomesReport:
     return report.model_copy(update={"by_kelurahan": own})
 
 
-@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+@router.get(
+    "/",
+    response_class=HTMLResponse,
+    summary="The dashboard (public HTML page)",
+    responses={200: {"description": "One HTML page, no script; reloads itself", "content": {"text/html": {}}}},
+)
 async def get_dashboard(request: Request) -> HTMLResponse:
     settings = _settings(request)
-    async with snapshot(request) as conn:
+    async with consistent_read(_pool(request)) as conn:
         progress = await _progress(request, conn)
         funding = await _funding(request, conn)
         aid = await queries.aid(conn)
     html = dashboard.render(
-        progress, funding, aid, city=settings.city_name, refresh_seconds=settings.dashboard_refresh_seconds
+        progress,
+        funding,
+        aid,
+        city=settings.city_name,
+        refresh_seconds=settings.dashboard_refresh_seconds,
+        zone=settings.zone(),
     )
-    return HTMLResponse(html, headers={"Cache-Control": "no-cache"})
+    return HTMLResponse(html, headers=NO_CACHE)
 
 
-def _csv(body: str, name: str) -> Response:
-    return Response(
+def _csv(body: str, name: str) -> CSVResponse:
+    return CSVResponse(
         body.encode("utf-8"),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="genting-{name}.csv"', "Cache-Control": "no-cache"},
+        headers={"Content-Disposition": f'attachment; filename="genting-{name}.csv"', **NO_CACHE},
     )
 
 
-@router.get("/export/progress.csv", response_class=Response, summary="GET /progress as CSV (public)")
-async def export_progress(request: Request) -> Response:
-    async with snapshot(request) as conn:
+@router.get(
+    "/export/progress.csv",
+    response_class=CSVResponse,
+    summary="GET /progress as CSV (public)",
+    responses=_csv_content("progress"),
+)
+async def export_progress(request: Request) -> CSVResponse:
+    async with consistent_read(_pool(request)) as conn:
         return _csv(exports.progress_csv(await _progress(request, conn)), "progress")
 
 
-@router.get("/export/funding.csv", response_class=Response, summary="GET /funding as CSV (public)")
-async def export_funding(request: Request) -> Response:
-    async with snapshot(request) as conn:
+@router.get(
+    "/export/funding.csv",
+    response_class=CSVResponse,
+    summary="GET /funding as CSV (public)",
+    responses=_csv_content("funding"),
+)
+async def export_funding(request: Request) -> CSVResponse:
+    async with consistent_read(_pool(request)) as conn:
         return _csv(exports.funding_csv(await _funding(request, conn)), "funding")
 
 
-@router.get("/export/aid.csv", response_class=Response, summary="GET /aid as CSV (public)")
-async def export_aid(request: Request) -> Response:
-    async with snapshot(request) as conn:
+@router.get(
+    "/export/aid.csv", response_class=CSVResponse, summary="GET /aid as CSV (public)", responses=_csv_content("aid")
+)
+async def export_aid(request: Request) -> CSVResponse:
+    async with consistent_read(_pool(request)) as conn:
         return _csv(exports.aid_csv(await queries.aid(conn)), "aid")

@@ -1,20 +1,26 @@
-"""Composition root of reporting: settings, the three projections, the snapshot publisher, routes."""
+"""Composition root of reporting: settings, the three projections, the snapshot publisher, routes.
+
+Reporting has no commands and no aggregates of its own: it projects the registry's, funding's and
+aid's events into read tables (projections.py), answers from them (queries.py, api.py, the
+dashboard) and publishes ProgressSnapshot from its one stream of its own (snapshots.py).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Coroutine, Sequence
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
 
 from services.reporting.api import router
 from services.reporting.projections import PROJECTIONS
-from services.reporting.replay import MIGRATIONS
 from services.reporting.settings import ReportingSettings
-from services.reporting.snapshot import SnapshotPublisher
+from services.reporting.snapshots import SnapshotPublisher
 from shared.contracts.reporting import CATALOG
 from shared.service import ServiceSpec, build_app
 
+MIGRATIONS = Path(__file__).parent / "migrations"
 DESCRIPTION = (
     "The programme's read models, built only from the registry's, funding's and aid's events: "
     "progress against the target by kelurahan and kecamatan, funding by donor type and the funding "
@@ -26,17 +32,13 @@ DESCRIPTION = (
 
 
 def create_app(settings: ReportingSettings | None = None) -> FastAPI:
-    if settings is None:
-        loaded = ReportingSettings.from_env(service="reporting")
-        assert isinstance(loaded, ReportingSettings)
-        settings = loaded
-    snapshot_settings = settings
+    config = settings if settings is not None else ReportingSettings.from_env(service="reporting")
 
-    def extra_tasks(app: FastAPI) -> Sequence[Coroutine[Any, Any, None]]:
+    def background(app: FastAPI) -> Sequence[Coroutine[Any, Any, None]]:
+        # The snapshot publisher: looks at the progress once per interval (every replica does;
+        # the snapshot stream's expected version lets only one of them publish a given change).
         app.state.snapshots = SnapshotPublisher(
-            app.state.pool,
-            target=snapshot_settings.target_families,
-            interval_seconds=snapshot_settings.snapshot_interval_seconds,
+            app.state.pool, target=config.target_families, interval_seconds=config.snapshot_interval_seconds
         )
         return [app.state.snapshots.run()]
 
@@ -48,6 +50,6 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
         routers=[router],
         publishes=CATALOG,
         projections=lambda _: PROJECTIONS,
-        extra_tasks=extra_tasks,
+        extra_tasks=background,
     )
-    return build_app(spec, settings)
+    return build_app(spec, config)

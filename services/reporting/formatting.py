@@ -1,11 +1,13 @@
-"""Numbers as an Indonesian reader writes them: 1.330, Rp2.700.000, Rp1,2 M, 14:05 WIB."""
+"""Numbers as an Indonesian reader writes them: 1.330, Rp2.700.000, Rp1,2 M, 1 Mar 2025 09:30:00 WIB.
+
+A moment is shown in the city's time zone (the kernel's `time_zone` setting), with that zone's
+abbreviation: WIB in Pekalongan, WITA or WIT in a city further east."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-WIB = ZoneInfo("Asia/Jakarta")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des")
 
 
@@ -37,6 +39,6 @@ def _decimal(x: float) -> str:
     return (text[:-2] if text.endswith(".0") else text).replace(".", ",")
 
 
-def wib(moment: datetime) -> str:
-    local = moment.astimezone(WIB)
-    return f"{local.day} {_MONTHS[local.month - 1]} {local.year} {local:%H:%M:%S} WIB"
+def local_time(moment: datetime, zone: ZoneInfo) -> str:
+    local = moment.astimezone(zone)
+    return f"{local.day} {_MONTHS[local.month - 1]} {local.year} {local:%H:%M:%S} {local.tzname()}"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any, get_args
 
@@ -60,6 +61,13 @@ group by 1
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+@asynccontextmanager
+async def consistent_read(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+    """One read-only snapshot: numbers read together (the dashboard's three reports) agree."""
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        yield conn
 
 
 async def progress(conn: asyncpg.Connection | asyncpg.Pool, target: int) -> CityProgress:

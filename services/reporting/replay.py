@@ -6,6 +6,9 @@ shows the counts dropping. The live consumers keep their durable position: the r
 the version gate, so a live batch waits for the commit and then finds the rebuilt versions
 (what the rebuild applied is a duplicate to it; anything newer applies as usual).
 
+Migrations are not run here: the schema is the service's to create (`shared.db.migrate`, at the
+app's startup or `genting migrate`); a database without it is refused with a one-line reason.
+
 Events are read with an ephemeral pull consumer without acks, gated per stream in memory (a
 duplicate is skipped; a version that arrives before its predecessor waits for it), and merged
 per row, so each table is written with one executemany per flush instead of one upsert per event.
@@ -15,10 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from uuid import UUID
 
 import asyncpg
@@ -30,11 +33,10 @@ from nats.js.errors import NotFoundError
 from services.reporting.projections import PROJECTIONS, ReportingProjection
 from services.reporting.settings import ReportingSettings
 from services.reporting.tables import MergedChanges
-from shared.db import create_pool, migrate
+from shared.db import create_pool
 from shared.messaging import Envelope
 from shared.nats_setup import connect
 
-MIGRATIONS = Path(__file__).parent / "migrations"
 FETCH = 1000
 FLUSH_EVERY = 20_000  # merged changes kept in memory before they are written
 
@@ -161,10 +163,24 @@ async def _replay(conn: asyncpg.Connection, js: JetStreamContext, p: ReportingPr
     stats.per_projection[p.name] = applied
 
 
+async def missing_tables(pool: asyncpg.Pool, projections: Sequence[ReportingProjection] = PROJECTIONS) -> list[str]:
+    """The tables a rebuild writes that the database does not have (it was never migrated, or not
+    to this version of reporting)."""
+    tables = ["projection_versions", "projection_checkpoints", *(t for p in projections for t in p.tables)]
+    found = await pool.fetch("select t from unnest($1::text[]) as t where to_regclass(t) is null", tables)
+    return [r["t"] for r in found]
+
+
 async def main() -> int:
     settings = ReportingSettings.from_env(service="reporting")
-    await migrate(settings.database_url, MIGRATIONS)
     pool = await create_pool(settings.database_url)
+    if missing := await missing_tables(pool):
+        await pool.close()
+        print(
+            f"reporting: the database lacks {', '.join(missing)}: start reporting once (it migrates), then replay",
+            file=sys.stderr,
+        )
+        return 1
     nc = await connect(settings.nats_url, name="genting-reporting-replay")
     try:
         stats = await rebuild(pool, nc.jetstream())

@@ -8,7 +8,6 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
-from zoneinfo import ZoneInfo
 
 import asyncpg
 import httpx
@@ -17,6 +16,7 @@ import pytest
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
+from services.aid.settings import AidSettings
 from shared.auth import issue_token
 from shared.contracts.base import Event
 from shared.contracts.funding import FamilySponsored
@@ -32,8 +32,8 @@ COUNTS: dict[Role, int] = {"pregnant_mother": 1, "breastfeeding_mother": 0, "bad
 
 
 def today() -> date:
-    """The service's own clock: the city's calendar day."""
-    return datetime.now(ZoneInfo("Asia/Jakarta")).date()
+    """The service's own clock: the city's calendar day, from the kernel's time zone setting."""
+    return AidSettings().clock()()
 
 
 def bearer(role: str, kelurahan: str | None = None, sub: str | None = None) -> dict[str, str]:

@@ -18,12 +18,12 @@ from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 from playwright.async_api import async_playwright
 
-from services.reporting import scenarios as S
-from services.reporting.examples import Published
 from services.reporting.formatting import number, rupiah, rupiah_short
 from shared.messaging import MSG_ID_HEADER
 from shared.nats_setup import ensure_stream, owned_stream_config
+from shared.testing import reporting_scenarios as S
 from shared.testing import wait_until
+from shared.testing.reporting_examples import Published
 
 pytestmark = pytest.mark.e2e
 

@@ -15,9 +15,9 @@ import pytest
 
 from genting import demo
 from genting.simulate import simulate
-from services.registry.examples import family_body
 from shared.auth import issue_token
 from shared.testing import TEST_JWT_SECRET, wait_until
+from shared.testing.registry_examples import family_body
 
 pytestmark = pytest.mark.e2e
 

@@ -11,9 +11,9 @@ import nats
 import pytest
 from nats.js.api import DeliverPolicy
 
-from services.registry.examples import family_body
 from shared.auth import issue_token
 from shared.testing import TEST_JWT_SECRET, wait_until
+from shared.testing.registry_examples import family_body
 
 pytestmark = pytest.mark.e2e
 

@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.registry.examples import family_body, import_csv
 from shared.auth import issue_token
 from shared.testing import TEST_JWT_SECRET
+from shared.testing.registry_examples import family_body, import_csv
 
 pytestmark = pytest.mark.e2e
 

@@ -11,20 +11,16 @@ from dataclasses import dataclass, replace
 from datetime import date
 from functools import reduce
 from typing import Literal, assert_never
-from uuid import UUID, uuid5
+from uuid import UUID
 
-from services.aid.domain.facts import Fact, VisitNote
-from services.aid.domain.growth import NoGain
+from services.aid.domain.commands import MAX_NOTE, FlagHomeVisit, HomeVisitCommand, RecordVisit
+from services.aid.domain.errors import HomeVisitAlreadyDone, HomeVisitNotFound
+from services.aid.domain.notes import VisitNote
 from shared.contracts.aid import HomeVisitDone, HomeVisitFlagged
-from shared.errors import Conflict, FieldError, InvalidCommand, NotFound
+from shared.errors import FieldError, InvalidCommand
+from shared.repository import Fact
 
 VisitStatus = Literal["none", "open", "visited"]
-MAX_NOTE = 2000
-FLAG_NAMESPACE = UUID("3f0c9a52-7d1e-4b8a-9c64-2e5d7a1b8f03")
-
-
-def flag_id_for(member_id: UUID, flagged_on: date) -> UUID:
-    return uuid5(FLAG_NAMESPACE, f"home-visit:{member_id}:{flagged_on.isoformat()}")
 
 
 @dataclass(frozen=True)
@@ -38,49 +34,6 @@ class HomeVisit:
     status: VisitStatus = "none"
     visited_on: date | None = None
     version: int = 0
-
-
-@dataclass(frozen=True)
-class FlagHomeVisit:
-    """The process manager's: a measurement showed no gain for a child of an enrolled family."""
-
-    plan_id: UUID | None
-    family_id: UUID
-    kelurahan_code: str
-    member_id: UUID
-    no_gain: NoGain
-
-    @property
-    def flag_id(self) -> UUID:
-        return flag_id_for(self.member_id, self.no_gain.flagged_on)
-
-
-@dataclass(frozen=True)
-class RecordVisit:
-    flag_id: UUID
-    visited_on: date
-    note: str | None
-    today: date
-    recorded_by: str
-
-
-HomeVisitCommand = FlagHomeVisit | RecordVisit
-
-
-class HomeVisitNotFound(NotFound):
-    """No child was flagged for a home visit under this id."""
-
-    def __init__(self, flag_id: UUID) -> None:
-        self.flag_id = flag_id
-        super().__init__(f"Home visit {flag_id} does not exist.")
-
-
-class HomeVisitAlreadyDone(Conflict):
-    """The flagged child's home visit is already recorded."""
-
-    def __init__(self, flag_id: UUID) -> None:
-        self.flag_id = flag_id
-        super().__init__(f"Home visit {flag_id} is already recorded as done.")
 
 
 def decide(state: HomeVisit, command: HomeVisitCommand) -> list[Fact]:

@@ -1,40 +1,37 @@
-"""The Plan aggregate: one family's food plan over N consecutive days. Pure: no I/O, clock or ids.
-
-Commands, errors and the state live in `plan_model`; this module holds the rules.
-"""
+"""The Plan aggregate: one family's food plan over N consecutive days — its state, `decide` and
+`evolve`. Pure: no I/O, clock or ids."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import reduce
-from typing import Any, assert_never, cast
+from typing import Any, Literal, assert_never, cast, get_args
+from uuid import UUID
 
-from services.aid.domain.coverage import ONE_DAY, Period, extend
-from services.aid.domain.facts import DeliveryNote, Fact, InterventionNote
-from services.aid.domain.plan_model import (
-    INTERVENTION_KINDS,
+from services.aid.domain.commands import (
     MAX_DESCRIPTION,
+    MAX_PHOTO_REF,
     CloseForExit,
     ConfirmDelivery,
-    Delivery,
-    DeliveryAlreadyConfirmed,
-    DeliveryNotFound,
-    DeliveryOverlaps,
     EndWindow,
-    OverBudget,
-    Plan,
     PlanCommand,
-    PlanEnded,
-    PlanNotActive,
-    PlanNotFound,
     RecordDelivery,
     RecordIntervention,
     ReviewFunding,
-    Status,
-    photo_ref_error,
 )
+from services.aid.domain.coverage import ONE_DAY, Period, day_count, extend, holes
+from services.aid.domain.errors import (
+    DeliveryAlreadyConfirmed,
+    DeliveryNotFound,
+    DeliveryOverlaps,
+    OverBudget,
+    PlanEnded,
+    PlanNotActive,
+    PlanNotFound,
+)
+from services.aid.domain.notes import DeliveryNote, InterventionNote
 from shared.contracts.aid import (
     AidDelivered,
     AidEvent,
@@ -52,6 +49,77 @@ from shared.contracts.aid import (
     PlanOutcome,
 )
 from shared.errors import FieldError, InvalidCommand
+from shared.repository import Fact
+
+Status = Literal["none", "active", "completed", "incomplete", "closed"]
+INTERVENTION_KINDS: tuple[str, ...] = get_args(InterventionKind)
+
+# -- state --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Delivery:
+    delivery_id: UUID
+    period: Period
+    value_rp: int
+
+
+@dataclass(frozen=True)
+class Plan:
+    plan_id: UUID | None = None
+    family_id: UUID | None = None
+    kelurahan_code: str = ""
+    status: Status = "none"
+    window: Period | None = None
+    daily_minimum_rp: int = 0
+    budget_rp: int = 0
+    delivered_rp: int = 0
+    covered: tuple[Period, ...] = ()  # merged, sorted
+    # The last day accounted for, by a delivery or a recorded gap; None before the first.
+    horizon: date | None = None
+    deliveries: tuple[Delivery, ...] = ()
+    confirmed: frozenset[UUID] = field(default_factory=frozenset)
+    interventions: int = 0
+    opened_on: date | None = None
+    closed_on: date | None = None
+    outcome: PlanOutcome | None = None
+    version: int = 0
+
+    @property
+    def days(self) -> int:
+        return self.window.days if self.window else 0
+
+    @property
+    def days_covered(self) -> int:
+        return day_count(self.covered)
+
+    @property
+    def remaining_rp(self) -> int:
+        return self.budget_rp - self.delivered_rp
+
+    @property
+    def last_accounted(self) -> date:
+        assert self.window is not None
+        return self.horizon if self.horizon is not None else self.window.first - ONE_DAY
+
+    @property
+    def gaps(self) -> tuple[Period, ...]:
+        """Uncovered days up to the last day accounted for; a later delivery may still fill them."""
+        if self.window is None or self.horizon is None:
+            return ()
+        return holes(self.covered, Period(self.window.first, self.horizon))
+
+
+def photo_ref_error(ref: str) -> str | None:
+    """A photo reference names where the proof is kept (an object key, a URL): never the photo."""
+    if not 1 <= len(ref) <= MAX_PHOTO_REF:
+        return f"must be 1 to {MAX_PHOTO_REF} characters"
+    if any(c.isspace() or not c.isprintable() for c in ref):
+        return "must not contain spaces or control characters"
+    if ref.lower().startswith("data:"):
+        return "must reference the photo (an object key or URL), not contain it"
+    return None
+
 
 # -- decide -------------------------------------------------------------------------------
 
@@ -323,4 +391,4 @@ def fold(facts: Iterable[Fact]) -> Plan:
     return reduce(evolve, facts, Plan())
 
 
-__all__ = ["decide", "evolve", "fold", "reaching_date"]
+__all__ = ["Delivery", "Plan", "Status", "decide", "evolve", "fold", "photo_ref_error", "reaching_date"]

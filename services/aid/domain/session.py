@@ -1,4 +1,5 @@
-"""The Session aggregate: a counselling session held in a kelurahan. Pure: no I/O, clock or ids."""
+"""The Session aggregate: a counselling session held in a kelurahan — its state, `decide` and
+`evolve`. Pure: no I/O, clock or ids."""
 
 from __future__ import annotations
 
@@ -9,13 +10,14 @@ from functools import reduce
 from typing import cast, get_args
 from uuid import UUID
 
-from services.aid.domain.facts import Fact, SessionNote
+from services.aid.domain.commands import MAX_FACILITATOR, MAX_FAMILIES, HoldSession
+from services.aid.domain.errors import SessionAlreadyRecorded
+from services.aid.domain.notes import SessionNote
 from shared.contracts.aid import EducationSessionHeld, EducationTopic
-from shared.errors import Conflict, FieldError, InvalidCommand
+from shared.errors import FieldError, InvalidCommand
+from shared.repository import Fact
 
 TOPICS: tuple[str, ...] = get_args(EducationTopic)
-MAX_FACILITATOR = 200
-MAX_FAMILIES = 500
 
 
 @dataclass(frozen=True)
@@ -26,28 +28,6 @@ class Session:
     kelurahan_code: str = ""
     family_ids: tuple[UUID, ...] = ()
     version: int = 0
-
-
-@dataclass(frozen=True)
-class HoldSession:
-    session_id: UUID
-    topic: str
-    held_on: date
-    kelurahan_code: str
-    family_ids: tuple[UUID, ...]
-    facilitator: str
-    today: date
-    recorded_by: str
-    # Aid's own knowledge (from registry events): the families enrolled, and not exited, there.
-    enrolled_here: frozenset[UUID]
-
-
-class SessionAlreadyRecorded(Conflict):
-    """A session is already recorded under this id."""
-
-    def __init__(self, session_id: UUID) -> None:
-        self.session_id = session_id
-        super().__init__(f"Education session {session_id} is already recorded.")
 
 
 def decide(state: Session, cmd: HoldSession) -> list[Fact]:

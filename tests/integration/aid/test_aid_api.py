@@ -10,7 +10,7 @@ from uuid import UUID, uuid4
 import pytest
 from aid_support import KAUMAN, MEDONO, MINIMUM, TODAY, Aid, aid_events, delivery, token, wait_events, wait_plan
 
-from services.aid.clock import run_step
+from services.aid.schedule import run_step
 
 pytestmark = pytest.mark.integration
 

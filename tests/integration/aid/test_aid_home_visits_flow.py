@@ -12,8 +12,9 @@ import pytest
 from aid_support import KAUMAN, MEDONO, TODAY, Aid, aid_events, token, wait_events, wait_plan
 from nats.js.errors import NotFoundError
 
-from services.aid.domain.home_visit import flag_id_for
-from services.aid.replay import rebuild, reset_reactions
+from services.aid.app import repositories
+from services.aid.domain import flag_id_for
+from services.aid.replay import rebuild, reset_policies
 from shared.messaging import Envelope
 from shared.testing import wait_until
 
@@ -176,13 +177,13 @@ async def test_replay_reproduces_the_flags_and_records_nothing_new(aid: Aid) -> 
     assert [len(live[t]) for t in live] == [2, 4]
     events = await aid.pool.fetchval("select count(*) from events")
 
-    assert (await rebuild(aid.pool, aid.app.state.plans.facts.sealer))[2] == 2
+    assert (await rebuild(aid.pool, repositories(aid.app.state.settings)))[2] == 2
     assert await snapshot(aid.pool) == live
 
     runners = aid.app.state.runners
     [registry_runner] = [r for r in runners if r.projection.name == "aid-registry"]
     applied = registry_runner.stats.applied
-    await reset_reactions(aid.pool, aid.js)  # registry consumed again from the start
+    await reset_policies(aid.pool, aid.js)  # registry consumed again from the start
 
     async def replayed() -> bool:
         return await registry_drained(aid) and registry_runner.stats.applied >= 2 * applied

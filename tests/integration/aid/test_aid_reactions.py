@@ -22,7 +22,7 @@ from aid_support import (
 )
 from nats.js.errors import NotFoundError
 
-from services.aid.domain.plan_model import plan_id_for
+from services.aid.domain import plan_id_for
 from shared.testing import wait_until
 
 pytestmark = pytest.mark.integration

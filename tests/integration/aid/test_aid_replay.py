@@ -13,8 +13,9 @@ from aid_support import MEDONO, MINIMUM, TODAY, Aid, delivery, token, wait_event
 from nats.js.errors import NotFoundError
 
 from services.aid import replay
-from services.aid.read_model import VIEWS
-from services.aid.replay import rebuild, reset_reactions
+from services.aid.app import repositories
+from services.aid.projections import VIEWS
+from services.aid.replay import rebuild, reset_policies
 from shared.testing import TEST_DATA_KEY, TEST_JWT_SECRET, wait_until
 
 pytestmark = pytest.mark.integration
@@ -83,7 +84,7 @@ async def test_the_views_rebuilt_from_the_event_store_equal_the_live_ones(aid: A
     await a_programme(aid)
     live = await snapshot(aid.pool, VIEWS)
     assert [len(live[t]) for t in VIEWS] == [3, 3, 1, 1, 0]
-    assert await rebuild(aid.pool, aid.app.state.plans.facts.sealer) == (3, 1, 0)
+    assert await rebuild(aid.pool, repositories(aid.app.state.settings)) == (3, 1, 0)
     assert await snapshot(aid.pool, VIEWS) == live
 
 
@@ -96,7 +97,7 @@ async def test_consuming_upstream_again_rebuilds_the_families_and_records_nothin
     runners = aid.app.state.runners
     applied = sum(r.stats.applied for r in runners)
 
-    await reset_reactions(aid.pool, aid.js)  # while the service runs, as `genting replay aid` would
+    await reset_policies(aid.pool, aid.js)  # while the service runs, as `genting replay aid` would
 
     async def replayed() -> bool:
         for runner in runners:

@@ -9,13 +9,13 @@ import pytest
 from registry_support import TODAY
 
 from services.registry.app import create_app
-from shared.settings import Settings
+from services.registry.settings import RegistrySettings
 from shared.testing import TEST_DATA_KEY, TEST_JWT_SECRET
 
 
 @pytest.fixture
 async def registry(database_url: str, js_clean: str) -> AsyncIterator[httpx.AsyncClient]:
-    settings = Settings(
+    settings = RegistrySettings(
         service="registry",
         database_url=database_url,
         nats_url=js_clean,

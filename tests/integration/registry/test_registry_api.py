@@ -13,8 +13,8 @@ import httpx
 import pytest
 from registry_support import KAUMAN, MEDONO, TODAY, stream_messages, token
 
-from services.registry.examples import family_body
 from shared.testing import wait_until
+from shared.testing.registry_examples import family_body
 
 pytestmark = pytest.mark.integration
 
@@ -319,6 +319,6 @@ class TestOperations:
         await registry.delete(f"/families/{fids[2]}/personal-data", headers=token("admin"))
         live = (await registry.get("/families", headers=token("admin"))).json()
         app = registry.app  # type: ignore[attr-defined]
-        assert await rebuild(app.state.pool, app.state.repository.vault) == 4
+        assert await rebuild(app.state.pool, app.state.registry) == 4
         rebuilt = (await registry.get("/families", headers=token("admin"))).json()
         assert rebuilt == live and live["total"] == 4

@@ -12,9 +12,10 @@ import httpx
 import pytest
 from registry_support import KAUMAN, MEDONO, TODAY, stream_messages, token
 
-from services.registry import growth, importing
-from services.registry.examples import family_body, import_csv
+from services.registry import importing
+from services.registry.domain import growth
 from shared.testing import wait_until
+from shared.testing.registry_examples import family_body, import_csv
 
 pytestmark = pytest.mark.integration
 

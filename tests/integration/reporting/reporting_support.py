@@ -11,12 +11,12 @@ from typing import Any
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
-from services.reporting.examples import Published
 from services.reporting.projections import PROJECTIONS
 from shared.auth import issue_token
 from shared.messaging import MSG_ID_HEADER
 from shared.nats_setup import ensure_stream, owned_stream_config
 from shared.testing import TEST_JWT_SECRET, wait_until
+from shared.testing.reporting_examples import Published
 
 UPSTREAMS = ("registry", "funding", "aid")
 

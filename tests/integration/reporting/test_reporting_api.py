@@ -13,9 +13,9 @@ import pytest
 from nats.js import JetStreamContext
 from reporting_support import publish, token, wait_caught_up
 
-from services.reporting import scenarios as S
-from services.reporting.examples import Programme
 from services.reporting.reference import KELURAHAN
+from shared.testing import reporting_scenarios as S
+from shared.testing.reporting_examples import Programme
 
 pytestmark = pytest.mark.integration
 

@@ -14,13 +14,13 @@ from nats.js import JetStreamContext
 from reporting_support import publish, wait_caught_up, without_times
 
 from services.reporting import replay
-from services.reporting import scenarios as S
 from services.reporting.app import create_app
-from services.reporting.examples import Programme
 from services.reporting.projections import PROJECTIONS
 from services.reporting.settings import ReportingSettings
 from shared.messaging import dlq_stream_name
+from shared.testing import reporting_scenarios as S
 from shared.testing import wait_until
+from shared.testing.reporting_examples import Programme
 
 pytestmark = pytest.mark.integration
 
@@ -216,3 +216,25 @@ class TestReplay:
         assert await replay.main() == 0
         assert f"{len(S.scripted().published)} applied" in capsys.readouterr().out
         assert await tables(pool_of(reporting)) == before
+
+    async def test_genting_replay_reporting_refuses_a_database_it_was_never_migrated_into(
+        self,
+        database_url: str,
+        js: JetStreamContext,
+        settings: ReportingSettings,
+        monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:
+        for name, value in (
+            ("DATABASE_URL", database_url),
+            ("NATS_URL", settings.nats_url),
+            ("JWT_SECRET", settings.jwt_secret.get_secret_value()),
+        ):
+            monkeypatch.setenv(f"GENTING_{name}", value)
+        assert await replay.main() == 1
+        assert "families_view" in capsys.readouterr().err
+        conn = await asyncpg.connect(database_url)
+        try:  # replay migrates nothing: the schema is still the service's to create
+            assert await conn.fetchval("select to_regclass('schema_migrations')") is None
+        finally:
+            await conn.close()

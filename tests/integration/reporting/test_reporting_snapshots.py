@@ -15,10 +15,10 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from reporting_support import publish, snapshots, wait_caught_up, without_times
 
-from services.reporting import scenarios as S
 from services.reporting.app import create_app
 from services.reporting.settings import ReportingSettings
 from shared.contracts.reporting import CATALOG, CITY_PROGRESS_STREAM_ID, ProgressSnapshot
+from shared.testing import reporting_scenarios as S
 from shared.testing import wait_until
 
 pytestmark = pytest.mark.integration

@@ -8,19 +8,19 @@ from uuid import UUID
 
 import pytest
 
-from services.aid.domain.facts import Fact, VisitNote
-from services.aid.domain.growth import Measurement, NoGain, flags_due, no_gain
-from services.aid.domain.home_visit import (
+from services.aid.domain import (
     FlagHomeVisit,
     HomeVisitAlreadyDone,
     HomeVisitNotFound,
     RecordVisit,
-    decide,
+    VisitNote,
     flag_id_for,
-    fold,
 )
+from services.aid.domain.growth import Measurement, NoGain, flags_due, no_gain
+from services.aid.domain.home_visit import decide, fold
 from shared.contracts.aid import HomeVisitDone, HomeVisitFlagged
 from shared.errors import InvalidCommand
+from shared.repository import Fact
 
 PLAN = UUID("00000000-0000-0000-0000-00000000a001")
 FAMILY = UUID("00000000-0000-0000-0000-00000000f001")

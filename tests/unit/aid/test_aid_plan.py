@@ -10,16 +10,15 @@ from uuid import UUID
 
 import pytest
 
-from services.aid.domain.coverage import Period
-from services.aid.domain.facts import DeliveryNote, Fact, InterventionNote
-from services.aid.domain.plan import decide, fold
-from services.aid.domain.plan_model import (
+from services.aid.domain import (
     CloseForExit,
     ConfirmDelivery,
     DeliveryAlreadyConfirmed,
+    DeliveryNote,
     DeliveryNotFound,
     DeliveryOverlaps,
     EndWindow,
+    InterventionNote,
     OverBudget,
     PlanEnded,
     PlanNotActive,
@@ -31,6 +30,8 @@ from services.aid.domain.plan_model import (
     Sponsorship,
     plan_id_for,
 )
+from services.aid.domain.coverage import Period
+from services.aid.domain.plan import decide, fold
 from shared.contracts.aid import (
     AidDelivered,
     AidPlanBudgetIncreased,
@@ -43,6 +44,7 @@ from shared.contracts.aid import (
     InterventionRecorded,
 )
 from shared.errors import InvalidCommand
+from shared.repository import Fact
 
 FAMILY = UUID("00000000-0000-0000-0000-00000000f001")
 PLAN = plan_id_for(FAMILY)

@@ -8,10 +8,11 @@ from uuid import UUID
 
 import pytest
 
-from services.aid.domain.facts import Fact, SessionNote
-from services.aid.domain.session import HoldSession, SessionAlreadyRecorded, decide, fold
+from services.aid.domain import HoldSession, SessionAlreadyRecorded, SessionNote
+from services.aid.domain.session import decide, fold
 from shared.contracts.aid import EducationSessionHeld
 from shared.errors import InvalidCommand
+from shared.repository import Fact
 
 SESSION = UUID("00000000-0000-0000-0000-00000000e001")
 F1 = UUID("00000000-0000-0000-0000-00000000f001")

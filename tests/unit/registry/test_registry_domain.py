@@ -35,8 +35,8 @@ from services.registry.domain import (
     fold,
     member_counts,
 )
+from services.registry.domain.validation import age_in_months
 from services.registry.reference import Rules
-from services.registry.validation import age_in_months
 from shared.contracts.registry import (
     CATALOG,
     FamilyEnrolled,
@@ -187,8 +187,8 @@ class TestRegisterFamily:
     def test_names_and_address_are_kept_without_surrounding_spaces(self) -> None:
         [fact] = decide(Family(), register(head_name="  Ahmad Fauzi ", address=" Jl. Medono\t"))
 
-        assert isinstance(fact.personal, RegistrationPersonal)
-        assert (fact.personal.head_name, fact.personal.address) == ("Ahmad Fauzi", "Jl. Medono")
+        assert isinstance(fact.private, RegistrationPersonal)
+        assert (fact.private.head_name, fact.private.address) == ("Ahmad Fauzi", "Jl. Medono")
 
     def test_a_pregnant_mother_alone_is_enough(self) -> None:
         [fact] = decide(Family(), register(members=(pregnant(),)))
@@ -505,7 +505,7 @@ class TestEvolve:
 
     def test_a_history_whose_personal_parts_were_shredded_still_replays(self) -> None:
         newborn_added = decide(fold([REGISTERED]), add(newborn()))[0]
-        shredded = [replace(f, personal=None) for f in (REGISTERED, newborn_added, REJECTED, ERASED)]
+        shredded = [replace(f, private=None) for f in (REGISTERED, newborn_added, REJECTED, ERASED)]
 
         family = fold(shredded)
 

@@ -10,7 +10,6 @@ from uuid import UUID
 
 import pytest
 
-from services.registry import growth
 from services.registry.domain import (
     ErasePersonalData,
     ExitFamily,
@@ -24,9 +23,10 @@ from services.registry.domain import (
     RegisterFamily,
     decide,
     fold,
+    growth,
 )
-from services.registry.examples import kk, nik
 from shared.contracts.registry import CATALOG, GrowthMeasured
+from shared.testing.registry_examples import kk, nik
 
 TODAY = date(2026, 11, 28)
 FAMILY = UUID("00000000-0000-0000-0000-00000000f001")
@@ -157,7 +157,7 @@ def invalid_fields(state: Family, command: RecordGrowth) -> list[str]:
 class TestRecordGrowth:
     def test_a_measured_baduta_is_recorded_with_z_scores_and_no_personal_data(self) -> None:
         [fact] = decide(registered(), record())
-        assert fact.personal is None
+        assert fact.private is None
         event = fact.event
         assert isinstance(event, GrowthMeasured)
         assert event.model_dump(mode="json", exclude={"haz", "waz"}) == {

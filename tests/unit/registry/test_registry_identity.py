@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.registry.identity import (
+from services.registry.domain.identity import (
     PROVINCE_CODES,
     IdentityNumberInvalid,
     Nik,

@@ -15,7 +15,6 @@ import pytest
 from services.registry import importing
 from services.registry.bodies import RegisterFamilyIn, registration
 from services.registry.domain import Family, decide, fold
-from services.registry.examples import family_body, import_csv
 from services.registry.importing import (
     ImportTooLarge,
     ParsedBatch,
@@ -26,6 +25,7 @@ from services.registry.importing import (
     row_content,
 )
 from shared.errors import FieldError, InvalidCommand
+from shared.testing.registry_examples import family_body, import_csv
 
 TODAY = date(2026, 11, 28)
 KALI_BAROS = "33.75.02.1012"

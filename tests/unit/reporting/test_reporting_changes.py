@@ -7,7 +7,6 @@ from uuid import UUID
 import pytest
 from pydantic import ValidationError
 
-from services.reporting.examples import Programme
 from services.reporting.projections import (
     DELIVERIES,
     DONORS,
@@ -23,6 +22,7 @@ from services.reporting.projections import (
 )
 from services.reporting.replay import ReplayGate
 from shared.messaging import Envelope
+from shared.testing.reporting_examples import Programme
 
 MEDONO = "33.75.01.1002"
 STREAM = UUID(int=1)

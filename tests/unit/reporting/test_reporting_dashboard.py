@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from zoneinfo import ZoneInfo
 
 from services.reporting.dashboard import daily_points, render
-from services.reporting.formatting import number, percent, rupiah, rupiah_short, wib
+from services.reporting.formatting import local_time, number, percent, rupiah, rupiah_short
 from services.reporting.reports import AidReport, DayDeliveries, FundingReport
 from shared.contracts.reporting import CityProgress
 
+WIB = ZoneInfo("Asia/Jakarta")
+
 
 def page(progress: CityProgress, funding: FundingReport, aid: AidReport) -> str:
-    return render(progress, funding, aid, city="Kota Pekalongan", refresh_seconds=30)
+    return render(progress, funding, aid, city="Kota Pekalongan", refresh_seconds=30, zone=WIB)
 
 
 def test_every_number_shown_carries_its_json_value(
@@ -42,7 +45,7 @@ def test_the_page_is_phone_ready_self_refreshing_and_fetches_nothing(
     assert '<meta http-equiv="refresh" content="30">' in html
     assert "<script" not in html and "<link" not in html and "src=" not in html
     assert html.count("<svg") == 5  # progress bar, kecamatan, kelurahan, funding, deliveries per day
-    assert "Capaian KRS" in html and "Kekurangan dana" in html and wib(progress.as_of) in html
+    assert "Capaian KRS" in html and "Kekurangan dana" in html and local_time(progress.as_of, WIB) in html
 
 
 def test_deliveries_per_day_fill_empty_days_and_show_the_last_sixty(aid: AidReport) -> None:
@@ -77,3 +80,28 @@ def test_numbers_are_written_the_indonesian_way() -> None:
     assert rupiah_short(1_250_000_000) == "Rp1,2 M" and rupiah_short(2_700_000) == "Rp2,7 jt"
     assert rupiah_short(3_000_000) == "Rp3 jt" and rupiah_short(999) == "Rp999"
     assert percent(665, 1330) == "50%" and percent(1, 3) == "33,3%" and percent(1, 0) == "0%"
+
+
+def test_the_time_shown_is_the_citys_with_its_zones_abbreviation(
+    progress: CityProgress, funding: FundingReport, aid: AidReport
+) -> None:
+    assert local_time(progress.as_of, WIB) == "1 Mar 2025 09:30:00 WIB"  # 02:30 UTC
+    eastern = render(progress, funding, aid, city="Kota Jayapura", refresh_seconds=30, zone=ZoneInfo("Asia/Jayapura"))
+    assert "data per 1 Mar 2025 11:30:00 WIT" in eastern and "WIB" not in eastern
+
+
+def test_names_from_events_are_escaped_never_markup(
+    progress: CityProgress, funding: FundingReport, aid: AidReport
+) -> None:
+    hostile = '<script>alert("x")</script> & "quoted"'
+    rows = [progress.by_kelurahan[0].model_copy(update={"kelurahan": hostile}), *progress.by_kelurahan[1:]]
+    html = render(
+        progress.model_copy(update={"by_kelurahan": rows}),
+        funding,
+        aid,
+        city=hostile,
+        refresh_seconds=30,
+        zone=WIB,
+    )
+    assert "<script" not in html
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &#34;quoted&#34;" in html

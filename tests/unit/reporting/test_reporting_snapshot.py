@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from reporting_samples import AS_OF, city_progress
 
-from services.reporting.snapshot import comparable, should_publish
+from services.reporting.snapshots import comparable, should_publish
 from shared.contracts.reporting import ProgressSnapshot
 
 SECOND = timedelta(seconds=1)

@@ -11,8 +11,8 @@ from uuid import UUID
 
 from genting import demo
 from services.registry.bodies import RegisterFamilyIn, registration
+from services.registry.domain.validation import registration_errors
 from services.registry.reference import DEFAULT_RULES, KELURAHAN
-from services.registry.validation import registration_errors
 
 ANCHOR = date(2026, 3, 14)
 DONOR_TYPES = {"individual", "community", "bumd", "csr", "bumn", "university", "media", "other"}

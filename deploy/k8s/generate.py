@@ -1,0 +1,330 @@
+"""Writes deploy/k8s/base/services/<service>.yaml: the same objects for each of the four services.
+
+    python deploy/k8s/generate.py            # rewrite them
+    python deploy/k8s/generate.py --check    # exit 1 when a file is stale (tests/deploy runs this)
+
+Per service: a ServiceAccount, a Deployment (migrations in an init container, probes, a restricted
+securityContext, topology spread), a Service, an HPA, a PodDisruptionBudget, its NetworkPolicy,
+and its own CloudNativePG Cluster with a ScheduledBackup and the Cluster's NetworkPolicy.
+Generated, not templated by hand, so that the four stay alike; edit here, not in the YAML.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SERVICES = ("registry", "aid", "funding", "reporting")
+OUT = Path(__file__).parent / "base" / "services"
+HTTP = 8000
+UID = 10001
+# The namespaces of the ingress controller and of Prometheus: the only callers of the HTTP port.
+INGRESS_NS = "ingress-nginx"
+MONITORING_NS = "monitoring"
+CNPG_NS = "cnpg-system"
+
+
+def labels(service: str) -> dict[str, str]:
+    return {"app.kubernetes.io/name": service, "app.kubernetes.io/part-of": "genting"}
+
+
+def pg_cluster(service: str) -> str:
+    return f"genting-{service}-pg"
+
+
+def ns_selector(name: str) -> dict[str, Any]:
+    return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": name}}}
+
+
+DNS_EGRESS = {
+    "to": [{**ns_selector("kube-system"), "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
+    "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+}
+
+CONTAINER_SECURITY = {
+    "allowPrivilegeEscalation": False,
+    "readOnlyRootFilesystem": True,
+    "runAsNonRoot": True,
+    "runAsUser": UID,
+    "runAsGroup": UID,
+    "capabilities": {"drop": ["ALL"]},
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+
+
+def env(service: str) -> list[dict[str, Any]]:
+    """Everything `genting serve` reads; the secret values come from Secrets the operator made."""
+
+    def secret(name: str, secret_name: str, key: str) -> dict[str, Any]:
+        return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret_name, "key": key}}}
+
+    return [
+        {"name": "PORT", "value": str(HTTP)},
+        {"name": "GENTING_STREAM_REPLICAS", "value": "3"},
+        {"name": "GENTING_LOG_LEVEL", "value": "info"},
+        secret("DB_PASSWORD", f"{pg_cluster(service)}-owner", "password"),
+        secret("NATS_PASSWORD", f"genting-{service}", "NATS_PASSWORD"),
+        secret("GENTING_DATA_KEY", f"genting-{service}", "GENTING_DATA_KEY"),
+        secret("GENTING_JWT_SECRET", "genting-jwt", "GENTING_JWT_SECRET"),
+        {
+            "name": "GENTING_DATABASE_URL",
+            "value": f"postgresql://{service}:$(DB_PASSWORD)@{pg_cluster(service)}-rw:5432/genting_{service}",
+        },
+        {"name": "GENTING_NATS_URL", "value": f"nats://{service}:$(NATS_PASSWORD)@nats:4222"},
+    ]
+
+
+def deployment(service: str) -> dict[str, Any]:
+    probe = {"httpGet": {"path": "/health/live", "port": "http"}, "timeoutSeconds": 3}
+    resources = {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "512Mi"}}
+    spread = [
+        {
+            "maxSkew": 1,
+            "topologyKey": key,
+            "whenUnsatisfiable": "ScheduleAnyway",
+            "labelSelector": {"matchLabels": labels(service)},
+        }
+        for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
+    ]
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": service, "labels": labels(service)},
+        "spec": {
+            # No `replicas`: the HPA owns the count (2-8), and `kubectl apply` must not reset it.
+            "revisionHistoryLimit": 5,
+            "selector": {"matchLabels": labels(service)},
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
+            "template": {
+                "metadata": {"labels": labels(service)},
+                "spec": {
+                    "serviceAccountName": service,
+                    "automountServiceAccountToken": False,
+                    "enableServiceLinks": False,
+                    "terminationGracePeriodSeconds": 30,
+                    "securityContext": {
+                        "runAsNonRoot": True,
+                        "runAsUser": UID,
+                        "runAsGroup": UID,
+                        "fsGroup": UID,
+                        "seccompProfile": {"type": "RuntimeDefault"},
+                    },
+                    "topologySpreadConstraints": spread,
+                    # Every pod migrates before it serves: `genting migrate` takes an advisory lock,
+                    # so pods starting together wait for one another and the serving container never
+                    # starts on an old schema. Migrations must stay compatible with the previous
+                    # release, which keeps serving during the rollout (deploy/README.md).
+                    "initContainers": [
+                        {
+                            "name": "migrate",
+                            "image": "genting",
+                            "imagePullPolicy": "Always",
+                            "args": ["migrate", service],
+                            "env": env(service),
+                            "resources": resources,
+                            "securityContext": CONTAINER_SECURITY,
+                            "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+                        }
+                    ],
+                    "containers": [
+                        {
+                            "name": service,
+                            "image": "genting",
+                            "imagePullPolicy": "Always",
+                            "args": ["serve", service],
+                            "env": env(service),
+                            "ports": [{"name": "http", "containerPort": HTTP, "protocol": "TCP"}],
+                            "startupProbe": {**probe, "periodSeconds": 2, "failureThreshold": 60},
+                            "livenessProbe": {**probe, "periodSeconds": 10, "failureThreshold": 3},
+                            # Ready only when its database and NATS answer: out of the Service, not restarted.
+                            "readinessProbe": {
+                                "httpGet": {"path": "/health/ready", "port": "http"},
+                                "periodSeconds": 5,
+                                "timeoutSeconds": 3,
+                                "failureThreshold": 2,
+                            },
+                            "resources": resources,
+                            "securityContext": CONTAINER_SECURITY,
+                            "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+                        }
+                    ],
+                    "volumes": [{"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "64Mi"}}],
+                },
+            },
+        },
+    }
+
+
+def service_objects(service: str) -> list[dict[str, Any]]:
+    meta = {"name": service, "labels": labels(service)}
+    return [
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta, "automountServiceAccountToken": False},
+        deployment(service),
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": meta,
+            "spec": {
+                "selector": labels(service),
+                "ports": [{"name": "http", "port": HTTP, "targetPort": "http", "protocol": "TCP"}],
+            },
+        },
+        {
+            "apiVersion": "autoscaling/v2",
+            "kind": "HorizontalPodAutoscaler",
+            "metadata": meta,
+            "spec": {
+                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": service},
+                "minReplicas": 2,
+                "maxReplicas": 8,
+                "metrics": [
+                    {
+                        "type": "Resource",
+                        "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}},
+                    }
+                ],
+            },
+        },
+        {
+            "apiVersion": "policy/v1",
+            "kind": "PodDisruptionBudget",
+            "metadata": meta,
+            "spec": {"minAvailable": 1, "selector": {"matchLabels": labels(service)}},
+        },
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": meta,
+            "spec": {
+                "podSelector": {"matchLabels": labels(service)},
+                "policyTypes": ["Ingress", "Egress"],
+                "ingress": [
+                    {
+                        "from": [ns_selector(INGRESS_NS), ns_selector(MONITORING_NS)],
+                        "ports": [{"protocol": "TCP", "port": HTTP}],
+                    }
+                ],
+                "egress": [
+                    {
+                        "to": [{"podSelector": {"matchLabels": {"cnpg.io/cluster": pg_cluster(service)}}}],
+                        "ports": [{"protocol": "TCP", "port": 5432}],
+                    },
+                    {
+                        "to": [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "nats"}}}],
+                        "ports": [{"protocol": "TCP", "port": 4222}],
+                    },
+                    DNS_EGRESS,
+                ],
+            },
+        },
+    ]
+
+
+def database_objects(service: str) -> list[dict[str, Any]]:
+    """A PostgreSQL cluster of the service's own: its own owner, failover, backups and restore."""
+    name = pg_cluster(service)
+    return [
+        {
+            "apiVersion": "postgresql.cnpg.io/v1",
+            "kind": "Cluster",
+            "metadata": {"name": name, "labels": labels(service)},
+            "spec": {
+                "instances": 3,
+                "primaryUpdateStrategy": "unsupervised",
+                "storage": {"size": "20Gi"},
+                "walStorage": {"size": "10Gi"},
+                "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"memory": "2Gi"}},
+                "affinity": {"enablePodAntiAffinity": True, "topologyKey": "kubernetes.io/hostname"},
+                "postgresql": {"parameters": {"max_connections": "200", "shared_buffers": "256MB"}},
+                "bootstrap": {
+                    "initdb": {
+                        "database": f"genting_{service}",
+                        "owner": service,
+                        "secret": {"name": f"{name}-owner"},
+                    }
+                },
+                "backup": {
+                    "retentionPolicy": "30d",
+                    "barmanObjectStore": {
+                        "destinationPath": f"s3://genting-backups/{service}",
+                        "s3Credentials": {
+                            "accessKeyId": {"name": "genting-backup-s3", "key": "ACCESS_KEY_ID"},
+                            "secretAccessKey": {"name": "genting-backup-s3", "key": "ACCESS_SECRET_KEY"},
+                        },
+                        "wal": {"compression": "gzip"},
+                        "data": {"compression": "gzip"},
+                    },
+                },
+            },
+        },
+        {
+            "apiVersion": "postgresql.cnpg.io/v1",
+            "kind": "ScheduledBackup",
+            "metadata": {"name": f"{name}-daily", "labels": labels(service)},
+            "spec": {
+                "schedule": "0 0 1 * * *",  # seconds first: 01:00 every day
+                "backupOwnerReference": "self",
+                "cluster": {"name": name},
+                "method": "barmanObjectStore",
+            },
+        },
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": {"name": name, "labels": labels(service)},
+            "spec": {
+                "podSelector": {"matchLabels": {"cnpg.io/cluster": name}},
+                "policyTypes": ["Ingress", "Egress"],
+                "ingress": [
+                    {
+                        "from": [
+                            {"podSelector": {"matchLabels": labels(service)}},
+                            {"podSelector": {"matchLabels": {"cnpg.io/cluster": name}}},  # replication
+                            ns_selector(CNPG_NS),
+                        ],
+                        "ports": [{"protocol": "TCP", "port": 5432}],
+                    },
+                    {"from": [ns_selector(CNPG_NS)], "ports": [{"protocol": "TCP", "port": 8000}]},
+                    {"from": [ns_selector(MONITORING_NS)], "ports": [{"protocol": "TCP", "port": 9187}]},
+                ],
+                "egress": [
+                    {
+                        "to": [{"podSelector": {"matchLabels": {"cnpg.io/cluster": name}}}],
+                        "ports": [{"protocol": "TCP", "port": 5432}],
+                    },
+                    # The instance manager talks to the Kubernetes API; backups go to object storage.
+                    {"ports": [{"protocol": "TCP", "port": 443}, {"protocol": "TCP", "port": 6443}]},
+                    DNS_EGRESS,
+                ],
+            },
+        },
+    ]
+
+
+def render(service: str) -> str:
+    header = f"# GENERATED by deploy/k8s/generate.py: the {service} service and its database.\n"
+    docs = service_objects(service) + database_objects(service)
+    return header + yaml.safe_dump_all(docs, sort_keys=False, width=120)
+
+
+def main(argv: list[str]) -> int:
+    stale = []
+    for service in SERVICES:
+        path = OUT / f"{service}.yaml"
+        text = render(service)
+        if "--check" in argv:
+            if not path.exists() or path.read_text() != text:
+                stale.append(str(path))
+        else:
+            path.write_text(text)
+    if stale:
+        print("stale, run python deploy/k8s/generate.py:", *stale)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,48 @@
+"""The private parts of aid's facts (the kernel's `Fact.private`): sealed into the event store's
+never-published `sealed` column, shown only to admin and the kelurahan's own staff."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from shared.contracts.aid import AidDelivered, EducationSessionHeld, HomeVisitDone, InterventionRecorded
+
+
+class _Private(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DeliveryNote(_Private):
+    """Who recorded the delivery (a staff account), for the audit trail inside aid."""
+
+    recorded_by: str
+
+
+class InterventionNote(_Private):
+    """The free-text description may mention people or health matters: it never leaves aid."""
+
+    description: str
+    recorded_by: str
+
+
+class SessionNote(_Private):
+    """The facilitator is a named person: kept in aid, never on the bus."""
+
+    facilitator: str
+    recorded_by: str
+
+
+class VisitNote(_Private):
+    """What the visitor noted at the child's home (health, the household): it never leaves aid."""
+
+    note: str | None
+    recorded_by: str
+
+
+# Which private part, if any, goes with each event type: the repositories' configuration.
+PRIVATE_PARTS: dict[str, type[BaseModel]] = {
+    AidDelivered.event_type: DeliveryNote,
+    InterventionRecorded.event_type: InterventionNote,
+    EducationSessionHeld.event_type: SessionNote,
+    HomeVisitDone.event_type: VisitNote,
+}

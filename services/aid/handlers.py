@@ -1,0 +1,169 @@
+"""Aid's service layer: one method per command, the only code that runs a `decide` and saves its
+facts. Routes, policies (reactions to registry and funding) and the clock step all come here.
+
+Each method works in the caller's transaction: the repository loads the aggregate (locked on its
+view row where it has one), the pure `decide` runs, and the facts are appended with the expected
+version together with their sealed private parts, the outbox and the inline views."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from uuid import UUID
+
+import asyncpg
+
+from services.aid.domain import (
+    CloseForExit,
+    ConfirmDelivery,
+    DeliveryNotFound,
+    EndWindow,
+    FlagHomeVisit,
+    HoldSession,
+    HomeVisit,
+    HomeVisitNotFound,
+    Plan,
+    PlanNotFound,
+    RecordDelivery,
+    RecordIntervention,
+    RecordVisit,
+    ReviewFunding,
+    Session,
+    home_visit,
+    plan,
+    session,
+)
+from services.aid.domain.commands import PlanCommand
+from shared.auth import Principal
+from shared.errors import Forbidden
+from shared.eventstore import Metadata
+from shared.repository import Fact, Repository
+
+
+def require_acts_in(actor: Principal, kelurahan_code: str) -> None:
+    """Staff act only in their own kelurahan (an admin anywhere)."""
+    if not actor.acts_in(kelurahan_code):
+        raise Forbidden(f"a {actor.role} acts only in kelurahan {actor.kelurahan}")
+
+
+@dataclass
+class Handlers:
+    plans: Repository[Plan]
+    sessions: Repository[Session]
+    visits: Repository[HomeVisit]
+
+    # -- staff commands (HTTP) ----------------------------------------------------------------
+
+    async def record_delivery(
+        self, conn: asyncpg.Connection, command: RecordDelivery, actor: Principal, meta: Metadata
+    ) -> Plan:
+        return await self._on_plan(conn, command.plan_id, command, actor, meta)
+
+    async def record_intervention(
+        self, conn: asyncpg.Connection, command: RecordIntervention, actor: Principal, meta: Metadata
+    ) -> Plan:
+        return await self._on_plan(conn, command.plan_id, command, actor, meta)
+
+    async def confirm_delivery(
+        self,
+        conn: asyncpg.Connection,
+        *,
+        delivery_id: UUID,
+        photo_ref: str | None,
+        today: date,
+        actor: Principal,
+        meta: Metadata,
+    ) -> ConfirmDelivery:
+        """The delivery's plan comes from the view, in this transaction; returns the command run."""
+        plan_id = await conn.fetchval("select plan_id from deliveries_view where delivery_id = $1", delivery_id)
+        if plan_id is None:
+            raise DeliveryNotFound(delivery_id)
+        command = ConfirmDelivery(
+            plan_id=plan_id, delivery_id=delivery_id, today=today, confirmed_by=actor.sub, photo_ref=photo_ref
+        )
+        await self._on_plan(conn, plan_id, command, actor, meta)
+        return command
+
+    async def hold_session(
+        self,
+        conn: asyncpg.Connection,
+        *,
+        session_id: UUID,
+        topic: str,
+        held_on: date,
+        kelurahan_code: str,
+        family_ids: Sequence[UUID],
+        facilitator: str,
+        today: date,
+        actor: Principal,
+        meta: Metadata,
+    ) -> Session:
+        """The families must be enrolled there as aid knows from registry events (not a call)."""
+        require_acts_in(actor, kelurahan_code)
+        rows = await conn.fetch(
+            "select family_id from aid_families where kelurahan_code = $1 and enrolled_on is not null"
+            " and exited_on is null and family_id = any($2::uuid[])",
+            kelurahan_code,
+            list(family_ids),
+        )
+        command = HoldSession(
+            session_id=session_id,
+            topic=topic,
+            held_on=held_on,
+            kelurahan_code=kelurahan_code,
+            family_ids=tuple(family_ids),
+            facilitator=facilitator,
+            today=today,
+            recorded_by=actor.sub,
+            enrolled_here=frozenset(r["family_id"] for r in rows),
+        )
+        after, _ = await self.sessions.execute(conn, session_id, lambda s: session.decide(s, command), meta)
+        return after.state
+
+    async def record_visit(
+        self, conn: asyncpg.Connection, command: RecordVisit, actor: Principal, meta: Metadata
+    ) -> HomeVisit:
+        def decide(state: HomeVisit) -> list[Fact]:
+            if state.status == "none":
+                raise HomeVisitNotFound(command.flag_id)
+            require_acts_in(actor, state.kelurahan_code)
+            return home_visit.decide(state, command)
+
+        after, _ = await self.visits.execute(conn, command.flag_id, decide, meta)
+        return after.state
+
+    # -- the process manager's (policies) and the clock's ------------------------------------------
+
+    async def review_funding(self, conn: asyncpg.Connection, command: ReviewFunding, meta: Metadata) -> list[Fact]:
+        return await self._plan(conn, command, meta)
+
+    async def close_for_exit(self, conn: asyncpg.Connection, command: CloseForExit, meta: Metadata) -> list[Fact]:
+        return await self._plan(conn, command, meta)
+
+    async def end_window(self, conn: asyncpg.Connection, command: EndWindow, meta: Metadata) -> list[Fact]:
+        return await self._plan(conn, command, meta)
+
+    async def flag_home_visit(self, conn: asyncpg.Connection, command: FlagHomeVisit, meta: Metadata) -> list[Fact]:
+        _, facts = await self.visits.execute(conn, command.flag_id, lambda s: home_visit.decide(s, command), meta)
+        return facts
+
+    # -- the plan's one path ----------------------------------------------------------------------
+
+    async def _plan(self, conn: asyncpg.Connection, command: PlanCommand, meta: Metadata) -> list[Fact]:
+        _, facts = await self.plans.execute(conn, command.plan_id, lambda s: plan.decide(s, command), meta)
+        return facts
+
+    async def _on_plan(
+        self, conn: asyncpg.Connection, plan_id: UUID, command: PlanCommand, actor: Principal, meta: Metadata
+    ) -> Plan:
+        """A staff command: 404 before 403, so an unknown plan says so whoever asks."""
+
+        def decide(state: Plan) -> list[Fact]:
+            if state.status == "none":
+                raise PlanNotFound(plan_id)
+            require_acts_in(actor, state.kelurahan_code)
+            return plan.decide(state, command)
+
+        after, _ = await self.plans.execute(conn, plan_id, decide, meta)
+        return after.state

@@ -1,0 +1,185 @@
+"""Aid's read model: plans_view, deliveries_view, interventions_view, education_sessions_view and
+home_visits_view, written by the repositories' inline views in the transaction that records the
+facts (app.py configures them), and by `replay` when it refolds the event store. Idempotent:
+replays and retries write the same rows."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import asyncpg
+
+from services.aid.domain import DeliveryNote, HomeVisit, InterventionNote, Plan, Session, SessionNote, VisitNote
+from shared.contracts.aid import (
+    AidDelivered,
+    DeliveryConfirmed,
+    EducationSessionHeld,
+    HomeVisitDone,
+    HomeVisitFlagged,
+    InterventionRecorded,
+)
+from shared.messaging import Envelope
+from shared.repository import Fact
+
+VIEWS = ("plans_view", "deliveries_view", "interventions_view", "education_sessions_view", "home_visits_view")
+
+
+# -- the repositories' inline views: (conn, state after the save, the new facts, their envelopes) ---
+
+
+async def plan_view(conn: asyncpg.Connection, plan: Plan, facts: Sequence[Fact], _: Sequence[Envelope]) -> None:
+    await write_plan(conn, plan)
+    for fact in facts:
+        await project(conn, fact)
+
+
+async def session_view(conn: asyncpg.Connection, _: Session, facts: Sequence[Fact], __: Sequence[Envelope]) -> None:
+    for fact in facts:
+        await project(conn, fact)
+
+
+async def home_visit_view(
+    conn: asyncpg.Connection, _: HomeVisit, facts: Sequence[Fact], __: Sequence[Envelope]
+) -> None:
+    for fact in facts:
+        await project_visit(conn, fact)
+
+
+# -- rows ---------------------------------------------------------------------------------
+
+
+async def write_plan(conn: asyncpg.Connection, plan: Plan) -> None:
+    assert plan.window is not None and plan.opened_on is not None
+    gaps = [{"from": g.first.isoformat(), "to": g.last.isoformat()} for g in plan.gaps]
+    await conn.execute(
+        """
+        insert into plans_view (plan_id, family_id, kelurahan_code, status, start_date, end_date, days,
+            daily_minimum_rp, budget_rp, delivered_rp, days_covered, gaps, deliveries, confirmed,
+            interventions, opened_on, closed_on, outcome, unspent_rp, version)
+        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+        on conflict (plan_id) do update set status = excluded.status, budget_rp = excluded.budget_rp,
+            delivered_rp = excluded.delivered_rp, days_covered = excluded.days_covered, gaps = excluded.gaps,
+            deliveries = excluded.deliveries, confirmed = excluded.confirmed,
+            interventions = excluded.interventions, closed_on = excluded.closed_on,
+            outcome = excluded.outcome, unspent_rp = excluded.unspent_rp, version = excluded.version
+        where plans_view.version < excluded.version
+        """,
+        plan.plan_id,
+        plan.family_id,
+        plan.kelurahan_code,
+        plan.status,
+        plan.window.first,
+        plan.window.last,
+        plan.days,
+        plan.daily_minimum_rp,
+        plan.budget_rp,
+        plan.delivered_rp,
+        plan.days_covered,
+        gaps,
+        len(plan.deliveries),
+        len(plan.confirmed),
+        plan.interventions,
+        plan.opened_on,
+        plan.closed_on,
+        plan.outcome,
+        plan.remaining_rp if plan.outcome else None,
+        plan.version,
+    )
+
+
+async def project(conn: asyncpg.Connection, fact: Fact) -> None:
+    """The row a fact adds or changes, besides the plan's own; idempotent (replays, retries)."""
+    event, private = fact.event, fact.private
+    match event:
+        case AidDelivered():
+            recorded_by = private.recorded_by if isinstance(private, DeliveryNote) else None
+            await conn.execute(
+                "insert into deliveries_view (delivery_id, plan_id, family_id, kelurahan_code, period_from,"
+                " period_to, days, value_rp, items, delivered_on, recorded_by)"
+                " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) on conflict do nothing",
+                event.delivery_id,
+                event.plan_id,
+                event.family_id,
+                event.kelurahan_code,
+                event.period_from,
+                event.period_to,
+                event.days,
+                event.value_rp,
+                [i.model_dump() for i in event.items],
+                event.delivered_on,
+                recorded_by,
+            )
+        case DeliveryConfirmed():
+            await conn.execute(
+                "update deliveries_view set confirmed_on = $2, confirmed_by = $3, photo_ref = $4"
+                " where delivery_id = $1",
+                event.delivery_id,
+                event.confirmed_on,
+                event.confirmed_by,
+                event.photo_ref,
+            )
+        case InterventionRecorded():
+            note = private if isinstance(private, InterventionNote) else None
+            await conn.execute(
+                "insert into interventions_view (intervention_id, plan_id, family_id, kelurahan_code, kind,"
+                " description, done_on, value_rp, recorded_by) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+                " on conflict do nothing",
+                event.intervention_id,
+                event.plan_id,
+                event.family_id,
+                event.kelurahan_code,
+                event.kind,
+                note.description if note else None,
+                event.done_on,
+                event.value_rp,
+                note.recorded_by if note else None,
+            )
+        case EducationSessionHeld():
+            held = private if isinstance(private, SessionNote) else None
+            await conn.execute(
+                "insert into education_sessions_view (session_id, topic, held_on, kelurahan_code, family_ids,"
+                " families, facilitator, recorded_by) values ($1, $2, $3, $4, $5, $6, $7, $8)"
+                " on conflict do nothing",
+                event.session_id,
+                event.topic,
+                event.held_on,
+                event.kelurahan_code,
+                event.family_ids,
+                event.families,
+                held.facilitator if held else None,
+                held.recorded_by if held else None,
+            )
+        case _:
+            pass  # the plan row carries everything else
+
+
+async def project_visit(conn: asyncpg.Connection, fact: Fact) -> None:
+    """The home_visits_view row a fact adds or changes."""
+    match fact.event:
+        case HomeVisitFlagged() as e:
+            await conn.execute(
+                "insert into home_visits_view (flag_id, plan_id, family_id, kelurahan_code, member_id, flagged_on,"
+                " since, weight_then_kg, weight_now_kg, status) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'open')"
+                " on conflict do nothing",
+                e.flag_id,
+                e.plan_id,
+                e.family_id,
+                e.kelurahan_code,
+                e.member_id,
+                e.flagged_on,
+                e.since,
+                e.weight_then_kg,
+                e.weight_now_kg,
+            )
+        case HomeVisitDone() as e:
+            note = fact.private if isinstance(fact.private, VisitNote) else None
+            await conn.execute(
+                "update home_visits_view set status = 'visited', visited_on = $2, note = $3, visited_by = $4"
+                " where flag_id = $1",
+                e.flag_id,
+                e.visited_on,
+                note.note if note else None,
+                note.recorded_by if note else None,
+            )
+        case _:
+            pass

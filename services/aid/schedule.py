@@ -1,0 +1,61 @@
+"""The clock-driven step: every `clock_interval_seconds`, end the plans whose days have passed
+with days uncovered (EndWindow through the handlers). "Today" is the app's clock, the city's day."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from uuid import uuid4
+
+import asyncpg
+import structlog
+from fastapi import FastAPI
+
+from services.aid.domain import EndWindow
+from services.aid.handlers import Handlers
+from shared.eventstore import Metadata
+from shared.outbox import committing
+
+log = structlog.get_logger()
+
+
+async def close_expired_plans(pool: asyncpg.Pool, handlers: Handlers, today: date, grace_days: int = 0) -> int:
+    """One step: each active plan whose last day (plus grace) is before `today`, in its own
+    transaction, ends incomplete with its trailing gap recorded. Returns how many ended.
+
+    Safe to run on every replica at once: the plan's row lock and the decision (an ended plan
+    is left alone) make a second run record nothing."""
+    due = await pool.fetch(
+        "select plan_id from plans_view where status = 'active' and end_date < $1 order by end_date",
+        today - timedelta(days=grace_days),
+    )
+    ended = 0
+    for row in due:
+        meta = Metadata(occurred_at=datetime.now(UTC), correlation_id=uuid4(), causation_id=uuid4())
+        async with committing(pool) as conn:
+            facts = await handlers.end_window(conn, EndWindow(row["plan_id"], today, grace_days), meta)
+        if facts:
+            ended += 1
+            log.info("plan_window_ended", plan_id=str(row["plan_id"]), outcome="incomplete")
+    return ended
+
+
+async def run_step(app: FastAPI) -> int:
+    """The step with the app's own clock, pool and settings (tests call this directly)."""
+    state = app.state
+    return await close_expired_plans(state.pool, state.handlers, state.clock(), state.settings.recording_grace_days)
+
+
+def clock_tasks(app: FastAPI) -> list[Coroutine[Any, Any, None]]:
+    return [_every(app, app.state.settings.clock_interval_seconds)]
+
+
+async def _every(app: FastAPI, seconds: float) -> None:
+    while True:
+        try:
+            await run_step(app)
+        except Exception as exc:  # PostgreSQL away: the next tick tries again
+            log.warning("plan_clock_failed", error=repr(exc))
+        await asyncio.sleep(seconds)

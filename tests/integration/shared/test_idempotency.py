@@ -1,0 +1,75 @@
+"""Idempotency records on a real PostgreSQL: per principal and route, keyed hashes, expiry."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+
+import asyncpg
+import pytest
+
+from shared.idempotency import Idempotency, KeyReused
+
+pytestmark = pytest.mark.integration
+
+BODY = b'{"kk_number": "3375011203200001", "head_name": "Budi Santoso"}'
+RECORDS = Idempotency(b"service-secret-for-idempotency-tests")
+
+
+async def record(pool: asyncpg.Pool, records: Idempotency, path: str, body: bytes = BODY, status: int = 201) -> bool:
+    async with pool.acquire() as conn, conn.transaction():
+        return await records.record(
+            conn, "kader-1", "POST", path, "k-1", records.fingerprint("POST", path, body), status, {"path": path}
+        )
+
+
+async def test_a_retry_on_the_same_route_finds_the_first_response(pool: asyncpg.Pool) -> None:
+    assert await record(pool, RECORDS, "/families")
+    stored = await RECORDS.stored(
+        pool, "kader-1", "POST", "/families", "k-1", RECORDS.fingerprint("POST", "/families", BODY)
+    )
+    assert stored is not None and (stored.status, stored.body) == (201, {"path": "/families"})
+
+
+async def test_the_same_key_on_another_route_is_another_request(pool: asyncpg.Pool) -> None:
+    assert await record(pool, RECORDS, "/families")
+    assert await record(pool, RECORDS, "/donors")
+    fingerprint = RECORDS.fingerprint("POST", "/donors", BODY)
+    stored = await RECORDS.stored(pool, "kader-1", "POST", "/donors", "k-1", fingerprint)
+    assert stored is not None and stored.body == {"path": "/donors"}
+    assert await RECORDS.stored(pool, "kader-2", "POST", "/donors", "k-1", fingerprint) is None
+
+
+async def test_the_same_key_with_another_body_is_refused(pool: asyncpg.Pool) -> None:
+    assert await record(pool, RECORDS, "/families")
+    with pytest.raises(KeyReused):
+        await RECORDS.stored(
+            pool, "kader-1", "POST", "/families", "k-1", RECORDS.fingerprint("POST", "/families", b"{}")
+        )
+
+
+async def test_a_second_live_record_for_the_same_key_is_not_written(pool: asyncpg.Pool) -> None:
+    assert await record(pool, RECORDS, "/families")
+    assert not await record(pool, RECORDS, "/families", status=409)
+    assert await pool.fetchval("select status from idempotency_keys") == 201
+
+
+async def test_the_stored_hash_is_keyed_not_a_plain_digest_of_the_body(pool: asyncpg.Pool) -> None:
+    assert await record(pool, RECORDS, "/families")
+    stored_hash = await pool.fetchval("select request_hash from idempotency_keys")
+    plain = {hashlib.sha256(b"POST" + b"/families" + BODY).hexdigest(), hashlib.sha256(BODY).hexdigest()}
+    assert stored_hash not in plain
+    other_service = Idempotency(b"another-service-secret-entirely")
+    assert stored_hash != other_service.fingerprint("POST", "/families", BODY)
+
+
+async def test_records_expire_and_are_purged(pool: asyncpg.Pool) -> None:
+    short = Idempotency(b"service-secret-for-idempotency-tests", ttl=timedelta(days=7))
+    assert await record(pool, short, "/families")
+    await pool.execute("update idempotency_keys set created_at = now() - interval '8 days'")
+    fingerprint = short.fingerprint("POST", "/families", BODY)
+    assert await short.stored(pool, "kader-1", "POST", "/families", "k-1", fingerprint) is None
+    assert await record(pool, short, "/families", status=200)  # the expired record is replaced
+    await pool.execute("update idempotency_keys set created_at = now() - interval '8 days'")
+    assert await short.purge(pool) == 1
+    assert await pool.fetchval("select count(*) from idempotency_keys") == 0
