@@ -52,12 +52,10 @@ import nats  # noqa: E402
 import uvloop  # noqa: E402
 from nats.js import JetStreamContext  # noqa: E402
 
-from services.funding import repository as repo  # noqa: E402
-from services.funding.domain import sponsorship as sponsorships  # noqa: E402
-from services.funding.domain.donor import Donor, ReceiveContribution, RegisterDonor, decide, fold  # noqa: E402
-from services.funding.feeds import AidFeed  # noqa: E402
-from services.funding.ledger import LedgerStats  # noqa: E402
-from services.funding.replay import MIGRATIONS  # noqa: E402
+from services.funding.app import MIGRATIONS, repositories  # noqa: E402
+from services.funding.domain import DEFAULT_LIMITS, ReceiveContribution, RegisterDonor, SponsorFamily  # noqa: E402
+from services.funding.handlers import Handlers, LedgerStats  # noqa: E402
+from services.funding.policies import AidPolicy  # noqa: E402
 from shared.auth import issue_token  # noqa: E402
 from shared.contracts.aid import AidDelivered  # noqa: E402
 from shared.contracts.registry import FamilyEnrolled  # noqa: E402
@@ -224,48 +222,23 @@ async def system_sponsorships(servers: Any, js: JetStreamContext, n: int, reps: 
 
 
 async def seed_sponsored_families(pool: asyncpg.Pool, families: int) -> list[uuid.UUID]:
-    """Families enrolled and sponsored straight through the domain and repository (no HTTP)."""
+    """Families enrolled and sponsored straight through funding's handlers (no HTTP)."""
     meta = Metadata(occurred_at=datetime.now(UTC))
     donor_id = uuid.uuid4()
     ids = [uuid.uuid4() for _ in range(families)]
+    funding = Handlers(*repositories(), DEFAULT_LIMITS)
     async with pool.acquire() as conn, conn.transaction():
-        events = decide(
-            Donor(), RegisterDonor(donor_id=donor_id, donor_type="csr", name="Bench", contact=None, today=TODAY)
-        )
-        events += decide(
-            fold(events),
-            ReceiveContribution(
-                donor_id=donor_id,
-                contribution_id=uuid.uuid4(),
-                amount_rp=10_000_000_000,
-                received_on=TODAY,
-                method="transfer",
-                reference="BENCH",
-                today=TODAY,
-            ),
-        )
-        await repo.save(conn, repo.DONORS, donor_id, 0, events, meta)
+        await funding.register_donor(conn, RegisterDonor(donor_id, "csr", "Bench", None, TODAY), meta)
+        gift = ReceiveContribution(donor_id, uuid.uuid4(), 10_000_000_000, TODAY, "transfer", "BENCH", TODAY)
+        await funding.receive_contribution(conn, gift, meta)
         await conn.executemany(
             "insert into funding_families (family_id, status, kelurahan_code, enrolled_on)"
             " values ($1, 'enrolled', $2, $3)",
             [(f, MEDONO, TODAY) for f in ids],
         )
         for family_id in ids:
-            donor = await repo.load_donor(conn, donor_id)
-            command = sponsorships.SponsorFamily(
-                sponsorship_id=uuid.uuid4(),
-                donor_id=donor_id,
-                family_id=family_id,
-                amount_rp=SPONSORSHIP_RP,
-                start_date=TODAY,
-                today=TODAY,
-                family_status="enrolled",
-                kelurahan_code=MEDONO,
-            )
-            allocated, sponsored = sponsorships.sponsor(donor, command)
-            await repo.save(conn, repo.DONORS, donor_id, donor.version, allocated, meta)
-            await repo.save(conn, repo.SPONSORSHIPS, command.sponsorship_id, 0, sponsored, meta)
-            await repo.add_family_sponsorship(conn, command.sponsorship_id, family_id, donor_id)
+            command = SponsorFamily(uuid.uuid4(), donor_id, family_id, SPONSORSHIP_RP, TODAY, TODAY, "enrolled", MEDONO)
+            await funding.sponsor_family(conn, command, meta)
     return ids
 
 
@@ -301,7 +274,8 @@ async def system_ledger_projection(servers: Any, js: JetStreamContext, rep: int,
         await fresh_upstreams(js)
         await publish_all(js, "GENTING_AID", deliveries(families, n))
         stats = LedgerStats()
-        runner = ProjectionRunner(pool, js, AidFeed(stats), service=b.BENCH_SERVICE, batch=b.PROJECTION_BATCH)
+        policy = AidPolicy(Handlers(*repositories(), DEFAULT_LIMITS, stats))
+        runner = ProjectionRunner(pool, js, policy, service=b.BENCH_SERVICE, batch=b.PROJECTION_BATCH)
         with b.measured(servers, "ledger_projection"):
             started = time.perf_counter()
             task = asyncio.create_task(runner.run())

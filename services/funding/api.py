@@ -1,4 +1,5 @@
-"""Funding's HTTP API (CONTRACT.md, Funding): commands in, statements out.
+"""Funding's HTTP API (CONTRACT.md, Funding): commands in, statements out. Thin: parse the body,
+build the command, run a handler through run_command (one transaction, idempotency, retries).
 
 Who may do what: admin (Dinsos P2KB) registers donors and matches them to families; admin or a
 partner agency's system (the bank or the zakat body that takes the money in) records
@@ -10,31 +11,33 @@ statements without names and the de-identified per-type totals.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from functools import reduce
 from typing import Annotated, Any
 from uuid import UUID, uuid4
-from zoneinfo import ZoneInfo
 
 import asyncpg
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
-from services.funding import read_model
-from services.funding import repository as repo
-from services.funding.domain import donor as donors
-from services.funding.domain import sponsorship as sponsorships
-from services.funding.domain.rules import Limits
+from services.funding import queries
+from services.funding.domain import MakePledge, ReceiveContribution, RegisterDonor, SponsorFamily
+from services.funding.handlers import Handlers
+from services.funding.queries import DonorStatement, FamilyFunding, TypeTotals
 from shared.auth import Principal
 from shared.errors import Forbidden, NotFound
 from shared.eventstore import Metadata
-from shared.http import authenticate, correlation_id, run_command
+from shared.http import authenticate, correlation_id, problem_responses, run_command
 
 router = APIRouter(tags=["funding"])
-WIB = ZoneInfo("Asia/Jakarta")  # the programme's calendar day is Pekalongan's
 
 Caller = Annotated[Principal, Depends(authenticate)]
 AMOUNT = "whole rupiah, > 0 and at most the configured maximum (default Rp10.000.000.000)"
+MAX_OFFSET = 1_000_000  # far beyond any city's donors; a larger offset is a mistake (422), not a query
+
+# 400: a body that is not JSON at all (FastAPI cannot parse it; a JSON body that is wrong is 422).
+COMMAND = problem_responses(400, 401, 403, 404, 409, 413, 422)
+NEW_DONOR = problem_responses(400, 401, 403, 409, 413, 422)  # no id to look up: never 404
+READ_ONE = problem_responses(401, 403, 404, 422)
 
 
 class DonorIn(BaseModel):
@@ -73,14 +76,58 @@ class SponsorshipIn(BaseModel):
     start_date: date
 
 
+# -- answers ------------------------------------------------------------------------------------
+
+
+class DonorCreated(BaseModel):
+    donor_id: UUID
+    donor_type: str
+    version: int
+
+
+class PledgeRecorded(BaseModel):
+    pledge_id: UUID
+    donor_id: UUID
+    pledged_rp: int
+    version: int
+
+
+class ContributionRecorded(BaseModel):
+    contribution_id: UUID
+    donor_id: UUID
+    received_rp: int
+    available_rp: int
+    version: int
+
+
+class SponsorshipCreated(BaseModel):
+    sponsorship_id: UUID
+    donor_id: UUID
+    family_id: UUID
+    amount_rp: int
+    start_date: date
+    donor_available_rp: int
+
+
+class DonorList(BaseModel):
+    """An admin gets a page and the per-type totals, a donor its own statement, an auditor only the
+    totals (no ids, no names)."""
+
+    items: list[DonorStatement] | None = None
+    total: int | None = None
+    limit: int | None = None
+    offset: int | None = None
+    by_type: list[TypeTotals] | None = None
+
+
+def _handlers(request: Request) -> Handlers:
+    handlers: Handlers = request.app.state.handlers
+    return handlers
+
+
 def _today(request: Request) -> date:
-    clock = getattr(request.app.state, "clock", None)
-    return clock() if clock else datetime.now(WIB).date()
-
-
-def _limits(request: Request) -> Limits:
-    limits: Limits = request.app.state.settings.limits()
-    return limits
+    today: date = request.app.state.clock()
+    return today
 
 
 def _meta(request: Request) -> Metadata:
@@ -101,140 +148,128 @@ def _is_own(principal: Principal, donor_id: UUID) -> bool:
     return _own_donor(principal) == donor_id
 
 
-@router.post("/donors", status_code=201, summary="Register a donor (orang tua asuh)")
+# -- commands -----------------------------------------------------------------------------------
+
+
+@router.post(
+    "/donors",
+    status_code=201,
+    summary="Register a donor (orang tua asuh)",
+    response_model=DonorCreated,
+    responses=NEW_DONOR,
+)
 async def register_donor(body: DonorIn, request: Request, principal: Caller) -> JSONResponse:
     principal.require("admin")
-    command = donors.RegisterDonor(
-        donor_id=uuid4(), donor_type=body.donor_type, name=body.name, contact=body.contact, today=_today(request)
-    )
+    command = RegisterDonor(uuid4(), body.donor_type, body.name, body.contact, _today(request))
 
     async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
-        state = await repo.load_donor(conn, command.donor_id)
-        events = donors.decide(state, command, _limits(request))
-        await conn.execute(
-            "insert into donor_personal (donor_id, name, contact) values ($1, $2, $3)",
-            command.donor_id,
-            body.name.strip(),
-            body.contact.strip() if body.contact else None,
-        )
-        await repo.save(conn, repo.DONORS, command.donor_id, state.version, events, _meta(request))
-        return 201, {"donor_id": str(command.donor_id), "donor_type": body.donor_type, "version": len(events)}
+        after = await _handlers(request).register_donor(conn, command, _meta(request))
+        return 201, {"donor_id": str(command.donor_id), "donor_type": body.donor_type, "version": after.version}
 
     return await run_command(request, principal, execute)
 
 
-@router.post("/donors/{donor_id}/pledges", status_code=201, summary="A donor promises an amount")
+@router.post(
+    "/donors/{donor_id}/pledges",
+    status_code=201,
+    summary="A donor promises an amount",
+    response_model=PledgeRecorded,
+    responses=COMMAND,
+)
 async def make_pledge(donor_id: UUID, body: PledgeIn, request: Request, principal: Caller) -> JSONResponse:
     if not _is_own(principal, donor_id):
         principal.require("admin")
-    command = donors.MakePledge(donor_id=donor_id, pledge_id=uuid4(), amount_rp=body.amount_rp, today=_today(request))
+    command = MakePledge(donor_id, uuid4(), body.amount_rp, _today(request), body.note)
 
     async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
-        state = await repo.load_donor(conn, donor_id)
-        events = donors.decide(state, command, _limits(request))
-        if body.note and body.note.strip():
-            await conn.execute(
-                "insert into pledge_notes (pledge_id, donor_id, note) values ($1, $2, $3)",
-                command.pledge_id,
-                donor_id,
-                body.note.strip(),
-            )
-        await repo.save(conn, repo.DONORS, donor_id, state.version, events, _meta(request))
-        after = reduce(donors.evolve, events, state)
+        after = await _handlers(request).make_pledge(conn, command, _meta(request))
         return 201, {
             "pledge_id": str(command.pledge_id),
             "donor_id": str(donor_id),
-            "pledged_rp": after.pledged_rp,
+            "pledged_rp": after.state.pledged_rp,
             "version": after.version,
         }
 
     return await run_command(request, principal, execute)
 
 
-@router.post("/donors/{donor_id}/contributions", status_code=201, summary="Money from a donor was received")
+@router.post(
+    "/donors/{donor_id}/contributions",
+    status_code=201,
+    summary="Money from a donor was received",
+    response_model=ContributionRecorded,
+    responses=COMMAND,
+)
 async def receive_contribution(
     donor_id: UUID, body: ContributionIn, request: Request, principal: Caller
 ) -> JSONResponse:
     principal.require("admin", "agency")
-    command = donors.ReceiveContribution(
-        donor_id=donor_id,
-        contribution_id=uuid4(),
-        amount_rp=body.amount_rp,
-        received_on=body.received_on,
-        method=body.method,
-        reference=body.reference,
-        today=_today(request),
+    command = ReceiveContribution(
+        donor_id, uuid4(), body.amount_rp, body.received_on, body.method, body.reference, _today(request)
     )
 
     async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
-        state = await repo.load_donor(conn, donor_id)
-        events = donors.decide(state, command, _limits(request))
-        await repo.claim_reference(conn, donor_id, body.reference, command.contribution_id)
-        await repo.save(conn, repo.DONORS, donor_id, state.version, events, _meta(request))
-        after = reduce(donors.evolve, events, state)
+        after = await _handlers(request).receive_contribution(conn, command, _meta(request))
         return 201, {
             "contribution_id": str(command.contribution_id),
             "donor_id": str(donor_id),
-            "received_rp": after.received_rp,
-            "available_rp": after.available_rp,
+            "received_rp": after.state.received_rp,
+            "available_rp": after.state.available_rp,
             "version": after.version,
         }
 
     return await run_command(request, principal, execute)
 
 
-@router.post("/sponsorships", status_code=201, summary="An orang tua asuh sponsors an enrolled family")
+@router.post(
+    "/sponsorships",
+    status_code=201,
+    summary="An orang tua asuh sponsors an enrolled family",
+    response_model=SponsorshipCreated,
+    responses=COMMAND,
+)
 async def sponsor_family(body: SponsorshipIn, request: Request, principal: Caller) -> JSONResponse:
     principal.require("admin")
-    sponsorship_id = uuid4()
+    # The family's status and kelurahan are what funding learned from the registry: the handler
+    # fills them in under the family's lock.
+    command = SponsorFamily(
+        uuid4(), body.donor_id, body.family_id, body.amount_rp, body.start_date, _today(request), "unknown", None
+    )
 
     async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
-        # The family first (its lock orders this against an exit), then the donor: the allocation
-        # is appended at the donor's loaded version, so a concurrent sponsorship that spent the same
-        # money makes this append fail and run_command retry it on fresh state.
-        family = await repo.lock_family(conn, body.family_id)
-        state = await repo.load_donor(conn, body.donor_id)
-        command = sponsorships.SponsorFamily(
-            sponsorship_id=sponsorship_id,
-            donor_id=body.donor_id,
-            family_id=body.family_id,
-            amount_rp=body.amount_rp,
-            start_date=body.start_date,
-            today=_today(request),
-            family_status=family["status"] if family else "unknown",
-            kelurahan_code=family["kelurahan_code"] if family else None,
-        )
-        allocated, sponsored = sponsorships.sponsor(state, command, _limits(request))
-        meta = _meta(request)
-        await repo.save(conn, repo.DONORS, body.donor_id, state.version, allocated, meta)
-        await repo.save(conn, repo.SPONSORSHIPS, sponsorship_id, 0, sponsored, meta)
-        await repo.add_family_sponsorship(conn, sponsorship_id, body.family_id, body.donor_id)
-        after = reduce(donors.evolve, allocated, state)
+        donor, _ = await _handlers(request).sponsor_family(conn, command, _meta(request))
         return 201, {
-            "sponsorship_id": str(sponsorship_id),
+            "sponsorship_id": str(command.sponsorship_id),
             "donor_id": str(body.donor_id),
             "family_id": str(body.family_id),
             "amount_rp": body.amount_rp,
             "start_date": body.start_date.isoformat(),
-            "donor_available_rp": after.available_rp,
+            "donor_available_rp": donor.state.available_rp,
         }
 
     return await run_command(request, principal, execute)
 
 
-async def _statement(request: Request, principal: Caller, donor_id: UUID) -> dict[str, Any]:
-    statement = await read_model.donor_statement(request.app.state.pool, donor_id)
+# -- reads --------------------------------------------------------------------------------------
+
+
+async def _statement(request: Request, principal: Principal, donor_id: UUID) -> dict[str, Any]:
+    pool = request.app.state.pool
+    statement = await queries.donor_statement(pool, donor_id)
     if statement is None:
         raise NotFound(f"Donor {donor_id} is not registered.")
     if principal.role == "admin" or _is_own(principal, donor_id):
-        personal = await request.app.state.pool.fetchrow(
-            "select name, contact from donor_personal where donor_id = $1", donor_id
-        )
-        statement.update(name=personal["name"] if personal else None, contact=personal["contact"] if personal else None)
+        statement.update(await queries.donor_personal(pool, donor_id))
     return statement
 
 
-@router.get("/donors/{donor_id}", summary="A donor's statement: received, allocated, drawn, available")
+@router.get(
+    "/donors/{donor_id}",
+    summary="A donor's statement: received, allocated, drawn, available",
+    response_model=DonorStatement,
+    response_model_exclude_unset=True,
+    responses=READ_ONE,
+)
 async def get_donor(donor_id: UUID, request: Request, principal: Caller) -> dict[str, Any]:
     if principal.role == "donor" and not _is_own(principal, donor_id):
         raise Forbidden("a donor sees only its own statement")
@@ -242,22 +277,28 @@ async def get_donor(donor_id: UUID, request: Request, principal: Caller) -> dict
     return await _statement(request, principal, donor_id)
 
 
-@router.get("/donors", summary="Donors (admin), per-type totals without names (auditor), or one's own (donor)")
+@router.get(
+    "/donors",
+    summary="Donors (admin), per-type totals without names (auditor), or one's own (donor)",
+    response_model=DonorList,
+    response_model_exclude_unset=True,
+    responses=problem_responses(401, 403, 422),
+)
 async def list_donors(
     request: Request,
     principal: Caller,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> dict[str, Any]:
     principal.require("admin", "auditor", "donor")
     pool = request.app.state.pool
-    by_type = await read_model.totals_by_type(pool)
+    by_type = await queries.totals_by_type(pool)
     if principal.role == "auditor":
         return {"by_type": by_type}
     only = _own_donor(principal)
     if principal.role == "donor" and only is None:
         return {"items": [], "total": 0, "limit": limit, "offset": offset}
-    total, ids = await read_model.donor_page(pool, limit, offset, only)
+    total, ids = await queries.donor_page(pool, limit, offset, only)
     items = [await _statement(request, principal, i) for i in ids]
     body: dict[str, Any] = {"items": items, "total": total, "limit": limit, "offset": offset}
     if principal.role == "admin":
@@ -265,10 +306,15 @@ async def list_donors(
     return body
 
 
-@router.get("/families/{family_id}/funding", summary="What a family is sponsored with, drawn and remaining")
+@router.get(
+    "/families/{family_id}/funding",
+    summary="What a family is sponsored with, drawn and remaining",
+    response_model=FamilyFunding,
+    responses=READ_ONE,
+)
 async def family_funding(family_id: UUID, request: Request, principal: Caller) -> dict[str, Any]:
     principal.require("admin", "auditor", "agency", "donor")
-    funding = await read_model.family_funding(request.app.state.pool, family_id)
+    funding = await queries.family_funding(request.app.state.pool, family_id)
     if principal.role == "donor":
         mine = [s for s in (funding or {}).get("sponsorships", []) if UUID(s["donor_id"]) == _own_donor(principal)]
         if not mine:  # a donor knows only the families it sponsors

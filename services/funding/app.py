@@ -1,22 +1,30 @@
-"""Composition root of funding: settings, routers, the events it owns and the feeds it consumes."""
+"""Composition root of funding: settings, the clock, the two repositories (configured with the
+read model as their inline view), the handlers, the policies that react to registry and aid, the
+routes and the ledger's metrics. All wiring is here; the modules it wires know nothing of each other's setup."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import cast
 
 from fastapi import FastAPI
 from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from services.funding import projections
 from services.funding.api import router
-from services.funding.feeds import feeds
-from services.funding.ledger import LedgerStats
-from services.funding.replay import MIGRATIONS
+from services.funding.domain import Donor, Sponsorship, donor, sponsorship
+from services.funding.handlers import Handlers, LedgerStats
+from services.funding.policies import policies
 from services.funding.settings import FundingSettings
-from shared.contracts.funding import CATALOG
+from shared.contracts.funding import CATALOG, DonorStreamEvent, SponsorshipStreamEvent
 from shared.projection import Projection
+from shared.repository import Fact, Repository
 from shared.service import ServiceSpec, build_app
 from shared.settings import Settings
+
+MIGRATIONS = Path(__file__).parent / "migrations"
 
 DESCRIPTION = (
     "Donors (orang tua asuh: individuals, communities, BUMD, BUMN, CSR, universities, media — never a "
@@ -25,8 +33,29 @@ DESCRIPTION = (
 )
 
 
+def _evolve_donor(state: Donor, fact: Fact) -> Donor:
+    return donor.evolve(state, cast(DonorStreamEvent, fact.event))  # the donor stream holds only these
+
+
+def _evolve_sponsorship(state: Sponsorship, fact: Fact) -> Sponsorship:
+    return sponsorship.evolve(state, cast(SponsorshipStreamEvent, fact.event))
+
+
+def repositories() -> tuple[Repository[Donor], Repository[Sponsorship]]:
+    """Funding's two aggregates. No private parts (a donor's name and contact are kept in
+    donor_personal, beside the stream), so no cipher; the read model is updated inline."""
+    donors = Repository("donor", CATALOG, Donor, _evolve_donor, views=[projections.inline_view])
+    sponsorships = Repository("sponsorship", CATALOG, Sponsorship, _evolve_sponsorship, views=[projections.inline_view])
+    return donors, sponsorships
+
+
+def handlers(settings: FundingSettings) -> Handlers:
+    donors, sponsorships = repositories()
+    return Handlers(donors, sponsorships, settings.limits(), LedgerStats())
+
+
 class LedgerCollector(Collector):
-    """Exposes the ledger's counters on /metrics at scrape time (no race with the feeds' start)."""
+    """Exposes the ledger's counters on /metrics at scrape time (no race with the policies' start)."""
 
     def __init__(self, stats: LedgerStats) -> None:
         self.stats = stats
@@ -43,16 +72,14 @@ class LedgerCollector(Collector):
 
 
 def create_app(settings: FundingSettings | None = None) -> FastAPI:
-    settings = settings or FundingSettings.from_env(service="funding")  # type: ignore[assignment]
-    assert isinstance(settings, FundingSettings)
-    stats = LedgerStats()
+    settings = settings or FundingSettings.from_env()
+    service = handlers(settings)
 
-    def projections(_: Settings) -> Sequence[Projection]:
-        return feeds(stats)
+    def consumers(_: Settings) -> Sequence[Projection]:
+        return policies(service)
 
     async def on_startup(app: FastAPI) -> None:
-        app.state.ledger = stats
-        app.state.metrics.registry.register(LedgerCollector(stats))
+        app.state.metrics.registry.register(LedgerCollector(service.stats))
 
     spec = ServiceSpec(
         name="funding",
@@ -61,7 +88,11 @@ def create_app(settings: FundingSettings | None = None) -> FastAPI:
         migrations=MIGRATIONS,
         routers=[router],
         publishes=CATALOG,
-        projections=projections,
+        projections=consumers,
         on_startup=on_startup,
     )
-    return build_app(spec, settings)
+    app = build_app(spec, settings)
+    app.state.clock = settings.clock()  # the one "today" (tests swap it)
+    app.state.handlers = service
+    app.state.ledger = service.stats
+    return app

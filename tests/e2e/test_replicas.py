@@ -280,7 +280,7 @@ async def test_two_replicas_each_under_load_through_kills_lose_nothing_and_count
     from services.aid.app import repositories
     from services.aid.projections import VIEWS as AID_VIEWS
     from services.aid.replay import rebuild as rebuild_aid
-    from services.funding.read_model import VIEW_TABLES as FUNDING_VIEWS
+    from services.funding.projections import VIEW_TABLES as FUNDING_VIEWS
     from services.funding.replay import rebuild as rebuild_funding
     from services.registry.app import registry
     from services.registry.replay import rebuild as rebuild_registry
@@ -378,9 +378,10 @@ async def test_two_replicas_each_under_load_through_kills_lose_nothing_and_count
 def _runner_projection(owner: str, name: str) -> Any:
     """The projection class of a service's consumer (aid's and funding's, by name)."""
     from services.aid.policies import FundingPolicy, RegistryPolicy
-    from services.funding.feeds import AidFeed, RegistryFeed
+    from services.funding.policies import AidPolicy
+    from services.funding.policies import RegistryPolicy as FundingRegistryPolicy
 
-    for cls in (RegistryPolicy, FundingPolicy, AidFeed, RegistryFeed):
+    for cls in (RegistryPolicy, FundingPolicy, AidPolicy, FundingRegistryPolicy):
         if cls.name == name:
             return cls
     raise AssertionError(f"unknown consumer {name} of {owner}")

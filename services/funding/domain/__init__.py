@@ -1,46 +1,65 @@
-"""Funding's pure domain, one module per aggregate: `donor` (its money) and `sponsorship` (a donor's
+"""Funding's pure domain: `commands`, `errors`, `rules` (accepted input and limits), and one module
+per aggregate with its state, decide and evolve: `donor` (its money) and `sponsorship` (a donor's
 money set aside for one family). No I/O, clock or ids: those come on the commands."""
 
 from services.funding.domain import donor, sponsorship
-from services.funding.domain.donor import (
+from services.funding.domain.commands import (
     AllocateFunds,
-    Donor,
+    ClosePlan,
+    DonorCommand,
+    Draw,
+    MakePledge,
+    PayDelivery,
+    ReceiveContribution,
+    RecordEnrolment,
+    RecordExit,
+    RecordPlan,
+    RegisterDonor,
+    Release,
+    ReleaseFamily,
+    ReturnFunds,
+    SponsorFamily,
+    SponsorshipCommand,
+)
+from services.funding.domain.donor import Donor
+from services.funding.domain.errors import (
     DonorAlreadyRegistered,
     DonorNotFound,
+    DuplicateContribution,
+    FamilyNotSponsorable,
     InsufficientFunds,
-    MakePledge,
-    ReceiveContribution,
-    RegisterDonor,
-    ReturnFunds,
+    UnknownAllocation,
 )
 from services.funding.domain.rules import DEFAULT_LIMITS, Limits
-from services.funding.domain.sponsorship import (
-    Draw,
-    FamilyNotSponsorable,
-    Release,
-    SponsorFamily,
-    Sponsorship,
-    split_delivery,
-    sponsor,
-)
+from services.funding.domain.sponsorship import Sponsorship, split_delivery, sponsor
 
 __all__ = [
     "DEFAULT_LIMITS",
     "AllocateFunds",
+    "ClosePlan",
     "Donor",
     "DonorAlreadyRegistered",
+    "DonorCommand",
     "DonorNotFound",
     "Draw",
+    "DuplicateContribution",
     "FamilyNotSponsorable",
     "InsufficientFunds",
     "Limits",
     "MakePledge",
+    "PayDelivery",
     "ReceiveContribution",
+    "RecordEnrolment",
+    "RecordExit",
+    "RecordPlan",
     "RegisterDonor",
     "Release",
+    "ReleaseFamily",
     "ReturnFunds",
     "SponsorFamily",
     "Sponsorship",
+    "SponsorshipCommand",
+    "UnknownAllocation",
     "donor",
     "split_delivery",
     "sponsor",

@@ -1,4 +1,4 @@
-"""The Donor aggregate: an orang tua asuh and its money. Pure: no I/O, clock or ids."""
+"""The Donor aggregate: an orang tua asuh and its money (state, decide, evolve). Pure: no I/O, clock or ids."""
 
 from __future__ import annotations
 
@@ -9,13 +9,22 @@ from functools import reduce
 from typing import assert_never, cast
 from uuid import UUID
 
+from services.funding.domain.commands import (
+    AllocateFunds,
+    DonorCommand,
+    MakePledge,
+    ReceiveContribution,
+    RegisterDonor,
+    ReturnFunds,
+)
+from services.funding.domain.errors import DonorAlreadyRegistered, DonorNotFound, InsufficientFunds, UnknownAllocation
 from services.funding.domain.rules import (
     DEFAULT_LIMITS,
     METHODS,
     Limits,
     amount_errors,
+    character_errors,
     donor_type_errors,
-    rupiah,
     text_errors,
 )
 from shared.contracts.funding import (
@@ -27,104 +36,8 @@ from shared.contracts.funding import (
     FundsAllocated,
     FundsReturned,
     PledgeMade,
-    ReleaseReason,
 )
-from shared.errors import Conflict, FieldError, InvalidCommand, NotFound
-
-# -- commands: ids, dates and the caller are stamped by the handler ------------------------
-
-
-@dataclass(frozen=True)
-class RegisterDonor:
-    donor_id: UUID
-    donor_type: str
-    name: str  # personal data of an individual donor: checked here, never put in an event
-    contact: str | None
-    today: date
-
-
-@dataclass(frozen=True)
-class MakePledge:
-    donor_id: UUID
-    pledge_id: UUID
-    amount_rp: int
-    today: date
-
-
-@dataclass(frozen=True)
-class ReceiveContribution:
-    donor_id: UUID
-    contribution_id: UUID
-    amount_rp: int
-    received_on: date
-    method: str
-    reference: str
-    today: date
-
-
-@dataclass(frozen=True)
-class AllocateFunds:
-    """Set received money aside for a sponsorship (decided together with it, see sponsorship.sponsor)."""
-
-    donor_id: UUID
-    sponsorship_id: UUID
-    family_id: UUID
-    amount_rp: int
-    today: date
-
-
-@dataclass(frozen=True)
-class ReturnFunds:
-    donor_id: UUID
-    sponsorship_id: UUID
-    amount_rp: int
-    reason: ReleaseReason
-    on: date
-
-
-DonorCommand = RegisterDonor | MakePledge | ReceiveContribution | AllocateFunds | ReturnFunds
-
-# -- errors -------------------------------------------------------------------------------
-
-
-class DonorNotFound(NotFound):
-    """No donor is registered under this id."""
-
-    def __init__(self, donor_id: UUID) -> None:
-        self.donor_id = donor_id
-        super().__init__(f"Donor {donor_id} is not registered.")
-
-
-class DonorAlreadyRegistered(Conflict):
-    """A donor is already registered under this id."""
-
-    def __init__(self, donor_id: UUID) -> None:
-        self.donor_id = donor_id
-        super().__init__(f"Donor {donor_id} is already registered.")
-
-
-class InsufficientFunds(Conflict):
-    """The donor's received, unallocated money is less than the amount asked for."""
-
-    title = "Not enough available money"
-
-    def __init__(self, donor_id: UUID, available_rp: int, requested_rp: int) -> None:
-        self.donor_id = donor_id
-        self.available_rp = available_rp
-        self.requested_rp = requested_rp
-        super().__init__(
-            f"Donor {donor_id} has {rupiah(available_rp)} received and not yet allocated; "
-            f"{rupiah(requested_rp)} was asked for."
-        )
-        self.errors = [FieldError("amount_rp", f"exceeds the donor's available {rupiah(available_rp)}")]
-
-
-class UnknownAllocation(Conflict):
-    """Money can only come back from a sponsorship this donor's money went to (a bug otherwise)."""
-
-    def __init__(self, donor_id: UUID, sponsorship_id: UUID) -> None:
-        super().__init__(f"Donor {donor_id} never allocated money to sponsorship {sponsorship_id}.")
-
+from shared.errors import Conflict, FieldError, InvalidCommand
 
 # -- state --------------------------------------------------------------------------------
 
@@ -161,7 +74,10 @@ def decide(state: Donor, command: DonorCommand, limits: Limits = DEFAULT_LIMITS)
         case RegisterDonor():
             return _register(state, command, limits)
         case MakePledge():
-            _invalid_if(amount_errors("amount_rp", command.amount_rp, limits))
+            _invalid_if(
+                amount_errors("amount_rp", command.amount_rp, limits)
+                + character_errors("note", command.note, allow_newlines=True)
+            )
             donor_type = _existing(state, command.donor_id)
             return [
                 PledgeMade(

@@ -79,4 +79,17 @@ def text_errors(field: str, value: str | None, limits: Limits, *, required: bool
         return [FieldError(field, "must not be empty")] if required else []
     if len(value) > limits.max_text:
         return [FieldError(field, f"must be at most {limits.max_text} characters")]
+    return character_errors(field, value, allow_newlines=False)
+
+
+def character_errors(field: str, value: str | None, *, allow_newlines: bool) -> list[FieldError]:
+    """Control characters (a NUL cannot even be stored) and lone surrogates (not text) are refused;
+    a free-text note may keep its line breaks and tabs."""
+    allowed = "\t\n\r" if allow_newlines else ""
+    for char in value or "":
+        code = ord(char)
+        if (code < 0x20 or code == 0x7F) and char not in allowed:
+            return [FieldError(field, "must not contain control characters")]
+        if 0xD800 <= code <= 0xDFFF:
+            return [FieldError(field, "must be valid text (no lone surrogates)")]
     return []

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date
 from functools import reduce
 from typing import assert_never
 from uuid import UUID
 
-from services.funding.domain.donor import AllocateFunds, Donor, DonorNotFound
+from services.funding.domain.commands import AllocateFunds, Draw, Release, SponsorFamily, SponsorshipCommand
+from services.funding.domain.donor import Donor
 from services.funding.domain.donor import decide as decide_donor
+from services.funding.domain.errors import DonorNotFound, FamilyNotSponsorable
 from services.funding.domain.rules import DEFAULT_LIMITS, Limits, amount_errors
 from shared.contracts.funding import (
     DonorStreamEvent,
@@ -22,60 +23,7 @@ from shared.contracts.funding import (
     SponsorshipReleased,
     SponsorshipStreamEvent,
 )
-from shared.errors import Conflict, FieldError, InvalidCommand
-
-# -- commands -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SponsorFamily:
-    sponsorship_id: UUID
-    donor_id: UUID
-    family_id: UUID
-    amount_rp: int
-    start_date: date
-    today: date
-    # Owned by the registry, learned from its events into funding's own table.
-    family_status: str  # "enrolled" | "exited" | "unknown"
-    kelurahan_code: str | None
-
-
-@dataclass(frozen=True)
-class Draw:
-    """Pay (part of) a delivery from this sponsorship; `amount_rp` is what is still unpaid."""
-
-    sponsorship_id: UUID
-    delivery_id: UUID
-    plan_id: UUID
-    amount_rp: int
-    drawn_on: date
-
-
-@dataclass(frozen=True)
-class Release:
-    sponsorship_id: UUID
-    reason: ReleaseReason
-    plan_id: UUID | None
-    on: date
-
-
-SponsorshipCommand = Draw | Release
-
-# -- errors -------------------------------------------------------------------------------
-
-
-class FamilyNotSponsorable(Conflict):
-    """Only a family the registry has enrolled, and that has not exited, can be sponsored."""
-
-    title = "Family cannot be sponsored"
-
-    def __init__(self, family_id: UUID, family_status: str) -> None:
-        self.family_id = family_id
-        self.family_status = family_status  # `status` is the HTTP status on DomainError
-        why = "has exited the programme" if family_status == "exited" else "is not enrolled"
-        super().__init__(f"Family {family_id} {why}.")
-        self.errors = [FieldError("family_id", f"family {why}")]
-
+from shared.errors import Conflict, InvalidCommand
 
 # -- state --------------------------------------------------------------------------------
 

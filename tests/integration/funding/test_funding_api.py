@@ -70,6 +70,28 @@ class TestDonors:
         assert (await funding.http.post("/donors", json=body)).status_code == 401
         assert await funding.count("events") == 0
 
+    @pytest.mark.parametrize(
+        ("field", "body"),
+        [
+            ("name", {"name": "Budi\x00", "donor_type": "individual"}),
+            ("contact", {"name": "Budi", "donor_type": "individual", "contact": "0812\x07"}),
+        ],
+    )
+    async def test_control_characters_are_refused_naming_the_field(
+        self, funding: Funding, field: str, body: dict[str, Any]
+    ) -> None:
+        response = await funding.http.post("/donors", json=body, headers=ADMIN)
+        assert response.status_code == 422, response.text
+        assert response.json()["errors"][0]["field"] == field
+        assert await funding.count("events") == 0 and await funding.count("donor_personal") == 0
+
+    async def test_an_absurd_page_offset_is_refused_not_a_server_error(self, funding: Funding) -> None:
+        await funding.donor()
+        absurd = await funding.http.get("/donors", params={"offset": "167150350934348103680"}, headers=ADMIN)
+        assert absurd.status_code == 422 and absurd.json()["errors"][0]["field"] == "offset"
+        far = await funding.http.get("/donors", params={"offset": 1_000_000}, headers=ADMIN)
+        assert far.status_code == 200 and far.json()["items"] == [] and far.json()["total"] == 1
+
 
 class TestContributions:
     @pytest.mark.parametrize("amount", [2_700_000.0, 1.5, "2700000", 0, -100, 10_000_000_001, 10**40, True, None])
@@ -97,6 +119,19 @@ class TestContributions:
         responses = await asyncio.gather(*(funding.contribute(donor, 500_000, "MANDIRI-77") for _ in range(6)))
         assert sorted(r.status_code for r in responses) == [201] + [409] * 5
         assert (await funding.statement(donor))["received_rp"] == 500_000
+
+    async def test_a_nul_byte_in_a_reference_or_a_note_is_refused_and_nothing_is_stored(self, funding: Funding) -> None:
+        donor_id = await funding.donor()
+        before = await counts(funding)
+        gift = {"amount_rp": 1_000_000, "received_on": TODAY.isoformat(), "method": "transfer", "reference": "TRX\x00"}
+        response = await funding.http.post(f"/donors/{donor_id}/contributions", json=gift, headers=ADMIN)
+        assert response.status_code == 422 and response.json()["errors"][0]["field"] == "reference"
+        pledge = {"amount_rp": 1_000_000, "note": "janji\x00"}
+        response = await funding.http.post(f"/donors/{donor_id}/pledges", json=pledge, headers=ADMIN)
+        assert response.status_code == 422 and response.json()["errors"][0]["field"] == "note"
+        assert await nothing_stored_since(funding, before) and await funding.count("pledge_notes") == 0
+        lines = {"amount_rp": 1_000_000, "note": "janji tahun 2025\nlunas Desember"}
+        assert (await funding.http.post(f"/donors/{donor_id}/pledges", json=lines, headers=ADMIN)).status_code == 201
 
     async def test_an_agency_records_contributions_a_donor_cannot(self, funding: Funding) -> None:
         donor = await funding.donor()

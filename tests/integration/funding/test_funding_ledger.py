@@ -13,7 +13,7 @@ from uuid import UUID
 import pytest
 from funding_support import Funding
 
-from services.funding.read_model import VIEW_TABLES
+from services.funding.projections import VIEW_TABLES
 from services.funding.replay import rebuild
 from shared.testing import TEST_JWT_SECRET
 

@@ -10,22 +10,20 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.funding.domain import Limits
-from services.funding.domain.donor import (
+from services.funding.domain import (
     AllocateFunds,
     Donor,
     DonorAlreadyRegistered,
     DonorNotFound,
     InsufficientFunds,
+    Limits,
     MakePledge,
     ReceiveContribution,
     RegisterDonor,
     ReturnFunds,
     UnknownAllocation,
-    decide,
-    evolve,
-    fold,
 )
+from services.funding.domain.donor import decide, evolve, fold
 from shared.contracts.funding import (
     ContributionReceived,
     DonorRegistered,
@@ -112,6 +110,21 @@ class TestRegistration:
         with pytest.raises(InvalidCommand) as exc:
             decide(Donor(), RegisterDonor(donor_id=DONOR, donor_type="csr", name="  ", contact=None, today=TODAY))
         assert fields(exc) == ["name"]
+
+    @pytest.mark.parametrize("name", ["Budi\x00", "Bu\ndi", "Budi\x7f", "Budi\ud800"])
+    def test_control_characters_or_lone_surrogates_in_a_name_are_refused(self, name: str) -> None:
+        with pytest.raises(InvalidCommand) as exc:
+            decide(Donor(), RegisterDonor(donor_id=DONOR, donor_type="csr", name=name, contact=None, today=TODAY))
+        assert fields(exc) == ["name"]
+
+    def test_a_pledge_note_keeps_its_line_breaks_but_not_a_nul(self) -> None:
+        def pledge(note: str) -> MakePledge:
+            return MakePledge(donor_id=DONOR, pledge_id=PLEDGE, amount_rp=1_000, today=TODAY, note=note)
+
+        assert decide(fold([REGISTERED]), pledge("janji\n\tlunas Desember"))
+        with pytest.raises(InvalidCommand) as exc:
+            decide(fold([REGISTERED]), pledge("janji\x00"))
+        assert fields(exc) == ["note"]
 
     def test_the_event_carries_no_name_or_contact(self) -> None:
         [event] = decide(

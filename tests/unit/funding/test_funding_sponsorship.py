@@ -11,20 +11,19 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.funding.domain import donor as donors
-from services.funding.domain.donor import DonorNotFound, InsufficientFunds
-from services.funding.domain.sponsorship import (
+from services.funding.domain import (
+    DonorNotFound,
     Draw,
     FamilyNotSponsorable,
+    InsufficientFunds,
     Release,
     SponsorFamily,
     Sponsorship,
-    decide,
-    evolve,
-    fold,
     split_delivery,
     sponsor,
 )
+from services.funding.domain import donor as donors
+from services.funding.domain.sponsorship import decide, evolve, fold
 from shared.contracts.funding import (
     ContributionReceived,
     DonorRegistered,

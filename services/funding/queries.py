@@ -1,106 +1,87 @@
-"""Funding's read model: donors_view, contributions_view and sponsorships_view, written inline with
-each append (same transaction) and rebuilt from the event store by replay. Queries for the API.
-
-Every change is additive per stream and applied in stream order, so applying the donor streams
-and the sponsorship streams in any interleaving gives the same tables (what replay relies on).
-"""
+"""Funding's read side: donor statements, per-type totals, pages of donors and a family's funding,
+as plain dicts from the read model (projections.py) and the families learned from the registry."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, TypeAlias
 from uuid import UUID
 
 import asyncpg
-
-from shared.contracts.funding import (
-    CATALOG,
-    ContributionReceived,
-    DonorRegistered,
-    FamilySponsored,
-    FundsAllocated,
-    FundsReturned,
-    PledgeMade,
-    SponsorshipDrawn,
-    SponsorshipReleased,
-)
-from shared.messaging import Envelope
-
-VIEW_TABLES = ("donors_view", "contributions_view", "sponsorships_view")
+from pydantic import BaseModel
 
 Db: TypeAlias = asyncpg.Connection | asyncpg.Pool
 
-
-async def project(conn: asyncpg.Connection, envelope: Envelope) -> None:
-    """Apply one of funding's own events to the read model."""
-    event = CATALOG.parse(envelope.event_type, envelope.schema_version, envelope.data)
-    v = envelope.stream_version
-    match event:
-        case DonorRegistered():
-            await conn.execute(
-                "insert into donors_view (donor_id, donor_type, registered_on, version) values ($1, $2, $3, $4)",
-                event.donor_id,
-                event.donor_type,
-                event.registered_on,
-                v,
-            )
-        case PledgeMade():
-            await _donor_add(conn, event.donor_id, v, "pledged_rp", event.amount_rp)
-        case ContributionReceived():
-            await _donor_add(conn, event.donor_id, v, "received_rp", event.amount_rp)
-            await conn.execute(
-                "insert into contributions_view (contribution_id, donor_id, amount_rp, received_on, method)"
-                " values ($1, $2, $3, $4, $5)",
-                event.contribution_id,
-                event.donor_id,
-                event.amount_rp,
-                event.received_on,
-                event.method,
-            )
-        case FundsAllocated():
-            await _donor_add(conn, event.donor_id, v, "allocated_rp", event.amount_rp)
-        case FundsReturned():
-            await _donor_add(conn, event.donor_id, v, "returned_rp", event.amount_rp)
-        case FamilySponsored():
-            await conn.execute(
-                "insert into sponsorships_view (sponsorship_id, donor_id, donor_type, family_id, kelurahan_code,"
-                " version, amount_rp, start_date, sponsored_on) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                event.sponsorship_id,
-                event.donor_id,
-                event.donor_type,
-                event.family_id,
-                event.kelurahan_code,
-                v,
-                event.amount_rp,
-                event.start_date,
-                event.sponsored_on,
-            )
-        case SponsorshipDrawn():
-            await conn.execute(
-                "update sponsorships_view set drawn_rp = drawn_rp + $2, version = $3 where sponsorship_id = $1",
-                event.sponsorship_id,
-                event.amount_rp,
-                v,
-            )
-        case SponsorshipReleased():
-            await conn.execute(
-                "update sponsorships_view set released_rp = released_rp + $2, released_reason = $3, version = $4"
-                " where sponsorship_id = $1",
-                event.sponsorship_id,
-                event.amount_rp,
-                event.reason,
-                v,
-            )
-        case _:
-            raise AssertionError(f"funding does not project {envelope.event_type}")
+# -- what the queries answer (the API's response models) ----------------------------------------
 
 
-async def _donor_add(conn: asyncpg.Connection, donor_id: UUID, version: int, column: str, amount: int) -> None:
-    await conn.execute(
-        f"update donors_view set {column} = {column} + $2, version = $3 where donor_id = $1", donor_id, amount, version
-    )
+class SponsorshipLine(BaseModel):
+    sponsorship_id: UUID
+    donor_id: UUID
+    family_id: UUID
+    kelurahan_code: str | None
+    amount_rp: int
+    drawn_rp: int
+    released_rp: int
+    remaining_rp: int
+    released_reason: str | None
+    start_date: date
+    sponsored_on: date
 
 
-# -- queries ----------------------------------------------------------------------------------
+class ContributionLine(BaseModel):
+    contribution_id: UUID
+    amount_rp: int
+    received_on: date
+    method: str
+
+
+class DonorStatement(BaseModel):
+    """received = available + allocated − released; allocated = drawn + remaining + released.
+    `name` and `contact` are present only for an admin and for the donor itself."""
+
+    donor_id: UUID
+    donor_type: str
+    registered_on: date
+    pledged_rp: int
+    received_rp: int
+    allocated_rp: int
+    drawn_rp: int
+    released_rp: int
+    remaining_rp: int
+    available_rp: int
+    families_sponsored: int
+    version: int
+    sponsorships: list[SponsorshipLine]
+    contributions: list[ContributionLine]
+    name: str | None = None
+    contact: str | None = None
+
+
+class TypeTotals(BaseModel):
+    """De-identified totals of one donor type."""
+
+    donor_type: str
+    donors: int
+    pledged_rp: int
+    received_rp: int
+    allocated_rp: int
+    drawn_rp: int
+    released_rp: int
+    available_rp: int
+
+
+class FamilyFunding(BaseModel):
+    family_id: UUID
+    status: str
+    sponsored_rp: int
+    drawn_rp: int
+    released_rp: int
+    remaining_rp: int
+    sponsorships: list[SponsorshipLine]
+
+
+# -- queries --------------------------------------------------------------------------------------
 
 _SPONSORSHIP_COLUMNS = (
     "sponsorship_id, donor_id, family_id, kelurahan_code, amount_rp, drawn_rp, released_rp,"
@@ -171,6 +152,12 @@ async def donor_page(db: Db, limit: int, offset: int, only: UUID | None = None) 
         only,
     )
     return int(total), [r["donor_id"] for r in rows]
+
+
+async def donor_personal(db: Db, donor_id: UUID) -> dict[str, Any]:
+    """The donor's name and contact (personal data: only for admins and the donor itself)."""
+    row = await db.fetchrow("select name, contact from donor_personal where donor_id = $1", donor_id)
+    return {"name": row["name"] if row else None, "contact": row["contact"] if row else None}
 
 
 async def family_funding(db: Db, family_id: UUID) -> dict[str, Any] | None:

@@ -1,0 +1,159 @@
+"""What funding can be asked to do. Ids, dates and data owned by other services (a family's status,
+its kelurahan) are stamped on the command by the handler, so `decide` stays pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from uuid import UUID
+
+from shared.contracts.funding import ReleaseReason
+
+# -- the donor's stream ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RegisterDonor:
+    donor_id: UUID
+    donor_type: str
+    name: str  # personal data of an individual donor: checked here, never put in an event
+    contact: str | None
+    today: date
+
+
+@dataclass(frozen=True)
+class MakePledge:
+    donor_id: UUID
+    pledge_id: UUID
+    amount_rp: int
+    today: date
+    note: str | None = None  # free text kept beside the stream (pledge_notes), never in an event
+
+
+@dataclass(frozen=True)
+class ReceiveContribution:
+    donor_id: UUID
+    contribution_id: UUID
+    amount_rp: int
+    received_on: date
+    method: str
+    reference: str
+    today: date
+
+
+@dataclass(frozen=True)
+class AllocateFunds:
+    """Set received money aside for a sponsorship (decided together with it, see sponsorship.sponsor)."""
+
+    donor_id: UUID
+    sponsorship_id: UUID
+    family_id: UUID
+    amount_rp: int
+    today: date
+
+
+@dataclass(frozen=True)
+class ReturnFunds:
+    donor_id: UUID
+    sponsorship_id: UUID
+    amount_rp: int
+    reason: ReleaseReason
+    on: date
+
+
+DonorCommand = RegisterDonor | MakePledge | ReceiveContribution | AllocateFunds | ReturnFunds
+
+# -- the sponsorship's stream ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SponsorFamily:
+    sponsorship_id: UUID
+    donor_id: UUID
+    family_id: UUID
+    amount_rp: int
+    start_date: date
+    today: date
+    # Owned by the registry, learned from its events into funding's own table.
+    family_status: str  # "enrolled" | "exited" | "unknown"
+    kelurahan_code: str | None
+
+
+@dataclass(frozen=True)
+class Draw:
+    """Pay (part of) a delivery from this sponsorship; `amount_rp` is what is still unpaid."""
+
+    sponsorship_id: UUID
+    delivery_id: UUID
+    plan_id: UUID
+    amount_rp: int
+    drawn_on: date
+
+
+@dataclass(frozen=True)
+class Release:
+    sponsorship_id: UUID
+    reason: ReleaseReason
+    plan_id: UUID | None
+    on: date
+
+
+SponsorshipCommand = Draw | Release
+
+# -- the ledger: reactions to registry and aid facts, each spanning a family's sponsorships --------
+
+
+@dataclass(frozen=True)
+class RecordEnrolment:
+    """The registry enrolled the family: it may now be sponsored."""
+
+    family_id: UUID
+    kelurahan_code: str
+    enrolled_on: date
+
+
+@dataclass(frozen=True)
+class RecordExit:
+    """The family left the programme: its sponsorships are released unless a plan is still open."""
+
+    family_id: UUID
+    kelurahan_code: str
+    exited_on: date
+
+
+@dataclass(frozen=True)
+class RecordPlan:
+    """Aid opened a plan for the family."""
+
+    plan_id: UUID
+    family_id: UUID
+
+
+@dataclass(frozen=True)
+class ClosePlan:
+    """Aid closed the plan (any outcome): what is left of the family's sponsorships is released."""
+
+    plan_id: UUID
+    family_id: UUID
+    closed_on: date
+
+
+@dataclass(frozen=True)
+class PayDelivery:
+    """Pay a delivery from the family's sponsorships, oldest first (a Draw on each one touched)."""
+
+    delivery_id: UUID
+    plan_id: UUID
+    family_id: UUID
+    value_rp: int
+    delivered_on: date
+
+
+@dataclass(frozen=True)
+class ReleaseFamily:
+    """Release every sponsorship of the family to its donor (a Release, then the donor's ReturnFunds)."""
+
+    family_id: UUID
+    reason: ReleaseReason
+    plan_id: UUID | None
+    on: date

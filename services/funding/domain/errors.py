@@ -1,0 +1,70 @@
+"""Funding's refusals: each a DomainError, answered as a problem (404, 409 or 422) naming the field."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from services.funding.domain.rules import rupiah
+from shared.errors import Conflict, FieldError, NotFound
+
+
+class DonorNotFound(NotFound):
+    """No donor is registered under this id."""
+
+    def __init__(self, donor_id: UUID) -> None:
+        self.donor_id = donor_id
+        super().__init__(f"Donor {donor_id} is not registered.")
+
+
+class DonorAlreadyRegistered(Conflict):
+    """A donor is already registered under this id."""
+
+    def __init__(self, donor_id: UUID) -> None:
+        self.donor_id = donor_id
+        super().__init__(f"Donor {donor_id} is already registered.")
+
+
+class InsufficientFunds(Conflict):
+    """The donor's received, unallocated money is less than the amount asked for."""
+
+    title = "Not enough available money"
+
+    def __init__(self, donor_id: UUID, available_rp: int, requested_rp: int) -> None:
+        self.donor_id = donor_id
+        self.available_rp = available_rp
+        self.requested_rp = requested_rp
+        super().__init__(
+            f"Donor {donor_id} has {rupiah(available_rp)} received and not yet allocated; "
+            f"{rupiah(requested_rp)} was asked for."
+        )
+        self.errors = [FieldError("amount_rp", f"exceeds the donor's available {rupiah(available_rp)}")]
+
+
+class UnknownAllocation(Conflict):
+    """Money can only come back from a sponsorship this donor's money went to (a bug otherwise)."""
+
+    def __init__(self, donor_id: UUID, sponsorship_id: UUID) -> None:
+        super().__init__(f"Donor {donor_id} never allocated money to sponsorship {sponsorship_id}.")
+
+
+class DuplicateContribution(Conflict):
+    """This donor already has a contribution with this bank reference: it was recorded before."""
+
+    title = "Contribution already recorded"
+
+    def __init__(self, donor_id: UUID, reference: str) -> None:
+        super().__init__(f"Donor {donor_id} already has a contribution with reference {reference!r}.")
+        self.errors = [FieldError("reference", "already recorded for this donor")]
+
+
+class FamilyNotSponsorable(Conflict):
+    """Only a family the registry has enrolled, and that has not exited, can be sponsored."""
+
+    title = "Family cannot be sponsored"
+
+    def __init__(self, family_id: UUID, family_status: str) -> None:
+        self.family_id = family_id
+        self.family_status = family_status  # `status` is the HTTP status on DomainError
+        why = "has exited the programme" if family_status == "exited" else "is not enrolled"
+        super().__init__(f"Family {family_id} {why}.")
+        self.errors = [FieldError("family_id", f"family {why}")]

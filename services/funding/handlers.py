@@ -1,0 +1,227 @@
+"""Funding's service layer: one method per command. Routes and policies call these, and nothing
+else decides or appends. Each runs in the caller's transaction (run_command's for a route, the
+projection runner's batch for a policy): load the aggregate, decide, append with the expected
+version (and the inline view), plus the cross-aggregate keys of keys.py in the same transaction."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from uuid import UUID
+
+import asyncpg
+import structlog
+
+from services.funding import keys
+from services.funding.domain import (
+    ClosePlan,
+    Donor,
+    Draw,
+    Limits,
+    MakePledge,
+    PayDelivery,
+    ReceiveContribution,
+    RecordEnrolment,
+    RecordExit,
+    RecordPlan,
+    RegisterDonor,
+    Release,
+    ReleaseFamily,
+    ReturnFunds,
+    SponsorFamily,
+    Sponsorship,
+    donor,
+    split_delivery,
+    sponsorship,
+)
+from shared.contracts.base import Event
+from shared.eventstore import Metadata
+from shared.repository import Aggregate, Fact, Repository
+
+log = structlog.get_logger()
+
+
+@dataclass
+class LedgerStats:
+    """Counted since the process started; the durable record is the funding_deliveries table."""
+
+    deliveries: int = 0
+    duplicate_deliveries: int = 0
+    shortfalls: int = 0
+    shortfall_rp: int = 0
+    releases: int = 0
+
+
+def facts(events: Iterable[Event]) -> list[Fact]:
+    """Funding's events have no private part (a donor's name and contact are kept in donor_personal)."""
+    return [Fact(e) for e in events]
+
+
+def _returning(returns: Sequence[ReturnFunds]) -> Callable[[Donor], list[Fact]]:
+    """One decision for every sponsorship of a release that a donor gets money back from."""
+
+    def decide(state: Donor) -> list[Fact]:
+        return [f for r in returns for f in facts(donor.decide(state, r))]
+
+    return decide
+
+
+@dataclass
+class Handlers:
+    """Funding's commands over the repositories and limits app.py configures. Each method takes the
+    caller's connection (inside its transaction) and returns the aggregate(s) after the save, or
+    for the ledger the rupiah it moved; a refusal is a raised DomainError."""
+
+    donors: Repository[Donor]
+    sponsorships: Repository[Sponsorship]
+    limits: Limits
+    stats: LedgerStats = field(default_factory=LedgerStats)
+
+    # -- donors -------------------------------------------------------------------------------
+
+    async def register_donor(self, conn: asyncpg.Connection, cmd: RegisterDonor, meta: Metadata) -> Aggregate[Donor]:
+        after, _ = await self.donors.execute(
+            conn, cmd.donor_id, lambda state: facts(donor.decide(state, cmd, self.limits)), meta
+        )
+        await conn.execute(
+            "insert into donor_personal (donor_id, name, contact) values ($1, $2, $3)",
+            cmd.donor_id,
+            cmd.name.strip(),
+            cmd.contact.strip() if cmd.contact else None,
+        )
+        return after
+
+    async def make_pledge(self, conn: asyncpg.Connection, cmd: MakePledge, meta: Metadata) -> Aggregate[Donor]:
+        after, _ = await self.donors.execute(
+            conn, cmd.donor_id, lambda state: facts(donor.decide(state, cmd, self.limits)), meta
+        )
+        if cmd.note and cmd.note.strip():
+            await conn.execute(
+                "insert into pledge_notes (pledge_id, donor_id, note) values ($1, $2, $3)",
+                cmd.pledge_id,
+                cmd.donor_id,
+                cmd.note.strip(),
+            )
+        return after
+
+    async def receive_contribution(
+        self, conn: asyncpg.Connection, cmd: ReceiveContribution, meta: Metadata
+    ) -> Aggregate[Donor]:
+        after, _ = await self.donors.execute(
+            conn, cmd.donor_id, lambda state: facts(donor.decide(state, cmd, self.limits)), meta
+        )
+        await keys.claim_reference(conn, cmd.donor_id, cmd.reference, cmd.contribution_id)
+        return after
+
+    # -- sponsorships ---------------------------------------------------------------------------
+
+    async def sponsor_family(
+        self, conn: asyncpg.Connection, cmd: SponsorFamily, meta: Metadata
+    ) -> tuple[Aggregate[Donor], Aggregate[Sponsorship]]:
+        """One decision over two aggregates. The family first (its lock orders this against an exit),
+        then the donor: the allocation is appended at the donor's loaded version, so a concurrent
+        sponsorship that spent the same money makes this append fail and the caller retry it.
+        The family's status and kelurahan on `cmd` are replaced by what funding knows of them."""
+        family = await keys.lock_family(conn, cmd.family_id)
+        cmd = replace(
+            cmd,
+            family_status=family["status"] if family else "unknown",
+            kelurahan_code=family["kelurahan_code"] if family else None,
+        )
+        loaded = await self.donors.load(conn, cmd.donor_id, private=False, lock=True)
+        allocated, sponsored = sponsorship.sponsor(loaded.state, cmd, self.limits)
+        after = await self.donors.save(conn, loaded, facts(allocated), meta)
+        new = await self.sponsorships.save(conn, Aggregate(cmd.sponsorship_id, Sponsorship()), facts(sponsored), meta)
+        await keys.add_family_sponsorship(conn, cmd.sponsorship_id, cmd.family_id, cmd.donor_id)
+        return after, new
+
+    # -- the ledger (policies) ------------------------------------------------------------------
+
+    async def record_enrolment(self, conn: asyncpg.Connection, cmd: RecordEnrolment) -> None:
+        await keys.family_enrolled(conn, cmd.family_id, cmd.kelurahan_code, cmd.enrolled_on)
+
+    async def record_exit(self, conn: asyncpg.Connection, cmd: RecordExit, meta: Metadata) -> int:
+        await keys.family_exited(conn, cmd.family_id, cmd.kelurahan_code, cmd.exited_on)
+        # With a plan open, aid closes it on the exit and ClosePlan releases the rest after the
+        # last deliveries are paid; releasing now would leave those unpaid.
+        if await keys.has_open_plan(conn, cmd.family_id):
+            return 0
+        return await self.release_family(conn, ReleaseFamily(cmd.family_id, "family_exited", None, cmd.exited_on), meta)
+
+    async def record_plan(self, conn: asyncpg.Connection, cmd: RecordPlan) -> None:
+        await keys.lock_or_create_family(conn, cmd.family_id)  # ordered against an exit of the same family
+        await keys.plan_opened(conn, cmd.plan_id, cmd.family_id)
+
+    async def close_plan(self, conn: asyncpg.Connection, cmd: ClosePlan, meta: Metadata) -> int:
+        await keys.lock_or_create_family(conn, cmd.family_id)
+        await keys.plan_closed(conn, cmd.plan_id, cmd.family_id, cmd.closed_on)
+        return await self.release_family(
+            conn, ReleaseFamily(cmd.family_id, "plan_closed", cmd.plan_id, cmd.closed_on), meta
+        )
+
+    async def pay_delivery(self, conn: asyncpg.Connection, cmd: PayDelivery, meta: Metadata) -> int:
+        """Pay a delivery from the family's sponsorships, oldest first; returns the shortfall.
+
+        Aid checks its budget before it records a delivery, so a shortfall means funding released or
+        never held the money (e.g. the family's exit was handled before a delivery made earlier).
+        Food already delivered cannot be refused: what can be drawn is drawn, the rest is recorded
+        in funding_deliveries.shortfall_rp, logged and counted, for the programme office to settle.
+        """
+        await keys.lock_or_create_family(conn, cmd.family_id)
+        open_ = [a for a in await keys.family_sponsorships(conn, self.sponsorships, cmd.family_id) if a.state.is_open]
+        draws, shortfall = split_delivery([(a.stream_id, a.state.remaining_rp) for a in open_], cmd.value_rp)
+        # Recorded before anything is drawn: the same delivery again draws nothing.
+        if not await keys.claim_delivery(
+            conn, cmd.delivery_id, cmd.plan_id, cmd.family_id, cmd.value_rp, shortfall, cmd.delivered_on
+        ):
+            self.stats.duplicate_deliveries += 1
+            log.info("duplicate_ignored", delivery_id=str(cmd.delivery_id))
+            return 0
+        by_id = {a.stream_id: a for a in open_}
+        for sponsorship_id, amount in draws:
+            aggregate = by_id[sponsorship_id]
+            draw = Draw(sponsorship_id, cmd.delivery_id, cmd.plan_id, amount, cmd.delivered_on)
+            await self.sponsorships.save(conn, aggregate, facts(sponsorship.decide(aggregate.state, draw)), meta)
+        self.stats.deliveries += 1
+        if shortfall:
+            self.stats.shortfalls += 1
+            self.stats.shortfall_rp += shortfall
+            log.warning(
+                "delivery_shortfall",
+                delivery_id=str(cmd.delivery_id),
+                plan_id=str(cmd.plan_id),
+                family_id=str(cmd.family_id),
+                value_rp=cmd.value_rp,
+                shortfall_rp=shortfall,
+            )
+        return shortfall
+
+    async def release_family(self, conn: asyncpg.Connection, cmd: ReleaseFamily, meta: Metadata) -> int:
+        """Release the unspent rest of every sponsorship of the family to its donor; returns the total.
+
+        A sponsorship is released once: whichever of a plan's closing and the family's exit comes
+        second finds nothing left. The donors' side (FundsReturned) is appended in donor-id order so
+        that two releases sharing donors cannot deadlock.
+        """
+        await keys.lock_or_create_family(conn, cmd.family_id)
+        returned: dict[UUID, list[ReturnFunds]] = defaultdict(list)
+        for aggregate in await keys.family_sponsorships(conn, self.sponsorships, cmd.family_id):
+            state = aggregate.state
+            assert state.donor_id is not None
+            release = Release(aggregate.stream_id, cmd.reason, cmd.plan_id, cmd.on)
+            events = sponsorship.decide(state, release)
+            if events:
+                await self.sponsorships.save(conn, aggregate, facts(events), meta)
+                amount = events[0].amount_rp
+                returned[state.donor_id].append(
+                    ReturnFunds(state.donor_id, aggregate.stream_id, amount, cmd.reason, cmd.on)
+                )
+        total = 0
+        for donor_id in sorted(returned):
+            await self.donors.execute(conn, donor_id, _returning(returned[donor_id]), meta)
+            total += sum(r.amount_rp for r in returned[donor_id])
+        if total:
+            self.stats.releases += 1
+            log.info("sponsorships_released", family_id=str(cmd.family_id), reason=cmd.reason, amount_rp=total)
+        return total

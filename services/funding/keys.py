@@ -1,0 +1,174 @@
+"""The rows funding keeps beside its event streams for what spans aggregates, written in the
+command's (or the reaction's) transaction by the handlers:
+
+- `contribution_references`: one bank reference per donor (a unique key: the same money twice is refused);
+- `family_sponsorships`: a family's sponsorships in the order they are paid from;
+- `funding_families`: what the registry said about a family, and the row every command and
+  reaction touching the family's sponsorships locks first;
+- `funding_plans` and `funding_deliveries`: aid's plans and the deliveries already paid (once each).
+
+These are decision input, not read models: a replay never truncates them.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import reduce
+from uuid import UUID
+
+import asyncpg
+
+from services.funding.domain import DuplicateContribution, Sponsorship
+from shared.repository import Aggregate, Fact, Repository
+
+# -- contributions ----------------------------------------------------------------------------
+
+
+async def claim_reference(conn: asyncpg.Connection, donor_id: UUID, reference: str, contribution_id: UUID) -> None:
+    """The same bank reference twice for one donor is the same money: refuse the second."""
+    status = await conn.execute(
+        "insert into contribution_references (donor_id, reference_key, reference, contribution_id)"
+        " values ($1, $2, $3, $4) on conflict (donor_id, reference_key) do nothing",
+        donor_id,
+        reference.strip().upper(),
+        reference.strip(),
+        contribution_id,
+    )
+    if status.endswith(" 0"):
+        raise DuplicateContribution(donor_id, reference.strip())
+
+
+# -- families -----------------------------------------------------------------------------------
+
+
+async def lock_family(conn: asyncpg.Connection, family_id: UUID) -> asyncpg.Record | None:
+    """Serialises everything that touches one family's sponsorships (a new sponsorship, a draw, a
+    release): without it an exit could release the sponsorships it saw while a new one commits."""
+    return await conn.fetchrow(
+        "select status, kelurahan_code from funding_families where family_id = $1 for update", family_id
+    )
+
+
+async def lock_or_create_family(conn: asyncpg.Connection, family_id: UUID) -> asyncpg.Record:
+    """lock_family for a reaction, which may hear of a family (from aid) before its enrolment:
+    one upsert, which takes the row lock whether it inserts or not."""
+    row = await conn.fetchrow(
+        "insert into funding_families (family_id, status) values ($1, 'unknown') on conflict (family_id)"
+        " do update set status = funding_families.status returning status, kelurahan_code",
+        family_id,
+    )
+    assert row is not None
+    return row
+
+
+async def family_enrolled(conn: asyncpg.Connection, family_id: UUID, kelurahan_code: str, on: date) -> None:
+    """An exit heard before the enrolment (redelivery) stays an exit."""
+    await conn.execute(
+        "insert into funding_families (family_id, status, kelurahan_code, enrolled_on)"
+        " values ($1, 'enrolled', $2, $3) on conflict (family_id) do update set"
+        " status = case when funding_families.status = 'exited' then 'exited' else 'enrolled' end,"
+        " kelurahan_code = excluded.kelurahan_code, enrolled_on = excluded.enrolled_on",
+        family_id,
+        kelurahan_code,
+        on,
+    )
+
+
+async def family_exited(conn: asyncpg.Connection, family_id: UUID, kelurahan_code: str, on: date) -> None:
+    await conn.execute(
+        "insert into funding_families (family_id, status, kelurahan_code, exited_on)"
+        " values ($1, 'exited', $2, $3) on conflict (family_id) do update set"
+        " status = 'exited', exited_on = excluded.exited_on",
+        family_id,
+        kelurahan_code,
+        on,
+    )
+
+
+async def add_family_sponsorship(
+    conn: asyncpg.Connection, sponsorship_id: UUID, family_id: UUID, donor_id: UUID
+) -> None:
+    await conn.execute(
+        "insert into family_sponsorships (sponsorship_id, family_id, donor_id) values ($1, $2, $3)",
+        sponsorship_id,
+        family_id,
+        donor_id,
+    )
+
+
+async def family_sponsorships(
+    conn: asyncpg.Connection, repository: Repository[Sponsorship], family_id: UUID
+) -> list[Aggregate[Sponsorship]]:
+    """The family's sponsorships, oldest first (the order deliveries are paid in), loaded in one
+    query instead of one per stream, and folded by the repository's own evolve."""
+    rows = await conn.fetch(
+        "select e.stream_id, e.event_type, e.schema_version, e.data from family_sponsorships f"
+        " join events e on e.stream_id = f.sponsorship_id where f.family_id = $1"
+        " order by f.seq, e.stream_version",
+        family_id,
+    )
+    streams: dict[UUID, list[Fact]] = {}
+    for r in rows:
+        event = repository.catalog.parse(r["event_type"], r["schema_version"], r["data"])
+        streams.setdefault(r["stream_id"], []).append(Fact(event))
+    return [
+        Aggregate(stream_id, reduce(repository.evolve, facts, repository.initial()), len(facts))
+        for stream_id, facts in streams.items()
+    ]
+
+
+# -- plans and deliveries ---------------------------------------------------------------------
+
+
+async def plan_opened(conn: asyncpg.Connection, plan_id: UUID, family_id: UUID) -> None:
+    await conn.execute(
+        "insert into funding_plans (plan_id, family_id, status) values ($1, $2, 'open') on conflict do nothing",
+        plan_id,
+        family_id,
+    )
+
+
+async def plan_closed(conn: asyncpg.Connection, plan_id: UUID, family_id: UUID, on: date) -> None:
+    await conn.execute(
+        "insert into funding_plans (plan_id, family_id, status, closed_on) values ($1, $2, 'closed', $3)"
+        " on conflict (plan_id) do update set status = 'closed', closed_on = excluded.closed_on",
+        plan_id,
+        family_id,
+        on,
+    )
+
+
+async def has_open_plan(conn: asyncpg.Connection, family_id: UUID) -> bool:
+    return bool(
+        await conn.fetchval(
+            "select exists (select 1 from funding_plans where family_id = $1 and status = 'open')", family_id
+        )
+    )
+
+
+async def claim_delivery(
+    conn: asyncpg.Connection,
+    delivery_id: UUID,
+    plan_id: UUID,
+    family_id: UUID,
+    value_rp: int,
+    shortfall_rp: int,
+    delivered_on: date,
+) -> bool:
+    """Record a delivery before anything is drawn for it; False if it was recorded before (the same
+    delivery again, re-published under a new version). The plan is noted too, if this is the
+    first funding hears of it."""
+    status = await conn.execute(
+        "with plan as (insert into funding_plans (plan_id, family_id, status) values ($2, $3, 'open')"
+        "  on conflict do nothing)"
+        " insert into funding_deliveries (delivery_id, plan_id, family_id, value_rp, drawn_rp, shortfall_rp,"
+        " delivered_on) values ($1, $2, $3, $4, $5, $6, $7) on conflict (delivery_id) do nothing",
+        delivery_id,
+        plan_id,
+        family_id,
+        value_rp,
+        value_rp - shortfall_rp,
+        shortfall_rp,
+        delivered_on,
+    )
+    return not status.endswith(" 0")

@@ -1,0 +1,87 @@
+"""What funding does when other services' facts arrive: the registry's families and aid's plans,
+as two projections for the kernel's ProjectionRunner (durable consumers `funding-registry` and
+`funding-aid`). Each translates the event into a command and calls a handler; the handler's
+appends commit in the runner's batch transaction, with the upstream version gate: exactly once.
+
+Each subscribes to every event of the upstream streams it gates on, even the ones it ignores:
+the runner's version gate needs each stream's versions without holes. What they record (families,
+plans, deliveries paid) is decision input, not a read model: `tables` is empty, so a replay never
+truncates it, and the handlers are idempotent on their own should the upstream be consumed again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import asyncpg
+
+from services.funding.domain import ClosePlan, PayDelivery, RecordEnrolment, RecordExit, RecordPlan
+from services.funding.handlers import Handlers
+from shared.contracts import aid, registry
+from shared.eventstore import Metadata
+from shared.messaging import Envelope, stream_name
+
+
+def _meta(envelope: Envelope) -> Metadata:
+    """Funding's events follow the upstream fact: same correlation, caused by that event."""
+    return Metadata(
+        occurred_at=datetime.now(UTC), correlation_id=envelope.correlation_id, causation_id=envelope.event_id
+    )
+
+
+class RegistryPolicy:
+    """Enrolments make a family sponsorable; an exit with no plan open releases its sponsorships."""
+
+    name = "funding-registry"
+    stream = stream_name("registry")
+    filter_subjects: Sequence[str] = ("genting.registry.family.>",)
+    tables: Sequence[str] = ()  # decision input, never truncated (see the module docstring)
+
+    def __init__(self, handlers: Handlers) -> None:
+        self.handlers = handlers
+
+    async def apply(self, conn: asyncpg.Connection, envelope: Envelope) -> None:
+        if envelope.event_type not in ("FamilyEnrolled", "FamilyExited"):
+            return
+        event = registry.CATALOG.parse(envelope.event_type, envelope.schema_version, envelope.data)
+        match event:
+            case registry.FamilyEnrolled():
+                await self.handlers.record_enrolment(
+                    conn, RecordEnrolment(event.family_id, event.kelurahan_code, event.enrolled_on)
+                )
+            case registry.FamilyExited():
+                await self.handlers.record_exit(
+                    conn, RecordExit(event.family_id, event.kelurahan_code, event.exited_on), _meta(envelope)
+                )
+
+
+class AidPolicy:
+    """Deliveries draw on the family's sponsorships; a closed plan releases what is left."""
+
+    name = "funding-aid"
+    stream = stream_name("aid")
+    filter_subjects: Sequence[str] = ("genting.aid.plan.>",)
+    tables: Sequence[str] = ()
+
+    def __init__(self, handlers: Handlers) -> None:
+        self.handlers = handlers
+
+    async def apply(self, conn: asyncpg.Connection, envelope: Envelope) -> None:
+        if envelope.event_type not in ("AidPlanOpened", "AidDelivered", "AidPlanClosed"):
+            return
+        event = aid.CATALOG.parse(envelope.event_type, envelope.schema_version, envelope.data)
+        match event:
+            case aid.AidPlanOpened():
+                await self.handlers.record_plan(conn, RecordPlan(event.plan_id, event.family_id))
+            case aid.AidDelivered():
+                pay = PayDelivery(event.delivery_id, event.plan_id, event.family_id, event.value_rp, event.delivered_on)
+                await self.handlers.pay_delivery(conn, pay, _meta(envelope))
+            case aid.AidPlanClosed():
+                await self.handlers.close_plan(
+                    conn, ClosePlan(event.plan_id, event.family_id, event.closed_on), _meta(envelope)
+                )
+
+
+def policies(handlers: Handlers) -> list[RegistryPolicy | AidPolicy]:
+    return [RegistryPolicy(handlers), AidPolicy(handlers)]
