@@ -123,10 +123,34 @@ def _parser() -> argparse.ArgumentParser:
     events.add_argument("--follow", "-f", action="store_true", help="keep printing new events")
     events.add_argument("--last", type=int, metavar="N", help="only the last N events")
     events.add_argument("--data-dir", type=Path, default=default_dir, metavar="DIR")
+    nats_url = commands.add_parser(
+        "nats-url",
+        help="print a NATS URL with NAME's credentials for the embedded stack",
+        description="NAME: a service (registry, aid, funding, reporting), subscriber (the read-only account "
+        "for other agencies: ext-* consumers, no growth data) or operator (status, dlq, events). The host "
+        "and port are the running stack's, else 127.0.0.1 and GENTING_NATS_PORT (14222).",
+    )
+    nats_url.add_argument("name", choices=[*catalogue_names(), "subscriber", "operator"], metavar="NAME")
+    nats_url.add_argument("--data-dir", type=Path, default=default_dir, metavar="DIR")
     imports = add_import_parser(commands, default_dir)
     simulate = add_simulate_parser(commands, default_dir)
     # Errors in a command's arguments show that command's usage.
-    for command in (up, serve, migrate, status, dlq, dlq_list, dlq_retry, token, replay, events, imports, simulate):
+    commands_ = (
+        up,
+        serve,
+        migrate,
+        status,
+        dlq,
+        dlq_list,
+        dlq_retry,
+        token,
+        replay,
+        events,
+        nats_url,
+        imports,
+        simulate,
+    )
+    for command in commands_:
         command.set_defaults(usage=command)
     return parser
 
@@ -153,6 +177,9 @@ def main(argv: list[str] | None = None) -> int:
         return _token(args.usage, args)
     if args.command == "events":
         return _events(args)
+    if args.command == "nats-url":
+        print(_nats_url_for(args.data_dir, args.name))
+        return 0
     if args.command == "import":
         return run_import(args)
     if args.command == "simulate":
@@ -162,10 +189,24 @@ def main(argv: list[str] | None = None) -> int:
     return _replay(args.usage, args)
 
 
+def catalogue_names() -> list[str]:
+    return [s.name for s in catalogue.SERVICES]
+
+
+def _nats_url_for(data_dir: Path, name: str) -> str:
+    """NAME's URL on the embedded server (its password is in DIR/secrets.json)."""
+    from genting.nats_accounts import url_for
+
+    stack = read_stack(data_dir)
+    server = (stack or {}).get("nats_server") or f"nats://127.0.0.1:{_env_int('GENTING_NATS_PORT', 14222)}"
+    return url_for(server, name, load_secrets(data_dir).nats[name])
+
+
 def _events(args: argparse.Namespace) -> int:
     from genting.events import run
 
     stack = read_stack(args.data_dir)
+    # The stack's URL is the operator's (genting/supervisor.py).
     nats_url = os.environ.get("GENTING_NATS_URL") or (stack["nats_url"] if stack else None)
     if not nats_url:
         print(
@@ -331,7 +372,9 @@ def _replay(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     stack = read_stack(args.data_dir)
     if stack is not None:
         os.environ["GENTING_DATABASE_URL"] = stack["databases"][service.name]
-        os.environ["GENTING_NATS_URL"] = stack["nats_url"]
+        # The service's own NATS user (the stack's URL is the operator's, who reads but consumes nothing).
+        external = stack.get("nats_server") == stack["nats_url"]
+        os.environ["GENTING_NATS_URL"] = stack["nats_url"] if external else _nats_url_for(args.data_dir, service.name)
     elif not (os.environ.get("GENTING_DATABASE_URL") and os.environ.get("GENTING_NATS_URL")):
         print(
             f"genting: no running stack in {args.data_dir}: start `genting up` first, or set "
@@ -341,7 +384,7 @@ def _replay(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         return 1
     secrets = load_secrets(args.data_dir)
     os.environ.setdefault("GENTING_JWT_SECRET", secrets.jwt_secret)
-    os.environ.setdefault("GENTING_DATA_KEY", secrets.data_key)
+    os.environ.setdefault("GENTING_DATA_KEY", secrets.data_keys[service.name])
     os.environ["GENTING_SERVICE"] = service.name
     os.environ.setdefault("GENTING_DATA_DIR", str(args.data_dir))
 

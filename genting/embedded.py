@@ -99,7 +99,11 @@ class EmbeddedNats:
         *,
         host: str = "127.0.0.1",
         monitor_port: int | None = None,
+        passwords: dict[str, str] | None = None,
     ) -> None:
+        """`passwords` (genting.nats_accounts.new_passwords()): run locked, with the users and
+        permissions of deploy/nats; anonymous clients are refused. None: open (only for tools
+        that need a bare server; `genting up` and the test fixtures always lock it)."""
         self.store_dir = Path(store_dir).resolve()
         self.host, self.port = host, port
         self.url = f"nats://{host}:{port}"
@@ -111,6 +115,11 @@ class EmbeddedNats:
             raise PortInUse(f"NATS port {host}:{port} is already in use by another program")
         self._args = [nats_binary(), "-js", "-a", host, "-p", str(port)]
         self._args += ["-sd", str(self.store_dir), "-P", str(self._pid_file)]
+        self.passwords = passwords
+        if passwords is not None:
+            from genting.nats_accounts import write_embedded_config
+
+            self._args += ["-c", str(write_embedded_config(self.store_dir, passwords))]
         if monitor_port is not None:
             self._args += ["-m", str(monitor_port)]
         self._log: IO[bytes] = self.log_path.open("ab")
@@ -120,6 +129,14 @@ class EmbeddedNats:
         except BaseException:
             self.stop()
             raise
+
+    def url_for(self, user: str) -> str:
+        """The server's URL with `user`'s credentials (`admin` for the fixtures' housekeeping)."""
+        from genting.nats_accounts import url_for
+
+        if self.passwords is None:
+            return self.url
+        return url_for(self.url, user, self.passwords[user])
 
     def respawn(self) -> None:
         """Start the server process (again, after it died) without waiting for it: a supervisor
@@ -183,6 +200,39 @@ class EmbeddedNats:
         self.stop()
 
 
+HBA_HEADER = "# genting: every login needs its role's password (genting/embedded.py)\n"
+
+
+def _in_loop() -> bool:
+    import asyncio
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def _run_in_thread(fn: Callable[[], object]) -> None:
+    """Run a coroutine function to completion on a thread of its own (we are inside a loop)."""
+    import asyncio
+    import threading
+
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            asyncio.run(fn())  # type: ignore[arg-type]
+        except BaseException as exc:  # re-raised on the caller's thread
+            errors.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
+
+
 def _pgserver() -> ModuleType:
     # Imported late: only `up` and the test ladder need it, and platformdirs warns about a
     # missing XDG_RUNTIME_DIR on import, which is noise here (we never use its runtime dir).
@@ -203,7 +253,11 @@ class EmbeddedPostgres:
     settings and all. `durable=False` trades crash safety for speed: for test servers only.
     """
 
-    def __init__(self, data_dir: Path, port: int, *, host: str = "127.0.0.1", durable: bool = True) -> None:
+    def __init__(
+        self, data_dir: Path, port: int, *, host: str = "127.0.0.1", durable: bool = True, password: str | None = None
+    ) -> None:
+        """`password`: the `postgres` superuser's, and every TCP login then needs its own role's
+        password (scram-sha-256): a service's role opens its own database only. None: trust."""
         self.data_dir = Path(data_dir).resolve()
         self.host, self.port = host, port
         self.url = f"postgresql://postgres@{host}:{port}/postgres"
@@ -222,6 +276,32 @@ class EmbeddedPostgres:
         if running is None:
             self._start(durable)
         self._stopped = False
+        if password is not None:
+            self._lock(password)
+            self.url = f"postgresql://postgres:{quote(password, safe='')}@{host}:{port}/postgres"
+
+    def _lock(self, password: str) -> None:
+        """Set the superuser's password, then require passwords on TCP (trust stays for nothing)."""
+        hba = self.data_dir / "pg_hba.conf"
+        locked = "host all all all scram-sha-256\n"
+        if hba.read_text() == HBA_HEADER + locked:
+            return
+        import asyncio
+
+        async def set_password() -> None:
+            conn = await asyncpg.connect(self.url, timeout=10)
+            try:
+                await conn.execute("set password_encryption = 'scram-sha-256'")
+                await conn.execute(f"alter role postgres with password '{password.replace(chr(39), chr(39) * 2)}'")
+            finally:
+                await conn.close()
+
+        asyncio.run(set_password()) if not _in_loop() else _run_in_thread(set_password)
+        hba.write_text(HBA_HEADER + locked)
+        if self._user is not None:
+            entry = self._pg.utils.ensure_user_exists(self._user)
+            os.chown(hba, entry.pw_uid, entry.pw_gid)
+        self._pg_ctl(["reload"])
 
     def pid(self) -> int | None:
         """The postmaster's pid, from its pid file (pg_ctl daemonises it: it is not our child)."""

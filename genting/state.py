@@ -14,28 +14,87 @@ SECRETS_FILE = "secrets.json"
 STACK_FILE = "stack.json"
 
 
+SERVICES = ("registry", "aid", "funding", "reporting")
+
+
 @dataclass(frozen=True)
 class Secrets:
+    """Everything secret an embedded stack has. Each service gets its own data key, NATS user and
+    PostgreSQL role: a service's credentials open nothing of another's (issue 11 #3)."""
+
     jwt_secret: str
-    data_key: str
+    data_keys: dict[str, str]  # service -> GENTING_DATA_KEY (the registry's is the root of personal data)
+    nats: dict[str, str]  # NATS user (services, subscriber, operator, admin) -> password
+    postgres: dict[str, str]  # service -> its database role's password; "postgres": the superuser's
+
+    @property
+    def data_key(self) -> str:
+        """The registry's key (the one key a data dir had before keys were per service)."""
+        return self.data_keys["registry"]
+
+
+def _new_key() -> str:
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
 
 
 def load_secrets(data_dir: Path) -> Secrets:
-    """GENTING_JWT_SECRET / GENTING_DATA_KEY when set, else DIR/secrets.json (made on first use,
-    so that tokens minted before the first `up` stay valid after it)."""
+    """DIR/secrets.json (made on first use, so that tokens minted before the first `up` stay valid
+    after it; completed when an older file lacks a newer secret). GENTING_JWT_SECRET, when set,
+    wins; GENTING_DATA_KEY, when set, is the registry's key (it was the only one)."""
+    from genting.nats_accounts import ADMIN, USERS
+
     stored = _load_or_create(data_dir / SECRETS_FILE)
+    # An older file's single `data_key` stays the registry's: its sealed data must stay readable.
+    keys = {name: stored.get(f"{name}_data_key") or "" for name in SERVICES}
+    keys["registry"] = keys["registry"] or stored.get("data_key", "")
+    fresh = {
+        **{f"{name}_data_key": _new_key() for name, key in keys.items() if not key},
+        **{f"nats_{u}": secrets.token_urlsafe(24) for u in (*USERS, ADMIN) if not stored.get(f"nats_{u}")},
+        **{
+            f"postgres_{s}": secrets.token_urlsafe(24)
+            for s in (*SERVICES, "postgres")
+            if not stored.get(f"postgres_{s}")
+        },
+    }
+    if fresh:
+        stored = _update(data_dir / SECRETS_FILE, fresh)
+        keys = {name: keys[name] or stored[f"{name}_data_key"] for name in SERVICES}
+    if env_key := os.environ.get("GENTING_DATA_KEY"):
+        keys["registry"] = env_key
     return Secrets(
         jwt_secret=os.environ.get("GENTING_JWT_SECRET") or stored["jwt_secret"],
-        data_key=os.environ.get("GENTING_DATA_KEY") or stored["data_key"],
+        data_keys=keys,
+        nats={u: stored[f"nats_{u}"] for u in (*USERS, ADMIN)},
+        postgres={s: stored[f"postgres_{s}"] for s in (*SERVICES, "postgres")},
     )
+
+
+def _write_private(path: Path, content: dict[str, str]) -> None:
+    """Replace `path` atomically with a file only its owner can read."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        json.dump(content, out, indent=2)
+    tmp.replace(path)
+
+
+def _update(path: Path, fresh: dict[str, str]) -> dict[str, str]:
+    """Add the missing secrets; ones another process added meanwhile win (read again under a lock)."""
+    import fcntl
+
+    with (path.parent / ".secrets.lock").open("a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        stored: dict[str, str] = json.loads(path.read_text())
+        merged = {**fresh, **stored}
+        if merged != stored:
+            _write_private(path, merged)
+        return merged
 
 
 def _load_or_create(path: Path) -> dict[str, str]:
     if not path.exists():
-        fresh = {
-            "jwt_secret": secrets.token_urlsafe(32),
-            "data_key": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
-        }
+        fresh = {"jwt_secret": secrets.token_urlsafe(32), "data_key": _new_key()}
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             # O_EXCL and 0600: created once, readable only by its owner.
@@ -51,9 +110,13 @@ def _load_or_create(path: Path) -> dict[str, str]:
 
 
 def write_stack(data_dir: Path, stack: dict[str, Any]) -> None:
-    """Record the running stack (for `genting replay` and other tools), replacing it atomically."""
+    """Record the running stack (for `genting replay` and other tools), replacing it atomically.
+    Owner-only: its URLs carry the operator's NATS and the services' database credentials."""
     tmp = data_dir / f".{STACK_FILE}.tmp"
-    tmp.write_text(json.dumps({"pid": os.getpid(), **stack}, indent=2))
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        json.dump({"pid": os.getpid(), **stack}, out, indent=2)
     tmp.replace(data_dir / STACK_FILE)
 
 

@@ -36,7 +36,7 @@ from genting.embedded import (
     ensure_database,
 )
 from genting.state import load_secrets, remove_stack, write_stack
-from shared.db import migrate
+from shared.db import ensure_service_role, migrate
 
 READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
@@ -184,22 +184,36 @@ async def _start_and_watch(options: UpOptions, stack: Stack, stop: asyncio.Event
     secrets = load_secrets(options.data_dir)
 
     nats_url = os.environ.get("GENTING_NATS_URL")
+    # An external server: its URL goes to every service as it is (it must carry credentials with
+    # the rights of all of them, or the server be open). Ours: locked, one user per service.
+    nats_urls = {s.name: nats_url for s in wanted}
+    operator_url = nats_url
     if not nats_url:
         with _port_hint("--nats-port"):
             # On this (the main) thread, not a worker: it dies with the thread that started it.
-            stack.nats = EmbeddedNats(options.data_dir / "nats", options.nats_port)
+            stack.nats = EmbeddedNats(options.data_dir / "nats", options.nats_port, passwords=secrets.nats)
         nats_url = stack.nats.url
+        nats_urls = {s.name: stack.nats.url_for(s.name) for s in wanted}
+        operator_url = stack.nats.url_for("operator")
     if stop.is_set():
         return 0
     pg_url = os.environ.get("GENTING_DATABASE_URL")
     if not pg_url:
         with _port_hint("--pg-port"):
-            stack.postgres = await asyncio.to_thread(EmbeddedPostgres, options.data_dir / "postgres", options.pg_port)
+            stack.postgres = await asyncio.to_thread(
+                EmbeddedPostgres, options.data_dir / "postgres", options.pg_port, password=secrets.postgres["postgres"]
+            )
         pg_url = stack.postgres.url
     if stop.is_set():
         return 0
 
     databases = {s.name: await ensure_database(pg_url, s.database) for s in wanted}
+    if stack.postgres is not None:
+        # Ours: each service connects as its own role, which owns its database and no other.
+        databases = {
+            s.name: await ensure_service_role(pg_url, s.database, f"genting_{s.name}", secrets.postgres[s.name])
+            for s in wanted
+        }
     # Migrated once here, before any replica starts, as `genting migrate` does in production.
     for service in wanted:
         await migrate(databases[service.name], catalogue.migrations(service))
@@ -213,9 +227,9 @@ async def _start_and_watch(options: UpOptions, stack: Stack, stop: asyncio.Event
             or ("console" if sys.stdout.isatty() else "json"),
             "GENTING_SERVICE": service.name,
             "GENTING_DATABASE_URL": databases[service.name],
-            "GENTING_NATS_URL": nats_url,
+            "GENTING_NATS_URL": nats_urls[service.name],
             "GENTING_JWT_SECRET": secrets.jwt_secret,
-            "GENTING_DATA_KEY": secrets.data_key,
+            "GENTING_DATA_KEY": secrets.data_keys[service.name],
             "GENTING_DATA_DIR": str(options.data_dir),
             "GENTING_MIGRATE_ON_START": "0",
         }
@@ -230,14 +244,16 @@ async def _start_and_watch(options: UpOptions, stack: Stack, stop: asyncio.Event
         return 0
     service_urls = {c.service.name: c.url for c in stack.children}
     stack.record = {
-        "nats_url": nats_url,
+        # The operator's URL (status, dlq, events read it); `genting nats-url` gives the others.
+        "nats_url": operator_url,
+        "nats_server": nats_url,
         "postgres_url": pg_url,
         "databases": databases,
         "services": service_urls,
         "replicas": options.replicas,
     }
     _write_record(options, stack)
-    _print_banner(options, stack, nats_url, pg_url)
+    _print_banner(options, stack, _hide_password(nats_url), pg_url)
     _supervise(options, stack, width)
     if options.demo:
         return await _load_demo_and_watch(options, stack, secrets.jwt_secret, service_urls, stop)
@@ -481,7 +497,8 @@ def _print_banner(options: UpOptions, stack: Stack, nats_url: str, pg_url: str) 
     replicas = f"   ({options.replicas} processes)" if options.replicas > 1 else ""
     for name, child in running.items():
         lines.append(f"  {name:<{width}}  {child.url}   API docs: {child.url}/docs{replicas}")
-    lines.append(f"  {'NATS':<{width}}  {nats_url}{'' if stack.nats else '  (external)'}")
+    locked = "  (locked: genting nats-url NAME)" if stack.nats else "  (external)"
+    lines.append(f"  {'NATS':<{width}}  {nats_url}{locked}")
     lines.append(f"  {'PostgreSQL':<{width}}  {_hide_password(pg_url)}{'' if stack.postgres else '  (external)'}")
     if later:
         lines.append(f"  not built yet: {', '.join(later)}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import asyncpg
 import structlog
@@ -65,3 +66,56 @@ async def migrate(dsn: str, service_migrations: Path | None = None) -> list[str]
         await conn.execute("select pg_advisory_unlock($1)", _MIGRATION_LOCK)
         await conn.close()
     return applied
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+async def ensure_service_role(server_url: str, database: str, role: str, password: str) -> str:
+    """Give `database` its own login role, owning it and everything in it, and nobody else's
+    connections (issue 11 #3): returns the database's URL as that role.
+
+    Run as a superuser (the embedded server's `postgres`, or the cluster admin in a deployment).
+    Idempotent; the password is set again each time (secrets.json is its source). Objects an
+    older `genting up` created as `postgres` are handed over, so the role can migrate them.
+    """
+    admin = await asyncpg.connect(server_url, timeout=10)
+    try:
+        exists = await admin.fetchval("select 1 from pg_roles where rolname = $1", role)
+        verb = "alter" if exists else "create"
+        # A literal, not a parameter: utility statements take none. `password` is urlsafe text.
+        if any(not (c.isalnum() or c in "-_") for c in password):
+            raise ValueError("a database role's password must be urlsafe text")
+        await admin.execute(f"{verb} role {_ident(role)} with login password '{password}'")
+        await admin.execute(f"alter database {_ident(database)} owner to {_ident(role)}")
+        await admin.execute(f"revoke connect, temporary on database {_ident(database)} from public")
+        await admin.execute(f"grant connect on database {_ident(database)} to {_ident(role)}")
+    finally:
+        await admin.close()
+    parts = urlsplit(server_url)
+    in_db = await asyncpg.connect(urlunsplit(parts._replace(path="/" + quote(database))), timeout=10)
+    try:
+        await in_db.execute(f"alter schema public owner to {_ident(role)}")
+        rows = await in_db.fetch(
+            "select c.relkind, n.nspname, c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace"
+            " where n.nspname = 'public' and c.relkind in ('r', 'p', 'v', 'm', 'S')"
+            " and pg_get_userbyid(c.relowner) <> $1 and not exists"
+            " (select 1 from pg_depend d where d.objid = c.oid and d.deptype in ('a', 'i'))",
+            role,
+        )
+        kinds = {"r": "table", "p": "table", "v": "view", "m": "materialized view", "S": "sequence"}
+        for r in rows:
+            await in_db.execute(
+                f"alter {kinds[r['relkind']]} {_ident(r['nspname'])}.{_ident(r['relname'])} owner to {_ident(role)}"
+            )
+        for fn in await in_db.fetch(
+            "select p.oid::regprocedure::text as sig from pg_proc p join pg_namespace n on n.oid = p.pronamespace"
+            " where n.nspname = 'public' and pg_get_userbyid(p.proowner) <> $1",
+            role,
+        ):
+            await in_db.execute(f"alter routine {fn['sig']} owner to {_ident(role)}")
+    finally:
+        await in_db.close()
+    netloc = f"{quote(role, safe='')}:{password}@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc, path="/" + quote(database)))

@@ -1,9 +1,23 @@
-"""The projection runner: durable pull consumer, one transaction per batch, version-gated, DLQ."""
+"""The projection runner: durable pull consumer, provenance-checked, one transaction per batch,
+version-gated, DLQ.
+
+Why envelopes are not signed: on a locked bus the producer's stream is the signature. Only the
+producer's NATS user may publish on `genting.<context>.>`, and the runner applies an event only
+when the server delivered it from that stream on the subject its envelope names (anything else
+is dead-lettered as `provenance`). What remains is whoever holds NATS admin rights (the operator
+of the server, who can also rewrite or purge the stream itself) or the producer's own credentials
+(which could sign too, if the signing key sits next to them). Signatures would add a per-producer
+key pair, its distribution to every consumer and its rotation, and would still not cover the
+years of unsigned events already in the streams, for no gain against those two. If the bus is
+ever shared beyond the programme's operators, add Ed25519 signatures per producer (an HMAC would
+not do: every consumer holding the key could forge).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import json
 from collections import defaultdict
 from collections.abc import Sequence
@@ -22,7 +36,8 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError, ServiceUnavailableError
 from pydantic import ValidationError
 
-from shared.messaging import MSG_ID_HEADER, Envelope, dlq_subject
+from shared.contracts import EventCatalog
+from shared.messaging import MSG_ID_HEADER, Envelope, dlq_subject, stream_name
 from shared.nats_setup import dlq_stream_config, ensure_consumer, ensure_stream
 from shared.outbox import committing
 
@@ -41,11 +56,60 @@ class Projection(Protocol):
 
     # Optionally, `async def apply_many(self, conn, envelopes: Sequence[Envelope]) -> None`
     # applies a whole batch at once (in the given order); the runner prefers it when present.
+    # Optionally, `catalog: EventCatalog`: the producer's events it accepts (default: the
+    # producer's published catalog, `shared.contracts.<context>.CATALOG`).
 
 
-# Why a message was dead-lettered: it does not parse, its projection kept failing, or its
-# predecessor never arrived (the label of genting_dead_letters_total).
-DEAD_LETTER_KINDS = ("poison", "failed", "gap")
+# Why a message was dead-lettered: it does not parse, it did not come from its producer, its
+# projection kept failing, or its predecessor never arrived (the label of genting_dead_letters_total).
+DEAD_LETTER_KINDS = ("poison", "provenance", "failed", "gap")
+
+
+def producer_catalog(context: str) -> EventCatalog | None:
+    """The events `context` publishes (shared/contracts/<context>.py), None for an unknown context."""
+    try:
+        module = importlib.import_module(f"shared.contracts.{context}")
+    except ImportError:
+        return None
+    catalog = getattr(module, "CATALOG", None)
+    return catalog if isinstance(catalog, EventCatalog) else None
+
+
+def provenance_problem(
+    stream: str, subject: str, envelope: Envelope, catalog: EventCatalog | None = None
+) -> str | None:
+    """Why this event cannot be its producer's, or None when it can.
+
+    NATS lets only a producer's credentials publish on `genting.<context>.>` (deploy/nats,
+    genting/nats_accounts.py), and only those subjects land in its stream. So an event is the
+    producer's when it was delivered from the producer's stream, on the subject its envelope
+    names, and is a type the producer publishes. A connection with admin rights on NATS can
+    still inject a well-formed event on the right subject; see "Why envelopes are not signed".
+    """
+    parts = subject.split(".")
+    if len(parts) != 5 or parts[0] != "genting" or not all(parts):
+        return f"subject {subject!r} is not genting.<context>.<aggregate>.<stream_id>.<event_type>"
+    _, context, aggregate, stream_id, event_type = parts
+    if stream != stream_name(context):
+        return f"{subject} was delivered from {stream}, not from its producer's stream {stream_name(context)}"
+    try:
+        same_stream = UUID(stream_id) == envelope.stream_id
+    except ValueError:
+        same_stream = False
+    if not same_stream or event_type != envelope.event_type:
+        return (
+            f"subject {subject} does not match its envelope "
+            f"(stream_id {envelope.stream_id}, event_type {envelope.event_type})"
+        )
+    if envelope.stream_version < 1:
+        return f"stream_version {envelope.stream_version} is not a version (1, 2, ...)"
+    catalog = catalog if catalog is not None and catalog.context == context else producer_catalog(context)
+    cls = catalog.classes.get(event_type) if catalog is not None else None
+    if cls is None:
+        return f"{event_type} is not an event {context} publishes"
+    if cls.aggregate != aggregate:
+        return f"{event_type} is published on genting.{context}.{cls.aggregate}.…, not on {aggregate}"
+    return None
 
 
 class Outcome(Enum):
@@ -151,6 +215,7 @@ class ProjectionRunner:
         self.ack_wait = ack_wait
         self.fetch_timeout = fetch_timeout
         self.dlq_replicas = dlq_replicas
+        self.catalog: EventCatalog | None = getattr(projection, "catalog", None)
         self.stats = RunnerStats()
         self._sub: JetStreamContext.PullSubscription | None = None
         self._retries: Subscription | None = None
@@ -230,9 +295,16 @@ class ProjectionRunner:
         parsed: list[tuple[Msg, Envelope]] = []
         for msg in msgs:
             try:
-                parsed.append((msg, Envelope.from_bytes(msg.data)))
+                envelope = Envelope.from_bytes(msg.data)
             except (ValidationError, ValueError) as exc:
                 await self.dead_letter(msg, f"poison: envelope does not parse: {exc}", kind="poison")
+                continue
+            # The stream it was delivered from, as the server says (the ack subject), not as we asked.
+            problem = provenance_problem(msg.metadata.stream, msg.subject, envelope, self.catalog)
+            if problem is not None:
+                await self.dead_letter(msg, f"provenance: {problem}", kind="provenance")
+                continue
+            parsed.append((msg, envelope))
         if not parsed:
             return
         parsed.sort(key=lambda p: p[0].metadata.sequence.stream)
@@ -339,8 +411,10 @@ class ProjectionRunner:
         still missing. Only this projection sees it; other consumers of the stream are untouched.
         """
         raw = await self.js.get_msg(self.projection.stream, stream_seq)
-        assert raw.data is not None
+        assert raw.data is not None and raw.subject is not None
         envelope = Envelope.from_bytes(raw.data)
+        if (problem := provenance_problem(self.projection.stream, raw.subject, envelope, self.catalog)) is not None:
+            raise ValueError(f"provenance: {problem}")  # never applied, however often it is retried
         async with committing(self.pool) as conn:
             outcome = (await gate(conn, self.projection.name, [(envelope.stream_id, envelope.stream_version)]))[0]
             if outcome is Outcome.APPLY:

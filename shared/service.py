@@ -120,6 +120,7 @@ def build_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.spec = spec  # what it publishes and consumes (tests/deploy checks NATS permits exactly that)
     app.state.metrics = metrics
     install_problem_handlers(app)
     install_problem_schema(app)

@@ -26,6 +26,8 @@ import nats
 import pytest
 
 from genting.embedded import EmbeddedNats, EmbeddedPostgres, die_with_parent, ensure_database
+from genting.nats_accounts import new_passwords, url_for
+from shared.db import ensure_service_role
 from shared.testing import TEST_DATA_KEY, TEST_JWT_SECRET, free_port, wait_until
 
 REPO = Path(__file__).resolve().parents[1]
@@ -60,23 +62,48 @@ def docker_answers() -> bool:
         return False
 
 
+@dataclass(frozen=True)
+class NatsServer:
+    """The session's NATS server: `url` is the admin's (the fixtures' housekeeping, tests that
+    publish as "the system"); `url_for(user)` another user's (a service, subscriber, operator).
+    An external server (GENTING_NATS_URL, a container) is not locked: every user gets its URL."""
+
+    url: str
+    passwords: dict[str, str] | None = None
+
+    @property
+    def locked(self) -> bool:
+        return self.passwords is not None
+
+    def url_for(self, user: str) -> str:
+        return self.url if self.passwords is None else url_for(self.url, user, self.passwords[user])
+
+
 @pytest.fixture(scope="session")
-def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
+    """Embedded, it runs locked, with genting/nats_accounts.py's users: the deploy/ model."""
     if url := os.environ.get("GENTING_NATS_URL"):
-        yield url
+        # An external server: this URL must have every right (the fixtures delete streams).
+        yield NatsServer(url)
     elif docker_answers():
         from testcontainers.community.nats import NatsContainer
 
         with NatsContainer("nats:2", jetstream=True) as container:
-            yield container.nats_uri()
+            yield NatsServer(container.nats_uri())
     else:
         store = tmp_path_factory.mktemp("nats")
-        server = EmbeddedNats(store, free_port())
+        server = EmbeddedNats(store, free_port(), passwords=new_passwords())
         try:
-            yield server.url
+            yield NatsServer(server.url_for("admin"), server.passwords)
         finally:
             server.stop()
             shutil.rmtree(store, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def nats_url(nats_server: NatsServer) -> str:
+    """The admin's URL: tests that publish or inspect streams directly act as the system."""
+    return nats_server.url
 
 
 @pytest.fixture(scope="session")
@@ -91,7 +118,8 @@ def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             yield container.get_connection_url()
     else:
         data = tmp_path_factory.mktemp("postgres")
-        server = EmbeddedPostgres(data, free_port(), durable=False)
+        # Locked as `genting up` runs it: logins need their role's password (service_process).
+        server = EmbeddedPostgres(data, free_port(), durable=False, password=uuid.uuid4().hex)
         try:
             yield server.url
         finally:
@@ -99,11 +127,13 @@ def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             shutil.rmtree(data, ignore_errors=True)
 
 
-async def drop_database(server_url: str, name: str) -> None:
+async def drop_database(server_url: str, name: str, *, role: bool = False) -> None:
     conn = await asyncpg.connect(server_url, timeout=10)
     try:
         # FORCE: a test that leaked a connection must not leak its database too.
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if role:  # service_process's: named as its database, owning nothing else now
+            await conn.execute(f'DROP ROLE IF EXISTS "{name}"')
     finally:
         await conn.close()
 
@@ -172,12 +202,17 @@ StartService = Callable[..., Awaitable[ServiceProcess]]
 
 
 @pytest.fixture
-async def service_process(pg_server_url: str, js_clean: str, tmp_path: Path) -> AsyncIterator[StartService]:
+async def service_process(
+    pg_server_url: str, js_clean: str, nats_server: NatsServer, tmp_path: Path
+) -> AsyncIterator[StartService]:
     """A factory: `svc = await service_process("registry", env={...})`.
 
     Each service name gets a fresh database for the test, kept across restarts of that service
     within the test (so a killed service can come back to its data). All stopped at teardown.
+    As under `genting up`, each service connects to NATS as its own user and, on the embedded
+    PostgreSQL, to its database as its own role (which can open no other database).
     """
+    own_roles = not os.environ.get("GENTING_DATABASE_URL") and not docker_answers()
     started: list[ServiceProcess] = []
     databases: dict[str, str] = {}
 
@@ -187,13 +222,15 @@ async def service_process(pg_server_url: str, js_clean: str, tmp_path: Path) -> 
         if name not in databases:
             databases[name] = f"t_{uuid.uuid4().hex}"
         db_url = await ensure_database(pg_server_url, databases[name])
+        if own_roles:
+            db_url = await ensure_service_role(pg_server_url, databases[name], databases[name], databases[name][2:])
         (tmp_path / name).mkdir(exist_ok=True)
         port = free_port()
         child_env = {
             **os.environ,
             "GENTING_SERVICE": name,
             "GENTING_DATABASE_URL": db_url,
-            "GENTING_NATS_URL": js_clean,
+            "GENTING_NATS_URL": nats_server.url_for(name),
             "GENTING_JWT_SECRET": TEST_JWT_SECRET,
             "GENTING_DATA_KEY": TEST_DATA_KEY,
             "GENTING_DATA_DIR": str(tmp_path / name),
@@ -223,7 +260,7 @@ async def service_process(pg_server_url: str, js_clean: str, tmp_path: Path) -> 
             svc.stop()
             svc._log.close()
         for name in databases.values():
-            await drop_database(pg_server_url, name)
+            await drop_database(pg_server_url, name, role=own_roles)
 
 
 async def _wait_ready(svc: ServiceProcess, timeout: float) -> None:

@@ -63,7 +63,7 @@ async def genting(*args: str, env: dict[str, str | None] | None = None, timeout:
 def example_secrets() -> list[tuple[str, str]]:
     """Every value in the deployment's example secrets file (placeholders all), when there is one."""
     found: list[tuple[str, str]] = []
-    for path in (REPO / "deploy").rglob("*example*"):
+    for path in (p for p in (REPO / "deploy").rglob("*example*") if p.is_file()):
         for key, value in re.findall(r"^\s*(GENTING_[A-Z_]+):\s*\"?([^\"\n]+)\"?\s*$", path.read_text(), re.M):
             if key in ("GENTING_JWT_SECRET", "GENTING_DATA_KEY"):
                 found.append((key, value))

@@ -340,14 +340,31 @@ async def test_two_replicas_each_under_load_through_kills_lose_nothing_and_count
                     assert expected, consumer.name
 
                 # Every read model equals a replay of its events.
-                keys = Settings(jwt_secret=secrets.jwt_secret, data_key=secrets.data_key)  # the services' own
+                # Each service's own data key (genting up gives each its own).
+                keys = {
+                    name: Settings(jwt_secret=secrets.jwt_secret, data_key=secrets.data_keys[name])
+                    for name in ("registry", "aid")
+                }
                 await replay_equals_live(
-                    db["registry"], ("families_view",), lambda pool: rebuild_registry(pool, registry(keys))
+                    db["registry"], ("families_view",), lambda pool: rebuild_registry(pool, registry(keys["registry"]))
                 )
-                await replay_equals_live(db["aid"], AID_VIEWS, lambda pool: rebuild_aid(pool, repositories(keys)))
+                await replay_equals_live(
+                    db["aid"], AID_VIEWS, lambda pool: rebuild_aid(pool, repositories(keys["aid"]))
+                )
                 await replay_equals_live(db["funding"], FUNDING_VIEWS, rebuild_funding)
                 reporting_tables = tuple(t for p in PROJECTIONS for t in p.tables)
-                await replay_equals_live(db["reporting"], reporting_tables, lambda pool: rebuild_reporting(pool, js))
+                # The replay resets reporting's consumers: only reporting's NATS user may.
+                from genting.cli import _nats_url_for
+
+                as_reporting = await nats.connect(_nats_url_for(up.data_dir, "reporting"))
+                try:
+                    await replay_equals_live(
+                        db["reporting"],
+                        reporting_tables,
+                        lambda pool: rebuild_reporting(pool, as_reporting.jetstream()),
+                    )
+                finally:
+                    await as_reporting.close()
         finally:
             await nc.close()
 

@@ -20,7 +20,7 @@ import asyncpg
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
-from shared.contracts import Event
+from shared.contracts import Event, EventCatalog
 from shared.eventstore import EventStore, Metadata, NewEvent
 from shared.messaging import MSG_ID_HEADER, Envelope, dlq_stream_name, stream_name
 from shared.testing import wait_until
@@ -99,6 +99,8 @@ class ThingsView:
     stream: str = REGISTRY
     filter_subjects: Sequence[str] = ("genting.registry.thing.>",)
     tables: Sequence[str] = ("things_view",)
+    # The producer's events this projection accepts (the runner's provenance check).
+    catalog: EventCatalog = field(default_factory=lambda: EventCatalog("registry", [ThingHappened]))
     fail_on: set[tuple[UUID, int]] = field(default_factory=set)
     fail_times: int | None = None
     failures: int = 0

@@ -28,6 +28,7 @@ from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
 from shared.messaging import MSG_ID_HEADER, dlq_subject
+from shared.nats_setup import ensure_stream, owned_stream_config
 from shared.projection import Outcome, ProjectionRunner, gate, rebuild
 from shared.testing import wait_until
 
@@ -379,3 +380,62 @@ class TestRebuild:
 
         assert await view(pool) == live == {ids[0]: [1, 2, 3, 4], ids[1]: [1, 2, 3], ids[2]: [1, 2, 3]}
         assert projector.stats.applied == 2 * 10  # everything once live, everything once more on replay
+
+
+class TestProvenance:
+    """Issue 11 #2: an event applies only when it came from its producer's stream, on the subject
+    its envelope names, as a type its producer publishes. Anything else: dead letter, once."""
+
+    async def test_an_event_whose_subject_or_stream_does_not_match_its_envelope_is_dead_lettered(
+        self, pool: asyncpg.Pool, js: JetStreamContext
+    ) -> None:
+        thing, other, things = uuid4(), uuid4(), ThingsView()
+        await publish(js, envelope(thing, 1))
+        # A genuine-looking v2, but on another thing's subject: it must not become thing's v2.
+        forged = envelope(thing, 2, note="forged")
+        await js.publish(thing_subject(other), forged.to_bytes(), stream=REGISTRY, headers={MSG_ID_HEADER: "f1"})
+        # The subject's event type differs from the envelope's.
+        renamed = thing_subject(thing).replace("ThingHappened", "ThingVanished")
+        await js.publish(renamed, envelope(thing, 2).to_bytes(), stream=REGISTRY, headers={MSG_ID_HEADER: "f2"})
+        # A type the registry does not publish, on a well-formed subject.
+        unknown = envelope(thing, 2).model_copy(update={"event_type": "ThingVanished"})
+        await js.publish(renamed, unknown.to_bytes(), stream=REGISTRY, headers={MSG_ID_HEADER: "f3"})
+        genuine = envelope(thing, 2, note="genuine")
+        await publish(js, genuine)
+        projector = runner(pool, js, things, max_deliver=3)
+
+        async with Background() as bg:
+            bg.start(projector.run())
+            await wait_drained(js, things)
+
+        # The genuine v2 applied (not displaced by the forged one), and only it.
+        assert await view(pool) == {thing: [1, 2]}
+        letters = await dead_letters(js)
+        assert [letter["stream_seq"] for letter in letters] == [2, 3, 4]
+        assert all(letter["kind"] == "provenance" and letter["num_delivered"] == 1 for letter in letters)
+        assert "does not match its envelope" in letters[0]["reason"]
+        assert "does not match its envelope" in letters[1]["reason"]
+        assert "not an event registry publishes" in letters[2]["reason"]
+        assert projector.stats.dead_letters == {"provenance": 3}
+
+    async def test_an_event_delivered_from_another_contexts_stream_is_dead_lettered(
+        self, pool: asyncpg.Pool, js: JetStreamContext
+    ) -> None:
+        """A consumer on the aid stream receives a registry-subject event (a stream misconfigured,
+        or one mirrored/sourced by an admin): the registry's events come only from GENTING_REGISTRY."""
+        thing = uuid4()
+        aid = owned_stream_config("aid")
+        aid.subjects = ["genting.aid.>", "genting.registry.thing.>"]  # only an admin could do this
+        await js.delete_stream(REGISTRY)  # the registry's stream would claim the subject too
+        await ensure_stream(js, aid)
+        things = ThingsView(stream="GENTING_AID")
+        await js.publish(thing_subject(thing), envelope(thing, 1).to_bytes(), stream="GENTING_AID")
+        projector = runner(pool, js, things, max_deliver=3)
+
+        async with Background() as bg:
+            bg.start(projector.run())
+            await wait_drained(js, things)
+
+        assert await view(pool) == {}
+        [letter] = await dead_letters(js)
+        assert letter["kind"] == "provenance" and "not from its producer's stream GENTING_REGISTRY" in letter["reason"]
