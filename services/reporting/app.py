@@ -52,4 +52,6 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
         projections=lambda _: PROJECTIONS,
         extra_tasks=background,
     )
-    return build_app(spec, config)
+    app = build_app(spec, config)
+    app.state.clock = config.clock()  # the city's "today" (history, weekly and monthly series); tests swap it
+    return app
