@@ -59,6 +59,7 @@ KINDS = {
 }
 LAYERS = (Series("Masuk program", "l1"), Series("Punya orang tua asuh", "l2"), Series("Tuntas 6 bulan", "l3"))
 MONEY = (Series("Diterima", "l1"), Series("Dialokasikan", "l2"), Series("Tersalurkan", "l3"))
+HISTORY_ROWS = 12
 # The burn-up: (ProgressWeek field, label), drawn in this order.
 BURN_UP = (
     ("registered", Series("Terdaftar", "b1")),
@@ -157,6 +158,9 @@ def render(
         charts=charts(progress, funding, aid, history, outcomes_by_month),
         burn_up=[series for _, series in BURN_UP],
         history=history,
+        # The table shows the latest weeks, newest first (the chart and the JSON have them all):
+        # a page that stays light on a phone.
+        history_rows=list(reversed(history))[:HISTORY_ROWS],
         by_month=outcomes_by_month,
         stunting_permille=stunting_permille,
         stages=STAGES,
