@@ -1,20 +1,23 @@
 """Reporting's HTTP API (CONTRACT.md, Reporting): the reports as JSON, CSV and the dashboard.
 
-Who may read what (decided here, documented in the service description):
-- public, no token: `/`, `/progress`, `/funding`, `/aid` and the CSV exports. They are city-wide,
-  de-identified aggregates that the programme publishes (the public and donors are among the
-  audience), and the dashboard must open on any browser without a login. A token is not needed
-  and not looked at.
+Who may read what (decided here, documented in the service description and the README):
+- public, no token: `/`, `/progress`, `/progress/history`, `/funding`, `/aid` and the CSV exports.
+  They are city-wide, de-identified aggregates that the programme publishes (the public and donors
+  are among the audience), and the dashboard must open on any browser without a login. A token is
+  not needed and not looked at.
 - a bearer token: `/outcomes` (children's health, even aggregated, is specific personal data under
-  UU 27/2022: small kelurahan cells could point at a child) and `/aid/gaps` (pseudonymous plan ids
-  to chase). Admin, auditor and agency see every kelurahan; a lurah or kader sees the city totals
-  and their own kelurahan only; a donor sees the city totals of /outcomes only.
+  UU 27/2022: small kelurahan cells could point at a child), `/aid/gaps` and `/aid/underfunded`
+  (pseudonymous plan ids to chase). Admin, auditor and agency (the read-only, de-identified roles)
+  see every kelurahan; a lurah or kader sees the city totals and their own kelurahan only; a donor
+  sees the city totals of /outcomes only. `census` and `treasurer` enter data (families,
+  contributions) and read nothing here beyond the public reports: 403.
 
 Every route is a read: no body, no query parameters, so the only problems are 401/403.
 """
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
 import asyncpg
@@ -23,16 +26,18 @@ from fastapi.responses import HTMLResponse, Response
 
 from services.reporting import dashboard, exports, queries
 from services.reporting.queries import consistent_read
-from services.reporting.reports import AidReport, FundingReport, OutcomesReport, PlanGap
+from services.reporting.reports import AidReport, FundingReport, OutcomesReport, PlanGap, ProgressWeek, UnderfundedPlan
 from services.reporting.settings import ReportingSettings
 from shared.auth import Principal
 from shared.contracts.reporting import CityProgress
 from shared.http import authenticate, problem_responses
+from shared.programme import Programme
 
 router = APIRouter(tags=["reporting"])
 Caller = Annotated[Principal, Depends(authenticate)]
 FULL_VIEW = ("admin", "auditor", "agency")
 AREA_VIEW = ("lurah", "kader")
+OUTCOME_VIEW = (*FULL_VIEW, *AREA_VIEW, "donor")
 NO_CACHE = {"Cache-Control": "no-cache"}
 
 
@@ -55,12 +60,27 @@ def _pool(request: Request) -> asyncpg.Pool:
     return pool
 
 
+def _today(request: Request) -> date:
+    today: date = request.app.state.clock()  # the city's today (tests swap the clock)
+    return today
+
+
 async def _progress(request: Request, conn: asyncpg.Connection) -> CityProgress:
     return await queries.progress(conn, _settings(request).target_families)
 
 
 async def _funding(request: Request, conn: asyncpg.Connection) -> FundingReport:
-    return await queries.funding(conn, _settings(request).family_minimum_rp)
+    settings = _settings(request)
+    # The funding gap's unit: a whole plan at the daily minimum (issue 13 #6).
+    return await queries.funding(conn, settings.plan_days * settings.daily_minimum_rp)
+
+
+async def _aid(request: Request, conn: asyncpg.Connection) -> AidReport:
+    return await queries.aid(conn, _settings(request).programme_start, _today(request))
+
+
+async def _history(request: Request, conn: asyncpg.Connection) -> list[ProgressWeek]:
+    return await queries.history(conn, _settings(request).programme_start, _today(request))
 
 
 @router.get("/progress", response_model=CityProgress, summary="Progress against the target (public)")
@@ -75,16 +95,42 @@ async def get_progress(request: Request) -> CityProgress:
         return await _progress(request, conn)
 
 
+@router.get(
+    "/progress/history", response_model=list[ProgressWeek], summary="Progress week by week, by effective dates (public)"
+)
+async def get_progress_history(request: Request) -> list[ProgressWeek]:
+    """One item a week, its Monday as `period_start`, from the week of the programme's start
+    (`GENTING_PROGRAMME_START`) to this week in the city's time zone. Each count is the city's as
+    of the end of that week (Sunday) by the events' effective dates (`registered_on`,
+    `enrolled_on`, the first sponsorship's `sponsored_on`, the plan's `start_date` to its
+    `completed_on`/`closed_on` for `aid_active`, `completed_on`, `exited_on`), not by when they
+    were entered: records entered late take their place in the past weeks. The last item agrees
+    with `GET /progress`."""
+    async with consistent_read(_pool(request)) as conn:
+        return await _history(request, conn)
+
+
 @router.get("/funding", response_model=FundingReport, summary="Funding by donor type (public)")
 async def get_funding(request: Request) -> FundingReport:
+    """`allocated_rp` is net: sponsored less released back (the same meaning as funding's
+    `GET /donors/{id}`; `drawn_rp` is separate: drawn money stays allocated, it was spent on the
+    family). `available_rp` = received - allocated. `funding_gap_rp` uses `family_minimum_rp` =
+    `GENTING_PLAN_DAYS` x `GENTING_DAILY_MINIMUM_RP`. `underfunded_plans` / `top_up_needed_rp`:
+    active plans whose remaining budget cannot pay the daily minimum for their uncovered days
+    left (aid's `AidPlanUnderfunded`), and what they lack together."""
     async with consistent_read(_pool(request)) as conn:
         return await _funding(request, conn)
 
 
 @router.get("/aid", response_model=AidReport, summary="Aid delivered, education, interventions (public)")
 async def get_aid(request: Request) -> AidReport:
+    """`plans_with_gaps` / `gap_days` / `gaps_to_chase` agree with aid's current gaps: the
+    uncovered days from a plan's start to its last day accounted for; a late delivery that fills
+    a recorded gap removes it, a completed plan has none, and `gaps_to_chase` lists only
+    kelurahan with an active plan missing days. `deliveries_by_week`: by `delivered_on`, one item
+    a week (Monday) from the programme's start to this week."""
     async with consistent_read(_pool(request)) as conn:
-        return await queries.aid(conn)
+        return await _aid(request, conn)
 
 
 @router.get(
@@ -94,21 +140,41 @@ async def get_aid(request: Request) -> AidReport:
     responses=problem_responses(401, 403),
 )
 async def get_plan_gaps(request: Request, caller: Caller) -> list[PlanGap]:
+    """Admin, auditor, agency: every kelurahan; lurah, kader: their own. Others 403."""
     caller.require(*FULL_VIEW, *AREA_VIEW)
     async with consistent_read(_pool(request)) as conn:
         return await queries.plan_gaps(conn, caller.kelurahan if caller.role in AREA_VIEW else None)
 
 
 @router.get(
+    "/aid/underfunded",
+    response_model=list[UnderfundedPlan],
+    summary="Active plans that need a top-up",
+    responses=problem_responses(401, 403),
+)
+async def get_underfunded_plans(request: Request, caller: Caller) -> list[UnderfundedPlan]:
+    """Active plans whose remaining budget cannot pay the daily minimum for their uncovered days
+    left (`shortfall_rp`, from aid's AidPlanUnderfunded; gone after AidPlanFullyFunded), the
+    largest shortfall first. Admin, auditor, agency: every kelurahan; lurah, kader: their own.
+    Others 403."""
+    caller.require(*FULL_VIEW, *AREA_VIEW)
+    async with consistent_read(_pool(request)) as conn:
+        return await queries.underfunded_plans(conn, caller.kelurahan if caller.role in AREA_VIEW else None)
+
+
+@router.get(
     "/outcomes",
     response_model=OutcomesReport,
     summary="Children measured and stunted",
-    # Any valid token may read (a donor sees the city totals), so never 403.
-    responses=problem_responses(401),
+    responses=problem_responses(401, 403),
 )
 async def get_outcomes(request: Request, caller: Caller) -> OutcomesReport:
+    """Admin, auditor, agency: every kelurahan; lurah, kader: the city totals and their own
+    kelurahan; donor: the city totals. census, treasurer: 403. `by_month` (city-wide): each child
+    measured in a month counts once, by its latest measurement of that month."""
+    caller.require(*OUTCOME_VIEW)
     async with consistent_read(_pool(request)) as conn:
-        report = await queries.outcomes(conn)
+        report = await queries.outcomes(conn, _settings(request).programme_start, _today(request))
     if caller.role in FULL_VIEW:
         return report
     own = [k for k in report.by_kelurahan if caller.role in AREA_VIEW and k.kelurahan_code == caller.kelurahan]
@@ -119,19 +185,28 @@ async def get_outcomes(request: Request, caller: Caller) -> OutcomesReport:
     "/",
     response_class=HTMLResponse,
     summary="The dashboard (public HTML page)",
-    responses={200: {"description": "One HTML page, no script; reloads itself", "content": {"text/html": {}}}},
+    responses={
+        200: {
+            "description": "One HTML page, charts as inline SVG; a small inline script refreshes its data",
+            "content": {"text/html": {}},
+        }
+    },
 )
 async def get_dashboard(request: Request) -> HTMLResponse:
     settings = _settings(request)
     async with consistent_read(_pool(request)) as conn:
         progress = await _progress(request, conn)
         funding = await _funding(request, conn)
-        aid = await queries.aid(conn)
+        aid = await _aid(request, conn)
+        history = await _history(request, conn)
+        outcomes = await queries.outcomes(conn, settings.programme_start, _today(request))
     html = dashboard.render(
         progress,
         funding,
         aid,
-        city=settings.city_name,
+        history=history,
+        outcomes_by_month=outcomes.by_month,
+        city=Programme.from_settings(settings).city_name,
         refresh_seconds=settings.dashboard_refresh_seconds,
         zone=settings.zone(),
     )
@@ -173,4 +248,4 @@ async def export_funding(request: Request) -> CSVResponse:
 )
 async def export_aid(request: Request) -> CSVResponse:
     async with consistent_read(_pool(request)) as conn:
-        return _csv(exports.aid_csv(await queries.aid(conn)), "aid")
+        return _csv(exports.aid_csv(await _aid(request, conn)), "aid")

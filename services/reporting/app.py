@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
 
 from services.reporting.api import router
 from services.reporting.projections import PROJECTIONS
@@ -25,9 +26,13 @@ DESCRIPTION = (
     "The programme's read models, built only from the registry's, funding's and aid's events: "
     "progress against the target by kelurahan and kecamatan, funding by donor type and the funding "
     "gap, aid delivered, education, interventions and outcomes; the dashboard at `/`, CSV exports, "
-    "and ProgressSnapshot events. De-identified by construction. `/`, `/progress`, `/funding`, "
-    "`/aid` and `/export/*.csv` are public city-wide aggregates; `/outcomes` and `/aid/gaps` need a "
-    "bearer token (a lurah or kader sees the city and their own kelurahan; a donor the city totals)."
+    "and ProgressSnapshot events. De-identified by construction. Reports count by the events' "
+    "effective dates (a record entered late takes its place in the past). `/`, `/progress`, "
+    "`/progress/history`, `/funding`, `/aid` and `/export/*.csv` are public city-wide aggregates; "
+    "`/outcomes`, `/aid/gaps` and `/aid/underfunded` need a bearer token (admin, auditor, agency: every "
+    "kelurahan; a lurah or kader: the city and their own kelurahan; a donor: the city totals of "
+    "/outcomes; census and treasurer: 403). `allocated_rp` is net of releases, as in funding's "
+    "/donors; the funding gap's unit is plan days x daily minimum; gaps are aid's current gaps."
 )
 
 
@@ -52,4 +57,8 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
         projections=lambda _: PROJECTIONS,
         extra_tasks=background,
     )
-    return build_app(spec, config)
+    app = build_app(spec, config)
+    # The dashboard is ~100 KB of HTML and inline SVG; compressed it is a tenth of that on a phone.
+    app.add_middleware(GZipMiddleware, minimum_size=2048)
+    app.state.clock = config.clock()  # the city's "today" (history, weekly and monthly series); tests swap it
+    return app

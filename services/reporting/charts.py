@@ -116,8 +116,18 @@ def hbars(
     )
 
 
-def columns(label: str, points: Sequence[tuple[str, int]], fmt: Callable[[int], str] = str) -> Markup:
-    """Vertical bars over time (one per day); as many x labels as fit without touching, y max on top."""
+def _short_day(day: str) -> str:
+    return day[5:]  # "2025-03-01" -> "03-01"
+
+
+def columns(
+    label: str,
+    points: Sequence[tuple[str, int]],
+    fmt: Callable[[int], str] = str,
+    tick: Callable[[str], str] = _short_day,
+) -> Markup:
+    """Vertical bars over time (one per day, week or month); as many x labels as fit without
+    touching, y max on top. `tick` shortens a point's label for the x axis."""
     height, base, left = 170, 148, 34
     plot_w = WIDTH - left - 4
     top = max([1, *(v for _, v in points)])
@@ -131,7 +141,7 @@ def columns(label: str, points: Sequence[tuple[str, int]], fmt: Callable[[int], 
         bars.append(Bar("col", x, base - h, round(max(step * 0.7, 1), 1), h, f"{day}: {fmt(value)}"))
         # Every `tick_every`-th day, and the last one unless it would touch the tick before it.
         if i % tick_every == 0 or (i == last and (last % tick_every) * step >= TICK_LABEL_W):
-            ticks.append(Tick(round(x + step * 0.35, 1), day[5:]))
+            ticks.append(Tick(round(x + step * 0.35, 1), tick(day)))
     return macro(
         CHARTS,
         "columns",
@@ -143,4 +153,66 @@ def columns(label: str, points: Sequence[tuple[str, int]], fmt: Callable[[int], 
         top=fmt(top),
         bars=bars,
         ticks=ticks,
+    )
+
+
+@dataclass(frozen=True)
+class Line:
+    """One series of a line chart: its polyline and its raw values (for a test to hold to the API)."""
+
+    css: str
+    name: str
+    points: str  # "x,y x,y ..."
+    values: str  # "3,5,8": one per x, as given
+    last_x: float
+    last_y: float
+    last: str
+
+
+def lines(
+    label: str,
+    xs: Sequence[str],
+    series: Sequence[tuple[Series, Sequence[int]]],
+    target: int | None = None,
+    fmt: Callable[[int], str] = str,
+    tick: Callable[[str], str] = _short_day,
+) -> Markup:
+    """A burn-up: cumulative series over time as lines, against a horizontal target line."""
+    height, base, left, right = 190, 166, 40, 8
+    plot_w = WIDTH - left - right
+    top = max([1, target or 0, *(v for _, values in series for v in values)])
+    step = plot_w / max(len(xs) - 1, 1)
+
+    def y(value: int) -> float:
+        return round(base - (base - 14) * max(value, 0) / top, 1)
+
+    drawn = []
+    for s, values in series:
+        coords = [(round(left + i * step, 1), y(v)) for i, v in enumerate(values)]
+        drawn.append(
+            Line(
+                css=s.css,
+                name=s.name,
+                points=" ".join(f"{cx:g},{cy:g}" for cx, cy in coords),
+                values=",".join(str(v) for v in values),
+                last_x=coords[-1][0] if coords else left,
+                last_y=coords[-1][1] if coords else base,
+                last=f"{s.name}: {fmt(values[-1])}" if values else s.name,
+            )
+        )
+    tick_every = max(1, ceil(TICK_LABEL_W / step)) if xs else 1
+    ticks = [Tick(round(left + i * step, 1), tick(x)) for i, x in enumerate(xs) if i % tick_every == 0]
+    return macro(
+        CHARTS,
+        "lines",
+        label=label,
+        width=WIDTH,
+        height=height,
+        base=base,
+        left=left,
+        top=fmt(top),
+        lines=drawn,
+        ticks=ticks,
+        target_y=y(target) if target else None,
+        target=fmt(target) if target else "",
     )

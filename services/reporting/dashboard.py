@@ -2,22 +2,26 @@
 
 Server-rendered from the same reports as the JSON endpoints, by the autoescaped Jinja2 template
 `templates/dashboard.html`; every number shown carries `data-metric` (its path in the JSON) and
-`data-value` (the raw integer), so a test can hold the page to the API. No script and nothing
-fetched: it reloads itself with a meta refresh. Here: the labels, what each chart draws, and the
-moment shown in the city's time zone.
+`data-value` (the raw integer), and every line of a chart over time its raw values
+(`data-values`), so a test can hold the page to the API. Nothing fetched from elsewhere (works
+offline): charts are inline SVG, the icon a data URL; a few lines of inline script fetch the page
+again every `refresh_seconds` and swap its content in (no meta refresh: it is an accessibility
+fault, and a reload loses the reader's place); a visible link refreshes by hand. Here: the
+labels, what each chart draws, and the moment shown in the city's time zone.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import date
 from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
 
-from services.reporting.charts import Row, Series, columns, hbars, progress_bar
-from services.reporting.formatting import local_time, number, rupiah_short
+from services.reporting.charts import Row, Series, columns, hbars, lines, progress_bar
+from services.reporting.formatting import MONTHS, local_time, number, rupiah_short
 from services.reporting.rendering import render as render_template
-from services.reporting.reports import AidReport, FundingReport
+from services.reporting.reports import AidReport, FundingReport, MonthOutcomes, ProgressWeek
 from shared.contracts.reporting import CityProgress, ProgressCounts
 
 STAGES = (  # (field, Bahasa Indonesia, English)
@@ -51,10 +55,19 @@ KINDS = {
     "sanitation": "Jamban sehat",
     "early_marriage_prevention": "Cegah pernikahan dini",
     "health_referral": "Rujukan kesehatan",
+    "house_repair": "Rumah layak huni",
 }
 LAYERS = (Series("Masuk program", "l1"), Series("Punya orang tua asuh", "l2"), Series("Tuntas 6 bulan", "l3"))
 MONEY = (Series("Diterima", "l1"), Series("Dialokasikan", "l2"), Series("Tersalurkan", "l3"))
-DAYS_SHOWN = 60
+HISTORY_ROWS = 12
+# The burn-up: (ProgressWeek field, label), drawn in this order.
+BURN_UP = (
+    ("registered", Series("Terdaftar", "b1")),
+    ("enrolled", Series("Masuk program", "b2")),
+    ("sponsored", Series("Punya orang tua asuh", "b3")),
+    ("aid_active", Series("Menerima bantuan", "b4")),
+    ("completed", Series("Tuntas 6 bulan", "b5")),
+)
 FUNDING_FIELDS = ("donors", "pledged_rp", "received_rp", "allocated_rp", "drawn_rp")
 
 
@@ -62,19 +75,28 @@ def _layers(c: ProgressCounts) -> tuple[int, ...]:
     return (c.enrolled, c.sponsored, c.completed)
 
 
-def daily_points(a: AidReport, days: int = DAYS_SHOWN) -> list[tuple[str, int]]:
-    """Deliveries per calendar day over the last `days` days up to the latest, empty days as 0."""
-    if not a.deliveries_by_day:
-        return []
-    counts = {d.date: d.deliveries for d in a.deliveries_by_day}
-    last = max(counts)
-    first = max(min(counts), last - timedelta(days=days - 1))
-    span = (last - first).days + 1
-    return [(str(day), counts.get(day, 0)) for day in (first + timedelta(days=i) for i in range(span))]
+def stunting_permille(m: MonthOutcomes) -> int:
+    """The stunted share of the children measured in a month, in tenths of a percent (0 when none)."""
+    return round(1000 * m.stunted / m.children_measured) if m.children_measured else 0
 
 
-def charts(progress: CityProgress, funding: FundingReport, aid: AidReport) -> dict[str, Markup]:
-    """The page's five charts, drawn (SVG markup, escaped by the chart template)."""
+def _permille(v: int) -> str:
+    return f"{v / 10:.1f}%".replace(".", ",")
+
+
+def _month(day: str) -> str:
+    d = date.fromisoformat(day)
+    return f"{MONTHS[d.month - 1]} {d.year % 100:02d}"
+
+
+def charts(
+    progress: CityProgress,
+    funding: FundingReport,
+    aid: AidReport,
+    history: Sequence[ProgressWeek] = (),
+    by_month: Sequence[MonthOutcomes] = (),
+) -> dict[str, Markup]:
+    """The page's charts, drawn (SVG markup, escaped by the chart template)."""
     money_rows = [
         Row(DONOR_TYPES.get(t.donor_type, t.donor_type), (t.received_rp, t.allocated_rp, t.drawn_rp))
         for t in funding.by_donor_type
@@ -95,7 +117,22 @@ def charts(progress: CityProgress, funding: FundingReport, aid: AidReport) -> di
             "Masuk program per kelurahan", [Row(k.kelurahan, _layers(k)) for k in progress.by_kelurahan], LAYERS, number
         ),
         "funding": hbars("Dana per jenis donatur", money_rows, MONEY, rupiah_short),
-        "days": columns("Pengiriman per hari", daily_points(aid), number),
+        "burn_up": lines(
+            f"Capaian per minggu menuju target {progress.target}",
+            [str(w.period_start) for w in history],
+            [(series, [getattr(w, field) for w in history]) for field, series in BURN_UP],
+            target=progress.target,
+            fmt=number,
+        ),
+        "weeks": columns(
+            "Pengiriman per minggu", [(str(w.week_start), w.deliveries) for w in aid.deliveries_by_week], number
+        ),
+        "stunting": columns(
+            "Persentase anak stunting per bulan",
+            [(str(m.month), stunting_permille(m)) for m in by_month],
+            _permille,
+            tick=_month,
+        ),
     }
 
 
@@ -104,6 +141,8 @@ def render(
     funding: FundingReport,
     aid: AidReport,
     *,
+    history: Sequence[ProgressWeek] = (),
+    outcomes_by_month: Sequence[MonthOutcomes] = (),
     city: str,
     refresh_seconds: int,
     zone: ZoneInfo,
@@ -116,7 +155,14 @@ def render(
         city=city,
         refresh_seconds=refresh_seconds,
         as_of=local_time(progress.as_of, zone),
-        charts=charts(progress, funding, aid),
+        charts=charts(progress, funding, aid, history, outcomes_by_month),
+        burn_up=[series for _, series in BURN_UP],
+        history=history,
+        # The table shows the latest weeks, newest first (the chart and the JSON have them all):
+        # a page that stays light on a phone.
+        history_rows=list(reversed(history))[:HISTORY_ROWS],
+        by_month=outcomes_by_month,
+        stunting_permille=stunting_permille,
         stages=STAGES,
         layers=LAYERS,
         money_series=MONEY,
@@ -124,5 +170,4 @@ def render(
         donor_types=DONOR_TYPES,
         topics=TOPICS,
         kinds=KINDS,
-        days_shown=DAYS_SHOWN,
     )

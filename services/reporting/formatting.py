@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des")
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des")
 
 
 def number(n: int) -> str:
@@ -41,4 +41,4 @@ def _decimal(x: float) -> str:
 
 def local_time(moment: datetime, zone: ZoneInfo) -> str:
     local = moment.astimezone(zone)
-    return f"{local.day} {_MONTHS[local.month - 1]} {local.year} {local:%H:%M:%S} {local.tzname()}"
+    return f"{local.day} {MONTHS[local.month - 1]} {local.year} {local:%H:%M:%S} {local.tzname()}"

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
+from uuid import UUID
 
 import asyncpg
+from pydantic import BaseModel, ConfigDict
 
 from services.reporting.tables import Change, Table, change, execute
 from shared.contracts import aid, funding, registry
@@ -27,7 +30,8 @@ FAMILY_FUNDING = Table(
     "family_funding_view",
     ("family_id",),
     add=("sponsorships", "sponsored_rp", "drawn_rp", "released_rp"),
-    first=("kelurahan_code", "first_sponsored_on"),
+    first=("kelurahan_code",),
+    least=("first_sponsored_on",),  # the earliest effective date, whatever the order of entry
 )
 DONORS = Table(
     "donors_view",
@@ -47,7 +51,7 @@ DONORS = Table(
 PLANS = Table(
     "plans_view",
     ("plan_id",),
-    add=("deliveries", "delivered_rp", "days_covered", "gaps", "gap_days"),
+    add=("deliveries", "delivered_rp", "days_covered"),
     first=(
         "family_id",
         "kelurahan_code",
@@ -59,7 +63,11 @@ PLANS = Table(
         "closed_on",
         "outcome",
     ),
-    last=("budget_rp", "last_gap_to"),
+    # The plan's funding state as aid last said it (AidPlanUnderfunded / AidPlanFullyFunded).
+    last=("budget_rp", "shortfall_rp", "uncovered_days", "remaining_rp", "underfunded_on"),
+    # The last day accounted for (a delivery's or a recorded gap's last day): aid's gaps are the
+    # uncovered days from the start up to it, so reporting derives the same from days_covered.
+    greatest=("horizon", "last_gap_to"),
 )
 DELIVERIES = Table(
     "deliveries_view",
@@ -115,7 +123,9 @@ def registry_changes(env: Envelope) -> list[Change]:
                     exit_reason=event.reason,
                 )
             ]
-    return []  # verified, member added, data erased: no count changes; unknown types: ignored
+    # Verified, member added, birth, aged out, data erased: no family count changes (a birth or a
+    # child ageing out changes who is in the family, not the family's stage); unknown types: ignored.
+    return []
 
 
 def funding_changes(env: Envelope) -> list[Change]:
@@ -158,7 +168,48 @@ def funding_changes(env: Envelope) -> list[Change]:
     return []
 
 
+class _PlanUnderfunded(BaseModel):
+    """AidPlanUnderfunded as reporting reads it (a tolerant reader: known fields only, so it works
+    whether or not aid's catalog in this build already lists the type)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    plan_id: UUID
+    kelurahan_code: str | None = None
+    shortfall_rp: int
+    uncovered_days: int = 0
+    remaining_rp: int = 0
+    detected_on: date | None = None
+
+
+class _PlanFullyFunded(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    plan_id: UUID
+    kelurahan_code: str | None = None
+
+
+def _funding_state(env: Envelope) -> list[Change]:
+    if env.event_type == "AidPlanUnderfunded":
+        u = _PlanUnderfunded.model_validate(env.data)
+        return [
+            change(
+                PLANS,
+                u.plan_id,
+                kelurahan_code=u.kelurahan_code,
+                shortfall_rp=u.shortfall_rp,
+                uncovered_days=u.uncovered_days,
+                remaining_rp=u.remaining_rp,
+                underfunded_on=u.detected_on,
+            )
+        ]
+    f = _PlanFullyFunded.model_validate(env.data)
+    return [change(PLANS, f.plan_id, kelurahan_code=f.kelurahan_code, shortfall_rp=0, uncovered_days=0)]
+
+
 def aid_changes(env: Envelope) -> list[Change]:
+    if env.event_type in ("AidPlanUnderfunded", "AidPlanFullyFunded"):
+        return _funding_state(env)
     event = _parse(aid.CATALOG, env)
     match event:
         case aid.AidPlanOpened():
@@ -190,12 +241,21 @@ def aid_changes(env: Envelope) -> list[Change]:
                     days=event.days,
                     value_rp=event.value_rp,
                 ),
-                change(PLANS, event.plan_id, deliveries=1, delivered_rp=event.value_rp, days_covered=event.days),
+                change(
+                    PLANS,
+                    event.plan_id,
+                    deliveries=1,
+                    delivered_rp=event.value_rp,
+                    days_covered=event.days,
+                    horizon=event.period_to,
+                ),
             ]
         case aid.DeliveryConfirmed():
             return [change(DELIVERIES, event.delivery_id, confirmed_on=event.confirmed_on)]
         case aid.CoverageGapDetected():
-            return [change(PLANS, event.plan_id, gaps=1, gap_days=event.days, last_gap_to=event.gap_to)]
+            # Not a counter: a later delivery may fill the stretch (issue 13 #4); the gaps are
+            # derived at query time from the horizon and the days covered.
+            return [change(PLANS, event.plan_id, horizon=event.gap_to, last_gap_to=event.gap_to)]
         case aid.AidPlanCompleted():
             return [change(PLANS, event.plan_id, completed_on=event.completed_on)]
         case aid.AidPlanClosed():

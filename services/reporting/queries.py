@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, get_args
 
 import asyncpg
@@ -18,11 +18,16 @@ from services.reporting.reports import (
     FundingTotals,
     KelurahanGaps,
     KelurahanOutcomes,
+    KelurahanTopUps,
     KindInterventions,
+    MonthOutcomes,
     OutcomeCounts,
     OutcomesReport,
     PlanGap,
+    ProgressWeek,
     TopicSessions,
+    UnderfundedPlan,
+    WeekDeliveries,
 )
 from shared.contracts.aid import EducationTopic, InterventionKind
 from shared.contracts.funding import DonorType
@@ -124,20 +129,66 @@ where f.enrolled_on is not null and f.exited_on is null
 """
 
 
+# Active plans aid says cannot pay the daily minimum for their uncovered days left.
+UNDERFUNDED = "shortfall_rp > 0 and completed_on is null and closed_on is null"
+
+
 async def funding(conn: asyncpg.Connection | asyncpg.Pool, family_minimum_rp: int) -> FundingReport:
+    """`family_minimum_rp` is the programme's plan days x daily minimum (kernel settings)."""
     rows = {r["donor_type"] or "other": r for r in await conn.fetch(FUNDING_SQL)}
     types = list(get_args(DonorType)) + sorted(set(rows) - set(get_args(DonorType)))
     by_type = [DonorTypeFunding(donor_type=t, **_funding_values(rows.get(t))) for t in types]
     gap = await conn.fetchrow(GAP_SQL, family_minimum_rp)
     totals = _sums(by_type, tuple(FundingTotals.model_fields))
+    top_ups = [
+        KelurahanTopUps(
+            kelurahan_code=area(r["kelurahan_code"] or "").code,
+            kelurahan=area(r["kelurahan_code"] or "").name,
+            kecamatan=area(r["kelurahan_code"] or "").kecamatan,
+            plans=r["plans"],
+            top_up_rp=r["top_up_rp"],
+        )
+        for r in await conn.fetch(
+            "select kelurahan_code, count(*) as plans, sum(shortfall_rp)::bigint as top_up_rp from plans_view"
+            f" where {UNDERFUNDED} group by kelurahan_code order by top_up_rp desc, kelurahan_code"
+        )
+    ]
     return FundingReport(
         by_donor_type=by_type,
         funding_gap_rp=gap["gap"],
         families_short=gap["short"],
         family_minimum_rp=family_minimum_rp,
+        underfunded_plans=sum(t.plans for t in top_ups),
+        top_up_needed_rp=sum(t.top_up_rp for t in top_ups),
+        top_ups_by_kelurahan=top_ups,
         as_of=now(),
         **totals,
     )
+
+
+async def underfunded_plans(
+    conn: asyncpg.Connection | asyncpg.Pool, kelurahan_code: str | None = None
+) -> list[UnderfundedPlan]:
+    rows = await conn.fetch(
+        "select plan_id, family_id, kelurahan_code, shortfall_rp, uncovered_days, remaining_rp,"
+        f" underfunded_on, end_date from plans_view where {UNDERFUNDED}"
+        " and ($1::text is null or kelurahan_code = $1) order by shortfall_rp desc, plan_id",
+        kelurahan_code,
+    )
+    return [
+        UnderfundedPlan(
+            plan_id=str(r["plan_id"]),
+            family_id=str(r["family_id"]),
+            kelurahan_code=r["kelurahan_code"] or "",
+            kelurahan=area(r["kelurahan_code"] or "").name,
+            shortfall_rp=r["shortfall_rp"],
+            uncovered_days=r["uncovered_days"],
+            remaining_rp=r["remaining_rp"],
+            detected_on=r["underfunded_on"],
+            end_date=r["end_date"],
+        )
+        for r in rows
+    ]
 
 
 def _funding_values(row: asyncpg.Record | None) -> dict[str, int]:
@@ -161,17 +212,56 @@ select
   count(*) filter (where completed_on is not null or outcome = 'completed') as plans_completed,
   count(*) filter (where outcome = 'incomplete') as plans_incomplete,
   count(*) filter (where outcome = 'exited') as plans_exited,
-  count(*) filter (where gaps > 0) as plans_with_gaps,
-  coalesce(sum(gap_days), 0)::bigint as gap_days,
+  count(*) filter (where {gap} > 0) as plans_with_gaps,
+  coalesce(sum({gap}), 0)::bigint as gap_days,
+  count(*) filter (where {underfunded}) as underfunded_plans,
+  coalesce(sum(shortfall_rp) filter (where {underfunded}), 0)::bigint as top_up_needed_rp,
   (select count(*) from home_visits_view where flagged_on is not null) as home_visits_flagged,
   (select count(*) from home_visits_view where visited_on is not null) as home_visits_done
 from plans_view
 """
-ACTIVE_GAPS = "gaps > 0 and completed_on is null and closed_on is null"
+# A plan's uncovered days now, as aid counts them: from its start to the last day accounted for
+# (a delivery's or a recorded gap's), less the days delivered (deliveries never overlap). A late
+# delivery that fills a recorded gap raises days_covered, not the horizon: the gap is gone.
+GAP_DAYS = (
+    "(case when horizon is null or start_date is null then 0"
+    " else greatest(0, horizon - start_date + 1 - days_covered) end)"
+)
+AID_SQL = AID_SQL.format(gap=GAP_DAYS, underfunded=UNDERFUNDED)
+ACTIVE_GAPS = f"{GAP_DAYS} > 0 and completed_on is null and closed_on is null"
 
 
-async def aid(conn: asyncpg.Connection | asyncpg.Pool) -> AidReport:
+def monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def weeks(start: date, today: date) -> list[date]:
+    """The Mondays from the week the programme started to this week (none before it started)."""
+    first, last = monday(start), monday(today)
+    return [first + timedelta(weeks=i) for i in range(max(0, (last - first).days // 7 + 1))]
+
+
+def months(start: date, today: date) -> list[date]:
+    """The first days of the months from the programme's start month to this month."""
+    out, month = [], start.replace(day=1)
+    while month <= today:
+        out.append(month)
+        month = (month + timedelta(days=32)).replace(day=1)
+    return out
+
+
+WEEKLY_DELIVERIES_SQL = """
+select w.period_start, count(d.delivery_id) as deliveries, coalesce(sum(d.value_rp), 0)::bigint as delivered_rp,
+       coalesce(sum(d.days), 0)::bigint as days_covered
+from unnest($1::date[]) as w(period_start)
+left join deliveries_view d on d.delivered_on between w.period_start and w.period_start + 6
+group by w.period_start order by w.period_start
+"""
+
+
+async def aid(conn: asyncpg.Connection | asyncpg.Pool, programme_start: date, today: date) -> AidReport:
     summary = dict(await conn.fetchrow(AID_SQL))
+    weekly = await conn.fetch(WEEKLY_DELIVERIES_SQL, weeks(programme_start, today))
     topics = {
         r["topic"]: r
         for r in await conn.fetch(
@@ -192,7 +282,7 @@ async def aid(conn: asyncpg.Connection | asyncpg.Pool) -> AidReport:
         " where delivered_on is not null group by delivered_on order by delivered_on"
     )
     gaps = await conn.fetch(
-        f"select kelurahan_code, count(*) as plans, sum(gap_days)::bigint as gap_days from plans_view"
+        f"select kelurahan_code, count(*) as plans, sum({GAP_DAYS})::bigint as gap_days from plans_view"
         f" where {ACTIVE_GAPS} group by kelurahan_code"
     )
     by_topic = [
@@ -229,6 +319,15 @@ async def aid(conn: asyncpg.Connection | asyncpg.Pool) -> AidReport:
             for r in days
         ],
         gaps_to_chase=_gaps_by_kelurahan(gaps),
+        deliveries_by_week=[
+            WeekDeliveries(
+                week_start=r["period_start"],
+                deliveries=r["deliveries"],
+                delivered_rp=r["delivered_rp"],
+                days_covered=r["days_covered"],
+            )
+            for r in weekly
+        ],
         as_of=now(),
     )
 
@@ -254,24 +353,76 @@ def _gaps_by_kelurahan(rows: Sequence[asyncpg.Record]) -> list[KelurahanGaps]:
     return sorted(out, key=lambda g: (-g.gap_days, g.kelurahan_code))
 
 
+def holes(start: date, horizon: date | None, covered: Sequence[tuple[date, date]]) -> list[tuple[date, date]]:
+    """The uncovered stretches from `start` to `horizon` (inclusive) between the covered periods
+    (which never overlap): aid's gaps, derived the same way."""
+    if horizon is None:
+        return []
+    out, day = [], start
+    for first, last in sorted(covered):
+        if first > day:
+            out.append((day, min(first - timedelta(days=1), horizon)))
+        day = max(day, last + timedelta(days=1))
+        if day > horizon:
+            break
+    if day <= horizon:
+        out.append((day, horizon))
+    return [h for h in out if h[0] <= h[1]]
+
+
 async def plan_gaps(conn: asyncpg.Connection | asyncpg.Pool, kelurahan_code: str | None = None) -> list[PlanGap]:
     rows = await conn.fetch(
-        "select plan_id, family_id, kelurahan_code, start_date, end_date, gaps, gap_days, last_gap_to,"
-        f" days_covered from plans_view where {ACTIVE_GAPS} and ($1::text is null or kelurahan_code = $1)"
+        f"select plan_id, family_id, kelurahan_code, start_date, end_date, horizon, last_gap_to, days_covered,"
+        f" {GAP_DAYS} as gap_days from plans_view where {ACTIVE_GAPS} and ($1::text is null or kelurahan_code = $1)"
         " order by gap_days desc, plan_id",
         kelurahan_code,
     )
+    periods: dict[Any, list[tuple[date, date]]] = {r["plan_id"]: [] for r in rows}
+    for d in await conn.fetch(
+        "select plan_id, period_from, period_to from deliveries_view where plan_id = any($1::uuid[])", list(periods)
+    ):
+        periods[d["plan_id"]].append((d["period_from"], d["period_to"]))
     return [
         PlanGap(
-            **{
-                **dict(r),
-                "plan_id": str(r["plan_id"]),
-                "family_id": str(r["family_id"]),
-                "kelurahan": area(r["kelurahan_code"] or "").name,
-            }
+            plan_id=str(r["plan_id"]),
+            family_id=str(r["family_id"]),
+            kelurahan_code=r["kelurahan_code"] or "",
+            kelurahan=area(r["kelurahan_code"] or "").name,
+            start_date=r["start_date"],
+            end_date=r["end_date"],
+            gaps=len(holes(r["start_date"], r["horizon"], periods[r["plan_id"]])),
+            gap_days=r["gap_days"],
+            last_gap_to=r["last_gap_to"],
+            days_covered=r["days_covered"],
         )
         for r in rows
     ]
+
+
+HISTORY_SQL = """
+with plans as (
+    select family_id, coalesce(start_date, opened_on) as began, least(completed_on, closed_on) as ended,
+           coalesce(completed_on, case when outcome = 'completed' then closed_on end) as completed_on
+    from plans_view where family_id is not null
+), weeks as (
+    select w as period_start, w + 6 as period_end from unnest($1::date[]) as w
+)
+select w.period_start,
+  (select count(*) from families_view f where f.registered_on <= w.period_end) as registered,
+  (select count(*) from families_view f where f.enrolled_on <= w.period_end) as enrolled,
+  (select count(*) from family_funding_view s where s.sponsorships > 0 and s.first_sponsored_on <= w.period_end)
+    as sponsored,
+  (select count(distinct family_id) from plans p
+    where p.began <= w.period_end and (p.ended is null or p.ended > w.period_end)) as aid_active,
+  (select count(distinct family_id) from plans p where p.completed_on <= w.period_end) as completed,
+  (select count(*) from families_view f where f.exited_on <= w.period_end) as exited
+from weeks w order by w.period_start
+"""
+
+
+async def history(conn: asyncpg.Connection | asyncpg.Pool, programme_start: date, today: date) -> list[ProgressWeek]:
+    """GET /progress/history: the city's counts as of the end of each week, by effective dates."""
+    return [ProgressWeek(**dict(r)) for r in await conn.fetch(HISTORY_SQL, weeks(programme_start, today))]
 
 
 # First and latest per child by measurement date; measurements of one day in the order recorded.
@@ -299,8 +450,25 @@ from children group by 1
 """
 
 
-async def outcomes(conn: asyncpg.Connection | asyncpg.Pool) -> OutcomesReport:
+# The stunting share by month: each child measured in the month counts once, by its latest
+# measurement of that month (posyandu weigh children monthly; a month without a measurement says
+# nothing about the child, so it is not carried forward).
+MONTHLY_SQL = """
+with latest as (
+    select distinct on (member_id, date_trunc('month', measured_on))
+           date_trunc('month', measured_on)::date as month, stunted
+    from growth_view where member_id is not null and measured_on is not null
+    order by member_id, date_trunc('month', measured_on), measured_on desc, family_id desc, stream_version desc
+)
+select m as month, count(l.month) as children_measured, count(*) filter (where l.stunted) as stunted
+from unnest($1::date[]) as m left join latest l on l.month = m
+group by m order by m
+"""
+
+
+async def outcomes(conn: asyncpg.Connection | asyncpg.Pool, programme_start: date, today: date) -> OutcomesReport:
     rows = {r["kelurahan_code"]: r for r in await conn.fetch(OUTCOMES_SQL)}
+    by_month = [MonthOutcomes(**dict(r)) for r in await conn.fetch(MONTHLY_SQL, months(programme_start, today))]
     fields = tuple(OutcomeCounts.model_fields)
     codes = [a.code for a in KELURAHAN] + sorted(set(rows) - {a.code for a in KELURAHAN})
     by_kelurahan = [
@@ -312,4 +480,4 @@ async def outcomes(conn: asyncpg.Connection | asyncpg.Pool) -> OutcomesReport:
         )
         for code in codes
     ]
-    return OutcomesReport(by_kelurahan=by_kelurahan, as_of=now(), **_sums(by_kelurahan, fields))
+    return OutcomesReport(by_kelurahan=by_kelurahan, by_month=by_month, as_of=now(), **_sums(by_kelurahan, fields))

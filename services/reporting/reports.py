@@ -26,13 +26,33 @@ class DonorTypeFunding(FundingTotals):
     donor_type: str
 
 
+class KelurahanTopUps(_Model):
+    kelurahan_code: str
+    kelurahan: str
+    kecamatan: str
+    plans: int  # active plans whose remaining budget cannot pay the daily minimum for the days left
+    top_up_rp: int  # what they lack together
+
+
 class FundingReport(FundingTotals):
     """Totals at the top level; `funding_gap_rp` is what enrolled, not-exited families still need."""
 
     by_donor_type: list[DonorTypeFunding]
-    funding_gap_rp: int
+    funding_gap_rp: int = Field(
+        description="the sum over enrolled, not-exited families of max(0, family_minimum_rp - what was "
+        "sponsored to the family)"
+    )
     families_short: int = Field(description="enrolled, not-exited families sponsored below the minimum")
-    family_minimum_rp: int
+    family_minimum_rp: int = Field(description="plan days x daily minimum (the programme settings)")
+    underfunded_plans: int = Field(
+        default=0,
+        description="active plans whose remaining budget cannot pay the daily minimum for their uncovered "
+        "days left (aid's AidPlanUnderfunded, until AidPlanFullyFunded)",
+    )
+    top_up_needed_rp: int = Field(default=0, description="what the underfunded plans lack together (sum of shortfalls)")
+    top_ups_by_kelurahan: list[KelurahanTopUps] = Field(
+        default_factory=list, description="kelurahan with an underfunded plan, the largest top-up first"
+    )
     as_of: datetime
 
 
@@ -50,6 +70,13 @@ class KindInterventions(_Model):
 
 class DayDeliveries(_Model):
     date: date
+    deliveries: int
+    delivered_rp: int
+    days_covered: int
+
+
+class WeekDeliveries(_Model):
+    week_start: date  # a Monday
     deliveries: int
     delivered_rp: int
     days_covered: int
@@ -73,7 +100,7 @@ class AidReport(_Model):
     plans_completed: int
     plans_incomplete: int
     plans_exited: int
-    plans_with_gaps: int  # plans (any status) with at least one uncovered stretch
+    plans_with_gaps: int  # plans (any status) with uncovered days now (a late delivery may fill them)
     gap_days: int
     education_sessions: int
     education_families: int
@@ -86,6 +113,22 @@ class AidReport(_Model):
     as_of: datetime
     home_visits_flagged: int = 0  # children flagged for a home visit: no weight gain in two months
     home_visits_done: int = 0  # of those, visited
+    # By delivered_on, one item per week (Monday) from the programme's start to this week.
+    deliveries_by_week: list[WeekDeliveries] = Field(default_factory=list)
+    underfunded_plans: int = 0  # active plans that cannot pay the daily minimum for the days left
+    top_up_needed_rp: int = 0
+
+
+class UnderfundedPlan(_Model):
+    plan_id: str
+    family_id: str
+    kelurahan_code: str
+    kelurahan: str
+    shortfall_rp: int  # what the remaining budget lacks for the uncovered days left
+    uncovered_days: int | None
+    remaining_rp: int | None
+    detected_on: date | None
+    end_date: date | None
 
 
 class PlanGap(_Model):
@@ -116,6 +159,29 @@ class KelurahanOutcomes(OutcomeCounts):
     kecamatan: str
 
 
+class MonthOutcomes(_Model):
+    """Children measured in a calendar month (their latest measurement of that month) and how many
+    of them were stunted then."""
+
+    month: date  # the first day of the month
+    children_measured: int
+    stunted: int
+
+
 class OutcomesReport(OutcomeCounts):
     by_kelurahan: list[KelurahanOutcomes]
     as_of: datetime
+    # City-wide, one item per month from the programme's start to this month (zeros included).
+    by_month: list[MonthOutcomes] = Field(default_factory=list)
+
+
+class ProgressWeek(_Model):
+    """The city's counts as of the end (Sunday) of the week starting `period_start`, by effective dates."""
+
+    period_start: date  # a Monday
+    registered: int
+    enrolled: int
+    sponsored: int
+    aid_active: int
+    completed: int
+    exited: int

@@ -1,4 +1,5 @@
-"""Reporting's settings: the kernel's, plus the programme's target and the snapshot pace."""
+"""Reporting's settings: the kernel's (the programme: city, target, start, plan days, daily
+minimum), plus the snapshot pace and the dashboard's refresh."""
 
 from __future__ import annotations
 
@@ -8,14 +9,11 @@ from shared.settings import Settings
 
 
 class ReportingSettings(Settings):
-    """GENTING_TARGET_FAMILIES, GENTING_FAMILY_MINIMUM_RP, ... (DOMAIN.md: Kota Pekalongan, 2025)."""
+    """GENTING_SNAPSHOT_INTERVAL_SECONDS, GENTING_DASHBOARD_REFRESH_SECONDS; the programme's target
+    and the funding gap's unit (plan days x daily minimum) come from the kernel settings."""
 
     service: str = "reporting"
     database_url: str = "postgresql://postgres@127.0.0.1:15432/genting_reporting"
-    target_families: int = Field(default=1330, ge=1)
-    # 180 days x Rp15,000: what each enrolled family must be sponsored with (the funding gap's unit).
-    family_minimum_rp: int = Field(default=2_700_000, ge=0)
     # ProgressSnapshot: at most one per interval, and only when progress changed.
     snapshot_interval_seconds: float = Field(default=1.0, gt=0)
     dashboard_refresh_seconds: int = Field(default=30, ge=5)
-    city_name: str = "Kota Pekalongan"

@@ -1,10 +1,12 @@
 """Read-model rows as mergeable changes: one upsert per table, usable one event at a time (live)
 or merged over thousands of events and written with one executemany per table (replay).
 
-Every column is one of three kinds, and applying changes one by one or merged gives the same row:
-`add` (a counter: the deltas sum), `first` (set once: the first value wins) and `last` (the
-latest value wins). Events only ever say what they know, so counts are derived later with SQL
-GROUP BY, and nothing here reads a row before writing it.
+Every column is one of five kinds, and applying changes one by one or merged gives the same row:
+`add` (a counter: the deltas sum), `first` (set once: the first value wins), `last` (the
+latest value wins), `least` and `greatest` (the smallest / largest value seen, whatever order
+the events arrive in: an effective date entered late takes its place). Events only ever say
+what they know, so counts are derived later with SQL GROUP BY, and nothing here reads a row
+before writing it.
 """
 
 from __future__ import annotations
@@ -24,16 +26,25 @@ class Table:
     add: tuple[str, ...] = ()
     first: tuple[str, ...] = ()
     last: tuple[str, ...] = ()
+    least: tuple[str, ...] = ()
+    greatest: tuple[str, ...] = ()
 
     @property
     def columns(self) -> tuple[str, ...]:
-        return self.key + self.add + self.first + self.last
+        return self.key + self.add + self.first + self.last + self.least + self.greatest
+
+    @property
+    def _values(self) -> tuple[str, ...]:
+        return self.first + self.last + self.least + self.greatest
 
     @cached_property
     def upsert_sql(self) -> str:
         sets = [f"{c} = {self.name}.{c} + excluded.{c}" for c in self.add]
         sets += [f"{c} = coalesce({self.name}.{c}, excluded.{c})" for c in self.first]
         sets += [f"{c} = coalesce(excluded.{c}, {self.name}.{c})" for c in self.last]
+        # PostgreSQL's least/greatest ignore nulls: an absent value never wins.
+        sets += [f"{c} = least({self.name}.{c}, excluded.{c})" for c in self.least]
+        sets += [f"{c} = greatest({self.name}.{c}, excluded.{c})" for c in self.greatest]
         placeholders = ", ".join(f"${i}" for i in range(1, len(self.columns) + 1))
         conflict = f"do update set {', '.join(sets)}" if sets else "do nothing"
         return (
@@ -43,7 +54,7 @@ class Table:
 
     def params(self, key: tuple[Any, ...], values: Mapping[str, Any]) -> tuple[Any, ...]:
         """Neutral values for what a change does not mention: 0 for counters, null otherwise."""
-        return (*key, *(values.get(c, 0) for c in self.add), *(values.get(c) for c in self.first + self.last))
+        return (*key, *(values.get(c, 0) for c in self.add), *(values.get(c) for c in self._values))
 
 
 @dataclass(frozen=True)
@@ -85,6 +96,10 @@ class MergedChanges:
                     row[column] = row.get(column, 0) + value
                 elif column in c.table.first:
                     row.setdefault(column, value)
+                elif column in c.table.least:
+                    row[column] = min(row[column], value) if column in row else value
+                elif column in c.table.greatest:
+                    row[column] = max(row[column], value) if column in row else value
                 else:
                     row[column] = value
             self.merged += 1

@@ -51,14 +51,20 @@ class Programme:
     def new_id(self) -> UUID:
         return UUID(int=self._random.getrandbits(128), version=4)
 
-    def emit(self, event: Event | tuple[str, str, UUID, dict[str, Any]], stream_id: UUID | None = None) -> Envelope:
-        """A contract event, or (context, event_type, family id, data): a family fact with no class here."""
+    def emit(
+        self,
+        event: Event | tuple[str, str, UUID, dict[str, Any]],
+        stream_id: UUID | None = None,
+        aggregate: str = "family",
+    ) -> Envelope:
+        """A contract event, or (context, event_type, stream id, data): a fact with no class here
+        (of a family unless `aggregate` says otherwise)."""
         if isinstance(event, Event):
             context, event_type, data = event.context, event.event_type, event.model_dump(mode="json")
             sid, subject = stream_id or event.aggregate_id(), event.subject()
         else:
             context, event_type, sid, data = event
-            subject = f"genting.{context}.family.{sid}.{event_type}"
+            subject = f"genting.{context}.{aggregate}.{sid}.{event_type}"
         self._versions[sid] += 1
         env = Envelope(
             event_id=self.new_id(),
@@ -317,6 +323,17 @@ class Programme:
                 days_covered=days_covered,
             )
         )
+
+    def underfunded(self, plan: UUID, shortfall_rp: int, uncovered_days: int, remaining_rp: int, on: int) -> None:
+        """AidPlanUnderfunded (wave 3): the plan's remaining budget cannot pay the daily minimum
+        for its uncovered days left. As data, so it works before aid's catalog lists the type."""
+        data = {k: str(v) for k, v in self._plan_fields(plan).items()}
+        data |= {"shortfall_rp": shortfall_rp, "uncovered_days": uncovered_days, "remaining_rp": remaining_rp}
+        self.emit(("aid", "AidPlanUnderfunded", plan, data | {"detected_on": str(self.day(on))}), aggregate="plan")
+
+    def fully_funded(self, plan: UUID, on: int) -> None:
+        data = {k: str(v) for k, v in self._plan_fields(plan).items()} | {"funded_on": str(self.day(on))}
+        self.emit(("aid", "AidPlanFullyFunded", plan, data), aggregate="plan")
 
     def session(self, topic: A.EducationTopic, kelurahan: str, families: list[UUID], on: int) -> None:
         self.emit(

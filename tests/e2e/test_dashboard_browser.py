@@ -18,11 +18,14 @@ from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 from playwright.async_api import async_playwright
 
+from services.reporting.dashboard import stunting_permille
 from services.reporting.formatting import number, rupiah, rupiah_short
+from services.reporting.reports import MonthOutcomes
+from shared.auth import issue_token
 from shared.messaging import MSG_ID_HEADER
 from shared.nats_setup import ensure_stream, owned_stream_config
+from shared.testing import TEST_JWT_SECRET, wait_until
 from shared.testing import reporting_scenarios as S
-from shared.testing import wait_until
 from shared.testing.reporting_examples import Published
 
 pytestmark = pytest.mark.e2e
@@ -117,10 +120,20 @@ async def caught_up(js: JetStreamContext) -> bool:
 
 
 def expected_value(path: str, reports: dict[str, Any]) -> int:
-    """`funding.by_donor_type.csr.received_rp` → that number in GET /funding."""
+    """`funding.by_donor_type.csr.received_rp` → that number in GET /funding; `history.2025-01-06.enrolled`
+    → that week's in GET /progress/history; `outcomes.by_month.2025-01-01.stunted` → GET /outcomes."""
     report, _, rest = path.partition(".")
     node: Any = reports[report]
-    for list_name in ("by_kelurahan", "by_donor_type", "gaps_to_chase", "education_by_topic", "interventions_by_kind"):
+    if report == "history":
+        week, _, field = rest.rpartition(".")
+        [item] = [w for w in node if w["period_start"] == week]
+        return int(item[field])
+    if rest.startswith("by_month."):
+        month, _, field = rest[len("by_month.") :].rpartition(".")
+        [item] = [m for m in node["by_month"] if m["month"] == month]
+        return int(item[field])
+    lists = ("by_kelurahan", "by_donor_type", "gaps_to_chase", "education_by_topic", "interventions_by_kind")
+    for list_name in (*lists, "top_ups_by_kelurahan"):
         if rest.startswith(list_name + "."):
             key, _, field = rest[len(list_name) + 1 :].rpartition(".")
             [item] = [
@@ -149,9 +162,13 @@ async def test_the_dashboard_shows_the_programme_as_the_api_reports_it(
     await publish(js, scripted.published + programme.published)
     await wait_until(lambda: caught_up(js), 90, interval=0.2, message="reporting caught up")
 
+    admin = {"Authorization": "Bearer " + issue_token(TEST_JWT_SECRET, role="admin", sub="e2e-admin")}
     async with httpx.AsyncClient(base_url=reporting.url, timeout=10) as http:
         reports = {name: (await http.get(f"/{name}")).json() for name in ("progress", "funding", "aid")}
+        reports["history"] = (await http.get("/progress/history")).json()
+        reports["outcomes"] = (await http.get("/outcomes", headers=admin)).json()
     assert reports["progress"]["registered"] == 8 + 160 and reports["aid"]["plans_with_gaps"] >= 1
+    assert reports["history"][-1]["registered"] == 8 + 160 and len(reports["history"]) >= 30
 
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
@@ -173,6 +190,37 @@ async def test_the_dashboard_shows_the_programme_as_the_api_reports_it(
             for metric, value, text in shown:
                 assert int(value) == expected_value(metric, reports), metric
                 assert text in (number(int(value)), rupiah(int(value)), rupiah_short(int(value))), (metric, text)
+            # The charts over time, against the API: the burn-up's five lines, week by week ...
+            lines = dict(
+                await page.eval_on_selector_all(
+                    "svg.lines polyline[data-series]", "els => els.map(e => [e.dataset.series, e.dataset.values])"
+                )
+            )
+            history = reports["history"]
+            for series, field in (
+                ("b1", "registered"),
+                ("b2", "enrolled"),
+                ("b3", "sponsored"),
+                ("b4", "aid_active"),
+                ("b5", "completed"),
+            ):
+                assert lines[series] == ",".join(str(w[field]) for w in history), field
+            assert await page.locator("svg.lines line.target").count() == 1
+            # ... deliveries per week over the programme, and the stunting share by month.
+            weekly = await page.eval_on_selector_all(
+                'svg[aria-label="Pengiriman per minggu"] rect.col title', "els => els.map(e => e.textContent)"
+            )
+            assert weekly == [
+                f"{w['week_start']}: {number(w['deliveries'])}" for w in reports["aid"]["deliveries_by_week"]
+            ]
+            monthly = await page.eval_on_selector_all(
+                'svg[aria-label="Persentase anak stunting per bulan"] rect.col title',
+                "els => els.map(e => e.textContent)",
+            )
+            months = [MonthOutcomes(**m) for m in reports["outcomes"]["by_month"]]
+            shares = [f"{stunting_permille(m) / 10:.1f}%".replace(".", ",") for m in months]
+            assert monthly == [f"{m.month}: {share}" for m, share in zip(months, shares, strict=True)]
+            assert any(m.children_measured for m in months)
             big = page.locator('[data-metric="progress.enrolled"]').first
             assert await big.is_visible() and await big.inner_text() == number(reports["progress"]["enrolled"])
             # Readable on a phone: nothing wider than the screen; nothing fetched but the page itself.

@@ -13,7 +13,10 @@ from services.reporting.reports import (
     FundingReport,
     KelurahanGaps,
     KindInterventions,
+    MonthOutcomes,
+    ProgressWeek,
     TopicSessions,
+    WeekDeliveries,
 )
 from shared.contracts.reporting import CityProgress, KelurahanProgress
 
@@ -101,4 +104,27 @@ def sample_aid() -> AidReport:
         as_of=AS_OF,
         home_visits_flagged=3,
         home_visits_done=1,
+        deliveries_by_week=[
+            WeekDeliveries(week_start=date(2025, 1, 6), deliveries=1, delivered_rp=450_000, days_covered=30),
+            WeekDeliveries(week_start=date(2025, 1, 13), deliveries=0, delivered_rp=0, days_covered=0),
+            WeekDeliveries(week_start=date(2025, 1, 20), deliveries=3, delivered_rp=450_000, days_covered=30),
+        ],
     )
+
+
+def sample_history() -> list[ProgressWeek]:
+    """Three weeks of a programme that started on Monday 6 January 2025."""
+    counts = ((4, 2, 1, 0, 0, 0), (9, 6, 4, 3, 0, 1), (12, 10, 8, 7, 1, 1))
+    fields = ("registered", "enrolled", "sponsored", "aid_active", "completed", "exited")
+    return [
+        ProgressWeek(period_start=date(2025, 1, 6 + 7 * i), **dict(zip(fields, c, strict=True)))
+        for i, c in enumerate(counts)
+    ]
+
+
+def sample_months() -> list[MonthOutcomes]:
+    return [
+        MonthOutcomes(month=date(2025, 1, 1), children_measured=8, stunted=3),
+        MonthOutcomes(month=date(2025, 2, 1), children_measured=0, stunted=0),
+        MonthOutcomes(month=date(2025, 3, 1), children_measured=3, stunted=1),
+    ]

@@ -79,7 +79,73 @@ def test_a_delivery_is_a_row_of_its_own_and_adds_to_its_plan() -> None:
         "deliveries": 1,
         "delivered_rp": 150_000,
         "days_covered": 10,
+        "horizon": p.day(12),  # the last day accounted for: gaps are derived from it
     }
+
+
+def test_a_coverage_gap_moves_the_horizon_and_counts_nothing() -> None:
+    # Issue 13 #4: a counter of gaps only goes up; a late delivery may fill the stretch.
+    p = Programme()
+    plan = p.open_plan(p.register(MEDONO))
+    p.gap(plan, first_day=3, days=7)
+    [c] = aid_changes(last(p))
+    assert c.table is PLANS and dict(c.values) == {"horizon": p.day(9), "last_gap_to": p.day(9)}
+
+
+def test_an_underfunded_plan_and_its_top_up_set_the_plans_shortfall() -> None:
+    p = Programme()
+    family = p.register(MEDONO)
+    plan = p.open_plan(family)
+    fields = {"plan_id": str(plan), "family_id": str(family), "kelurahan_code": MEDONO}
+    p.emit(
+        (
+            "aid",
+            "AidPlanUnderfunded",
+            plan,
+            {
+                **fields,
+                "shortfall_rp": 45_000,
+                "uncovered_days": 173,
+                "remaining_rp": 2_550_000,
+                "detected_on": "2025-01-09",
+                "some_later_field": 1,  # a tolerant reader
+            },
+        )
+    )
+    [short] = aid_changes(last(p))
+    assert short.table is PLANS and short.key == (plan,)
+    assert dict(short.values) == {
+        "kelurahan_code": MEDONO,
+        "shortfall_rp": 45_000,
+        "uncovered_days": 173,
+        "remaining_rp": 2_550_000,
+        "underfunded_on": p.day(3),
+    }
+    p.emit(("aid", "AidPlanFullyFunded", plan, {**fields, "funded_on": "2025-01-10"}))
+    [funded] = aid_changes(last(p))
+    assert dict(funded.values) == {"kelurahan_code": MEDONO, "shortfall_rp": 0, "uncovered_days": 0}
+
+
+def test_a_confirmation_without_a_photo_reference_is_read_by_its_date_only() -> None:
+    # DeliveryConfirmed no longer carries photo_ref (issue 11): at most photo_id and has_photo.
+    p = Programme()
+    family = p.register(MEDONO)
+    plan = p.open_plan(family)
+    delivery = UUID(int=9)
+    data = {"plan_id": str(plan), "family_id": str(family), "kelurahan_code": MEDONO, "delivery_id": str(delivery)}
+    data |= {"confirmed_on": "2025-01-10", "confirmed_by": "lurah", "photo_id": str(UUID(int=3)), "has_photo": True}
+    p.emit(("aid", "DeliveryConfirmed", plan, data))
+    [c] = aid_changes(last(p))
+    assert c.table is DELIVERIES and c.key == (delivery,) and dict(c.values) == {"confirmed_on": p.day(4)}
+
+
+def test_births_and_children_ageing_out_change_no_family_count() -> None:
+    p = Programme()
+    family = p.register(MEDONO)
+    ids = {"family_id": str(family), "member_id": str(UUID(int=4)), "kelurahan_code": MEDONO}
+    p.emit(("registry", "MotherGaveBirth", family, {**ids, "born_on": "2025-03-01"}))
+    p.emit(("registry", "ChildAgedOut", family, {**ids, "aged_out_on": "2025-04-01"}))
+    assert [registry_changes(x.envelope) for x in p.published[1:]] == [[], []]
 
 
 def test_a_growth_measurement_is_read_through_its_contract_one_row_per_family_version() -> None:

@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 import re
-from datetime import date
 from zoneinfo import ZoneInfo
 
-from services.reporting.dashboard import daily_points, render
+from reporting_samples import sample_history, sample_months
+
+from services.reporting.dashboard import render, stunting_permille
 from services.reporting.formatting import local_time, number, percent, rupiah, rupiah_short
-from services.reporting.reports import AidReport, DayDeliveries, FundingReport
+from services.reporting.reports import AidReport, FundingReport, KelurahanTopUps
 from shared.contracts.reporting import CityProgress
 
 WIB = ZoneInfo("Asia/Jakarta")
 
 
 def page(progress: CityProgress, funding: FundingReport, aid: AidReport) -> str:
-    return render(progress, funding, aid, city="Kota Pekalongan", refresh_seconds=30, zone=WIB)
+    return render(
+        progress,
+        funding,
+        aid,
+        history=sample_history(),
+        outcomes_by_month=sample_months(),
+        city="Kota Pekalongan",
+        refresh_seconds=30,
+        zone=WIB,
+    )
 
 
 def test_every_number_shown_carries_its_json_value(
@@ -37,41 +47,81 @@ def test_every_number_shown_carries_its_json_value(
     assert 'data-value="4400000" title="Rp4.400.000">Rp4,4 jt<' in page(progress, funding, aid)
 
 
-def test_the_page_is_phone_ready_self_refreshing_and_fetches_nothing(
+def test_the_page_is_phone_ready_refreshes_without_a_meta_refresh_and_fetches_nothing_elsewhere(
     progress: CityProgress, funding: FundingReport, aid: AidReport
 ) -> None:
     html = page(progress, funding, aid)
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
-    assert '<meta http-equiv="refresh" content="30">' in html
-    assert "<script" not in html and "<link" not in html and "src=" not in html
-    assert html.count("<svg") == 5  # progress bar, kecamatan, kelurahan, funding, deliveries per day
+    # Lighthouse: a meta refresh fails accessibility; no description fails SEO; a missing icon
+    # (a 404 for /favicon.ico) fails best practices.
+    assert 'http-equiv="refresh"' not in html
+    assert re.search(r'<meta name="description" content="[^"]{50,}">', html)
+    assert re.search(r'<link rel="icon" href="data:image/svg\+xml,', html)
+    # One inline script (the refresh), nothing loaded from anywhere: works offline.
+    assert html.count("<script") == 1 and "<script>" in html and "src=" not in html
+    assert "setTimeout(refresh, every)" in html and "var every = 30000;" in html
+    assert '<a class="refresh" href="/">' in html  # and by hand
+    # progress bar, kecamatan, kelurahan, funding, burn-up, deliveries per week, stunting per month
+    assert html.count("<svg") == 7
     assert "Capaian KRS" in html and "Kekurangan dana" in html and local_time(progress.as_of, WIB) in html
 
 
-def test_deliveries_per_day_fill_empty_days_and_show_the_last_sixty(aid: AidReport) -> None:
-    points = daily_points(aid)  # 9 Jan and 8 Feb
-    assert len(points) == 31 and points[0] == ("2025-01-09", 1) and points[-1] == ("2025-02-08", 1)
-    assert {n for _, n in points[1:-1]} == {0}
-    spread = aid.model_copy(
+def test_the_burn_up_draws_each_weekly_count_against_the_target(
+    progress: CityProgress, funding: FundingReport, aid: AidReport
+) -> None:
+    html = page(progress, funding, aid)
+    lines = dict(re.findall(r'<polyline class="line (b\d)" data-series="b\d" data-values="([\d,]*)"', html))
+    history = sample_history()
+    assert lines == {
+        "b1": ",".join(str(w.registered) for w in history),
+        "b2": ",".join(str(w.enrolled) for w in history),
+        "b3": ",".join(str(w.sponsored) for w in history),
+        "b4": ",".join(str(w.aid_active) for w in history),
+        "b5": ",".join(str(w.completed) for w in history),
+    }
+    assert '<line class="target"' in html.split('class="chart lines"')[1]
+    assert 'data-metric="history.2025-01-20.enrolled" data-value="10"' in html
+
+
+def test_deliveries_per_week_and_the_stunting_share_per_month_are_drawn(
+    progress: CityProgress, funding: FundingReport, aid: AidReport
+) -> None:
+    html = page(progress, funding, aid)
+    weekly = html.split('aria-label="Pengiriman per minggu"')[1].split("</svg>")[0]
+    assert re.findall(r"<title>(2025-01-\d\d): (\d+)</title>", weekly) == [
+        ("2025-01-06", "1"),
+        ("2025-01-13", "0"),
+        ("2025-01-20", "3"),
+    ]
+    assert [stunting_permille(m) for m in sample_months()] == [375, 0, 333]
+    stunting = html.split('aria-label="Persentase anak stunting per bulan"')[1].split("</svg>")[0]
+    assert re.findall(r"<title>2025-0\d-01: ([\d,]+%)</title>", stunting) == ["37,5%", "0,0%", "33,3%"]
+    assert ">Jan 25<" in stunting
+    assert 'data-metric="outcomes.by_month.2025-01-01.stunted" data-value="3"' in html
+
+
+def test_underfunded_plans_and_the_top_up_needed_are_shown_beside_the_funding_gap(
+    progress: CityProgress, funding: FundingReport, aid: AidReport
+) -> None:
+    short = funding.model_copy(
         update={
-            "deliveries_by_day": [
-                DayDeliveries(date=date(2025, 1, 1), deliveries=1, delivered_rp=1, days_covered=1),
-                DayDeliveries(date=date(2025, 4, 1), deliveries=3, delivered_rp=1, days_covered=1),
-            ]
+            "underfunded_plans": 2,
+            "top_up_needed_rp": 90_000,
+            "top_ups_by_kelurahan": [
+                KelurahanTopUps(
+                    kelurahan_code="33.75.01.1002",
+                    kelurahan="Medono",
+                    kecamatan="Pekalongan Barat",
+                    plans=2,
+                    top_up_rp=90_000,
+                )
+            ],
         }
     )
-    points = daily_points(spread)
-    assert len(points) == 60 and points[0] == ("2025-02-01", 0) and points[-1] == ("2025-04-01", 3)
-    short = aid.model_copy(
-        update={
-            "deliveries_by_day": [
-                DayDeliveries(date=date(2025, 1, 1), deliveries=2, delivered_rp=1, days_covered=1),
-                DayDeliveries(date=date(2025, 1, 3), deliveries=1, delivered_rp=1, days_covered=1),
-            ]
-        }
-    )
-    assert daily_points(short) == [("2025-01-01", 2), ("2025-01-02", 0), ("2025-01-03", 1)]
-    assert daily_points(aid.model_copy(update={"deliveries_by_day": []})) == []
+    html = page(progress, short, aid)
+    assert 'data-metric="funding.top_up_needed_rp" data-value="90000"' in html
+    assert 'data-metric="funding.underfunded_plans" data-value="2"' in html
+    assert 'data-metric="funding.top_ups_by_kelurahan.33.75.01.1002.top_up_rp" data-value="90000"' in html
 
 
 def test_numbers_are_written_the_indonesian_way() -> None:
@@ -103,5 +153,5 @@ def test_names_from_events_are_escaped_never_markup(
         refresh_seconds=30,
         zone=WIB,
     )
-    assert "<script" not in html
+    assert html.count("<script") == 1  # the page's own refresh, not the name
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &#34;quoted&#34;" in html

@@ -1,0 +1,116 @@
+"""Issue 13 #5: reporting's city totals equal the sum of the donors' statements in funding.
+
+Funding and reporting run as real processes on one nats-server; donors give and sponsor through
+funding's API, the registry's and aid's facts are published here as those services would (a
+delivery funding draws for, an exit whose plan closes and whose unspent money funding releases).
+`allocated_rp` has one meaning in both: sponsored less released (drawn money stays allocated).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import httpx
+import nats
+import pytest
+from reporting_support import publish
+
+from shared.auth import issue_token
+from shared.nats_setup import ensure_stream, owned_stream_config
+from shared.testing import TEST_JWT_SECRET, wait_until
+from shared.testing.reporting_examples import Programme
+
+pytestmark = pytest.mark.integration
+
+MEDONO = "33.75.01.1002"
+ADMIN = {"Authorization": f"Bearer {issue_token(TEST_JWT_SECRET, role='admin', sub='admin-agree')}"}
+FIELDS = ("received_rp", "allocated_rp", "drawn_rp", "available_rp")
+
+
+async def test_the_city_totals_equal_the_sum_of_the_donors_statements(service_process: Any, nats_url: str) -> None:
+    nc = await nats.connect(nats_url)
+    for context in ("registry", "aid"):  # their owners declare these streams; here the test stands in
+        await ensure_stream(nc.jetstream(), owned_stream_config(context))
+    js = nc.jetstream()
+    funding = await service_process("funding")
+    reporting = await service_process("reporting")
+    today = date.today()
+    p = Programme(start=today - timedelta(days=10))
+    families = [p.register(MEDONO, on=0) for _ in range(2)]
+    for f in families:
+        p.enroll(f, on=1)
+    await publish(js, p.published)
+    async with httpx.AsyncClient(base_url=funding.url, timeout=10) as http:
+
+        async def donor(donor_type: str, gift: int) -> str:
+            created = await http.post(
+                "/donors",
+                json={"name": "Donatur", "donor_type": donor_type, "contact": "0812-0000-1111"},
+                headers=ADMIN,
+            )
+            assert created.status_code == 201, created.text
+            donor_id: str = created.json()["donor_id"]
+            given = await http.post(
+                f"/donors/{donor_id}/contributions",
+                headers=ADMIN,
+                json={"amount_rp": gift, "received_on": today.isoformat(), "method": "transfer", "reference": "BRI-1"},
+            )
+            assert given.status_code == 201, given.text
+            return donor_id
+
+        donors = [await donor("csr", 6_000_000), await donor("individual", 2_000_000)]
+
+        async def sponsor(donor_id: str, family: Any, amount: int) -> bool:
+            response = await http.post(
+                "/sponsorships",
+                headers=ADMIN,
+                json={
+                    "donor_id": donor_id,
+                    "family_id": str(family),
+                    "amount_rp": amount,
+                    "start_date": today.isoformat(),
+                },
+            )
+            assert response.status_code in (201, 409), response.text
+            return response.status_code == 201
+
+        await wait_until(lambda: sponsor(donors[0], families[0], 2_700_000), 30, interval=0.2, message="enrolled")
+        assert await sponsor(donors[1], families[1], 1_500_000)
+        assert await sponsor(donors[0], families[1], 1_200_000)
+
+        # Aid: both plans open; the first is delivered to; the second family exits, its plan closes.
+        start = len(p.published)
+        plans = [p.open_plan(f, on=2) for f in families]
+        p.deliver(plans[0], first_day=2, days=10, on=10)
+        p.exit(families[1], on=10)
+        p.close(plans[1], on=10, outcome="exited", delivered_rp=0, days_covered=0, unspent_rp=2_700_000)
+        # AidPlanOpened's dates: the programme helper's are relative to its start.
+        await publish(js, p.published[start:])
+
+        async def statements() -> list[dict[str, Any]]:
+            return [(await http.get(f"/donors/{d}", headers=ADMIN)).json() for d in donors]
+
+        async def settled() -> bool:
+            s = await statements()
+            return sum(x["drawn_rp"] for x in s) == 150_000 and sum(x.get("released_rp", 0) for x in s) >= 0
+
+        await wait_until(settled, 30, interval=0.2, message="funding drew for the delivery")
+        async with httpx.AsyncClient(base_url=reporting.url, timeout=10) as rep:
+            seen: list[Any] = []
+
+            async def agree() -> bool:
+                city = (await rep.get("/funding")).json()
+                donor_sum = {f: sum(s[f] for s in await statements()) for f in FIELDS}
+                seen[:] = [{f: city[f] for f in FIELDS}, donor_sum, city["released_rp"]]
+                return {f: city[f] for f in FIELDS} == donor_sum and city["released_rp"] == 2_700_000
+
+            try:
+                await wait_until(agree, 30, interval=0.3, message="reporting's totals equal the donors' statements")
+            except TimeoutError:
+                raise AssertionError(f"reporting, donors' sum, released: {seen}") from None
+            city = (await rep.get("/funding")).json()
+    await nc.close()
+    # 5.4 jt sponsored, 2.7 jt released when the second family exited: 2.7 jt allocated, net.
+    assert (city["received_rp"], city["allocated_rp"], city["drawn_rp"]) == (8_000_000, 2_700_000, 150_000)
+    assert city["available_rp"] == 5_300_000
