@@ -165,7 +165,9 @@ class TestConfirmation:
         assert response.status_code == 200, response.text
         [confirmed] = await wait_events(aid.js, "DeliveryConfirmed")
         assert confirmed["data"]["confirmed_by"] == "lurah-medono"
-        assert confirmed["data"]["photo_ref"] == "s3://genting-proof/2026/03/a.jpg"
+        # Issue 11: the reference stays in aid; the bus gets an opaque id.
+        assert "photo_ref" not in confirmed["data"] and confirmed["data"]["has_photo"] is True
+        assert confirmed["data"]["photo_id"] == response.json()["photo_id"]
         again = await aid.http.post(f"/deliveries/{delivery_id}/confirmation", headers=token("lurah", MEDONO))
         assert again.status_code == 409
 
