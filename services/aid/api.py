@@ -147,7 +147,9 @@ class DeliveryConfirmedOut(BaseModel):
     confirmed: bool
     confirmed_on: date
     photo_id: UUID | None
-    photo_ref: str | None
+    # Not the reference itself: answers are kept for retries (Idempotency-Key), and a kept answer
+    # would hold the family's photo reference in plain text past an erasure (issue 11).
+    has_photo: bool
 
 
 class InterventionRecordedOut(BaseModel):
@@ -309,7 +311,7 @@ async def confirm_delivery(
             "confirmed": True,
             "confirmed_on": confirmed_on.isoformat(),
             "photo_id": str(command.photo_id) if has_photo else None,
-            "photo_ref": photo_ref.strip() if photo_ref else None,
+            "has_photo": has_photo,
         }
 
     return await run_command(request, principal, execute)

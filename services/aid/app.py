@@ -14,6 +14,7 @@ from services.aid import api, home_visit_api, projections, session_api
 from services.aid.domain import PRIVATE_PARTS, HomeVisit, Plan, Session, home_visit, plan, session
 from services.aid.family_keys import FamilyKeyCipher
 from services.aid.handlers import Handlers
+from services.aid.plan_store import PlanRepository
 from services.aid.policies import Families, FundingPolicy, RegistryPolicy
 from services.aid.schedule import clock_tasks
 from services.aid.settings import AidSettings, load_settings
@@ -51,7 +52,7 @@ def repositories(settings: Settings) -> Repositories:
     cipher = DerivedKeyCipher(settings.data_key_bytes(), PRIVATE_KEY_PURPOSE)
     family_cipher = FamilyKeyCipher(settings.data_key_bytes(), cipher)
     return Repositories(
-        plans=Repository(
+        plans=PlanRepository(
             "plan",
             CATALOG,
             Plan,

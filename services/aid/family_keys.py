@@ -57,6 +57,13 @@ class FamilyKeyCipher:
             " and data->>'family_id' = $1::text",
             str(family_id),
         )
+        # Confirmations recorded before issue 11 carry the photo reference in their public data
+        # (plan_store.py reads it): strip it, so it is gone from the store and from any replay.
+        await conn.execute(
+            "update events set data = data - 'photo_ref' where stream_type = 'plan'"
+            " and event_type = 'DeliveryConfirmed' and data ? 'photo_ref' and data->>'family_id' = $1::text",
+            str(family_id),
+        )
         await conn.execute("insert into erased_families (family_id) values ($1) on conflict do nothing", family_id)
 
     async def _erased(self, conn: asyncpg.Connection, family_id: UUID) -> bool:
