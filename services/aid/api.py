@@ -149,7 +149,7 @@ class DeliveryConfirmedOut(BaseModel):
     photo_id: UUID | None
     # Not the reference itself: answers are kept for retries (Idempotency-Key), and a kept answer
     # would hold the family's photo reference in plain text past an erasure (issue 11).
-    has_photo: bool
+    has_photo: bool = Field(description="a photo reference was given; the reference itself is not in the answer")
 
 
 class InterventionRecordedOut(BaseModel):
