@@ -74,16 +74,34 @@ class DeliveryIn(BaseModel):
     period_to: date = Field(description="last day the food covers (inclusive)")
     value_rp: StrictInt = Field(gt=0, description="integer rupiah; at least the daily minimum per day covered")
     items: list[ItemIn] = Field(min_length=1, max_length=50)
-    delivered_on: date
+    delivered_on: date | None = Field(
+        None,
+        description=(
+            "the day the food was handed over (effective date); default today in the city. Not in the"
+            " future, not before the programme's start or the plan's start, not after the plan's last"
+            " day plus the recording grace; `period_to` at most GENTING_DELIVERY_MAX_AHEAD_DAYS (14)"
+            " days after it. Else 422 naming the field"
+        ),
+    )
 
 
 class ConfirmationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    confirmed_on: date | None = Field(
+        None,
+        description=(
+            "the day the lurah confirmed receipt (effective date); default today in the city. Not in"
+            " the future, not before the programme's start nor the delivery: else 422"
+        ),
+    )
     photo_ref: StrictStr | None = Field(
         None,
         max_length=MAX_PHOTO_REF,
-        description="where the proof photo is kept (object key or URL)",
+        description=(
+            "where the proof photo is kept (object key or URL): kept in aid, sealed under the family's"
+            " key, erased with the family; never published (the event carries an opaque `photo_id`)"
+        ),
         examples=["s3://genting-proof/2025/03/d1.jpg"],
     )
 
@@ -92,8 +110,16 @@ class InterventionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: InterventionKind
-    description: StrictStr = Field(min_length=1, max_length=MAX_DESCRIPTION, description="stays in aid")
-    done_on: date
+    description: StrictStr = Field(
+        min_length=1, max_length=MAX_DESCRIPTION, description="stays in aid, sealed under the family's key"
+    )
+    done_on: date | None = Field(
+        None,
+        description=(
+            "the day it was done (effective date); default today in the city. Not in the future, not"
+            " before the programme's start nor the plan's start: else 422"
+        ),
+    )
     value_rp: StrictInt = Field(ge=0)
 
 
@@ -108,6 +134,7 @@ class PlanChanged(BaseModel):
     days_covered: int
     delivered_rp: int
     remaining_rp: int
+    shortfall_rp: int
 
 
 class DeliveryRecorded(PlanChanged):
@@ -119,7 +146,10 @@ class DeliveryConfirmedOut(BaseModel):
     plan_id: UUID
     confirmed: bool
     confirmed_on: date
-    photo_ref: str | None
+    photo_id: UUID | None
+    # Not the reference itself: answers are kept for retries (Idempotency-Key), and a kept answer
+    # would hold the family's photo reference in plain text past an erasure (issue 11).
+    has_photo: bool = Field(description="a photo reference was given; the reference itself is not in the answer")
 
 
 class InterventionRecordedOut(BaseModel):
@@ -146,6 +176,13 @@ class PlanOut(BaseModel):
     budget_rp: int
     delivered_rp: int
     remaining_rp: int
+    shortfall_rp: int = Field(
+        description=(
+            "what the remaining budget lacks to pay the daily minimum for the plan's uncovered days"
+            " (gaps included); 0 when it can pay them, and once the plan has ended. A top-up"
+            " sponsorship clears it"
+        )
+    )
     days_covered: int
     gaps: list[Gap]
     deliveries_count: int
@@ -178,7 +215,10 @@ class DeliveryOut(BaseModel):
     confirmed: bool
     confirmed_on: date | None
     confirmed_by: str | None
-    photo_ref: str | None
+    photo_id: UUID | None
+    photo_ref: str | None = Field(
+        None, description="admin and the kelurahan's own staff only; none once the family's data is erased"
+    )
 
 
 class InterventionOut(BaseModel):
@@ -202,6 +242,7 @@ def _changed(after: Plan) -> dict[str, Any]:
         "days_covered": after.days_covered,
         "delivered_rp": after.delivered_rp,
         "remaining_rp": after.remaining_rp,
+        "shortfall_rp": after.shortfall_rp,
     }
 
 
@@ -224,7 +265,7 @@ async def record_delivery(plan_id: UUID, body: DeliveryIn, request: Request, pri
         period_to=body.period_to,
         value_rp=body.value_rp,
         items=tuple(DeliveredItem(**i.model_dump()) for i in body.items),
-        delivered_on=body.delivered_on,
+        delivered_on=body.delivered_on or today(request),
         today=today(request),
         recorded_by=principal.sub,
     )
@@ -251,17 +292,26 @@ async def confirm_delivery(
     principal.require("admin", "lurah")  # a kader delivers; only the lurah (or an admin) confirms
     photo_ref = body.photo_ref if body else None
     day = today(request)
+    confirmed_on = (body.confirmed_on if body else None) or day
 
     async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
         command = await handlers(request).confirm_delivery(
-            conn, delivery_id=delivery_id, photo_ref=photo_ref, today=day, actor=principal, meta=meta(request)
+            conn,
+            delivery_id=delivery_id,
+            photo_ref=photo_ref,
+            confirmed_on=confirmed_on,
+            today=day,
+            actor=principal,
+            meta=meta(request),
         )
+        has_photo = photo_ref is not None
         return 200, {
             "delivery_id": str(delivery_id),
             "plan_id": str(command.plan_id),
             "confirmed": True,
-            "confirmed_on": day.isoformat(),
-            "photo_ref": photo_ref.strip() if photo_ref else None,
+            "confirmed_on": confirmed_on.isoformat(),
+            "photo_id": str(command.photo_id) if has_photo else None,
+            "has_photo": has_photo,
         }
 
     return await run_command(request, principal, execute)
@@ -281,7 +331,7 @@ async def record_intervention(plan_id: UUID, body: InterventionIn, request: Requ
         intervention_id=uuid4(),
         kind=body.kind,
         description=body.description,
-        done_on=body.done_on,
+        done_on=body.done_on or today(request),
         value_rp=body.value_rp,
         today=today(request),
         recorded_by=principal.sub,

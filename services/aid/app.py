@@ -12,7 +12,9 @@ from fastapi import FastAPI
 
 from services.aid import api, home_visit_api, projections, session_api
 from services.aid.domain import PRIVATE_PARTS, HomeVisit, Plan, Session, home_visit, plan, session
+from services.aid.family_keys import FamilyKeyCipher
 from services.aid.handlers import Handlers
+from services.aid.plan_store import PlanRepository
 from services.aid.policies import Families, FundingPolicy, RegistryPolicy
 from services.aid.schedule import clock_tasks
 from services.aid.settings import AidSettings, load_settings
@@ -24,9 +26,9 @@ from shared.service import ServiceSpec, build_app
 from shared.settings import Settings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-# The key of aid's private parts (notes, descriptions, facilitators): one for the service,
-# derived from GENTING_DATA_KEY. The purpose string is part of the key: changing it would make
-# every sealed part recorded so far unreadable.
+# The service-wide key of aid's private parts: session facilitators, and plan and home-visit
+# notes sealed before per-family keys (family_keys.py) existed. Derived from GENTING_DATA_KEY;
+# the purpose string is part of the key: changing it would make those parts unreadable.
 PRIVATE_KEY_PURPOSE = b"genting-aid-private-v1"
 
 DESCRIPTION = (
@@ -41,20 +43,22 @@ class Repositories:
     plans: Repository[Plan]
     sessions: Repository[Session]
     visits: Repository[HomeVisit]
+    family_keys: FamilyKeyCipher
 
 
 def repositories(settings: Settings) -> Repositories:
     """Aid's three aggregates' streams, each with its inline view; writers of one plan (commands,
     policies, the clock) and of one home visit queue on its view row."""
     cipher = DerivedKeyCipher(settings.data_key_bytes(), PRIVATE_KEY_PURPOSE)
+    family_cipher = FamilyKeyCipher(settings.data_key_bytes(), cipher)
     return Repositories(
-        plans=Repository(
+        plans=PlanRepository(
             "plan",
             CATALOG,
             Plan,
             plan.evolve,
             PRIVATE_PARTS,
-            cipher,
+            family_cipher,
             views=[projections.plan_view],
             lock_sql="select 1 from plans_view where plan_id = $1 for update",
         ),
@@ -67,17 +71,18 @@ def repositories(settings: Settings) -> Repositories:
             HomeVisit,
             home_visit.evolve,
             PRIVATE_PARTS,
-            cipher,
+            family_cipher,
             views=[projections.home_visit_view],
             lock_sql="select 1 from home_visits_view where flag_id = $1 for update",
         ),
+        family_keys=family_cipher,
     )
 
 
 def create_app(settings: AidSettings | None = None) -> FastAPI:
     settings = settings or load_settings()
     repos = repositories(settings)
-    handlers = Handlers(repos.plans, repos.sessions, repos.visits)
+    handlers = Handlers(repos.plans, repos.sessions, repos.visits, repos.family_keys, settings.policy())
     app: FastAPI
 
     def today() -> date:

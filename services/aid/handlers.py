@@ -8,9 +8,9 @@ version together with their sealed private parts, the outbox and the inline view
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import asyncpg
 
@@ -25,6 +25,7 @@ from services.aid.domain import (
     HomeVisitNotFound,
     Plan,
     PlanNotFound,
+    Policy,
     RecordDelivery,
     RecordIntervention,
     RecordVisit,
@@ -35,6 +36,7 @@ from services.aid.domain import (
     session,
 )
 from services.aid.domain.commands import PlanCommand
+from services.aid.family_keys import FamilyKeyCipher
 from shared.auth import Principal
 from shared.errors import Forbidden
 from shared.eventstore import Metadata
@@ -52,17 +54,21 @@ class Handlers:
     plans: Repository[Plan]
     sessions: Repository[Session]
     visits: Repository[HomeVisit]
+    family_keys: FamilyKeyCipher
+    policy: Policy
 
     # -- staff commands (HTTP) ----------------------------------------------------------------
 
     async def record_delivery(
         self, conn: asyncpg.Connection, command: RecordDelivery, actor: Principal, meta: Metadata
     ) -> Plan:
+        command = replace(command, policy=self.policy)
         return await self._on_plan(conn, command.plan_id, command, actor, meta)
 
     async def record_intervention(
         self, conn: asyncpg.Connection, command: RecordIntervention, actor: Principal, meta: Metadata
     ) -> Plan:
+        command = replace(command, policy=self.policy)
         return await self._on_plan(conn, command.plan_id, command, actor, meta)
 
     async def confirm_delivery(
@@ -71,6 +77,7 @@ class Handlers:
         *,
         delivery_id: UUID,
         photo_ref: str | None,
+        confirmed_on: date,
         today: date,
         actor: Principal,
         meta: Metadata,
@@ -80,7 +87,14 @@ class Handlers:
         if plan_id is None:
             raise DeliveryNotFound(delivery_id)
         command = ConfirmDelivery(
-            plan_id=plan_id, delivery_id=delivery_id, today=today, confirmed_by=actor.sub, photo_ref=photo_ref
+            plan_id=plan_id,
+            delivery_id=delivery_id,
+            confirmed_on=confirmed_on,
+            today=today,
+            confirmed_by=actor.sub,
+            photo_ref=photo_ref,
+            photo_id=uuid4(),
+            policy=self.policy,
         )
         await self._on_plan(conn, plan_id, command, actor, meta)
         return command
@@ -101,11 +115,13 @@ class Handlers:
     ) -> Session:
         """The families must be enrolled there as aid knows from registry events (not a call)."""
         require_acts_in(actor, kelurahan_code)
+        # Enrolled, and not exited, on the day the session was held (its effective date).
         rows = await conn.fetch(
-            "select family_id from aid_families where kelurahan_code = $1 and enrolled_on is not null"
-            " and exited_on is null and family_id = any($2::uuid[])",
+            "select family_id from aid_families where kelurahan_code = $1 and enrolled_on <= $3"
+            " and (exited_on is null or exited_on > $3) and family_id = any($2::uuid[])",
             kelurahan_code,
             list(family_ids),
+            held_on,
         )
         command = HoldSession(
             session_id=session_id,
@@ -117,6 +133,7 @@ class Handlers:
             today=today,
             recorded_by=actor.sub,
             enrolled_here=frozenset(r["family_id"] for r in rows),
+            policy=self.policy,
         )
         after, _ = await self.sessions.execute(conn, session_id, lambda s: session.decide(s, command), meta)
         return after.state
@@ -124,6 +141,8 @@ class Handlers:
     async def record_visit(
         self, conn: asyncpg.Connection, command: RecordVisit, actor: Principal, meta: Metadata
     ) -> HomeVisit:
+        command = replace(command, policy=self.policy)
+
         def decide(state: HomeVisit) -> list[Fact]:
             if state.status == "none":
                 raise HomeVisitNotFound(command.flag_id)
@@ -134,6 +153,18 @@ class Handlers:
         return after.state
 
     # -- the process manager's (policies) and the clock's ------------------------------------------
+
+    async def erase_family(self, conn: asyncpg.Connection, family_id: UUID) -> None:
+        """PersonalDataErased (issue 11): destroy the family's key, and clear the plaintext the
+        read model keeps of its sealed parts; counts, dates and money stay."""
+        await self.family_keys.destroy(conn, family_id)
+        await conn.execute(
+            "update deliveries_view set recorded_by = null, photo_ref = null where family_id = $1", family_id
+        )
+        await conn.execute(
+            "update interventions_view set description = null, recorded_by = null where family_id = $1", family_id
+        )
+        await conn.execute("update home_visits_view set note = null, visited_by = null where family_id = $1", family_id)
 
     async def review_funding(self, conn: asyncpg.Connection, command: ReviewFunding, meta: Metadata) -> list[Fact]:
         return await self._plan(conn, command, meta)

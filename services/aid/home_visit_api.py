@@ -27,8 +27,18 @@ VisitStatus = Literal["open", "visited"]
 class VisitIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    visited_on: date
-    note: StrictStr | None = Field(None, max_length=MAX_NOTE, description="stays in aid, never published")
+    visited_on: date | None = Field(
+        None,
+        description=(
+            "the day of the visit (effective date); default today in the city. Not in the future, not"
+            " before the programme's start nor the day the child was flagged: else 422"
+        ),
+    )
+    note: StrictStr | None = Field(
+        None,
+        max_length=MAX_NOTE,
+        description="stays in aid, sealed under the family's key, never published; erased with the family",
+    )
 
 
 class VisitRecorded(BaseModel):
@@ -105,7 +115,11 @@ async def list_home_visits(
 async def record_visit(flag_id: UUID, body: VisitIn, request: Request, principal: Caller) -> JSONResponse:
     principal.require(*STAFF)
     command = RecordVisit(
-        flag_id=flag_id, visited_on=body.visited_on, note=body.note, today=today(request), recorded_by=principal.sub
+        flag_id=flag_id,
+        visited_on=body.visited_on or today(request),
+        note=body.note,
+        today=today(request),
+        recorded_by=principal.sub,
     )
     command_meta = meta(request)
 

@@ -63,7 +63,7 @@ class Families:
     async def review(self, conn: asyncpg.Connection, family: asyncpg.Record, envelope: Envelope) -> None:
         family_id: UUID = family["family_id"]
         rows = await conn.fetch(
-            "select sponsorship_id, amount_rp - released_rp as left_rp, start_date from aid_sponsorships"
+            "select sponsorship_id, amount_rp - released_rp as left_rp, start_date, sponsored_on from aid_sponsorships"
             " where family_id = $1 and amount_rp > released_rp",
             family_id,
         )
@@ -73,7 +73,9 @@ class Families:
             kelurahan_code=family["kelurahan_code"] or "",
             enrolled_on=family["enrolled_on"],
             exited=family["exited_on"] is not None,
-            sponsorships=tuple(Sponsorship(r["sponsorship_id"], r["left_rp"], r["start_date"]) for r in rows),
+            sponsorships=tuple(
+                Sponsorship(r["sponsorship_id"], r["left_rp"], r["start_date"], r["sponsored_on"]) for r in rows
+            ),
             policy=self.policy,
             today=self.today(),
         )
@@ -82,7 +84,7 @@ class Families:
 
 
 class RegistryPolicy:
-    """FamilyEnrolled, FamilyExited and GrowthMeasured. Every event of a family stream is consumed
+    """FamilyEnrolled, FamilyExited, GrowthMeasured and PersonalDataErased. Every event of a family stream is consumed
     (the version gate needs each version); the other types are ignored."""
 
     name = "aid-registry"
@@ -123,6 +125,12 @@ class RegistryPolicy:
             plan_id = plan_id_for(exited.family_id)
             if await self.handlers.close_for_exit(conn, CloseForExit(plan_id, exited.exited_on), _meta(envelope)):
                 log.info("plan_closed_for_exit", plan_id=str(plan_id))
+        elif envelope.event_type == registry.PersonalDataErased.event_type:
+            erased = registry.CATALOG.parse(envelope.event_type, envelope.schema_version, envelope.data)
+            assert isinstance(erased, registry.PersonalDataErased)
+            await self.families.lock(conn, erased.family_id)
+            await self.handlers.erase_family(conn, erased.family_id)
+            log.info("family_key_destroyed", family_id=str(erased.family_id))
         elif envelope.event_type == registry.GrowthMeasured.event_type:
             measured = registry.CATALOG.parse(envelope.event_type, envelope.schema_version, envelope.data)
             assert isinstance(measured, registry.GrowthMeasured)

@@ -9,7 +9,16 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from services.aid.domain import DeliveryNote, HomeVisit, InterventionNote, Plan, Session, SessionNote, VisitNote
+from services.aid.domain import (
+    ConfirmationNote,
+    DeliveryNote,
+    HomeVisit,
+    InterventionNote,
+    Plan,
+    Session,
+    SessionNote,
+    VisitNote,
+)
 from shared.contracts.aid import (
     AidDelivered,
     DeliveryConfirmed,
@@ -55,13 +64,14 @@ async def write_plan(conn: asyncpg.Connection, plan: Plan) -> None:
         """
         insert into plans_view (plan_id, family_id, kelurahan_code, status, start_date, end_date, days,
             daily_minimum_rp, budget_rp, delivered_rp, days_covered, gaps, deliveries, confirmed,
-            interventions, opened_on, closed_on, outcome, unspent_rp, version)
-        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+            interventions, opened_on, closed_on, outcome, unspent_rp, version, shortfall_rp)
+        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
         on conflict (plan_id) do update set status = excluded.status, budget_rp = excluded.budget_rp,
             delivered_rp = excluded.delivered_rp, days_covered = excluded.days_covered, gaps = excluded.gaps,
             deliveries = excluded.deliveries, confirmed = excluded.confirmed,
             interventions = excluded.interventions, closed_on = excluded.closed_on,
-            outcome = excluded.outcome, unspent_rp = excluded.unspent_rp, version = excluded.version
+            outcome = excluded.outcome, unspent_rp = excluded.unspent_rp, version = excluded.version,
+            shortfall_rp = excluded.shortfall_rp
         where plans_view.version < excluded.version
         """,
         plan.plan_id,
@@ -84,6 +94,7 @@ async def write_plan(conn: asyncpg.Connection, plan: Plan) -> None:
         plan.outcome,
         plan.remaining_rp if plan.outcome else None,
         plan.version,
+        plan.shortfall_rp,
     )
 
 
@@ -110,13 +121,15 @@ async def project(conn: asyncpg.Connection, fact: Fact) -> None:
                 recorded_by,
             )
         case DeliveryConfirmed():
+            photo = private if isinstance(private, ConfirmationNote) else None
             await conn.execute(
-                "update deliveries_view set confirmed_on = $2, confirmed_by = $3, photo_ref = $4"
+                "update deliveries_view set confirmed_on = $2, confirmed_by = $3, photo_ref = $4, photo_id = $5"
                 " where delivery_id = $1",
                 event.delivery_id,
                 event.confirmed_on,
                 event.confirmed_by,
-                event.photo_ref,
+                photo.photo_ref if photo else None,
+                event.photo_id,
             )
         case InterventionRecorded():
             note = private if isinstance(private, InterventionNote) else None

@@ -49,7 +49,7 @@ async def get_plan(pool: asyncpg.Pool, plan_id: UUID, may_see_private: Callable[
     private = may_see_private(row["kelurahan_code"])
     return {
         **plan_body(row),
-        "deliveries": [delivery_body(d) for d in deliveries],
+        "deliveries": [delivery_body(d, private) for d in deliveries],
         "interventions": [intervention_body(i, private) for i in interventions],
     }
 
@@ -122,6 +122,7 @@ def plan_body(r: asyncpg.Record) -> dict[str, Any]:
         "budget_rp": r["budget_rp"],
         "delivered_rp": r["delivered_rp"],
         "remaining_rp": r["budget_rp"] - r["delivered_rp"],
+        "shortfall_rp": r["shortfall_rp"],
         "days_covered": r["days_covered"],
         "gaps": list(r["gaps"]),
         "deliveries_count": r["deliveries"],
@@ -135,7 +136,7 @@ def plan_body(r: asyncpg.Record) -> dict[str, Any]:
     }
 
 
-def delivery_body(r: asyncpg.Record) -> dict[str, Any]:
+def delivery_body(r: asyncpg.Record, show_private: bool) -> dict[str, Any]:
     return {
         "delivery_id": str(r["delivery_id"]),
         "plan_id": str(r["plan_id"]),
@@ -149,7 +150,8 @@ def delivery_body(r: asyncpg.Record) -> dict[str, Any]:
         "confirmed": r["confirmed_on"] is not None,
         "confirmed_on": _iso(r["confirmed_on"]),
         "confirmed_by": r["confirmed_by"],
-        "photo_ref": r["photo_ref"],
+        "photo_id": str(r["photo_id"]) if r["photo_id"] else None,
+        **({"photo_ref": r["photo_ref"]} if show_private else {}),
     }
 
 

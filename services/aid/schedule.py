@@ -21,21 +21,44 @@ from shared.outbox import committing
 log = structlog.get_logger()
 
 
+# The latest effective date among aid's records, of every kind it holds (README, "Plans in time").
+RECORDED_THROUGH = """
+select greatest(
+    (select max(delivered_on) from deliveries_view),
+    (select max(enrolled_on) from aid_families),
+    (select max(exited_on) from aid_families),
+    (select max(measured_on) from aid_growth),
+    (select max(held_on) from education_sessions_view),
+    (select max(done_on) from interventions_view),
+    (select max(visited_on) from home_visits_view)
+)
+"""
+
+
+async def recorded_through(conn: asyncpg.Connection | asyncpg.Pool) -> date | None:
+    found: date | None = await conn.fetchval(RECORDED_THROUGH)
+    return found
+
+
 async def close_expired_plans(pool: asyncpg.Pool, handlers: Handlers, today: date, grace_days: int = 0) -> int:
-    """One step: each active plan whose last day (plus grace) is before `today`, in its own
-    transaction, ends incomplete with its trailing gap recorded. Returns how many ended.
+    """One step: each active plan whose last day (plus grace) is before both `today` and the
+    latest effective date among aid's records, in its own transaction, ends incomplete with its
+    trailing gap recorded. Returns how many ended.
 
     Safe to run on every replica at once: the plan's row lock and the decision (an ended plan
     is left alone) make a second run record nothing."""
+    through = await recorded_through(pool)
+    if through is None:
+        return 0
     due = await pool.fetch(
         "select plan_id from plans_view where status = 'active' and end_date < $1 order by end_date",
-        today - timedelta(days=grace_days),
+        min(today, through) - timedelta(days=grace_days),
     )
     ended = 0
     for row in due:
         meta = Metadata(occurred_at=datetime.now(UTC), correlation_id=uuid4(), causation_id=uuid4())
         async with committing(pool) as conn:
-            facts = await handlers.end_window(conn, EndWindow(row["plan_id"], today, grace_days), meta)
+            facts = await handlers.end_window(conn, EndWindow(row["plan_id"], today, through, grace_days), meta)
         if facts:
             ended += 1
             log.info("plan_window_ended", plan_id=str(row["plan_id"]), outcome="incomplete")

@@ -35,7 +35,14 @@ class SessionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     topic: EducationTopic
-    held_on: date
+    held_on: date | None = Field(
+        None,
+        description=(
+            "the day the session was held (effective date); default today in the city. Not in the"
+            " future nor before the programme's start; the families must have been enrolled (and not"
+            " exited) on that day. Else 422"
+        ),
+    )
     kelurahan_code: StrictStr = Field(pattern=r"^\d{2}\.\d{2}\.\d{2}\.\d{4}$", examples=["33.75.01.1002"])
     family_ids: list[UUID] = Field(min_length=1, max_length=MAX_FAMILIES)
     facilitator: StrictStr = Field(min_length=1, max_length=MAX_FACILITATOR, description="stays in aid")
@@ -80,7 +87,7 @@ async def hold_session(body: SessionIn, request: Request, principal: Caller) -> 
             conn,
             session_id=session_id,
             topic=body.topic,
-            held_on=body.held_on,
+            held_on=body.held_on or day,
             kelurahan_code=body.kelurahan_code,
             family_ids=body.family_ids,
             facilitator=body.facilitator,

@@ -18,7 +18,7 @@ Rupiah = Annotated[int, Field(ge=0)]
 PositiveRupiah = Annotated[int, Field(gt=0)]
 PlanOutcome = Literal["completed", "incomplete", "exited"]
 EducationTopic = Literal["nutrition", "hygiene", "clean_water", "early_marriage", "parenting", "breastfeeding"]
-InterventionKind = Literal["clean_water", "sanitation", "early_marriage_prevention", "health_referral"]
+InterventionKind = Literal["clean_water", "sanitation", "early_marriage_prevention", "health_referral", "house_repair"]
 
 
 class DeliveredItem(BaseModel):
@@ -87,7 +87,30 @@ class DeliveryConfirmed(PlanEvent):
     delivery_id: UUID
     confirmed_on: date
     confirmed_by: str
-    photo_ref: str | None = None  # a reference to proof of delivery, never the photo itself
+    # The proof photo's reference stays in aid, sealed under the family's key; the bus carries at
+    # most an opaque id aid generated for it (free text never goes on the bus).
+    photo_id: UUID | None = None
+    has_photo: bool = False
+
+
+class AidPlanUnderfunded(PlanEvent):
+    """What the plan's remaining budget lacks to pay the daily minimum for its uncovered days: a
+    top-up is needed. Published when the shortfall becomes positive or changes while positive."""
+
+    event_type: ClassVar[str] = "AidPlanUnderfunded"
+
+    shortfall_rp: PositiveRupiah
+    uncovered_days: int
+    remaining_rp: Rupiah
+    detected_on: date  # the effective date of the record that changed it
+
+
+class AidPlanFullyFunded(PlanEvent):
+    """A top-up brought the plan's shortfall back to zero."""
+
+    event_type: ClassVar[str] = "AidPlanFullyFunded"
+
+    funded_on: date
 
 
 class CoverageGapDetected(PlanEvent):
@@ -124,7 +147,8 @@ class AidPlanClosed(PlanEvent):
 
 
 class InterventionRecorded(PlanEvent):
-    """Beyond food: clean water, sanitation, early-marriage prevention or a health referral."""
+    """Beyond food: clean water, sanitation, early-marriage prevention, a health referral or a
+    house repair (rumah layak huni)."""
 
     event_type: ClassVar[str] = "InterventionRecorded"
 
@@ -173,7 +197,7 @@ class HomeVisitFlagged(HomeVisitEvent):
     event_type: ClassVar[str] = "HomeVisitFlagged"
 
     flagged_on: date  # the day of the measurement that showed no gain
-    since: date  # the day of the earlier measurement it was compared with (at least 60 days before)
+    since: date  # the earliest of the three consecutive monthly weighings the rule compared
     weight_then_kg: float
     weight_now_kg: float
 
@@ -191,6 +215,8 @@ AidEvent = (
     | AidPlanBudgetIncreased
     | AidDelivered
     | DeliveryConfirmed
+    | AidPlanUnderfunded
+    | AidPlanFullyFunded
     | CoverageGapDetected
     | AidPlanCompleted
     | AidPlanClosed
@@ -207,6 +233,8 @@ CATALOG = EventCatalog(
         AidPlanBudgetIncreased,
         AidDelivered,
         DeliveryConfirmed,
+        AidPlanUnderfunded,
+        AidPlanFullyFunded,
         CoverageGapDetected,
         AidPlanCompleted,
         AidPlanClosed,

@@ -41,7 +41,14 @@ from services.aid.domain.errors import (
 )
 from services.aid.domain.growth import Measurement, NoGain, flags_due
 from services.aid.domain.home_visit import HomeVisit
-from services.aid.domain.notes import PRIVATE_PARTS, DeliveryNote, InterventionNote, SessionNote, VisitNote
+from services.aid.domain.notes import (
+    PRIVATE_PARTS,
+    ConfirmationNote,
+    DeliveryNote,
+    InterventionNote,
+    SessionNote,
+    VisitNote,
+)
 from services.aid.domain.plan import Plan
 from services.aid.domain.session import Session
 
@@ -54,6 +61,7 @@ __all__ = [
     "PRIVATE_PARTS",
     "CloseForExit",
     "ConfirmDelivery",
+    "ConfirmationNote",
     "DeliveryAlreadyConfirmed",
     "DeliveryNotFound",
     "DeliveryNote",

@@ -9,6 +9,7 @@ from uuid import UUID, uuid5
 
 from services.aid.domain.growth import NoGain
 from shared.contracts.aid import DeliveredItem
+from shared.errors import FieldError
 
 MAX_DESCRIPTION = 2000
 MAX_PHOTO_REF = 512
@@ -33,18 +34,42 @@ def flag_id_for(member_id: UUID, flagged_on: date) -> UUID:
 
 @dataclass(frozen=True)
 class Policy:
-    """The city's rule (configuration): at least `daily_minimum_rp` a day for `days` days."""
+    """The programme's rules aid applies (configuration, the kernel settings): at least
+    `daily_minimum_rp` a day for `days` days; effective dates from `programme_start`; a delivery
+    covers at most `max_ahead_days` beyond the day it was handed over; a plan's records may come
+    in up to `grace_days` after its last day."""
 
     daily_minimum_rp: int = 15_000
     days: int = 180
+    programme_start: date = date(2025, 1, 1)
+    max_ahead_days: int = 14
+    grace_days: int = 0
 
     def __post_init__(self) -> None:
         if self.daily_minimum_rp <= 0 or self.days <= 0:
             raise ValueError("the daily minimum and the number of days must be positive")
+        if self.max_ahead_days < 0 or self.grace_days < 0:
+            raise ValueError("max_ahead_days and grace_days must not be negative")
 
     @property
     def minimum_rp(self) -> int:
         return self.daily_minimum_rp * self.days
+
+
+def check_effective(
+    field: str, value: date, today: date, policy: Policy, not_before: date | None = None, what: str = ""
+) -> list[FieldError]:
+    """CONTRACT.md, "Effective dates and late entry" (the rules of `shared.programme`'s
+    `check_effective`, here without the city's reference data so the domain stays pure): not in
+    the future, not before the programme's start, not before the record it depends on."""
+    if value > today:
+        return [FieldError(field, f"{value.isoformat()} is in the future (today is {today.isoformat()})")]
+    if value < policy.programme_start:
+        start = policy.programme_start.isoformat()
+        return [FieldError(field, f"{value.isoformat()} is before the programme's start, {start}")]
+    if not_before is not None and value < not_before:
+        return [FieldError(field, f"{value.isoformat()} is before {what or 'the record it depends on'} ({not_before})")]
+    return []
 
 
 @dataclass(frozen=True)
@@ -54,6 +79,13 @@ class Sponsorship:
     sponsorship_id: UUID
     amount_rp: int
     start_date: date
+    # The sponsorship's effective date: the day the money was there for the family.
+    sponsored_on: date | None = None
+
+    @property
+    def money_from(self) -> date:
+        """The earliest day this money may pay for: the donor's start, not before it was given."""
+        return self.start_date if self.sponsored_on is None else max(self.start_date, self.sponsored_on)
 
 
 # -- the plan -----------------------------------------------------------------------------
@@ -81,10 +113,13 @@ class CloseForExit:
 
 @dataclass(frozen=True)
 class EndWindow:
-    """The clock's: end an active plan whose days are over, `grace_days` after its last day."""
+    """The clock's: end an active plan whose days are over. `recorded_through` is the latest
+    effective date of any record aid holds (README, "Plans in time"): the plan ends only once
+    the records, not just the clock, have moved past its last day plus the grace."""
 
     plan_id: UUID
     today: date
+    recorded_through: date | None
     grace_days: int = 0
 
 
@@ -99,15 +134,19 @@ class RecordDelivery:
     delivered_on: date
     today: date
     recorded_by: str
+    policy: Policy = Policy()
 
 
 @dataclass(frozen=True)
 class ConfirmDelivery:
     plan_id: UUID
     delivery_id: UUID
+    confirmed_on: date
     today: date
     confirmed_by: str
     photo_ref: str | None = None
+    photo_id: UUID | None = None  # fresh, from the handler, used when there is a photo_ref
+    policy: Policy = Policy()
 
 
 @dataclass(frozen=True)
@@ -120,6 +159,7 @@ class RecordIntervention:
     value_rp: int
     today: date
     recorded_by: str
+    policy: Policy = Policy()
 
 
 PlanCommand = ReviewFunding | CloseForExit | EndWindow | RecordDelivery | ConfirmDelivery | RecordIntervention
@@ -140,6 +180,7 @@ class HoldSession:
     recorded_by: str
     # Aid's own knowledge (from registry events): the families enrolled, and not exited, there.
     enrolled_here: frozenset[UUID]
+    policy: Policy = Policy()
 
 
 # -- the home visit -----------------------------------------------------------------------
@@ -167,6 +208,7 @@ class RecordVisit:
     note: str | None
     today: date
     recorded_by: str
+    policy: Policy = Policy()
 
 
 HomeVisitCommand = FlagHomeVisit | RecordVisit

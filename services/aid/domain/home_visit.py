@@ -13,7 +13,7 @@ from functools import reduce
 from typing import Literal, assert_never
 from uuid import UUID
 
-from services.aid.domain.commands import MAX_NOTE, FlagHomeVisit, HomeVisitCommand, RecordVisit
+from services.aid.domain.commands import MAX_NOTE, FlagHomeVisit, HomeVisitCommand, RecordVisit, check_effective
 from services.aid.domain.errors import HomeVisitAlreadyDone, HomeVisitNotFound
 from services.aid.domain.notes import VisitNote
 from shared.contracts.aid import HomeVisitDone, HomeVisitFlagged
@@ -71,10 +71,9 @@ def _record_visit(state: HomeVisit, cmd: RecordVisit) -> list[Fact]:
     assert state.flagged_on is not None and state.family_id is not None and state.member_id is not None
     note = (cmd.note or "").strip() or None
     errors: list[FieldError] = []
-    if cmd.visited_on > cmd.today:
-        errors.append(FieldError("visited_on", "must not be in the future"))
-    elif cmd.visited_on < state.flagged_on:
-        errors.append(FieldError("visited_on", f"must not be before the child was flagged, {state.flagged_on}"))
+    errors += check_effective(
+        "visited_on", cmd.visited_on, cmd.today, cmd.policy, state.flagged_on, "the day the child was flagged"
+    )
     if note is not None and len(note) > MAX_NOTE:
         errors.append(FieldError("note", f"must be at most {MAX_NOTE} characters"))
     if errors:

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from shared.contracts.aid import AidDelivered, EducationSessionHeld, HomeVisitDone, InterventionRecorded
+from shared.contracts.aid import (
+    AidDelivered,
+    DeliveryConfirmed,
+    EducationSessionHeld,
+    HomeVisitDone,
+    InterventionRecorded,
+)
 
 
 class _Private(BaseModel):
@@ -16,6 +22,12 @@ class DeliveryNote(_Private):
     """Who recorded the delivery (a staff account), for the audit trail inside aid."""
 
     recorded_by: str
+
+
+class ConfirmationNote(_Private):
+    """Where the proof photo is kept: free text about a family, so never on the bus."""
+
+    photo_ref: str
 
 
 class InterventionNote(_Private):
@@ -42,6 +54,7 @@ class VisitNote(_Private):
 # Which private part, if any, goes with each event type: the repositories' configuration.
 PRIVATE_PARTS: dict[str, type[BaseModel]] = {
     AidDelivered.event_type: DeliveryNote,
+    DeliveryConfirmed.event_type: ConfirmationNote,
     InterventionRecorded.event_type: InterventionNote,
     EducationSessionHeld.event_type: SessionNote,
     HomeVisitDone.event_type: VisitNote,

@@ -20,6 +20,7 @@ from services.aid.domain.commands import (
     RecordDelivery,
     RecordIntervention,
     ReviewFunding,
+    check_effective,
 )
 from services.aid.domain.coverage import ONE_DAY, Period, day_count, extend, holes
 from services.aid.domain.errors import (
@@ -31,14 +32,16 @@ from services.aid.domain.errors import (
     PlanNotActive,
     PlanNotFound,
 )
-from services.aid.domain.notes import DeliveryNote, InterventionNote
+from services.aid.domain.notes import ConfirmationNote, DeliveryNote, InterventionNote
 from shared.contracts.aid import (
     AidDelivered,
     AidEvent,
     AidPlanBudgetIncreased,
     AidPlanClosed,
     AidPlanCompleted,
+    AidPlanFullyFunded,
     AidPlanOpened,
+    AidPlanUnderfunded,
     CoverageGapDetected,
     DeliveryConfirmed,
     EducationSessionHeld,
@@ -62,6 +65,7 @@ class Delivery:
     delivery_id: UUID
     period: Period
     value_rp: int
+    delivered_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,9 @@ class Plan:
     deliveries: tuple[Delivery, ...] = ()
     confirmed: frozenset[UUID] = field(default_factory=frozenset)
     interventions: int = 0
+    # What the remaining budget lacks to pay the daily minimum for the uncovered days, as last
+    # published (AidPlanUnderfunded / AidPlanFullyFunded); 0 once the plan has ended.
+    shortfall_rp: int = 0
     opened_on: date | None = None
     closed_on: date | None = None
     outcome: PlanOutcome | None = None
@@ -96,6 +103,17 @@ class Plan:
     @property
     def remaining_rp(self) -> int:
         return self.budget_rp - self.delivered_rp
+
+    @property
+    def uncovered_days(self) -> int:
+        return self.days - self.days_covered
+
+    def shortfall_now(self) -> int:
+        """What the remaining budget lacks to pay the daily minimum for every uncovered day
+        (gaps included: a late delivery may still fill them). 0 for a plan that has ended."""
+        if self.status != "active":
+            return 0
+        return max(0, self.daily_minimum_rp * self.uncovered_days - self.remaining_rp)
 
     @property
     def last_accounted(self) -> date:
@@ -147,11 +165,11 @@ def _review_funding(state: Plan, cmd: ReviewFunding) -> list[Fact]:
     """Open the plan once the enrolled family's sponsorships reach the minimum; later, follow
     the sponsorship total upwards. Level-based, not delta-based, so a replayed or redelivered
     sponsorship never raises the budget twice."""
-    total = sum(s.amount_rp for s in cmd.sponsorships)
     if state.status == "none":
+        total = sum(s.amount_rp for s in cmd.sponsorships)
         if cmd.enrolled_on is None or cmd.exited or total < cmd.policy.minimum_rp:
             return []
-        start = max(cmd.enrolled_on, reaching_date(cmd))
+        start = window_start(cmd)
         event = AidPlanOpened(
             plan_id=cmd.plan_id,
             family_id=cmd.family_id,
@@ -161,55 +179,119 @@ def _review_funding(state: Plan, cmd: ReviewFunding) -> list[Fact]:
             days=cmd.policy.days,
             daily_minimum_rp=cmd.policy.daily_minimum_rp,
             budget_rp=total,
-            opened_on=cmd.today,
+            opened_on=start,  # effective: the plan exists from the day it starts
         )
         return [Fact(event)]
-    if state.status == "active" and total > state.budget_rp:
-        return [Fact(AidPlanBudgetIncreased(**_ids(state), increase_rp=total - state.budget_rp, budget_rp=total))]
-    return []  # an ended plan keeps its budget: funding releases whatever comes later
+    if state.status != "active":
+        return []  # an ended plan keeps its budget: funding releases what reaches it later
+    assert state.window is not None
+    # Money that is there only after the plan's last day cannot pay for its days: it is not
+    # counted (funding releases it when the plan ends). Also what keeps late entry equal to
+    # entry on the day: a top-up never depends on whether the clock step ran first.
+    counted = [s for s in cmd.sponsorships if s.money_from <= state.window.last]
+    total = sum(s.amount_rp for s in counted)
+    if total <= state.budget_rp:
+        return []
+    increased = AidPlanBudgetIncreased(**_ids(state), increase_rp=total - state.budget_rp, budget_rp=total)
+    on = max(state.window.first, *(s.money_from for s in counted))
+    return _with_funding(state, [Fact(increased)], on)
 
 
 def reaching_date(cmd: ReviewFunding) -> date:
-    """The start date of the sponsorship with which, in start-date order, the total first
-    reaches the minimum: from that day the money for the whole plan is there. Independent of
-    the order in which the sponsorships arrived."""
+    """The day from which, taking the sponsorships in the order their money is there, the total
+    first reaches the minimum: from that day the money for the whole plan is there. Independent
+    of the order in which the sponsorships arrived."""
     running = 0
-    ordered = sorted(cmd.sponsorships, key=lambda s: (s.start_date, str(s.sponsorship_id)))
+    ordered = sorted(cmd.sponsorships, key=lambda s: (s.money_from, str(s.sponsorship_id)))
     for s in ordered:
         running += s.amount_rp
         if running >= cmd.policy.minimum_rp:
-            return s.start_date
+            return s.money_from
     raise ValueError("the sponsorships do not reach the minimum")
+
+
+def window_start(cmd: ReviewFunding) -> date:
+    """Issue 13 #3: the plan starts no earlier than the family's (effective) enrolment and the
+    day the money for the whole plan was there, and within the effective-date bounds: not
+    before the programme's start, not after today (funding refuses a future `start_date`; an
+    older event that carries one starts the plan today)."""
+    assert cmd.enrolled_on is not None
+    start = max(cmd.enrolled_on, reaching_date(cmd), cmd.policy.programme_start)
+    return min(start, cmd.today)
+
+
+def _with_funding(before: Plan, facts: list[Fact], on: date) -> list[Fact]:
+    """`facts` plus the shortfall's change they cause (issue 13 #2), dated `on` (effective)."""
+    after = reduce(evolve, facts, before)
+    now = after.shortfall_now()
+    if now == after.shortfall_rp:
+        return facts
+    if now > 0:
+        event: AidEvent = AidPlanUnderfunded(
+            **_ids(after),
+            shortfall_rp=now,
+            uncovered_days=after.uncovered_days,
+            remaining_rp=after.remaining_rp,
+            detected_on=on,
+        )
+    else:
+        event = AidPlanFullyFunded(**_ids(after), funded_on=on)
+    return [*facts, Fact(event)]
+
+
+def window_over(state: Plan, today: date, recorded_through: date | None, grace_days: int) -> bool:
+    """README, "Plans in time": an active plan's days are over for good once BOTH the city's
+    today and the latest effective date among aid's records are past its last day plus the
+    recording grace. The clock alone is not enough: while a past programme is being entered in
+    order, the records have not reached that day yet, so the plan still takes its deliveries;
+    entered on their days, the records keep up with the clock. Either way the plan ends at the
+    same point in the sequence of records, so late entry and entry on the day agree."""
+    if state.status != "active" or state.window is None or recorded_through is None:
+        return False
+    deadline = state.window.last + grace_days * ONE_DAY
+    return today > deadline and recorded_through > deadline
 
 
 def _end_window(state: Plan, cmd: EndWindow) -> list[Fact]:
     assert cmd.grace_days >= 0
-    if state.status != "active" or state.window is None:
+    if not window_over(state, cmd.today, cmd.recorded_through, cmd.grace_days):
         return []
-    if cmd.today <= state.window.last + cmd.grace_days * ONE_DAY:
-        return []
+    assert state.window is not None
     facts = []
     accounted = state.last_accounted
     if accounted < state.window.last:  # the trailing days: nothing was delivered for them
         facts.append(Fact(_gap(state, Period(accounted + ONE_DAY, state.window.last))))
-    return [*facts, Fact(_closed(state, "incomplete", cmd.today))]
+    # Effective: the plan ended the day after its last day, whenever the step noticed it.
+    return [*facts, Fact(_closed(state, "incomplete", state.window.last + ONE_DAY))]
 
 
 def _record_delivery(state: Plan, cmd: RecordDelivery) -> list[Fact]:
     if state.status == "none":
         raise PlanNotFound(cmd.plan_id)
+    assert state.window is not None
+    policy = cmd.policy
     errors: list[FieldError] = []
     if cmd.period_to < cmd.period_from:
         errors.append(FieldError("period_to", "must not be before period_from"))
-    if cmd.delivered_on > cmd.today:
-        errors.append(FieldError("delivered_on", "must not be in the future"))
+    elif (cmd.period_to - cmd.delivered_on).days > policy.max_ahead_days:
+        # Issue 13 #9c: food for months ahead is not a delivery the kader can vouch for, and
+        # one record could complete the plan on its second day.
+        errors.append(
+            FieldError(
+                "period_to", f"may be at most {policy.max_ahead_days} days after delivered_on ({cmd.delivered_on})"
+            )
+        )
+    errors += check_effective(
+        "delivered_on", cmd.delivered_on, cmd.today, policy, state.window.first, "the plan's start"
+    )
+    if not errors and cmd.delivered_on > state.window.last + policy.grace_days * ONE_DAY:
+        errors.append(FieldError("delivered_on", f"is after the plan's last day, {state.window.last}"))
     if cmd.value_rp <= 0:
         errors.append(FieldError("value_rp", "must be a positive number of rupiah"))
     if errors:
         raise InvalidCommand(errors)
     if state.status != "active":
         raise PlanNotActive(cmd.plan_id, state.status)
-    assert state.window is not None
     period = Period(cmd.period_from, cmd.period_to)
     if not period.within(state.window):
         where = f"within the plan's days, {state.window.first} to {state.window.last}"
@@ -253,35 +335,44 @@ def _record_delivery(state: Plan, cmd: RecordDelivery) -> list[Fact]:
     facts.append(Fact(delivered, DeliveryNote(recorded_by=cmd.recorded_by)))
     after = reduce(evolve, facts, state)
     if after.days_covered == after.days:
+        on = cmd.delivered_on  # effective: the day the last food was handed over
         completed = AidPlanCompleted(
-            **_ids(after), completed_on=cmd.today, delivered_rp=after.delivered_rp, days_covered=after.days_covered
+            **_ids(after), completed_on=on, delivered_rp=after.delivered_rp, days_covered=after.days_covered
         )
-        facts += [Fact(completed), Fact(_closed(after, "completed", cmd.today))]
-    return facts
+        return [*facts, Fact(completed), Fact(_closed(after, "completed", on))]
+    # Issue 13 #2: the delivery is a fact and is recorded; if what is left cannot pay the
+    # daily minimum for the days still uncovered, say so now, not when the last one is refused.
+    return _with_funding(state, facts, cmd.delivered_on)
 
 
 def _confirm(state: Plan, cmd: ConfirmDelivery) -> list[Fact]:
     if state.status == "none":
         raise PlanNotFound(cmd.plan_id)
-    if not any(d.delivery_id == cmd.delivery_id for d in state.deliveries):
+    delivery = next((d for d in state.deliveries if d.delivery_id == cmd.delivery_id), None)
+    if delivery is None:
         raise DeliveryNotFound(cmd.delivery_id)
     if cmd.delivery_id in state.confirmed:
         raise DeliveryAlreadyConfirmed(cmd.delivery_id)
+    errors = check_effective(
+        "confirmed_on", cmd.confirmed_on, cmd.today, cmd.policy, delivery.delivered_on, "the delivery"
+    )
     photo_ref = cmd.photo_ref.strip() if cmd.photo_ref is not None else None
     if photo_ref is not None and (problem := photo_ref_error(photo_ref)):
-        raise InvalidCommand([FieldError("photo_ref", problem)])
+        errors.append(FieldError("photo_ref", problem))
+    if errors:
+        raise InvalidCommand(errors)
     # Confirming receipt stays possible after the plan ended: the last delivery often ends it.
-    return [
-        Fact(
-            DeliveryConfirmed(
-                **_ids(state),
-                delivery_id=cmd.delivery_id,
-                confirmed_on=cmd.today,
-                confirmed_by=cmd.confirmed_by,
-                photo_ref=photo_ref,
-            )
-        )
-    ]
+    # The photo reference is free text: it stays in aid, sealed; the bus gets an opaque id.
+    photo_id = (cmd.photo_id or cmd.delivery_id) if photo_ref is not None else None
+    confirmed = DeliveryConfirmed(
+        **_ids(state),
+        delivery_id=cmd.delivery_id,
+        confirmed_on=cmd.confirmed_on,
+        confirmed_by=cmd.confirmed_by,
+        photo_id=photo_id,
+        has_photo=photo_ref is not None,
+    )
+    return [Fact(confirmed, ConfirmationNote(photo_ref=photo_ref) if photo_ref is not None else None)]
 
 
 def _record_intervention(state: Plan, cmd: RecordIntervention) -> list[Fact]:
@@ -293,8 +384,8 @@ def _record_intervention(state: Plan, cmd: RecordIntervention) -> list[Fact]:
         errors.append(FieldError("kind", f"must be one of {', '.join(INTERVENTION_KINDS)}"))
     if not description or len(description) > MAX_DESCRIPTION:
         errors.append(FieldError("description", f"must be 1 to {MAX_DESCRIPTION} characters"))
-    if cmd.done_on > cmd.today:
-        errors.append(FieldError("done_on", "must not be in the future"))
+    if state.window is not None:
+        errors += check_effective("done_on", cmd.done_on, cmd.today, cmd.policy, state.window.first, "the plan's start")
     if cmd.value_rp < 0:
         errors.append(FieldError("value_rp", "must not be negative"))
     if errors:
@@ -358,9 +449,13 @@ def _apply(state: Plan, event: AidEvent) -> Plan:
             )
         case AidPlanBudgetIncreased():
             return replace(state, budget_rp=event.budget_rp)
+        case AidPlanUnderfunded():
+            return replace(state, shortfall_rp=event.shortfall_rp)
+        case AidPlanFullyFunded():
+            return replace(state, shortfall_rp=0)
         case AidDelivered():
             period = Period(event.period_from, event.period_to)
-            delivery = Delivery(event.delivery_id, period, event.value_rp)
+            delivery = Delivery(event.delivery_id, period, event.value_rp, event.delivered_on)
             return replace(
                 state,
                 delivered_rp=state.delivered_rp + event.value_rp,
@@ -376,7 +471,11 @@ def _apply(state: Plan, event: AidEvent) -> Plan:
             return state  # the AidPlanClosed that follows it ends the plan
         case AidPlanClosed():
             return replace(
-                state, status=_OUTCOME_STATUS[event.outcome], outcome=event.outcome, closed_on=event.closed_on
+                state,
+                status=_OUTCOME_STATUS[event.outcome],
+                outcome=event.outcome,
+                closed_on=event.closed_on,
+                shortfall_rp=0,
             )
         case InterventionRecorded():
             return replace(state, interventions=state.interventions + 1)
@@ -391,4 +490,15 @@ def fold(facts: Iterable[Fact]) -> Plan:
     return reduce(evolve, facts, Plan())
 
 
-__all__ = ["Delivery", "Plan", "Status", "decide", "evolve", "fold", "photo_ref_error", "reaching_date"]
+__all__ = [
+    "Delivery",
+    "Plan",
+    "Status",
+    "decide",
+    "evolve",
+    "fold",
+    "photo_ref_error",
+    "reaching_date",
+    "window_over",
+    "window_start",
+]

@@ -10,7 +10,7 @@ from functools import reduce
 from typing import cast, get_args
 from uuid import UUID
 
-from services.aid.domain.commands import MAX_FACILITATOR, MAX_FAMILIES, HoldSession
+from services.aid.domain.commands import MAX_FACILITATOR, MAX_FAMILIES, HoldSession, check_effective
 from services.aid.domain.errors import SessionAlreadyRecorded
 from services.aid.domain.notes import SessionNote
 from shared.contracts.aid import EducationSessionHeld, EducationTopic
@@ -37,8 +37,7 @@ def decide(state: Session, cmd: HoldSession) -> list[Fact]:
     errors: list[FieldError] = []
     if cmd.topic not in TOPICS:
         errors.append(FieldError("topic", f"must be one of {', '.join(TOPICS)}"))
-    if cmd.held_on > cmd.today:
-        errors.append(FieldError("held_on", "must not be in the future"))
+    errors += check_effective("held_on", cmd.held_on, cmd.today, cmd.policy)
     if not facilitator or len(facilitator) > MAX_FACILITATOR:
         errors.append(FieldError("facilitator", f"must be 1 to {MAX_FACILITATOR} characters"))
     if not 1 <= len(cmd.family_ids) <= MAX_FAMILIES:

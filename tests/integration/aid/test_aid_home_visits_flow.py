@@ -3,7 +3,7 @@ gained no weight in two months, once, under redelivery and replay; staff list an
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -21,7 +21,9 @@ from shared.testing import wait_until
 pytestmark = pytest.mark.integration
 
 KADER = token("kader", MEDONO)
-EARLIER = TODAY - timedelta(days=70)
+# The posyandu's monthly weighings (issue 13 #7): two months before TODAY (2 March), and the month between.
+EARLIER = date(2026, 1, 2)
+MIDDLE = date(2026, 2, 2)
 
 
 async def registry_drained(aid: Aid) -> bool:
@@ -38,8 +40,9 @@ async def visits(aid: Aid, headers: dict[str, str] = KADER, **params: str) -> An
 
 
 async def flagged_family(aid: Aid, *, plan: bool = True) -> tuple[UUID, UUID, dict[str, Any] | None, Envelope]:
-    """An enrolled family (with a plan, unless told) whose child weighed 7.5 kg 70 days ago and
-    7.4 kg today; returns the family, the child, the plan and the envelope of today's weighing."""
+    """An enrolled family (with a plan, unless told) whose child weighed 7.5 kg two months ago,
+    7.5 kg last month and 7.4 kg today (two monthly weighings without gain); returns the family,
+    the child, the plan and the envelope of today's weighing."""
     family, child = uuid4(), uuid4()
     await aid.upstream.enrol(family, on=EARLIER)
     opened = None
@@ -47,6 +50,7 @@ async def flagged_family(aid: Aid, *, plan: bool = True) -> tuple[UUID, UUID, di
         await aid.upstream.sponsor(family, start=EARLIER)
         opened = await wait_plan(aid.http, family)
     await aid.upstream.measure(family, child, EARLIER, 7.5)
+    await aid.upstream.measure(family, child, MIDDLE, 7.5)
     return family, child, opened, await aid.upstream.measure(family, child, TODAY, 7.4)
 
 
@@ -94,7 +98,7 @@ async def test_a_child_who_gained_no_weight_is_flagged_once_even_when_the_event_
         "note": None,
         "visited_by": None,
     }
-    assert await aid.pool.fetchval("select count(*) from aid_growth where member_id = $1", child) == 3
+    assert await aid.pool.fetchval("select count(*) from aid_growth where member_id = $1", child) == 4
 
 
 async def test_a_visit_is_recorded_once_and_its_note_stays_in_aid(aid: Aid) -> None:
@@ -141,6 +145,7 @@ async def test_an_enrolled_family_without_a_plan_is_flagged_and_a_registered_one
     registered, other = uuid4(), uuid4()
     await aid.upstream.emit(aid.upstream.enrolment(registered)[0])  # registered, never enrolled
     await aid.upstream.measure(registered, other, EARLIER, 7.5)
+    await aid.upstream.measure(registered, other, MIDDLE, 7.2)
     await aid.upstream.measure(registered, other, TODAY, 7.0)
     await wait_until(lambda: registry_drained(aid), message="registry drained")
     assert [e["data"]["member_id"] for e in await aid_events(aid.js) if e["event_type"] == "HomeVisitFlagged"] == [
@@ -152,6 +157,9 @@ async def test_a_late_record_of_an_earlier_weighing_flags_the_later_one(aid: Aid
     family, child = uuid4(), uuid4()
     await aid.upstream.enrol(family, on=EARLIER)
     await aid.upstream.measure(family, child, TODAY, 8.0)
+    await aid.upstream.measure(family, child, MIDDLE, 8.1)  # two months in a row are not known yet
+    await wait_until(lambda: registry_drained(aid), message="registry drained")
+    assert [e for e in await aid_events(aid.js) if e["event_type"] == "HomeVisitFlagged"] == []
     await aid.upstream.measure(family, child, EARLIER, 8.2)  # the kader's paper record, entered late
     [flagged] = await wait_events(aid.js, "HomeVisitFlagged")
     assert (flagged["data"]["flagged_on"], flagged["data"]["since"]) == (TODAY.isoformat(), EARLIER.isoformat())
@@ -174,7 +182,7 @@ async def test_replay_reproduces_the_flags_and_records_nothing_new(aid: Aid) -> 
     ).status_code == 200
     await wait_until(lambda: registry_drained(aid), message="registry drained")
     live = await snapshot(aid.pool)
-    assert [len(live[t]) for t in live] == [2, 4]
+    assert [len(live[t]) for t in live] == [2, 6]
     events = await aid.pool.fetchval("select count(*) from events")
 
     assert (await rebuild(aid.pool, repositories(aid.app.state.settings)))[2] == 2

@@ -37,7 +37,7 @@ async def snapshot(pool: asyncpg.Pool, tables: tuple[str, ...]) -> dict[str, lis
 
 async def a_programme(aid: Aid) -> None:
     """Three families: one with a gap, a confirmation, an intervention and a session; one that
-    completes; one that exits."""
+    completes (fortnightly deliveries, the clock moving with them); one that exits."""
     kader, lurah = token("kader", MEDONO), token("lurah", MEDONO)
     families = [uuid4() for _ in range(3)]
     for family in families:
@@ -48,7 +48,6 @@ async def a_programme(aid: Aid) -> None:
     await wait_plan(aid.http, families[1], budget_rp=MINIMUM + 500_000)
     one, two, three = (p["plan_id"] for p in plans)
     first = await aid.http.post(f"/plans/{one}/deliveries", json=delivery(TODAY, 7), headers=kader)
-    await aid.http.post(f"/plans/{one}/deliveries", json=delivery(TODAY + timedelta(days=10), 7), headers=kader)
     await aid.http.post(
         f"/deliveries/{first.json()['delivery_id']}/confirmation", json={"photo_ref": "proof/one.jpg"}, headers=lurah
     )
@@ -73,9 +72,16 @@ async def a_programme(aid: Aid) -> None:
             "facilitator": "Bidan Ratna",
         },
     )
-    done = await aid.http.post(f"/plans/{two}/deliveries", json=delivery(TODAY, 180), headers=kader)
+    aid.clock.advance(10)  # the second delivery of plan one, ten days on: days 8-10 are a gap
+    later = delivery(aid.clock.today, 7, delivered_on=aid.clock.today)
+    assert (await aid.http.post(f"/plans/{one}/deliveries", json=later, headers=kader)).status_code == 201
+    for start in range(0, 180, 14):  # plan two, a fortnight at a time, each handed over on its first day
+        aid.clock.today = TODAY + timedelta(days=start)
+        body = delivery(aid.clock.today, min(14, 180 - start), delivered_on=aid.clock.today)
+        done = await aid.http.post(f"/plans/{two}/deliveries", json=body, headers=kader)
+        assert done.status_code == 201, done.text
     assert done.json()["plan_status"] == "completed", done.text
-    await aid.upstream.exit(families[2])
+    await aid.upstream.exit(families[2], on=aid.clock.today)
     await wait_plan(aid.http, families[2], status="closed")
     assert three
 
@@ -83,7 +89,7 @@ async def a_programme(aid: Aid) -> None:
 async def test_the_views_rebuilt_from_the_event_store_equal_the_live_ones(aid: Aid) -> None:
     await a_programme(aid)
     live = await snapshot(aid.pool, VIEWS)
-    assert [len(live[t]) for t in VIEWS] == [3, 3, 1, 1, 0]
+    assert [len(live[t]) for t in VIEWS] == [3, 15, 1, 1, 0]  # 2 + 13 deliveries
     assert await rebuild(aid.pool, repositories(aid.app.state.settings)) == (3, 1, 0)
     assert await snapshot(aid.pool, VIEWS) == live
 

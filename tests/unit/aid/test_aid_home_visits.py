@@ -16,7 +16,7 @@ from services.aid.domain import (
     VisitNote,
     flag_id_for,
 )
-from services.aid.domain.growth import Measurement, NoGain, flags_due, no_gain
+from services.aid.domain.growth import Measurement, NoGain, flags_due, monthly, no_gain
 from services.aid.domain.home_visit import decide, fold
 from shared.contracts.aid import HomeVisitDone, HomeVisitFlagged
 from shared.errors import InvalidCommand
@@ -42,52 +42,54 @@ def when_arrives(history: list[Measurement], arrived: Measurement, flagged: tupl
     return flags_due([*history, arrived], arrived, flagged)
 
 
+def d(month: int, day: int, kg: float) -> Measurement:
+    return Measurement(date(2025, month, day), kg)
+
+
 class TestTheRule:
-    def test_the_same_weight_two_months_later_is_flagged(self) -> None:
-        then = when_arrives([m(0, 7.5)], m(60, 7.5))
-        assert then == [NoGain(flagged_on=on(60), weight_now_kg=7.5, since=on(0), weight_then_kg=7.5)]
+    """The posyandu rule (issue 13 #7): two consecutive monthly weighings without gain."""
 
-    def test_a_lower_weight_is_flagged(self) -> None:
-        assert when_arrives([m(0, 7.5)], m(75, 7.2))[0].weight_now_kg == 7.2
+    def test_the_same_weight_on_the_first_of_three_months_is_flagged_on_the_third(self) -> None:
+        # 1 Jan / 1 Feb / 1 Mar is 59 days: the old 60-day rule flagged nothing until April.
+        then = when_arrives([d(1, 1, 8.0), d(2, 1, 8.0)], d(3, 1, 8.0))
+        assert then == [NoGain(flagged_on=date(2025, 3, 1), weight_now_kg=8.0, since=JAN1, weight_then_kg=8.0)]
 
-    def test_any_gain_is_not_flagged(self) -> None:
-        assert when_arrives([m(0, 7.5)], m(60, 7.51)) == []
-
-    def test_less_than_sixty_days_is_too_soon_to_judge(self) -> None:
-        assert when_arrives([m(0, 7.5)], m(59, 7.0)) == []
-
-    def test_the_reference_is_the_latest_weight_at_least_sixty_days_before(self) -> None:
-        # Day 30's weight is within two months of day 80: day 10's is the one compared.
-        history = [m(0, 7.0), m(10, 7.4), m(30, 8.0)]
-        assert when_arrives(history, m(80, 7.4)) == [
-            NoGain(flagged_on=on(80), weight_now_kg=7.4, since=on(10), weight_then_kg=7.4)
+    def test_a_falling_weight_weighed_on_shifting_days_is_flagged(self) -> None:
+        # 10 Jan / 8 Feb / 8 Mar: the old rule never found a weight 60 days before 8 March.
+        then = when_arrives([d(1, 10, 8.4), d(2, 8, 8.2)], d(3, 8, 8.0))
+        assert then == [
+            NoGain(flagged_on=date(2025, 3, 8), weight_now_kg=8.0, since=date(2025, 1, 10), weight_then_kg=8.4)
         ]
-        assert when_arrives(history, m(80, 7.5)) == []
 
-    def test_of_two_weights_on_the_reference_day_the_last_recorded_counts(self) -> None:
-        assert when_arrives([m(0, 7.0), m(0, 7.3)], m(60, 7.2)) != []
-        assert when_arrives([m(0, 7.3), m(0, 7.0)], m(60, 7.2)) == []
+    def test_one_month_without_gain_is_not_yet_two(self) -> None:
+        assert when_arrives([d(1, 1, 8.0)], d(2, 1, 8.0)) == []
+        assert when_arrives([d(1, 1, 7.8), d(2, 1, 8.0)], d(3, 1, 8.0)) == []  # January to February gained
+
+    def test_any_gain_in_the_last_month_is_not_flagged(self) -> None:
+        assert when_arrives([d(1, 1, 8.0), d(2, 1, 8.0)], d(3, 1, 8.01)) == []
+
+    def test_a_month_without_a_weighing_breaks_the_run(self) -> None:
+        assert when_arrives([d(1, 1, 8.0), d(2, 1, 8.0)], d(4, 1, 7.9)) == []
+
+    def test_a_month_counts_by_its_last_weighing(self) -> None:
+        # Two weighings in February: the later (8.1) is February's, so March's 8.0 is no gain.
+        assert when_arrives([d(1, 5, 8.2), d(2, 3, 7.6), d(2, 25, 8.1)], d(3, 5, 8.0)) != []
+        assert when_arrives([d(1, 5, 8.2), d(2, 25, 8.1), d(2, 3, 7.6)], d(3, 5, 8.0)) != []
+        assert when_arrives([d(1, 5, 7.0), d(2, 3, 8.1), d(2, 25, 7.5)], d(3, 5, 7.6)) == []
 
     def test_a_day_already_flagged_is_not_flagged_again(self) -> None:
-        assert when_arrives([m(0, 7.5)], m(60, 7.5), flagged=(on(60),)) == []
+        assert when_arrives([d(1, 1, 8.0), d(2, 1, 8.0)], d(3, 1, 8.0), flagged=(date(2025, 3, 1),)) == []
 
-    def test_a_late_record_of_an_earlier_weighing_flags_the_later_one_it_is_two_months_before(self) -> None:
-        # Day 70 was judged against nothing; the day-5 weighing, recorded late, is its reference now.
-        then = when_arrives([m(70, 7.0)], m(5, 7.1))
-        assert then == [NoGain(flagged_on=on(70), weight_now_kg=7.0, since=on(5), weight_then_kg=7.1)]
+    def test_a_late_record_of_an_earlier_weighing_completes_a_later_run(self) -> None:
+        # February and March were judged without January; January, recorded late, completes the run.
+        then = when_arrives([d(2, 1, 8.0), d(3, 1, 8.0)], d(1, 1, 8.0))
+        assert [f.flagged_on for f in then] == [date(2025, 3, 1)]
 
-    def test_a_late_record_is_judged_itself_and_a_later_one_that_gained_is_not_flagged(self) -> None:
-        history = [m(0, 8.0), m(100, 9.0)]
-        assert when_arrives(history, m(80, 7.9)) == [
-            NoGain(flagged_on=on(80), weight_now_kg=7.9, since=on(0), weight_then_kg=8.0)
-        ]
+    def test_months_before_the_arrival_are_not_judged_again(self) -> None:
+        assert when_arrives([d(1, 1, 8.0), d(2, 1, 8.0), d(3, 1, 8.0)], d(4, 1, 9.0)) == []
 
-    def test_measurements_dated_before_the_arrival_are_not_judged_again(self) -> None:
-        # Day 70 (no gain since day 0) was judged when it arrived, before the family was enrolled, say.
-        assert when_arrives([m(0, 8.0), m(70, 7.9)], m(100, 9.5)) == []
-
-    def test_no_gain_without_an_earlier_weight_is_nothing(self) -> None:
-        assert no_gain([m(0, 7.0)], m(0, 7.0)) is None
+    def test_a_child_with_fewer_than_three_months_is_not_judged(self) -> None:
+        assert no_gain(monthly([d(1, 1, 7.0)]), 2025 * 12) is None
 
 
 FLAG = FlagHomeVisit(

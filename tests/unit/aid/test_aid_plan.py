@@ -12,6 +12,7 @@ import pytest
 
 from services.aid.domain import (
     CloseForExit,
+    ConfirmationNote,
     ConfirmDelivery,
     DeliveryAlreadyConfirmed,
     DeliveryNote,
@@ -53,11 +54,13 @@ S2 = UUID("00000000-0000-0000-0000-0000000005a2")
 D1 = UUID("00000000-0000-0000-0000-0000000000d1")
 D2 = UUID("00000000-0000-0000-0000-0000000000d2")
 D3 = UUID("00000000-0000-0000-0000-0000000000d3")
+PHOTO = UUID("00000000-0000-0000-0000-0000000000f7")
 MEDONO = "33.75.01.1002"
 POLICY = Policy()
 START = date(2025, 3, 1)
 END = START + timedelta(days=179)
 TODAY = date(2025, 3, 1)
+LATER = date(2025, 12, 31)  # the clock when a plan opens from sponsorships: after any start it tests
 ITEMS = (DeliveredItem(name="eggs", quantity=30, unit="piece"),)
 IDS: dict[str, Any] = {"plan_id": PLAN, "family_id": FAMILY, "kelurahan_code": MEDONO}
 
@@ -99,7 +102,7 @@ def review(
         exited=exited,
         sponsorships=sponsorships,
         policy=policy,
-        today=TODAY,
+        today=LATER,
     )
 
 
@@ -107,6 +110,8 @@ def deliver(
     first: int, last: int, value: int | None = None, *, delivery_id: UUID = D2, today: date | None = None
 ) -> RecordDelivery:
     days = last - first + 1
+    # Handed over on its first day, or as late as the 14 days ahead allow for a long period.
+    handed_over = max(START, day(first), day(last) - timedelta(days=POLICY.max_ahead_days))
     return RecordDelivery(
         plan_id=PLAN,
         delivery_id=delivery_id,
@@ -114,8 +119,8 @@ def deliver(
         period_to=day(last),
         value_rp=value if value is not None else 15_000 * days,
         items=ITEMS,
-        delivered_on=day(first),
-        today=today or day(first),
+        delivered_on=handed_over,
+        today=today or handed_over,
         recorded_by="kader-1",
     )
 
@@ -226,7 +231,7 @@ class TestDeliveries:
     )
     def test_a_period_outside_the_plan_is_refused(self, first: int, last: int, field: str) -> None:
         with pytest.raises(InvalidCommand) as exc:
-            decide(fold(given(opened())), replace(deliver(first, last), today=day(180)))
+            decide(fold(given(opened())), replace(deliver(first, last), today=END))
         assert fields_of(exc) == [field]
 
     def test_a_period_ending_before_it_starts_is_refused(self) -> None:
@@ -279,13 +284,13 @@ class TestDeliveries:
 class TestCompletion:
     def test_covering_the_last_days_completes_and_closes_the_plan_with_the_unspent_budget(self) -> None:
         history = given(opened(budget=3_000_000), delivered(D1, 1, 150))
-        facts = decide(fold(history), deliver(151, 180, today=day(151)))
-        assert events(facts)[1:] == [
-            AidPlanCompleted(**IDS, completed_on=day(151), delivered_rp=2_700_000, days_covered=180),
+        facts = decide(fold(history), deliver(151, 180, today=day(170)))
+        assert events(facts)[1:] == [  # dated the day the last food was handed over
+            AidPlanCompleted(**IDS, completed_on=day(166), delivered_rp=2_700_000, days_covered=180),
             AidPlanClosed(
                 **IDS,
                 outcome="completed",
-                closed_on=day(151),
+                closed_on=day(166),
                 delivered_rp=2_700_000,
                 unspent_rp=300_000,
                 days_covered=180,
@@ -304,7 +309,7 @@ class TestWindow:
     def test_the_clock_ends_a_plan_with_uncovered_days_as_incomplete_recording_the_trailing_gap(self) -> None:
         history = given(opened(), delivered(D1, 1, 100))
         after_end = END + timedelta(days=1)
-        assert events(decide(fold(history), EndWindow(PLAN, after_end))) == [
+        assert events(decide(fold(history), EndWindow(PLAN, after_end, after_end))) == [
             CoverageGapDetected(**IDS, gap_from=day(101), gap_to=END, days=80),
             AidPlanClosed(
                 **IDS,
@@ -319,22 +324,39 @@ class TestWindow:
     def test_an_earlier_gap_with_the_last_day_covered_ends_incomplete_without_a_trailing_gap(self) -> None:
         gap = Fact(CoverageGapDetected(**IDS, gap_from=day(1), gap_to=day(10), days=10))
         history = given(opened(), gap, delivered(D1, 11, 180))
-        facts = decide(fold(history), EndWindow(PLAN, END + timedelta(days=1)))
+        facts = decide(fold(history), EndWindow(PLAN, END + timedelta(days=1), END + timedelta(days=1)))
         assert [type(e) for e in events(facts)] == [AidPlanClosed]
         after = fold([*history, *facts])
         assert after.status == "incomplete" and after.gaps == (Period(day(1), day(10)),)
 
     def test_the_clock_does_nothing_before_the_window_and_grace_have_passed(self) -> None:
-        assert decide(fold(given(opened())), EndWindow(PLAN, END)) == []
-        assert decide(fold(given(opened())), EndWindow(PLAN, END + timedelta(days=3), grace_days=3)) == []
-        assert decide(fold(given(opened())), EndWindow(PLAN, END + timedelta(days=4), grace_days=3)) != []
+        assert decide(fold(given(opened())), EndWindow(PLAN, END, END)) == []
+        after3, after4 = END + timedelta(days=3), END + timedelta(days=4)
+        assert decide(fold(given(opened())), EndWindow(PLAN, after3, after3, grace_days=3)) == []
+        assert decide(fold(given(opened())), EndWindow(PLAN, after4, after4, grace_days=3)) != []
+
+    def test_the_clock_alone_does_not_end_a_plan_while_history_is_still_entered(self) -> None:
+        # Issue 12: entering a past programme late, the clock is long past the window but the
+        # records entered so far are not: the plan still takes the deliveries that follow.
+        late = END + timedelta(days=200)
+        assert decide(fold(given(opened())), EndWindow(PLAN, late, recorded_through=END)) == []
+        assert decide(fold(given(opened())), EndWindow(PLAN, late, recorded_through=None)) == []
+        [_, closed] = decide(fold(given(opened())), EndWindow(PLAN, late, END + timedelta(days=1)))
+        assert isinstance(closed.event, AidPlanClosed) and closed.event.closed_on == END + timedelta(days=1)
+
+    def test_a_delivery_handed_over_after_the_plans_days_and_grace_is_refused(self) -> None:
+        cmd = replace(deliver(170, 180), delivered_on=END + timedelta(days=1), today=END + timedelta(days=1))
+        with pytest.raises(InvalidCommand) as exc:
+            decide(fold(given(opened())), cmd)
+        assert fields_of(exc) == ["delivered_on"]
 
     def test_the_clock_leaves_ended_and_unknown_plans_alone(self) -> None:
         closed = AidPlanClosed(
             **IDS, outcome="exited", closed_on=TODAY, delivered_rp=0, unspent_rp=2_700_000, days_covered=0
         )
-        assert decide(fold(given(opened(), Fact(closed))), EndWindow(PLAN, END + timedelta(days=9))) == []
-        assert decide(fold([]), EndWindow(PLAN, END + timedelta(days=9))) == []
+        later = END + timedelta(days=9)
+        assert decide(fold(given(opened(), Fact(closed))), EndWindow(PLAN, later, later)) == []
+        assert decide(fold([]), EndWindow(PLAN, later, later)) == []
 
 
 class TestExit:
@@ -357,14 +379,26 @@ class TestExit:
 
 class TestConfirmation:
     def confirm(self, delivery_id: UUID = D1, photo_ref: str | None = "s3://proof/d1.jpg") -> ConfirmDelivery:
-        return ConfirmDelivery(PLAN, delivery_id, day(3), "lurah-medono", photo_ref)
+        return ConfirmDelivery(PLAN, delivery_id, day(3), day(4), "lurah-medono", photo_ref, PHOTO)
 
-    def test_the_lurah_confirms_a_delivery_with_a_photo_reference(self) -> None:
-        assert events(decide(fold(given(opened(), delivered(D1, 1, 7))), self.confirm())) == [
-            DeliveryConfirmed(
-                **IDS, delivery_id=D1, confirmed_on=day(3), confirmed_by="lurah-medono", photo_ref="s3://proof/d1.jpg"
-            )
-        ]
+    def test_the_lurah_confirms_a_delivery_with_a_photo_reference_kept_out_of_the_event(self) -> None:
+        [fact] = decide(fold(given(opened(), delivered(D1, 1, 7))), self.confirm())
+        assert fact.event == DeliveryConfirmed(
+            **IDS, delivery_id=D1, confirmed_on=day(3), confirmed_by="lurah-medono", photo_id=PHOTO, has_photo=True
+        )
+        assert fact.private == ConfirmationNote(photo_ref="s3://proof/d1.jpg")
+        assert "s3://" not in fact.event.model_dump_json()  # issue 11: free text never on the bus
+
+    def test_a_confirmation_without_a_photo_has_no_photo_id(self) -> None:
+        [fact] = decide(fold(given(opened(), delivered(D1, 1, 7))), self.confirm(photo_ref=None))
+        assert isinstance(fact.event, DeliveryConfirmed)
+        assert (fact.event.photo_id, fact.event.has_photo, fact.private) == (None, False, None)
+
+    @pytest.mark.parametrize("confirmed_on", [date(2025, 2, 28), date(2025, 3, 5)])
+    def test_a_confirmation_before_the_delivery_or_in_the_future_names_confirmed_on(self, confirmed_on: date) -> None:
+        with pytest.raises(InvalidCommand) as exc:
+            decide(fold(given(opened(), delivered(D1, 1, 7))), replace(self.confirm(), confirmed_on=confirmed_on))
+        assert fields_of(exc) == ["confirmed_on"]
 
     def test_a_second_confirmation_is_refused(self) -> None:
         confirmed = DeliveryConfirmed(**IDS, delivery_id=D1, confirmed_on=day(3), confirmed_by="lurah-medono")
