@@ -42,6 +42,17 @@ class ThingHappened(Event):
     note: str = ""
 
 
+class WidgetMade(Event):
+    """Another aggregate's event in the same catalog: on a `thing` subject it is misplaced."""
+
+    context: ClassVar[str] = "registry"
+    aggregate: ClassVar[str] = "widget"
+    event_type: ClassVar[str] = "WidgetMade"
+    id_field: ClassVar[str] = "widget_id"
+
+    widget_id: UUID
+
+
 def thing_subject(thing_id: UUID) -> str:
     return ThingHappened(thing_id=thing_id).subject()
 
@@ -100,7 +111,7 @@ class ThingsView:
     filter_subjects: Sequence[str] = ("genting.registry.thing.>",)
     tables: Sequence[str] = ("things_view",)
     # The producer's events this projection accepts (the runner's provenance check).
-    catalog: EventCatalog = field(default_factory=lambda: EventCatalog("registry", [ThingHappened]))
+    catalog: EventCatalog = field(default_factory=lambda: EventCatalog("registry", [ThingHappened, WidgetMade]))
     fail_on: set[tuple[UUID, int]] = field(default_factory=set)
     fail_times: int | None = None
     failures: int = 0
