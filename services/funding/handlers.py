@@ -122,12 +122,16 @@ class Handlers:
         """One decision over two aggregates. The family first (its lock orders this against an exit),
         then the donor: the allocation is appended at the donor's loaded version, so a concurrent
         sponsorship that spent the same money makes this append fail and the caller retry it.
-        The family's status and kelurahan on `cmd` are replaced by what funding knows of them."""
+        The family's status, kelurahan, enrolment date and whether its plan ended are replaced by
+        what funding knows of them. Under the family's lock: a plan's ending handled before this is
+        seen (409), one handled after it releases this sponsorship too (issue 13 #1)."""
         family = await keys.lock_family(conn, cmd.family_id)
         cmd = replace(
             cmd,
             family_status=family["status"] if family else "unknown",
             kelurahan_code=family["kelurahan_code"] if family else None,
+            enrolled_on=family["enrolled_on"] if family else None,
+            plan_ended=await keys.plan_ended(conn, cmd.family_id),
         )
         loaded = await self.donors.load(conn, cmd.donor_id, private=False, lock=True)
         allocated, sponsored = sponsorship.sponsor(loaded.state, cmd, self.limits)

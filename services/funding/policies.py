@@ -57,7 +57,9 @@ class RegistryPolicy:
 
 
 class AidPolicy:
-    """Deliveries draw on the family's sponsorships; a closed plan releases what is left."""
+    """Deliveries draw on the family's sponsorships; a plan's ending (AidPlanCompleted, or
+    AidPlanClosed with any outcome) releases what is left, so no rupiah stays allocated to a plan
+    that can no longer spend it (issue 13 #1). The second ending event finds nothing left."""
 
     name = "funding-aid"
     stream = stream_name("aid")
@@ -68,7 +70,7 @@ class AidPolicy:
         self.handlers = handlers
 
     async def apply(self, conn: asyncpg.Connection, envelope: Envelope) -> None:
-        if envelope.event_type not in ("AidPlanOpened", "AidDelivered", "AidPlanClosed"):
+        if envelope.event_type not in ("AidPlanOpened", "AidDelivered", "AidPlanCompleted", "AidPlanClosed"):
             return
         event = aid.CATALOG.parse(envelope.event_type, envelope.schema_version, envelope.data)
         match event:
@@ -77,6 +79,10 @@ class AidPolicy:
             case aid.AidDelivered():
                 pay = PayDelivery(event.delivery_id, event.plan_id, event.family_id, event.value_rp, event.delivered_on)
                 await self.handlers.pay_delivery(conn, pay, _meta(envelope))
+            case aid.AidPlanCompleted():
+                await self.handlers.close_plan(
+                    conn, ClosePlan(event.plan_id, event.family_id, event.completed_on), _meta(envelope)
+                )
             case aid.AidPlanClosed():
                 await self.handlers.close_plan(
                     conn, ClosePlan(event.plan_id, event.family_id, event.closed_on), _meta(envelope)
