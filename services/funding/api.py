@@ -90,6 +90,13 @@ class SponsorshipIn(BaseModel):
     sponsored_on: date | None = Field(
         None, description=EFFECTIVE + "; not before the family's enrolment (422 naming `sponsored_on`)"
     )
+    note: StrictStr | None = Field(
+        None,
+        max_length=2000,
+        description="free text about the match; it may describe the family, so it is sealed under the "
+        "family's own key, never published, shown only to an admin, and unreadable for good once the "
+        "registry erases the family's personal data",
+    )
 
 
 # -- answers ------------------------------------------------------------------------------------
@@ -264,6 +271,7 @@ async def sponsor_family(body: SponsorshipIn, request: Request, principal: Calle
         "unknown",
         None,
         sponsored_on=body.sponsored_on,
+        note=body.note,
     )
 
     async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
@@ -356,4 +364,9 @@ async def family_funding(family_id: UUID, request: Request, principal: Caller) -
         funding["sponsorships"] = mine
     if funding is None:
         raise NotFound(f"Family {family_id} is not known to funding.")
+    if principal.role == "admin":
+        notes = await queries.sponsorship_notes(request.app.state.pool, request.app.state.family_keys, family_id)
+        for line in funding["sponsorships"]:
+            if line["sponsorship_id"] in notes:
+                line["note"] = notes[line["sponsorship_id"]]
     return funding

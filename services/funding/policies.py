@@ -31,7 +31,8 @@ def _meta(envelope: Envelope) -> Metadata:
 
 
 class RegistryPolicy:
-    """Enrolments make a family sponsorable; an exit with no plan open releases its sponsorships."""
+    """Enrolments make a family sponsorable; an exit with no plan open releases its sponsorships;
+    PersonalDataErased destroys the family's key in funding (its sealed notes become unreadable)."""
 
     name = "funding-registry"
     stream = stream_name("registry")
@@ -42,7 +43,7 @@ class RegistryPolicy:
         self.handlers = handlers
 
     async def apply(self, conn: asyncpg.Connection, envelope: Envelope) -> None:
-        if envelope.event_type not in ("FamilyEnrolled", "FamilyExited"):
+        if envelope.event_type not in ("FamilyEnrolled", "FamilyExited", "PersonalDataErased"):
             return
         event = registry.CATALOG.parse(envelope.event_type, envelope.schema_version, envelope.data)
         match event:
@@ -54,6 +55,8 @@ class RegistryPolicy:
                 await self.handlers.record_exit(
                     conn, RecordExit(event.family_id, event.kelurahan_code, event.exited_on), _meta(envelope)
                 )
+            case registry.PersonalDataErased():
+                await self.handlers.erase_family(conn, event.family_id)
 
 
 class AidPolicy:

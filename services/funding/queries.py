@@ -10,6 +10,8 @@ from uuid import UUID
 import asyncpg
 from pydantic import BaseModel
 
+from shared.crypto import AeadStreamCipher, WrappedKeyCipher
+
 Db: TypeAlias = asyncpg.Connection | asyncpg.Pool
 
 # -- what the queries answer (the API's response models) ----------------------------------------
@@ -27,6 +29,7 @@ class SponsorshipLine(BaseModel):
     released_reason: str | None
     start_date: date
     sponsored_on: date
+    note: str | None = None  # admin only; gone for good once the family's personal data is erased
 
 
 class ContributionLine(BaseModel):
@@ -160,6 +163,16 @@ async def donor_personal(db: Db, donor_id: UUID) -> dict[str, Any]:
     """The donor's name and contact (personal data: only for admins and the donor itself)."""
     row = await db.fetchrow("select name, contact from donor_personal where donor_id = $1", donor_id)
     return {"name": row["name"] if row else None, "contact": row["contact"] if row else None}
+
+
+async def sponsorship_notes(db: Db, family_keys: WrappedKeyCipher | None, family_id: UUID) -> dict[str, str]:
+    """The family's sponsorship notes, opened with its key; none once the key is destroyed."""
+    key = await family_keys.key(db, family_id) if family_keys is not None else None
+    if key is None:
+        return {}
+    cipher = AeadStreamCipher(key, family_id)
+    rows = await db.fetch("select sponsorship_id, sealed from sponsorship_notes where family_id = $1", family_id)
+    return {str(r["sponsorship_id"]): cipher.open(r["sealed"])["note"] for r in rows}
 
 
 async def family_funding(db: Db, family_id: UUID) -> dict[str, Any] | None:

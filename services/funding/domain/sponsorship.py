@@ -13,7 +13,14 @@ from services.funding.domain.commands import AllocateFunds, Draw, Release, Spons
 from services.funding.domain.donor import Donor
 from services.funding.domain.donor import decide as decide_donor
 from services.funding.domain.errors import DonorNotFound, FamilyNotSponsorable, PlanEnded
-from services.funding.domain.rules import DEFAULT_LIMITS, Limits, amount_errors, effective_errors, start_date_errors
+from services.funding.domain.rules import (
+    DEFAULT_LIMITS,
+    Limits,
+    amount_errors,
+    character_errors,
+    effective_errors,
+    start_date_errors,
+)
 from shared.contracts.funding import (
     DonorStreamEvent,
     DonorType,
@@ -69,6 +76,7 @@ def sponsor(
         not_before_field="the family's enrolment",
     )
     errors += start_date_errors(command.start_date, sponsored_on, limits)
+    errors += character_errors("note", command.note, allow_newlines=True)
     if errors:
         raise InvalidCommand(errors)
     if donor.donor_type is None:
