@@ -1,11 +1,12 @@
 """Funding's HTTP API (CONTRACT.md, Funding): commands in, statements out. Thin: parse the body,
 build the command, run a handler through run_command (one transaction, idempotency, retries).
 
-Who may do what: admin (Dinsos P2KB) registers donors and matches them to families; admin or a
-partner agency's system (the bank or the zakat body that takes the money in) records
-contributions, since only money actually received may be allocated; a donor may pledge for itself.
-A donor reads only its own statement and the pseudonymous families it sponsors; an auditor reads
-statements without names and the de-identified per-type totals.
+Who may do what: admin (Dinsos P2KB) registers donors and matches them to families; admin or the
+treasurer (who sees the money arrive) records contributions, since only money actually received may
+be allocated, and reads donors; a donor may pledge for itself. A donor reads only its own statement
+and the pseudonymous families it sponsors; an auditor reads statements without names and the
+de-identified per-type totals; an agency is read-only: the de-identified per-type totals and a
+family's funding (no names).
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ router = APIRouter(tags=["funding"])
 
 Caller = Annotated[Principal, Depends(authenticate)]
 AMOUNT = "whole rupiah, > 0 and at most the configured maximum (default Rp10.000.000.000)"
+EFFECTIVE = (
+    "the effective date (YYYY-MM-DD), default today in the city; not in the future and not before the "
+    "programme's start (422 naming the field)"
+)
 MAX_OFFSET = 1_000_000  # far beyond any city's donors; a larger offset is a mistake (422), not a query
 
 # 400: a body that is not JSON at all (FastAPI cannot parse it; a JSON body that is wrong is 422).
@@ -56,13 +61,14 @@ class PledgeIn(BaseModel):
 
     amount_rp: StrictInt = Field(description=AMOUNT)
     note: StrictStr | None = Field(None, max_length=2000)
+    pledged_on: date | None = Field(None, description=EFFECTIVE)
 
 
 class ContributionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     amount_rp: StrictInt = Field(description=AMOUNT)
-    received_on: date
+    received_on: date | None = Field(None, description=EFFECTIVE)
     method: StrictStr = Field(description="transfer | cash | in_kind")
     reference: StrictStr = Field(description="bank or receipt reference; unique per donor")
 
@@ -72,8 +78,25 @@ class SponsorshipIn(BaseModel):
 
     donor_id: UUID
     family_id: UUID
-    amount_rp: StrictInt = Field(description=AMOUNT + "; from the donor's received, unallocated money")
-    start_date: date
+    amount_rp: StrictInt = Field(
+        description=AMOUNT + "; from the donor's received, unallocated money (409 when there is not enough). "
+        "The money must also have been there on `sponsored_on`: contributions received on or before that "
+        "day, less everything the donor has allocated (net of releases); otherwise 422 naming `sponsored_on`"
+    )
+    start_date: date = Field(
+        description="when the money counts for the family's plan: not before `sponsored_on` and at most "
+        "GENTING_MAX_START_DELAY_DAYS (default 30) days after it, else 422 naming `start_date`"
+    )
+    sponsored_on: date | None = Field(
+        None, description=EFFECTIVE + "; not before the family's enrolment (422 naming `sponsored_on`)"
+    )
+    note: StrictStr | None = Field(
+        None,
+        max_length=2000,
+        description="free text about the match; it may describe the family, so it is sealed under the "
+        "family's own key, never published, shown only to an admin, and unreadable for good once the "
+        "registry erases the family's personal data",
+    )
 
 
 # -- answers ------------------------------------------------------------------------------------
@@ -106,6 +129,7 @@ class SponsorshipCreated(BaseModel):
     family_id: UUID
     amount_rp: int
     start_date: date
+    sponsored_on: date
     donor_available_rp: int
 
 
@@ -179,7 +203,7 @@ async def register_donor(body: DonorIn, request: Request, principal: Caller) -> 
 async def make_pledge(donor_id: UUID, body: PledgeIn, request: Request, principal: Caller) -> JSONResponse:
     if not _is_own(principal, donor_id):
         principal.require("admin")
-    command = MakePledge(donor_id, uuid4(), body.amount_rp, _today(request), body.note)
+    command = MakePledge(donor_id, uuid4(), body.amount_rp, _today(request), body.note, body.pledged_on)
 
     async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
         after = await _handlers(request).make_pledge(conn, command, _meta(request))
@@ -203,9 +227,10 @@ async def make_pledge(donor_id: UUID, body: PledgeIn, request: Request, principa
 async def receive_contribution(
     donor_id: UUID, body: ContributionIn, request: Request, principal: Caller
 ) -> JSONResponse:
-    principal.require("admin", "agency")
+    principal.require("admin", "treasurer")
+    today = _today(request)
     command = ReceiveContribution(
-        donor_id, uuid4(), body.amount_rp, body.received_on, body.method, body.reference, _today(request)
+        donor_id, uuid4(), body.amount_rp, body.received_on or today, body.method, body.reference, today
     )
 
     async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
@@ -225,6 +250,10 @@ async def receive_contribution(
     "/sponsorships",
     status_code=201,
     summary="An orang tua asuh sponsors an enrolled family",
+    description="409 when the family is not enrolled (or exited), when its aid plan has already ended "
+    "(completed, incomplete or closed: the money could never be spent on it), or when the donor has not "
+    "enough received, unallocated money. A sponsorship recorded before funding learned of the plan's "
+    "ending is released back to its donor as soon as it does.",
     response_model=SponsorshipCreated,
     responses=COMMAND,
 )
@@ -233,7 +262,16 @@ async def sponsor_family(body: SponsorshipIn, request: Request, principal: Calle
     # The family's status and kelurahan are what funding learned from the registry: the handler
     # fills them in under the family's lock.
     command = SponsorFamily(
-        uuid4(), body.donor_id, body.family_id, body.amount_rp, body.start_date, _today(request), "unknown", None
+        uuid4(),
+        body.donor_id,
+        body.family_id,
+        body.amount_rp,
+        body.start_date,
+        _today(request),
+        "unknown",
+        None,
+        sponsored_on=body.sponsored_on,
+        note=body.note,
     )
 
     async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
@@ -244,6 +282,7 @@ async def sponsor_family(body: SponsorshipIn, request: Request, principal: Calle
             "family_id": str(body.family_id),
             "amount_rp": body.amount_rp,
             "start_date": body.start_date.isoformat(),
+            "sponsored_on": (body.sponsored_on or command.today).isoformat(),
             "donor_available_rp": donor.state.available_rp,
         }
 
@@ -258,7 +297,7 @@ async def _statement(request: Request, principal: Principal, donor_id: UUID) -> 
     statement = await queries.donor_statement(pool, donor_id)
     if statement is None:
         raise NotFound(f"Donor {donor_id} is not registered.")
-    if principal.role == "admin" or _is_own(principal, donor_id):
+    if principal.role in ("admin", "treasurer") or _is_own(principal, donor_id):
         statement.update(await queries.donor_personal(pool, donor_id))
     return statement
 
@@ -273,13 +312,15 @@ async def _statement(request: Request, principal: Principal, donor_id: UUID) -> 
 async def get_donor(donor_id: UUID, request: Request, principal: Caller) -> dict[str, Any]:
     if principal.role == "donor" and not _is_own(principal, donor_id):
         raise Forbidden("a donor sees only its own statement")
-    principal.require("admin", "auditor", "donor")
+    principal.require("admin", "treasurer", "auditor", "donor")
     return await _statement(request, principal, donor_id)
 
 
 @router.get(
     "/donors",
-    summary="Donors (admin), per-type totals without names (auditor), or one's own (donor)",
+    summary="Donors (admin, treasurer), per-type totals without names (auditor, agency), or one's own (donor)",
+    description="`allocated_rp` is net of releases (sponsored − released), the meaning reporting uses: "
+    "the sum over the donors equals the per-type totals and reporting's city totals.",
     response_model=DonorList,
     response_model_exclude_unset=True,
     responses=problem_responses(401, 403, 422),
@@ -290,10 +331,10 @@ async def list_donors(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> dict[str, Any]:
-    principal.require("admin", "auditor", "donor")
+    principal.require("admin", "treasurer", "auditor", "agency", "donor")
     pool = request.app.state.pool
     by_type = await queries.totals_by_type(pool)
-    if principal.role == "auditor":
+    if principal.role in ("auditor", "agency"):
         return {"by_type": by_type}
     only = _own_donor(principal)
     if principal.role == "donor" and only is None:
@@ -301,7 +342,7 @@ async def list_donors(
     total, ids = await queries.donor_page(pool, limit, offset, only)
     items = [await _statement(request, principal, i) for i in ids]
     body: dict[str, Any] = {"items": items, "total": total, "limit": limit, "offset": offset}
-    if principal.role == "admin":
+    if principal.role in ("admin", "treasurer"):
         body["by_type"] = by_type
     return body
 
@@ -323,4 +364,9 @@ async def family_funding(family_id: UUID, request: Request, principal: Caller) -
         funding["sponsorships"] = mine
     if funding is None:
         raise NotFound(f"Family {family_id} is not known to funding.")
+    if principal.role == "admin":
+        notes = await queries.sponsorship_notes(request.app.state.pool, request.app.state.family_keys, family_id)
+        for line in funding["sponsorships"]:
+            if line["sponsorship_id"] in notes:
+                line["note"] = notes[line["sponsorship_id"]]
     return funding

@@ -19,6 +19,7 @@ from services.funding.handlers import Handlers, LedgerStats
 from services.funding.policies import policies
 from services.funding.settings import FundingSettings
 from shared.contracts.funding import CATALOG, DonorStreamEvent, SponsorshipStreamEvent
+from shared.crypto import WrappedKeyCipher
 from shared.projection import Projection
 from shared.repository import Fact, Repository
 from shared.service import ServiceSpec, build_app
@@ -49,9 +50,18 @@ def repositories() -> tuple[Repository[Donor], Repository[Sponsorship]]:
     return donors, sponsorships
 
 
+FAMILY_KEY_PURPOSE = b"genting/funding/family-keys"
+
+
 def handlers(settings: FundingSettings) -> Handlers:
     donors, sponsorships = repositories()
-    return Handlers(donors, sponsorships, settings.limits(), LedgerStats())
+    # Without a data key (a bare test or tool) funding runs, but accepts no family-bound notes.
+    family_keys = (
+        WrappedKeyCipher(settings.data_key_bytes(), FAMILY_KEY_PURPOSE, "family_keys", "family_id")
+        if settings.data_key.get_secret_value()
+        else None
+    )
+    return Handlers(donors, sponsorships, settings.limits(), LedgerStats(), family_keys)
 
 
 class LedgerCollector(Collector):
@@ -94,5 +104,6 @@ def create_app(settings: FundingSettings | None = None) -> FastAPI:
     app = build_app(spec, settings)
     app.state.clock = settings.clock()  # the one "today" (tests swap it)
     app.state.handlers = service
+    app.state.family_keys = service.family_keys
     app.state.ledger = service.stats
     return app

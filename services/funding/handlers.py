@@ -36,6 +36,8 @@ from services.funding.domain import (
     sponsorship,
 )
 from shared.contracts.base import Event
+from shared.crypto import WrappedKeyCipher
+from shared.errors import FieldError, InvalidCommand
 from shared.eventstore import Metadata
 from shared.repository import Aggregate, Fact, Repository
 
@@ -77,6 +79,8 @@ class Handlers:
     sponsorships: Repository[Sponsorship]
     limits: Limits
     stats: LedgerStats = field(default_factory=LedgerStats)
+    # Per-family keys for family-bound free text (a sponsorship's note); destroyed on PersonalDataErased.
+    family_keys: WrappedKeyCipher | None = None
 
     # -- donors -------------------------------------------------------------------------------
 
@@ -122,19 +126,42 @@ class Handlers:
         """One decision over two aggregates. The family first (its lock orders this against an exit),
         then the donor: the allocation is appended at the donor's loaded version, so a concurrent
         sponsorship that spent the same money makes this append fail and the caller retry it.
-        The family's status and kelurahan on `cmd` are replaced by what funding knows of them."""
+        The family's status, kelurahan, enrolment date and whether its plan ended are replaced by
+        what funding knows of them. Under the family's lock: a plan's ending handled before this is
+        seen (409), one handled after it releases this sponsorship too (issue 13 #1)."""
         family = await keys.lock_family(conn, cmd.family_id)
         cmd = replace(
             cmd,
             family_status=family["status"] if family else "unknown",
             kelurahan_code=family["kelurahan_code"] if family else None,
+            enrolled_on=family["enrolled_on"] if family else None,
+            plan_ended=await keys.plan_ended(conn, cmd.family_id),
         )
         loaded = await self.donors.load(conn, cmd.donor_id, private=False, lock=True)
         allocated, sponsored = sponsorship.sponsor(loaded.state, cmd, self.limits)
         after = await self.donors.save(conn, loaded, facts(allocated), meta)
         new = await self.sponsorships.save(conn, Aggregate(cmd.sponsorship_id, Sponsorship()), facts(sponsored), meta)
         await keys.add_family_sponsorship(conn, cmd.sponsorship_id, cmd.family_id, cmd.donor_id)
+        if cmd.note and cmd.note.strip():
+            if self.family_keys is None:
+                raise InvalidCommand([FieldError("note", "notes cannot be kept: no data key is configured")])
+            cipher = await self.family_keys.for_stream(conn, cmd.family_id, create=True)
+            assert cipher is not None
+            await conn.execute(
+                "insert into sponsorship_notes (sponsorship_id, family_id, sealed) values ($1, $2, $3)",
+                cmd.sponsorship_id,
+                cmd.family_id,
+                cipher.seal({"note": cmd.note.strip()}),
+            )
         return after, new
+
+    async def erase_family(self, conn: asyncpg.Connection, family_id: UUID) -> None:
+        """PersonalDataErased: destroy the family's key (crypto-shredding) and drop what was sealed
+        under it. The money's history stays: it names no one."""
+        if self.family_keys is not None:
+            await self.family_keys.destroy(conn, family_id)
+        await conn.execute("delete from sponsorship_notes where family_id = $1", family_id)
+        log.info("family_keys_destroyed", family_id=str(family_id))
 
     # -- the ledger (policies) ------------------------------------------------------------------
 

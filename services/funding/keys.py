@@ -45,7 +45,7 @@ async def lock_family(conn: asyncpg.Connection, family_id: UUID) -> asyncpg.Reco
     """Serialises everything that touches one family's sponsorships (a new sponsorship, a draw, a
     release): without it an exit could release the sponsorships it saw while a new one commits."""
     return await conn.fetchrow(
-        "select status, kelurahan_code from funding_families where family_id = $1 for update", family_id
+        "select status, kelurahan_code, enrolled_on from funding_families where family_id = $1 for update", family_id
     )
 
 
@@ -135,6 +135,17 @@ async def plan_closed(conn: asyncpg.Connection, plan_id: UUID, family_id: UUID, 
         plan_id,
         family_id,
         on,
+    )
+
+
+async def plan_ended(conn: asyncpg.Connection, family_id: UUID) -> bool:
+    """The family had a plan and none is open any more: it completed, ended incomplete or closed."""
+    return bool(
+        await conn.fetchval(
+            "select exists (select 1 from funding_plans where family_id = $1 and status = 'closed')"
+            " and not exists (select 1 from funding_plans where family_id = $1 and status = 'open')",
+            family_id,
+        )
     )
 
 

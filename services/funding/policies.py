@@ -31,7 +31,8 @@ def _meta(envelope: Envelope) -> Metadata:
 
 
 class RegistryPolicy:
-    """Enrolments make a family sponsorable; an exit with no plan open releases its sponsorships."""
+    """Enrolments make a family sponsorable; an exit with no plan open releases its sponsorships;
+    PersonalDataErased destroys the family's key in funding (its sealed notes become unreadable)."""
 
     name = "funding-registry"
     stream = stream_name("registry")
@@ -42,7 +43,7 @@ class RegistryPolicy:
         self.handlers = handlers
 
     async def apply(self, conn: asyncpg.Connection, envelope: Envelope) -> None:
-        if envelope.event_type not in ("FamilyEnrolled", "FamilyExited"):
+        if envelope.event_type not in ("FamilyEnrolled", "FamilyExited", "PersonalDataErased"):
             return
         event = registry.CATALOG.parse(envelope.event_type, envelope.schema_version, envelope.data)
         match event:
@@ -54,10 +55,14 @@ class RegistryPolicy:
                 await self.handlers.record_exit(
                     conn, RecordExit(event.family_id, event.kelurahan_code, event.exited_on), _meta(envelope)
                 )
+            case registry.PersonalDataErased():
+                await self.handlers.erase_family(conn, event.family_id)
 
 
 class AidPolicy:
-    """Deliveries draw on the family's sponsorships; a closed plan releases what is left."""
+    """Deliveries draw on the family's sponsorships; a plan's ending (AidPlanCompleted, or
+    AidPlanClosed with any outcome) releases what is left, so no rupiah stays allocated to a plan
+    that can no longer spend it (issue 13 #1). The second ending event finds nothing left."""
 
     name = "funding-aid"
     stream = stream_name("aid")
@@ -68,7 +73,7 @@ class AidPolicy:
         self.handlers = handlers
 
     async def apply(self, conn: asyncpg.Connection, envelope: Envelope) -> None:
-        if envelope.event_type not in ("AidPlanOpened", "AidDelivered", "AidPlanClosed"):
+        if envelope.event_type not in ("AidPlanOpened", "AidDelivered", "AidPlanCompleted", "AidPlanClosed"):
             return
         event = aid.CATALOG.parse(envelope.event_type, envelope.schema_version, envelope.data)
         match event:
@@ -77,6 +82,10 @@ class AidPolicy:
             case aid.AidDelivered():
                 pay = PayDelivery(event.delivery_id, event.plan_id, event.family_id, event.value_rp, event.delivered_on)
                 await self.handlers.pay_delivery(conn, pay, _meta(envelope))
+            case aid.AidPlanCompleted():
+                await self.handlers.close_plan(
+                    conn, ClosePlan(event.plan_id, event.family_id, event.completed_on), _meta(envelope)
+                )
             case aid.AidPlanClosed():
                 await self.handlers.close_plan(
                     conn, ClosePlan(event.plan_id, event.family_id, event.closed_on), _meta(envelope)

@@ -10,6 +10,8 @@ from uuid import UUID
 import asyncpg
 from pydantic import BaseModel
 
+from shared.crypto import AeadStreamCipher, WrappedKeyCipher
+
 Db: TypeAlias = asyncpg.Connection | asyncpg.Pool
 
 # -- what the queries answer (the API's response models) ----------------------------------------
@@ -27,6 +29,7 @@ class SponsorshipLine(BaseModel):
     released_reason: str | None
     start_date: date
     sponsored_on: date
+    note: str | None = None  # admin only; gone for good once the family's personal data is erased
 
 
 class ContributionLine(BaseModel):
@@ -37,7 +40,9 @@ class ContributionLine(BaseModel):
 
 
 class DonorStatement(BaseModel):
-    """received = available + allocated − released; allocated = drawn + remaining + released.
+    """One meaning of allocated (issue 13 #5, the same as reporting's): `allocated_rp` is what is
+    set aside for sponsorships NET of releases (sponsored − released), so received = available +
+    allocated and allocated = drawn + remaining; `released_rp` is shown beside it.
     `name` and `contact` are present only for an admin and for the donor itself."""
 
     donor_id: UUID
@@ -97,12 +102,12 @@ def _json(row: asyncpg.Record) -> dict[str, Any]:
 
 
 async def donor_statement(db: Db, donor_id: UUID) -> dict[str, Any] | None:
-    """received = available + allocated − released; allocated = drawn + remaining + released."""
+    """received = available + allocated; allocated (net of releases) = drawn + remaining."""
     row = await db.fetchrow(
         "select d.donor_id, d.donor_type, d.registered_on, d.pledged_rp, d.received_rp, d.allocated_rp,"
         " coalesce(s.drawn_rp, 0)::bigint as drawn_rp, d.returned_rp as released_rp,"
         " coalesce(s.remaining_rp, 0)::bigint as remaining_rp,"
-        " d.received_rp - d.allocated_rp + d.returned_rp as available_rp,"
+        " d.received_rp - d.allocated_rp as available_rp,"
         " coalesce(s.families, 0) as families_sponsored, d.version"
         " from donors_view d left join lateral (select sum(drawn_rp) as drawn_rp,"
         "  sum(amount_rp - drawn_rp - released_rp) as remaining_rp, count(distinct family_id) as families"
@@ -134,7 +139,7 @@ async def totals_by_type(db: Db) -> list[dict[str, Any]]:
         "select d.donor_type, count(*) as donors, sum(d.pledged_rp)::bigint as pledged_rp,"
         " sum(d.received_rp)::bigint as received_rp, sum(d.allocated_rp)::bigint as allocated_rp,"
         " sum(coalesce(s.drawn_rp, 0))::bigint as drawn_rp, sum(d.returned_rp)::bigint as released_rp,"
-        " sum(d.received_rp - d.allocated_rp + d.returned_rp)::bigint as available_rp"
+        " sum(d.received_rp - d.allocated_rp)::bigint as available_rp"
         " from donors_view d left join (select donor_id, sum(drawn_rp) as drawn_rp from sponsorships_view"
         "  group by donor_id) s on s.donor_id = d.donor_id"
         " group by d.donor_type order by d.donor_type"
@@ -158,6 +163,16 @@ async def donor_personal(db: Db, donor_id: UUID) -> dict[str, Any]:
     """The donor's name and contact (personal data: only for admins and the donor itself)."""
     row = await db.fetchrow("select name, contact from donor_personal where donor_id = $1", donor_id)
     return {"name": row["name"] if row else None, "contact": row["contact"] if row else None}
+
+
+async def sponsorship_notes(db: Db, family_keys: WrappedKeyCipher | None, family_id: UUID) -> dict[str, str]:
+    """The family's sponsorship notes, opened with its key; none once the key is destroyed."""
+    key = await family_keys.key(db, family_id) if family_keys is not None else None
+    if key is None:
+        return {}
+    cipher = AeadStreamCipher(key, family_id)
+    rows = await db.fetch("select sponsorship_id, sealed from sponsorship_notes where family_id = $1", family_id)
+    return {str(r["sponsorship_id"]): cipher.open(r["sealed"])["note"] for r in rows}
 
 
 async def family_funding(db: Db, family_id: UUID) -> dict[str, Any] | None:

@@ -230,8 +230,8 @@ async def test_a_donors_statement_adds_up_after_deliveries_a_crash_and_a_release
         assert [statements[batik][k] for k in figures] == [3_000_000, 2_000_000, 2_000_000, 0, 0, 1_000_000]
         assert [statements[siti][k] for k in figures] == [1_500_000, 1_000_000, 400_000, 600_000, 0, 1_100_000]
         for s in statements.values():
-            assert s["received_rp"] == s["available_rp"] + s["allocated_rp"] - s["released_rp"]
-            assert s["allocated_rp"] == s["drawn_rp"] + s["remaining_rp"] + s["released_rp"]
+            assert s["received_rp"] == s["available_rp"] + s["allocated_rp"]  # allocated: net of releases
+            assert s["allocated_rp"] == s["drawn_rp"] + s["remaining_rp"]
             assert s["families_sponsored"] == 1
 
         # Siti, with her donor token, sees her own statement and family, and nobody else's.
@@ -271,7 +271,7 @@ async def test_a_donors_statement_adds_up_after_deliveries_a_crash_and_a_release
         siti_now = await wait_until(released, 20, interval=0.2, message="exit released the second sponsorship")
         assert (siti_now["available_rp"], siti_now["allocated_rp"], siti_now["drawn_rp"]) == (
             1_100_000,
-            2_100_000,
+            400_000,  # 2.1 jt sponsored − 1.7 jt released
             400_000,
         )
 

@@ -128,7 +128,7 @@ class Load:
         )
         sponsorship = {
             "donor_id": donor_id, "family_id": family_id, "amount_rp": SPONSORSHIP_RP,
-            "start_date": (day - timedelta(days=7)).isoformat(),
+            "start_date": day.isoformat(),  # not before the sponsorship's date (issue 12)
         }  # fmt: skip
 
         async def sponsored() -> bool:  # 409 until funding has read the enrolment

@@ -28,6 +28,7 @@ from services.funding.domain.errors import (
     DuplicateContribution,
     FamilyNotSponsorable,
     InsufficientFunds,
+    PlanEnded,
     UnknownAllocation,
 )
 from services.funding.domain.rules import DEFAULT_LIMITS, Limits
@@ -48,6 +49,7 @@ __all__ = [
     "Limits",
     "MakePledge",
     "PayDelivery",
+    "PlanEnded",
     "ReceiveContribution",
     "RecordEnrolment",
     "RecordExit",

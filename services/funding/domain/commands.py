@@ -28,6 +28,7 @@ class MakePledge:
     amount_rp: int
     today: date
     note: str | None = None  # free text kept beside the stream (pledge_notes), never in an event
+    pledged_on: date | None = None  # the effective date (default: today)
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class AllocateFunds:
     family_id: UUID
     amount_rp: int
     today: date
+    on: date | None = None  # the sponsorship's effective date (default: today)
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,11 @@ class SponsorFamily:
     # Owned by the registry, learned from its events into funding's own table.
     family_status: str  # "enrolled" | "exited" | "unknown"
     kelurahan_code: str | None
+    sponsored_on: date | None = None  # the effective date the sponsorship was made (default: today)
+    enrolled_on: date | None = None  # when the registry enrolled the family (a sponsorship is not before it)
+    plan_ended: bool = False  # learned from aid: the family's plan completed or closed (409, issue 13 #1)
+    # Family-bound free text: sealed under the family's key beside the stream, never in an event.
+    note: str | None = None
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,8 @@ from services.funding.domain.rules import (
     amount_errors,
     character_errors,
     donor_type_errors,
+    effective_errors,
+    rupiah,
     text_errors,
 )
 from shared.contracts.funding import (
@@ -50,10 +52,13 @@ class Donor:
     registered_on: date | None = None
     pledged_rp: int = 0
     received_rp: int = 0
-    allocated_rp: int = 0  # all money ever set aside for sponsorships (gross)
+    # One meaning everywhere (issue 13 #5): set aside for sponsorships NET of releases, i.e.
+    # sponsored − released. Drawn money stays allocated (it was spent on the family).
+    allocated_rp: int = 0
     returned_rp: int = 0  # what came back from sponsorships when they were released
     allocated_to: frozenset[UUID] = frozenset()
     returned_from: frozenset[UUID] = frozenset()
+    receipts: tuple[tuple[date, int], ...] = ()  # (received_on, amount) of each contribution
 
     @property
     def registered(self) -> bool:
@@ -62,7 +67,13 @@ class Donor:
     @property
     def available_rp(self) -> int:
         """Received and not set aside: what a new sponsorship may take."""
-        return self.received_rp - self.allocated_rp + self.returned_rp
+        return self.received_rp - self.allocated_rp
+
+    def available_on(self, day: date) -> int:
+        """The money a sponsorship made on `day` may use: what was received on or before that day,
+        less everything allocated now (whatever its date). Conservative on purpose: a late-entered
+        sponsorship can never use money that arrived after it, nor money already promised elsewhere."""
+        return sum(amount for on, amount in self.receipts if on <= day) - self.allocated_rp
 
 
 # -- decide -------------------------------------------------------------------------------
@@ -74,8 +85,10 @@ def decide(state: Donor, command: DonorCommand, limits: Limits = DEFAULT_LIMITS)
         case RegisterDonor():
             return _register(state, command, limits)
         case MakePledge():
+            pledged_on = command.pledged_on or command.today
             _invalid_if(
                 amount_errors("amount_rp", command.amount_rp, limits)
+                + effective_errors("pledged_on", pledged_on, command.today, limits)
                 + character_errors("note", command.note, allow_newlines=True)
             )
             donor_type = _existing(state, command.donor_id)
@@ -85,7 +98,7 @@ def decide(state: Donor, command: DonorCommand, limits: Limits = DEFAULT_LIMITS)
                     donor_type=donor_type,
                     pledge_id=command.pledge_id,
                     amount_rp=command.amount_rp,
-                    pledged_on=command.today,
+                    pledged_on=pledged_on,
                 )
             ]
         case ReceiveContribution():
@@ -97,6 +110,17 @@ def decide(state: Donor, command: DonorCommand, limits: Limits = DEFAULT_LIMITS)
                 raise Conflict(f"Sponsorship {command.sponsorship_id} is already funded by donor {command.donor_id}.")
             if command.amount_rp > state.available_rp:
                 raise InsufficientFunds(command.donor_id, state.available_rp, command.amount_rp)
+            on = command.on or command.today
+            if command.amount_rp > state.available_on(on):
+                raise InvalidCommand(
+                    [
+                        FieldError(
+                            "sponsored_on",
+                            f"on {on.isoformat()} the donor had {rupiah(max(state.available_on(on), 0))} received "
+                            f"and not allocated; the money this sponsorship uses was received later",
+                        )
+                    ]
+                )
             return [
                 FundsAllocated(
                     donor_id=command.donor_id,
@@ -104,7 +128,7 @@ def decide(state: Donor, command: DonorCommand, limits: Limits = DEFAULT_LIMITS)
                     sponsorship_id=command.sponsorship_id,
                     family_id=command.family_id,
                     amount_rp=command.amount_rp,
-                    allocated_on=command.today,
+                    allocated_on=on,
                 )
             ]
         case ReturnFunds():
@@ -151,8 +175,7 @@ def _register(state: Donor, cmd: RegisterDonor, limits: Limits) -> list[DonorStr
 
 def _receive(state: Donor, cmd: ReceiveContribution, limits: Limits) -> list[DonorStreamEvent]:
     errors = amount_errors("amount_rp", cmd.amount_rp, limits)
-    if cmd.received_on > cmd.today:
-        errors.append(FieldError("received_on", "must not be in the future"))
+    errors += effective_errors("received_on", cmd.received_on, cmd.today, limits)
     if cmd.method not in METHODS:
         errors.append(FieldError("method", f"must be one of {', '.join(METHODS)}"))
     errors += text_errors("reference", cmd.reference, limits, required=True)
@@ -184,7 +207,11 @@ def evolve(state: Donor, event: DonorStreamEvent) -> Donor:
         case PledgeMade():
             return replace(state, pledged_rp=state.pledged_rp + event.amount_rp)
         case ContributionReceived():
-            return replace(state, received_rp=state.received_rp + event.amount_rp)
+            return replace(
+                state,
+                received_rp=state.received_rp + event.amount_rp,
+                receipts=(*state.receipts, (event.received_on, event.amount_rp)),
+            )
         case FundsAllocated():
             return replace(
                 state,
@@ -194,6 +221,7 @@ def evolve(state: Donor, event: DonorStreamEvent) -> Donor:
         case FundsReturned():
             return replace(
                 state,
+                allocated_rp=state.allocated_rp - event.amount_rp,
                 returned_rp=state.returned_rp + event.amount_rp,
                 returned_from=state.returned_from | {event.sponsorship_id},
             )

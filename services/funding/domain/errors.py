@@ -68,3 +68,17 @@ class FamilyNotSponsorable(Conflict):
         why = "has exited the programme" if family_status == "exited" else "is not enrolled"
         super().__init__(f"Family {family_id} {why}.")
         self.errors = [FieldError("family_id", f"family {why}")]
+
+
+class PlanEnded(Conflict):
+    """The family's aid plan has ended (completed, incomplete or closed): money given now could never
+    be spent on it and would be stranded (issue 13 #1), so the sponsorship is refused."""
+
+    title = "The family's plan has ended"
+
+    def __init__(self, family_id: UUID) -> None:
+        self.family_id = family_id
+        super().__init__(
+            f"Family {family_id}'s aid plan has ended (completed, incomplete or closed): it cannot be sponsored."
+        )
+        self.errors = [FieldError("family_id", "the family's aid plan has ended")]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import get_args
 
 from shared.contracts.funding import ContributionMethod, DonorType
@@ -38,6 +39,11 @@ class Limits:
     # account number, far above any real donation to a city programme.
     max_amount_rp: int = 10_000_000_000
     max_text: int = 200
+    # No effective date before the programme started (Settings.programme_start).
+    programme_start: date = date(2025, 1, 1)
+    # A sponsorship's start_date may be set this many days after the day it was made, no more:
+    # money set aside for a start years ahead (2099) would be stranded until then (issue 13 #3).
+    max_start_delay_days: int = 30
 
 
 DEFAULT_LIMITS = Limits()
@@ -56,6 +62,45 @@ def amount_errors(field: str, amount: object, limits: Limits) -> list[FieldError
         return [FieldError(field, "must be a positive whole number of rupiah")]
     if amount > limits.max_amount_rp:
         return [FieldError(field, f"must be at most {rupiah(limits.max_amount_rp)}")]
+    return []
+
+
+def effective_errors(
+    field: str,
+    value: date,
+    today: date,
+    limits: Limits,
+    *,
+    not_before: date | None = None,
+    not_before_field: str | None = None,
+) -> list[FieldError]:
+    """The rule of shared.programme.Programme.check_effective, on the limits' programme start (the
+    domain holds values, not the settings): not in the future, not before the programme started, not
+    before the record it depends on. At most one error, naming `field`."""
+    if value > today:
+        return [FieldError(field, f"{value.isoformat()} is in the future (today is {today.isoformat()})")]
+    if value < limits.programme_start:
+        start = limits.programme_start.isoformat()
+        return [FieldError(field, f"{value.isoformat()} is before the programme's start, {start}")]
+    if not_before is not None and value < not_before:
+        what = not_before_field or "the record it depends on"
+        return [FieldError(field, f"{value.isoformat()} is before {what} ({not_before.isoformat()})")]
+    return []
+
+
+def start_date_errors(start_date: date, sponsored_on: date, limits: Limits) -> list[FieldError]:
+    """A sponsorship's money counts for the family's plan from its start_date: not before the day
+    the sponsorship was made, and not more than `max_start_delay_days` after it."""
+    if start_date < sponsored_on:
+        return [FieldError("start_date", f"must not be before the sponsorship's date ({sponsored_on.isoformat()})")]
+    if (start_date - sponsored_on).days > limits.max_start_delay_days:
+        return [
+            FieldError(
+                "start_date",
+                f"must be at most {limits.max_start_delay_days} days after the sponsorship's date "
+                f"({sponsored_on.isoformat()})",
+            )
+        ]
     return []
 
 

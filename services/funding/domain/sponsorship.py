@@ -12,8 +12,15 @@ from uuid import UUID
 from services.funding.domain.commands import AllocateFunds, Draw, Release, SponsorFamily, SponsorshipCommand
 from services.funding.domain.donor import Donor
 from services.funding.domain.donor import decide as decide_donor
-from services.funding.domain.errors import DonorNotFound, FamilyNotSponsorable
-from services.funding.domain.rules import DEFAULT_LIMITS, Limits, amount_errors
+from services.funding.domain.errors import DonorNotFound, FamilyNotSponsorable, PlanEnded
+from services.funding.domain.rules import (
+    DEFAULT_LIMITS,
+    Limits,
+    amount_errors,
+    character_errors,
+    effective_errors,
+    start_date_errors,
+)
 from shared.contracts.funding import (
     DonorStreamEvent,
     DonorType,
@@ -58,13 +65,26 @@ def sponsor(
 ) -> tuple[list[DonorStreamEvent], list[SponsorshipStreamEvent]]:
     """A new sponsorship and the donor's allocation to it: one decision over both aggregates,
     which the handler appends in one transaction (the donor with its expected version)."""
+    sponsored_on = command.sponsored_on or command.today
     errors = amount_errors("amount_rp", command.amount_rp, limits)
+    errors += effective_errors(
+        "sponsored_on",
+        sponsored_on,
+        command.today,
+        limits,
+        not_before=command.enrolled_on,
+        not_before_field="the family's enrolment",
+    )
+    errors += start_date_errors(command.start_date, sponsored_on, limits)
+    errors += character_errors("note", command.note, allow_newlines=True)
     if errors:
         raise InvalidCommand(errors)
     if donor.donor_type is None:
         raise DonorNotFound(command.donor_id)
     if command.family_status != "enrolled" or command.kelurahan_code is None:
         raise FamilyNotSponsorable(command.family_id, command.family_status)
+    if command.plan_ended:
+        raise PlanEnded(command.family_id)
     allocation = decide_donor(
         donor,
         AllocateFunds(
@@ -73,6 +93,7 @@ def sponsor(
             family_id=command.family_id,
             amount_rp=command.amount_rp,
             today=command.today,
+            on=sponsored_on,
         ),
         limits,
     )
@@ -84,7 +105,7 @@ def sponsor(
         amount_rp=command.amount_rp,
         start_date=command.start_date,
         kelurahan_code=command.kelurahan_code,
-        sponsored_on=command.today,
+        sponsored_on=sponsored_on,
     )
     return allocation, [sponsored]
 

@@ -16,7 +16,7 @@ from nats.js import JetStreamContext
 
 from shared.auth import issue_token
 from shared.contracts import Event, aid, registry
-from shared.contracts.aid import AidDelivered, AidPlanClosed, AidPlanOpened, DeliveredItem
+from shared.contracts.aid import AidDelivered, AidPlanClosed, AidPlanCompleted, AidPlanOpened, DeliveredItem
 from shared.contracts.registry import FamilyEnrolled, FamilyExited
 from shared.messaging import MSG_ID_HEADER, Envelope, stream_name
 from shared.testing import TEST_JWT_SECRET, wait_until
@@ -139,6 +139,16 @@ class Upstream:
             items=[DeliveredItem(name="telur", quantity=30, unit="butir")],
         )
 
+    def completed(self, plan_id: UUID) -> AidPlanCompleted:
+        return AidPlanCompleted(
+            plan_id=plan_id,
+            family_id=self.plans[plan_id],
+            kelurahan_code=MEDONO,
+            completed_on=TODAY,
+            delivered_rp=0,
+            days_covered=180,
+        )
+
     def closed(self, plan_id: UUID, outcome: str = "completed") -> AidPlanClosed:
         return AidPlanClosed(
             plan_id=plan_id,
@@ -227,7 +237,7 @@ class Funding:
 
 DONOR_TOTALS = """
 select d.donor_id, d.received_rp as received, d.allocated_rp as allocated, d.returned_rp as released,
-       d.received_rp - d.allocated_rp + d.returned_rp as available,
+       d.received_rp - d.allocated_rp as available,
        coalesce(sum(s.drawn_rp), 0)::bigint as drawn,
        coalesce(sum(s.amount_rp - s.drawn_rp - s.released_rp), 0)::bigint as remaining
 from donors_view d left join sponsorships_view s on s.donor_id = d.donor_id
@@ -241,19 +251,27 @@ from sponsorships_view where family_id = any($1::uuid[]) group by family_id
 """
 
 # Every donor and family the service holds, from every example so far: any row here is a broken
-# invariant (received = available + allocated − released; allocated = drawn + remaining + released,
-# with the donor's side and the sponsorships' side agreeing; nothing negative; drawn ≤ sponsored).
+# invariant (allocated is net of releases: received = available + allocated; allocated = drawn +
+# remaining = sponsored − released, with the donor's side and the sponsorships' side agreeing;
+# nothing negative; drawn ≤ sponsored).
 VIOLATIONS = """
 with s as (select donor_id, sum(amount_rp) as amount, sum(drawn_rp) as drawn, sum(released_rp) as released,
                   min(amount_rp - drawn_rp - released_rp) as least_remaining,
                   min(least(drawn_rp, released_rp)) as least_moved
            from sponsorships_view group by donor_id)
 select d.donor_id, 'donor' as kind from donors_view d left join s on s.donor_id = d.donor_id
-where d.received_rp - d.allocated_rp + d.returned_rp < 0
-   or d.allocated_rp <> coalesce(s.amount, 0) or d.returned_rp <> coalesce(s.released, 0)
+where d.received_rp - d.allocated_rp < 0
+   or d.allocated_rp <> coalesce(s.amount, 0) - coalesce(s.released, 0) or d.returned_rp <> coalesce(s.released, 0)
    or coalesce(s.least_remaining, 0) < 0 or coalesce(s.least_moved, 0) < 0
    or least(d.received_rp, d.allocated_rp, d.returned_rp, d.pledged_rp) < 0
 union all
 select family_id, 'family' from sponsorships_view group by family_id
 having sum(drawn_rp) > sum(amount_rp) or sum(drawn_rp + released_rp) > sum(amount_rp)
+"""
+
+# Money still allocated to a family whose plans have all ended: any row is stranded money.
+STRANDED = """
+select family_id, sum(amount_rp - drawn_rp - released_rp)::bigint as stranded_rp
+from sponsorships_view where family_id = any($1::uuid[]) group by family_id
+having sum(amount_rp - drawn_rp - released_rp) <> 0
 """

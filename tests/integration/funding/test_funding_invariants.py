@@ -20,7 +20,7 @@ from typing import Any, ClassVar, TypeVar
 from uuid import UUID, uuid4
 
 import pytest
-from funding_support import ADMIN, DONOR_TOTALS, FAMILY_TOTALS, VIOLATIONS, Funding
+from funding_support import ADMIN, DONOR_TOTALS, FAMILY_TOTALS, STRANDED, VIOLATIONS, Funding
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -76,7 +76,7 @@ class DonorModel:
 
     @property
     def available(self) -> int:
-        return self.received - self.allocated + self.released
+        return self.received - self.allocated  # allocated is net of releases (issue 13 #5)
 
 
 @dataclass
@@ -84,6 +84,7 @@ class FamilyModel:
     enrolled: bool = True
     sponsorships: list[SponsorshipModel] = field(default_factory=list)  # oldest first
     open_plans: set[UUID] = field(default_factory=set)
+    plan_ended: bool = False  # a plan of the family completed or closed: no sponsorship any more
     envelopes: list[Envelope] = field(default_factory=list)  # its registry stream, for redelivery
 
 
@@ -133,7 +134,7 @@ class Ledger(RuleBasedStateMachine):
         return [
             i
             for i, f in self.family.items()
-            if f.enrolled and not f.open_plans and any(s.remaining > 0 for s in f.sponsorships)
+            if f.enrolled and not f.open_plans and not f.plan_ended and any(s.remaining > 0 for s in f.sponsorships)
         ]
 
     @initialize(gifts=st.lists(money, min_size=1, max_size=3), percent=st.integers(1, 100))
@@ -203,8 +204,9 @@ class Ledger(RuleBasedStateMachine):
         response = self.run(self.funding.sponsor(donor_id, family_id, amount))
         if not (type(amount) is int and 0 < amount <= MAX_RP):
             assert response.status_code == 422, response.text
-        elif not family.enrolled or amount > donor.available:
+        elif not family.enrolled or amount > donor.available or (family.plan_ended and not family.open_plans):
             assert response.status_code == 409, response.text
+            self.seen["refused_ended"] += family.enrolled and family.plan_ended and amount <= donor.available
         else:
             assert response.status_code == 201, response.text
             donor.allocated += amount
@@ -300,10 +302,34 @@ class Ledger(RuleBasedStateMachine):
         plan_id = choose(self.open_plans(), pick)
         family = self.family[self.plan_family[plan_id]]
         up = self.funding.upstream
-        envelope = up.envelope(up.closed(plan_id, outcome="completed" if family.enrolled else "exited"))
+        envelope = up.envelope(up.closed(plan_id, outcome="incomplete" if family.enrolled else "exited"))
         self.publish(envelope)
         self.plan_envelopes[plan_id].append(envelope)
         family.open_plans.discard(plan_id)
+        family.plan_ended = True
+        self.release(family)
+
+    @precondition(lambda self: self.open_plans())
+    @rule(pick=st.integers(0, 1000), sponsor_first=st.booleans())
+    def complete_plan(self, pick: int, sponsor_first: bool) -> None:
+        """Aid completes a plan (AidPlanCompleted, then AidPlanClosed 'completed', as aid does). With
+        `sponsor_first` a donor's sponsorship got in just before funding heard of it: it is released
+        with the rest, never stranded (issue 13 #1)."""
+        self.step("complete_plan")
+        plan_id = choose(self.open_plans(), pick)
+        family_id = self.plan_family[plan_id]
+        family = self.family[family_id]
+        if sponsor_first and family.enrolled and self.donor:
+            donor_id = max(self.donor, key=lambda d: self.donor[d].available)
+            if self.donor[donor_id].available > 0:
+                self.sponsor(list(self.donor).index(donor_id), list(self.family).index(family_id), 50)
+                self.seen["late_sponsorships"] += 1
+        up = self.funding.upstream
+        envelopes = [up.envelope(up.completed(plan_id)), up.envelope(up.closed(plan_id, outcome="completed"))]
+        self.publish(*envelopes)
+        self.plan_envelopes[plan_id] += envelopes
+        family.open_plans.discard(plan_id)
+        family.plan_ended = True
         self.release(family)
 
     @precondition(lambda self: self.plan_envelopes)
@@ -322,6 +348,7 @@ class Ledger(RuleBasedStateMachine):
             if not s.released_once and s.remaining > 0:
                 self.seen["releases"] += 1
                 self.donor[s.donor_id].released += s.remaining
+                self.donor[s.donor_id].allocated -= s.remaining
                 s.released, s.released_once = s.remaining, True
 
     def check_statement(self, donor_id: UUID) -> None:
@@ -367,6 +394,14 @@ class Ledger(RuleBasedStateMachine):
         broken = self.run(self.funding.pool.fetch(VIOLATIONS))
         assert not broken, [dict(r) for r in broken]
 
+    @invariant()
+    def no_rupiah_is_stranded(self) -> None:
+        """Once a family's plans have all ended (or it exited with none open), what was allocated to
+        it is either drawn or back with its donors: allocated − drawn = 0 for the family."""
+        ended = [i for i, f in self.family.items() if not f.open_plans and (f.plan_ended or not f.enrolled)]
+        stranded = self.run(self.funding.pool.fetch(STRANDED, ended))
+        assert not stranded, [dict(r) for r in stranded]
+
 
 async def test_the_ledger_adds_up_after_any_sequence_of_commands_and_events(funding: Funding) -> None:
     Ledger.funding = funding
@@ -383,7 +418,10 @@ async def test_the_ledger_adds_up_after_any_sequence_of_commands_and_events(fund
     )
     await asyncio.to_thread(run_state_machine_as_test, Ledger, settings=config)
     assert Ledger.steps >= EXAMPLES * STEPS // 3, f"only {Ledger.steps} steps ran"
-    assert min(Ledger.seen[k] for k in ("sponsorships", "draws", "releases", "shortfalls", "reversed")) > 0, Ledger.seen
+    assert (
+        min(Ledger.seen[k] for k in ("sponsorships", "draws", "releases", "shortfalls", "reversed", "complete_plan"))
+        > 0
+    ), Ledger.seen
     runners = {r.projection.name: r.stats for r in funding.app.state.runners}
     assert all(s.dead_lettered == 0 for s in runners.values()), runners
     print(f"\n{Ledger.steps} steps in {EXAMPLES} examples: {dict(Ledger.seen)}; feeds: {runners}")

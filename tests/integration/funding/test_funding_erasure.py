@@ -1,0 +1,63 @@
+"""Issue 11 for funding: family-bound free text (a sponsorship's note) is sealed under a key of the
+family's own in funding's `family_keys`, never published; the registry's PersonalDataErased
+destroys that key, after which no answer shows the note and the ciphertext is gone."""
+
+from __future__ import annotations
+
+import json
+
+import nats
+import pytest
+from funding_support import ADMIN, MEDONO, TODAY, Funding, token
+from nats.js.api import DeliverPolicy
+
+from shared.contracts.registry import PersonalDataErased
+
+pytestmark = pytest.mark.integration
+
+NOTE = "Ibu Ani, rumah di belakang masjid, anak kedua sering sakit"
+
+
+async def test_a_sponsorship_note_is_sealed_per_family_and_shredded_on_erasure(funding: Funding, js_clean: str) -> None:
+    up = funding.upstream
+    donor = await funding.donor(received_rp=3_000_000)
+    family = await up.enrol()
+    await up.settled(funding.app)
+    body = {
+        "donor_id": str(donor),
+        "family_id": str(family),
+        "amount_rp": 1_000_000,
+        "start_date": TODAY.isoformat(),
+        "note": NOTE,
+    }
+    created = await funding.http.post("/sponsorships", json=body, headers=ADMIN)
+    assert created.status_code == 201, created.text
+
+    (line,) = (await funding.family(family))["sponsorships"]
+    assert line["note"] == NOTE  # an admin reads it
+    agency = await funding.http.get(f"/families/{family}/funding", headers=token("agency"))
+    assert agency.status_code == 200 and NOTE not in agency.text
+    sealed = await funding.pool.fetchval("select sealed from sponsorship_notes where family_id = $1", family)
+    assert NOTE.encode() not in sealed  # at rest: ciphertext
+    assert await funding.count("family_keys") == 1
+
+    # Never on the bus.
+    nc = await nats.connect(js_clean)
+    try:
+        js = nc.jetstream()
+        total = (await js.stream_info("GENTING_FUNDING")).state.messages
+        sub = await js.subscribe(
+            "genting.funding.>", stream="GENTING_FUNDING", ordered_consumer=True, deliver_policy=DeliverPolicy.ALL
+        )
+        wire = json.dumps([json.loads((await sub.next_msg(timeout=5)).data) for _ in range(total)])
+    finally:
+        await nc.close()
+    assert "masjid" not in wire and "Ani" not in wire
+
+    await up.send(PersonalDataErased(family_id=family, kelurahan_code=MEDONO, erased_on=TODAY, erased_by="admin-test"))
+    await up.settled(funding.app)
+    assert await funding.count("family_keys") == 0
+    assert await funding.count("sponsorship_notes") == 0
+    after = await funding.http.get(f"/families/{family}/funding", headers=ADMIN)
+    assert after.status_code == 200 and NOTE not in after.text
+    assert after.json()["sponsored_rp"] == 1_000_000  # the money's history stays

@@ -1,0 +1,147 @@
+"""Issue 12 and 13 for funding's pure decisions: effective dates (not in the future, not before the
+programme's start, not before what they depend on), a start_date bounded by the sponsorship's date
+(2099 is refused, issue 13 #3), money judged on the day a sponsorship was made, a sponsorship of a
+family whose plan ended refused (issue 13 #1), and allocated_rp net of releases (issue 13 #5)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, timedelta
+from uuid import UUID
+
+import pytest
+
+from services.funding.domain import MakePledge, PlanEnded, ReceiveContribution, ReturnFunds, SponsorFamily, sponsor
+from services.funding.domain import donor as donors
+from services.funding.domain.rules import Limits
+from shared.contracts.funding import ContributionReceived, DonorRegistered, FundsAllocated
+from shared.errors import InvalidCommand
+
+TODAY = date(2025, 6, 2)
+LIMITS = Limits(programme_start=date(2025, 1, 1), max_start_delay_days=30)
+DONOR = UUID("00000000-0000-0000-0000-0000000d0001")
+FAMILY = UUID("00000000-0000-0000-0000-0000000f0001")
+S1 = UUID("00000000-0000-0000-0000-0000000a0001")
+C1 = UUID("00000000-0000-0000-0000-0000000c0001")
+C2 = UUID("00000000-0000-0000-0000-0000000c0002")
+
+
+def received(contribution_id: UUID, amount: int, on: date) -> ContributionReceived:
+    return ContributionReceived(
+        donor_id=DONOR,
+        donor_type="csr",
+        contribution_id=contribution_id,
+        amount_rp=amount,
+        received_on=on,
+        method="transfer",
+    )
+
+
+# 1 jt received on 1 May, 2 jt more on 1 June.
+DONOR_STATE = donors.fold(
+    [
+        DonorRegistered(donor_id=DONOR, donor_type="csr", registered_on=date(2025, 4, 1)),
+        received(C1, 1_000_000, date(2025, 5, 1)),
+        received(C2, 2_000_000, date(2025, 6, 1)),
+    ]
+)
+SPONSOR = SponsorFamily(
+    S1, DONOR, FAMILY, 1_000_000, TODAY, TODAY, "enrolled", "33.75.01.1002", enrolled_on=date(2025, 4, 15)
+)
+
+
+def field_of(exc: pytest.ExceptionInfo[InvalidCommand]) -> list[str]:
+    return [e.field for e in exc.value.errors]
+
+
+def test_a_start_date_in_2099_is_refused_naming_start_date() -> None:
+    with pytest.raises(InvalidCommand) as exc:
+        sponsor(DONOR_STATE, replace(SPONSOR, start_date=date(2099, 1, 1)), LIMITS)
+    assert field_of(exc) == ["start_date"]
+
+
+@pytest.mark.parametrize("delay, ok", [(0, True), (30, True), (31, False), (-1, False)])
+def test_the_start_date_is_within_30_days_from_the_sponsorships_date(delay: int, ok: bool) -> None:
+    command = replace(SPONSOR, start_date=TODAY + timedelta(days=delay))
+    if ok:
+        assert sponsor(DONOR_STATE, command, LIMITS)[1][0].start_date == command.start_date
+    else:
+        with pytest.raises(InvalidCommand) as exc:
+            sponsor(DONOR_STATE, command, LIMITS)
+        assert field_of(exc) == ["start_date"]
+
+
+@pytest.mark.parametrize(
+    "sponsored_on, why",
+    [
+        (TODAY + timedelta(days=1), "future"),
+        (date(2024, 12, 31), "programme's start"),
+        (date(2025, 4, 14), "enrolment"),  # the family was enrolled on 15 April
+    ],
+)
+def test_a_sponsorships_date_is_refused_in_the_future_before_the_programme_or_the_enrolment(
+    sponsored_on: date, why: str
+) -> None:
+    with pytest.raises(InvalidCommand) as exc:
+        sponsor(DONOR_STATE, replace(SPONSOR, sponsored_on=sponsored_on, start_date=sponsored_on), LIMITS)
+    assert field_of(exc) == ["sponsored_on"] and why in exc.value.errors[0].message
+
+
+def test_a_late_entered_sponsorship_uses_only_money_received_by_its_date() -> None:
+    may = replace(SPONSOR, sponsored_on=date(2025, 5, 10), start_date=date(2025, 5, 10))
+    allocated, sponsored = sponsor(DONOR_STATE, may, LIMITS)  # 1 jt was there on 10 May
+    assert allocated[0].allocated_on == date(2025, 5, 10) and sponsored[0].sponsored_on == date(2025, 5, 10)
+    with pytest.raises(InvalidCommand) as exc:  # 1.5 jt was not: the rest came on 1 June
+        sponsor(DONOR_STATE, replace(may, amount_rp=1_500_000), LIMITS)
+    assert field_of(exc) == ["sponsored_on"]
+    # Money already promised elsewhere does not count either, whatever its date.
+    after = donors.evolve(DONOR_STATE, allocated[0])
+    with pytest.raises(InvalidCommand):
+        sponsor(after, replace(may, sponsorship_id=C2, amount_rp=1), LIMITS)
+    assert sponsor(after, replace(SPONSOR, sponsorship_id=C2, amount_rp=2_000_000), LIMITS)
+
+
+def test_a_family_whose_plan_ended_is_refused_with_409() -> None:
+    with pytest.raises(PlanEnded) as exc:
+        sponsor(DONOR_STATE, replace(SPONSOR, plan_ended=True), LIMITS)
+    assert exc.value.status == 409
+
+
+def test_received_on_and_pledged_on_follow_the_effective_date_rules() -> None:
+    for day in (TODAY + timedelta(days=1), date(2024, 6, 1)):
+        with pytest.raises(InvalidCommand) as exc:
+            donors.decide(DONOR_STATE, ReceiveContribution(DONOR, C1, 5, day, "cash", "KW-1", TODAY), LIMITS)
+        assert field_of(exc) == ["received_on"]
+        with pytest.raises(InvalidCommand) as exc:
+            donors.decide(DONOR_STATE, MakePledge(DONOR, C1, 5, TODAY, None, pledged_on=day), LIMITS)
+        assert field_of(exc) == ["pledged_on"]
+    pledged = donors.decide(DONOR_STATE, MakePledge(DONOR, C1, 5, TODAY, None, pledged_on=date(2025, 3, 1)), LIMITS)
+    assert pledged[0].pledged_on == date(2025, 3, 1)
+
+
+def test_allocated_is_net_of_releases() -> None:
+    allocated = donors.evolve(
+        DONOR_STATE,
+        FundsAllocated(
+            donor_id=DONOR,
+            donor_type="csr",
+            sponsorship_id=S1,
+            family_id=FAMILY,
+            amount_rp=2_000_000,
+            allocated_on=TODAY,
+        ),
+    )
+    (returned,) = donors.decide(allocated, ReturnFunds(DONOR, S1, 1_200_000, "plan_closed", TODAY))
+    after = donors.evolve(allocated, returned)
+    assert (after.allocated_rp, after.returned_rp, after.available_rp) == (800_000, 1_200_000, 2_200_000)
+    assert after.received_rp == after.available_rp + after.allocated_rp
+
+
+@pytest.mark.parametrize("donor_type", ["apbn_dak", "apbd_kabupaten_x", "APBN-DAK", "apbd_kota"])
+def test_an_unlisted_government_budget_type_gets_the_off_budget_reason(donor_type: str) -> None:
+    from services.funding.domain import RegisterDonor
+
+    with pytest.raises(InvalidCommand) as exc:
+        donors.decide(donors.Donor(), RegisterDonor(DONOR, donor_type, "Dinas", None, TODAY), LIMITS)
+    (error,) = exc.value.errors
+    assert error.field == "donor_type" and "funded off-budget" in error.message
