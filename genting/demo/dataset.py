@@ -1,13 +1,19 @@
-"""The Pekalongan demo's dataset: a deterministic programme, a pure function of (seed, number of
-families, anchor day). A seeded `random.Random`, fixed name lists, no fresh ids, no clock, no I/O:
-the same arguments give the same dataset to the last rupiah, so a later `up --demo` rebuilds the
-very same requests (the loader, `loader.py`, sends them).
+"""The Pekalongan demo's dataset: a programme in mid-course, a pure function of (seed, number of
+families, the day it is loaded, how many days ago it began). A seeded `random.Random`, fixed name
+lists, no fresh ids, no clock, no I/O: the same arguments give the same dataset to the last
+rupiah, so a later `up --demo` rebuilds the very same requests (the loader, `loader.py`, sends
+them in effective-date order, `Dataset.steps`).
 
-The services' clocks are real and the registry stamps an enrolment with the day of the lurah's
-approval, so every plan starts on the day of the first load (the anchor): deliveries cover the
-plan's first weeks from that day on (food packages handed over that day). Money received,
-pledges, growth measurements (from the posyandu cards) and education sessions are dated in the
-weeks before.
+The programme began `days` days before the load (the demo's first day, `Dataset.first_day`;
+`genting up` sets `GENTING_PROGRAMME_START` to it). Over those months: families are registered
+and verified; donors give (monthly salary deductions, institutional transfers) and sponsor
+enrolled families a few days later; a plan's weekly food packages are handed over on their days
+(delivered on the first day each covers, confirmed by the lurah within a few days); plans that
+began more than 180 days ago are completed, or ended incomplete when a week was never delivered;
+a few families move away (their plan closes and the rest of the money goes back to the donors);
+children are weighed monthly at the posyandu; education sessions are held every six weeks or so.
+Every date is on or after the first day and on or before the load day, and every record comes
+after the records it depends on (CONTRACT.md, "Effective dates and late entry").
 """
 
 from __future__ import annotations
@@ -18,207 +24,60 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from services.registry.reference import KELURAHAN, Kelurahan
+from genting.demo.names import (
+    BOYS,
+    CIVIL_SERVICE,
+    DONORS,
+    FOODS,
+    GIRLS,
+    INSTITUTIONS,
+    INTERVENTIONS,
+    LENGTH,
+    MEN,
+    MEN_SECOND,
+    REJECTIONS,
+    RISKS,
+    STREETS,
+    TOPICS,
+    WEIGHT,
+    WOMEN,
+    WOMEN_SECOND,
+)
+from shared import regions
+from shared.regions import Kelurahan
 from shared.testing.registry_examples import kk, nik
 
 SEED = 2025
-DEFAULT_FAMILIES = 300
+DEFAULT_FAMILIES = 200
+PROGRAMME_DAYS = 210  # the demo began about seven months (30 weeks) before its first load
+CITY = "33.75"  # Kota Pekalongan
+PLAN_DAYS = 180  # the services' defaults (GENTING_PLAN_DAYS, GENTING_DAILY_MINIMUM_RP)
 DAILY_MINIMUM_RP = 15_000
-PLAN_MINIMUM_RP = 180 * DAILY_MINIMUM_RP  # Rp2,700,000 opens a plan (aid's default policy)
-NO_GAIN_DAYS = 60  # aid flags a child for a home visit who gained no weight in this many days
+PLAN_MINIMUM_RP = PLAN_DAYS * DAILY_MINIMUM_RP  # Rp2,700,000 opens a plan
 SERIALS = range(7000, 9998)  # the NIK/KK serials the demo uses; tests and the README use low ones
+MONTH = 30.4375  # days in an average month, for ages
 
-# Names are common Javanese ones; every donor and person is fictional.
-WOMEN = (
-    "Siti",
-    "Sri",
-    "Dewi",
-    "Nur",
-    "Rina",
-    "Ayu",
-    "Fitri",
-    "Wulan",
-    "Ratna",
-    "Indah",
-    "Lestari",
-    "Umi",
-    "Khasanah",
-    "Aminah",
-    "Rohmah",
-    "Nurul",
-    "Eka",
-    "Dwi",
-    "Mega",
-    "Laila",
-    "Anisa",
-    "Putri",
-    "Yuni",
-    "Tutik",
+KELURAHAN: tuple[Kelurahan, ...] = regions.city(CITY).kelurahan  # type: ignore[union-attr]
+
+# What a step records, in the order an actor's records of one day are entered.
+KINDS = (
+    "donor",
+    "pledge",
+    "contribution",
+    "register",
+    "verify",
+    "sponsor",
+    "deliver",
+    "confirm",
+    "intervene",
+    "measure",
+    "visit",
+    "exit",
+    "session",
 )
-MEN = (
-    "Ahmad",
-    "Muhammad",
-    "Budi",
-    "Agus",
-    "Slamet",
-    "Joko",
-    "Eko",
-    "Hadi",
-    "Rudi",
-    "Arif",
-    "Fajar",
-    "Imam",
-    "Rizki",
-    "Wahyu",
-    "Yusuf",
-    "Hendra",
-    "Taufik",
-    "Bambang",
-    "Sugeng",
-    "Teguh",
-    "Nur Hasan",
-    "Khoirul",
-)
-WOMEN_SECOND = (
-    "Rahmawati",
-    "Wahyuni",
-    "Handayani",
-    "Susanti",
-    "Khotijah",
-    "Aini",
-    "Maesaroh",
-    "Fadilah",
-    "Lestari",
-    "Safitri",
-    "Zulaikha",
-    "Masruroh",
-)
-MEN_SECOND = (
-    "Santoso",
-    "Setiawan",
-    "Hidayat",
-    "Saputra",
-    "Prasetyo",
-    "Kurniawan",
-    "Mubarok",
-    "Ma'ruf",
-    "Zaenal",
-    "Fauzi",
-    "Nugroho",
-    "Rifai",
-)
-GIRLS = ("Aisyah", "Nabila", "Kirana", "Salsabila", "Naura", "Keisha", "Nayla", "Raisa", "Syifa", "Alya")
-BOYS = ("Alif", "Rafa", "Bagas", "Dimas", "Galih", "Arya", "Azka", "Fathan", "Zidan", "Hafiz", "Akbar")
-STREETS = (
-    "Jl. Dr. Sutomo",
-    "Jl. Hayam Wuruk",
-    "Jl. Diponegoro",
-    "Jl. Merdeka",
-    "Jl. Gajah Mada",
-    "Jl. Kurinci",
-    "Jl. Jlamprang",
-    "Jl. Urip Sumoharjo",
-    "Jl. Kusuma Bangsa",
-    "Jl. Slamet",
-    "Jl. Sriwijaya",
-    "Jl. Bandeng",
-)
-RISKS = (
-    "unsafe_drinking_water",
-    "no_proper_latrine",
-    "uninhabitable_house",
-    "poor",
-    "births_too_close",
-    "too_many_children",
-)
-FOODS = (
-    ("beras", "kg", 5.0),
-    ("telur ayam", "butir", 14.0),
-    ("ikan bandeng", "kg", 1.0),
-    ("susu UHT", "kotak", 7.0),
-    ("tempe", "papan", 3.0),
-    ("sayur bayam", "ikat", 4.0),
-    ("kacang hijau", "kg", 0.5),
-    ("daging ayam", "kg", 1.0),
-    ("tahu", "potong", 10.0),
-    ("pisang", "sisir", 1.0),
-    ("paket lauk Dashat", "porsi", 7.0),
-)
-CIVIL_SERVICE = (
-    "Dinas Kesehatan",
-    "Dinas Pendidikan",
-    "Dinsos P2KB",
-    "Bappeda",
-    "RSUD Bendan",
-    "Kecamatan",
-    "Dinas Perdagangan",
-    "BPKAD",
-    "Setda",
-    "Puskesmas",
-)
-DONORS: dict[str, tuple[str, ...]] = {  # institutional donors by type (fictional)
-    "community": (
-        "Paguyuban Pedagang Pasar Banjarsari",
-        "Majelis Taklim Al-Hikmah Kauman",
-        "Komunitas Batik Muda Pekalongan",
-        "Ikatan Bidan Ranting Pekalongan Utara",
-        "Karang Taruna Panjang Wetan",
-        "Paguyuban Nelayan Krapyak",
-        "Jamaah Masjid Jami' Setono",
-        "Forum Warga Degayu",
-        "Paguyuban Perajin Canting Jenggot",
-        "Arisan PKK RW 05 Podosugih",
-        "Komunitas Pesepeda Kota Batik",
-        "Alumni SMA Kota Batik Peduli",
-    ),
-    "bumd": ("Perumda Tirta Batik", "Perumda BPR Bank Kota Batik", "Perumda Pasar Kota Batik"),
-    "csr": (
-        "PT Batik Pesisir Nusantara",
-        "PT Tekstil Kota Batik",
-        "PT Perikanan Samudra Pantura",
-        "CV Sarung Pekalongan Jaya",
-        "PT Mie Sehat Pekalongan",
-        "Hotel Dinasti Batik",
-        "PT Galangan Kapal Pantura",
-        "PT Kopi Pesisir Utara",
-    ),
-    "bumn": ("Bank BUMN Cabang Pekalongan", "PLN-UP3 Pekalongan (CSR BUMN)"),
-    "university": ("Universitas Kota Batik", "Politeknik Pantura"),
-    "media": ("Radio Suara Kota Batik", "Harian Pantura Pos"),
-    "other": ("Lembaga Amil Zakat Kota Batik", "Yayasan Peduli Anak Pesisir", "Koperasi Perajin Batik Setono"),
-}
-INSTITUTIONS = ("csr", "bumd", "bumn", "university", "media", "other")
-TOPICS = ("nutrition", "hygiene", "clean_water", "early_marriage", "parenting", "breastfeeding")
-INTERVENTIONS = (
-    ("clean_water", "Tandon air dan saringan untuk air minum", 850_000),
-    ("sanitation", "Jamban sehat dengan septic tank", 3_250_000),
-    ("early_marriage_prevention", "Pendampingan remaja putri oleh PIK-R", 0),
-    ("health_referral", "Rujukan ke Puskesmas untuk anemia ibu", 150_000),
-)
-REJECTIONS = (
-    "Keluarga mampu, tidak memenuhi kriteria KRS",
-    "Terdaftar ganda dengan KK lain",
-    "Sudah pindah domisili sebelum verifikasi",
-)
-# WHO 2006 length-for-age, month: (boys median, boys SD, girls median, girls SD) and weight medians.
-LENGTH = {
-    0: (49.9, 1.9, 49.1, 1.9),
-    3: (61.4, 2.1, 59.8, 2.1),
-    6: (67.6, 2.2, 65.7, 2.3),
-    9: (72.0, 2.4, 70.1, 2.5),
-    12: (75.7, 2.5, 74.0, 2.6),
-    18: (82.3, 2.8, 80.7, 2.9),
-    24: (87.8, 3.1, 86.4, 3.2),
-}
-WEIGHT = {
-    0: (3.3, 3.2),
-    3: (6.4, 5.8),
-    6: (7.9, 7.3),
-    9: (8.9, 8.2),
-    12: (9.6, 8.9),
-    18: (10.9, 10.2),
-    24: (12.2, 11.5),
-}
+# Who enters it: the treasurer's ledger first each period, then the families' stories, then the
+# sessions (they list families registered before them).
+PHASES = {"donor": 0, "pledge": 0, "contribution": 0, "session": 2}
 
 
 @dataclass(frozen=True)
@@ -235,9 +94,11 @@ class Donor:
     name: str
     donor_type: str
     contact: str | None
+    registered_on: date | None = None
     pledges: list[int] = field(default_factory=list)
     contributions: list[Contribution] = field(default_factory=list)
     allocated_rp: int = 0
+    gives_on: list[tuple[date, int]] = field(default_factory=list)  # its sponsorships: (start, amount)
 
 
 @dataclass(frozen=True)
@@ -249,14 +110,17 @@ class Sponsorship:
 
 @dataclass(frozen=True)
 class Delivery:
-    """Days from the plan's start; the plan's start comes from aid (the day of enrolment)."""
+    """`offset` days from the plan's start, handed over on `delivered_on` (the first day it covers).
+    The plan's start comes from aid; the dataset expects it on `Family.plan_start`."""
 
     offset: int
     days: int
     value_rp: int
     items: tuple[tuple[str, float, str], ...]
-    confirmed: bool
+    delivered_on: date
+    confirmed_on: date | None
     photo: bool
+    under_value_first: bool = False  # `genting simulate`: sent first below the minimum, refused on purpose
 
 
 @dataclass(frozen=True)
@@ -273,38 +137,52 @@ class Growth:
     measured_on: date
     weight_kg: float
     length_cm: float
+    stunted: bool  # as the registry will judge it (haz < -2), for the outcome the demo expects
 
 
 @dataclass
 class Family:
     key: str
     kelurahan_code: str
-    body: dict[str, Any]
+    body: dict[str, Any]  # POST /families without its effective date (`registered_on`)
     decision: str | None  # approve | reject | None (awaiting the lurah)
+    registered_on: date
+    decided_on: date | None = None
     note: str | None = None
     sponsorships: list[Sponsorship] = field(default_factory=list)
+    plan_start: date | None = None  # when aid opens the plan: enrolment and the last sponsorship
     deliveries: list[Delivery] = field(default_factory=list)
     interventions: list[Intervention] = field(default_factory=list)
     growth: list[Growth] = field(default_factory=list)
+    flagged_on: date | None = None  # a child gained no weight at two monthly weighings: aid flags it
+    visited_on: date | None = None  # ... and a kader visits
     exit_reason: str | None = None
-    home_visit: bool = False  # a child gained no weight in two months (aid flags it); a kader visits
+    exited_on: date | None = None
 
     @property
     def stalled(self) -> bool:
-        """A child weighs no more today than two months before: aid flags the child for a home visit."""
-        by_child: dict[str, list[Growth]] = {}
-        for g in self.growth:
-            by_child.setdefault(g.child, []).append(g)
-        return self.decision == "approve" and any(
-            len(gs) > 1
-            and (gs[-1].measured_on - gs[0].measured_on).days >= NO_GAIN_DAYS
-            and gs[-1].weight_kg <= gs[0].weight_kg
-            for gs in by_child.values()
-        )
+        return self.flagged_on is not None
 
     @property
     def gets_a_plan(self) -> bool:
-        return self.decision == "approve" and sum(s.amount_rp for s in self.sponsorships) >= PLAN_MINIMUM_RP
+        return self.plan_start is not None
+
+    @property
+    def days_covered(self) -> int:
+        return sum(d.days for d in self.deliveries)
+
+    @property
+    def completes(self) -> bool:
+        return self.gets_a_plan and self.exited_on is None and self.days_covered == PLAN_DAYS
+
+    def ends_incomplete(self, today: date, grace: int = 0) -> bool:
+        """Its window passed (`grace` days ago) with days uncovered."""
+        return (
+            self.plan_start is not None
+            and self.exited_on is None
+            and self.days_covered < PLAN_DAYS
+            and self.plan_start + timedelta(days=PLAN_DAYS - 1 + grace) < today
+        )
 
 
 @dataclass(frozen=True)
@@ -317,16 +195,32 @@ class Session:
     facilitator: str
 
 
+@dataclass(frozen=True, order=True)
+class Step:
+    """One record to enter: on `day`, in `phase` (0 the donors' ledger, 1 the families, 2 the
+    sessions), by `actor` (whose records are entered one after the other), `kind` and `index`
+    saying which (the n-th delivery, ...)."""
+
+    day: date
+    phase: int
+    actor: str
+    rank: int
+    kind: str
+    index: int = 0
+
+
 @dataclass
 class Dataset:
     seed: int
-    anchor: date
+    anchor: date  # the day of the first load: the programme's "today"
+    first_day: date  # the programme's first day (GENTING_PROGRAMME_START must be on or before it)
     donors: list[Donor]
     families: list[Family]
     sessions: list[Session]
 
     def sizes(self) -> dict[str, int]:
         fams = self.families
+        plans = [f for f in fams if f.gets_a_plan]
         return {
             "families": len(fams),
             "kelurahan": len({f.kelurahan_code for f in fams}),
@@ -338,56 +232,113 @@ class Dataset:
             "pledges": sum(len(d.pledges) for d in self.donors),
             "sponsored": sum(bool(f.sponsorships) for f in fams),
             "sponsorships": sum(len(f.sponsorships) for f in fams),
-            "plans": sum(f.gets_a_plan for f in fams),
+            "plans": len(plans),
+            "completed": sum(f.completes for f in plans),
+            "incomplete": sum(f.ends_incomplete(self.anchor) for f in plans),
             "deliveries": sum(len(f.deliveries) for f in fams),
-            "confirmations": sum(d.confirmed for f in fams for d in f.deliveries),
+            "under_value_first": sum(d.under_value_first for f in fams for d in f.deliveries),
+            "confirmations": sum(d.confirmed_on is not None for f in fams for d in f.deliveries),
             "interventions": sum(len(f.interventions) for f in fams),
             "growth_measurements": sum(len(f.growth) for f in fams),
+            "children_measured": len({(f.key, g.child) for f in fams for g in f.growth}),
             "home_visits_flagged": sum(f.stalled for f in fams),
-            "home_visits": sum(f.home_visit for f in fams),
+            "home_visits": sum(f.visited_on is not None for f in fams),
             "education_sessions": len(self.sessions),
             "exits": sum(f.exit_reason is not None for f in fams),
+            "weeks": (self.anchor - self.first_day).days // 7 + 1,
         }
 
     def requests(self) -> int:
         """POSTs the loader sends (the progress line's total)."""
         s = self.sizes()
-        return (
-            s["donors"]
-            + s["contributions"]
-            + s["pledges"]
-            + s["families"]
-            + s["approved"]
-            + s["rejected"]
-            + s["sponsorships"]
-            + s["deliveries"]
-            + s["confirmations"]
-            + s["interventions"]
-            + s["growth_measurements"]
-            + s["home_visits"]
-            + s["education_sessions"]
-            + s["exits"]
+        return sum(s[k] for k in ("donors", "contributions", "pledges", "families", "approved", "rejected")) + sum(
+            s[k]
+            for k in (
+                "sponsorships",
+                "deliveries",
+                "under_value_first",
+                "confirmations",
+                "interventions",
+                "growth_measurements",
+                "home_visits",
+                "education_sessions",
+                "exits",
+            )
         )
 
+    def steps(self) -> list[Step]:
+        """Every record, in effective-date order (then phase, actor, and order within the actor)."""
+        out: list[Step] = []
 
-def build(families: int = DEFAULT_FAMILIES, *, anchor: date, seed: int = SEED) -> Dataset:
-    """The demo programme: the same arguments give the same dataset, to the last rupiah."""
+        def add(day: date, actor: str, kind: str, index: int = 0) -> None:
+            out.append(Step(day, PHASES.get(kind, 1), actor, KINDS.index(kind), kind, index))
+
+        for d in self.donors:
+            if d.registered_on is None:
+                continue
+            add(d.registered_on, d.key, "donor")
+            for n in range(len(d.pledges)):
+                add(d.registered_on, d.key, "pledge", n)
+            for n, c in enumerate(d.contributions):
+                add(c.received_on, d.key, "contribution", n)
+        for f in self.families:
+            add(f.registered_on, f.key, "register")
+            if f.decided_on is not None:
+                add(f.decided_on, f.key, "verify")
+            for n, s in enumerate(f.sponsorships):
+                add(s.start_date, f.key, "sponsor", n)
+            for n, dl in enumerate(f.deliveries):
+                add(dl.delivered_on, f.key, "deliver", n)
+                if dl.confirmed_on is not None:
+                    add(dl.confirmed_on, f.key, "confirm", n)
+            for n, i in enumerate(f.interventions):
+                add(i.done_on, f.key, "intervene", n)
+            for n, g in enumerate(f.growth):
+                add(g.measured_on, f.key, "measure", n)
+            if f.visited_on is not None:
+                add(f.visited_on, f.key, "visit")
+            if f.exited_on is not None:
+                add(f.exited_on, f.key, "exit")
+        for s in self.sessions:
+            add(s.held_on, s.key, "session")
+        return sorted(out)
+
+
+def build(
+    families: int = DEFAULT_FAMILIES,
+    *,
+    anchor: date,
+    seed: int = SEED,
+    days: int = PROGRAMME_DAYS,
+    serials: range = SERIALS,
+    under_value_share: float = 0.0,
+) -> Dataset:
+    """The programme that began `days` days before `anchor`: the same arguments give the same
+    dataset, to the last rupiah."""
     if families < 1:
         raise ValueError("the demo needs at least one family")
+    if days < 1:
+        raise ValueError("the programme needs at least one day")
     rng = random.Random(f"genting-demo-{seed}")
+    first = anchor - timedelta(days=days)
     used: set[str] = set()
     weights = [rng.uniform(0.4, 2.2) for _ in KELURAHAN]  # some kelurahan have many more KRS
     fams = []
     for i in range(families):
         kel = KELURAHAN[i] if i < len(KELURAHAN) else rng.choices(KELURAHAN, weights)[0]
-        fams.append(family(rng, i, kel, anchor, used))
-    donors = _donors(rng, families, anchor)
+        # Registration keeps coming, busiest in the first weeks (the census backlog).
+        registered = first + timedelta(days=int((days - 7) * rng.random() ** 1.4)) if days > 7 else first
+        fams.append(family(rng, i, kel, registered, used, serials))
+    for fam in fams:
+        _verify(rng, fam, anchor)
+    donors = _donors(rng, families)
     _sponsor(rng, fams, donors, anchor)
-    _contributions(rng, donors, anchor)
+    _contributions(rng, donors, first)
     for fam in fams:
         if fam.gets_a_plan:
-            _aid(rng, fam, anchor)
-    return Dataset(seed, anchor, donors, fams, _sessions(rng, fams, anchor))
+            _aid(rng, fam, anchor, under_value_share)
+        _growth(rng, fam, anchor)
+    return Dataset(seed, anchor, first, donors, fams, _sessions(rng, fams, first, anchor))
 
 
 def _name(rng: random.Random, given: tuple[str, ...]) -> str:
@@ -402,13 +353,14 @@ def _person(rng: random.Random, used: set[str], region: str, born: date, sex: st
 
 
 def family(
-    rng: random.Random, i: int, kel: Kelurahan, anchor: date, used: set[str], serials: range = SERIALS
+    rng: random.Random, i: int, kel: Kelurahan, registered: date, used: set[str], serials: range = SERIALS
 ) -> Family:
-    """One KRS family of that kelurahan, registered on `anchor`; `used` keeps NIK/KK numbers unique."""
+    """One KRS family of that kelurahan, as the kader registers it on `registered` (ages, risk
+    factors and the baduta rule hold on that day); `used` keeps NIK/KK numbers unique."""
     code, kelurahan = kel.code, kel.name
     region = "3375" + code[6:8]  # Kota Pekalongan, the family's kecamatan
     mother_age = rng.choice((17, 18, 19, 21, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 35, 36, 38, 41))
-    mother_born = anchor - timedelta(days=mother_age * 365 + rng.randrange(30, 330))
+    mother_born = registered - timedelta(days=mother_age * 365 + rng.randrange(30, 330))
     father_born = mother_born - timedelta(days=rng.randrange(300, 3000))
     father, mother = _name(rng, MEN), _name(rng, WOMEN)
     shape = rng.choices(("baby", "pregnant", "pregnant_with_baby", "baby_no_mother"), (60, 20, 12, 8))[0]
@@ -431,11 +383,11 @@ def family(
             "sex": "F",
         }
         if role == "pregnant_mother":
-            mom["expected_delivery_date"] = (anchor + timedelta(days=rng.randrange(20, 240))).isoformat()
+            mom["expected_delivery_date"] = (registered + timedelta(days=rng.randrange(30, 240))).isoformat()
         members.append(mom)
     if shape != "pregnant":
         sex = rng.choice("MF")
-        born = anchor - timedelta(days=rng.randrange(10, 700))
+        born = registered - timedelta(days=rng.randrange(10, 600))
         baby_nik = _person(rng, used, region, born, sex, serials) if rng.random() < 0.7 else None  # newborns: pending
         name = f"{rng.choice(GIRLS if sex == 'F' else BOYS)} {father.split()[0]}"
         members.append({"name": name, "nik": baby_nik, "role": "baduta", "birth_date": born.isoformat(), "sex": sex})
@@ -446,7 +398,7 @@ def family(
         risks.add("mother_too_old")
     if shape == "pregnant_with_baby" and date.fromisoformat(mom["expected_delivery_date"]) < born + timedelta(days=730):
         risks.add("births_too_close")  # only when the dates say so: the registry refuses a claim they contradict
-    while (card := kk(anchor - timedelta(days=rng.randrange(200, 5000)), rng.choice(serials), region)) in used:
+    while (card := kk(registered - timedelta(days=rng.randrange(200, 5000)), rng.choice(serials), region)) in used:
         pass
     used.add(card)
     rt, rw = rng.randrange(1, 9), rng.randrange(1, 12)
@@ -460,15 +412,19 @@ def family(
         "risk_factors": sorted(risks),
         "consent": True,
     }
+    return Family(f"F{i:04d}", code, body, None, registered)
+
+
+def _verify(rng: random.Random, fam: Family, today: date) -> None:
+    """The lurah decides within two weeks (the baduta still under 24 months, the mother still
+    pregnant); families registered in the last days wait for the decision."""
+    decided = fam.registered_on + timedelta(days=rng.randrange(2, 15))
     roll = rng.random()
-    decision = "reject" if roll < 0.05 else None if roll < 0.11 else "approve"
-    fam = Family(f"F{i:04d}", code, body, decision, rng.choice(REJECTIONS) if decision == "reject" else None)
-    if decision != "reject":
-        stalls = decision == "approve" and rng.random() < 0.08
-        for baby in (m for m in members if m["role"] == "baduta"):
-            fam.growth += _measurements(rng, baby, anchor, stalls)
-        fam.home_visit = fam.stalled and rng.random() < 0.5
-    return fam
+    if decided > today or roll < 0.03:
+        return
+    fam.decision = "reject" if roll < 0.08 else "approve"
+    fam.decided_on = decided
+    fam.note = rng.choice(REJECTIONS) if fam.decision == "reject" else None
 
 
 def _lookup(table: Mapping[int, tuple[float, ...]], months: float, column: int) -> float:
@@ -482,25 +438,41 @@ def _lookup(table: Mapping[int, tuple[float, ...]], months: float, column: int) 
     return table[low][column] + share * (table[high][column] - table[low][column])
 
 
-def _measurements(rng: random.Random, baby: dict[str, Any], anchor: date, stalls: bool) -> list[Growth]:
-    """The child's card at the posyandu: a measurement nine weeks ago (if born by then) and one
-    today. A child who `stalls` weighs no more today than then."""
-    born, girl = date.fromisoformat(baby["birth_date"]), baby["sex"] == "F"
-    z = max(-3.8, min(1.8, rng.gauss(-1.1, 1.0)))  # about a quarter stunted (haz < -2)
-    out: list[Growth] = []
-    for when in sorted({max(born + timedelta(days=3), anchor - timedelta(days=63)), anchor}):
-        months = (when - born).days / 30.4375
-        median = _lookup(LENGTH, months, 2 if girl else 0)
-        sd = _lookup(LENGTH, months, 3 if girl else 1)
-        weight = round(_lookup(WEIGHT, months, 1 if girl else 0) * (1 + 0.08 * z), 1)
-        if stalls and out:
-            weight = round(out[0].weight_kg - rng.choice((0.0, 0.1, 0.2)), 1)
-        out.append(Growth(baby["name"], when, weight, round(median + z * sd, 1)))
-        z += rng.gauss(0.15, 0.2)  # the food helps, slowly
-    return out
+def _growth(rng: random.Random, fam: Family, today: date) -> None:
+    """Monthly weighings at the posyandu from registration (or birth) while the child is under
+    two, until today or the family leaves. About a quarter start stunted; the food helps, slowly.
+    A few enrolled children gain nothing at two weighings in a row: aid flags them (the posyandu
+    rule), and half of those get their home visit a few days later."""
+    if fam.decision == "reject":
+        return
+    last = min(today, (fam.exited_on or today) - timedelta(days=1))
+    stalls = fam.decision == "approve" and rng.random() < 0.1
+    for baby in (m for m in fam.body["members"] if m["role"] == "baduta"):
+        born, girl = date.fromisoformat(baby["birth_date"]), baby["sex"] == "F"
+        z = max(-3.8, min(1.8, rng.gauss(-1.1, 1.0)))
+        when = max(fam.registered_on + timedelta(days=rng.randrange(0, 7)), born + timedelta(days=3))
+        weighings: list[Growth] = []
+        stall_from = rng.randrange(1, 4)
+        while when <= last and (when - born).days < 720:
+            months = (when - born).days / MONTH
+            median, sd = _lookup(LENGTH, months, 2 if girl else 0), _lookup(LENGTH, months, 3 if girl else 1)
+            weight = round(_lookup(WEIGHT, months, 1 if girl else 0) * (1 + 0.08 * z), 1)
+            n = len(weighings)
+            if stalls and stall_from < n <= stall_from + 2:  # no gain twice: the same weight, or less
+                weight = round(weighings[-1].weight_kg - rng.choice((0.0, 0.0, 0.1)), 1)
+                if n == stall_from + 2 and fam.flagged_on is None:
+                    fam.flagged_on = when
+            length = round(median + z * sd, 1)
+            weighings.append(Growth(baby["name"], when, weight, length, (length - median) / sd < -2.0 - 1e-9))
+            z += rng.gauss(0.12, 0.12)
+            when += timedelta(days=rng.randrange(28, 34))
+        fam.growth += weighings
+    if fam.flagged_on is not None and rng.random() < 0.5:
+        visit = fam.flagged_on + timedelta(days=rng.randrange(1, 6))
+        fam.visited_on = visit if visit <= last else None
 
 
-def _donors(rng: random.Random, families: int, anchor: date) -> list[Donor]:
+def _donors(rng: random.Random, families: int) -> list[Donor]:
     donors = []
     for n in range(max(6, families // 4)):  # civil servants give from their salary, as individuals
         title = rng.choice(("", "", "dr. ", "Drs. ", "Hj. ", "H. "))
@@ -520,9 +492,10 @@ def _donors(rng: random.Random, families: int, anchor: date) -> list[Donor]:
     return donors
 
 
-def _sponsor(rng: random.Random, fams: list[Family], donors: list[Donor], anchor: date) -> None:
-    """Who sponsors whom: most enrolled families fully (several sponsors for some), a few only in
-    part (the funding gap), a few not yet."""
+def _sponsor(rng: random.Random, fams: list[Family], donors: list[Donor], today: date) -> None:
+    """Who sponsors whom, a few days after the enrolment: most enrolled families fully (several
+    sponsors for some), a few only in part (the funding gap), a few not yet. A plan opens when
+    the sponsorships reach the six-month minimum, on the day of the last one."""
     by_type: dict[str, list[Donor]] = {}
     for d in donors:
         by_type.setdefault(d.donor_type, []).append(d)
@@ -531,7 +504,8 @@ def _sponsor(rng: random.Random, fams: list[Family], donors: list[Donor], anchor
         return rng.choice(by_type[rng.choice(types)])
 
     for fam in (f for f in fams if f.decision == "approve"):
-        pattern = rng.choices(("none", "part", "one", "two", "three"), (6, 5, 40, 35, 14))[0]
+        assert fam.decided_on is not None
+        pattern = rng.choices(("none", "part", "one", "two", "three"), (5, 5, 40, 36, 14))[0]
         shares: list[tuple[Donor, int]] = {
             "none": [],
             "part": [(pick("individual", "community"), 1_350_000)],
@@ -539,82 +513,121 @@ def _sponsor(rng: random.Random, fams: list[Family], donors: list[Donor], anchor
             "two": [(pick("individual"), 1_350_000), (pick("individual", "community"), 1_350_000)],
             "three": [(pick("community"), 1_200_000), (pick("individual"), 900_000), (pick("individual"), 600_000)],
         }[pattern]
-        start = anchor - timedelta(days=rng.randrange(0, 21))  # the plan starts at enrolment anyway
-        for donor, amount in shares:
+        start = fam.decided_on + timedelta(days=rng.randrange(1, 8))
+        for n, (donor, amount) in enumerate(shares):
+            day = start + timedelta(days=n * rng.randrange(0, 3))  # co-sponsors join within days
+            if day > today:
+                break
             donor.allocated_rp += amount
-            fam.sponsorships.append(Sponsorship(donor.key, amount, start))
+            donor.gives_on.append((day, amount))
+            fam.sponsorships.append(Sponsorship(donor.key, amount, day))
+        if sum(s.amount_rp for s in fam.sponsorships) >= PLAN_MINIMUM_RP:
+            fam.plan_start = max(s.start_date for s in fam.sponsorships)
 
 
-def _contributions(rng: random.Random, donors: list[Donor], anchor: date) -> None:
-    """Money received covers what is allocated, with some to spare; some donors pledge more."""
+def _contributions(rng: random.Random, donors: list[Donor], first: date) -> None:
+    """Money is there before it is given: each month's sponsorships of a donor are covered by a
+    contribution received a few days before the first of them (a salary deduction for a civil
+    servant), with some to spare; some institutions pledge more. A donor is registered on the
+    day of its first contribution."""
     for d in donors:
-        spare = rng.choice((0, 0, 1, 2, 3)) * 450_000
-        total = d.allocated_rp + spare
-        if d.donor_type == "individual":  # a salary deduction every month, in round amounts
-            months = rng.choice((3, 4, 6))
-            monthly = -(-total // months // 50_000) * 50_000
-            left = total
-            for m in range(months):
-                amount = min(monthly, left) if m < months - 1 else left
-                day = anchor - timedelta(days=30 * (months - m) - 1)
-                if amount > 0:
-                    d.contributions.append(Contribution(amount, day, "transfer", f"POTGAJI/{day:%Y%m%d}/{d.key}"))
-                left -= amount
-        elif total:
-            parts = 1 if total < 5_000_000 else 2
-            for p in range(parts):
-                amount = total // parts + (total % parts if p == parts - 1 else 0)
-                day = anchor - timedelta(days=rng.randrange(5, 60))
+        by_month: dict[tuple[int, int], list[tuple[date, int]]] = {}
+        for day, amount in sorted(d.gives_on):
+            by_month.setdefault((day.year, day.month), []).append((day, amount))
+        for m, gifts in enumerate(by_month.values()):
+            spare = rng.choice((0, 0, 1, 2, 3)) * 450_000 if m == 0 else 0
+            received = max(first, gifts[0][0] - timedelta(days=rng.randrange(1, 10)))
+            amount = sum(a for _, a in gifts) + spare
+            if d.donor_type == "individual":
+                method, reference = "transfer", f"POTGAJI/{received:%Y%m%d}/{d.key}"
+            else:
                 method = "cash" if d.donor_type == "community" else "transfer"
-                d.contributions.append(Contribution(amount, day, method, f"TRF/{day:%Y%m%d}/{d.key}-{p + 1}"))
-        if d.donor_type != "individual" and rng.random() < 0.5:
-            d.pledges.append(total + rng.choice((1, 2, 5, 10)) * PLAN_MINIMUM_RP)
-
-
-def _aid(rng: random.Random, fam: Family, anchor: date) -> None:
-    """A few weekly food packages from the plan's first day, sometimes a week skipped (a gap)."""
-    weeks = rng.choice((1, 2, 2, 3, 3, 3, 4, 4, 5, 6))
-    skipped = rng.randrange(1, weeks) if weeks >= 3 and rng.random() < 0.2 else None
-    daily = rng.choice((15_000, 15_000, 15_500, 16_000, 17_500))
-    for week in range(weeks + (skipped is not None)):
-        if week == skipped:
+                reference = f"TRF/{received:%Y%m%d}/{d.key}-{m + 1}"
+            d.contributions.append(Contribution(amount, received, method, reference))
+        if not d.contributions:  # a donor still deciding: registered on the first day, nothing received
+            d.registered_on = first
             continue
+        d.registered_on = d.contributions[0].received_on
+        if d.donor_type != "individual" and rng.random() < 0.5:
+            d.pledges.append(d.allocated_rp + rng.choice((1, 2, 5, 10)) * PLAN_MINIMUM_RP)
+
+
+def _aid(rng: random.Random, fam: Family, today: date, under_value_share: float) -> None:
+    """Weekly food packages from the plan's first day, each handed over on the first day it
+    covers, until today (or the family's exit). Now and then a week is skipped: a plan whose
+    window then passes ends incomplete. A few families move away mid-plan."""
+    start = fam.plan_start
+    assert start is not None
+    budget = sum(s.amount_rp for s in fam.sponsorships)
+    daily = min(rng.choice((15_000, 15_000, 15_500, 16_000, 17_500)), budget // PLAN_DAYS // 500 * 500)
+    weeks = -(-PLAN_DAYS // 7)
+    skipped = {rng.randrange(2, weeks - 2)} if rng.random() < 0.12 else set()
+    if rng.random() < 0.04:
+        fam.exit_reason = rng.choice(("moved_away", "moved_away", "consent_withdrawn"))
+        exit_on = start + timedelta(days=rng.randrange(20, 150))
+        fam.exited_on = exit_on if exit_on < today else None
+        fam.exit_reason = fam.exit_reason if fam.exited_on else None
+    end = min(today, (fam.exited_on or today + timedelta(days=1)) - timedelta(days=1))
+    for week in range(weeks):
+        offset = 7 * week
+        delivered_on = start + timedelta(days=offset)
+        if delivered_on > end:
+            break
+        if week in skipped:
+            continue
+        days = min(7, PLAN_DAYS - offset)
         foods = rng.sample(FOODS, rng.randrange(3, 6))
         items = tuple((name, qty, unit) for name, unit, qty in foods)
-        confirmed = rng.random() < (0.55 if week == weeks - 1 else 0.9)
-        fam.deliveries.append(Delivery(7 * week, 7, 7 * daily, items, confirmed, confirmed and rng.random() < 0.6))
+        confirmed_on: date | None = delivered_on + timedelta(days=rng.choice((0, 0, 1, 2, 3)))
+        if rng.random() > 0.92 or confirmed_on > end:  # type: ignore[operator]
+            confirmed_on = None
+        fam.deliveries.append(
+            Delivery(
+                offset,
+                days,
+                days * daily,
+                items,
+                delivered_on,
+                confirmed_on,
+                confirmed_on is not None and rng.random() < 0.6,
+                rng.random() < under_value_share,
+            )
+        )
     if rng.random() < 0.2:
         kind, description, value = rng.choice(INTERVENTIONS)
-        fam.interventions.append(Intervention(kind, description, anchor - timedelta(days=rng.randrange(0, 20)), value))
-    if rng.random() < 0.025:
-        fam.exit_reason = rng.choice(("moved_away", "moved_away", "consent_withdrawn"))
+        done = start + timedelta(days=rng.randrange(3, 150))
+        if done <= end:
+            fam.interventions.append(Intervention(kind, description, done, value))
 
 
-def _sessions(rng: random.Random, fams: list[Family], anchor: date) -> list[Session]:
-    """Posyandu classes: one to three per kelurahan for the families receiving aid there."""
+def _sessions(rng: random.Random, fams: list[Family], first: date, today: date) -> list[Session]:
+    """Posyandu classes about every six weeks in each kelurahan, for the families receiving aid
+    there by then (registered before the day)."""
     sessions = []
     for kel in KELURAHAN:
-        here = [f.key for f in fams if f.kelurahan_code == kel.code and f.gets_a_plan]
-        if not here:
-            continue
-        for n in range(rng.choice((1, 2, 2, 3))):
-            families = tuple(sorted(rng.sample(here, max(1, round(len(here) * rng.uniform(0.5, 1.0))))))
-            facilitator = rng.choice(
-                (
-                    f"Bidan {_name(rng, WOMEN)}",
-                    f"Kader Posyandu {kel.name}",
-                    f"Tim Pendamping Keluarga {kel.name}",
-                    f"Ahli gizi Puskesmas {kel.name}",
+        here = [f for f in fams if f.kelurahan_code == kel.code and f.plan_start is not None]
+        held = first + timedelta(days=rng.randrange(21, 42))
+        n = 0
+        while held <= today:
+            present = [
+                f.key
+                for f in here
+                if f.plan_start is not None
+                and f.plan_start <= held
+                and (f.exited_on is None or held < f.exited_on)
+                and rng.random() < 0.8
+            ]
+            if present:
+                facilitator = rng.choice(
+                    (
+                        f"Bidan {_name(rng, WOMEN)}",
+                        f"Kader Posyandu {kel.name}",
+                        f"Tim Pendamping Keluarga {kel.name}",
+                        f"Ahli gizi Puskesmas {kel.name}",
+                    )
                 )
-            )
-            sessions.append(
-                Session(
-                    f"S{kel.code}-{n}",
-                    kel.code,
-                    rng.choice(TOPICS),
-                    anchor - timedelta(days=rng.randrange(0, 28)),
-                    families,
-                    facilitator,
-                )
-            )
+                topic = rng.choice(TOPICS)
+                sessions.append(Session(f"S{kel.code}-{n}", kel.code, topic, held, tuple(sorted(present)), facilitator))
+                n += 1
+            held += timedelta(days=rng.randrange(35, 50))
     return sessions

@@ -1,7 +1,8 @@
 """The whole programme across the four services as real processes, over HTTP and NATS only: one
 family's story from registration to funded deliveries with every service agreeing on the numbers;
-the Pekalongan demo loaded twice (the second load changes nothing); a small simulated programme
-whose summary adds up."""
+the Pekalongan demo, seven months of a programme entered late in effective-date order, loaded twice
+(the second load changes nothing) with completed plans and a burn-up over about 30 weeks; a small
+simulated programme that began 200 days ago whose summary adds up."""
 
 from __future__ import annotations
 
@@ -38,10 +39,16 @@ def bearer(role: str, kelurahan: str | None = None) -> dict[str, str]:
 ADMIN = bearer("admin")
 
 
+def programme_start() -> date:
+    """What `genting up --demo` sets GENTING_PROGRAMME_START to: the demo's first day."""
+    return today() - timedelta(days=demo.PROGRAMME_DAYS)
+
+
 @pytest.fixture
 async def urls(service_process: Any) -> dict[str, str]:
-    """The four services started side by side, as `genting up` starts them."""
-    started = await asyncio.gather(*(service_process(name) for name in SERVICES))
+    """The four services started side by side, as `genting up --demo` starts them."""
+    env = {"GENTING_PROGRAMME_START": programme_start().isoformat()}
+    started = await asyncio.gather(*(service_process(name, env=env) for name in SERVICES))
     return {svc.name: svc.url for svc in started}
 
 
@@ -75,7 +82,7 @@ async def test_one_family_from_registration_to_funded_deliveries_and_every_servi
             donor_id: str = created.json()["donor_id"]
             given = await http.post(
                 f"{funding}/donors/{donor_id}/contributions",
-                headers=bearer("agency"),
+                headers=bearer("treasurer"),
                 json={
                     "amount_rp": received,
                     "received_on": (day - timedelta(days=3)).isoformat(),
@@ -238,13 +245,17 @@ async def snapshot(urls: dict[str, str]) -> dict[str, Any]:
 
 
 async def test_the_demo_loads_through_the_apis_and_loading_it_again_changes_nothing(urls: dict[str, str]) -> None:
-    dataset = demo.build(40, anchor=today(), seed=24)  # a small programme with every kind of story in it
+    dataset = demo.build(40, anchor=today(), seed=57)  # a small programme with every kind of story in it
     sizes = dataset.sizes()
-    assert all(sizes[k] for k in ("rejected", "awaiting_verification", "exits", "home_visits", "interventions"))
+    assert dataset.first_day == programme_start()
+    assert all(
+        sizes[k] for k in ("rejected", "awaiting_verification", "exits", "interventions", "completed", "home_visits")
+    )
     assert sizes["plans"] < sizes["sponsored"]  # someone sponsored below the six-month minimum
 
     first = await demo.load(dataset, urls, TEST_JWT_SECRET)
     assert not first.tally.refused, first.tally.examples
+    assert not first.missing, first.missing
     assert first.tally.sent == dataset.requests() and first.tally.replayed == 0
     assert first.reporting_caught_up
     before = await snapshot(urls)
@@ -261,10 +272,23 @@ async def test_the_demo_loads_through_the_apis_and_loading_it_again_changes_noth
         sizes["confirmations"],
         sizes["plans"],
     )
+    # Plans that began more than 180 days ago and got every week are completed, by effective dates.
+    assert progress["completed"] == sizes["completed"] > 0
     assert before["funding/donors"] == sizes["donors"] and before["/funding"]["donors"] == sizes["donors"]
     assert before["aid/education-sessions"] == sizes["education_sessions"]
-    assert before["/outcomes"]["measurements"] == sizes["growth_measurements"]
-    assert (aid["home_visits_flagged"], aid["home_visits_done"]) == (sizes["home_visits_flagged"], sizes["home_visits"])
+    outcomes = before["/outcomes"]
+    assert outcomes["measurements"] == sizes["growth_measurements"]
+    assert outcomes["children_measured"] == sizes["children_measured"]
+    assert aid["home_visits_done"] == sizes["home_visits"]
+
+    # The burn-up: one week a row from the demo's first day, counts that grow by effective date.
+    history = first.reporting["history"]
+    assert 30 <= len(history) <= 32 and history[0]["period_start"] <= programme_start().isoformat()
+    registered = [week["registered"] for week in history]
+    assert registered == sorted(registered) and registered[0] < registered[-1] == sizes["families"]
+    assert registered[len(history) // 2] < sizes["families"]  # families kept coming over the months
+    completed = [week["completed"] for week in history]
+    assert completed[0] == 0 and completed[-1] == sizes["completed"]
 
     again = await demo.load(dataset, urls, TEST_JWT_SECRET)
     assert not again.tally.refused, again.tally.examples
@@ -274,17 +298,20 @@ async def test_the_demo_loads_through_the_apis_and_loading_it_again_changes_noth
 
 
 async def test_a_simulated_programme_adds_up(urls: dict[str, str], js_clean: str) -> None:
-    summary = await simulate(20, 21, urls, TEST_JWT_SECRET, nats_url=js_clean, seed=7, sample_every=4)
+    summary = await simulate(24, 200, urls, TEST_JWT_SECRET, nats_url=js_clean, seed=7, sample_every=4)
 
-    assert summary.unexpected_refusals == 0, (summary.refused, summary.examples)
+    assert summary.unexpected_refusals == 0, (summary.refused, summary.examples, summary.missing)
     assert summary.commands == summary.accepted + sum(summary.refused_on_purpose.values())
     assert all(reason.startswith("422 ") for reason in summary.refused_on_purpose)
     assert summary.seen == {**summary.seen, **summary.expected}, summary.render()  # reporting caught up
-    assert summary.expected["registered"] == 20 and summary.expected["deliveries"] >= 3 * summary.expected["sponsored"]
+    assert summary.expected["registered"] == 24 and summary.expected["deliveries"] >= 3 * summary.expected["sponsored"]
+    assert summary.expected["completed"] > 0  # plans that began more than 180 days ago
+    assert summary.incomplete is not None and summary.holds, summary.render()
     accepted = summary.accepted_by_kind
     enrolled, rejected = summary.expected["enrolled"], accepted["verification"] - summary.expected["enrolled"]
-    # Every accepted registry command is on the bus: registered; verified + enrolled, or rejected; measured; exited.
-    assert summary.events["GENTING_REGISTRY"] == (
+    # Every accepted registry command is on the bus: registered; verified + enrolled, or rejected; measured;
+    # exited (and members changing as time passes: births, children aging out).
+    assert summary.events["GENTING_REGISTRY"] >= (
         accepted["registration"] + 2 * enrolled + rejected + accepted["growth"] + accepted["exit"]
     )
     assert (

@@ -1,18 +1,22 @@
 """The Pekalongan demo's dataset (genting/demo/dataset.py): deterministic, complete, valid as the registry
-and aid would judge it, and money that adds up. Pure: no services."""
+and aid would judge it on the records' own days, money that adds up, and a programme seven months in
+whose records come in effective-date order (CONTRACT.md, "Effective dates and late entry"). Pure: no
+services."""
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 from collections import Counter
 from datetime import date, timedelta
 from uuid import UUID
 
 from genting import demo
+from genting.demo.dataset import KELURAHAN
 from services.registry.bodies import RegisterFamilyIn, registration
 from services.registry.domain.validation import registration_errors
-from services.registry.reference import DEFAULT_RULES, KELURAHAN
+from services.registry.reference import DEFAULT_RULES
 
 ANCHOR = date(2026, 3, 14)
 DONOR_TYPES = {"individual", "community", "bumd", "csr", "bumn", "university", "media", "other"}
@@ -58,10 +62,10 @@ def test_money_is_whole_rupiah_everywhere() -> None:
     assert amounts and all(type(a) is int and a >= 0 for a in amounts)
 
 
-def test_every_registration_is_one_the_registry_accepts_on_the_day_of_the_load() -> None:
+def test_every_registration_is_one_the_registry_accepts_on_its_own_day() -> None:
     dataset = demo.build(anchor=ANCHOR)
     for n, family in enumerate(dataset.families):
-        command = registration(RegisterFamilyIn(**family.body), UUID(int=n + 1), ANCHOR, "demo-kader")
+        command = registration(RegisterFamilyIn(**family.body), UUID(int=n + 1), family.registered_on, "demo-kader")
         assert registration_errors(command, DEFAULT_RULES) == [], family.key
     niks = [m["nik"] for f in dataset.families for m in f.body["members"] if m["nik"]]
     cards = [f.body["kk_number"] for f in dataset.families]
@@ -80,11 +84,16 @@ def test_most_families_are_approved_a_few_rejected_and_most_enrolled_ones_sponso
     assert sizes["growth_measurements"] > 0 and sizes["interventions"] > 0 and sizes["exits"] > 0
 
 
-def test_donors_have_received_what_they_allocate_and_plans_spend_within_their_budget() -> None:
+def test_money_is_there_before_it_is_given_and_plans_spend_within_their_budget() -> None:
     dataset = demo.build(anchor=ANCHOR)
     for donor in dataset.donors:
-        assert sum(c.amount_rp for c in donor.contributions) >= donor.allocated_rp
-        assert all(c.received_on < ANCHOR for c in donor.contributions)
+        received = sorted((c.received_on, c.amount_rp) for c in donor.contributions)
+        for day, _ in donor.gives_on:  # by each sponsorship's date, what it received covers what it gave
+            given = sum(a for d, a in donor.gives_on if d <= day)
+            assert sum(a for d, a in received if d <= day) >= given, donor.key
+        assert donor.registered_on is not None and all(
+            c.received_on >= donor.registered_on for c in donor.contributions
+        )
         assert len({c.reference for c in donor.contributions}) == len(donor.contributions)
     for family in dataset.families:
         if family.deliveries:
@@ -93,7 +102,55 @@ def test_donors_have_received_what_they_allocate_and_plans_spend_within_their_bu
             assert sum(d.value_rp for d in family.deliveries) <= budget
             assert all(d.value_rp >= demo.DAILY_MINIMUM_RP * d.days for d in family.deliveries)
             covered = [day for d in family.deliveries for day in range(d.offset, d.offset + d.days)]
-            assert len(covered) == len(set(covered)) and max(covered) < 180
+            assert len(covered) == len(set(covered)) and max(covered) < demo.PLAN_DAYS
+
+
+def test_the_programme_began_seven_months_before_the_load_and_nothing_is_dated_outside_it() -> None:
+    dataset = demo.build(anchor=ANCHOR)
+    assert dataset.first_day == ANCHOR - timedelta(days=demo.PROGRAMME_DAYS)
+    steps = dataset.steps()
+    assert steps == sorted(steps)
+    assert steps[0].day >= dataset.first_day and steps[-1].day <= ANCHOR
+    weeks = {(s.day - dataset.first_day).days // 7 for s in steps}
+    assert len(weeks) >= 28  # records in (nearly) every week of the 30
+    registered = sorted(f.registered_on for f in dataset.families)
+    assert (registered[-1] - registered[0]).days > 150  # families keep coming over the months
+
+
+def test_every_record_comes_after_the_records_it_depends_on() -> None:
+    dataset = demo.build(anchor=ANCHOR)
+    for f in dataset.families:
+        assert f.decided_on is None or f.registered_on <= f.decided_on
+        for s in f.sponsorships:
+            assert f.decided_on is not None and f.decision == "approve" and f.decided_on < s.start_date
+        if f.plan_start is not None:
+            assert f.plan_start == max(s.start_date for s in f.sponsorships)
+        for n, d in enumerate(f.deliveries):
+            assert f.plan_start is not None
+            assert d.delivered_on == f.plan_start + timedelta(days=d.offset)  # on its day
+            assert d.offset + d.days - 1 - (d.delivered_on - f.plan_start).days <= 14  # at most 14 days ahead
+            assert d.confirmed_on is None or d.delivered_on <= d.confirmed_on <= ANCHOR
+            assert f.exited_on is None or d.delivered_on < f.exited_on
+            assert n == 0 or f.deliveries[n - 1].delivered_on < d.delivered_on
+        born = {m["name"]: date.fromisoformat(m["birth_date"]) for m in f.body["members"]}
+        for g in f.growth:
+            assert g.measured_on >= f.registered_on and g.measured_on > born[g.child]
+            assert (g.measured_on - born[g.child]).days < 730  # weighed while a baduta
+        for i in f.interventions:
+            assert f.plan_start is not None and f.plan_start <= i.done_on
+        assert f.visited_on is None or (f.flagged_on is not None and f.flagged_on < f.visited_on)
+        assert f.exited_on is None or (f.plan_start is not None and f.plan_start < f.exited_on)
+    # Per family, the steps run in that order on the same day too.
+    steps = [s for s in dataset.steps() if s.actor == "F0000"]
+    assert steps[0].kind == "register" and [s.day for s in steps] == sorted(s.day for s in steps)
+
+
+def test_the_demo_has_completed_and_incomplete_plans_and_exits_with_money_returned() -> None:
+    sizes = demo.build(anchor=ANCHOR).sizes()
+    assert sizes["completed"] >= 10  # plans that began more than 180 days ago, every week delivered
+    assert 0 < sizes["incomplete"] < sizes["completed"]  # a week never delivered, the window passed
+    assert 0 < sizes["exits"] < 0.1 * sizes["plans"]
+    assert sizes["plans"] - sizes["completed"] - sizes["incomplete"] - sizes["exits"] > 0.5 * sizes["plans"]  # active
 
 
 def test_some_plans_have_a_week_skipped_which_the_aid_service_records_as_a_gap() -> None:
@@ -106,53 +163,53 @@ def test_some_plans_have_a_week_skipped_which_the_aid_service_records_as_a_gap()
     assert gaps
 
 
-def test_nothing_is_dated_after_the_day_of_the_load() -> None:
+def test_children_are_weighed_monthly_and_fewer_are_stunted_at_the_latest_weighing() -> None:
     dataset = demo.build(anchor=ANCHOR)
-    dated = [g.measured_on for f in dataset.families for g in f.growth]
-    dated += [s.held_on for s in dataset.sessions] + [i.done_on for f in dataset.families for i in f.interventions]
-    dated += [s.start_date for f in dataset.families for s in f.sponsorships]
-    assert dated and max(dated) <= ANCHOR
-    assert min(g.measured_on for f in dataset.families for g in f.growth) >= ANCHOR - timedelta(days=63)
+    first, latest = {}, {}
+    for f in dataset.families:
+        for g in f.growth:
+            first.setdefault((f.key, g.child), g)
+            latest[f.key, g.child] = g
+    months = [(latest[c].measured_on - first[c].measured_on).days for c in first]
+    assert max(months) > 150 and sum(m >= 60 for m in months) > len(months) / 2
+    for f in dataset.families:
+        days = [g.measured_on for g in f.growth]
+        for a, b in itertools.pairwise(days):
+            assert b < a or 28 <= (b - a).days <= 33  # monthly, per child
+    stunted_first = sum(g.stunted for g in first.values())
+    stunted_latest = sum(g.stunted for g in latest.values())
+    assert 0.1 * len(first) < stunted_first and stunted_latest < stunted_first  # the outcome trend
 
 
-def test_a_few_children_gain_no_weight_in_two_months_and_a_kader_visits_some_of_them() -> None:
+def test_a_few_children_gain_nothing_at_two_weighings_in_a_row_and_a_kader_visits_some() -> None:
     dataset = demo.build(anchor=ANCHOR)
     stalled = [f for f in dataset.families if f.stalled]
     assert stalled and all(f.decision == "approve" for f in stalled)  # aid flags children of enrolled families
-    visited = [f for f in dataset.families if f.home_visit]
-    assert visited and set(f.key for f in visited) < set(f.key for f in stalled)
-    for family in stalled:
-        first, latest = family.growth[0], family.growth[-1]
-        assert (latest.measured_on - first.measured_on).days >= 60 and latest.weight_kg <= first.weight_kg
+    visited = [f for f in dataset.families if f.visited_on is not None]
+    assert visited and {f.key for f in visited} < {f.key for f in stalled}
+    for family in stalled:  # the posyandu rule: no gain at two consecutive monthly weighings
+        flagged = [g for g in family.growth if g.measured_on == family.flagged_on]
+        assert flagged
+        child = [g for g in family.growth if g.child == flagged[0].child]
+        n = child.index(flagged[0])
+        assert n >= 2 and child[n].weight_kg <= child[n - 1].weight_kg <= child[n - 2].weight_kg
 
 
-def test_sessions_gather_families_of_their_own_kelurahan_that_receive_aid() -> None:
+def test_sessions_gather_families_of_their_own_kelurahan_receiving_aid_by_then_over_the_months() -> None:
     dataset = demo.build(anchor=ANCHOR)
     by_key = {f.key: f for f in dataset.families}
     for session in dataset.sessions:
         assert session.family_keys and len(session.family_keys) <= 500
-        assert all(
-            by_key[k].kelurahan_code == session.kelurahan_code and by_key[k].gets_a_plan for k in session.family_keys
-        )
+        for k in session.family_keys:
+            f = by_key[k]
+            assert f.kelurahan_code == session.kelurahan_code
+            assert f.plan_start is not None and f.plan_start <= session.held_on
     assert len(Counter(s.topic for s in dataset.sessions)) >= 4
+    assert len({(s.held_on - dataset.first_day).days // 30 for s in dataset.sessions}) >= 6  # spread over months
 
 
-def test_the_request_count_matches_what_the_loader_sends() -> None:
+def test_the_request_count_matches_the_steps_the_loader_enters() -> None:
     dataset = demo.build(40, anchor=ANCHOR)
-    s = dataset.sizes()
-    verifications = s["approved"] + s["rejected"]
-    assert dataset.requests() == (
-        s["donors"]
-        + s["pledges"]
-        + s["contributions"]
-        + s["families"]
-        + verifications
-        + s["sponsorships"]
-        + s["deliveries"]
-        + s["confirmations"]
-        + s["interventions"]
-        + s["growth_measurements"]
-        + s["home_visits"]
-        + s["education_sessions"]
-        + s["exits"]
-    )
+    assert dataset.requests() == len(dataset.steps())
+    with_probes = demo.build(40, anchor=ANCHOR, under_value_share=0.5)
+    assert with_probes.requests() == len(with_probes.steps()) + with_probes.sizes()["under_value_first"] > 0
