@@ -40,7 +40,7 @@ def _parser() -> argparse.ArgumentParser:
         "--demo-families",
         type=int,
         metavar="N",
-        help="families in the demo (default 300); a data dir keeps the demo it first loaded",
+        help="families in the demo (default 200); a data dir keeps the demo it first loaded",
     )
     up.add_argument("--data-dir", type=Path, default=default_dir, metavar="DIR")
     up.add_argument(

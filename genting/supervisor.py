@@ -218,6 +218,13 @@ async def _start_and_watch(options: UpOptions, stack: Stack, stop: asyncio.Event
     for service in wanted:
         await migrate(databases[service.name], catalogue.migrations(service))
     width = max(len(s.name) for s in wanted) + 3  # "aid[1]"
+    programme: dict[str, str] = {}
+    if options.demo and not os.environ.get("GENTING_PROGRAMME_START"):
+        from genting import demo
+
+        # The demo is a programme that began about seven months before it was first loaded: its
+        # first day is the programme's start, so the weekly history begins there, not in 2025.
+        programme["GENTING_PROGRAMME_START"] = demo.programme_start(options.data_dir).isoformat()
     for service in wanted:
         env = {
             **os.environ,
@@ -232,6 +239,7 @@ async def _start_and_watch(options: UpOptions, stack: Stack, stop: asyncio.Event
             "GENTING_DATA_KEY": secrets.data_keys[service.name],
             "GENTING_DATA_DIR": str(options.data_dir),
             "GENTING_MIGRATE_ON_START": "0",
+            **programme,
         }
         for index in range(1, options.replicas + 1):
             url = f"http://{_local(options.host)}:{options.ports[service.name]}"
