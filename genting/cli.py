@@ -9,6 +9,7 @@ import importlib
 import importlib.util
 import os
 import sys
+import uuid
 from pathlib import Path
 
 from genting import services as catalogue
@@ -100,7 +101,7 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("--role", required=True, choices=ROLES)
     token.add_argument("--kelurahan", metavar="CODE", help="required for lurah and kader")
     token.add_argument("--donor-id", metavar="ID", help="required for donor")
-    token.add_argument("--sub", metavar="NAME", help="subject (default: dev-<role>)")
+    token.add_argument("--sub", metavar="NAME", help="subject (default: dev-<role>-<random>, one per token)")
     token.add_argument("--ttl-hours", type=float, default=12.0)
     token.add_argument(
         "--data-dir",
@@ -344,10 +345,15 @@ def _token(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         parser.error(f"a {args.role} token needs --kelurahan CODE")
     if args.role == "donor" and not args.donor_id:
         parser.error("a donor token needs --donor-id ID")
+    cap = float(os.environ.get("GENTING_JWT_MAX_LIFETIME_HOURS") or 12)
+    if not 0 < args.ttl_hours <= cap:
+        parser.error(f"--ttl-hours must be more than 0 and at most {cap:g}: the services refuse longer-lived tokens")
     token = issue_token(
         load_secrets(args.data_dir).jwt_secret,
         role=args.role,
-        sub=args.sub or f"dev-{args.role}",
+        # Each minted principal is someone of its own (audit trails, idempotency records, "registered
+        # by"): two kader tokens must not share a subject unless the caller says so.
+        sub=args.sub or f"dev-{args.role}-{uuid.uuid4().hex[:12]}",
         kelurahan=args.kelurahan,
         donor_id=args.donor_id,
         ttl_seconds=int(args.ttl_hours * 3600),
