@@ -174,7 +174,11 @@ class _ReplayStored(Exception):
 
 def idempotency(request: Request) -> Idempotency:
     """The app's idempotency records, built once from its settings."""
-    state = request.app.state
+    return app_idempotency(request.app)
+
+
+def app_idempotency(app: FastAPI) -> Idempotency:
+    state = app.state
     if getattr(state, "idempotency", None) is None:
         settings = state.settings
         secret = settings.data_key.get_secret_value() or settings.jwt_secret.get_secret_value()
@@ -274,8 +278,9 @@ class RequestContext:
 
 
 class BodyLimit:
-    """Pure ASGI middleware: a body over the limit gets 413 before it is read, parsed or authenticated.
-    A declared Content-Length is refused at once; a chunked body is counted as it streams in."""
+    """Pure ASGI middleware: a body over the limit gets 413 before it is parsed or authenticated.
+    A declared Content-Length over the limit is refused at once, unread; a chunked body is read
+    here up to the limit (never more) and refused as soon as it goes past it."""
 
     def __init__(self, app: ASGIApp, limit: int = 1 << 20, limits: dict[str, int] | None = None) -> None:
         self.app = app
@@ -297,25 +302,32 @@ class BodyLimit:
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await _too_large(limit)(scope, receive, send)
             return
-        received = 0
-
-        async def counted() -> Message:
-            nonlocal received
+        if declared is not None or scope["method"] in ("GET", "HEAD", "DELETE", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        # No Content-Length (a chunked body): read it here, at most `limit` bytes, before the app
+        # sees any of it — the app's own parser would turn an error raised mid-body into a 400.
+        body, more = bytearray(), True
+        while more:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise _TooLarge
-            return message
+            if message["type"] != "http.request":
+                await self.app(scope, receive, send)  # a disconnect: let the app see it
+                return
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > limit:
+                await _too_large(limit)(scope, receive, send)
+                return
+        replayed = False
 
-        try:
-            await self.app(scope, counted, send)
-        except _TooLarge:
-            await _too_large(limit)(scope, receive, send)
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": bytes(body), "more_body": False}
 
-
-class _TooLarge(Exception):
-    pass
+        await self.app(scope, replay, send)
 
 
 def _too_large(limit: int) -> JSONResponse:

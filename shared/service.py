@@ -23,7 +23,14 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from shared.asyncapi import asyncapi_document
 from shared.contracts import EventCatalog
 from shared.db import create_pool, migrate
-from shared.http import BodyLimit, RequestContext, install_problem_handlers, install_problem_schema, problem
+from shared.http import (
+    BodyLimit,
+    RequestContext,
+    app_idempotency,
+    install_problem_handlers,
+    install_problem_schema,
+    problem,
+)
 from shared.logging import configure_logging
 from shared.messaging import stream_name
 from shared.metrics import ServiceMetrics
@@ -95,6 +102,7 @@ def build_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
         if spec.on_startup is not None:
             await spec.on_startup(app)
         tasks += [asyncio.create_task(t) for t in spec.extra_tasks(app)]
+        tasks.append(asyncio.create_task(_purge_idempotency(app), name="idempotency-purge"))
         log.info("service_started", projections=[r.projection.name for r in app.state.runners])
         try:
             yield
@@ -215,6 +223,22 @@ def migrate_on_start() -> bool:
     """GENTING_MIGRATE_ON_START (default on: `genting up`, the tests, a plain `uvicorn`).
     `genting serve` turns it off: in production `genting migrate` runs once, before the services."""
     return os.environ.get("GENTING_MIGRATE_ON_START", "1").strip().lower() not in ("0", "false", "no", "off", "")
+
+
+IDEMPOTENCY_PURGE_SECONDS = 3600.0
+
+
+async def _purge_idempotency(app: FastAPI) -> None:
+    """Expired idempotency records are deleted hourly (on every replica: the delete is idempotent),
+    so stored responses and fingerprints do not outlive GENTING_IDEMPOTENCY_TTL_DAYS."""
+    records = app_idempotency(app)
+    while True:
+        try:
+            if purged := await records.purge(app.state.pool):
+                log.info("idempotency_records_purged", count=purged)
+        except Exception as exc:  # PostgreSQL away: the next round tries again
+            log.warning("idempotency_purge_failed", error=type(exc).__name__)
+        await asyncio.sleep(IDEMPOTENCY_PURGE_SECONDS)
 
 
 async def _stop(tasks: Sequence[asyncio.Task[None]]) -> None:

@@ -327,7 +327,7 @@ class Programme:
     def underfunded(self, plan: UUID, shortfall_rp: int, uncovered_days: int, remaining_rp: int, on: int) -> None:
         """AidPlanUnderfunded (wave 3): the plan's remaining budget cannot pay the daily minimum
         for its uncovered days left. As data, so it works before aid's catalog lists the type."""
-        data = {k: str(v) for k, v in self._plan_fields(plan).items()}
+        data: dict[str, object] = {k: str(v) for k, v in self._plan_fields(plan).items()}
         data |= {"shortfall_rp": shortfall_rp, "uncovered_days": uncovered_days, "remaining_rp": remaining_rp}
         self.emit(("aid", "AidPlanUnderfunded", plan, data | {"detected_on": str(self.day(on))}), aggregate="plan")
 

@@ -73,3 +73,24 @@ async def test_records_expire_and_are_purged(pool: asyncpg.Pool) -> None:
     await pool.execute("update idempotency_keys set created_at = now() - interval '8 days'")
     assert await short.purge(pool) == 1
     assert await pool.fetchval("select count(*) from idempotency_keys") == 0
+
+
+async def test_a_service_purges_expired_records_as_it_runs(pool: asyncpg.Pool) -> None:
+    import asyncio
+    from types import SimpleNamespace
+
+    from shared.service import _purge_idempotency
+    from shared.settings import Settings
+    from shared.testing import TEST_DATA_KEY, TEST_JWT_SECRET, wait_until
+
+    settings = Settings(jwt_secret=TEST_JWT_SECRET, data_key=TEST_DATA_KEY)  # type: ignore[arg-type]
+    app = SimpleNamespace(state=SimpleNamespace(settings=settings, pool=pool, idempotency=None))
+    assert await record(pool, RECORDS, "/families")
+    assert await record(pool, RECORDS, "/donors")
+    await pool.execute("update idempotency_keys set created_at = now() - interval '8 days' where path = '/families'")
+    task = asyncio.create_task(_purge_idempotency(app))  # type: ignore[arg-type]
+    try:
+        await wait_until(lambda: pool.fetchval("select count(*) = 1 from idempotency_keys"), 10)
+    finally:
+        task.cancel()
+    assert await pool.fetchval("select path from idempotency_keys") == "/donors"
