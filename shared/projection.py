@@ -137,6 +137,36 @@ def retry_delay(num_delivered: int) -> float:
     return min(0.25 * 2 ** max(num_delivered - 1, 0), 30.0)
 
 
+def decide_versions(
+    applied: dict[UUID, int], versions: Sequence[tuple[UUID, int]]
+) -> tuple[list[Outcome], dict[UUID, int]]:
+    """The version gate's decision, pure: given the last version applied per stream and a batch of
+    (stream_id, version) in arrival order, each one's outcome and the versions applied after it.
+
+    A version at or below the applied one is a duplicate; the next one applies, and so does a later
+    one that arrived earlier in the batch once its gap fills; the same version twice in a batch
+    applies once; anything beyond a missing version waits (a gap)."""
+    start = {sid: applied.get(sid, 0) for sid, _ in versions}
+    current = dict(start)
+    pending: dict[UUID, set[int]] = defaultdict(set)
+    for sid, v in versions:
+        pending[sid].add(v)
+    for sid, vs in pending.items():
+        while current[sid] + 1 in vs:
+            current[sid] += 1
+    claimed: set[tuple[UUID, int]] = set()
+    outcomes: list[Outcome] = []
+    for sid, v in versions:
+        if v <= start[sid] or (sid, v) in claimed:
+            outcomes.append(Outcome.DUPLICATE)
+        elif v <= current[sid]:
+            claimed.add((sid, v))
+            outcomes.append(Outcome.APPLY)
+        else:
+            outcomes.append(Outcome.GAP)
+    return outcomes, current
+
+
 async def gate(conn: asyncpg.Connection, projection: str, versions: Sequence[tuple[UUID, int]]) -> list[Outcome]:
     """Decide, for each (stream_id, version) in arrival order, whether to apply it.
 
@@ -157,26 +187,8 @@ async def gate(conn: asyncpg.Connection, projection: str, versions: Sequence[tup
         projection,
         ids,
     )
-    current = {r["stream_id"]: r["version"] for r in rows}
-    start = dict(current)
-    pending: dict[UUID, set[int]] = defaultdict(set)
-    for sid, v in versions:
-        pending[sid].add(v)
-    # A later version that arrived earlier in the same batch still applies once its gap fills.
-    for sid, vs in pending.items():
-        while current[sid] + 1 in vs:
-            current[sid] += 1
-    # The same version twice in one batch (a republish, a redelivery): only its first copy applies.
-    claimed: set[tuple[UUID, int]] = set()
-    outcomes: list[Outcome] = []
-    for sid, v in versions:
-        if v <= start[sid] or (sid, v) in claimed:
-            outcomes.append(Outcome.DUPLICATE)
-        elif v <= current[sid]:
-            claimed.add((sid, v))
-            outcomes.append(Outcome.APPLY)
-        else:
-            outcomes.append(Outcome.GAP)
+    start = {r["stream_id"]: r["version"] for r in rows}
+    outcomes, current = decide_versions(start, versions)
     changed = [(sid, v) for sid, v in current.items() if v != start[sid]]
     if changed:
         await conn.execute(

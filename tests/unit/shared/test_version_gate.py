@@ -1,0 +1,61 @@
+"""The projection's version gate, decided without a database (issue 13 #11: the rule itself, not only
+its integration): apply the next version, drop duplicates, hold what is beyond a gap."""
+
+from __future__ import annotations
+
+from uuid import UUID, uuid4
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from shared.projection import Outcome, decide_versions
+
+A, B = uuid4(), uuid4()
+APPLY, DUPLICATE, GAP = Outcome.APPLY, Outcome.DUPLICATE, Outcome.GAP
+
+
+def test_the_next_version_applies_and_advances_the_stream() -> None:
+    assert decide_versions({A: 2}, [(A, 3)]) == ([APPLY], {A: 3})
+
+
+def test_a_stream_never_seen_starts_at_version_one() -> None:
+    assert decide_versions({}, [(A, 1), (A, 2)]) == ([APPLY, APPLY], {A: 2})
+
+
+def test_a_version_already_applied_is_a_duplicate() -> None:
+    assert decide_versions({A: 3}, [(A, 2), (A, 3)]) == ([DUPLICATE, DUPLICATE], {A: 3})
+
+
+def test_a_version_beyond_a_missing_one_waits() -> None:
+    assert decide_versions({A: 1}, [(A, 3)]) == ([GAP], {A: 1})
+
+
+def test_a_later_version_that_arrived_first_applies_once_its_gap_fills_in_the_same_batch() -> None:
+    assert decide_versions({A: 1}, [(A, 3), (A, 2)]) == ([APPLY, APPLY], {A: 3})
+
+
+def test_the_same_version_twice_in_one_batch_applies_once() -> None:
+    assert decide_versions({A: 0}, [(A, 1), (A, 1)]) == ([APPLY, DUPLICATE], {A: 1})
+
+
+def test_streams_are_gated_independently() -> None:
+    assert decide_versions({A: 1, B: 5}, [(B, 7), (A, 2), (B, 6)]) == ([APPLY, APPLY, APPLY], {A: 2, B: 7})
+    assert decide_versions({A: 1, B: 5}, [(B, 7), (A, 2)]) == ([GAP, APPLY], {A: 2, B: 5})
+
+
+versions = st.lists(st.tuples(st.sampled_from([A, B]), st.integers(1, 8)), max_size=30)
+
+
+@given(applied=st.fixed_dictionaries({A: st.integers(0, 4), B: st.integers(0, 4)}), batch=versions)
+def test_what_applies_is_exactly_the_run_of_next_versions_each_once(applied: dict[UUID, int], batch: list) -> None:  # type: ignore[type-arg]
+    outcomes, advanced = decide_versions(applied, batch)
+    after = {stream: advanced.get(stream, applied[stream]) for stream in (A, B)}
+    for stream in (A, B):
+        applied_here = [v for (sid, v), o in zip(batch, outcomes, strict=True) if sid == stream and o is APPLY]
+        # Each applied version once, exactly the consecutive run after the stream's applied version.
+        assert sorted(applied_here) == list(range(applied[stream] + 1, after[stream] + 1))
+        for (sid, v), o in zip(batch, outcomes, strict=True):
+            if sid == stream and o is DUPLICATE:
+                assert v <= applied[stream] or v in applied_here
+            if sid == stream and o is GAP:
+                assert v > after[stream] + 1  # held: the version before it is still missing
