@@ -13,7 +13,6 @@ import pytest
 from nats.js import JetStreamContext
 from reporting_support import publish, token, wait_caught_up
 
-from services.reporting.reference import KELURAHAN
 from shared.testing import reporting_scenarios as S
 from shared.testing.reporting_examples import Programme
 
@@ -37,7 +36,7 @@ class TestProgress:
     async def test_an_empty_programme_lists_every_kelurahan_with_zeros(self, reporting: httpx.AsyncClient) -> None:
         body = await get(reporting, "/progress")
         assert body["target"] == 1330 and body["registered"] == 0
-        assert [k["kelurahan_code"] for k in body["by_kelurahan"]] == [k.code for k in KELURAHAN]
+        assert [k["kelurahan_code"] for k in body["by_kelurahan"]] == list(S.city_areas().codes)
         assert len(body["by_kecamatan"]) == 4
         assert all(k[c] == 0 for k in body["by_kelurahan"] for c in S.SCRIPTED_PROGRESS)
 
