@@ -80,6 +80,8 @@ class TestAid:
         assert topics["hygiene"]["sessions"] == 1 and topics["parenting"]["sessions"] == 0
         kinds = {k["kind"]: k for k in body["interventions_by_kind"]}
         assert kinds["sanitation"] == {"kind": "sanitation", "interventions": 1, "value_rp": 1_500_000}
+        # Every kind aid's contract has is listed, zeros included (house_repair: rumah layak huni).
+        assert kinds["house_repair"] == {"kind": "house_repair", "interventions": 0, "value_rp": 0}
         assert [(d["date"], d["deliveries"]) for d in body["deliveries_by_day"]] == [
             ("2025-01-09", 1),
             ("2025-01-11", 1),
