@@ -180,7 +180,7 @@ async def _reporting_pool(servers: Servers, part: str) -> asyncpg.Pool:
 
 
 async def _check(pool: asyncpg.Pool, families: int) -> None:
-    progress = await queries.progress(pool, 1330)
+    progress = await queries.progress(pool, 1330, scenarios.city_areas())
     if progress.registered != families or progress.enrolled != families:
         raise BenchFailure(f"the read model counts {progress.registered} families, not {families}")
 

@@ -25,13 +25,13 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from services.reporting import dashboard, exports, queries
+from services.reporting.areas import Areas
 from services.reporting.queries import consistent_read
 from services.reporting.reports import AidReport, FundingReport, OutcomesReport, PlanGap, ProgressWeek, UnderfundedPlan
 from services.reporting.settings import ReportingSettings
 from shared.auth import Principal
 from shared.contracts.reporting import CityProgress
 from shared.http import authenticate, problem_responses
-from shared.programme import Programme
 
 router = APIRouter(tags=["reporting"])
 Caller = Annotated[Principal, Depends(authenticate)]
@@ -60,23 +60,28 @@ def _pool(request: Request) -> asyncpg.Pool:
     return pool
 
 
+def _areas(request: Request) -> Areas:
+    areas: Areas = request.app.state.areas  # the deployment's city (GENTING_CITY)
+    return areas
+
+
 def _today(request: Request) -> date:
     today: date = request.app.state.clock()  # the city's today (tests swap the clock)
     return today
 
 
 async def _progress(request: Request, conn: asyncpg.Connection) -> CityProgress:
-    return await queries.progress(conn, _settings(request).target_families)
+    return await queries.progress(conn, _settings(request).target_families, _areas(request))
 
 
 async def _funding(request: Request, conn: asyncpg.Connection) -> FundingReport:
     settings = _settings(request)
     # The funding gap's unit: a whole plan at the daily minimum (issue 13 #6).
-    return await queries.funding(conn, settings.plan_days * settings.daily_minimum_rp)
+    return await queries.funding(conn, settings.plan_days * settings.daily_minimum_rp, _areas(request))
 
 
 async def _aid(request: Request, conn: asyncpg.Connection) -> AidReport:
-    return await queries.aid(conn, _settings(request).programme_start, _today(request))
+    return await queries.aid(conn, _settings(request).programme_start, _today(request), _areas(request))
 
 
 async def _history(request: Request, conn: asyncpg.Connection) -> list[ProgressWeek]:
@@ -85,7 +90,8 @@ async def _history(request: Request, conn: asyncpg.Connection) -> list[ProgressW
 
 @router.get("/progress", response_model=CityProgress, summary="Progress against the target (public)")
 async def get_progress(request: Request) -> CityProgress:
-    """Families per stage, city-wide, per kecamatan and for all 27 kelurahan (zeros included).
+    """Families per stage, city-wide, per kecamatan and for every kelurahan of the deployment's city
+    (`GENTING_CITY`, Kemendagri reference data; zeros included), in code order.
 
     `registered`, `enrolled`, `sponsored`, `completed`, `exited`, `rejected` count families that
     ever reached that point (a family is counted once however many sponsorships or plans it has,
@@ -143,7 +149,7 @@ async def get_plan_gaps(request: Request, caller: Caller) -> list[PlanGap]:
     """Admin, auditor, agency: every kelurahan; lurah, kader: their own. Others 403."""
     caller.require(*FULL_VIEW, *AREA_VIEW)
     async with consistent_read(_pool(request)) as conn:
-        return await queries.plan_gaps(conn, caller.kelurahan if caller.role in AREA_VIEW else None)
+        return await queries.plan_gaps(conn, _areas(request), caller.kelurahan if caller.role in AREA_VIEW else None)
 
 
 @router.get(
@@ -159,7 +165,9 @@ async def get_underfunded_plans(request: Request, caller: Caller) -> list[Underf
     Others 403."""
     caller.require(*FULL_VIEW, *AREA_VIEW)
     async with consistent_read(_pool(request)) as conn:
-        return await queries.underfunded_plans(conn, caller.kelurahan if caller.role in AREA_VIEW else None)
+        return await queries.underfunded_plans(
+            conn, _areas(request), caller.kelurahan if caller.role in AREA_VIEW else None
+        )
 
 
 @router.get(
@@ -174,7 +182,7 @@ async def get_outcomes(request: Request, caller: Caller) -> OutcomesReport:
     measured in a month counts once, by its latest measurement of that month."""
     caller.require(*OUTCOME_VIEW)
     async with consistent_read(_pool(request)) as conn:
-        report = await queries.outcomes(conn, _settings(request).programme_start, _today(request))
+        report = await queries.outcomes(conn, _settings(request).programme_start, _today(request), _areas(request))
     if caller.role in FULL_VIEW:
         return report
     own = [k for k in report.by_kelurahan if caller.role in AREA_VIEW and k.kelurahan_code == caller.kelurahan]
@@ -199,14 +207,14 @@ async def get_dashboard(request: Request) -> HTMLResponse:
         funding = await _funding(request, conn)
         aid = await _aid(request, conn)
         history = await _history(request, conn)
-        outcomes = await queries.outcomes(conn, settings.programme_start, _today(request))
+        outcomes = await queries.outcomes(conn, settings.programme_start, _today(request), _areas(request))
     html = dashboard.render(
         progress,
         funding,
         aid,
         history=history,
         outcomes_by_month=outcomes.by_month,
-        city=Programme.from_settings(settings).city_name,
+        city=request.app.state.programme.city_name,
         refresh_seconds=settings.dashboard_refresh_seconds,
         zone=settings.zone(),
     )

@@ -15,10 +15,12 @@ from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 
 from services.reporting.api import router
+from services.reporting.areas import Areas
 from services.reporting.projections import PROJECTIONS
 from services.reporting.settings import ReportingSettings
 from services.reporting.snapshots import SnapshotPublisher
 from shared.contracts.reporting import CATALOG
+from shared.programme import Programme
 from shared.service import ServiceSpec, build_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -38,12 +40,17 @@ DESCRIPTION = (
 
 def create_app(settings: ReportingSettings | None = None) -> FastAPI:
     config = settings if settings is not None else ReportingSettings.from_env(service="reporting")
+    programme = Programme.from_settings(config)
+    areas = Areas(programme)  # every report lists this city's kelurahan, and only them
 
     def background(app: FastAPI) -> Sequence[Coroutine[Any, Any, None]]:
         # The snapshot publisher: looks at the progress once per interval (every replica does;
         # the snapshot stream's expected version lets only one of them publish a given change).
         app.state.snapshots = SnapshotPublisher(
-            app.state.pool, target=config.target_families, interval_seconds=config.snapshot_interval_seconds
+            app.state.pool,
+            target=config.target_families,
+            areas=areas,
+            interval_seconds=config.snapshot_interval_seconds,
         )
         return [app.state.snapshots.run()]
 
@@ -60,5 +67,7 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
     app = build_app(spec, config)
     # The dashboard is ~100 KB of HTML and inline SVG; compressed it is a tenth of that on a phone.
     app.add_middleware(GZipMiddleware, minimum_size=2048)
+    app.state.programme = programme
+    app.state.areas = areas
     app.state.clock = config.clock()  # the city's "today" (history, weekly and monthly series); tests swap it
     return app

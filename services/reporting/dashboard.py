@@ -22,7 +22,7 @@ from services.reporting.charts import Row, Series, columns, hbars, lines, progre
 from services.reporting.formatting import MONTHS, local_time, number, rupiah_short
 from services.reporting.rendering import render as render_template
 from services.reporting.reports import AidReport, FundingReport, MonthOutcomes, ProgressWeek
-from shared.contracts.reporting import CityProgress, ProgressCounts
+from shared.contracts.reporting import CityProgress, KelurahanProgress, ProgressCounts
 
 STAGES = (  # (field, Bahasa Indonesia, English)
     ("registered", "Terdaftar", "registered"),
@@ -71,6 +71,33 @@ BURN_UP = (
 FUNDING_FIELDS = ("donors", "pledged_rp", "received_rp", "allocated_rp", "drawn_rp")
 
 
+# The per-kelurahan chart draws every kelurahan of a city that has this many or fewer (Kota
+# Pekalongan's 27: a zero shows where nothing has happened yet). A bigger city (Kota Semarang
+# has 177) would draw a chart too long to read on a phone: there it ranks the kelurahan with
+# families, most enrolled first, and stops at this many; the table below still lists them all.
+KELURAHAN_CHART_ROWS = 30
+
+
+def charted_kelurahan(progress: CityProgress) -> list[KelurahanProgress]:
+    """The kelurahan the per-kelurahan chart draws, in the order it draws them."""
+    rows = progress.by_kelurahan
+    if len(rows) <= KELURAHAN_CHART_ROWS:
+        return list(rows)
+    active = [k for k in rows if k.registered or k.enrolled]
+    return sorted(active, key=lambda k: (-k.enrolled, -k.registered, k.kelurahan_code))[:KELURAHAN_CHART_ROWS]
+
+
+def kecamatan_label(name: str, names: Sequence[str]) -> str:
+    """A kecamatan's name without the prefix every kecamatan of the city shares ("Pekalongan
+    Barat" -> "Barat" in Pekalongan, where all four are "Pekalongan ..."): a shared word says
+    nothing and squeezes the bars. Where names differ (Semarang's "Tembalang"), they stay whole."""
+    first, *_ = name.split(" ", 1)
+    prefix = f"{first} "
+    if len(names) > 1 and all(n.startswith(prefix) for n in names):
+        return name.removeprefix(prefix)
+    return name
+
+
 def _layers(c: ProgressCounts) -> tuple[int, ...]:
     return (c.enrolled, c.sponsored, c.completed)
 
@@ -97,6 +124,7 @@ def charts(
     by_month: Sequence[MonthOutcomes] = (),
 ) -> dict[str, Markup]:
     """The page's charts, drawn (SVG markup, escaped by the chart template)."""
+    kecamatan_names = [k.kecamatan for k in progress.by_kecamatan]
     money_rows = [
         Row(DONOR_TYPES.get(t.donor_type, t.donor_type), (t.received_rp, t.allocated_rp, t.drawn_rp))
         for t in funding.by_donor_type
@@ -109,12 +137,15 @@ def charts(
         ),
         "kecamatan": hbars(
             "Masuk program per kecamatan",
-            [Row(k.kecamatan.removeprefix("Pekalongan "), _layers(k)) for k in progress.by_kecamatan],
+            [Row(kecamatan_label(k.kecamatan, kecamatan_names), _layers(k)) for k in progress.by_kecamatan],
             LAYERS,
             number,
         ),
         "kelurahan": hbars(
-            "Masuk program per kelurahan", [Row(k.kelurahan, _layers(k)) for k in progress.by_kelurahan], LAYERS, number
+            "Masuk program per kelurahan",
+            [Row(k.kelurahan, _layers(k)) for k in charted_kelurahan(progress)],
+            LAYERS,
+            number,
         ),
         "funding": hbars("Dana per jenis donatur", money_rows, MONEY, rupiah_short),
         "burn_up": lines(
@@ -156,6 +187,7 @@ def render(
         refresh_seconds=refresh_seconds,
         as_of=local_time(progress.as_of, zone),
         charts=charts(progress, funding, aid, history, outcomes_by_month),
+        kelurahan_charted=len(charted_kelurahan(progress)),
         burn_up=[series for _, series in BURN_UP],
         history=history,
         # The table shows the latest weeks, newest first (the chart and the JSON have them all):

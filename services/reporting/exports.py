@@ -48,7 +48,7 @@ def _csv(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
 
 
 def progress_csv(p: CityProgress) -> str:
-    """27 kelurahan rows, then the 4 kecamatan, then the city with its target."""
+    """One row per kelurahan of the city (27 in Pekalongan), then per kecamatan, then the city with its target."""
     rows: list[list[object]] = []
     for k in p.by_kelurahan:
         rows.append(

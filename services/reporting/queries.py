@@ -9,7 +9,7 @@ from typing import Any, get_args
 
 import asyncpg
 
-from services.reporting.reference import KECAMATAN, KECAMATAN_NAMES, KELURAHAN, area
+from services.reporting.areas import Areas
 from services.reporting.reports import (
     AidReport,
     DayDeliveries,
@@ -75,12 +75,12 @@ async def consistent_read(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connectio
         yield conn
 
 
-async def progress(conn: asyncpg.Connection | asyncpg.Pool, target: int) -> CityProgress:
+async def progress(conn: asyncpg.Connection | asyncpg.Pool, target: int, areas: Areas) -> CityProgress:
+    """Every kelurahan of the city (zeros included), then any other code a family was filed under."""
     rows = {r["kelurahan_code"]: r for r in await conn.fetch(PROGRESS_SQL)}
-    codes = [a.code for a in KELURAHAN] + sorted(set(rows) - {a.code for a in KELURAHAN})
     by_kelurahan = []
-    for code in codes:
-        a = area(code)
+    for code in areas.ordered(rows):
+        a = areas.area(code)
         counts = {c: rows[code][c] if code in rows else 0 for c in COUNTS}
         by_kelurahan.append(
             KelurahanProgress(
@@ -91,17 +91,18 @@ async def progress(conn: asyncpg.Connection | asyncpg.Pool, target: int) -> City
         target=target,
         as_of=now(),
         by_kelurahan=by_kelurahan,
-        by_kecamatan=by_kecamatan(by_kelurahan),
+        by_kecamatan=by_kecamatan(by_kelurahan, areas),
         **_sums(by_kelurahan, COUNTS),
     )
 
 
-def by_kecamatan(rows: Sequence[KelurahanProgress]) -> list[KecamatanProgress]:
-    codes = [code for code, _ in KECAMATAN] + sorted({r.kecamatan_code for r in rows} - set(KECAMATAN_NAMES))
+def by_kecamatan(rows: Sequence[KelurahanProgress], areas: Areas) -> list[KecamatanProgress]:
+    names = areas.kecamatan_names
+    codes = [code for code, _ in areas.kecamatan] + sorted({r.kecamatan_code for r in rows} - set(names))
     return [
         KecamatanProgress(
             kecamatan_code=code,
-            kecamatan=KECAMATAN_NAMES.get(code, code),
+            kecamatan=names.get(code, code),
             **_sums([r for r in rows if r.kecamatan_code == code], COUNTS),
         )
         for code in codes
@@ -133,26 +134,29 @@ where f.enrolled_on is not null and f.exited_on is null
 UNDERFUNDED = "shortfall_rp > 0 and completed_on is null and closed_on is null"
 
 
-async def funding(conn: asyncpg.Connection | asyncpg.Pool, family_minimum_rp: int) -> FundingReport:
+async def funding(conn: asyncpg.Connection | asyncpg.Pool, family_minimum_rp: int, areas: Areas) -> FundingReport:
     """`family_minimum_rp` is the programme's plan days x daily minimum (kernel settings)."""
     rows = {r["donor_type"] or "other": r for r in await conn.fetch(FUNDING_SQL)}
     types = list(get_args(DonorType)) + sorted(set(rows) - set(get_args(DonorType)))
     by_type = [DonorTypeFunding(donor_type=t, **_funding_values(rows.get(t))) for t in types]
     gap = await conn.fetchrow(GAP_SQL, family_minimum_rp)
     totals = _sums(by_type, tuple(FundingTotals.model_fields))
-    top_ups = [
-        KelurahanTopUps(
-            kelurahan_code=area(r["kelurahan_code"] or "").code,
-            kelurahan=area(r["kelurahan_code"] or "").name,
-            kecamatan=area(r["kelurahan_code"] or "").kecamatan,
-            plans=r["plans"],
-            top_up_rp=r["top_up_rp"],
+    rows_by_kelurahan = await conn.fetch(
+        "select kelurahan_code, count(*) as plans, sum(shortfall_rp)::bigint as top_up_rp from plans_view"
+        f" where {UNDERFUNDED} group by kelurahan_code order by top_up_rp desc, kelurahan_code"
+    )
+    top_ups = []
+    for r in rows_by_kelurahan:
+        a = areas.area(r["kelurahan_code"] or "")
+        top_ups.append(
+            KelurahanTopUps(
+                kelurahan_code=a.code,
+                kelurahan=a.name,
+                kecamatan=a.kecamatan,
+                plans=r["plans"],
+                top_up_rp=r["top_up_rp"],
+            )
         )
-        for r in await conn.fetch(
-            "select kelurahan_code, count(*) as plans, sum(shortfall_rp)::bigint as top_up_rp from plans_view"
-            f" where {UNDERFUNDED} group by kelurahan_code order by top_up_rp desc, kelurahan_code"
-        )
-    ]
     return FundingReport(
         by_donor_type=by_type,
         funding_gap_rp=gap["gap"],
@@ -167,7 +171,7 @@ async def funding(conn: asyncpg.Connection | asyncpg.Pool, family_minimum_rp: in
 
 
 async def underfunded_plans(
-    conn: asyncpg.Connection | asyncpg.Pool, kelurahan_code: str | None = None
+    conn: asyncpg.Connection | asyncpg.Pool, areas: Areas, kelurahan_code: str | None = None
 ) -> list[UnderfundedPlan]:
     rows = await conn.fetch(
         "select plan_id, family_id, kelurahan_code, shortfall_rp, uncovered_days, remaining_rp,"
@@ -180,7 +184,7 @@ async def underfunded_plans(
             plan_id=str(r["plan_id"]),
             family_id=str(r["family_id"]),
             kelurahan_code=r["kelurahan_code"] or "",
-            kelurahan=area(r["kelurahan_code"] or "").name,
+            kelurahan=areas.area(r["kelurahan_code"] or "").name,
             shortfall_rp=r["shortfall_rp"],
             uncovered_days=r["uncovered_days"],
             remaining_rp=r["remaining_rp"],
@@ -259,7 +263,7 @@ group by w.period_start order by w.period_start
 """
 
 
-async def aid(conn: asyncpg.Connection | asyncpg.Pool, programme_start: date, today: date) -> AidReport:
+async def aid(conn: asyncpg.Connection | asyncpg.Pool, programme_start: date, today: date, areas: Areas) -> AidReport:
     summary = dict(await conn.fetchrow(AID_SQL))
     weekly = await conn.fetch(WEEKLY_DELIVERIES_SQL, weeks(programme_start, today))
     topics = {
@@ -318,7 +322,7 @@ async def aid(conn: asyncpg.Connection | asyncpg.Pool, programme_start: date, to
             )
             for r in days
         ],
-        gaps_to_chase=_gaps_by_kelurahan(gaps),
+        gaps_to_chase=_gaps_by_kelurahan(gaps, areas),
         deliveries_by_week=[
             WeekDeliveries(
                 week_start=r["period_start"],
@@ -336,10 +340,10 @@ def _ordered(known: Sequence[str], found: Any) -> list[str]:
     return list(known) + sorted(set(found) - set(known) - {None})
 
 
-def _gaps_by_kelurahan(rows: Sequence[asyncpg.Record]) -> list[KelurahanGaps]:
+def _gaps_by_kelurahan(rows: Sequence[asyncpg.Record], areas: Areas) -> list[KelurahanGaps]:
     out = []
     for r in rows:
-        a = area(r["kelurahan_code"] or "")
+        a = areas.area(r["kelurahan_code"] or "")
         out.append(
             KelurahanGaps(
                 kelurahan_code=a.code,
@@ -370,7 +374,9 @@ def holes(start: date, horizon: date | None, covered: Sequence[tuple[date, date]
     return [h for h in out if h[0] <= h[1]]
 
 
-async def plan_gaps(conn: asyncpg.Connection | asyncpg.Pool, kelurahan_code: str | None = None) -> list[PlanGap]:
+async def plan_gaps(
+    conn: asyncpg.Connection | asyncpg.Pool, areas: Areas, kelurahan_code: str | None = None
+) -> list[PlanGap]:
     rows = await conn.fetch(
         f"select plan_id, family_id, kelurahan_code, start_date, end_date, horizon, last_gap_to, days_covered,"
         f" {GAP_DAYS} as gap_days from plans_view where {ACTIVE_GAPS} and ($1::text is null or kelurahan_code = $1)"
@@ -387,7 +393,7 @@ async def plan_gaps(conn: asyncpg.Connection | asyncpg.Pool, kelurahan_code: str
             plan_id=str(r["plan_id"]),
             family_id=str(r["family_id"]),
             kelurahan_code=r["kelurahan_code"] or "",
-            kelurahan=area(r["kelurahan_code"] or "").name,
+            kelurahan=areas.area(r["kelurahan_code"] or "").name,
             start_date=r["start_date"],
             end_date=r["end_date"],
             gaps=len(holes(r["start_date"], r["horizon"], periods[r["plan_id"]])),
@@ -466,18 +472,19 @@ group by m order by m
 """
 
 
-async def outcomes(conn: asyncpg.Connection | asyncpg.Pool, programme_start: date, today: date) -> OutcomesReport:
+async def outcomes(
+    conn: asyncpg.Connection | asyncpg.Pool, programme_start: date, today: date, areas: Areas
+) -> OutcomesReport:
     rows = {r["kelurahan_code"]: r for r in await conn.fetch(OUTCOMES_SQL)}
     by_month = [MonthOutcomes(**dict(r)) for r in await conn.fetch(MONTHLY_SQL, months(programme_start, today))]
     fields = tuple(OutcomeCounts.model_fields)
-    codes = [a.code for a in KELURAHAN] + sorted(set(rows) - {a.code for a in KELURAHAN})
     by_kelurahan = [
         KelurahanOutcomes(
             kelurahan_code=code,
-            kelurahan=area(code).name,
-            kecamatan=area(code).kecamatan,
+            kelurahan=areas.area(code).name,
+            kecamatan=areas.area(code).kecamatan,
             **{f: int(rows[code][f]) if code in rows else 0 for f in fields},
         )
-        for code in codes
+        for code in areas.ordered(rows)
     ]
     return OutcomesReport(by_kelurahan=by_kelurahan, by_month=by_month, as_of=now(), **_sums(by_kelurahan, fields))

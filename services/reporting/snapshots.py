@@ -18,6 +18,7 @@ import asyncpg
 import structlog
 
 from services.reporting import queries
+from services.reporting.areas import Areas
 from shared.contracts.reporting import CATALOG, CITY_PROGRESS_STREAM_ID, CityProgress, ProgressSnapshot
 from shared.errors import ConcurrencyConflict
 from shared.eventstore import Metadata
@@ -89,9 +90,10 @@ async def latest(conn: asyncpg.Connection) -> Aggregate[LastSnapshot]:
 class SnapshotPublisher:
     """Looks at the progress once per interval; appends a ProgressSnapshot when it should."""
 
-    def __init__(self, pool: asyncpg.Pool, *, target: int, interval_seconds: float) -> None:
+    def __init__(self, pool: asyncpg.Pool, *, target: int, areas: Areas, interval_seconds: float) -> None:
         self.pool = pool
         self.target = target
+        self.areas = areas
         self.interval = timedelta(seconds=interval_seconds)
         self.published = 0
 
@@ -109,7 +111,7 @@ class SnapshotPublisher:
 
     async def publish_if_changed(self) -> ProgressSnapshot | None:
         async with committing(self.pool) as conn:
-            current = await queries.progress(conn, self.target)
+            current = await queries.progress(conn, self.target, self.areas)
             stream = await latest(conn)
             facts = decide(stream.state, current, self.interval)
             # Expected version: two replicas racing get a conflict, never two snapshots of one version.

@@ -3,13 +3,24 @@ worked out by hand (tests), and a full-size one (the benchmark, a demo)."""
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any, get_args
 
-from services.reporting.reference import KELURAHAN
+from services.reporting.areas import Areas
+from services.reporting.settings import ReportingSettings
 from shared.contracts.funding import DonorType
+from shared.programme import Programme as CityProgramme
 from shared.testing.reporting_examples import MINIMUM_RP, PLAN_DAYS, Programme
 
 MEDONO, KAUMAN, KRAPYAK, BANYURIP = "33.75.01.1002", "33.75.02.1004", "33.75.03.1002", "33.75.04.1002"
+PEKALONGAN, SEMARANG = "33.75", "33.74"
+TEMBALANG = "33.74.10.1006"  # Kota Semarang, kecamatan Tembalang (Kemendagri reference data)
+
+
+@cache
+def city_areas(city: str = PEKALONGAN) -> Areas:
+    """The kecamatan and kelurahan reporting lists for a deployment with GENTING_CITY=`city`."""
+    return Areas(CityProgramme.from_settings(ReportingSettings(city=city)))
 
 
 def scripted() -> Programme:
@@ -213,7 +224,7 @@ def full(families: int, seed: int = 3, donors: int = 200, today: int = 300) -> P
     pool = [p.donor(types[i % len(types)], received_rp=MINIMUM_RP * (families // donors + 2)) for i in range(donors)]
     fortnight_rp = 15 * 15_000
     for i in range(families):
-        kelurahan = KELURAHAN[i % len(KELURAHAN)].code
+        kelurahan = city_areas().codes[i % len(city_areas().codes)]
         on = i * 240 // max(families, 1)
         family = p.register(kelurahan, on=on)
         p.enroll(family, on=on + 1)

@@ -13,7 +13,6 @@ import pytest
 from nats.js import JetStreamContext
 from reporting_support import publish, token, wait_caught_up
 
-from services.reporting.reference import KELURAHAN
 from shared.testing import reporting_scenarios as S
 from shared.testing.reporting_examples import Programme
 
@@ -37,7 +36,7 @@ class TestProgress:
     async def test_an_empty_programme_lists_every_kelurahan_with_zeros(self, reporting: httpx.AsyncClient) -> None:
         body = await get(reporting, "/progress")
         assert body["target"] == 1330 and body["registered"] == 0
-        assert [k["kelurahan_code"] for k in body["by_kelurahan"]] == [k.code for k in KELURAHAN]
+        assert [k["kelurahan_code"] for k in body["by_kelurahan"]] == list(S.city_areas().codes)
         assert len(body["by_kecamatan"]) == 4
         assert all(k[c] == 0 for k in body["by_kelurahan"] for c in S.SCRIPTED_PROGRESS)
 
@@ -81,6 +80,8 @@ class TestAid:
         assert topics["hygiene"]["sessions"] == 1 and topics["parenting"]["sessions"] == 0
         kinds = {k["kind"]: k for k in body["interventions_by_kind"]}
         assert kinds["sanitation"] == {"kind": "sanitation", "interventions": 1, "value_rp": 1_500_000}
+        # Every kind aid's contract has is listed, zeros included (house_repair: rumah layak huni).
+        assert kinds["house_repair"] == {"kind": "house_repair", "interventions": 0, "value_rp": 0}
         assert [(d["date"], d["deliveries"]) for d in body["deliveries_by_day"]] == [
             ("2025-01-09", 1),
             ("2025-01-11", 1),

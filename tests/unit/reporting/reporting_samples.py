@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from services.reporting.queries import by_kecamatan
-from services.reporting.reference import KELURAHAN
 from services.reporting.reports import (
     AidReport,
     DayDeliveries,
@@ -19,11 +18,13 @@ from services.reporting.reports import (
     WeekDeliveries,
 )
 from shared.contracts.reporting import CityProgress, KelurahanProgress
+from shared.testing.reporting_scenarios import city_areas
 
 AS_OF = datetime(2025, 3, 1, 2, 30, tzinfo=UTC)
 
 
 def city_progress(enrolled_in_medono: int = 3) -> CityProgress:
+    areas = city_areas()
     rows = [
         KelurahanProgress(
             kelurahan_code=a.code,
@@ -34,11 +35,11 @@ def city_progress(enrolled_in_medono: int = 3) -> CityProgress:
             enrolled=i % 2,
             sponsored=i % 2,
         )
-        for i, a in enumerate(KELURAHAN)
+        for i, a in enumerate(areas.kelurahan)
     ]
     rows[0] = rows[0].model_copy(update={"registered": 5, "enrolled": enrolled_in_medono, "completed": 1})
     totals = {f: sum(getattr(r, f) for r in rows) for f in ("registered", "enrolled", "sponsored", "completed")}
-    return CityProgress(target=1330, as_of=AS_OF, by_kelurahan=rows, by_kecamatan=by_kecamatan(rows), **totals)
+    return CityProgress(target=1330, as_of=AS_OF, by_kelurahan=rows, by_kecamatan=by_kecamatan(rows, areas), **totals)
 
 
 def sample_funding() -> FundingReport:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 from zoneinfo import ZoneInfo
 
-from reporting_samples import sample_history, sample_months
+from reporting_samples import AS_OF, sample_history, sample_months
 
-from services.reporting.dashboard import render, stunting_permille
+from services.reporting.dashboard import KELURAHAN_CHART_ROWS, render, stunting_permille
 from services.reporting.formatting import local_time, number, percent, rupiah, rupiah_short
+from services.reporting.queries import by_kecamatan
 from services.reporting.reports import AidReport, FundingReport, KelurahanTopUps
-from shared.contracts.reporting import CityProgress
+from shared.contracts.reporting import CityProgress, KelurahanProgress
+from shared.testing.reporting_scenarios import SEMARANG, city_areas
 
 WIB = ZoneInfo("Asia/Jakarta")
 
@@ -155,3 +157,56 @@ def test_names_from_events_are_escaped_never_markup(
     )
     assert html.count("<script") == 1  # the page's own refresh, not the name
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &#34;quoted&#34;" in html
+
+
+def _kelurahan_chart(html: str) -> list[str]:
+    chart = html.split('aria-label="Masuk program per kelurahan"')[1].split("</svg>")[0]
+    return re.findall(r'<text class="label"[^>]*>([^<]*)</text>', chart)
+
+
+def test_a_small_city_charts_every_kelurahan_and_drops_the_kecamatans_shared_prefix(
+    progress: CityProgress, funding: FundingReport, aid: AidReport
+) -> None:
+    html = page(progress, funding, aid)
+    assert _kelurahan_chart(html) == [k.kelurahan for k in progress.by_kelurahan]  # all 27, code order
+    kecamatan = html.split('aria-label="Masuk program per kecamatan"')[1].split("</svg>")[0]
+    assert re.findall(r'<text class="label"[^>]*>([^<]*)</text>', kecamatan) == ["Barat", "Timur", "Utara", "Selatan"]
+    assert "kelurahan dengan keluarga terbanyak" not in html
+
+
+def test_a_big_city_charts_the_kelurahan_furthest_along_and_tables_them_all(
+    funding: FundingReport, aid: AidReport
+) -> None:
+    areas = city_areas(SEMARANG)
+    rows = [
+        KelurahanProgress(
+            kelurahan_code=a.code,
+            kelurahan=a.name,
+            kecamatan_code=a.kecamatan_code,
+            kecamatan=a.kecamatan,
+            # 40 kelurahan with families, the later ones (by code) with more enrolled
+            registered=i + 1 if i % 4 == 0 else 0,
+            enrolled=i if i % 4 == 0 else 0,
+        )
+        for i, a in enumerate(areas.kelurahan[:160])
+    ]
+    progress = CityProgress(
+        target=1330,
+        as_of=AS_OF,
+        by_kelurahan=rows,
+        by_kecamatan=by_kecamatan(rows, areas),
+        registered=sum(r.registered for r in rows),
+        enrolled=sum(r.enrolled for r in rows),
+    )
+    html = page(progress, funding, aid)
+    charted = _kelurahan_chart(html)
+    assert len(charted) == KELURAHAN_CHART_ROWS
+    ranked = sorted((r for r in rows if r.registered), key=lambda r: -r.enrolled)
+    assert charted == [r.kelurahan for r in ranked[:KELURAHAN_CHART_ROWS]]
+    assert f"{KELURAHAN_CHART_ROWS} kelurahan dengan keluarga terbanyak" in html
+    # The table still has every kelurahan, zeros included.
+    for r in rows:
+        assert f'data-metric="progress.by_kelurahan.{r.kelurahan_code}.registered"' in html
+    kecamatan = html.split('aria-label="Masuk program per kecamatan"')[1].split("</svg>")[0]
+    labels = re.findall(r'<text class="label"[^>]*>([^<]*)</text>', kecamatan)
+    assert "Semarang Tengah" in labels and "Tembalang" in labels  # names differ: kept whole
