@@ -92,3 +92,14 @@ async def stream_texts(admin_url: str) -> dict[str, list[str]]:
         return texts
     finally:
         await nc.close()
+
+
+async def family_keys(server_url: str, database: str) -> set[str] | None:
+    """The families a service holds a key for (`family_keys`), or None if it keeps none."""
+    conn = await asyncpg.connect(database_url(server_url, database), timeout=10)
+    try:
+        if not await conn.fetchval("select to_regclass('public.family_keys') is not null"):
+            return None
+        return {str(r["family_id"]) for r in await conn.fetch("select family_id from family_keys")}
+    finally:
+        await conn.close()

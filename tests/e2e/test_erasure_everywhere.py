@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import nats
 import pytest
-from erasure_search import database_of, hits, search_database, stream_texts
+from erasure_search import database_of, family_keys, hits, search_database, stream_texts
 
 from shared.auth import issue_token
 from shared.testing import TEST_JWT_SECRET, wait_until
@@ -74,8 +74,9 @@ class Family:
     plan_id: str = ""
     secrets: list[str] = field(default_factory=list)
     verification_note: str = ""  # kept by the registry, shown by no route
-    # Every command sent (method, url, body, headers with its Idempotency-Key): a retry gets the kept answer.
-    commands: list[tuple[str, dict[str, Any], dict[str, str]]] = field(default_factory=list)
+    # Every command sent (url, body, headers with its Idempotency-Key, the status it got): a retry
+    # gets the kept answer. Refused ones too: their answers may echo what was sent.
+    commands: list[tuple[str, dict[str, Any], dict[str, str], int]] = field(default_factory=list)
 
 
 @pytest.fixture
@@ -85,11 +86,19 @@ async def urls(service_process: Any) -> dict[str, Any]:
     return {svc.name: svc for svc in started}
 
 
-async def send(http: httpx.AsyncClient, family: Family, url: str, body: dict[str, Any], headers: dict[str, str]) -> Any:
+async def send(
+    http: httpx.AsyncClient,
+    family: Family,
+    url: str,
+    body: dict[str, Any],
+    headers: dict[str, str],
+    refused: int | None = None,
+) -> Any:
+    """POST with an Idempotency-Key: accepted, or refused with the status `refused`."""
     headers = headers | {"Idempotency-Key": str(uuid4())}  # the client's, not the family's
-    family.commands.append((url, body, headers))
     response = await http.post(url, json=body, headers=headers)
-    assert response.status_code in (200, 201), response.text
+    assert response.status_code == refused if refused else response.status_code in (200, 201), response.text
+    family.commands.append((url, body, headers, response.status_code))
     return response.json()
 
 
@@ -125,6 +134,10 @@ async def registered(http: httpx.AsyncClient, registry: str, family: Family) -> 
         "registered_on": REGISTERED.isoformat(),
     }
     family.family_id = (await send(http, family, f"{registry}/families", body, KADER))["family_id"]
+    await send(http, family, f"{registry}/families", body, KADER, refused=409)  # the KK is taken
+    # A member without `sex`: a validator's message may echo the whole member (name, NIK, birth date).
+    unsexed = {**body, "members": [{k: v for k, v in m.items() if k != "sex"} for m in body["members"]]}
+    await send(http, family, f"{registry}/families", unsexed, KADER, refused=422)
     note = family.verification_note = f"Bu {tag} sudah dicek di rumah"
     verification = {"decision": "approve", "note": note, "decided_on": (REGISTERED + timedelta(days=1)).isoformat()}
     await send(http, family, f"{registry}/families/{family.family_id}/verification", verification, LURAH)
@@ -174,7 +187,9 @@ async def aided(http: httpx.AsyncClient, aid: str, family: Family) -> None:
     }
     delivered = await send(http, family, f"{aid}/plans/{family.plan_id}/deliveries", week, KADER)
     photo = f"s3://genting-proof/{tag}/bukti-terima.jpg"
-    await send(http, family, f"{aid}/deliveries/{delivered['delivery_id']}/confirmation", {"photo_ref": photo}, LURAH)
+    confirm = f"{aid}/deliveries/{delivered['delivery_id']}/confirmation"
+    await send(http, family, confirm, {"photo_ref": f"{photo} (foto {tag})"}, LURAH, refused=422)  # a space
+    await send(http, family, confirm, {"photo_ref": photo}, LURAH)
     description = f"Jamban sehat untuk rumah {tag}"
     intervention = {"kind": "sanitation", "description": description, "done_on": TODAY.isoformat(), "value_rp": 0}
     await send(http, family, f"{aid}/plans/{family.plan_id}/interventions", intervention, KADER)
@@ -186,6 +201,8 @@ async def aided(http: httpx.AsyncClient, aid: str, family: Family) -> None:
 
     flag_id = await wait_until(flag, 30, interval=0.2, message="aid flags the child for a home visit")
     note = f"Ibu {tag} kurang ASI; rujuk ke puskesmas"
+    visit = f"{aid}/home-visits/{flag_id}/visit"
+    await send(http, family, visit, {"visited_on": TODAY.isoformat(), "note": note * 60}, KADER, refused=422)
     await send(
         http, family, f"{aid}/home-visits/{flag_id}/visit", {"visited_on": TODAY.isoformat(), "note": note}, KADER
     )
@@ -226,9 +243,13 @@ async def every_answer(http: httpx.AsyncClient, services: dict[str, Any], family
             response = await http.get(svc.url + url, params=query, headers=ADMIN)
             assert response.status_code == 200, (name, url, response.text)
             answers[f"{name} GET {url}"] = response.text
-    for url, body, headers in family.commands:
+    # Only accepted commands: a refusal is not kept, so its retry would run again (after the
+    # erasure the KK is free, and the registration would succeed, writing the data anew).
+    for url, body, headers, status in family.commands:
+        if status >= 300:
+            continue
         response = await http.post(url, json=body, headers=headers)
-        assert response.status_code in (200, 201), (url, response.text)
+        assert response.status_code == status, (url, response.text)
         answers[f"retry POST {url}"] = response.text
     return answers
 
@@ -330,12 +351,19 @@ async def test_an_erased_family_leaves_nothing_readable_in_any_table_stream_log_
         assert (await http.get(f"{registry}/families/{erased.family_id}", headers=ADMIN)).status_code == 200
 
     # Every table of every service's database, read as the server's admin.
+    holders = []
     for name, svc in urls.items():
         database = database_of(svc.database_url)
+        keys = await family_keys(pg_server_url, database)
+        if keys is not None:  # crypto-shredded: the erased family's key is gone, the other's kept
+            assert erased.family_id not in keys and kept.family_id in keys, name
+            holders.append(name)
         leaks, rows = await search_database(pg_server_url, database, [*erased.secrets, erased.tag])
         assert leaks == [], f"{name}'s database still holds the erased family's data: {leaks}"
         control, _ = await search_database(pg_server_url, database, [erased.family_id])
         assert rows and control, f"{name}: the search read {rows} rows and did not find the family's id"
+
+    assert sorted(holders) == ["aid", "funding", "registry"]
 
     # Every message of every stream, dead letters included.
     streams = await stream_texts(nats_url)
