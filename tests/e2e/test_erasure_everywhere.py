@@ -5,10 +5,10 @@ the family's own marker: registered (names, NIK, KK, address, birth dates), veri
 weighed three months running without gain (so aid flags the child), sponsored with a note, a plan
 opened by itself, a delivery confirmed with a photo reference, an intervention with a
 description, the home visit with a note, an education session; every command sent with an
-Idempotency-Key (its answer is kept). Then the admin erases the first family's personal data,
-and once aid and funding have consumed `PersonalDataErased` nothing readable of it is left in
-any table of any database, any message of any stream, any service's log, any read route's
-answer or any kept answer. The second family's texts are still shown, and the first family's
+Idempotency-Key (its answer is kept), a few refused on purpose. Then the admin erases the first
+family's personal data, and once aid and funding have consumed `PersonalDataErased` nothing
+readable of it is left in any table of any database, any message of any stream, any service's
+log, any read route's answer or any kept answer. The second family's texts are still shown, and the first family's
 counts and history remain.
 """
 
@@ -62,6 +62,8 @@ def bearer(role: str, kelurahan: str | None = None) -> dict[str, str]:
 
 
 ADMIN, KADER, LURAH = bearer("admin"), bearer("kader", MEDONO), bearer("lurah", MEDONO)
+STAFF_TAG = f"ZQS{uuid4().hex[:10]}"  # the facilitator's and donor's: kept, never on the bus or in a log
+DONOR = {"name": f"PT {STAFF_TAG} Batik", "donor_type": "csr", "contact": f"{STAFF_TAG}@example.id"}
 
 
 @dataclass
@@ -75,7 +77,9 @@ class Family:
     secrets: list[str] = field(default_factory=list)
     verification_note: str = ""  # kept by the registry, shown by no route
     # Every command sent (url, body, headers with its Idempotency-Key, the status it got): a retry
-    # gets the kept answer. Refused ones too: their answers may echo what was sent.
+    # of an accepted one gets the kept answer. Some are refused on purpose (a taken KK, a member
+    # without `sex`, a photo reference with a space, a note too long): what they sent must not
+    # stay in a log or a table either.
     commands: list[tuple[str, dict[str, Any], dict[str, str], int]] = field(default_factory=list)
 
 
@@ -215,10 +219,6 @@ async def aided(http: httpx.AsyncClient, aid: str, family: Family) -> None:
     }
     await send(http, family, f"{aid}/education-sessions", session, KADER)
     family.secrets += [photo, description, note]
-
-
-STAFF_TAG = f"ZQS{uuid4().hex[:10]}"  # the facilitator's and the donor's: never on the bus or in a log
-DONOR = {"name": f"PT {STAFF_TAG} Batik", "donor_type": "csr", "contact": f"{STAFF_TAG}@example.id"}
 
 
 async def every_answer(http: httpx.AsyncClient, services: dict[str, Any], family: Family) -> dict[str, str]:
