@@ -126,8 +126,11 @@ def service_permissions(service: str) -> tuple[list[str], list[str]]:
             f"{API}.CONSUMER.DELETE.{name}.{durable}",  # a replay starts its consumer over
             f"{API}.CONSUMER.MSG.NEXT.{name}.{durable}",
             f"$JS.ACK.{name}.{durable}.>",
-            # `genting replay`: an ephemeral consumer (no durable name) reads the upstream once.
+            # `genting replay`: an ephemeral consumer reads the upstream once. nats-py names it, so
+            # its create request names it too (another service's durable stays denied below).
             f"{API}.CONSUMER.CREATE.{name}",
+            f"{API}.CONSUMER.CREATE.{name}.*",
+            f"{API}.CONSUMER.CREATE.{name}.*.>",
             f"{API}.CONSUMER.INFO.{name}.*",
             f"{API}.CONSUMER.MSG.NEXT.{name}.*",
             f"{API}.CONSUMER.DELETE.{name}.*",

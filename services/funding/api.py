@@ -88,7 +88,10 @@ class SponsorshipIn(BaseModel):
         "GENTING_MAX_START_DELAY_DAYS (default 30) days after it, else 422 naming `start_date`"
     )
     sponsored_on: date | None = Field(
-        None, description=EFFECTIVE + "; not before the family's enrolment (422 naming `sponsored_on`)"
+        None,
+        description="the day the sponsorship was made (late entry); default: `start_date` when that is not in "
+        "the future (a past programme entered late), else today. Not in the future, not before the programme's "
+        "start, not before the family's enrolment (422 naming `sponsored_on`)",
     )
     note: StrictStr | None = Field(
         None,
@@ -282,7 +285,7 @@ async def sponsor_family(body: SponsorshipIn, request: Request, principal: Calle
             "family_id": str(body.family_id),
             "amount_rp": body.amount_rp,
             "start_date": body.start_date.isoformat(),
-            "sponsored_on": (body.sponsored_on or command.today).isoformat(),
+            "sponsored_on": command.effective_on().isoformat(),
             "donor_available_rp": donor.state.available_rp,
         }
 

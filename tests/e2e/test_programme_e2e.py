@@ -122,24 +122,25 @@ async def test_one_family_from_registration_to_funded_deliveries_and_every_servi
         assert (opened["status"], opened["start_date"], opened["days"]) == ("active", day.isoformat(), 180)
         start = date.fromisoformat(opened["start_date"])
 
-        def week(n: int, daily: int) -> dict[str, Any]:
-            first = start + timedelta(days=7 * n)
+        # Food for 5 days at a time, handed over today: aid takes a delivery at most 14 days ahead.
+        def block(n: int, daily: int) -> dict[str, Any]:
+            first = start + timedelta(days=5 * n)
             return {
                 "period_from": first.isoformat(),
-                "period_to": (first + timedelta(days=6)).isoformat(),
-                "value_rp": 7 * daily,
+                "period_to": (first + timedelta(days=4)).isoformat(),
+                "value_rp": 5 * daily,
                 "items": [{"name": "telur ayam", "quantity": 14.0, "unit": "butir"}],
                 "delivered_on": day.isoformat(),
             }
 
         deliveries = f"{aid}/plans/{opened['plan_id']}/deliveries"
-        first = await http.post(deliveries, json=week(0, 15_000), headers=kader)
+        first = await http.post(deliveries, json=block(0, 15_000), headers=kader)
         assert first.status_code == 201, first.text
-        short = await http.post(deliveries, json=week(1, 14_000), headers=kader)
+        short = await http.post(deliveries, json=block(1, 14_000), headers=kader)
         assert short.status_code == 422 and short.json()["errors"][0]["field"] == "value_rp"
-        third = await http.post(deliveries, json=week(2, 16_000), headers=kader)  # week 1 left uncovered
+        third = await http.post(deliveries, json=block(2, 16_000), headers=kader)  # block 1 left uncovered
         assert third.status_code == 201, third.text
-        gap = {"from": (start + timedelta(days=7)).isoformat(), "to": (start + timedelta(days=13)).isoformat()}
+        gap = {"from": (start + timedelta(days=5)).isoformat(), "to": (start + timedelta(days=9)).isoformat()}
 
         confirm = f"{aid}/deliveries/{first.json()['delivery_id']}/confirmation"
         photo = {"photo_ref": "s3://proof/medono/w1.jpg"}
@@ -178,9 +179,9 @@ async def test_one_family_from_registration_to_funded_deliveries_and_every_servi
         )
         assert measured.status_code == 201, measured.text
 
-        delivered = 7 * 15_000 + 7 * 16_000
+        delivered = 5 * 15_000 + 5 * 16_000
         plan_now = (await http.get(f"{aid}/plans/{opened['plan_id']}", headers=ADMIN)).json()
-        assert (plan_now["delivered_rp"], plan_now["days_covered"], plan_now["gaps"]) == (delivered, 14, [gap])
+        assert (plan_now["delivered_rp"], plan_now["days_covered"], plan_now["gaps"]) == (delivered, 10, [gap])
 
         # Funding draws what aid delivered, oldest sponsorship first: all of it from Batik's.
         async def drawn() -> dict[str, Any] | None:
@@ -222,8 +223,8 @@ async def test_one_family_from_registration_to_funded_deliveries_and_every_servi
         types = {t["donor_type"]: t for t in money["by_donor_type"]}
         assert (types["csr"]["drawn_rp"], types["individual"]["allocated_rp"]) == (delivered, 1_000_000)
         assert money["funding_gap_rp"] == 0  # the family has its six months' money
-        assert (given["delivered_rp"], given["deliveries"], given["days_covered"]) == (delivered, 2, 14)
-        assert (given["plans_with_gaps"], given["gap_days"]) == (1, 7)
+        assert (given["delivered_rp"], given["deliveries"], given["days_covered"]) == (delivered, 2, 10)
+        assert (given["plans_with_gaps"], given["gap_days"]) == (1, 5)
         assert given["delivered_rp"] == plan_now["delivered_rp"] == funded["drawn_rp"]
 
 

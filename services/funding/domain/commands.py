@@ -79,11 +79,16 @@ class SponsorFamily:
     # Owned by the registry, learned from its events into funding's own table.
     family_status: str  # "enrolled" | "exited" | "unknown"
     kelurahan_code: str | None
-    sponsored_on: date | None = None  # the effective date the sponsorship was made (default: today)
+    sponsored_on: date | None = None  # the effective date the sponsorship was made (default: see below)
     enrolled_on: date | None = None  # when the registry enrolled the family (a sponsorship is not before it)
     plan_ended: bool = False  # learned from aid: the family's plan completed or closed (409, issue 13 #1)
     # Family-bound free text: sealed under the family's key beside the stream, never in an event.
     note: str | None = None
+
+    def effective_on(self) -> date:
+        """The day the sponsorship was made: as given; else its `start_date` when that is not in the
+        future (a past programme entered late names the day its money started to count), else today."""
+        return self.sponsored_on or min(self.start_date, self.today)
 
 
 @dataclass(frozen=True)

@@ -65,7 +65,7 @@ def sponsor(
 ) -> tuple[list[DonorStreamEvent], list[SponsorshipStreamEvent]]:
     """A new sponsorship and the donor's allocation to it: one decision over both aggregates,
     which the handler appends in one transaction (the donor with its expected version)."""
-    sponsored_on = command.sponsored_on or command.today
+    sponsored_on = command.effective_on()
     errors = amount_errors("amount_rp", command.amount_rp, limits)
     errors += effective_errors(
         "sponsored_on",

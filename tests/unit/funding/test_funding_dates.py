@@ -62,13 +62,21 @@ def test_a_start_date_in_2099_is_refused_naming_start_date() -> None:
 
 @pytest.mark.parametrize("delay, ok", [(0, True), (30, True), (31, False), (-1, False)])
 def test_the_start_date_is_within_30_days_from_the_sponsorships_date(delay: int, ok: bool) -> None:
-    command = replace(SPONSOR, start_date=TODAY + timedelta(days=delay))
+    command = replace(SPONSOR, start_date=TODAY + timedelta(days=delay), sponsored_on=TODAY)
     if ok:
         assert sponsor(DONOR_STATE, command, LIMITS)[1][0].start_date == command.start_date
     else:
         with pytest.raises(InvalidCommand) as exc:
             sponsor(DONOR_STATE, command, LIMITS)
         assert field_of(exc) == ["start_date"]
+
+
+def test_a_past_start_date_without_a_sponsorship_date_is_late_entry_on_that_day() -> None:
+    """A programme entered late names the day the money started to count; that is the sponsorship's day."""
+    past = date(2025, 5, 20)  # after the first 1 jt was received, before the second
+    command = replace(SPONSOR, start_date=past, sponsored_on=None, amount_rp=1_000_000)
+    _, [sponsored] = sponsor(DONOR_STATE, command, LIMITS)
+    assert (sponsored.start_date, sponsored.sponsored_on) == (past, past)
 
 
 @pytest.mark.parametrize(
