@@ -60,8 +60,9 @@ def key_id(root: bytes) -> bytes:
     return hashlib.sha256(derive_key(root, KEY_ID_PURPOSE)).digest()[:KEY_ID_BYTES]
 
 
-class UnknownKeyId(ValueError):
-    """A blob made under a root key this process was not given."""
+class UnknownKeyId(InvalidTag, ValueError):
+    """A blob made under a root key this process was not given: it does not open (an InvalidTag, as
+    under a wrong key), and the message names the key id to look for."""
 
     def __init__(self, kid: bytes) -> None:
         super().__init__(
