@@ -165,6 +165,7 @@ def _parser() -> argparse.ArgumentParser:
         nats_url,
         imports,
         simulate,
+        rotate,
     )
     for command in commands_:
         command.set_defaults(usage=command)
