@@ -1,5 +1,5 @@
 """The `genting` command (CONTRACT.md, "Command line"): up, serve, migrate, token, replay, events, status,
-dlq, import, simulate."""
+dlq, import, simulate, rotate-keys."""
 
 from __future__ import annotations
 
@@ -124,6 +124,21 @@ def _parser() -> argparse.ArgumentParser:
     events.add_argument("--follow", "-f", action="store_true", help="keep printing new events")
     events.add_argument("--last", type=int, metavar="N", help="only the last N events")
     events.add_argument("--data-dir", type=Path, default=default_dir, metavar="DIR")
+    rotate = commands.add_parser(
+        "rotate-keys",
+        help="re-wrap a service's keys under its current GENTING_DATA_KEY (after a root key rotation)",
+        description="Run after the service was given a new GENTING_DATA_KEY with the old one in "
+        "GENTING_DATA_KEYS_PREVIOUS; safe while it runs, and again. When it reports 0 keys left "
+        "under old key ids, remove the old root (deploy/README.md, Rotating a data key).",
+    )
+    rotate.add_argument("service", help="registry, aid, funding, reporting, or all (on a genting up stack)")
+    rotate.add_argument("--batch", type=int, default=500, help="keys per transaction (default 500)")
+    rotate.add_argument(
+        "--lookup-key",
+        action="store_true",
+        help="only print the registry's lookup key in use, to pin as GENTING_LOOKUP_KEY before rotating",
+    )
+    rotate.add_argument("--data-dir", type=Path, default=default_dir, help="the genting up stack, if any")
     nats_url = commands.add_parser(
         "nats-url",
         help="print a NATS URL with NAME's credentials for the embedded stack",
@@ -150,6 +165,7 @@ def _parser() -> argparse.ArgumentParser:
         nats_url,
         imports,
         simulate,
+        rotate,
     )
     for command in commands_:
         command.set_defaults(usage=command)
@@ -178,6 +194,8 @@ def main(argv: list[str] | None = None) -> int:
         return _token(args.usage, args)
     if args.command == "events":
         return _events(args)
+    if args.command == "rotate-keys":
+        return _rotate_keys(args.usage, args)
     if args.command == "nats-url":
         print(_nats_url_for(args.data_dir, args.name))
         return 0
@@ -360,6 +378,36 @@ def _token(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     )
     print(token)
     return 0
+
+
+def _rotate_keys(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from genting import keys
+
+    names = list(keys.ROTATABLE) if args.service == "all" else [args.service]
+    if any(name not in keys.ROTATABLE for name in names):
+        parser.error(f"unknown service {args.service!r}; one of {', '.join(keys.ROTATABLE)}, all")
+    if args.batch < 1:
+        parser.error("--batch must be at least 1")
+    stack = read_stack(args.data_dir)
+    if stack is None and args.service == "all":
+        parser.error("`all` needs a running genting up stack; in a deployment, run it per service with its settings")
+    data_keys = load_secrets(args.data_dir).data_keys if stack is not None else {}
+    settings = keys.settings_for(names, stack, data_keys)
+    try:
+        if args.lookup_key:
+            if names != ["registry"]:
+                parser.error("--lookup-key is the registry's")
+            print(keys.lookup_key_text(settings["registry"]))
+            return 0
+        left = 0
+        for name in names:
+            result = asyncio.run(keys.rotate(name, settings[name], batch=args.batch))
+            keys.report(result)
+            left += result.left
+    except ValueError as exc:  # a key missing, malformed or unknown: the message names it
+        print(f"genting: {exc}", file=sys.stderr)
+        return 1
+    return 1 if left else 0
 
 
 def _replay(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:

@@ -85,3 +85,9 @@ def check_serving_secrets(env: Mapping[str, str]) -> None:
     check_url_password("GENTING_NATS_URL", env.get("GENTING_NATS_URL"))
     check_secret("GENTING_JWT_SECRET", env.get("GENTING_JWT_SECRET"))
     check_data_key("GENTING_DATA_KEY", env.get("GENTING_DATA_KEY"))
+    # Roots being rotated out still open every family key wrapped under them: just as secret.
+    previous = [k.strip() for k in env.get("GENTING_DATA_KEYS_PREVIOUS", "").split(",") if k.strip()]
+    for i, key in enumerate(previous):
+        check_data_key(f"GENTING_DATA_KEYS_PREVIOUS[{i}]", key)
+    if env.get("GENTING_LOOKUP_KEY"):
+        check_data_key("GENTING_LOOKUP_KEY", env.get("GENTING_LOOKUP_KEY"))

@@ -18,6 +18,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from shared import regions
 from shared.auth import TokenVerifier
 from shared.clock import CityClock
+from shared.crypto import Keyring
+
+
+def decode_key(setting: str, raw: str) -> bytes:
+    """A root key: urlsafe base64 of at least 32 bytes."""
+    key = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
+    if len(key) < 32:
+        raise ValueError(f"{setting} must hold at least 32 bytes")
+    return key
 
 
 class Settings(BaseSettings):
@@ -31,6 +40,12 @@ class Settings(BaseSettings):
     jwt_secret: SecretStr = SecretStr("")
     # 32 random bytes (urlsafe base64): root of the service's data keys (key wrapping, lookup hashes).
     data_key: SecretStr = SecretStr("")
+    # Older roots, comma-separated, while a rotation is under way (deploy/README.md, "Rotating a data
+    # key"): what was made under them still opens; nothing new is made under them.
+    data_keys_previous: SecretStr = SecretStr("")
+    # The registry's KK/NIK/import lookup hashes' own key (urlsafe base64, 32 bytes), so that rotating
+    # the root does not change them; unset, it is derived from GENTING_DATA_KEY (services/registry/lookup.py).
+    lookup_key: SecretStr = SecretStr("")
     # Tokens (CONTRACT.md, HTTP): our own are HS256 with this issuer and audience; with a JWKS URL,
     # the city's identity provider's RS256/ES256 tokens (issuer `oidc_issuer`) are accepted too.
     jwt_issuer: str = "genting"
@@ -103,10 +118,15 @@ class Settings(BaseSettings):
         raw = self.data_key.get_secret_value()
         if not raw:
             raise ValueError("GENTING_DATA_KEY is not set (genting up creates one)")
-        key = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
-        if len(key) < 32:
-            raise ValueError("GENTING_DATA_KEY must hold at least 32 bytes")
-        return key
+        return decode_key("GENTING_DATA_KEY", raw)
+
+    def previous_data_keys(self) -> list[bytes]:
+        raw = self.data_keys_previous.get_secret_value()
+        return [decode_key("GENTING_DATA_KEYS_PREVIOUS", k.strip()) for k in raw.split(",") if k.strip()]
+
+    def data_keyring(self) -> Keyring:
+        """The current root (GENTING_DATA_KEY) and the ones being rotated out."""
+        return Keyring(self.data_key_bytes(), self.previous_data_keys())
 
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.time_zone)

@@ -49,8 +49,9 @@ class Repositories:
 def repositories(settings: Settings) -> Repositories:
     """Aid's three aggregates' streams, each with its inline view; writers of one plan (commands,
     policies, the clock) and of one home visit queue on its view row."""
-    cipher = DerivedKeyCipher(settings.data_key_bytes(), PRIVATE_KEY_PURPOSE)
-    family_cipher = FamilyKeyCipher(settings.data_key_bytes(), cipher)
+    keyring = settings.data_keyring()  # the current root and any being rotated out
+    cipher = DerivedKeyCipher(keyring, PRIVATE_KEY_PURPOSE)
+    family_cipher = FamilyKeyCipher(keyring, cipher)
     return Repositories(
         plans=PlanRepository(
             "plan",

@@ -10,7 +10,8 @@ from uuid import UUID
 
 import asyncpg
 
-from shared.crypto import AeadStreamCipher, DerivedKeyCipher, WrappedKeyCipher
+from shared.crypto import AeadStreamCipher, DerivedKeyCipher, Keyring, WrappedKeyCipher
+from shared.repository import StreamCipher
 
 FAMILY_KEY_PURPOSE = b"genting-aid-family-keys-v1"
 
@@ -21,7 +22,7 @@ class FamilyKeyCipher:
     part, so it exists before anything is sealed). Streams sealed before per-family keys existed
     (no family key, but sealed parts) open with the old service-wide key, `legacy`."""
 
-    def __init__(self, root_key: bytes, legacy: DerivedKeyCipher) -> None:
+    def __init__(self, root_key: bytes | Keyring, legacy: DerivedKeyCipher) -> None:
         self.keys = WrappedKeyCipher(root_key, FAMILY_KEY_PURPOSE, "family_keys", "family_id")
         self.legacy = legacy
 
@@ -32,7 +33,7 @@ class FamilyKeyCipher:
         )
         return found if isinstance(found, UUID) or found is None else UUID(str(found))
 
-    async def for_stream(self, conn: asyncpg.Connection, stream_id: UUID, *, create: bool) -> AeadStreamCipher | None:
+    async def for_stream(self, conn: asyncpg.Connection, stream_id: UUID, *, create: bool) -> StreamCipher | None:
         family_id = await self.family_of(conn, stream_id)
         if family_id is None:
             return None

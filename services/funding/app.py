@@ -57,7 +57,7 @@ def handlers(settings: FundingSettings) -> Handlers:
     donors, sponsorships = repositories()
     # Without a data key (a bare test or tool) funding runs, but accepts no family-bound notes.
     family_keys = (
-        WrappedKeyCipher(settings.data_key_bytes(), FAMILY_KEY_PURPOSE, "family_keys", "family_id")
+        WrappedKeyCipher(settings.data_keyring(), FAMILY_KEY_PURPOSE, "family_keys", "family_id")
         if settings.data_key.get_secret_value()
         else None
     )

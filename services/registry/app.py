@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from services.registry import api, import_api
 from services.registry.domain import PERSONAL_PARTS, Family, evolve
 from services.registry.handlers import Handlers
-from services.registry.lookup import LookupHash
+from services.registry.lookup import LookupHash, lookup_key
 from services.registry.projections import Claims, Erasure, FamiliesView
 from services.registry.reference import Rules
 from services.registry.schedule import clock_tasks
@@ -65,9 +65,9 @@ class Registry:
 
 
 def registry(settings: Settings) -> Registry:
-    root = settings.data_key_bytes()
-    keys = WrappedKeyCipher(root, KEY_WRAPPING_PURPOSE, "family_keys", "family_id")
-    lookup = LookupHash(root)
+    # The current root and any being rotated out (their key ids tell which wrapped which key).
+    keys = WrappedKeyCipher(settings.data_keyring(), KEY_WRAPPING_PURPOSE, "family_keys", "family_id")
+    lookup = LookupHash(lookup_key(settings))
     view = FamiliesView(keys)
     families = Repository(
         "family",
