@@ -88,8 +88,8 @@ from services.registry.reference import KELURAHAN
 from shared.auth import issue_token
 from shared.db import create_pool, migrate
 from shared.logging import configure_logging
-from shared.messaging import MSG_ID_HEADER, Envelope, dlq_stream_name
-from shared.nats_setup import DUPLICATE_WINDOW_SECONDS, ensure_stream
+from shared.messaging import MSG_ID_HEADER, Envelope, dlq_stream_name, stream_name
+from shared.nats_setup import DUPLICATE_WINDOW_SECONDS, ensure_stream, owned_stream_config
 from shared.outbox import OutboxRelay
 from shared.projection import ProjectionRunner
 from shared.settings import Settings
@@ -155,6 +155,16 @@ async def fresh_stream(servers: Servers, js: JetStreamContext, part: str) -> tup
     await ensure_stream(js, stream_config(name, f"{prefix}.>"))
     servers.streams.append(name)
     return name, prefix
+
+
+async def producer_stream(servers: Servers, js: JetStreamContext) -> tuple[str, str]:
+    """The registry's own stream, emptied: the projection runner applies only events delivered from
+    their producer's stream on `genting.<context>.…` subjects (provenance), so its bench needs those."""
+    name = stream_name("registry")
+    await delete_stream(js, name)
+    await ensure_stream(js, owned_stream_config("registry"))
+    servers.streams.append(name)
+    return name, "genting.registry"
 
 
 async def stream_messages(js: JetStreamContext, name: str) -> int:
@@ -556,7 +566,7 @@ async def system_projection(servers: Servers, js: JetStreamContext, rep: int, co
     """N envelopes already in a fresh stream; then ProjectionRunner.run() until all are applied."""
     db = await servers.fresh_db(f"projection{rep}")
     await migrate(db)
-    stream, prefix = await fresh_stream(servers, js, f"projection{rep}")
+    stream, prefix = await producer_stream(servers, js)
     await publish_windowed(js, stream, prefix, corpus)
     pool = await create_pool(db)
     try:

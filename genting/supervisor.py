@@ -3,7 +3,7 @@
 Every process `up` starts is watched: a service replica, nats-server or PostgreSQL that dies is
 started again after a backoff (1 s, doubling to 30 s; back to 1 s once it has run a minute),
 with one line saying so. The stack never stops by itself; only Ctrl-C (or SIGTERM) stops it.
-With `--replicas N`, `up` binds each service's port itself and N `uvicorn --fd` processes share
+With `--replicas N`, `up` binds each service's port itself and N replica processes (`genting/replica.py`) share
 the listening socket: the kernel spreads the connections among them.
 """
 
@@ -411,7 +411,7 @@ def _listen(host: str, port: int) -> socket.socket:
 
 async def _spawn(service: catalogue.Service, sock: socket.socket, env: dict[str, str]) -> asyncio.subprocess.Process:
     fd = sock.fileno()
-    args = [sys.executable, "-m", "uvicorn", "--factory", service.factory, "--fd", str(fd), "--no-access-log"]
+    args = [sys.executable, "-m", "genting.replica", service.factory, str(fd)]
     # Own process group: Ctrl-C reaches only us, and we stop the services in order.
     return await asyncio.create_subprocess_exec(
         *args,
