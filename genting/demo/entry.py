@@ -33,6 +33,7 @@ import httpx
 from genting.client import Services
 from genting.demo.dataset import Dataset, Donor, Family, Session, Step
 
+PARTIAL_PLAN_WAIT = 5.0  # seconds: a partly sponsored family's plan may still open (amounts vary)
 HOME_VISIT_WAIT = 30.0  # seconds: a flag that aid never raises is reported, not waited for forever
 
 
@@ -58,7 +59,9 @@ class Entered:
     families: dict[str, str] = field(default_factory=dict)
     enrolled: set[str] = field(default_factory=set)
     sponsored: set[str] = field(default_factory=set)
+    sponsorships: dict[str, int] = field(default_factory=dict)  # family key -> sponsorships accepted
     plans: dict[str, dict[str, Any]] = field(default_factory=dict)  # family key -> aid's plan when opened
+    no_plan: set[str] = field(default_factory=set)  # families whose plan was waited for and never opened
     deliveries: dict[tuple[str, int], str] = field(default_factory=dict)
     covered: dict[str, int] = field(default_factory=dict)  # family key -> days covered by accepted deliveries
     members: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -226,17 +229,24 @@ class Entry:
         }
         if await self.send("sponsorship", f"sponsor:{f.key}:{n}", "funding", "/sponsorships", body, role="admin"):
             self.ids.sponsored.add(f.key)
+            self.ids.sponsorships[f.key] = self.ids.sponsorships.get(f.key, 0) + 1
 
     async def _plan(self, f: Family) -> dict[str, Any] | None:
         """Aid's plan for the family, waited for once (aid opens it from funding's events)."""
         if f.key in self.ids.plans:
             return self.ids.plans[f.key]
+        if f.key in self.ids.no_plan:
+            return None
         family_id = self.ids.families[f.key]
         if f.key not in self.ids.sponsored or len(f.sponsorships) == 0:
             return None
-        plan = await self.api.wait_for_plan(family_id)
+        # A family one of whose sponsorships was refused may never reach the plan's minimum: a short
+        # look then, not the full ride-out wait (which, per family, held up a whole day's entry).
+        whole = self.ids.sponsorships.get(f.key, 0) == len(f.sponsorships)
+        plan = await self.api.wait_for_plan(family_id, **({} if whole else {"timeout": PARTIAL_PLAN_WAIT}))
         if plan is None:
-            self.missing("plan never opened")
+            self.missing("plan never opened" if whole else "plan not opened: a sponsorship was refused")
+            self.ids.no_plan.add(f.key)  # asked once: not again for each of its deliveries
             return None
         self.ids.plans[f.key] = plan
         return plan
