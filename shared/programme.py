@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from shared import regions
+from shared.effective import effective_date_errors
 from shared.errors import FieldError, InvalidCommand
 from shared.regions import Kelurahan
 
@@ -131,14 +132,9 @@ class Programme:
         depends on (`not_before`, e.g. the registration a verification follows, named by
         `not_before_field` in the message). Equal dates are fine: things happen on the same day.
         """
-        if value > today:
-            return [FieldError(field, f"{value.isoformat()} is in the future (today is {today.isoformat()})")]
-        if value < self.start:
-            return [FieldError(field, f"{value.isoformat()} is before the programme's start, {self.start.isoformat()}")]
-        if not_before is not None and value < not_before:
-            what = not_before_field or "the record it depends on"
-            return [FieldError(field, f"{value.isoformat()} is before {what} ({not_before.isoformat()})")]
-        return []
+        return effective_date_errors(
+            field, value, today, self.start, not_before=not_before, not_before_field=not_before_field
+        )
 
     def require_effective(
         self,

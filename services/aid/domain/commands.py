@@ -9,6 +9,7 @@ from uuid import UUID, uuid5
 
 from services.aid.domain.growth import NoGain
 from shared.contracts.aid import DeliveredItem
+from shared.effective import effective_date_errors
 from shared.errors import FieldError
 
 MAX_DESCRIPTION = 2000
@@ -59,17 +60,11 @@ class Policy:
 def check_effective(
     field: str, value: date, today: date, policy: Policy, not_before: date | None = None, what: str = ""
 ) -> list[FieldError]:
-    """CONTRACT.md, "Effective dates and late entry" (the rules of `shared.programme`'s
-    `check_effective`, here without the city's reference data so the domain stays pure): not in
-    the future, not before the programme's start, not before the record it depends on."""
-    if value > today:
-        return [FieldError(field, f"{value.isoformat()} is in the future (today is {today.isoformat()})")]
-    if value < policy.programme_start:
-        start = policy.programme_start.isoformat()
-        return [FieldError(field, f"{value.isoformat()} is before the programme's start, {start}")]
-    if not_before is not None and value < not_before:
-        return [FieldError(field, f"{value.isoformat()} is before {what or 'the record it depends on'} ({not_before})")]
-    return []
+    """CONTRACT.md, "Effective dates and late entry" on the policy's programme start (the domain holds
+    values, not the settings): `shared.effective`'s rule."""
+    return effective_date_errors(
+        field, value, today, policy.programme_start, not_before=not_before, not_before_field=what or None
+    )
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from datetime import date
 from typing import get_args
 
 from shared.contracts.funding import ContributionMethod, DonorType
+from shared.effective import effective_date_errors
 from shared.errors import FieldError
 
 DONOR_TYPES: tuple[str, ...] = get_args(DonorType)
@@ -74,18 +75,11 @@ def effective_errors(
     not_before: date | None = None,
     not_before_field: str | None = None,
 ) -> list[FieldError]:
-    """The rule of shared.programme.Programme.check_effective, on the limits' programme start (the
-    domain holds values, not the settings): not in the future, not before the programme started, not
-    before the record it depends on. At most one error, naming `field`."""
-    if value > today:
-        return [FieldError(field, f"{value.isoformat()} is in the future (today is {today.isoformat()})")]
-    if value < limits.programme_start:
-        start = limits.programme_start.isoformat()
-        return [FieldError(field, f"{value.isoformat()} is before the programme's start, {start}")]
-    if not_before is not None and value < not_before:
-        what = not_before_field or "the record it depends on"
-        return [FieldError(field, f"{value.isoformat()} is before {what} ({not_before.isoformat()})")]
-    return []
+    """`shared.effective`'s rule on the limits' programme start (the domain holds values, not the
+    settings). At most one error, naming `field`."""
+    return effective_date_errors(
+        field, value, today, limits.programme_start, not_before=not_before, not_before_field=not_before_field
+    )
 
 
 def start_date_errors(start_date: date, sponsored_on: date, limits: Limits) -> list[FieldError]:

@@ -1,0 +1,31 @@
+"""The effective-date rule (CONTRACT.md, "Effective dates and late entry"), pure: what the domains
+and `shared.programme.Programme` all apply, so that it is written once."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from shared.errors import FieldError
+
+
+def effective_date_errors(
+    field: str,
+    value: date,
+    today: date,
+    programme_start: date,
+    *,
+    not_before: date | None = None,
+    not_before_field: str | None = None,
+) -> list[FieldError]:
+    """At most one error naming `field`: the date is in the future, before the programme's start, or
+    before the record it depends on (`not_before`, named `not_before_field` in the message). Equal
+    dates are fine: things happen on the same day."""
+    if value > today:
+        return [FieldError(field, f"{value.isoformat()} is in the future (today is {today.isoformat()})")]
+    if value < programme_start:
+        start = programme_start.isoformat()
+        return [FieldError(field, f"{value.isoformat()} is before the programme's start, {start}")]
+    if not_before is not None and value < not_before:
+        what = not_before_field or "the record it depends on"
+        return [FieldError(field, f"{value.isoformat()} is before {what} ({not_before.isoformat()})")]
+    return []
