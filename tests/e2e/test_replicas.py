@@ -135,7 +135,8 @@ class Load:
             answer = await self.send(http, "POST", f"{funding}/sponsorships", "admin", sponsorship, ok=(201, 409))
             return answer.status_code == 201
 
-        await wait_until(sponsored, 40, interval=0.2, message=f"family {serial} sponsored")
+        # Funding may be restarting (a replica is killed mid-load): wait as long as the load may take.
+        await wait_until(sponsored, LOAD_DEADLINE, interval=0.2, message=f"family {serial} sponsored")
         self.sponsored_rp += SPONSORSHIP_RP
 
         async def plan() -> dict[str, Any] | None:
