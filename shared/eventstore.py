@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -14,6 +15,10 @@ import asyncpg
 from shared.contracts import Event
 from shared.errors import ConcurrencyConflict
 from shared.messaging import Envelope
+
+# Set by `append` in the writing task: whether the transaction `shared.outbox.committing` opened
+# wrote outbox rows, so a reaction or a refused command that appended nothing wakes no relay.
+appended: ContextVar[list[bool] | None] = ContextVar("appended", default=None)
 
 
 @dataclass(frozen=True)
@@ -93,9 +98,12 @@ class EventStore:
         self.stream_type = stream_type
         self._new_id = new_id
 
-    async def load(self, conn: asyncpg.Connection, stream_id: UUID) -> list[StoredEvent]:
+    async def load(self, conn: asyncpg.Connection, stream_id: UUID, from_version: int = 1) -> list[StoredEvent]:
+        """The stream's events from `from_version` on, in order."""
         rows = await conn.fetch(
-            f"select {_COLUMNS} from events where stream_id = $1 order by stream_version", stream_id
+            f"select {_COLUMNS} from events where stream_id = $1 and stream_version >= $2 order by stream_version",
+            stream_id,
+            from_version,
         )
         return [StoredEvent(**dict(r)) for r in rows]
 
@@ -154,6 +162,8 @@ class EventStore:
             raise
         if status != f"INSERT 0 {len(envelopes)}":
             raise ConcurrencyConflict(stream_id, expected_version)
+        if (marker := appended.get()) is not None:
+            marker[0] = True
         return envelopes
 
     async def read_all(self, conn: asyncpg.Connection, after_position: int = 0, limit: int = 1000) -> list[StoredEvent]:

@@ -13,6 +13,7 @@ import asyncpg
 import structlog
 from nats.js import JetStreamContext
 
+from shared.eventstore import appended
 from shared.messaging import MSG_ID_HEADER
 
 log = structlog.get_logger()
@@ -38,11 +39,18 @@ async def wake_relay(conn: asyncpg.Connection) -> None:
 @contextlib.asynccontextmanager
 async def committing(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
     """A connection inside a transaction for a write that may append events; once it has
-    committed, the relay is woken. A rollback wakes nobody."""
-    async with pool.acquire() as conn:
-        async with conn.transaction():
-            yield conn
-        await wake_relay(conn)
+    committed events, the relay is woken. A rollback, or a commit that appended nothing (most
+    projection batches), wakes nobody: a NOTIFY round trip saved."""
+    marker = [False]
+    token = appended.set(marker)
+    try:
+        async with pool.acquire() as conn:
+            async with conn.transaction():
+                yield conn
+            if marker[0]:
+                await wake_relay(conn)
+    finally:
+        appended.reset(token)
 
 
 def leader_lock_key(service: str) -> int:

@@ -9,6 +9,7 @@ service's code — in the style of eventsourcing's cipher transcoder.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import reduce
@@ -77,11 +78,16 @@ class Repository(Generic[S]):
     cipher: Cipher | None = None
     views: Sequence[InlineView] = ()
     lock_sql: str | None = None
+    cache_size: int = 4096
 
     def __post_init__(self) -> None:
         if self.private_parts and self.cipher is None:
             raise ValueError(f"{self.stream_type}: events with private parts need a cipher")
         self.store = EventStore(self.stream_type)
+        # Aggregates as last loaded (stream id -> version, that version's event id, state), most
+        # recently used last. A load reads only the events from the cached version on and folds
+        # the newer ones: a plan's fiftieth delivery no longer parses the forty-nine before it.
+        self._cache: OrderedDict[UUID, tuple[int, UUID, S]] = OrderedDict()
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -91,10 +97,38 @@ class Repository(Generic[S]):
         """`private=False` leaves the sealed parts closed: decisions rarely need them, views do."""
         if lock and self.lock_sql:
             await conn.execute(self.lock_sql, stream_id)
+        if private:  # opened private parts are never cached: erasure must not leave them in memory
+            stored = await self.store.load(conn, stream_id)
+            facts = await self.facts(conn, stream_id, stored, private=True)
+            state = reduce(self.evolve, facts, self.initial())
+            return Aggregate(stream_id, state, stored[-1].stream_version if stored else 0)
+        return self._remember(stream_id, await self._load_public(conn, stream_id))
+
+    async def _load_public(self, conn: asyncpg.Connection, stream_id: UUID) -> tuple[Aggregate[S], UUID | None]:
+        """From the cache where it still holds: the cached version's event must be the stored one
+        (same id), else the cache saw a transaction that rolled back, and the stream is read whole."""
+        cached = self._cache.get(stream_id)
+        if cached is not None:
+            version, event_id, state = cached
+            stored = await self.store.load(conn, stream_id, from_version=version)
+            if stored and stored[0].stream_version == version and stored[0].event_id == event_id:
+                state = reduce(self.evolve, (self.fact(e) for e in stored[1:]), state)
+                return Aggregate(stream_id, state, stored[-1].stream_version), stored[-1].event_id
+            del self._cache[stream_id]
         stored = await self.store.load(conn, stream_id)
-        facts = await self.facts(conn, stream_id, stored, private=private)
-        state = reduce(self.evolve, facts, self.initial())
-        return Aggregate(stream_id, state, stored[-1].stream_version if stored else 0)
+        state = reduce(self.evolve, (self.fact(e) for e in stored), self.initial())
+        if not stored:
+            return Aggregate(stream_id, state), None
+        return Aggregate(stream_id, state, stored[-1].stream_version), stored[-1].event_id
+
+    def _remember(self, stream_id: UUID, loaded: tuple[Aggregate[S], UUID | None]) -> Aggregate[S]:
+        aggregate, last_event_id = loaded
+        if last_event_id is not None and self.cache_size > 0:
+            self._cache[stream_id] = (aggregate.version, last_event_id, aggregate.state)
+            self._cache.move_to_end(stream_id)
+            if len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        return aggregate
 
     async def facts(
         self, conn: asyncpg.Connection, stream_id: UUID, stored: Sequence[StoredEvent], *, private: bool = True

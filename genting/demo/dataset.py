@@ -447,10 +447,13 @@ def _growth(rng: random.Random, fam: Family, today: date) -> None:
         return
     last = min(today, (fam.exited_on or today) - timedelta(days=1))
     stalls = fam.decision == "approve" and rng.random() < 0.1
+    # The posyandu meets on one day of every month: a weighing each calendar month, none skipped,
+    # so the weighings the dataset stalls are the consecutive months aid's rule judges.
+    posyandu_day = rng.randrange(1, 29)
     for baby in (m for m in fam.body["members"] if m["role"] == "baduta"):
         born, girl = date.fromisoformat(baby["birth_date"]), baby["sex"] == "F"
         z = max(-3.8, min(1.8, rng.gauss(-1.1, 1.0)))
-        when = max(fam.registered_on + timedelta(days=rng.randrange(0, 7)), born + timedelta(days=3))
+        when = _posyandu_on_or_after(max(fam.registered_on, born + timedelta(days=3)), posyandu_day)
         weighings: list[Growth] = []
         stall_from = rng.randrange(1, 4)
         while when <= last and (when - born).days < 720:
@@ -465,11 +468,22 @@ def _growth(rng: random.Random, fam: Family, today: date) -> None:
             length = round(median + z * sd, 1)
             weighings.append(Growth(baby["name"], when, weight, length, (length - median) / sd < -2.0 - 1e-9))
             z += rng.gauss(0.12, 0.12)
-            when += timedelta(days=rng.randrange(28, 34))
+            when = _next_month(when)
         fam.growth += weighings
     if fam.flagged_on is not None and rng.random() < 0.5:
         visit = fam.flagged_on + timedelta(days=rng.randrange(1, 6))
         fam.visited_on = visit if visit <= last else None
+
+
+def _posyandu_on_or_after(day: date, posyandu_day: int) -> date:
+    """The first meeting of a posyandu held on `posyandu_day` of each month, on or after `day`."""
+    meeting = day.replace(day=posyandu_day)
+    return meeting if meeting >= day else _next_month(meeting)
+
+
+def _next_month(meeting: date) -> date:
+    """The same day of the next month (posyandu days are 1–28: every month has one)."""
+    return date(meeting.year + meeting.month // 12, meeting.month % 12 + 1, meeting.day)
 
 
 def _donors(rng: random.Random, families: int) -> list[Donor]:

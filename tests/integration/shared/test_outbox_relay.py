@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import defaultdict
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 from uuid import UUID, uuid4
@@ -14,7 +15,9 @@ import pytest
 from kernel_support import (
     REGISTRY,
     SERVICE,
+    STORE,
     Background,
+    ThingHappened,
     ThingsView,
     append_things,
     stream_messages,
@@ -26,6 +29,7 @@ from nats.js.api import PubAck
 
 from genting.embedded import EmbeddedNats
 from shared import outbox as outbox_module
+from shared.eventstore import Metadata, NewEvent
 from shared.messaging import MSG_ID_HEADER, Envelope
 from shared.nats_setup import connect, ensure_stream, owned_stream_config
 from shared.outbox import OutboxRelay, leader_lock_key
@@ -33,6 +37,8 @@ from shared.projection import ProjectionRunner
 from shared.testing import free_port, wait_until
 
 pytestmark = pytest.mark.integration
+
+META = Metadata(datetime.now(UTC))
 
 
 class RecordingJetStream:
@@ -233,3 +239,36 @@ async def test_of_two_relays_exactly_one_leads_and_it_publishes_in_outbox_order(
     for e in published:
         by_stream[e.stream_id].append(e.stream_version)
     assert all(versions == list(range(1, len(versions) + 1)) for versions in by_stream.values())
+
+
+async def test_a_commit_wakes_the_relay_only_when_it_appended_events(pool: asyncpg.Pool, database_url: str) -> None:
+    """The relay listens for `outbox` notifications: a commit with events sends one (the relay
+    publishes at once, not at its next poll); one without events, or a rollback, sends none."""
+    woken: asyncio.Queue[str] = asyncio.Queue()
+    listener = await asyncpg.connect(database_url)
+    try:
+        await listener.add_listener("outbox", lambda *args: woken.put_nowait(args[2]))
+
+        async def notified() -> bool:
+            try:
+                await asyncio.wait_for(woken.get(), timeout=0.5)
+            except TimeoutError:
+                return False
+            return True
+
+        async with outbox_module.committing(pool) as conn:
+            await conn.fetchval("select 1")  # a projection batch that appended nothing
+        assert not await notified()
+
+        with contextlib.suppress(RuntimeError):
+            async with outbox_module.committing(pool) as conn:
+                await STORE.append(conn, uuid4(), 0, [NewEvent(ThingHappened(thing_id=uuid4(), note="x"))], META)
+                raise RuntimeError("refused after the append: rolled back")
+        assert not await notified()
+
+        thing = uuid4()
+        async with outbox_module.committing(pool) as conn:
+            await STORE.append(conn, thing, 0, [NewEvent(ThingHappened(thing_id=thing, note="v1"))], META)
+        assert await notified()
+    finally:
+        await listener.close()

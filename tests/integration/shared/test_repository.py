@@ -137,3 +137,32 @@ async def test_another_root_key_cannot_open_a_stream_key(pool: asyncpg.Pool) -> 
 def test_private_parts_without_a_cipher_are_a_configuration_error() -> None:
     with pytest.raises(ValueError, match="need a cipher"):
         repository(None)
+
+
+async def test_replicas_each_see_the_others_writes_through_their_caches(pool: asyncpg.Pool) -> None:
+    """A load reads only what is newer than the aggregate it cached: two replicas writing one
+    stream in turn still decide on every fact."""
+    thing, one, two = uuid4(), repository(DerivedKeyCipher(ROOT, b"test")), repository(DerivedKeyCipher(ROOT, b"test"))
+    for n, repo in enumerate((one, two, one, one, two)):
+        async with pool.acquire() as conn, conn.transaction():
+            await repo.execute(conn, thing, lambda s, n=n: decide(s, f"n{n}"), meta())
+    for repo in (one, two):
+        async with pool.acquire() as conn:
+            loaded = await repo.load(conn, thing, private=False)
+        assert loaded == Aggregate(thing, Thing(("n0", "n1", "n2", "n3", "n4"), (None,) * 5), 5)
+
+
+async def test_a_cache_that_saw_a_rolled_back_write_is_not_trusted(pool: asyncpg.Pool) -> None:
+    """A second command in one transaction loads the first one's uncommitted fact; the transaction
+    rolls back and another replica writes that version: the next load must not build on the lost fact."""
+    thing, repo, other = uuid4(), repository(DerivedKeyCipher(ROOT, b"test")), repository(DerivedKeyCipher(ROOT, b"test"))
+    with pytest.raises(RuntimeError):
+        async with pool.acquire() as conn, conn.transaction():
+            await repo.execute(conn, thing, lambda s: decide(s, "lost"), meta())
+            await repo.execute(conn, thing, lambda s: decide(s, "lost too"), meta())  # loads (and caches) "lost"
+            raise RuntimeError("the command fails after both saves: rolled back")
+    async with pool.acquire() as conn, conn.transaction():
+        await other.execute(conn, thing, lambda s: decide(s, "kept"), meta())
+    async with pool.acquire() as conn, conn.transaction():
+        after, _ = await repo.execute(conn, thing, lambda s: decide(s, "next"), meta())
+    assert after == Aggregate(thing, Thing(("kept", "next"), (None, None)), 2)

@@ -14,6 +14,7 @@ from uuid import UUID
 
 from genting import demo
 from genting.demo.dataset import KELURAHAN
+from services.aid.domain.growth import Measurement, flags_due
 from services.registry.bodies import RegisterFamilyIn, registration
 from services.registry.domain.validation import registration_errors
 from services.registry.reference import DEFAULT_RULES
@@ -193,6 +194,23 @@ def test_a_few_children_gain_nothing_at_two_weighings_in_a_row_and_a_kader_visit
         child = [g for g in family.growth if g.child == flagged[0].child]
         n = child.index(flagged[0])
         assert n >= 2 and child[n].weight_kg <= child[n - 1].weight_kg <= child[n - 2].weight_kg
+
+
+def test_every_flag_the_loader_waits_for_is_one_aids_rule_raises() -> None:
+    """The loader waits for aid's flag before a home visit: a flag the dataset expects and aid's
+    posyandu rule does not raise held up a whole day of the load (30 s)."""
+    for seed, anchor in ((1, ANCHOR), (8, date(2026, 12, 2)), (11, date(2025, 2, 28))):
+        dataset = demo.build(1330, anchor=anchor, seed=seed, days=210)
+        for family in (f for f in dataset.families if f.decision == "approve"):
+            raised: set[date] = set()
+            for child in {g.child for g in family.growth}:
+                history: list[Measurement] = []
+                for g in (g for g in family.growth if g.child == child):
+                    history.append(Measurement(g.measured_on, g.weight_kg))
+                    raised |= {due.flagged_on for due in flags_due(history, history[-1], raised)}
+            if family.flagged_on is not None:
+                assert family.flagged_on in raised, (seed, family.key)
+                assert family.decided_on is not None and family.flagged_on >= family.decided_on  # aid knows the enrolment
 
 
 def test_sessions_gather_families_of_their_own_kelurahan_receiving_aid_by_then_over_the_months() -> None:
