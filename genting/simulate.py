@@ -140,6 +140,7 @@ class Summary:
     latency: dict[str, list[float]] = field(default_factory=dict)
     catch_up_seconds: float | None = None  # from the last command until reporting agreed
     wall_seconds: float = 0.0
+    families_before: int = 0  # registered on the stack before the run (the demo, an earlier run)
 
     @property
     def unexpected_refusals(self) -> int:
@@ -159,6 +160,12 @@ class Summary:
             f"  commands sent     {self.commands:>8,}  ({self.commands / max(self.wall_seconds, 1e-9):,.0f}/s)",
         ]
         lines.append("    " + ", ".join(f"{kind} {n:,}" for kind, n in self.sent_by_kind.most_common()))
+        if self.families_before:
+            lines.append(
+                f"  note: the stack already held {self.families_before:,} families. Aid ends a plan incomplete once the"
+                " deployment's records have passed its window, so an earlier programme entered through today can end"
+                " this one's plans early (PlanNotActive): for a clean run, use a fresh --data-dir."
+            )
         lines.append(f"  accepted          {self.accepted:>8,}")
         lines.append(
             f"  refused on purpose{sum(self.refused_on_purpose.values()):>8,}"
@@ -303,6 +310,7 @@ async def simulate(
     started = time.monotonic()
     before_events = await _stream_counts(nats_url)
     before = await _reporting(api)
+    summary.families_before = before["registered"]
     before_incomplete = await _incomplete(api)
     prober = Prober(api, {"enrolment": before["enrolled"], "delivery": before["deliveries"]})
     probing = asyncio.create_task(prober.run())

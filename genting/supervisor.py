@@ -239,6 +239,10 @@ async def _start_and_watch(options: UpOptions, stack: Stack, stop: asyncio.Event
             "GENTING_DATA_KEY": secrets.data_keys[service.name],
             "GENTING_DATA_DIR": str(options.data_dir),
             "GENTING_MIGRATE_ON_START": "0",
+            # Here a programme's months are entered in minutes (the demo, `genting simulate`): the
+            # clock-driven steps (plans ending incomplete, children ageing out) look every 10 s,
+            # not every minute as a deployment does.
+            "GENTING_CLOCK_INTERVAL_SECONDS": os.environ.get("GENTING_CLOCK_INTERVAL_SECONDS", "10"),
             **programme,
         }
         for index in range(1, options.replicas + 1):

@@ -548,9 +548,12 @@ def _contributions(rng: random.Random, donors: list[Donor], first: date) -> None
         by_month: dict[tuple[int, int], list[tuple[date, int]]] = {}
         for day, amount in sorted(d.gives_on):
             by_month.setdefault((day.year, day.month), []).append((day, amount))
+        received = first - timedelta(days=1)
         for m, gifts in enumerate(by_month.values()):
             spare = rng.choice((0, 0, 1, 2, 3)) * 450_000 if m == 0 else 0
-            received = max(first, gifts[0][0] - timedelta(days=rng.randrange(1, 10)))
+            # After the month before's (a month's money never arrives before the donor is registered,
+            # and a salary deduction's reference, dated by its day, stays unique), before the gifts.
+            received = max(first, received + timedelta(days=1), gifts[0][0] - timedelta(days=rng.randrange(1, 10)))
             amount = sum(a for _, a in gifts) + spare
             if d.donor_type == "individual":
                 method, reference = "transfer", f"POTGAJI/{received:%Y%m%d}/{d.key}"
