@@ -183,7 +183,7 @@ async def _start_and_watch(options: UpOptions, stack: Stack, stop: asyncio.Event
             raise StartupError(f"port {port} for {service.name}: {exc.strerror}; try --{service.name}-port") from None
     secrets = load_secrets(options.data_dir)
 
-    nats_url = os.environ.get("GENTING_NATS_URL")
+    nats_url = os.environ.get("GENTING_NATS_URL", "")
     # An external server: its URL goes to every service as it is (it must carry credentials with
     # the rights of all of them, or the server be open). Ours: locked, one user per service.
     nats_urls = {s.name: nats_url for s in wanted}

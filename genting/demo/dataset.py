@@ -285,8 +285,8 @@ class Dataset:
             add(f.registered_on, f.key, "register")
             if f.decided_on is not None:
                 add(f.decided_on, f.key, "verify")
-            for n, s in enumerate(f.sponsorships):
-                add(s.start_date, f.key, "sponsor", n)
+            for n, sp in enumerate(f.sponsorships):
+                add(sp.start_date, f.key, "sponsor", n)
             for n, dl in enumerate(f.deliveries):
                 add(dl.delivered_on, f.key, "deliver", n)
                 if dl.confirmed_on is not None:

@@ -139,6 +139,7 @@ class Entry:
     # -- the donors' ledger ------------------------------------------------------------------
 
     async def _donor_step(self, d: Donor, step: Step) -> None:
+        body: dict[str, Any]
         if step.kind == "donor":
             body = {"name": d.name, "donor_type": d.donor_type, "contact": d.contact}
             created = await self.send("donor", f"donor:{d.key}", "funding", "/donors", body, role="admin")
@@ -256,6 +257,7 @@ class Entry:
         if plan is None:
             return
         code, n, plan_id = f.kelurahan_code, step.index, plan["plan_id"]
+        body: dict[str, Any]
         if step.kind == "deliver":
             d = f.deliveries[n]
             start = date.fromisoformat(plan["start_date"])  # as predicted, unless aid decided otherwise
@@ -283,7 +285,7 @@ class Entry:
             delivery_id = self.ids.deliveries.get((f.key, n))
             if delivery_id is None or d.confirmed_on is None:
                 return
-            body: dict[str, Any] = {"confirmed_on": d.confirmed_on.isoformat()}
+            body = {"confirmed_on": d.confirmed_on.isoformat()}
             if d.photo:
                 body["photo_ref"] = f"s3://genting-proof/demo/{f.key}/minggu-{n + 1}.jpg"
             await self.send(

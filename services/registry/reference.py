@@ -61,11 +61,11 @@ class RiskRules(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    mother_too_young_under_years: int = Field(20, ge=10, le=30)  # mother_too_young: wife under 20
-    mother_too_old_from_years: int = Field(35, ge=25, le=50)  # mother_too_old: wife 35 or older
-    births_too_close_under_months: int = Field(24, ge=1, le=60)  # births_too_close: < 2 years apart
-    too_many_children_over: int = Field(3, ge=1, le=20)  # too_many_children: more than 3
-    child_under_years: int = Field(18, ge=1, le=21)  # who counts as a child of the family
+    mother_too_young_under_years: int = Field(default=20, ge=10, le=30)  # mother_too_young: wife under 20
+    mother_too_old_from_years: int = Field(default=35, ge=25, le=50)  # mother_too_old: wife 35 or older
+    births_too_close_under_months: int = Field(default=24, ge=1, le=60)  # births_too_close: < 2 years apart
+    too_many_children_over: int = Field(default=3, ge=1, le=20)  # too_many_children: more than 3
+    child_under_years: int = Field(default=18, ge=1, le=21)  # who counts as a child of the family
 
 
 @dataclass(frozen=True)

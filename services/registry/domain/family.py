@@ -285,7 +285,7 @@ def _exit(state: Family, cmd: ExitFamily, programme: Programme) -> list[Fact]:
     event = FamilyExited(
         family_id=cmd.family_id,
         kelurahan_code=state.kelurahan_code,
-        reason=cmd.reason,
+        reason=cast(ExitReason, cmd.reason),  # one of EXIT_REASONS: checked above
         exited_on=on,
         previous_status=state.status,
         exited_by=cmd.exited_by,

@@ -142,7 +142,8 @@ def test_private_parts_without_a_cipher_are_a_configuration_error() -> None:
 async def test_replicas_each_see_the_others_writes_through_their_caches(pool: asyncpg.Pool) -> None:
     """A load reads only what is newer than the aggregate it cached: two replicas writing one
     stream in turn still decide on every fact."""
-    thing, one, two = uuid4(), repository(DerivedKeyCipher(ROOT, b"test")), repository(DerivedKeyCipher(ROOT, b"test"))
+    thing, cipher = uuid4(), DerivedKeyCipher(ROOT, b"test")
+    one, two = repository(cipher), repository(cipher)
     for n, repo in enumerate((one, two, one, one, two)):
         async with pool.acquire() as conn, conn.transaction():
             await repo.execute(conn, thing, lambda s, n=n: decide(s, f"n{n}"), meta())
@@ -155,7 +156,8 @@ async def test_replicas_each_see_the_others_writes_through_their_caches(pool: as
 async def test_a_cache_that_saw_a_rolled_back_write_is_not_trusted(pool: asyncpg.Pool) -> None:
     """A second command in one transaction loads the first one's uncommitted fact; the transaction
     rolls back and another replica writes that version: the next load must not build on the lost fact."""
-    thing, repo, other = uuid4(), repository(DerivedKeyCipher(ROOT, b"test")), repository(DerivedKeyCipher(ROOT, b"test"))
+    thing, cipher = uuid4(), DerivedKeyCipher(ROOT, b"test")
+    repo, other = repository(cipher), repository(cipher)
     with pytest.raises(RuntimeError):
         async with pool.acquire() as conn, conn.transaction():
             await repo.execute(conn, thing, lambda s: decide(s, "lost"), meta())

@@ -224,7 +224,8 @@ def test_every_flag_the_loader_waits_for_is_one_aids_rule_raises() -> None:
                     raised |= {due.flagged_on for due in flags_due(history, history[-1], raised)}
             if family.flagged_on is not None:
                 assert family.flagged_on in raised, (seed, family.key)
-                assert family.decided_on is not None and family.flagged_on >= family.decided_on  # aid knows the enrolment
+                # ... and raises it once it knows the enrolment
+                assert family.decided_on is not None and family.flagged_on >= family.decided_on
 
 
 def test_sessions_gather_families_of_their_own_kelurahan_receiving_aid_by_then_over_the_months() -> None:
