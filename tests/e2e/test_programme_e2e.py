@@ -245,14 +245,19 @@ async def snapshot(urls: dict[str, str]) -> dict[str, Any]:
         return out
 
 
+def _every_story(dataset: demo.Dataset) -> bool:
+    sizes = dataset.sizes()
+    return all(
+        sizes[k] for k in ("rejected", "awaiting_verification", "exits", "interventions", "completed", "home_visits")
+    ) and (sizes["plans"] < sizes["sponsored"])  # someone sponsored below the six-month minimum
+
+
 async def test_the_demo_loads_through_the_apis_and_loading_it_again_changes_nothing(urls: dict[str, str]) -> None:
-    dataset = demo.build(40, anchor=today(), seed=57)  # a small programme with every kind of story in it
+    # A small programme with every kind of story in it. The stories depend on the day the
+    # programme ends (today) as well as the seed, so the seed is the first that has them all today.
+    dataset = next(d for d in (demo.build(40, anchor=today(), seed=s) for s in range(1, 1000)) if _every_story(d))
     sizes = dataset.sizes()
     assert dataset.first_day == programme_start()
-    assert all(
-        sizes[k] for k in ("rejected", "awaiting_verification", "exits", "interventions", "completed", "home_visits")
-    )
-    assert sizes["plans"] < sizes["sponsored"]  # someone sponsored below the six-month minimum
 
     first = await demo.load(dataset, urls, TEST_JWT_SECRET)
     assert not first.tally.refused, first.tally.examples
