@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -99,6 +100,26 @@ def personal_snapshot(state: Family) -> dict[str, Any]:
     }
 
 
+# The effective date each kind of the programme's records carries. The clock's ChildAgedOut and an
+# erasure (dated the day it is done) are not records of the programme's days.
+RECORD_DATES = {
+    "FamilyRegistered": "registered_on",
+    "MemberAdded": "added_on",
+    "FamilyVerified": "verified_on",
+    "FamilyEnrolled": "enrolled_on",
+    "FamilyRejected": "rejected_on",
+    "GrowthMeasured": "measured_on",
+    "FamilyExited": "exited_on",
+    "MotherGaveBirth": "born_on",
+}
+
+
+def recorded_on(facts: Sequence[Fact]) -> date | None:
+    """The latest effective date among these facts' records, if any is one."""
+    dates = [getattr(f.event, RECORD_DATES[f.event.event_type]) for f in facts if f.event.event_type in RECORD_DATES]
+    return max(dates, default=None)
+
+
 @dataclass(frozen=True)
 class FamiliesView:
     """Upserts the family's `families_view` row. The personal snapshot is sealed again only when a
@@ -127,13 +148,14 @@ class FamiliesView:
             """
             insert into families_view (family_id, version, status, kelurahan_code, kecamatan_code,
                 member_counts, members, risk_factors, registered_on, enrolled_on, exited_on, exit_reason,
-                personal_erased, personal, ages_out_on, registered_by, updated_at)
-            values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, now())
+                personal_erased, personal, ages_out_on, registered_by, recorded_on, updated_at)
+            values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, now())
             on conflict (family_id) do update set version = excluded.version, status = excluded.status,
                 member_counts = excluded.member_counts, members = excluded.members,
                 risk_factors = excluded.risk_factors, enrolled_on = excluded.enrolled_on,
                 exited_on = excluded.exited_on, exit_reason = excluded.exit_reason,
                 personal_erased = excluded.personal_erased, ages_out_on = excluded.ages_out_on,
+                recorded_on = greatest(families_view.recorded_on, excluded.recorded_on),
                 -- nothing sealed: the personal snapshot did not change (only facts with a personal part change it)
                 personal = case when excluded.personal_erased then null
                                 else coalesce(excluded.personal, families_view.personal) end,
@@ -156,6 +178,7 @@ class FamiliesView:
             sealed,
             min((d for m in state.members if (d := aging_out_on(m)) is not None), default=None),
             state.registered_by,
+            recorded_on(facts),
         )
 
 

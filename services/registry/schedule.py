@@ -1,6 +1,10 @@
 """The clock-driven step: every `clock_interval_seconds`, each baduta who has turned 24 months ages
-out (`ChildAgedOut`, dated on that birthday whenever the step runs, so entering history late gives
-the same events as entering it on its days). "Today" is the app's clock, the city's day."""
+out (`ChildAgedOut`, dated on that birthday whenever the step runs). "Today" is the app's clock, the
+city's day, but the step goes no further than the latest effective date among the registry's
+records: while a past programme is entered in order, a child ages out when the records reach its
+birthday, after the records dated before it (a verification in June must not find the baby of
+June already aged out in November). Entering history late so gives the same events as entering
+it on its days, as aid's plan endings do (aid's schedule)."""
 
 from __future__ import annotations
 
@@ -23,19 +27,23 @@ log = structlog.get_logger()
 
 
 async def age_out_children(pool: asyncpg.Pool, handlers: Handlers, today: date) -> int:
-    """One step: each active family with a baduta turning 24 months on or before `today`, in its
-    own transaction. Returns how many children aged out. Safe on every replica at once: the
+    """One step: each active family with a baduta turning 24 months on or before both `today` and
+    the registry's latest recorded effective date, in its own transaction. Returns how many children aged out. Safe on every replica at once: the
     family's lock and the decision (a child already `other` is left alone) record nothing twice."""
+    through: date | None = await pool.fetchval("select max(recorded_on) from families_view")
+    if through is None:
+        return 0
+    until = min(today, through)
     due = await pool.fetch(
         "select family_id from families_view where ages_out_on <= $1"
         " and status in ('registered', 'enrolled') and not personal_erased order by ages_out_on",
-        today,
+        until,
     )
     aged = 0
     for row in due:
         meta = Metadata(occurred_at=datetime.now(UTC), correlation_id=uuid4(), causation_id=uuid4())
         async with committing(pool) as conn:
-            facts = await handlers.age_out_children(conn, AgeOutChildren(row["family_id"], today), meta)
+            facts = await handlers.age_out_children(conn, AgeOutChildren(row["family_id"], until), meta)
         aged += len(facts)
     if aged:
         log.info("children_aged_out", count=aged)
