@@ -28,8 +28,9 @@ log = structlog.get_logger()
 
 async def age_out_children(pool: asyncpg.Pool, handlers: Handlers, today: date) -> int:
     """One step: each active family with a baduta turning 24 months on or before both `today` and
-    the registry's latest recorded effective date, in its own transaction. Returns how many children aged out. Safe on every replica at once: the
-    family's lock and the decision (a child already `other` is left alone) record nothing twice."""
+    the registry's latest recorded effective date, in its own transaction. Returns how many
+    children aged out. Safe on every replica at once: the family's lock and the decision (a child
+    already `other` is left alone) record nothing twice."""
     through: date | None = await pool.fetchval("select max(recorded_on) from families_view")
     if through is None:
         return 0
