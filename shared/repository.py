@@ -102,33 +102,26 @@ class Repository(Generic[S]):
             facts = await self.facts(conn, stream_id, stored, private=True)
             state = reduce(self.evolve, facts, self.initial())
             return Aggregate(stream_id, state, stored[-1].stream_version if stored else 0)
-        return self._remember(stream_id, await self._load_public(conn, stream_id))
-
-    async def _load_public(self, conn: asyncpg.Connection, stream_id: UUID) -> tuple[Aggregate[S], UUID | None]:
-        """From the cache where it still holds: the cached version's event must be the stored one
-        (same id), else the cache saw a transaction that rolled back, and the stream is read whole."""
-        cached = self._cache.get(stream_id)
-        if cached is not None:
-            version, event_id, state = cached
+        # From the cache where it still holds: the cached version's event must be the stored one
+        # (same id), else the cache saw a transaction that rolled back, and the stream is read whole.
+        stored, state, newer = [], self.initial(), []
+        if (cached := self._cache.pop(stream_id, None)) is not None:
+            version, event_id, cached_state = cached
             stored = await self.store.load(conn, stream_id, from_version=version)
             if stored and stored[0].stream_version == version and stored[0].event_id == event_id:
-                state = reduce(self.evolve, (self.fact(e) for e in stored[1:]), state)
-                return Aggregate(stream_id, state, stored[-1].stream_version), stored[-1].event_id
-            del self._cache[stream_id]
-        stored = await self.store.load(conn, stream_id)
-        state = reduce(self.evolve, (self.fact(e) for e in stored), self.initial())
+                state, newer = cached_state, stored[1:]
+            else:
+                stored = []
         if not stored:
-            return Aggregate(stream_id, state), None
-        return Aggregate(stream_id, state, stored[-1].stream_version), stored[-1].event_id
-
-    def _remember(self, stream_id: UUID, loaded: tuple[Aggregate[S], UUID | None]) -> Aggregate[S]:
-        aggregate, last_event_id = loaded
-        if last_event_id is not None and self.cache_size > 0:
-            self._cache[stream_id] = (aggregate.version, last_event_id, aggregate.state)
-            self._cache.move_to_end(stream_id)
-            if len(self._cache) > self.cache_size:
-                self._cache.popitem(last=False)
-        return aggregate
+            stored = newer = await self.store.load(conn, stream_id)
+        state = reduce(self.evolve, (self.fact(e) for e in newer), state)
+        if not stored:
+            return Aggregate(stream_id, state)
+        last = stored[-1]
+        self._cache[stream_id] = (last.stream_version, last.event_id, state)  # most recently used last
+        if len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+        return Aggregate(stream_id, state, last.stream_version)
 
     async def facts(
         self, conn: asyncpg.Connection, stream_id: UUID, stored: Sequence[StoredEvent], *, private: bool = True
