@@ -133,7 +133,7 @@ def build_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
     install_problem_handlers(app)
     install_problem_schema(app)
     # Outermost but for the request context: an oversized body is refused before auth or parsing.
-    app.add_middleware(BodyLimit, limit=1 << 20, limits={"/import": 10 << 20})
+    app.add_middleware(BodyLimit, limit=1 << 20, limits={"/import": 10 << 20, "/photo": 6 << 20})
     app.add_middleware(RequestContext, observe=metrics.observe_request)
     for router in spec.routers:
         app.include_router(router)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.aid import api, home_visit_api, projections, session_api
+from services.aid import api, home_visit_api, photo_api, projections, session_api
 from services.aid.domain import PRIVATE_PARTS, HomeVisit, Plan, Session, home_visit, plan, session
 from services.aid.family_keys import FamilyKeyCipher
 from services.aid.handlers import Handlers
@@ -83,7 +83,8 @@ def repositories(settings: Settings) -> Repositories:
 def create_app(settings: AidSettings | None = None) -> FastAPI:
     settings = settings or load_settings()
     repos = repositories(settings)
-    handlers = Handlers(repos.plans, repos.sessions, repos.visits, repos.family_keys, settings.policy())
+    photos = settings.photo_store()
+    handlers = Handlers(repos.plans, repos.sessions, repos.visits, repos.family_keys, settings.policy(), photos)
     app: FastAPI
 
     def today() -> date:
@@ -100,7 +101,7 @@ def create_app(settings: AidSettings | None = None) -> FastAPI:
         title="Genting aid",
         description=DESCRIPTION,
         migrations=MIGRATIONS,
-        routers=[api.router, session_api.router, home_visit_api.router],
+        routers=[api.router, session_api.router, home_visit_api.router, photo_api.router],
         publishes=CATALOG,
         projections=policies,
         extra_tasks=clock_tasks,
@@ -108,4 +109,5 @@ def create_app(settings: AidSettings | None = None) -> FastAPI:
     app = build_app(spec, settings)
     app.state.clock = settings.clock()
     app.state.handlers = handlers
+    app.state.photo_store = photos
     return app

@@ -3,9 +3,13 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+import tempfile
+from pathlib import Path
+
+from pydantic import Field, SecretStr
 
 from services.aid.domain import Policy
+from services.aid.photo_store import DirectoryPhotoStore, PhotoStore, S3PhotoStore
 from shared.settings import Settings
 
 
@@ -18,6 +22,16 @@ class AidSettings(Settings):
     # How far past the day it was handed over a delivery may cover (issue 13 #9c, README).
     delivery_max_ahead_days: int = Field(default=14, ge=0)
     clock_interval_seconds: float = Field(default=60.0, gt=0)
+    # The proof photos' object store (photo_store.py). With a bucket, an S3-compatible store
+    # (MinIO in Compose, any S3 in Kubernetes); else files under GENTING_PHOTO_DIR, or under
+    # GENTING_DATA_DIR/photos (what `genting up` sets), or a temporary directory (tests).
+    photo_dir: Path | None = None
+    data_dir: Path | None = None
+    photo_s3_bucket: str | None = None
+    photo_s3_endpoint: str | None = None  # e.g. http://minio:9000; unset = AWS
+    photo_s3_region: str | None = None
+    photo_s3_access_key: SecretStr | None = None
+    photo_s3_secret_key: SecretStr | None = None
 
     def policy(self) -> Policy:
         return Policy(
@@ -27,6 +41,21 @@ class AidSettings(Settings):
             max_ahead_days=self.delivery_max_ahead_days,
             grace_days=self.recording_grace_days,
         )
+
+    def photo_store(self) -> PhotoStore:
+        if self.photo_s3_bucket:
+            return S3PhotoStore(
+                self.photo_s3_bucket,
+                endpoint_url=self.photo_s3_endpoint,
+                access_key=self.photo_s3_access_key.get_secret_value() if self.photo_s3_access_key else None,
+                secret_key=self.photo_s3_secret_key.get_secret_value() if self.photo_s3_secret_key else None,
+                region=self.photo_s3_region,
+            )
+        if self.photo_dir is not None:
+            return DirectoryPhotoStore(self.photo_dir)
+        if self.data_dir is not None:
+            return DirectoryPhotoStore(self.data_dir / "photos")
+        return DirectoryPhotoStore(Path(tempfile.gettempdir()) / "genting-photos")
 
 
 def load_settings() -> AidSettings:
