@@ -15,7 +15,7 @@ from aid_support import MEDONO, TODAY, Aid, delivery, token, wait_events, wait_p
 from services.aid.app import repositories
 from services.aid.domain import flag_id_for, plan_id_for
 from services.aid.replay import rebuild
-from shared.contracts.registry import PersonalDataErased
+from shared.contracts.registry import ChildAgedOut, FamilyExited, PersonalDataErased
 from shared.testing import wait_until
 
 pytestmark = pytest.mark.integration
@@ -184,3 +184,48 @@ async def test_a_photo_reference_recorded_before_issue_11_is_read_and_erased_too
     await rebuild(aid.pool, repos)
     assert old_ref not in (await aid.http.get(f"/plans/{plan['plan_id']}", headers=ADMIN)).text
     assert await rows_holding(aid.pool, old_ref) == []
+
+
+async def test_an_erasure_arriving_ahead_of_a_missing_event_is_applied_at_once(aid: Aid) -> None:
+    """An erasure needs no order: it destroys the family's key even while an earlier event of the
+    family is missing (lost, or still on its way), rather than waiting behind it, and the events
+    after the gap still apply once it fills."""
+    f = await a_family_with_texts(aid, "Tini")
+    family = f["family"]
+    missing = aid.upstream.envelope(
+        FamilyExited(
+            family_id=family,
+            kelurahan_code=MEDONO,
+            reason="moved_away",
+            exited_on=TODAY,
+            previous_status="enrolled",
+            exited_by="lurah-test",
+        )
+    )
+    await aid.upstream.emit(
+        PersonalDataErased(family_id=family, kelurahan_code=MEDONO, erased_on=TODAY, erased_by="admin-test")
+    )
+    await wait_until(
+        lambda: aid.pool.fetchval("select 1 from erased_families where family_id = $1", family),
+        timeout=10.0,
+        message="the erasure applied across the gap",
+    )
+    assert not [t for t in f["texts"].values() if t in await every_answer(aid, f)]
+    assert await aid.pool.fetchval("select count(*) from family_keys where family_id = $1", family) == 0
+
+    # The gap fills: the missing event and one after the erasure apply, the stream's version passes both.
+    await aid.upstream.publish(missing, f"genting.registry.family.{family}.FamilyExited")
+    after = await aid.upstream.emit(
+        ChildAgedOut(family_id=family, member_id=uuid4(), kelurahan_code=MEDONO, aged_out_on=TODAY)
+    )
+    await wait_until(
+        lambda: aid.pool.fetchval(
+            "select version = $2 from projection_versions where projection = 'aid-registry' and stream_id = $1",
+            family,
+            after.stream_version,
+        ),
+        timeout=10.0,
+        message="the family's stream applied past the erasure",
+    )
+    assert await aid.pool.fetchval("select exited_on from aid_families where family_id = $1", family) == TODAY
+    assert await aid.pool.fetchval("select count(*) from projection_versions_ahead") == 0
