@@ -229,3 +229,26 @@ async def test_an_erasure_arriving_ahead_of_a_missing_event_is_applied_at_once(a
     )
     assert await aid.pool.fetchval("select exited_on from aid_families where family_id = $1", family) == TODAY
     assert await aid.pool.fetchval("select count(*) from projection_versions_ahead") == 0
+
+
+async def test_a_note_recorded_after_the_erasure_makes_no_new_key_for_the_family(aid: Aid) -> None:
+    """The tombstone: a late intervention about an erased family is recorded (counts and money
+    matter), but its description is sealed for no one, and no key for the family exists again."""
+    f = await a_family_with_texts(aid, "Yati")
+    await aid.upstream.emit(
+        PersonalDataErased(family_id=f["family"], kelurahan_code=MEDONO, erased_on=TODAY, erased_by="admin-test")
+    )
+    await wait_until(
+        lambda: aid.pool.fetchval("select 1 from erased_families where family_id = $1", f["family"]),
+        message="the family erased",
+    )
+    late = "Yati pindah ke rumah mertua di Jalan Melati"
+    answer = await aid.http.post(
+        f"/plans/{f['plan_id']}/interventions",
+        json={"kind": "house_repair", "description": late, "done_on": TODAY.isoformat(), "value_rp": 0},
+        headers=KADER,
+    )
+    assert answer.status_code == 201, answer.text
+    assert await aid.pool.fetchval("select count(*) from family_keys where family_id = $1", f["family"]) == 0
+    assert late not in (await aid.http.get(f"/plans/{f['plan_id']}", headers=ADMIN)).text
+    assert await rows_holding(aid.pool, late) == []

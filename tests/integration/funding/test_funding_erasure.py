@@ -12,6 +12,7 @@ from funding_support import ADMIN, MEDONO, TODAY, Funding, token
 from nats.js.api import DeliverPolicy
 
 from shared.contracts.registry import PersonalDataErased
+from shared.testing import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -61,3 +62,48 @@ async def test_a_sponsorship_note_is_sealed_per_family_and_shredded_on_erasure(f
     after = await funding.http.get(f"/families/{family}/funding", headers=ADMIN)
     assert after.status_code == 200 and NOTE not in after.text
     assert after.json()["sponsored_rp"] == 1_000_000  # the money's history stays
+
+
+async def test_an_erased_family_keeps_a_tombstone_and_a_later_note_makes_no_new_key(funding: Funding) -> None:
+    """After the erasure no sponsorship note can bring a key for the family back: a note is
+    refused (naming the field, changing nothing); a sponsorship without one is still taken."""
+    up = funding.upstream
+    donor = await funding.donor(received_rp=3_000_000)
+    family = await up.enrol()
+    await up.send(PersonalDataErased(family_id=family, kelurahan_code=MEDONO, erased_on=TODAY, erased_by="admin-test"))
+    await up.settled(funding.app)
+    assert await funding.pool.fetchval("select count(*) from erased_families where family_id = $1", family) == 1
+
+    body = {"donor_id": str(donor), "family_id": str(family), "amount_rp": 1_000_000, "start_date": TODAY.isoformat()}
+    refused = await funding.http.post("/sponsorships", json=body | {"note": NOTE}, headers=ADMIN)
+    assert refused.status_code == 422, refused.text
+    assert [e["field"] for e in refused.json()["errors"]] == ["note"]
+    assert await funding.count("family_keys") == 0
+    assert (await funding.family(family))["sponsorships"] == []  # nothing was taken
+
+    taken = await funding.http.post("/sponsorships", json=body, headers=ADMIN)
+    assert taken.status_code == 201, taken.text
+    assert await funding.count("family_keys") == 0 and await funding.count("sponsorship_notes") == 0
+
+
+async def test_an_erasure_ahead_of_a_missing_registry_event_destroys_the_key_at_once(funding: Funding) -> None:
+    up = funding.upstream
+    donor = await funding.donor(received_rp=3_000_000)
+    family = await up.enrol()
+    await up.settled(funding.app)
+    body = {
+        "donor_id": str(donor),
+        "family_id": str(family),
+        "amount_rp": 1_000_000,
+        "start_date": TODAY.isoformat(),
+        "note": NOTE,
+    }
+    assert (await funding.http.post("/sponsorships", json=body, headers=ADMIN)).status_code == 201
+    up.envelope(up.exited(family))  # version 2, never published (lost, or late)
+    await up.send(PersonalDataErased(family_id=family, kelurahan_code=MEDONO, erased_on=TODAY, erased_by="admin-test"))
+    await wait_until(
+        lambda: funding.pool.fetchval("select count(*) = 0 from sponsorship_notes where family_id = $1", family),
+        timeout=10.0,
+        message="the note shredded across the gap",
+    )
+    assert await funding.count("family_keys") == 0
