@@ -39,6 +39,7 @@ from shared.eventstore import StoredEvent
 from shared.messaging import MSG_ID_HEADER, Envelope, context_subjects, stream_name
 from shared.nats_setup import ensure_stream, owned_stream_config
 from shared.projection import producer_catalog
+from shared.settings import Settings
 
 log = structlog.get_logger()
 
@@ -303,3 +304,75 @@ async def reset_consumers(js: JetStreamContext, service: str, durables: list[tup
             await js.delete_consumer(stream, durable)
             reset.append(durable)
     return reset
+
+
+async def reapply_erasures(service: str, settings: Settings, conn: asyncpg.Connection, families: list[UUID]) -> int:
+    """Each family of the erasure log loses again, in this service, what its erasure destroys
+    (keys, sealed parts, texts; a tombstone where the service keeps one), by the service's own
+    code. Idempotent: a family erased before the dump changes nothing."""
+    if service == "registry":
+        from services.registry.app import registry
+
+        parts = registry(settings)
+        for family_id in families:
+            async with conn.transaction():
+                stored = await parts.families.store.load(conn, family_id)
+                erasures = [e for e in stored if e.event_type == ERASED]
+                if erasures:  # every view the erasure runs: claims released, view row, key and ledger
+                    facts = await parts.families.facts(conn, family_id, stored, private=False)
+                    state = parts.families.initial()
+                    for fact in facts:
+                        state = parts.families.evolve(state, fact)
+                    erased = parts.families.fact(erasures[-1])
+                    for view in parts.families.views:
+                        await view(conn, state, [erased], [])
+                else:  # not in this store at all (a conflict): at least the key goes
+                    await parts.keys.destroy(conn, family_id)
+                    await conn.execute("delete from import_rows where family_id = $1", family_id)
+    elif service == "aid":
+        from services.aid.app import repositories
+        from services.aid.handlers import Handlers as AidHandlers
+        from services.aid.settings import AidSettings
+
+        assert isinstance(settings, AidSettings)
+        repos = repositories(settings)
+        aid = AidHandlers(repos.plans, repos.sessions, repos.visits, repos.family_keys, settings.policy())
+        for family_id in families:
+            async with conn.transaction():
+                await aid.erase_family(conn, family_id)
+    elif service == "funding":
+        from services.funding.app import handlers
+        from services.funding.settings import FundingSettings
+
+        assert isinstance(settings, FundingSettings)
+        funding = handlers(settings)
+        for family_id in families:
+            async with conn.transaction():
+                await funding.erase_family(conn, family_id)
+    else:
+        return 0  # reporting keeps no personal data
+    return len(families)
+
+
+async def reconcile_after_restore(
+    service: str, settings: Settings, conn: asyncpg.Connection, js: JetStreamContext, *, replicas: int = 1
+) -> Reconciled:
+    """Everything `genting restore` does after pg_restore, but rebuilding the read models (the
+    service's replay, run next). In this order: the store first (so erasures and the republish
+    see every event), then the erasures, the stream, and the consumers."""
+    from genting.nats_accounts import durables
+
+    result = Reconciled(service)
+    result.recovered, result.conflicts = await recover_own_events(conn, js, service)
+    result.erased = await reapply_erasures(service, settings, conn, await erased_families(js))
+    result.republished = await republish(conn, js, service, replicas=replicas)
+    result.consumers_reset = await reset_consumers(js, service, durables(service))
+    log.info(
+        "restore_reconciled",
+        service=service,
+        recovered=result.recovered,
+        conflicts=result.conflicts,
+        erased=result.erased,
+        republished=result.republished.published,
+    )
+    return result
