@@ -53,7 +53,12 @@ def add_parsers(commands: argparse._SubParsersAction, default_dir: Path) -> list
     for sub in (republish, repair, restore):
         sub.add_argument("--replicas", type=int, default=1, help="stream replicas if it must be created (default 1)")
     backup.add_argument("--out", type=Path, metavar="FILE", help="default: genting-SERVICE-<UTC time>.dump here")
-    restore.add_argument("file", type=Path, metavar="FILE")
+    restore.add_argument("file", type=Path, nargs="?", metavar="FILE", help="a dump of `genting backup`")
+    restore.add_argument(
+        "--reconcile",
+        action="store_true",
+        help="the database was restored otherwise (CloudNativePG): run every step after pg_restore",
+    )
     restore.add_argument("--no-replay", action="store_true", help="leave the read models (run `genting replay`)")
     return [republish, repair, backup, restore]
 
@@ -104,8 +109,11 @@ def run(args: argparse.Namespace, replay: Callable[[argparse.ArgumentParser, arg
         if args.command == "restore":
             from genting.backup import restore
 
-            restore(where.database_url, args.file)
-            print(f"{args.service}: database restored from {args.file}")
+            if (args.file is None) == (not args.reconcile):
+                args.usage.error("give either FILE (a dump to restore) or --reconcile (restored otherwise)")
+            if args.file is not None:
+                restore(where.database_url, args.file)
+                print(f"{args.service}: database restored from {args.file}")
         code = asyncio.run(_after(args, where))
     except BackupError as exc:
         return _fail(str(exc))
