@@ -5,13 +5,17 @@ destroys that key, after which no answer shows the note and the ciphertext is go
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import nats
 import pytest
 from funding_support import ADMIN, MEDONO, TODAY, Funding, token
 from nats.js.api import DeliverPolicy
 
+from genting.backup import backup, restore
+from genting.recovery import reconcile_after_restore
 from shared.contracts.registry import PersonalDataErased
+from shared.db import connect
 from shared.testing import wait_until
 
 pytestmark = pytest.mark.integration
@@ -107,3 +111,42 @@ async def test_an_erasure_ahead_of_a_missing_registry_event_destroys_the_key_at_
         message="the note shredded across the gap",
     )
     assert await funding.count("family_keys") == 0
+
+
+async def test_a_restore_from_before_the_erasure_shreds_the_note_again(
+    funding: Funding, database_url: str, js_clean: str, tmp_path: Path
+) -> None:
+    """The dump holds the family's key and sealed note; `genting restore` re-applies the erasure the
+    registry published since, from its stream, so the note is gone again and the tombstone back."""
+    up = funding.upstream
+    donor = await funding.donor(received_rp=3_000_000)
+    family = await up.enrol()
+    await up.settled(funding.app)
+    body = {
+        "donor_id": str(donor),
+        "family_id": str(family),
+        "amount_rp": 1_000_000,
+        "start_date": TODAY.isoformat(),
+        "note": NOTE,
+    }
+    assert (await funding.http.post("/sponsorships", json=body, headers=ADMIN)).status_code == 201
+    dump = backup(database_url, tmp_path / "funding.dump")
+    await up.send(PersonalDataErased(family_id=family, kelurahan_code=MEDONO, erased_on=TODAY, erased_by="admin-test"))
+    await up.settled(funding.app)
+    assert await funding.count("family_keys") == 0
+
+    restore(database_url, dump)
+    assert await funding.count("family_keys") == 1  # the dump's: the note would open again
+    conn = await connect(database_url)
+    nc = await nats.connect(js_clean)
+    try:
+        done = await reconcile_after_restore("funding", funding.app.state.settings, conn, nc.jetstream())
+    finally:
+        await nc.close()
+        await conn.close()
+    assert done.erased == 1
+    assert sorted(done.consumers_reset) == ["funding-aid", "funding-registry"]
+    assert await funding.count("family_keys") == 0 and await funding.count("sponsorship_notes") == 0
+    assert await funding.count("erased_families") == 1
+    refused = await funding.http.post("/sponsorships", json=body, headers=ADMIN)
+    assert refused.status_code == 422  # the tombstone is back: no note, so no key, for the family
