@@ -93,6 +93,8 @@ def run(args: argparse.Namespace, replay: Callable[[argparse.ArgumentParser, arg
     from genting.backup import BackupError, default_file
     from genting.backup import backup as dump
 
+    if args.command == "restore" and (args.file is None) == (not args.reconcile):
+        args.usage.error("give either FILE (a dump to restore) or --reconcile (restored otherwise)")
     where = target(args.service, args.data_dir)
     if where.database_url is None:
         return _fail(
@@ -109,8 +111,6 @@ def run(args: argparse.Namespace, replay: Callable[[argparse.ArgumentParser, arg
         if args.command == "restore":
             from genting.backup import restore
 
-            if (args.file is None) == (not args.reconcile):
-                args.usage.error("give either FILE (a dump to restore) or --reconcile (restored otherwise)")
             if args.file is not None:
                 restore(where.database_url, args.file)
                 print(f"{args.service}: database restored from {args.file}")
