@@ -144,7 +144,7 @@ class RunnerStats:
 
 def retry_delay(num_delivered: int) -> float:
     """Seconds before a gapped or failed message comes back: 0.25, 0.5, 1, 2, ... at most 30."""
-    return min(0.25 * 2 ** max(num_delivered - 1, 0), 30.0)
+    return min(0.25 * 2.0 ** max(num_delivered - 1, 0), 30.0)
 
 
 def decide_versions(
