@@ -13,13 +13,14 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from genting import services as catalogue
 from genting.state import load_secrets, read_stack
 from shared.settings import Settings
 
 
-def add_parsers(commands: argparse._SubParsersAction, default_dir: Path) -> list[argparse.ArgumentParser]:
+def add_parsers(commands: Any, default_dir: Path) -> list[argparse.ArgumentParser]:
     names = [s.name for s in catalogue.SERVICES]
     republish = commands.add_parser(
         "republish",
@@ -67,7 +68,7 @@ def add_parsers(commands: argparse._SubParsersAction, default_dir: Path) -> list
 class Target:
     database_url: str | None
     nats_url: str | None
-    stack: dict | None
+    stack: dict[str, Any] | None
 
 
 def target(service: str, data_dir: Path) -> Target:
