@@ -5,6 +5,7 @@ open any more (the family's key is gone). Another family's texts stay."""
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
@@ -12,10 +13,13 @@ import asyncpg
 import pytest
 from aid_support import MEDONO, TODAY, Aid, delivery, token, wait_events, wait_plan
 
+from genting.backup import backup, restore
+from genting.recovery import reconcile_after_restore
 from services.aid.app import repositories
 from services.aid.domain import flag_id_for, plan_id_for
 from services.aid.replay import rebuild
 from shared.contracts.registry import ChildAgedOut, FamilyExited, PersonalDataErased
+from shared.db import connect
 from shared.testing import wait_until
 
 pytestmark = pytest.mark.integration
@@ -252,3 +256,43 @@ async def test_a_note_recorded_after_the_erasure_makes_no_new_key_for_the_family
     assert await aid.pool.fetchval("select count(*) from family_keys where family_id = $1", f["family"]) == 0
     assert late not in (await aid.http.get(f"/plans/{f['plan_id']}", headers=ADMIN)).text
     assert await rows_holding(aid.pool, late) == []
+
+
+async def test_a_restore_from_before_the_erasure_leaves_the_familys_texts_unreadable(
+    aid: Aid, database_url: str, tmp_path: Path
+) -> None:
+    """The dump holds the family's key; `genting restore` re-applies the erasure the registry
+    published since (read from its stream), and brings back aid's own events the dump lacks."""
+    f = await a_family_with_texts(aid, "Rina")
+    dump = backup(database_url, tmp_path / "aid.dump")
+    await aid.upstream.emit(
+        PersonalDataErased(family_id=f["family"], kelurahan_code=MEDONO, erased_on=TODAY, erased_by="admin-test")
+    )
+    await wait_until(
+        lambda: aid.pool.fetchval("select 1 from erased_families where family_id = $1", f["family"]),
+        message="the family erased",
+    )
+    later = await aid.http.post(
+        f"/plans/{f['plan_id']}/interventions",
+        json={"kind": "house_repair", "description": "atap diperbaiki", "done_on": TODAY.isoformat(), "value_rp": 0},
+        headers=KADER,
+    )
+    assert later.status_code == 201, later.text
+    await wait_until(
+        lambda: aid.pool.fetchval("select count(*) = 0 from outbox where published_at is null"),
+        message="aid's outbox drained",
+    )
+
+    restore(database_url, dump)
+    assert await aid.pool.fetchval("select count(*) from family_keys where family_id = $1", f["family"]) == 1
+    conn = await connect(database_url)
+    try:
+        done = await reconcile_after_restore("aid", aid.app.state.settings, conn, aid.js)
+    finally:
+        await conn.close()
+    assert done.erased >= 1 and done.recovered >= 1 and done.conflicts == 0  # the late intervention is back
+    assert sorted(done.consumers_reset) == ["aid-funding", "aid-registry"]
+    assert await aid.pool.fetchval("select count(*) from family_keys where family_id = $1", f["family"]) == 0
+    await rebuild(aid.pool, repositories(aid.app.state.settings))  # `genting replay aid`
+    for text in f["texts"].values():
+        assert await rows_holding(aid.pool, text) == []
