@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import nats
 import pytest
@@ -114,10 +115,12 @@ async def test_an_erasure_ahead_of_a_missing_registry_event_destroys_the_key_at_
 
 
 async def test_a_restore_from_before_the_erasure_shreds_the_note_again(
-    funding: Funding, database_url: str, js_clean: str, tmp_path: Path
+    funding: Funding, database_url: str, js_clean: str, nats_server: Any, tmp_path: Path
 ) -> None:
     """The dump holds the family's key and sealed note; `genting restore` re-applies the erasure the
-    registry published since, from its stream, so the note is gone again and the tombstone back."""
+    registry published since, from its stream, so the note is gone again and the tombstone back.
+    It runs with funding's own NATS user, as in a deployment (`genting restore funding --reconcile`
+    in funding's pod)."""
     up = funding.upstream
     donor = await funding.donor(received_rp=3_000_000)
     family = await up.enrol()
@@ -138,7 +141,7 @@ async def test_a_restore_from_before_the_erasure_shreds_the_note_again(
     restore(database_url, dump)
     assert await funding.count("family_keys") == 1  # the dump's: the note would open again
     conn = await connect(database_url)
-    nc = await nats.connect(js_clean)
+    nc = await nats.connect(nats_server.url_for("funding"))
     try:
         done = await reconcile_after_restore("funding", funding.app.state.settings, conn, nc.jetstream())
     finally:
