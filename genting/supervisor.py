@@ -287,7 +287,12 @@ async def _start_gateway(options: UpOptions, stack: Stack, service_urls: dict[st
 
     from genting.gateway import app_config, create_gateway
 
-    sock = _listen(options.host, options.gateway_port)
+    try:
+        sock = _listen(options.host, options.gateway_port)
+    except OSError as exc:
+        # The APIs work without it: say so, and go on.
+        print(f"genting: port {options.gateway_port} for the field app: {exc.strerror}; try --gateway-port", flush=True)
+        return ""
     stack.sockets["gateway"] = sock
     config = uvicorn.Config(
         create_gateway(service_urls, app_config()), log_level="warning", access_log=False, lifespan="on"

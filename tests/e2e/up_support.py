@@ -56,7 +56,7 @@ class Up:
 @contextlib.asynccontextmanager
 async def genting_up(tmp_path: Path, *args: str, timeout: float = 150) -> AsyncIterator[Up]:
     data = tmp_path / "data"
-    ports = {name: free_port() for name in (*SERVICES, "nats", "pg")}
+    ports = {name: free_port() for name in (*SERVICES, "nats", "pg", "gateway")}
     argv = ["up", "--data-dir", str(data), "--host", "127.0.0.1", *args]
     argv += [f"--{name}-port={port}" for name, port in ports.items()]
     # Its own embedded servers, whatever the test session uses.
