@@ -3,7 +3,7 @@
 // bytes, so dist/ is committed and checked to be current.
 import { build } from "esbuild";
 import { createHash } from "node:crypto";
-import { cpSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 const out = process.argv[2] || "dist";
@@ -15,17 +15,17 @@ await build({ ...common, entryPoints: ["src/main.js"], outfile: join(out, "app.j
 cpSync("static", out, { recursive: true });
 
 // The service worker's cache name carries a hash of the shell: a new build is a new cache.
-const shell = readdirSync(out, { recursive: true }).filter((f) => !f.endsWith("sw.js")).sort();
+const shell = readdirSync(out, { recursive: true })
+  .filter((f) => statSync(join(out, f)).isFile() && f !== "sw.js")
+  .sort();
 const hash = createHash("sha256");
-for (const file of shell) {
-  try { hash.update(file).update(readFileSync(join(out, file))); } catch { /* a directory */ }
-}
+for (const file of shell) hash.update(file).update(readFileSync(join(out, file)));
 const version = hash.digest("hex").slice(0, 12);
 await build({
   ...common,
   entryPoints: ["src/sw.js"],
   outfile: join(out, "sw.js"),
   format: "iife",
-  define: { SHELL_VERSION: JSON.stringify(version), SHELL_FILES: JSON.stringify(["./", ...shell.filter((f) => !f.includes("/") || f.startsWith("icons/"))]) },
+  define: { SHELL_VERSION: JSON.stringify(version), SHELL_FILES: JSON.stringify(["./", ...shell]) },
 });
 writeFileSync(join(out, "VERSION"), version + "\n");

@@ -112,7 +112,8 @@ function dueThisWeek(plan) {
   if (!plan || plan.status !== "active") return [];
   const covered = addDays(plan.start_date, plan.days_covered - 1);
   const inAWeek = addDays(today(), 7);
-  return covered < inAWeek ? [`Antar makanan (tertutup s.d. ${plan.days_covered ? covered : "-"})`] : [];
+  if (covered >= inAWeek) return [];
+  return [plan.days_covered ? `Antar makanan (makanan cukup s.d. ${covered})` : "Antar makanan (belum ada pengantaran)"];
 }
 
 function Families() {
@@ -254,7 +255,9 @@ function Delivery({ familyId, planId }) {
 }
 
 function Weighing({ familyId }) {
-  const family = useData(`/registry/families/${familyId}`);
+  // The kelurahan's list the families screen loaded (kept by the service worker): works offline.
+  const list = useData(`/registry/families?kelurahan_code=${session.value.claims.kelurahan}&limit=200`);
+  const family = { data: (list.data?.items || []).find((f) => f.family_id === familyId) };
   const [sent, setSent] = useState(null);
   const answer = sent && outbox.answers.value[sent];
   const flags = useData(answer ? `/aid/home-visits?family_id=${familyId}&kelurahan_code=${session.value.claims.kelurahan}&status=open` : null, [answer]);
@@ -267,7 +270,7 @@ function Weighing({ familyId }) {
   const children = (family.data?.members || []).filter((m) => m.role === "baduta");
   return html`<form onSubmit=${submit} id="weighing">
     <h2>Timbang anak</h2>
-    <${Field} id="member_id" label="Anak"><select id="member_id" name="member_id">${children.map((m) => html`<option value=${m.member_id}>${m.name || "Baduta " + m.member_id.slice(0, 6)}</option>`)}</select><//>
+    <${Field} id="member_id" label="Anak"><select id="member_id" name="member_id" required>${children.map((m) => html`<option value=${m.member_id}>${m.name || "Baduta " + m.member_id.slice(0, 6)}</option>`)}</select><//>
     <${Field} id="measured_on" label="Tanggal"><input type="date" id="measured_on" name="measured_on" value=${today()} required /><//>
     <${Field} id="weight_kg" label="Berat (kg)"><input id="weight_kg" name="weight_kg" inputmode="decimal" required /><//>
     <${Field} id="length_cm" label="Panjang/tinggi (cm)"><input id="length_cm" name="length_cm" inputmode="decimal" required /><//>
