@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -13,6 +14,41 @@ log = structlog.get_logger()
 
 KERNEL_MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATION_LOCK = 0x67656E74  # 'gent': one migrator at a time across replicas
+
+
+# What asyncpg raises when the server cannot be reached, went away mid-query, or is restarting.
+_OUTAGES: tuple[type[BaseException], ...] = (
+    OSError,  # refused, reset, unreachable (ConnectionError and socket errors are OSErrors)
+    asyncpg.PostgresConnectionError,  # "connection was closed in the middle of operation", ...
+    asyncpg.CannotConnectNowError,  # "the database system is starting up / in recovery mode"
+    asyncpg.AdminShutdownError,  # a fast or smart shutdown ended our backend
+    asyncpg.CrashShutdownError,  # another backend crashed: PostgreSQL restarts them all
+    asyncpg.TooManyConnectionsError,
+)
+
+
+def is_outage(exc: BaseException) -> bool:
+    """The error is the database being away (checked along the cause chain)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, _OUTAGES):
+            return True
+        if isinstance(seen, asyncpg.InterfaceError) and "closed" in str(seen):
+            return True  # "connection is closed": a pooled connection the restart broke
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+PROBE_TIMEOUT_SECONDS = 2.0
+
+
+async def database_reachable(pool: asyncpg.Pool) -> bool:
+    """`select 1` answered within the probe's timeout (readiness, and deciding what an error was)."""
+    try:
+        async with asyncio.timeout(PROBE_TIMEOUT_SECONDS):
+            return bool(await pool.fetchval("select 1") == 1)
+    except Exception:
+        return False
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:

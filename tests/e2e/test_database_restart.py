@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-import os
 import shutil
-import signal
 import time
 import uuid
 from collections.abc import Iterator
@@ -22,9 +20,10 @@ import httpx
 import pytest
 
 from genting.client import Client, RetryPolicy
-from genting.embedded import EmbeddedPostgres, EmbeddedServerError
+from genting.embedded import EmbeddedPostgres
 from shared.auth import issue_token
 from shared.testing import TEST_DATA_KEY, TEST_JWT_SECRET, free_port, wait_until
+from shared.testing.postgres_crash import crash, restart
 from shared.testing.registry_examples import family_body
 
 pytestmark = pytest.mark.e2e
@@ -52,29 +51,6 @@ def pg_server_url(own_postgres: EmbeddedPostgres) -> str:
 def bearer(role: str, kelurahan: str | None = None) -> dict[str, str]:
     jwt = issue_token(TEST_JWT_SECRET, role=role, sub=f"{role}-crash", kelurahan=kelurahan)
     return {"Authorization": f"Bearer {jwt}"}
-
-
-def crash(server: EmbeddedPostgres) -> None:
-    """SIGKILL the postmaster (no shutdown), and wait until it no longer accepts connections."""
-    pid = server.pid()
-    assert pid is not None
-    os.kill(pid, signal.SIGKILL)
-    deadline = time.monotonic() + 30
-    while server.is_running() and time.monotonic() < deadline:
-        time.sleep(0.05)
-
-
-async def restart(server: EmbeddedPostgres, timeout: float = 60.0) -> None:
-    """Start it again as the supervisor does: its orphaned backends may hold shared memory a while."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            await asyncio.to_thread(server.restart)
-            return
-        except EmbeddedServerError:
-            if time.monotonic() > deadline:
-                raise
-            await asyncio.sleep(0.5)
 
 
 async def families_in(database_url: str) -> int:
