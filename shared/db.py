@@ -51,6 +51,30 @@ async def database_reachable(pool: asyncpg.Pool) -> bool:
         return False
 
 
+STARTUP_WAIT_SECONDS = 60.0
+
+
+async def wait_for_database(dsn: str, timeout: float = STARTUP_WAIT_SECONDS) -> None:
+    """Return once the database accepts a connection; a process starting while PostgreSQL
+    restarts waits for it (bounded) instead of exiting and being restarted in a backoff loop."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    said = False
+    while True:
+        try:
+            conn = await asyncpg.connect(dsn, timeout=5)
+        except Exception as exc:
+            if not is_outage(exc) or loop.time() > deadline:
+                raise
+            if not said:
+                log.warning("waiting_for_database", error=type(exc).__name__, timeout_seconds=timeout)
+                said = True
+            await asyncio.sleep(0.5)
+        else:
+            await conn.close()
+            return
+
+
 async def _init_connection(conn: asyncpg.Connection) -> None:
     for kind in ("json", "jsonb"):
         await conn.set_type_codec(kind, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")

@@ -22,6 +22,7 @@ import pytest
 from genting.client import Client, RetryPolicy
 from genting.embedded import EmbeddedPostgres
 from shared.auth import issue_token
+from shared.db import wait_for_database
 from shared.testing import TEST_DATA_KEY, TEST_JWT_SECRET, free_port, wait_until
 from shared.testing.postgres_crash import crash, restart
 from shared.testing.registry_examples import family_body
@@ -145,6 +146,27 @@ async def test_a_client_retries_through_the_restart_with_one_key_and_one_effect(
     assert "waiting for" in said and "503" in said  # the client said what it waited for
     assert "answered again after" in said
     print(f"client waited {waited:.1f} s through a {down_for:g} s outage, {client.counts.retries} retries")
+
+
+async def test_a_service_starting_while_its_database_restarts_waits_for_it_instead_of_exiting(
+    own_postgres: EmbeddedPostgres, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What a service's startup does first (shared/service.py's lifespan): wait, bounded."""
+    crash(own_postgres)
+
+    async def back_later() -> None:
+        await asyncio.sleep(3.0)
+        await restart(own_postgres)
+
+    returning = asyncio.create_task(back_later())
+    started = time.monotonic()
+    try:
+        await wait_for_database(own_postgres.url, timeout=90)
+    finally:
+        await returning
+    assert time.monotonic() - started >= 3.0
+    said = capsys.readouterr()
+    assert "waiting_for_database" in said.out + said.err
 
 
 @pytest.mark.parametrize("service", ["registry", "aid", "funding", "reporting"])
