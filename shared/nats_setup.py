@@ -1,12 +1,18 @@
-"""NATS connection and JetStream topology: owners declare their streams, consumers are applied."""
+"""NATS connection and JetStream topology. The migration step (genting/nats_topology.py, with an
+admin connection) creates the streams; a running service only looks its stream up, and applies
+its own durable consumers' settings by their exact names. Every connection replies and receives
+pull batches under its own user's inbox prefix, where no other user may subscribe."""
 
 from __future__ import annotations
+
+import os
+from urllib.parse import unquote
 
 import nats
 import structlog
 from nats.aio.client import Client
 from nats.js import JetStreamContext
-from nats.js.api import ConsumerConfig, RetentionPolicy, StorageType, StreamConfig
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import BadRequestError, NotFoundError
 
 from shared.messaging import context_subjects, dlq_stream_name, dlq_subject, stream_name
@@ -14,6 +20,27 @@ from shared.messaging import context_subjects, dlq_stream_name, dlq_subject, str
 log = structlog.get_logger()
 
 DUPLICATE_WINDOW_SECONDS = 120
+
+
+def inbox_prefix(user: str) -> str:
+    """A user's own inbox prefix: genting/nats_accounts.py lets only that user subscribe there."""
+    return f"_INBOX_{user}"
+
+
+def inbox_prefix_for(url: str) -> str:
+    """The inbox prefix of the user named in a `nats://user:password@host` URL (nats-py's default
+    `_INBOX` for a URL without one: an open server, which has no per-user permissions)."""
+    rest = url.split("://", 1)[-1]
+    if "@" not in rest:
+        return "_INBOX"
+    user = unquote(rest.rsplit("@", 1)[0].split(":", 1)[0])
+    return inbox_prefix(user) if user else "_INBOX"
+
+
+def admin_url(fallback: str) -> str:
+    """GENTING_NATS_ADMIN_URL, for the one-off tools that reset consumers (`genting replay`): a
+    service's own user may not delete or create one. Without it, `fallback` (an open server)."""
+    return os.environ.get("GENTING_NATS_ADMIN_URL") or fallback
 
 
 async def connect(url: str, name: str) -> Client:
@@ -36,6 +63,7 @@ async def connect(url: str, name: str) -> Client:
         disconnected_cb=on_disconnect,
         reconnected_cb=on_reconnect,
         error_cb=on_error,
+        inbox_prefix=inbox_prefix_for(url),
     )
 
 
@@ -64,7 +92,8 @@ def dlq_stream_config(service: str, replicas: int = 1) -> StreamConfig:
 
 
 async def ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
-    """Create the stream, or bring an existing one to this config. Only its owner calls this."""
+    """Create the stream, or bring an existing one to this config. Only the migration step (an
+    admin connection) calls this: no service's user may create or change a stream."""
     try:
         await js.add_stream(config)
     except BadRequestError as exc:
@@ -72,6 +101,21 @@ async def ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
             raise
         await js.update_stream(config)
         log.info("stream_updated", stream=config.name)
+
+
+class StreamMissing(RuntimeError):
+    """A service's stream is not there: the migration step has not run against this server."""
+
+
+async def require_stream(js: JetStreamContext, name: str) -> None:
+    """A service looks its stream up and stops, saying why, when it is missing."""
+    try:
+        await js.stream_info(name)
+    except NotFoundError:
+        raise StreamMissing(
+            f"NATS stream {name} does not exist: run `genting migrate` with GENTING_NATS_ADMIN_URL"
+            " (or `genting up`), which creates the streams"
+        ) from None
 
 
 async def stream_exists(js: JetStreamContext, name: str) -> bool:
@@ -84,5 +128,29 @@ async def stream_exists(js: JetStreamContext, name: str) -> bool:
 
 
 async def ensure_consumer(js: JetStreamContext, stream: str, config: ConsumerConfig) -> None:
-    """Apply the full consumer config at start: `pull_subscribe` silently keeps an old one."""
+    """Apply the full consumer config at start: `pull_subscribe` silently keeps an old one. For a
+    service this is an update of the pull consumer the migration step created (a service may not
+    delete it, and the server refuses to turn a pull consumer into a push one)."""
     await js.add_consumer(stream, config)
+
+
+def durable_config(name: str, filter_subjects: list[str]) -> ConsumerConfig:
+    """A durable pull consumer from the first event on: what the migration step creates (the
+    service's runner then applies its own ack_wait, max_deliver and filters by the same name)."""
+    return ConsumerConfig(
+        durable_name=name,
+        name=name,
+        deliver_policy=DeliverPolicy.ALL,
+        ack_policy=AckPolicy.EXPLICIT,
+        filter_subjects=filter_subjects,
+    )
+
+
+async def create_durable(js: JetStreamContext, stream: str, config: ConsumerConfig) -> bool:
+    """Create a durable if it is missing (an existing one keeps its settings). True if created."""
+    try:
+        await js.consumer_info(stream, config.durable_name or "")
+        return False
+    except NotFoundError:
+        await js.add_consumer(stream, config)
+        return True

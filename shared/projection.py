@@ -38,7 +38,7 @@ from pydantic import ValidationError
 
 from shared.contracts import EventCatalog
 from shared.messaging import MSG_ID_HEADER, Envelope, dlq_subject, stream_name
-from shared.nats_setup import dlq_stream_config, ensure_consumer, ensure_stream
+from shared.nats_setup import durable_config, ensure_consumer
 from shared.outbox import committing
 
 log = structlog.get_logger()
@@ -216,7 +216,6 @@ class ProjectionRunner:
         max_deliver: int = 8,
         ack_wait: float = 30.0,
         fetch_timeout: float = 1.0,
-        dlq_replicas: int = 1,
     ) -> None:
         self.pool = pool
         self.js = js
@@ -226,7 +225,6 @@ class ProjectionRunner:
         self.max_deliver = max_deliver
         self.ack_wait = ack_wait
         self.fetch_timeout = fetch_timeout
-        self.dlq_replicas = dlq_replicas
         self.catalog: EventCatalog | None = getattr(projection, "catalog", None)
         self.stats = RunnerStats()
         self._sub: JetStreamContext.PullSubscription | None = None
@@ -244,7 +242,8 @@ class ProjectionRunner:
         )
 
     async def setup(self) -> None:
-        await ensure_stream(self.js, dlq_stream_config(self.service, self.dlq_replicas))
+        # The dead-letter stream and the durable exist (the migration step created them): this
+        # applies the durable's settings by its exact name, the only consumer this service may touch.
         await ensure_consumer(self.js, self.projection.stream, self.consumer_config())
         self._sub = await self.js.pull_subscribe_bind(durable=self.projection.name, stream=self.projection.stream)
         if self._retries is None:
@@ -456,6 +455,12 @@ def retry_subject(projection: str) -> str:
     return f"genting.ops.retry.{projection}"
 
 
+def reply_prefix(projection: str) -> str:
+    """Where the runners answer (the request names `<prefix>.<id>`): the service's user may publish
+    there and into no other user's inbox."""
+    return f"genting.ops.reply.{projection}"
+
+
 def _in_apply_order(parsed: list[tuple[Msg, Envelope]], outcomes: list[Outcome]) -> list[Envelope]:
     """The events to apply: arrival order across streams, version order within each stream."""
     chosen = [e for (_, e), o in zip(parsed, outcomes, strict=True) if o is Outcome.APPLY]
@@ -467,7 +472,11 @@ def _in_apply_order(parsed: list[tuple[Msg, Envelope]], outcomes: list[Outcome])
 
 
 async def rebuild(pool: asyncpg.Pool, js: JetStreamContext, projection: Projection) -> None:
-    """Forget the read model and the consumer's position: the next run replays from sequence 1."""
+    """Forget the read model and the consumer's position: the next run replays from sequence 1.
+
+    `js` is an admin connection (`genting replay` gives one): a service may not delete its durable,
+    since it could then create it again as a push consumer delivering anywhere. The durable is
+    created again at once, as the migration step does."""
     async with pool.acquire() as conn, conn.transaction():
         for table in projection.tables:
             await conn.execute(f"truncate {table}")
@@ -477,3 +486,5 @@ async def rebuild(pool: asyncpg.Pool, js: JetStreamContext, projection: Projecti
         await js.delete_consumer(projection.stream, projection.name)
     except NotFoundError:
         pass
+    with contextlib.suppress(NotFoundError):  # no stream yet: the migration step creates both
+        await js.add_consumer(projection.stream, durable_config(projection.name, list(projection.filter_subjects)))
