@@ -142,11 +142,12 @@ def _parser() -> argparse.ArgumentParser:
     nats_url = commands.add_parser(
         "nats-url",
         help="print a NATS URL with NAME's credentials for the embedded stack",
-        description="NAME: a service (registry, aid, funding, reporting), subscriber (the read-only account "
-        "for other agencies: ext-* consumers, no growth data) or operator (status, dlq, events). The host "
-        "and port are the running stack's, else 127.0.0.1 and GENTING_NATS_PORT (14222).",
+        description="NAME: a service (registry, aid, funding, reporting), subscriber (other agencies, in an "
+        "account of their own: the de-identified events, no growth data; `genting events` reads as it), "
+        "operator (status, dlq) or admin (the migration step: streams and consumers; docs/threat-model.md). "
+        "The host and port are the running stack's, else 127.0.0.1 and GENTING_NATS_PORT (14222).",
     )
-    nats_url.add_argument("name", choices=[*catalogue_names(), "subscriber", "operator"], metavar="NAME")
+    nats_url.add_argument("name", choices=[*catalogue_names(), "subscriber", "operator", "admin"], metavar="NAME")
     nats_url.add_argument("--data-dir", type=Path, default=default_dir, metavar="DIR")
     imports = add_import_parser(commands, default_dir)
     simulate = add_simulate_parser(commands, default_dir)

@@ -25,6 +25,7 @@ import pytest
 from nats.js.api import AckPolicy, ConsumerConfig
 from test_funding_e2e import ADMIN, MEDONO, TODAY, Bus, delivery
 
+from genting.events import print_events
 from shared.contracts.aid import AidPlanOpened
 from shared.messaging import MSG_ID_HEADER, Envelope
 from shared.nats_setup import ensure_stream, inbox_prefix_for, owned_stream_config
@@ -201,6 +202,32 @@ async def test_the_subscriber_reads_enrolments_but_never_growth_data_and_publish
         assert seen == ["FamilyEnrolled"]  # it does read, and the weighing is not there
     finally:
         await sub.close()
+
+
+async def test_genting_events_prints_what_the_subscriber_sees(
+    nats_server: Any, js_clean: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`genting events` reads as the subscriber: the enrolment, not the weighing beside it."""
+    family = uuid4()
+    nc = await nats.connect(js_clean)
+    try:
+        for event_type, version in (("GrowthMeasured", 1), ("FamilyEnrolled", 2)):
+            envelope = _envelope(family, event_type, version, {})
+            await nc.jetstream().publish(
+                f"genting.registry.family.{family}.{event_type}",
+                envelope.to_bytes(),
+                headers={MSG_ID_HEADER: str(envelope.event_id)},
+            )
+    finally:
+        await nc.close()
+    url = nats_server.url_for("subscriber")
+
+    async def printed() -> list[str]:
+        capsys.readouterr()
+        await print_events(url, "registry", follow=False, last=None)
+        return [json.loads(line)["event"]["event_type"] for line in capsys.readouterr().out.splitlines()]
+
+    assert await wait_until(printed, 10, message="the enrolment in the subscriber's stream") == ["FamilyEnrolled"]
 
 
 def _envelope(stream_id: UUID, event_type: str, version: int, data: dict[str, Any]) -> Envelope:
