@@ -12,9 +12,9 @@ does (consumers, push deliveries, stream sources) can reach GENTING.
 Inside GENTING, every user has its own inbox prefix (`_INBOX_<user>`, `inbox_prefix`) and may
 subscribe only there: no user sees another's pull batches or API replies. `allow_responses` is
 off: a service answers a dead-letter retry on `genting.ops.reply.<its consumer>.>`, nothing else.
-Consumer operations are allowed by exact name only (the server checks that the name in the body is
-the one in the subject), acks only on one's own consumers, and no service may create or update a
-stream: the admin connection of the migration step (`genting migrate`, `genting up`) does that.
+A service reads, pulls from and acks only its own durables, by exact name, and creates or changes
+no consumer and no stream: the admin connection of the migration step (`genting migrate`,
+`genting up`) creates both, with the settings the services' runners use.
 Passwords are variables: in Compose the plain password, in Kubernetes its bcrypt hash (see
 deploy/README.md), never a value written here.
 """
@@ -35,6 +35,17 @@ CONSUMES = {
     "aid": ("registry", "funding"),
     "funding": ("registry", "aid"),
     "reporting": ("registry", "funding", "aid"),
+}
+# The filter subjects of each durable: the migration step creates it with them (a service may not
+# create or change a consumer); tests/deploy/test_consumer_names.py checks the projections agree.
+CONSUMER_FILTERS = {
+    "aid-registry": ("genting.registry.family.>",),
+    "aid-funding": ("genting.funding.sponsorship.>",),
+    "funding-registry": ("genting.registry.family.>",),
+    "funding-aid": ("genting.aid.plan.>",),
+    "reporting-registry": ("genting.registry.>",),
+    "reporting-funding": ("genting.funding.>",),
+    "reporting-aid": ("genting.aid.>",),
 }
 # What the SUBSCRIBER account (other agencies) imports, per context: its own stream of the same name
 # keeps these subjects. No per-child health data: GrowthMeasured and the home-visit flags are not among them.
@@ -94,19 +105,15 @@ def subscriber_subjects() -> list[str]:
 
 
 def own_durable_api(stream_name: str, durable: str) -> list[str]:
-    """Update, read, pull from and ack one durable consumer, by its exact name.
+    """Read, pull from and ack one durable consumer, by its exact name; nothing else.
 
-    The create subjects carry the name (and the filter, when there is one), and the server refuses a
-    body whose name differs: a service cannot rewrite another's consumer by naming it in the body.
-    The durable exists (the migration step made it a pull consumer), so a create is an update, and
-    the server refuses to make a pull consumer push. Not delete: deleted, it could be created again
-    as a push consumer whose deliver_subject (which the server does not check against permissions)
-    aims at any subject; `genting replay` resets it with the admin's connection.
+    Not create or update: a consumer body may carry a push deliver_subject, which the server does
+    not check against the creator's permissions, and an update may set an inactive_threshold that
+    has the server delete the durable, so that it could be created again as a push consumer aimed
+    at any subject. The migration step creates and updates the durables; `genting replay` resets
+    one with the admin's connection.
     """
     return [
-        f"{API}.CONSUMER.CREATE.{stream_name}.{durable}",
-        f"{API}.CONSUMER.CREATE.{stream_name}.{durable}.>",
-        f"{API}.CONSUMER.DURABLE.CREATE.{stream_name}.{durable}",
         f"{API}.CONSUMER.INFO.{stream_name}.{durable}",
         f"{API}.CONSUMER.MSG.NEXT.{stream_name}.{durable}",
         f"$JS.ACK.{stream_name}.{durable}.>",

@@ -6,13 +6,17 @@ GENTING_SUBSCRIBER_NATS_URL is set."""
 
 from __future__ import annotations
 
+import os
+
 import nats
 from nats.js import JetStreamContext
 from nats.js.api import RetentionPolicy, StorageType, StreamConfig
 
-from genting.nats_accounts import CONSUMES, SERVICES, SUBSCRIBER_FILTERS, dlq_stream, stream
+from genting.nats_accounts import CONSUMER_FILTERS, CONSUMES, SERVICES, SUBSCRIBER_FILTERS, dlq_stream, stream
 from shared.nats_setup import (
     DUPLICATE_WINDOW_SECONDS,
+    PROJECTION_BATCH,
+    PROJECTION_MAX_DELIVER,
     create_durable,
     dlq_stream_config,
     durable_config,
@@ -32,14 +36,19 @@ async def create_streams(js: JetStreamContext, replicas: int = 1) -> list[str]:
 
 
 async def create_durables(js: JetStreamContext) -> list[str]:
-    """Each service's durable pull consumers, where missing (an existing one keeps its position)."""
+    """Each service's durable pull consumers, with the settings its runners use (GENTING_PROJECTION_
+    BATCH and GENTING_PROJECTION_MAX_DELIVER, as the services read them): created where missing,
+    brought to those settings where not (keeping their position). Returns those it created."""
+    batch = int(os.environ.get("GENTING_PROJECTION_BATCH") or PROJECTION_BATCH)
+    max_deliver = int(os.environ.get("GENTING_PROJECTION_MAX_DELIVER") or PROJECTION_MAX_DELIVER)
     created = []
     for service, upstreams in CONSUMES.items():
         for upstream in upstreams:
             name = f"{service}-{upstream}"
             if not await stream_exists(js, stream(upstream)):
                 continue  # only in tests that set up part of the topology; create_streams makes all
-            if await create_durable(js, stream(upstream), durable_config(name, [f"genting.{upstream}.>"])):
+            config = durable_config(name, list(CONSUMER_FILTERS[name]), batch=batch, max_deliver=max_deliver)
+            if await create_durable(js, stream(upstream), config):
                 created.append(name)
     return created
 

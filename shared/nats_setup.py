@@ -128,29 +128,59 @@ async def stream_exists(js: JetStreamContext, name: str) -> bool:
 
 
 async def ensure_consumer(js: JetStreamContext, stream: str, config: ConsumerConfig) -> None:
-    """Apply the full consumer config at start: `pull_subscribe` silently keeps an old one. For a
-    service this is an update of the pull consumer the migration step created (a service may not
-    delete it, and the server refuses to turn a pull consumer into a push one)."""
+    """Apply the full consumer config: `pull_subscribe` silently keeps an old one. Only an admin
+    connection (the migration step, tests, an open server) may: a service's user may not."""
     await js.add_consumer(stream, config)
 
 
-def durable_config(name: str, filter_subjects: list[str]) -> ConsumerConfig:
-    """A durable pull consumer from the first event on: what the migration step creates (the
-    service's runner then applies its own ack_wait, max_deliver and filters by the same name)."""
+PROJECTION_BATCH = 200  # shared/settings.py's defaults, which the migration step applies too
+PROJECTION_MAX_DELIVER = 8
+PROJECTION_ACK_WAIT = 30.0
+
+
+def durable_config(
+    name: str,
+    filter_subjects: list[str],
+    *,
+    batch: int = PROJECTION_BATCH,
+    max_deliver: int = PROJECTION_MAX_DELIVER,
+    ack_wait: float = PROJECTION_ACK_WAIT,
+) -> ConsumerConfig:
+    """A projection's durable pull consumer, from the first event on: what the migration step
+    creates and a runner expects (a service's user may not create or change it)."""
     return ConsumerConfig(
         durable_name=name,
-        name=name,
+        name=name,  # so the create subject carries the name (the admin may use no other)
         deliver_policy=DeliverPolicy.ALL,
         ack_policy=AckPolicy.EXPLICIT,
+        ack_wait=ack_wait,
+        max_deliver=max_deliver,
+        max_ack_pending=batch * 5,
         filter_subjects=filter_subjects,
     )
 
 
+def config_differs(have: ConsumerConfig, want: ConsumerConfig) -> bool:
+    """The settings a runner relies on, compared (the server reports one filter as filter_subject)."""
+
+    def filters(c: ConsumerConfig) -> list[str]:
+        return sorted(c.filter_subjects or ([c.filter_subject] if c.filter_subject else []))
+
+    return (
+        filters(have) != filters(want)
+        or have.max_deliver != want.max_deliver
+        or have.max_ack_pending != want.max_ack_pending
+        or abs((have.ack_wait or 0) - (want.ack_wait or 0)) > 0.001
+    )
+
+
 async def create_durable(js: JetStreamContext, stream: str, config: ConsumerConfig) -> bool:
-    """Create a durable if it is missing (an existing one keeps its settings). True if created."""
+    """Create a durable, or bring an existing one to these settings (it keeps its position). True
+    if it was created."""
     try:
         await js.consumer_info(stream, config.durable_name or "")
-        return False
+        created = False
     except NotFoundError:
-        await js.add_consumer(stream, config)
-        return True
+        created = True
+    await js.add_consumer(stream, config)
+    return created

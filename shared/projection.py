@@ -32,13 +32,13 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.api import ConsumerConfig
 from nats.js.errors import NotFoundError, ServiceUnavailableError
 from pydantic import ValidationError
 
 from shared.contracts import EventCatalog
 from shared.messaging import MSG_ID_HEADER, Envelope, dlq_subject, stream_name
-from shared.nats_setup import durable_config, ensure_consumer
+from shared.nats_setup import config_differs, durable_config, ensure_consumer
 from shared.outbox import committing
 
 log = structlog.get_logger()
@@ -231,26 +231,45 @@ class ProjectionRunner:
         self._retries: Subscription | None = None
 
     def consumer_config(self) -> ConsumerConfig:
-        return ConsumerConfig(
-            durable_name=self.projection.name,
-            deliver_policy=DeliverPolicy.ALL,
-            ack_policy=AckPolicy.EXPLICIT,
-            ack_wait=self.ack_wait,
+        return durable_config(
+            self.projection.name,
+            list(self.projection.filter_subjects),
+            batch=self.batch,
             max_deliver=self.max_deliver,
-            max_ack_pending=self.batch * 5,
-            filter_subjects=list(self.projection.filter_subjects),
+            ack_wait=self.ack_wait,
         )
 
     async def setup(self) -> None:
-        # The dead-letter stream and the durable exist (the migration step created them): this
-        # applies the durable's settings by its exact name, the only consumer this service may touch.
-        await ensure_consumer(self.js, self.projection.stream, self.consumer_config())
+        await self._check_consumer()
         self._sub = await self.js.pull_subscribe_bind(durable=self.projection.name, stream=self.projection.stream)
         if self._retries is None:
             # One replica answers each retry request (a queue group), so a letter applies once.
             self._retries = await self.js._nc.subscribe(
                 retry_subject(self.projection.name), queue=self.projection.name, cb=self._on_retry
             )
+
+    async def _check_consumer(self) -> None:
+        """The migration step created the durable (and the dead-letter stream) with this runner's
+        settings; a service's user may only read it. Where it is missing or differs, apply them,
+        which only an admin connection may (tests, an open server); a service says what to run."""
+        want = self.consumer_config()
+        try:
+            have: ConsumerConfig | None = (
+                await self.js.consumer_info(self.projection.stream, self.projection.name)
+            ).config
+        except NotFoundError:
+            have = None
+        if have is not None and not config_differs(have, want):
+            return
+        try:
+            await ensure_consumer(self.js, self.projection.stream, want)
+        except (TimeoutError, NatsTimeoutError, ServiceUnavailableError):
+            if have is None:
+                raise ConsumerMissing(
+                    f"durable consumer {self.projection.name} on {self.projection.stream} does not exist:"
+                    " run `genting migrate` with GENTING_NATS_ADMIN_URL (or `genting up`), which creates it"
+                ) from None
+            log.warning("consumer_settings_differ", projection=self.projection.name, hint="run genting migrate")
 
     async def run(self) -> None:
         """Fetch returns as soon as messages are there; the timeout only bounds an idle wait.
@@ -448,6 +467,10 @@ class ProjectionRunner:
             answer = {"error": repr(exc)}
         with contextlib.suppress(Exception):
             await msg.respond(json.dumps(answer).encode())
+
+
+class ConsumerMissing(RuntimeError):
+    """A projection's durable is not there: the migration step has not run against this server."""
 
 
 def retry_subject(projection: str) -> str:

@@ -29,7 +29,6 @@ from shared.messaging import Envelope
 from shared.nats_setup import (
     StreamMissing,
     dlq_stream_config,
-    ensure_consumer,
     ensure_stream,
     inbox_prefix,
     owned_stream_config,
@@ -200,14 +199,8 @@ async def test_each_service_consumes_through_its_own_durable(server: Server, cli
     for service, upstream in (("aid", "registry"), ("funding", "registry"), ("reporting", "registry")):
         js = clients[service].jetstream(timeout=2)
         name = f"{service}-{upstream}"
-        # The runner's own settings, applied by the exact name (an update of the migration's durable).
-        config = ConsumerConfig(
-            durable_name=name,
-            ack_policy=AckPolicy.EXPLICIT,
-            max_deliver=8,
-            filter_subjects=["genting.registry.family.>"],
-        )
-        await ensure_consumer(js, "GENTING_REGISTRY", config)
+        # The migration step made it with the runner's settings: the service only reads it.
+        assert (await js.consumer_info("GENTING_REGISTRY", name)).config.max_deliver == 8
         sub = await js.pull_subscribe_bind(durable=name, stream="GENTING_REGISTRY")
         msgs = await sub.fetch(50, timeout=2)
         assert msgs
@@ -464,14 +457,15 @@ async def test_attack_5_no_one_has_the_server_push_into_other_subjects(server: S
                 with contextlib.suppress(APIError):
                     await js.add_consumer("GENTING_REGISTRY", config)
                 continue
-            if name == own.get(attacker):
-                # Its own durable exists, as the migration step made it: a pull consumer, which
-                # the server refuses to turn into a push one (and the service may not delete it).
-                with pytest.raises(APIError):
-                    await js.add_consumer("GENTING_REGISTRY", config)
-                await denied(server, attacker, js.delete_consumer("GENTING_REGISTRY", name))
-                continue
+            # No one in GENTING submits a consumer body, its own durable's included.
             await denied(server, attacker, js.add_consumer("GENTING_REGISTRY", config))
+        if attacker in own:
+            # Nor has the server remove its durable so as to create it again as a push one.
+            name = own[attacker]
+            vanishing = ConsumerConfig(durable_name=name, ack_policy=AckPolicy.EXPLICIT, inactive_threshold=0.5)
+            await denied(server, attacker, js.add_consumer("GENTING_REGISTRY", vanishing))
+            await denied(server, attacker, js.delete_consumer("GENTING_REGISTRY", name))
+            assert (await aid.consumer_info("GENTING_REGISTRY", "aid-registry")).config.inactive_threshold is None
         await stays(lambda: _count_is(aid, "GENTING_AID", before))
     finally:
         await nc.close()
