@@ -16,8 +16,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-import nats
 from nats import nuid
+from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
@@ -75,7 +75,7 @@ async def letters(js: JetStreamContext, service: str) -> list[DeadLetter]:
     return found
 
 
-async def retry(nc: nats.NATS, js: JetStreamContext, service: str, letter: DeadLetter) -> str | None:
+async def retry(nc: NATS, js: JetStreamContext, service: str, letter: DeadLetter) -> str | None:
     """Send one letter back to its projection; None on success (then it leaves the DLQ), else why not."""
     try:
         answer = await _ask(nc, letter.projection, json.dumps({"stream_seq": letter.stream_seq}).encode())
@@ -96,7 +96,7 @@ async def retry(nc: nats.NATS, js: JetStreamContext, service: str, letter: DeadL
     return None
 
 
-async def _ask(nc: nats.NATS, projection: str, body: bytes) -> Msg:
+async def _ask(nc: NATS, projection: str, body: bytes) -> Msg:
     """A request whose answer comes on `genting.ops.reply.<projection>.<id>`: the only subject the
     projection's service may answer on (no user may publish into another's inbox)."""
     reply = f"{reply_prefix(projection)}.{nuid.NUID().next().decode()}"
