@@ -162,11 +162,14 @@ def operator_permissions() -> Permissions:
 
 
 def admin_permissions() -> Permissions:
-    """The migration step in a deployment (`genting migrate`, and `genting replay`'s consumer
-    resets): it creates the streams and their settings and the durable consumers, and reads the
-    streams through consumers of its own. It publishes no event and acks nothing (the embedded
-    stack's admin, for fixtures and maintenance, has every right)."""
+    """The migration step and the maintenance tools in a deployment (`genting migrate`, `genting
+    replay`'s consumer resets, `genting republish|repair-stream|restore`): it creates the streams
+    and their settings and the durable consumers, reads the streams through consumers of its own,
+    purges a stream and publishes its events again from the owner's store. It acks nothing and is
+    given to no service (the embedded stack's admin, for fixtures and maintenance, has every right)."""
     publish = [f"{API}.INFO", f"{API}.STREAM.NAMES", f"{API}.STREAM.LIST"]
+    for context in SERVICES:  # republish: the events of the owner's store, under their own subjects
+        publish += [f"genting.{context}.>", f"{API}.STREAM.PURGE.{stream(context)}"]
     for name in [stream(s) for s in SERVICES] + [dlq_stream(s) for s in SERVICES]:
         publish += [f"{API}.STREAM.CREATE.{name}", f"{API}.STREAM.UPDATE.{name}", f"{API}.STREAM.INFO.{name}"]
     for name in [stream(s) for s in SERVICES]:

@@ -460,7 +460,7 @@ class TestProvenance:
         assert await view(pool) == {thing: [1]}
 
         for _ in range(2):
-            with pytest.raises(ValueError, match="provenance: .*does not match its envelope"):
+            with pytest.raises(ValueError, match=r"provenance: .*does not match its envelope"):
                 await projector.retry(ack.seq)
         assert await view(pool) == {thing: [1]}
         # A genuine v2 still applies afterwards: the refused retry moved no version.
