@@ -84,8 +84,8 @@ class SponsorshipIn(BaseModel):
         "day, less everything the donor has allocated (net of releases); otherwise 422 naming `sponsored_on`"
     )
     start_date: date = Field(
-        description="when the money counts for the family's plan: not before `sponsored_on` and at most "
-        "GENTING_MAX_START_DELAY_DAYS (default 30) days after it, else 422 naming `start_date`"
+        description="when the money counts for the family's plan: not in the future, not before `sponsored_on` "
+        "and at most GENTING_MAX_START_DELAY_DAYS (default 30) days after it, else 422 naming `start_date`"
     )
     sponsored_on: date | None = Field(
         None,

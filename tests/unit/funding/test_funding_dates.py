@@ -62,7 +62,10 @@ def test_a_start_date_in_2099_is_refused_naming_start_date() -> None:
 
 @pytest.mark.parametrize("delay, ok", [(0, True), (30, True), (31, False), (-1, False)])
 def test_the_start_date_is_within_30_days_from_the_sponsorships_date(delay: int, ok: bool) -> None:
-    command = replace(SPONSOR, start_date=TODAY + timedelta(days=delay), sponsored_on=TODAY)
+    # Entered late (today is 40 days on), so that no start_date here is in the future.
+    command = replace(
+        SPONSOR, start_date=TODAY + timedelta(days=delay), sponsored_on=TODAY, today=TODAY + timedelta(days=40)
+    )
     if ok:
         assert sponsor(DONOR_STATE, command, LIMITS)[1][0].start_date == command.start_date
     else:
@@ -153,3 +156,14 @@ def test_an_unlisted_government_budget_type_gets_the_off_budget_reason(donor_typ
         donors.decide(donors.Donor(), RegisterDonor(DONOR, donor_type, "Dinas", None, TODAY), LIMITS)
     (error,) = exc.value.errors
     assert error.field == "donor_type" and "funded off-budget" in error.message
+
+
+@pytest.mark.parametrize("ahead", [1, 20])
+def test_a_start_date_in_the_future_is_refused_naming_start_date(ahead: int) -> None:
+    """Given a donor with money; when a sponsorship names a start_date after today; then 422 on
+    `start_date`: an effective date is never in the future, so the plan's window cannot depend on
+    the day the sponsorship happened to be entered."""
+    command = replace(SPONSOR, start_date=TODAY + timedelta(days=ahead), sponsored_on=TODAY)
+    with pytest.raises(InvalidCommand) as exc:
+        sponsor(DONOR_STATE, command, LIMITS)
+    assert field_of(exc) == ["start_date"] and "future" in exc.value.errors[0].message
