@@ -70,7 +70,10 @@ class ItemIn(BaseModel):
 class DeliveryIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    period_from: date = Field(description="first day the food covers")
+    period_from: date = Field(
+        description="first day the food covers: not before `delivered_on` (food is not eaten on days already "
+        "past), else 422 naming `period_from`"
+    )
     period_to: date = Field(description="last day the food covers (inclusive)")
     value_rp: StrictInt = Field(gt=0, description="integer rupiah; at least the daily minimum per day covered")
     items: list[ItemIn] = Field(min_length=1, max_length=50)

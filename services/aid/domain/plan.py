@@ -286,6 +286,10 @@ def _record_delivery(state: Plan, cmd: RecordDelivery) -> list[Fact]:
     )
     if not errors and cmd.delivered_on > state.window.last + policy.grace_days * ONE_DAY:
         errors.append(FieldError("delivered_on", f"is after the plan's last day, {state.window.last}"))
+    if not errors and cmd.period_from < cmd.delivered_on:
+        # Food is not eaten on days already past: a delivery covers days from its hand-over on,
+        # or one backdated record could fill (and complete) a plan after the fact.
+        errors.append(FieldError("period_from", f"must not be before delivered_on ({cmd.delivered_on})"))
     if cmd.value_rp <= 0:
         errors.append(FieldError("value_rp", "must be a positive number of rupiah"))
     if errors:
