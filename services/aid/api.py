@@ -283,6 +283,8 @@ async def record_delivery(plan_id: UUID, body: DeliveryIn, request: Request, pri
 @router.post(
     "/deliveries/{delivery_id}/confirmation",
     summary="The lurah confirms the family received it",
+    description="The lurah of the family's kelurahan (or an admin) confirms once (409 the second time). "
+    "The account that recorded the delivery does not confirm it (409): the confirmation is a second person's word.",
     response_model=DeliveryConfirmedOut,
     responses=problem_responses(400, 401, 403, 404, 409, 413, 422),
 )

@@ -24,6 +24,7 @@ from services.aid.domain.commands import (
 )
 from services.aid.domain.coverage import ONE_DAY, Period, day_count, extend, holes
 from services.aid.domain.errors import (
+    ConfirmerRecordedDelivery,
     DeliveryAlreadyConfirmed,
     DeliveryNotFound,
     DeliveryOverlaps,
@@ -357,6 +358,8 @@ def _confirm(state: Plan, cmd: ConfirmDelivery) -> list[Fact]:
         raise DeliveryNotFound(cmd.delivery_id)
     if cmd.delivery_id in state.confirmed:
         raise DeliveryAlreadyConfirmed(cmd.delivery_id)
+    if cmd.recorded_by is not None and cmd.recorded_by == cmd.confirmed_by:
+        raise ConfirmerRecordedDelivery(cmd.delivery_id)
     errors = check_effective(
         "confirmed_on", cmd.confirmed_on, cmd.today, cmd.policy, delivery.delivered_on, "the delivery"
     )

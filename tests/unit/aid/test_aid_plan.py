@@ -14,6 +14,7 @@ from services.aid.domain import (
     CloseForExit,
     ConfirmationNote,
     ConfirmDelivery,
+    ConfirmerRecordedDelivery,
     DeliveryAlreadyConfirmed,
     DeliveryNote,
     DeliveryNotFound,
@@ -404,6 +405,17 @@ class TestConfirmation:
         confirmed = DeliveryConfirmed(**IDS, delivery_id=D1, confirmed_on=day(3), confirmed_by="lurah-medono")
         with pytest.raises(DeliveryAlreadyConfirmed):
             decide(fold(given(opened(), delivered(D1, 1, 7), Fact(confirmed))), self.confirm(photo_ref=None))
+
+    def test_the_lurah_who_recorded_a_delivery_does_not_confirm_it(self) -> None:
+        # Given a delivery the lurah recorded herself; when she confirms it with the same account;
+        own = replace(self.confirm(), recorded_by="lurah-medono")
+        # then 409 saying another person must confirm it, and nothing is recorded.
+        with pytest.raises(ConfirmerRecordedDelivery, match="another person"):
+            decide(fold(given(opened(), delivered(D1, 1, 7))), own)
+
+    def test_another_account_confirms_a_delivery_the_kader_recorded(self) -> None:
+        facts = decide(fold(given(opened(), delivered(D1, 1, 7))), replace(self.confirm(), recorded_by="kader-1"))
+        assert [type(f.event) for f in facts] == [DeliveryConfirmed]
 
     def test_an_unknown_delivery_cannot_be_confirmed(self) -> None:
         with pytest.raises(DeliveryNotFound):
