@@ -353,6 +353,8 @@ async def list_donors(
 @router.get(
     "/families/{family_id}/funding",
     summary="What a family is sponsored with, drawn and remaining",
+    description="A donor's token sees its own sponsorships of the family only, and the totals "
+    "(sponsored_rp, drawn_rp, released_rp, remaining_rp) of those alone; 403 for a family it does not sponsor.",
     response_model=FamilyFunding,
     responses=READ_ONE,
 )
@@ -364,7 +366,7 @@ async def family_funding(family_id: UUID, request: Request, principal: Caller) -
         if not mine:  # a donor knows only the families it sponsors
             raise Forbidden("a donor sees only the families it sponsors")
         assert funding is not None
-        funding["sponsorships"] = mine
+        funding.update(queries.sponsorship_totals(mine))  # its own money only, totals included
     if funding is None:
         raise NotFound(f"Family {family_id} is not known to funding.")
     if principal.role == "admin":
