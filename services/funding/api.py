@@ -80,8 +80,9 @@ class SponsorshipIn(BaseModel):
     family_id: UUID
     amount_rp: StrictInt = Field(
         description=AMOUNT + "; from the donor's received, unallocated money (409 when there is not enough). "
-        "The money must also have been there on `sponsored_on`: contributions received on or before that "
-        "day, less everything the donor has allocated (net of releases); otherwise 422 naming `sponsored_on`"
+        "The money must also have been there on `sponsored_on` and stay there: from that day on, the donor's "
+        "balance each day (received, less allocated, plus returned, each by its own date) covers it; "
+        "otherwise 422 naming `sponsored_on`"
     )
     start_date: date = Field(
         description="when the money counts for the family's plan: not in the future, not before `sponsored_on` "
