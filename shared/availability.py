@@ -53,7 +53,7 @@ def is_outage(exc: BaseException) -> bool:
 async def database_reachable(pool: asyncpg.Pool) -> bool:
     try:
         async with asyncio.timeout(PROBE_TIMEOUT_SECONDS):
-            return await pool.fetchval("select 1") == 1
+            return bool(await pool.fetchval("select 1") == 1)
     except Exception:
         return False
 
