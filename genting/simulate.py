@@ -439,8 +439,12 @@ async def _stream_counts(nats_url: str | None) -> dict[str, int]:
     import nats
     from nats.js.errors import NotFoundError
 
+    from shared.nats_setup import inbox_prefix_for
+
     try:
-        nc = await nats.connect(nats_url, connect_timeout=3, max_reconnect_attempts=0)
+        nc = await nats.connect(
+            nats_url, connect_timeout=3, max_reconnect_attempts=0, inbox_prefix=inbox_prefix_for(nats_url)
+        )
     except Exception:
         return {}
     try:

@@ -34,7 +34,7 @@ from shared.http import (
 from shared.logging import configure_logging
 from shared.messaging import stream_name
 from shared.metrics import ServiceMetrics
-from shared.nats_setup import connect, ensure_stream, owned_stream_config
+from shared.nats_setup import connect, require_stream
 from shared.outbox import OutboxRelay, outbox_backlog
 from shared.projection import DEAD_LETTER_KINDS, Projection, ProjectionRunner
 from shared.settings import Settings
@@ -75,7 +75,8 @@ def build_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
         tasks: list[asyncio.Task[None]] = []
         app.state.relay = None
         if spec.publishes is not None:
-            await ensure_stream(js, owned_stream_config(spec.publishes.context, settings.stream_replicas))
+            # Created by the migration step; this service's user may not create or change it.
+            await require_stream(js, stream_name(spec.publishes.context))
         if spec.publishes is not None and settings.relay_enabled:
             app.state.relay = OutboxRelay(
                 settings.database_url,
@@ -94,7 +95,6 @@ def build_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
                 service=spec.name,
                 batch=settings.projection_batch,
                 max_deliver=settings.projection_max_deliver,
-                dlq_replicas=settings.stream_replicas,
             )
             for p in spec.projections(settings)
         ]
