@@ -111,10 +111,10 @@ async def read_models_equal_replays(up: Up, db: dict[str, asyncpg.Connection]) -
     await replay_equals_live(db["aid"], AID_VIEWS, lambda pool: rebuild_aid(pool, repositories(keys["aid"])))
     await replay_equals_live(db["funding"], FUNDING_VIEWS, rebuild_funding)
     reporting_tables = tuple(t for p in PROJECTIONS for t in p.tables)
-    # The replay resets reporting's consumers: only reporting's NATS user may.
+    # The replay reads through consumers of its own: the admin's (`genting replay` gives it).
     from genting.cli import _nats_url_for
 
-    as_reporting = await nats.connect(_nats_url_for(up.data_dir, "reporting"))
+    as_reporting = await nats.connect(_nats_url_for(up.data_dir, "admin"))
     try:
         await replay_equals_live(
             db["reporting"], reporting_tables, lambda pool: rebuild_reporting(pool, as_reporting.jetstream())

@@ -32,6 +32,7 @@ from up_support import REPO, Up, genting_up
 
 from genting.embedded import die_with_parent
 from shared.messaging import stream_name
+from shared.nats_setup import inbox_prefix_for
 from shared.testing import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -128,7 +129,8 @@ async def test_simulate_through_kills_of_replicas_nats_and_postgres_loses_and_do
         settled = await quiet(up, timeout=180)  # no outbox backlog, no consumer lag (genting status)
         async with databases(up) as db:
             # Every event committed is in its stream, once: nothing lost by a kill of nats-server.
-            nc = await nats.connect(up.stack()["nats_url"])
+            operator = up.stack()["nats_url"]
+            nc = await nats.connect(operator, inbox_prefix=inbox_prefix_for(operator))
             try:
                 js = nc.jetstream()
                 for name, conn in db.items():
