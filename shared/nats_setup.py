@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import ssl
+
 import nats
 import structlog
 from nats.aio.client import Client
@@ -14,6 +17,13 @@ from shared.messaging import context_subjects, dlq_stream_name, dlq_subject, str
 log = structlog.get_logger()
 
 DUPLICATE_WINDOW_SECONDS = 120
+
+
+def tls_context() -> ssl.SSLContext | None:
+    """GENTING_NATS_CA names the CA file that signed NATS's certificate (Kubernetes: the cluster's
+    own CA, deploy/k8s/base/nats-tls.yaml). Without it, tls:// URLs trust the system's CAs."""
+    ca_file = os.environ.get("GENTING_NATS_CA")
+    return ssl.create_default_context(cafile=ca_file) if ca_file else None
 
 
 async def connect(url: str, name: str) -> Client:
@@ -36,6 +46,7 @@ async def connect(url: str, name: str) -> Client:
         disconnected_cb=on_disconnect,
         reconnected_cb=on_reconnect,
         error_cb=on_error,
+        tls=tls_context(),
     )
 
 
