@@ -84,7 +84,23 @@ def env(service: str) -> list[dict[str, Any]]:
         },
         {"name": "GENTING_NATS_URL", "value": f"tls://{service}:$(NATS_PASSWORD)@nats:4222"},
         {"name": "GENTING_NATS_CA", "value": NATS_CA},
+        *rotation_env(service),
     ]
+
+
+def rotation_env(service: str) -> list[dict[str, Any]]:
+    """A data-key rotation's settings, from the Secret genting-<service>-rotation, optional: absent
+    outside a rotation, and in the Deployment itself, so an upgrade (`kubectl apply -k`) keeps
+    them (deploy/README.md, "Rotating keys")."""
+
+    def optional(name: str) -> dict[str, Any]:
+        ref = {"name": f"genting-{service}-rotation", "key": name, "optional": True}
+        return {"name": name, "valueFrom": {"secretKeyRef": ref}}
+
+    names = ["GENTING_DATA_KEYS_PREVIOUS"]
+    if service == "registry":
+        names.append("GENTING_LOOKUP_KEY")  # kept for good once a rotation has pinned it
+    return [optional(n) for n in names]
 
 
 # The city and its programme (GENTING_CITY, GENTING_TARGET_FAMILIES, ...): one ConfigMap that every

@@ -34,7 +34,10 @@ def test_every_secret_in_the_example_is_required_and_a_long_placeholder() -> Non
     required = set(re.findall(r"\$\{([A-Z0-9_]+):\?", compose))
     secrets = example_secrets()
     assert required == set(secrets)
-    assert not re.search(r"\$\{[A-Z0-9_]*(PASSWORD|SECRET|KEY)[A-Z0-9_]*:-", compose), "a secret with a default"
+    # A secret never has a default value; the rotation's settings default to empty, i.e. unset.
+    rotation = {f"{s.upper()}_DATA_KEYS_PREVIOUS" for s in SERVICES} | {"REGISTRY_LOOKUP_KEY"}
+    for name, default in re.findall(r"\$\{([A-Z0-9_]*(?:PASSWORD|SECRET|KEY)[A-Z0-9_]*):-([^}]*)\}", compose):
+        assert name in rotation and default == "", f"{name} has a default"
     for name, value in secrets.items():
         assert "CHANGE-ME" in value and len(value) >= 32, name
 
