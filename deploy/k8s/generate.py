@@ -88,6 +88,25 @@ def env(service: str) -> list[dict[str, Any]]:
     ]
 
 
+def topology_env(service: str) -> list[dict[str, Any]]:
+    """The registry's migration also creates the streams and durable consumers (`genting migrate`
+    with GENTING_NATS_ADMIN_URL), and the subscriber's own streams: the admin's password goes to
+    that one init container, never to a serving container. The other services stop at start until
+    the streams exist, and then start."""
+    if service != "registry":
+        return []
+
+    def secret(name: str) -> dict[str, Any]:
+        return {"name": name, "valueFrom": {"secretKeyRef": {"name": "genting-nats-admin", "key": name}}}
+
+    return [
+        secret("ADMIN_NATS_PASSWORD"),
+        secret("SUBSCRIBER_NATS_PASSWORD"),
+        {"name": "GENTING_NATS_ADMIN_URL", "value": "tls://admin:$(ADMIN_NATS_PASSWORD)@nats:4222"},
+        {"name": "GENTING_SUBSCRIBER_NATS_URL", "value": "tls://subscriber:$(SUBSCRIBER_NATS_PASSWORD)@nats:4222"},
+    ]
+
+
 def rotation_env(service: str) -> list[dict[str, Any]]:
     """A data-key rotation's settings, from the Secret genting-<service>-rotation, optional: absent
     outside a rotation, and in the Deployment itself, so an upgrade (`kubectl apply -k`) keeps
@@ -160,7 +179,7 @@ def deployment(service: str) -> dict[str, Any]:
                             "imagePullPolicy": "IfNotPresent",
                             "args": ["migrate", service],
                             "envFrom": CITY_CONFIG,
-                            "env": env(service),
+                            "env": env(service) + topology_env(service),
                             "resources": resources,
                             "securityContext": CONTAINER_SECURITY,
                             "volumeMounts": MOUNTS,

@@ -80,7 +80,7 @@ def make_pki(directory: Path) -> Path:
 
 
 def passwords() -> dict[str, str]:
-    return {user: f"{user}-test-password-0123456789" for user in nats_accounts.USERS}
+    return {user: f"{user}-test-password-0123456789" for user in (*nats_accounts.USERS, nats_accounts.ADMIN)}
 
 
 def server_env(pod_name: str = "nats-0") -> dict[str, str]:

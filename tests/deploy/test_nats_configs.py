@@ -13,8 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import nats
+import nats.aio.client
 import pytest
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats_configs import (
     NATS_DIR,
     Node,
@@ -28,7 +29,7 @@ from nats_configs import (
     start,
 )
 
-from genting import nats_accounts
+from genting import nats_accounts, nats_topology
 from shared import nats_setup
 
 pytestmark = pytest.mark.skipif(not nats_server_available(), reason="no nats-server on PATH")
@@ -95,6 +96,18 @@ def cluster(tmp_path: Path) -> Iterator[tuple[list[Node], dict[str, subprocess.P
                 proc.wait(timeout=10)
 
 
+async def client(nodes: list[Node], user: str) -> nats.aio.client.Client:
+    """As shared.nats_setup.connect does (its TLS context, the user's own inbox prefix), with all
+    three servers listed, as a client of the cluster should."""
+    return await nats.connect(
+        [url(n, user) for n in nodes],
+        tls=nats_setup.tls_context(),
+        inbox_prefix=nats_setup.inbox_prefix(user),
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=0.5,
+    )
+
+
 def url(node: Node, user: str) -> str:
     return f"tls://{user}:{passwords()[user]}@127.0.0.1:{node.client}"
 
@@ -110,35 +123,23 @@ def test_three_node_cluster_from_the_deployed_file_survives_losing_a_node(
         monkeypatch.delenv("GENTING_NATS_CA")
         with pytest.raises(Exception):  # noqa: B017 - nats-py raises what the ssl module raised
             await asyncio.wait_for(
-                __import__("nats").connect(url(nodes[0], "registry"), max_reconnect_attempts=0, allow_reconnect=False),
+                nats.connect(url(nodes[0], "registry"), max_reconnect_attempts=0, allow_reconnect=False),
                 timeout=20,
             )
         monkeypatch.setenv("GENTING_NATS_CA", str(pki / "ca.crt"))
 
-        # Each owner creates its streams at R3, as `genting migrate` does with GENTING_STREAM_REPLICAS=3.
-        owners = {}
+        # The migration step: the admin creates every stream at R3 and the durable consumers
+        # (genting migrate with GENTING_NATS_ADMIN_URL and GENTING_STREAM_REPLICAS=3).
+        admin = await client(nodes, "admin")
+        await nats_topology.create_streams(admin.jetstream(), replicas=3)
+        await nats_topology.create_durables(admin.jetstream())
         for service in nats_accounts.SERVICES:
-            # nats-py takes a list of servers as well as one URL: all three, as a client should.
-            servers = [url(n, service) for n in nodes]
-            nc = await nats_setup.connect(servers, f"test-{service}")  # type: ignore[arg-type]
-            js = nc.jetstream()
-            await nats_setup.ensure_stream(js, nats_setup.owned_stream_config(service, replicas=3))
-            await nats_setup.ensure_stream(js, nats_setup.dlq_stream_config(service, replicas=3))
-            info = await js.stream_info(f"GENTING_{service.upper()}")
-            assert info.config.num_replicas == 3
-            owners[service] = nc
+            info = await admin.jetstream().stream_info(f"GENTING_{service.upper()}")
+            assert info.config.num_replicas == 3 and len(info.cluster.replicas or []) == 2  # type: ignore[union-attr]
+        await admin.close()
+        owners = {s: await client(nodes, s) for s in ("registry", "reporting")}
         registry = owners["registry"].jetstream()
         reporting = owners["reporting"].jetstream()
-        await nats_setup.ensure_consumer(
-            reporting,
-            "GENTING_REGISTRY",
-            ConsumerConfig(
-                durable_name="reporting-registry",
-                deliver_policy=DeliverPolicy.ALL,
-                ack_policy=AckPolicy.EXPLICIT,
-                num_replicas=3,
-            ),
-        )
         sub = await reporting.pull_subscribe_bind(durable="reporting-registry", stream="GENTING_REGISTRY")
 
         async def publish(first: int, count: int) -> None:

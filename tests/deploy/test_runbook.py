@@ -121,15 +121,18 @@ def test_the_nats_users_recipe_hashes_every_users_real_password(sandbox: Path) -
         ["bash", "-c", "set -euo pipefail\n" + block], cwd=sandbox, env=env, capture_output=True, text=True, check=False
     )
     assert proc.returncode == 0, f"deploy/README.md line {line}: {proc.stderr}"
-    [secret] = [d for d in yaml.safe_load_all((out / "secrets.yaml").read_text()) if d]
-    data = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
-    users = ("REGISTRY", "AID", "FUNDING", "REPORTING", "SUBSCRIBER", "OPERATOR")
+    made = {d["metadata"]["name"]: d for d in yaml.safe_load_all((out / "secrets.yaml").read_text()) if d}
+    data = {k: base64.b64decode(v).decode() for k, v in made["nats-users"]["data"].items()}
+    admin = {k: base64.b64decode(v).decode() for k, v in made["genting-nats-admin"]["data"].items()}
+    users = ("REGISTRY", "AID", "FUNDING", "REPORTING", "SUBSCRIBER", "OPERATOR", "ADMIN")
     assert set(data) == {f"{u}_NATS_AUTH" for u in users}
     service_password = b"runbook-test-plain-value-0123456789abcdef"  # what the shim's Secret holds
     printed = dict(re.findall(r"NATS password of (\w+) \(hand it over, then forget it\): (\w+)", proc.stdout))
     assert set(printed) == {"subscriber", "operator"}
+    assert admin["SUBSCRIBER_NATS_PASSWORD"] == printed["subscriber"]
+    passwords = {**printed, "admin": admin["ADMIN_NATS_PASSWORD"]}
     for user in users:
         value = data[f"{user}_NATS_AUTH"]
         assert value.startswith('"$2b$') and value.endswith('"'), value
-        password = printed[user.lower()].encode() if user.lower() in printed else service_password
+        password = passwords[user.lower()].encode() if user.lower() in passwords else service_password
         assert bcrypt.checkpw(password, value.strip('"').encode()), user
