@@ -63,6 +63,10 @@ def kubectl(args: list[str]) -> None:
         if "--" not in rest:
             fail(f"kubectl {' '.join(args)}: no -- before the command")
         command = rest[rest.index("--") + 1 :]
+        if command[:1] == ["env"]:  # env NAME=value … genting …: settings for this one command
+            command = command[1:]
+            while command and "=" in command[0]:
+                command = command[1:]
         if command[:1] != ["genting"]:
             fail(f"kubectl exec runs {command[:1]}: the image's tool is genting")
         genting(command[1:])
@@ -103,13 +107,13 @@ def compose(args: list[str]) -> None:
     if proc.returncode:
         fail(f"docker compose {' '.join(args)}: {proc.stderr}")
     services = set(proc.stdout.split())
-    flags_with_value = {"--scale"}
+    flags_with_value = {"--scale", "-e", "--env"}
     positional: list[str] = []
     j = 0
     while j < len(rest):
         if rest[j] in flags_with_value:
             name = rest[j + 1].split("=")[0]
-            if name not in services:
+            if rest[j] == "--scale" and name not in services:
                 fail(f"--scale {name}: no such service")
             j += 2
         elif rest[j].startswith("-") and not positional:

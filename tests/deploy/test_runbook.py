@@ -47,6 +47,8 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
     python.write_text(f'#!/bin/sh\nexec {sys.executable} "$@"\n')
     python.chmod(0o755)
     shutil.copy(ROOT / "docker-compose.yml", root / "docker-compose.yml")
+    # As the runbook's Secrets section has the operator do first.
+    shutil.copy(DEPLOY / "secrets.example.env", root / "deploy" / "secrets.env")
     return root
 
 
