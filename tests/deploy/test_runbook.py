@@ -138,3 +138,15 @@ def test_the_nats_users_recipe_hashes_every_users_real_password(sandbox: Path) -
         assert value.startswith('"$2b$') and value.endswith('"'), value
         password = passwords[user.lower()].encode() if user.lower() in passwords else service_password
         assert bcrypt.checkpw(password, value.strip('"').encode()), user
+
+
+def test_inline_compose_commands_name_the_env_file() -> None:
+    """Commands quoted in the prose, not in a block, are not run: they must at least carry the
+    --env-file without which compose stops on the first missing secret."""
+    prose = re.sub(r"^```.*?^```", "", README.read_text(), flags=re.M | re.S)
+    inline = re.findall(r"`(docker compose [^`]*)`", prose)
+    assert inline
+    for command in inline:
+        if command in ("docker compose config", "docker compose run|exec"):
+            continue  # the tool named in prose, not a command to type
+        assert "--env-file deploy/secrets.env" in command, command
