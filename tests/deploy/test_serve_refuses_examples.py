@@ -55,7 +55,7 @@ def test_serve_refuses_an_example_secret(service: str, setting: str, value: str)
     env = {
         "PATH": os.environ.get("PATH", ""),
         "HOME": os.environ.get("HOME", "/tmp"),
-        "GENTING_JWT_SECRET": secrets.token_hex(32),
+        "GENTING_JWKS_URL": "https://sso.example.go.id/realms/kota/protocol/openid-connect/certs",
         "GENTING_DATA_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
         # Nothing listens there: the refusal must come before any connection is tried.
         "GENTING_DATABASE_URL": f"postgresql://{service}:{secrets.token_hex(16)}@127.0.0.1:{free_port()}/genting_{service}",
