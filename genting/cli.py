@@ -296,16 +296,42 @@ def _serve(name: str) -> int:
         return 2
     os.environ["GENTING_SERVICE"] = service.name
     os.environ.setdefault("GENTING_MIGRATE_ON_START", "0")  # production migrates with `genting migrate`
+    raw_metrics = os.environ.get("GENTING_METRICS_PORT", "")
+    if raw_metrics and (not raw_metrics.isdigit() or raw_metrics == raw_port):
+        print("genting serve: GENTING_METRICS_PORT must be a number other than PORT", file=sys.stderr)
+        return 2
     import uvicorn
 
-    uvicorn.run(
-        service.factory,
-        factory=True,
-        host=os.environ.get("GENTING_HOST", "0.0.0.0"),  # a container listens on all interfaces
-        port=int(raw_port),
-        access_log=False,  # the services log one line per request themselves
-        proxy_headers=True,
+    host = os.environ.get("GENTING_HOST", "0.0.0.0")  # a container listens on all interfaces
+    if not raw_metrics:
+        uvicorn.run(
+            service.factory,
+            factory=True,
+            host=host,
+            port=int(raw_port),
+            access_log=False,  # the services log one line per request themselves
+            proxy_headers=True,
+        )
+        return 0
+    # One app, two listeners: the API port, and the metrics port only Prometheus reaches (the app
+    # answers /metrics on that one only). The app's startup and shutdown run once, with the API's.
+    from uvicorn.importer import import_from_string
+
+    app = import_from_string(service.factory)()
+    api = uvicorn.Server(uvicorn.Config(app, host=host, port=int(raw_port), access_log=False, proxy_headers=True))
+    metrics = uvicorn.Server(
+        uvicorn.Config(app, host=host, port=int(raw_metrics), access_log=False, lifespan="off", log_config=None)
     )
+
+    async def both() -> None:
+        watcher = asyncio.create_task(metrics.serve())
+        try:
+            await api.serve()
+        finally:
+            metrics.should_exit = True
+            await watcher
+
+    asyncio.run(both())
     return 0
 
 

@@ -106,6 +106,10 @@ def check_token_keys(env: Mapping[str, str]) -> None:
     file = env.get("GENTING_JWKS_FILE")
     if not url and not file:
         raise WeakSecret("GENTING_JWKS_URL", "is not set (the identity provider's JWKS, https)")
+    if url and PLACEHOLDER_MARK in url.lower():
+        raise WeakSecret(
+            "GENTING_JWKS_URL", "is an example placeholder (contains CHANGE-ME); set your identity provider's"
+        )
     if url:
         from shared.auth import check_jwks_url
 
@@ -159,7 +163,7 @@ def check_deployment_secret(name: str, value: str) -> None:
         # The bcrypt hash NATS holds: it is derived, not chosen, so only placeholders are wrong.
         if why := _known(value.strip('"')):
             raise WeakSecret(name, why)
-    elif upper.rsplit("/", 1)[-1] == "USERNAME":
+    elif upper.rsplit("/", 1)[-1] in ("USERNAME", "GENTING_OIDC_ISSUER", "ISSUER"):
         return  # a name, not a secret
     elif upper.endswith("ACCESS_KEY_ID"):
         if why := _known(value):

@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     # How long a POST's Idempotency-Key keeps its first response (then the record is deleted).
     idempotency_ttl_days: float = Field(default=7.0, gt=0)
     log_level: str = "info"
+    # When set, /metrics is served on this port only (`genting serve` listens on it too), so the
+    # API port an Ingress publishes does not expose it; the ServiceMonitor scrapes this one.
+    metrics_port: int | None = Field(default=None, gt=0, lt=65536)
     # The programme (CONTRACT.md, "The programme's settings"); shared.programme builds on these.
     # The city by Kemendagri code: its kelurahan come from the reference data (shared/regions.py).
     city: str = "33.75"

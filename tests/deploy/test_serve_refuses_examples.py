@@ -29,8 +29,6 @@ def examples() -> list[tuple[str, str, str]]:
     out = []
     for service in SERVICES:
         out += [
-            (service, "GENTING_JWT_SECRET", compose["GENTING_JWT_SECRET"]),
-            (service, "GENTING_JWT_SECRET", k8s["genting-jwt"]["GENTING_JWT_SECRET"]),
             (service, "GENTING_DATA_KEY", compose[f"{service.upper()}_DATA_KEY"]),
             (service, "GENTING_DATA_KEY", k8s[f"genting-{service}"]["GENTING_DATA_KEY"]),
             # The passwords inside the URLs, as Compose and the Deployments build them.

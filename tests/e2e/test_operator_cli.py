@@ -131,6 +131,7 @@ async def test_migrate_is_idempotent_and_safe_concurrently_and_serve_then_starts
         "GENTING_DATA_KEY": STRONG_KEY,
         "GENTING_HOST": "127.0.0.1",
         "PORT": str(port),
+        "GENTING_METRICS_PORT": str(metrics_port := free_port()),
     }
     serve_env.pop("GENTING_MIGRATE_ON_START", None)
     proc = subprocess.Popen(  # noqa: ASYNC220
@@ -152,7 +153,9 @@ async def test_migrate_is_idempotent_and_safe_concurrently_and_serve_then_starts
                     return False
 
             await wait_until(ready, 60, interval=0.2, message="serve ready")
-            metrics = (await http.get("/metrics")).text
+            # The API port (the one an Ingress routes) does not serve /metrics; its own port does.
+            assert (await http.get("/metrics")).status_code == 404
+            metrics = (await http.get(f"http://127.0.0.1:{metrics_port}/metrics")).text
             for name in OPERATOR_METRICS[:2]:
                 assert f"\n{name} " in metrics, name
         conn = await asyncpg.connect(db)

@@ -55,6 +55,7 @@ def test_a_missing_setting_is_named(setting: str) -> None:
         ("GENTING_SIGNING_KEY", new_signing_key()),
         ("GENTING_JWT_ALGORITHM", "HS256"),
         ("GENTING_JWKS_URL", "http://sso.pekalongankota.go.id/certs"),  # plain http off this machine
+        ("GENTING_JWKS_URL", "https://sso.CHANGE-ME.go.id/realms/kota/protocol/openid-connect/certs"),
     ],
 )
 def test_serve_refuses_signing_material_hs256_and_plain_http_jwks(setting: str, value: str) -> None:
