@@ -233,7 +233,7 @@ class KeySet:
     async def _read_file(self) -> dict[str, Any]:
         if self.file is None:
             return {"keys": []}
-        document: dict[str, Any] = json.loads(self.file.read_text())
+        document: dict[str, Any] = json.loads(await asyncio.to_thread(self.file.read_text))
         return document
 
     async def _fetch_url(self) -> dict[str, Any]:

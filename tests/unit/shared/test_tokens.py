@@ -266,3 +266,19 @@ async def test_an_unreachable_jwks_gives_a_plain_401_and_logs_why(caplog: pytest
     with caplog.at_level(logging.WARNING), pytest.raises(Unauthorized) as refused:
         await city.verify(idp_token(RSA_KEY, "rsa-1", "RS256"))
     assert str(refused.value) == "the token's signing key is unknown"  # nothing of the fetch error
+
+
+def test_the_settings_read_the_key_set_from_genting_jwks_url_or_its_older_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    from shared.settings import Settings
+
+    for name in ("GENTING_JWKS_URL", "GENTING_JWKS_FILE", "GENTING_JWT_ALGORITHM"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("GENTING_OIDC_JWKS_URL", "https://sso.pekalongankota.go.id/certs")
+    assert Settings.from_env().jwks_url == "https://sso.pekalongankota.go.id/certs"
+    monkeypatch.setenv("GENTING_JWKS_URL", "http://sso.pekalongankota.go.id/certs")
+    with pytest.raises(ValueError, match="https"):
+        Settings.from_env()
+    monkeypatch.delenv("GENTING_JWKS_URL")
+    monkeypatch.delenv("GENTING_OIDC_JWKS_URL")
+    with pytest.raises(ValueError, match="GENTING_JWKS_URL or GENTING_JWKS_FILE"):
+        Settings.from_env()
