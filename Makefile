@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-unit browser bench lint clean
+.PHONY: run test test-unit browser bench lint clean chaos
 
 run: $(STAMP)
 	$(BIN)/genting up --demo $(ARGS)
@@ -24,6 +24,13 @@ browser: $(STAMP)
 .PHONY: check-deploy
 check-deploy: $(STAMP)
 	$(BIN)/pytest tests/deploy -q $(PYTEST_ARGS)
+
+# The long chaos run: `genting simulate` (500 families, 210 days) on `genting up --replicas 2` while
+# service replicas, nats-server and PostgreSQL are SIGKILLed in turn; prints what it killed and when.
+# The short variant (60 families, 40 days) is tests/e2e/test_chaos.py inside `make test`.
+chaos: $(STAMP)
+	GENTING_CHAOS_FAMILIES=$${GENTING_CHAOS_FAMILIES:-500} GENTING_CHAOS_DAYS=$${GENTING_CHAOS_DAYS:-210} \
+		$(BIN)/pytest tests/e2e/test_chaos.py -s -p no:cacheprovider $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench.py $(ARGS)

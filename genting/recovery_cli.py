@@ -69,6 +69,7 @@ class Target:
     database_url: str | None
     nats_url: str | None
     stack: dict[str, Any] | None
+    subscriber_url: str | None = None  # repair-stream purges the subscriber's own copy too
 
 
 def target(service: str, data_dir: Path) -> Target:
@@ -77,12 +78,18 @@ def target(service: str, data_dir: Path) -> Target:
 
     stack = read_stack(data_dir)
     if stack is None:
-        return Target(database_url_for(service, single=True), os.environ.get("GENTING_NATS_URL"), None)
+        env = os.environ.get
+        return Target(
+            database_url_for(service, single=True), env("GENTING_NATS_URL"), None, env("GENTING_SUBSCRIBER_NATS_URL")
+        )
     external = stack.get("nats_server") == stack["nats_url"]  # an existing server: its URL as given
     nats_url = (
         stack["nats_url"] if external else url_for(stack["nats_server"], ADMIN, load_secrets(data_dir).nats[ADMIN])
     )
-    return Target(stack["databases"][service], nats_url, stack)
+    subscriber = (
+        None if external else url_for(stack["nats_server"], "subscriber", load_secrets(data_dir).nats["subscriber"])
+    )
+    return Target(stack["databases"][service], nats_url, stack, subscriber)
 
 
 def _fail(message: str) -> int:
@@ -140,7 +147,18 @@ async def _after(args: argparse.Namespace, where: Target) -> int:
                 f" ({done.stored} in the store)"
             )
         elif args.command == "repair-stream":
-            repaired = await recovery.repair_stream(conn, js, args.service, replicas=args.replicas)
+            subscriber = await nats_connect(where.subscriber_url, "genting-repair") if where.subscriber_url else None
+            try:
+                repaired = await recovery.repair_stream(
+                    conn,
+                    js,
+                    args.service,
+                    replicas=args.replicas,
+                    subscriber=subscriber.jetstream(timeout=10) if subscriber else None,
+                )
+            finally:
+                if subscriber is not None:
+                    await subscriber.close()
             if repaired.republished is None:
                 print(f"{args.service}: no message carries a withdrawn field; nothing to do")
             else:
