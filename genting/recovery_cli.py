@@ -15,6 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import asyncpg
+import nats.errors
+
 from genting import services as catalogue
 from genting.state import JWKS_FILE, load_secrets, read_stack
 from shared.settings import Settings
@@ -125,6 +128,13 @@ def run(args: argparse.Namespace, replay: Callable[[argparse.ArgumentParser, arg
         code = asyncio.run(_after(args, where))
     except BackupError as exc:
         return _fail(str(exc))
+    except (OSError, asyncpg.PostgresError, nats.errors.Error) as exc:
+        # e.g. a user that may not purge or create the stream: say which and stop (nothing half-done
+        # stays wrong: every step can run again).
+        why = f"{args.command} {args.service}: {type(exc).__name__}: {str(exc) or 'no answer (is NATS reachable?)'}"
+        if args.command == "restore":
+            why += f"; the database is restored: run `genting restore {args.service} --reconcile` once fixed"
+        return _fail(why)
     if code == 0 and args.command == "restore" and not args.no_replay:
         return replay(args.usage, args)  # the read models, from the store and streams now complete
     return code
@@ -136,7 +146,8 @@ async def _after(args: argparse.Namespace, where: Target) -> int:
     from shared.nats_setup import connect as nats_connect
 
     assert where.database_url is not None and where.nats_url is not None
-    nc = await nats_connect(where.nats_url, f"genting-{args.command}")
+    # The services' own connect (its options), bounded: an operator's command must not wait forever.
+    nc = await asyncio.wait_for(nats_connect(where.nats_url, f"genting-{args.command}"), timeout=20)
     conn = await connect(where.database_url)
     try:
         js = nc.jetstream(timeout=10)
