@@ -25,6 +25,8 @@ from genting.nats_accounts import durables
 SERVICES = ("registry", "aid", "funding", "reporting")
 OUT = Path(__file__).parent / "base" / "services"
 HTTP = 8000
+# /metrics is served on this port only (GENTING_METRICS_PORT): the Ingress routes HTTP, never it.
+METRICS = 9102
 UID = 10001
 # The namespaces of the ingress controller and of Prometheus: the only callers of the HTTP port.
 INGRESS_NS = "ingress-nginx"
@@ -72,12 +74,18 @@ def env(service: str) -> list[dict[str, Any]]:
 
     return [
         {"name": "PORT", "value": str(HTTP)},
+        {"name": "GENTING_METRICS_PORT", "value": str(METRICS)},
         {"name": "GENTING_STREAM_REPLICAS", "value": "3"},
         {"name": "GENTING_LOG_LEVEL", "value": "info"},
         secret("DB_PASSWORD", f"{pg_cluster(service)}-owner", "password"),
         secret("NATS_PASSWORD", f"genting-{service}", "NATS_PASSWORD"),
         secret("GENTING_DATA_KEY", f"genting-{service}", "GENTING_DATA_KEY"),
-        secret("GENTING_JWT_SECRET", "genting-jwt", "GENTING_JWT_SECRET"),
+        # The identity provider's public keys and issuer: no service holds a signing key.
+        {"name": "GENTING_JWKS_URL", "valueFrom": {"configMapKeyRef": {"name": "genting-identity", "key": "jwks_url"}}},
+        {
+            "name": "GENTING_OIDC_ISSUER",
+            "valueFrom": {"configMapKeyRef": {"name": "genting-identity", "key": "issuer"}},
+        },
         {
             "name": "GENTING_DATABASE_URL",
             "value": f"postgresql://{service}:$(DB_PASSWORD)@{pg_cluster(service)}-rw:5432/genting_{service}",
@@ -193,7 +201,10 @@ def deployment(service: str) -> dict[str, Any]:
                             "args": ["serve", service],
                             "envFrom": CITY_CONFIG,
                             "env": env(service),
-                            "ports": [{"name": "http", "containerPort": HTTP, "protocol": "TCP"}],
+                            "ports": [
+                                {"name": "http", "containerPort": HTTP, "protocol": "TCP"},
+                                {"name": "metrics", "containerPort": METRICS, "protocol": "TCP"},
+                            ],
                             "startupProbe": {**probe, "periodSeconds": 2, "failureThreshold": 60},
                             "livenessProbe": {**probe, "periodSeconds": 10, "failureThreshold": 3},
                             # Ready only when its database and NATS answer: out of the Service, not restarted.
@@ -233,7 +244,10 @@ def service_objects(service: str) -> list[dict[str, Any]]:
             "metadata": meta,
             "spec": {
                 "selector": labels(service),
-                "ports": [{"name": "http", "port": HTTP, "targetPort": "http", "protocol": "TCP"}],
+                "ports": [
+                    {"name": "http", "port": HTTP, "targetPort": "http", "protocol": "TCP"},
+                    {"name": "metrics", "port": METRICS, "targetPort": "metrics", "protocol": "TCP"},
+                ],
             },
         },
         autoscaler(service),
@@ -254,7 +268,8 @@ def service_objects(service: str) -> list[dict[str, Any]]:
                     {
                         "from": [ns_selector(INGRESS_NS), ns_selector(MONITORING_NS)],
                         "ports": [{"protocol": "TCP", "port": HTTP}],
-                    }
+                    },
+                    {"from": [ns_selector(MONITORING_NS)], "ports": [{"protocol": "TCP", "port": METRICS}]},
                 ],
                 "egress": [
                     {

@@ -152,12 +152,17 @@ def test_a_service_reaches_only_its_own_database_nats_and_dns(service: str) -> N
     peers = [peer for rule in policy["egress"] for peer in rule["to"]]
     databases = {p["podSelector"]["matchLabels"].get("cnpg.io/cluster") for p in peers if "podSelector" in p}
     assert databases - {None} == {f"genting-{service}-pg"}
-    [ingress] = policy["ingress"]
-    assert ingress["ports"] == [{"protocol": "TCP", "port": 8000}]
-    assert {p["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for p in ingress["from"]} == {
+    [api, metrics] = policy["ingress"]
+    assert api["ports"] == [{"protocol": "TCP", "port": 8000}]
+    assert {p["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for p in api["from"]} == {
         "ingress-nginx",
         "monitoring",
     }
+    # The metrics port: Prometheus only.
+    assert metrics["ports"] == [{"protocol": "TCP", "port": 9102}]
+    assert [p["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for p in metrics["from"]] == [
+        "monitoring"
+    ]
 
 
 def test_everything_else_is_denied_by_default() -> None:
@@ -232,6 +237,28 @@ def test_ingress_serves_the_four_apis_and_the_dashboard_over_tls() -> None:
     assert backends == set(SERVICES)
     hosts = {r["host"] for r in ingress["spec"]["rules"]}
     assert len(hosts) == 5 and hosts == set(ingress["spec"]["tls"][0]["hosts"])
+
+
+def test_metrics_are_scraped_on_their_own_port_which_the_ingress_never_routes() -> None:
+    [ingress] = objects("Ingress").values()
+    routed = {p["backend"]["service"]["port"]["name"] for r in ingress["spec"]["rules"] for p in r["http"]["paths"]}
+    assert routed == {"http"}
+    [monitor] = objects("ServiceMonitor").values()
+    assert {e["port"] for e in monitor["spec"]["endpoints"]} == {"metrics"}
+    for service in SERVICES:
+        [container] = objects("Deployment")[service]["spec"]["template"]["spec"]["containers"]
+        ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        # The app answers /metrics on GENTING_METRICS_PORT only (tests/e2e/test_operator_cli.py).
+        assert env["GENTING_METRICS_PORT"] == str(ports["metrics"]) and ports["metrics"] != ports["http"]
+
+
+def test_check_secrets_refuses_every_example_secret() -> None:
+    from shared.secrets import check_deployment_secrets, read_k8s_secrets
+
+    found = read_k8s_secrets((DEPLOY / "k8s" / "examples" / "secrets.example.yaml").read_text())
+    refused = {p.setting for p in check_deployment_secrets(found)}
+    assert refused == {name for name in found if not name.endswith("/username")}
 
 
 def test_alerts_and_dashboard_use_the_services_metric_names() -> None:

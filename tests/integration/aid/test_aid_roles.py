@@ -15,7 +15,7 @@ from fastapi.routing import iter_route_contexts
 
 from services.aid.domain import flag_id_for
 from shared.auth import issue_token
-from shared.testing import TEST_JWT_SECRET, wait_until
+from shared.testing import TEST_SIGNING_KEY, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -37,7 +37,7 @@ CALLERS: dict[str, dict[str, str]] = {
     "no token": {},
     "expired": {
         "Authorization": "Bearer "
-        + issue_token(TEST_JWT_SECRET, role="admin", sub="admin-old", ttl_seconds=60, now=time.time() - 3600)
+        + issue_token(TEST_SIGNING_KEY, role="admin", sub="admin-old", ttl_seconds=60, now=time.time() - 3600)
     },
 }
 ANONYMOUS = {"no token", "expired"}

@@ -21,7 +21,7 @@ import pytest
 from funding_support import TODAY, Funding
 
 from shared.auth import ROLES, issue_token
-from shared.testing import TEST_JWT_SECRET
+from shared.testing import TEST_SIGNING_KEY
 
 pytestmark = pytest.mark.integration
 
@@ -58,7 +58,7 @@ def routes(app: Any) -> Iterator[tuple[str, set[str], bool]]:
 
 def bearer(role: str, donor_id: UUID | None = None, *, expired: bool = False) -> dict[str, str]:
     jwt = issue_token(
-        TEST_JWT_SECRET,
+        TEST_SIGNING_KEY,
         role=role,
         sub=f"{role}-roles",
         kelurahan="33.75.01.1002" if role in ("lurah", "kader") else None,
