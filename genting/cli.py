@@ -1,5 +1,5 @@
 """The `genting` command (CONTRACT.md, "Command line"): up, serve, migrate, token, replay, events, status,
-dlq, import, simulate, rotate-keys."""
+dlq, import, simulate, rotate-keys, and the recovery commands (republish, repair-stream, backup, restore)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ from pathlib import Path
 from genting import services as catalogue
 from genting.importer import add_parser as add_import_parser
 from genting.importer import run as run_import
+from genting.recovery_cli import add_parsers as add_recovery_parsers
+from genting.recovery_cli import run as run_recovery
 from genting.simulate import add_parser as add_simulate_parser
 from genting.state import load_secrets, read_stack
 from shared.auth import ROLES, issue_token
@@ -148,6 +150,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     nats_url.add_argument("name", choices=[*catalogue_names(), "subscriber", "operator"], metavar="NAME")
     nats_url.add_argument("--data-dir", type=Path, default=default_dir, metavar="DIR")
+    recovery = add_recovery_parsers(commands, default_dir)
     imports = add_import_parser(commands, default_dir)
     simulate = add_simulate_parser(commands, default_dir)
     # Errors in a command's arguments show that command's usage.
@@ -166,6 +169,7 @@ def _parser() -> argparse.ArgumentParser:
         imports,
         simulate,
         rotate,
+        *recovery,
     )
     for command in commands_:
         command.set_defaults(usage=command)
@@ -199,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "nats-url":
         print(_nats_url_for(args.data_dir, args.name))
         return 0
+    if args.command in ("republish", "repair-stream", "backup", "restore"):
+        return run_recovery(args, _replay)
     if args.command == "import":
         return run_import(args)
     if args.command == "simulate":

@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-import nats
+from nats.aio.client import Client as NATS
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
@@ -72,7 +72,7 @@ async def letters(js: JetStreamContext, service: str) -> list[DeadLetter]:
     return found
 
 
-async def retry(nc: nats.NATS, js: JetStreamContext, service: str, letter: DeadLetter) -> str | None:
+async def retry(nc: NATS, js: JetStreamContext, service: str, letter: DeadLetter) -> str | None:
     """Send one letter back to its projection; None on success (then it leaves the DLQ), else why not."""
     try:
         answer = await nc.request(

@@ -22,7 +22,7 @@ import json
 import os
 import sys
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import Any, TextIO
 
 import asyncpg
 from cryptography.exceptions import InvalidTag
@@ -154,7 +154,7 @@ def lookup_key_text(settings: Settings) -> str:
     return encode_key(lookup_key(settings))
 
 
-def settings_for(services: list[str], stack: dict | None, data_keys: dict[str, str]) -> dict[str, Settings]:
+def settings_for(services: list[str], stack: dict[str, Any] | None, data_keys: dict[str, str]) -> dict[str, Settings]:
     """Each service's settings: on an embedded stack its database and root key come from the
     stack's record and secrets.json (GENTING_DATA_KEY, when set, wins for one service); in a
     deployment, from the service's own GENTING_* variables."""

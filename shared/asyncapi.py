@@ -76,4 +76,5 @@ def asyncapi_document(
                 title=f"{durable}:{subject}",
             )(_documented)
     spec = AsyncAPI(broker, title=f"genting-{service}", version="1.0.0", description=description)
-    return json.loads(spec.to_specification().to_json())
+    document: dict[str, Any] = json.loads(spec.to_specification().to_json())
+    return document

@@ -160,7 +160,7 @@ async def authenticate(request: Request) -> Principal:
     state = request.app.state
     if getattr(state, "token_verifier", None) is None:
         state.token_verifier = state.settings.token_verifier()  # built once per app: it caches the JWKS
-    principal = state.token_verifier.verify(token.strip())
+    principal: Principal = state.token_verifier.verify(token.strip())
     structlog.contextvars.bind_contextvars(principal=principal.sub, role=principal.role)
     return principal
 

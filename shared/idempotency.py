@@ -89,7 +89,7 @@ class Idempotency:
             body,
             self.ttl,
         )
-        return status_text == "INSERT 0 1"
+        return bool(status_text == "INSERT 0 1")
 
     async def purge(self, db: asyncpg.Connection | asyncpg.Pool) -> int:
         """Deletes expired records; returns how many."""

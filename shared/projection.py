@@ -20,7 +20,7 @@ import contextlib
 import importlib
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Protocol
@@ -54,6 +54,9 @@ class Projection(Protocol):
 
     async def apply(self, conn: asyncpg.Connection, envelope: Envelope) -> None: ...
 
+    # Optionally, `order_free: frozenset[str]`: event types applied at once even beyond a version
+    # gap, because their effect needs no order (PersonalDataErased destroys keys, whatever came
+    # before it). They must be safe to apply before their predecessors, and idempotent.
     # Optionally, `async def apply_many(self, conn, envelopes: Sequence[Envelope]) -> None`
     # applies a whole batch at once (in the given order); the runner prefers it when present.
     # Optionally, `catalog: EventCatalog`: the producer's events it accepts (default: the
@@ -116,6 +119,13 @@ class Outcome(Enum):
     APPLY = "apply"
     DUPLICATE = "duplicate"
     GAP = "gap"
+    AHEAD = "ahead"  # an order-free event beyond a gap: applied now, its version remembered
+
+
+# Event types that need no order, for every consumer that declares none of its own: an erasure
+# destroys keys and tombstones the family, which is right whatever came before it, and must never
+# wait behind a missing event (or in the dead letters) while the data stays readable.
+ORDER_FREE_EVENTS = frozenset({"PersonalDataErased"})
 
 
 @dataclass
@@ -134,40 +144,57 @@ class RunnerStats:
 
 def retry_delay(num_delivered: int) -> float:
     """Seconds before a gapped or failed message comes back: 0.25, 0.5, 1, 2, ... at most 30."""
-    return min(0.25 * 2 ** max(num_delivered - 1, 0), 30.0)
+    return min(0.25 * 2.0 ** max(num_delivered - 1, 0), 30.0)
 
 
 def decide_versions(
-    applied: dict[UUID, int], versions: Sequence[tuple[UUID, int]]
+    applied: dict[UUID, int],
+    versions: Sequence[tuple[UUID, int]],
+    *,
+    order_free: Sequence[bool] | None = None,
+    ahead: Mapping[UUID, Set[int]] | None = None,
 ) -> tuple[list[Outcome], dict[UUID, int]]:
     """The version gate's decision, pure: given the last version applied per stream and a batch of
     (stream_id, version) in arrival order, each one's outcome and the versions applied after it.
 
     A version at or below the applied one is a duplicate; the next one applies, and so does a later
     one that arrived earlier in the batch once its gap fills; the same version twice in a batch
-    applies once; anything beyond a missing version waits (a gap)."""
+    applies once; anything beyond a missing version waits (a gap). An order-free one (`order_free`,
+    parallel to `versions`) beyond a gap applies at once (AHEAD); `ahead` holds the versions applied
+    that way before, which count as present when the gap fills and as duplicates when they come again."""
+    free = list(order_free) if order_free is not None else [False] * len(versions)
+    earlier = ahead or {}
     start = {sid: applied.get(sid, 0) for sid, _ in versions}
     current = dict(start)
     pending: dict[UUID, set[int]] = defaultdict(set)
     for sid, v in versions:
         pending[sid].add(v)
     for sid, vs in pending.items():
-        while current[sid] + 1 in vs:
+        present = vs | set(earlier.get(sid, ()))
+        while current[sid] + 1 in present:
             current[sid] += 1
     claimed: set[tuple[UUID, int]] = set()
     outcomes: list[Outcome] = []
-    for sid, v in versions:
-        if v <= start[sid] or (sid, v) in claimed:
+    for (sid, v), is_free in zip(versions, free, strict=True):
+        if v <= start[sid] or (sid, v) in claimed or v in earlier.get(sid, ()):
             outcomes.append(Outcome.DUPLICATE)
         elif v <= current[sid]:
             claimed.add((sid, v))
             outcomes.append(Outcome.APPLY)
+        elif is_free:
+            claimed.add((sid, v))
+            outcomes.append(Outcome.AHEAD)
         else:
             outcomes.append(Outcome.GAP)
     return outcomes, current
 
 
-async def gate(conn: asyncpg.Connection, projection: str, versions: Sequence[tuple[UUID, int]]) -> list[Outcome]:
+async def gate(
+    conn: asyncpg.Connection,
+    projection: str,
+    versions: Sequence[tuple[UUID, int]],
+    order_free: Sequence[bool] | None = None,
+) -> list[Outcome]:
     """Decide, for each (stream_id, version) in arrival order, whether to apply it.
 
     Rows of every stream in the batch are locked (in stream-id order, so replicas cannot
@@ -188,7 +215,24 @@ async def gate(conn: asyncpg.Connection, projection: str, versions: Sequence[tup
         ids,
     )
     start = {r["stream_id"]: r["version"] for r in rows}
-    outcomes, current = decide_versions(start, versions)
+    ahead: dict[UUID, set[int]] = defaultdict(set)
+    for r in await conn.fetch(
+        "select stream_id, version from projection_versions_ahead where projection = $1"
+        " and stream_id = any($2::uuid[])",
+        projection,
+        ids,
+    ):
+        ahead[r["stream_id"]].add(r["version"])
+    outcomes, current = decide_versions(start, versions, order_free=order_free, ahead=ahead)
+    went_ahead = [(sid, v) for (sid, v), o in zip(versions, outcomes, strict=True) if o is Outcome.AHEAD]
+    if went_ahead:
+        await conn.execute(
+            "insert into projection_versions_ahead (projection, stream_id, version)"
+            " select $1, unnest($2::uuid[]), unnest($3::int[]) on conflict do nothing",
+            projection,
+            [a[0] for a in went_ahead],
+            [a[1] for a in went_ahead],
+        )
     changed = [(sid, v) for sid, v in current.items() if v != start[sid]]
     if changed:
         await conn.execute(
@@ -199,6 +243,15 @@ async def gate(conn: asyncpg.Connection, projection: str, versions: Sequence[tup
             [c[0] for c in changed],
             [c[1] for c in changed],
         )
+        if any(ahead.get(sid) for sid, _ in changed):  # passed by the stream's version: forget them
+            await conn.execute(
+                "delete from projection_versions_ahead a using"
+                " (select unnest($2::uuid[]) as stream_id, unnest($3::int[]) as version) c"
+                " where a.projection = $1 and a.stream_id = c.stream_id and a.version <= c.version",
+                projection,
+                [c[0] for c in changed],
+                [c[1] for c in changed],
+            )
     return outcomes
 
 
@@ -228,6 +281,7 @@ class ProjectionRunner:
         self.fetch_timeout = fetch_timeout
         self.dlq_replicas = dlq_replicas
         self.catalog: EventCatalog | None = getattr(projection, "catalog", None)
+        self.order_free: frozenset[str] = getattr(projection, "order_free", ORDER_FREE_EVENTS)
         self.stats = RunnerStats()
         self._sub: JetStreamContext.PullSubscription | None = None
         self._retries: Subscription | None = None
@@ -337,7 +391,12 @@ class ProjectionRunner:
             return await self._apply_in(conn, parsed)
 
     async def _apply_in(self, conn: asyncpg.Connection, parsed: list[tuple[Msg, Envelope]]) -> list[Outcome]:
-        outcomes = await gate(conn, self.projection.name, [(e.stream_id, e.stream_version) for _, e in parsed])
+        outcomes = await gate(
+            conn,
+            self.projection.name,
+            [(e.stream_id, e.stream_version) for _, e in parsed],
+            [e.event_type in self.order_free for _, e in parsed],
+        )
         chosen = _in_apply_order(parsed, outcomes)
         apply_many = getattr(self.projection, "apply_many", None)
         if apply_many is not None:  # one round trip for the whole batch, same order
@@ -380,7 +439,7 @@ class ProjectionRunner:
                 else:
                     await msg.nak(delay=retry_delay(msg.metadata.num_delivered))
                 continue
-            if outcome is Outcome.APPLY:
+            if outcome in (Outcome.APPLY, Outcome.AHEAD):
                 self.stats.applied += 1
             else:
                 self.stats.duplicates += 1
@@ -428,14 +487,21 @@ class ProjectionRunner:
         if (problem := provenance_problem(self.projection.stream, raw.subject, envelope, self.catalog)) is not None:
             raise ValueError(f"provenance: {problem}")  # never applied, however often it is retried
         async with committing(self.pool) as conn:
-            outcome = (await gate(conn, self.projection.name, [(envelope.stream_id, envelope.stream_version)]))[0]
-            if outcome is Outcome.APPLY:
+            outcome = (
+                await gate(
+                    conn,
+                    self.projection.name,
+                    [(envelope.stream_id, envelope.stream_version)],
+                    [envelope.event_type in self.order_free],
+                )
+            )[0]
+            if outcome in (Outcome.APPLY, Outcome.AHEAD):
                 apply_many = getattr(self.projection, "apply_many", None)
                 if apply_many is not None:
                     await apply_many(conn, [envelope])
                 else:
                     await self.projection.apply(conn, envelope)
-        if outcome is Outcome.APPLY:
+        if outcome in (Outcome.APPLY, Outcome.AHEAD):
             self.stats.applied += 1
         log.info("dead_letter_retried", projection=self.projection.name, stream_seq=stream_seq, outcome=outcome.value)
         return outcome
@@ -458,7 +524,7 @@ def retry_subject(projection: str) -> str:
 
 def _in_apply_order(parsed: list[tuple[Msg, Envelope]], outcomes: list[Outcome]) -> list[Envelope]:
     """The events to apply: arrival order across streams, version order within each stream."""
-    chosen = [e for (_, e), o in zip(parsed, outcomes, strict=True) if o is Outcome.APPLY]
+    chosen = [e for (_, e), o in zip(parsed, outcomes, strict=True) if o in (Outcome.APPLY, Outcome.AHEAD)]
     by_stream: dict[UUID, list[Envelope]] = defaultdict(list)
     for e in sorted(chosen, key=lambda e: (e.stream_id, e.stream_version)):
         by_stream[e.stream_id].append(e)
@@ -472,6 +538,7 @@ async def rebuild(pool: asyncpg.Pool, js: JetStreamContext, projection: Projecti
         for table in projection.tables:
             await conn.execute(f"truncate {table}")
         await conn.execute("delete from projection_versions where projection = $1", projection.name)
+        await conn.execute("delete from projection_versions_ahead where projection = $1", projection.name)
         await conn.execute("delete from projection_checkpoints where projection = $1", projection.name)
     try:
         await js.delete_consumer(projection.stream, projection.name)

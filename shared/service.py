@@ -255,6 +255,6 @@ async def _stop(tasks: Sequence[asyncio.Task[None]]) -> None:
 async def _database_ok(pool: asyncpg.Pool) -> bool:
     try:
         async with asyncio.timeout(2.0):
-            return await pool.fetchval("select 1") == 1
+            return bool(await pool.fetchval("select 1") == 1)
     except Exception:
         return False

@@ -6,13 +6,10 @@ it). The names below are what `genting up`, `genting simulate` and the tests use
 from genting.demo.dataset import (
     DAILY_MINIMUM_RP,
     DEFAULT_FAMILIES,
-    FOODS,
-    INTERVENTIONS,
     PLAN_DAYS,
     PLAN_MINIMUM_RP,
     PROGRAMME_DAYS,
     SEED,
-    TOPICS,
     Dataset,
     Family,
     Step,
@@ -30,6 +27,7 @@ from genting.demo.loader import (
     summary,
     today,
 )
+from genting.demo.names import FOODS, INTERVENTIONS, TOPICS
 
 __all__ = [
     "DAILY_MINIMUM_RP",

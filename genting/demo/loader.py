@@ -145,7 +145,7 @@ async def _reporting_caught_up(
 
     def caught_up(seen: tuple[dict[str, Any], dict[str, Any]]) -> bool:
         progress, aid = seen
-        return (
+        return bool(
             progress["registered"] >= sizes["families"]
             and aid["deliveries"] >= sizes["deliveries"]
             and aid["confirmed_deliveries"] >= sizes["confirmations"]

@@ -130,6 +130,9 @@ class Handlers:
         what funding knows of them. Under the family's lock: a plan's ending handled before this is
         seen (409), one handled after it releases this sponsorship too (issue 13 #1)."""
         family = await keys.lock_family(conn, cmd.family_id)
+        if cmd.note and cmd.note.strip() and await keys.family_erased(conn, cmd.family_id):
+            # Its key is gone for good: a new one would make the family's free text readable again.
+            raise InvalidCommand([FieldError("note", "the family's personal data was erased: no note can be kept")])
         cmd = replace(
             cmd,
             family_status=family["status"] if family else "unknown",
@@ -156,11 +159,13 @@ class Handlers:
         return after, new
 
     async def erase_family(self, conn: asyncpg.Connection, family_id: UUID) -> None:
-        """PersonalDataErased: destroy the family's key (crypto-shredding) and drop what was sealed
-        under it. The money's history stays: it names no one."""
+        """PersonalDataErased: destroy the family's key (crypto-shredding), drop what was sealed
+        under it, and keep a tombstone so no key is ever made for the family again. The money's
+        history stays: it names no one. Idempotent (redeliveries, a restore re-applying it)."""
         if self.family_keys is not None:
             await self.family_keys.destroy(conn, family_id)
         await conn.execute("delete from sponsorship_notes where family_id = $1", family_id)
+        await conn.execute("insert into erased_families (family_id) values ($1) on conflict do nothing", family_id)
         log.info("family_keys_destroyed", family_id=str(family_id))
 
     # -- the ledger (policies) ------------------------------------------------------------------

@@ -61,6 +61,11 @@ async def lock_or_create_family(conn: asyncpg.Connection, family_id: UUID) -> as
     return row
 
 
+async def family_erased(conn: asyncpg.Connection, family_id: UUID) -> bool:
+    """The registry erased the family's personal data (a tombstone in `erased_families`)."""
+    return bool(await conn.fetchval("select exists (select 1 from erased_families where family_id = $1)", family_id))
+
+
 async def family_enrolled(conn: asyncpg.Connection, family_id: UUID, kelurahan_code: str, on: date) -> None:
     """An exit heard before the enrolment (redelivery) stays an exit."""
     await conn.execute(

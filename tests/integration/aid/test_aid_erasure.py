@@ -5,6 +5,7 @@ open any more (the family's key is gone). Another family's texts stay."""
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
@@ -12,10 +13,13 @@ import asyncpg
 import pytest
 from aid_support import MEDONO, TODAY, Aid, delivery, token, wait_events, wait_plan
 
+from genting.backup import backup, restore
+from genting.recovery import reconcile_after_restore
 from services.aid.app import repositories
 from services.aid.domain import flag_id_for, plan_id_for
 from services.aid.replay import rebuild
-from shared.contracts.registry import PersonalDataErased
+from shared.contracts.registry import ChildAgedOut, FamilyExited, PersonalDataErased
+from shared.db import connect
 from shared.testing import wait_until
 
 pytestmark = pytest.mark.integration
@@ -184,3 +188,111 @@ async def test_a_photo_reference_recorded_before_issue_11_is_read_and_erased_too
     await rebuild(aid.pool, repos)
     assert old_ref not in (await aid.http.get(f"/plans/{plan['plan_id']}", headers=ADMIN)).text
     assert await rows_holding(aid.pool, old_ref) == []
+
+
+async def test_an_erasure_arriving_ahead_of_a_missing_event_is_applied_at_once(aid: Aid) -> None:
+    """An erasure needs no order: it destroys the family's key even while an earlier event of the
+    family is missing (lost, or still on its way), rather than waiting behind it, and the events
+    after the gap still apply once it fills."""
+    f = await a_family_with_texts(aid, "Tini")
+    family = f["family"]
+    missing = aid.upstream.envelope(
+        FamilyExited(
+            family_id=family,
+            kelurahan_code=MEDONO,
+            reason="moved_away",
+            exited_on=TODAY,
+            previous_status="enrolled",
+            exited_by="lurah-test",
+        )
+    )
+    await aid.upstream.emit(
+        PersonalDataErased(family_id=family, kelurahan_code=MEDONO, erased_on=TODAY, erased_by="admin-test")
+    )
+    await wait_until(
+        lambda: aid.pool.fetchval("select 1 from erased_families where family_id = $1", family),
+        timeout=10.0,
+        message="the erasure applied across the gap",
+    )
+    assert not [t for t in f["texts"].values() if t in await every_answer(aid, f)]
+    assert await aid.pool.fetchval("select count(*) from family_keys where family_id = $1", family) == 0
+
+    # The gap fills: the missing event and one after the erasure apply, the stream's version passes both.
+    await aid.upstream.publish(missing, f"genting.registry.family.{family}.FamilyExited")
+    after = await aid.upstream.emit(
+        ChildAgedOut(family_id=family, member_id=uuid4(), kelurahan_code=MEDONO, aged_out_on=TODAY)
+    )
+    await wait_until(
+        lambda: aid.pool.fetchval(
+            "select version = $2 from projection_versions where projection = 'aid-registry' and stream_id = $1",
+            family,
+            after.stream_version,
+        ),
+        timeout=10.0,
+        message="the family's stream applied past the erasure",
+    )
+    assert await aid.pool.fetchval("select exited_on from aid_families where family_id = $1", family) == TODAY
+    assert await aid.pool.fetchval("select count(*) from projection_versions_ahead") == 0
+
+
+async def test_a_note_recorded_after_the_erasure_makes_no_new_key_for_the_family(aid: Aid) -> None:
+    """The tombstone: a late intervention about an erased family is recorded (counts and money
+    matter), but its description is sealed for no one, and no key for the family exists again."""
+    f = await a_family_with_texts(aid, "Yati")
+    await aid.upstream.emit(
+        PersonalDataErased(family_id=f["family"], kelurahan_code=MEDONO, erased_on=TODAY, erased_by="admin-test")
+    )
+    await wait_until(
+        lambda: aid.pool.fetchval("select 1 from erased_families where family_id = $1", f["family"]),
+        message="the family erased",
+    )
+    late = "Yati pindah ke rumah mertua di Jalan Melati"
+    answer = await aid.http.post(
+        f"/plans/{f['plan_id']}/interventions",
+        json={"kind": "house_repair", "description": late, "done_on": TODAY.isoformat(), "value_rp": 0},
+        headers=KADER,
+    )
+    assert answer.status_code == 201, answer.text
+    assert await aid.pool.fetchval("select count(*) from family_keys where family_id = $1", f["family"]) == 0
+    assert late not in (await aid.http.get(f"/plans/{f['plan_id']}", headers=ADMIN)).text
+    assert await rows_holding(aid.pool, late) == []
+
+
+async def test_a_restore_from_before_the_erasure_leaves_the_familys_texts_unreadable(
+    aid: Aid, database_url: str, tmp_path: Path
+) -> None:
+    """The dump holds the family's key; `genting restore` re-applies the erasure the registry
+    published since (read from its stream), and brings back aid's own events the dump lacks."""
+    f = await a_family_with_texts(aid, "Rina")
+    dump = backup(database_url, tmp_path / "aid.dump")
+    await aid.upstream.emit(
+        PersonalDataErased(family_id=f["family"], kelurahan_code=MEDONO, erased_on=TODAY, erased_by="admin-test")
+    )
+    await wait_until(
+        lambda: aid.pool.fetchval("select 1 from erased_families where family_id = $1", f["family"]),
+        message="the family erased",
+    )
+    later = await aid.http.post(
+        f"/plans/{f['plan_id']}/interventions",
+        json={"kind": "house_repair", "description": "atap diperbaiki", "done_on": TODAY.isoformat(), "value_rp": 0},
+        headers=KADER,
+    )
+    assert later.status_code == 201, later.text
+    await wait_until(
+        lambda: aid.pool.fetchval("select count(*) = 0 from outbox where published_at is null"),
+        message="aid's outbox drained",
+    )
+
+    restore(database_url, dump)
+    assert await aid.pool.fetchval("select count(*) from family_keys where family_id = $1", f["family"]) == 1
+    conn = await connect(database_url)
+    try:
+        done = await reconcile_after_restore("aid", aid.app.state.settings, conn, aid.js)
+    finally:
+        await conn.close()
+    assert done.erased >= 1 and done.recovered >= 1 and done.conflicts == 0  # the late intervention is back
+    assert sorted(done.consumers_reset) == ["aid-funding", "aid-registry"]
+    assert await aid.pool.fetchval("select count(*) from family_keys where family_id = $1", f["family"]) == 0
+    await rebuild(aid.pool, repositories(aid.app.state.settings))  # `genting replay aid`
+    for text in f["texts"].values():
+        assert await rows_holding(aid.pool, text) == []

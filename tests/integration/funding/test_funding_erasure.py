@@ -5,13 +5,19 @@ destroys that key, after which no answer shows the note and the ciphertext is go
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Any
 
 import nats
 import pytest
 from funding_support import ADMIN, MEDONO, TODAY, Funding, token
 from nats.js.api import DeliverPolicy
 
+from genting.backup import backup, restore
+from genting.recovery import reconcile_after_restore
 from shared.contracts.registry import PersonalDataErased
+from shared.db import connect
+from shared.testing import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -61,3 +67,89 @@ async def test_a_sponsorship_note_is_sealed_per_family_and_shredded_on_erasure(f
     after = await funding.http.get(f"/families/{family}/funding", headers=ADMIN)
     assert after.status_code == 200 and NOTE not in after.text
     assert after.json()["sponsored_rp"] == 1_000_000  # the money's history stays
+
+
+async def test_an_erased_family_keeps_a_tombstone_and_a_later_note_makes_no_new_key(funding: Funding) -> None:
+    """After the erasure no sponsorship note can bring a key for the family back: a note is
+    refused (naming the field, changing nothing); a sponsorship without one is still taken."""
+    up = funding.upstream
+    donor = await funding.donor(received_rp=3_000_000)
+    family = await up.enrol()
+    await up.send(PersonalDataErased(family_id=family, kelurahan_code=MEDONO, erased_on=TODAY, erased_by="admin-test"))
+    await up.settled(funding.app)
+    assert await funding.pool.fetchval("select count(*) from erased_families where family_id = $1", family) == 1
+
+    body = {"donor_id": str(donor), "family_id": str(family), "amount_rp": 1_000_000, "start_date": TODAY.isoformat()}
+    refused = await funding.http.post("/sponsorships", json=body | {"note": NOTE}, headers=ADMIN)
+    assert refused.status_code == 422, refused.text
+    assert [e["field"] for e in refused.json()["errors"]] == ["note"]
+    assert await funding.count("family_keys") == 0
+    assert (await funding.family(family))["sponsorships"] == []  # nothing was taken
+
+    taken = await funding.http.post("/sponsorships", json=body, headers=ADMIN)
+    assert taken.status_code == 201, taken.text
+    assert await funding.count("family_keys") == 0 and await funding.count("sponsorship_notes") == 0
+
+
+async def test_an_erasure_ahead_of_a_missing_registry_event_destroys_the_key_at_once(funding: Funding) -> None:
+    up = funding.upstream
+    donor = await funding.donor(received_rp=3_000_000)
+    family = await up.enrol()
+    await up.settled(funding.app)
+    body = {
+        "donor_id": str(donor),
+        "family_id": str(family),
+        "amount_rp": 1_000_000,
+        "start_date": TODAY.isoformat(),
+        "note": NOTE,
+    }
+    assert (await funding.http.post("/sponsorships", json=body, headers=ADMIN)).status_code == 201
+    up.envelope(up.exited(family))  # version 2, never published (lost, or late)
+    await up.send(PersonalDataErased(family_id=family, kelurahan_code=MEDONO, erased_on=TODAY, erased_by="admin-test"))
+    await wait_until(
+        lambda: funding.pool.fetchval("select count(*) = 0 from sponsorship_notes where family_id = $1", family),
+        timeout=10.0,
+        message="the note shredded across the gap",
+    )
+    assert await funding.count("family_keys") == 0
+
+
+async def test_a_restore_from_before_the_erasure_shreds_the_note_again(
+    funding: Funding, database_url: str, js_clean: str, nats_server: Any, tmp_path: Path
+) -> None:
+    """The dump holds the family's key and sealed note; `genting restore` re-applies the erasure the
+    registry published since, from its stream, so the note is gone again and the tombstone back.
+    It runs with funding's own NATS user, as in a deployment (`genting restore funding --reconcile`
+    in funding's pod)."""
+    up = funding.upstream
+    donor = await funding.donor(received_rp=3_000_000)
+    family = await up.enrol()
+    await up.settled(funding.app)
+    body = {
+        "donor_id": str(donor),
+        "family_id": str(family),
+        "amount_rp": 1_000_000,
+        "start_date": TODAY.isoformat(),
+        "note": NOTE,
+    }
+    assert (await funding.http.post("/sponsorships", json=body, headers=ADMIN)).status_code == 201
+    dump = backup(database_url, tmp_path / "funding.dump")
+    await up.send(PersonalDataErased(family_id=family, kelurahan_code=MEDONO, erased_on=TODAY, erased_by="admin-test"))
+    await up.settled(funding.app)
+    assert await funding.count("family_keys") == 0
+
+    restore(database_url, dump)
+    assert await funding.count("family_keys") == 1  # the dump's: the note would open again
+    conn = await connect(database_url)
+    nc = await nats.connect(nats_server.url_for("funding"))
+    try:
+        done = await reconcile_after_restore("funding", funding.app.state.settings, conn, nc.jetstream())
+    finally:
+        await nc.close()
+        await conn.close()
+    assert done.erased == 1
+    assert sorted(done.consumers_reset) == ["funding-aid", "funding-registry"]
+    assert await funding.count("family_keys") == 0 and await funding.count("sponsorship_notes") == 0
+    assert await funding.count("erased_families") == 1
+    refused = await funding.http.post("/sponsorships", json=body, headers=ADMIN)
+    assert refused.status_code == 422  # the tombstone is back: no note, so no key, for the family

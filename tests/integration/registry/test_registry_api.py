@@ -157,6 +157,26 @@ class TestIdempotency:
         assert response.status_code == 422
         assert await count(registry, "families_view") == 1
 
+    async def test_one_key_sent_by_two_callers_of_the_same_role_is_two_requests(
+        self, registry: httpx.AsyncClient
+    ) -> None:
+        # Two kader of one kelurahan whose phones happen to make the same key: each gets its own
+        # family, neither sees the other's stored answer.
+        first = await registry.post(
+            "/families",
+            json=family_body(33, TODAY),
+            headers={**token("kader", MEDONO, sub="kader-siti"), "Idempotency-Key": "same-key"},
+        )
+        second = await registry.post(
+            "/families",
+            json=family_body(34, TODAY),
+            headers={**token("kader", MEDONO, sub="kader-ani"), "Idempotency-Key": "same-key"},
+        )
+        assert first.status_code == second.status_code == 201
+        assert second.headers.get("idempotent-replayed") is None
+        assert first.json()["family_id"] != second.json()["family_id"]
+        assert await count(registry, "families_view") == 2
+
 
 class TestVerificationAndLifecycle:
     async def test_the_lurah_approves_and_the_family_is_enrolled_on_the_bus(

@@ -31,13 +31,17 @@ async def test_a_retry_on_the_same_route_finds_the_first_response(pool: asyncpg.
     assert stored is not None and (stored.status, stored.body) == (201, {"path": "/families"})
 
 
-async def test_the_same_key_on_another_route_is_another_request(pool: asyncpg.Pool) -> None:
-    assert await record(pool, RECORDS, "/families")
-    assert await record(pool, RECORDS, "/donors")
-    fingerprint = RECORDS.fingerprint("POST", "/donors", BODY)
-    stored = await RECORDS.stored(pool, "kader-1", "POST", "/donors", "k-1", fingerprint)
-    assert stored is not None and stored.body == {"path": "/donors"}
-    assert await RECORDS.stored(pool, "kader-2", "POST", "/donors", "k-1", fingerprint) is None
+@pytest.mark.parametrize("first, second", [("/families", "/donors"), ("/donors", "/families")])
+async def test_the_same_key_on_another_route_is_another_request(pool: asyncpg.Pool, first: str, second: str) -> None:
+    # Both orders, and both routes looked up: a lookup that ignored the route would find
+    # whichever row the index returns first and answer the other route's response (or KeyReused).
+    assert await record(pool, RECORDS, first)
+    assert await record(pool, RECORDS, second)
+    for path in (first, second):
+        stored = await RECORDS.stored(pool, "kader-1", "POST", path, "k-1", RECORDS.fingerprint("POST", path, BODY))
+        assert stored is not None and stored.body == {"path": path}
+    fingerprint = RECORDS.fingerprint("POST", second, BODY)
+    assert await RECORDS.stored(pool, "kader-2", "POST", second, "k-1", fingerprint) is None
 
 
 async def test_the_same_key_with_another_body_is_refused(pool: asyncpg.Pool) -> None:

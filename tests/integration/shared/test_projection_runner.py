@@ -442,3 +442,27 @@ class TestProvenance:
         assert await view(pool) == {}
         [letter] = await dead_letters(js)
         assert letter["kind"] == "provenance" and "not from its producer's stream GENTING_REGISTRY" in letter["reason"]
+
+    async def test_a_dead_letter_sent_back_for_retry_is_checked_for_provenance_again(
+        self, pool: asyncpg.Pool, js: JetStreamContext
+    ) -> None:
+        """An operator's `genting dlq retry` re-reads the message from the stream: a forged event
+        is refused there too, however often it is retried, and the genuine version stays."""
+        thing, other, things = uuid4(), uuid4(), ThingsView()
+        await publish(js, envelope(thing, 1))
+        forged = envelope(thing, 2, note="forged")
+        ack = await js.publish(thing_subject(other), forged.to_bytes(), stream=REGISTRY, headers={MSG_ID_HEADER: "f1"})
+        projector = runner(pool, js, things, max_deliver=3)
+        async with Background() as bg:
+            bg.start(projector.run())
+            await wait_drained(js, things)
+        assert await view(pool) == {thing: [1]}
+
+        for _ in range(2):
+            with pytest.raises(ValueError, match="provenance: .*does not match its envelope"):
+                await projector.retry(ack.seq)
+        assert await view(pool) == {thing: [1]}
+        # A genuine v2 still applies afterwards: the refused retry moved no version.
+        genuine = await publish(js, envelope(thing, 2, note="genuine"))
+        assert await projector.retry(genuine) is Outcome.APPLY
+        assert await view(pool) == {thing: [1, 2]}

@@ -105,6 +105,14 @@ class TestCutOffs:
         assessment = growth.GrowthAssessment(age_days=365, age_months=12, position="recumbent", haz=haz, waz=None)
         assert (assessment.stunted, assessment.severely_stunted) == (stunted, severely)
 
+    def test_a_child_just_below_minus_two_is_stunted_though_reported_as_minus_two(self) -> None:
+        # A boy of 300 days at 68.53 cm scores -2.0034: WHO reports -2.00 and counts him stunted,
+        # because the cut-off reads the unrounded score.
+        born = date(2025, 1, 10)
+        assessment = growth.assess("M", born, born + timedelta(days=300), 8.0, 68.53)
+        assert assessment.haz == -2.0
+        assert assessment.stunted
+
 
 # -- RecordGrowth in decide() ---------------------------------------------------------------
 

@@ -142,6 +142,15 @@ class TestEligibilityAtVerification:
         # decided while still 23 months old, it is enrolled
         assert len(decide(given, VerifyFamily(FAMILY, TODAY, "lurah", "approve", decided_on=date(2025, 3, 31)))) == 2
 
+    def test_a_baduta_is_one_until_the_day_before_the_24_month_birthday(self) -> None:
+        father = NewMember(FATHER, "Bapak", nik_for(date(1990, 1, 2), "M", "0002"), "other", date(1990, 1, 2), "M")
+        given = fold(decide(Family(), register((father, child(date(2023, 5, 1))), registered_on=date(2025, 3, 1))))
+        on_the_eve = VerifyFamily(FAMILY, TODAY, "lurah", "approve", decided_on=date(2025, 4, 30))
+        assert len(decide(given, on_the_eve)) == 2
+        with pytest.raises(NoLongerEligible) as error:
+            decide(given, replace(on_the_eve, decided_on=date(2025, 5, 1)))
+        assert "24 months" in error.value.detail
+
     def test_a_pregnant_mother_long_after_her_due_date_is_not_enrolled_until_the_birth_is_recorded(self) -> None:
         pregnant = woman("pregnant_mother", expected_delivery_date=date(2025, 5, 1))
         given = decide(Family(), register((pregnant,), registered_on=date(2025, 3, 1)))

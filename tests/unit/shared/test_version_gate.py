@@ -59,3 +59,28 @@ def test_what_applies_is_exactly_the_run_of_next_versions_each_once(applied: dic
                 assert v <= applied[stream] or v in applied_here
             if sid == stream and o is GAP:
                 assert v > after[stream] + 1  # held: the version before it is still missing
+
+
+# -- order-free events (an erasure): applied at once, even beyond a gap ----------------------------
+
+
+def test_an_order_free_event_beyond_a_missing_version_applies_at_once() -> None:
+    # given v1 applied, when v3 (an erasure) arrives while v2 is missing, then it applies now
+    assert decide_versions({A: 1}, [(A, 3)], order_free=[True]) == ([Outcome.AHEAD], {A: 1})
+
+
+def test_an_ordinary_event_beyond_the_same_gap_still_waits() -> None:
+    assert decide_versions({A: 1}, [(A, 3), (A, 4)], order_free=[True, False]) == ([Outcome.AHEAD, GAP], {A: 1})
+
+
+def test_when_the_gap_fills_the_version_applied_ahead_counts_as_present() -> None:
+    # given v3 applied ahead of v2, when v2 and v4 arrive, then both apply and the stream is at v4
+    assert decide_versions({A: 1}, [(A, 2), (A, 4)], ahead={A: {3}}) == ([APPLY, APPLY], {A: 4})
+
+
+def test_a_version_applied_ahead_that_comes_again_is_a_duplicate() -> None:
+    assert decide_versions({A: 1}, [(A, 3)], order_free=[True], ahead={A: {3}}) == ([DUPLICATE], {A: 1})
+
+
+def test_an_order_free_event_that_is_next_applies_in_order() -> None:
+    assert decide_versions({A: 1}, [(A, 2)], order_free=[True]) == ([APPLY], {A: 2})
