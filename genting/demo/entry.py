@@ -68,6 +68,17 @@ class Entered:
     missing: dict[str, int] = field(default_factory=dict)  # a precondition that never came: count
 
 
+# Grievances the demo files (Entry._grievances), one category after another.
+GRIEVANCE_CATEGORIES = ("missed_delivery", "food_quality", "eligibility", "conduct", "other")
+GRIEVANCE_TEXT = {
+    "missed_delivery": "Paket minggu ini belum sampai ke rumah.",
+    "food_quality": "Telur dalam paket ada yang pecah.",
+    "eligibility": "Tetangga kami belum didata padahal ada baduta.",
+    "conduct": "Petugas datang terlambat dan tidak ramah.",
+    "other": "Jadwal penyuluhan bentrok dengan jam kerja.",
+}
+
+
 class Entry:
     """Enters `dataset` through `api`; `record(outcome)` is called after every command."""
 
@@ -100,7 +111,40 @@ class Entry:
             await each(self._chain, chains, width)
             if self.on_period is not None:
                 self.on_period(first + timedelta(days=number * period_days))
+        await self._grievances()
         return self.ids
+
+    # -- grievances: some families (and the public) complain; the lurah answers about half ------
+
+    async def _grievances(self) -> None:
+        """One grievance for every tenth family with a plan, filed by its kader 20 days into the
+        plan (late entry: with that date); every other one answered by the kelurahan's lurah two
+        days later. The rest stay open, and the clock escalates them: the pages are not empty."""
+        keys = sorted(self.ids.plans)[::10]
+        for n, key in enumerate(keys):
+            f = self.families[key]
+            if f.plan_start is None:
+                continue
+            filed_on = min(f.plan_start + timedelta(days=20), self.today)
+            category = GRIEVANCE_CATEGORIES[n % len(GRIEVANCE_CATEGORIES)]
+            body: dict[str, Any] = {
+                "kelurahan_code": f.kelurahan_code,
+                "category": category,
+                "description": GRIEVANCE_TEXT[category],
+                "filed_on": filed_on.isoformat(),
+            }
+            if family_id := self.ids.families.get(key):
+                body["family_id"] = family_id
+            k = f.kelurahan_code
+            filed = await self.send(
+                "grievance", f"grievance:{key}", "aid", "/grievances", body, role="kader", kelurahan=k
+            )
+            resolved_on = filed_on + timedelta(days=2)
+            if filed is None or n % 2 or resolved_on > self.today:
+                continue
+            answer = {"resolution": "Sudah ditindaklanjuti kelurahan.", "resolved_on": resolved_on.isoformat()}
+            path = f"/grievances/{filed['grievance_id']}/resolution"
+            await self.send("resolution", f"resolution:{key}", "aid", path, answer, role="lurah", kelurahan=k)
 
     async def _chain(self, steps: list[Step]) -> None:
         for step in steps:
@@ -141,7 +185,9 @@ class Entry:
     async def _donor_step(self, d: Donor, step: Step) -> None:
         body: dict[str, Any]
         if step.kind == "donor":
-            body = {"name": d.name, "donor_type": d.donor_type, "contact": d.contact}
+            # Institutions agree to be named on the transparency page; individuals are not named.
+            consent = d.donor_type != "individual"
+            body = {"name": d.name, "donor_type": d.donor_type, "contact": d.contact, "public_name_consent": consent}
             created = await self.send("donor", f"donor:{d.key}", "funding", "/donors", body, role="admin")
             if created is not None:
                 self.ids.donors[d.key] = str(created["donor_id"])
