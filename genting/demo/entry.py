@@ -68,8 +68,7 @@ class Entered:
     missing: dict[str, int] = field(default_factory=dict)  # a precondition that never came: count
 
 
-# Grievances the demo files (Entry._grievances), one category after another.
-GRIEVANCE_CATEGORIES = ("missed_delivery", "food_quality", "eligibility", "conduct", "other")
+# What the demo's grievances say, by category.
 GRIEVANCE_TEXT = {
     "missed_delivery": "Paket minggu ini belum sampai ke rumah.",
     "food_quality": "Telur dalam paket ada yang pecah.",
@@ -117,34 +116,27 @@ class Entry:
     # -- grievances: some families (and the public) complain; the lurah answers about half ------
 
     async def _grievances(self) -> None:
-        """One grievance for every tenth family with a plan, filed by its kader 20 days into the
-        plan (late entry: with that date); every other one answered by the kelurahan's lurah two
-        days later. The rest stay open, and the clock escalates them: the pages are not empty."""
-        keys = sorted(self.ids.plans)[::10]
-        for n, key in enumerate(keys):
-            f = self.families[key]
-            if f.plan_start is None:
-                continue
-            filed_on = min(f.plan_start + timedelta(days=20), self.today)
-            category = GRIEVANCE_CATEGORIES[n % len(GRIEVANCE_CATEGORIES)]
+        """The dataset's grievances (Dataset.grievances), after everything else: filed by the
+        family's kader with their past dates, half answered by the lurah, the rest left to aid's
+        clock to escalate. The pages are not empty."""
+        for g in self.dataset.grievances():
+            f, k = g.family, g.family.kelurahan_code
             body: dict[str, Any] = {
-                "kelurahan_code": f.kelurahan_code,
-                "category": category,
-                "description": GRIEVANCE_TEXT[category],
-                "filed_on": filed_on.isoformat(),
+                "kelurahan_code": k,
+                "category": g.category,
+                "description": GRIEVANCE_TEXT[g.category],
+                "filed_on": g.filed_on.isoformat(),
             }
-            if family_id := self.ids.families.get(key):
+            if family_id := self.ids.families.get(f.key):
                 body["family_id"] = family_id
-            k = f.kelurahan_code
             filed = await self.send(
-                "grievance", f"grievance:{key}", "aid", "/grievances", body, role="kader", kelurahan=k
+                "grievance", f"grievance:{f.key}", "aid", "/grievances", body, role="kader", kelurahan=k
             )
-            resolved_on = filed_on + timedelta(days=2)
-            if filed is None or n % 2 or resolved_on > self.today:
+            if filed is None or g.resolved_on is None:
                 continue
-            answer = {"resolution": "Sudah ditindaklanjuti kelurahan.", "resolved_on": resolved_on.isoformat()}
+            answer = {"resolution": "Sudah ditindaklanjuti kelurahan.", "resolved_on": g.resolved_on.isoformat()}
             path = f"/grievances/{filed['grievance_id']}/resolution"
-            await self.send("resolution", f"resolution:{key}", "aid", path, answer, role="lurah", kelurahan=k)
+            await self.send("resolution", f"resolution:{f.key}", "aid", path, answer, role="lurah", kelurahan=k)
 
     async def _chain(self, steps: list[Step]) -> None:
         for step in steps:
