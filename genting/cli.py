@@ -144,11 +144,12 @@ def _parser() -> argparse.ArgumentParser:
     nats_url = commands.add_parser(
         "nats-url",
         help="print a NATS URL with NAME's credentials for the embedded stack",
-        description="NAME: a service (registry, aid, funding, reporting), subscriber (the read-only account "
-        "for other agencies: ext-* consumers, no growth data) or operator (status, dlq, events). The host "
-        "and port are the running stack's, else 127.0.0.1 and GENTING_NATS_PORT (14222).",
+        description="NAME: a service (registry, aid, funding, reporting), subscriber (other agencies, in an "
+        "account of their own: the de-identified events, no growth data; `genting events` reads as it), "
+        "operator (status, dlq) or admin (the migration step: streams and consumers; docs/threat-model.md). "
+        "The host and port are the running stack's, else 127.0.0.1 and GENTING_NATS_PORT (14222).",
     )
-    nats_url.add_argument("name", choices=[*catalogue_names(), "subscriber", "operator"], metavar="NAME")
+    nats_url.add_argument("name", choices=[*catalogue_names(), "subscriber", "operator", "admin"], metavar="NAME")
     nats_url.add_argument("--data-dir", type=Path, default=default_dir, metavar="DIR")
     recovery = add_recovery_parsers(commands, default_dir)
     imports = add_import_parser(commands, default_dir)
@@ -231,8 +232,12 @@ def _events(args: argparse.Namespace) -> int:
     from genting.events import run
 
     stack = read_stack(args.data_dir)
-    # The stack's URL is the operator's (genting/supervisor.py).
-    nats_url = os.environ.get("GENTING_NATS_URL") or (stack["nats_url"] if stack else None)
+    # As the subscriber sees them: its own account holds the de-identified events (the operator
+    # reads no event). An external, open server has no subscriber: its URL is the stack's.
+    nats_url = os.environ.get("GENTING_NATS_URL")
+    if not nats_url and stack:
+        external = stack.get("nats_server") == stack["nats_url"]
+        nats_url = stack["nats_url"] if external else _nats_url_for(args.data_dir, "subscriber")
     if not nats_url:
         print(
             f"genting: no running stack in {args.data_dir}: start `genting up` first, or set GENTING_NATS_URL",
@@ -303,6 +308,26 @@ def _migrate(which: str) -> int:
             print(f"genting migrate: {service.name}: {type(exc).__name__}: {exc}", file=sys.stderr)
             return 1
         print(f"{service.name}: {len(applied)} migration(s) applied" + (f" ({', '.join(applied)})" if applied else ""))
+    return _migrate_nats()
+
+
+def _migrate_nats() -> int:
+    """The streams and durable consumers, with the admin's URL (no service's user may create them).
+    Without GENTING_NATS_ADMIN_URL it says so and leaves NATS alone (the databases may be migrated
+    by themselves); the services then stop at start, naming the stream they miss."""
+    from genting import nats_topology
+
+    admin = os.environ.get("GENTING_NATS_ADMIN_URL")
+    if not admin:
+        print("nats: GENTING_NATS_ADMIN_URL not set: streams and consumers not checked")
+        return 0
+    replicas = _env_int("GENTING_STREAM_REPLICAS", 1)
+    try:
+        done = asyncio.run(nats_topology.apply(admin, os.environ.get("GENTING_SUBSCRIBER_NATS_URL"), replicas))
+    except Exception as exc:  # the server's own words: a refused permission, an unreachable host
+        print(f"genting migrate: nats: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    print(f"nats: streams and consumers in place ({', '.join(done)})")
     return 0
 
 
@@ -336,8 +361,11 @@ async def _dlq_async(args: argparse.Namespace, nats_url: str) -> int:
     import nats
 
     from genting import dlq
+    from shared.nats_setup import inbox_prefix_for
 
-    nc = await nats.connect(nats_url, connect_timeout=5, max_reconnect_attempts=0)
+    nc = await nats.connect(
+        nats_url, connect_timeout=5, max_reconnect_attempts=0, inbox_prefix=inbox_prefix_for(nats_url)
+    )
     try:
         js = nc.jetstream(timeout=5)
         found = await dlq.letters(js, args.service)
@@ -435,6 +463,8 @@ def _replay(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         # The service's own NATS user (the stack's URL is the operator's, who reads but consumes nothing).
         external = stack.get("nats_server") == stack["nats_url"]
         os.environ["GENTING_NATS_URL"] = stack["nats_url"] if external else _nats_url_for(args.data_dir, service.name)
+        if not external:  # resetting a durable consumer needs the admin (shared/projection.py, rebuild)
+            os.environ["GENTING_NATS_ADMIN_URL"] = _nats_url_for(args.data_dir, "admin")
     elif not (os.environ.get("GENTING_DATABASE_URL") and os.environ.get("GENTING_NATS_URL")):
         print(
             f"genting: no running stack in {args.data_dir}: start `genting up` first, or set "

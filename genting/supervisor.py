@@ -26,6 +26,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import httpx
 
+from genting import nats_topology
 from genting import services as catalogue
 from genting.embedded import (
     EmbeddedNats,
@@ -217,6 +218,11 @@ async def _start_and_watch(options: UpOptions, stack: Stack, stop: asyncio.Event
     # Migrated once here, before any replica starts, as `genting migrate` does in production.
     for service in wanted:
         await migrate(databases[service.name], catalogue.migrations(service))
+    # NATS's half of the migration step: the streams and durables, as the admin (no service may create them).
+    if stack.nats is not None:
+        await nats_topology.apply(stack.nats.url_for("admin"), stack.nats.url_for("subscriber"))
+    else:
+        await nats_topology.apply(nats_url)  # an external server: its URL has every right, no subscriber account
     width = max(len(s.name) for s in wanted) + 3  # "aid[1]"
     programme: dict[str, str] = {}
     if options.demo and not os.environ.get("GENTING_PROGRAMME_START"):

@@ -70,7 +70,10 @@ class ItemIn(BaseModel):
 class DeliveryIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    period_from: date = Field(description="first day the food covers")
+    period_from: date = Field(
+        description="first day the food covers: not before `delivered_on` (food is not eaten on days already "
+        "past), else 422 naming `period_from`"
+    )
     period_to: date = Field(description="last day the food covers (inclusive)")
     value_rp: StrictInt = Field(gt=0, description="integer rupiah; at least the daily minimum per day covered")
     items: list[ItemIn] = Field(min_length=1, max_length=50)
@@ -280,6 +283,8 @@ async def record_delivery(plan_id: UUID, body: DeliveryIn, request: Request, pri
 @router.post(
     "/deliveries/{delivery_id}/confirmation",
     summary="The lurah confirms the family received it",
+    description="The lurah of the family's kelurahan (or an admin) confirms once (409 the second time). "
+    "The account that recorded the delivery does not confirm it (409): the confirmation is a second person's word.",
     response_model=DeliveryConfirmedOut,
     responses=problem_responses(400, 401, 403, 404, 409, 413, 422),
 )

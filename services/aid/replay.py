@@ -17,6 +17,7 @@ from services.aid.policies import FundingPolicy, RegistryPolicy
 from services.aid.projections import VIEWS
 from services.aid.settings import load_settings
 from shared.db import create_pool
+from shared.nats_setup import admin_url, inbox_prefix_for
 from shared.projection import Projection
 from shared.projection import rebuild as rebuild_projection
 from shared.repository import Repository
@@ -63,7 +64,9 @@ async def reset_policies(pool: asyncpg.Pool, js: JetStreamContext) -> None:
 async def main() -> None:
     settings = load_settings()
     pool = await create_pool(settings.database_url)
-    nc = await nats.connect(settings.nats_url, name="genting-aid-replay")  # a one-off: no reconnect logging
+    # The admin's connection: resetting a durable means deleting and creating it again.
+    url = admin_url(settings.nats_url)
+    nc = await nats.connect(url, name="genting-aid-replay", inbox_prefix=inbox_prefix_for(url))  # a one-off
     try:
         plan_count, session_count, visit_count = await rebuild(pool, repositories(settings))
         await reset_policies(pool, nc.jetstream())

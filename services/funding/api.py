@@ -86,12 +86,13 @@ class SponsorshipIn(BaseModel):
     family_id: UUID
     amount_rp: StrictInt = Field(
         description=AMOUNT + "; from the donor's received, unallocated money (409 when there is not enough). "
-        "The money must also have been there on `sponsored_on`: contributions received on or before that "
-        "day, less everything the donor has allocated (net of releases); otherwise 422 naming `sponsored_on`"
+        "The money must also have been there on `sponsored_on` and stay there: from that day on, the donor's "
+        "balance each day (received, less allocated, plus returned, each by its own date) covers it; "
+        "otherwise 422 naming `sponsored_on`"
     )
     start_date: date = Field(
-        description="when the money counts for the family's plan: not before `sponsored_on` and at most "
-        "GENTING_MAX_START_DELAY_DAYS (default 30) days after it, else 422 naming `start_date`"
+        description="when the money counts for the family's plan: not in the future, not before `sponsored_on` "
+        "and at most GENTING_MAX_START_DELAY_DAYS (default 30) days after it, else 422 naming `start_date`"
     )
     sponsored_on: date | None = Field(
         None,
@@ -359,6 +360,8 @@ async def list_donors(
 @router.get(
     "/families/{family_id}/funding",
     summary="What a family is sponsored with, drawn and remaining",
+    description="A donor's token sees its own sponsorships of the family only, and the totals "
+    "(sponsored_rp, drawn_rp, released_rp, remaining_rp) of those alone; 403 for a family it does not sponsor.",
     response_model=FamilyFunding,
     responses=READ_ONE,
 )
@@ -370,7 +373,7 @@ async def family_funding(family_id: UUID, request: Request, principal: Caller) -
         if not mine:  # a donor knows only the families it sponsors
             raise Forbidden("a donor sees only the families it sponsors")
         assert funding is not None
-        funding["sponsorships"] = mine
+        funding.update(queries.sponsorship_totals(mine))  # its own money only, totals included
     if funding is None:
         raise NotFound(f"Family {family_id} is not known to funding.")
     if principal.role == "admin":

@@ -179,9 +179,13 @@ async def family_funding(db: Db, family_id: UUID) -> dict[str, Any] | None:
     if status is None and not rows:
         return None
     sponsorships = [_json(r) for r in rows]
+    return {"family_id": str(family_id), "status": status or "unknown", **sponsorship_totals(sponsorships)}
+
+
+def sponsorship_totals(sponsorships: list[dict[str, Any]]) -> dict[str, Any]:
+    """The totals of exactly these sponsorships: what a reader is shown sums what it may see (a
+    donor's view of a family is its own sponsorships, never the family's total)."""
     return {
-        "family_id": str(family_id),
-        "status": status or "unknown",
         "sponsored_rp": sum(s["amount_rp"] for s in sponsorships),
         "drawn_rp": sum(s["drawn_rp"] for s in sponsorships),
         "released_rp": sum(s["released_rp"] for s in sponsorships),

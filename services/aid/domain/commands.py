@@ -142,6 +142,9 @@ class ConfirmDelivery:
     photo_ref: str | None = None
     photo_id: UUID | None = None  # fresh, from the handler, used when there is a photo_ref
     policy: Policy = Policy()
+    # Who recorded the delivery (aid's own record; it never goes on the bus): that account does
+    # not also confirm it, the confirmation being a second person's word.
+    recorded_by: str | None = None
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from services.aid.domain.commands import (
 )
 from services.aid.domain.coverage import ONE_DAY, Period, day_count, extend, holes
 from services.aid.domain.errors import (
+    ConfirmerRecordedDelivery,
     DeliveryAlreadyConfirmed,
     DeliveryNotFound,
     DeliveryOverlaps,
@@ -286,6 +287,10 @@ def _record_delivery(state: Plan, cmd: RecordDelivery) -> list[Fact]:
     )
     if not errors and cmd.delivered_on > state.window.last + policy.grace_days * ONE_DAY:
         errors.append(FieldError("delivered_on", f"is after the plan's last day, {state.window.last}"))
+    if not errors and cmd.period_from < cmd.delivered_on:
+        # Food is not eaten on days already past: a delivery covers days from its hand-over on,
+        # or one backdated record could fill (and complete) a plan after the fact.
+        errors.append(FieldError("period_from", f"must not be before delivered_on ({cmd.delivered_on})"))
     if cmd.value_rp <= 0:
         errors.append(FieldError("value_rp", "must be a positive number of rupiah"))
     if errors:
@@ -353,6 +358,8 @@ def _confirm(state: Plan, cmd: ConfirmDelivery) -> list[Fact]:
         raise DeliveryNotFound(cmd.delivery_id)
     if cmd.delivery_id in state.confirmed:
         raise DeliveryAlreadyConfirmed(cmd.delivery_id)
+    if cmd.recorded_by is not None and cmd.recorded_by == cmd.confirmed_by:
+        raise ConfirmerRecordedDelivery(cmd.delivery_id)
     errors = check_effective(
         "confirmed_on", cmd.confirmed_on, cmd.today, cmd.policy, delivery.delivered_on, "the delivery"
     )

@@ -212,6 +212,16 @@ class TestConfirmation:
         )
         assert response.status_code == status, response.text
 
+    async def test_the_lurah_who_recorded_a_delivery_does_not_confirm_it(self, aid: Aid) -> None:
+        plan = await open_plan(aid)
+        lurah = token("lurah", MEDONO, sub="lurah-medono")
+        recorded = await deliver(aid, plan, delivery(day(1), 7), headers=lurah)
+        assert recorded.status_code == 201, recorded.text
+        url = f"/deliveries/{recorded.json()['delivery_id']}/confirmation"
+        own = await aid.http.post(url, json={}, headers=lurah)
+        assert own.status_code == 409 and "another person" in own.json()["detail"], own.text
+        assert (await aid.http.post(url, json={}, headers=token("admin"))).status_code == 200
+
     async def test_a_photo_itself_or_an_unknown_delivery_is_refused(self, aid: Aid) -> None:
         delivery_id = await self.delivered(aid)
         inline = await aid.http.post(

@@ -275,8 +275,15 @@ class TestAccess:
         listing = (await funding.http.get("/donors", headers=me)).json()
         assert [i["donor_id"] for i in listing["items"]] == [str(mine)] and "by_type" not in listing
         sponsored = (await funding.http.get(f"/families/{family}/funding", headers=me)).json()
-        assert sponsored["sponsored_rp"] == 1_500_000
+        # Its own money only: the family's total (Rp1,500,000) includes another donor's.
+        assert (sponsored["sponsored_rp"], sponsored["remaining_rp"], sponsored["drawn_rp"]) == (
+            1_000_000,
+            1_000_000,
+            0,
+        )
         assert [s["donor_id"] for s in sponsored["sponsorships"]] == [str(mine)]
+        whole = (await funding.http.get(f"/families/{family}/funding", headers=ADMIN)).json()
+        assert whole["sponsored_rp"] == 1_500_000
         assert (await funding.http.get(f"/families/{other_family}/funding", headers=me)).status_code == 403
 
     async def test_an_auditor_sees_per_type_totals_and_statements_without_names(self, funding: Funding) -> None:

@@ -14,6 +14,7 @@ from services.aid.domain import (
     CloseForExit,
     ConfirmationNote,
     ConfirmDelivery,
+    ConfirmerRecordedDelivery,
     DeliveryAlreadyConfirmed,
     DeliveryNote,
     DeliveryNotFound,
@@ -110,8 +111,8 @@ def deliver(
     first: int, last: int, value: int | None = None, *, delivery_id: UUID = D2, today: date | None = None
 ) -> RecordDelivery:
     days = last - first + 1
-    # Handed over on its first day, or as late as the 14 days ahead allow for a long period.
-    handed_over = max(START, day(first), day(last) - timedelta(days=POLICY.max_ahead_days))
+    # Handed over on its first day: a delivery covers days from its hand-over on.
+    handed_over = max(START, day(first))
     return RecordDelivery(
         plan_id=PLAN,
         delivery_id=delivery_id,
@@ -283,14 +284,14 @@ class TestDeliveries:
 
 class TestCompletion:
     def test_covering_the_last_days_completes_and_closes_the_plan_with_the_unspent_budget(self) -> None:
-        history = given(opened(budget=3_000_000), delivered(D1, 1, 150))
-        facts = decide(fold(history), deliver(151, 180, today=day(170)))
+        history = given(opened(budget=3_000_000), delivered(D1, 1, 166))
+        facts = decide(fold(history), deliver(167, 180, today=day(170)))
         assert events(facts)[1:] == [  # dated the day the last food was handed over
-            AidPlanCompleted(**IDS, completed_on=day(166), delivered_rp=2_700_000, days_covered=180),
+            AidPlanCompleted(**IDS, completed_on=day(167), delivered_rp=2_700_000, days_covered=180),
             AidPlanClosed(
                 **IDS,
                 outcome="completed",
-                closed_on=day(166),
+                closed_on=day(167),
                 delivered_rp=2_700_000,
                 unspent_rp=300_000,
                 days_covered=180,
@@ -404,6 +405,17 @@ class TestConfirmation:
         confirmed = DeliveryConfirmed(**IDS, delivery_id=D1, confirmed_on=day(3), confirmed_by="lurah-medono")
         with pytest.raises(DeliveryAlreadyConfirmed):
             decide(fold(given(opened(), delivered(D1, 1, 7), Fact(confirmed))), self.confirm(photo_ref=None))
+
+    def test_the_lurah_who_recorded_a_delivery_does_not_confirm_it(self) -> None:
+        # Given a delivery the lurah recorded herself; when she confirms it with the same account;
+        own = replace(self.confirm(), recorded_by="lurah-medono")
+        # then 409 saying another person must confirm it, and nothing is recorded.
+        with pytest.raises(ConfirmerRecordedDelivery, match="another person"):
+            decide(fold(given(opened(), delivered(D1, 1, 7))), own)
+
+    def test_another_account_confirms_a_delivery_the_kader_recorded(self) -> None:
+        facts = decide(fold(given(opened(), delivered(D1, 1, 7))), replace(self.confirm(), recorded_by="kader-1"))
+        assert [type(f.event) for f in facts] == [DeliveryConfirmed]
 
     def test_an_unknown_delivery_cannot_be_confirmed(self) -> None:
         with pytest.raises(DeliveryNotFound):
