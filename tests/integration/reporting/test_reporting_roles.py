@@ -36,6 +36,8 @@ PUBLIC = {
     "/export/progress.csv",
     "/export/funding.csv",
     "/export/aid.csv",
+    "/grievances/summary",
+    "/transparency",
     # the kernel's
     "/openapi.json",
     "/docs",
