@@ -11,6 +11,7 @@ run: $(STAMP)
 
 # The dashboard's browser test needs a Chromium: found, or obtained, first (scripts/ensure-browser).
 test: $(STAMP) browser
+	scripts/ensure-promtool
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test-unit: $(STAMP)
@@ -19,10 +20,13 @@ test-unit: $(STAMP)
 browser: $(STAMP)
 	scripts/ensure-browser
 
-# The deployment files (deploy/, docker-compose.yml) checked with real tools from PyPI: hadolint,
-# docker compose config, kubectl kustomize, strict schema validation, NATS permissions. Part of `make test` too.
+# The deployment files (deploy/, docker-compose.yml) checked with real tools: hadolint, docker
+# compose config, kubectl kustomize, strict schema validation (core kinds and the operators' CRDs),
+# NATS permissions, nats-server on every NATS config (-t, and the three-node cluster started),
+# promtool on the alert rules. Part of `make test` too.
 .PHONY: check-deploy
 check-deploy: $(STAMP)
+	scripts/ensure-promtool
 	$(BIN)/pytest tests/deploy -q $(PYTEST_ARGS)
 
 # The long chaos run: `genting simulate` (500 families, 210 days) on `genting up --replicas 2` while

@@ -24,6 +24,7 @@ from shared.nats_setup import (
     inbox_prefix_for,
     owned_stream_config,
     stream_exists,
+    tls_context,
 )
 
 
@@ -79,13 +80,15 @@ async def apply(admin_url: str, subscriber_url: str | None = None, replicas: int
     done: list[str] = []
     if subscriber_url:
         # First: the subscriber keeps only what arrives while its streams exist.
-        nc = await nats.connect(subscriber_url, inbox_prefix=inbox_prefix_for(subscriber_url), connect_timeout=5)
+        nc = await nats.connect(
+            subscriber_url, inbox_prefix=inbox_prefix_for(subscriber_url), connect_timeout=5, tls=tls_context()
+        )
         try:
             await create_subscriber_streams(nc.jetstream(timeout=10), replicas)
             done.append("subscriber streams")
         finally:
             await nc.close()
-    nc = await nats.connect(admin_url, inbox_prefix=inbox_prefix_for(admin_url), connect_timeout=5)
+    nc = await nats.connect(admin_url, inbox_prefix=inbox_prefix_for(admin_url), connect_timeout=5, tls=tls_context())
     try:
         js = nc.jetstream(timeout=10)
         done += await create_streams(js, replicas)

@@ -19,7 +19,7 @@ import asyncpg
 import nats.errors
 
 from genting import services as catalogue
-from genting.state import load_secrets, read_stack
+from genting.state import JWKS_FILE, load_secrets, read_stack
 from shared.settings import Settings
 
 
@@ -200,6 +200,6 @@ def _settings(service: str, data_dir: Path, where: Target) -> Settings:
 
     assert where.database_url is not None
     if where.stack is not None:
-        os.environ.setdefault("GENTING_JWT_SECRET", load_secrets(data_dir).jwt_secret)
+        os.environ.setdefault("GENTING_JWKS_FILE", str(data_dir / JWKS_FILE))
         return keys.settings_for([service], where.stack, load_secrets(data_dir).data_keys)[service]
     return keys.service_settings(service, database_url=where.database_url)

@@ -476,7 +476,7 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    secret = load_secrets(args.data_dir).jwt_secret
+    secret = load_secrets(args.data_dir).signing_key
     try:
         summary = asyncio.run(
             simulate(

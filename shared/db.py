@@ -14,6 +14,12 @@ log = structlog.get_logger()
 
 KERNEL_MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATION_LOCK = 0x67656E74  # 'gent': one migrator at a time across replicas
+# A migration that waits for a table lock queues every later query on that table behind it: the
+# serving replicas of the previous release would stall. Better to give up quickly and fail the
+# init container (Kubernetes retries it with backoff) than to take the service down.
+MIGRATION_LOCK_TIMEOUT = "10s"
+# No migration may run away with the database either; a long backfill sets its own, in its file.
+MIGRATION_STATEMENT_TIMEOUT = "15min"
 
 
 # What asyncpg raises when the server cannot be reached, went away mid-query, or is restarting.
@@ -110,8 +116,15 @@ def migration_files(*directories: tuple[str, Path]) -> list[tuple[str, Path]]:
     return files
 
 
-async def migrate(dsn: str, service_migrations: Path | None = None) -> list[str]:
-    """Apply every migration not applied yet, each in its own transaction; returns their names."""
+async def migrate(
+    dsn: str,
+    service_migrations: Path | None = None,
+    *,
+    lock_timeout: str = MIGRATION_LOCK_TIMEOUT,
+    statement_timeout: str = MIGRATION_STATEMENT_TIMEOUT,
+) -> list[str]:
+    """Apply every migration not applied yet, each in its own transaction with `lock_timeout` and
+    `statement_timeout` (a failing one is rolled back whole, and raises); returns their names."""
     dirs = [("kernel", KERNEL_MIGRATIONS)]
     if service_migrations is not None:
         dirs.append(("service", service_migrations))
@@ -128,7 +141,22 @@ async def migrate(dsn: str, service_migrations: Path | None = None) -> list[str]
             if name in done:
                 continue
             async with conn.transaction():
-                await conn.execute(path.read_text())
+                # set_config(..., true) is SET LOCAL: it ends with this migration's transaction.
+                await conn.execute(
+                    "select set_config('lock_timeout', $1, true), set_config('statement_timeout', $2, true)",
+                    lock_timeout,
+                    statement_timeout,
+                )
+                try:
+                    await conn.execute(path.read_text())
+                except (asyncpg.LockNotAvailableError, asyncpg.QueryCanceledError):
+                    log.error(
+                        "migration_timed_out",
+                        migration=name,
+                        lock_timeout=lock_timeout,
+                        statement_timeout=statement_timeout,
+                    )
+                    raise
                 await conn.execute("insert into schema_migrations(name) values ($1)", name)
             applied.append(name)
             log.info("migration_applied", migration=name)

@@ -6,6 +6,7 @@ pull batches under its own user's inbox prefix, where no other user may subscrib
 from __future__ import annotations
 
 import os
+import ssl
 from urllib.parse import unquote
 
 import nats
@@ -20,6 +21,13 @@ from shared.messaging import context_subjects, dlq_stream_name, dlq_subject, str
 log = structlog.get_logger()
 
 DUPLICATE_WINDOW_SECONDS = 120
+
+
+def tls_context() -> ssl.SSLContext | None:
+    """GENTING_NATS_CA names the CA file that signed NATS's certificate (Kubernetes: the cluster's
+    own CA, deploy/k8s/base/nats-tls.yaml). Without it, tls:// URLs trust the system's CAs."""
+    ca_file = os.environ.get("GENTING_NATS_CA")
+    return ssl.create_default_context(cafile=ca_file) if ca_file else None
 
 
 def inbox_prefix(user: str) -> str:
@@ -63,6 +71,7 @@ async def connect(url: str, name: str) -> Client:
         disconnected_cb=on_disconnect,
         reconnected_cb=on_reconnect,
         error_cb=on_error,
+        tls=tls_context(),
         inbox_prefix=inbox_prefix_for(url),
     )
 

@@ -178,6 +178,11 @@ def _operations_router(spec: ServiceSpec, settings: Settings, metrics: ServiceMe
 
     @router.get("/metrics", include_in_schema=False)
     async def prometheus(request: Request) -> Response:
+        # With a metrics port of its own (GENTING_METRICS_PORT), /metrics is answered there only:
+        # the API port, the one an Ingress routes, does not serve it.
+        server = request.scope.get("server") or (None, None)
+        if settings.metrics_port is not None and server[1] != settings.metrics_port:
+            return problem(404, "Not Found", "no such resource")
         state = request.app.state
         metrics.nats_connected.set(1 if state.nc.is_connected else 0)
         metrics.database_up.set(1 if await database_reachable(state.pool) else 0)

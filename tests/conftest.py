@@ -30,7 +30,7 @@ from genting.embedded import EmbeddedNats, EmbeddedPostgres, die_with_parent, en
 from genting.nats_accounts import new_passwords, url_for
 from shared.db import ensure_service_role
 from shared.nats_setup import inbox_prefix_for
-from shared.testing import TEST_DATA_KEY, TEST_JWT_SECRET, free_port, wait_until
+from shared.testing import TEST_DATA_KEY, TEST_JWKS_FILE, free_port, wait_until
 
 REPO = Path(__file__).resolve().parents[1]
 READY_TIMEOUT = 60.0
@@ -259,7 +259,7 @@ async def service_process(
             "GENTING_SERVICE": name,
             "GENTING_DATABASE_URL": db_url,
             "GENTING_NATS_URL": nats_server.url_for(name),
-            "GENTING_JWT_SECRET": TEST_JWT_SECRET,
+            "GENTING_JWKS_FILE": TEST_JWKS_FILE,
             "GENTING_DATA_KEY": TEST_DATA_KEY,
             "GENTING_DATA_DIR": str(tmp_path / name),
         }

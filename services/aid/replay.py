@@ -30,12 +30,14 @@ async def rebuild(pool: asyncpg.Pool, repos: Repositories) -> tuple[int, int, in
     views, in one transaction: readers see the old model or the new one. Returns (plans, sessions,
     home visits)."""
     async with pool.acquire() as conn, conn.transaction():
-        await conn.execute(f"truncate {', '.join(VIEWS)}")
-        return (
+        await conn.execute(f"truncate {', '.join(VIEWS)}, grievances_view")
+        counts = (
             await _refold(conn, repos.plans),
             await _refold(conn, repos.sessions),
             await _refold(conn, repos.visits),
         )
+        await _refold(conn, repos.grievances)  # grievances_view too (its tracking codes stay beside it)
+        return counts
 
 
 async def _refold(conn: asyncpg.Connection, repo: Repository[S]) -> int:

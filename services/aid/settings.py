@@ -18,6 +18,11 @@ class AidSettings(Settings):
     # How far past the day it was handed over a delivery may cover (issue 13 #9c, README).
     delivery_max_ahead_days: int = Field(default=14, ge=0)
     clock_interval_seconds: float = Field(default=60.0, gt=0)
+    # A grievance still open this many days after it was filed is escalated to the city.
+    grievance_sla_days: int = Field(default=7, ge=1)
+    # Filing without a token, per client address: this many at once, then this many an hour.
+    grievance_burst: int = Field(default=5, ge=1)
+    grievance_per_hour: float = Field(default=10.0, gt=0)
 
     def policy(self) -> Policy:
         return Policy(

@@ -11,14 +11,14 @@ import pytest
 from genting import nats_accounts
 from shared.nats_setup import config_differs, durable_config
 from shared.projection import ProjectionRunner
-from shared.testing import TEST_DATA_KEY, TEST_JWT_SECRET
+from shared.testing import TEST_DATA_KEY, TEST_JWKS_FILE
 
 
 @pytest.mark.parametrize("service", nats_accounts.SERVICES)
 def test_every_consumer_a_service_runs_is_the_one_its_nats_user_may_use(
     service: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("GENTING_JWT_SECRET", TEST_JWT_SECRET)
+    monkeypatch.setenv("GENTING_JWKS_FILE", TEST_JWKS_FILE)
     monkeypatch.setenv("GENTING_DATA_KEY", TEST_DATA_KEY)
     monkeypatch.setenv("GENTING_SERVICE", service)
     app = importlib.import_module(f"services.{service}.app").create_app()

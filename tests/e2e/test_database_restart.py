@@ -23,7 +23,7 @@ from genting.client import Client, RetryPolicy
 from genting.embedded import EmbeddedPostgres
 from shared.auth import issue_token
 from shared.db import wait_for_database
-from shared.testing import TEST_DATA_KEY, TEST_JWT_SECRET, free_port, wait_until
+from shared.testing import TEST_DATA_KEY, TEST_JWKS_FILE, TEST_SIGNING_KEY, free_port, wait_until
 from shared.testing.postgres_crash import crash, restart
 from shared.testing.registry_examples import family_body
 
@@ -50,7 +50,7 @@ def pg_server_url(own_postgres: EmbeddedPostgres) -> str:
 
 
 def bearer(role: str, kelurahan: str | None = None) -> dict[str, str]:
-    jwt = issue_token(TEST_JWT_SECRET, role=role, sub=f"{role}-crash", kelurahan=kelurahan)
+    jwt = issue_token(TEST_SIGNING_KEY, role=role, sub=f"{role}-crash", kelurahan=kelurahan)
     return {"Authorization": f"Bearer {jwt}"}
 
 
@@ -171,7 +171,7 @@ async def test_a_service_starting_while_its_database_restarts_waits_for_it_inste
 
 @pytest.mark.parametrize("service", ["registry", "aid", "funding", "reporting"])
 def test_the_openapi_documents_the_503_on_every_route(service: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("GENTING_JWT_SECRET", TEST_JWT_SECRET)
+    monkeypatch.setenv("GENTING_JWKS_FILE", TEST_JWKS_FILE)
     monkeypatch.setenv("GENTING_DATA_KEY", TEST_DATA_KEY)
     monkeypatch.setenv("GENTING_SERVICE", service)
     schema = importlib.import_module(f"services.{service}.app").create_app().openapi()
