@@ -8,8 +8,9 @@ Idempotency-Key. At the end:
 - every read model equals a replay of its events;
 - no outbox backlog, no consumer lag, no dead letter (`genting status`'s figures).
 
-`make test` runs a short schedule (60 families, 40 days); `make chaos` a long one
-(GENTING_CHAOS_FAMILIES=500, GENTING_CHAOS_DAYS=210), printing what it killed and when.
+`make test` runs a short schedule (60 families, 40 days, one round of eight kills); `make chaos` a
+long one (GENTING_CHAOS_FAMILIES=500, GENTING_CHAOS_DAYS=210, GENTING_CHAOS_KILLS=0: kills until
+the simulation ends), printing what it killed and when.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ FAMILIES = int(os.environ.get("GENTING_CHAOS_FAMILIES", "60"))
 DAYS = int(os.environ.get("GENTING_CHAOS_DAYS", "40"))
 EVERY = float(os.environ.get("GENTING_CHAOS_EVERY", "5"))  # seconds between a restart and the next kill
 SEED = int(os.environ.get("GENTING_CHAOS_SEED", "1717"))
+# One round of the schedule in `make test`; `make chaos` sets 0: kill until the simulation ends.
+KILLS = int(os.environ.get("GENTING_CHAOS_KILLS", "8"))
 # In turn: a replica of each service, nats-server and PostgreSQL between them.
 SCHEDULE = (
     "registry[1]", "nats-server", "aid[2]", "postgres", "funding[1]", "nats-server", "reporting[2]", "postgres",
@@ -64,7 +67,7 @@ async def kill_in_turn(up: Up, simulation: subprocess.Popen[bytes], started: flo
     """Until the simulation ends: wait EVERY seconds, SIGKILL the next target, wait until `genting
     up` has replaced it (its pid in stack.json changes), go on with the next."""
     turn = 0
-    while simulation.poll() is None:
+    while simulation.poll() is None and (KILLS == 0 or turn < KILLS):
         await asyncio.sleep(EVERY)
         if simulation.poll() is not None:
             return
