@@ -116,6 +116,11 @@ class EndWindow:
     today: date
     recorded_through: date | None
     grace_days: int = 0
+    # The deployment's bound on the wait (README, "Plans in time"): records are entered at most
+    # this many days late, so everything up to `today` minus it is in (None: no bound) ...
+    max_entry_delay_days: int | None = None
+    # ... and the operator's declaration that every record up to this day is entered.
+    entered_through: date | None = None
 
 
 @dataclass(frozen=True)

@@ -240,6 +240,19 @@ def _with_funding(before: Plan, facts: list[Fact], on: date) -> list[Fact]:
     return [*facts, Fact(event)]
 
 
+def known_through(
+    today: date, recorded_through: date | None, max_entry_delay_days: int | None, entered_through: date | None
+) -> date | None:
+    """The last day up to which aid may take its records as complete: the latest effective date
+    among them, the operator's "entered through DATE", or — records being entered at most
+    `max_entry_delay_days` late — today minus that bound, whichever is latest. The bound is what
+    ends the wait when a city stops entering records: after it, the clock alone decides."""
+    candidates = [d for d in (recorded_through, entered_through) if d is not None]
+    if max_entry_delay_days is not None:
+        candidates.append(today - max_entry_delay_days * ONE_DAY)
+    return max(candidates) if candidates else None
+
+
 def window_over(state: Plan, today: date, recorded_through: date | None, grace_days: int) -> bool:
     """README, "Plans in time": an active plan's days are over for good once BOTH the city's
     today and the latest effective date among aid's records are past its last day plus the
@@ -255,7 +268,8 @@ def window_over(state: Plan, today: date, recorded_through: date | None, grace_d
 
 def _end_window(state: Plan, cmd: EndWindow) -> list[Fact]:
     assert cmd.grace_days >= 0
-    if not window_over(state, cmd.today, cmd.recorded_through, cmd.grace_days):
+    through = known_through(cmd.today, cmd.recorded_through, cmd.max_entry_delay_days, cmd.entered_through)
+    if not window_over(state, cmd.today, through, cmd.grace_days):
         return []
     assert state.window is not None
     facts = []
@@ -504,6 +518,7 @@ __all__ = [
     "decide",
     "evolve",
     "fold",
+    "known_through",
     "photo_ref_error",
     "reaching_date",
     "window_over",

@@ -176,6 +176,22 @@ class TestClock:
         assert closed["data"]["outcome"] == "incomplete" and closed["data"]["closed_on"] == day(181).isoformat()
         assert (await deliver(aid, plan, delivery(day(101), 1, delivered_on=day(101)))).status_code == 409
 
+    async def test_a_plan_whose_city_stopped_entering_records_ends_once_the_entry_delay_passed(self, aid: Aid) -> None:
+        # Given a plan with deliveries for its first 14 days and then no record at all;
+        plan = await open_plan(aid)
+        await deliver_on_their_days(aid, plan, 1, 14)
+        # when the clock is 30 days past its last day (GENTING_MAX_ENTRY_DELAY_DAYS, default 30),
+        # a late record may still come: the plan waits;
+        aid.clock.today = day(180 + 30)
+        assert await run_step(aid.app) == 0
+        # one day more and the clock alone decides: it ends incomplete, its money comes back.
+        aid.clock.advance(1)
+        assert await run_step(aid.app) == 1
+        current = await wait_plan(aid.http, UUID(plan["family_id"]))
+        assert current["status"] == "incomplete" and current["unspent_rp"] == MINIMUM - 14 * 15_000
+        [closed] = await wait_events(aid.js, "AidPlanClosed")
+        assert closed["data"]["closed_on"] == day(181).isoformat()
+
 
 class TestConfirmation:
     async def delivered(self, aid: Aid, kelurahan: str = MEDONO) -> str:

@@ -345,6 +345,24 @@ class TestWindow:
         [_, closed] = decide(fold(given(opened())), EndWindow(PLAN, late, END + timedelta(days=1)))
         assert isinstance(closed.event, AidPlanClosed) and closed.event.closed_on == END + timedelta(days=1)
 
+    def test_a_plan_ends_once_the_entry_delay_has_passed_though_no_record_came_after_it(self) -> None:
+        # Given a plan whose city stopped entering records on its last day; when the clock is
+        # past its last day plus the 30 days records may be late; then it ends incomplete.
+        history = given(opened())
+        waiting = EndWindow(PLAN, END + timedelta(days=30), recorded_through=END, max_entry_delay_days=30)
+        assert decide(fold(history), waiting) == []  # a record dated after END may still come
+        due = replace(waiting, today=END + timedelta(days=31))
+        [gap, closed] = decide(fold(history), due)
+        assert isinstance(gap.event, CoverageGapDetected)
+        assert isinstance(closed.event, AidPlanClosed) and closed.event.outcome == "incomplete"
+        assert closed.event.closed_on == END + timedelta(days=1)  # effective: the day after its last
+
+    def test_an_operators_entered_through_date_ends_the_wait_at_once(self) -> None:
+        history = given(opened())
+        declared = EndWindow(PLAN, END + timedelta(days=2), None, entered_through=END + timedelta(days=1))
+        assert [type(e) for e in events(decide(fold(history), declared))] == [CoverageGapDetected, AidPlanClosed]
+        assert decide(fold(history), replace(declared, entered_through=END)) == []
+
     def test_a_delivery_handed_over_after_the_plans_days_and_grace_is_refused(self) -> None:
         cmd = replace(deliver(170, 180), delivered_on=END + timedelta(days=1), today=END + timedelta(days=1))
         with pytest.raises(InvalidCommand) as exc:
