@@ -44,6 +44,7 @@ from shared.contracts.aid import (
     AidPlanOpened,
     AidPlanUnderfunded,
     CoverageGapDetected,
+    DeliveredItem,
     DeliveryConfirmed,
     EducationSessionHeld,
     HomeVisitDone,
@@ -307,6 +308,14 @@ def _record_delivery(state: Plan, cmd: RecordDelivery) -> list[Fact]:
         errors.append(FieldError("period_from", f"must not be before delivered_on ({cmd.delivered_on})"))
     if cmd.value_rp <= 0:
         errors.append(FieldError("value_rp", "must be a positive number of rupiah"))
+    items: list[DeliveredItem] = []
+    for i, item in enumerate(cmd.items):
+        food = policy.catalogue.match(item.name)
+        if food is None:
+            known = ", ".join(f.name for f in policy.catalogue.foods)
+            errors.append(FieldError(f"items[{i}].name", f"is not in the city's food catalogue ({known})"))
+        else:  # the catalogue's code and name go on the bus, never the typed text
+            items.append(DeliveredItem(code=food.code, name=food.name, quantity=item.quantity, unit=item.unit))
     if errors:
         raise InvalidCommand(errors)
     if state.status != "active":
@@ -349,9 +358,10 @@ def _record_delivery(state: Plan, cmd: RecordDelivery) -> list[Fact]:
         days=period.days,
         value_rp=cmd.value_rp,
         delivered_on=cmd.delivered_on,
-        items=list(cmd.items),
+        items=items,
     )
-    facts.append(Fact(delivered, DeliveryNote(recorded_by=cmd.recorded_by)))
+    typed = [item.name for item in cmd.items]  # free text: sealed with the note, erased with the family
+    facts.append(Fact(delivered, DeliveryNote(recorded_by=cmd.recorded_by, items_typed=typed)))
     after = reduce(evolve, facts, state)
     if after.days_covered == after.days:
         on = cmd.delivered_on  # effective: the day the last food was handed over

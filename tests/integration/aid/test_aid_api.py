@@ -68,7 +68,7 @@ class TestDeliveries:
         [event] = await wait_events(aid.js, "AidDelivered")
         assert event["subject"] == f"genting.aid.plan.{plan['plan_id']}.AidDelivered"
         assert event["data"]["delivery_id"] == body["delivery_id"] and event["data"]["days"] == 7
-        assert event["data"]["items"][1] == {"name": "beras", "quantity": 2.5, "unit": "kg"}
+        assert event["data"]["items"][1] == {"code": "BERAS", "name": "beras", "quantity": 2.5, "unit": "kg"}
         assert "kader-test" not in str(event)  # who recorded it stays in aid
         detail = (await aid.http.get(f"/plans/{plan['plan_id']}", headers=token("auditor"))).json()
         assert [d["delivery_id"] for d in detail["deliveries"]] == [body["delivery_id"]]
@@ -146,6 +146,28 @@ class TestDeliveries:
         assert again.status_code == 201 and again.json() == first.json()
         assert again.headers["idempotent-replayed"] == "true"
         assert await aid.pool.fetchval("select count(*) from deliveries_view") == 1
+
+
+class TestFoodCatalogue:
+    async def test_any_signed_in_role_reads_the_catalogue(self, aid: Aid) -> None:
+        answer = await aid.http.get("/food-catalogue", headers=token("auditor"))
+        assert answer.status_code == 200
+        assert {"code": "TELUR", "name": "telur ayam", "unit": "butir", "aliases": ["telur", "eggs", "egg"]} in (
+            answer.json()["foods"]
+        )
+        assert (await aid.http.get("/food-catalogue")).status_code == 401
+
+    async def test_a_name_not_in_the_catalogue_is_refused_and_typed_text_never_reaches_the_bus(self, aid: Aid) -> None:
+        plan = await open_plan(aid)
+        body = delivery(day(1), 7)
+        body["items"][1]["name"] = "beras untuk Ibu Siti"
+        refused = await deliver(aid, plan, body)
+        assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "items[1].name"
+        body["items"][1]["name"] = "BERAS "
+        assert (await deliver(aid, plan, body)).status_code == 201
+        [event] = await wait_events(aid.js, "AidDelivered")
+        assert [i["code"] for i in event["data"]["items"]] == ["TELUR", "BERAS"]
+        assert "BERAS " not in str(event) and "Siti" not in str(event)
 
 
 class TestClock:

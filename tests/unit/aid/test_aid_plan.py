@@ -216,10 +216,28 @@ class TestDeliveries:
                 days=7,
                 value_rp=105_000,
                 delivered_on=day(1),
-                items=list(ITEMS),
+                items=[DeliveredItem(code="TELUR", name="telur ayam", quantity=30, unit="piece")],
             )
         ]
-        assert facts[0].private == DeliveryNote(recorded_by="kader-1")
+        assert facts[0].private == DeliveryNote(recorded_by="kader-1", items_typed=["eggs"])
+
+    def test_items_are_matched_to_the_food_catalogue_and_only_its_codes_go_on_the_bus(self) -> None:
+        # Given a kader who types a name the catalogue knows by an alias, and one it does not know;
+        typed = (
+            DeliveredItem(name="  Beras ", quantity=5, unit="kg"),
+            DeliveredItem(name="beras untuk Ibu Siti", quantity=1, unit="kg"),
+        )
+        # when the delivery is recorded, then 422 names the unknown line;
+        with pytest.raises(InvalidCommand) as exc:
+            decide(fold(given(opened())), replace(deliver(1, 7), items=typed))
+        assert fields_of(exc) == ["items[1].name"]
+        # and with known names only, the event carries the catalogue's code and name; the typed
+        # text stays in the sealed note.
+        [fact] = decide(fold(given(opened())), replace(deliver(1, 7), items=typed[:1]))
+        assert isinstance(fact.event, AidDelivered)
+        assert [(i.code, i.name) for i in fact.event.items] == [("BERAS", "beras")]
+        assert "  Beras " not in fact.event.model_dump_json()
+        assert fact.private == DeliveryNote(recorded_by="kader-1", items_typed=["  Beras "])
 
     def test_under_the_daily_minimum_is_refused_naming_the_value(self) -> None:
         with pytest.raises(InvalidCommand) as exc:
