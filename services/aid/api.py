@@ -65,7 +65,13 @@ def may_see_private(principal: Principal) -> Callable[[str], bool]:
 class ItemIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: StrictStr = Field(min_length=1, max_length=100, examples=["telur ayam"])
+    name: StrictStr = Field(
+        min_length=1,
+        max_length=100,
+        examples=["telur ayam"],
+        description="a food of the city's catalogue (GET /food-catalogue): its code, name or an alias, else 422 "
+        "naming `items[i].name`; events carry the food's code and name, never this text",
+    )
     quantity: Annotated[StrictFloat, Field(gt=0, examples=[30])]
     unit: StrictStr = Field(min_length=1, max_length=20, examples=["butir"])
 
@@ -73,7 +79,10 @@ class ItemIn(BaseModel):
 class DeliveryIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    period_from: date = Field(description="first day the food covers")
+    period_from: date = Field(
+        description="first day the food covers: not before `delivered_on` (food is not eaten on days already "
+        "past), else 422 naming `period_from`"
+    )
     period_to: date = Field(description="last day the food covers (inclusive)")
     value_rp: StrictInt = Field(gt=0, description="integer rupiah; at least the daily minimum per day covered")
     items: list[ItemIn] = Field(min_length=1, max_length=50)
@@ -293,6 +302,8 @@ async def record_delivery(plan_id: UUID, body: DeliveryIn, request: Request, pri
 @router.post(
     "/deliveries/{delivery_id}/confirmation",
     summary="The lurah confirms the family received it",
+    description="The lurah of the family's kelurahan (or an admin) confirms once (409 the second time). "
+    "The account that recorded the delivery does not confirm it (409): the confirmation is a second person's word.",
     response_model=DeliveryConfirmedOut,
     responses=problem_responses(400, 401, 403, 404, 409, 413, 422),
 )
@@ -397,6 +408,19 @@ async def list_plans(
         limit=limit,
         offset=offset,
     )
+
+
+@router.get(
+    "/food-catalogue",
+    summary="The city's food catalogue: what a delivery's items are matched to",
+    description="Read-only, any signed-in role. Each food: `code`, `name`, its usual `unit`, and `aliases`. "
+    "A delivery's `items[i].name` must be a food's code, name or alias (case and spaces do not matter), "
+    "else 422 naming `items[i].name`; events carry the food's code and name, never the typed text. "
+    "Configuration: GENTING_FOOD_CATALOGUE (a JSON file); Kota Pekalongan's is shipped with the code.",
+    responses=problem_responses(401),
+)
+async def food_catalogue(request: Request, principal: Caller) -> dict[str, Any]:
+    return {"foods": handlers(request).policy.catalogue.as_json()}
 
 
 @router.get(

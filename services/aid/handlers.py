@@ -86,9 +86,12 @@ class Handlers:
         meta: Metadata,
     ) -> ConfirmDelivery:
         """The delivery's plan comes from the view, in this transaction; returns the command run."""
-        plan_id = await conn.fetchval("select plan_id from deliveries_view where delivery_id = $1", delivery_id)
-        if plan_id is None:
+        row = await conn.fetchrow(
+            "select plan_id, recorded_by from deliveries_view where delivery_id = $1", delivery_id
+        )
+        if row is None:
             raise DeliveryNotFound(delivery_id)
+        plan_id = row["plan_id"]
         command = ConfirmDelivery(
             plan_id=plan_id,
             delivery_id=delivery_id,
@@ -98,6 +101,7 @@ class Handlers:
             photo_ref=photo_ref,
             photo_id=photo_id or uuid4(),  # a stored photo's own id, else a fresh opaque one
             policy=self.policy,
+            recorded_by=row["recorded_by"],
         )
         await self._on_plan(conn, plan_id, command, actor, meta)
         return command

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
 
 from pydantic import Field, SecretStr
 
 from services.aid.domain import Policy
+from services.aid.domain.catalogue import PEKALONGAN, FoodCatalogue
 from services.aid.photo_store import DirectoryPhotoStore, PhotoStore, S3PhotoStore
 from shared.settings import Settings
 
@@ -19,7 +21,7 @@ class AidSettings(Settings):
     # Days after a plan's last day during which its records may still come in (a late record
     # can fill a gap) before it ends incomplete (README, "Plans in time"). 0 = the day after.
     recording_grace_days: int = Field(default=0, ge=0)
-    # How far past the day it was handed over a delivery may cover (issue 13 #9c, README).
+    # How far past the day it was handed over a delivery may cover (README).
     delivery_max_ahead_days: int = Field(default=14, ge=0)
     clock_interval_seconds: float = Field(default=60.0, gt=0)
     # The proof photos' object store (photo_store.py). With a bucket, an S3-compatible store
@@ -32,9 +34,24 @@ class AidSettings(Settings):
     photo_s3_region: str | None = None
     photo_s3_access_key: SecretStr | None = None
     photo_s3_secret_key: SecretStr | None = None
+    # A grievance still open this many days after it was filed is escalated to the city.
+    grievance_sla_days: int = Field(default=7, ge=1)
+    # Filing without a token, per client address: this many at once, then this many an hour.
+    grievance_burst: int = Field(default=5, ge=1)
+    grievance_per_hour: float = Field(default=10.0, gt=0)
+
+    # The city's food catalogue, a JSON file of [{code, name, unit, aliases}] (README, "Food
+    # catalogue"); unset, Kota Pekalongan's shipped with the code.
+    food_catalogue: Path | None = None
+
+    def catalogue(self) -> FoodCatalogue:
+        if self.food_catalogue is None:
+            return PEKALONGAN
+        return FoodCatalogue.from_json(json.loads(self.food_catalogue.read_text(encoding="utf-8")))
 
     def policy(self) -> Policy:
         return Policy(
+            catalogue=self.catalogue(),
             daily_minimum_rp=self.daily_minimum_rp,
             days=self.plan_days,
             programme_start=self.programme_start,

@@ -29,7 +29,10 @@ class RegisterFamilyIn(BaseModel):
     address: StrictStr
     kelurahan_code: StrictStr = Field(examples=["33.75.01.1002"])
     members: list[MemberIn]
-    risk_factors: list[StrictStr]
+    risk_factors: list[StrictStr] = Field(
+        description="the claimed risk factor codes; the registry adds those the members' dates imply, and at "
+        "least one (claimed or implied) is required, else 422 naming `risk_factors`"
+    )
     consent: StrictBool = Field(description="a parent's or guardian's consent (UU 27/2022); must be true")
     registered_on: date | None = Field(
         None,

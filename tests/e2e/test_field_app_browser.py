@@ -262,7 +262,7 @@ async def test_the_field_app_offline_and_back(
                 await http.get(f"{urls['registry']}/families", params={"kelurahan_code": MEDONO}, headers=admin)
             ).json()["items"]
             assert sorted(f.get("head_name") for f in mine) == sorted([known["head_name"], new["head_name"]])
-            new_id = next(f["family_id"] for f in mine if f.get("head_name") == new["head_name"])
+            next(f["family_id"] for f in mine if f.get("head_name") == new["head_name"])
             plan = (await http.get(f"{urls['aid']}/plans/{known['plan_id']}", headers=admin)).json()
             [delivery] = plan["deliveries"]
             [photo_id] = delivery["photos"]

@@ -28,6 +28,7 @@ from services.aid.domain.commands import (
     plan_id_for,
 )
 from services.aid.domain.errors import (
+    ConfirmerRecordedDelivery,
     DeliveryAlreadyConfirmed,
     DeliveryNotFound,
     DeliveryOverlaps,
@@ -62,6 +63,7 @@ __all__ = [
     "CloseForExit",
     "ConfirmDelivery",
     "ConfirmationNote",
+    "ConfirmerRecordedDelivery",
     "DeliveryAlreadyConfirmed",
     "DeliveryNotFound",
     "DeliveryNote",

@@ -68,6 +68,17 @@ class DeliveryAlreadyConfirmed(Conflict):
         super().__init__(f"Delivery {delivery_id} is already confirmed.")
 
 
+class ConfirmerRecordedDelivery(Conflict):
+    """Whoever recorded a delivery does not confirm it: the confirmation is a second person's word."""
+
+    def __init__(self, delivery_id: UUID) -> None:
+        self.delivery_id = delivery_id
+        super().__init__(
+            f"Delivery {delivery_id} was recorded by this account; another person (the kelurahan's lurah "
+            "or an admin) must confirm it."
+        )
+
+
 class SessionAlreadyRecorded(Conflict):
     """A session is already recorded under this id."""
 

@@ -59,6 +59,8 @@ class Donor:
     allocated_to: frozenset[UUID] = frozenset()
     returned_from: frozenset[UUID] = frozenset()
     receipts: tuple[tuple[date, int], ...] = ()  # (received_on, amount) of each contribution
+    # Every dated change to the money not set aside: + received_on, − allocated_on, + returned_on.
+    ledger: tuple[tuple[date, int], ...] = ()
 
     @property
     def registered(self) -> bool:
@@ -69,11 +71,18 @@ class Donor:
         """Received and not set aside: what a new sponsorship may take."""
         return self.received_rp - self.allocated_rp
 
+    def balance_on(self, day: date) -> int:
+        """Received and not set aside at the end of `day`, each movement counted from its own date:
+        money returned on 1 August is not there on 15 March."""
+        return sum(amount for on, amount in self.ledger if on <= day)
+
     def available_on(self, day: date) -> int:
-        """The money a sponsorship made on `day` may use: what was received on or before that day,
-        less everything allocated now (whatever its date). Conservative on purpose: a late-entered
-        sponsorship can never use money that arrived after it, nor money already promised elsewhere."""
-        return sum(amount for on, amount in self.receipts if on <= day) - self.allocated_rp
+        """The money a sponsorship made on `day` may use: the least balance from that day on. Exact
+        with records entered out of order: it was there on `day` (received by then, not promised
+        elsewhere, a return counted only from its date), and taking it leaves every later
+        allocation still covered on its own date."""
+        later = {on for on, _ in self.ledger if on > day}
+        return min(self.balance_on(t) for t in {day, *later})
 
 
 # -- decide -------------------------------------------------------------------------------
@@ -211,12 +220,14 @@ def evolve(state: Donor, event: DonorStreamEvent) -> Donor:
                 state,
                 received_rp=state.received_rp + event.amount_rp,
                 receipts=(*state.receipts, (event.received_on, event.amount_rp)),
+                ledger=(*state.ledger, (event.received_on, event.amount_rp)),
             )
         case FundsAllocated():
             return replace(
                 state,
                 allocated_rp=state.allocated_rp + event.amount_rp,
                 allocated_to=state.allocated_to | {event.sponsorship_id},
+                ledger=(*state.ledger, (event.allocated_on, -event.amount_rp)),
             )
         case FundsReturned():
             return replace(
@@ -224,6 +235,7 @@ def evolve(state: Donor, event: DonorStreamEvent) -> Donor:
                 allocated_rp=state.allocated_rp - event.amount_rp,
                 returned_rp=state.returned_rp + event.amount_rp,
                 returned_from=state.returned_from | {event.sponsorship_id},
+                ledger=(*state.ledger, (event.returned_on, event.amount_rp)),
             )
         case _:
             assert_never(event)

@@ -42,8 +42,8 @@ class Limits:
     max_text: int = 200
     # No effective date before the programme started (Settings.programme_start).
     programme_start: date = date(2025, 1, 1)
-    # A sponsorship's start_date may be set this many days after the day it was made, no more:
-    # money set aside for a start years ahead (2099) would be stranded until then (issue 13 #3).
+    # A sponsorship's start_date (never in the future) may be at most this many days after the day
+    # the sponsorship was made: a past programme entered late names when its money started to count.
     max_start_delay_days: int = 30
 
 
@@ -82,9 +82,13 @@ def effective_errors(
     )
 
 
-def start_date_errors(start_date: date, sponsored_on: date, limits: Limits) -> list[FieldError]:
-    """A sponsorship's money counts for the family's plan from its start_date: not before the day
-    the sponsorship was made, and not more than `max_start_delay_days` after it."""
+def start_date_errors(start_date: date, sponsored_on: date, today: date, limits: Limits) -> list[FieldError]:
+    """A sponsorship's money counts for the family's plan from its start_date: never in the future
+    (CONTRACT.md: an effective date never is; else the plan's window would depend on the day the
+    sponsorship was entered), not before the day the sponsorship was made, and not more than
+    `max_start_delay_days` after it."""
+    if start_date > today:
+        return [FieldError("start_date", f"{start_date.isoformat()} is in the future (today is {today.isoformat()})")]
     if start_date < sponsored_on:
         return [FieldError("start_date", f"must not be before the sponsorship's date ({sponsored_on.isoformat()})")]
     if (start_date - sponsored_on).days > limits.max_start_delay_days:

@@ -75,7 +75,8 @@ def sponsor(
         not_before=command.enrolled_on,
         not_before_field="the family's enrolment",
     )
-    errors += start_date_errors(command.start_date, sponsored_on, limits)
+    if not errors:  # start_date is judged against the sponsorship's date, once that is valid
+        errors += start_date_errors(command.start_date, sponsored_on, command.today, limits)
     errors += character_errors("note", command.note, allow_newlines=True)
     if errors:
         raise InvalidCommand(errors)

@@ -62,8 +62,11 @@ def registration_errors(
         errors.append(
             FieldError("kelurahan_code", f"is not a kelurahan of {programme.city_name} ({programme.city_code})")
         )
-    errors += _members_errors(cmd.members, on, rules)
-    claimed_errors = _risk_factor_errors(cmd.risk_factors)
+    members_problems = _members_errors(cmd.members, on, rules)
+    errors += members_problems
+    # The factors the members' dates imply count toward "at least one" as much as claimed ones.
+    derived = implied_risk_factors(cmd.members, on, rules.risk) if not members_problems else []
+    claimed_errors = _risk_factor_errors(cmd.risk_factors, derived)
     errors += claimed_errors
     if not claimed_errors or claimed_errors[0].field != "risk_factors":
         errors += contradicted_risk_factors(cmd.risk_factors, cmd.members, on, rules.risk)
@@ -181,9 +184,13 @@ def _delivery_errors(member: NewMember, today: date, rules: Rules, prefix: str) 
     return []
 
 
-def _risk_factor_errors(risk_factors: Sequence[str]) -> list[FieldError]:
-    if not risk_factors:
-        return [FieldError("risk_factors", "at least one risk factor is required")]
+def _risk_factor_errors(risk_factors: Sequence[str], derived: Sequence[str] = ()) -> list[FieldError]:
+    if not risk_factors and not derived:
+        return [
+            FieldError(
+                "risk_factors", "at least one risk factor is required (claimed, or implied by the members' dates)"
+            )
+        ]
     errors = []
     for i, code in enumerate(risk_factors):
         if code not in RISK_FACTORS:

@@ -33,7 +33,7 @@ from services.aid.app import create_app
 from services.aid.photo_store import S3PhotoStore, sniff
 from services.aid.settings import AidSettings
 from shared.contracts.registry import PersonalDataErased
-from shared.testing import TEST_DATA_KEY, TEST_JWT_SECRET, wait_until
+from shared.testing import TEST_DATA_KEY, TEST_JWKS_FILE, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -50,7 +50,7 @@ async def aid(database_url: str, nc: Client, js_clean: str, tmp_path: Path) -> A
         {
             "database_url": database_url,
             "nats_url": js_clean,
-            "jwt_secret": TEST_JWT_SECRET,
+            "jwks_file": TEST_JWKS_FILE,
             "data_key": TEST_DATA_KEY,
             "relay_poll_seconds": 0.2,
             "clock_interval_seconds": 3600.0,

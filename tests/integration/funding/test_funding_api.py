@@ -53,7 +53,7 @@ class TestDonors:
         problem = response.json()
         assert response.headers["content-type"] == "application/problem+json"
         assert problem["errors"][0]["field"] == "donor_type" and "off-budget" in problem["errors"][0]["message"]
-        assert await funding.count("events") == 0 and await funding.count("donor_personal") == 0
+        assert await funding.count("events") == 0 and await funding.count("donor_sealed") == 0
 
     async def test_an_unknown_type_or_a_missing_name_is_refused(self, funding: Funding) -> None:
         unknown = await funding.http.post("/donors", json={"name": "X", "donor_type": "bank"}, headers=ADMIN)
@@ -83,7 +83,7 @@ class TestDonors:
         response = await funding.http.post("/donors", json=body, headers=ADMIN)
         assert response.status_code == 422, response.text
         assert response.json()["errors"][0]["field"] == field
-        assert await funding.count("events") == 0 and await funding.count("donor_personal") == 0
+        assert await funding.count("events") == 0 and await funding.count("donor_sealed") == 0
 
     async def test_an_absurd_page_offset_is_refused_not_a_server_error(self, funding: Funding) -> None:
         await funding.donor()
@@ -275,8 +275,15 @@ class TestAccess:
         listing = (await funding.http.get("/donors", headers=me)).json()
         assert [i["donor_id"] for i in listing["items"]] == [str(mine)] and "by_type" not in listing
         sponsored = (await funding.http.get(f"/families/{family}/funding", headers=me)).json()
-        assert sponsored["sponsored_rp"] == 1_500_000
+        # Its own money only: the family's total (Rp1,500,000) includes another donor's.
+        assert (sponsored["sponsored_rp"], sponsored["remaining_rp"], sponsored["drawn_rp"]) == (
+            1_000_000,
+            1_000_000,
+            0,
+        )
         assert [s["donor_id"] for s in sponsored["sponsorships"]] == [str(mine)]
+        whole = (await funding.http.get(f"/families/{family}/funding", headers=ADMIN)).json()
+        assert whole["sponsored_rp"] == 1_500_000
         assert (await funding.http.get(f"/families/{other_family}/funding", headers=me)).status_code == 403
 
     async def test_an_auditor_sees_per_type_totals_and_statements_without_names(self, funding: Funding) -> None:

@@ -15,7 +15,7 @@ from funding_support import Funding
 
 from services.funding.projections import VIEW_TABLES
 from services.funding.replay import rebuild
-from shared.testing import TEST_JWT_SECRET
+from shared.testing import TEST_JWKS_FILE
 
 pytestmark = pytest.mark.integration
 
@@ -200,7 +200,7 @@ async def test_the_rebuilt_read_model_equals_the_live_one(
             **os.environ,
             "GENTING_DATABASE_URL": database_url,
             "GENTING_NATS_URL": js_clean,
-            "GENTING_JWT_SECRET": TEST_JWT_SECRET,
+            "GENTING_JWKS_FILE": TEST_JWKS_FILE,
         },
     )
     output, _ = await proc.communicate()

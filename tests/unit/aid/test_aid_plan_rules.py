@@ -138,8 +138,8 @@ GRACE = 3
 
 @st.composite
 def programmes(draw: st.DrawFn) -> list[tuple[date, int, RecordDelivery]]:
-    """Up to three plans starting in the first weeks, each with deliveries of 1 to 14 days,
-    sometimes skipping days (gaps), sometimes handed over late in the period, worth the minimum
+    """Up to three plans starting in the first weeks, each with deliveries of 1 to 14 days
+    handed over on their first day, sometimes skipping days (gaps), worth the minimum
     or more (shortfalls), stopping at random (plans that end incomplete) or covering all days."""
     records: list[tuple[date, int, RecordDelivery]] = []
     for p, plan_id in enumerate(PLANS[: draw(st.integers(1, 3))]):
@@ -151,7 +151,7 @@ def programmes(draw: st.DrawFn) -> list[tuple[date, int, RecordDelivery]]:
             days = min(draw(st.integers(1, 14)), (start + timedelta(days=179) - day).days + 1)
             if days <= 0:
                 break
-            handed = day + timedelta(days=draw(st.integers(0, days - 1)))
+            handed = day  # a delivery covers days from its hand-over on
             value = 15_000 * days + draw(st.sampled_from([0, 0, 0, 5_000]))
             cmd = RecordDelivery(
                 plan_id, uuid5(plan_id, str(n)), day, day + timedelta(days=days - 1), value, ITEMS, handed, handed, "k"
@@ -231,3 +231,34 @@ def test_entering_a_past_programme_late_gives_the_same_plans_as_entering_it_on_i
     on_their_days = run(records, days, end)
     late = run(records, None, end)
     assert late == on_their_days
+
+
+class TestDaysAlreadyPast:
+    """A delivery covers days from its hand-over on: food is not eaten on days already past."""
+
+    def test_a_backdated_delivery_cannot_complete_a_whole_plan(self) -> None:
+        # Given an open plan; when a delivery handed over on day 170 claims days 1 to 180;
+        handed = START + timedelta(days=169)
+        cmd = RecordDelivery(
+            PLAN, uuid5(PLAN, "late"), START, START + timedelta(days=179), 2_700_000, ITEMS, handed, handed, "k"
+        )
+        # then it is refused naming period_from, and the plan does not complete.
+        with pytest.raises(InvalidCommand) as exc:
+            decide(fold(opened()), cmd)
+        assert [e.field for e in exc.value.errors] == ["period_from"]
+
+    def test_a_delivery_for_days_a_month_ago_is_refused(self) -> None:
+        handed = START + timedelta(days=40)
+        cmd = RecordDelivery(
+            PLAN, uuid5(PLAN, "old"), START, START + timedelta(days=6), 105_000, ITEMS, handed, handed, "k"
+        )
+        with pytest.raises(InvalidCommand) as exc:
+            decide(fold(opened()), cmd)
+        assert [e.field for e in exc.value.errors] == ["period_from"]
+
+    def test_a_delivery_starting_on_its_hand_over_day_is_recorded(self) -> None:
+        handed = START + timedelta(days=40)
+        cmd = RecordDelivery(
+            PLAN, uuid5(PLAN, "ok"), handed, handed + timedelta(days=6), 105_000, ITEMS, handed, handed, "k"
+        )
+        assert any(isinstance(f.event, AidDelivered) for f in decide(fold(opened()), cmd))

@@ -14,7 +14,7 @@ import pytest
 from services.funding.domain import MakePledge, PlanEnded, ReceiveContribution, ReturnFunds, SponsorFamily, sponsor
 from services.funding.domain import donor as donors
 from services.funding.domain.rules import Limits
-from shared.contracts.funding import ContributionReceived, DonorRegistered, FundsAllocated
+from shared.contracts.funding import ContributionReceived, DonorRegistered, FundsAllocated, FundsReturned
 from shared.errors import InvalidCommand
 
 TODAY = date(2025, 6, 2)
@@ -62,7 +62,10 @@ def test_a_start_date_in_2099_is_refused_naming_start_date() -> None:
 
 @pytest.mark.parametrize("delay, ok", [(0, True), (30, True), (31, False), (-1, False)])
 def test_the_start_date_is_within_30_days_from_the_sponsorships_date(delay: int, ok: bool) -> None:
-    command = replace(SPONSOR, start_date=TODAY + timedelta(days=delay), sponsored_on=TODAY)
+    # Entered late (today is 40 days on), so that no start_date here is in the future.
+    command = replace(
+        SPONSOR, start_date=TODAY + timedelta(days=delay), sponsored_on=TODAY, today=TODAY + timedelta(days=40)
+    )
     if ok:
         assert sponsor(DONOR_STATE, command, LIMITS)[1][0].start_date == command.start_date
     else:
@@ -109,6 +112,66 @@ def test_a_late_entered_sponsorship_uses_only_money_received_by_its_date() -> No
     assert sponsor(after, replace(SPONSOR, sponsorship_id=C2, amount_rp=2_000_000), LIMITS)
 
 
+def test_money_returned_later_is_not_available_on_an_earlier_day() -> None:
+    """Given 3.3 jt received on 1 March, 3 jt of it allocated on 1 March and returned on 1 August;
+    when a sponsorship dated 15 March asks for 3 jt (entered after the return); then it is
+    refused: on 15 March the donor had Rp300.000. On 1 August the returned money is there."""
+    history = [
+        DonorRegistered(donor_id=DONOR, donor_type="csr", registered_on=date(2025, 2, 1)),
+        received(C1, 3_300_000, date(2025, 3, 1)),
+        FundsAllocated(
+            donor_id=DONOR,
+            donor_type="csr",
+            sponsorship_id=S1,
+            family_id=FAMILY,
+            amount_rp=3_000_000,
+            allocated_on=date(2025, 3, 1),
+        ),
+        FundsReturned(
+            donor_id=DONOR,
+            donor_type="csr",
+            sponsorship_id=S1,
+            amount_rp=3_000_000,
+            reason="family_exited",
+            returned_on=date(2025, 8, 1),
+        ),
+    ]
+    state = donors.fold(history)
+    march = replace(
+        SPONSOR,
+        sponsorship_id=C2,
+        amount_rp=3_000_000,
+        sponsored_on=date(2025, 3, 15),
+        start_date=date(2025, 3, 15),
+        today=date(2025, 9, 1),
+        enrolled_on=date(2025, 3, 1),
+    )
+    with pytest.raises(InvalidCommand) as exc:
+        sponsor(state, march, LIMITS)
+    assert field_of(exc) == ["sponsored_on"] and "Rp300.000" in exc.value.errors[0].message
+    assert sponsor(state, replace(march, amount_rp=300_000), LIMITS)
+    august = replace(march, sponsored_on=date(2025, 8, 1), start_date=date(2025, 8, 1))
+    assert sponsor(state, august, LIMITS)
+
+
+def test_an_earlier_sponsorship_may_not_take_money_a_later_one_already_uses() -> None:
+    """Given 1 jt received on 1 May, allocated on 20 May, and 2 jt more on 1 June; when a sponsorship
+    dated 10 May (entered late) asks for 1 jt: the 1 jt was there on 10 May, but taking it would
+    leave the 20 May sponsorship uncovered on its day: refused. Dated 2 June, it is accepted."""
+    may_20 = FundsAllocated(
+        donor_id=DONOR,
+        donor_type="csr",
+        sponsorship_id=S1,
+        family_id=FAMILY,
+        amount_rp=1_000_000,
+        allocated_on=date(2025, 5, 20),
+    )
+    may_10 = replace(SPONSOR, sponsorship_id=C2, sponsored_on=date(2025, 5, 10), start_date=date(2025, 5, 10))
+    with pytest.raises(InvalidCommand):
+        sponsor(donors.evolve(DONOR_STATE, may_20), may_10, LIMITS)
+    assert sponsor(donors.evolve(DONOR_STATE, may_20), replace(may_10, sponsored_on=TODAY, start_date=TODAY), LIMITS)
+
+
 def test_a_family_whose_plan_ended_is_refused_with_409() -> None:
     with pytest.raises(PlanEnded) as exc:
         sponsor(DONOR_STATE, replace(SPONSOR, plan_ended=True), LIMITS)
@@ -153,3 +216,14 @@ def test_an_unlisted_government_budget_type_gets_the_off_budget_reason(donor_typ
         donors.decide(donors.Donor(), RegisterDonor(DONOR, donor_type, "Dinas", None, TODAY), LIMITS)
     (error,) = exc.value.errors
     assert error.field == "donor_type" and "funded off-budget" in error.message
+
+
+@pytest.mark.parametrize("ahead", [1, 20])
+def test_a_start_date_in_the_future_is_refused_naming_start_date(ahead: int) -> None:
+    """Given a donor with money; when a sponsorship names a start_date after today; then 422 on
+    `start_date`: an effective date is never in the future, so the plan's window cannot depend on
+    the day the sponsorship happened to be entered."""
+    command = replace(SPONSOR, start_date=TODAY + timedelta(days=ahead), sponsored_on=TODAY)
+    with pytest.raises(InvalidCommand) as exc:
+        sponsor(DONOR_STATE, command, LIMITS)
+    assert field_of(exc) == ["start_date"] and "future" in exc.value.errors[0].message

@@ -327,6 +327,21 @@ class TestRiskFactorAgeRules:
         members = (woman("breastfeeding_mother", date(1988, 1, 1)), child(date(2025, 1, 1)))
         assert self.registered(members, "mother_too_old").risk_factors == ["mother_too_old"]
 
+    def test_a_factor_the_dates_imply_counts_as_the_required_one(self) -> None:
+        # Given an 18-year-old mother; when the kader claims no risk factor;
+        members = (woman("breastfeeding_mother", date(2007, 3, 1)), child(date(2025, 1, 1)))
+        # then the family is registered with the factor the registry derives, not refused.
+        assert self.registered_without_claims(members).risk_factors == ["mother_too_young"]
+
+    def test_with_nothing_claimed_or_implied_a_risk_factor_is_still_required(self) -> None:
+        members = (woman("breastfeeding_mother", date(1996, 5, 14)), child(date(2025, 1, 1)))
+        assert refused(Family(), register(members, risk_factors=())) == ["risk_factors"]
+
+    def registered_without_claims(self, members: tuple[NewMember, ...]) -> FamilyRegistered:
+        [fact] = decide(Family(), register(members, risk_factors=()))
+        assert isinstance(fact.event, FamilyRegistered)
+        return fact.event
+
     def test_the_limits_are_configuration(self) -> None:
         from services.registry.reference import RiskRules, Rules
 
