@@ -219,3 +219,22 @@ async def resolve_grievance(
         }
 
     return await run_command(request, principal, execute)
+
+
+@router.delete(
+    "/grievances/{grievance_id}/personal-data",
+    summary="Erase a grievance's personal data (admin), for one naming no family",
+    description="The grievance's own key is destroyed: its description, contact and resolution become "
+    "unreadable for good, and nothing is sealed for it again. Its category, kelurahan, status and "
+    "dates stay, so the counts do not move. A grievance naming a family is erased with the family "
+    "(409). Repeating it is harmless.",
+    responses=problem_responses(401, 403, 404, 409),
+)
+async def erase_grievance(grievance_id: UUID, request: Request, principal: Caller) -> JSONResponse:
+    principal.require("admin")
+
+    async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
+        await _service(request).erase(conn, grievance_id)
+        return 200, {"grievance_id": str(grievance_id), "personal_data": "erased"}
+
+    return await run_command(request, principal, execute)
