@@ -14,6 +14,7 @@ from aid_support import KAUMAN, MEDONO, TODAY, Aid, token
 from nats.js.api import DeliverPolicy
 
 from services.aid.grievances import run_step
+from services.aid.settings import AidSettings
 
 pytestmark = pytest.mark.integration
 
@@ -157,3 +158,23 @@ async def test_erasing_a_grievance_naming_no_family_makes_its_texts_unreadable_a
     named = await file(aid, family_id=str(uuid4()))
     refused = await aid.http.delete(f"/grievances/{named['grievance_id']}/personal-data", headers=token("admin"))
     assert refused.status_code == 409, refused.text
+
+
+async def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit(aid: Aid) -> None:
+    body = {"kelurahan_code": MEDONO, "category": "other", "description": "uji"}
+
+    async def post(forwarded_for: str) -> int:
+        response = await aid.http.post("/grievances", json=body, headers={"X-Forwarded-For": forwarded_for})
+        return response.status_code
+
+    # The test client's peer is 127.0.0.1: by default a trusted proxy (the gateway on the same host).
+    assert [await post("203.0.113.7") for _ in range(6)] == [201] * 5 + [429]
+    assert await post("198.51.100.9") == 201  # another caller behind the same proxy is not held back
+    # What the caller wrote itself (left of the hop the proxy appended) is not believed.
+    assert await post("198.51.100.9, 203.0.113.7") == 429
+
+    # From a peer that is not a trusted proxy the header is ignored: the peer's own address counts.
+    behind_the_ingress = AidSettings.model_validate({"trusted_proxies": "10.0.0.0/8"})
+    aid.app.state.trusted_proxies = behind_the_ingress.trusted_proxy_networks()
+    statuses = [await post(f"192.0.2.{n}") for n in range(6)]
+    assert statuses == [201] * 5 + [429]
