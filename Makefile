@@ -34,6 +34,7 @@ check-deploy: $(STAMP)
 # The short variant (60 families, 40 days) is tests/e2e/test_chaos.py inside `make test`.
 chaos: $(STAMP)
 	GENTING_CHAOS_FAMILIES=$${GENTING_CHAOS_FAMILIES:-500} GENTING_CHAOS_DAYS=$${GENTING_CHAOS_DAYS:-210} \
+		GENTING_CHAOS_KILLS=$${GENTING_CHAOS_KILLS:-0} \
 		$(BIN)/pytest tests/e2e/test_chaos.py -s -p no:cacheprovider $(PYTEST_ARGS)
 
 bench: $(STAMP)

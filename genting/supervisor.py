@@ -264,6 +264,9 @@ async def _start_and_watch(options: UpOptions, stack: Stack, stop: asyncio.Event
             # clock-driven steps (plans ending incomplete, children ageing out) look every 10 s,
             # not every minute as a deployment does.
             "GENTING_CLOCK_INTERVAL_SECONDS": os.environ.get("GENTING_CLOCK_INTERVAL_SECONDS", "10"),
+            # ... and months of a past programme are entered late on purpose: plans wait for their
+            # records however late they come (a deployment keeps the 30-day default).
+            "GENTING_MAX_ENTRY_DELAY_DAYS": os.environ.get("GENTING_MAX_ENTRY_DELAY_DAYS", "3650"),
             **programme,
         }
         for index in range(1, options.replicas + 1):

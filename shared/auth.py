@@ -200,6 +200,11 @@ class KeySet:
             await self._reload(self._loaded_at)
         elif kid not in self._keys and now - self._loaded_at >= self.refresh_interval:
             await self._reload(self._loaded_at)
+        elif kid not in self._keys and self._lock.locked():
+            # The first load is under way (concurrent first requests): wait for it rather than
+            # answer 401 from the still-empty set.
+            async with self._lock:
+                pass
         key = self._keys.get(kid) if kid is not None else self._only_key()
         if key is None:
             raise Unauthorized("the token's signing key is unknown")

@@ -12,7 +12,6 @@ requests after the restart open fresh connections instead of tripping over dead 
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import asyncpg
@@ -20,42 +19,14 @@ import structlog
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.db import database_reachable, is_outage
 from shared.http import PROBLEM_JSON, problem
 
 log = structlog.get_logger()
 
+__all__ = ["DatabaseOutage", "database_reachable", "document_unavailable", "is_outage", "unavailable"]
+
 RETRY_AFTER_SECONDS = 2
-PROBE_TIMEOUT_SECONDS = 2.0
-
-# What asyncpg raises when the server cannot be reached, went away mid-query, or is restarting.
-_OUTAGES: tuple[type[BaseException], ...] = (
-    OSError,  # refused, reset, unreachable (ConnectionError and socket errors are OSErrors)
-    asyncpg.PostgresConnectionError,  # "connection was closed in the middle of operation", ...
-    asyncpg.CannotConnectNowError,  # "the database system is starting up / in recovery mode"
-    asyncpg.AdminShutdownError,  # a fast or smart shutdown ended our backend
-    asyncpg.CrashShutdownError,  # another backend crashed: PostgreSQL restarts them all
-    asyncpg.TooManyConnectionsError,
-)
-
-
-def is_outage(exc: BaseException) -> bool:
-    """The error is the database being away (checked along the cause chain)."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, _OUTAGES):
-            return True
-        if isinstance(seen, asyncpg.InterfaceError) and "closed" in str(seen):
-            return True  # "connection is closed": a pooled connection the restart broke
-        seen = seen.__cause__ or seen.__context__
-    return False
-
-
-async def database_reachable(pool: asyncpg.Pool) -> bool:
-    try:
-        async with asyncio.timeout(PROBE_TIMEOUT_SECONDS):
-            return bool(await pool.fetchval("select 1") == 1)
-    except Exception:
-        return False
 
 
 def unavailable(detail: str = "the database is unreachable; nothing was changed") -> Any:

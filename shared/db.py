@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -19,6 +20,65 @@ _MIGRATION_LOCK = 0x67656E74  # 'gent': one migrator at a time across replicas
 MIGRATION_LOCK_TIMEOUT = "10s"
 # No migration may run away with the database either; a long backfill sets its own, in its file.
 MIGRATION_STATEMENT_TIMEOUT = "15min"
+
+
+# What asyncpg raises when the server cannot be reached, went away mid-query, or is restarting.
+_OUTAGES: tuple[type[BaseException], ...] = (
+    OSError,  # refused, reset, unreachable (ConnectionError and socket errors are OSErrors)
+    asyncpg.PostgresConnectionError,  # "connection was closed in the middle of operation", ...
+    asyncpg.CannotConnectNowError,  # "the database system is starting up / in recovery mode"
+    asyncpg.AdminShutdownError,  # a fast or smart shutdown ended our backend
+    asyncpg.CrashShutdownError,  # another backend crashed: PostgreSQL restarts them all
+    asyncpg.TooManyConnectionsError,
+)
+
+
+def is_outage(exc: BaseException) -> bool:
+    """The error is the database being away (checked along the cause chain)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, _OUTAGES):
+            return True
+        if isinstance(seen, asyncpg.InterfaceError) and "closed" in str(seen):
+            return True  # "connection is closed": a pooled connection the restart broke
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+PROBE_TIMEOUT_SECONDS = 2.0
+
+
+async def database_reachable(pool: asyncpg.Pool) -> bool:
+    """`select 1` answered within the probe's timeout (readiness, and deciding what an error was)."""
+    try:
+        async with asyncio.timeout(PROBE_TIMEOUT_SECONDS):
+            return bool(await pool.fetchval("select 1") == 1)
+    except Exception:
+        return False
+
+
+STARTUP_WAIT_SECONDS = 60.0
+
+
+async def wait_for_database(dsn: str, timeout: float = STARTUP_WAIT_SECONDS) -> None:
+    """Return once the database accepts a connection; a process starting while PostgreSQL
+    restarts waits for it (bounded) instead of exiting and being restarted in a backoff loop."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    said = False
+    while True:
+        try:
+            conn = await asyncpg.connect(dsn, timeout=5)
+        except Exception as exc:
+            if not is_outage(exc) or loop.time() > deadline:
+                raise
+            if not said:
+                log.warning("waiting_for_database", error=type(exc).__name__, timeout_seconds=timeout)
+                said = True
+            await asyncio.sleep(0.5)
+        else:
+            await conn.close()
+            return
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:

@@ -37,6 +37,7 @@ from nats.js.errors import NotFoundError, ServiceUnavailableError
 from pydantic import ValidationError
 
 from shared.contracts import EventCatalog
+from shared.db import database_reachable, is_outage
 from shared.messaging import MSG_ID_HEADER, Envelope, dlq_subject, stream_name
 from shared.nats_setup import config_differs, durable_config, ensure_consumer
 from shared.outbox import committing
@@ -140,6 +141,9 @@ class RunnerStats:
     redelivered: int = 0  # messages seen again (num_delivered > 1): naks, crashes, ack_wait expiries
     dead_letters: dict[str, int] = field(default_factory=dict)  # reason kind -> count
     lag: dict[str, int] = field(default_factory=dict)
+
+
+OUTAGE_POLL_SECONDS = 0.5  # how often a runner holding a batch asks whether the database is back
 
 
 def retry_delay(num_delivered: int) -> float:
@@ -344,7 +348,7 @@ class ProjectionRunner:
                     await self.js.consumer_info(self.projection.stream, self.projection.name)
                     continue
                 prefetch = asyncio.ensure_future(self._fetch())
-                await self.handle(msgs)
+                await self._handle_through_outages(msgs)
             except asyncio.CancelledError:
                 if prefetch is not None:
                     prefetch.cancel()  # its messages come back after ack_wait; the gate absorbs them
@@ -366,6 +370,38 @@ class ProjectionRunner:
                     self._sub = None
                 log.warning("projection_retrying", projection=self.projection.name, error=repr(exc))
                 await asyncio.sleep(1.0)
+
+    async def _handle_through_outages(self, msgs: list[Msg]) -> None:
+        """While the database is away the batch is held, not nak'd: every nak spends one of the
+        message's `max_deliver` deliveries, and a restart of PostgreSQL would otherwise use them
+        up (dead letters for nothing wrong, and a last delivery lost in a kill is never sent
+        again). Held messages are kept alive with in-progress acks; once the database answers,
+        what is not settled yet is handled again."""
+        while True:
+            try:
+                await self.handle(msgs)
+                return
+            except Exception as exc:
+                if not is_outage(exc) or await database_reachable(self.pool):
+                    raise
+                self.stats.errors += 1
+                log.warning("projection_waiting_for_database", projection=self.projection.name, error=repr(exc))
+                await self._hold_until_database(msgs)
+                msgs = [m for m in msgs if not m.is_acked]
+                if not msgs:
+                    return
+
+    async def _hold_until_database(self, msgs: list[Msg]) -> None:
+        waited = 0.0
+        while not await database_reachable(self.pool):
+            await asyncio.sleep(OUTAGE_POLL_SECONDS)
+            waited += OUTAGE_POLL_SECONDS
+            if waited >= self.ack_wait / 3:  # well before ack_wait would redeliver them elsewhere
+                waited = 0.0
+                for msg in msgs:
+                    if not msg.is_acked:
+                        with contextlib.suppress(Exception):  # NATS away too: they come back later
+                            await msg.in_progress()
 
     async def _fetch(self) -> list[Msg]:
         assert self._sub is not None
@@ -398,6 +434,8 @@ class ProjectionRunner:
         try:
             outcomes = await self._apply_batch(parsed)
         except Exception as exc:  # one bad event must not block the rest: retry them one by one
+            if is_outage(exc):
+                raise  # the database, not an event: _handle_through_outages holds the batch
             log.warning("projection_batch_failed", projection=self.projection.name, error=repr(exc))
             for item in parsed:
                 await self._handle_one(item)
@@ -437,6 +475,8 @@ class ProjectionRunner:
         try:
             outcomes = await self._apply_batch([item])
         except Exception as exc:
+            if is_outage(exc):
+                raise  # the database, not the event: held, not nak'd (_handle_through_outages)
             self.stats.errors += 1
             if msg.metadata.num_delivered >= self.max_deliver:
                 await self.dead_letter(msg, f"projection failed {self.max_deliver} times: {exc!r}", kind="failed")

@@ -22,7 +22,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from shared.asyncapi import asyncapi_document
 from shared.availability import DatabaseOutage, database_reachable, document_unavailable
 from shared.contracts import EventCatalog
-from shared.db import create_pool, migrate
+from shared.db import create_pool, migrate, wait_for_database
 from shared.http import (
     BodyLimit,
     RequestContext,
@@ -64,6 +64,7 @@ def build_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(spec.name, settings.log_level)
+        await wait_for_database(settings.database_url)
         if migrate_on_start():
             await migrate(settings.database_url, spec.migrations)
         app.state.pool = await create_pool(

@@ -77,6 +77,12 @@ class Settings(BaseSettings):
     target_families: int = Field(default=1330, gt=0)
     programme_start: date = date(2025, 1, 1)  # the earliest effective date accepted
     plan_days: int = Field(default=180, gt=0)
+    # Late entry is on time, within a bound (CONTRACT.md, "Effective dates and late entry"):
+    # records are entered at most this many days late (GENTING_MAX_ENTRY_DELAY_DAYS), so what
+    # waits for the records (a plan's end) is decided by the clock alone after it; and an
+    # operator may declare every record up to a day entered (GENTING_ENTERED_THROUGH).
+    max_entry_delay_days: int = Field(default=30, ge=0)
+    entered_through: date | None = None
     daily_minimum_rp: int = Field(default=15_000, gt=0)
     # The city's time zone: the programme's calendar day ("today") in every service. Unset, it
     # follows the city's province (WIB, WITA or WIT); GENTING_TIME_ZONE overrides it.

@@ -62,7 +62,13 @@ def may_see_private(principal: Principal) -> Callable[[str], bool]:
 class ItemIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: StrictStr = Field(min_length=1, max_length=100, examples=["telur ayam"])
+    name: StrictStr = Field(
+        min_length=1,
+        max_length=100,
+        examples=["telur ayam"],
+        description="a food of the city's catalogue (GET /food-catalogue): its code, name or an alias, else 422 "
+        "naming `items[i].name`; events carry the food's code and name, never this text",
+    )
     quantity: Annotated[StrictFloat, Field(gt=0, examples=[30])]
     unit: StrictStr = Field(min_length=1, max_length=20, examples=["butir"])
 
@@ -377,6 +383,19 @@ async def list_plans(
         limit=limit,
         offset=offset,
     )
+
+
+@router.get(
+    "/food-catalogue",
+    summary="The city's food catalogue: what a delivery's items are matched to",
+    description="Read-only, any signed-in role. Each food: `code`, `name`, its usual `unit`, and `aliases`. "
+    "A delivery's `items[i].name` must be a food's code, name or alias (case and spaces do not matter), "
+    "else 422 naming `items[i].name`; events carry the food's code and name, never the typed text. "
+    "Configuration: GENTING_FOOD_CATALOGUE (a JSON file); Kota Pekalongan's is shipped with the code.",
+    responses=problem_responses(401),
+)
+async def food_catalogue(request: Request, principal: Caller) -> dict[str, Any]:
+    return {"foods": handlers(request).policy.catalogue.as_json()}
 
 
 @router.get(

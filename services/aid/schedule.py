@@ -14,6 +14,7 @@ import structlog
 from fastapi import FastAPI
 
 from services.aid.domain import EndWindow
+from services.aid.domain.plan import known_through
 from services.aid.handlers import Handlers
 from shared.eventstore import Metadata
 from shared.outbox import committing
@@ -40,14 +41,23 @@ async def recorded_through(conn: asyncpg.Connection | asyncpg.Pool) -> date | No
     return found
 
 
-async def close_expired_plans(pool: asyncpg.Pool, handlers: Handlers, today: date, grace_days: int = 0) -> int:
+async def close_expired_plans(
+    pool: asyncpg.Pool,
+    handlers: Handlers,
+    today: date,
+    grace_days: int = 0,
+    *,
+    max_entry_delay_days: int | None = None,
+    entered_through: date | None = None,
+) -> int:
     """One step: each active plan whose last day (plus grace) is before both `today` and the
     latest effective date among aid's records, in its own transaction, ends incomplete with its
     trailing gap recorded. Returns how many ended.
 
     Safe to run on every replica at once: the plan's row lock and the decision (an ended plan
     is left alone) make a second run record nothing."""
-    through = await recorded_through(pool)
+    recorded = await recorded_through(pool)
+    through = known_through(today, recorded, max_entry_delay_days, entered_through)
     if through is None:
         return 0
     due = await pool.fetch(
@@ -58,7 +68,8 @@ async def close_expired_plans(pool: asyncpg.Pool, handlers: Handlers, today: dat
     for row in due:
         meta = Metadata(occurred_at=datetime.now(UTC), correlation_id=uuid4(), causation_id=uuid4())
         async with committing(pool) as conn:
-            facts = await handlers.end_window(conn, EndWindow(row["plan_id"], today, through, grace_days), meta)
+            command = EndWindow(row["plan_id"], today, recorded, grace_days, max_entry_delay_days, entered_through)
+            facts = await handlers.end_window(conn, command, meta)
         if facts:
             ended += 1
             log.info("plan_window_ended", plan_id=str(row["plan_id"]), outcome="incomplete")
@@ -68,7 +79,15 @@ async def close_expired_plans(pool: asyncpg.Pool, handlers: Handlers, today: dat
 async def run_step(app: FastAPI) -> int:
     """The step with the app's own clock, pool and settings (tests call this directly)."""
     state = app.state
-    return await close_expired_plans(state.pool, state.handlers, state.clock(), state.settings.recording_grace_days)
+    settings = state.settings
+    return await close_expired_plans(
+        state.pool,
+        state.handlers,
+        state.clock(),
+        settings.recording_grace_days,
+        max_entry_delay_days=settings.max_entry_delay_days,
+        entered_through=settings.entered_through,
+    )
 
 
 def clock_tasks(app: FastAPI) -> list[Coroutine[Any, Any, None]]:

@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+import json
 from ipaddress import IPv4Network, IPv6Network, ip_network
+from pathlib import Path
 
 from pydantic import Field
 
 from services.aid.domain import Policy
+from services.aid.domain.catalogue import PEKALONGAN, FoodCatalogue
 from shared.settings import Settings
 
 
@@ -17,7 +20,7 @@ class AidSettings(Settings):
     # Days after a plan's last day during which its records may still come in (a late record
     # can fill a gap) before it ends incomplete (README, "Plans in time"). 0 = the day after.
     recording_grace_days: int = Field(default=0, ge=0)
-    # How far past the day it was handed over a delivery may cover (issue 13 #9c, README).
+    # How far past the day it was handed over a delivery may cover (README).
     delivery_max_ahead_days: int = Field(default=14, ge=0)
     clock_interval_seconds: float = Field(default=60.0, gt=0)
     # A grievance still open this many days after it was filed is escalated to the city.
@@ -34,8 +37,18 @@ class AidSettings(Settings):
         """GENTING_TRUSTED_PROXIES parsed; a malformed entry fails the startup with its name."""
         return [ip_network(entry.strip(), strict=False) for entry in self.trusted_proxies.split(",") if entry.strip()]
 
+    # The city's food catalogue, a JSON file of [{code, name, unit, aliases}] (README, "Food
+    # catalogue"); unset, Kota Pekalongan's shipped with the code.
+    food_catalogue: Path | None = None
+
+    def catalogue(self) -> FoodCatalogue:
+        if self.food_catalogue is None:
+            return PEKALONGAN
+        return FoodCatalogue.from_json(json.loads(self.food_catalogue.read_text(encoding="utf-8")))
+
     def policy(self) -> Policy:
         return Policy(
+            catalogue=self.catalogue(),
             daily_minimum_rp=self.daily_minimum_rp,
             days=self.plan_days,
             programme_start=self.programme_start,

@@ -22,13 +22,15 @@ InterventionKind = Literal["clean_water", "sanitation", "early_marriage_preventi
 
 
 class DeliveredItem(BaseModel):
-    """One line of a food delivery (e.g. eggs, 30, piece)."""
+    """One line of a food delivery (e.g. TELUR, telur ayam, 30, butir). On the bus `code` and `name`
+    are the city's food catalogue's, never the text a kader typed (that stays in aid, sealed)."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     name: str
     quantity: float
     unit: str
+    code: str | None = None
 
 
 class PlanEvent(Event):

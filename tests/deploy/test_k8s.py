@@ -258,7 +258,7 @@ def test_check_secrets_refuses_every_example_secret() -> None:
     from shared.secrets import check_deployment_secrets, read_k8s_secrets
 
     found = read_k8s_secrets((DEPLOY / "k8s" / "examples" / "secrets.example.yaml").read_text())
-    # A list setting (GENTING_DATA_KEYS_PREVIOUS) is refused per entry: `NAME[0]` names the entry.
+    # A list of previous roots is refused item by item (GENTING_DATA_KEYS_PREVIOUS[0]).
     refused = {re.sub(r"\[\d+\]$", "", p.setting) for p in check_deployment_secrets(found)}
     assert refused == {name for name in found if not name.endswith("/username")}
 

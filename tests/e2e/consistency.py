@@ -16,6 +16,7 @@ from up_support import Up
 from genting import status as operator_status
 from genting.state import load_secrets
 from shared.db import connect as db_connect
+from shared.nats_setup import inbox_prefix_for
 from shared.settings import Settings
 from shared.testing import wait_until
 
@@ -114,7 +115,8 @@ async def read_models_equal_replays(up: Up, db: dict[str, asyncpg.Connection]) -
     # The replay reads through consumers of its own: the admin's (`genting replay` gives it).
     from genting.cli import _nats_url_for
 
-    as_reporting = await nats.connect(_nats_url_for(up.data_dir, "admin"))
+    admin = _nats_url_for(up.data_dir, "admin")
+    as_reporting = await nats.connect(admin, inbox_prefix=inbox_prefix_for(admin))
     try:
         await replay_equals_live(
             db["reporting"], reporting_tables, lambda pool: rebuild_reporting(pool, as_reporting.jetstream())

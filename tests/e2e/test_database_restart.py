@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-import os
 import shutil
-import signal
 import time
 import uuid
 from collections.abc import Iterator
@@ -22,9 +20,11 @@ import httpx
 import pytest
 
 from genting.client import Client, RetryPolicy
-from genting.embedded import EmbeddedPostgres, EmbeddedServerError
+from genting.embedded import EmbeddedPostgres
 from shared.auth import issue_token
+from shared.db import wait_for_database
 from shared.testing import TEST_DATA_KEY, TEST_JWKS_FILE, TEST_SIGNING_KEY, free_port, wait_until
+from shared.testing.postgres_crash import crash, restart
 from shared.testing.registry_examples import family_body
 
 pytestmark = pytest.mark.e2e
@@ -52,29 +52,6 @@ def pg_server_url(own_postgres: EmbeddedPostgres) -> str:
 def bearer(role: str, kelurahan: str | None = None) -> dict[str, str]:
     jwt = issue_token(TEST_SIGNING_KEY, role=role, sub=f"{role}-crash", kelurahan=kelurahan)
     return {"Authorization": f"Bearer {jwt}"}
-
-
-def crash(server: EmbeddedPostgres) -> None:
-    """SIGKILL the postmaster (no shutdown), and wait until it no longer accepts connections."""
-    pid = server.pid()
-    assert pid is not None
-    os.kill(pid, signal.SIGKILL)
-    deadline = time.monotonic() + 30
-    while server.is_running() and time.monotonic() < deadline:
-        time.sleep(0.05)
-
-
-async def restart(server: EmbeddedPostgres, timeout: float = 60.0) -> None:
-    """Start it again as the supervisor does: its orphaned backends may hold shared memory a while."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            await asyncio.to_thread(server.restart)
-            return
-        except EmbeddedServerError:
-            if time.monotonic() > deadline:
-                raise
-            await asyncio.sleep(0.5)
 
 
 async def families_in(database_url: str) -> int:
@@ -169,6 +146,27 @@ async def test_a_client_retries_through_the_restart_with_one_key_and_one_effect(
     assert "waiting for" in said and "503" in said  # the client said what it waited for
     assert "answered again after" in said
     print(f"client waited {waited:.1f} s through a {down_for:g} s outage, {client.counts.retries} retries")
+
+
+async def test_a_service_starting_while_its_database_restarts_waits_for_it_instead_of_exiting(
+    own_postgres: EmbeddedPostgres, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What a service's startup does first (shared/service.py's lifespan): wait, bounded."""
+    crash(own_postgres)
+
+    async def back_later() -> None:
+        await asyncio.sleep(3.0)
+        await restart(own_postgres)
+
+    returning = asyncio.create_task(back_later())
+    started = time.monotonic()
+    try:
+        await wait_for_database(own_postgres.url, timeout=90)
+    finally:
+        await returning
+    assert time.monotonic() - started >= 3.0
+    said = capsys.readouterr()
+    assert "waiting_for_database" in said.out + said.err
 
 
 @pytest.mark.parametrize("service", ["registry", "aid", "funding", "reporting"])

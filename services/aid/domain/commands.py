@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from uuid import UUID, uuid5
 
+from services.aid.domain.catalogue import PEKALONGAN, FoodCatalogue
 from services.aid.domain.growth import NoGain
 from shared.contracts.aid import DeliveredItem
 from shared.effective import effective_date_errors
@@ -45,6 +46,8 @@ class Policy:
     programme_start: date = date(2025, 1, 1)
     max_ahead_days: int = 14
     grace_days: int = 0
+    # What a delivery's items are matched to (GENTING_FOOD_CATALOGUE; Pekalongan's by default).
+    catalogue: FoodCatalogue = PEKALONGAN
 
     def __post_init__(self) -> None:
         if self.daily_minimum_rp <= 0 or self.days <= 0:
@@ -116,6 +119,11 @@ class EndWindow:
     today: date
     recorded_through: date | None
     grace_days: int = 0
+    # The deployment's bound on the wait (README, "Plans in time"): records are entered at most
+    # this many days late, so everything up to `today` minus it is in (None: no bound) ...
+    max_entry_delay_days: int | None = None
+    # ... and the operator's declaration that every record up to this day is entered.
+    entered_through: date | None = None
 
 
 @dataclass(frozen=True)

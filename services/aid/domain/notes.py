@@ -21,9 +21,11 @@ class _Private(BaseModel):
 
 
 class DeliveryNote(_Private):
-    """Who recorded the delivery (a staff account), for the audit trail inside aid."""
+    """Who recorded the delivery (a staff account), for the audit trail inside aid, and the item
+    names as typed (free text that may name the family: never on the bus)."""
 
     recorded_by: str
+    items_typed: list[str] | None = None
 
 
 class ConfirmationNote(_Private):

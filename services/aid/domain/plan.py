@@ -44,6 +44,7 @@ from shared.contracts.aid import (
     AidPlanOpened,
     AidPlanUnderfunded,
     CoverageGapDetected,
+    DeliveredItem,
     DeliveryConfirmed,
     EducationSessionHeld,
     HomeVisitDone,
@@ -240,6 +241,19 @@ def _with_funding(before: Plan, facts: list[Fact], on: date) -> list[Fact]:
     return [*facts, Fact(event)]
 
 
+def known_through(
+    today: date, recorded_through: date | None, max_entry_delay_days: int | None, entered_through: date | None
+) -> date | None:
+    """The last day up to which aid may take its records as complete: the latest effective date
+    among them, the operator's "entered through DATE", or — records being entered at most
+    `max_entry_delay_days` late — today minus that bound, whichever is latest. The bound is what
+    ends the wait when a city stops entering records: after it, the clock alone decides."""
+    candidates = [d for d in (recorded_through, entered_through) if d is not None]
+    if max_entry_delay_days is not None:
+        candidates.append(today - max_entry_delay_days * ONE_DAY)
+    return max(candidates) if candidates else None
+
+
 def window_over(state: Plan, today: date, recorded_through: date | None, grace_days: int) -> bool:
     """README, "Plans in time": an active plan's days are over for good once BOTH the city's
     today and the latest effective date among aid's records are past its last day plus the
@@ -255,7 +269,8 @@ def window_over(state: Plan, today: date, recorded_through: date | None, grace_d
 
 def _end_window(state: Plan, cmd: EndWindow) -> list[Fact]:
     assert cmd.grace_days >= 0
-    if not window_over(state, cmd.today, cmd.recorded_through, cmd.grace_days):
+    through = known_through(cmd.today, cmd.recorded_through, cmd.max_entry_delay_days, cmd.entered_through)
+    if not window_over(state, cmd.today, through, cmd.grace_days):
         return []
     assert state.window is not None
     facts = []
@@ -293,6 +308,14 @@ def _record_delivery(state: Plan, cmd: RecordDelivery) -> list[Fact]:
         errors.append(FieldError("period_from", f"must not be before delivered_on ({cmd.delivered_on})"))
     if cmd.value_rp <= 0:
         errors.append(FieldError("value_rp", "must be a positive number of rupiah"))
+    items: list[DeliveredItem] = []
+    for i, item in enumerate(cmd.items):
+        food = policy.catalogue.match(item.name)
+        if food is None:
+            known = ", ".join(f.name for f in policy.catalogue.foods)
+            errors.append(FieldError(f"items[{i}].name", f"is not in the city's food catalogue ({known})"))
+        else:  # the catalogue's code and name go on the bus, never the typed text
+            items.append(DeliveredItem(code=food.code, name=food.name, quantity=item.quantity, unit=item.unit))
     if errors:
         raise InvalidCommand(errors)
     if state.status != "active":
@@ -335,9 +358,10 @@ def _record_delivery(state: Plan, cmd: RecordDelivery) -> list[Fact]:
         days=period.days,
         value_rp=cmd.value_rp,
         delivered_on=cmd.delivered_on,
-        items=list(cmd.items),
+        items=items,
     )
-    facts.append(Fact(delivered, DeliveryNote(recorded_by=cmd.recorded_by)))
+    typed = [item.name for item in cmd.items]  # free text: sealed with the note, erased with the family
+    facts.append(Fact(delivered, DeliveryNote(recorded_by=cmd.recorded_by, items_typed=typed)))
     after = reduce(evolve, facts, state)
     if after.days_covered == after.days:
         on = cmd.delivered_on  # effective: the day the last food was handed over
@@ -504,6 +528,7 @@ __all__ = [
     "decide",
     "evolve",
     "fold",
+    "known_through",
     "photo_ref_error",
     "reaching_date",
     "window_over",

@@ -68,7 +68,7 @@ class TestDeliveries:
         [event] = await wait_events(aid.js, "AidDelivered")
         assert event["subject"] == f"genting.aid.plan.{plan['plan_id']}.AidDelivered"
         assert event["data"]["delivery_id"] == body["delivery_id"] and event["data"]["days"] == 7
-        assert event["data"]["items"][1] == {"name": "beras", "quantity": 2.5, "unit": "kg"}
+        assert event["data"]["items"][1] == {"code": "BERAS", "name": "beras", "quantity": 2.5, "unit": "kg"}
         assert "kader-test" not in str(event)  # who recorded it stays in aid
         detail = (await aid.http.get(f"/plans/{plan['plan_id']}", headers=token("auditor"))).json()
         assert [d["delivery_id"] for d in detail["deliveries"]] == [body["delivery_id"]]
@@ -148,6 +148,28 @@ class TestDeliveries:
         assert await aid.pool.fetchval("select count(*) from deliveries_view") == 1
 
 
+class TestFoodCatalogue:
+    async def test_any_signed_in_role_reads_the_catalogue(self, aid: Aid) -> None:
+        answer = await aid.http.get("/food-catalogue", headers=token("auditor"))
+        assert answer.status_code == 200
+        assert {"code": "TELUR", "name": "telur ayam", "unit": "butir", "aliases": ["telur", "eggs", "egg"]} in (
+            answer.json()["foods"]
+        )
+        assert (await aid.http.get("/food-catalogue")).status_code == 401
+
+    async def test_a_name_not_in_the_catalogue_is_refused_and_typed_text_never_reaches_the_bus(self, aid: Aid) -> None:
+        plan = await open_plan(aid)
+        body = delivery(day(1), 7)
+        body["items"][1]["name"] = "beras untuk Ibu Siti"
+        refused = await deliver(aid, plan, body)
+        assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "items[1].name"
+        body["items"][1]["name"] = "BERAS "
+        assert (await deliver(aid, plan, body)).status_code == 201
+        [event] = await wait_events(aid.js, "AidDelivered")
+        assert [i["code"] for i in event["data"]["items"]] == ["TELUR", "BERAS"]
+        assert "BERAS " not in str(event) and "Siti" not in str(event)
+
+
 class TestClock:
     async def test_the_clock_ends_a_passed_plan_with_uncovered_days_as_incomplete(self, aid: Aid) -> None:
         plan = await open_plan(aid)
@@ -175,6 +197,22 @@ class TestClock:
         [closed] = await wait_events(aid.js, "AidPlanClosed")
         assert closed["data"]["outcome"] == "incomplete" and closed["data"]["closed_on"] == day(181).isoformat()
         assert (await deliver(aid, plan, delivery(day(101), 1, delivered_on=day(101)))).status_code == 409
+
+    async def test_a_plan_whose_city_stopped_entering_records_ends_once_the_entry_delay_passed(self, aid: Aid) -> None:
+        # Given a plan with deliveries for its first 14 days and then no record at all;
+        plan = await open_plan(aid)
+        await deliver_on_their_days(aid, plan, 1, 14)
+        # when the clock is 30 days past its last day (GENTING_MAX_ENTRY_DELAY_DAYS, default 30),
+        # a late record may still come: the plan waits;
+        aid.clock.today = day(180 + 30)
+        assert await run_step(aid.app) == 0
+        # one day more and the clock alone decides: it ends incomplete, its money comes back.
+        aid.clock.advance(1)
+        assert await run_step(aid.app) == 1
+        current = await wait_plan(aid.http, UUID(plan["family_id"]))
+        assert current["status"] == "incomplete" and current["unspent_rp"] == MINIMUM - 14 * 15_000
+        [closed] = await wait_events(aid.js, "AidPlanClosed")
+        assert closed["data"]["closed_on"] == day(181).isoformat()
 
 
 class TestConfirmation:

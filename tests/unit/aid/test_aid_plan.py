@@ -216,10 +216,28 @@ class TestDeliveries:
                 days=7,
                 value_rp=105_000,
                 delivered_on=day(1),
-                items=list(ITEMS),
+                items=[DeliveredItem(code="TELUR", name="telur ayam", quantity=30, unit="piece")],
             )
         ]
-        assert facts[0].private == DeliveryNote(recorded_by="kader-1")
+        assert facts[0].private == DeliveryNote(recorded_by="kader-1", items_typed=["eggs"])
+
+    def test_items_are_matched_to_the_food_catalogue_and_only_its_codes_go_on_the_bus(self) -> None:
+        # Given a kader who types a name the catalogue knows by an alias, and one it does not know;
+        typed = (
+            DeliveredItem(name="  Beras ", quantity=5, unit="kg"),
+            DeliveredItem(name="beras untuk Ibu Siti", quantity=1, unit="kg"),
+        )
+        # when the delivery is recorded, then 422 names the unknown line;
+        with pytest.raises(InvalidCommand) as exc:
+            decide(fold(given(opened())), replace(deliver(1, 7), items=typed))
+        assert fields_of(exc) == ["items[1].name"]
+        # and with known names only, the event carries the catalogue's code and name; the typed
+        # text stays in the sealed note.
+        [fact] = decide(fold(given(opened())), replace(deliver(1, 7), items=typed[:1]))
+        assert isinstance(fact.event, AidDelivered)
+        assert [(i.code, i.name) for i in fact.event.items] == [("BERAS", "beras")]
+        assert "  Beras " not in fact.event.model_dump_json()
+        assert fact.private == DeliveryNote(recorded_by="kader-1", items_typed=["  Beras "])
 
     def test_under_the_daily_minimum_is_refused_naming_the_value(self) -> None:
         with pytest.raises(InvalidCommand) as exc:
@@ -344,6 +362,24 @@ class TestWindow:
         assert decide(fold(given(opened())), EndWindow(PLAN, late, recorded_through=None)) == []
         [_, closed] = decide(fold(given(opened())), EndWindow(PLAN, late, END + timedelta(days=1)))
         assert isinstance(closed.event, AidPlanClosed) and closed.event.closed_on == END + timedelta(days=1)
+
+    def test_a_plan_ends_once_the_entry_delay_has_passed_though_no_record_came_after_it(self) -> None:
+        # Given a plan whose city stopped entering records on its last day; when the clock is
+        # past its last day plus the 30 days records may be late; then it ends incomplete.
+        history = given(opened())
+        waiting = EndWindow(PLAN, END + timedelta(days=30), recorded_through=END, max_entry_delay_days=30)
+        assert decide(fold(history), waiting) == []  # a record dated after END may still come
+        due = replace(waiting, today=END + timedelta(days=31))
+        [gap, closed] = decide(fold(history), due)
+        assert isinstance(gap.event, CoverageGapDetected)
+        assert isinstance(closed.event, AidPlanClosed) and closed.event.outcome == "incomplete"
+        assert closed.event.closed_on == END + timedelta(days=1)  # effective: the day after its last
+
+    def test_an_operators_entered_through_date_ends_the_wait_at_once(self) -> None:
+        history = given(opened())
+        declared = EndWindow(PLAN, END + timedelta(days=2), None, entered_through=END + timedelta(days=1))
+        assert [type(e) for e in events(decide(fold(history), declared))] == [CoverageGapDetected, AidPlanClosed]
+        assert decide(fold(history), replace(declared, entered_through=END)) == []
 
     def test_a_delivery_handed_over_after_the_plans_days_and_grace_is_refused(self) -> None:
         cmd = replace(deliver(170, 180), delivered_on=END + timedelta(days=1), today=END + timedelta(days=1))
