@@ -73,6 +73,19 @@ def _parser() -> argparse.ArgumentParser:
             default=_env_int(f"GENTING_{service.name.upper()}_PORT", service.port),
         )
 
+    up.add_argument(
+        "--gateway-port",
+        type=int,
+        metavar="N",
+        default=_env_int("GENTING_GATEWAY_PORT", 8000),
+        help="the field app and the APIs under one origin (default 8000)",
+    )
+    gateway = commands.add_parser(
+        "gateway",
+        help="serve the field app and proxy /api/<service>/ to the services (what the gateway container runs)",
+        description="Settings: GENTING_<SERVICE>_URL for registry, aid, funding, reporting; GENTING_FIELD_OIDC_ISSUER "
+        "and GENTING_FIELD_OIDC_CLIENT_ID (the app's sign-in); GENTING_HOST, PORT or GENTING_PORT (default 8000).",
+    )
     serve = commands.add_parser(
         "serve",
         help="run one service in the foreground, configured from the environment only (what a container runs)",
@@ -174,6 +187,7 @@ def _parser() -> argparse.ArgumentParser:
     commands_ = (
         up,
         serve,
+        gateway,
         migrate,
         status,
         dlq,
@@ -200,6 +214,10 @@ def main(argv: list[str] | None = None) -> int:
         return _serve(args.service)
     if args.command == "migrate":
         return _migrate(args.service)
+    if args.command == "gateway":
+        from genting.gateway import serve_from_env
+
+        return serve_from_env()
     if args.command == "check-secrets":
         return _check_secrets(args)
     args.data_dir = args.data_dir.resolve()
@@ -279,6 +297,7 @@ def _up(args: argparse.Namespace) -> int:
         args.demo,
         args.demo_families,
         args.replicas,
+        args.gateway_port,
         idp_port=args.idp_port,
         idp_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
     )

@@ -20,7 +20,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -62,6 +62,7 @@ class UpOptions:
     demo: bool = False
     demo_families: int | None = None  # None: genting.demo.DEFAULT_FAMILIES
     replicas: int = 1
+    gateway_port: int = 8000  # the field app and the APIs under one origin (genting/gateway.py)
     idp_port: int = 8009  # the development OIDC provider (genting/devidp.py)
     # Origins the provider redirects to and answers from the browser (the field app's).
     idp_origins: tuple[str, ...] = ("http://127.0.0.1:8000", "http://localhost:8000")
@@ -112,10 +113,16 @@ class Stack:
     idp: uvicorn.Server | None = None  # the development OIDC provider, served in this process
     idp_task: asyncio.Task[None] | None = None
     record: dict[str, object] = field(default_factory=dict)  # what stack.json says, less the pids
+    gateway: tuple[Any, asyncio.Task[None]] | None = None  # uvicorn's server and its task
 
     async def shutdown(self) -> None:
-        # No more restarts; then services first (they flush to NATS and PostgreSQL on the way
-        # out), then the servers.
+        # No more restarts; then the gateway and the services (they flush to NATS and PostgreSQL
+        # on the way out), then the servers.
+        if self.gateway is not None:
+            server, task = self.gateway
+            server.should_exit = True
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(task, STOP_TIMEOUT)
         for keeper in self.keepers:
             keeper.cancel()
         await asyncio.gather(*self.keepers, return_exceptions=True)
@@ -279,6 +286,7 @@ async def _start_and_watch(options: UpOptions, stack: Stack, stop: asyncio.Event
     if not await _wait_ready(stack.children, stop):
         return 0
     service_urls = {c.service.name: c.url for c in stack.children}
+    gateway_url = await _start_gateway(options, stack, service_urls)
     stack.record = {
         # The operator's URL (status, dlq, events read it); `genting nats-url` gives the others.
         "nats_url": operator_url,
@@ -287,6 +295,7 @@ async def _start_and_watch(options: UpOptions, stack: Stack, stop: asyncio.Event
         "databases": databases,
         "services": service_urls,
         "replicas": options.replicas,
+        "app": gateway_url,
         "idp": idp_url,
     }
     _write_record(options, stack)
@@ -295,6 +304,27 @@ async def _start_and_watch(options: UpOptions, stack: Stack, stop: asyncio.Event
     if options.demo:
         return await _load_demo_and_watch(options, stack, secrets.signing_key, service_urls, stop)
     return await _watch(stack.children, stop)
+
+
+async def _start_gateway(options: UpOptions, stack: Stack, service_urls: dict[str, str]) -> str:
+    """The field app and the APIs under one origin, in this process (it only forwards)."""
+    import uvicorn
+
+    from genting.gateway import app_config, create_gateway
+
+    try:
+        sock = _listen(options.host, options.gateway_port)
+    except OSError as exc:
+        # The APIs work without it: say so, and go on.
+        print(f"genting: port {options.gateway_port} for the field app: {exc.strerror}; try --gateway-port", flush=True)
+        return ""
+    stack.sockets["gateway"] = sock
+    config = uvicorn.Config(
+        create_gateway(service_urls, app_config()), log_level="warning", access_log=False, lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    stack.gateway = (server, asyncio.create_task(server.serve(sockets=[sock])))
+    return f"http://{_local(options.host)}:{options.gateway_port}"
 
 
 def _write_record(options: UpOptions, stack: Stack) -> None:
@@ -562,6 +592,8 @@ def _print_banner(options: UpOptions, stack: Stack, nats_url: str, pg_url: str, 
     for name, child in running.items():
         lines.append(f"  {name:<{width}}  {child.url}   API docs: {child.url}/docs{replicas}")
     locked = "  (locked: genting nats-url NAME)" if stack.nats else "  (external)"
+    if app_url := stack.record.get("app"):
+        lines.append(f"  {'field app':<{width}}  {app_url}/   (kader, lurah, donor; APIs under {app_url}/api/)")
     lines.append(f"  {'NATS':<{width}}  {nats_url}{locked}")
     lines.append(f"  {'PostgreSQL':<{width}}  {_hide_password(pg_url)}{'' if stack.postgres else '  (external)'}")
     lines.append(f"  {'Sign-in':<{width}}  {idp_url}   (development OIDC provider)")

@@ -137,7 +137,7 @@ def build_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
     # Innermost: a database outage becomes a 503 before the catch-all's 500 sees it.
     app.add_middleware(DatabaseOutage)
     # Outermost but for the request context: an oversized body is refused before auth or parsing.
-    app.add_middleware(BodyLimit, limit=1 << 20, limits={"/import": 10 << 20})
+    app.add_middleware(BodyLimit, limit=1 << 20, limits={"/import": 10 << 20, "/photo": 6 << 20})
     app.add_middleware(RequestContext, observe=metrics.observe_request)
     for router in spec.routers:
         app.include_router(router)

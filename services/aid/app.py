@@ -10,7 +10,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.aid import api, grievance_api, home_visit_api, projections, session_api
+from services.aid import api, grievance_api, home_visit_api, photo_api, projections, session_api
 from services.aid.domain import PRIVATE_PARTS, HomeVisit, Plan, Session, grievance, home_visit, plan, session
 from services.aid.domain.grievance import Grievance
 from services.aid.family_keys import FamilyKeyCipher
@@ -98,7 +98,8 @@ def repositories(settings: Settings) -> Repositories:
 def create_app(settings: AidSettings | None = None) -> FastAPI:
     settings = settings or load_settings()
     repos = repositories(settings)
-    handlers = Handlers(repos.plans, repos.sessions, repos.visits, repos.family_keys, settings.policy())
+    photos = settings.photo_store()
+    handlers = Handlers(repos.plans, repos.sessions, repos.visits, repos.family_keys, settings.policy(), photos)
     app: FastAPI
 
     def today() -> date:
@@ -115,7 +116,7 @@ def create_app(settings: AidSettings | None = None) -> FastAPI:
         title="Genting aid",
         description=DESCRIPTION,
         migrations=MIGRATIONS,
-        routers=[api.router, session_api.router, home_visit_api.router, grievance_api.router],
+        routers=[api.router, session_api.router, home_visit_api.router, grievance_api.router, photo_api.router],
         publishes=CATALOG,
         projections=policies,
         extra_tasks=lambda app: [*clock_tasks(app), *grievance_clock_tasks(app)],
@@ -123,6 +124,7 @@ def create_app(settings: AidSettings | None = None) -> FastAPI:
     app = build_app(spec, settings)
     app.state.clock = settings.clock()
     app.state.handlers = handlers
+    app.state.photo_store = photos
     app.state.grievances = Grievances(repos.grievances, settings.grievance_sla_days, settings.programme_start)
     app.state.grievance_bucket = grievance_api.TokenBucket(settings.grievance_burst, settings.grievance_per_hour)
     app.state.trusted_proxies = settings.trusted_proxy_networks()

@@ -4,13 +4,15 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from services.aid.domain import Policy
 from services.aid.domain.catalogue import PEKALONGAN, FoodCatalogue
+from services.aid.photo_store import DirectoryPhotoStore, PhotoStore, S3PhotoStore
 from shared.settings import Settings
 
 
@@ -23,6 +25,16 @@ class AidSettings(Settings):
     # How far past the day it was handed over a delivery may cover (README).
     delivery_max_ahead_days: int = Field(default=14, ge=0)
     clock_interval_seconds: float = Field(default=60.0, gt=0)
+    # The proof photos' object store (photo_store.py). With a bucket, an S3-compatible store
+    # (MinIO in Compose, any S3 in Kubernetes); else files under GENTING_PHOTO_DIR, or under
+    # GENTING_DATA_DIR/photos (what `genting up` sets), or a temporary directory (tests).
+    photo_dir: Path | None = None
+    data_dir: Path | None = None
+    photo_s3_bucket: str | None = None
+    photo_s3_endpoint: str | None = None  # e.g. http://minio:9000; unset = AWS
+    photo_s3_region: str | None = None
+    photo_s3_access_key: SecretStr | None = None
+    photo_s3_secret_key: SecretStr | None = None
     # A grievance still open this many days after it was filed is escalated to the city.
     grievance_sla_days: int = Field(default=7, ge=1)
     # Filing without a token, per client address: this many at once, then this many an hour.
@@ -55,6 +67,21 @@ class AidSettings(Settings):
             max_ahead_days=self.delivery_max_ahead_days,
             grace_days=self.recording_grace_days,
         )
+
+    def photo_store(self) -> PhotoStore:
+        if self.photo_s3_bucket:
+            return S3PhotoStore(
+                self.photo_s3_bucket,
+                endpoint_url=self.photo_s3_endpoint,
+                access_key=self.photo_s3_access_key.get_secret_value() if self.photo_s3_access_key else None,
+                secret_key=self.photo_s3_secret_key.get_secret_value() if self.photo_s3_secret_key else None,
+                region=self.photo_s3_region,
+            )
+        if self.photo_dir is not None:
+            return DirectoryPhotoStore(self.photo_dir)
+        if self.data_dir is not None:
+            return DirectoryPhotoStore(self.data_dir / "photos")
+        return DirectoryPhotoStore(Path(tempfile.gettempdir()) / "genting-photos")
 
 
 def load_settings() -> AidSettings:

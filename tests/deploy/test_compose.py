@@ -27,7 +27,8 @@ def test_with_the_secrets_it_lists_every_service() -> None:
     out = run(
         "docker-compose", "--env-file", str(DEPLOY / "secrets.example.env"), "config", "--services", env=bare_env()
     )
-    assert set(out.stdout.split()) == {"postgres", "nats", "migrate", *SERVICES}
+    # The field app's gateway, and MinIO (aid's photos) with the one-shot that makes its bucket.
+    assert set(out.stdout.split()) == {"postgres", "nats", "migrate", "gateway", "minio", "minio-bucket", *SERVICES}
 
 
 def test_without_the_secrets_it_refuses_to_render_and_names_them() -> None:

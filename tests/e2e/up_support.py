@@ -62,7 +62,7 @@ class Up:
 async def genting_up(tmp_path: Path, *args: str, timeout: float = 150) -> AsyncIterator[Up]:
     data = tmp_path / "data"
     # Every port its own, the sign-in provider's too: tests may run side by side.
-    ports = {name: free_port() for name in (*SERVICES, "nats", "pg", "idp")}
+    ports = {name: free_port() for name in (*SERVICES, "nats", "pg", "idp", "gateway")}
     argv = ["up", "--data-dir", str(data), "--host", "127.0.0.1", *args]
     argv += [f"--{name}-port={port}" for name, port in ports.items()]
     # Its own embedded servers, whatever the test session uses.
