@@ -127,5 +127,6 @@ def create_app(settings: AidSettings | None = None) -> FastAPI:
     app.state.photo_store = photos
     app.state.grievances = Grievances(repos.grievances, settings.grievance_sla_days, settings.programme_start)
     app.state.grievance_bucket = grievance_api.TokenBucket(settings.grievance_burst, settings.grievance_per_hour)
+    app.state.trusted_proxies = settings.trusted_proxy_networks()
     app.state.programme = Programme.from_settings(settings)
     return app

@@ -1,12 +1,14 @@
 """Aid's HTTP for grievances (CONTRACT.md, Aid: Grievances): anyone files one (no token needed,
-rate-limited per client address), follows it by its tracking code; the kelurahan's staff read
-them, its lurah (or admin) answers them."""
+rate-limited per client address, read from X-Forwarded-For only when a trusted proxy sent it),
+follows it by its tracking code; the kelurahan's staff read them, its lurah (or admin) answers them."""
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from datetime import date
+from ipaddress import IPv4Network, IPv6Network, ip_address
 from typing import Annotated, Any
 from uuid import UUID, uuid4
 
@@ -47,6 +49,26 @@ class TokenBucket:
             return 0.0
         self.buckets[key] = (tokens, now)
         return (1 - tokens) / self.rate if self.rate else 3600.0
+
+
+def client_address(request: Request, trusted: Sequence[IPv4Network | IPv6Network]) -> str:
+    """The caller's address for the rate limit. Behind the gateway or the Ingress every request
+    comes from the proxy, which appends the address it saw to X-Forwarded-For; walking the header
+    from the right, each hop is believed only while the one that wrote it is a trusted proxy, so a
+    caller cannot pick its own bucket by writing the header itself."""
+    address = request.client.host if request.client else "unknown"
+    hops = [h.strip() for h in ",".join(request.headers.getlist("x-forwarded-for")).split(",") if h.strip()]
+    while hops and _is_trusted(address, trusted):
+        address = hops.pop()
+    return address
+
+
+def _is_trusted(address: str, trusted: Sequence[IPv4Network | IPv6Network]) -> bool:
+    try:
+        ip = ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in trusted)
 
 
 class GrievanceIn(BaseModel):
@@ -114,7 +136,8 @@ ANONYMOUS = Principal(sub="anonymous", role="public")
     "/grievances",
     status_code=201,
     summary="File a grievance (no token needed)",
-    description="Anyone may file: without a token it is rate-limited per client address "
+    description="Anyone may file: without a token it is rate-limited per client address, taken from "
+    "X-Forwarded-For only when the peer is one of GENTING_TRUSTED_PROXIES "
     "(GENTING_GRIEVANCE_BURST at once, then GENTING_GRIEVANCE_PER_HOUR an hour; 429 with Retry-After).",
     response_model=GrievanceFiledOut,
     responses=problem_responses(400, 401, 413, 422, 429),
@@ -123,7 +146,7 @@ async def file_grievance(body: GrievanceIn, request: Request) -> JSONResponse:
     if request.headers.get("authorization"):
         principal = await authenticate(request)
     else:
-        address = request.client.host if request.client else "unknown"
+        address = client_address(request, request.app.state.trusted_proxies)
         wait = request.app.state.grievance_bucket.take(address)
         if wait:
             return problem(
@@ -217,5 +240,24 @@ async def resolve_grievance(
             "due_on": str(after.due_on),
             "resolved_on": str(after.resolved_on),
         }
+
+    return await run_command(request, principal, execute)
+
+
+@router.delete(
+    "/grievances/{grievance_id}/personal-data",
+    summary="Erase a grievance's personal data (admin), for one naming no family",
+    description="The grievance's own key is destroyed: its description, contact and resolution become "
+    "unreadable for good, and nothing is sealed for it again. Its category, kelurahan, status and "
+    "dates stay, so the counts do not move. A grievance naming a family is erased with the family "
+    "(409). Repeating it is harmless.",
+    responses=problem_responses(401, 403, 404, 409),
+)
+async def erase_grievance(grievance_id: UUID, request: Request, principal: Caller) -> JSONResponse:
+    principal.require("admin")
+
+    async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
+        await _service(request).erase(conn, grievance_id)
+        return 200, {"grievance_id": str(grievance_id), "personal_data": "erased"}
 
     return await run_command(request, principal, execute)

@@ -1,6 +1,7 @@
 """Where a grievance's private parts (description, contact, resolution) are sealed: under the
 family's own key when the grievance names a family (so the registry's erasure of the family
-erases them too), else under a key of the grievance's own in `grievance_keys`."""
+erases them too), else under a key of the grievance's own in `grievance_keys`, destroyed by
+`DELETE /grievances/{id}/personal-data` (a tombstone in `erased_grievances` keeps it destroyed)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ class GrievanceCipher:
         # The family is recorded beside the stream before its first (sealed) event is appended.
         family_id = await conn.fetchval("select family_id from grievance_tracking where grievance_id = $1", stream_id)
         if family_id is None:
+            if create and await conn.fetchval("select 1 from erased_grievances where grievance_id = $1", stream_id):
+                create = False  # erased: an answer given afterwards is not kept either
             return await self.own.for_stream(conn, stream_id, create=create)
         keys = self.families.keys
         key = await keys.key(conn, family_id)
@@ -33,3 +36,10 @@ class GrievanceCipher:
             await conn.execute("select pg_advisory_xact_lock(hashtextextended($1, 0))", str(family_id))
             key = await keys.key(conn, family_id) or await keys.create(conn, family_id)
         return AeadStreamCipher(key, stream_id)
+
+    async def erase(self, conn: asyncpg.Connection, grievance_id: UUID) -> None:
+        """Destroy the grievance's own key: its sealed texts become unreadable for good."""
+        await conn.execute(
+            "insert into erased_grievances (grievance_id) values ($1) on conflict do nothing", grievance_id
+        )
+        await self.own.destroy(conn, grievance_id)

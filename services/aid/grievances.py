@@ -28,9 +28,10 @@ from services.aid.domain.grievance import (
     ResolveGrievance,
     decide,
 )
+from services.aid.grievance_keys import GrievanceCipher
 from services.aid.schedule import recorded_through
 from shared.auth import Principal
-from shared.errors import Forbidden, NotFound
+from shared.errors import Conflict, Forbidden, NotFound
 from shared.eventstore import Metadata
 from shared.messaging import Envelope
 from shared.outbox import committing
@@ -106,6 +107,23 @@ class Grievances:
             raise Forbidden("only the lurah of the grievance's kelurahan, or admin, answers it")
         after = await self.repository.save(conn, loaded, decide(loaded.state, cmd), meta)
         return after.state
+
+    async def erase(self, conn: asyncpg.Connection, grievance_id: UUID) -> None:
+        """Erase the personal data of a grievance naming no family (one naming a family is erased
+        with the family, by the registry). Status, dates and category stay: the counts do not move."""
+        found = await conn.fetchrow(
+            "select family_id from grievance_tracking where grievance_id = $1 for update", grievance_id
+        )
+        if found is None:
+            raise NotFound(f"Grievance {grievance_id} is not filed.")
+        if found["family_id"] is not None:
+            raise Conflict(
+                "This grievance names a family: its texts are sealed under the family's key, "
+                "erased with the family's personal data in the registry."
+            )
+        cipher = self.repository.cipher
+        assert isinstance(cipher, GrievanceCipher)
+        await cipher.erase(conn, grievance_id)
 
     async def escalate_due(self, pool: asyncpg.Pool, today: date) -> int:
         """The clock step: every grievance still open after its due day is escalated, as it would

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 
 from pydantic import Field, SecretStr
@@ -39,6 +40,14 @@ class AidSettings(Settings):
     # Filing without a token, per client address: this many at once, then this many an hour.
     grievance_burst: int = Field(default=5, ge=1)
     grievance_per_hour: float = Field(default=10.0, gt=0)
+    # The proxies (addresses or networks, comma-separated) whose X-Forwarded-For names the client
+    # for that count: the gateway and the Ingress. From any other peer the header is ignored (a
+    # caller could write anything in it). Default loopback only: `genting gateway` on the same host.
+    trusted_proxies: str = "127.0.0.1/32,::1/128"
+
+    def trusted_proxy_networks(self) -> list[IPv4Network | IPv6Network]:
+        """GENTING_TRUSTED_PROXIES parsed; a malformed entry fails the startup with its name."""
+        return [ip_network(entry.strip(), strict=False) for entry in self.trusted_proxies.split(",") if entry.strip()]
 
     # The city's food catalogue, a JSON file of [{code, name, unit, aliases}] (README, "Food
     # catalogue"); unset, Kota Pekalongan's shipped with the code.

@@ -208,12 +208,14 @@ async def get_dashboard(request: Request) -> HTMLResponse:
         aid = await _aid(request, conn)
         history = await _history(request, conn)
         outcomes = await queries.outcomes(conn, settings.programme_start, _today(request), _areas(request))
+        grievances = await transparency.grievance_summary(conn, _today(request))
     html = dashboard.render(
         progress,
         funding,
         aid,
         history=history,
         outcomes_by_month=outcomes.by_month,
+        grievances=grievances,
         city=request.app.state.programme.city_name,
         refresh_seconds=settings.dashboard_refresh_seconds,
         zone=settings.zone(),

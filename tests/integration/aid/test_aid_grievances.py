@@ -7,12 +7,14 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from typing import Any
+from uuid import uuid4
 
 import pytest
 from aid_support import KAUMAN, MEDONO, TODAY, Aid, token
 from nats.js.api import DeliverPolicy
 
 from services.aid.grievances import run_step
+from services.aid.settings import AidSettings
 
 pytestmark = pytest.mark.integration
 
@@ -125,3 +127,54 @@ async def test_filing_without_a_token_is_rate_limited_per_client(aid: Aid) -> No
         headers=token("kader", MEDONO),
     )
     assert with_token.status_code == 201
+
+
+async def test_erasing_a_grievance_naming_no_family_makes_its_texts_unreadable_and_keeps_its_counts(
+    aid: Aid,
+) -> None:
+    filed = await file(aid, contact=SECRET_CONTACT)
+    other = await file(aid, category="food_quality", description="telur pecah")
+    url = f"/grievances/{filed['grievance_id']}/personal-data"
+    assert (await aid.http.delete(url, headers=token("lurah", MEDONO))).status_code == 403
+    erased = await aid.http.delete(url, headers=token("admin"))
+    assert erased.status_code == 200, erased.text
+    assert (await aid.http.delete(url, headers=token("admin"))).status_code == 200  # harmless again
+
+    # Answering it afterwards works, but the answer is not kept either: nothing is sealed for it again.
+    answered = await aid.http.post(
+        f"/grievances/{filed['grievance_id']}/resolution", json={"resolution": "Sudah diantar"}, headers=token("admin")
+    )
+    assert answered.status_code == 200, answered.text
+    listed = {g["grievance_id"]: g for g in (await aid.http.get("/grievances", headers=token("admin"))).json()["items"]}
+    gone = listed[filed["grievance_id"]]
+    assert (gone["description"], gone["contact"], gone["resolution"]) == (None, None, None)
+    assert (gone["category"], gone["status"]) == ("missed_delivery", "resolved")  # the counts stay
+    assert listed[other["grievance_id"]]["description"] == "telur pecah"  # the other's texts are untouched
+    assert (await aid.http.get(f"/grievances/track/{filed['tracking_code']}")).json()["status"] == "resolved"
+
+    unknown = await aid.http.delete(f"/grievances/{uuid4()}/personal-data", headers=token("admin"))
+    assert unknown.status_code == 404
+    # One naming a family is sealed under the family's key: it is erased with the family.
+    named = await file(aid, family_id=str(uuid4()))
+    refused = await aid.http.delete(f"/grievances/{named['grievance_id']}/personal-data", headers=token("admin"))
+    assert refused.status_code == 409, refused.text
+
+
+async def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit(aid: Aid) -> None:
+    body = {"kelurahan_code": MEDONO, "category": "other", "description": "uji"}
+
+    async def post(forwarded_for: str) -> int:
+        response = await aid.http.post("/grievances", json=body, headers={"X-Forwarded-For": forwarded_for})
+        return response.status_code
+
+    # The test client's peer is 127.0.0.1: by default a trusted proxy (the gateway on the same host).
+    assert [await post("203.0.113.7") for _ in range(6)] == [201] * 5 + [429]
+    assert await post("198.51.100.9") == 201  # another caller behind the same proxy is not held back
+    # What the caller wrote itself (left of the hop the proxy appended) is not believed.
+    assert await post("198.51.100.9, 203.0.113.7") == 429
+
+    # From a peer that is not a trusted proxy the header is ignored: the peer's own address counts.
+    behind_the_ingress = AidSettings.model_validate({"trusted_proxies": "10.0.0.0/8"})
+    aid.app.state.trusted_proxies = behind_the_ingress.trusted_proxy_networks()
+    statuses = [await post(f"192.0.2.{n}") for n in range(6)]
+    assert statuses == [201] * 5 + [429]

@@ -64,6 +64,8 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("GET", "/grievances/track/{tracking_code}"): EVERYONE,
     ("GET", "/grievances"): STAFF_IN,
     ("POST", "/grievances/{grievance_id}/resolution"): {"admin", "lurah in"},
+    ("DELETE", "/grievances/{grievance_id}/personal-data"): {"admin"},  # one naming no family
+    ("GET", "/food-catalogue"): EVERYONE - ANONYMOUS,  # read-only, any signed-in role
     # Operations and documents: public (probes, scrapers, integrators).
     ("GET", "/openapi.json"): EVERYONE,
     ("GET", "/health/live"): EVERYONE,

@@ -4,6 +4,7 @@ resolve; money by donor type and month; no donor's name and no grievance text an
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import httpx
@@ -62,3 +63,26 @@ async def test_the_grievance_summary_and_the_transparency_page(
     assert month in page.text and "Rp5.000.000" in page.text and "Rp2.700.000" in page.text
     assert "/receipts/verify/" in page.text  # the receipt check goes to funding's public route
     assert 'href="/transparency"' in (await reporting.get("/")).text
+
+
+async def test_the_dashboard_shows_the_grievance_summary(reporting: httpx.AsyncClient, js: JetStreamContext) -> None:
+    p = Programme()
+    grievance(p, MEDONO, "missed_delivery", 1, resolved_after=2)
+    grievance(p, MEDONO, "food_quality", 2, resolved_after=5)
+    grievance(p, KAUMAN, "conduct", 3, resolved_after=None)  # escalated, still open: overdue
+    await publish(js, p.published)
+    await wait_caught_up(js)
+
+    summary = (await reporting.get("/grievances/summary")).json()
+    html = (await reporting.get("/")).text
+    shown = dict(re.findall(r'data-metric="(grievances\.[^"]+)" data-value="([^"]*)"', html))
+    assert int(shown["grievances.total"]) == summary["total"] == 3
+    assert int(shown["grievances.overdue"]) == summary["overdue"] == 1
+    assert float(shown["grievances.median_days_to_resolve"]) == summary["median_days_to_resolve"] == 3.5
+    assert "3,5" in html
+    for group in ("by_category", "by_status", "by_kelurahan"):
+        expected = {c["key"]: c["count"] for c in summary[group]}
+        prefix = f"grievances.{group}."
+        assert {k.removeprefix(prefix): int(v) for k, v in shown.items() if k.startswith(prefix)} == expected
+    assert {c["key"]: c["count"] for c in summary["by_status"]} == {"escalated": 1, "resolved": 2}
+    assert "Kiriman terlewat" in html and "Dieskalasi" in html  # labelled, not codes
