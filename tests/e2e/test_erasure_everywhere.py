@@ -18,9 +18,10 @@ import asyncio
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
+import asyncpg
 import httpx
 import nats
 import pytest
@@ -74,6 +75,8 @@ class Family:
     serial: int
     family_id: str = ""
     plan_id: str = ""
+    tracking_code: str = ""
+    photo_id: str = ""
     secrets: list[str] = field(default_factory=list)
     verification_note: str = ""  # kept by the registry, shown by no route
     # Every command sent (url, body, headers with its Idempotency-Key, the status it got): a retry
@@ -194,6 +197,19 @@ async def aided(http: httpx.AsyncClient, aid: str, family: Family) -> None:
     confirm = f"{aid}/deliveries/{delivered['delivery_id']}/confirmation"
     await send(http, family, confirm, {"photo_ref": f"{photo} (foto {tag})"}, LURAH, refused=422)  # a space
     await send(http, family, confirm, {"photo_ref": photo}, LURAH)
+    # A proof photo (bytes, not text: the search is for its id's route answering after the erasure).
+    uploaded = await http.post(
+        f"{aid}/deliveries/{delivered['delivery_id']}/photo",
+        files={"photo": ("bukti.jpg", b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + tag.encode() * 64, "image/jpeg")},
+        headers=KADER,
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    family.photo_id = uploaded.json()["photo_id"]
+    complaint = f"Paket keluarga {tag} tidak datang minggu ini"
+    grievance = {"kelurahan_code": MEDONO, "category": "missed_delivery", "description": complaint}
+    filed = await send(http, family, f"{aid}/grievances", {**grievance, "family_id": family.family_id}, KADER)
+    family.tracking_code = filed["tracking_code"]
+    family.secrets.append(complaint)
     description = f"Jamban sehat untuk rumah {tag}"
     intervention = {"kind": "sanitation", "description": description, "done_on": TODAY.isoformat(), "value_rp": 0}
     await send(http, family, f"{aid}/plans/{family.plan_id}/interventions", intervention, KADER)
@@ -221,11 +237,19 @@ async def aided(http: httpx.AsyncClient, aid: str, family: Family) -> None:
     family.secrets += [photo, description, note]
 
 
-async def every_answer(http: httpx.AsyncClient, services: dict[str, Any], family: Family) -> dict[str, str]:
+async def every_answer(
+    http: httpx.AsyncClient, services: dict[str, Any], family: Family, receipt: dict[str, str]
+) -> dict[str, str]:
     """What every GET route of every service answers the admin (from each OpenAPI document, the
     family's own ids filled in, `family_id` given where a route takes it), and the kept answer a
     retry of each of the family's commands gets. Keyed by route."""
-    ids = {"family_id": family.family_id, "plan_id": family.plan_id}
+    ids = {
+        "family_id": family.family_id,
+        "plan_id": family.plan_id,
+        "tracking_code": family.tracking_code,
+        "photo_id": family.photo_id,
+        **receipt,  # the donor's contribution and its receipt's verification code
+    }
     answers: dict[str, str] = {}
     for name, svc in services.items():
         paths = (await http.get(f"{svc.url}/openapi.json")).json()["paths"]
@@ -241,7 +265,9 @@ async def every_answer(http: httpx.AsyncClient, services: dict[str, Any], family
                 url = url.replace(f"{{{param}}}", ids[param])
             query = {"family_id": family.family_id} if params.get("family_id") == "query" else {}
             response = await http.get(svc.url + url, params=query, headers=ADMIN)
-            assert response.status_code == 200, (name, url, response.text)
+            # A photo is deleted with its family: after the erasure its route answers 404.
+            gone = path == "/photos/{photo_id}" and response.status_code == 404
+            assert response.status_code == 200 or gone, (name, url, response.text)
             answers[f"{name} GET {url}"] = response.text
     # Only accepted commands: a refusal is not kept, so its retry would run again (after the
     # erasure the KK is free, and the registration would succeed, writing the data anew).
@@ -298,6 +324,15 @@ async def test_an_erased_family_leaves_nothing_readable_in_any_table_stream_log_
         }
         given = await http.post(f"{funding}/donors/{donor_id}/contributions", json=contribution, headers=ADMIN)
         assert given.status_code == 201, given.text
+        contribution_id = given.json()["contribution_id"]
+        conn = await asyncpg.connect(urls["funding"].database_url)
+        try:
+            code = await conn.fetchval(
+                "select verification_code from contribution_receipts where contribution_id = $1", UUID(contribution_id)
+            )
+        finally:
+            await conn.close()
+        receipt = {"contribution_id": contribution_id, "code": code}
         for family in (erased, kept):
             await registered(http, registry, family)
             await sponsored(http, funding, family, donor_id)
@@ -315,7 +350,7 @@ async def test_an_erased_family_leaves_nothing_readable_in_any_table_stream_log_
             return now if done and await settled(nats_url) else None
 
         before = await wait_until(caught_up, 60, interval=0.3, message="reporting and every consumer catch up")
-        shown = await every_answer(http, urls, erased)
+        shown = await every_answer(http, urls, erased, receipt)
         # Until now the admin is shown the family's personal data and texts (so the search below can fail).
         hidden = [secret for secret in erased.secrets if not found_in(shown, [secret])]
         assert hidden == [erased.verification_note]
@@ -331,10 +366,10 @@ async def test_an_erased_family_leaves_nothing_readable_in_any_table_stream_log_
         await wait_until(consumed, 30, interval=0.2, message="aid and funding consume PersonalDataErased")
 
         # Every read route and every kept answer: nothing of the erased family; the other's still there.
-        after = await every_answer(http, urls, erased)
+        after = await every_answer(http, urls, erased, receipt)
         assert found_in(after, erased.secrets) == []
         assert found_in(after, [erased.tag]) == []
-        kept_answers = await every_answer(http, urls, kept)
+        kept_answers = await every_answer(http, urls, kept, receipt)
         for secret in (s for s in kept.secrets if s != kept.verification_note):
             assert found_in(kept_answers, [secret]), f"the other family's {secret!r} is no longer shown"
 

@@ -20,6 +20,8 @@ from shared.testing import TEST_SIGNING_KEY, wait_until
 pytestmark = pytest.mark.integration
 
 EARLIER, MIDDLE = date(2026, 1, 2), date(2026, 2, 2)  # monthly weighings before TODAY (2 March)
+# A minimal JPEG: its magic bytes and some payload (the service sniffs the type, it does not decode).
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 4
 
 CALLERS: dict[str, dict[str, str]] = {
     "admin": token("admin"),
@@ -66,6 +68,9 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("POST", "/grievances/{grievance_id}/resolution"): {"admin", "lurah in"},
     ("DELETE", "/grievances/{grievance_id}/personal-data"): {"admin"},  # one naming no family
     ("GET", "/food-catalogue"): EVERYONE - ANONYMOUS,  # read-only, any signed-in role
+    # Proof photos: the kelurahan's staff store and see them (a photo shows a family's home).
+    ("POST", "/deliveries/{delivery_id}/photo"): STAFF_IN,
+    ("GET", "/photos/{photo_id}"): STAFF_IN,
     # Operations and documents: public (probes, scrapers, integrators).
     ("GET", "/openapi.json"): EVERYONE,
     ("GET", "/health/live"): EVERYONE,
@@ -108,7 +113,14 @@ async def a_medono_family(aid: Aid) -> dict[str, str]:
         "/grievances", json={"kelurahan_code": MEDONO, "category": "other", "description": "antrian lama"}
     )
     assert filed.status_code == 201, filed.text
+    photo = await aid.http.post(
+        f"/deliveries/{first.json()['delivery_id']}/photo",
+        files={"photo": ("bukti.jpg", JPEG, "image/jpeg")},
+        headers=CALLERS["admin"],
+    )
+    assert photo.status_code == 201, photo.text
     return {
+        "photo_id": photo.json()["photo_id"],
         "grievance_id": filed.json()["grievance_id"],
         "tracking_code": filed.json()["tracking_code"],
         "family_id": str(family),
@@ -125,6 +137,8 @@ def request_for(method: str, path: str, ids: dict[str, str], n: int) -> dict[str
     call: dict[str, Any] = {"method": method, "url": url}
     if path == "/plans/{plan_id}/deliveries":
         call["json"] = delivery(TODAY + timedelta(days=n), 1)
+    elif path == "/deliveries/{delivery_id}/photo":
+        call["files"] = {"photo": (f"bukti-{n}.jpg", JPEG + bytes([n]), "image/jpeg")}
     elif path == "/deliveries/{delivery_id}/confirmation":
         call["json"] = {}
     elif path == "/plans/{plan_id}/interventions":
