@@ -127,6 +127,7 @@ async def start_funding(servers: Any, js: JetStreamContext) -> tuple[Any, str]:
         "GENTING_SERVICE": "funding",
         "GENTING_DATABASE_URL": db,
         "GENTING_NATS_URL": servers.nats_url,
+        "GENTING_JWT_ALGORITHM": "HS256",  # the development option: a benchmark mints its own tokens
         "GENTING_JWT_SECRET": secret,
         "GENTING_LOG_LEVEL": "warning",
     }

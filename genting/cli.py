@@ -18,7 +18,7 @@ from genting.importer import run as run_import
 from genting.recovery_cli import add_parsers as add_recovery_parsers
 from genting.recovery_cli import run as run_recovery
 from genting.simulate import add_parser as add_simulate_parser
-from genting.state import load_secrets, read_stack
+from genting.state import JWKS_FILE, load_secrets, read_stack
 from shared.auth import ROLES, issue_token
 
 
@@ -58,6 +58,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     up.add_argument("--nats-port", type=int, default=_env_int("GENTING_NATS_PORT", 14222))
     up.add_argument("--pg-port", type=int, default=_env_int("GENTING_PG_PORT", 15432))
+    up.add_argument(
+        "--idp-port",
+        type=int,
+        default=_env_int("GENTING_IDP_PORT", 8009),
+        metavar="N",
+        help="the development OIDC sign-in provider's port (default 8009; origins: GENTING_IDP_ALLOWED_ORIGINS)",
+    )
     for service in catalogue.SERVICES:
         up.add_argument(
             f"--{service.name}-port",
@@ -66,10 +73,24 @@ def _parser() -> argparse.ArgumentParser:
             default=_env_int(f"GENTING_{service.name.upper()}_PORT", service.port),
         )
 
+    up.add_argument(
+        "--gateway-port",
+        type=int,
+        metavar="N",
+        default=_env_int("GENTING_GATEWAY_PORT", 8000),
+        help="the field app and the APIs under one origin (default 8000)",
+    )
+    gateway = commands.add_parser(
+        "gateway",
+        help="serve the field app and proxy /api/<service>/ to the services (what the gateway container runs)",
+        description="Settings: GENTING_<SERVICE>_URL for registry, aid, funding, reporting; GENTING_FIELD_OIDC_ISSUER "
+        "and GENTING_FIELD_OIDC_CLIENT_ID (the app's sign-in); GENTING_HOST, PORT or GENTING_PORT (default 8000).",
+    )
     serve = commands.add_parser(
         "serve",
         help="run one service in the foreground, configured from the environment only (what a container runs)",
-        description="Settings: GENTING_DATABASE_URL, GENTING_NATS_URL, GENTING_JWT_SECRET, GENTING_DATA_KEY, "
+        description="Settings: GENTING_DATABASE_URL, GENTING_NATS_URL, GENTING_JWKS_URL (the identity provider's "
+        "key set), GENTING_DATA_KEY, "
         "GENTING_HOST (default 0.0.0.0), PORT or GENTING_PORT (default: the service's port). Does not migrate "
         "(run `genting migrate` first) unless GENTING_MIGRATE_ON_START=1.",
     )
@@ -99,6 +120,14 @@ def _parser() -> argparse.ArgumentParser:
     dlq_list.add_argument("--json", action="store_true", help="machine-readable output")
     dlq_retry.add_argument("ids", type=int, nargs="*", metavar="ID", help="letters to retry (default: all)")
 
+    check = commands.add_parser(
+        "check-secrets",
+        help="check a deployment's secrets (Compose env file, Kubernetes Secret manifests) as `serve` does",
+        description="Each FILE: a Kubernetes manifest (.yaml/.yml; every Secret's stringData and data) or a "
+        "Compose env file (KEY=VALUE). Every secret is checked for length and known example values by the "
+        "code `genting serve` uses; each problem is printed (never the value) and the exit status is 1.",
+    )
+    check.add_argument("files", nargs="+", type=Path, metavar="FILE")
     token = commands.add_parser("token", help="print a signed JWT for a role (dev and tests)")
     token.add_argument("--role", required=True, choices=ROLES)
     token.add_argument("--kelurahan", metavar="CODE", help="required for lurah and kader")
@@ -110,7 +139,7 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         default=default_dir,
         metavar="DIR",
-        help="where `up` keeps the signing key (unless GENTING_JWT_SECRET is set)",
+        help="where `up` keeps the signing key (unless GENTING_SIGNING_KEY is set)",
     )
 
     replay = commands.add_parser("replay", help="rebuild a service's read models from scratch")
@@ -144,11 +173,12 @@ def _parser() -> argparse.ArgumentParser:
     nats_url = commands.add_parser(
         "nats-url",
         help="print a NATS URL with NAME's credentials for the embedded stack",
-        description="NAME: a service (registry, aid, funding, reporting), subscriber (the read-only account "
-        "for other agencies: ext-* consumers, no growth data) or operator (status, dlq, events). The host "
-        "and port are the running stack's, else 127.0.0.1 and GENTING_NATS_PORT (14222).",
+        description="NAME: a service (registry, aid, funding, reporting), subscriber (other agencies, in an "
+        "account of their own: the de-identified events, no growth data; `genting events` reads as it), "
+        "operator (status, dlq) or admin (the migration step: streams and consumers; docs/threat-model.md). "
+        "The host and port are the running stack's, else 127.0.0.1 and GENTING_NATS_PORT (14222).",
     )
-    nats_url.add_argument("name", choices=[*catalogue_names(), "subscriber", "operator"], metavar="NAME")
+    nats_url.add_argument("name", choices=[*catalogue_names(), "subscriber", "operator", "admin"], metavar="NAME")
     nats_url.add_argument("--data-dir", type=Path, default=default_dir, metavar="DIR")
     recovery = add_recovery_parsers(commands, default_dir)
     imports = add_import_parser(commands, default_dir)
@@ -157,6 +187,7 @@ def _parser() -> argparse.ArgumentParser:
     commands_ = (
         up,
         serve,
+        gateway,
         migrate,
         status,
         dlq,
@@ -183,6 +214,12 @@ def main(argv: list[str] | None = None) -> int:
         return _serve(args.service)
     if args.command == "migrate":
         return _migrate(args.service)
+    if args.command == "gateway":
+        from genting.gateway import serve_from_env
+
+        return serve_from_env()
+    if args.command == "check-secrets":
+        return _check_secrets(args)
     args.data_dir = args.data_dir.resolve()
     if args.command == "up":
         if args.demo_families is not None and args.demo_families < 1:
@@ -231,8 +268,12 @@ def _events(args: argparse.Namespace) -> int:
     from genting.events import run
 
     stack = read_stack(args.data_dir)
-    # The stack's URL is the operator's (genting/supervisor.py).
-    nats_url = os.environ.get("GENTING_NATS_URL") or (stack["nats_url"] if stack else None)
+    # As the subscriber sees them: its own account holds the de-identified events (the operator
+    # reads no event). An external, open server has no subscriber: its URL is the stack's.
+    nats_url = os.environ.get("GENTING_NATS_URL")
+    if not nats_url and stack:
+        external = stack.get("nats_server") == stack["nats_url"]
+        nats_url = stack["nats_url"] if external else _nats_url_for(args.data_dir, "subscriber")
     if not nats_url:
         print(
             f"genting: no running stack in {args.data_dir}: start `genting up` first, or set GENTING_NATS_URL",
@@ -246,8 +287,19 @@ def _up(args: argparse.Namespace) -> int:
     from genting.supervisor import UpOptions, up  # needs the embedded extra; token does not
 
     ports = {s.name: getattr(args, f"{s.name}_port") for s in catalogue.SERVICES}
+    origins = os.environ.get("GENTING_IDP_ALLOWED_ORIGINS", "http://127.0.0.1:8000,http://localhost:8000")
     options = UpOptions(
-        args.data_dir, args.host, args.nats_port, args.pg_port, ports, args.demo, args.demo_families, args.replicas
+        args.data_dir,
+        args.host,
+        args.nats_port,
+        args.pg_port,
+        ports,
+        args.demo,
+        args.demo_families,
+        args.replicas,
+        args.gateway_port,
+        idp_port=args.idp_port,
+        idp_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
     )
     return up(options)
 
@@ -268,16 +320,42 @@ def _serve(name: str) -> int:
         return 2
     os.environ["GENTING_SERVICE"] = service.name
     os.environ.setdefault("GENTING_MIGRATE_ON_START", "0")  # production migrates with `genting migrate`
+    raw_metrics = os.environ.get("GENTING_METRICS_PORT", "")
+    if raw_metrics and (not raw_metrics.isdigit() or raw_metrics == raw_port):
+        print("genting serve: GENTING_METRICS_PORT must be a number other than PORT", file=sys.stderr)
+        return 2
     import uvicorn
 
-    uvicorn.run(
-        service.factory,
-        factory=True,
-        host=os.environ.get("GENTING_HOST", "0.0.0.0"),  # a container listens on all interfaces
-        port=int(raw_port),
-        access_log=False,  # the services log one line per request themselves
-        proxy_headers=True,
+    host = os.environ.get("GENTING_HOST", "0.0.0.0")  # a container listens on all interfaces
+    if not raw_metrics:
+        uvicorn.run(
+            service.factory,
+            factory=True,
+            host=host,
+            port=int(raw_port),
+            access_log=False,  # the services log one line per request themselves
+            proxy_headers=True,
+        )
+        return 0
+    # One app, two listeners: the API port, and the metrics port only Prometheus reaches (the app
+    # answers /metrics on that one only). The app's startup and shutdown run once, with the API's.
+    from uvicorn.importer import import_from_string
+
+    app = import_from_string(service.factory)()
+    api = uvicorn.Server(uvicorn.Config(app, host=host, port=int(raw_port), access_log=False, proxy_headers=True))
+    metrics = uvicorn.Server(
+        uvicorn.Config(app, host=host, port=int(raw_metrics), access_log=False, lifespan="off", log_config=None)
     )
+
+    async def both() -> None:
+        watcher = asyncio.create_task(metrics.serve())
+        try:
+            await api.serve()
+        finally:
+            metrics.should_exit = True
+            await watcher
+
+    asyncio.run(both())
     return 0
 
 
@@ -303,6 +381,26 @@ def _migrate(which: str) -> int:
             print(f"genting migrate: {service.name}: {type(exc).__name__}: {exc}", file=sys.stderr)
             return 1
         print(f"{service.name}: {len(applied)} migration(s) applied" + (f" ({', '.join(applied)})" if applied else ""))
+    return _migrate_nats()
+
+
+def _migrate_nats() -> int:
+    """The streams and durable consumers, with the admin's URL (no service's user may create them).
+    Without GENTING_NATS_ADMIN_URL it says so and leaves NATS alone (the databases may be migrated
+    by themselves); the services then stop at start, naming the stream they miss."""
+    from genting import nats_topology
+
+    admin = os.environ.get("GENTING_NATS_ADMIN_URL")
+    if not admin:
+        print("nats: GENTING_NATS_ADMIN_URL not set: streams and consumers not checked")
+        return 0
+    replicas = _env_int("GENTING_STREAM_REPLICAS", 1)
+    try:
+        done = asyncio.run(nats_topology.apply(admin, os.environ.get("GENTING_SUBSCRIBER_NATS_URL"), replicas))
+    except Exception as exc:  # the server's own words: a refused permission, an unreachable host
+        print(f"genting migrate: nats: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    print(f"nats: streams and consumers in place ({', '.join(done)})")
     return 0
 
 
@@ -336,8 +434,11 @@ async def _dlq_async(args: argparse.Namespace, nats_url: str) -> int:
     import nats
 
     from genting import dlq
+    from shared.nats_setup import inbox_prefix_for
 
-    nc = await nats.connect(nats_url, connect_timeout=5, max_reconnect_attempts=0)
+    nc = await nats.connect(
+        nats_url, connect_timeout=5, max_reconnect_attempts=0, inbox_prefix=inbox_prefix_for(nats_url)
+    )
     try:
         js = nc.jetstream(timeout=5)
         found = await dlq.letters(js, args.service)
@@ -364,6 +465,23 @@ async def _dlq_async(args: argparse.Namespace, nats_url: str) -> int:
         await nc.close()
 
 
+def _check_secrets(args: argparse.Namespace) -> int:
+    from shared.secrets import check_deployment_secrets, read_env_file, read_k8s_secrets
+
+    problems = 0
+    for path in args.files:
+        text = path.read_text()
+        found = read_k8s_secrets(text) if path.suffix in (".yaml", ".yml") else read_env_file(text)
+        for problem in check_deployment_secrets(found):
+            problems += 1
+            print(f"{path}: {problem}")
+        if not found:
+            problems += 1
+            print(f"{path}: no secrets found")
+    print(f"{problems} problem(s)" if problems else "all secrets pass")
+    return 1 if problems else 0
+
+
 def _token(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.role in ("lurah", "kader") and not args.kelurahan:
         parser.error(f"a {args.role} token needs --kelurahan CODE")
@@ -373,7 +491,7 @@ def _token(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if not 0 < args.ttl_hours <= cap:
         parser.error(f"--ttl-hours must be more than 0 and at most {cap:g}: the services refuse longer-lived tokens")
     token = issue_token(
-        load_secrets(args.data_dir).jwt_secret,
+        load_secrets(args.data_dir).signing_key,
         role=args.role,
         # Each minted principal is someone of its own (audit trails, idempotency records, "registered
         # by"): two kader tokens must not share a subject unless the caller says so.
@@ -435,6 +553,8 @@ def _replay(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         # The service's own NATS user (the stack's URL is the operator's, who reads but consumes nothing).
         external = stack.get("nats_server") == stack["nats_url"]
         os.environ["GENTING_NATS_URL"] = stack["nats_url"] if external else _nats_url_for(args.data_dir, service.name)
+        if not external:  # resetting a durable consumer needs the admin (shared/projection.py, rebuild)
+            os.environ["GENTING_NATS_ADMIN_URL"] = _nats_url_for(args.data_dir, "admin")
     elif not (os.environ.get("GENTING_DATABASE_URL") and os.environ.get("GENTING_NATS_URL")):
         print(
             f"genting: no running stack in {args.data_dir}: start `genting up` first, or set "
@@ -443,7 +563,7 @@ def _replay(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         )
         return 1
     secrets = load_secrets(args.data_dir)
-    os.environ.setdefault("GENTING_JWT_SECRET", secrets.jwt_secret)
+    os.environ.setdefault("GENTING_JWKS_FILE", str(args.data_dir / JWKS_FILE))
     os.environ.setdefault("GENTING_DATA_KEY", secrets.data_keys[service.name])
     os.environ["GENTING_SERVICE"] = service.name
     os.environ.setdefault("GENTING_DATA_DIR", str(args.data_dir))

@@ -7,7 +7,9 @@ exponential backoff (stamina) for up to `RIDE_OUT_SECONDS` in all, so a service 
 that `genting up` restarts costs a pause, not refused work. A 409 `ConcurrencyConflict` (the
 service's own retries lost a race) is sent again too: a refused command changes nothing. Every
 POST carries an `Idempotency-Key` (one is made up when the caller names none), so a request that
-reached the service before the connection broke has no second effect when sent again.
+reached the service before the connection broke has no second effect when sent again. While a
+service does not answer (its database restarting answers 503 + Retry-After), a line on stderr
+says what the client waits for, and another how long it waited once the service is back.
 
 Waiting for a precondition: when a command needs an event to have travelled between services
 (funding sponsors a family only once it has read the registry's enrolment; aid opens a plan only
@@ -18,6 +20,7 @@ sending, instead of sending and giving up on the refusal. Its deadline is as lon
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 import uuid
 from collections import Counter
@@ -149,6 +152,37 @@ class Counts:
     retries: int = 0
     waits: int = 0
     retried_because: dict[str, int] = field(default_factory=dict)
+    outages: int = 0  # times a service stopped answering (503, 502, 504, no connection) and came back
+    longest_outage: float = 0.0  # seconds, the longest of them as this client saw it
+
+
+class _Outages:
+    """Says on stderr what the client waits for, once per outage rather than once per request
+    (a simulation has dozens in flight): a line when a service stops answering, one when it is
+    back. Stdout stays the tools' own (`genting import --json`)."""
+
+    def __init__(self, counts: Counts, policy: RetryPolicy) -> None:
+        self.counts = counts
+        self.policy = policy
+        self.since: dict[str, float] = {}
+
+    def waiting(self, where: str, reason: str) -> None:
+        if where not in self.since:
+            self.since[where] = time.monotonic()
+            print(
+                f"genting: waiting for {where}: {reason}; sending again with the same Idempotency-Key "
+                f"for up to {self.policy.total:g} s",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    def answered(self, where: str) -> None:
+        since = self.since.pop(where, None)
+        if since is not None:
+            waited = time.monotonic() - since
+            self.counts.outages += 1
+            self.counts.longest_outage = max(self.counts.longest_outage, waited)
+            print(f"genting: {where} answered again after {waited:.1f} s", file=sys.stderr, flush=True)
 
 
 class Client:
@@ -170,6 +204,7 @@ class Client:
         self.slots = asyncio.Semaphore(concurrency) if concurrency else None
         self.policy = policy or RetryPolicy()
         self.counts = Counts()
+        self.outages = _Outages(self.counts, self.policy)
 
     async def __aenter__(self) -> Client:
         return self
@@ -194,17 +229,19 @@ class Client:
         headers = dict(headers or {})
         if method.upper() == "POST":
             headers["Idempotency-Key"] = idempotency_key or headers.get("Idempotency-Key") or uuid.uuid4().hex
+        target = self.http.base_url.join(url)
+        where = f"{target.host}:{target.port}" if target.port else target.host
         # The common case first, without the retry machinery: an answer worth keeping at once
         # (stamina's context per request cost a twentieth of a demo load's client time).
         try:
             response = await self._send(method, url, json, content, params, headers)
         except httpx.TransportError as exc:
-            self._because(type(exc).__name__)
+            self._because(type(exc).__name__, where)
         else:
             if not _worth_retrying(response):
                 self.counts.sent += 1
                 return response
-            self._because(problem(response).reason)
+            self._because(problem(response).reason, where, response.status_code)
         await asyncio.sleep(self.policy.initial)
         try:  # every attempt from here on is a request sent again
             async for attempt in self.policy.attempts():
@@ -213,14 +250,16 @@ class Client:
                     try:
                         response = await self._send(method, url, json, content, params, headers)
                     except httpx.TransportError as exc:
-                        self._because(type(exc).__name__)
+                        self._because(type(exc).__name__, where)
                         raise _TransportRetry(exc) from exc
                     if _worth_retrying(response):
-                        self._because(problem(response).reason)
+                        self._because(problem(response).reason, where, response.status_code)
                         raise _Retry(response)
                     self.counts.sent += 1
+                    self.outages.answered(where)
                     return response
         except _TransportRetry as gave_up:
+            print(f"genting: gave up on {where} after {self.policy.total:g} s", file=sys.stderr, flush=True)
             raise gave_up.error from None
         except _Retry as gave_up:
             self.counts.sent += 1
@@ -241,8 +280,10 @@ class Client:
         async with self.slots:
             return await self.http.request(method, url, json=json, content=content, params=params, headers=headers)
 
-    def _because(self, reason: str) -> None:
+    def _because(self, reason: str, where: str, status: int | None = None) -> None:
         self.counts.retried_because[reason] = self.counts.retried_because.get(reason, 0) + 1
+        if status is None or status in RETRY_STATUSES:  # a lost race (409) is no outage to report
+            self.outages.waiting(where, reason)
 
     async def get(
         self, url: str, *, params: dict[str, Any] | None = None, headers: dict[str, str] | None = None

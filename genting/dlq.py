@@ -11,18 +11,21 @@ one that fails again stays, with the new reason printed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass
 from typing import Any
 
+from nats import nuid
 from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError, ServerError
 
 from shared.messaging import dlq_stream_name
-from shared.projection import retry_subject
+from shared.projection import reply_prefix, retry_subject
 
 RETRY_TIMEOUT = 15.0
 NO_MESSAGE = 10057  # JetStream: "no message found"
@@ -75,9 +78,7 @@ async def letters(js: JetStreamContext, service: str) -> list[DeadLetter]:
 async def retry(nc: NATS, js: JetStreamContext, service: str, letter: DeadLetter) -> str | None:
     """Send one letter back to its projection; None on success (then it leaves the DLQ), else why not."""
     try:
-        answer = await nc.request(
-            retry_subject(letter.projection), json.dumps({"stream_seq": letter.stream_seq}).encode(), RETRY_TIMEOUT
-        )
+        answer = await _ask(nc, letter.projection, json.dumps({"stream_seq": letter.stream_seq}).encode())
     except NoRespondersError:
         return f"no {letter.projection} runner answers: is {letter.projection.split('-', 1)[0]} running?"
     except NatsTimeoutError:
@@ -93,6 +94,22 @@ async def retry(nc: NATS, js: JetStreamContext, service: str, letter: DeadLetter
         if exc.err_code != NO_MESSAGE:
             raise  # else: deleted by a concurrent retry already
     return None
+
+
+async def _ask(nc: NATS, projection: str, body: bytes) -> Msg:
+    """A request whose answer comes on `genting.ops.reply.<projection>.<id>`: the only subject the
+    projection's service may answer on (no user may publish into another's inbox)."""
+    reply = f"{reply_prefix(projection)}.{nuid.NUID().next().decode()}"
+    sub = await nc.subscribe(reply, max_msgs=1)
+    try:
+        await nc.publish(retry_subject(projection), body, reply=reply)
+        msg = await sub.next_msg(timeout=RETRY_TIMEOUT)
+        if msg.headers and msg.headers.get("Status") == "503":  # the server: nobody listens
+            raise NoRespondersError
+        return msg
+    finally:
+        with contextlib.suppress(Exception):
+            await sub.unsubscribe()
 
 
 def table(found: list[DeadLetter]) -> str:

@@ -10,10 +10,11 @@ from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from shared.messaging import stream_name
+from shared.nats_setup import inbox_prefix_for
 
 
 async def print_events(nats_url: str, context: str, *, follow: bool, last: int | None) -> int:
-    nc = await nats.connect(nats_url)
+    nc = await nats.connect(nats_url, inbox_prefix=inbox_prefix_for(nats_url))
     try:
         js = nc.jetstream()
         stream = stream_name(context)

@@ -123,7 +123,7 @@ def _admin_token(data_dir: Path) -> str:
     from genting.state import load_secrets
     from shared.auth import issue_token
 
-    return issue_token(load_secrets(data_dir.resolve()).jwt_secret, role="admin", sub="genting-import")
+    return issue_token(load_secrets(data_dir.resolve()).signing_key, role="admin", sub="genting-import")
 
 
 class ImportFailed(Exception):

@@ -80,8 +80,10 @@ def service_ciphers(service: str, settings: Settings) -> Ciphers:
         from services.funding.settings import FundingSettings
 
         assert isinstance(settings, FundingSettings)
-        keys = handlers(settings).family_keys
-        return Ciphers(wrapped=[keys] if keys else [])
+        service_handlers = handlers(settings)
+        keys = service_handlers.family_keys
+        donor_keys = service_handlers.donor_data.keys  # donors' own personal data
+        return Ciphers(wrapped=[k for k in (keys, donor_keys) if k is not None])
     if service == "reporting":
         return Ciphers()
     raise KeyError(service)

@@ -1,15 +1,22 @@
-"""Who may connect to NATS and what each may publish (issue 11's trust model): ONE source for
-every mode. `deploy/nats/accounts.py` writes it as deploy/nats/accounts.conf (Compose, Kubernetes;
-passwords from the environment); `genting up` and the test fixtures write it with the embedded
-server's own random passwords (`embedded_config`), plus an `admin` user for the fixtures and the
-operator's own maintenance (never given to a service).
+"""Who may connect to NATS and what each may do: ONE source for every mode. `deploy/nats/accounts.py`
+writes it as deploy/nats/accounts.conf (Compose, Kubernetes; passwords from the environment);
+`genting up` and the test fixtures write it with the embedded server's own random passwords
+(`embedded_config`). docs/threat-model.md explains each user and names the test that shows it.
 
-The rules are generated because they are long and regular: one user per service, which publishes
-only on its own `genting.<context>.>` and `genting.dlq.<service>`, manages only its own streams, and
-uses only its own durable consumers on the streams it reads. NATS wildcards match whole tokens, so
-"its own consumers" is a list of names, and everybody else's consumers are denied by name (a deny
-wins over an allow). Passwords are variables: in Compose the plain password, in Kubernetes its
-bcrypt hash (see deploy/README.md), never a value written here.
+Two accounts. GENTING holds the event streams, the services, the operator and the admin (the
+migration step). SUBSCRIBER holds only the `subscriber` user (other agencies): it imports the
+de-identified subjects from GENTING (a stream export, one way) and keeps them in its own streams
+of the same names, so no delivery, API reply or stream of GENTING can reach it, and nothing it
+does (consumers, push deliveries, stream sources) can reach GENTING.
+
+Inside GENTING, every user has its own inbox prefix (`_INBOX_<user>`, `inbox_prefix`) and may
+subscribe only there: no user sees another's pull batches or API replies. `allow_responses` is
+off: a service answers a dead-letter retry on `genting.ops.reply.<its consumer>.>`, nothing else.
+A service reads, pulls from and acks only its own durables, by exact name, and creates or changes
+no consumer and no stream: the admin connection of the migration step (`genting migrate`,
+`genting up`) creates both, with the settings the services' runners use.
+Passwords are variables: in Compose the plain password, in Kubernetes its bcrypt hash (see
+deploy/README.md), never a value written here.
 """
 
 from __future__ import annotations
@@ -17,6 +24,8 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+
+from shared.nats_setup import inbox_prefix
 
 SERVICES = ("registry", "aid", "funding", "reporting")
 # The durable consumers each service keeps on another context's stream (shared/projection.py names
@@ -27,8 +36,19 @@ CONSUMES = {
     "funding": ("registry", "aid"),
     "reporting": ("registry", "funding", "aid"),
 }
-# What the `subscriber` account (other agencies) may read, as consumer filter subjects per stream.
-# No per-child health data: GrowthMeasured and the home-visit flags are not among them.
+# The filter subjects of each durable: the migration step creates it with them (a service may not
+# create or change a consumer); tests/deploy/test_consumer_names.py checks the projections agree.
+CONSUMER_FILTERS = {
+    "aid-registry": ("genting.registry.family.>",),
+    "aid-funding": ("genting.funding.sponsorship.>",),
+    "funding-registry": ("genting.registry.family.>",),
+    "funding-aid": ("genting.aid.plan.>",),
+    "reporting-registry": ("genting.registry.>",),
+    "reporting-funding": ("genting.funding.>",),
+    "reporting-aid": ("genting.aid.>",),
+}
+# What the SUBSCRIBER account (other agencies) imports, per context: its own stream of the same name
+# keeps these subjects. No per-child health data: GrowthMeasured and the home-visit flags are not among them.
 SUBSCRIBER_FILTERS = {
     "registry": tuple(
         f"genting.registry.family.*.{t}"
@@ -48,9 +68,18 @@ SUBSCRIBER_FILTERS = {
 }
 
 API = "$JS.API"
-# The users an embedded stack has (the deploy file has all but `admin`), in `genting nats-url` order.
+# The users an embedded stack has, in `genting nats-url` order (deploy has them all, `admin` too).
 USERS = (*SERVICES, "subscriber", "operator")
 ADMIN = "admin"
+ACCOUNT = "GENTING"
+SUBSCRIBER_ACCOUNT = "SUBSCRIBER"
+
+
+class Permissions:
+    """What a user may publish (allow, deny) and subscribe to."""
+
+    def __init__(self, publish: list[str], subscribe: list[str], deny: list[str] | None = None) -> None:
+        self.publish, self.subscribe, self.deny = publish, subscribe, deny or []
 
 
 def stream(context: str) -> str:
@@ -70,36 +99,24 @@ def all_durables() -> list[str]:
     return [name for s in SERVICES for _, name in durables(s)]
 
 
-def deny_consumers(names: list[str]) -> list[str]:
-    """Every JetStream API subject that names one of these consumers, and their acks."""
-    out: list[str] = []
-    for name in names:
-        out += [
-            f"{API}.CONSUMER.*.*.{name}",  # INFO, DELETE, CREATE (no filter), PAUSE, RESET
-            f"{API}.CONSUMER.*.*.{name}.>",  # CREATE with a filter subject
-            f"{API}.CONSUMER.*.*.*.{name}",  # MSG.NEXT, DURABLE.CREATE, LEADER.STEPDOWN
-            f"$JS.ACK.*.{name}.>",
-        ]
-    return out
+def subscriber_subjects() -> list[str]:
+    """Every subject the SUBSCRIBER account imports (and keeps in its own streams)."""
+    return [f for filters in SUBSCRIBER_FILTERS.values() for f in filters]
 
 
-def own_stream_api(name: str) -> list[str]:
-    """Create, update and read one's own stream, and one-off (ephemeral) readers of it."""
+def own_durable_api(stream_name: str, durable: str) -> list[str]:
+    """Read, pull from and ack one durable consumer, by its exact name; nothing else.
+
+    Not create or update: a consumer body may carry a push deliver_subject, which the server does
+    not check against the creator's permissions, and an update may set an inactive_threshold that
+    has the server delete the durable, so that it could be created again as a push consumer aimed
+    at any subject. The migration step creates and updates the durables; `genting replay` resets
+    one with the admin's connection.
+    """
     return [
-        f"{API}.STREAM.CREATE.{name}",
-        f"{API}.STREAM.UPDATE.{name}",
-        f"{API}.STREAM.INFO.{name}",
-        f"{API}.STREAM.MSG.GET.{name}",
-        f"{API}.DIRECT.GET.{name}",
-        f"{API}.DIRECT.GET.{name}.>",
-        f"{API}.CONSUMER.CREATE.{name}",
-        f"{API}.CONSUMER.CREATE.{name}.>",
-        f"{API}.CONSUMER.INFO.{name}.*",
-        f"{API}.CONSUMER.MSG.NEXT.{name}.*",
-        f"{API}.CONSUMER.DELETE.{name}.*",
-        f"{API}.CONSUMER.LIST.{name}",
-        f"{API}.CONSUMER.NAMES.{name}",
-        f"$JS.ACK.{name}.>",
+        f"{API}.CONSUMER.INFO.{stream_name}.{durable}",
+        f"{API}.CONSUMER.MSG.NEXT.{stream_name}.{durable}",
+        f"$JS.ACK.{stream_name}.{durable}.>",
     ]
 
 
@@ -108,93 +125,79 @@ def retry_subjects(service: str) -> list[str]:
     return [f"genting.ops.retry.{durable}" for _, durable in durables(service)]
 
 
-def service_permissions(service: str) -> tuple[list[str], list[str]]:
-    allow = [f"genting.{service}.>", f"genting.dlq.{service}", f"{API}.INFO", *retry_subjects(service)]
-    allow += own_stream_api(stream(service))
-    # Dead letters: its own stream, listed and retried (`genting dlq`), messages removed after a retry.
-    allow += [*own_stream_api(dlq_stream(service)), f"{API}.STREAM.MSG.DELETE.{dlq_stream(service)}"]
-    for upstream in CONSUMES[service]:
-        name, durable = stream(upstream), f"{service}-{upstream}"
-        allow += [
-            f"{API}.STREAM.INFO.{name}",
-            # `genting dlq retry`: the runner reads the dead-lettered event back by its sequence.
-            f"{API}.STREAM.MSG.GET.{name}",
-            f"{API}.CONSUMER.DURABLE.CREATE.{name}.{durable}",
-            f"{API}.CONSUMER.CREATE.{name}.{durable}",
-            f"{API}.CONSUMER.CREATE.{name}.{durable}.>",
-            f"{API}.CONSUMER.INFO.{name}.{durable}",
-            f"{API}.CONSUMER.DELETE.{name}.{durable}",  # a replay starts its consumer over
-            f"{API}.CONSUMER.MSG.NEXT.{name}.{durable}",
-            f"$JS.ACK.{name}.{durable}.>",
-            # `genting replay`: an ephemeral consumer reads the upstream once. nats-py names it, so
-            # its create request names it too (another service's durable stays denied below).
-            f"{API}.CONSUMER.CREATE.{name}",
-            f"{API}.CONSUMER.CREATE.{name}.*",
-            f"{API}.CONSUMER.CREATE.{name}.*.>",
-            f"{API}.CONSUMER.INFO.{name}.*",
-            f"{API}.CONSUMER.MSG.NEXT.{name}.*",
-            f"{API}.CONSUMER.DELETE.{name}.*",
-        ]
-    own = {d for _, d in durables(service)}
-    deny = deny_consumers([d for d in all_durables() if d not in own])
-    return allow, deny
+def reply_subjects(service: str) -> list[str]:
+    """Where a runner answers a retry (the operator's request names it as the reply subject)."""
+    return [f"genting.ops.reply.{durable}.>" for _, durable in durables(service)]
 
 
-def subscriber_permissions() -> tuple[list[str], list[str]]:
-    allow = [f"{API}.INFO"]
-    for context, filters in SUBSCRIBER_FILTERS.items():
-        name = stream(context)
-        allow.append(f"{API}.STREAM.INFO.{name}")
-        # Only consumers with one of these filters can be created: the filter is part of the API
-        # subject, and the server refuses a body whose filter differs from it.
-        allow += [f"{API}.CONSUMER.CREATE.{name}.*.{f}" for f in filters]
-        allow += [
-            f"{API}.CONSUMER.INFO.{name}.*",
-            f"{API}.CONSUMER.MSG.NEXT.{name}.*",
-            f"{API}.CONSUMER.DELETE.{name}.*",
-            f"$JS.ACK.{name}.>",
-        ]
-    return allow, deny_consumers(all_durables())
+def service_permissions(service: str) -> Permissions:
+    own, dlq = stream(service), dlq_stream(service)
+    publish = [f"genting.{service}.>", f"genting.dlq.{service}", f"{API}.INFO", *reply_subjects(service)]
+    # Its own streams: looked up (never created or changed) and read back by sequence.
+    for name in (own, dlq):
+        publish += [f"{API}.STREAM.INFO.{name}", f"{API}.STREAM.MSG.GET.{name}", f"{API}.DIRECT.GET.{name}"]
+    for stream_name, durable in durables(service):
+        # `genting dlq retry`: the runner reads the dead-lettered event back by its sequence.
+        publish += [f"{API}.STREAM.INFO.{stream_name}", f"{API}.STREAM.MSG.GET.{stream_name}"]
+        publish += own_durable_api(stream_name, durable)
+    return Permissions(publish, [inbox_prefix(service) + ".>", *retry_subjects(service)])
 
 
-def operator_permissions() -> tuple[list[str], list[str]]:
-    """`genting status`, `genting dlq` and `genting events`: stream and consumer state, the dead
-    letters (read, and removed once retried), the retry requests, and one-off readers of the event
-    streams (`genting events`, an ordered consumer: it answers the server's flow control). It
-    publishes no event and touches no service's durable consumer."""
-    allow = [f"{API}.INFO", f"{API}.STREAM.NAMES", f"{API}.STREAM.LIST", "genting.ops.retry.*", "$JS.FC.>"]
-    for service in SERVICES:
-        name = stream(service)
-        allow += [f"{API}.CONSUMER.CREATE.{name}", f"{API}.CONSUMER.CREATE.{name}.>", f"{API}.CONSUMER.DELETE.{name}.*"]
-    for service in SERVICES:
-        name = dlq_stream(service)
-        allow += [f"{API}.STREAM.MSG.GET.{name}", f"{API}.DIRECT.GET.{name}", f"{API}.STREAM.MSG.DELETE.{name}"]
+def operator_permissions() -> Permissions:
+    """`genting status` and `genting dlq`: stream and consumer state, the dead letters (read, and
+    removed once retried), the retry requests and their answers. It creates, changes and acks no
+    consumer and reads no event stream (`genting events` reads as the subscriber)."""
+    publish = [f"{API}.INFO", f"{API}.STREAM.NAMES", f"{API}.STREAM.LIST", "genting.ops.retry.*"]
     for name in [stream(s) for s in SERVICES] + [dlq_stream(s) for s in SERVICES]:
-        allow += [
+        publish += [
             f"{API}.STREAM.INFO.{name}",
             f"{API}.CONSUMER.LIST.{name}",
             f"{API}.CONSUMER.NAMES.{name}",
             f"{API}.CONSUMER.INFO.{name}.*",
         ]
-    return allow, deny_consumers(all_durables())
+    for service in SERVICES:
+        name = dlq_stream(service)
+        publish += [f"{API}.STREAM.MSG.GET.{name}", f"{API}.DIRECT.GET.{name}", f"{API}.STREAM.MSG.DELETE.{name}"]
+    return Permissions(publish, [inbox_prefix("operator") + ".>", "genting.ops.reply.>"])
+
+
+def admin_permissions() -> Permissions:
+    """The migration step and the maintenance tools in a deployment (`genting migrate`, `genting
+    replay`'s consumer resets, `genting republish|repair-stream|restore`): it creates the streams
+    and their settings and the durable consumers, reads the streams through consumers of its own,
+    purges a stream and publishes its events again from the owner's store. It acks nothing and is
+    given to no service (the embedded stack's admin, for fixtures and maintenance, has every right)."""
+    publish = [f"{API}.INFO", f"{API}.STREAM.NAMES", f"{API}.STREAM.LIST"]
+    for context in SERVICES:  # republish: the events of the owner's store, under their own subjects
+        publish += [f"genting.{context}.>", f"{API}.STREAM.PURGE.{stream(context)}"]
+    for name in [stream(s) for s in SERVICES] + [dlq_stream(s) for s in SERVICES]:
+        publish += [f"{API}.STREAM.CREATE.{name}", f"{API}.STREAM.UPDATE.{name}", f"{API}.STREAM.INFO.{name}"]
+    for name in [stream(s) for s in SERVICES]:
+        publish += [
+            f"{API}.CONSUMER.CREATE.{name}.*",
+            f"{API}.CONSUMER.CREATE.{name}.*.>",
+            f"{API}.CONSUMER.INFO.{name}.*",
+            f"{API}.CONSUMER.DELETE.{name}.*",
+            f"{API}.CONSUMER.MSG.NEXT.{name}.*",
+        ]
+    return Permissions(publish, [inbox_prefix(ADMIN) + ".>"])
+
+
+def subscriber_permissions() -> Permissions:
+    """In its own account, whose only content is what GENTING exports to it: it keeps its streams
+    (of the de-identified subjects) and consumers there as it likes, and publishes no event."""
+    publish = [f"{API}.>", "$JS.ACK.>", "$JS.FC.>"]
+    return Permissions(publish, [">"], deny=["genting.>"])
 
 
 def _list(items: list[str], indent: str) -> str:
     return "[\n" + "".join(f'{indent}  "{i}"\n' for i in items) + f"{indent}]"
 
 
-def user(
-    name: str,
-    allow: list[str],
-    deny: list[str],
-    comment: str,
-    subscribe: tuple[str, ...] = (),
-    password: str | None = None,
-) -> str:
+def user(name: str, perms: Permissions, comment: str, password: str | None = None) -> str:
     ind = "          "
-    # A service replies to the requests it receives (dead-letter retries), and to nothing else.
-    responses = "          allow_responses: true\n" if subscribe else ""
-    deny_block = f"\n{ind}  deny: {_list(deny, ind + '  ')}" if deny else ""
+    deny_block = f"\n{ind}  deny: {_list(perms.deny, ind + '  ')}" if perms.deny else ""
+    # No allow_responses: a reply goes only where the permissions above say.
     return (
         f"      # {comment}\n"
         f"      {{\n"
@@ -202,10 +205,9 @@ def user(
         f"        password: {password_value(name, password)}\n"
         f"        permissions: {{\n"
         f"          publish: {{\n"
-        f"            allow: {_list(allow, ind + '  ')}{deny_block}\n"
+        f"            allow: {_list(perms.publish, ind + '  ')}{deny_block}\n"
         f"          }}\n"
-        f"          subscribe: {{ allow: {_list(['_INBOX.>', *subscribe], ind)} }}\n"
-        f"{responses}"
+        f"          subscribe: {{ allow: {_list(perms.subscribe, ind)} }}\n"
         f"        }}\n"
         f"      }}\n"
     )
@@ -222,36 +224,39 @@ def password_value(name: str, password: str | None) -> str:
 
 
 def render(passwords: dict[str, str] | None = None) -> str:
-    """accounts.conf. Without `passwords`: deploy's, each password a variable. With them (one per
-    name in USERS, plus `admin`): an embedded server's, the same permissions, plus the admin user."""
+    """accounts.conf. Without `passwords`: deploy's, each password a variable, and the admin only
+    with the migration step's rights. With them (one per name in USERS, plus `admin`): an embedded
+    server's, the same permissions, and an admin with every right (test fixtures, maintenance)."""
     pw = passwords or {}
-    users = [
-        user(s, *service_permissions(s), f"the {s} service", subscribe=tuple(retry_subjects(s)), password=pw.get(s))
-        for s in SERVICES
-    ]
-    users.append(
-        user(
-            "subscriber",
-            *subscriber_permissions(),
-            "other agencies: read-only, ext-* durables",
-            password=pw.get("subscriber"),
-        )
-    )
-    users.append(
-        user("operator", *operator_permissions(), "genting status: read-only monitoring", password=pw.get("operator"))
-    )
-    if passwords is not None:
+    users = [user(s, service_permissions(s), f"the {s} service", pw.get(s)) for s in SERVICES]
+    users.append(user("operator", operator_permissions(), "genting status, genting dlq", pw.get("operator")))
+    if passwords is None:
+        users.append(user(ADMIN, admin_permissions(), "the migration step: creates the streams", None))
+    else:
         users.append(
-            "      # the embedded stack's administrator (test fixtures, maintenance): every permission\n"
+            "      # the embedded stack's administrator (migration step, test fixtures): every permission\n"
             f"      {{ user: {ADMIN}, password: {password_value(ADMIN, passwords[ADMIN])} }}\n"
         )
+    subscriber = user(
+        "subscriber", subscriber_permissions(), "other agencies: de-identified events", pw.get("subscriber")
+    )
+    subjects = subscriber_subjects()
+    exports = "".join(f'      {{ stream: "{s}", accounts: [{SUBSCRIBER_ACCOUNT}] }}\n' for s in subjects)
+    imports = "".join(f'      {{ stream: {{ account: {ACCOUNT}, subject: "{s}" }} }}\n' for s in subjects)
     return (
         "# GENERATED by genting/nats_accounts.py (deploy/nats/accounts.py writes deploy's copy).\n"
-        "# One account with JetStream; no anonymous clients (there is no no_auth_user).\n"
+        "# No anonymous clients (there is no no_auth_user). docs/threat-model.md explains each user.\n"
         "accounts {\n"
-        "  GENTING {\n"
+        f"  {ACCOUNT} {{\n"
         "    jetstream: enabled\n"
         "    users: [\n" + "".join(users) + "    ]\n"
+        "    # Only the de-identified subjects leave GENTING, and only to the subscriber's account.\n"
+        "    exports: [\n" + exports + "    ]\n"
+        "  }\n"
+        f"  {SUBSCRIBER_ACCOUNT} {{\n"
+        "    jetstream: enabled\n"
+        "    users: [\n" + subscriber + "    ]\n"
+        "    imports: [\n" + imports + "    ]\n"
         "  }\n"
         "}\n"
     )

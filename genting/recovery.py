@@ -216,10 +216,19 @@ class Repaired:
     republished: Republished | None = None
 
 
-async def repair_stream(conn: asyncpg.Connection, js: JetStreamContext, context: str, *, replicas: int = 1) -> Repaired:
+async def repair_stream(
+    conn: asyncpg.Connection,
+    js: JetStreamContext,
+    context: str,
+    *,
+    replicas: int = 1,
+    subscriber: JetStreamContext | None = None,
+) -> Repaired:
     """Rebuild the stream from the store without withdrawn fields, if any message carries one.
     Consumers keep their positions; what they applied already comes again as duplicates (their
-    version gate skips it), so nothing is applied twice and the order per aggregate is kept."""
+    version gate skips it), so nothing is applied twice and the order per aggregate is kept.
+    `subscriber`: a connection to the subscriber's account, whose own copy of the stream (it keeps
+    what GENTING exports to it) is purged too, and refilled by the republish."""
     result = Repaired(context)
     if context in WITHDRAWN:
         async for _, _, data in stream_messages(js, stream_name(context), context_subjects(context)):
@@ -228,6 +237,9 @@ async def repair_stream(conn: asyncpg.Connection, js: JetStreamContext, context:
                 if carries_withdrawn(context, envelope["event_type"], envelope.get("data") or {}):
                     result.offending += 1
     if result.offending:
+        if subscriber is not None:
+            with contextlib.suppress(NotFoundError):
+                await subscriber.purge_stream(stream_name(context))
         result.republished = await republish(conn, js, context, replicas=replicas, purge=True)
     return result
 

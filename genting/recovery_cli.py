@@ -15,8 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import asyncpg
+import nats.errors
+
 from genting import services as catalogue
-from genting.state import load_secrets, read_stack
+from genting.state import JWKS_FILE, load_secrets, read_stack
 from shared.settings import Settings
 
 
@@ -69,6 +72,7 @@ class Target:
     database_url: str | None
     nats_url: str | None
     stack: dict[str, Any] | None
+    subscriber_url: str | None = None  # repair-stream purges the subscriber's own copy too
 
 
 def target(service: str, data_dir: Path) -> Target:
@@ -77,12 +81,18 @@ def target(service: str, data_dir: Path) -> Target:
 
     stack = read_stack(data_dir)
     if stack is None:
-        return Target(database_url_for(service, single=True), os.environ.get("GENTING_NATS_URL"), None)
+        env = os.environ.get
+        return Target(
+            database_url_for(service, single=True), env("GENTING_NATS_URL"), None, env("GENTING_SUBSCRIBER_NATS_URL")
+        )
     external = stack.get("nats_server") == stack["nats_url"]  # an existing server: its URL as given
     nats_url = (
         stack["nats_url"] if external else url_for(stack["nats_server"], ADMIN, load_secrets(data_dir).nats[ADMIN])
     )
-    return Target(stack["databases"][service], nats_url, stack)
+    subscriber = (
+        None if external else url_for(stack["nats_server"], "subscriber", load_secrets(data_dir).nats["subscriber"])
+    )
+    return Target(stack["databases"][service], nats_url, stack, subscriber)
 
 
 def _fail(message: str) -> int:
@@ -118,6 +128,13 @@ def run(args: argparse.Namespace, replay: Callable[[argparse.ArgumentParser, arg
         code = asyncio.run(_after(args, where))
     except BackupError as exc:
         return _fail(str(exc))
+    except (OSError, asyncpg.PostgresError, nats.errors.Error) as exc:
+        # e.g. a user that may not purge or create the stream: say which and stop (nothing half-done
+        # stays wrong: every step can run again).
+        why = f"{args.command} {args.service}: {type(exc).__name__}: {str(exc) or 'no answer (is NATS reachable?)'}"
+        if args.command == "restore":
+            why += f"; the database is restored: run `genting restore {args.service} --reconcile` once fixed"
+        return _fail(why)
     if code == 0 and args.command == "restore" and not args.no_replay:
         return replay(args.usage, args)  # the read models, from the store and streams now complete
     return code
@@ -129,7 +146,8 @@ async def _after(args: argparse.Namespace, where: Target) -> int:
     from shared.nats_setup import connect as nats_connect
 
     assert where.database_url is not None and where.nats_url is not None
-    nc = await nats_connect(where.nats_url, f"genting-{args.command}")
+    # The services' own connect (its options), bounded: an operator's command must not wait forever.
+    nc = await asyncio.wait_for(nats_connect(where.nats_url, f"genting-{args.command}"), timeout=20)
     conn = await connect(where.database_url)
     try:
         js = nc.jetstream(timeout=10)
@@ -140,7 +158,18 @@ async def _after(args: argparse.Namespace, where: Target) -> int:
                 f" ({done.stored} in the store)"
             )
         elif args.command == "repair-stream":
-            repaired = await recovery.repair_stream(conn, js, args.service, replicas=args.replicas)
+            subscriber = await nats_connect(where.subscriber_url, "genting-repair") if where.subscriber_url else None
+            try:
+                repaired = await recovery.repair_stream(
+                    conn,
+                    js,
+                    args.service,
+                    replicas=args.replicas,
+                    subscriber=subscriber.jetstream(timeout=10) if subscriber else None,
+                )
+            finally:
+                if subscriber is not None:
+                    await subscriber.close()
             if repaired.republished is None:
                 print(f"{args.service}: no message carries a withdrawn field; nothing to do")
             else:
@@ -171,6 +200,6 @@ def _settings(service: str, data_dir: Path, where: Target) -> Settings:
 
     assert where.database_url is not None
     if where.stack is not None:
-        os.environ.setdefault("GENTING_JWT_SECRET", load_secrets(data_dir).jwt_secret)
+        os.environ.setdefault("GENTING_JWKS_FILE", str(data_dir / JWKS_FILE))
         return keys.settings_for([service], where.stack, load_secrets(data_dir).data_keys)[service]
     return keys.service_settings(service, database_url=where.database_url)

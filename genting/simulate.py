@@ -129,6 +129,8 @@ class Summary:
     refused_on_purpose: Counter[str] = field(default_factory=Counter)
     waits: int = 0
     retries: int = 0  # requests sent again while a service or nats-server restarted
+    outages: int = 0  # times a service stopped answering and came back (a restart ridden out)
+    longest_outage: float = 0.0  # seconds
     sent_by_kind: Counter[str] = field(default_factory=Counter)
     accepted_by_kind: Counter[str] = field(default_factory=Counter)
     examples: list[str] = field(default_factory=list)  # a few refusals in full
@@ -180,6 +182,10 @@ class Summary:
         lines.append(f"  waits             {self.waits:>8,}  (polls while an event was on its way)")
         if self.retries:
             lines.append(f"  sent again        {self.retries:>8,}  (a service or NATS was restarting)")
+        if self.outages:
+            lines.append(
+                f"  outages ridden    {self.outages:>8,}  (the longest {self.longest_outage:.1f} s without an answer)"
+            )
         if self.events:
             lines.append(
                 "  events published  "
@@ -363,6 +369,8 @@ async def simulate(
     summary.missing = dict(entered.missing)
     summary.waits = api.counts.waits
     summary.retries = api.counts.retries
+    summary.outages = api.counts.outages
+    summary.longest_outage = api.counts.longest_outage
     summary.examples = [e for e in api.tally.examples if not e.startswith("short:")]
     summary.latency = prober.samples
     after_events = await _stream_counts(nats_url)
@@ -431,8 +439,12 @@ async def _stream_counts(nats_url: str | None) -> dict[str, int]:
     import nats
     from nats.js.errors import NotFoundError
 
+    from shared.nats_setup import inbox_prefix_for
+
     try:
-        nc = await nats.connect(nats_url, connect_timeout=3, max_reconnect_attempts=0)
+        nc = await nats.connect(
+            nats_url, connect_timeout=3, max_reconnect_attempts=0, inbox_prefix=inbox_prefix_for(nats_url)
+        )
     except Exception:
         return {}
     try:
@@ -464,7 +476,7 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    secret = load_secrets(args.data_dir).jwt_secret
+    secret = load_secrets(args.data_dir).signing_key
     try:
         summary = asyncio.run(
             simulate(

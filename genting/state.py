@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 SECRETS_FILE = "secrets.json"
+# The public half of the development signing key, what the services verify tokens with.
+JWKS_FILE = "jwks.json"
 STACK_FILE = "stack.json"
 
 
@@ -22,10 +24,17 @@ class Secrets:
     """Everything secret an embedded stack has. Each service gets its own data key, NATS user and
     PostgreSQL role: a service's credentials open nothing of another's (issue 11 #3)."""
 
-    jwt_secret: str
+    # The development token signing key (ES256, PEM): `genting token` and the development OIDC
+    # provider sign with it; the services get only its public half (JWKS_FILE), never this.
+    signing_key: str
     data_keys: dict[str, str]  # service -> GENTING_DATA_KEY (the registry's is the root of personal data)
     nats: dict[str, str]  # NATS user (services, subscriber, operator, admin) -> password
     postgres: dict[str, str]  # service -> its database role's password; "postgres": the superuser's
+
+    @property
+    def jwt_secret(self) -> str:
+        """The key tokens are signed with (the name it had when it was an HS256 secret)."""
+        return self.signing_key
 
     @property
     def data_key(self) -> str:
@@ -39,15 +48,17 @@ def _new_key() -> str:
 
 def load_secrets(data_dir: Path) -> Secrets:
     """DIR/secrets.json (made on first use, so that tokens minted before the first `up` stay valid
-    after it; completed when an older file lacks a newer secret). GENTING_JWT_SECRET, when set,
-    wins; GENTING_DATA_KEY, when set, is the registry's key (it was the only one)."""
+    after it; completed when an older file lacks a newer secret), and DIR/jwks.json, the signing
+    key's public half. GENTING_DATA_KEY, when set, is the registry's key (it was the only one)."""
     from genting.nats_accounts import ADMIN, USERS
+    from shared.auth import jwks_document, new_signing_key
 
     stored = _load_or_create(data_dir / SECRETS_FILE)
     # An older file's single `data_key` stays the registry's: its sealed data must stay readable.
     keys = {name: stored.get(f"{name}_data_key") or "" for name in SERVICES}
     keys["registry"] = keys["registry"] or stored.get("data_key", "")
     fresh = {
+        **({} if stored.get("signing_key") else {"signing_key": new_signing_key()}),
         **{f"{name}_data_key": _new_key() for name, key in keys.items() if not key},
         **{f"nats_{u}": secrets.token_urlsafe(24) for u in (*USERS, ADMIN) if not stored.get(f"nats_{u}")},
         **{
@@ -61,8 +72,15 @@ def load_secrets(data_dir: Path) -> Secrets:
         keys = {name: keys[name] or stored[f"{name}_data_key"] for name in SERVICES}
     if env_key := os.environ.get("GENTING_DATA_KEY"):
         keys["registry"] = env_key
+    jwks = json.dumps(jwks_document(stored["signing_key"]), indent=2)
+    jwks_path = data_dir / JWKS_FILE
+    if not jwks_path.exists() or jwks_path.read_text() != jwks:
+        tmp = jwks_path.with_name(f".{JWKS_FILE}.{os.getpid()}.tmp")
+        tmp.write_text(jwks)
+        tmp.replace(jwks_path)
     return Secrets(
-        jwt_secret=os.environ.get("GENTING_JWT_SECRET") or stored["jwt_secret"],
+        # GENTING_SIGNING_KEY (a PEM) lets a tool sign for another stack (tests); never given to a service.
+        signing_key=os.environ.get("GENTING_SIGNING_KEY") or stored["signing_key"],
         data_keys=keys,
         nats={u: stored[f"nats_{u}"] for u in (*USERS, ADMIN)},
         postgres={s: stored[f"postgres_{s}"] for s in (*SERVICES, "postgres")},
@@ -94,7 +112,9 @@ def _update(path: Path, fresh: dict[str, str]) -> dict[str, str]:
 
 def _load_or_create(path: Path) -> dict[str, str]:
     if not path.exists():
-        fresh = {"jwt_secret": secrets.token_urlsafe(32), "data_key": _new_key()}
+        from shared.auth import new_signing_key
+
+        fresh = {"signing_key": new_signing_key(), "data_key": _new_key()}
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             # O_EXCL and 0600: created once, readable only by its owner.

@@ -21,6 +21,7 @@ from nats.js.errors import NotFoundError
 
 from genting import services as catalogue
 from shared.messaging import dlq_stream_name
+from shared.nats_setup import inbox_prefix_for
 from shared.outbox import outbox_backlog, relay_leader
 
 TIMEOUT = 5.0
@@ -82,7 +83,12 @@ async def collect(where: Endpoints) -> list[ServiceStatus]:
             status.problems.append("no NATS URL (GENTING_NATS_URL)")
     else:
         try:
-            nc = await nats.connect(where.nats_url, connect_timeout=TIMEOUT, max_reconnect_attempts=0)
+            nc = await nats.connect(
+                where.nats_url,
+                connect_timeout=TIMEOUT,
+                max_reconnect_attempts=0,
+                inbox_prefix=inbox_prefix_for(where.nats_url),
+            )
         except Exception as exc:
             for status in statuses.values():
                 status.problems.append(f"NATS unreachable: {exc!r}")

@@ -20,12 +20,14 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
+import uvicorn
 
+from genting import nats_topology
 from genting import services as catalogue
 from genting.embedded import (
     EmbeddedNats,
@@ -35,7 +37,7 @@ from genting.embedded import (
     die_with_parent,
     ensure_database,
 )
-from genting.state import load_secrets, remove_stack, write_stack
+from genting.state import JWKS_FILE, load_secrets, remove_stack, write_stack
 from shared.db import ensure_service_role, migrate
 
 READY_TIMEOUT = 60.0
@@ -60,6 +62,10 @@ class UpOptions:
     demo: bool = False
     demo_families: int | None = None  # None: genting.demo.DEFAULT_FAMILIES
     replicas: int = 1
+    gateway_port: int = 8000  # the field app and the APIs under one origin (genting/gateway.py)
+    idp_port: int = 8009  # the development OIDC provider (genting/devidp.py)
+    # Origins the provider redirects to and answers from the browser (the field app's).
+    idp_origins: tuple[str, ...] = ("http://127.0.0.1:8000", "http://localhost:8000")
 
 
 @dataclass
@@ -104,11 +110,19 @@ class Stack:
     children: list[Child] = field(default_factory=list)
     sockets: dict[str, socket.socket] = field(default_factory=dict)  # service name -> listening socket
     keepers: list[asyncio.Task[None]] = field(default_factory=list)  # the restart loops
+    idp: uvicorn.Server | None = None  # the development OIDC provider, served in this process
+    idp_task: asyncio.Task[None] | None = None
     record: dict[str, object] = field(default_factory=dict)  # what stack.json says, less the pids
+    gateway: tuple[Any, asyncio.Task[None]] | None = None  # uvicorn's server and its task
 
     async def shutdown(self) -> None:
-        # No more restarts; then services first (they flush to NATS and PostgreSQL on the way
-        # out), then the servers.
+        # No more restarts; then the gateway and the services (they flush to NATS and PostgreSQL
+        # on the way out), then the servers.
+        if self.gateway is not None:
+            server, task = self.gateway
+            server.should_exit = True
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(task, STOP_TIMEOUT)
         for keeper in self.keepers:
             keeper.cancel()
         await asyncio.gather(*self.keepers, return_exceptions=True)
@@ -127,6 +141,10 @@ class Stack:
             await asyncio.wait_for(asyncio.gather(*pumps), 5)
         for sock in self.sockets.values():
             sock.close()
+        if self.idp is not None and self.idp_task is not None:
+            self.idp.should_exit = True
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(self.idp_task, 5)
         if self.nats is not None:
             await asyncio.to_thread(self.nats.stop)
         if self.postgres is not None:
@@ -182,6 +200,7 @@ async def _start_and_watch(options: UpOptions, stack: Stack, stop: asyncio.Event
         except OSError as exc:
             raise StartupError(f"port {port} for {service.name}: {exc.strerror}; try --{service.name}-port") from None
     secrets = load_secrets(options.data_dir)
+    idp_url = await _start_idp(options, stack, secrets.signing_key)
 
     nats_url = os.environ.get("GENTING_NATS_URL", "")
     # An external server: its URL goes to every service as it is (it must carry credentials with
@@ -217,6 +236,11 @@ async def _start_and_watch(options: UpOptions, stack: Stack, stop: asyncio.Event
     # Migrated once here, before any replica starts, as `genting migrate` does in production.
     for service in wanted:
         await migrate(databases[service.name], catalogue.migrations(service))
+    # NATS's half of the migration step: the streams and durables, as the admin (no service may create them).
+    if stack.nats is not None:
+        await nats_topology.apply(stack.nats.url_for("admin"), stack.nats.url_for("subscriber"))
+    else:
+        await nats_topology.apply(nats_url)  # an external server: its URL has every right, no subscriber account
     width = max(len(s.name) for s in wanted) + 3  # "aid[1]"
     programme: dict[str, str] = {}
     if options.demo and not os.environ.get("GENTING_PROGRAMME_START"):
@@ -227,7 +251,8 @@ async def _start_and_watch(options: UpOptions, stack: Stack, stop: asyncio.Event
         programme["GENTING_PROGRAMME_START"] = demo.programme_start(options.data_dir).isoformat()
     for service in wanted:
         env = {
-            **os.environ,
+            # A service holds no key that signs tokens: none of these reaches it, even if set here.
+            **{k: v for k, v in os.environ.items() if k not in SIGNING_SETTINGS},
             "PYTHONUNBUFFERED": "1",  # so their logs reach the terminal as they happen
             # Their stdout is a pipe to us: readable lines when ours is a terminal (shared/logging.py).
             "GENTING_LOG_FORMAT": os.environ.get("GENTING_LOG_FORMAT")
@@ -235,7 +260,10 @@ async def _start_and_watch(options: UpOptions, stack: Stack, stop: asyncio.Event
             "GENTING_SERVICE": service.name,
             "GENTING_DATABASE_URL": databases[service.name],
             "GENTING_NATS_URL": nats_urls[service.name],
-            "GENTING_JWT_SECRET": secrets.jwt_secret,
+            # The public half of the development signing key; tokens from `genting token` (issuer
+            # "genting") and from the development OIDC provider (its URL) are accepted.
+            "GENTING_JWKS_FILE": str(options.data_dir / JWKS_FILE),
+            "GENTING_OIDC_ISSUER": idp_url,
             "GENTING_DATA_KEY": secrets.data_keys[service.name],
             "GENTING_DATA_DIR": str(options.data_dir),
             "GENTING_MIGRATE_ON_START": "0",
@@ -258,6 +286,7 @@ async def _start_and_watch(options: UpOptions, stack: Stack, stop: asyncio.Event
     if not await _wait_ready(stack.children, stop):
         return 0
     service_urls = {c.service.name: c.url for c in stack.children}
+    gateway_url = await _start_gateway(options, stack, service_urls)
     stack.record = {
         # The operator's URL (status, dlq, events read it); `genting nats-url` gives the others.
         "nats_url": operator_url,
@@ -266,13 +295,36 @@ async def _start_and_watch(options: UpOptions, stack: Stack, stop: asyncio.Event
         "databases": databases,
         "services": service_urls,
         "replicas": options.replicas,
+        "app": gateway_url,
+        "idp": idp_url,
     }
     _write_record(options, stack)
-    _print_banner(options, stack, _hide_password(nats_url), pg_url)
+    _print_banner(options, stack, _hide_password(nats_url), pg_url, idp_url)
     _supervise(options, stack, width)
     if options.demo:
-        return await _load_demo_and_watch(options, stack, secrets.jwt_secret, service_urls, stop)
+        return await _load_demo_and_watch(options, stack, secrets.signing_key, service_urls, stop)
     return await _watch(stack.children, stop)
+
+
+async def _start_gateway(options: UpOptions, stack: Stack, service_urls: dict[str, str]) -> str:
+    """The field app and the APIs under one origin, in this process (it only forwards)."""
+    import uvicorn
+
+    from genting.gateway import app_config, create_gateway
+
+    try:
+        sock = _listen(options.host, options.gateway_port)
+    except OSError as exc:
+        # The APIs work without it: say so, and go on.
+        print(f"genting: port {options.gateway_port} for the field app: {exc.strerror}; try --gateway-port", flush=True)
+        return ""
+    stack.sockets["gateway"] = sock
+    config = uvicorn.Config(
+        create_gateway(service_urls, app_config()), log_level="warning", access_log=False, lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    stack.gateway = (server, asyncio.create_task(server.serve(sockets=[sock])))
+    return f"http://{_local(options.host)}:{options.gateway_port}"
 
 
 def _write_record(options: UpOptions, stack: Stack) -> None:
@@ -398,6 +450,33 @@ def _port_hint(flag: str) -> Iterator[None]:
         raise StartupError(f"{exc}; try {flag}") from None
 
 
+# Settings that sign tokens: `up` may hold them, a service never does.
+SIGNING_SETTINGS = frozenset({"GENTING_SIGNING_KEY", "GENTING_JWT_SECRET", "GENTING_JWT_ALGORITHM"})
+
+
+async def _start_idp(options: UpOptions, stack: Stack, signing_key: str) -> str:
+    """The development OIDC provider, in this process (it signs with the key only `up` holds);
+    its URL is the issuer of the tokens it signs."""
+    from genting.devidp import create_app
+
+    host = _local(options.host)
+    url = f"http://{host}:{options.idp_port}"
+    app = create_app(
+        signing_key, issuer=url, city=os.environ.get("GENTING_CITY", "33.75"), allowed_origins=options.idp_origins
+    )
+    try:
+        sock = _listen(host, options.idp_port)
+    except OSError as exc:
+        raise StartupError(
+            f"port {options.idp_port} for the sign-in provider: {exc.strerror}; try --idp-port"
+        ) from None
+    stack.sockets["idp"] = sock
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+    stack.idp = uvicorn.Server(config)
+    stack.idp_task = asyncio.create_task(stack.idp.serve(sockets=[sock]))
+    return url
+
+
 def _local(host: str) -> str:
     return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
 
@@ -504,7 +583,7 @@ def _hide_password(url: str) -> str:
     return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")))
 
 
-def _print_banner(options: UpOptions, stack: Stack, nats_url: str, pg_url: str) -> None:
+def _print_banner(options: UpOptions, stack: Stack, nats_url: str, pg_url: str, idp_url: str) -> None:
     running = {child.service.name: child for child in stack.children}
     later = [s.name for s in catalogue.SERVICES if s.name not in running]
     width = max(len(name) for name in [*running, "PostgreSQL"])
@@ -513,8 +592,11 @@ def _print_banner(options: UpOptions, stack: Stack, nats_url: str, pg_url: str) 
     for name, child in running.items():
         lines.append(f"  {name:<{width}}  {child.url}   API docs: {child.url}/docs{replicas}")
     locked = "  (locked: genting nats-url NAME)" if stack.nats else "  (external)"
+    if app_url := stack.record.get("app"):
+        lines.append(f"  {'field app':<{width}}  {app_url}/   (kader, lurah, donor; APIs under {app_url}/api/)")
     lines.append(f"  {'NATS':<{width}}  {nats_url}{locked}")
     lines.append(f"  {'PostgreSQL':<{width}}  {_hide_password(pg_url)}{'' if stack.postgres else '  (external)'}")
+    lines.append(f"  {'Sign-in':<{width}}  {idp_url}   (development OIDC provider)")
     if later:
         lines.append(f"  not built yet: {', '.join(later)}")
     data_dir_flag = "" if options.data_dir == Path(".genting").resolve() else (f" --data-dir {options.data_dir}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -13,6 +14,71 @@ log = structlog.get_logger()
 
 KERNEL_MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATION_LOCK = 0x67656E74  # 'gent': one migrator at a time across replicas
+# A migration that waits for a table lock queues every later query on that table behind it: the
+# serving replicas of the previous release would stall. Better to give up quickly and fail the
+# init container (Kubernetes retries it with backoff) than to take the service down.
+MIGRATION_LOCK_TIMEOUT = "10s"
+# No migration may run away with the database either; a long backfill sets its own, in its file.
+MIGRATION_STATEMENT_TIMEOUT = "15min"
+
+
+# What asyncpg raises when the server cannot be reached, went away mid-query, or is restarting.
+_OUTAGES: tuple[type[BaseException], ...] = (
+    OSError,  # refused, reset, unreachable (ConnectionError and socket errors are OSErrors)
+    asyncpg.PostgresConnectionError,  # "connection was closed in the middle of operation", ...
+    asyncpg.CannotConnectNowError,  # "the database system is starting up / in recovery mode"
+    asyncpg.AdminShutdownError,  # a fast or smart shutdown ended our backend
+    asyncpg.CrashShutdownError,  # another backend crashed: PostgreSQL restarts them all
+    asyncpg.TooManyConnectionsError,
+)
+
+
+def is_outage(exc: BaseException) -> bool:
+    """The error is the database being away (checked along the cause chain)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, _OUTAGES):
+            return True
+        if isinstance(seen, asyncpg.InterfaceError) and "closed" in str(seen):
+            return True  # "connection is closed": a pooled connection the restart broke
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+PROBE_TIMEOUT_SECONDS = 2.0
+
+
+async def database_reachable(pool: asyncpg.Pool) -> bool:
+    """`select 1` answered within the probe's timeout (readiness, and deciding what an error was)."""
+    try:
+        async with asyncio.timeout(PROBE_TIMEOUT_SECONDS):
+            return bool(await pool.fetchval("select 1") == 1)
+    except Exception:
+        return False
+
+
+STARTUP_WAIT_SECONDS = 60.0
+
+
+async def wait_for_database(dsn: str, timeout: float = STARTUP_WAIT_SECONDS) -> None:
+    """Return once the database accepts a connection; a process starting while PostgreSQL
+    restarts waits for it (bounded) instead of exiting and being restarted in a backoff loop."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    said = False
+    while True:
+        try:
+            conn = await asyncpg.connect(dsn, timeout=5)
+        except Exception as exc:
+            if not is_outage(exc) or loop.time() > deadline:
+                raise
+            if not said:
+                log.warning("waiting_for_database", error=type(exc).__name__, timeout_seconds=timeout)
+                said = True
+            await asyncio.sleep(0.5)
+        else:
+            await conn.close()
+            return
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
@@ -50,8 +116,15 @@ def migration_files(*directories: tuple[str, Path]) -> list[tuple[str, Path]]:
     return files
 
 
-async def migrate(dsn: str, service_migrations: Path | None = None) -> list[str]:
-    """Apply every migration not applied yet, each in its own transaction; returns their names."""
+async def migrate(
+    dsn: str,
+    service_migrations: Path | None = None,
+    *,
+    lock_timeout: str = MIGRATION_LOCK_TIMEOUT,
+    statement_timeout: str = MIGRATION_STATEMENT_TIMEOUT,
+) -> list[str]:
+    """Apply every migration not applied yet, each in its own transaction with `lock_timeout` and
+    `statement_timeout` (a failing one is rolled back whole, and raises); returns their names."""
     dirs = [("kernel", KERNEL_MIGRATIONS)]
     if service_migrations is not None:
         dirs.append(("service", service_migrations))
@@ -68,7 +141,22 @@ async def migrate(dsn: str, service_migrations: Path | None = None) -> list[str]
             if name in done:
                 continue
             async with conn.transaction():
-                await conn.execute(path.read_text())
+                # set_config(..., true) is SET LOCAL: it ends with this migration's transaction.
+                await conn.execute(
+                    "select set_config('lock_timeout', $1, true), set_config('statement_timeout', $2, true)",
+                    lock_timeout,
+                    statement_timeout,
+                )
+                try:
+                    await conn.execute(path.read_text())
+                except (asyncpg.LockNotAvailableError, asyncpg.QueryCanceledError):
+                    log.error(
+                        "migration_timed_out",
+                        migration=name,
+                        lock_timeout=lock_timeout,
+                        statement_timeout=statement_timeout,
+                    )
+                    raise
                 await conn.execute("insert into schema_migrations(name) values ($1)", name)
             applied.append(name)
             log.info("migration_applied", migration=name)

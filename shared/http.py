@@ -160,7 +160,7 @@ async def authenticate(request: Request) -> Principal:
     state = request.app.state
     if getattr(state, "token_verifier", None) is None:
         state.token_verifier = state.settings.token_verifier()  # built once per app: it caches the JWKS
-    principal: Principal = state.token_verifier.verify(token.strip())
+    principal: Principal = await state.token_verifier.verify(token.strip())
     structlog.contextvars.bind_contextvars(principal=principal.sub, role=principal.role)
     return principal
 
@@ -302,11 +302,12 @@ class BodyLimit:
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await _too_large(limit)(scope, receive, send)
             return
-        if declared is not None or scope["method"] in ("GET", "HEAD", "DELETE", "OPTIONS"):
+        if declared is not None:
             await self.app(scope, receive, send)
             return
-        # No Content-Length (a chunked body): read it here, at most `limit` bytes, before the app
-        # sees any of it — the app's own parser would turn an error raised mid-body into a 400.
+        # No Content-Length (a chunked body, whatever the method: a GET or DELETE may carry one
+        # too): read it here, at most `limit` bytes, before the app or authentication sees any of
+        # it — the app's own parser would turn an error raised mid-body into a 400.
         body, more = bytearray(), True
         while more:
             message = await receive()

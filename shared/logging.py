@@ -42,15 +42,39 @@ PERSONAL_KEYS = frozenset(
         "facilitator",
         "photo_ref",
         "phone",
+        "phone_number",
+        "no_hp",
+        "hp",
+        "telepon",
+        "no_telp",
+        "email",
         "contact",
+        "contact_name",
+        "mother_name",
+        "father_name",
+        "nama_ibu",
+        "nama_ayah",
+        "guardian_name",
+        "child_name",
+        "member_name",
+        "donor_name",
         "members",
+        # pydantic puts the value it refused here (ValidationError text and errors()): it is
+        # whatever the client sent, a NIK or an address as likely as anything.
+        "input_value",
+        "input",
     }
 )
+# Keys that spell personal data with a suffix: `ibu_nama`, `wali_alamat`, `kontak_hp`, ...
+_PERSONAL_SUFFIXES = ("_nik", "_nama", "_name_full", "_alamat", "_address", "_phone", "_hp", "_birth_date")
 REDACTED = "[redacted]"
 
-# In free text (an exception message, a repr, a stdlib log line): a 16-digit NIK or KK number, and
-# `key=value` / `'key': value` pairs whose key is personal, however the value is written.
-_ID_NUMBER = re.compile(r"(?<!\d)\d{16}(?!\d)")
+# In free text (an exception message, a repr, a stdlib log line): a 16-digit NIK or KK number,
+# written together or in groups split by spaces, dots or dashes ("3375 0152 0399 0002",
+# "33.7501.520399.0002"); an Indonesian mobile number; and `key=value` / `'key': value` pairs whose
+# key is personal, however the value is written.
+_ID_NUMBER = re.compile(r"(?<!\d)(?<!\d[ .\-])\d(?:[ .\-]?\d){15}(?![ .\-]?\d)")
+_PHONE = re.compile(r"(?<![\d+])(?:\+62|62|0)[ \-]?8\d(?:[ .\-]?\d){6,10}(?![ .\-]?\d)")
 _KEYS = "|".join(sorted(PERSONAL_KEYS, key=len, reverse=True))
 _PAIR = re.compile(
     r"""(?ix)
@@ -59,18 +83,23 @@ _PAIR = re.compile(
     (?P<value>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"  # a quoted value
       |[\w.]+\([^)]*\)                           # datetime.date(1999, 3, 12)
       |\[[^\]]*\]                                # a list
-      |[^,;)}\s]+)                                # a bare word or number
+      |(?:(?!\s+['"]?\w+['"]?\s*[=:])[^;)}\]\n])+  # bare words: all of them (a whole address or
+    )                                             # name), up to the next key=, bracket or line end
     """.replace("KEYS", _KEYS)
 )
 
 
 def scrub_text(text: str) -> str:
     """Personal values out of free text: identity numbers, and values of personal keys in reprs."""
-    return _ID_NUMBER.sub(REDACTED, _PAIR.sub(lambda m: f"{m['key']}{m['sep']}{REDACTED}", text))
+    text = _PAIR.sub(lambda m: f"{m['key']}{m['sep']}{REDACTED}", text)
+    return _PHONE.sub(REDACTED, _ID_NUMBER.sub(REDACTED, text))
 
 
 def _personal(key: object) -> bool:
-    return isinstance(key, str) and key.lower() in PERSONAL_KEYS
+    if not isinstance(key, str):
+        return False
+    lowered = key.lower()
+    return lowered in PERSONAL_KEYS or lowered.endswith(_PERSONAL_SUFFIXES)
 
 
 def _scrub(value: Any) -> Any:

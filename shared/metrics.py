@@ -78,6 +78,17 @@ class ServiceMetrics:
             ["consumer", "reason"],
             registry=self.registry,
         )
+        # Readiness follows the database only; NATS's state is here for the alerts and dashboards.
+        self.nats_connected = Gauge(
+            "genting_nats_connected",
+            "1 while this process is connected to NATS, else 0 (the outbox holds commits meanwhile)",
+            registry=self.registry,
+        )
+        self.database_up = Gauge(
+            "genting_database_up",
+            "1 when the service's database answered the last readiness or metrics probe, else 0",
+            registry=self.registry,
+        )
         self._reported: dict[tuple[object, ...], int] = {}
 
     def count_up_to(self, counter: Counter, labels: tuple[str, ...], total: int) -> None:

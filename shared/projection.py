@@ -32,13 +32,14 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.api import ConsumerConfig
 from nats.js.errors import NotFoundError, ServiceUnavailableError
 from pydantic import ValidationError
 
 from shared.contracts import EventCatalog
+from shared.db import database_reachable, is_outage
 from shared.messaging import MSG_ID_HEADER, Envelope, dlq_subject, stream_name
-from shared.nats_setup import dlq_stream_config, ensure_consumer, ensure_stream
+from shared.nats_setup import config_differs, durable_config, ensure_consumer
 from shared.outbox import committing
 
 log = structlog.get_logger()
@@ -140,6 +141,9 @@ class RunnerStats:
     redelivered: int = 0  # messages seen again (num_delivered > 1): naks, crashes, ack_wait expiries
     dead_letters: dict[str, int] = field(default_factory=dict)  # reason kind -> count
     lag: dict[str, int] = field(default_factory=dict)
+
+
+OUTAGE_POLL_SECONDS = 0.5  # how often a runner holding a batch asks whether the database is back
 
 
 def retry_delay(num_delivered: int) -> float:
@@ -269,7 +273,6 @@ class ProjectionRunner:
         max_deliver: int = 8,
         ack_wait: float = 30.0,
         fetch_timeout: float = 1.0,
-        dlq_replicas: int = 1,
     ) -> None:
         self.pool = pool
         self.js = js
@@ -279,7 +282,6 @@ class ProjectionRunner:
         self.max_deliver = max_deliver
         self.ack_wait = ack_wait
         self.fetch_timeout = fetch_timeout
-        self.dlq_replicas = dlq_replicas
         self.catalog: EventCatalog | None = getattr(projection, "catalog", None)
         self.order_free: frozenset[str] = getattr(projection, "order_free", ORDER_FREE_EVENTS)
         self.stats = RunnerStats()
@@ -287,25 +289,45 @@ class ProjectionRunner:
         self._retries: Subscription | None = None
 
     def consumer_config(self) -> ConsumerConfig:
-        return ConsumerConfig(
-            durable_name=self.projection.name,
-            deliver_policy=DeliverPolicy.ALL,
-            ack_policy=AckPolicy.EXPLICIT,
-            ack_wait=self.ack_wait,
+        return durable_config(
+            self.projection.name,
+            list(self.projection.filter_subjects),
+            batch=self.batch,
             max_deliver=self.max_deliver,
-            max_ack_pending=self.batch * 5,
-            filter_subjects=list(self.projection.filter_subjects),
+            ack_wait=self.ack_wait,
         )
 
     async def setup(self) -> None:
-        await ensure_stream(self.js, dlq_stream_config(self.service, self.dlq_replicas))
-        await ensure_consumer(self.js, self.projection.stream, self.consumer_config())
+        await self._check_consumer()
         self._sub = await self.js.pull_subscribe_bind(durable=self.projection.name, stream=self.projection.stream)
         if self._retries is None:
             # One replica answers each retry request (a queue group), so a letter applies once.
             self._retries = await self.js._nc.subscribe(
                 retry_subject(self.projection.name), queue=self.projection.name, cb=self._on_retry
             )
+
+    async def _check_consumer(self) -> None:
+        """The migration step created the durable (and the dead-letter stream) with this runner's
+        settings; a service's user may only read it. Where it is missing or differs, apply them,
+        which only an admin connection may (tests, an open server); a service says what to run."""
+        want = self.consumer_config()
+        try:
+            have: ConsumerConfig | None = (
+                await self.js.consumer_info(self.projection.stream, self.projection.name)
+            ).config
+        except NotFoundError:
+            have = None
+        if have is not None and not config_differs(have, want):
+            return
+        try:
+            await ensure_consumer(self.js, self.projection.stream, want)
+        except (TimeoutError, NatsTimeoutError, ServiceUnavailableError):
+            if have is None:
+                raise ConsumerMissing(
+                    f"durable consumer {self.projection.name} on {self.projection.stream} does not exist:"
+                    " run `genting migrate` with GENTING_NATS_ADMIN_URL (or `genting up`), which creates it"
+                ) from None
+            log.warning("consumer_settings_differ", projection=self.projection.name, hint="run genting migrate")
 
     async def run(self) -> None:
         """Fetch returns as soon as messages are there; the timeout only bounds an idle wait.
@@ -326,7 +348,7 @@ class ProjectionRunner:
                     await self.js.consumer_info(self.projection.stream, self.projection.name)
                     continue
                 prefetch = asyncio.ensure_future(self._fetch())
-                await self.handle(msgs)
+                await self._handle_through_outages(msgs)
             except asyncio.CancelledError:
                 if prefetch is not None:
                     prefetch.cancel()  # its messages come back after ack_wait; the gate absorbs them
@@ -348,6 +370,38 @@ class ProjectionRunner:
                     self._sub = None
                 log.warning("projection_retrying", projection=self.projection.name, error=repr(exc))
                 await asyncio.sleep(1.0)
+
+    async def _handle_through_outages(self, msgs: list[Msg]) -> None:
+        """While the database is away the batch is held, not nak'd: every nak spends one of the
+        message's `max_deliver` deliveries, and a restart of PostgreSQL would otherwise use them
+        up (dead letters for nothing wrong, and a last delivery lost in a kill is never sent
+        again). Held messages are kept alive with in-progress acks; once the database answers,
+        what is not settled yet is handled again."""
+        while True:
+            try:
+                await self.handle(msgs)
+                return
+            except Exception as exc:
+                if not is_outage(exc) or await database_reachable(self.pool):
+                    raise
+                self.stats.errors += 1
+                log.warning("projection_waiting_for_database", projection=self.projection.name, error=repr(exc))
+                await self._hold_until_database(msgs)
+                msgs = [m for m in msgs if not m.is_acked]
+                if not msgs:
+                    return
+
+    async def _hold_until_database(self, msgs: list[Msg]) -> None:
+        waited = 0.0
+        while not await database_reachable(self.pool):
+            await asyncio.sleep(OUTAGE_POLL_SECONDS)
+            waited += OUTAGE_POLL_SECONDS
+            if waited >= self.ack_wait / 3:  # well before ack_wait would redeliver them elsewhere
+                waited = 0.0
+                for msg in msgs:
+                    if not msg.is_acked:
+                        with contextlib.suppress(Exception):  # NATS away too: they come back later
+                            await msg.in_progress()
 
     async def _fetch(self) -> list[Msg]:
         assert self._sub is not None
@@ -380,6 +434,8 @@ class ProjectionRunner:
         try:
             outcomes = await self._apply_batch(parsed)
         except Exception as exc:  # one bad event must not block the rest: retry them one by one
+            if is_outage(exc):
+                raise  # the database, not an event: _handle_through_outages holds the batch
             log.warning("projection_batch_failed", projection=self.projection.name, error=repr(exc))
             for item in parsed:
                 await self._handle_one(item)
@@ -419,6 +475,8 @@ class ProjectionRunner:
         try:
             outcomes = await self._apply_batch([item])
         except Exception as exc:
+            if is_outage(exc):
+                raise  # the database, not the event: held, not nak'd (_handle_through_outages)
             self.stats.errors += 1
             if msg.metadata.num_delivered >= self.max_deliver:
                 await self.dead_letter(msg, f"projection failed {self.max_deliver} times: {exc!r}", kind="failed")
@@ -517,9 +575,19 @@ class ProjectionRunner:
             await msg.respond(json.dumps(answer).encode())
 
 
+class ConsumerMissing(RuntimeError):
+    """A projection's durable is not there: the migration step has not run against this server."""
+
+
 def retry_subject(projection: str) -> str:
     """Core NATS subject a projection's runners answer dead-letter retries on (no stream captures it)."""
     return f"genting.ops.retry.{projection}"
+
+
+def reply_prefix(projection: str) -> str:
+    """Where the runners answer (the request names `<prefix>.<id>`): the service's user may publish
+    there and into no other user's inbox."""
+    return f"genting.ops.reply.{projection}"
 
 
 def _in_apply_order(parsed: list[tuple[Msg, Envelope]], outcomes: list[Outcome]) -> list[Envelope]:
@@ -533,7 +601,11 @@ def _in_apply_order(parsed: list[tuple[Msg, Envelope]], outcomes: list[Outcome])
 
 
 async def rebuild(pool: asyncpg.Pool, js: JetStreamContext, projection: Projection) -> None:
-    """Forget the read model and the consumer's position: the next run replays from sequence 1."""
+    """Forget the read model and the consumer's position: the next run replays from sequence 1.
+
+    `js` is an admin connection (`genting replay` gives one): a service may not delete its durable,
+    since it could then create it again as a push consumer delivering anywhere. The durable is
+    created again at once, as the migration step does."""
     async with pool.acquire() as conn, conn.transaction():
         for table in projection.tables:
             await conn.execute(f"truncate {table}")
@@ -544,3 +616,5 @@ async def rebuild(pool: asyncpg.Pool, js: JetStreamContext, projection: Projecti
         await js.delete_consumer(projection.stream, projection.name)
     except NotFoundError:
         pass
+    with contextlib.suppress(NotFoundError):  # no stream yet: the migration step creates both
+        await js.add_consumer(projection.stream, durable_config(projection.name, list(projection.filter_subjects)))

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import structlog
 import swagger_ui_bundle
 from fastapi import APIRouter, FastAPI, Request
@@ -21,8 +20,9 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from shared.asyncapi import asyncapi_document
+from shared.availability import DatabaseOutage, database_reachable, document_unavailable
 from shared.contracts import EventCatalog
-from shared.db import create_pool, migrate
+from shared.db import create_pool, migrate, wait_for_database
 from shared.http import (
     BodyLimit,
     RequestContext,
@@ -34,7 +34,7 @@ from shared.http import (
 from shared.logging import configure_logging
 from shared.messaging import stream_name
 from shared.metrics import ServiceMetrics
-from shared.nats_setup import connect, ensure_stream, owned_stream_config
+from shared.nats_setup import connect, require_stream
 from shared.outbox import OutboxRelay, outbox_backlog
 from shared.projection import DEAD_LETTER_KINDS, Projection, ProjectionRunner
 from shared.settings import Settings
@@ -64,6 +64,7 @@ def build_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(spec.name, settings.log_level)
+        await wait_for_database(settings.database_url)
         if migrate_on_start():
             await migrate(settings.database_url, spec.migrations)
         app.state.pool = await create_pool(
@@ -74,7 +75,8 @@ def build_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
         tasks: list[asyncio.Task[None]] = []
         app.state.relay = None
         if spec.publishes is not None:
-            await ensure_stream(js, owned_stream_config(spec.publishes.context, settings.stream_replicas))
+            # Created by the migration step; this service's user may not create or change it.
+            await require_stream(js, stream_name(spec.publishes.context))
         if spec.publishes is not None and settings.relay_enabled:
             app.state.relay = OutboxRelay(
                 settings.database_url,
@@ -93,7 +95,6 @@ def build_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
                 service=spec.name,
                 batch=settings.projection_batch,
                 max_deliver=settings.projection_max_deliver,
-                dlq_replicas=settings.stream_replicas,
             )
             for p in spec.projections(settings)
         ]
@@ -132,8 +133,11 @@ def build_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
     app.state.metrics = metrics
     install_problem_handlers(app)
     install_problem_schema(app)
+    document_unavailable(app)
+    # Innermost: a database outage becomes a 503 before the catch-all's 500 sees it.
+    app.add_middleware(DatabaseOutage)
     # Outermost but for the request context: an oversized body is refused before auth or parsing.
-    app.add_middleware(BodyLimit, limit=1 << 20, limits={"/import": 10 << 20})
+    app.add_middleware(BodyLimit, limit=1 << 20, limits={"/import": 10 << 20, "/photo": 6 << 20})
     app.add_middleware(RequestContext, observe=metrics.observe_request)
     for router in spec.routers:
         app.include_router(router)
@@ -159,20 +163,29 @@ def _operations_router(spec: ServiceSpec, settings: Settings, metrics: ServiceMe
 
     @router.get("/health/ready", response_model=None)
     async def ready(request: Request) -> JSONResponse:
-        checks = {
-            "database": await _database_ok(request.app.state.pool),
-            "nats": bool(request.app.state.nc.is_connected),
-        }
-        if all(checks.values()):
+        """Ready when the database answers: that alone decides. NATS's state is reported (body and
+        metrics) but does not take the API out of service: the outbox holds what is committed
+        until the relay can publish it, and the projections catch up from their consumers."""
+        nats_connected = bool(request.app.state.nc.is_connected)
+        metrics.nats_connected.set(1 if nats_connected else 0)
+        checks = {"database": await database_reachable(request.app.state.pool), "nats": nats_connected}
+        metrics.database_up.set(1 if checks["database"] else 0)
+        if checks["database"]:
             return JSONResponse({"status": "ready", "checks": checks})
-        failing = ", ".join(k for k, ok in checks.items() if not ok)
-        response = problem(503, "Not ready", f"unreachable: {failing}")
+        response = problem(503, "Not ready", "unreachable: database", kind="database-unavailable")
         response.headers["Retry-After"] = "1"
         return response
 
     @router.get("/metrics", include_in_schema=False)
     async def prometheus(request: Request) -> Response:
+        # With a metrics port of its own (GENTING_METRICS_PORT), /metrics is answered there only:
+        # the API port, the one an Ingress routes, does not serve it.
+        server = request.scope.get("server") or (None, None)
+        if settings.metrics_port is not None and server[1] != settings.metrics_port:
+            return problem(404, "Not Found", "no such resource")
         state = request.app.state
+        metrics.nats_connected.set(1 if state.nc.is_connected else 0)
+        metrics.database_up.set(1 if await database_reachable(state.pool) else 0)
         if spec.publishes is not None:
             with contextlib.suppress(Exception):
                 backlog, _ = await outbox_backlog(state.pool)
@@ -250,11 +263,3 @@ async def _stop(tasks: Sequence[asyncio.Task[None]]) -> None:
         for task in pending:
             task.cancel()
         _, pending = await asyncio.wait(pending, timeout=1.0)
-
-
-async def _database_ok(pool: asyncpg.Pool) -> bool:
-    try:
-        async with asyncio.timeout(2.0):
-            return bool(await pool.fetchval("select 1") == 1)
-    except Exception:
-        return False

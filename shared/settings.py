@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import base64
 from datetime import date
-from typing import Any, Self
+from typing import Any, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared import regions
-from shared.auth import TokenVerifier
+from shared.auth import KeySet, TokenVerifier, check_jwks_url
 from shared.clock import CityClock
 from shared.crypto import Keyring
 
@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     service: str = "registry"
     database_url: str = "postgresql://postgres@127.0.0.1:15432/genting_registry"
     nats_url: str = "nats://127.0.0.1:14222"
+    # Only with GENTING_JWT_ALGORITHM=HS256, a development option `genting serve` refuses.
     jwt_secret: SecretStr = SecretStr("")
     # 32 random bytes (urlsafe base64): root of the service's data keys (key wrapping, lookup hashes).
     data_key: SecretStr = SecretStr("")
@@ -46,16 +47,30 @@ class Settings(BaseSettings):
     # The registry's KK/NIK/import lookup hashes' own key (urlsafe base64, 32 bytes), so that rotating
     # the root does not change them; unset, it is derived from GENTING_DATA_KEY (services/registry/lookup.py).
     lookup_key: SecretStr = SecretStr("")
-    # Tokens (CONTRACT.md, HTTP): our own are HS256 with this issuer and audience; with a JWKS URL,
-    # the city's identity provider's RS256/ES256 tokens (issuer `oidc_issuer`) are accepted too.
+    # Tokens (CONTRACT.md, HTTP): ES256/RS256, verified with the public keys of a JWKS fetched from
+    # GENTING_JWKS_URL (the city's identity provider; https, or http to loopback only) and/or read
+    # from GENTING_JWKS_FILE (the embedded stack's development key, the tests' key). A service
+    # holds no private key. Issuer `jwt_issuer` or `oidc_issuer`, audience `jwt_audience`.
+    # GENTING_JWT_ALGORITHM=HS256 accepts HS256 tokens signed with GENTING_JWT_SECRET instead:
+    # development only (every holder of the secret can mint any token); `genting serve` refuses it.
+    jwt_algorithm: Literal["ES256", "HS256"] = "ES256"
     jwt_issuer: str = "genting"
     jwt_audience: str = "genting"
     jwt_max_lifetime_hours: float = Field(default=12.0, gt=0)
-    oidc_jwks_url: str | None = None
+    jwks_url: str | None = Field(
+        default=None,
+        # GENTING_OIDC_JWKS_URL is the name this setting had first; it still works.
+        validation_alias=AliasChoices("jwks_url", "oidc_jwks_url", "GENTING_JWKS_URL", "GENTING_OIDC_JWKS_URL"),
+    )
+    jwks_file: str | None = None
+    jwks_timeout_seconds: float = Field(default=5.0, gt=0)
     oidc_issuer: str | None = None
     # How long a POST's Idempotency-Key keeps its first response (then the record is deleted).
     idempotency_ttl_days: float = Field(default=7.0, gt=0)
     log_level: str = "info"
+    # When set, /metrics is served on this port only (`genting serve` listens on it too), so the
+    # API port an Ingress publishes does not expose it; the ServiceMonitor scrapes this one.
+    metrics_port: int | None = Field(default=None, gt=0, lt=65536)
     # The programme (CONTRACT.md, "The programme's settings"); shared.programme builds on these.
     # The city by Kemendagri code: its kelurahan come from the reference data (shared/regions.py).
     city: str = "33.75"
@@ -103,6 +118,11 @@ class Settings(BaseSettings):
             )
         return code
 
+    @field_validator("jwks_url")
+    @classmethod
+    def _jwks_over_https(cls, value: str | None) -> str | None:
+        return check_jwks_url(value) if value else value
+
     @field_validator("time_zone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -114,10 +134,14 @@ class Settings(BaseSettings):
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Self:
-        """GENTING_<FIELD> variables; explicit overrides win. A service cannot run without a JWT secret."""
+        """GENTING_<FIELD> variables; explicit overrides win. A service cannot run without the keys
+        it verifies tokens with."""
         settings = cls(**overrides)
-        if not settings.jwt_secret.get_secret_value():
-            raise ValueError("GENTING_JWT_SECRET is not set (genting up creates one)")
+        if settings.jwt_algorithm == "HS256":
+            if not settings.jwt_secret.get_secret_value():
+                raise ValueError("GENTING_JWT_ALGORITHM=HS256 needs GENTING_JWT_SECRET")
+        elif not (settings.jwks_url or settings.jwks_file):
+            raise ValueError("GENTING_JWKS_URL or GENTING_JWKS_FILE is not set (genting up publishes one)")
         return settings
 
     def data_key_bytes(self) -> bytes:
@@ -141,11 +165,14 @@ class Settings(BaseSettings):
         return CityClock(self.zone())
 
     def token_verifier(self) -> TokenVerifier:
+        hs256 = self.jwt_algorithm == "HS256"
+        keys = None
+        if self.jwks_url or self.jwks_file:
+            keys = KeySet(url=self.jwks_url, file=self.jwks_file, timeout=self.jwks_timeout_seconds)
         return TokenVerifier(
-            self.jwt_secret.get_secret_value(),
-            issuer=self.jwt_issuer,
+            keys,
+            hs256_secret=self.jwt_secret.get_secret_value() if hs256 else None,
+            issuers=(self.jwt_issuer, self.oidc_issuer or ""),
             audience=self.jwt_audience,
             max_lifetime_seconds=self.jwt_max_lifetime_hours * 3600,
-            jwks_url=self.oidc_jwks_url,
-            oidc_issuer=self.oidc_issuer,
         )

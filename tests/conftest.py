@@ -25,10 +25,12 @@ import httpx
 import nats
 import pytest
 
+from genting import nats_topology
 from genting.embedded import EmbeddedNats, EmbeddedPostgres, die_with_parent, ensure_database
 from genting.nats_accounts import new_passwords, url_for
 from shared.db import ensure_service_role
-from shared.testing import TEST_DATA_KEY, TEST_JWT_SECRET, free_port, wait_until
+from shared.nats_setup import inbox_prefix_for
+from shared.testing import TEST_DATA_KEY, TEST_JWKS_FILE, free_port, wait_until
 
 REPO = Path(__file__).resolve().parents[1]
 READY_TIMEOUT = 60.0
@@ -149,10 +151,8 @@ async def database_url(pg_server_url: str) -> AsyncIterator[str]:
         await drop_database(pg_server_url, name)
 
 
-@pytest.fixture
-async def js_clean(nats_url: str) -> str:
-    """The NATS URL, with every GENTING_* stream (and so its consumers) deleted first."""
-    nc = await nats.connect(nats_url)
+async def _delete_genting_streams(url: str) -> None:
+    nc = await nats.connect(url, inbox_prefix=inbox_prefix_for(url))
     try:
         js = nc.jetstream()
         names: list[str] = []
@@ -165,6 +165,28 @@ async def js_clean(nats_url: str) -> str:
                 await js.delete_stream(name)
     finally:
         await nc.close()
+
+
+@pytest.fixture
+async def js_clean(nats_url: str, nats_server: NatsServer) -> str:
+    """The NATS URL, with every GENTING_* stream (and so its consumers) deleted, then created
+    empty again as the migration step does (genting/nats_topology.py), the subscriber's too."""
+    await _delete_genting_streams(nats_url)
+    subscriber = None
+    if nats_server.locked:  # an open server has no subscriber account (its streams would clash)
+        subscriber = nats_server.url_for("subscriber")
+        await _delete_genting_streams(subscriber)
+    nc = await nats.connect(nats_url)
+    try:
+        await nats_topology.create_streams(nc.jetstream())
+    finally:
+        await nc.close()
+    if subscriber:
+        nc = await nats.connect(subscriber, inbox_prefix=inbox_prefix_for(subscriber))
+        try:
+            await nats_topology.create_subscriber_streams(nc.jetstream())
+        finally:
+            await nc.close()
     return nats_url
 
 
@@ -221,6 +243,12 @@ async def service_process(
     ) -> ServiceProcess:
         if name not in databases:
             databases[name] = f"t_{uuid.uuid4().hex}"
+        # The migration step's durables (a service may only update its own, never create one).
+        nc = await nats.connect(js_clean)
+        try:
+            await nats_topology.create_durables(nc.jetstream())
+        finally:
+            await nc.close()
         db_url = await ensure_database(pg_server_url, databases[name])
         if own_roles:
             db_url = await ensure_service_role(pg_server_url, databases[name], databases[name], databases[name][2:])
@@ -231,7 +259,7 @@ async def service_process(
             "GENTING_SERVICE": name,
             "GENTING_DATABASE_URL": db_url,
             "GENTING_NATS_URL": nats_server.url_for(name),
-            "GENTING_JWT_SECRET": TEST_JWT_SECRET,
+            "GENTING_JWKS_FILE": TEST_JWKS_FILE,
             "GENTING_DATA_KEY": TEST_DATA_KEY,
             "GENTING_DATA_DIR": str(tmp_path / name),
         }

@@ -4,8 +4,10 @@
     python deploy/k8s/generate.py --check    # exit 1 when a file is stale (tests/deploy runs this)
 
 Per service: a ServiceAccount, a Deployment (migrations in an init container, probes, a restricted
-securityContext, topology spread), a Service, an HPA, a PodDisruptionBudget, its NetworkPolicy,
-and its own CloudNativePG Cluster with a ScheduledBackup and the Cluster's NetworkPolicy.
+securityContext, topology spread), a Service, a KEDA ScaledObject (CPU, and the lag of each
+JetStream consumer it runs; the registry, which consumes nothing, has a CPU-only HPA), a
+PodDisruptionBudget, its NetworkPolicy, and its own CloudNativePG Cluster with a ScheduledBackup
+(the first backup at once) and the Cluster's NetworkPolicy.
 Generated, not templated by hand, so that the four stay alike; edit here, not in the YAML.
 """
 
@@ -17,14 +19,23 @@ from typing import Any
 
 import yaml
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from genting.nats_accounts import durables
+
 SERVICES = ("registry", "aid", "funding", "reporting")
 OUT = Path(__file__).parent / "base" / "services"
 HTTP = 8000
+# /metrics is served on this port only (GENTING_METRICS_PORT): the Ingress routes HTTP, never it.
+METRICS = 9102
 UID = 10001
 # The namespaces of the ingress controller and of Prometheus: the only callers of the HTTP port.
 INGRESS_NS = "ingress-nginx"
 MONITORING_NS = "monitoring"
 CNPG_NS = "cnpg-system"
+# NATS's CA, mounted from the Secret nats-tls: the services connect over TLS (nats-cluster.conf).
+NATS_CA = "/etc/nats-tls/ca.crt"
+# A consumer this many events behind its stream asks KEDA for one more replica.
+LAG_THRESHOLD = 1000
 
 
 def labels(service: str) -> dict[str, str]:
@@ -63,18 +74,70 @@ def env(service: str) -> list[dict[str, Any]]:
 
     return [
         {"name": "PORT", "value": str(HTTP)},
+        {"name": "GENTING_METRICS_PORT", "value": str(METRICS)},
         {"name": "GENTING_STREAM_REPLICAS", "value": "3"},
         {"name": "GENTING_LOG_LEVEL", "value": "info"},
         secret("DB_PASSWORD", f"{pg_cluster(service)}-owner", "password"),
         secret("NATS_PASSWORD", f"genting-{service}", "NATS_PASSWORD"),
         secret("GENTING_DATA_KEY", f"genting-{service}", "GENTING_DATA_KEY"),
-        secret("GENTING_JWT_SECRET", "genting-jwt", "GENTING_JWT_SECRET"),
+        # The identity provider's public keys and issuer: no service holds a signing key.
+        {"name": "GENTING_JWKS_URL", "valueFrom": {"configMapKeyRef": {"name": "genting-identity", "key": "jwks_url"}}},
+        {
+            "name": "GENTING_OIDC_ISSUER",
+            "valueFrom": {"configMapKeyRef": {"name": "genting-identity", "key": "issuer"}},
+        },
         {
             "name": "GENTING_DATABASE_URL",
             "value": f"postgresql://{service}:$(DB_PASSWORD)@{pg_cluster(service)}-rw:5432/genting_{service}",
         },
-        {"name": "GENTING_NATS_URL", "value": f"nats://{service}:$(NATS_PASSWORD)@nats:4222"},
+        {"name": "GENTING_NATS_URL", "value": f"tls://{service}:$(NATS_PASSWORD)@nats:4222"},
+        {"name": "GENTING_NATS_CA", "value": NATS_CA},
+        *rotation_env(service),
     ]
+
+
+def topology_env(service: str) -> list[dict[str, Any]]:
+    """The registry's migration also creates the streams and durable consumers (`genting migrate`
+    with GENTING_NATS_ADMIN_URL), and the subscriber's own streams: the admin's password goes to
+    that one init container, never to a serving container. The other services stop at start until
+    the streams exist, and then start."""
+    if service != "registry":
+        return []
+
+    def secret(name: str) -> dict[str, Any]:
+        return {"name": name, "valueFrom": {"secretKeyRef": {"name": "genting-nats-admin", "key": name}}}
+
+    return [
+        secret("ADMIN_NATS_PASSWORD"),
+        secret("SUBSCRIBER_NATS_PASSWORD"),
+        {"name": "GENTING_NATS_ADMIN_URL", "value": "tls://admin:$(ADMIN_NATS_PASSWORD)@nats:4222"},
+        {"name": "GENTING_SUBSCRIBER_NATS_URL", "value": "tls://subscriber:$(SUBSCRIBER_NATS_PASSWORD)@nats:4222"},
+    ]
+
+
+def rotation_env(service: str) -> list[dict[str, Any]]:
+    """A data-key rotation's settings, from the Secret genting-<service>-rotation, optional: absent
+    outside a rotation, and in the Deployment itself, so an upgrade (`kubectl apply -k`) keeps
+    them (deploy/README.md, "Rotating keys")."""
+
+    def optional(name: str) -> dict[str, Any]:
+        ref = {"name": f"genting-{service}-rotation", "key": name, "optional": True}
+        return {"name": name, "valueFrom": {"secretKeyRef": ref}}
+
+    names = ["GENTING_DATA_KEYS_PREVIOUS"]
+    if service == "registry":
+        names.append("GENTING_LOOKUP_KEY")  # kept for good once a rotation has pinned it
+    return [optional(n) for n in names]
+
+
+# The city and its programme (GENTING_CITY, GENTING_TARGET_FAMILIES, ...): one ConfigMap that every
+# service reads whole (base/city.yaml), so the four agree on the calendar and the money.
+CITY_CONFIG = [{"configMapRef": {"name": "genting-city"}}]
+
+MOUNTS = [
+    {"name": "tmp", "mountPath": "/tmp"},
+    {"name": "nats-ca", "mountPath": "/etc/nats-tls", "readOnly": True},
+]
 
 
 def deployment(service: str) -> dict[str, Any]:
@@ -121,22 +184,27 @@ def deployment(service: str) -> dict[str, Any]:
                         {
                             "name": "migrate",
                             "image": "genting",
-                            "imagePullPolicy": "Always",
+                            "imagePullPolicy": "IfNotPresent",
                             "args": ["migrate", service],
-                            "env": env(service),
+                            "envFrom": CITY_CONFIG,
+                            "env": env(service) + topology_env(service),
                             "resources": resources,
                             "securityContext": CONTAINER_SECURITY,
-                            "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+                            "volumeMounts": MOUNTS,
                         }
                     ],
                     "containers": [
                         {
                             "name": service,
                             "image": "genting",
-                            "imagePullPolicy": "Always",
+                            "imagePullPolicy": "IfNotPresent",
                             "args": ["serve", service],
+                            "envFrom": CITY_CONFIG,
                             "env": env(service),
-                            "ports": [{"name": "http", "containerPort": HTTP, "protocol": "TCP"}],
+                            "ports": [
+                                {"name": "http", "containerPort": HTTP, "protocol": "TCP"},
+                                {"name": "metrics", "containerPort": METRICS, "protocol": "TCP"},
+                            ],
                             "startupProbe": {**probe, "periodSeconds": 2, "failureThreshold": 60},
                             "livenessProbe": {**probe, "periodSeconds": 10, "failureThreshold": 3},
                             # Ready only when its database and NATS answer: out of the Service, not restarted.
@@ -148,10 +216,17 @@ def deployment(service: str) -> dict[str, Any]:
                             },
                             "resources": resources,
                             "securityContext": CONTAINER_SECURITY,
-                            "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+                            "volumeMounts": MOUNTS,
                         }
                     ],
-                    "volumes": [{"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "64Mi"}}],
+                    "volumes": [
+                        {"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "64Mi"}},
+                        # Only the CA certificate: the services never see NATS's private key.
+                        {
+                            "name": "nats-ca",
+                            "secret": {"secretName": "nats-tls", "items": [{"key": "ca.crt", "path": "ca.crt"}]},
+                        },
+                    ],
                 },
             },
         },
@@ -169,25 +244,13 @@ def service_objects(service: str) -> list[dict[str, Any]]:
             "metadata": meta,
             "spec": {
                 "selector": labels(service),
-                "ports": [{"name": "http", "port": HTTP, "targetPort": "http", "protocol": "TCP"}],
-            },
-        },
-        {
-            "apiVersion": "autoscaling/v2",
-            "kind": "HorizontalPodAutoscaler",
-            "metadata": meta,
-            "spec": {
-                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": service},
-                "minReplicas": 2,
-                "maxReplicas": 8,
-                "metrics": [
-                    {
-                        "type": "Resource",
-                        "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}},
-                    }
+                "ports": [
+                    {"name": "http", "port": HTTP, "targetPort": "http", "protocol": "TCP"},
+                    {"name": "metrics", "port": METRICS, "targetPort": "metrics", "protocol": "TCP"},
                 ],
             },
         },
+        autoscaler(service),
         {
             "apiVersion": "policy/v1",
             "kind": "PodDisruptionBudget",
@@ -205,7 +268,8 @@ def service_objects(service: str) -> list[dict[str, Any]]:
                     {
                         "from": [ns_selector(INGRESS_NS), ns_selector(MONITORING_NS)],
                         "ports": [{"protocol": "TCP", "port": HTTP}],
-                    }
+                    },
+                    {"from": [ns_selector(MONITORING_NS)], "ports": [{"protocol": "TCP", "port": METRICS}]},
                 ],
                 "egress": [
                     {
@@ -221,6 +285,55 @@ def service_objects(service: str) -> list[dict[str, Any]]:
             },
         },
     ]
+
+
+def autoscaler(service: str) -> dict[str, Any]:
+    """CPU alone misses a consumer that falls behind while waiting on its database: KEDA's NATS
+    JetStream scaler adds replicas when a consumer's pending count passes LAG_THRESHOLD. KEDA owns
+    the HPA it creates (keda-hpa-<service>); a second HPA on the Deployment would fight it."""
+    meta = {"name": service, "labels": labels(service)}
+    cpu = {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}}}
+    consumers = durables(service)
+    if not consumers:
+        return {
+            "apiVersion": "autoscaling/v2",
+            "kind": "HorizontalPodAutoscaler",
+            "metadata": meta,
+            "spec": {
+                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": service},
+                "minReplicas": 2,
+                "maxReplicas": 8,
+                "metrics": [cpu],
+            },
+        }
+    lag = [
+        {
+            "type": "nats-jetstream",
+            "name": f"lag-{consumer}",
+            "metadata": {
+                # nats-server's monitoring port (8222, admitted from the keda namespace in nats.yaml).
+                "natsServerMonitoringEndpoint": "nats.genting.svc.cluster.local:8222",
+                "account": "GENTING",
+                "stream": stream,
+                "consumer": consumer,
+                "lagThreshold": str(LAG_THRESHOLD),
+                "useHttps": "false",
+            },
+        }
+        for stream, consumer in consumers
+    ]
+    return {
+        "apiVersion": "keda.sh/v1alpha1",
+        "kind": "ScaledObject",
+        "metadata": meta,
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": service},
+            "minReplicaCount": 2,
+            "maxReplicaCount": 8,
+            "cooldownPeriod": 300,
+            "triggers": [{"type": "cpu", "metricType": "Utilization", "metadata": {"value": "70"}}, *lag],
+        },
+    }
 
 
 def database_objects(service: str) -> list[dict[str, Any]]:
@@ -266,6 +379,9 @@ def database_objects(service: str) -> list[dict[str, Any]]:
             "metadata": {"name": f"{name}-daily", "labels": labels(service)},
             "spec": {
                 "schedule": "0 0 1 * * *",  # seconds first: 01:00 every day
+                # The first base backup as soon as the cluster exists, not at the next 01:00: WAL
+                # archiving alone restores nothing without one.
+                "immediate": True,
                 "backupOwnerReference": "self",
                 "cluster": {"name": name},
                 "method": "barmanObjectStore",

@@ -140,6 +140,10 @@ class Growth:
     stunted: bool  # as the registry will judge it (haz < -2), for the outcome the demo expects
 
 
+# Grievances the demo files (Entry._grievances), one category after another.
+GRIEVANCE_CATEGORIES = ("missed_delivery", "food_quality", "eligibility", "conduct", "other")
+
+
 @dataclass
 class Family:
     key: str
@@ -248,21 +252,45 @@ class Dataset:
             "weeks": (self.anchor - self.first_day).days // 7 + 1,
         }
 
+    def grievances(self) -> list[Grievance]:
+        """One grievance for every tenth family with a plan, filed 20 days into the plan (late
+        entry: with that date), every category in turn; every other one answered two days later."""
+        planned = sorted((f for f in self.families if f.plan_start is not None), key=lambda f: f.key)[::10]
+        out = []
+        for n, f in enumerate(planned):
+            assert f.plan_start is not None
+            filed_on = min(f.plan_start + timedelta(days=20), self.anchor)
+            resolved_on = filed_on + timedelta(days=2)
+            category = GRIEVANCE_CATEGORIES[n % len(GRIEVANCE_CATEGORIES)]
+            out.append(
+                Grievance(f, category, filed_on, resolved_on if n % 2 == 0 and resolved_on <= self.anchor else None)
+            )
+        return out
+
+    def grievance_requests(self) -> int:
+        """POSTs of the grievances, sent after every step: the filings and the answers."""
+        grievances = self.grievances()
+        return len(grievances) + sum(g.resolved_on is not None for g in grievances)
+
     def requests(self) -> int:
         """POSTs the loader sends (the progress line's total)."""
         s = self.sizes()
-        return sum(s[k] for k in ("donors", "contributions", "pledges", "families", "approved", "rejected")) + sum(
-            s[k]
-            for k in (
-                "sponsorships",
-                "deliveries",
-                "under_value_first",
-                "confirmations",
-                "interventions",
-                "growth_measurements",
-                "home_visits",
-                "education_sessions",
-                "exits",
+        return (
+            self.grievance_requests()
+            + sum(s[k] for k in ("donors", "contributions", "pledges", "families", "approved", "rejected"))
+            + sum(
+                s[k]
+                for k in (
+                    "sponsorships",
+                    "deliveries",
+                    "under_value_first",
+                    "confirmations",
+                    "interventions",
+                    "growth_measurements",
+                    "home_visits",
+                    "education_sessions",
+                    "exits",
+                )
             )
         )
 
@@ -648,3 +676,14 @@ def _sessions(rng: random.Random, fams: list[Family], first: date, today: date) 
                 n += 1
             held += timedelta(days=rng.randrange(35, 50))
     return sessions
+
+
+@dataclass(frozen=True)
+class Grievance:
+    """A grievance the kader files for a family; answered by the lurah on `resolved_on`, or left
+    open for aid's clock to escalate."""
+
+    family: Family
+    category: str
+    filed_on: date
+    resolved_on: date | None

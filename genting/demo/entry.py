@@ -68,6 +68,16 @@ class Entered:
     missing: dict[str, int] = field(default_factory=dict)  # a precondition that never came: count
 
 
+# What the demo's grievances say, by category.
+GRIEVANCE_TEXT = {
+    "missed_delivery": "Paket minggu ini belum sampai ke rumah.",
+    "food_quality": "Telur dalam paket ada yang pecah.",
+    "eligibility": "Tetangga kami belum didata padahal ada baduta.",
+    "conduct": "Petugas datang terlambat dan tidak ramah.",
+    "other": "Jadwal penyuluhan bentrok dengan jam kerja.",
+}
+
+
 class Entry:
     """Enters `dataset` through `api`; `record(outcome)` is called after every command."""
 
@@ -100,7 +110,33 @@ class Entry:
             await each(self._chain, chains, width)
             if self.on_period is not None:
                 self.on_period(first + timedelta(days=number * period_days))
+        await self._grievances()
         return self.ids
+
+    # -- grievances: some families (and the public) complain; the lurah answers about half ------
+
+    async def _grievances(self) -> None:
+        """The dataset's grievances (Dataset.grievances), after everything else: filed by the
+        family's kader with their past dates, half answered by the lurah, the rest left to aid's
+        clock to escalate. The pages are not empty."""
+        for g in self.dataset.grievances():
+            f, k = g.family, g.family.kelurahan_code
+            body: dict[str, Any] = {
+                "kelurahan_code": k,
+                "category": g.category,
+                "description": GRIEVANCE_TEXT[g.category],
+                "filed_on": g.filed_on.isoformat(),
+            }
+            if family_id := self.ids.families.get(f.key):
+                body["family_id"] = family_id
+            filed = await self.send(
+                "grievance", f"grievance:{f.key}", "aid", "/grievances", body, role="kader", kelurahan=k
+            )
+            if filed is None or g.resolved_on is None:
+                continue
+            answer = {"resolution": "Sudah ditindaklanjuti kelurahan.", "resolved_on": g.resolved_on.isoformat()}
+            path = f"/grievances/{filed['grievance_id']}/resolution"
+            await self.send("resolution", f"resolution:{f.key}", "aid", path, answer, role="lurah", kelurahan=k)
 
     async def _chain(self, steps: list[Step]) -> None:
         for step in steps:
@@ -141,7 +177,9 @@ class Entry:
     async def _donor_step(self, d: Donor, step: Step) -> None:
         body: dict[str, Any]
         if step.kind == "donor":
-            body = {"name": d.name, "donor_type": d.donor_type, "contact": d.contact}
+            # Institutions agree to be named on the transparency page; individuals are not named.
+            consent = d.donor_type != "individual"
+            body = {"name": d.name, "donor_type": d.donor_type, "contact": d.contact, "public_name_consent": consent}
             created = await self.send("donor", f"donor:{d.key}", "funding", "/donors", body, role="admin")
             if created is not None:
                 self.ids.donors[d.key] = str(created["donor_id"])

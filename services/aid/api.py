@@ -18,12 +18,15 @@ from services.aid.domain import MAX_DESCRIPTION, MAX_PHOTO_REF, Plan, RecordDeli
 from services.aid.handlers import Handlers
 from shared.auth import Principal
 from shared.contracts.aid import DeliveredItem, InterventionKind
+from shared.errors import FieldError, InvalidCommand
 from shared.eventstore import Metadata
 from shared.http import authenticate, correlation_id, problem_responses, run_command
 
 router = APIRouter(tags=["aid"])
 Caller = Annotated[Principal, Depends(authenticate)]
 STAFF = ("admin", "lurah", "kader")
+# The photo reference of a confirmation naming a photo in aid's own object store.
+STORED_PHOTO_REF = "genting-photo:"
 # Plans are de-identified (pseudonymous family ids, money, days). Donors see their families
 # through funding, not here.
 READERS = ("admin", "lurah", "kader", "auditor", "agency")
@@ -112,6 +115,13 @@ class ConfirmationIn(BaseModel):
             " key, erased with the family; never published (the event carries an opaque `photo_id`)"
         ),
         examples=["s3://genting-proof/2025/03/d1.jpg"],
+    )
+    photo_id: UUID | None = Field(
+        None,
+        description=(
+            "a photo of this delivery stored with `POST /deliveries/{id}/photo`: the confirmation's event"
+            " carries this id. Not together with `photo_ref`; a photo of another delivery is a 422"
+        ),
     )
 
 
@@ -225,6 +235,9 @@ class DeliveryOut(BaseModel):
     confirmed_on: date | None
     confirmed_by: str | None
     photo_id: UUID | None
+    photos: list[UUID] = Field(
+        default_factory=list, description="proof photos stored for it (`GET /photos/{photo_id}`), oldest first"
+    )
     photo_ref: str | None = Field(
         None, description="admin and the kelurahan's own staff only; none once the family's data is erased"
     )
@@ -302,14 +315,26 @@ async def confirm_delivery(
 ) -> JSONResponse:
     principal.require("admin", "lurah")  # a kader delivers; only the lurah (or an admin) confirms
     photo_ref = body.photo_ref if body else None
+    photo_id = body.photo_id if body else None
+    if photo_id is not None and photo_ref is not None:
+        raise InvalidCommand([FieldError("photo_id", "give photo_id or photo_ref, not both")])
+    if photo_id is not None:
+        photo_ref = f"{STORED_PHOTO_REF}{photo_id}"  # the object store's key (photo_store.py)
     day = today(request)
     confirmed_on = (body.confirmed_on if body else None) or day
 
     async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
+        if photo_id is not None and not await conn.fetchval(
+            "select exists (select 1 from delivery_photos where photo_id = $1 and delivery_id = $2)",
+            photo_id,
+            delivery_id,
+        ):
+            raise InvalidCommand([FieldError("photo_id", "is not a photo stored for this delivery")])
         command = await handlers(request).confirm_delivery(
             conn,
             delivery_id=delivery_id,
             photo_ref=photo_ref,
+            photo_id=photo_id,
             confirmed_on=confirmed_on,
             today=day,
             actor=principal,

@@ -10,9 +10,12 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.aid import api, home_visit_api, projections, session_api
-from services.aid.domain import PRIVATE_PARTS, HomeVisit, Plan, Session, home_visit, plan, session
+from services.aid import api, grievance_api, home_visit_api, photo_api, projections, session_api
+from services.aid.domain import PRIVATE_PARTS, HomeVisit, Plan, Session, grievance, home_visit, plan, session
+from services.aid.domain.grievance import Grievance
 from services.aid.family_keys import FamilyKeyCipher
+from services.aid.grievance_keys import GrievanceCipher
+from services.aid.grievances import Grievances, grievance_clock_tasks, grievance_view
 from services.aid.handlers import Handlers
 from services.aid.plan_store import PlanRepository
 from services.aid.policies import Families, FundingPolicy, RegistryPolicy
@@ -20,6 +23,7 @@ from services.aid.schedule import clock_tasks
 from services.aid.settings import AidSettings, load_settings
 from shared.contracts.aid import CATALOG
 from shared.crypto import DerivedKeyCipher
+from shared.programme import Programme
 from shared.projection import Projection
 from shared.repository import Repository
 from shared.service import ServiceSpec, build_app
@@ -44,6 +48,7 @@ class Repositories:
     sessions: Repository[Session]
     visits: Repository[HomeVisit]
     family_keys: FamilyKeyCipher
+    grievances: Repository[Grievance]
 
 
 def repositories(settings: Settings) -> Repositories:
@@ -77,13 +82,24 @@ def repositories(settings: Settings) -> Repositories:
             lock_sql="select 1 from home_visits_view where flag_id = $1 for update",
         ),
         family_keys=family_cipher,
+        grievances=Repository(
+            "grievance",
+            CATALOG,
+            Grievance,
+            grievance.evolve,
+            PRIVATE_PARTS,
+            GrievanceCipher(keyring, family_cipher),
+            views=[grievance_view],
+            lock_sql="select 1 from grievances_view where grievance_id = $1 for update",
+        ),
     )
 
 
 def create_app(settings: AidSettings | None = None) -> FastAPI:
     settings = settings or load_settings()
     repos = repositories(settings)
-    handlers = Handlers(repos.plans, repos.sessions, repos.visits, repos.family_keys, settings.policy())
+    photos = settings.photo_store()
+    handlers = Handlers(repos.plans, repos.sessions, repos.visits, repos.family_keys, settings.policy(), photos)
     app: FastAPI
 
     def today() -> date:
@@ -100,12 +116,17 @@ def create_app(settings: AidSettings | None = None) -> FastAPI:
         title="Genting aid",
         description=DESCRIPTION,
         migrations=MIGRATIONS,
-        routers=[api.router, session_api.router, home_visit_api.router],
+        routers=[api.router, session_api.router, home_visit_api.router, grievance_api.router, photo_api.router],
         publishes=CATALOG,
         projections=policies,
-        extra_tasks=clock_tasks,
+        extra_tasks=lambda app: [*clock_tasks(app), *grievance_clock_tasks(app)],
     )
     app = build_app(spec, settings)
     app.state.clock = settings.clock()
     app.state.handlers = handlers
+    app.state.photo_store = photos
+    app.state.grievances = Grievances(repos.grievances, settings.grievance_sla_days, settings.programme_start)
+    app.state.grievance_bucket = grievance_api.TokenBucket(settings.grievance_burst, settings.grievance_per_hour)
+    app.state.trusted_proxies = settings.trusted_proxy_networks()
+    app.state.programme = Programme.from_settings(settings)
     return app

@@ -37,6 +37,7 @@ from services.aid.domain import (
 )
 from services.aid.domain.commands import PlanCommand
 from services.aid.family_keys import FamilyKeyCipher
+from services.aid.photo_store import PhotoStore
 from shared.auth import Principal
 from shared.errors import Forbidden
 from shared.eventstore import Metadata
@@ -56,6 +57,7 @@ class Handlers:
     visits: Repository[HomeVisit]
     family_keys: FamilyKeyCipher
     policy: Policy
+    photos: PhotoStore | None = None  # the proof photos' object store (photo_store.py)
 
     # -- staff commands (HTTP) ----------------------------------------------------------------
 
@@ -77,6 +79,7 @@ class Handlers:
         *,
         delivery_id: UUID,
         photo_ref: str | None,
+        photo_id: UUID | None = None,
         confirmed_on: date,
         today: date,
         actor: Principal,
@@ -96,7 +99,7 @@ class Handlers:
             today=today,
             confirmed_by=actor.sub,
             photo_ref=photo_ref,
-            photo_id=uuid4(),
+            photo_id=photo_id or uuid4(),  # a stored photo's own id, else a fresh opaque one
             policy=self.policy,
             recorded_by=row["recorded_by"],
         )
@@ -158,10 +161,21 @@ class Handlers:
 
     # -- the process manager's (policies) and the clock's ------------------------------------------
 
+    async def _erase_photos(self, conn: asyncpg.Connection, family_id: UUID) -> None:
+        """The family's proof photos go from the object store, then their rows. Deleted inside the
+        consumer's transaction: if it rolls back, the rows stay and the redelivered event deletes
+        again (deleting a missing object succeeds)."""
+        photo_ids = await conn.fetch("select photo_id from delivery_photos where family_id = $1", family_id)
+        if self.photos is not None:
+            for row in photo_ids:
+                await self.photos.delete(row["photo_id"])
+        await conn.execute("delete from delivery_photos where family_id = $1", family_id)
+
     async def erase_family(self, conn: asyncpg.Connection, family_id: UUID) -> None:
         """PersonalDataErased (issue 11): destroy the family's key, and clear the plaintext the
         read model keeps of its sealed parts; counts, dates and money stay."""
         await self.family_keys.destroy(conn, family_id)
+        await self._erase_photos(conn, family_id)
         await conn.execute(
             "update deliveries_view set recorded_by = null, photo_ref = null where family_id = $1", family_id
         )

@@ -42,7 +42,11 @@ async def get_plan(pool: asyncpg.Pool, plan_id: UUID, may_see_private: Callable[
     row = await pool.fetchrow("select * from plans_view where plan_id = $1", plan_id)
     if row is None:
         raise PlanNotFound(plan_id)
-    deliveries = await pool.fetch("select * from deliveries_view where plan_id = $1 order by period_from", plan_id)
+    deliveries = await pool.fetch(
+        "select d.*, array(select p.photo_id from delivery_photos p where p.delivery_id = d.delivery_id"
+        " order by p.uploaded_at) as photos from deliveries_view d where plan_id = $1 order by period_from",
+        plan_id,
+    )
     interventions = await pool.fetch(
         "select * from interventions_view where plan_id = $1 order by done_on, intervention_id", plan_id
     )
@@ -151,6 +155,7 @@ def delivery_body(r: asyncpg.Record, show_private: bool) -> dict[str, Any]:
         "confirmed_on": _iso(r["confirmed_on"]),
         "confirmed_by": r["confirmed_by"],
         "photo_id": str(r["photo_id"]) if r["photo_id"] else None,
+        "photos": [str(p) for p in r.get("photos") or ()],
         **({"photo_ref": r["photo_ref"]} if show_private else {}),
     }
 

@@ -17,6 +17,7 @@ from services.aid.policies import FundingPolicy, RegistryPolicy
 from services.aid.projections import VIEWS
 from services.aid.settings import load_settings
 from shared.db import create_pool
+from shared.nats_setup import admin_url, inbox_prefix_for
 from shared.projection import Projection
 from shared.projection import rebuild as rebuild_projection
 from shared.repository import Repository
@@ -29,12 +30,14 @@ async def rebuild(pool: asyncpg.Pool, repos: Repositories) -> tuple[int, int, in
     views, in one transaction: readers see the old model or the new one. Returns (plans, sessions,
     home visits)."""
     async with pool.acquire() as conn, conn.transaction():
-        await conn.execute(f"truncate {', '.join(VIEWS)}")
-        return (
+        await conn.execute(f"truncate {', '.join(VIEWS)}, grievances_view")
+        counts = (
             await _refold(conn, repos.plans),
             await _refold(conn, repos.sessions),
             await _refold(conn, repos.visits),
         )
+        await _refold(conn, repos.grievances)  # grievances_view too (its tracking codes stay beside it)
+        return counts
 
 
 async def _refold(conn: asyncpg.Connection, repo: Repository[S]) -> int:
@@ -61,7 +64,9 @@ async def reset_policies(pool: asyncpg.Pool, js: JetStreamContext) -> None:
 async def main() -> None:
     settings = load_settings()
     pool = await create_pool(settings.database_url)
-    nc = await nats.connect(settings.nats_url, name="genting-aid-replay")  # a one-off: no reconnect logging
+    # The admin's connection: resetting a durable means deleting and creating it again.
+    url = admin_url(settings.nats_url)
+    nc = await nats.connect(url, name="genting-aid-replay", inbox_prefix=inbox_prefix_for(url))  # a one-off
     try:
         plan_count, session_count, visit_count = await rebuild(pool, repositories(settings))
         await reset_policies(pool, nc.jetstream())

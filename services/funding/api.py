@@ -17,11 +17,12 @@ from uuid import UUID, uuid4
 
 import asyncpg
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
-from services.funding import queries
+from services.funding import family_aid, queries, receipts
 from services.funding.domain import MakePledge, ReceiveContribution, RegisterDonor, SponsorFamily
+from services.funding.donor_data import normalize_code, verification_code
 from services.funding.handlers import Handlers
 from services.funding.queries import DonorStatement, FamilyFunding, TypeTotals
 from shared.auth import Principal
@@ -54,6 +55,11 @@ class DonorIn(BaseModel):
         "other; never a government budget (APBD/APBN)"
     )
     contact: StrictStr | None = Field(None, description="phone or e-mail; personal data")
+    public_name_consent: bool = Field(
+        False,
+        description="the donor agreed that its name may appear on the public transparency page "
+        "(`GET /public/donor-names`); without it no page shows the name",
+    )
 
 
 class PledgeIn(BaseModel):
@@ -191,7 +197,7 @@ async def register_donor(body: DonorIn, request: Request, principal: Caller) -> 
     command = RegisterDonor(uuid4(), body.donor_type, body.name, body.contact, _today(request))
 
     async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
-        after = await _handlers(request).register_donor(conn, command, _meta(request))
+        after = await _handlers(request).register_donor(conn, command, _meta(request), body.public_name_consent)
         return 201, {"donor_id": str(command.donor_id), "donor_type": body.donor_type, "version": after.version}
 
     return await run_command(request, principal, execute)
@@ -302,7 +308,7 @@ async def _statement(request: Request, principal: Principal, donor_id: UUID) -> 
     if statement is None:
         raise NotFound(f"Donor {donor_id} is not registered.")
     if principal.role in ("admin", "treasurer") or _is_own(principal, donor_id):
-        statement.update(await queries.donor_personal(pool, donor_id))
+        statement.update(await request.app.state.donor_data.personal(pool, donor_id))
     return statement
 
 
@@ -376,3 +382,164 @@ async def family_funding(family_id: UUID, request: Request, principal: Caller) -
             if line["sponsorship_id"] in notes:
                 line["note"] = notes[line["sponsorship_id"]]
     return funding
+
+
+# -- what a donor sees of its families, its receipts, and its erasure --------------------------
+
+
+class DonorFamily(BaseModel):
+    """A sponsored family, de-identified: no name, NIK, address or growth of a person."""
+
+    family_id: UUID
+    kelurahan_code: str | None
+    plan_status: str = Field(description="none (no plan yet) | open | completed | incomplete | exited")
+    start_date: date | None
+    end_date: date | None
+    days_covered: int
+    last_delivery_on: date | None
+    confirmed_deliveries: int = Field(description="deliveries the lurah confirmed")
+    deliveries: int
+    your_sponsored_rp: int = Field(description="this donor's money only, not other donors' in the family")
+    your_drawn_rp: int
+
+
+class DonorFamilies(BaseModel):
+    donor_id: UUID
+    items: list[DonorFamily]
+
+
+def _own_or(principal: Principal, donor_id: UUID, *roles: str) -> None:
+    if principal.role == "donor" and not _is_own(principal, donor_id):
+        raise Forbidden("a donor sees only its own")
+    if not _is_own(principal, donor_id):
+        principal.require(*roles)
+
+
+@router.get(
+    "/donors/{donor_id}/families",
+    summary="The families a donor sponsors, de-identified, with their plans and deliveries",
+    response_model=DonorFamilies,
+    responses=READ_ONE,
+)
+async def donor_families(donor_id: UUID, request: Request, principal: Caller) -> dict[str, Any]:
+    _own_or(principal, donor_id, "admin", "treasurer")
+    pool = request.app.state.pool
+    if not await pool.fetchval("select 1 from donors_view where donor_id = $1", donor_id):
+        raise NotFound(f"Donor {donor_id} is not registered.")
+    return {"donor_id": str(donor_id), "items": await family_aid.donor_families(pool, donor_id)}
+
+
+@router.get(
+    "/donors/{donor_id}/contributions/{contribution_id}/receipt",
+    summary="A contribution's receipt (tanda terima) as PDF, with a verification code",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}, **READ_ONE},
+)
+async def contribution_receipt(donor_id: UUID, contribution_id: UUID, request: Request, principal: Caller) -> Response:
+    _own_or(principal, donor_id, "admin", "treasurer")
+    pool = request.app.state.pool
+    row = await pool.fetchrow(
+        "select c.amount_rp, c.received_on, c.method, d.donor_type, r.verification_code"
+        " from contributions_view c join donors_view d using (donor_id)"
+        " left join contribution_receipts r using (contribution_id)"
+        " where c.contribution_id = $1 and c.donor_id = $2",
+        contribution_id,
+        donor_id,
+    )
+    if row is None:
+        raise NotFound(f"Donor {donor_id} has no contribution {contribution_id}.")
+    data = request.app.state.donor_data
+    code = row["verification_code"]
+    if code is None:  # a contribution recorded before receipts existed: its code now, kept
+        code = verification_code(data.receipt_key, contribution_id)
+        await pool.execute(
+            "insert into contribution_receipts (contribution_id, donor_id, verification_code) values ($1, $2, $3)"
+            " on conflict (contribution_id) do nothing",
+            contribution_id,
+            donor_id,
+            code,
+        )
+    receipt = receipts.Receipt(
+        city=request.app.state.city_name,
+        contribution_id=str(contribution_id),
+        donor_id=str(donor_id),
+        donor_name=(await data.personal(pool, donor_id))["name"],
+        donor_type=row["donor_type"],
+        amount_rp=row["amount_rp"],
+        received_on=row["received_on"],
+        method=row["method"],
+        reference=await data.reference(pool, donor_id, contribution_id),
+        verification_code=code,
+    )
+    filename = f"tanda-terima-{row['received_on'].isoformat()}-{str(contribution_id)[:8]}.pdf"
+    return Response(
+        receipts.render(receipt),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{filename}"', "Cache-Control": "no-store"},
+    )
+
+
+class ReceiptVerified(BaseModel):
+    """What anyone may learn from a receipt's code: that it is genuine, and nothing personal."""
+
+    valid: bool
+    amount_rp: int
+    received_on: date
+    method: str
+    donor_type: str
+    city: str
+
+
+@router.get(
+    "/receipts/verify/{code}",
+    summary="Check a receipt's verification code (public, no token)",
+    description="The code printed on a receipt (any case, dashes optional). 200 with the amount, date, "
+    "method and donor type when it is genuine, 404 otherwise; never a name.",
+    response_model=ReceiptVerified,
+    responses=problem_responses(404),
+)
+async def verify_receipt(code: str, request: Request) -> dict[str, Any]:
+    row = await request.app.state.pool.fetchrow(
+        "select c.amount_rp, c.received_on, c.method, d.donor_type from contribution_receipts r"
+        " join contributions_view c using (contribution_id) join donors_view d on d.donor_id = c.donor_id"
+        " where r.verification_code = $1",
+        normalize_code(code[:64]),
+    )
+    if row is None:
+        raise NotFound("No receipt has this verification code.")
+    return {"valid": True, **dict(row), "city": request.app.state.city_name}
+
+
+class PublicName(BaseModel):
+    donor_type: str
+    name: str
+
+
+@router.get(
+    "/public/donor-names",
+    summary="The names of the donors that agreed to be named publicly (public, no token)",
+    response_model=list[PublicName],
+)
+async def public_names(request: Request) -> list[dict[str, str]]:
+    names: list[dict[str, str]] = await request.app.state.donor_data.public_names(request.app.state.pool)
+    return names
+
+
+@router.delete(
+    "/donors/{donor_id}/personal-data",
+    summary="Erase a donor's personal data (admin); its money stays accounted",
+    description="The donor's key is destroyed with its sealed name, contact, pledge notes and bank "
+    "references; a tombstone keeps anything personal from being kept for it again. Statements, "
+    "totals and sponsorships are unchanged. Repeating it is harmless.",
+    responses=problem_responses(401, 403, 404),
+)
+async def erase_donor(donor_id: UUID, request: Request, principal: Caller) -> JSONResponse:
+    principal.require("admin")
+
+    async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
+        if not await conn.fetchval("select 1 from donors_view where donor_id = $1", donor_id):
+            raise NotFound(f"Donor {donor_id} is not registered.")
+        await _handlers(request).erase_donor(conn, donor_id)
+        return 200, {"donor_id": str(donor_id), "personal_data": "erased"}
+
+    return await run_command(request, principal, execute)

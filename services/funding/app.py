@@ -15,11 +15,13 @@ from prometheus_client.registry import Collector
 from services.funding import projections
 from services.funding.api import router
 from services.funding.domain import Donor, Sponsorship, donor, sponsorship
+from services.funding.donor_data import DONOR_KEY_PURPOSE, RECEIPT_CODE_PURPOSE, DonorData
 from services.funding.handlers import Handlers, LedgerStats
 from services.funding.policies import policies
 from services.funding.settings import FundingSettings
+from shared import regions
 from shared.contracts.funding import CATALOG, DonorStreamEvent, SponsorshipStreamEvent
-from shared.crypto import WrappedKeyCipher
+from shared.crypto import WrappedKeyCipher, derive_key
 from shared.projection import Projection
 from shared.repository import Fact, Repository
 from shared.service import ServiceSpec, build_app
@@ -44,7 +46,7 @@ def _evolve_sponsorship(state: Sponsorship, fact: Fact) -> Sponsorship:
 
 def repositories() -> tuple[Repository[Donor], Repository[Sponsorship]]:
     """Funding's two aggregates. No private parts (a donor's name and contact are kept in
-    donor_personal, beside the stream), so no cipher; the read model is updated inline."""
+    donor_sealed under a key per donor, beside the stream), so no cipher; the read model is updated inline."""
     donors = Repository("donor", CATALOG, Donor, _evolve_donor, views=[projections.inline_view])
     sponsorships = Repository("sponsorship", CATALOG, Sponsorship, _evolve_sponsorship, views=[projections.inline_view])
     return donors, sponsorships
@@ -61,7 +63,16 @@ def handlers(settings: FundingSettings) -> Handlers:
         if settings.data_key.get_secret_value()
         else None
     )
-    return Handlers(donors, sponsorships, settings.limits(), LedgerStats(), family_keys)
+    # Donors' own personal data under a key per donor; receipts' codes keyed by the root key.
+    donor_data = (
+        DonorData(
+            WrappedKeyCipher(settings.data_keyring(), DONOR_KEY_PURPOSE, "donor_keys", "donor_id"),
+            derive_key(settings.data_key_bytes(), RECEIPT_CODE_PURPOSE),
+        )
+        if settings.data_key.get_secret_value()
+        else DonorData(None, b"")
+    )
+    return Handlers(donors, sponsorships, settings.limits(), LedgerStats(), family_keys, donor_data)
 
 
 class LedgerCollector(Collector):
@@ -90,6 +101,7 @@ def create_app(settings: FundingSettings | None = None) -> FastAPI:
 
     async def on_startup(app: FastAPI) -> None:
         app.state.metrics.registry.register(LedgerCollector(service.stats))
+        await service.donor_data.seal_plaintext(app.state.pool)  # what older versions kept in plaintext
 
     spec = ServiceSpec(
         name="funding",
@@ -105,5 +117,7 @@ def create_app(settings: FundingSettings | None = None) -> FastAPI:
     app.state.clock = settings.clock()  # the one "today" (tests swap it)
     app.state.handlers = service
     app.state.family_keys = service.family_keys
+    app.state.donor_data = service.donor_data
+    app.state.city_name = regions.city_name(settings.city) or settings.city
     app.state.ledger = service.stats
     return app

@@ -35,6 +35,7 @@ from services.funding.domain import (
     split_delivery,
     sponsorship,
 )
+from services.funding.donor_data import DonorData
 from shared.contracts.base import Event
 from shared.crypto import WrappedKeyCipher
 from shared.errors import FieldError, InvalidCommand
@@ -56,7 +57,7 @@ class LedgerStats:
 
 
 def facts(events: Iterable[Event]) -> list[Fact]:
-    """Funding's events have no private part (a donor's name and contact are kept in donor_personal)."""
+    """Funding's events have no private part (a donor's name and contact are sealed in donor_sealed)."""
     return [Fact(e) for e in events]
 
 
@@ -81,32 +82,30 @@ class Handlers:
     stats: LedgerStats = field(default_factory=LedgerStats)
     # Per-family keys for family-bound free text (a sponsorship's note); destroyed on PersonalDataErased.
     family_keys: WrappedKeyCipher | None = None
+    # Donors' own personal data, sealed under a key per donor (donor_data.py).
+    donor_data: DonorData = field(default_factory=lambda: DonorData(None, b""))
 
     # -- donors -------------------------------------------------------------------------------
 
-    async def register_donor(self, conn: asyncpg.Connection, cmd: RegisterDonor, meta: Metadata) -> Aggregate[Donor]:
+    async def register_donor(
+        self, conn: asyncpg.Connection, cmd: RegisterDonor, meta: Metadata, public_name_consent: bool = False
+    ) -> Aggregate[Donor]:
         after, _ = await self.donors.execute(
             conn, cmd.donor_id, lambda state: facts(donor.decide(state, cmd, self.limits)), meta
         )
-        await conn.execute(
-            "insert into donor_personal (donor_id, name, contact) values ($1, $2, $3)",
-            cmd.donor_id,
-            cmd.name.strip(),
-            cmd.contact.strip() if cmd.contact else None,
-        )
+        await self.donor_data.keep(conn, cmd.donor_id, cmd.name, cmd.contact, public_name_consent)
         return after
+
+    async def erase_donor(self, conn: asyncpg.Connection, donor_id: UUID) -> None:
+        """The donor's personal data goes for good; its money stays accounted."""
+        await self.donor_data.erase(conn, donor_id)
 
     async def make_pledge(self, conn: asyncpg.Connection, cmd: MakePledge, meta: Metadata) -> Aggregate[Donor]:
         after, _ = await self.donors.execute(
             conn, cmd.donor_id, lambda state: facts(donor.decide(state, cmd, self.limits)), meta
         )
         if cmd.note and cmd.note.strip():
-            await conn.execute(
-                "insert into pledge_notes (pledge_id, donor_id, note) values ($1, $2, $3)",
-                cmd.pledge_id,
-                cmd.donor_id,
-                cmd.note.strip(),
-            )
+            await self.donor_data.keep_note(conn, cmd.donor_id, cmd.pledge_id, cmd.note)
         return after
 
     async def receive_contribution(
@@ -116,6 +115,7 @@ class Handlers:
             conn, cmd.donor_id, lambda state: facts(donor.decide(state, cmd, self.limits)), meta
         )
         await keys.claim_reference(conn, cmd.donor_id, cmd.reference, cmd.contribution_id)
+        await self.donor_data.keep_receipt(conn, cmd.donor_id, cmd.contribution_id, cmd.reference)
         return after
 
     # -- sponsorships ---------------------------------------------------------------------------

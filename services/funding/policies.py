@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 
+from services.funding import family_aid
 from services.funding.domain import ClosePlan, PayDelivery, RecordEnrolment, RecordExit, RecordPlan
 from services.funding.handlers import Handlers
 from shared.contracts import aid, registry
@@ -62,7 +63,8 @@ class RegistryPolicy:
 class AidPolicy:
     """Deliveries draw on the family's sponsorships; a plan's ending (AidPlanCompleted, or
     AidPlanClosed with any outcome) releases what is left, so no rupiah stays allocated to a plan
-    that can no longer spend it (issue 13 #1). The second ending event finds nothing left."""
+    that can no longer spend it (issue 13 #1). The second ending event finds nothing left. The plan
+    facts, with DeliveryConfirmed, also feed the donors' families view (family_aid.py)."""
 
     name = "funding-aid"
     stream = stream_name("aid")
@@ -73,9 +75,16 @@ class AidPolicy:
         self.handlers = handlers
 
     async def apply(self, conn: asyncpg.Connection, envelope: Envelope) -> None:
-        if envelope.event_type not in ("AidPlanOpened", "AidDelivered", "AidPlanCompleted", "AidPlanClosed"):
+        if envelope.event_type not in (
+            "AidPlanOpened",
+            "AidDelivered",
+            "DeliveryConfirmed",
+            "AidPlanCompleted",
+            "AidPlanClosed",
+        ):
             return
         event = aid.CATALOG.parse(envelope.event_type, envelope.schema_version, envelope.data)
+        await family_aid.record(conn, event)  # what the donors' families view shows
         match event:
             case aid.AidPlanOpened():
                 await self.handlers.record_plan(conn, RecordPlan(event.plan_id, event.family_id))

@@ -159,12 +159,6 @@ async def donor_page(db: Db, limit: int, offset: int, only: UUID | None = None) 
     return int(total), [r["donor_id"] for r in rows]
 
 
-async def donor_personal(db: Db, donor_id: UUID) -> dict[str, Any]:
-    """The donor's name and contact (personal data: only for admins and the donor itself)."""
-    row = await db.fetchrow("select name, contact from donor_personal where donor_id = $1", donor_id)
-    return {"name": row["name"] if row else None, "contact": row["contact"] if row else None}
-
-
 async def sponsorship_notes(db: Db, family_keys: WrappedKeyCipher | None, family_id: UUID) -> dict[str, str]:
     """The family's sponsorship notes, opened with its key; none once the key is destroyed."""
     key = await family_keys.key(db, family_id) if family_keys is not None else None

@@ -1,38 +1,112 @@
 """`genting replay funding`: rebuild the read model (donors, contributions, sponsorships views) from
-funding's own event store. What the policies learned (families, plans, deliveries paid) is decision
-input from other services and is left alone: replaying never pays or releases anything again.
+funding's own event store, and the donors' families view (family_aid.py) from aid's stream. What the
+policies learned (families, plans, deliveries paid) is decision input from other services and is
+left alone: replaying never pays or releases anything again.
 The schema is the app's startup's business (shared.db.migrate), not this module's."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from uuid import UUID
 
 import asyncpg
+from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
 
-from services.funding import projections
+from services.funding import family_aid, projections
 from services.funding.app import repositories
+from services.funding.policies import AidPolicy
 from services.funding.settings import FundingSettings
+from shared.contracts import aid
 from shared.db import create_pool
+from shared.messaging import Envelope
+from shared.nats_setup import admin_url, connect
+
+FETCH = 1000
+FAMILY_AID_TABLES = ("family_aid_deliveries", "family_aid_plans")
+FAMILY_AID_EVENTS = frozenset(
+    {"AidPlanOpened", "AidDelivered", "DeliveryConfirmed", "AidPlanCompleted", "AidPlanClosed"}
+)
 
 
-async def rebuild(pool: asyncpg.Pool) -> int:
+async def rebuild(pool: asyncpg.Pool, js: JetStreamContext | None = None) -> int:
     """Truncate and re-project every event in one transaction: readers see the old or the new model.
 
     Donor streams first, then sponsorship streams: each stream in version order, and the
     projection is additive per stream, so this equals the live model however commits interleaved.
+    With `js`, the donors' families view is rebuilt from aid's stream in the same transaction.
     """
     async with pool.acquire() as conn, conn.transaction():
-        return await projections.rebuild(conn, repositories())
+        count = await projections.rebuild(conn, repositories())
+        if js is not None:
+            await rebuild_family_aid(conn, js)
+        return count
+
+
+async def rebuild_family_aid(conn: asyncpg.Connection, js: JetStreamContext) -> int:
+    """Empty family_aid_plans and family_aid_deliveries and record aid's plan facts again, each plan
+    stream in version order (as the live `funding-aid` consumer's version gate applies them), a
+    redelivered duplicate once. Returns the number of events recorded."""
+    latest: dict[tuple[UUID, int], Envelope] = {}
+    async for env in _aid_plan_envelopes(js):
+        if env.event_type in FAMILY_AID_EVENTS:
+            latest[(env.stream_id, env.stream_version)] = env
+    for table in FAMILY_AID_TABLES:
+        await conn.execute(f"delete from {table}")  # not truncate: readers keep the old rows until commit
+    ordered = sorted(latest.values(), key=lambda e: (str(e.stream_id), e.stream_version))
+    for env in ordered:
+        await family_aid.record(conn, aid.CATALOG.parse(env.event_type, env.schema_version, env.data))
+    return len(ordered)
+
+
+async def _aid_plan_envelopes(js: JetStreamContext) -> AsyncIterator[Envelope]:
+    """Every plan fact on aid's stream now, read once by an ephemeral pull consumer without acks."""
+    stream, subject = AidPolicy.stream, AidPolicy.filter_subjects[0]
+    try:
+        last_seq = (await js.stream_info(stream)).state.last_seq
+    except NotFoundError:
+        return  # aid has never published: no plans to show
+    if not last_seq:
+        return
+    config = ConsumerConfig(
+        ack_policy=AckPolicy.NONE, deliver_policy=DeliverPolicy.ALL, filter_subject=subject, inactive_threshold=30.0
+    )
+    sub = await js.pull_subscribe(subject, stream=stream, config=config)
+    try:
+        seq = 0
+        while seq < last_seq:
+            try:
+                msgs = await sub.fetch(FETCH, timeout=2.0)
+            except (TimeoutError, NatsTimeoutError):
+                if (await sub.consumer_info()).num_pending == 0:
+                    break  # the last messages are on other subjects
+                continue
+            for msg in msgs:
+                seq = msg.metadata.sequence.stream
+                if seq <= last_seq:  # later ones are the live consumer's
+                    yield Envelope.from_bytes(msg.data)
+    finally:
+        with contextlib.suppress(Exception):
+            await js.delete_consumer(stream, (await sub.consumer_info()).name)
+        with contextlib.suppress(Exception):
+            await sub.unsubscribe()
 
 
 async def main() -> None:
     settings = FundingSettings.from_env()
     pool = await create_pool(settings.database_url)
+    # The admin's connection: the rebuild reads aid's stream through a consumer of its own.
+    nc = await connect(admin_url(settings.nats_url), name="genting-funding-replay")
     try:
-        count = await rebuild(pool)
+        count = await rebuild(pool, nc.jetstream())
     finally:
+        await nc.close()
         await pool.close()
-    print(f"funding: read model rebuilt from the event store ({count} events)")
+    print(f"funding: read model rebuilt from the event store ({count} events) and the families view from aid's")
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ import asyncpg
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
-from services.reporting import dashboard, exports, queries
+from services.reporting import dashboard, exports, queries, transparency
 from services.reporting.areas import Areas
 from services.reporting.queries import consistent_read
 from services.reporting.reports import AidReport, FundingReport, OutcomesReport, PlanGap, ProgressWeek, UnderfundedPlan
@@ -208,12 +208,14 @@ async def get_dashboard(request: Request) -> HTMLResponse:
         aid = await _aid(request, conn)
         history = await _history(request, conn)
         outcomes = await queries.outcomes(conn, settings.programme_start, _today(request), _areas(request))
+        grievances = await transparency.grievance_summary(conn, _today(request))
     html = dashboard.render(
         progress,
         funding,
         aid,
         history=history,
         outcomes_by_month=outcomes.by_month,
+        grievances=grievances,
         city=request.app.state.programme.city_name,
         refresh_seconds=settings.dashboard_refresh_seconds,
         zone=settings.zone(),
@@ -257,3 +259,31 @@ async def export_funding(request: Request) -> CSVResponse:
 async def export_aid(request: Request) -> CSVResponse:
     async with consistent_read(_pool(request)) as conn:
         return _csv(exports.aid_csv(await _aid(request, conn)), "aid")
+
+
+@router.get(
+    "/grievances/summary",
+    response_model=transparency.GrievanceSummary,
+    summary="Grievances by category, status and kelurahan, overdue, median days to resolve (public)",
+)
+async def get_grievance_summary(request: Request) -> dict[str, Any]:
+    """De-identified counts from aid's grievance events (which carry no text): public like the
+    other city-wide reports. `overdue`: not resolved and past the due day (today in the city)."""
+    async with consistent_read(_pool(request)) as conn:
+        return await transparency.grievance_summary(conn, _today(request))
+
+
+@router.get(
+    "/transparency",
+    response_class=HTMLResponse,
+    summary="The public transparency page: money by donor type and month, receipt check, grievances",
+    responses={200: {"description": "One HTML page", "content": {"text/html": {}}}},
+)
+async def get_transparency(request: Request) -> HTMLResponse:
+    async with consistent_read(_pool(request)) as conn:
+        months = await transparency.money_by_month(conn)
+        grievances = await transparency.grievance_summary(conn, _today(request))
+    html = transparency.page(
+        request.app.state.programme.city_name, months, grievances, _settings(request).funding_public_url
+    )
+    return HTMLResponse(html, headers=NO_CACHE)

@@ -12,8 +12,9 @@ labels, what each chart draws, and the moment shown in the city's time zone.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
@@ -57,6 +58,14 @@ KINDS = {
     "health_referral": "Rujukan kesehatan",
     "house_repair": "Rumah layak huni",
 }
+GRIEVANCE_CATEGORIES = {
+    "missed_delivery": "Kiriman terlewat",
+    "food_quality": "Mutu makanan",
+    "eligibility": "Kelayakan",
+    "conduct": "Perilaku petugas",
+    "other": "Lainnya",
+}
+GRIEVANCE_STATUSES = {"open": "Terbuka", "escalated": "Dieskalasi", "resolved": "Selesai"}
 LAYERS = (Series("Masuk program", "l1"), Series("Punya orang tua asuh", "l2"), Series("Tuntas 6 bulan", "l3"))
 MONEY = (Series("Diterima", "l1"), Series("Dialokasikan", "l2"), Series("Tersalurkan", "l3"))
 HISTORY_ROWS = 12
@@ -174,6 +183,7 @@ def render(
     *,
     history: Sequence[ProgressWeek] = (),
     outcomes_by_month: Sequence[MonthOutcomes] = (),
+    grievances: Mapping[str, Any] | None = None,
     city: str,
     refresh_seconds: int,
     zone: ZoneInfo,
@@ -202,4 +212,9 @@ def render(
         donor_types=DONOR_TYPES,
         topics=TOPICS,
         kinds=KINDS,
+        # GET /grievances/summary's figures (transparency.grievance_summary), none before it is asked
+        grievances=grievances,
+        grievance_categories=GRIEVANCE_CATEGORIES,
+        grievance_statuses=GRIEVANCE_STATUSES,
+        kelurahan_names={k.kelurahan_code: k.kelurahan for k in progress.by_kelurahan},
     )

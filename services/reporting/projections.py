@@ -79,6 +79,20 @@ INTERVENTIONS = Table(
     "interventions_view", ("intervention_id",), first=("plan_id", "kelurahan_code", "kind", "done_on", "value_rp")
 )
 HOME_VISITS = Table("home_visits_view", ("flag_id",), first=("kelurahan_code", "flagged_on", "visited_on"))
+GRIEVANCES = Table(
+    "grievances_view",
+    ("grievance_id",),
+    first=("kelurahan_code", "category", "filed_on", "due_on"),
+    greatest=("escalated_on", "resolved_on"),
+)
+# Money by (first day of the) month and donor type, for the public transparency page.
+MONEY_BY_MONTH = Table(
+    "money_by_month_view", ("month", "donor_type"), add=("received_rp", "sponsored_rp", "released_rp", "drawn_rp")
+)
+
+
+def _month(day: date) -> date:
+    return day.replace(day=1)
 
 
 def registry_changes(env: Envelope) -> list[Change]:
@@ -139,7 +153,8 @@ def funding_changes(env: Envelope) -> list[Change]:
             return [
                 change(
                     DONORS, event.donor_id, donor_type=event.donor_type, contributions=1, received_rp=event.amount_rp
-                )
+                ),
+                change(MONEY_BY_MONTH, (_month(event.received_on), event.donor_type), received_rp=event.amount_rp),
             ]
         case funding.FamilySponsored():
             return [
@@ -154,16 +169,19 @@ def funding_changes(env: Envelope) -> list[Change]:
                     sponsorships=1,
                     sponsored_rp=event.amount_rp,
                 ),
+                change(MONEY_BY_MONTH, (_month(event.sponsored_on), event.donor_type), sponsored_rp=event.amount_rp),
             ]
         case funding.SponsorshipDrawn():
             return [
                 change(DONORS, event.donor_id, donor_type=event.donor_type, drawn_rp=event.amount_rp),
                 change(FAMILY_FUNDING, event.family_id, drawn_rp=event.amount_rp),
+                change(MONEY_BY_MONTH, (_month(event.drawn_on), event.donor_type), drawn_rp=event.amount_rp),
             ]
         case funding.SponsorshipReleased():
             return [
                 change(DONORS, event.donor_id, donor_type=event.donor_type, released_rp=event.amount_rp),
                 change(FAMILY_FUNDING, event.family_id, released_rp=event.amount_rp),
+                change(MONEY_BY_MONTH, (_month(event.released_on), event.donor_type), released_rp=event.amount_rp),
             ]
     return []
 
@@ -287,6 +305,21 @@ def aid_changes(env: Envelope) -> list[Change]:
             return [
                 change(HOME_VISITS, event.flag_id, kelurahan_code=event.kelurahan_code, flagged_on=event.flagged_on)
             ]
+        case aid.GrievanceFiled():
+            return [
+                change(
+                    GRIEVANCES,
+                    event.grievance_id,
+                    kelurahan_code=event.kelurahan_code,
+                    category=event.category,
+                    filed_on=event.filed_on,
+                    due_on=event.due_on,
+                )
+            ]
+        case aid.GrievanceEscalated():
+            return [change(GRIEVANCES, event.grievance_id, escalated_on=event.escalated_on)]
+        case aid.GrievanceResolved():
+            return [change(GRIEVANCES, event.grievance_id, resolved_on=event.resolved_on)]
         case aid.HomeVisitDone():
             return [
                 change(HOME_VISITS, event.flag_id, kelurahan_code=event.kelurahan_code, visited_on=event.visited_on)
@@ -330,6 +363,6 @@ def _projection(context: str, translate: Translate, tables: Sequence[Table]) -> 
 
 PROJECTIONS: tuple[ReportingProjection, ...] = (
     _projection("registry", registry_changes, (FAMILIES, GROWTH)),
-    _projection("funding", funding_changes, (FAMILY_FUNDING, DONORS)),
-    _projection("aid", aid_changes, (PLANS, DELIVERIES, SESSIONS, INTERVENTIONS, HOME_VISITS)),
+    _projection("funding", funding_changes, (FAMILY_FUNDING, DONORS, MONEY_BY_MONTH)),
+    _projection("aid", aid_changes, (PLANS, DELIVERIES, SESSIONS, INTERVENTIONS, HOME_VISITS, GRIEVANCES)),
 )

@@ -35,7 +35,7 @@ from services.reporting.settings import ReportingSettings
 from services.reporting.tables import MergedChanges
 from shared.db import create_pool
 from shared.messaging import Envelope
-from shared.nats_setup import connect
+from shared.nats_setup import admin_url, connect
 
 FETCH = 1000
 FLUSH_EVERY = 20_000  # merged changes kept in memory before they are written
@@ -181,7 +181,8 @@ async def main() -> int:
             file=sys.stderr,
         )
         return 1
-    nc = await connect(settings.nats_url, name="genting-reporting-replay")
+    # The admin's connection: the replay reads each upstream through a consumer of its own.
+    nc = await connect(admin_url(settings.nats_url), name="genting-reporting-replay")
     try:
         stats = await rebuild(pool, nc.jetstream())
     finally:

@@ -17,3 +17,6 @@ class ReportingSettings(Settings):
     # ProgressSnapshot: at most one per interval, and only when progress changed.
     snapshot_interval_seconds: float = Field(default=1.0, gt=0)
     dashboard_refresh_seconds: int = Field(default=30, ge=5)
+    # Where funding's public routes answer (receipt codes, consenting donors' names), linked from
+    # the transparency page (GENTING_FUNDING_PUBLIC_URL); "" when a gateway serves both on one origin.
+    funding_public_url: str = "http://127.0.0.1:8003"

@@ -212,6 +212,51 @@ class HomeVisitDone(HomeVisitEvent):
     visited_on: date
 
 
+GrievanceCategory = Literal["missed_delivery", "food_quality", "eligibility", "conduct", "other"]
+
+
+class GrievanceEvent(Event):
+    """A grievance anyone raised about the programme in a kelurahan. Only its category, place,
+    dates and (when linked) family and plan: the description, contact and resolution text are
+    private parts sealed in aid, never on the bus."""
+
+    context: ClassVar[str] = "aid"
+    aggregate: ClassVar[str] = "grievance"
+    id_field: ClassVar[str] = "grievance_id"
+
+    grievance_id: UUID
+    kelurahan_code: str
+    category: GrievanceCategory
+    family_id: UUID | None = None
+    plan_id: UUID | None = None  # a missed delivery on a plan with a recorded gap is linked to it
+    filed_on: date
+
+
+class GrievanceFiled(GrievanceEvent):
+    event_type: ClassVar[str] = "GrievanceFiled"
+
+    due_on: date  # filed_on + GENTING_GRIEVANCE_SLA_DAYS: still open after it, it is escalated
+
+
+class GrievanceEscalated(GrievanceEvent):
+    """Still open when its answer was due: escalated to the city (admin) by the clock."""
+
+    event_type: ClassVar[str] = "GrievanceEscalated"
+
+    escalated_on: date
+
+
+class GrievanceResolved(GrievanceEvent):
+    """The lurah of the kelurahan (or admin) answered it."""
+
+    event_type: ClassVar[str] = "GrievanceResolved"
+
+    resolved_on: date
+
+
+GrievanceStreamEvent = GrievanceFiled | GrievanceEscalated | GrievanceResolved
+
+
 AidEvent = (
     AidPlanOpened
     | AidPlanBudgetIncreased
@@ -244,5 +289,8 @@ CATALOG = EventCatalog(
         EducationSessionHeld,
         HomeVisitFlagged,
         HomeVisitDone,
+        GrievanceFiled,
+        GrievanceEscalated,
+        GrievanceResolved,
     ],
 )

@@ -8,13 +8,32 @@ import inspect
 import socket
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar, overload
 
 T = TypeVar("T")
 
-# PyJWT warns (an error under our filterwarnings) about HMAC keys shorter than 32 bytes.
-TEST_JWT_SECRET = "test-secret-for-genting-tests-only"
+# The tests' token signing key (ES256, P-256): public, so never a secret of any deployment
+# (shared/secrets.py refuses it). Services under test verify with TEST_JWKS_FILE, its public half.
+TEST_SIGNING_KEY = """-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgUieI1K780E2SMiVb
+NIk8PuTkQY2jW+HqW6jhC606uRWhRANCAAToNZ4Fkl3j5iMXHB5fWEAjZCk1lgT7
+AqXpw4PcRxFQtr2Yn/fs3QMWKm1v+3FKdfCQrkdY+qS/Quq0lUctvINL
+-----END PRIVATE KEY-----
+"""
+# The JWKS publishing TEST_SIGNING_KEY's public key (GENTING_JWKS_FILE / Settings(jwks_file=...)).
+TEST_JWKS_FILE = str(Path(__file__).with_name("test_jwks.json"))
+# Only for tests of the HS256 development option. PyJWT warns (an error under our
+# filterwarnings) about HMAC keys shorter than 32 bytes.
+TEST_HS256_SECRET = "test-secret-for-genting-tests-only"
 TEST_DATA_KEY = base64.urlsafe_b64encode(bytes(range(32))).decode()  # fixed, so runs repeat
+
+
+def token_for(role: str = "admin", *, sub: str | None = None, **claims: Any) -> str:
+    """A token the services under test accept: signed with TEST_SIGNING_KEY (claims as issue_token)."""
+    from shared.auth import issue_token
+
+    return issue_token(TEST_SIGNING_KEY, role=role, sub=sub or f"{role}-test", **claims)
 
 
 def free_port(host: str = "127.0.0.1") -> int:

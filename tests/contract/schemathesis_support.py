@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from shared.auth import issue_token
-from shared.testing import TEST_JWT_SECRET
+from shared.testing import TEST_SIGNING_KEY
 
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
 # Enough cases per route to find a NUL byte or an absurd offset; deterministic, so CI repeats a failure.
@@ -20,7 +20,7 @@ SEED = 20261202
 
 def run_schemathesis(base_url: str, report_dir: Path, *, role: str = "admin", **claims: str) -> str:
     """Returns schemathesis' output; raises AssertionError with it when any check failed."""
-    token = issue_token(TEST_JWT_SECRET, role=role, sub=f"schemathesis-{role}", **claims)  # type: ignore[arg-type]
+    token = issue_token(TEST_SIGNING_KEY, role=role, sub=f"schemathesis-{role}", **claims)  # type: ignore[arg-type]
     args = [
         str(Path(sys.executable).with_name("schemathesis")),
         "run",

@@ -29,8 +29,6 @@ def examples() -> list[tuple[str, str, str]]:
     out = []
     for service in SERVICES:
         out += [
-            (service, "GENTING_JWT_SECRET", compose["GENTING_JWT_SECRET"]),
-            (service, "GENTING_JWT_SECRET", k8s["genting-jwt"]["GENTING_JWT_SECRET"]),
             (service, "GENTING_DATA_KEY", compose[f"{service.upper()}_DATA_KEY"]),
             (service, "GENTING_DATA_KEY", k8s[f"genting-{service}"]["GENTING_DATA_KEY"]),
             # The passwords inside the URLs, as Compose and the Deployments build them.
@@ -55,7 +53,7 @@ def test_serve_refuses_an_example_secret(service: str, setting: str, value: str)
     env = {
         "PATH": os.environ.get("PATH", ""),
         "HOME": os.environ.get("HOME", "/tmp"),
-        "GENTING_JWT_SECRET": secrets.token_hex(32),
+        "GENTING_JWKS_URL": "https://sso.example.go.id/realms/kota/protocol/openid-connect/certs",
         "GENTING_DATA_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
         # Nothing listens there: the refusal must come before any connection is tried.
         "GENTING_DATABASE_URL": f"postgresql://{service}:{secrets.token_hex(16)}@127.0.0.1:{free_port()}/genting_{service}",

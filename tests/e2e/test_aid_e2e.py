@@ -23,7 +23,7 @@ from shared.contracts.funding import FamilySponsored
 from shared.contracts.registry import FamilyEnrolled, FamilyRegistered, FamilyVerified, MemberSummary, Role
 from shared.messaging import MSG_ID_HEADER, Envelope, stream_name
 from shared.nats_setup import ensure_stream, owned_stream_config
-from shared.testing import TEST_JWT_SECRET, wait_until
+from shared.testing import TEST_SIGNING_KEY, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -37,7 +37,7 @@ def today() -> date:
 
 
 def bearer(role: str, kelurahan: str | None = None, sub: str | None = None) -> dict[str, str]:
-    jwt = issue_token(TEST_JWT_SECRET, role=role, sub=sub or f"{role}-e2e", kelurahan=kelurahan)
+    jwt = issue_token(TEST_SIGNING_KEY, role=role, sub=sub or f"{role}-e2e", kelurahan=kelurahan)
     return {"Authorization": f"Bearer {jwt}"}
 
 

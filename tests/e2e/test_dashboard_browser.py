@@ -24,7 +24,7 @@ from services.reporting.reports import MonthOutcomes
 from shared.auth import issue_token
 from shared.messaging import MSG_ID_HEADER
 from shared.nats_setup import ensure_stream, owned_stream_config
-from shared.testing import TEST_JWT_SECRET, wait_until
+from shared.testing import TEST_SIGNING_KEY, wait_until
 from shared.testing import reporting_scenarios as S
 from shared.testing.reporting_examples import Published
 
@@ -162,7 +162,7 @@ async def test_the_dashboard_shows_the_programme_as_the_api_reports_it(
     await publish(js, scripted.published + programme.published)
     await wait_until(lambda: caught_up(js), 90, interval=0.2, message="reporting caught up")
 
-    admin = {"Authorization": "Bearer " + issue_token(TEST_JWT_SECRET, role="admin", sub="e2e-admin")}
+    admin = {"Authorization": "Bearer " + issue_token(TEST_SIGNING_KEY, role="admin", sub="e2e-admin")}
     async with httpx.AsyncClient(base_url=reporting.url, timeout=10) as http:
         reports = {name: (await http.get(f"/{name}")).json() for name in ("progress", "funding", "aid")}
         reports["history"] = (await http.get("/progress/history")).json()

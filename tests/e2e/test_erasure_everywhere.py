@@ -27,7 +27,7 @@ import pytest
 from erasure_search import database_of, family_keys, hits, search_database, stream_texts
 
 from shared.auth import issue_token
-from shared.testing import TEST_JWT_SECRET, wait_until
+from shared.testing import TEST_SIGNING_KEY, wait_until
 from shared.testing.registry_examples import kk, nik
 
 pytestmark = pytest.mark.e2e
@@ -57,7 +57,7 @@ PROGRAMME_START = TODAY - timedelta(days=120)
 
 
 def bearer(role: str, kelurahan: str | None = None) -> dict[str, str]:
-    token = issue_token(TEST_JWT_SECRET, role=role, sub=f"{role}-erasure-e2e", kelurahan=kelurahan)
+    token = issue_token(TEST_SIGNING_KEY, role=role, sub=f"{role}-erasure-e2e", kelurahan=kelurahan)
     return {"Authorization": f"Bearer {token}"}
 
 

@@ -26,7 +26,7 @@ from shared.contracts.registry import (
 )
 from shared.messaging import MSG_ID_HEADER, Envelope, stream_name
 from shared.nats_setup import ensure_stream, owned_stream_config
-from shared.testing import TEST_JWT_SECRET, wait_until
+from shared.testing import TEST_SIGNING_KEY, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -35,7 +35,7 @@ TODAY = date.today()
 
 
 def bearer(role: str, donor_id: str | None = None) -> dict[str, str]:
-    return {"Authorization": f"Bearer {issue_token(TEST_JWT_SECRET, role=role, sub=f'{role}-e2e', donor_id=donor_id)}"}
+    return {"Authorization": f"Bearer {issue_token(TEST_SIGNING_KEY, role=role, sub=f'{role}-e2e', donor_id=donor_id)}"}
 
 
 ADMIN = bearer("admin")

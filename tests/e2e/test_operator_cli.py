@@ -22,7 +22,7 @@ import pytest
 from up_support import genting_up
 
 from genting.embedded import die_with_parent, ensure_database
-from shared.testing import TEST_DATA_KEY, TEST_JWT_SECRET, free_port, wait_until
+from shared.testing import TEST_DATA_KEY, TEST_HS256_SECRET, TEST_JWKS_FILE, TEST_SIGNING_KEY, free_port, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -71,10 +71,13 @@ def example_secrets() -> list[tuple[str, str]]:
 
 
 WEAK = [
-    ("GENTING_JWT_SECRET", None),
-    ("GENTING_JWT_SECRET", "change-me-to-32-or-more-random-characters"),
-    ("GENTING_JWT_SECRET", TEST_JWT_SECRET),
-    ("GENTING_JWT_SECRET", "too-short"),
+    ("GENTING_JWKS_URL", None),
+    ("GENTING_JWKS_URL", "http://sso.pekalongankota.go.id/certs"),
+    # A service holds nothing that signs tokens, however strong, and no HS256 in production.
+    ("GENTING_JWT_SECRET", STRONG_SECRET),
+    ("GENTING_JWT_SECRET", TEST_HS256_SECRET),
+    ("GENTING_SIGNING_KEY", TEST_SIGNING_KEY),
+    ("GENTING_JWT_ALGORITHM", "HS256"),
     ("GENTING_DATA_KEY", None),
     ("GENTING_DATA_KEY", "change-me-urlsafe-base64-of-32-random-bytes"),
     ("GENTING_DATA_KEY", TEST_DATA_KEY),
@@ -90,7 +93,7 @@ async def test_serve_refuses_a_weak_secret_with_one_line_naming_the_setting(sett
     env: dict[str, str | None] = {
         "GENTING_DATABASE_URL": "postgresql://postgres@127.0.0.1:1/genting_registry",
         "GENTING_NATS_URL": "nats://127.0.0.1:1",
-        "GENTING_JWT_SECRET": STRONG_SECRET,
+        "GENTING_JWKS_URL": "https://sso.pekalongankota.go.id/certs",
         "GENTING_DATA_KEY": STRONG_KEY,
         setting: value,
     }
@@ -124,10 +127,11 @@ async def test_migrate_is_idempotent_and_safe_concurrently_and_serve_then_starts
         **os.environ,
         "GENTING_DATABASE_URL": db,
         "GENTING_NATS_URL": js_clean,
-        "GENTING_JWT_SECRET": STRONG_SECRET,
+        "GENTING_JWKS_FILE": TEST_JWKS_FILE,
         "GENTING_DATA_KEY": STRONG_KEY,
         "GENTING_HOST": "127.0.0.1",
         "PORT": str(port),
+        "GENTING_METRICS_PORT": str(metrics_port := free_port()),
     }
     serve_env.pop("GENTING_MIGRATE_ON_START", None)
     proc = subprocess.Popen(  # noqa: ASYNC220
@@ -149,7 +153,9 @@ async def test_migrate_is_idempotent_and_safe_concurrently_and_serve_then_starts
                     return False
 
             await wait_until(ready, 60, interval=0.2, message="serve ready")
-            metrics = (await http.get("/metrics")).text
+            # The API port (the one an Ingress routes) does not serve /metrics; its own port does.
+            assert (await http.get("/metrics")).status_code == 404
+            metrics = (await http.get(f"http://127.0.0.1:{metrics_port}/metrics")).text
             for name in OPERATOR_METRICS[:2]:
                 assert f"\n{name} " in metrics, name
         conn = await asyncpg.connect(db)

@@ -17,7 +17,7 @@ import pytest
 from genting import demo
 from genting.simulate import simulate
 from shared.auth import issue_token
-from shared.testing import TEST_JWT_SECRET, wait_until
+from shared.testing import TEST_SIGNING_KEY, wait_until
 from shared.testing.registry_examples import family_body
 
 pytestmark = pytest.mark.e2e
@@ -32,7 +32,7 @@ def today() -> date:
 
 
 def bearer(role: str, kelurahan: str | None = None) -> dict[str, str]:
-    token = issue_token(TEST_JWT_SECRET, role=role, sub=f"{role}-programme-e2e", kelurahan=kelurahan)
+    token = issue_token(TEST_SIGNING_KEY, role=role, sub=f"{role}-programme-e2e", kelurahan=kelurahan)
     return {"Authorization": f"Bearer {token}"}
 
 
@@ -259,7 +259,7 @@ async def test_the_demo_loads_through_the_apis_and_loading_it_again_changes_noth
     sizes = dataset.sizes()
     assert dataset.first_day == programme_start()
 
-    first = await demo.load(dataset, urls, TEST_JWT_SECRET)
+    first = await demo.load(dataset, urls, TEST_SIGNING_KEY)
     assert not first.tally.refused, first.tally.examples
     assert not first.missing, first.missing
     assert first.tally.sent == dataset.requests() and first.tally.replayed == 0
@@ -296,7 +296,7 @@ async def test_the_demo_loads_through_the_apis_and_loading_it_again_changes_noth
     completed = [week["completed"] for week in history]
     assert completed[0] == 0 and completed[-1] == sizes["completed"]
 
-    again = await demo.load(dataset, urls, TEST_JWT_SECRET)
+    again = await demo.load(dataset, urls, TEST_SIGNING_KEY)
     assert not again.tally.refused, again.tally.examples
     assert again.tally.replayed == again.tally.sent == dataset.requests()  # every command a stored response
     assert await snapshot(urls) == before
@@ -304,7 +304,7 @@ async def test_the_demo_loads_through_the_apis_and_loading_it_again_changes_noth
 
 
 async def test_a_simulated_programme_adds_up(urls: dict[str, str], js_clean: str) -> None:
-    summary = await simulate(24, 200, urls, TEST_JWT_SECRET, nats_url=js_clean, seed=7, sample_every=4)
+    summary = await simulate(24, 200, urls, TEST_SIGNING_KEY, nats_url=js_clean, seed=7, sample_every=4)
 
     assert summary.unexpected_refusals == 0, (summary.refused, summary.examples, summary.missing)
     assert summary.commands == summary.accepted + sum(summary.refused_on_purpose.values())

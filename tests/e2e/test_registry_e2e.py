@@ -12,7 +12,7 @@ import pytest
 from nats.js.api import DeliverPolicy
 
 from shared.auth import issue_token
-from shared.testing import TEST_JWT_SECRET, wait_until
+from shared.testing import TEST_SIGNING_KEY, wait_until
 from shared.testing.registry_examples import family_body
 
 pytestmark = pytest.mark.e2e
@@ -22,7 +22,7 @@ KAUMAN = "33.75.02.1004"
 
 
 def bearer(role: str, kelurahan: str | None = None) -> dict[str, str]:
-    jwt = issue_token(TEST_JWT_SECRET, role=role, sub=f"{role}-e2e", kelurahan=kelurahan)
+    jwt = issue_token(TEST_SIGNING_KEY, role=role, sub=f"{role}-e2e", kelurahan=kelurahan)
     return {"Authorization": f"Bearer {jwt}"}
 
 

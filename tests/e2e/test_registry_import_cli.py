@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from shared.auth import issue_token
-from shared.testing import TEST_JWT_SECRET
+from shared.testing import TEST_SIGNING_KEY
 from shared.testing.registry_examples import family_body, import_csv
 
 pytestmark = pytest.mark.e2e
@@ -50,7 +50,7 @@ async def test_the_cli_imports_a_file_in_chunks_and_a_second_run_changes_nothing
     path = tmp_path / "sensus.csv"
     path.write_text(import_csv(bodies))  # the bad row is on line 6; the last one on line 10
 
-    admin = issue_token(TEST_JWT_SECRET, role="admin", sub="import-test")
+    admin = issue_token(TEST_SIGNING_KEY, role="admin", sub="import-test")
     code, out, err = await genting(
         "import", "families", str(path), "--url", registry.url, "--token", admin, "--chunk-rows", "3"
     )
@@ -70,7 +70,7 @@ async def test_the_cli_imports_a_file_in_chunks_and_a_second_run_changes_nothing
         "--json",
         "--data-dir",
         str(tmp_path / "cli"),
-        env={"GENTING_JWT_SECRET": TEST_JWT_SECRET},
+        env={"GENTING_SIGNING_KEY": TEST_SIGNING_KEY},
     )
     assert code == 1, err
     report = json.loads(out)

@@ -14,14 +14,12 @@ leader and of one funding replica. Afterwards nothing is lost and nothing counte
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import os
 import signal
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -33,13 +31,13 @@ import asyncpg
 import httpx
 import nats
 import pytest
+from consistency import databases, quiet, replay_equals_live
 from up_support import Up, genting_up
 
-from genting import status as operator_status
 from genting.state import load_secrets
 from shared.auth import issue_token
-from shared.db import connect as db_connect
 from shared.messaging import Envelope, stream_name
+from shared.nats_setup import inbox_prefix_for
 from shared.settings import Settings
 from shared.testing import wait_until
 from shared.testing.registry_examples import family_body
@@ -194,30 +192,6 @@ async def kill_during_load(load: Load, up: Up, killed: dict[str, int]) -> None:
     os.kill(killed["funding[2]"], signal.SIGKILL)
 
 
-@contextlib.asynccontextmanager
-async def databases(up: Up) -> AsyncIterator[dict[str, asyncpg.Connection]]:
-    conns = {name: await db_connect(url) for name, url in up.stack()["databases"].items()}
-    try:
-        yield conns
-    finally:
-        for conn in conns.values():
-            await conn.close()
-
-
-async def quiet(up: Up) -> list[operator_status.ServiceStatus]:
-    """Every outbox published and every consumer caught up (nothing pending, nothing unacked)."""
-    where = operator_status.endpoints(up.stack())
-
-    async def settled() -> list[operator_status.ServiceStatus] | None:
-        found = await operator_status.collect(where)
-        for s in found:
-            if s.problems or s.outbox_backlog != 0 or any(c.lag or c.ack_pending for c in s.consumers):
-                return None
-        return found
-
-    return await wait_until(settled, 60, interval=0.3, message="the stack settles")
-
-
 def matches(subject: str, pattern: str) -> bool:
     """NATS subject matching: `*` one token, `>` the rest."""
     s, p = subject.split("."), pattern.split(".")
@@ -232,49 +206,6 @@ def matches(subject: str, pattern: str) -> bool:
 async def published(conn: asyncpg.Connection) -> list[tuple[str, Envelope]]:
     rows = await conn.fetch("select subject, payload from outbox order by id")
     return [(r["subject"], Envelope.from_bytes(bytes(r["payload"]))) for r in rows]
-
-
-class OneConnection:
-    """A pool stand-in handing out one connection already inside a transaction: a service's
-    rebuild then runs in a savepoint of it, and rolling that transaction back leaves the live
-    read model as it was. The replay runs on a copy, in effect."""
-
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self.conn = conn
-
-    @contextlib.asynccontextmanager
-    async def acquire(self) -> AsyncIterator[asyncpg.Connection]:
-        yield self.conn
-
-
-async def dump(conn: asyncpg.Connection, tables: tuple[str, ...]) -> dict[str, list[str]]:
-    """Each table's rows, comparable: the time a row was written and sealed (randomly encrypted)
-    personal data are left out; a sealed value is compared by being there or not."""
-    out: dict[str, list[str]] = {}
-    for table in tables:
-        rows = []
-        for record in await conn.fetch(f"select * from {table}"):
-            row = {k: ("sealed" if isinstance(v, bytes) and v else v) for k, v in dict(record).items()}
-            row.pop("updated_at", None)
-            rows.append(json.dumps(row, sort_keys=True, default=str))
-        out[table] = sorted(rows)
-    return out
-
-
-async def replay_equals_live(
-    conn: asyncpg.Connection, tables: tuple[str, ...], rebuild: Callable[[Any], Awaitable[Any]]
-) -> None:
-    live = await dump(conn, tables)
-    transaction = conn.transaction()
-    await transaction.start()
-    try:
-        await rebuild(OneConnection(conn))
-        replayed = await dump(conn, tables)
-    finally:
-        await transaction.rollback()
-    for table in tables:
-        assert replayed[table] == live[table], f"{table}: replay differs from the live read model"
-    assert any(live.values())
 
 
 async def test_two_replicas_each_under_load_through_kills_lose_nothing_and_count_nothing_twice(tmp_path: Path) -> None:
@@ -313,7 +244,8 @@ async def test_two_replicas_each_under_load_through_kills_lose_nothing_and_count
         assert all(s.dead_letters == 0 for s in settled), settled
         consumers = {c.name: c for s in settled for c in s.consumers}
 
-        nc = await nats.connect(up.stack()["nats_url"])
+        operator = up.stack()["nats_url"]
+        nc = await nats.connect(operator, inbox_prefix=inbox_prefix_for(operator))
         try:
             js = nc.jetstream()
             async with databases(up) as db:
@@ -356,10 +288,10 @@ async def test_two_replicas_each_under_load_through_kills_lose_nothing_and_count
                 )
                 await replay_equals_live(db["funding"], FUNDING_VIEWS, rebuild_funding)
                 reporting_tables = tuple(t for p in PROJECTIONS for t in p.tables)
-                # The replay resets reporting's consumers: only reporting's NATS user may.
+                # The replay reads through consumers of its own: the admin's (`genting replay` gives it).
                 from genting.cli import _nats_url_for
 
-                as_reporting = await nats.connect(_nats_url_for(up.data_dir, "reporting"))
+                as_reporting = await nats.connect(_nats_url_for(up.data_dir, "admin"))
                 try:
                     await replay_equals_live(
                         db["reporting"],

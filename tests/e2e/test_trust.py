@@ -25,9 +25,10 @@ import pytest
 from nats.js.api import AckPolicy, ConsumerConfig
 from test_funding_e2e import ADMIN, MEDONO, TODAY, Bus, delivery
 
+from genting.events import print_events
 from shared.contracts.aid import AidPlanOpened
 from shared.messaging import MSG_ID_HEADER, Envelope
-from shared.nats_setup import ensure_stream, owned_stream_config
+from shared.nats_setup import ensure_stream, inbox_prefix_for, owned_stream_config
 from shared.testing import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -49,7 +50,8 @@ async def refused(nats_server: Any, user: str, subject: str, body: bytes) -> Non
     async def on_error(exc: Exception) -> None:
         errors.append(str(exc))
 
-    nc = await nats.connect(nats_server.url_for(user), allow_reconnect=False, error_cb=on_error)
+    url = nats_server.url_for(user)
+    nc = await nats.connect(url, allow_reconnect=False, error_cb=on_error, inbox_prefix=inbox_prefix_for(url))
     try:
         with pytest.raises((TimeoutError, nats.errors.TimeoutError, nats.errors.NoRespondersError)):
             await nc.jetstream(timeout=1).publish(subject, body)
@@ -164,45 +166,68 @@ async def test_a_forged_aid_delivered_moves_no_money(service_process: Any, nats_
         await nc.close()
 
 
-async def test_the_subscriber_cannot_read_growth_data_or_publish(nats_server: Any, nats_url: str) -> None:
-    nc = await nats.connect(nats_url)
+async def test_the_subscriber_reads_enrolments_but_never_growth_data_and_publishes_nothing(
+    nats_server: Any, js_clean: str
+) -> None:
+    """The subscriber's own account holds only what GENTING exports to it: a consumer on the
+    whole registry stream there sees the enrolment, never the weighing published beside it."""
+    family = uuid4()
+    nc = await nats.connect(js_clean)  # the admin, standing in for the registry's relay
     try:
-        await ensure_stream(nc.jetstream(), owned_stream_config("registry"))
+        js = nc.jetstream()
+        for event_type, version in (("GrowthMeasured", 1), ("FamilyEnrolled", 2)):
+            envelope = _envelope(family, event_type, version, {})
+            await js.publish(
+                f"genting.registry.family.{family}.{event_type}",
+                envelope.to_bytes(),
+                headers={MSG_ID_HEADER: str(envelope.event_id)},
+            )
     finally:
         await nc.close()
-    family = uuid4()
     await refused(
         nats_server,
         "subscriber",
         f"genting.registry.family.{family}.FamilyExited",
-        _envelope(family, "FamilyExited", 1, {}).to_bytes(),
+        _envelope(family, "FamilyExited", 3, {}).to_bytes(),
     )
-    errors: list[str] = []
-
-    async def on_error(exc: Exception) -> None:
-        errors.append(str(exc))
-
-    sub = await nats.connect(nats_server.url_for("subscriber"), allow_reconnect=False, error_cb=on_error)
+    url = nats_server.url_for("subscriber")
+    sub = await nats.connect(url, allow_reconnect=False, inbox_prefix=inbox_prefix_for(url))
     try:
-        js = sub.jetstream(timeout=1)
-        growth = ConsumerConfig(
-            name="ext-growth",
-            durable_name="ext-growth",
-            ack_policy=AckPolicy.EXPLICIT,
-            filter_subject="genting.registry.family.*.GrowthMeasured",
-        )
-        with pytest.raises((TimeoutError, nats.errors.TimeoutError)):
-            await js.add_consumer("GENTING_REGISTRY", growth)
-        await wait_until(lambda: any("permissions violation" in e.lower() for e in errors), 5)
-        enrolled = ConsumerConfig(
-            name="ext-enrolled",
-            durable_name="ext-enrolled",
-            ack_policy=AckPolicy.EXPLICIT,
-            filter_subject="genting.registry.family.*.FamilyEnrolled",
-        )
-        assert (await js.add_consumer("GENTING_REGISTRY", enrolled)).name == "ext-enrolled"  # it does read
+        js = sub.jetstream(timeout=2)
+        everything = ConsumerConfig(name="ext-all", durable_name="ext-all", ack_policy=AckPolicy.EXPLICIT)
+        everything.filter_subject = "genting.registry.>"
+        await js.add_consumer("GENTING_REGISTRY", everything)
+        pull = await js.pull_subscribe_bind(durable="ext-all", stream="GENTING_REGISTRY")
+        seen = [json.loads(m.data)["event_type"] for m in await pull.fetch(10, timeout=3)]
+        assert seen == ["FamilyEnrolled"]  # it does read, and the weighing is not there
     finally:
         await sub.close()
+
+
+async def test_genting_events_prints_what_the_subscriber_sees(
+    nats_server: Any, js_clean: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`genting events` reads as the subscriber: the enrolment, not the weighing beside it."""
+    family = uuid4()
+    nc = await nats.connect(js_clean)
+    try:
+        for event_type, version in (("GrowthMeasured", 1), ("FamilyEnrolled", 2)):
+            envelope = _envelope(family, event_type, version, {})
+            await nc.jetstream().publish(
+                f"genting.registry.family.{family}.{event_type}",
+                envelope.to_bytes(),
+                headers={MSG_ID_HEADER: str(envelope.event_id)},
+            )
+    finally:
+        await nc.close()
+    url = nats_server.url_for("subscriber")
+
+    async def printed() -> list[str]:
+        capsys.readouterr()
+        await print_events(url, "registry", follow=False, last=None)
+        return [json.loads(line)["event"]["event_type"] for line in capsys.readouterr().out.splitlines()]
+
+    assert await wait_until(printed, 10, message="the enrolment in the subscriber's stream") == ["FamilyEnrolled"]
 
 
 def _envelope(stream_id: UUID, event_type: str, version: int, data: dict[str, Any]) -> Envelope:

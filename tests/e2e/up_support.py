@@ -38,6 +38,11 @@ class Up:
         """stack.json as `up` last wrote it (it rewrites it whenever it restarts a process)."""
         return json.loads((self.data_dir / "stack.json").read_text())  # type: ignore[no-any-return]
 
+    @property
+    def idp_url(self) -> str:
+        """The development OIDC provider's URL (the issuer of its tokens)."""
+        return str(self.stack()["idp"])
+
     def pids(self) -> dict[str, int]:
         return self.stack()["pids"]  # type: ignore[no-any-return]
 
@@ -56,7 +61,8 @@ class Up:
 @contextlib.asynccontextmanager
 async def genting_up(tmp_path: Path, *args: str, timeout: float = 150) -> AsyncIterator[Up]:
     data = tmp_path / "data"
-    ports = {name: free_port() for name in (*SERVICES, "nats", "pg")}
+    # Every port its own, the sign-in provider's too: tests may run side by side.
+    ports = {name: free_port() for name in (*SERVICES, "nats", "pg", "idp", "gateway")}
     argv = ["up", "--data-dir", str(data), "--host", "127.0.0.1", *args]
     argv += [f"--{name}-port={port}" for name, port in ports.items()]
     # Its own embedded servers, whatever the test session uses.

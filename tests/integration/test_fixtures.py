@@ -6,6 +6,8 @@ import asyncpg
 import nats
 import pytest
 
+from genting.nats_accounts import SERVICES, dlq_stream, stream
+
 pytestmark = pytest.mark.integration
 
 seen_databases: list[str] = []
@@ -33,10 +35,15 @@ async def test_jetstream_acknowledges_a_publish(js_clean: str) -> None:
 
 
 async def test_js_clean_removes_streams_left_by_an_earlier_test(js_clean: str) -> None:
+    """Only the migration step's streams are there, and empty (genting/nats_topology.py)."""
     nc = await nats.connect(js_clean)
     try:
-        names = [info.config.name for info in await nc.jetstream().streams_info()]
-        assert not [name for name in names if name and name.startswith("GENTING_")]
+        infos = await nc.jetstream().streams_info()
+        found = {info.config.name: info.state.messages for info in infos if info.config.name}
+        genting = {name: n for name, n in found.items() if name.startswith("GENTING_")}
+        assert "GENTING_FIXTURE" not in genting
+        assert set(genting) == {s for c in SERVICES for s in (stream(c), dlq_stream(c))}
+        assert not any(genting.values())
     finally:
         await nc.close()
 

@@ -9,7 +9,8 @@ import jwt
 import pytest
 
 from genting.cli import main
-from shared.auth import TokenVerifier
+from shared.auth import KeySet, TokenVerifier
+from shared.secrets import check_public_jwks
 
 
 def mint(capsys: pytest.CaptureFixture[str], data_dir: Path, *args: str) -> str:
@@ -28,11 +29,15 @@ def test_a_given_sub_is_kept(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert jwt.decode(token, options={"verify_signature": False})["sub"] == "lurah-medono"
 
 
-def test_a_minted_token_passes_the_services_checks(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from genting.state import load_secrets
-
+async def test_a_minted_token_passes_the_services_checks_with_the_published_public_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     token = mint(capsys, tmp_path, "--role", "admin")
-    principal = TokenVerifier(load_secrets(tmp_path).jwt_secret).verify(token)
+    assert jwt.get_unverified_header(token)["alg"] == "ES256"
+    # What the services get: the data dir's jwks.json, public keys only.
+    jwks = tmp_path / "jwks.json"
+    check_public_jwks("GENTING_JWKS_FILE", str(jwks))
+    principal = await TokenVerifier(KeySet(file=jwks)).verify(token)
     assert principal.role == "admin"
 
 

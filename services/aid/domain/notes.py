@@ -9,6 +9,8 @@ from shared.contracts.aid import (
     AidDelivered,
     DeliveryConfirmed,
     EducationSessionHeld,
+    GrievanceFiled,
+    GrievanceResolved,
     HomeVisitDone,
     InterventionRecorded,
 )
@@ -53,6 +55,22 @@ class VisitNote(_Private):
     recorded_by: str
 
 
+class GrievanceText(_Private):
+    """What the person who filed wrote, and how to reach them: sealed under the family's key when a
+    family is named (erased with it), else under the grievance's own."""
+
+    description: str
+    contact: str | None
+    filed_by: str | None  # the account, when filed with a token
+
+
+class ResolutionText(_Private):
+    """The answer may describe the family: it stays in aid."""
+
+    resolution: str
+    resolved_by: str
+
+
 # Which private part, if any, goes with each event type: the repositories' configuration.
 PRIVATE_PARTS: dict[str, type[BaseModel]] = {
     AidDelivered.event_type: DeliveryNote,
@@ -60,4 +78,6 @@ PRIVATE_PARTS: dict[str, type[BaseModel]] = {
     InterventionRecorded.event_type: InterventionNote,
     EducationSessionHeld.event_type: SessionNote,
     HomeVisitDone.event_type: VisitNote,
+    GrievanceFiled.event_type: GrievanceText,
+    GrievanceResolved.event_type: ResolutionText,
 }

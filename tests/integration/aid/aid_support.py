@@ -30,7 +30,7 @@ from shared.contracts.registry import (
 )
 from shared.messaging import MSG_ID_HEADER, Envelope, stream_name
 from shared.nats_setup import ensure_stream, owned_stream_config
-from shared.testing import TEST_JWT_SECRET, wait_until
+from shared.testing import TEST_SIGNING_KEY, wait_until
 
 MEDONO = "33.75.01.1002"
 KAUMAN = "33.75.02.1004"
@@ -41,7 +41,7 @@ COUNTS: dict[Role, int] = {"pregnant_mother": 0, "breastfeeding_mother": 1, "bad
 
 def token(role: str, kelurahan: str | None = None, sub: str | None = None) -> dict[str, str]:
     jwt = issue_token(
-        TEST_JWT_SECRET,
+        TEST_SIGNING_KEY,
         role=role,
         sub=sub or f"{role}-test",
         kelurahan=kelurahan,

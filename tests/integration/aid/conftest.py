@@ -13,14 +13,14 @@ from nats.aio.client import Client
 from services.aid.app import create_app
 from services.aid.settings import AidSettings
 from shared.nats_setup import connect
-from shared.testing import TEST_DATA_KEY, TEST_JWT_SECRET
+from shared.testing import TEST_DATA_KEY, TEST_JWKS_FILE
 
 
 def aid_settings(database_url: str, nats_url: str, **overrides: object) -> AidSettings:
     values: dict[str, object] = {
         "database_url": database_url,
         "nats_url": nats_url,
-        "jwt_secret": TEST_JWT_SECRET,
+        "jwks_file": TEST_JWKS_FILE,
         "data_key": TEST_DATA_KEY,
         "relay_poll_seconds": 0.2,
         # The step is driven by the tests through run_step with the fake clock, not by time.

@@ -16,7 +16,7 @@ from services.aid import replay
 from services.aid.app import repositories
 from services.aid.projections import VIEWS
 from services.aid.replay import rebuild, reset_policies
-from shared.testing import TEST_DATA_KEY, TEST_JWT_SECRET, wait_until
+from shared.testing import TEST_DATA_KEY, TEST_JWKS_FILE, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -129,7 +129,7 @@ async def test_genting_replay_aid_rebuilds_the_services_own_database(
     for name, value in (
         ("DATABASE_URL", database_url),
         ("NATS_URL", js_clean),
-        ("JWT_SECRET", TEST_JWT_SECRET),
+        ("JWKS_FILE", TEST_JWKS_FILE),
         ("DATA_KEY", TEST_DATA_KEY),
         ("SERVICE", "aid"),
     ):

@@ -15,7 +15,7 @@ from fastapi.routing import iter_route_contexts
 
 from services.aid.domain import flag_id_for
 from shared.auth import issue_token
-from shared.testing import TEST_JWT_SECRET, wait_until
+from shared.testing import TEST_SIGNING_KEY, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -37,7 +37,7 @@ CALLERS: dict[str, dict[str, str]] = {
     "no token": {},
     "expired": {
         "Authorization": "Bearer "
-        + issue_token(TEST_JWT_SECRET, role="admin", sub="admin-old", ttl_seconds=60, now=time.time() - 3600)
+        + issue_token(TEST_SIGNING_KEY, role="admin", sub="admin-old", ttl_seconds=60, now=time.time() - 3600)
     },
 }
 ANONYMOUS = {"no token", "expired"}
@@ -59,6 +59,14 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("GET", "/education-sessions"): READERS,
     ("GET", "/home-visits"): STAFF_IN,  # children by name-free ids, but per kelurahan: its staff only
     ("POST", "/home-visits/{flag_id}/visit"): STAFF_IN,
+    # Grievances: anyone files and tracks one (no token needed; an expired token is still refused),
+    # the kelurahan's staff read them, its lurah (or admin) answers.
+    ("POST", "/grievances"): EVERYONE - {"expired"},
+    ("GET", "/grievances/track/{tracking_code}"): EVERYONE,
+    ("GET", "/grievances"): STAFF_IN,
+    ("POST", "/grievances/{grievance_id}/resolution"): {"admin", "lurah in"},
+    ("DELETE", "/grievances/{grievance_id}/personal-data"): {"admin"},  # one naming no family
+    ("GET", "/food-catalogue"): EVERYONE - ANONYMOUS,  # read-only, any signed-in role
     # Operations and documents: public (probes, scrapers, integrators).
     ("GET", "/openapi.json"): EVERYONE,
     ("GET", "/health/live"): EVERYONE,
@@ -97,7 +105,13 @@ async def a_medono_family(aid: Aid) -> dict[str, str]:
         headers=CALLERS["admin"],
     )
     assert first.status_code == 201, first.text
+    filed = await aid.http.post(
+        "/grievances", json={"kelurahan_code": MEDONO, "category": "other", "description": "antrian lama"}
+    )
+    assert filed.status_code == 201, filed.text
     return {
+        "grievance_id": filed.json()["grievance_id"],
+        "tracking_code": filed.json()["tracking_code"],
         "family_id": str(family),
         "plan_id": plan["plan_id"],
         "delivery_id": first.json()["delivery_id"],
@@ -126,7 +140,11 @@ def request_for(method: str, path: str, ids: dict[str, str], n: int) -> dict[str
         }
     elif path == "/home-visits/{flag_id}/visit":
         call["json"] = {"visited_on": TODAY.isoformat()}
-    elif path in ("/education-sessions", "/home-visits"):
+    elif path == "/grievances" and method == "POST":
+        call["json"] = {"kelurahan_code": MEDONO, "category": "food_quality", "description": "telur busuk"}
+    elif path == "/grievances/{grievance_id}/resolution":
+        call["json"] = {"resolution": "telur diganti"}
+    elif path in ("/education-sessions", "/home-visits", "/grievances"):
         call["params"] = {"kelurahan_code": MEDONO}
     return call
 

@@ -12,7 +12,7 @@ from funding_support import TODAY, Funding, Upstream
 from services.funding.app import create_app
 from services.funding.settings import FundingSettings
 from shared.nats_setup import connect, ensure_stream, owned_stream_config
-from shared.testing import TEST_DATA_KEY, TEST_JWT_SECRET
+from shared.testing import TEST_DATA_KEY, TEST_JWKS_FILE
 
 
 def funding_settings(database_url: str, nats_url: str, **overrides: object) -> FundingSettings:
@@ -20,7 +20,7 @@ def funding_settings(database_url: str, nats_url: str, **overrides: object) -> F
         service="funding",
         database_url=database_url,
         nats_url=nats_url,
-        jwt_secret=TEST_JWT_SECRET,
+        jwks_file=TEST_JWKS_FILE,
         data_key=TEST_DATA_KEY,
         relay_poll_seconds=0.2,
         **overrides,

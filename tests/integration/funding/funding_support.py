@@ -19,7 +19,7 @@ from shared.contracts import Event, aid, registry
 from shared.contracts.aid import AidDelivered, AidPlanClosed, AidPlanCompleted, AidPlanOpened, DeliveredItem
 from shared.contracts.registry import FamilyEnrolled, FamilyExited
 from shared.messaging import MSG_ID_HEADER, Envelope, stream_name
-from shared.testing import TEST_JWT_SECRET, wait_until
+from shared.testing import TEST_SIGNING_KEY, wait_until
 
 MEDONO = "33.75.01.1002"
 TODAY = date(2025, 7, 1)
@@ -27,7 +27,7 @@ TODAY = date(2025, 7, 1)
 
 def token(role: str, donor_id: UUID | str | None = None, sub: str | None = None) -> dict[str, str]:
     jwt = issue_token(
-        TEST_JWT_SECRET, role=role, sub=sub or f"{role}-test", donor_id=str(donor_id) if donor_id else None
+        TEST_SIGNING_KEY, role=role, sub=sub or f"{role}-test", donor_id=str(donor_id) if donor_id else None
     )
     return {"Authorization": f"Bearer {jwt}"}
 

@@ -119,8 +119,8 @@ async def test_a_restore_from_before_the_erasure_shreds_the_note_again(
 ) -> None:
     """The dump holds the family's key and sealed note; `genting restore` re-applies the erasure the
     registry published since, from its stream, so the note is gone again and the tombstone back.
-    It runs with funding's own NATS user, as in a deployment (`genting restore funding --reconcile`
-    in funding's pod)."""
+    It runs with the NATS admin, as in a deployment (`genting restore funding --reconcile` with the
+    admin's GENTING_NATS_URL): a service's own user may not create the consumers it reads with."""
     up = funding.upstream
     donor = await funding.donor(received_rp=3_000_000)
     family = await up.enrol()
@@ -141,7 +141,7 @@ async def test_a_restore_from_before_the_erasure_shreds_the_note_again(
     restore(database_url, dump)
     assert await funding.count("family_keys") == 1  # the dump's: the note would open again
     conn = await connect(database_url)
-    nc = await nats.connect(nats_server.url_for("funding"))
+    nc = await nats.connect(nats_server.url)
     try:
         done = await reconcile_after_restore("funding", funding.app.state.settings, conn, nc.jetstream())
     finally:

@@ -15,7 +15,7 @@ from services.registry.app import create_app
 from services.registry.settings import RegistrySettings
 from shared.auth import issue_token
 from shared.outbox import outbox_backlog
-from shared.testing import TEST_DATA_KEY, TEST_JWT_SECRET, wait_until
+from shared.testing import TEST_DATA_KEY, TEST_JWKS_FILE, TEST_SIGNING_KEY, wait_until
 from shared.testing.registry_examples import family_body
 
 MEDONO = "33.75.01.1002"
@@ -23,7 +23,7 @@ TODAY = date(2026, 11, 28)
 
 
 def token(role: str, kelurahan: str | None = None) -> dict[str, str]:
-    jwt = issue_token(TEST_JWT_SECRET, role=role, sub=f"{role}-test", kelurahan=kelurahan)
+    jwt = issue_token(TEST_SIGNING_KEY, role=role, sub=f"{role}-test", kelurahan=kelurahan)
     return {"Authorization": f"Bearer {jwt}"}
 
 
@@ -32,7 +32,7 @@ def registry_settings(database_url: str, nats_url: str) -> RegistrySettings:
         service="registry",
         database_url=database_url,
         nats_url=nats_url,
-        jwt_secret=TEST_JWT_SECRET,
+        jwks_file=TEST_JWKS_FILE,
         data_key=TEST_DATA_KEY,
         relay_poll_seconds=0.2,
     )

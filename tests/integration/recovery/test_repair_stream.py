@@ -9,6 +9,7 @@ import json
 from datetime import UTC, date, datetime, timedelta
 from uuid import uuid4
 
+import nats
 import pytest
 from nats.aio.client import Client
 from nats.js.api import AckPolicy, ConsumerConfig
@@ -18,7 +19,7 @@ from shared.contracts.aid import AidPlanOpened, DeliveryConfirmed
 from shared.db import connect, migrate
 from shared.eventstore import EventStore, Metadata, NewEvent
 from shared.messaging import stream_name
-from shared.nats_setup import ensure_stream, owned_stream_config
+from shared.nats_setup import ensure_stream, inbox_prefix_for, owned_stream_config
 from shared.outbox import OutboxRelay
 
 pytestmark = pytest.mark.integration
@@ -29,10 +30,8 @@ ON = date(2025, 3, 1)
 
 async def subscriber_reads(nats_server: object, durable: str) -> list[str]:
     """What the subscriber account receives of aid's plan events (its one permitted filter)."""
-    import nats
-
     url = nats_server.url_for("subscriber")  # type: ignore[attr-defined]
-    nc = await nats.connect(url)
+    nc = await nats.connect(url, inbox_prefix=inbox_prefix_for(url))
     try:
         js = nc.jetstream(timeout=5)
         config = ConsumerConfig(name=durable, durable_name=durable, ack_policy=AckPolicy.EXPLICIT)
@@ -94,7 +93,13 @@ async def test_old_photo_references_are_removed_from_the_stream_and_the_subscrib
         await OutboxRelay(database_url, js, service="aid", stream=stream_name("aid")).relay_once(conn)
         assert any(OLD_REF in text for text in await subscriber_reads(nats_server, "ext-before"))
 
-        repaired = await repair_stream(conn, js, "aid")
+        # The subscriber's account keeps its own copy of what it may read: purged and refilled too.
+        url = nats_server.url_for("subscriber")  # type: ignore[attr-defined]
+        subscriber = await nats.connect(url, inbox_prefix=inbox_prefix_for(url))
+        try:
+            repaired = await repair_stream(conn, js, "aid", subscriber=subscriber.jetstream(timeout=5))
+        finally:
+            await subscriber.close()
         assert repaired.offending == 1
 
         seen = [(seq, json.loads(data)) async for seq, _, data in stream_messages(js, "GENTING_AID", "genting.aid.>")]

@@ -10,7 +10,7 @@ from registry_support import TODAY
 
 from services.registry.app import create_app
 from services.registry.settings import RegistrySettings
-from shared.testing import TEST_DATA_KEY, TEST_JWT_SECRET
+from shared.testing import TEST_DATA_KEY, TEST_JWKS_FILE
 
 
 @pytest.fixture
@@ -19,7 +19,7 @@ async def registry(database_url: str, js_clean: str) -> AsyncIterator[httpx.Asyn
         service="registry",
         database_url=database_url,
         nats_url=js_clean,
-        jwt_secret=TEST_JWT_SECRET,
+        jwks_file=TEST_JWKS_FILE,
         data_key=TEST_DATA_KEY,
         relay_poll_seconds=0.2,
     )

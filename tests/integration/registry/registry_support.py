@@ -9,7 +9,7 @@ from nats.aio.msg import Msg
 from nats.js.api import DeliverPolicy
 
 from shared.auth import issue_token
-from shared.testing import TEST_JWT_SECRET
+from shared.testing import TEST_SIGNING_KEY
 
 MEDONO = "33.75.01.1002"
 KAUMAN = "33.75.02.1004"
@@ -18,7 +18,7 @@ TODAY = date(2026, 11, 28)
 
 def token(role: str, kelurahan: str | None = None, sub: str | None = None) -> dict[str, str]:
     jwt = issue_token(
-        TEST_JWT_SECRET,
+        TEST_SIGNING_KEY,
         role=role,
         sub=sub or f"{role}-test",
         kelurahan=kelurahan,

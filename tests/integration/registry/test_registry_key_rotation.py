@@ -23,7 +23,7 @@ from services.registry.app import KEY_WRAPPING_PURPOSE, create_app
 from services.registry.lookup import LookupKeyNotPinned
 from services.registry.settings import RegistrySettings
 from shared.crypto import NONCE_BYTES, WrappedKeyCipher, derive_key, key_id
-from shared.testing import TEST_JWT_SECRET
+from shared.testing import TEST_JWKS_FILE
 from shared.testing.registry_examples import family_body
 
 OLD = bytes(range(40, 72))
@@ -77,7 +77,7 @@ async def test_a_rotated_registry_reads_everything_keeps_its_claims_and_still_er
 ) -> None:
     def settings(**kw: str) -> RegistrySettings:
         return RegistrySettings(
-            database_url=database_url, nats_url=js_clean, jwt_secret=TEST_JWT_SECRET, relay_poll_seconds=0.2, **kw
+            database_url=database_url, nats_url=js_clean, jwks_file=TEST_JWKS_FILE, relay_poll_seconds=0.2, **kw
         )  # type: ignore[arg-type]
 
     before = settings(data_key=b64(OLD))

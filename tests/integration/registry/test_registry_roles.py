@@ -13,7 +13,7 @@ from fastapi.routing import APIRoute
 from registry_support import KAUMAN, MEDONO, TODAY
 
 from shared.auth import issue_token
-from shared.testing import TEST_JWT_SECRET
+from shared.testing import TEST_SIGNING_KEY
 from shared.testing.registry_examples import family_body, import_csv
 
 # Routes anyone may call (no token needed).
@@ -83,7 +83,7 @@ ALLOWED: dict[tuple[str, str], Callable[[str, bool, str], bool]] = {
 def headers(p: Principal, *, ttl: int = 3600, now: float | None = None) -> dict[str, str]:
     role, kelurahan, sub = p
     jwt = issue_token(
-        TEST_JWT_SECRET,
+        TEST_SIGNING_KEY,
         role=role,
         sub=sub,
         kelurahan=kelurahan,

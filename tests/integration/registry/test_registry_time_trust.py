@@ -15,7 +15,7 @@ from registry_support import MEDONO, TODAY, token
 from services.registry import schedule
 from services.registry.app import create_app
 from services.registry.settings import RegistrySettings
-from shared.testing import TEST_DATA_KEY, TEST_JWT_SECRET
+from shared.testing import TEST_DATA_KEY, TEST_JWKS_FILE
 from shared.testing.registry_examples import family_body
 
 TEMBALANG = "33.74.01.1006"
@@ -26,7 +26,7 @@ async def semarang(database_url: str, js_clean: str) -> AsyncIterator[httpx.Asyn
     settings = RegistrySettings(
         database_url=database_url,
         nats_url=js_clean,
-        jwt_secret=TEST_JWT_SECRET,
+        jwks_file=TEST_JWKS_FILE,
         data_key=TEST_DATA_KEY,
         city="33.74",
     )

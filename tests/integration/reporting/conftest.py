@@ -14,7 +14,7 @@ from reporting_support import declare_upstreams
 from services.reporting.app import create_app
 from services.reporting.settings import ReportingSettings
 from shared.nats_setup import connect
-from shared.testing import TEST_JWT_SECRET
+from shared.testing import TEST_JWKS_FILE
 
 
 @pytest.fixture
@@ -38,7 +38,7 @@ def settings(database_url: str, js_clean: str) -> ReportingSettings:
     return ReportingSettings(
         database_url=database_url,
         nats_url=js_clean,
-        jwt_secret=TEST_JWT_SECRET,
+        jwks_file=TEST_JWKS_FILE,
         relay_poll_seconds=0.2,
         snapshot_interval_seconds=0.3,
     )

@@ -15,7 +15,7 @@ from services.reporting.projections import PROJECTIONS
 from shared.auth import issue_token
 from shared.messaging import MSG_ID_HEADER
 from shared.nats_setup import ensure_stream, owned_stream_config
-from shared.testing import TEST_JWT_SECRET, wait_until
+from shared.testing import TEST_SIGNING_KEY, wait_until
 from shared.testing.reporting_examples import Published
 
 UPSTREAMS = ("registry", "funding", "aid")
@@ -23,7 +23,11 @@ UPSTREAMS = ("registry", "funding", "aid")
 
 def token(role: str, kelurahan: str | None = None) -> dict[str, str]:
     jwt = issue_token(
-        TEST_JWT_SECRET, role=role, sub=f"{role}-test", kelurahan=kelurahan, donor_id="d-1" if role == "donor" else None
+        TEST_SIGNING_KEY,
+        role=role,
+        sub=f"{role}-test",
+        kelurahan=kelurahan,
+        donor_id="d-1" if role == "donor" else None,
     )
     return {"Authorization": f"Bearer {jwt}"}
 

@@ -15,7 +15,7 @@ from reporting_support import publish, token, wait_caught_up
 
 from services.reporting.app import create_app
 from services.reporting.settings import ReportingSettings
-from shared.testing import TEST_JWT_SECRET
+from shared.testing import TEST_JWKS_FILE
 from shared.testing import reporting_scenarios as S
 from shared.testing.reporting_examples import Programme
 
@@ -30,7 +30,7 @@ async def semarang(database_url: str, js_clean: str, js: JetStreamContext) -> As
         city=S.SEMARANG,
         database_url=database_url,
         nats_url=js_clean,
-        jwt_secret=TEST_JWT_SECRET,
+        jwks_file=TEST_JWKS_FILE,
         relay_poll_seconds=0.2,
         snapshot_interval_seconds=0.3,
     )

@@ -18,13 +18,13 @@ from reporting_support import publish
 
 from shared.auth import issue_token
 from shared.nats_setup import ensure_stream, owned_stream_config
-from shared.testing import TEST_JWT_SECRET, wait_until
+from shared.testing import TEST_SIGNING_KEY, wait_until
 from shared.testing.reporting_examples import Programme
 
 pytestmark = pytest.mark.integration
 
 MEDONO = "33.75.01.1002"
-ADMIN = {"Authorization": f"Bearer {issue_token(TEST_JWT_SECRET, role='admin', sub='admin-agree')}"}
+ADMIN = {"Authorization": f"Bearer {issue_token(TEST_SIGNING_KEY, role='admin', sub='admin-agree')}"}
 FIELDS = ("received_rp", "allocated_rp", "drawn_rp", "available_rp")
 
 

@@ -41,9 +41,9 @@ async def reports(client: httpx.AsyncClient) -> dict[str, Any]:
 
 def admin_jwt() -> str:
     from shared.auth import issue_token
-    from shared.testing import TEST_JWT_SECRET
+    from shared.testing import TEST_SIGNING_KEY
 
-    return issue_token(TEST_JWT_SECRET, role="admin", sub="admin-test")
+    return issue_token(TEST_SIGNING_KEY, role="admin", sub="admin-test")
 
 
 async def tables(pool: asyncpg.Pool) -> dict[str, list[str]]:
@@ -210,7 +210,7 @@ class TestReplay:
         for name, value in (
             ("DATABASE_URL", settings.database_url),
             ("NATS_URL", settings.nats_url),
-            ("JWT_SECRET", settings.jwt_secret.get_secret_value()),
+            ("JWKS_FILE", settings.jwks_file or ""),
         ):
             monkeypatch.setenv(f"GENTING_{name}", value)
         assert await replay.main() == 0
@@ -228,7 +228,7 @@ class TestReplay:
         for name, value in (
             ("DATABASE_URL", database_url),
             ("NATS_URL", settings.nats_url),
-            ("JWT_SECRET", settings.jwt_secret.get_secret_value()),
+            ("JWKS_FILE", settings.jwks_file or ""),
         ):
             monkeypatch.setenv(f"GENTING_{name}", value)
         assert await replay.main() == 1

@@ -22,7 +22,7 @@ from nats.js import JetStreamContext
 from reporting_support import publish, wait_caught_up
 
 from shared.auth import ROLES, issue_token
-from shared.testing import TEST_JWT_SECRET
+from shared.testing import TEST_SIGNING_KEY
 from shared.testing import reporting_scenarios as S
 
 pytestmark = pytest.mark.integration
@@ -36,6 +36,8 @@ PUBLIC = {
     "/export/progress.csv",
     "/export/funding.csv",
     "/export/aid.csv",
+    "/grievances/summary",
+    "/transparency",
     # the kernel's
     "/openapi.json",
     "/docs",
@@ -74,7 +76,7 @@ def routes(app: Any) -> Iterator[tuple[str, set[str], bool]]:
 def bearer(role: str, kelurahan: str | None = None, *, expired: bool = False) -> dict[str, str]:
     now = time.time() - 86_400 if expired else None
     jwt = issue_token(
-        TEST_JWT_SECRET,
+        TEST_SIGNING_KEY,
         role=role,
         sub=f"{role}-{kelurahan or 'city'}",
         kelurahan=kelurahan,

@@ -7,12 +7,12 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
-from kernel_support import CREATE_THINGS_VIEW
+from kernel_support import CREATE_THINGS_VIEW, SERVICE
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
 from shared.db import create_pool, migrate
-from shared.nats_setup import connect, ensure_stream, owned_stream_config
+from shared.nats_setup import connect, dlq_stream_config, ensure_stream, owned_stream_config
 
 
 @pytest.fixture
@@ -38,7 +38,9 @@ async def nc(js_clean: str) -> AsyncIterator[Client]:
 
 @pytest.fixture
 async def js(nc: Client) -> JetStreamContext:
-    """JetStream with the registry's stream declared by its owner (as the registry does at start)."""
+    """JetStream with the registry's stream and the test service's dead-letter stream, as the
+    migration step creates them (genting/nats_topology.py) before any service starts."""
     js = nc.jetstream()
     await ensure_stream(js, owned_stream_config("registry"))
+    await ensure_stream(js, dlq_stream_config(SERVICE))
     return js

@@ -85,9 +85,9 @@ async def test_a_service_purges_expired_records_as_it_runs(pool: asyncpg.Pool) -
 
     from shared.service import _purge_idempotency
     from shared.settings import Settings
-    from shared.testing import TEST_DATA_KEY, TEST_JWT_SECRET, wait_until
+    from shared.testing import TEST_DATA_KEY, TEST_JWKS_FILE, wait_until
 
-    settings = Settings(jwt_secret=TEST_JWT_SECRET, data_key=TEST_DATA_KEY)  # type: ignore[arg-type]
+    settings = Settings(jwks_file=TEST_JWKS_FILE, data_key=TEST_DATA_KEY)  # type: ignore[arg-type]
     app = SimpleNamespace(state=SimpleNamespace(settings=settings, pool=pool, idempotency=None))
     assert await record(pool, RECORDS, "/families")
     assert await record(pool, RECORDS, "/donors")

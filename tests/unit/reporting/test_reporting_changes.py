@@ -14,6 +14,7 @@ from services.reporting.projections import (
     FAMILY_FUNDING,
     GROWTH,
     HOME_VISITS,
+    MONEY_BY_MONTH,
     PLANS,
     PROJECTIONS,
     aid_changes,
@@ -58,8 +59,9 @@ def test_a_sponsorship_counts_for_the_donor_and_for_the_family_in_its_kelurahan(
     p = Programme()
     family, donor = p.register(MEDONO), p.donor("csr", received_rp=5_000_000)
     p.sponsor(donor, family, 1_000_000)
-    donor_change, family_change = funding_changes(last(p))
+    donor_change, family_change, month_change = funding_changes(last(p))
     assert donor_change.table is DONORS and donor_change.values["sponsored_rp"] == 1_000_000
+    assert month_change.table is MONEY_BY_MONTH and month_change.values["sponsored_rp"] == 1_000_000
     assert family_change.table is FAMILY_FUNDING and family_change.key == (family,)
     assert dict(family_change.values) == {
         "kelurahan_code": MEDONO,

@@ -243,6 +243,11 @@ def test_sessions_gather_families_of_their_own_kelurahan_receiving_aid_by_then_o
 
 def test_the_request_count_matches_the_steps_the_loader_enters() -> None:
     dataset = demo.build(40, anchor=ANCHOR)
-    assert dataset.requests() == len(dataset.steps())
+    assert dataset.requests() == len(dataset.steps()) + dataset.grievance_requests()
+    assert dataset.grievance_requests() > 0  # the grievance pages are not empty
     with_probes = demo.build(40, anchor=ANCHOR, under_value_share=0.5)
-    assert with_probes.requests() == len(with_probes.steps()) + with_probes.sizes()["under_value_first"] > 0
+    assert (
+        with_probes.requests()
+        == len(with_probes.steps()) + with_probes.grievance_requests() + with_probes.sizes()["under_value_first"]
+    )
+    assert with_probes.sizes()["under_value_first"] > 0

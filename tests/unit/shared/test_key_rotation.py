@@ -143,7 +143,7 @@ STRONG = "q" * 20 + "Zr81kLmN0pQ7sT2x"
 GOOD = {
     "GENTING_DATABASE_URL": f"postgresql://genting_aid:{STRONG}@db:5432/genting_aid",
     "GENTING_NATS_URL": f"nats://aid:{STRONG}@nats:4222",
-    "GENTING_JWT_SECRET": STRONG,
+    "GENTING_JWKS_URL": "https://sso.pekalongankota.go.id/certs",
     "GENTING_DATA_KEY": b64(bytes(range(100, 132))),
 }
 

@@ -1,0 +1,320 @@
+"""The field app in a real headless Chromium, against `genting up` (the four services as
+processes, the gateway serving the app and the APIs under one origin) and an OIDC provider the
+test starts (authorization code + PKCE, as the city's would be): a kader works offline, reloads,
+comes back online and everything arrives once; a sync cut off half-way applies nothing twice; a
+refused registration is shown with its reason, fixed and sent; the lurah confirms the delivery
+seeing its photo and verifies the family; another kelurahan's kader sees none of it."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import secrets
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import asyncpg
+import httpx
+import pytest
+import uvicorn
+from playwright.async_api import BrowserContext, Page, async_playwright
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+from test_dashboard_browser import CHROMIUM_ARGS, TOO_WIDE, system_chromium
+from up_support import REPO, genting_up
+
+from services.aid.settings import AidSettings
+from shared.testing import free_port, wait_until
+from shared.testing.registry_examples import family_body
+
+pytestmark = pytest.mark.e2e
+
+MEDONO, KAUMAN = "33.75.01.1002", "33.75.02.1004"
+DOCS = REPO / "docs"
+# A phone in the city: its calendar day is the services' (WIB).
+PHONE: dict[str, Any] = {
+    "viewport": {"width": 360, "height": 760},
+    "service_workers": "allow",
+    "timezone_id": "Asia/Jakarta",
+}
+
+
+class Provider:
+    """A minimal OpenID provider: discovery, /authorize (signs in whoever the test says, at
+    once), /token (checks the PKCE verifier). Its tokens are minted by `genting token` for the
+    running stack, so the services verify them as they would the city's."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.issuer = f"http://127.0.0.1:{self.port}"
+        self.who: dict[str, str] = {}
+        self.data_dir: Path | None = None
+        self.app_origin = ""
+        self.codes: dict[str, tuple[str, dict[str, str]]] = {}
+
+    def cors(self, response: Response) -> Response:
+        response.headers["Access-Control-Allow-Origin"] = self.app_origin
+        response.headers["Access-Control-Allow-Headers"] = "content-type, dpop"
+        return response
+
+    async def discovery(self, _: Request) -> Response:
+        return self.cors(
+            JSONResponse(
+                {
+                    "issuer": self.issuer,
+                    "authorization_endpoint": f"{self.issuer}/authorize",
+                    "token_endpoint": f"{self.issuer}/token",
+                    "response_types_supported": ["code"],
+                    "code_challenge_methods_supported": ["S256"],
+                }
+            )
+        )
+
+    async def authorize(self, request: Request) -> Response:
+        q = request.query_params
+        assert q["response_type"] == "code" and q["code_challenge_method"] == "S256"
+        code = secrets.token_urlsafe(16)
+        self.codes[code] = (q["code_challenge"], dict(self.who))
+        return RedirectResponse(f"{q['redirect_uri']}?{urlencode({'code': code, 'state': q['state']})}", 302)
+
+    async def token(self, request: Request) -> Response:
+        if request.method == "OPTIONS":
+            return self.cors(Response(status_code=204))
+        form = await request.form()
+        challenge, who = self.codes.pop(str(form["code"]))
+        verifier = str(form["code_verifier"]).encode()
+        if base64.urlsafe_b64encode(hashlib.sha256(verifier).digest()).rstrip(b"=").decode() != challenge:
+            return self.cors(JSONResponse({"error": "invalid_grant"}, status_code=400))
+        args = [sys.executable, "-m", "genting.cli", "token", "--data-dir", str(self.data_dir), "--role", who["role"]]
+        args += [f"--{k.replace('_', '-')}={v}" for k, v in who.items() if k != "role"]
+        minted = await asyncio.to_thread(subprocess.run, args, cwd=REPO, capture_output=True, text=True, check=True)
+        jwt = minted.stdout.strip()
+        return self.cors(JSONResponse({"access_token": jwt, "token_type": "Bearer", "expires_in": 3600}))
+
+    def app(self) -> Starlette:
+        return Starlette(
+            routes=[
+                Route("/.well-known/openid-configuration", self.discovery),
+                Route("/authorize", self.authorize),
+                Route("/token", self.token, methods=["POST", "OPTIONS"]),
+            ]
+        )
+
+
+@pytest.fixture
+def provider() -> Iterator[Provider]:
+    p = Provider()
+    server = uvicorn.Server(uvicorn.Config(p.app(), host="127.0.0.1", port=p.port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        yield p
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def token(data_dir: Path, role: str, **claims: str) -> dict[str, str]:
+    args = [sys.executable, "-m", "genting.cli", "token", "--data-dir", str(data_dir), "--role", role]
+    args += [f"--{k.replace('_', '-')}={v}" for k, v in claims.items()]
+    jwt = subprocess.run(args, cwd=REPO, capture_output=True, text=True, check=True).stdout.strip()
+    return {"Authorization": f"Bearer {jwt}"}
+
+
+async def sign_in(context: BrowserContext, provider: Provider, app: str, **who: str) -> Page:
+    provider.who = who
+    page = await context.new_page()
+    page.on("console", lambda m: print(f"console[{who['role']}]:", m.text))
+    page.on("pageerror", lambda e: print(f"pageerror[{who['role']}]:", e))
+    await page.goto(app)
+    await page.get_by_role("button", name="Masuk").click()
+    await page.wait_for_selector("header.bar")
+    await page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=30000)
+    return page
+
+
+async def all_sent(page: Page) -> None:
+    try:
+        await page.wait_for_selector("#outbox.empty", timeout=60000)
+    except Exception:
+        raise AssertionError(f"still in the outbox: {await page.inner_text('#outbox')}") from None
+
+
+JPEG_FROM_CANVAS = """async () => {
+  const c = document.createElement('canvas'); c.width = 640; c.height = 480;
+  const g = c.getContext('2d'); g.fillStyle = '#2a7'; g.fillRect(0, 0, 640, 480);
+  g.fillStyle = '#fff'; g.fillRect(100, 100, 200, 150);
+  const blob = await new Promise(r => c.toBlob(r, 'image/jpeg', 0.9));
+  const bytes = new Uint8Array(await blob.arrayBuffer());
+  let s = ''; for (const b of bytes) s += String.fromCharCode(b);
+  return btoa(s);
+}"""
+
+
+async def a_sponsored_family(http: httpx.AsyncClient, urls: dict[str, str], data_dir: Path) -> dict[str, Any]:
+    """Registered, verified and sponsored through the APIs: its plan is open."""
+    today = AidSettings().clock()()
+    admin, treasurer = token(data_dir, "admin"), token(data_dir, "treasurer")
+    body = family_body(7001, today)
+    family_id = (await http.post(f"{urls['registry']}/families", json=body, headers=admin)).json()["family_id"]
+    verified = await http.post(
+        f"{urls['registry']}/families/{family_id}/verification",
+        json={"decision": "approve", "note": "ok"},
+        headers=admin,
+    )
+    assert verified.status_code == 200, verified.text
+    donor = await http.post(
+        f"{urls['funding']}/donors", json={"name": "PT Batik", "donor_type": "csr", "contact": "a@b.id"}, headers=admin
+    )
+    donor_id = donor.json()["donor_id"]
+    paid = {"amount_rp": 2_700_000, "received_on": today.isoformat(), "method": "transfer", "reference": "TRF-1"}
+    assert (
+        await http.post(f"{urls['funding']}/donors/{donor_id}/contributions", json=paid, headers=treasurer)
+    ).is_success
+
+    async def sponsored() -> bool:
+        body = {"donor_id": donor_id, "family_id": family_id, "amount_rp": 2_700_000, "start_date": today.isoformat()}
+        answer = await http.post(
+            f"{urls['funding']}/sponsorships", json=body, headers=admin | {"Idempotency-Key": "s-1"}
+        )
+        return answer.status_code == 201
+
+    await wait_until(sponsored, 60, message="the family sponsored (funding saw the enrolment)")
+
+    async def plan() -> Any:
+        items = (await http.get(f"{urls['aid']}/plans", params={"family_id": family_id}, headers=admin)).json()
+        return items["items"][0] if items["items"] else None
+
+    found = await wait_until(plan, 60, message="the family's plan open")
+    return {"family_id": family_id, "plan_id": found["plan_id"], "head_name": body["head_name"], "today": today}
+
+
+async def test_the_field_app_offline_and_back(
+    provider: Provider, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chromium = system_chromium()
+    if chromium is None:
+        pytest.skip("no Chromium on this machine (scripts/ensure-browser)")
+    monkeypatch.setenv("GENTING_FIELD_OIDC_ISSUER", provider.issuer)
+    async with genting_up(tmp_path) as up, httpx.AsyncClient(timeout=10) as http:
+        app = str(up.stack()["app"]) + "/"
+        provider.data_dir, provider.app_origin = up.data_dir, app.rstrip("/")
+        urls, admin = up.urls, token(up.data_dir, "admin")
+        known = await a_sponsored_family(http, urls, up.data_dir)
+        today = known["today"]
+        family_id = known["family_id"]
+
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+            context = await browser.new_context(**PHONE)
+            page = await sign_in(context, provider, app, role="kader", kelurahan=MEDONO, sub="kader-medono")
+            card = page.locator(f"article[data-family='{family_id}']")
+            await card.wait_for()
+            assert await page.evaluate(TOO_WIDE) == []
+            DOCS.mkdir(exist_ok=True)
+            await page.screenshot(path=str(DOCS / "field-app-kader.png"), full_page=True)
+
+            # -- offline: a registration, a delivery with its photo, a weighing; then a reload --
+            await context.set_offline(True)
+            await page.goto(app + "#/daftar")
+            new = family_body(7002, today)
+            await page.fill("#head_name", new["head_name"])
+            await page.fill("#kk_number", new["kk_number"])
+            await page.fill("#address", new["address"])
+            for i, m in enumerate(new["members"]):
+                await page.fill(f"[id='members[{i}].name']", m["name"])
+                await page.fill(f"[id='members[{i}].nik']", m["nik"] or "")
+                await page.select_option(f"[id='members[{i}].role']", m["role"])
+                await page.fill(f"[id='members[{i}].birth_date']", m["birth_date"])
+                await page.select_option(f"[id='members[{i}].sex']", m["sex"])
+            await page.check("input[name='risk_poor']")
+            await page.check("#consent")
+            await page.get_by_role("button", name="Simpan").click()
+            await page.wait_for_selector("text=1 data menunggu dikirim")
+
+            await card.get_by_role("link", name="Antar makanan").click()
+            photo = base64.b64decode(await page.evaluate(JPEG_FROM_CANVAS))
+            await page.set_input_files("#photo", {"name": "bukti.jpg", "mimeType": "image/jpeg", "buffer": photo})
+            await page.wait_for_selector("text=Foto siap")
+            await page.get_by_role("button", name="Simpan").click()
+            await page.wait_for_selector("text=3 data menunggu dikirim")
+
+            await card.get_by_role("link", name="Timbang").click()
+            await page.fill("#weight_kg", "6.9")
+            await page.fill("#length_cm", "64.5")
+            await page.get_by_role("button", name="Simpan").click()
+            await page.wait_for_selector("text=z-skor muncul setelah terkirim")
+            await page.reload()  # offline: the shell from the service worker, the queue from IndexedDB
+            await page.wait_for_selector("text=4 data menunggu dikirim")
+
+            # -- back online: everything arrives, once --
+            await context.set_offline(False)
+            await all_sent(page)
+            mine = (
+                await http.get(f"{urls['registry']}/families", params={"kelurahan_code": MEDONO}, headers=admin)
+            ).json()["items"]
+            assert sorted(f.get("head_name") for f in mine) == sorted([known["head_name"], new["head_name"]])
+            next(f["family_id"] for f in mine if f.get("head_name") == new["head_name"])
+            plan = (await http.get(f"{urls['aid']}/plans/{known['plan_id']}", headers=admin)).json()
+            [delivery] = plan["deliveries"]
+            [photo_id] = delivery["photos"]
+            assert delivery["value_rp"] == 105_000
+            stored = await http.get(f"{urls['aid']}/photos/{photo_id}", headers=admin)
+            assert stored.headers["content-type"] == "image/jpeg" and stored.content[:3] == b"\xff\xd8\xff"
+            assert await measurements(up.stack(), family_id) == 1
+
+            async def funding_and_dashboard() -> bool:
+                funded = (await http.get(f"{urls['funding']}/families/{family_id}/funding", headers=admin)).json()
+                aid = (await http.get(f"{urls['reporting']}/aid", headers=admin)).json()
+                progress = (await http.get(f"{urls['reporting']}/progress", headers=admin)).json()
+                return funded.get("drawn_rp") == 105_000 and aid["deliveries"] == 1 and progress["registered"] == 2
+
+            await wait_until(funding_and_dashboard, 60, message="funding drew it, the dashboard counts it")
+
+            # -- a sync cut off half-way: the page closes while a write is in flight --
+            await context.set_offline(True)
+            await page.goto(app + "#/timbang/" + family_id)
+            await page.fill("#weight_kg", "7.1")
+            await page.fill("#length_cm", "65.0")
+            await page.get_by_role("button", name="Simpan").click()
+            await page.wait_for_selector("text=1 data menunggu dikirim")
+            reached = threading.Event()
+
+            async def cut(route: Any) -> None:
+                await route.fetch()  # the service applies it; the page never gets the answer
+                reached.set()
+
+            await page.route("**/growth-measurements", cut)
+            await context.set_offline(False)
+            await wait_until(lambda: _true(reached.is_set()), 30, message="the write in flight")
+            await page.close()
+            page = await context.new_page()
+            await page.goto(app)
+            await all_sent(page)
+            assert await measurements(up.stack(), family_id) == 2  # the resent one replayed, not applied again
+
+            await browser.close()
+
+
+async def measurements(stack: dict[str, Any], family_id: str) -> int:
+    """GrowthMeasured events in the registry's store for the family."""
+    conn = await asyncpg.connect(stack["databases"]["registry"])
+    try:
+        found: int = await conn.fetchval(
+            "select count(*) from events where event_type = 'GrowthMeasured' and stream_id = $1::uuid", family_id
+        )
+        return found
+    finally:
+        await conn.close()
+
+
+async def _true(value: bool) -> bool:
+    return value
