@@ -55,6 +55,7 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("POST", "/deliveries/{delivery_id}/confirmation"): {"admin", "lurah in"},  # the lurah confirms
     ("POST", "/plans/{plan_id}/interventions"): STAFF_IN,
     ("GET", "/plans"): READERS,
+    ("GET", "/food-catalogue"): EVERYONE - ANONYMOUS,  # configuration, nothing about a family
     ("GET", "/plans/{plan_id}"): READERS,
     ("POST", "/education-sessions"): STAFF_IN,
     ("GET", "/education-sessions"): READERS,
