@@ -207,7 +207,7 @@ function Delivery({ familyId, planId }) {
   const catalogue = useData("/aid/food-catalogue");
   const [photo, setPhoto] = useState(null);
   const [busy, setBusy] = useState(false);
-  const foods = catalogue.data?.items || catalogue.data || null;
+  const foods = catalogue.data?.foods || null;
   const submit = async (e) => {
     e.preventDefault();
     const v = formValues(e.target);
