@@ -137,7 +137,14 @@ async def sign_in(context: BrowserContext, provider: Provider, app: str, **who: 
     await page.goto(app)
     await page.get_by_role("button", name="Masuk").click()
     await page.wait_for_selector("header.bar")
-    await page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=30000)
+    controlled = "navigator.serviceWorker.controller !== null"
+    try:
+        await page.wait_for_function(controlled, timeout=20000)
+    except Exception:
+        # The worker activated while the sign-in's redirect was landing: the next load is its.
+        await page.reload()
+        await page.wait_for_selector("header.bar")
+        await page.wait_for_function(controlled, timeout=30000)
     return page
 
 
@@ -194,7 +201,13 @@ async def a_sponsored_family(http: httpx.AsyncClient, urls: dict[str, str], data
         return items["items"][0] if items["items"] else None
 
     found = await wait_until(plan, 60, message="the family's plan open")
-    return {"family_id": family_id, "plan_id": found["plan_id"], "head_name": body["head_name"], "today": today}
+    return {
+        "family_id": family_id,
+        "plan_id": found["plan_id"],
+        "head_name": body["head_name"],
+        "today": today,
+        "donor_id": donor_id,
+    }
 
 
 async def test_the_field_app_offline_and_back(
@@ -262,7 +275,7 @@ async def test_the_field_app_offline_and_back(
                 await http.get(f"{urls['registry']}/families", params={"kelurahan_code": MEDONO}, headers=admin)
             ).json()["items"]
             assert sorted(f.get("head_name") for f in mine) == sorted([known["head_name"], new["head_name"]])
-            next(f["family_id"] for f in mine if f.get("head_name") == new["head_name"])
+            new_id = next(f["family_id"] for f in mine if f.get("head_name") == new["head_name"])
             plan = (await http.get(f"{urls['aid']}/plans/{known['plan_id']}", headers=admin)).json()
             [delivery] = plan["deliveries"]
             [photo_id] = delivery["photos"]
@@ -300,6 +313,56 @@ async def test_the_field_app_offline_and_back(
             await page.goto(app)
             await all_sent(page)
             assert await measurements(up.stack(), family_id) == 2  # the resent one replayed, not applied again
+
+            # -- the lurah verifies the new family and confirms the delivery, seeing its photo --
+            lurah = await sign_in(
+                await browser.new_context(**PHONE), provider, app, role="lurah", kelurahan=MEDONO, sub="lurah-medono"
+            )
+            waiting = lurah.locator(f"article[data-family='{new_id}']")
+            await waiting.wait_for()
+            await lurah.screenshot(path=str(DOCS / "field-app-lurah.png"), full_page=True)
+            await waiting.get_by_role("button", name="Setujui").click()
+            await all_sent(lurah)
+            await lurah.goto(app + "#/konfirmasi")
+            to_confirm = lurah.locator(f"article[data-delivery='{delivery['delivery_id']}']")
+            shown = to_confirm.locator("img.photo")
+            await shown.wait_for()
+            await lurah.wait_for_function(
+                "img => img.complete && img.naturalWidth > 0", arg=await shown.element_handle()
+            )
+            await to_confirm.get_by_role("button", name="Konfirmasi").click()
+            await all_sent(lurah)
+
+            async def confirmed() -> bool:
+                plan = (await http.get(f"{urls['aid']}/plans/{known['plan_id']}", headers=admin)).json()
+                return bool(plan["deliveries"][0]["confirmed"])
+
+            await wait_until(confirmed, 30, message=f"the delivery confirmed: {await lurah.inner_text('body')}")
+            enrolled = (await http.get(f"{urls['registry']}/families/{new_id}", headers=admin)).json()
+            assert enrolled["status"] == "enrolled"
+
+            # -- the donor sees its statement, its family's coverage and its receipt --
+            donor = await sign_in(
+                await browser.new_context(**PHONE), provider, app, role="donor", donor_id=known["donor_id"], sub="donor"
+            )
+            await donor.wait_for_selector("text=Tanda terima")
+            await donor.wait_for_selector("text=terpakai Rp105.000")
+            coverage = donor.locator("svg[role='img']")
+            assert "7 dari" in (await coverage.get_attribute("aria-label") or "")
+            assert await donor.evaluate(TOO_WIDE) == []
+            await donor.screenshot(path=str(DOCS / "field-app-donor.png"), full_page=True)
+            async with donor.context.expect_page() as opened:
+                await donor.get_by_role("button", name="Unduh").click()
+            assert (await opened.value).url.startswith("blob:")
+
+            # -- another kelurahan's kader sees none of it --
+            other = await sign_in(
+                await browser.new_context(**PHONE), provider, app, role="kader", kelurahan=KAUMAN, sub="kader-kauman"
+            )
+            await other.wait_for_selector("h2")
+            assert await other.locator("article[data-family]").count() == 0
+            text = await other.inner_text("body")
+            assert known["head_name"] not in text and new["head_name"] not in text
 
             await browser.close()
 

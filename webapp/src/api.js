@@ -32,6 +32,13 @@ export async function photoUrl(photoId) {
   return URL.createObjectURL(await answer.blob());
 }
 
+/** A file only its owner may fetch (a receipt), opened from an object URL: never a bare link. */
+export async function openFile(path) {
+  const answer = await fetch(base + path, { headers: { Authorization: `Bearer ${token() || ""}` } });
+  if (!answer.ok) throw new Error(answer.statusText);
+  window.open(URL.createObjectURL(await answer.blob()), "_blank", "noopener");
+}
+
 export function today() {
   const d = new Date();
   return new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 10);

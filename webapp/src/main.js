@@ -6,7 +6,7 @@ import { html } from "htm/preact";
 import { signal } from "@preact/signals";
 import { useEffect, useState } from "preact/hooks";
 import { session, signIn, completeSignIn, signOut, token } from "./auth.js";
-import { get, setBase, photoUrl, today, addDays, rupiah, shrink, Offline } from "./api.js";
+import { get, setBase, photoUrl, openFile, today, addDays, rupiah, shrink, Offline } from "./api.js";
 import * as outbox from "./outbox.js";
 
 const config = signal(null);
@@ -16,7 +16,7 @@ window.addEventListener("hashchange", () => (route.value = location.hash.slice(1
 const go = (to) => (location.hash = to);
 
 const STATUS = { registered: "menunggu verifikasi", enrolled: "terdaftar", rejected: "ditolak", exited: "keluar" };
-const PLAN = { active: "berjalan", completed: "selesai", incomplete: "tidak lengkap", closed: "ditutup" };
+const PLAN = { active: "berjalan", open: "berjalan", completed: "selesai", incomplete: "tidak lengkap", closed: "ditutup" };
 const RISKS = {
   unsafe_drinking_water: "Air minum tidak layak",
   no_proper_latrine: "Jamban tidak layak",
@@ -383,8 +383,27 @@ function Donor() {
     ${s && html`<dl class="card">${[["Dijanjikan", s.pledged_rp], ["Diterima", s.received_rp], ["Dialokasikan", s.allocated_rp], ["Terpakai", s.drawn_rp], ["Tersedia", s.available_rp]].map(([t, n]) => html`<div class="row"><dt style="flex:1">${t}</dt><dd><strong>${rupiah(n)}</strong></dd></div>`)}</dl>`}
     ${statement.error && html`<p class="error">${statement.error}</p>`}
     <h2>Keluarga asuh</h2>
-    ${(families.data?.items || []).map((f) => html`<article class="card"><h3>Keluarga ${f.family_id.slice(0, 8)}</h3><p>${PLAN[f.plan_status] || f.plan_status || "-"} · ${f.days_covered ?? 0} hari · ${f.confirmed_deliveries ?? 0}/${f.deliveries ?? 0} pengantaran dikonfirmasi</p></article>`)}
-    ${families.error && html`<p class="muted">${families.error}</p>`}`;
+    ${(families.data?.items || []).map((f) => html`<article class="card"><h3>Keluarga ${f.family_id.slice(0, 8)}</h3><p>${PLAN[f.plan_status] || f.plan_status || "-"} · ${f.days_covered ?? 0} hari · ${f.confirmed_deliveries ?? 0}/${f.deliveries ?? 0} pengantaran dikonfirmasi</p><${Coverage} family=${f} /><p class="muted">Dari Anda: ${rupiah(f.your_sponsored_rp)} · terpakai ${rupiah(f.your_drawn_rp)}</p></article>`)}
+    ${families.error && html`<p class="muted">${families.error}</p>`}
+    <h2>Tanda terima</h2>
+    ${(s?.contributions || []).map((c) => html`<div class="card row"><span style="flex:1">${c.received_on} · ${rupiah(c.amount_rp)} · ${c.method}</span><button type="button" onClick=${() => openFile(`/funding/donors/${id}/contributions/${c.contribution_id}/receipt`)}>Unduh</button></div>`)}`;
+}
+
+/** Days covered against the days of the plan's window gone by so far: a donor sees at a glance
+ *  whether the food keeps pace with time. */
+function Coverage({ family }) {
+  if (!family.start_date || !family.end_date) return null;
+  const day = (iso) => new Date(iso + "T00:00:00Z").getTime() / 86400000;
+  const length = day(family.end_date) - day(family.start_date) + 1;
+  const gone = Math.max(0, Math.min(length, day(today()) - day(family.start_date) + 1));
+  const covered = Math.min(length, family.days_covered || 0);
+  const w = (n) => `${(100 * n) / length}%`;
+  return html`<svg role="img" aria-label=${`${covered} dari ${gone} hari berjalan tertutup bantuan (${length} hari rencana)`} width="100%" height="28">
+    <rect x="0" y="2" width="100%" height="10" rx="3" fill="#e3e7ea" />
+    <rect x="0" y="2" width=${w(gone)} height="10" rx="3" fill="#9aa5ad" />
+    <rect x="0" y="16" width="100%" height="10" rx="3" fill="#e3e7ea" />
+    <rect x="0" y="16" width=${w(covered)} height="10" rx="3" fill="#1b7f3b" />
+  </svg><p class="muted">Abu-abu: hari berjalan (${gone}/${length}); hijau: hari tertutup bantuan (${covered}).</p>`;
 }
 
 // -- the shell ----------------------------------------------------------------------------
