@@ -16,6 +16,7 @@ import httpx
 import nats
 import nats.aio.client
 import pytest
+from nats.js.errors import BadRequestError
 from nats_configs import (
     NATS_DIR,
     Node,
@@ -131,7 +132,17 @@ def test_three_node_cluster_from_the_deployed_file_survives_losing_a_node(
         # The migration step: the admin creates every stream at R3 and the durable consumers
         # (genting migrate with GENTING_NATS_ADMIN_URL and GENTING_STREAM_REPLICAS=3).
         admin = await client(nodes, "admin")
-        await nats_topology.create_streams(admin.jetstream(), replicas=3)
+        # Routes come up before JetStream's meta group has met every peer: until it has, an R3
+        # stream finds "no suitable peers for placement". Wait for placement, not a fixed time.
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                await nats_topology.create_streams(admin.jetstream(), replicas=3)
+                break
+            except BadRequestError as error:
+                if error.err_code != 10005 or time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.5)
         await nats_topology.create_durables(admin.jetstream())
         for service in nats_accounts.SERVICES:
             info = await admin.jetstream().stream_info(f"GENTING_{service.upper()}")
