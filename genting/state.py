@@ -22,7 +22,7 @@ SERVICES = ("registry", "aid", "funding", "reporting")
 @dataclass(frozen=True)
 class Secrets:
     """Everything secret an embedded stack has. Each service gets its own data key, NATS user and
-    PostgreSQL role: a service's credentials open nothing of another's (issue 11 #3)."""
+    PostgreSQL role: a service's credentials open nothing of another's."""
 
     # The development token signing key (ES256, PEM): `genting token` and the development OIDC
     # provider sign with it; the services get only its public half (JWKS_FILE), never this.

@@ -172,7 +172,7 @@ def _ident(name: str) -> str:
 
 async def ensure_service_role(server_url: str, database: str, role: str, password: str) -> str:
     """Give `database` its own login role, owning it and everything in it, and nobody else's
-    connections (issue 11 #3): returns the database's URL as that role.
+    connections: returns the database's URL as that role.
 
     Run as a superuser (the embedded server's `postgres`, or the cluster admin in a deployment).
     Idempotent; the password is set again each time (secrets.json is its source). Objects an

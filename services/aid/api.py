@@ -167,7 +167,7 @@ class DeliveryConfirmedOut(BaseModel):
     confirmed_on: date
     photo_id: UUID | None
     # Not the reference itself: answers are kept for retries (Idempotency-Key), and a kept answer
-    # would hold the family's photo reference in plain text past an erasure (issue 11).
+    # would hold the family's photo reference in plain text past an erasure.
     has_photo: bool = Field(description="a photo reference was given; the reference itself is not in the answer")
 
 

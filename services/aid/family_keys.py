@@ -1,4 +1,4 @@
-"""Per-family keys for aid's private parts (issue 11): a plan's or a home visit's sealed notes
+"""Per-family keys for aid's private parts: a plan's or a home visit's sealed notes
 are sealed under a key of the family's own, in aid's `family_keys` table, wrapped under a key
 derived from aid's root key. `PersonalDataErased` destroys it: the notes stay in the event store,
 unreadable for good. Education sessions (several families; the facilitator is staff, not family

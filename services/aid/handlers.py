@@ -172,7 +172,7 @@ class Handlers:
         await conn.execute("delete from delivery_photos where family_id = $1", family_id)
 
     async def erase_family(self, conn: asyncpg.Connection, family_id: UUID) -> None:
-        """PersonalDataErased (issue 11): destroy the family's key, and clear the plaintext the
+        """PersonalDataErased: destroy the family's key, and clear the plaintext the
         read model keeps of its sealed parts; counts, dates and money stay."""
         await self.family_keys.destroy(conn, family_id)
         await self._erase_photos(conn, family_id)

@@ -128,7 +128,7 @@ class Handlers:
         sponsorship that spent the same money makes this append fail and the caller retry it.
         The family's status, kelurahan, enrolment date and whether its plan ended are replaced by
         what funding knows of them. Under the family's lock: a plan's ending handled before this is
-        seen (409), one handled after it releases this sponsorship too (issue 13 #1)."""
+        seen (409), one handled after it releases this sponsorship too."""
         family = await keys.lock_family(conn, cmd.family_id)
         if cmd.note and cmd.note.strip() and await keys.family_erased(conn, cmd.family_id):
             # Its key is gone for good: a new one would make the family's free text readable again.

@@ -63,7 +63,7 @@ class RegistryPolicy:
 class AidPolicy:
     """Deliveries draw on the family's sponsorships; a plan's ending (AidPlanCompleted, or
     AidPlanClosed with any outcome) releases what is left, so no rupiah stays allocated to a plan
-    that can no longer spend it (issue 13 #1). The second ending event finds nothing left. The plan
+    that can no longer spend it. The second ending event finds nothing left. The plan
     facts, with DeliveryConfirmed, also feed the donors' families view (family_aid.py)."""
 
     name = "funding-aid"

@@ -82,7 +82,7 @@ async def apply(conn: asyncpg.Connection, event: Event, version: int) -> None:
         case FundsAllocated():
             await _donor_add(conn, event.donor_id, version, "allocated_rp", event.amount_rp)
         case FundsReturned():
-            # allocated_rp is net of releases (issue 13 #5): the money leaves it as it comes back.
+            # allocated_rp is net of releases: the money leaves it as it comes back.
             await conn.execute(
                 "update donors_view set allocated_rp = allocated_rp - $2, returned_rp = returned_rp + $2,"
                 " version = $3 where donor_id = $1",

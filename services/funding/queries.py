@@ -40,7 +40,7 @@ class ContributionLine(BaseModel):
 
 
 class DonorStatement(BaseModel):
-    """One meaning of allocated (issue 13 #5, the same as reporting's): `allocated_rp` is what is
+    """One meaning of allocated (the same as reporting's): `allocated_rp` is what is
     set aside for sponsorships NET of releases (sponsored − released), so received = available +
     allocated and allocated = drawn + remaining; `released_rp` is shown beside it.
     `name` and `contact` are present only for an admin and for the donor itself."""

@@ -76,7 +76,7 @@ async def _progress(request: Request, conn: asyncpg.Connection) -> CityProgress:
 
 async def _funding(request: Request, conn: asyncpg.Connection) -> FundingReport:
     settings = _settings(request)
-    # The funding gap's unit: a whole plan at the daily minimum (issue 13 #6).
+    # The funding gap's unit: a whole plan at the daily minimum.
     return await queries.funding(conn, settings.plan_days * settings.daily_minimum_rp, _areas(request))
 
 

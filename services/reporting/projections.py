@@ -271,7 +271,7 @@ def aid_changes(env: Envelope) -> list[Change]:
         case aid.DeliveryConfirmed():
             return [change(DELIVERIES, event.delivery_id, confirmed_on=event.confirmed_on)]
         case aid.CoverageGapDetected():
-            # Not a counter: a later delivery may fill the stretch (issue 13 #4); the gaps are
+            # Not a counter: a later delivery may fill the stretch; the gaps are
             # derived at query time from the horizon and the days covered.
             return [change(PLANS, event.plan_id, horizon=event.gap_to, last_gap_to=event.gap_to)]
         case aid.AidPlanCompleted():

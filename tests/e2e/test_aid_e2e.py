@@ -161,7 +161,7 @@ async def js(nats_url: str, js_clean: str) -> Any:
 async def test_a_family_from_sponsorship_to_a_completed_plan(service_process: Any, js: JetStreamContext) -> None:
     aid = await service_process("aid")
     publisher, family = Publisher(js), uuid4()
-    # A programme entered late, in order (issue 12): the real clock cannot move, so the family was
+    # A programme entered late, in order: the real clock cannot move, so the family was
     # enrolled and sponsored 190 days ago and each delivery is recorded with its own day. The clock
     # step (every minute) must not end the plan while the records have not passed its last day.
     start = today() - timedelta(days=190)

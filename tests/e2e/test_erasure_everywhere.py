@@ -1,4 +1,4 @@
-"""Issue 11 #4: an erasure that reaches everywhere, on the four services as real processes.
+"""An erasure that reaches everywhere, on the four services as real processes.
 
 Two families get a full history in all four services, every free-text field and name carrying
 the family's own marker: registered (names, NIK, KK, address, birth dates), verified with a note,

@@ -104,7 +104,7 @@ async def test_one_family_from_registration_to_funded_deliveries_and_every_servi
                     "donor_id": donor_id,
                     "family_id": family_id,
                     "amount_rp": amount,
-                    "start_date": day.isoformat(),  # not before the sponsorship's date (issue 12)
+                    "start_date": day.isoformat(),  # not before the sponsorship's date
                 },
             )
             assert response.status_code in (201, 409), response.text

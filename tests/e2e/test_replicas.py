@@ -126,7 +126,7 @@ class Load:
         )
         sponsorship = {
             "donor_id": donor_id, "family_id": family_id, "amount_rp": SPONSORSHIP_RP,
-            "start_date": day.isoformat(),  # not before the sponsorship's date (issue 12)
+            "start_date": day.isoformat(),  # not before the sponsorship's date
         }  # fmt: skip
 
         async def sponsored() -> bool:  # 409 until funding has read the enrolment

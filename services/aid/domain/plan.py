@@ -213,7 +213,7 @@ def reaching_date(cmd: ReviewFunding) -> date:
 
 
 def window_start(cmd: ReviewFunding) -> date:
-    """Issue 13 #3: the plan starts no earlier than the family's (effective) enrolment and the
+    """The plan starts no earlier than the family's (effective) enrolment and the
     day the money for the whole plan was there, and within the effective-date bounds: not
     before the programme's start, not after today (funding refuses a future `start_date`; an
     older event that carries one starts the plan today)."""
@@ -223,7 +223,7 @@ def window_start(cmd: ReviewFunding) -> date:
 
 
 def _with_funding(before: Plan, facts: list[Fact], on: date) -> list[Fact]:
-    """`facts` plus the shortfall's change they cause (issue 13 #2), dated `on` (effective)."""
+    """`facts` plus the shortfall's change they cause, dated `on` (effective)."""
     after = reduce(evolve, facts, before)
     now = after.shortfall_now()
     if now == after.shortfall_rp:
@@ -290,7 +290,7 @@ def _record_delivery(state: Plan, cmd: RecordDelivery) -> list[Fact]:
     if cmd.period_to < cmd.period_from:
         errors.append(FieldError("period_to", "must not be before period_from"))
     elif (cmd.period_to - cmd.delivered_on).days > policy.max_ahead_days:
-        # Issue 13 #9c: food for months ahead is not a delivery the kader can vouch for, and
+        # Food for months ahead is not a delivery the kader can vouch for, and
         # one record could complete the plan on its second day.
         errors.append(
             FieldError(
@@ -369,7 +369,7 @@ def _record_delivery(state: Plan, cmd: RecordDelivery) -> list[Fact]:
             **_ids(after), completed_on=on, delivered_rp=after.delivered_rp, days_covered=after.days_covered
         )
         return [*facts, Fact(completed), Fact(_closed(after, "completed", on))]
-    # Issue 13 #2: the delivery is a fact and is recorded; if what is left cannot pay the
+    # The delivery is a fact and is recorded; if what is left cannot pay the
     # daily minimum for the days still uncovered, say so now, not when the last one is refused.
     return _with_funding(state, facts, cmd.delivered_on)
 

@@ -81,7 +81,7 @@ class SponsorFamily:
     kelurahan_code: str | None
     sponsored_on: date | None = None  # the effective date the sponsorship was made (default: see below)
     enrolled_on: date | None = None  # when the registry enrolled the family (a sponsorship is not before it)
-    plan_ended: bool = False  # learned from aid: the family's plan completed or closed (409, issue 13 #1)
+    plan_ended: bool = False  # learned from aid: the family's plan completed or closed (409)
     # Family-bound free text: sealed under the family's key beside the stream, never in an event.
     note: str | None = None
 

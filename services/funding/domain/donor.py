@@ -52,7 +52,7 @@ class Donor:
     registered_on: date | None = None
     pledged_rp: int = 0
     received_rp: int = 0
-    # One meaning everywhere (issue 13 #5): set aside for sponsorships NET of releases, i.e.
+    # One meaning everywhere: set aside for sponsorships NET of releases, i.e.
     # sponsored − released. Drawn money stays allocated (it was spent on the family).
     allocated_rp: int = 0
     returned_rp: int = 0  # what came back from sponsorships when they were released

@@ -72,7 +72,7 @@ class FamilyNotSponsorable(Conflict):
 
 class PlanEnded(Conflict):
     """The family's aid plan has ended (completed, incomplete or closed): money given now could never
-    be spent on it and would be stranded (issue 13 #1), so the sponsorship is refused."""
+    be spent on it and would be stranded, so the sponsorship is refused."""
 
     title = "The family's plan has ended"
 

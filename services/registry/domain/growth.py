@@ -40,7 +40,7 @@ class GrowthAssessment:
     haz_exact: float | None = None  # unrounded; the cut-offs read this one
 
     # WHO prevalence applies the cut-offs to the unrounded score: -2.0049 is stunted, though
-    # reported as -2.00 (issue 13 #9b).
+    # reported as -2.00.
     @property
     def stunted(self) -> bool:
         return (self.haz if self.haz_exact is None else self.haz_exact) < STUNTED_BELOW

@@ -231,7 +231,7 @@ class TestConfirmation:
         assert response.status_code == 200, response.text
         [confirmed] = await wait_events(aid.js, "DeliveryConfirmed")
         assert confirmed["data"]["confirmed_by"] == "lurah-medono"
-        # Issue 11: the reference stays in aid; the bus gets an opaque id.
+        # The reference stays in aid; the bus gets an opaque id.
         assert "photo_ref" not in confirmed["data"] and confirmed["data"]["has_photo"] is True
         assert confirmed["data"]["photo_id"] == response.json()["photo_id"]
         again = await aid.http.post(f"/deliveries/{delivery_id}/confirmation", headers=token("lurah", MEDONO))

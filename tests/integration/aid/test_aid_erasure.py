@@ -1,4 +1,4 @@
-"""Issue 11: after the registry's PersonalDataErased, no answer of aid shows the family's notes,
+"""After the registry's PersonalDataErased, no answer of aid shows the family's notes,
 descriptions or photo references, and aid's database holds them only as sealed blobs nobody can
 open any more (the family's key is gone). Another family's texts stay."""
 

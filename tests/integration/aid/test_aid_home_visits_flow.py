@@ -21,7 +21,7 @@ from shared.testing import wait_until
 pytestmark = pytest.mark.integration
 
 KADER = token("kader", MEDONO)
-# The posyandu's monthly weighings (issue 13 #7): two months before TODAY (2 March), and the month between.
+# The posyandu's monthly weighings: two months before TODAY (2 March), and the month between.
 EARLIER = date(2026, 1, 2)
 MIDDLE = date(2026, 2, 2)
 

@@ -68,7 +68,6 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("GET", "/grievances"): STAFF_IN,
     ("POST", "/grievances/{grievance_id}/resolution"): {"admin", "lurah in"},
     ("DELETE", "/grievances/{grievance_id}/personal-data"): {"admin"},  # one naming no family
-    ("GET", "/food-catalogue"): EVERYONE - ANONYMOUS,  # read-only, any signed-in role
     # Proof photos: the kelurahan's staff store and see them (a photo shows a family's home).
     ("POST", "/deliveries/{delivery_id}/photo"): STAFF_IN,
     ("GET", "/photos/{photo_id}"): STAFF_IN,

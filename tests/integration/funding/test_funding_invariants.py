@@ -76,7 +76,7 @@ class DonorModel:
 
     @property
     def available(self) -> int:
-        return self.received - self.allocated  # allocated is net of releases (issue 13 #5)
+        return self.received - self.allocated  # allocated is net of releases
 
 
 @dataclass
@@ -314,7 +314,7 @@ class Ledger(RuleBasedStateMachine):
     def complete_plan(self, pick: int, sponsor_first: bool) -> None:
         """Aid completes a plan (AidPlanCompleted, then AidPlanClosed 'completed', as aid does). With
         `sponsor_first` a donor's sponsorship got in just before funding heard of it: it is released
-        with the rest, never stranded (issue 13 #1)."""
+        with the rest, never stranded."""
         self.step("complete_plan")
         plan_id = choose(self.open_plans(), pick)
         family_id = self.plan_family[plan_id]

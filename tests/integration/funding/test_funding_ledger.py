@@ -39,7 +39,7 @@ def by_id(family_funding: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def assert_adds_up(statement: dict[str, Any]) -> None:
-    # allocated_rp is net of releases (issue 13 #5).
+    # allocated_rp is net of releases.
     assert statement["received_rp"] == statement["available_rp"] + statement["allocated_rp"]
     assert statement["allocated_rp"] == statement["drawn_rp"] + statement["remaining_rp"]
     assert min(v for k, v in statement.items() if k.endswith("_rp")) >= 0

@@ -115,7 +115,7 @@ async def test_effective_dates_are_checked_and_carried(funding: Funding) -> None
 
     family = await up.enrol(on=TODAY - timedelta(days=30))
     await up.settled(funding.app)
-    # 2099: refused naming start_date (issue 13 #3); nothing allocated.
+    # 2099: refused naming start_date; nothing allocated.
     far = await sponsor(funding, donor, family, 500_000, start_date=date(2099, 1, 1))
     assert far.status_code == 422 and far.json()["errors"][0]["field"] == "start_date", far.text
     # Before the enrolment: refused naming sponsored_on.

@@ -1,4 +1,4 @@
-"""Who may do what in funding (issue 11, CONTRACT.md roles): every route of the app x every role x
+"""Who may do what in funding (CONTRACT.md roles): every route of the app x every role x
 in scope / out of scope, plus no token and an expired token.
 
 admin does everything; `treasurer` records contributions and reads donors (with their names, to

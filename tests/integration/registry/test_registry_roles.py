@@ -1,4 +1,4 @@
-"""Who may do what in the registry (CONTRACT.md roles, issue 11): every route of the app × every
+"""Who may do what in the registry (CONTRACT.md roles): every route of the app × every
 role × in and out of scope, plus no token and an expired one. A route added without an expectation
 here fails the test."""
 

@@ -1,4 +1,4 @@
-"""Issue 13 #5: reporting's city totals equal the sum of the donors' statements in funding.
+"""Reporting's city totals equal the sum of the donors' statements in funding.
 
 Funding and reporting run as real processes on one nats-server; donors give and sponsor through
 funding's API, the registry's and aid's facts are published here as those services would (a

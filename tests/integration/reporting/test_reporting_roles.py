@@ -1,4 +1,4 @@
-"""Who may read what in reporting (issue 11 #5, CONTRACT.md roles): every route of the app x every
+"""Who may read what in reporting (CONTRACT.md roles): every route of the app x every
 role x in scope / out of scope, plus no token and an expired token.
 
 Reporting is read-only. Its city-wide, de-identified reports (the dashboard, /progress,

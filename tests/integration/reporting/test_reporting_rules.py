@@ -35,7 +35,7 @@ async def load(client: httpx.AsyncClient, js: JetStreamContext, p: Programme) ->
 
 
 class TestGapsAgreeWithAid:
-    """Issue 13 #4: aid's gaps are the uncovered days up to the last day accounted for; a late
+    """Aid's gaps are the uncovered days up to the last day accounted for; a late
     delivery fills them. Reporting's counters only went up."""
 
     async def test_a_late_delivery_that_fills_a_gap_removes_it(
@@ -87,7 +87,7 @@ class TestGapsAgreeWithAid:
 
 
 class TestHistory:
-    """Issue 12 #4: GET /progress/history, one item a week (Monday) from the programme's start to
+    """GET /progress/history, one item a week (Monday) from the programme's start to
     this week, each count as of the end of that week by effective dates."""
 
     async def test_each_week_counts_by_effective_dates_and_the_last_agrees_with_progress(
@@ -150,7 +150,7 @@ class TestFundingRules:
     async def test_the_funding_gap_unit_is_plan_days_times_the_daily_minimum(
         self, twenty_a_day: httpx.AsyncClient, js: JetStreamContext
     ) -> None:
-        # Issue 13 #6: a city with Rp20,000 a day measures against 180 x 20,000, not Rp2,700,000.
+        # A city with Rp20,000 a day measures against 180 x 20,000, not Rp2,700,000.
         await load(twenty_a_day, js, S.scripted())
         body = await get(twenty_a_day, "/funding")
         assert body["family_minimum_rp"] == 3_600_000
@@ -160,7 +160,7 @@ class TestFundingRules:
     async def test_allocated_is_net_of_releases_and_drawn_is_separate(
         self, reporting: httpx.AsyncClient, js: JetStreamContext
     ) -> None:
-        # Issue 13 #5: one meaning, the same as funding's /donors: sponsored - released.
+        # One meaning, the same as funding's /donors: sponsored - released.
         await load(reporting, js, S.scripted())
         body = await get(reporting, "/funding")
         bumd = next(t for t in body["by_donor_type"] if t["donor_type"] == "bumd")
@@ -171,7 +171,7 @@ class TestFundingRules:
     async def test_underfunded_plans_are_listed_with_the_top_up_they_need_until_topped_up(
         self, reporting: httpx.AsyncClient, js: JetStreamContext
     ) -> None:
-        # Issue 13 #2: 2.7 jt budget, a first delivery of Rp150,000 for 7 days leaves 2.55 jt for
+        # 2.7 jt budget, a first delivery of Rp150,000 for 7 days leaves 2.55 jt for
         # 173 days that need 2.595 jt: Rp45,000 short.
         p = Programme()
         short = p.open_plan(p.register(S.MEDONO), budget_rp=MINIMUM_RP)

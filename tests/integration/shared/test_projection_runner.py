@@ -384,7 +384,7 @@ class TestRebuild:
 
 
 class TestProvenance:
-    """Issue 11 #2: an event applies only when it came from its producer's stream, on the subject
+    """An event applies only when it came from its producer's stream, on the subject
     its envelope names (and, for a type this code knows, on that type's aggregate). Anything else:
     dead letter, once. A type this code does not know is a newer producer's, not a forgery: it is
     skipped by the projection and the version gate advances (reporting's TestArrival checks that)."""

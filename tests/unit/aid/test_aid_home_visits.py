@@ -47,7 +47,7 @@ def d(month: int, day: int, kg: float) -> Measurement:
 
 
 class TestTheRule:
-    """The posyandu rule (issue 13 #7): two consecutive monthly weighings without gain."""
+    """The posyandu rule: two consecutive monthly weighings without gain."""
 
     def test_the_same_weight_on_the_first_of_three_months_is_flagged_on_the_third(self) -> None:
         # 1 Jan / 1 Feb / 1 Mar is 59 days: the old 60-day rule flagged nothing until April.

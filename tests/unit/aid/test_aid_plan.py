@@ -355,7 +355,7 @@ class TestWindow:
         assert decide(fold(given(opened())), EndWindow(PLAN, after4, after4, grace_days=3)) != []
 
     def test_the_clock_alone_does_not_end_a_plan_while_history_is_still_entered(self) -> None:
-        # Issue 12: entering a past programme late, the clock is long past the window but the
+        # Entering a past programme late, the clock is long past the window but the
         # records entered so far are not: the plan still takes the deliveries that follow.
         late = END + timedelta(days=200)
         assert decide(fold(given(opened())), EndWindow(PLAN, late, recorded_through=END)) == []
@@ -424,7 +424,7 @@ class TestConfirmation:
             **IDS, delivery_id=D1, confirmed_on=day(3), confirmed_by="lurah-medono", photo_id=PHOTO, has_photo=True
         )
         assert fact.private == ConfirmationNote(photo_ref="s3://proof/d1.jpg")
-        assert "s3://" not in fact.event.model_dump_json()  # issue 11: free text never on the bus
+        assert "s3://" not in fact.event.model_dump_json()  # Free text never on the bus
 
     def test_a_confirmation_without_a_photo_has_no_photo_id(self) -> None:
         [fact] = decide(fold(given(opened(), delivered(D1, 1, 7))), self.confirm(photo_ref=None))

@@ -51,7 +51,7 @@ def deliver(first: date, days: int, value: int, n: int = 1, today: date | None =
 
 class TestShortfall:
     def test_a_delivery_above_the_minimum_is_recorded_and_the_shortfall_shown_at_once(self) -> None:
-        # Issue 13 #2's example: Rp2,700,000; Rp150,000 for 7 days leaves Rp2,550,000 for 173 days,
+        # Rp2,700,000; Rp150,000 for 7 days leaves Rp2,550,000 for 173 days,
         # which need Rp2,595,000: Rp45,000 short.
         history = opened()
         facts = decide(fold(history), deliver(START, 7, 150_000))
@@ -130,7 +130,7 @@ def test_house_repair_is_an_intervention_kind() -> None:
     assert fact.event.model_dump()["kind"] == "house_repair"
 
 
-# -- issue 12: late entry gives the same state as entry on the day -----------------------------
+# -- late entry gives the same state as entry on the day -----------------------------
 
 PLANS = [UUID(int=0xA000 + i) for i in range(3)]
 GRACE = 3

@@ -1,7 +1,7 @@
 """Issue 12 and 13 for funding's pure decisions: effective dates (not in the future, not before the
 programme's start, not before what they depend on), a start_date bounded by the sponsorship's date
-(2099 is refused, issue 13 #3), money judged on the day a sponsorship was made, a sponsorship of a
-family whose plan ended refused (issue 13 #1), and allocated_rp net of releases (issue 13 #5)."""
+(2099 is refused), money judged on the day a sponsorship was made, a sponsorship of a
+family whose plan ended refused, and allocated_rp net of releases."""
 
 from __future__ import annotations
 

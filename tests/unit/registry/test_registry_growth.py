@@ -201,7 +201,7 @@ class TestRecordGrowth:
         assert isinstance(fact.event, GrowthMeasured) and fact.event.age_months == 11
 
     def test_a_measurement_before_the_registration_is_refused_naming_measured_on(self) -> None:
-        # effective dates (issue 12): not before the record it depends on
+        # effective dates: not before the record it depends on
         assert invalid_fields(registered(), record(measured_on=TODAY - timedelta(days=31))) == ["measured_on"]
 
     @pytest.mark.parametrize(

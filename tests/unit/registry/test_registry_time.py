@@ -67,7 +67,7 @@ def refused(state: Family, command: Any) -> list[str]:
     return [e.field for e in error.value.errors]
 
 
-# -- effective dates (issue 12) ------------------------------------------------------------
+# -- effective dates ------------------------------------------------------------
 
 
 class TestEffectiveDates:
@@ -129,7 +129,7 @@ class TestAnotherCity:
         assert [e.field for e in error.value.errors] == ["kelurahan_code"]
 
 
-# -- eligibility at the verification's date (issue 13 #8) ----------------------------------
+# -- eligibility at the verification's date ----------------------------------
 
 
 class TestEligibilityAtVerification:
@@ -284,7 +284,7 @@ class TestEdgeCases:
         assert result.stunted == (result.haz_exact < -2)
 
 
-# -- issue 13 #10: the risk factors' age rules ---------------------------------------------
+# -- the risk factors' age rules ---------------------------------------------
 
 
 class TestRiskFactorAgeRules:

@@ -86,7 +86,7 @@ def test_a_delivery_is_a_row_of_its_own_and_adds_to_its_plan() -> None:
 
 
 def test_a_coverage_gap_moves_the_horizon_and_counts_nothing() -> None:
-    # Issue 13 #4: a counter of gaps only goes up; a late delivery may fill the stretch.
+    # A counter of gaps only goes up; a late delivery may fill the stretch.
     p = Programme()
     plan = p.open_plan(p.register(MEDONO))
     p.gap(plan, first_day=3, days=7)
@@ -129,7 +129,7 @@ def test_an_underfunded_plan_and_its_top_up_set_the_plans_shortfall() -> None:
 
 
 def test_a_confirmation_without_a_photo_reference_is_read_by_its_date_only() -> None:
-    # DeliveryConfirmed no longer carries photo_ref (issue 11): at most photo_id and has_photo.
+    # DeliveryConfirmed no longer carries photo_ref: at most photo_id and has_photo.
     p = Programme()
     family = p.register(MEDONO)
     plan = p.open_plan(family)
