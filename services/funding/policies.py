@@ -89,7 +89,14 @@ class AidPolicy:
             case aid.AidPlanOpened():
                 await self.handlers.record_plan(conn, RecordPlan(event.plan_id, event.family_id))
             case aid.AidDelivered():
-                pay = PayDelivery(event.delivery_id, event.plan_id, event.family_id, event.value_rp, event.delivered_on)
+                pay = PayDelivery(
+                    event.delivery_id,
+                    event.plan_id,
+                    event.family_id,
+                    event.value_rp,
+                    event.delivered_on,
+                    event.kelurahan_code,
+                )
                 await self.handlers.pay_delivery(conn, pay, _meta(envelope))
             case aid.AidPlanCompleted():
                 await self.handlers.close_plan(

@@ -85,6 +85,12 @@ GRIEVANCES = Table(
     first=("kelurahan_code", "category", "filed_on", "due_on"),
     greatest=("escalated_on", "resolved_on"),
 )
+# What no sponsorship could pay of a delivery (funding's DeliveryUnfunded): delivered = drawn + unfunded.
+UNFUNDED = Table(
+    "unfunded_deliveries_view",
+    ("delivery_id",),
+    first=("plan_id", "family_id", "kelurahan_code", "delivered_on", "value_rp", "unfunded_rp"),
+)
 # Money by (first day of the) month and donor type, for the public transparency page.
 MONEY_BY_MONTH = Table(
     "money_by_month_view", ("month", "donor_type"), add=("received_rp", "sponsored_rp", "released_rp", "drawn_rp")
@@ -182,6 +188,19 @@ def funding_changes(env: Envelope) -> list[Change]:
                 change(DONORS, event.donor_id, donor_type=event.donor_type, released_rp=event.amount_rp),
                 change(FAMILY_FUNDING, event.family_id, released_rp=event.amount_rp),
                 change(MONEY_BY_MONTH, (_month(event.released_on), event.donor_type), released_rp=event.amount_rp),
+            ]
+        case funding.DeliveryUnfunded():
+            return [
+                change(
+                    UNFUNDED,
+                    event.delivery_id,
+                    plan_id=event.plan_id,
+                    family_id=event.family_id,
+                    kelurahan_code=event.kelurahan_code,
+                    delivered_on=event.delivered_on,
+                    value_rp=event.value_rp,
+                    unfunded_rp=event.unfunded_rp,
+                )
             ]
     return []
 
@@ -363,6 +382,6 @@ def _projection(context: str, translate: Translate, tables: Sequence[Table]) -> 
 
 PROJECTIONS: tuple[ReportingProjection, ...] = (
     _projection("registry", registry_changes, (FAMILIES, GROWTH)),
-    _projection("funding", funding_changes, (FAMILY_FUNDING, DONORS, MONEY_BY_MONTH)),
+    _projection("funding", funding_changes, (FAMILY_FUNDING, DONORS, MONEY_BY_MONTH, UNFUNDED)),
     _projection("aid", aid_changes, (PLANS, DELIVERIES, SESSIONS, INTERVENTIONS, HOME_VISITS, GRIEVANCES)),
 )

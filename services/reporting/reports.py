@@ -50,6 +50,11 @@ class FundingReport(FundingTotals):
         "days left (aid's AidPlanUnderfunded, until AidPlanFullyFunded)",
     )
     top_up_needed_rp: int = Field(default=0, description="what the underfunded plans lack together (sum of shortfalls)")
+    unfunded_rp: int = Field(
+        default=0,
+        description="food delivered that no sponsorship could pay (funding's DeliveryUnfunded): "
+        "aid's delivered_rp = drawn_rp + unfunded_rp",
+    )
     top_ups_by_kelurahan: list[KelurahanTopUps] = Field(
         default_factory=list, description="kelurahan with an underfunded plan, the largest top-up first"
     )
@@ -117,6 +122,12 @@ class AidReport(_Model):
     deliveries_by_week: list[WeekDeliveries] = Field(default_factory=list)
     underfunded_plans: int = 0  # active plans that cannot pay the daily minimum for the days left
     top_up_needed_rp: int = 0
+    drawn_rp: int = Field(default=0, description="what the sponsorships paid for delivered food (SponsorshipDrawn)")
+    unfunded_rp: int = Field(
+        default=0,
+        description="food delivered that no sponsorship could pay (funding's DeliveryUnfunded), for the "
+        "programme office to settle: delivered_rp = drawn_rp + unfunded_rp once both streams are read",
+    )
 
 
 class UnderfundedPlan(_Model):

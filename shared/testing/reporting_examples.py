@@ -238,6 +238,19 @@ class Programme:
             )
         )
 
+    def unfunded(self, plan: UUID, delivery: UUID, value_rp: int, drawn_rp: int, on: int) -> None:
+        """Funding's record of what no sponsorship could pay of a delivery."""
+        self.emit(
+            F.DeliveryUnfunded(
+                **self._plan_fields(plan),
+                delivery_id=delivery,
+                value_rp=value_rp,
+                drawn_rp=drawn_rp,
+                unfunded_rp=value_rp - drawn_rp,
+                delivered_on=self.day(on),
+            )
+        )
+
     # -- aid ----------------------------------------------------------------------------------------
 
     def _plan_fields(self, plan: UUID) -> dict[str, Any]:

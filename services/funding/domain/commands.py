@@ -159,6 +159,7 @@ class PayDelivery:
     family_id: UUID
     value_rp: int
     delivered_on: date
+    kelurahan_code: str
 
 
 @dataclass(frozen=True)
