@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.aid.domain import EndWindow, Policy, RecordDelivery, RecordIntervention, ReviewFunding, Sponsorship
+from services.aid.domain import EndWindow, PlanRules, RecordDelivery, RecordIntervention, ReviewFunding, Sponsorship
 from services.aid.domain.plan import Plan, decide, evolve, fold
 from shared.contracts.aid import (
     AidDelivered,
@@ -30,7 +30,7 @@ PLAN = UUID("00000000-0000-0000-0000-00000000a001")
 S1 = UUID("00000000-0000-0000-0000-0000000005a1")
 S2 = UUID("00000000-0000-0000-0000-0000000005a2")
 MEDONO = "33.75.01.1002"
-POLICY = Policy()
+POLICY = PlanRules()
 START = date(2025, 3, 1)
 ITEMS = (DeliveredItem(name="telur", quantity=30, unit="butir"),)
 
