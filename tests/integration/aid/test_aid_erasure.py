@@ -258,6 +258,30 @@ async def test_a_note_recorded_after_the_erasure_makes_no_new_key_for_the_family
     assert await rows_holding(aid.pool, late) == []
 
 
+async def test_a_grievance_naming_a_family_filed_after_its_erasure_keeps_no_text(aid: Aid) -> None:
+    """The tombstone for a new stream: a grievance filed about an erased family is tracked and
+    counted, but what it says is sealed for no one, and no key for the family exists again."""
+    family = uuid4()
+    await aid.upstream.emit(
+        PersonalDataErased(family_id=family, kelurahan_code=MEDONO, erased_on=TODAY, erased_by="admin-test")
+    )
+    await wait_until(
+        lambda: aid.pool.fetchval("select 1 from erased_families where family_id = $1", family),
+        message="the family erased",
+    )
+    late = "Bu Sri di RT 02 belum menerima beras"
+    filed = await aid.http.post(
+        "/grievances",
+        json={"kelurahan_code": MEDONO, "category": "missed_delivery", "description": late, "family_id": str(family)},
+    )
+    assert filed.status_code == 201, filed.text
+    listed = (await aid.http.get("/grievances", headers=ADMIN)).json()["items"]
+    [shown] = [g for g in listed if g["grievance_id"] == filed.json()["grievance_id"]]
+    assert (shown["description"], shown["category"]) == (None, "missed_delivery")
+    assert await aid.pool.fetchval("select count(*) from family_keys where family_id = $1", family) == 0
+    assert await rows_holding(aid.pool, late) == []
+
+
 async def test_a_restore_from_before_the_erasure_leaves_the_familys_texts_unreadable(
     aid: Aid, database_url: str, tmp_path: Path
 ) -> None:

@@ -187,3 +187,17 @@ async def test_every_route_answers_each_role_in_and_out_of_scope_as_documented(a
     assert wrong == []
     # Every route was actually carried out by someone allowed (not only refused).
     assert {(m, p) for m, p, _ in succeeded} == set(ALLOWED)
+
+
+async def test_a_token_may_live_twelve_hours_and_not_a_second_more(aid: Aid) -> None:
+    """The service runs with GENTING_JWT_MAX_LIFETIME_HOURS unset: the default cap is the rule."""
+
+    def bearer(lifetime: int) -> dict[str, str]:
+        jwt = issue_token(TEST_SIGNING_KEY, role="admin", sub="admin-long", ttl_seconds=lifetime)
+        return {"Authorization": f"Bearer {jwt}"}
+
+    assert (await aid.http.get("/plans", headers=bearer(12 * 3600))).status_code == 200
+    refused = await aid.http.get("/plans", headers=bearer(12 * 3600 + 1))
+    assert refused.status_code == 401, refused.text
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert "at most 12 h" in refused.json()["detail"]
