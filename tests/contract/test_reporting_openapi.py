@@ -51,7 +51,7 @@ async def test_every_answer_of_reporting_is_documented(
     async with httpx.AsyncClient(base_url=reporting.url, timeout=10) as http:
 
         async def loaded() -> bool:
-            return (await http.get("/progress")).json()["enrolled"] == S.SCRIPTED_PROGRESS["enrolled"]
+            return bool((await http.get("/progress")).json()["enrolled"] == S.SCRIPTED_PROGRESS["enrolled"])
 
         await wait_until(loaded, 30, interval=0.2, message="the scripted programme in reporting")
 

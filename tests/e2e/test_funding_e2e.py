@@ -23,6 +23,7 @@ from shared.contracts.registry import (
     FamilyRegistered,
     FamilyVerified,
     MemberSummary,
+    Role,
 )
 from shared.messaging import MSG_ID_HEADER, Envelope, stream_name
 from shared.nats_setup import ensure_stream, owned_stream_config
@@ -81,7 +82,7 @@ class Bus:
     def enrolment(self, family_id: UUID) -> list[Event]:
         """What the registry publishes from registration to enrolment (funding needs only the last)."""
         baby = MemberSummary(member_id=uuid4(), role="baduta", sex="F", age_months=4)
-        counts = {"pregnant_mother": 0, "breastfeeding_mother": 0, "baduta": 1, "other": 0}
+        counts: dict[Role, int] = {"pregnant_mother": 0, "breastfeeding_mother": 0, "baduta": 1, "other": 0}
         return [
             FamilyRegistered(
                 family_id=family_id,
@@ -90,7 +91,7 @@ class Bus:
                 members=[baby],
                 member_counts=counts,
                 risk_factors=["poor"],
-                registered_on=START,  # type: ignore[arg-type]
+                registered_on=START,
                 registered_by="kader-e2e",
             ),
             FamilyVerified(family_id=family_id, kelurahan_code=MEDONO, verified_on=START, verified_by="lurah-e2e"),
@@ -101,7 +102,7 @@ class Bus:
                 member_counts=counts,
                 risk_factors=["poor"],
                 enrolled_on=START,
-            ),  # type: ignore[arg-type]
+            ),
         ]
 
 

@@ -124,7 +124,7 @@ async def test_a_forged_aid_delivered_moves_no_money(service_process: Any, nats_
 
         # 2. Injected by an admin connection, but not as aid's event: dead-lettered, never applied.
         other_plan = uuid4()
-        injections = [
+        injections: list[tuple[str, Envelope | bytes]] = [
             # the subject names another plan than the envelope (a forged v2 of `plan`)
             (f"genting.aid.plan.{other_plan}.AidDelivered", v2),
             # the envelope's type differs from the subject's

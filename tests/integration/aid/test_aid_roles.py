@@ -84,7 +84,7 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
 def app_routes(aid: Aid) -> set[tuple[str, str]]:
     """Every (method, path) the app answers (HEAD aside; the static files mount has no methods)."""
     return {
-        (method, context.path)
+        (str(method), str(context.path))
         for context in iter_route_contexts(aid.app.routes)
         for method in getattr(context, "methods", None) or ()
         if method != "HEAD"
@@ -166,7 +166,8 @@ async def test_every_route_answers_each_role_in_and_out_of_scope_as_documented(a
     routes = app_routes(aid)
     assert routes == set(ALLOWED), f"routes without an expectation: {routes - set(ALLOWED)}"
     ids = await a_medono_family(aid)
-    wrong, succeeded = [], set()
+    wrong: list[str] = []
+    succeeded: set[tuple[str, str, str]] = set()
     for (method, path), allowed in sorted(ALLOWED.items()):
         for caller, headers in CALLERS.items():
             done_here = len([s for s in succeeded if s[:2] == (method, path)])

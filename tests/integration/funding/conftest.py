@@ -16,15 +16,15 @@ from shared.testing import TEST_DATA_KEY, TEST_JWKS_FILE
 
 
 def funding_settings(database_url: str, nats_url: str, **overrides: object) -> FundingSettings:
-    return FundingSettings(
-        service="funding",
-        database_url=database_url,
-        nats_url=nats_url,
-        jwks_file=TEST_JWKS_FILE,
-        data_key=TEST_DATA_KEY,
-        relay_poll_seconds=0.2,
-        **overrides,
-    )  # type: ignore[arg-type]
+    values: dict[str, object] = {
+        "service": "funding",
+        "database_url": database_url,
+        "nats_url": nats_url,
+        "jwks_file": TEST_JWKS_FILE,
+        "data_key": TEST_DATA_KEY,
+        "relay_poll_seconds": 0.2,
+    }
+    return FundingSettings.model_validate(values | overrides)
 
 
 @pytest.fixture

@@ -16,7 +16,14 @@ from nats.js import JetStreamContext
 
 from shared.auth import issue_token
 from shared.contracts import Event, aid, registry
-from shared.contracts.aid import AidDelivered, AidPlanClosed, AidPlanCompleted, AidPlanOpened, DeliveredItem
+from shared.contracts.aid import (
+    AidDelivered,
+    AidPlanClosed,
+    AidPlanCompleted,
+    AidPlanOpened,
+    DeliveredItem,
+    PlanOutcome,
+)
 from shared.contracts.registry import FamilyEnrolled, FamilyExited
 from shared.messaging import MSG_ID_HEADER, Envelope, stream_name
 from shared.testing import TEST_SIGNING_KEY, wait_until
@@ -149,7 +156,7 @@ class Upstream:
             days_covered=180,
         )
 
-    def closed(self, plan_id: UUID, outcome: str = "completed") -> AidPlanClosed:
+    def closed(self, plan_id: UUID, outcome: PlanOutcome = "completed") -> AidPlanClosed:
         return AidPlanClosed(
             plan_id=plan_id,
             family_id=self.plans[plan_id],
@@ -157,7 +164,7 @@ class Upstream:
             outcome=outcome,
             closed_on=TODAY,
             delivered_rp=0,
-            unspent_rp=0,  # type: ignore[arg-type]
+            unspent_rp=0,
             days_covered=0,
         )
 

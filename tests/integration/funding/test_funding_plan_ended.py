@@ -12,6 +12,8 @@ from uuid import UUID
 import pytest
 from funding_support import ADMIN, TODAY, Funding
 
+from shared.contracts.aid import PlanOutcome
+
 pytestmark = pytest.mark.integration
 
 
@@ -44,7 +46,8 @@ async def test_after_the_plan_ends_a_new_sponsorship_is_refused_with_409(funding
     await up.send(up.delivered(plan, 2_000_000, days=180))
     if ending == "completed":
         await up.send(up.completed(plan))
-    await up.send(up.closed(plan, outcome="completed" if ending == "closed" else ending))
+    outcome: dict[str, PlanOutcome] = {"completed": "completed", "incomplete": "incomplete", "closed": "completed"}
+    await up.send(up.closed(plan, outcome=outcome[ending]))
     await up.settled(funding.app)
     before = await funding.statement(donor)
     response = await funding.sponsor(donor, family, 1_000_000)

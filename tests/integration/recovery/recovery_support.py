@@ -10,6 +10,7 @@ from uuid import UUID
 
 import asyncpg
 import httpx
+from pydantic import SecretStr
 
 from services.registry.app import create_app
 from services.registry.settings import RegistrySettings
@@ -33,7 +34,7 @@ def registry_settings(database_url: str, nats_url: str) -> RegistrySettings:
         database_url=database_url,
         nats_url=nats_url,
         jwks_file=TEST_JWKS_FILE,
-        data_key=TEST_DATA_KEY,
+        data_key=SecretStr(TEST_DATA_KEY),
         relay_poll_seconds=0.2,
     )
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from uuid import uuid4
 
 import nats
@@ -62,7 +63,7 @@ async def test_old_photo_references_are_removed_from_the_stream_and_the_subscrib
     conn = await connect(database_url)
     try:
         plan, family = uuid4(), uuid4()
-        common = {"plan_id": plan, "family_id": family, "kelurahan_code": "33.75.01.1002"}
+        common: dict[str, Any] = {"plan_id": plan, "family_id": family, "kelurahan_code": "33.75.01.1002"}
         opened = AidPlanOpened(
             **common,
             start_date=ON,

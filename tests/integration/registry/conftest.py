@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from pydantic import SecretStr
 from registry_support import TODAY
 
 from services.registry.app import create_app
@@ -20,7 +21,7 @@ async def registry(database_url: str, js_clean: str) -> AsyncIterator[httpx.Asyn
         database_url=database_url,
         nats_url=js_clean,
         jwks_file=TEST_JWKS_FILE,
-        data_key=TEST_DATA_KEY,
+        data_key=SecretStr(TEST_DATA_KEY),
         relay_poll_seconds=0.2,
     )
     app = create_app(settings)

@@ -76,9 +76,8 @@ async def test_a_rotated_registry_reads_everything_keeps_its_claims_and_still_er
     database_url: str, js_clean: str
 ) -> None:
     def settings(**kw: str) -> RegistrySettings:
-        return RegistrySettings(
-            database_url=database_url, nats_url=js_clean, jwks_file=TEST_JWKS_FILE, relay_poll_seconds=0.2, **kw
-        )  # type: ignore[arg-type]
+        values = {"database_url": database_url, "nats_url": js_clean, "jwks_file": TEST_JWKS_FILE}
+        return RegistrySettings.model_validate(values | {"relay_poll_seconds": 0.2} | kw)
 
     before = settings(data_key=b64(OLD))
     a, b, c = family_body(1, TODAY, MEDONO), family_body(2, TODAY, MEDONO), family_body(3, TODAY, MEDONO)

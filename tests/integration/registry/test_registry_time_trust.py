@@ -10,6 +10,7 @@ from datetime import date, timedelta
 import asyncpg
 import httpx
 import pytest
+from pydantic import SecretStr
 from registry_support import MEDONO, TODAY, token
 
 from services.registry import schedule
@@ -27,7 +28,7 @@ async def semarang(database_url: str, js_clean: str) -> AsyncIterator[httpx.Asyn
         database_url=database_url,
         nats_url=js_clean,
         jwks_file=TEST_JWKS_FILE,
-        data_key=TEST_DATA_KEY,
+        data_key=SecretStr(TEST_DATA_KEY),
         city="33.74",
     )
     app = create_app(settings)

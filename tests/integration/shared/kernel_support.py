@@ -183,7 +183,7 @@ async def wait_drained(js: JetStreamContext, projection: ThingsView, timeout: fl
         except NotFoundError:  # the runner has not set its consumer up yet
             return False
         last = (await js.stream_info(projection.stream)).state.last_seq
-        return info.num_pending == 0 and info.num_ack_pending == 0 and info.delivered.stream_seq == last
+        return bool(info.num_pending == 0 and info.num_ack_pending == 0 and info.delivered.stream_seq == last)
 
     await wait_until(drained, timeout, message=f"{projection.name} drained")
 

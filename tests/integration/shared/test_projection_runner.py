@@ -314,7 +314,7 @@ async def test_one_event_on_an_idle_runner_is_applied_well_before_the_fetch_time
 
         async def waiting() -> bool:  # the runner's pull request is parked on the server
             try:
-                return (await js.consumer_info(REGISTRY, things.name)).num_waiting >= 1
+                return bool((await js.consumer_info(REGISTRY, things.name)).num_waiting >= 1)
             except NotFoundError:
                 return False
 

@@ -27,6 +27,7 @@ from services.funding.domain.donor import decide, evolve, fold
 from shared.contracts.funding import (
     ContributionReceived,
     DonorRegistered,
+    DonorStreamEvent,
     FundsAllocated,
     FundsReturned,
     PledgeMade,
@@ -180,14 +181,14 @@ class TestMoney:
 
 class TestAllocation:
     def test_received_money_is_allocated(self) -> None:
-        given = [REGISTERED, received(3_000_000)]
+        given: list[DonorStreamEvent] = [REGISTERED, received(3_000_000)]
         when = AllocateFunds(donor_id=DONOR, sponsorship_id=S1, family_id=FAMILY, amount_rp=2_700_000, today=TODAY)
         [event] = decide(fold(given), when)
         assert event == allocated(S1, 2_700_000)
         assert fold([*given, event]).available_rp == 300_000
 
     def test_more_than_is_available_is_refused_and_says_how_much_there_is(self) -> None:
-        given = [REGISTERED, received(3_000_000), allocated(S1, 2_700_000)]
+        given: list[DonorStreamEvent] = [REGISTERED, received(3_000_000), allocated(S1, 2_700_000)]
         when = AllocateFunds(donor_id=DONOR, sponsorship_id=S2, family_id=FAMILY, amount_rp=300_001, today=TODAY)
         with pytest.raises(InsufficientFunds) as exc:
             decide(fold(given), when)
@@ -201,7 +202,7 @@ class TestAllocation:
             decide(fold([REGISTERED, pledge]), when)
 
     def test_returned_money_is_available_again_once(self) -> None:
-        given = [REGISTERED, received(3_000_000), allocated(S1, 3_000_000)]
+        given: list[DonorStreamEvent] = [REGISTERED, received(3_000_000), allocated(S1, 3_000_000)]
         when = ReturnFunds(donor_id=DONOR, sponsorship_id=S1, amount_rp=1_000_000, reason="plan_closed", on=TODAY)
         [event] = decide(fold(given), when)
         assert event == FundsReturned(

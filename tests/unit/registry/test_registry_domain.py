@@ -162,7 +162,7 @@ ERASED = Fact(PersonalDataErased(family_id=FAMILY, kelurahan_code=MEDONO, erased
 
 def refused_fields(given: list[Fact], when: Command, rules: Rules | None = None) -> list[str]:
     with pytest.raises(InvalidCommand) as caught:
-        decide(fold(given), when, *([rules] if rules else []))
+        decide(fold(given), when, rules) if rules else decide(fold(given), when)
     return [e.field for e in caught.value.errors]
 
 

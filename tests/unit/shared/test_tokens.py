@@ -119,7 +119,7 @@ async def test_an_expired_token_is_refused() -> None:
 
 async def test_an_unsigned_token_is_refused() -> None:
     with pytest.raises(Unauthorized):
-        await verifier().verify(jwt.encode(claims(), None, algorithm="none"))
+        await verifier().verify(jwt.encode(claims(), "", algorithm="none"))
 
 
 async def test_a_token_signed_by_another_ec_key_under_our_kid_is_refused() -> None:
