@@ -36,6 +36,11 @@ def token_for(role: str = "admin", *, sub: str | None = None, **claims: Any) -> 
     return issue_token(TEST_SIGNING_KEY, role=role, sub=sub or f"{role}-test", **claims)
 
 
+def bearer(role: str = "admin", *, sub: str | None = None, **claims: Any) -> dict[str, str]:
+    """An Authorization header carrying `token_for`'s token."""
+    return {"Authorization": f"Bearer {token_for(role, sub=sub, **claims)}"}
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """A port nobody listens on right now (another process could still take it; rare)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

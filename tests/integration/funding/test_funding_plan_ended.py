@@ -18,14 +18,7 @@ pytestmark = pytest.mark.integration
 
 
 async def sponsor(funding: Funding, donor: UUID, family: UUID, amount: int, **dates: date) -> Any:
-    body = {
-        "donor_id": str(donor),
-        "family_id": str(family),
-        "amount_rp": amount,
-        "start_date": TODAY.isoformat(),
-        **{k: v.isoformat() for k, v in dates.items()},
-    }
-    return await funding.http.post("/sponsorships", json=body, headers=ADMIN)
+    return await funding.sponsor(donor, family, amount, **{k: v.isoformat() for k, v in dates.items()})
 
 
 async def planned_family(funding: Funding, donor: UUID) -> tuple[UUID, UUID]:

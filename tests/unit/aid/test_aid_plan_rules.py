@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from uuid import UUID, uuid5
 
 import pytest
+from aid_examples import FAMILY, MEDONO, S1, S2, START
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -24,14 +25,10 @@ from shared.contracts.aid import (
 )
 from shared.errors import DomainError, InvalidCommand
 from shared.repository import Fact
+from shared.testing.facts import plan_opened
 
-FAMILY = UUID("00000000-0000-0000-0000-00000000f001")
 PLAN = UUID("00000000-0000-0000-0000-00000000a001")
-S1 = UUID("00000000-0000-0000-0000-0000000005a1")
-S2 = UUID("00000000-0000-0000-0000-0000000005a2")
-MEDONO = "33.75.01.1002"
 POLICY = Policy()
-START = date(2025, 3, 1)
 ITEMS = (DeliveredItem(name="telur", quantity=30, unit="butir"),)
 
 
@@ -164,19 +161,7 @@ def programmes(draw: st.DrawFn) -> list[tuple[date, int, RecordDelivery]]:
 
 def open_fact(p: int, start: date) -> Fact:
     budget = 2_700_000 + 50_000 * p
-    return Fact(
-        AidPlanOpened(
-            plan_id=PLANS[p],
-            family_id=PLANS[p],
-            kelurahan_code=MEDONO,
-            start_date=start,
-            end_date=start + timedelta(days=179),
-            days=180,
-            daily_minimum_rp=15_000,
-            budget_rp=budget,
-            opened_on=start,
-        )
-    )
+    return Fact(plan_opened(PLANS[p], PLANS[p], start, budget_rp=budget, kelurahan=MEDONO))
 
 
 def run(records: list[tuple[date, int, RecordDelivery]], clock: list[date] | None, end: date) -> list[list[object]]:

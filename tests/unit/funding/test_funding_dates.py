@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from uuid import UUID
 
 import pytest
+from funding_examples import DONOR, FAMILY, S1, TODAY
 
 from services.funding.domain import MakePledge, PlanEnded, ReceiveContribution, ReturnFunds, SponsorFamily, sponsor
 from services.funding.domain import donor as donors
@@ -25,11 +26,7 @@ from shared.contracts.funding import (
 )
 from shared.errors import InvalidCommand
 
-TODAY = date(2025, 6, 2)
 LIMITS = Limits(programme_start=date(2025, 1, 1), max_start_delay_days=30)
-DONOR = UUID("00000000-0000-0000-0000-0000000d0001")
-FAMILY = UUID("00000000-0000-0000-0000-0000000f0001")
-S1 = UUID("00000000-0000-0000-0000-0000000a0001")
 C1 = UUID("00000000-0000-0000-0000-0000000c0001")
 C2 = UUID("00000000-0000-0000-0000-0000000c0002")
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from functools import reduce
 from uuid import UUID
 
 import pytest
+from funding_examples import DONOR, FAMILY, S1, S2, TODAY
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -34,13 +35,8 @@ from shared.contracts.funding import (
 )
 from shared.errors import InvalidCommand
 
-TODAY = date(2025, 6, 2)
-DONOR = UUID("00000000-0000-0000-0000-0000000d0001")
 PLEDGE = UUID("00000000-0000-0000-0000-0000000e0001")
 GIFT = UUID("00000000-0000-0000-0000-0000000c0001")
-S1 = UUID("00000000-0000-0000-0000-0000000a0001")
-S2 = UUID("00000000-0000-0000-0000-0000000a0002")
-FAMILY = UUID("00000000-0000-0000-0000-0000000f0001")
 
 REGISTERED = DonorRegistered(donor_id=DONOR, donor_type="csr", registered_on=TODAY)
 

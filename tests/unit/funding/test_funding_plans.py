@@ -5,20 +5,17 @@ release and in which order, and the donors' figures with `allocated_rp` net of r
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date
 from uuid import UUID
 
 import pytest
+from funding_examples import DONOR, FAMILY, S1, S2, S3, TODAY
 
 from services.funding.domain import ReturnFunds
 from services.funding.domain.plans import has_open_plan, plan_ended, returns_by_donor
 from services.funding.projections import donor_changes
 from shared.contracts.funding import ContributionReceived, FundsAllocated, FundsReturned, PledgeMade
 
-TODAY = date(2025, 6, 1)
 DONOR_A, DONOR_B = UUID(int=0xA), UUID(int=0xB)
-S1, S2, S3 = UUID(int=1), UUID(int=2), UUID(int=3)
-FAMILY = UUID(int=0xF)
 DonorFigureEvent = PledgeMade | ContributionReceived | FundsAllocated | FundsReturned
 
 
@@ -57,31 +54,17 @@ def test_nothing_released_returns_nothing() -> None:
 
 
 def test_allocated_is_net_of_releases_and_received_is_available_plus_allocated() -> None:
+    who = {"donor_id": DONOR, "donor_type": "csr"}
     events: list[DonorFigureEvent] = [
-        PledgeMade(donor_id=DONOR_A, donor_type="csr", pledge_id=S3, amount_rp=9_000_000, pledged_on=TODAY),
-        ContributionReceived(
-            donor_id=DONOR_A,
-            donor_type="csr",
-            contribution_id=S1,
-            amount_rp=3_000_000,
-            received_on=TODAY,
-            method="transfer",
+        PledgeMade.model_validate(who | {"pledge_id": S3, "amount_rp": 9_000_000, "pledged_on": TODAY}),
+        ContributionReceived.model_validate(
+            who | {"contribution_id": S1, "amount_rp": 3_000_000, "received_on": TODAY, "method": "transfer"}
         ),
-        FundsAllocated(
-            donor_id=DONOR_A,
-            donor_type="csr",
-            sponsorship_id=S1,
-            family_id=FAMILY,
-            amount_rp=2_700_000,
-            allocated_on=TODAY,
+        FundsAllocated.model_validate(
+            who | {"sponsorship_id": S1, "family_id": FAMILY, "amount_rp": 2_700_000, "allocated_on": TODAY}
         ),
-        FundsReturned(
-            donor_id=DONOR_A,
-            donor_type="csr",
-            sponsorship_id=S1,
-            amount_rp=1_000_000,
-            reason="plan_closed",
-            returned_on=TODAY,
+        FundsReturned.model_validate(
+            who | {"sponsorship_id": S1, "amount_rp": 1_000_000, "reason": "plan_closed", "returned_on": TODAY}
         ),
     ]
     figures: Counter[str] = Counter()

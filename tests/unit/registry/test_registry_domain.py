@@ -49,6 +49,7 @@ from shared.contracts.registry import (
     PersonalDataErased,
 )
 from shared.errors import Conflict, NotFound
+from shared.testing.facts import exit_of
 
 TODAY = date(2025, 3, 10)
 FAMILY = UUID("00000000-0000-0000-0000-00000000f001")
@@ -147,16 +148,7 @@ ENROLLED = Fact(
     )
 )
 REJECTED = Fact(FamilyRejected(family_id=FAMILY, kelurahan_code=MEDONO, rejected_on=TODAY, rejected_by=LURAH))
-EXITED = Fact(
-    FamilyExited(
-        family_id=FAMILY,
-        kelurahan_code=MEDONO,
-        reason="moved_away",
-        exited_on=TODAY,
-        previous_status="enrolled",
-        exited_by=ADMIN,
-    )
-)
+EXITED = Fact(exit_of(FAMILY, TODAY, kelurahan=MEDONO, by=ADMIN))
 ERASED = Fact(PersonalDataErased(family_id=FAMILY, kelurahan_code=MEDONO, erased_on=TODAY, erased_by=ADMIN))
 
 
