@@ -41,6 +41,17 @@ def bearer(role: str = "admin", *, sub: str | None = None, **claims: Any) -> dic
     return {"Authorization": f"Bearer {token_for(role, sub=sub, **claims)}"}
 
 
+def refused_fields(decision: Callable[[], object]) -> list[str]:
+    """The fields the InvalidCommand raised by `decision()` names; AssertionError if it is not refused."""
+    from shared.errors import InvalidCommand
+
+    try:
+        decision()
+    except InvalidCommand as refused:
+        return [e.field for e in refused.errors]
+    raise AssertionError("the command was not refused")
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """A port nobody listens on right now (another process could still take it; rare)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
