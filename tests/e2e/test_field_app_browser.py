@@ -294,7 +294,9 @@ async def test_the_field_app_offline_and_back(
                 funded = (await http.get(f"{urls['funding']}/families/{family_id}/funding", headers=admin)).json()
                 aid = (await http.get(f"{urls['reporting']}/aid", headers=admin)).json()
                 progress = (await http.get(f"{urls['reporting']}/progress", headers=admin)).json()
-                return funded.get("drawn_rp") == 105_000 and aid["deliveries"] == 1 and progress["registered"] == 2
+                return bool(
+                    funded.get("drawn_rp") == 105_000 and aid["deliveries"] == 1 and progress["registered"] == 2
+                )
 
             await wait_until(funding_and_dashboard, 60, message="funding drew it, the dashboard counts it")
 
