@@ -138,7 +138,9 @@ async def get_aid(request: Request) -> AidReport:
     kelurahan with an active plan missing days. `deliveries_by_week`: by `delivered_on`, one item
     a week (Monday) from the programme's start to this week. Every delivered rupiah is either
     drawn from a sponsorship or unfunded: `delivered_rp` = `drawn_rp` + `unfunded_rp` (funding's
-    `SponsorshipDrawn` and `DeliveryUnfunded`; equal once reporting has read both streams)."""
+    `SponsorshipDrawn` and `DeliveryUnfunded`; equal once reporting has read both streams).
+    Interventions are given in kind, never drawn from sponsorships: `interventions_by_source`
+    (`donor` by id, `organisation` by code, `unnamed`) sums to `interventions_rp`."""
     async with consistent_read(_pool(request)) as conn:
         return await _aid(request, conn)
 

@@ -76,7 +76,9 @@ DELIVERIES = Table(
 )
 SESSIONS = Table("education_sessions_view", ("session_id",), first=("topic", "held_on", "kelurahan_code", "families"))
 INTERVENTIONS = Table(
-    "interventions_view", ("intervention_id",), first=("plan_id", "kelurahan_code", "kind", "done_on", "value_rp")
+    "interventions_view",
+    ("intervention_id",),
+    first=("plan_id", "kelurahan_code", "kind", "done_on", "value_rp", "source_donor_id", "source_organisation"),
 )
 HOME_VISITS = Table("home_visits_view", ("flag_id",), first=("kelurahan_code", "flagged_on", "visited_on"))
 GRIEVANCES = Table(
@@ -307,6 +309,8 @@ def aid_changes(env: Envelope) -> list[Change]:
                     kind=event.kind,
                     done_on=event.done_on,
                     value_rp=event.value_rp,
+                    source_donor_id=event.source_donor_id,
+                    source_organisation=event.source_organisation,
                 )
             ]
         case aid.EducationSessionHeld():

@@ -25,6 +25,7 @@ from services.reporting.reports import (
     OutcomesReport,
     PlanGap,
     ProgressWeek,
+    SourceInterventions,
     TopicSessions,
     UnderfundedPlan,
     WeekDeliveries,
@@ -284,6 +285,13 @@ async def aid(conn: asyncpg.Connection | asyncpg.Pool, programme_start: date, to
             " from interventions_view group by kind"
         )
     }
+    sources = await conn.fetch(
+        "select case when source_donor_id is not null then 'donor'"
+        " when source_organisation is not null then 'organisation' else 'unnamed' end as source_type,"
+        " coalesce(source_donor_id::text, source_organisation, '') as source,"
+        " count(*) as interventions, coalesce(sum(value_rp), 0)::bigint as value_rp"
+        " from interventions_view group by 1, 2"
+    )
     days = await conn.fetch(
         "select delivered_on, count(*) as deliveries, sum(value_rp)::bigint as delivered_rp,"
         " coalesce(sum(days), 0)::bigint as days_covered from deliveries_view"
@@ -317,6 +325,10 @@ async def aid(conn: asyncpg.Connection | asyncpg.Pool, programme_start: date, to
         interventions=sum(k.interventions for k in by_kind),
         interventions_rp=sum(k.value_rp for k in by_kind),
         interventions_by_kind=by_kind,
+        interventions_by_source=sorted(
+            (SourceInterventions(**dict(r)) for r in sources),
+            key=lambda s: (("donor", "organisation", "unnamed").index(s.source_type), s.source),
+        ),
         deliveries_by_day=[
             DayDeliveries(
                 date=r["delivered_on"],

@@ -73,6 +73,15 @@ class KindInterventions(_Model):
     value_rp: int
 
 
+class SourceInterventions(_Model):
+    """What one source gave in kind for interventions (they never draw on sponsorships)."""
+
+    source_type: str = Field(description="`donor` (an orang tua asuh), `organisation`, or `unnamed`")
+    source: str = Field(description="the donor's id or the organisation's code; empty when unnamed")
+    interventions: int
+    value_rp: int
+
+
 class DayDeliveries(_Model):
     date: date
     deliveries: int
@@ -123,6 +132,11 @@ class AidReport(_Model):
     underfunded_plans: int = 0  # active plans that cannot pay the daily minimum for the days left
     top_up_needed_rp: int = 0
     drawn_rp: int = Field(default=0, description="what the sponsorships paid for delivered food (SponsorshipDrawn)")
+    interventions_by_source: list[SourceInterventions] = Field(
+        default_factory=list,
+        description="interventions are given in kind, never drawn from sponsorships: what each source "
+        "gave, donors first, then organisations, then unnamed; the values sum to interventions_rp",
+    )
     unfunded_rp: int = Field(
         default=0,
         description="food delivered that no sponsorship could pay (funding's DeliveryUnfunded), for the "

@@ -396,7 +396,15 @@ class Programme:
             )
         )
 
-    def intervene(self, plan: UUID, kind: A.InterventionKind, value_rp: int, on: int) -> None:
+    def intervene(
+        self,
+        plan: UUID,
+        kind: A.InterventionKind,
+        value_rp: int,
+        on: int,
+        source_donor_id: UUID | None = None,
+        source_organisation: str | None = None,
+    ) -> None:
         self.emit(
             A.InterventionRecorded(
                 **self._plan_fields(plan),
@@ -404,5 +412,7 @@ class Programme:
                 kind=kind,
                 done_on=self.day(on),
                 value_rp=value_rp,
+                source_donor_id=source_donor_id,
+                source_organisation=source_organisation,
             )
         )
