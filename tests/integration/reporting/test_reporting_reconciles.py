@@ -16,28 +16,21 @@ from typing import Any
 from uuid import UUID
 
 import httpx
-import nats
 import pytest
-from reporting_support import publish
+from reporting_support import funding_and_reporting, new_donor, publish, sponsor
 
 from shared.auth import issue_token
-from shared.nats_setup import ensure_stream, owned_stream_config
 from shared.testing import TEST_SIGNING_KEY, wait_until
 from shared.testing.reporting_examples import Programme
 
 pytestmark = pytest.mark.integration
 
 MEDONO = "33.75.01.1002"
-ADMIN = {"Authorization": f"Bearer {issue_token(TEST_SIGNING_KEY, role='admin', sub='admin-unfunded')}"}
+ADMIN = {"Authorization": f"Bearer {issue_token(TEST_SIGNING_KEY, role='admin', sub='admin-reconciles')}"}
 
 
 async def test_delivered_equals_drawn_plus_unfunded_in_reporting(service_process: Any, nats_url: str) -> None:
-    nc = await nats.connect(nats_url)
-    for context in ("registry", "aid"):  # their owners declare these streams; here the test stands in
-        await ensure_stream(nc.jetstream(), owned_stream_config(context))
-    js = nc.jetstream()
-    funding = await service_process("funding")
-    reporting = await service_process("reporting")
+    nc, js, funding, reporting = await funding_and_reporting(service_process, nats_url)
     today = date.today()
     p = Programme(start=today - timedelta(days=10))
     full, short = p.register(MEDONO, on=0), p.register(MEDONO, on=0)
@@ -45,25 +38,11 @@ async def test_delivered_equals_drawn_plus_unfunded_in_reporting(service_process
         p.enroll(f, on=1)
     await publish(js, p.published)
     async with httpx.AsyncClient(base_url=funding.url, timeout=10) as http:
-        created = await http.post(
-            "/donors", json={"name": "Donatur", "donor_type": "csr", "contact": "0812-0000-2222"}, headers=ADMIN
+        donor = await new_donor(http, ADMIN, "csr", 3_000_000, today)
+        await wait_until(
+            lambda: sponsor(http, ADMIN, donor, full, 2_700_000, today), 30, interval=0.2, message="enrolled"
         )
-        donor = created.json()["donor_id"]
-        given = await http.post(
-            f"/donors/{donor}/contributions",
-            headers=ADMIN,
-            json={"amount_rp": 3_000_000, "received_on": today.isoformat(), "method": "transfer", "reference": "B-1"},
-        )
-        assert given.status_code == 201, given.text
-
-        async def sponsor(family: Any, amount: int) -> bool:
-            body = {"donor_id": donor, "family_id": str(family), "amount_rp": amount, "start_date": today.isoformat()}
-            response = await http.post("/sponsorships", headers=ADMIN, json=body)
-            assert response.status_code in (201, 409), response.text
-            return response.status_code == 201
-
-        await wait_until(lambda: sponsor(full, 2_700_000), 30, interval=0.2, message="enrolled")
-        assert await sponsor(short, 300_000)
+        assert await sponsor(http, ADMIN, donor, short, 300_000, today)
 
         # Aid: both plans deliver; the short family's 30 days (Rp450,000) exceed its Rp300,000.
         start = len(p.published)
@@ -102,38 +81,20 @@ async def test_interventions_reconcile_with_the_donors_statements_and_the_in_kin
 ) -> None:
     """Interventions never draw on sponsorships: what the donors' statements show given in kind,
     plus what organisations and unnamed sources gave, is reporting's interventions_rp."""
-    nc = await nats.connect(nats_url)
-    for context in ("registry", "aid"):
-        await ensure_stream(nc.jetstream(), owned_stream_config(context))
-    js = nc.jetstream()
-    funding = await service_process("funding")
-    reporting = await service_process("reporting")
+    nc, js, funding, reporting = await funding_and_reporting(service_process, nats_url)
     today = date.today()
     p = Programme(start=today - timedelta(days=10))
     family = p.register(MEDONO, on=0)
     p.enroll(family, on=1)
     await publish(js, p.published)
     async with httpx.AsyncClient(base_url=funding.url, timeout=10) as http:
-        donors = []
-        for donor_type in ("csr", "community"):
-            body = {"name": "Donatur", "donor_type": donor_type, "contact": "0812-0000-3333"}
-            created = await http.post("/donors", json=body, headers=ADMIN)
-            assert created.status_code == 201, created.text
-            donors.append(created.json()["donor_id"])
-        given = await http.post(
-            f"/donors/{donors[0]}/contributions",
-            headers=ADMIN,
-            json={"amount_rp": 2_700_000, "received_on": today.isoformat(), "method": "transfer", "reference": "B-2"},
+        donors = [
+            await new_donor(http, ADMIN, "csr", 2_700_000, today),
+            await new_donor(http, ADMIN, "community", 0, today),
+        ]
+        await wait_until(
+            lambda: sponsor(http, ADMIN, donors[0], family, 2_700_000, today), 30, interval=0.2, message="enrolled"
         )
-        assert given.status_code == 201, given.text
-
-        async def sponsored() -> bool:
-            body = {"donor_id": donors[0], "family_id": str(family), "amount_rp": 2_700_000}
-            response = await http.post("/sponsorships", headers=ADMIN, json=body | {"start_date": today.isoformat()})
-            assert response.status_code in (201, 409), response.text
-            return response.status_code == 201
-
-        await wait_until(sponsored, 30, interval=0.2, message="enrolled")
         start = len(p.published)
         plan = p.open_plan(family, on=2)
         p.deliver(plan, first_day=2, days=7, on=2)
