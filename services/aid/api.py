@@ -268,6 +268,9 @@ class InterventionOut(BaseModel):
     kind: str
     done_on: date
     value_rp: int
+    funded_by: Literal["in_kind"] = Field("in_kind", description="given in kind: never drawn from a sponsorship")
+    source_donor_id: UUID | None = Field(None, description="the donor who gave it, if one was named")
+    source_organisation: str | None = Field(None, description="the organisation's code, if one was named")
     description: str | None = Field(None, description="admin and the kelurahan's own staff only")
     recorded_by: str | None = Field(None, description="admin and the kelurahan's own staff only")
 

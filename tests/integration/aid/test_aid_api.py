@@ -351,6 +351,8 @@ class TestInterventionsAndSessions:
         assert response.status_code == 201, response.text
         [event] = await wait_events(aid.js, "InterventionRecorded")  # the refusals recorded nothing
         assert (event["data"]["funded_by"], event["data"]["source_organisation"]) == ("in_kind", "pdam")
+        [shown] = (await aid.http.get(f"/plans/{plan['plan_id']}", headers=KADER)).json()["interventions"]
+        assert (shown["funded_by"], shown["source_organisation"], shown["source_donor_id"]) == ("in_kind", "pdam", None)
 
     async def test_a_session_for_enrolled_families_keeps_the_facilitator_in_aid(self, aid: Aid) -> None:
         plan = await open_plan(aid)
