@@ -169,7 +169,7 @@ def _review_funding(state: Plan, cmd: ReviewFunding) -> list[Fact]:
     sponsorship never raises the budget twice."""
     if state.status == "none":
         total = sum(s.amount_rp for s in cmd.sponsorships)
-        if cmd.enrolled_on is None or cmd.exited or total < cmd.policy.minimum_rp:
+        if cmd.enrolled_on is None or cmd.exited or not cmd.eligible or total < cmd.policy.minimum_rp:
             return []
         start = window_start(cmd)
         event = AidPlanOpened(
