@@ -1,11 +1,10 @@
 """Funding's service layer: one method per command. Routes and policies call these, and nothing
 else decides or appends. Each runs in the caller's transaction (run_command's for a route, the
 projection runner's batch for a policy): load the aggregate, decide, append with the expected
-version (and the inline view), plus the cross-aggregate keys of keys.py in the same transaction."""
+version (and the inline view), plus the cross-aggregate rows of lookups.py in the same transaction."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -14,7 +13,7 @@ from uuid import UUID
 import asyncpg
 import structlog
 
-from services.funding import keys
+from services.funding import lookups
 from services.funding.domain import (
     ClosePlan,
     Donor,
@@ -35,6 +34,7 @@ from services.funding.domain import (
     SponsorFamily,
     Sponsorship,
     donor,
+    plans,
     split_delivery,
     sponsorship,
 )
@@ -118,7 +118,7 @@ class Handlers:
         after, _ = await self.donors.execute(
             conn, cmd.donor_id, lambda state: facts(donor.decide(state, cmd, self.limits)), meta
         )
-        await keys.claim_reference(conn, cmd.donor_id, cmd.reference, cmd.contribution_id)
+        await lookups.claim_reference(conn, cmd.donor_id, cmd.reference, cmd.contribution_id)
         await self.donor_data.keep_receipt(conn, cmd.donor_id, cmd.contribution_id, cmd.reference)
         return after
 
@@ -133,8 +133,8 @@ class Handlers:
         The family's status, kelurahan, enrolment date and whether its plan ended are replaced by
         what funding knows of them. Under the family's lock: a plan's ending handled before this is
         seen (409), one handled after it releases this sponsorship too."""
-        family = await keys.lock_family(conn, cmd.family_id)
-        if cmd.note and cmd.note.strip() and await keys.family_erased(conn, cmd.family_id):
+        family = await lookups.lock_family(conn, cmd.family_id)
+        if cmd.note and cmd.note.strip() and await lookups.family_erased(conn, cmd.family_id):
             # Its key is gone for good: a new one would make the family's free text readable again.
             raise InvalidCommand([FieldError("note", "the family's personal data was erased: no note can be kept")])
         cmd = replace(
@@ -142,7 +142,7 @@ class Handlers:
             family_status=family["status"] if family else "unknown",
             kelurahan_code=family["kelurahan_code"] if family else None,
             enrolled_on=family["enrolled_on"] if family else None,
-            plan_ended=await keys.plan_ended(conn, cmd.family_id),
+            plan_ended=plans.plan_ended(await lookups.plan_statuses(conn, cmd.family_id)),
             eligible=family["eligible"] if family else True,
             ineligible_since=family["eligibility_on"] if family else None,
         )
@@ -150,7 +150,7 @@ class Handlers:
         allocated, sponsored = sponsorship.sponsor(loaded.state, cmd, self.limits)
         after = await self.donors.save(conn, loaded, facts(allocated), meta)
         new = await self.sponsorships.save(conn, Aggregate(cmd.sponsorship_id, Sponsorship()), facts(sponsored), meta)
-        await keys.add_family_sponsorship(conn, cmd.sponsorship_id, cmd.family_id, cmd.donor_id)
+        await lookups.add_family_sponsorship(conn, cmd.sponsorship_id, cmd.family_id, cmd.donor_id)
         if cmd.note and cmd.note.strip():
             if self.family_keys is None:
                 raise InvalidCommand([FieldError("note", "notes cannot be kept: no data key is configured")])
@@ -177,29 +177,29 @@ class Handlers:
     # -- the ledger (policies) ------------------------------------------------------------------
 
     async def record_enrolment(self, conn: asyncpg.Connection, cmd: RecordEnrolment) -> None:
-        await keys.family_enrolled(conn, cmd.family_id, cmd.kelurahan_code, cmd.enrolled_on)
+        await lookups.family_enrolled(conn, cmd.family_id, cmd.kelurahan_code, cmd.enrolled_on)
 
     async def record_eligibility(self, conn: asyncpg.Connection, cmd: RecordEligibility) -> None:
         """Sponsorships already made stay: a plan opened runs to its end, and money still waiting
         for a plan goes back by the hold rule (release_unplanned)."""
-        await keys.lock_or_create_family(conn, cmd.family_id)
-        await keys.family_eligibility(conn, cmd.family_id, cmd.kelurahan_code, cmd.eligible, cmd.effective_on)
+        await lookups.lock_or_create_family(conn, cmd.family_id)
+        await lookups.family_eligibility(conn, cmd.family_id, cmd.kelurahan_code, cmd.eligible, cmd.effective_on)
 
     async def record_exit(self, conn: asyncpg.Connection, cmd: RecordExit, meta: Metadata) -> int:
-        await keys.family_exited(conn, cmd.family_id, cmd.kelurahan_code, cmd.exited_on)
+        await lookups.family_exited(conn, cmd.family_id, cmd.kelurahan_code, cmd.exited_on)
         # With a plan open, aid closes it on the exit and ClosePlan releases the rest after the
         # last deliveries are paid; releasing now would leave those unpaid.
-        if await keys.has_open_plan(conn, cmd.family_id):
+        if plans.has_open_plan(await lookups.plan_statuses(conn, cmd.family_id)):
             return 0
         return await self.release_family(conn, ReleaseFamily(cmd.family_id, "family_exited", None, cmd.exited_on), meta)
 
     async def record_plan(self, conn: asyncpg.Connection, cmd: RecordPlan) -> None:
-        await keys.lock_or_create_family(conn, cmd.family_id)  # ordered against an exit of the same family
-        await keys.plan_opened(conn, cmd.plan_id, cmd.family_id)
+        await lookups.lock_or_create_family(conn, cmd.family_id)  # ordered against an exit of the same family
+        await lookups.plan_opened(conn, cmd.plan_id, cmd.family_id)
 
     async def close_plan(self, conn: asyncpg.Connection, cmd: ClosePlan, meta: Metadata) -> int:
-        await keys.lock_or_create_family(conn, cmd.family_id)
-        await keys.plan_closed(conn, cmd.plan_id, cmd.family_id, cmd.closed_on)
+        await lookups.lock_or_create_family(conn, cmd.family_id)
+        await lookups.plan_closed(conn, cmd.plan_id, cmd.family_id, cmd.closed_on)
         return await self.release_family(
             conn, ReleaseFamily(cmd.family_id, "plan_closed", cmd.plan_id, cmd.closed_on), meta
         )
@@ -212,11 +212,13 @@ class Handlers:
         Food already delivered cannot be refused: what can be drawn is drawn, the rest is recorded
         in funding_deliveries.shortfall_rp, logged and counted, for the programme office to settle.
         """
-        await keys.lock_or_create_family(conn, cmd.family_id)
-        open_ = [a for a in await keys.family_sponsorships(conn, self.sponsorships, cmd.family_id) if a.state.is_open]
+        await lookups.lock_or_create_family(conn, cmd.family_id)
+        open_ = [
+            a for a in await lookups.family_sponsorships(conn, self.sponsorships, cmd.family_id) if a.state.is_open
+        ]
         draws, shortfall = split_delivery([(a.stream_id, a.state.remaining_rp) for a in open_], cmd.value_rp)
         # Recorded before anything is drawn: the same delivery again draws nothing.
-        if not await keys.claim_delivery(
+        if not await lookups.claim_delivery(
             conn, cmd.delivery_id, cmd.plan_id, cmd.family_id, cmd.value_rp, shortfall, cmd.delivered_on
         ):
             self.stats.duplicate_deliveries += 1
@@ -253,12 +255,12 @@ class Handlers:
         """Funding's clock, for one family: each of its sponsorships still waiting for a plan past
         its hold goes back to its donor (reason no_plan). Under the family's lock, so an
         AidPlanOpened or a new sponsorship handled at the same time is ordered against it."""
-        await keys.lock_or_create_family(conn, family_id)
-        eligible = bool(await conn.fetchval("select eligible from funding_families where family_id = $1", family_id))
-        plan_known = await keys.has_plan(conn, family_id)
-        held = [a for a in await keys.family_sponsorships(conn, self.sponsorships, family_id) if a.state.is_open]
+        await lookups.lock_or_create_family(conn, family_id)
+        eligible = await lookups.family_eligible(conn, family_id)
+        plan_known = bool(await lookups.plan_statuses(conn, family_id))
+        held = [a for a in await lookups.family_sponsorships(conn, self.sponsorships, family_id) if a.state.is_open]
         family_held = sum(a.state.remaining_rp for a in held)
-        returned: dict[UUID, list[ReturnFunds]] = defaultdict(list)
+        returned: list[ReturnFunds] = []
         for aggregate in held:
             state = aggregate.state
             assert state.donor_id is not None
@@ -271,15 +273,15 @@ class Handlers:
                 released = events[0]
                 assert isinstance(released, SponsorshipReleased)
                 family_held -= released.amount_rp
-                returned[state.donor_id].append(
+                returned.append(
                     ReturnFunds(
                         state.donor_id, aggregate.stream_id, released.amount_rp, "no_plan", released.released_on
                     )
                 )
         total = 0
-        for donor_id in sorted(returned):
-            await self.donors.execute(conn, donor_id, _returning(returned[donor_id]), meta)
-            total += sum(r.amount_rp for r in returned[donor_id])
+        for donor_id, returns in plans.returns_by_donor(returned):
+            await self.donors.execute(conn, donor_id, _returning(returns), meta)
+            total += sum(r.amount_rp for r in returns)
         if total:
             self.stats.releases += 1
             log.info("sponsorships_released", family_id=str(family_id), reason="no_plan", amount_rp=total)
@@ -292,9 +294,9 @@ class Handlers:
         second finds nothing left. The donors' side (FundsReturned) is appended in donor-id order so
         that two releases sharing donors cannot deadlock.
         """
-        await keys.lock_or_create_family(conn, cmd.family_id)
-        returned: dict[UUID, list[ReturnFunds]] = defaultdict(list)
-        for aggregate in await keys.family_sponsorships(conn, self.sponsorships, cmd.family_id):
+        await lookups.lock_or_create_family(conn, cmd.family_id)
+        returned: list[ReturnFunds] = []
+        for aggregate in await lookups.family_sponsorships(conn, self.sponsorships, cmd.family_id):
             state = aggregate.state
             assert state.donor_id is not None
             release = Release(aggregate.stream_id, cmd.reason, cmd.plan_id, cmd.on)
@@ -302,13 +304,11 @@ class Handlers:
             if events:
                 await self.sponsorships.save(conn, aggregate, facts(events), meta)
                 amount = events[0].amount_rp
-                returned[state.donor_id].append(
-                    ReturnFunds(state.donor_id, aggregate.stream_id, amount, cmd.reason, cmd.on)
-                )
+                returned.append(ReturnFunds(state.donor_id, aggregate.stream_id, amount, cmd.reason, cmd.on))
         total = 0
-        for donor_id in sorted(returned):
-            await self.donors.execute(conn, donor_id, _returning(returned[donor_id]), meta)
-            total += sum(r.amount_rp for r in returned[donor_id])
+        for donor_id, returns in plans.returns_by_donor(returned):
+            await self.donors.execute(conn, donor_id, _returning(returns), meta)
+            total += sum(r.amount_rp for r in returns)
         if total:
             self.stats.releases += 1
             log.info("sponsorships_released", family_id=str(cmd.family_id), reason=cmd.reason, amount_rp=total)
