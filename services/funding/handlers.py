@@ -40,7 +40,7 @@ from services.funding.domain import (
 )
 from services.funding.donor_data import DonorData
 from shared.contracts.base import Event
-from shared.contracts.funding import SponsorshipReleased
+from shared.contracts.funding import ReleaseReason, SponsorshipReleased
 from shared.crypto import WrappedKeyCipher
 from shared.errors import FieldError, InvalidCommand
 from shared.eventstore import Metadata
@@ -278,14 +278,7 @@ class Handlers:
                         state.donor_id, aggregate.stream_id, released.amount_rp, "no_plan", released.released_on
                     )
                 )
-        total = 0
-        for donor_id, returns in plans.returns_by_donor(returned):
-            await self.donors.execute(conn, donor_id, _returning(returns), meta)
-            total += sum(r.amount_rp for r in returns)
-        if total:
-            self.stats.releases += 1
-            log.info("sponsorships_released", family_id=str(family_id), reason="no_plan", amount_rp=total)
-        return total
+        return await self._return(conn, returned, family_id, "no_plan", meta)
 
     async def release_family(self, conn: asyncpg.Connection, cmd: ReleaseFamily, meta: Metadata) -> int:
         """Release the unspent rest of every sponsorship of the family to its donor; returns the total.
@@ -305,11 +298,22 @@ class Handlers:
                 await self.sponsorships.save(conn, aggregate, facts(events), meta)
                 amount = events[0].amount_rp
                 returned.append(ReturnFunds(state.donor_id, aggregate.stream_id, amount, cmd.reason, cmd.on))
+        return await self._return(conn, returned, cmd.family_id, cmd.reason, meta)
+
+    async def _return(
+        self,
+        conn: asyncpg.Connection,
+        returned: list[ReturnFunds],
+        family_id: UUID,
+        reason: ReleaseReason,
+        meta: Metadata,
+    ) -> int:
+        """The donors' side of a release (FundsReturned), in donor-id order; returns the total."""
         total = 0
         for donor_id, returns in plans.returns_by_donor(returned):
             await self.donors.execute(conn, donor_id, _returning(returns), meta)
             total += sum(r.amount_rp for r in returns)
         if total:
             self.stats.releases += 1
-            log.info("sponsorships_released", family_id=str(cmd.family_id), reason=cmd.reason, amount_rp=total)
+            log.info("sponsorships_released", family_id=str(family_id), reason=reason, amount_rp=total)
         return total

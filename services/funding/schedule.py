@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 from uuid import uuid4
 
@@ -16,6 +16,7 @@ import structlog
 from fastapi import FastAPI
 
 from services.funding.handlers import Handlers
+from shared.effective import known_through
 from shared.eventstore import Metadata
 from shared.outbox import committing
 
@@ -33,18 +34,6 @@ select greatest(
     (select max(closed_on) from funding_plans)
 )
 """
-
-
-def known_through(
-    today: date, recorded_through: date | None, max_entry_delay_days: int | None, entered_through: date | None
-) -> date | None:
-    """As aid's plan windows (services/aid/domain/plan.py): the latest effective date among the
-    records, the operator's "entered through DATE", or today minus the bound on late entry,
-    whichever is latest. Past it, the records are taken as complete."""
-    candidates = [d for d in (recorded_through, entered_through) if d is not None]
-    if max_entry_delay_days is not None:
-        candidates.append(today - timedelta(days=max_entry_delay_days))
-    return max(candidates) if candidates else None
 
 
 async def release_unplanned(
