@@ -123,7 +123,7 @@ async def test_interventions_reconcile_with_the_donors_statements_and_the_in_kin
                     drawn_for_interventions,
                     aid["interventions_by_source"],
                 ]
-                return aid["interventions"] == 4 and aid["interventions_rp"] == from_donors + others
+                return bool(aid["interventions"] == 4 and aid["interventions_rp"] == from_donors + others)
 
             try:
                 await wait_until(reconciled, 30, interval=0.3, message="interventions reconcile")
