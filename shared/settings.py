@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     # key"): what was made under them still opens; nothing new is made under them.
     data_keys_previous: SecretStr = SecretStr("")
     # The registry's KK/NIK/import lookup hashes' own key (urlsafe base64, 32 bytes), so that rotating
-    # the root does not change them; unset, it is derived from GENTING_DATA_KEY (services/registry/lookup.py).
+    # the root does not change them; unset, it is derived from GENTING_DATA_KEY (services/registry/lookup_hashes.py).
     lookup_key: SecretStr = SecretStr("")
     # Tokens (CONTRACT.md, HTTP): ES256/RS256, verified with the public keys of a JWKS fetched from
     # GENTING_JWKS_URL (the city's identity provider; https, or http to loopback only) and/or read

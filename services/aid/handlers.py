@@ -25,7 +25,7 @@ from services.aid.domain import (
     HomeVisitNotFound,
     Plan,
     PlanNotFound,
-    Policy,
+    PlanRules,
     RecordDelivery,
     RecordIntervention,
     RecordVisit,
@@ -56,7 +56,7 @@ class Handlers:
     sessions: Repository[Session]
     visits: Repository[HomeVisit]
     family_keys: FamilyKeyCipher
-    policy: Policy
+    policy: PlanRules
     photos: PhotoStore | None = None  # the proof photos' object store (photo_store.py)
 
     # -- staff commands (HTTP) ----------------------------------------------------------------

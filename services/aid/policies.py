@@ -22,7 +22,7 @@ from services.aid.domain import (
     CloseForExit,
     FlagHomeVisit,
     Measurement,
-    Policy,
+    PlanRules,
     ReviewFunding,
     Sponsorship,
     flags_due,
@@ -48,7 +48,7 @@ def _meta(envelope: Envelope) -> Metadata:
 class Families:
     """What both policies do once their own fact is stored: lock the family, then review its plan."""
 
-    def __init__(self, handlers: Handlers, policy: Policy, today: Callable[[], date]) -> None:
+    def __init__(self, handlers: Handlers, policy: PlanRules, today: Callable[[], date]) -> None:
         self.handlers = handlers
         self.policy = policy
         self.today = today

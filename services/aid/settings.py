@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pydantic import Field, SecretStr
 
-from services.aid.domain import Policy
+from services.aid.domain import PlanRules
 from services.aid.domain.catalogue import PEKALONGAN, FoodCatalogue
 from services.aid.photo_store import DirectoryPhotoStore, PhotoStore, S3PhotoStore
 from shared.settings import Settings
@@ -58,8 +58,8 @@ class AidSettings(Settings):
             return PEKALONGAN
         return FoodCatalogue.from_json(json.loads(self.food_catalogue.read_text(encoding="utf-8")))
 
-    def policy(self) -> Policy:
-        return Policy(
+    def policy(self) -> PlanRules:
+        return PlanRules(
             catalogue=self.catalogue(),
             daily_minimum_rp=self.daily_minimum_rp,
             days=self.plan_days,

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from services.funding import projections
+from services.funding import views
 from services.funding.api import router
 from services.funding.domain import Donor, Sponsorship, donor, sponsorship
 from services.funding.donor_data import DONOR_KEY_PURPOSE, RECEIPT_CODE_PURPOSE, DonorData
@@ -47,8 +47,8 @@ def _evolve_sponsorship(state: Sponsorship, fact: Fact) -> Sponsorship:
 def repositories() -> tuple[Repository[Donor], Repository[Sponsorship]]:
     """Funding's two aggregates. No private parts (a donor's name and contact are kept in
     donor_sealed under a key per donor, beside the stream), so no cipher; the read model is updated inline."""
-    donors = Repository("donor", CATALOG, Donor, _evolve_donor, views=[projections.inline_view])
-    sponsorships = Repository("sponsorship", CATALOG, Sponsorship, _evolve_sponsorship, views=[projections.inline_view])
+    donors = Repository("donor", CATALOG, Donor, _evolve_donor, views=[views.inline_view])
+    sponsorships = Repository("sponsorship", CATALOG, Sponsorship, _evolve_sponsorship, views=[views.inline_view])
     return donors, sponsorships
 
 

@@ -1,7 +1,7 @@
 """Funding's service layer: one method per command. Routes and policies call these, and nothing
 else decides or appends. Each runs in the caller's transaction (run_command's for a route, the
 projection runner's batch for a policy): load the aggregate, decide, append with the expected
-version (and the inline view), plus the cross-aggregate keys of keys.py in the same transaction."""
+version (and the inline view), plus the cross-aggregate rows of lookups.py in the same transaction."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from uuid import UUID
 import asyncpg
 import structlog
 
-from services.funding import keys
+from services.funding import lookups
 from services.funding.domain import (
     ClosePlan,
     Donor,
@@ -114,7 +114,7 @@ class Handlers:
         after, _ = await self.donors.execute(
             conn, cmd.donor_id, lambda state: facts(donor.decide(state, cmd, self.limits)), meta
         )
-        await keys.claim_reference(conn, cmd.donor_id, cmd.reference, cmd.contribution_id)
+        await lookups.claim_reference(conn, cmd.donor_id, cmd.reference, cmd.contribution_id)
         await self.donor_data.keep_receipt(conn, cmd.donor_id, cmd.contribution_id, cmd.reference)
         return after
 
@@ -129,8 +129,8 @@ class Handlers:
         The family's status, kelurahan, enrolment date and whether its plan ended are replaced by
         what funding knows of them. Under the family's lock: a plan's ending handled before this is
         seen (409), one handled after it releases this sponsorship too."""
-        family = await keys.lock_family(conn, cmd.family_id)
-        if cmd.note and cmd.note.strip() and await keys.family_erased(conn, cmd.family_id):
+        family = await lookups.lock_family(conn, cmd.family_id)
+        if cmd.note and cmd.note.strip() and await lookups.family_erased(conn, cmd.family_id):
             # Its key is gone for good: a new one would make the family's free text readable again.
             raise InvalidCommand([FieldError("note", "the family's personal data was erased: no note can be kept")])
         cmd = replace(
@@ -138,13 +138,13 @@ class Handlers:
             family_status=family["status"] if family else "unknown",
             kelurahan_code=family["kelurahan_code"] if family else None,
             enrolled_on=family["enrolled_on"] if family else None,
-            plan_ended=plans.plan_ended(await keys.plan_statuses(conn, cmd.family_id)),
+            plan_ended=plans.plan_ended(await lookups.plan_statuses(conn, cmd.family_id)),
         )
         loaded = await self.donors.load(conn, cmd.donor_id, private=False, lock=True)
         allocated, sponsored = sponsorship.sponsor(loaded.state, cmd, self.limits)
         after = await self.donors.save(conn, loaded, facts(allocated), meta)
         new = await self.sponsorships.save(conn, Aggregate(cmd.sponsorship_id, Sponsorship()), facts(sponsored), meta)
-        await keys.add_family_sponsorship(conn, cmd.sponsorship_id, cmd.family_id, cmd.donor_id)
+        await lookups.add_family_sponsorship(conn, cmd.sponsorship_id, cmd.family_id, cmd.donor_id)
         if cmd.note and cmd.note.strip():
             if self.family_keys is None:
                 raise InvalidCommand([FieldError("note", "notes cannot be kept: no data key is configured")])
@@ -171,23 +171,23 @@ class Handlers:
     # -- the ledger (policies) ------------------------------------------------------------------
 
     async def record_enrolment(self, conn: asyncpg.Connection, cmd: RecordEnrolment) -> None:
-        await keys.family_enrolled(conn, cmd.family_id, cmd.kelurahan_code, cmd.enrolled_on)
+        await lookups.family_enrolled(conn, cmd.family_id, cmd.kelurahan_code, cmd.enrolled_on)
 
     async def record_exit(self, conn: asyncpg.Connection, cmd: RecordExit, meta: Metadata) -> int:
-        await keys.family_exited(conn, cmd.family_id, cmd.kelurahan_code, cmd.exited_on)
+        await lookups.family_exited(conn, cmd.family_id, cmd.kelurahan_code, cmd.exited_on)
         # With a plan open, aid closes it on the exit and ClosePlan releases the rest after the
         # last deliveries are paid; releasing now would leave those unpaid.
-        if plans.has_open_plan(await keys.plan_statuses(conn, cmd.family_id)):
+        if plans.has_open_plan(await lookups.plan_statuses(conn, cmd.family_id)):
             return 0
         return await self.release_family(conn, ReleaseFamily(cmd.family_id, "family_exited", None, cmd.exited_on), meta)
 
     async def record_plan(self, conn: asyncpg.Connection, cmd: RecordPlan) -> None:
-        await keys.lock_or_create_family(conn, cmd.family_id)  # ordered against an exit of the same family
-        await keys.plan_opened(conn, cmd.plan_id, cmd.family_id)
+        await lookups.lock_or_create_family(conn, cmd.family_id)  # ordered against an exit of the same family
+        await lookups.plan_opened(conn, cmd.plan_id, cmd.family_id)
 
     async def close_plan(self, conn: asyncpg.Connection, cmd: ClosePlan, meta: Metadata) -> int:
-        await keys.lock_or_create_family(conn, cmd.family_id)
-        await keys.plan_closed(conn, cmd.plan_id, cmd.family_id, cmd.closed_on)
+        await lookups.lock_or_create_family(conn, cmd.family_id)
+        await lookups.plan_closed(conn, cmd.plan_id, cmd.family_id, cmd.closed_on)
         return await self.release_family(
             conn, ReleaseFamily(cmd.family_id, "plan_closed", cmd.plan_id, cmd.closed_on), meta
         )
@@ -200,11 +200,13 @@ class Handlers:
         Food already delivered cannot be refused: what can be drawn is drawn, the rest is recorded
         in funding_deliveries.shortfall_rp, logged and counted, for the programme office to settle.
         """
-        await keys.lock_or_create_family(conn, cmd.family_id)
-        open_ = [a for a in await keys.family_sponsorships(conn, self.sponsorships, cmd.family_id) if a.state.is_open]
+        await lookups.lock_or_create_family(conn, cmd.family_id)
+        open_ = [
+            a for a in await lookups.family_sponsorships(conn, self.sponsorships, cmd.family_id) if a.state.is_open
+        ]
         draws, shortfall = split_delivery([(a.stream_id, a.state.remaining_rp) for a in open_], cmd.value_rp)
         # Recorded before anything is drawn: the same delivery again draws nothing.
-        if not await keys.claim_delivery(
+        if not await lookups.claim_delivery(
             conn, cmd.delivery_id, cmd.plan_id, cmd.family_id, cmd.value_rp, shortfall, cmd.delivered_on
         ):
             self.stats.duplicate_deliveries += 1
@@ -236,9 +238,9 @@ class Handlers:
         second finds nothing left. The donors' side (FundsReturned) is appended in donor-id order so
         that two releases sharing donors cannot deadlock.
         """
-        await keys.lock_or_create_family(conn, cmd.family_id)
+        await lookups.lock_or_create_family(conn, cmd.family_id)
         returned: list[ReturnFunds] = []
-        for aggregate in await keys.family_sponsorships(conn, self.sponsorships, cmd.family_id):
+        for aggregate in await lookups.family_sponsorships(conn, self.sponsorships, cmd.family_id):
             state = aggregate.state
             assert state.donor_id is not None
             release = Release(aggregate.stream_id, cmd.reason, cmd.plan_id, cmd.on)

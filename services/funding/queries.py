@@ -1,5 +1,5 @@
 """Funding's read side: donor statements, per-type totals, pages of donors and a family's funding,
-as plain dicts from the read model (projections.py) and the families learned from the registry."""
+as plain dicts from the read model (views.py) and the families learned from the registry."""
 
 from __future__ import annotations
 

@@ -36,7 +36,7 @@ from services.registry.importing import (
     row_content,
     same_family,
 )
-from services.registry.lookup import LookupHash
+from services.registry.lookup_hashes import LookupHash
 from shared.auth import Principal
 from shared.errors import DomainError, FieldError, InvalidCommand
 from shared.eventstore import Metadata

@@ -93,10 +93,10 @@ async def read_models_equal_replays(up: Up, db: dict[str, asyncpg.Connection]) -
     """Every service's read models equal a replay of its events (each run inside a transaction
     that is rolled back: a copy, the live models untouched)."""
     from services.aid.app import repositories
-    from services.aid.projections import VIEWS as AID_VIEWS
     from services.aid.replay import rebuild as rebuild_aid
-    from services.funding.projections import VIEW_TABLES as FUNDING_VIEWS
+    from services.aid.views import VIEWS as AID_VIEWS
     from services.funding.replay import rebuild as rebuild_funding
+    from services.funding.views import VIEW_TABLES as FUNDING_VIEWS
     from services.registry.app import registry
     from services.registry.replay import rebuild as rebuild_registry
     from services.reporting.projections import PROJECTIONS

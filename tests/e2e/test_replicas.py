@@ -211,10 +211,10 @@ async def published(conn: asyncpg.Connection) -> list[tuple[str, Envelope]]:
 
 async def test_two_replicas_each_under_load_through_kills_lose_nothing_and_count_nothing_twice(tmp_path: Path) -> None:
     from services.aid.app import repositories
-    from services.aid.projections import VIEWS as AID_VIEWS
     from services.aid.replay import rebuild as rebuild_aid
-    from services.funding.projections import VIEW_TABLES as FUNDING_VIEWS
+    from services.aid.views import VIEWS as AID_VIEWS
     from services.funding.replay import rebuild as rebuild_funding
+    from services.funding.views import VIEW_TABLES as FUNDING_VIEWS
     from services.registry.app import registry
     from services.registry.replay import rebuild as rebuild_registry
     from services.reporting.projections import PROJECTIONS

@@ -35,7 +35,7 @@ def flag_id_for(member_id: UUID, flagged_on: date) -> UUID:
 
 
 @dataclass(frozen=True)
-class Policy:
+class PlanRules:
     """The programme's rules aid applies (configuration, the kernel settings): at least
     `daily_minimum_rp` a day for `days` days; effective dates from `programme_start`; a delivery
     covers at most `max_ahead_days` beyond the day it was handed over; a plan's records may come
@@ -61,7 +61,7 @@ class Policy:
 
 
 def check_effective(
-    field: str, value: date, today: date, policy: Policy, not_before: date | None = None, what: str = ""
+    field: str, value: date, today: date, policy: PlanRules, not_before: date | None = None, what: str = ""
 ) -> list[FieldError]:
     """CONTRACT.md, "Effective dates and late entry" on the policy's programme start (the domain holds
     values, not the settings): `shared.effective`'s rule."""
@@ -99,7 +99,7 @@ class ReviewFunding:
     enrolled_on: date | None
     exited: bool
     sponsorships: tuple[Sponsorship, ...]
-    policy: Policy
+    policy: PlanRules
     today: date
 
 
@@ -137,7 +137,7 @@ class RecordDelivery:
     delivered_on: date
     today: date
     recorded_by: str
-    policy: Policy = Policy()
+    policy: PlanRules = PlanRules()
 
 
 @dataclass(frozen=True)
@@ -149,7 +149,7 @@ class ConfirmDelivery:
     confirmed_by: str
     photo_ref: str | None = None
     photo_id: UUID | None = None  # fresh, from the handler, used when there is a photo_ref
-    policy: Policy = Policy()
+    policy: PlanRules = PlanRules()
     # Who recorded the delivery (aid's own record; it never goes on the bus): that account does
     # not also confirm it, the confirmation being a second person's word.
     recorded_by: str | None = None
@@ -165,7 +165,7 @@ class RecordIntervention:
     value_rp: int
     today: date
     recorded_by: str
-    policy: Policy = Policy()
+    policy: PlanRules = PlanRules()
 
 
 PlanCommand = ReviewFunding | CloseForExit | EndWindow | RecordDelivery | ConfirmDelivery | RecordIntervention
@@ -186,7 +186,7 @@ class HoldSession:
     recorded_by: str
     # Aid's own knowledge (from registry events): the families enrolled, and not exited, there.
     enrolled_here: frozenset[UUID]
-    policy: Policy = Policy()
+    policy: PlanRules = PlanRules()
 
 
 # -- the home visit -----------------------------------------------------------------------
@@ -214,7 +214,7 @@ class RecordVisit:
     note: str | None
     today: date
     recorded_by: str
-    policy: Policy = Policy()
+    policy: PlanRules = PlanRules()
 
 
 HomeVisitCommand = FlagHomeVisit | RecordVisit

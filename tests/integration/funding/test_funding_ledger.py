@@ -13,8 +13,8 @@ from uuid import UUID
 import pytest
 from funding_support import ADMIN, Funding
 
-from services.funding.projections import VIEW_TABLES
 from services.funding.replay import FAMILY_AID_TABLES, rebuild
+from services.funding.views import VIEW_TABLES
 from shared.testing import TEST_JWKS_FILE
 
 pytestmark = pytest.mark.integration

@@ -20,7 +20,7 @@ from registry_support import MEDONO, TODAY, token
 
 from genting import keys
 from services.registry.app import KEY_WRAPPING_PURPOSE, create_app
-from services.registry.lookup import LookupKeyNotPinned
+from services.registry.lookup_hashes import LookupKeyNotPinned
 from services.registry.settings import RegistrySettings
 from shared.crypto import NONCE_BYTES, WrappedKeyCipher, derive_key, key_id
 from shared.testing.apps import serving, settings_for

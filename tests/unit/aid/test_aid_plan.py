@@ -26,7 +26,7 @@ from services.aid.domain import (
     PlanEnded,
     PlanNotActive,
     PlanNotFound,
-    Policy,
+    PlanRules,
     RecordDelivery,
     RecordIntervention,
     ReviewFunding,
@@ -54,7 +54,7 @@ D1 = UUID("00000000-0000-0000-0000-0000000000d1")
 D2 = UUID("00000000-0000-0000-0000-0000000000d2")
 D3 = UUID("00000000-0000-0000-0000-0000000000d3")
 PHOTO = UUID("00000000-0000-0000-0000-0000000000f7")
-POLICY = Policy()
+POLICY = PlanRules()
 END = START + timedelta(days=179)
 TODAY = date(2025, 3, 1)
 LATER = date(2025, 12, 31)  # the clock when a plan opens from sponsorships: after any start it tests
@@ -89,7 +89,7 @@ def delivered(delivery_id: UUID, first: int, last: int, value: int | None = None
 
 
 def review(
-    *sponsorships: Sponsorship, enrolled_on: date | None = START, exited: bool = False, policy: Policy = POLICY
+    *sponsorships: Sponsorship, enrolled_on: date | None = START, exited: bool = False, policy: PlanRules = POLICY
 ) -> ReviewFunding:
     return ReviewFunding(
         plan_id=PLAN,
@@ -164,7 +164,7 @@ class TestOpening:
         assert isinstance(fact.event, AidPlanOpened) and fact.event.start_date == START
 
     def test_another_city_configures_its_own_minimum_and_duration(self) -> None:
-        maluku = Policy(daily_minimum_rp=20_000, days=200)
+        maluku = PlanRules(daily_minimum_rp=20_000, days=200)
         assert decide(fold([]), review(Sponsorship(S1, 3_999_999, START), policy=maluku)) == []
         [fact] = decide(fold([]), review(Sponsorship(S1, 4_000_000, START), policy=maluku))
         assert isinstance(fact.event, AidPlanOpened)

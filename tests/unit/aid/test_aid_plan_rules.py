@@ -13,7 +13,7 @@ from aid_examples import FAMILY, MEDONO, S1, S2, START
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.aid.domain import EndWindow, Policy, RecordDelivery, RecordIntervention, ReviewFunding, Sponsorship
+from services.aid.domain import EndWindow, PlanRules, RecordDelivery, RecordIntervention, ReviewFunding, Sponsorship
 from services.aid.domain.plan import Plan, decide, evolve, fold
 from shared.contracts.aid import (
     AidDelivered,
@@ -29,7 +29,7 @@ from shared.testing import refused_fields
 from shared.testing.facts import plan_opened
 
 PLAN = UUID("00000000-0000-0000-0000-00000000a001")
-POLICY = Policy()
+POLICY = PlanRules()
 ITEMS = (DeliveredItem(name="telur", quantity=30, unit="butir"),)
 
 

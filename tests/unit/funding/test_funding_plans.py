@@ -12,7 +12,7 @@ from funding_examples import DONOR, FAMILY, S1, S2, S3, TODAY
 
 from services.funding.domain import ReturnFunds
 from services.funding.domain.plans import has_open_plan, plan_ended, returns_by_donor
-from services.funding.projections import donor_changes
+from services.funding.views import donor_changes
 from shared.contracts.funding import ContributionReceived, FundsAllocated, FundsReturned, PledgeMade
 
 DONOR_A, DONOR_B = UUID(int=0xA), UUID(int=0xB)
