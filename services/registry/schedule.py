@@ -20,6 +20,7 @@ from fastapi import FastAPI
 
 from services.registry.domain import AgeOutChildren
 from services.registry.handlers import Handlers
+from shared.contracts.registry import ChildAgedOut
 from shared.eventstore import Metadata
 from shared.outbox import committing
 
@@ -45,7 +46,7 @@ async def age_out_children(pool: asyncpg.Pool, handlers: Handlers, today: date) 
         meta = Metadata(occurred_at=datetime.now(UTC), correlation_id=uuid4(), causation_id=uuid4())
         async with committing(pool) as conn:
             facts = await handlers.age_out_children(conn, AgeOutChildren(row["family_id"], until), meta)
-        aged += len(facts)
+        aged += sum(1 for f in facts if isinstance(f.event, ChildAgedOut))  # not the eligibility change
     if aged:
         log.info("children_aged_out", count=aged)
     return aged

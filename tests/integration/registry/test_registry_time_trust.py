@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
+from uuid import UUID
 
 import asyncpg
 import httpx
@@ -158,3 +159,35 @@ async def test_after_an_erasure_no_table_holds_the_familys_personal_data(
         await conn.close()
     after = (await registry.get(f"/families/{family_id}", headers=token("admin"))).json()
     assert after["personal_data_erased"] is True and "kk_number" not in after
+
+
+async def test_the_clock_step_says_when_an_enrolled_family_is_no_longer_eligible(registry: httpx.AsyncClient) -> None:
+    """Its only baduta turns 24 months and its mother is no longer breastfeeding one: the registry
+    publishes FamilyEligibilityChanged (eligible false, on the birthday), which funding and aid act on."""
+    body = family_body(23, TODAY, MEDONO)
+    born = date.fromisoformat(body["members"][1]["birth_date"])
+    body["registered_on"] = (TODAY - timedelta(days=30)).isoformat()
+    family_id = (await registry.post("/families", json=body, headers=token("kader", MEDONO))).json()["family_id"]
+    approved = await registry.post(
+        f"/families/{family_id}/verification",
+        json={"decision": "approve", "decided_on": (TODAY - timedelta(days=29)).isoformat()},
+        headers=token("lurah", MEDONO),
+    )
+    assert approved.status_code in (200, 201), approved.text
+    app = registry.app  # type: ignore[attr-defined]
+    turned = date(born.year + 2, born.month, min(born.day, 28))
+    later = turned + timedelta(days=40)
+    app.state.clock = lambda: later
+    other = {**family_body(24, later, MEDONO), "registered_on": (turned + timedelta(days=3)).isoformat()}
+    assert (await registry.post("/families", json=other, headers=token("kader", MEDONO))).status_code == 201
+    assert await schedule.run_step(app) == 1
+    pool: asyncpg.Pool = app.state.pool
+    rows = await pool.fetch(
+        "select event_type, data->>'eligible' as eligible, data->>'effective_on' as effective_on from events"
+        " where stream_id = $1 and event_type in ('ChildAgedOut', 'FamilyEligibilityChanged') order by stream_version",
+        UUID(family_id),
+    )
+    assert [(r["event_type"], r["eligible"], r["effective_on"]) for r in rows] == [
+        ("ChildAgedOut", None, None),
+        ("FamilyEligibilityChanged", "false", turned.isoformat()),
+    ]
