@@ -4,11 +4,10 @@ deliveries draw (oldest first, never more than remains) and how the rest is rele
 from __future__ import annotations
 
 from functools import reduce
-from typing import Any
 from uuid import UUID
 
 import pytest
-from funding_examples import DONOR, FAMILY, MEDONO, S1, S2, S3, TODAY
+from funding_examples import D1, DONOR, FAMILY, MEDONO, S1, S2, S3, TODAY, WHO, donor_with
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -28,9 +27,7 @@ from services.funding.domain import (
 from services.funding.domain import donor as donors
 from services.funding.domain.sponsorship import decide, evolve, fold
 from shared.contracts.funding import (
-    ContributionReceived,
     DeliveryUnfunded,
-    DonorRegistered,
     FamilySponsored,
     FundsAllocated,
     SponsorshipDrawn,
@@ -40,24 +37,10 @@ from shared.contracts.funding import (
 from shared.errors import InvalidCommand
 
 PLAN = UUID("00000000-0000-0000-0000-0000000b0001")
-D1 = UUID("00000000-0000-0000-0000-0000000c0001")
 D2 = UUID("00000000-0000-0000-0000-0000000c0002")
-WHO: dict[str, Any] = {"sponsorship_id": S1, "donor_id": DONOR, "donor_type": "community", "family_id": FAMILY}
 
 SPONSORED = FamilySponsored(**WHO, amount_rp=2_700_000, start_date=TODAY, kelurahan_code=MEDONO, sponsored_on=TODAY)
-DONOR_WITH_3M = donors.fold(
-    [
-        DonorRegistered(donor_id=DONOR, donor_type="community", registered_on=TODAY),
-        ContributionReceived(
-            donor_id=DONOR,
-            donor_type="community",
-            contribution_id=D1,
-            amount_rp=3_000_000,
-            received_on=TODAY,
-            method="cash",
-        ),
-    ]
-)
+DONOR_WITH_3M = donor_with(3_000_000, TODAY)
 
 
 def sponsoring(amount: object = 2_700_000, status: str = "enrolled") -> SponsorFamily:
