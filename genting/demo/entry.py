@@ -30,7 +30,7 @@ from typing import Any
 
 import httpx
 
-from genting.demo.dataset import Dataset, Donor, Family, Session, Step
+from genting.demo.records import Dataset, Donor, Family, Session, Step
 from genting.services_client import Services
 
 PARTIAL_PLAN_WAIT = 5.0  # seconds: a partly sponsored family's plan may still open (amounts vary)

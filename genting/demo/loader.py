@@ -25,8 +25,9 @@ from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 from genting.client import problem
-from genting.demo.dataset import PROGRAMME_DAYS, SEED, Dataset, build
+from genting.demo.dataset import build
 from genting.demo.entry import Entry, Outcome
+from genting.demo.records import PROGRAMME_DAYS, SEED, Dataset
 from genting.services_client import Services, Tally
 
 STATE_FILE = "demo.json"
