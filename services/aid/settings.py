@@ -72,10 +72,10 @@ class AidSettings(Settings):
         if self.photo_s3_bucket:
             return S3PhotoStore(
                 self.photo_s3_bucket,
-                endpoint_url=self.photo_s3_endpoint,
+                endpoint_url=self.photo_s3_endpoint or None,  # empty = AWS S3
                 access_key=self.photo_s3_access_key.get_secret_value() if self.photo_s3_access_key else None,
                 secret_key=self.photo_s3_secret_key.get_secret_value() if self.photo_s3_secret_key else None,
-                region=self.photo_s3_region,
+                region=self.photo_s3_region or None,
             )
         if self.photo_dir is not None:
             return DirectoryPhotoStore(self.photo_dir)

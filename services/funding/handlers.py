@@ -5,7 +5,6 @@ version (and the inline view), plus the cross-aggregate rows of lookups.py in th
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from uuid import UUID
@@ -32,6 +31,7 @@ from services.funding.domain import (
     SponsorFamily,
     Sponsorship,
     donor,
+    plans,
     split_delivery,
     sponsorship,
 )
@@ -138,7 +138,7 @@ class Handlers:
             family_status=family["status"] if family else "unknown",
             kelurahan_code=family["kelurahan_code"] if family else None,
             enrolled_on=family["enrolled_on"] if family else None,
-            plan_ended=await lookups.plan_ended(conn, cmd.family_id),
+            plan_ended=plans.plan_ended(await lookups.plan_statuses(conn, cmd.family_id)),
         )
         loaded = await self.donors.load(conn, cmd.donor_id, private=False, lock=True)
         allocated, sponsored = sponsorship.sponsor(loaded.state, cmd, self.limits)
@@ -177,7 +177,7 @@ class Handlers:
         await lookups.family_exited(conn, cmd.family_id, cmd.kelurahan_code, cmd.exited_on)
         # With a plan open, aid closes it on the exit and ClosePlan releases the rest after the
         # last deliveries are paid; releasing now would leave those unpaid.
-        if await lookups.has_open_plan(conn, cmd.family_id):
+        if plans.has_open_plan(await lookups.plan_statuses(conn, cmd.family_id)):
             return 0
         return await self.release_family(conn, ReleaseFamily(cmd.family_id, "family_exited", None, cmd.exited_on), meta)
 
@@ -239,7 +239,7 @@ class Handlers:
         that two releases sharing donors cannot deadlock.
         """
         await lookups.lock_or_create_family(conn, cmd.family_id)
-        returned: dict[UUID, list[ReturnFunds]] = defaultdict(list)
+        returned: list[ReturnFunds] = []
         for aggregate in await lookups.family_sponsorships(conn, self.sponsorships, cmd.family_id):
             state = aggregate.state
             assert state.donor_id is not None
@@ -248,13 +248,11 @@ class Handlers:
             if events:
                 await self.sponsorships.save(conn, aggregate, facts(events), meta)
                 amount = events[0].amount_rp
-                returned[state.donor_id].append(
-                    ReturnFunds(state.donor_id, aggregate.stream_id, amount, cmd.reason, cmd.on)
-                )
+                returned.append(ReturnFunds(state.donor_id, aggregate.stream_id, amount, cmd.reason, cmd.on))
         total = 0
-        for donor_id in sorted(returned):
-            await self.donors.execute(conn, donor_id, _returning(returned[donor_id]), meta)
-            total += sum(r.amount_rp for r in returned[donor_id])
+        for donor_id, returns in plans.returns_by_donor(returned):
+            await self.donors.execute(conn, donor_id, _returning(returns), meta)
+            total += sum(r.amount_rp for r in returns)
         if total:
             self.stats.releases += 1
             log.info("sponsorships_released", family_id=str(cmd.family_id), reason=cmd.reason, amount_rp=total)

@@ -143,23 +143,10 @@ async def plan_closed(conn: asyncpg.Connection, plan_id: UUID, family_id: UUID, 
     )
 
 
-async def plan_ended(conn: asyncpg.Connection, family_id: UUID) -> bool:
-    """The family had a plan and none is open any more: it completed, ended incomplete or closed."""
-    return bool(
-        await conn.fetchval(
-            "select exists (select 1 from funding_plans where family_id = $1 and status = 'closed')"
-            " and not exists (select 1 from funding_plans where family_id = $1 and status = 'open')",
-            family_id,
-        )
-    )
-
-
-async def has_open_plan(conn: asyncpg.Connection, family_id: UUID) -> bool:
-    return bool(
-        await conn.fetchval(
-            "select exists (select 1 from funding_plans where family_id = $1 and status = 'open')", family_id
-        )
-    )
+async def plan_statuses(conn: asyncpg.Connection, family_id: UUID) -> set[str]:
+    """The statuses of the family's plans (`open`, `closed`): domain/plans.py says what follows."""
+    rows = await conn.fetch("select distinct status from funding_plans where family_id = $1", family_id)
+    return {r["status"] for r in rows}
 
 
 async def claim_delivery(

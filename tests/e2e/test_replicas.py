@@ -32,6 +32,7 @@ import httpx
 import nats
 import pytest
 from consistency import databases, quiet, replay_equals_live
+from pydantic import SecretStr
 from up_support import Up, genting_up
 
 from genting.state import load_secrets
@@ -277,7 +278,9 @@ async def test_two_replicas_each_under_load_through_kills_lose_nothing_and_count
                 # Every read model equals a replay of its events.
                 # Each service's own data key (genting up gives each its own).
                 keys = {
-                    name: Settings(jwt_secret=secrets.jwt_secret, data_key=secrets.data_keys[name])
+                    name: Settings(
+                        jwt_secret=SecretStr(secrets.jwt_secret), data_key=SecretStr(secrets.data_keys[name])
+                    )
                     for name in ("registry", "aid")
                 }
                 await replay_equals_live(

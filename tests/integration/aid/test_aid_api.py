@@ -98,6 +98,18 @@ class TestDeliveries:
         assert field in [e["field"] for e in response.json()["errors"]]
         assert await stored(aid) == before
 
+    async def test_a_delivery_covers_at_most_fourteen_days_past_its_handing_over_by_default(self, aid: Aid) -> None:
+        # The service runs with GENTING_DELIVERY_MAX_AHEAD_DAYS unset: the default is the rule.
+        plan = await open_plan(aid)
+        before = await stored(aid)
+        too_far = await deliver(aid, plan, delivery(day(1), 16, delivered_on=day(1)))
+        assert too_far.status_code == 422, too_far.text
+        assert [e["field"] for e in too_far.json()["errors"]] == ["period_to"]
+        assert await stored(aid) == before
+        fourteen_ahead = await deliver(aid, plan, delivery(day(1), 15, delivered_on=day(1)))
+        assert fourteen_ahead.status_code == 201, fourteen_ahead.text
+        assert fourteen_ahead.json()["days_covered"] == 15
+
     async def test_a_delivery_overlapping_covered_days_is_a_conflict(self, aid: Aid) -> None:
         plan = await open_plan(aid)
         assert (await deliver(aid, plan, delivery(day(1), 7))).status_code == 201

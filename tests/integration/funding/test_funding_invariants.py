@@ -385,11 +385,11 @@ class Ledger(RuleBasedStateMachine):
             )
         families = self.run(self.funding.pool.fetch(FAMILY_TOTALS, list(self.family)))
         for r in families:
-            model = self.family[r["family_id"]].sponsorships
+            ledger = self.family[r["family_id"]].sponsorships
             assert (r["sponsored"], r["drawn"], r["released"]) == (
-                sum(s.amount for s in model),
-                sum(s.drawn for s in model),
-                sum(s.released for s in model),
+                sum(s.amount for s in ledger),
+                sum(s.drawn for s in ledger),
+                sum(s.released for s in ledger),
             )
         broken = self.run(self.funding.pool.fetch(VIOLATIONS))
         assert not broken, [dict(r) for r in broken]

@@ -15,7 +15,7 @@ from registry_support import MEDONO, TODAY, token
 from services.registry import schedule
 from services.registry.app import create_app
 from services.registry.settings import RegistrySettings
-from shared.testing import TEST_DATA_KEY, TEST_JWKS_FILE
+from shared.testing.apps import serving, settings_for
 from shared.testing.registry_examples import family_body
 
 TEMBALANG = "33.74.01.1006"
@@ -23,18 +23,11 @@ TEMBALANG = "33.74.01.1006"
 
 @pytest.fixture
 async def semarang(database_url: str, js_clean: str) -> AsyncIterator[httpx.AsyncClient]:
-    settings = RegistrySettings(
-        database_url=database_url,
-        nats_url=js_clean,
-        jwks_file=TEST_JWKS_FILE,
-        data_key=TEST_DATA_KEY,
-        city="33.74",
-    )
+    settings = settings_for(RegistrySettings, database_url, js_clean, city="33.74")
     app = create_app(settings)
     app.state.clock = lambda: TODAY
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://registry") as client:
-            yield client
+    async with serving(app, "registry") as client:
+        yield client
 
 
 async def test_a_semarang_deployment_registers_its_kelurahan_and_refuses_pekalongans(

@@ -4,7 +4,6 @@ would, waiting until the three consumers have caught up, reading the reporting s
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,30 +11,21 @@ from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
 from services.reporting.projections import PROJECTIONS
-from shared.auth import issue_token
 from shared.messaging import MSG_ID_HEADER
-from shared.nats_setup import ensure_stream, owned_stream_config
-from shared.testing import TEST_SIGNING_KEY, wait_until
+from shared.testing import bearer, wait_until
+from shared.testing.bus import declare_streams, stream_messages
 from shared.testing.reporting_examples import Published
 
 UPSTREAMS = ("registry", "funding", "aid")
 
 
 def token(role: str, kelurahan: str | None = None) -> dict[str, str]:
-    jwt = issue_token(
-        TEST_SIGNING_KEY,
-        role=role,
-        sub=f"{role}-test",
-        kelurahan=kelurahan,
-        donor_id="d-1" if role == "donor" else None,
-    )
-    return {"Authorization": f"Bearer {jwt}"}
+    return bearer(role, kelurahan=kelurahan, donor_id="d-1" if role == "donor" else None)
 
 
 async def declare_upstreams(js: JetStreamContext) -> None:
     """In production each owner declares its stream; here the test stands in for them."""
-    for context in UPSTREAMS:
-        await ensure_stream(js, owned_stream_config(context))
+    await declare_streams(js, *UPSTREAMS)
 
 
 async def publish(js: JetStreamContext, items: Sequence[Published], msg_id: str | None = None) -> None:
@@ -74,17 +64,7 @@ async def wait_caught_up(js: JetStreamContext, timeout: float = 20.0) -> None:
 
 async def snapshots(js: JetStreamContext) -> list[dict[str, Any]]:
     """Every ProgressSnapshot in GENTING_REPORTING, with its subject and Nats-Msg-Id."""
-    try:
-        state = (await js.stream_info("GENTING_REPORTING")).state
-    except NotFoundError:
-        return []
-    out = []
-    for seq in range(state.first_seq, state.last_seq + 1) if state.messages else ():
-        msg = await js.get_msg("GENTING_REPORTING", seq)
-        out.append(
-            {"subject": msg.subject, "msg_id": (msg.headers or {}).get(MSG_ID_HEADER), **json.loads(msg.data or b"{}")}
-        )
-    return out
+    return await stream_messages(js, "GENTING_REPORTING")
 
 
 def without_times(report: dict[str, Any]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from services.reporting.app import create_app
 from services.reporting.settings import ReportingSettings
 from shared.clock import FixedClock
 from shared.testing import reporting_scenarios as S
+from shared.testing.apps import serving
 from shared.testing.reporting_examples import MINIMUM_RP, Programme
 
 pytestmark = pytest.mark.integration
@@ -141,9 +142,8 @@ class TestHistory:
 @pytest.fixture
 async def twenty_a_day(settings: ReportingSettings, js: JetStreamContext) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings.model_copy(update={"daily_minimum_rp": 20_000}))
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://reporting") as client:
-            yield client
+    async with serving(app, "reporting") as client:
+        yield client
 
 
 class TestFundingRules:

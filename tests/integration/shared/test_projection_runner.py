@@ -171,48 +171,39 @@ class TestOrder:
         assert await view(pool) == {thing: [1, 2]}
 
 
+async def waiting_behind_the_first(pool: asyncpg.Pool, *, commit: bool) -> tuple[UUID, list[Outcome]]:
+    """Transaction A gates version 1 of a stream and holds it; B gates the same version and waits
+    on A's row lock; A then commits (or rolls back). Returns the stream and what B's gate decided."""
+    thing = uuid4()
+    async with pool.acquire() as a, pool.acquire() as b:
+        tx_a = a.transaction()
+        await tx_a.start()
+        assert await gate(a, "p", [(thing, 1)]) == [Outcome.APPLY]
+
+        async def in_b() -> list[Outcome]:
+            async with b.transaction():
+                return await gate(b, "p", [(thing, 1)])
+
+        second = asyncio.create_task(in_b())
+        b_pid = b.get_server_pid()
+        await wait_until(
+            lambda: pool.fetchval("select wait_event_type = 'Lock' from pg_stat_activity where pid = $1", b_pid),
+            message="B waits for A",
+        )
+        await (tx_a.commit() if commit else tx_a.rollback())
+        return thing, await second
+
+
 class TestGate:
     async def test_of_two_concurrent_transactions_on_one_version_exactly_one_applies(self, pool: asyncpg.Pool) -> None:
-        thing = uuid4()
-        async with pool.acquire() as a, pool.acquire() as b:
-            tx_a = a.transaction()
-            await tx_a.start()
-            assert await gate(a, "p", [(thing, 1)]) == [Outcome.APPLY]
-
-            async def in_b() -> list[Outcome]:
-                async with b.transaction():
-                    return await gate(b, "p", [(thing, 1)])
-
-            second = asyncio.create_task(in_b())
-            b_pid = b.get_server_pid()
-            await wait_until(
-                lambda: pool.fetchval("select wait_event_type = 'Lock' from pg_stat_activity where pid = $1", b_pid),
-                message="B waits for A",
-            )
-            await tx_a.commit()
-            assert await second == [Outcome.DUPLICATE]
+        thing, second = await waiting_behind_the_first(pool, commit=True)
+        assert second == [Outcome.DUPLICATE]
 
         assert await pool.fetchval("select version from projection_versions where stream_id = $1", thing) == 1
 
     async def test_when_the_applying_transaction_rolls_back_the_waiting_one_applies(self, pool: asyncpg.Pool) -> None:
-        thing = uuid4()
-        async with pool.acquire() as a, pool.acquire() as b:
-            tx_a = a.transaction()
-            await tx_a.start()
-            assert await gate(a, "p", [(thing, 1)]) == [Outcome.APPLY]
-
-            async def in_b() -> list[Outcome]:
-                async with b.transaction():
-                    return await gate(b, "p", [(thing, 1)])
-
-            second = asyncio.create_task(in_b())
-            b_pid = b.get_server_pid()
-            await wait_until(
-                lambda: pool.fetchval("select wait_event_type = 'Lock' from pg_stat_activity where pid = $1", b_pid),
-                message="B waits for A",
-            )
-            await tx_a.rollback()
-            assert await second == [Outcome.APPLY]
+        _, second = await waiting_behind_the_first(pool, commit=False)
+        assert second == [Outcome.APPLY]
 
     async def test_of_many_racing_transactions_exactly_one_applies_each_version(self, pool: asyncpg.Pool) -> None:
         one, two = uuid4(), uuid4()
@@ -314,7 +305,7 @@ async def test_one_event_on_an_idle_runner_is_applied_well_before_the_fetch_time
 
         async def waiting() -> bool:  # the runner's pull request is parked on the server
             try:
-                return (await js.consumer_info(REGISTRY, things.name)).num_waiting >= 1
+                return bool((await js.consumer_info(REGISTRY, things.name)).num_waiting >= 1)
             except NotFoundError:
                 return False
 

@@ -9,6 +9,7 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from aid_examples import FAMILY, MEDONO, S1, S2, START
 
 from services.aid.domain import (
     CloseForExit,
@@ -48,17 +49,12 @@ from shared.contracts.aid import (
 from shared.errors import InvalidCommand
 from shared.repository import Fact
 
-FAMILY = UUID("00000000-0000-0000-0000-00000000f001")
 PLAN = plan_id_for(FAMILY)
-S1 = UUID("00000000-0000-0000-0000-0000000005a1")
-S2 = UUID("00000000-0000-0000-0000-0000000005a2")
 D1 = UUID("00000000-0000-0000-0000-0000000000d1")
 D2 = UUID("00000000-0000-0000-0000-0000000000d2")
 D3 = UUID("00000000-0000-0000-0000-0000000000d3")
 PHOTO = UUID("00000000-0000-0000-0000-0000000000f7")
-MEDONO = "33.75.01.1002"
 POLICY = PlanRules()
-START = date(2025, 3, 1)
 END = START + timedelta(days=179)
 TODAY = date(2025, 3, 1)
 LATER = date(2025, 12, 31)  # the clock when a plan opens from sponsorships: after any start it tests

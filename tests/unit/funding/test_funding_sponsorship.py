@@ -3,11 +3,12 @@ deliveries draw (oldest first, never more than remains) and how the rest is rele
 
 from __future__ import annotations
 
-from datetime import date
 from functools import reduce
+from typing import Any
 from uuid import UUID
 
 import pytest
+from funding_examples import DONOR, FAMILY, MEDONO, S1, S2, S3, TODAY
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -31,20 +32,14 @@ from shared.contracts.funding import (
     FundsAllocated,
     SponsorshipDrawn,
     SponsorshipReleased,
+    SponsorshipStreamEvent,
 )
 from shared.errors import InvalidCommand
 
-TODAY = date(2025, 6, 2)
-DONOR = UUID("00000000-0000-0000-0000-0000000d0001")
-FAMILY = UUID("00000000-0000-0000-0000-0000000f0001")
-S1 = UUID("00000000-0000-0000-0000-0000000a0001")
-S2 = UUID("00000000-0000-0000-0000-0000000a0002")
-S3 = UUID("00000000-0000-0000-0000-0000000a0003")
 PLAN = UUID("00000000-0000-0000-0000-0000000b0001")
 D1 = UUID("00000000-0000-0000-0000-0000000c0001")
 D2 = UUID("00000000-0000-0000-0000-0000000c0002")
-MEDONO = "33.75.01.1002"
-WHO = {"sponsorship_id": S1, "donor_id": DONOR, "donor_type": "community", "family_id": FAMILY}
+WHO: dict[str, Any] = {"sponsorship_id": S1, "donor_id": DONOR, "donor_type": "community", "family_id": FAMILY}
 
 SPONSORED = FamilySponsored(**WHO, amount_rp=2_700_000, start_date=TODAY, kelurahan_code=MEDONO, sponsored_on=TODAY)
 DONOR_WITH_3M = donors.fold(
@@ -148,7 +143,7 @@ class TestDrawing:
 
 class TestReleasing:
     def test_the_unspent_rest_is_released_once(self) -> None:
-        given_ = [SPONSORED, drawn(2_000_000, 700_000)]
+        given_: list[SponsorshipStreamEvent] = [SPONSORED, drawn(2_000_000, 700_000)]
         when = Release(sponsorship_id=S1, reason="plan_closed", plan_id=PLAN, on=TODAY)
         [event] = decide(fold(given_), when)
         assert event == SponsorshipReleased(

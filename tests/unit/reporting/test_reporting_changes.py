@@ -134,7 +134,12 @@ def test_a_confirmation_without_a_photo_reference_is_read_by_its_date_only() -> 
     family = p.register(MEDONO)
     plan = p.open_plan(family)
     delivery = UUID(int=9)
-    data = {"plan_id": str(plan), "family_id": str(family), "kelurahan_code": MEDONO, "delivery_id": str(delivery)}
+    data: dict[str, object] = {
+        "plan_id": str(plan),
+        "family_id": str(family),
+        "kelurahan_code": MEDONO,
+        "delivery_id": str(delivery),
+    }
     data |= {"confirmed_on": "2025-01-10", "confirmed_by": "lurah", "photo_id": str(UUID(int=3)), "has_photo": True}
     p.emit(("aid", "DeliveryConfirmed", plan, data))
     [c] = aid_changes(last(p))
