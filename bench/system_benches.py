@@ -127,7 +127,7 @@ async def system_projection(servers: Servers, js: JetStreamContext, rep: int, co
 
 async def start_registry(servers: Servers, js: JetStreamContext, part: str) -> Service:
     """`uvicorn --factory services.registry.app:create_app` on a fresh database and a fresh stream."""
-    await delete_stream(js, REGISTRY_STREAM)  # the registry declares it again at start
+    await producer_stream(servers, js)  # emptied and made as the migration step does: a service makes none
     secret = secrets.token_urlsafe(32)
     env = {
         "GENTING_SERVICE": "registry",
