@@ -48,9 +48,9 @@ def _meta(envelope: Envelope) -> Metadata:
 class Families:
     """What both policies do once their own fact is stored: lock the family, then review its plan."""
 
-    def __init__(self, handlers: Handlers, policy: PlanRules, today: Callable[[], date]) -> None:
+    def __init__(self, handlers: Handlers, rules: PlanRules, today: Callable[[], date]) -> None:
         self.handlers = handlers
-        self.policy = policy
+        self.rules = rules
         self.today = today
 
     async def lock(self, conn: asyncpg.Connection, family_id: UUID) -> asyncpg.Record:
@@ -65,7 +65,7 @@ class Families:
             enrolled_on=family["enrolled_on"],
             exited=family["exited_on"] is not None,
             sponsorships=await lookups.open_sponsorships(conn, family_id),
-            policy=self.policy,
+            rules=self.rules,
             today=self.today(),
         )
         for fact in await self.handlers.review_funding(conn, command, _meta(envelope)):
