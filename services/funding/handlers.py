@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import date
 from uuid import UUID
 
 import asyncpg
@@ -16,27 +17,29 @@ from services.funding import lookups
 from services.funding.domain import (
     ClosePlan,
     Donor,
-    Draw,
     Limits,
     MakePledge,
     PayDelivery,
     ReceiveContribution,
+    RecordEligibility,
     RecordEnrolment,
     RecordExit,
     RecordPlan,
     RegisterDonor,
     Release,
     ReleaseFamily,
+    ReleaseUnplanned,
     ReturnFunds,
     SponsorFamily,
     Sponsorship,
     donor,
+    pay_delivery,
     plans,
-    split_delivery,
     sponsorship,
 )
 from services.funding.donor_data import DonorData
 from shared.contracts.base import Event
+from shared.contracts.funding import CATALOG, ReleaseReason, SponsorshipReleased
 from shared.crypto import WrappedKeyCipher
 from shared.errors import FieldError, InvalidCommand
 from shared.eventstore import Metadata
@@ -70,6 +73,11 @@ def _returning(returns: Sequence[ReturnFunds]) -> Callable[[Donor], list[Fact]]:
     return decide
 
 
+def delivery_repository() -> Repository[None]:
+    """The delivery streams hold only DeliveryUnfunded: a record, with no state to decide on."""
+    return Repository("delivery", CATALOG, lambda: None, lambda state, _fact: state)
+
+
 @dataclass
 class Handlers:
     """Funding's commands over the repositories and limits app.py configures. Each method takes the
@@ -84,6 +92,8 @@ class Handlers:
     family_keys: WrappedKeyCipher | None = None
     # Donors' own personal data, sealed under a key per donor (donor_data.py).
     donor_data: DonorData = field(default_factory=lambda: DonorData(None, b""))
+    # What no sponsorship could pay of a delivery (DeliveryUnfunded), one stream per delivery.
+    deliveries: Repository[None] = field(default_factory=lambda: delivery_repository())
 
     # -- donors -------------------------------------------------------------------------------
 
@@ -139,6 +149,8 @@ class Handlers:
             kelurahan_code=family["kelurahan_code"] if family else None,
             enrolled_on=family["enrolled_on"] if family else None,
             plan_ended=plans.plan_ended(await lookups.plan_statuses(conn, cmd.family_id)),
+            eligible=family["eligible"] if family else True,
+            ineligible_since=family["eligibility_on"] if family else None,
         )
         loaded = await self.donors.load(conn, cmd.donor_id, private=False, lock=True)
         allocated, sponsored = sponsorship.sponsor(loaded.state, cmd, self.limits)
@@ -173,6 +185,12 @@ class Handlers:
     async def record_enrolment(self, conn: asyncpg.Connection, cmd: RecordEnrolment) -> None:
         await lookups.family_enrolled(conn, cmd.family_id, cmd.kelurahan_code, cmd.enrolled_on)
 
+    async def record_eligibility(self, conn: asyncpg.Connection, cmd: RecordEligibility) -> None:
+        """Sponsorships already made stay: a plan opened runs to its end, and money still waiting
+        for a plan goes back by the hold rule (release_unplanned)."""
+        await lookups.lock_or_create_family(conn, cmd.family_id)
+        await lookups.family_eligibility(conn, cmd.family_id, cmd.kelurahan_code, cmd.eligible, cmd.effective_on)
+
     async def record_exit(self, conn: asyncpg.Connection, cmd: RecordExit, meta: Metadata) -> int:
         await lookups.family_exited(conn, cmd.family_id, cmd.kelurahan_code, cmd.exited_on)
         # With a plan open, aid closes it on the exit and ClosePlan releases the rest after the
@@ -193,18 +211,20 @@ class Handlers:
         )
 
     async def pay_delivery(self, conn: asyncpg.Connection, cmd: PayDelivery, meta: Metadata) -> int:
-        """Pay a delivery from the family's sponsorships, oldest first; returns the shortfall.
+        """Pay a delivery from the family's sponsorships, oldest first; returns the unfunded rest.
 
         Aid checks its budget before it records a delivery, so a shortfall means funding released or
         never held the money (e.g. the family's exit was handled before a delivery made earlier).
-        Food already delivered cannot be refused: what can be drawn is drawn, the rest is recorded
-        in funding_deliveries.shortfall_rp, logged and counted, for the programme office to settle.
+        Food already delivered cannot be refused: what can be drawn is drawn, and the rest is a
+        published fact (DeliveryUnfunded on the delivery's own stream) that reporting counts as
+        `unfunded_rp`, for the programme office to settle; funding_deliveries keeps it too.
         """
         await lookups.lock_or_create_family(conn, cmd.family_id)
         open_ = [
             a for a in await lookups.family_sponsorships(conn, self.sponsorships, cmd.family_id) if a.state.is_open
         ]
-        draws, shortfall = split_delivery([(a.stream_id, a.state.remaining_rp) for a in open_], cmd.value_rp)
+        draws, unfunded = pay_delivery([(a.stream_id, a.state.remaining_rp) for a in open_], cmd)
+        shortfall = sum(e.unfunded_rp for e in unfunded)
         # Recorded before anything is drawn: the same delivery again draws nothing.
         if not await lookups.claim_delivery(
             conn, cmd.delivery_id, cmd.plan_id, cmd.family_id, cmd.value_rp, shortfall, cmd.delivered_on
@@ -213,12 +233,13 @@ class Handlers:
             log.info("duplicate_ignored", delivery_id=str(cmd.delivery_id))
             return 0
         by_id = {a.stream_id: a for a in open_}
-        for sponsorship_id, amount in draws:
-            aggregate = by_id[sponsorship_id]
-            draw = Draw(sponsorship_id, cmd.delivery_id, cmd.plan_id, amount, cmd.delivered_on)
+        for draw in draws:
+            aggregate = by_id[draw.sponsorship_id]
             await self.sponsorships.save(conn, aggregate, facts(sponsorship.decide(aggregate.state, draw)), meta)
         self.stats.deliveries += 1
         if shortfall:
+            # A new stream per delivery, appended once (claim_delivery above holds the duplicates).
+            await self.deliveries.save(conn, Aggregate(cmd.delivery_id, None), facts(unfunded), meta)
             self.stats.shortfalls += 1
             self.stats.shortfall_rp += shortfall
             log.warning(
@@ -230,6 +251,43 @@ class Handlers:
                 shortfall_rp=shortfall,
             )
         return shortfall
+
+    async def release_unplanned(
+        self,
+        conn: asyncpg.Connection,
+        family_id: UUID,
+        hold_days: int,
+        minimum_rp: int,
+        known_through: date | None,
+        meta: Metadata,
+    ) -> int:
+        """Funding's clock, for one family: each of its sponsorships still waiting for a plan past
+        its hold goes back to its donor (reason no_plan). Under the family's lock, so an
+        AidPlanOpened or a new sponsorship handled at the same time is ordered against it."""
+        await lookups.lock_or_create_family(conn, family_id)
+        eligible = await lookups.family_eligible(conn, family_id)
+        plan_known = bool(await lookups.plan_statuses(conn, family_id))
+        held = [a for a in await lookups.family_sponsorships(conn, self.sponsorships, family_id) if a.state.is_open]
+        family_held = sum(a.state.remaining_rp for a in held)
+        returned: list[ReturnFunds] = []
+        for aggregate in held:
+            state = aggregate.state
+            assert state.donor_id is not None
+            command = ReleaseUnplanned(
+                aggregate.stream_id, hold_days, known_through, plan_known, family_held, minimum_rp, eligible
+            )
+            events = sponsorship.decide(state, command)
+            if events:
+                await self.sponsorships.save(conn, aggregate, facts(events), meta)
+                released = events[0]
+                assert isinstance(released, SponsorshipReleased)
+                family_held -= released.amount_rp
+                returned.append(
+                    ReturnFunds(
+                        state.donor_id, aggregate.stream_id, released.amount_rp, "no_plan", released.released_on
+                    )
+                )
+        return await self._return(conn, returned, family_id, "no_plan", meta)
 
     async def release_family(self, conn: asyncpg.Connection, cmd: ReleaseFamily, meta: Metadata) -> int:
         """Release the unspent rest of every sponsorship of the family to its donor; returns the total.
@@ -249,11 +307,22 @@ class Handlers:
                 await self.sponsorships.save(conn, aggregate, facts(events), meta)
                 amount = events[0].amount_rp
                 returned.append(ReturnFunds(state.donor_id, aggregate.stream_id, amount, cmd.reason, cmd.on))
+        return await self._return(conn, returned, cmd.family_id, cmd.reason, meta)
+
+    async def _return(
+        self,
+        conn: asyncpg.Connection,
+        returned: list[ReturnFunds],
+        family_id: UUID,
+        reason: ReleaseReason,
+        meta: Metadata,
+    ) -> int:
+        """The donors' side of a release (FundsReturned), in donor-id order; returns the total."""
         total = 0
         for donor_id, returns in plans.returns_by_donor(returned):
             await self.donors.execute(conn, donor_id, _returning(returns), meta)
             total += sum(r.amount_rp for r in returns)
         if total:
             self.stats.releases += 1
-            log.info("sponsorships_released", family_id=str(cmd.family_id), reason=cmd.reason, amount_rp=total)
+            log.info("sponsorships_released", family_id=str(family_id), reason=reason, amount_rp=total)
         return total

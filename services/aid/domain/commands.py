@@ -101,6 +101,9 @@ class ReviewFunding:
     sponsorships: tuple[Sponsorship, ...]
     rules: PlanRules
     today: date
+    # The registry's FamilyEligibilityChanged: a family no longer a target gets no new plan (a
+    # running one runs to its end).
+    eligible: bool = True
 
 
 @dataclass(frozen=True)
@@ -166,6 +169,9 @@ class RecordIntervention:
     today: date
     recorded_by: str
     rules: PlanRules = PlanRules()
+    funded_by: str = "in_kind"
+    source_donor_id: UUID | None = None
+    source_organisation: str | None = None
 
 
 PlanCommand = ReviewFunding | CloseForExit | EndWindow | RecordDelivery | ConfirmDelivery | RecordIntervention

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -53,6 +54,7 @@ from shared.contracts.aid import (
     InterventionRecorded,
     PlanOutcome,
 )
+from shared.effective import known_through
 from shared.errors import FieldError, InvalidCommand
 from shared.repository import Fact
 
@@ -169,7 +171,7 @@ def _review_funding(state: Plan, cmd: ReviewFunding) -> list[Fact]:
     sponsorship never raises the budget twice."""
     if state.status == "none":
         total = sum(s.amount_rp for s in cmd.sponsorships)
-        if cmd.enrolled_on is None or cmd.exited or total < cmd.rules.minimum_rp:
+        if cmd.enrolled_on is None or cmd.exited or not cmd.eligible or total < cmd.rules.minimum_rp:
             return []
         start = window_start(cmd)
         event = AidPlanOpened(
@@ -239,19 +241,6 @@ def _with_funding(before: Plan, facts: list[Fact], on: date) -> list[Fact]:
     else:
         event = AidPlanFullyFunded(**_ids(after), funded_on=on)
     return [*facts, Fact(event)]
-
-
-def known_through(
-    today: date, recorded_through: date | None, max_entry_delay_days: int | None, entered_through: date | None
-) -> date | None:
-    """The last day up to which aid may take its records as complete: the latest effective date
-    among them, the operator's "entered through DATE", or — records being entered at most
-    `max_entry_delay_days` late — today minus that bound, whichever is latest. The bound is what
-    ends the wait when a city stops entering records: after it, the clock alone decides."""
-    candidates = [d for d in (recorded_through, entered_through) if d is not None]
-    if max_entry_delay_days is not None:
-        candidates.append(today - max_entry_delay_days * ONE_DAY)
-    return max(candidates) if candidates else None
 
 
 def window_over(state: Plan, today: date, recorded_through: date | None, grace_days: int) -> bool:
@@ -419,6 +408,7 @@ def _record_intervention(state: Plan, cmd: RecordIntervention) -> list[Fact]:
         errors += check_effective("done_on", cmd.done_on, cmd.today, cmd.rules, state.window.first, "the plan's start")
     if cmd.value_rp < 0:
         errors.append(FieldError("value_rp", "must not be negative"))
+    errors += _source_errors(cmd)
     if errors:
         raise InvalidCommand(errors)
     # After completion a family may still get a latrine or a referral; after its exit, not.
@@ -430,8 +420,33 @@ def _record_intervention(state: Plan, cmd: RecordIntervention) -> list[Fact]:
         kind=cast(InterventionKind, cmd.kind),
         done_on=cmd.done_on,
         value_rp=cmd.value_rp,
+        funded_by="in_kind",
+        source_donor_id=cmd.source_donor_id,
+        source_organisation=cmd.source_organisation,
     )
     return [Fact(event, InterventionNote(description=description, recorded_by=cmd.recorded_by))]
+
+
+# An organisation's code: it goes on the bus and into reports, so a code, never a sentence.
+ORGANISATION_CODE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+
+
+def _source_errors(cmd: RecordIntervention) -> list[FieldError]:
+    """An intervention is given in kind (sponsorships pay food only), from at most one named source."""
+    if cmd.funded_by != "in_kind":
+        return [FieldError("funded_by", "must be in_kind: sponsorships pay the family's food only")]
+    if cmd.source_organisation is None:
+        return []
+    if cmd.source_donor_id is not None:
+        return [FieldError("source_organisation", "name one source: a donor or an organisation, not both")]
+    if not ORGANISATION_CODE.fullmatch(cmd.source_organisation):
+        return [
+            FieldError(
+                "source_organisation",
+                "must be an organisation's code: 1 to 64 lowercase letters, digits, '.', '_' or '-'",
+            )
+        ]
+    return []
 
 
 def _ids(state: Plan) -> dict[str, Any]:

@@ -210,3 +210,10 @@ def test_a_big_city_charts_the_kelurahan_furthest_along_and_tables_them_all(
     kecamatan = html.split('aria-label="Masuk program per kecamatan"')[1].split("</svg>")[0]
     labels = re.findall(r'<text class="label"[^>]*>([^<]*)</text>', kecamatan)
     assert "Semarang Tengah" in labels and "Tembalang" in labels  # names differ: kept whole
+
+
+def test_food_delivered_that_no_sponsorship_paid_is_shown_beside_the_top_up(
+    progress: CityProgress, funding: FundingReport, aid: AidReport
+) -> None:
+    html = page(progress, funding.model_copy(update={"unfunded_rp": 150_000}), aid)
+    assert 'data-metric="funding.unfunded_rp" data-value="150000"' in html
