@@ -48,12 +48,14 @@ import httpx  # noqa: E402
 import nats  # noqa: E402
 import processes  # noqa: E402  bench/processes.py: servers, services as processes
 import uvloop  # noqa: E402
+from corpus import make_corpus  # noqa: E402  bench/corpus.py: the raw baseline's events
+from figures import median, percentile, wait_for  # noqa: E402  bench/figures.py: statistics
 from nats.js import JetStreamContext  # noqa: E402
 from nats.js.api import DeliverPolicy  # noqa: E402
 from nats.js.errors import NotFoundError  # noqa: E402
 from processes import BenchFailure, Servers, Service, note, start_servers  # noqa: E402
+from raw_probes import raw_pg  # noqa: E402  bench/raw_probes.py: the raw baseline
 
-from bench import make_corpus, median, percentile, raw_pg, wait_for  # noqa: E402  raw baseline, statistics
 from genting import nats_topology  # noqa: E402
 from genting.services import get as service_entry  # noqa: E402
 from genting.services import is_available  # noqa: E402

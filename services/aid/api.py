@@ -452,7 +452,7 @@ async def list_plans(
     responses=problem_responses(401),
 )
 async def food_catalogue(request: Request, principal: Caller) -> dict[str, Any]:
-    return {"foods": handlers(request).policy.catalogue.as_json()}
+    return {"foods": handlers(request).rules.catalogue.as_json()}
 
 
 @router.get(

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any, get_args
 
 import asyncpg
 
 from services.reporting.areas import Areas
+from services.reporting.periods import holes, months, weeks
 from services.reporting.reports import (
     AidReport,
     DayDeliveries,
@@ -242,25 +243,6 @@ AID_SQL = AID_SQL.format(gap=GAP_DAYS, underfunded=UNDERFUNDED)
 ACTIVE_GAPS = f"{GAP_DAYS} > 0 and completed_on is null and closed_on is null"
 
 
-def monday(day: date) -> date:
-    return day - timedelta(days=day.weekday())
-
-
-def weeks(start: date, today: date) -> list[date]:
-    """The Mondays from the week the programme started to this week (none before it started)."""
-    first, last = monday(start), monday(today)
-    return [first + timedelta(weeks=i) for i in range(max(0, (last - first).days // 7 + 1))]
-
-
-def months(start: date, today: date) -> list[date]:
-    """The first days of the months from the programme's start month to this month."""
-    out, month = [], start.replace(day=1)
-    while month <= today:
-        out.append(month)
-        month = (month + timedelta(days=32)).replace(day=1)
-    return out
-
-
 WEEKLY_DELIVERIES_SQL = """
 select w.period_start, count(d.delivery_id) as deliveries, coalesce(sum(d.value_rp), 0)::bigint as delivered_rp,
        coalesce(sum(d.days), 0)::bigint as days_covered
@@ -373,23 +355,6 @@ def _gaps_by_kelurahan(rows: Sequence[asyncpg.Record], areas: Areas) -> list[Kel
         )
     # The longest uncovered stretches first: those are the kelurahan to call today.
     return sorted(out, key=lambda g: (-g.gap_days, g.kelurahan_code))
-
-
-def holes(start: date, horizon: date | None, covered: Sequence[tuple[date, date]]) -> list[tuple[date, date]]:
-    """The uncovered stretches from `start` to `horizon` (inclusive) between the covered periods
-    (which never overlap): aid's gaps, derived the same way."""
-    if horizon is None:
-        return []
-    out, day = [], start
-    for first, last in sorted(covered):
-        if first > day:
-            out.append((day, min(first - timedelta(days=1), horizon)))
-        day = max(day, last + timedelta(days=1))
-        if day > horizon:
-            break
-    if day <= horizon:
-        out.append((day, horizon))
-    return [h for h in out if h[0] <= h[1]]
 
 
 async def plan_gaps(

@@ -54,7 +54,7 @@ D1 = UUID("00000000-0000-0000-0000-0000000000d1")
 D2 = UUID("00000000-0000-0000-0000-0000000000d2")
 D3 = UUID("00000000-0000-0000-0000-0000000000d3")
 PHOTO = UUID("00000000-0000-0000-0000-0000000000f7")
-POLICY = PlanRules()
+RULES = PlanRules()
 END = START + timedelta(days=179)
 TODAY = date(2025, 3, 1)
 LATER = date(2025, 12, 31)  # the clock when a plan opens from sponsorships: after any start it tests
@@ -89,7 +89,7 @@ def delivered(delivery_id: UUID, first: int, last: int, value: int | None = None
 
 
 def review(
-    *sponsorships: Sponsorship, enrolled_on: date | None = START, exited: bool = False, policy: PlanRules = POLICY
+    *sponsorships: Sponsorship, enrolled_on: date | None = START, exited: bool = False, rules: PlanRules = RULES
 ) -> ReviewFunding:
     return ReviewFunding(
         plan_id=PLAN,
@@ -98,7 +98,7 @@ def review(
         enrolled_on=enrolled_on,
         exited=exited,
         sponsorships=sponsorships,
-        policy=policy,
+        rules=rules,
         today=LATER,
     )
 
@@ -172,8 +172,8 @@ class TestOpening:
 
     def test_another_city_configures_its_own_minimum_and_duration(self) -> None:
         maluku = PlanRules(daily_minimum_rp=20_000, days=200)
-        assert decide(fold([]), review(Sponsorship(S1, 3_999_999, START), policy=maluku)) == []
-        [fact] = decide(fold([]), review(Sponsorship(S1, 4_000_000, START), policy=maluku))
+        assert decide(fold([]), review(Sponsorship(S1, 3_999_999, START), rules=maluku)) == []
+        [fact] = decide(fold([]), review(Sponsorship(S1, 4_000_000, START), rules=maluku))
         assert isinstance(fact.event, AidPlanOpened)
         assert (fact.event.days, fact.event.daily_minimum_rp) == (200, 20_000)
         assert fact.event.end_date == START + timedelta(days=199)
