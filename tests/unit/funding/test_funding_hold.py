@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, timedelta
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -32,7 +33,7 @@ S1 = UUID("00000000-0000-0000-0000-0000000a0001")
 PLAN = UUID("00000000-0000-0000-0000-0000000b0001")
 D1 = UUID("00000000-0000-0000-0000-0000000c0001")
 MEDONO = "33.75.01.1002"
-WHO = {"sponsorship_id": S1, "donor_id": DONOR, "donor_type": "community", "family_id": FAMILY}
+WHO: dict[str, Any] = {"sponsorship_id": S1, "donor_id": DONOR, "donor_type": "community", "family_id": FAMILY}
 SPONSORED = FamilySponsored(
     **WHO, amount_rp=1_000_000, start_date=SPONSORED_ON, kelurahan_code=MEDONO, sponsored_on=SPONSORED_ON
 )
@@ -120,5 +121,6 @@ class TestEligibility:
         with pytest.raises(FamilyNotEligible) as refused:
             sponsor(donor, replace(command, eligible=False, ineligible_since=date(2025, 2, 20)))
         assert refused.value.status == 409
-        assert [e.field for e in refused.value.errors] == ["family_id"]
-        assert "2025-02-20" in refused.value.errors[0].message
+        errors = refused.value.errors or []
+        assert [e.field for e in errors] == ["family_id"]
+        assert "2025-02-20" in errors[0].message
