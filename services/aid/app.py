@@ -97,14 +97,14 @@ def create_app(settings: AidSettings | None = None) -> FastAPI:
     settings = settings or load_settings()
     repos = repositories(settings)
     photos = settings.photo_store()
-    handlers = Handlers(repos.plans, repos.sessions, repos.visits, repos.family_keys, settings.policy(), photos)
+    handlers = Handlers(repos.plans, repos.sessions, repos.visits, repos.family_keys, settings.plan_rules(), photos)
     app: FastAPI
 
     def today() -> date:
         # Read at call time: tests swap `app.state.clock` for a fake one after the app is built.
         return app.state.clock()  # type: ignore[no-any-return]
 
-    families = Families(handlers, settings.policy(), today)
+    families = Families(handlers, settings.plan_rules(), today)
 
     def policies(_: Settings) -> Sequence[Projection]:
         return [RegistryPolicy(families), FundingPolicy(families)]

@@ -58,7 +58,7 @@ class AidSettings(Settings):
             return PEKALONGAN
         return FoodCatalogue.from_json(json.loads(self.food_catalogue.read_text(encoding="utf-8")))
 
-    def policy(self) -> PlanRules:
+    def plan_rules(self) -> PlanRules:
         return PlanRules(
             catalogue=self.catalogue(),
             daily_minimum_rp=self.daily_minimum_rp,

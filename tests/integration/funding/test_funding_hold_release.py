@@ -36,8 +36,8 @@ async def sponsored(funding: Funding, donor: UUID, family: UUID, amount: int, on
 
 def line(statement: dict[str, Any], family: UUID) -> dict[str, Any]:
     found: list[dict[str, Any]] = [s for s in statement["sponsorships"] if s["family_id"] == str(family)]
-    assert len(found) == 1
-    return found[0]
+    [only] = found
+    return only
 
 
 async def test_a_sponsorship_with_no_plan_after_the_hold_goes_back_to_its_donor(funding: Funding) -> None:

@@ -96,7 +96,7 @@ async def test_a_birth_and_the_clock_step_change_the_members(registry: httpx.Asy
     app = registry.app  # type: ignore[attr-defined]
     assert await schedule.run_step(app) == 0
     turned = date(born.year + 2, born.month, min(born.day, 28))
-    later = turned + timedelta(days=40)
+    later = turned + timedelta(days=20)  # within the bound on late entry (30 days)
     app.state.clock = lambda: later
     # The clock has passed the birthday, but the records entered so far have not (a programme
     # entered late, in order): the child is still a baduta on the days being entered.
@@ -108,6 +108,39 @@ async def test_a_birth_and_the_clock_step_change_the_members(registry: httpx.Asy
     assert await schedule.run_step(app) == 0
     detail = (await registry.get(f"/families/{family_id}", headers=token("admin"))).json()
     assert sorted(m["role"] for m in detail["members"]) == ["breastfeeding_mother", "other"]
+
+
+async def test_a_city_that_stops_entering_records_still_ages_its_children_out(registry: httpx.AsyncClient) -> None:
+    """Records are entered at most GENTING_MAX_ENTRY_DELAY_DAYS (30) late: past that the clock alone
+    decides, so no baduta stays one forever when no later record comes; an operator may also
+    declare the records entered through a day (GENTING_ENTERED_THROUGH)."""
+    app = registry.app  # type: ignore[attr-defined]
+    settings = app.state.settings
+    body = family_body(25, TODAY, MEDONO)
+    body["registered_on"] = (TODAY - timedelta(days=30)).isoformat()
+    family_id = (await registry.post("/families", json=body, headers=token("kader", MEDONO))).json()["family_id"]
+    born = date.fromisoformat(body["members"][1]["birth_date"])
+    turned = date(born.year + 2, born.month, min(born.day, 28))
+    try:
+        app.state.clock = lambda: turned + timedelta(days=29)
+        assert await schedule.run_step(app) == 0  # a record dated before the birthday may still come
+        app.state.settings = settings.model_copy(update={"entered_through": turned})
+        assert await schedule.run_step(app) == 1  # the operator says everything up to it is in
+        detail = (await registry.get(f"/families/{family_id}", headers=token("admin"))).json()
+        assert sorted(m["role"] for m in detail["members"]) == ["breastfeeding_mother", "other"]
+
+        again = family_body(26, TODAY, MEDONO)
+        again["registered_on"] = (TODAY - timedelta(days=30)).isoformat()
+        second = (await registry.post("/families", json=again, headers=token("kader", MEDONO))).json()["family_id"]
+        born = date.fromisoformat(again["members"][1]["birth_date"])
+        turned = date(born.year + 2, born.month, min(born.day, 28))
+        app.state.settings = settings
+        app.state.clock = lambda: turned + timedelta(days=30)
+        assert await schedule.run_step(app) == 1  # 30 days on, the clock alone: aged out on the birthday
+        detail = (await registry.get(f"/families/{second}", headers=token("admin"))).json()
+        assert sorted(m["role"] for m in detail["members"]) == ["breastfeeding_mother", "other"]
+    finally:
+        app.state.settings = settings
 
 
 async def test_after_an_erasure_no_table_holds_the_familys_personal_data(

@@ -54,7 +54,7 @@ D1 = UUID("00000000-0000-0000-0000-0000000000d1")
 D2 = UUID("00000000-0000-0000-0000-0000000000d2")
 D3 = UUID("00000000-0000-0000-0000-0000000000d3")
 PHOTO = UUID("00000000-0000-0000-0000-0000000000f7")
-POLICY = PlanRules()
+RULES = PlanRules()
 END = START + timedelta(days=179)
 TODAY = date(2025, 3, 1)
 LATER = date(2025, 12, 31)  # the clock when a plan opens from sponsorships: after any start it tests
@@ -89,7 +89,7 @@ def delivered(delivery_id: UUID, first: int, last: int, value: int | None = None
 
 
 def review(
-    *sponsorships: Sponsorship, enrolled_on: date | None = START, exited: bool = False, policy: PlanRules = POLICY
+    *sponsorships: Sponsorship, enrolled_on: date | None = START, exited: bool = False, rules: PlanRules = RULES
 ) -> ReviewFunding:
     return ReviewFunding(
         plan_id=PLAN,
@@ -98,7 +98,7 @@ def review(
         enrolled_on=enrolled_on,
         exited=exited,
         sponsorships=sponsorships,
-        policy=policy,
+        rules=rules,
         today=LATER,
     )
 
@@ -172,8 +172,8 @@ class TestOpening:
 
     def test_another_city_configures_its_own_minimum_and_duration(self) -> None:
         maluku = PlanRules(daily_minimum_rp=20_000, days=200)
-        assert decide(fold([]), review(Sponsorship(S1, 3_999_999, START), policy=maluku)) == []
-        [fact] = decide(fold([]), review(Sponsorship(S1, 4_000_000, START), policy=maluku))
+        assert decide(fold([]), review(Sponsorship(S1, 3_999_999, START), rules=maluku)) == []
+        [fact] = decide(fold([]), review(Sponsorship(S1, 4_000_000, START), rules=maluku))
         assert isinstance(fact.event, AidPlanOpened)
         assert (fact.event.days, fact.event.daily_minimum_rp) == (200, 20_000)
         assert fact.event.end_date == START + timedelta(days=199)
@@ -495,6 +495,35 @@ class TestInterventions:
                 fold(given(opened())), self.intervene(kind="house_paint", description=" ", done_on=day(6), value_rp=-1)
             )
         assert fields_of(exc) == ["kind", "description", "done_on", "value_rp"]
+
+    def test_an_intervention_is_in_kind_from_the_source_it_names(self) -> None:
+        donor = UUID("00000000-0000-0000-0000-0000000d0001")
+        [by_donor] = decide(fold(given(opened())), self.intervene(source_donor_id=donor))
+        [by_pdam] = decide(fold(given(opened())), self.intervene(source_organisation="pdam"))
+        [unnamed] = decide(fold(given(opened())), self.intervene())
+        assert isinstance(by_donor.event, InterventionRecorded)
+        assert (by_donor.event.funded_by, by_donor.event.source_donor_id) == ("in_kind", donor)
+        assert isinstance(by_pdam.event, InterventionRecorded) and by_pdam.event.source_organisation == "pdam"
+        assert isinstance(unnamed.event, InterventionRecorded)
+        assert (unnamed.event.funded_by, unnamed.event.source_donor_id, unnamed.event.source_organisation) == (
+            "in_kind",
+            None,
+            None,
+        )
+
+    @pytest.mark.parametrize(
+        ("kw", "field"),
+        [
+            ({"funded_by": "sponsorship"}, "funded_by"),
+            ({"source_organisation": "Pak Budi, Jl. Merdeka 5"}, "source_organisation"),
+            ({"source_organisation": ""}, "source_organisation"),
+            ({"source_organisation": "pdam", "source_donor_id": UUID(int=7)}, "source_organisation"),
+        ],
+    )
+    def test_a_source_is_one_code_or_one_donor_and_never_a_sentence(self, kw: dict[str, object], field: str) -> None:
+        with pytest.raises(InvalidCommand) as exc:
+            decide(fold(given(opened())), self.intervene(**kw))
+        assert fields_of(exc) == [field]
 
     def test_after_the_familys_exit_no_intervention_is_recorded(self) -> None:
         closed = AidPlanClosed(

@@ -29,12 +29,12 @@ from shared.testing import refused_fields
 from shared.testing.facts import plan_opened
 
 PLAN = UUID("00000000-0000-0000-0000-00000000a001")
-POLICY = PlanRules()
+RULES = PlanRules()
 ITEMS = (DeliveredItem(name="telur", quantity=30, unit="butir"),)
 
 
 def review(*sponsorships: Sponsorship, enrolled_on: date = START, today: date = date(2025, 12, 31)) -> ReviewFunding:
-    return ReviewFunding(PLAN, FAMILY, MEDONO, enrolled_on, False, sponsorships, POLICY, today)
+    return ReviewFunding(PLAN, FAMILY, MEDONO, enrolled_on, False, sponsorships, RULES, today)
 
 
 def opened(*sponsorships: Sponsorship) -> list[Fact]:
@@ -107,7 +107,7 @@ class TestWindowStart:
     def test_a_start_before_the_programme_is_the_programme_start(self) -> None:
         early = Sponsorship(S1, 2_700_000, date(2024, 6, 1))
         [fact] = decide(Plan(), review(early, enrolled_on=date(2024, 6, 1)))
-        assert isinstance(fact.event, AidPlanOpened) and fact.event.start_date == POLICY.programme_start
+        assert isinstance(fact.event, AidPlanOpened) and fact.event.start_date == RULES.programme_start
 
 
 class TestAhead:
@@ -198,7 +198,7 @@ def run(records: list[tuple[date, int, RecordDelivery]], clock: list[date] | Non
                 record(p, [open_fact(p, cmd.period_from)])
             else:
                 try:
-                    record(p, decide(plans[p], replace(cmd, today=today, policy=replace(POLICY, grace_days=GRACE))))
+                    record(p, decide(plans[p], replace(cmd, today=today, rules=replace(RULES, grace_days=GRACE))))
                 except DomainError:
                     pass  # refused the same way in both, or the property below fails
             if clock is None:

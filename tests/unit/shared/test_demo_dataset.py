@@ -16,7 +16,7 @@ from uuid import UUID
 import pytest
 
 from genting import demo
-from genting.demo.dataset import KELURAHAN, Growth
+from genting.demo.records import KELURAHAN, Growth
 from services.aid.domain.growth import Measurement, flags_due
 from services.registry.bodies import RegisterFamilyIn, registration
 from services.registry.domain.validation import registration_errors
