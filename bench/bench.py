@@ -48,7 +48,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -86,6 +86,7 @@ from processes import (  # bench/processes.py: servers, services as processes, C
 from services.registry.domain import Family, NewMember, RegisterFamily, decide
 from services.registry.reference import KELURAHAN
 from shared.auth import issue_token
+from shared.clock import now
 from shared.db import create_pool, migrate
 from shared.logging import configure_logging
 from shared.messaging import MSG_ID_HEADER, Envelope, dlq_stream_name, stream_name
@@ -220,7 +221,7 @@ class Bodies:
 
     def __init__(self, start: int = 0) -> None:
         self.next = start
-        self.today = datetime.now(UTC).date()
+        self.today = now().date()
 
     def take(self) -> bytes:
         body = json.dumps(family_request(self.next, self.today)).encode()
@@ -273,8 +274,8 @@ def sample_registered_data(today: date) -> dict[str, Any]:
 def make_corpus(n: int) -> list[Ev]:
     """`n` envelopes over n/4 aggregates with versions 1..4; each aggregate's versions are spread
     over the stream (chunks of 100 aggregates, version-major inside a chunk)."""
-    data = sample_registered_data(datetime.now(UTC).date())
-    occurred = datetime.now(UTC)
+    data = sample_registered_data(now().date())
+    occurred = now()
     streams = [uuid.uuid4() for _ in range(-(-n // EVENTS_PER_STREAM))]
     out: list[Ev] = []
     for start in range(0, len(streams), 100):
@@ -1066,7 +1067,7 @@ def main() -> int:
         results = uvloop.run(run(args, servers))
         table = report(args, results)
         out = {
-            "when": datetime.now(UTC).isoformat(timespec="seconds"),
+            "when": now().isoformat(timespec="seconds"),
             "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
             "servers": {
                 "nats": "embedded" if "GENTING_NATS_URL" not in os.environ else "external",

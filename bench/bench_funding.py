@@ -33,7 +33,6 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +56,7 @@ from services.funding.domain import DEFAULT_LIMITS, ReceiveContribution, Registe
 from services.funding.handlers import Handlers, LedgerStats  # noqa: E402
 from services.funding.policies import AidPolicy  # noqa: E402
 from shared.auth import issue_token  # noqa: E402
+from shared.clock import city_clock, now  # noqa: E402
 from shared.contracts.aid import AidDelivered  # noqa: E402
 from shared.contracts.registry import FamilyEnrolled  # noqa: E402
 from shared.db import create_pool, migrate  # noqa: E402
@@ -65,8 +65,9 @@ from shared.logging import configure_logging  # noqa: E402
 from shared.messaging import MSG_ID_HEADER, Envelope, dlq_stream_name  # noqa: E402
 from shared.nats_setup import ensure_stream, owned_stream_config  # noqa: E402
 from shared.projection import ProjectionRunner  # noqa: E402
+from shared.settings import DEFAULT_CITY  # noqa: E402
 
-TODAY = datetime.now(UTC).date()
+TODAY = city_clock(DEFAULT_CITY)()  # the services' day, not UTC's
 MEDONO = "33.75.01.1002"
 SPONSORSHIP_RP = 2_700_000
 DONORS_PER_CLIENT = 10
@@ -82,7 +83,7 @@ def envelope(event: Any, version: int = 1) -> tuple[str, bytes, str]:
         schema_version=event.schema_version,
         stream_id=event.aggregate_id(),
         stream_version=version,
-        occurred_at=datetime.now(UTC),
+        occurred_at=now(),
         data=event.model_dump(mode="json"),
     )
     return event.subject(), env.to_bytes(), str(env.event_id)
@@ -224,7 +225,7 @@ async def system_sponsorships(servers: Any, js: JetStreamContext, n: int, reps: 
 
 async def seed_sponsored_families(pool: asyncpg.Pool, families: int) -> list[uuid.UUID]:
     """Families enrolled and sponsored straight through funding's handlers (no HTTP)."""
-    meta = Metadata(occurred_at=datetime.now(UTC))
+    meta = Metadata(occurred_at=now())
     donor_id = uuid.uuid4()
     ids = [uuid.uuid4() for _ in range(families)]
     funding = Handlers(*repositories(), DEFAULT_LIMITS)

@@ -4,12 +4,12 @@ and the plans with their coverage. Thin: parse, build the command, run it throug
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
 import asyncpg
-from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 
@@ -18,12 +18,12 @@ from services.aid.domain import MAX_DESCRIPTION, MAX_PHOTO_REF, Plan, RecordDeli
 from services.aid.handlers import Handlers
 from shared.auth import Principal
 from shared.contracts.aid import DeliveredItem, InterventionKind
+from shared.deps import Caller, handlers_of, meta, today
 from shared.errors import FieldError, InvalidCommand
-from shared.eventstore import Metadata
-from shared.http import authenticate, correlation_id, problem_responses, run_command
+from shared.http import problem_responses, run_command
 
+handlers = handlers_of(Handlers)
 router = APIRouter(tags=["aid"])
-Caller = Annotated[Principal, Depends(authenticate)]
 STAFF = ("admin", "lurah", "kader")
 # The photo reference of a confirmation naming a photo in aid's own object store.
 STORED_PHOTO_REF = "genting-photo:"
@@ -37,21 +37,6 @@ KelurahanFilter = Annotated[
 ]
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0, le=1_000_000)]
-
-
-def handlers(request: Request) -> Handlers:
-    found: Handlers = request.app.state.handlers
-    return found
-
-
-def today(request: Request) -> date:
-    """The city's day from the app's one clock (`app.state.clock`)."""
-    day: date = request.app.state.clock()
-    return day
-
-
-def meta(request: Request) -> Metadata:
-    return Metadata(occurred_at=datetime.now(UTC), correlation_id=correlation_id(request), causation_id=uuid4())
 
 
 def may_see_private(principal: Principal) -> Callable[[str], bool]:

@@ -38,16 +38,9 @@ from services.aid.domain import (
 from services.aid.domain.commands import PlanCommand
 from services.aid.family_keys import FamilyKeyCipher
 from services.aid.photo_store import PhotoStore
-from shared.auth import Principal
-from shared.errors import Forbidden
+from shared.auth import Principal, require_acts_in
 from shared.eventstore import Metadata
 from shared.repository import Fact, Repository
-
-
-def require_acts_in(actor: Principal, kelurahan_code: str) -> None:
-    """Staff act only in their own kelurahan (an admin anywhere)."""
-    if not actor.acts_in(kelurahan_code):
-        raise Forbidden(f"a {actor.role} acts only in kelurahan {actor.kelurahan}")
 
 
 @dataclass

@@ -12,9 +12,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from services.aid import queries
-from services.aid.api import Caller, KelurahanFilter, Limit, Offset, handlers, meta, today
+from services.aid.api import KelurahanFilter, Limit, Offset, handlers
 from services.aid.domain import MAX_NOTE, RecordVisit
 from shared.auth import Principal
+from shared.deps import Caller, meta, today
 from shared.errors import Forbidden
 from shared.http import problem_responses, run_command
 

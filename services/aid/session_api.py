@@ -15,17 +15,15 @@ from services.aid import queries
 from services.aid.api import (
     READERS,
     STAFF,
-    Caller,
     KelurahanFilter,
     Limit,
     Offset,
     handlers,
     may_see_private,
-    meta,
-    today,
 )
 from services.aid.domain import MAX_FACILITATOR, MAX_FAMILIES
 from shared.contracts.aid import EducationTopic
+from shared.deps import Caller, meta, today
 from shared.http import problem_responses, run_command
 
 router = APIRouter(tags=["aid"])

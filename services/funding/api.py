@@ -11,12 +11,12 @@ family's funding (no names).
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Annotated, Any
 from uuid import UUID, uuid4
 
 import asyncpg
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
@@ -26,13 +26,13 @@ from services.funding.donor_data import normalize_code, verification_code
 from services.funding.handlers import Handlers
 from services.funding.queries import DonorStatement, FamilyFunding, TypeTotals
 from shared.auth import Principal
+from shared.deps import Caller, handlers_of, meta, today
 from shared.errors import Forbidden, NotFound
-from shared.eventstore import Metadata
-from shared.http import authenticate, correlation_id, problem_responses, run_command
+from shared.http import problem_responses, run_command
 
+handlers = handlers_of(Handlers)
 router = APIRouter(tags=["funding"])
 
-Caller = Annotated[Principal, Depends(authenticate)]
 AMOUNT = "whole rupiah, > 0 and at most the configured maximum (default Rp10.000.000.000)"
 EFFECTIVE = (
     "the effective date (YYYY-MM-DD), default today in the city; not in the future and not before the "
@@ -154,20 +154,6 @@ class DonorList(BaseModel):
     by_type: list[TypeTotals] | None = None
 
 
-def _handlers(request: Request) -> Handlers:
-    handlers: Handlers = request.app.state.handlers
-    return handlers
-
-
-def _today(request: Request) -> date:
-    today: date = request.app.state.clock()
-    return today
-
-
-def _meta(request: Request) -> Metadata:
-    return Metadata(occurred_at=datetime.now(UTC), correlation_id=correlation_id(request), causation_id=uuid4())
-
-
 def _own_donor(principal: Principal) -> UUID | None:
     """The donor a donor token speaks for (None for other roles, or a claim that is not an id)."""
     if principal.role != "donor":
@@ -194,10 +180,10 @@ def _is_own(principal: Principal, donor_id: UUID) -> bool:
 )
 async def register_donor(body: DonorIn, request: Request, principal: Caller) -> JSONResponse:
     principal.require("admin")
-    command = RegisterDonor(uuid4(), body.donor_type, body.name, body.contact, _today(request))
+    command = RegisterDonor(uuid4(), body.donor_type, body.name, body.contact, today(request))
 
     async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
-        after = await _handlers(request).register_donor(conn, command, _meta(request), body.public_name_consent)
+        after = await handlers(request).register_donor(conn, command, meta(request), body.public_name_consent)
         return 201, {"donor_id": str(command.donor_id), "donor_type": body.donor_type, "version": after.version}
 
     return await run_command(request, principal, execute)
@@ -213,10 +199,10 @@ async def register_donor(body: DonorIn, request: Request, principal: Caller) -> 
 async def make_pledge(donor_id: UUID, body: PledgeIn, request: Request, principal: Caller) -> JSONResponse:
     if not _is_own(principal, donor_id):
         principal.require("admin")
-    command = MakePledge(donor_id, uuid4(), body.amount_rp, _today(request), body.note, body.pledged_on)
+    command = MakePledge(donor_id, uuid4(), body.amount_rp, today(request), body.note, body.pledged_on)
 
     async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
-        after = await _handlers(request).make_pledge(conn, command, _meta(request))
+        after = await handlers(request).make_pledge(conn, command, meta(request))
         return 201, {
             "pledge_id": str(command.pledge_id),
             "donor_id": str(donor_id),
@@ -238,13 +224,13 @@ async def receive_contribution(
     donor_id: UUID, body: ContributionIn, request: Request, principal: Caller
 ) -> JSONResponse:
     principal.require("admin", "treasurer")
-    today = _today(request)
+    day = today(request)
     command = ReceiveContribution(
-        donor_id, uuid4(), body.amount_rp, body.received_on or today, body.method, body.reference, today
+        donor_id, uuid4(), body.amount_rp, body.received_on or day, body.method, body.reference, day
     )
 
     async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
-        after = await _handlers(request).receive_contribution(conn, command, _meta(request))
+        after = await handlers(request).receive_contribution(conn, command, meta(request))
         return 201, {
             "contribution_id": str(command.contribution_id),
             "donor_id": str(donor_id),
@@ -277,7 +263,7 @@ async def sponsor_family(body: SponsorshipIn, request: Request, principal: Calle
         body.family_id,
         body.amount_rp,
         body.start_date,
-        _today(request),
+        today(request),
         "unknown",
         None,
         sponsored_on=body.sponsored_on,
@@ -285,7 +271,7 @@ async def sponsor_family(body: SponsorshipIn, request: Request, principal: Calle
     )
 
     async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
-        donor, _ = await _handlers(request).sponsor_family(conn, command, _meta(request))
+        donor, _ = await handlers(request).sponsor_family(conn, command, meta(request))
         return 201, {
             "sponsorship_id": str(command.sponsorship_id),
             "donor_id": str(body.donor_id),
@@ -539,7 +525,7 @@ async def erase_donor(donor_id: UUID, request: Request, principal: Caller) -> JS
     async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
         if not await conn.fetchval("select 1 from donors_view where donor_id = $1", donor_id):
             raise NotFound(f"Donor {donor_id} is not registered.")
-        await _handlers(request).erase_donor(conn, donor_id)
+        await handlers(request).erase_donor(conn, donor_id)
         return 200, {"donor_id": str(donor_id), "personal_data": "erased"}
 
     return await run_command(request, principal, execute)

@@ -12,7 +12,6 @@ truncates it, and the handlers are idempotent on their own should the upstream b
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 import asyncpg
 
@@ -22,13 +21,6 @@ from services.funding.handlers import Handlers
 from shared.contracts import aid, registry
 from shared.eventstore import Metadata
 from shared.messaging import Envelope, stream_name
-
-
-def _meta(envelope: Envelope) -> Metadata:
-    """Funding's events follow the upstream fact: same correlation, caused by that event."""
-    return Metadata(
-        occurred_at=datetime.now(UTC), correlation_id=envelope.correlation_id, causation_id=envelope.event_id
-    )
 
 
 class RegistryPolicy:
@@ -54,7 +46,9 @@ class RegistryPolicy:
                 )
             case registry.FamilyExited():
                 await self.handlers.record_exit(
-                    conn, RecordExit(event.family_id, event.kelurahan_code, event.exited_on), _meta(envelope)
+                    conn,
+                    RecordExit(event.family_id, event.kelurahan_code, event.exited_on),
+                    Metadata.caused_by(envelope),
                 )
             case registry.PersonalDataErased():
                 await self.handlers.erase_family(conn, event.family_id)
@@ -90,14 +84,14 @@ class AidPolicy:
                 await self.handlers.record_plan(conn, RecordPlan(event.plan_id, event.family_id))
             case aid.AidDelivered():
                 pay = PayDelivery(event.delivery_id, event.plan_id, event.family_id, event.value_rp, event.delivered_on)
-                await self.handlers.pay_delivery(conn, pay, _meta(envelope))
+                await self.handlers.pay_delivery(conn, pay, Metadata.caused_by(envelope))
             case aid.AidPlanCompleted():
                 await self.handlers.close_plan(
-                    conn, ClosePlan(event.plan_id, event.family_id, event.completed_on), _meta(envelope)
+                    conn, ClosePlan(event.plan_id, event.family_id, event.completed_on), Metadata.caused_by(envelope)
                 )
             case aid.AidPlanClosed():
                 await self.handlers.close_plan(
-                    conn, ClosePlan(event.plan_id, event.family_id, event.closed_on), _meta(envelope)
+                    conn, ClosePlan(event.plan_id, event.family_id, event.closed_on), Metadata.caused_by(envelope)
                 )
 
 

@@ -8,9 +8,8 @@ it on its days, as aid's plan endings do (aid's schedule)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Coroutine
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 from uuid import uuid4
 
@@ -20,8 +19,10 @@ from fastapi import FastAPI
 
 from services.registry.domain import AgeOutChildren
 from services.registry.handlers import Handlers
+from shared.clock import now
 from shared.eventstore import Metadata
 from shared.outbox import committing
+from shared.periodic import every
 
 log = structlog.get_logger()
 
@@ -42,7 +43,7 @@ async def age_out_children(pool: asyncpg.Pool, handlers: Handlers, today: date) 
     )
     aged = 0
     for row in due:
-        meta = Metadata(occurred_at=datetime.now(UTC), correlation_id=uuid4(), causation_id=uuid4())
+        meta = Metadata(occurred_at=now(), correlation_id=uuid4(), causation_id=uuid4())
         async with committing(pool) as conn:
             facts = await handlers.age_out_children(conn, AgeOutChildren(row["family_id"], until), meta)
         aged += len(facts)
@@ -57,13 +58,5 @@ async def run_step(app: FastAPI) -> int:
 
 
 def clock_tasks(app: FastAPI) -> list[Coroutine[Any, Any, None]]:
-    return [_every(app, getattr(app.state.settings, "clock_interval_seconds", 60.0))]
-
-
-async def _every(app: FastAPI, seconds: float) -> None:
-    while True:
-        try:
-            await run_step(app)
-        except Exception as exc:  # PostgreSQL away: the next tick tries again
-            log.warning("registry_clock_failed", error=repr(exc))
-        await asyncio.sleep(seconds)
+    seconds = getattr(app.state.settings, "clock_interval_seconds", 60.0)
+    return [every(seconds, lambda: run_step(app), name="registry_clock")]
