@@ -55,7 +55,7 @@ from services.funding.app import MIGRATIONS, repositories  # noqa: E402
 from services.funding.domain import DEFAULT_LIMITS, ReceiveContribution, RegisterDonor, SponsorFamily  # noqa: E402
 from services.funding.handlers import Handlers, LedgerStats  # noqa: E402
 from services.funding.policies import AidPolicy  # noqa: E402
-from shared.auth import issue_token  # noqa: E402
+from shared.auth import Principal, issue_token  # noqa: E402
 from shared.clock import city_clock, now  # noqa: E402
 from shared.contracts.aid import AidDelivered  # noqa: E402
 from shared.contracts.registry import FamilyEnrolled  # noqa: E402
@@ -68,6 +68,7 @@ from shared.projection import ProjectionRunner  # noqa: E402
 from shared.settings import DEFAULT_CITY  # noqa: E402
 
 TODAY = city_clock(DEFAULT_CITY)()  # the services' day, not UTC's
+ADMIN = Principal(sub="bench", role="admin")  # the handlers decide who may; the bench acts as an admin
 MEDONO = "33.75.01.1002"
 SPONSORSHIP_RP = 2_700_000
 DONORS_PER_CLIENT = 10
@@ -230,9 +231,9 @@ async def seed_sponsored_families(pool: asyncpg.Pool, families: int) -> list[uui
     ids = [uuid.uuid4() for _ in range(families)]
     funding = Handlers(*repositories(), DEFAULT_LIMITS)
     async with pool.acquire() as conn, conn.transaction():
-        await funding.register_donor(conn, RegisterDonor(donor_id, "csr", "Bench", None, TODAY), meta)
+        await funding.register_donor(conn, RegisterDonor(donor_id, "csr", "Bench", None, TODAY), ADMIN, meta)
         gift = ReceiveContribution(donor_id, uuid.uuid4(), 10_000_000_000, TODAY, "transfer", "BENCH", TODAY)
-        await funding.receive_contribution(conn, gift, meta)
+        await funding.receive_contribution(conn, gift, ADMIN, meta)
         await conn.executemany(
             "insert into funding_families (family_id, status, kelurahan_code, enrolled_on)"
             " values ($1, 'enrolled', $2, $3)",
@@ -240,7 +241,7 @@ async def seed_sponsored_families(pool: asyncpg.Pool, families: int) -> list[uui
         )
         for family_id in ids:
             command = SponsorFamily(uuid.uuid4(), donor_id, family_id, SPONSORSHIP_RP, TODAY, TODAY, "enrolled", MEDONO)
-            await funding.sponsor_family(conn, command, meta)
+            await funding.sponsor_family(conn, command, ADMIN, meta)
     return ids
 
 

@@ -12,7 +12,7 @@ from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
-from services.aid.api import STAFF
+from services.aid.handlers import STAFF
 from services.aid.photo_store import MAX_PHOTO_BYTES, PhotoStore, sniff
 from shared.auth import require_acts_in
 from shared.deps import Caller
