@@ -102,3 +102,30 @@ async def test_every_route_that_knows_its_caller_takes_it_from_the_kernel(
         # The caller is one parameter, resolved by the one `authenticate` (shared/deps.Caller).
         callers = [d for d in route.dependant.dependencies if d.call is authenticate]
         assert len(callers) == 1, route.path
+
+
+# The handler decides who may before it looks anything up: a refused caller learns nothing about
+# the target (not whether it exists, not whether a photo is stored for it).
+@pytest.mark.parametrize("service", ["aid"], indirect=True)
+async def test_a_kader_confirming_an_unknown_delivery_is_refused_before_anything_is_looked_up(
+    service: tuple[str, FastAPI, httpx.AsyncClient],
+) -> None:
+    _, _, client = service
+    response = await client.post(
+        f"/deliveries/{uuid4()}/confirmation",
+        json={"photo_id": str(uuid4())},
+        headers=bearer("kader", kelurahan="33.75.01.1002"),
+    )
+    assert response.status_code == 403
+    assert response.json()["detail"].startswith("role 'kader' may not do this")
+
+
+@pytest.mark.parametrize("service", ["funding"], indirect=True)
+async def test_a_treasurer_erasing_an_unknown_donor_is_refused_not_told_it_is_unknown(
+    service: tuple[str, FastAPI, httpx.AsyncClient],
+) -> None:
+    _, _, client = service
+    response = await client.delete(f"/donors/{uuid4()}/personal-data", headers=bearer("treasurer"))
+    assert response.status_code == 403
+    admin = await client.delete(f"/donors/{uuid4()}/personal-data", headers=bearer("admin"))
+    assert admin.status_code == 404
