@@ -3,7 +3,7 @@ and `shared.programme.Programme` all apply, so that it is written once."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from shared.errors import FieldError
 
@@ -29,3 +29,17 @@ def effective_date_errors(
         what = not_before_field or "the record it depends on"
         return [FieldError(field, f"{value.isoformat()} is before {what} ({not_before.isoformat()})")]
     return []
+
+
+def known_through(
+    today: date, recorded_through: date | None, max_entry_delay_days: int | None, entered_through: date | None
+) -> date | None:
+    """The last day up to which a service may take its records as complete: the latest effective
+    date among them, the operator's "entered through DATE", or — records being entered at most
+    `max_entry_delay_days` late — today minus that bound, whichever is latest. The bound is what
+    ends a wait when a city stops entering records: after it, the clock alone decides (aid's plan
+    windows, funding's hold for a plan)."""
+    candidates = [d for d in (recorded_through, entered_through) if d is not None]
+    if max_entry_delay_days is not None:
+        candidates.append(today - timedelta(days=max_entry_delay_days))
+    return max(candidates) if candidates else None

@@ -1,5 +1,5 @@
-"""Periodic work: one loop for every clock-driven step (plan windows, ageing out, progress
-snapshots, the idempotency purge), so each behaves the same when the database is away or the
+"""Periodic work: one loop for every clock-driven step (plan windows, grievance escalations,
+ageing out, money held for no plan, progress snapshots, the idempotency purge), so each behaves the same when the database is away or the
 service stops."""
 
 from __future__ import annotations

@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     # operator may declare every record up to a day entered (GENTING_ENTERED_THROUGH).
     max_entry_delay_days: int = Field(default=30, ge=0)
     entered_through: date | None = None
+    # A sponsorship whose family still has no plan this many days after the sponsorship's date goes
+    # back to its donor (GENTING_SPONSORSHIP_HOLD_DAYS; funding's README, "Money held for a plan").
+    sponsorship_hold_days: int = Field(default=60, ge=0)
     daily_minimum_rp: int = Field(default=15_000, gt=0)
     # The city's time zone: the programme's calendar day ("today") in every service. Unset, it
     # follows the city's province (WIB, WITA or WIT); GENTING_TIME_ZONE overrides it.

@@ -8,7 +8,6 @@ of the grievance's kelurahan.
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from shared.errors import Conflict, Forbidden, NotFound
 from shared.eventstore import Metadata
 from shared.messaging import Envelope
 from shared.outbox import committing
+from shared.periodic import every
 from shared.repository import Fact, Repository
 
 log = structlog.get_logger()
@@ -224,13 +224,4 @@ async def run_step(app: FastAPI) -> int:
 
 
 def grievance_clock_tasks(app: FastAPI) -> list[Coroutine[Any, Any, None]]:
-    return [_every(app, app.state.settings.clock_interval_seconds)]
-
-
-async def _every(app: FastAPI, seconds: float) -> None:
-    while True:
-        try:
-            await run_step(app)
-        except Exception as exc:  # PostgreSQL away: the next tick tries again
-            log.warning("grievance_clock_failed", error=repr(exc))
-        await asyncio.sleep(seconds)
+    return [every(app.state.settings.clock_interval_seconds, lambda: run_step(app), name="grievance_clock")]

@@ -69,14 +69,16 @@ class Families:
             ),
             policy=self.policy,
             today=self.today(),
+            eligible=family["eligible"],
         )
         for fact in await self.handlers.review_funding(conn, command, Metadata.caused_by(envelope)):
             log.info("plan_funding_reviewed", plan_id=str(command.plan_id), event_type=fact.event.event_type)
 
 
 class RegistryPolicy:
-    """FamilyEnrolled, FamilyExited, GrowthMeasured and PersonalDataErased. Every event of a family stream is consumed
-    (the version gate needs each version); the other types are ignored."""
+    """FamilyEnrolled, FamilyExited, FamilyEligibilityChanged, GrowthMeasured and PersonalDataErased.
+    Every event of a family stream is consumed (the version gate needs each version); the other
+    types are ignored."""
 
     name = "aid-registry"
     stream = stream_name("registry")
@@ -118,6 +120,16 @@ class RegistryPolicy:
                 conn, CloseForExit(plan_id, exited.exited_on), Metadata.caused_by(envelope)
             ):
                 log.info("plan_closed_for_exit", plan_id=str(plan_id))
+        elif envelope.event_type == registry.FamilyEligibilityChanged.event_type:
+            changed = registry.CATALOG.parse(envelope.event_type, envelope.schema_version, envelope.data)
+            assert isinstance(changed, registry.FamilyEligibilityChanged)
+            await self.families.lock(conn, changed.family_id)
+            family = await conn.fetchrow(
+                "update aid_families set eligible = $2 where family_id = $1 returning *",
+                changed.family_id,
+                changed.eligible,
+            )
+            await self.families.review(conn, family, envelope)  # eligible again: a plan may open now
         elif envelope.event_type == registry.PersonalDataErased.event_type:
             erased = registry.CATALOG.parse(envelope.event_type, envelope.schema_version, envelope.data)
             assert isinstance(erased, registry.PersonalDataErased)

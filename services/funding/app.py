@@ -18,6 +18,7 @@ from services.funding.domain import Donor, Sponsorship, donor, sponsorship
 from services.funding.donor_data import DONOR_KEY_PURPOSE, RECEIPT_CODE_PURPOSE, DonorData
 from services.funding.handlers import Handlers, LedgerStats
 from services.funding.policies import policies
+from services.funding.schedule import clock_tasks
 from services.funding.settings import FundingSettings
 from shared import regions
 from shared.contracts.funding import CATALOG, DonorStreamEvent, SponsorshipStreamEvent
@@ -112,6 +113,7 @@ def create_app(settings: FundingSettings | None = None) -> FastAPI:
         publishes=CATALOG,
         projections=consumers,
         on_startup=on_startup,
+        extra_tasks=clock_tasks,
     )
     app = build_app(spec, settings)
     app.state.clock = settings.clock()  # the one "today" (tests swap it)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import date
 from uuid import UUID
 
 import asyncpg
@@ -21,12 +22,14 @@ from services.funding.domain import (
     MakePledge,
     PayDelivery,
     ReceiveContribution,
+    RecordEligibility,
     RecordEnrolment,
     RecordExit,
     RecordPlan,
     RegisterDonor,
     Release,
     ReleaseFamily,
+    ReleaseUnplanned,
     ReturnFunds,
     SponsorFamily,
     Sponsorship,
@@ -38,6 +41,7 @@ from services.funding.domain import (
 from services.funding.donor_data import DonorData
 from shared.auth import Principal
 from shared.contracts.base import Event
+from shared.contracts.funding import ReleaseReason, SponsorshipReleased
 from shared.crypto import WrappedKeyCipher
 from shared.errors import FieldError, InvalidCommand, NotFound
 from shared.eventstore import Metadata
@@ -166,6 +170,8 @@ class Handlers:
             kelurahan_code=family["kelurahan_code"] if family else None,
             enrolled_on=family["enrolled_on"] if family else None,
             plan_ended=plans.plan_ended(await lookups.plan_statuses(conn, cmd.family_id)),
+            eligible=family["eligible"] if family else True,
+            ineligible_since=family["eligibility_on"] if family else None,
         )
         loaded = await self.donors.load(conn, cmd.donor_id, private=False, lock=True)
         allocated, sponsored = sponsorship.sponsor(loaded.state, cmd, self.limits)
@@ -199,6 +205,12 @@ class Handlers:
 
     async def record_enrolment(self, conn: asyncpg.Connection, cmd: RecordEnrolment) -> None:
         await lookups.family_enrolled(conn, cmd.family_id, cmd.kelurahan_code, cmd.enrolled_on)
+
+    async def record_eligibility(self, conn: asyncpg.Connection, cmd: RecordEligibility) -> None:
+        """Sponsorships already made stay: a plan opened runs to its end, and money still waiting
+        for a plan goes back by the hold rule (release_unplanned)."""
+        await lookups.lock_or_create_family(conn, cmd.family_id)
+        await lookups.family_eligibility(conn, cmd.family_id, cmd.kelurahan_code, cmd.eligible, cmd.effective_on)
 
     async def record_exit(self, conn: asyncpg.Connection, cmd: RecordExit, meta: Metadata) -> int:
         await lookups.family_exited(conn, cmd.family_id, cmd.kelurahan_code, cmd.exited_on)
@@ -258,6 +270,43 @@ class Handlers:
             )
         return shortfall
 
+    async def release_unplanned(
+        self,
+        conn: asyncpg.Connection,
+        family_id: UUID,
+        hold_days: int,
+        minimum_rp: int,
+        known_through: date | None,
+        meta: Metadata,
+    ) -> int:
+        """Funding's clock, for one family: each of its sponsorships still waiting for a plan past
+        its hold goes back to its donor (reason no_plan). Under the family's lock, so an
+        AidPlanOpened or a new sponsorship handled at the same time is ordered against it."""
+        await lookups.lock_or_create_family(conn, family_id)
+        eligible = await lookups.family_eligible(conn, family_id)
+        plan_known = bool(await lookups.plan_statuses(conn, family_id))
+        held = [a for a in await lookups.family_sponsorships(conn, self.sponsorships, family_id) if a.state.is_open]
+        family_held = sum(a.state.remaining_rp for a in held)
+        returned: list[ReturnFunds] = []
+        for aggregate in held:
+            state = aggregate.state
+            assert state.donor_id is not None
+            command = ReleaseUnplanned(
+                aggregate.stream_id, hold_days, known_through, plan_known, family_held, minimum_rp, eligible
+            )
+            events = sponsorship.decide(state, command)
+            if events:
+                await self.sponsorships.save(conn, aggregate, facts(events), meta)
+                released = events[0]
+                assert isinstance(released, SponsorshipReleased)
+                family_held -= released.amount_rp
+                returned.append(
+                    ReturnFunds(
+                        state.donor_id, aggregate.stream_id, released.amount_rp, "no_plan", released.released_on
+                    )
+                )
+        return await self._return(conn, returned, family_id, "no_plan", meta)
+
     async def release_family(self, conn: asyncpg.Connection, cmd: ReleaseFamily, meta: Metadata) -> int:
         """Release the unspent rest of every sponsorship of the family to its donor; returns the total.
 
@@ -276,11 +325,22 @@ class Handlers:
                 await self.sponsorships.save(conn, aggregate, facts(events), meta)
                 amount = events[0].amount_rp
                 returned.append(ReturnFunds(state.donor_id, aggregate.stream_id, amount, cmd.reason, cmd.on))
+        return await self._return(conn, returned, cmd.family_id, cmd.reason, meta)
+
+    async def _return(
+        self,
+        conn: asyncpg.Connection,
+        returned: list[ReturnFunds],
+        family_id: UUID,
+        reason: ReleaseReason,
+        meta: Metadata,
+    ) -> int:
+        """The donors' side of a release (FundsReturned), in donor-id order; returns the total."""
         total = 0
         for donor_id, returns in plans.returns_by_donor(returned):
             await self.donors.execute(conn, donor_id, _returning(returns), meta)
             total += sum(r.amount_rp for r in returns)
         if total:
             self.stats.releases += 1
-            log.info("sponsorships_released", family_id=str(cmd.family_id), reason=cmd.reason, amount_rp=total)
+            log.info("sponsorships_released", family_id=str(family_id), reason=reason, amount_rp=total)
         return total

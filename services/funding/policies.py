@@ -16,7 +16,14 @@ from collections.abc import Sequence
 import asyncpg
 
 from services.funding import family_aid
-from services.funding.domain import ClosePlan, PayDelivery, RecordEnrolment, RecordExit, RecordPlan
+from services.funding.domain import (
+    ClosePlan,
+    PayDelivery,
+    RecordEligibility,
+    RecordEnrolment,
+    RecordExit,
+    RecordPlan,
+)
 from services.funding.handlers import Handlers
 from shared.contracts import aid, registry
 from shared.eventstore import Metadata
@@ -25,7 +32,8 @@ from shared.messaging import Envelope, stream_name
 
 class RegistryPolicy:
     """Enrolments make a family sponsorable; an exit with no plan open releases its sponsorships;
-    PersonalDataErased destroys the family's key in funding (its sealed notes become unreadable)."""
+    PersonalDataErased destroys the family's key in funding (its sealed notes become unreadable);
+    FamilyEligibilityChanged decides whether the family may be sponsored anew."""
 
     name = "funding-registry"
     stream = stream_name("registry")
@@ -36,7 +44,12 @@ class RegistryPolicy:
         self.handlers = handlers
 
     async def apply(self, conn: asyncpg.Connection, envelope: Envelope) -> None:
-        if envelope.event_type not in ("FamilyEnrolled", "FamilyExited", "PersonalDataErased"):
+        if envelope.event_type not in (
+            "FamilyEnrolled",
+            "FamilyExited",
+            "PersonalDataErased",
+            "FamilyEligibilityChanged",
+        ):
             return
         event = registry.CATALOG.parse(envelope.event_type, envelope.schema_version, envelope.data)
         match event:
@@ -52,6 +65,10 @@ class RegistryPolicy:
                 )
             case registry.PersonalDataErased():
                 await self.handlers.erase_family(conn, event.family_id)
+            case registry.FamilyEligibilityChanged():
+                await self.handlers.record_eligibility(
+                    conn, RecordEligibility(event.family_id, event.kelurahan_code, event.eligible, event.effective_on)
+                )
 
 
 class AidPolicy:

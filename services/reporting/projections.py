@@ -29,7 +29,7 @@ GROWTH = Table(
 FAMILY_FUNDING = Table(
     "family_funding_view",
     ("family_id",),
-    add=("sponsorships", "sponsored_rp", "drawn_rp", "released_rp"),
+    add=("sponsorships", "sponsored_rp", "drawn_rp", "released_rp", "unplanned_released_rp"),
     first=("kelurahan_code",),
     least=("first_sponsored_on",),  # the earliest effective date, whatever the order of entry
 )
@@ -180,7 +180,13 @@ def funding_changes(env: Envelope) -> list[Change]:
         case funding.SponsorshipReleased():
             return [
                 change(DONORS, event.donor_id, donor_type=event.donor_type, released_rp=event.amount_rp),
-                change(FAMILY_FUNDING, event.family_id, released_rp=event.amount_rp),
+                change(
+                    FAMILY_FUNDING,
+                    event.family_id,
+                    released_rp=event.amount_rp,
+                    # Released with no plan ever opened: the money left the family (the gap's meaning).
+                    unplanned_released_rp=event.amount_rp if event.reason == "no_plan" else 0,
+                ),
                 change(MONEY_BY_MONTH, (_month(event.released_on), event.donor_type), released_rp=event.amount_rp),
             ]
     return []

@@ -118,10 +118,12 @@ from donors_view group by donor_type
 """
 
 # The six-month minimum each enrolled, not-exited family needs, less what sponsors allocated to it
-# (gross: money drawn for its food was for it; a plan opens only once the minimum is reached).
+# (gross: money drawn for its food was for it; a plan opens only once the minimum is reached),
+# less what went back to the donors because no plan opened in time (released `no_plan`).
 GAP_SQL = """
-select coalesce(sum(greatest(0, $1::bigint - coalesce(s.sponsored_rp, 0))), 0)::bigint as gap,
-       count(*) filter (where coalesce(s.sponsored_rp, 0) < $1::bigint) as short
+select coalesce(sum(greatest(0, $1::bigint - coalesce(s.sponsored_rp - s.unplanned_released_rp, 0))), 0)::bigint
+         as gap,
+       count(*) filter (where coalesce(s.sponsored_rp - s.unplanned_released_rp, 0) < $1::bigint) as short
 from families_view f left join family_funding_view s using (family_id)
 where f.enrolled_on is not null and f.exited_on is null
 """

@@ -16,7 +16,8 @@ from shared.contracts.base import Event, EventCatalog
 
 DonorType = Literal["individual", "community", "bumd", "bumn", "csr", "university", "media", "other"]
 ContributionMethod = Literal["transfer", "cash", "in_kind"]
-ReleaseReason = Literal["plan_closed", "family_exited"]
+# no_plan: the family had no plan `sponsorship_hold_days` after the sponsorship's date (funding's clock).
+ReleaseReason = Literal["plan_closed", "family_exited", "no_plan"]
 Rupiah = Annotated[int, Field(ge=0)]
 PositiveRupiah = Annotated[int, Field(gt=0)]
 

@@ -224,7 +224,14 @@ class Programme:
         )
 
     def release(
-        self, sponsorship: UUID, donor: UUID, family: UUID, amount_rp: int, on: int, plan: UUID | None = None
+        self,
+        sponsorship: UUID,
+        donor: UUID,
+        family: UUID,
+        amount_rp: int,
+        on: int,
+        plan: UUID | None = None,
+        reason: F.ReleaseReason | None = None,
     ) -> None:
         self.emit(
             F.SponsorshipReleased(
@@ -233,7 +240,7 @@ class Programme:
                 donor_type=self.donor_type_of[donor],
                 family_id=family,
                 amount_rp=amount_rp,
-                reason="plan_closed" if plan else "family_exited",
+                reason=reason or ("plan_closed" if plan else "family_exited"),
                 plan_id=plan,
                 released_on=self.day(on),
             )

@@ -101,6 +101,9 @@ class ReviewFunding:
     sponsorships: tuple[Sponsorship, ...]
     policy: PlanRules
     today: date
+    # The registry's FamilyEligibilityChanged: a family no longer a target gets no new plan (a
+    # running one runs to its end).
+    eligible: bool = True
 
 
 @dataclass(frozen=True)

@@ -5,14 +5,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from datetime import date, timedelta
 from functools import reduce
 from typing import assert_never
 from uuid import UUID
 
-from services.funding.domain.commands import AllocateFunds, Draw, Release, SponsorFamily, SponsorshipCommand
+from services.funding.domain.commands import (
+    AllocateFunds,
+    Draw,
+    Release,
+    ReleaseUnplanned,
+    SponsorFamily,
+    SponsorshipCommand,
+)
 from services.funding.domain.donor import Donor
 from services.funding.domain.donor import decide as decide_donor
-from services.funding.domain.errors import DonorNotFound, FamilyNotSponsorable, PlanEnded
+from services.funding.domain.errors import DonorNotFound, FamilyNotEligible, FamilyNotSponsorable, PlanEnded
 from services.funding.domain.rules import (
     DEFAULT_LIMITS,
     Limits,
@@ -41,6 +49,7 @@ class Sponsorship:
     donor_id: UUID | None = None
     donor_type: DonorType | None = None
     family_id: UUID | None = None
+    sponsored_on: date | None = None
     version: int = 0
     amount_rp: int = 0
     drawn_rp: int = 0
@@ -86,6 +95,8 @@ def sponsor(
         raise FamilyNotSponsorable(command.family_id, command.family_status)
     if command.plan_ended:
         raise PlanEnded(command.family_id)
+    if not command.eligible:
+        raise FamilyNotEligible(command.family_id, command.ineligible_since)
     allocation = decide_donor(
         donor,
         AllocateFunds(
@@ -150,8 +161,29 @@ def decide(state: Sponsorship, command: SponsorshipCommand) -> list[SponsorshipS
                     released_on=command.on,
                 )
             ]
+        case ReleaseUnplanned():
+            return _release_unplanned(state, command)
         case _:
             assert_never(command)
+
+
+def hold_ends(sponsored_on: date, hold_days: int) -> date:
+    """The last day a sponsorship waits for its family's plan."""
+    return sponsored_on + timedelta(days=hold_days)
+
+
+def _release_unplanned(state: Sponsorship, cmd: ReleaseUnplanned) -> list[SponsorshipStreamEvent]:
+    """README, "Money held for a plan": released on the day its hold ends (an effective date, the
+    same whenever the clock runs), once the records are known complete past that day."""
+    assert state.sponsored_on is not None
+    if state.released_reason is not None or state.remaining_rp <= 0 or state.drawn_rp > 0 or cmd.plan_known:
+        return []
+    ends = hold_ends(state.sponsored_on, cmd.hold_days)
+    if cmd.known_through is None or cmd.known_through <= ends:
+        return []
+    if cmd.eligible and cmd.family_held_rp >= cmd.minimum_rp:
+        return []  # aid opens the plan from this money (it may not have told funding yet)
+    return decide(state, Release(state.sponsorship_id or cmd.sponsorship_id, "no_plan", None, ends))
 
 
 def split_delivery(open_remaining: Sequence[tuple[UUID, int]], value_rp: int) -> tuple[list[tuple[UUID, int]], int]:
@@ -184,6 +216,7 @@ def evolve(state: Sponsorship, event: SponsorshipStreamEvent) -> Sponsorship:
                 donor_id=event.donor_id,
                 donor_type=event.donor_type,
                 family_id=event.family_id,
+                sponsored_on=event.sponsored_on,
                 amount_rp=event.amount_rp,
             )
         case SponsorshipDrawn():

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
+from uuid import UUID
 
 import asyncpg
 import httpx
@@ -95,7 +96,7 @@ async def test_a_birth_and_the_clock_step_change_the_members(registry: httpx.Asy
     app = registry.app  # type: ignore[attr-defined]
     assert await schedule.run_step(app) == 0
     turned = date(born.year + 2, born.month, min(born.day, 28))
-    later = turned + timedelta(days=40)
+    later = turned + timedelta(days=20)  # within the bound on late entry (30 days)
     app.state.clock = lambda: later
     # The clock has passed the birthday, but the records entered so far have not (a programme
     # entered late, in order): the child is still a baduta on the days being entered.
@@ -107,6 +108,39 @@ async def test_a_birth_and_the_clock_step_change_the_members(registry: httpx.Asy
     assert await schedule.run_step(app) == 0
     detail = (await registry.get(f"/families/{family_id}", headers=token("admin"))).json()
     assert sorted(m["role"] for m in detail["members"]) == ["breastfeeding_mother", "other"]
+
+
+async def test_a_city_that_stops_entering_records_still_ages_its_children_out(registry: httpx.AsyncClient) -> None:
+    """Records are entered at most GENTING_MAX_ENTRY_DELAY_DAYS (30) late: past that the clock alone
+    decides, so no baduta stays one forever when no later record comes; an operator may also
+    declare the records entered through a day (GENTING_ENTERED_THROUGH)."""
+    app = registry.app  # type: ignore[attr-defined]
+    settings = app.state.settings
+    body = family_body(25, TODAY, MEDONO)
+    body["registered_on"] = (TODAY - timedelta(days=30)).isoformat()
+    family_id = (await registry.post("/families", json=body, headers=token("kader", MEDONO))).json()["family_id"]
+    born = date.fromisoformat(body["members"][1]["birth_date"])
+    turned = date(born.year + 2, born.month, min(born.day, 28))
+    try:
+        app.state.clock = lambda: turned + timedelta(days=29)
+        assert await schedule.run_step(app) == 0  # a record dated before the birthday may still come
+        app.state.settings = settings.model_copy(update={"entered_through": turned})
+        assert await schedule.run_step(app) == 1  # the operator says everything up to it is in
+        detail = (await registry.get(f"/families/{family_id}", headers=token("admin"))).json()
+        assert sorted(m["role"] for m in detail["members"]) == ["breastfeeding_mother", "other"]
+
+        again = family_body(26, TODAY, MEDONO)
+        again["registered_on"] = (TODAY - timedelta(days=30)).isoformat()
+        second = (await registry.post("/families", json=again, headers=token("kader", MEDONO))).json()["family_id"]
+        born = date.fromisoformat(again["members"][1]["birth_date"])
+        turned = date(born.year + 2, born.month, min(born.day, 28))
+        app.state.settings = settings
+        app.state.clock = lambda: turned + timedelta(days=30)
+        assert await schedule.run_step(app) == 1  # 30 days on, the clock alone: aged out on the birthday
+        detail = (await registry.get(f"/families/{second}", headers=token("admin"))).json()
+        assert sorted(m["role"] for m in detail["members"]) == ["breastfeeding_mother", "other"]
+    finally:
+        app.state.settings = settings
 
 
 async def test_after_an_erasure_no_table_holds_the_familys_personal_data(
@@ -158,3 +192,35 @@ async def test_after_an_erasure_no_table_holds_the_familys_personal_data(
         await conn.close()
     after = (await registry.get(f"/families/{family_id}", headers=token("admin"))).json()
     assert after["personal_data_erased"] is True and "kk_number" not in after
+
+
+async def test_the_clock_step_says_when_an_enrolled_family_is_no_longer_eligible(registry: httpx.AsyncClient) -> None:
+    """Its only baduta turns 24 months and its mother is no longer breastfeeding one: the registry
+    publishes FamilyEligibilityChanged (eligible false, on the birthday), which funding and aid act on."""
+    body = family_body(23, TODAY, MEDONO)
+    born = date.fromisoformat(body["members"][1]["birth_date"])
+    body["registered_on"] = (TODAY - timedelta(days=30)).isoformat()
+    family_id = (await registry.post("/families", json=body, headers=token("kader", MEDONO))).json()["family_id"]
+    approved = await registry.post(
+        f"/families/{family_id}/verification",
+        json={"decision": "approve", "decided_on": (TODAY - timedelta(days=29)).isoformat()},
+        headers=token("lurah", MEDONO),
+    )
+    assert approved.status_code in (200, 201), approved.text
+    app = registry.app  # type: ignore[attr-defined]
+    turned = date(born.year + 2, born.month, min(born.day, 28))
+    later = turned + timedelta(days=40)
+    app.state.clock = lambda: later
+    other = {**family_body(24, later, MEDONO), "registered_on": (turned + timedelta(days=3)).isoformat()}
+    assert (await registry.post("/families", json=other, headers=token("kader", MEDONO))).status_code == 201
+    assert await schedule.run_step(app) == 1
+    pool: asyncpg.Pool = app.state.pool
+    rows = await pool.fetch(
+        "select event_type, data->>'eligible' as eligible, data->>'effective_on' as effective_on from events"
+        " where stream_id = $1 and event_type in ('ChildAgedOut', 'FamilyEligibilityChanged') order by stream_version",
+        UUID(family_id),
+    )
+    assert [(r["event_type"], r["eligible"], r["effective_on"]) for r in rows] == [
+        ("ChildAgedOut", None, None),
+        ("FamilyEligibilityChanged", "false", turned.isoformat()),
+    ]

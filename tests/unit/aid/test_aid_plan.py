@@ -147,6 +147,13 @@ class TestOpening:
         assert decide(fold([]), review(money, enrolled_on=None)) == []
         assert decide(fold([]), review(money, exited=True)) == []
 
+    def test_a_family_no_longer_eligible_gets_no_new_plan_but_a_running_one_takes_its_top_up(self) -> None:
+        money = Sponsorship(S1, 3_000_000, START)
+        assert decide(fold([]), replace(review(money), eligible=False)) == []
+        running = fold([Fact(opened())])
+        [fact] = decide(running, replace(review(money), eligible=False))
+        assert isinstance(fact.event, AidPlanBudgetIncreased) and fact.event.budget_rp == 3_000_000
+
     def test_the_budget_is_the_familys_total_sponsorship(self) -> None:
         [fact] = decide(fold([]), review(Sponsorship(S1, 2_000_000, START), Sponsorship(S2, 1_500_000, START)))
         assert isinstance(fact.event, AidPlanOpened) and fact.event.budget_rp == 3_500_000
