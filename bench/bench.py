@@ -83,6 +83,7 @@ from processes import (  # bench/processes.py: servers, services as processes, C
     start_service,
 )
 
+from genting import nats_topology
 from services.registry.domain import Family, NewMember, RegisterFamily, decide
 from services.registry.reference import KELURAHAN
 from shared.auth import issue_token
@@ -603,7 +604,11 @@ async def system_projection(servers: Servers, js: JetStreamContext, rep: int, co
 
 async def start_registry(servers: Servers, js: JetStreamContext, part: str) -> Service:
     """`uvicorn --factory services.registry.app:create_app` on a fresh database and a fresh stream."""
-    await delete_stream(js, REGISTRY_STREAM)  # the registry declares it again at start
+    await delete_stream(js, REGISTRY_STREAM)
+    # Declared again empty as `genting migrate` does before any service starts (a service only
+    # checks that its stream and durables exist).
+    await nats_topology.create_streams(js)
+    await nats_topology.create_durables(js)
     secret = secrets.token_urlsafe(32)
     env = {
         "GENTING_SERVICE": "registry",

@@ -53,6 +53,7 @@ from nats.js.errors import NotFoundError  # noqa: E402
 from processes import BenchFailure, Servers, Service, note, start_servers  # noqa: E402
 
 from bench import make_corpus, median, percentile, raw_pg, wait_for  # noqa: E402  raw baseline, statistics
+from genting import nats_topology  # noqa: E402
 from genting.services import get as service_entry  # noqa: E402
 from genting.services import is_available  # noqa: E402
 from shared.auth import issue_token  # noqa: E402
@@ -60,7 +61,6 @@ from shared.clock import city_clock, now  # noqa: E402
 from shared.contracts.funding import FamilySponsored  # noqa: E402
 from shared.contracts.registry import MemberSummary, Role  # noqa: E402
 from shared.logging import configure_logging  # noqa: E402
-from shared.nats_setup import ensure_stream, owned_stream_config  # noqa: E402
 from shared.settings import DEFAULT_CITY  # noqa: E402
 from shared.testing import facts  # noqa: E402
 from shared.testing.bus import Publisher  # noqa: E402
@@ -86,6 +86,9 @@ async def start_service(servers: Servers, name: str, secret: str, data_key: str)
         "GENTING_DATA_KEY": data_key,
         "GENTING_LOG_LEVEL": "warning",
         "GENTING_DATA_DIR": str(servers.workdir / name),
+        # Every delivery here is handed over today and covers one day of its plan (Schedule), up to
+        # the plan's last: the default horizon (14 days past the handing over) would refuse most.
+        "GENTING_DELIVERY_MAX_AHEAD_DAYS": "180",
     }
     return await processes.start_service(servers, name, service_entry(name).factory, env)
 
@@ -319,8 +322,10 @@ async def run(args: argparse.Namespace, servers: Servers) -> dict[str, Any]:
     for name in STREAMS:
         with contextlib.suppress(NotFoundError):
             await js.delete_stream(name)
-    for context in ("registry", "funding"):
-        await ensure_stream(js, owned_stream_config(context))
+    # What `genting migrate` does before any service starts: a service may not create its stream
+    # or its durables itself.
+    await nats_topology.create_streams(js)
+    await nats_topology.create_durables(js)
     secret, data_key = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     admin = issue_token(secret, role="admin", sub="bench-admin")
     kader = issue_token(secret, role="kader", sub="bench-kader", kelurahan=MEDONO)

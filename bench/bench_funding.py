@@ -50,11 +50,14 @@ import httpx  # noqa: E402
 import nats  # noqa: E402
 import uvloop  # noqa: E402
 from nats.js import JetStreamContext  # noqa: E402
+from pydantic import SecretStr  # noqa: E402
 
-from services.funding.app import MIGRATIONS, repositories  # noqa: E402
-from services.funding.domain import DEFAULT_LIMITS, ReceiveContribution, RegisterDonor, SponsorFamily  # noqa: E402
-from services.funding.handlers import Handlers, LedgerStats  # noqa: E402
+from genting import nats_topology  # noqa: E402
+from services.funding.app import MIGRATIONS, handlers  # noqa: E402
+from services.funding.domain import ReceiveContribution, RegisterDonor, SponsorFamily  # noqa: E402
+from services.funding.handlers import Handlers  # noqa: E402
 from services.funding.policies import AidPolicy  # noqa: E402
+from services.funding.settings import FundingSettings  # noqa: E402
 from shared.auth import Principal, issue_token  # noqa: E402
 from shared.clock import city_clock, now  # noqa: E402
 from shared.contracts.aid import AidDelivered  # noqa: E402
@@ -123,6 +126,10 @@ def enrolled(family_id: uuid.UUID) -> FamilyEnrolled:
 async def start_funding(servers: Any, js: JetStreamContext) -> tuple[Any, str]:
     await fresh_upstreams(js)
     await b.delete_stream(js, "GENTING_FUNDING")
+    # What `genting migrate` does before any service starts: a service may not create its stream
+    # or its durables itself.
+    await nats_topology.create_streams(js)
+    await nats_topology.create_durables(js)
     secret = secrets.token_urlsafe(32)
     db = await servers.fresh_db("funding_commands")
     env = {
@@ -131,6 +138,7 @@ async def start_funding(servers: Any, js: JetStreamContext) -> tuple[Any, str]:
         "GENTING_NATS_URL": servers.nats_url,
         "GENTING_JWT_ALGORITHM": "HS256",  # the development option: a benchmark mints its own tokens
         "GENTING_JWT_SECRET": secret,
+        "GENTING_DATA_KEY": secrets.token_urlsafe(32),  # donors' names are kept sealed
         "GENTING_LOG_LEVEL": "warning",
     }
     token = issue_token(secret, role="admin", sub="bench-admin")
@@ -224,12 +232,18 @@ async def system_sponsorships(servers: Any, js: JetStreamContext, n: int, reps: 
 # -- the ledger's projection in this process ---------------------------------------------------------
 
 
+def in_process_handlers() -> Handlers:
+    """Funding's handlers as app.py wires them, with a data key of the run's own: a donor's name
+    is personal data, kept sealed, so funding refuses it without one."""
+    return handlers(FundingSettings(data_key=SecretStr(secrets.token_urlsafe(32))))
+
+
 async def seed_sponsored_families(pool: asyncpg.Pool, families: int) -> list[uuid.UUID]:
     """Families enrolled and sponsored straight through funding's handlers (no HTTP)."""
     meta = Metadata(occurred_at=now())
     donor_id = uuid.uuid4()
     ids = [uuid.uuid4() for _ in range(families)]
-    funding = Handlers(*repositories(), DEFAULT_LIMITS)
+    funding = in_process_handlers()
     async with pool.acquire() as conn, conn.transaction():
         await funding.register_donor(conn, RegisterDonor(donor_id, "csr", "Bench", None, TODAY), ADMIN, meta)
         gift = ReceiveContribution(donor_id, uuid.uuid4(), 10_000_000_000, TODAY, "transfer", "BENCH", TODAY)
@@ -276,8 +290,8 @@ async def system_ledger_projection(servers: Any, js: JetStreamContext, rep: int,
         families = await seed_sponsored_families(pool, max(1, n // DELIVERIES_PER_PLAN))
         await fresh_upstreams(js)
         await publish_all(js, "GENTING_AID", deliveries(families, n))
-        stats = LedgerStats()
-        policy = AidPolicy(Handlers(*repositories(), DEFAULT_LIMITS, stats))
+        ledger = in_process_handlers()
+        policy = AidPolicy(ledger)
         runner = ProjectionRunner(pool, js, policy, service=b.BENCH_SERVICE, batch=b.PROJECTION_BATCH)
         with b.measured(servers, "ledger_projection"):
             started = time.perf_counter()
@@ -292,8 +306,8 @@ async def system_ledger_projection(servers: Any, js: JetStreamContext, rep: int,
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         drawn = await pool.fetchval("select count(*) from events where event_type = 'SponsorshipDrawn'")
-        if drawn != n or stats.shortfalls:
-            raise b.BenchFailure(f"ledger projection: {drawn} of {n} draws, {stats.shortfalls} shortfalls")
+        if drawn != n or ledger.stats.shortfalls:
+            raise b.BenchFailure(f"ledger projection: {drawn} of {n} draws, {ledger.stats.shortfalls} shortfalls")
     finally:
         await pool.close()
     return n / elapsed

@@ -1,6 +1,6 @@
 """Periodic work: one loop for every clock-driven step (plan windows, grievance escalations,
-ageing out, money held for no plan, progress snapshots, the idempotency purge), so each behaves the same when the database is away or the
-service stops."""
+ageing out, money held for no plan, progress snapshots, the idempotency purge), so each behaves
+the same when the database is away or the service stops."""
 
 from __future__ import annotations
 

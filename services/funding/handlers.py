@@ -17,7 +17,6 @@ from services.funding import lookups
 from services.funding.domain import (
     ClosePlan,
     Donor,
-    Draw,
     Limits,
     MakePledge,
     PayDelivery,
@@ -34,14 +33,14 @@ from services.funding.domain import (
     SponsorFamily,
     Sponsorship,
     donor,
+    pay_delivery,
     plans,
-    split_delivery,
     sponsorship,
 )
 from services.funding.donor_data import DonorData
 from shared.auth import Principal
 from shared.contracts.base import Event
-from shared.contracts.funding import ReleaseReason, SponsorshipReleased
+from shared.contracts.funding import CATALOG, ReleaseReason, SponsorshipReleased
 from shared.crypto import WrappedKeyCipher
 from shared.errors import FieldError, InvalidCommand, NotFound
 from shared.eventstore import Metadata
@@ -85,6 +84,11 @@ def own_donor(principal: Principal) -> UUID | None:
         return None
 
 
+def delivery_repository() -> Repository[None]:
+    """The delivery streams hold only DeliveryUnfunded: a record, with no state to decide on."""
+    return Repository("delivery", CATALOG, lambda: None, lambda state, _fact: state)
+
+
 @dataclass
 class Handlers:
     """Funding's commands over the repositories and limits app.py configures. Each method takes the
@@ -99,6 +103,8 @@ class Handlers:
     family_keys: WrappedKeyCipher | None = None
     # Donors' own personal data, sealed under a key per donor (donor_data.py).
     donor_data: DonorData = field(default_factory=lambda: DonorData(None, b""))
+    # What no sponsorship could pay of a delivery (DeliveryUnfunded), one stream per delivery.
+    deliveries: Repository[None] = field(default_factory=lambda: delivery_repository())
 
     # -- donors -------------------------------------------------------------------------------
 
@@ -232,18 +238,20 @@ class Handlers:
         )
 
     async def pay_delivery(self, conn: asyncpg.Connection, cmd: PayDelivery, meta: Metadata) -> int:
-        """Pay a delivery from the family's sponsorships, oldest first; returns the shortfall.
+        """Pay a delivery from the family's sponsorships, oldest first; returns the unfunded rest.
 
         Aid checks its budget before it records a delivery, so a shortfall means funding released or
         never held the money (e.g. the family's exit was handled before a delivery made earlier).
-        Food already delivered cannot be refused: what can be drawn is drawn, the rest is recorded
-        in funding_deliveries.shortfall_rp, logged and counted, for the programme office to settle.
+        Food already delivered cannot be refused: what can be drawn is drawn, and the rest is a
+        published fact (DeliveryUnfunded on the delivery's own stream) that reporting counts as
+        `unfunded_rp`, for the programme office to settle; funding_deliveries keeps it too.
         """
         await lookups.lock_or_create_family(conn, cmd.family_id)
         open_ = [
             a for a in await lookups.family_sponsorships(conn, self.sponsorships, cmd.family_id) if a.state.is_open
         ]
-        draws, shortfall = split_delivery([(a.stream_id, a.state.remaining_rp) for a in open_], cmd.value_rp)
+        draws, unfunded = pay_delivery([(a.stream_id, a.state.remaining_rp) for a in open_], cmd)
+        shortfall = sum(e.unfunded_rp for e in unfunded)
         # Recorded before anything is drawn: the same delivery again draws nothing.
         if not await lookups.claim_delivery(
             conn, cmd.delivery_id, cmd.plan_id, cmd.family_id, cmd.value_rp, shortfall, cmd.delivered_on
@@ -252,12 +260,13 @@ class Handlers:
             log.info("duplicate_ignored", delivery_id=str(cmd.delivery_id))
             return 0
         by_id = {a.stream_id: a for a in open_}
-        for sponsorship_id, amount in draws:
-            aggregate = by_id[sponsorship_id]
-            draw = Draw(sponsorship_id, cmd.delivery_id, cmd.plan_id, amount, cmd.delivered_on)
+        for draw in draws:
+            aggregate = by_id[draw.sponsorship_id]
             await self.sponsorships.save(conn, aggregate, facts(sponsorship.decide(aggregate.state, draw)), meta)
         self.stats.deliveries += 1
         if shortfall:
+            # A new stream per delivery, appended once (claim_delivery above holds the duplicates).
+            await self.deliveries.save(conn, Aggregate(cmd.delivery_id, None), facts(unfunded), meta)
             self.stats.shortfalls += 1
             self.stats.shortfall_rp += shortfall
             log.warning(

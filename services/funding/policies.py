@@ -92,6 +92,7 @@ class AidPolicy:
             "DeliveryConfirmed",
             "AidPlanCompleted",
             "AidPlanClosed",
+            "InterventionRecorded",
         ):
             return
         event = aid.CATALOG.parse(envelope.event_type, envelope.schema_version, envelope.data)
@@ -100,7 +101,14 @@ class AidPolicy:
             case aid.AidPlanOpened():
                 await self.handlers.record_plan(conn, RecordPlan(event.plan_id, event.family_id))
             case aid.AidDelivered():
-                pay = PayDelivery(event.delivery_id, event.plan_id, event.family_id, event.value_rp, event.delivered_on)
+                pay = PayDelivery(
+                    event.delivery_id,
+                    event.plan_id,
+                    event.family_id,
+                    event.value_rp,
+                    event.delivered_on,
+                    event.kelurahan_code,
+                )
                 await self.handlers.pay_delivery(conn, pay, Metadata.caused_by(envelope))
             case aid.AidPlanCompleted():
                 await self.handlers.close_plan(
@@ -109,6 +117,17 @@ class AidPolicy:
             case aid.AidPlanClosed():
                 await self.handlers.close_plan(
                     conn, ClosePlan(event.plan_id, event.family_id, event.closed_on), Metadata.caused_by(envelope)
+                )
+            case aid.InterventionRecorded() if event.source_donor_id is not None:
+                # Given in kind by a donor: on its statement, never drawn from a sponsorship.
+                await conn.execute(
+                    "insert into donor_in_kind_interventions (intervention_id, donor_id, plan_id, value_rp, done_on)"
+                    " values ($1, $2, $3, $4, $5) on conflict do nothing",
+                    event.intervention_id,
+                    event.source_donor_id,
+                    event.plan_id,
+                    event.value_rp,
+                    event.done_on,
                 )
 
 

@@ -17,6 +17,7 @@ import asyncpg
 from shared.contracts.base import Event
 from shared.contracts.funding import (
     ContributionReceived,
+    DeliveryUnfunded,
     DonorRegistered,
     FamilySponsored,
     FundsAllocated,
@@ -109,6 +110,8 @@ async def apply(conn: asyncpg.Connection, event: Event, version: int) -> None:
                 event.reason,
                 version,
             )
+        case DeliveryUnfunded():
+            pass  # funding's own record of it is funding_deliveries.shortfall_rp
         case _:
             raise AssertionError(f"funding does not project {event.event_type}")
 

@@ -76,7 +76,9 @@ DELIVERIES = Table(
 )
 SESSIONS = Table("education_sessions_view", ("session_id",), first=("topic", "held_on", "kelurahan_code", "families"))
 INTERVENTIONS = Table(
-    "interventions_view", ("intervention_id",), first=("plan_id", "kelurahan_code", "kind", "done_on", "value_rp")
+    "interventions_view",
+    ("intervention_id",),
+    first=("plan_id", "kelurahan_code", "kind", "done_on", "value_rp", "source_donor_id", "source_organisation"),
 )
 HOME_VISITS = Table("home_visits_view", ("flag_id",), first=("kelurahan_code", "flagged_on", "visited_on"))
 GRIEVANCES = Table(
@@ -84,6 +86,12 @@ GRIEVANCES = Table(
     ("grievance_id",),
     first=("kelurahan_code", "category", "filed_on", "due_on"),
     greatest=("escalated_on", "resolved_on"),
+)
+# What no sponsorship could pay of a delivery (funding's DeliveryUnfunded): delivered = drawn + unfunded.
+UNFUNDED = Table(
+    "unfunded_deliveries_view",
+    ("delivery_id",),
+    first=("plan_id", "family_id", "kelurahan_code", "delivered_on", "value_rp", "unfunded_rp"),
 )
 # Money by (first day of the) month and donor type, for the public transparency page.
 MONEY_BY_MONTH = Table(
@@ -188,6 +196,19 @@ def funding_changes(env: Envelope) -> list[Change]:
                     unplanned_released_rp=event.amount_rp if event.reason == "no_plan" else 0,
                 ),
                 change(MONEY_BY_MONTH, (_month(event.released_on), event.donor_type), released_rp=event.amount_rp),
+            ]
+        case funding.DeliveryUnfunded():
+            return [
+                change(
+                    UNFUNDED,
+                    event.delivery_id,
+                    plan_id=event.plan_id,
+                    family_id=event.family_id,
+                    kelurahan_code=event.kelurahan_code,
+                    delivered_on=event.delivered_on,
+                    value_rp=event.value_rp,
+                    unfunded_rp=event.unfunded_rp,
+                )
             ]
     return []
 
@@ -294,6 +315,8 @@ def aid_changes(env: Envelope) -> list[Change]:
                     kind=event.kind,
                     done_on=event.done_on,
                     value_rp=event.value_rp,
+                    source_donor_id=event.source_donor_id,
+                    source_organisation=event.source_organisation,
                 )
             ]
         case aid.EducationSessionHeld():
@@ -369,6 +392,6 @@ def _projection(context: str, translate: Translate, tables: Sequence[Table]) -> 
 
 PROJECTIONS: tuple[ReportingProjection, ...] = (
     _projection("registry", registry_changes, (FAMILIES, GROWTH)),
-    _projection("funding", funding_changes, (FAMILY_FUNDING, DONORS, MONEY_BY_MONTH)),
+    _projection("funding", funding_changes, (FAMILY_FUNDING, DONORS, MONEY_BY_MONTH, UNFUNDED)),
     _projection("aid", aid_changes, (PLANS, DELIVERIES, SESSIONS, INTERVENTIONS, HOME_VISITS, GRIEVANCES)),
 )

@@ -25,6 +25,7 @@ from services.reporting.reports import (
     OutcomesReport,
     PlanGap,
     ProgressWeek,
+    SourceInterventions,
     TopicSessions,
     UnderfundedPlan,
     WeekDeliveries,
@@ -139,6 +140,7 @@ async def funding(conn: asyncpg.Connection | asyncpg.Pool, family_minimum_rp: in
     types = list(get_args(DonorType)) + sorted(set(rows) - set(get_args(DonorType)))
     by_type = [DonorTypeFunding(donor_type=t, **_funding_values(rows.get(t))) for t in types]
     gap = await conn.fetchrow(GAP_SQL, family_minimum_rp)
+    unfunded = await conn.fetchval("select coalesce(sum(unfunded_rp), 0)::bigint from unfunded_deliveries_view")
     totals = _sums(by_type, tuple(FundingTotals.model_fields))
     rows_by_kelurahan = await conn.fetch(
         "select kelurahan_code, count(*) as plans, sum(shortfall_rp)::bigint as top_up_rp from plans_view"
@@ -160,6 +162,7 @@ async def funding(conn: asyncpg.Connection | asyncpg.Pool, family_minimum_rp: in
         by_donor_type=by_type,
         funding_gap_rp=gap["gap"],
         families_short=gap["short"],
+        unfunded_rp=unfunded,
         family_minimum_rp=family_minimum_rp,
         underfunded_plans=sum(t.plans for t in top_ups),
         top_up_needed_rp=sum(t.top_up_rp for t in top_ups),
@@ -210,6 +213,8 @@ select
   (select count(*) from deliveries_view where delivered_on is not null and confirmed_on is not null)
     as confirmed_deliveries,
   (select coalesce(sum(days), 0)::bigint from deliveries_view) as days_covered,
+  (select coalesce(sum(drawn_rp), 0)::bigint from donors_view) as drawn_rp,
+  (select coalesce(sum(unfunded_rp), 0)::bigint from unfunded_deliveries_view) as unfunded_rp,
   count(*) filter (where opened_on is not null) as plans_opened,
   count(*) filter (where opened_on is not null and completed_on is null and closed_on is null) as plans_active,
   count(*) filter (where completed_on is not null or outcome = 'completed') as plans_completed,
@@ -279,6 +284,13 @@ async def aid(conn: asyncpg.Connection | asyncpg.Pool, programme_start: date, to
             " from interventions_view group by kind"
         )
     }
+    sources = await conn.fetch(
+        "select case when source_donor_id is not null then 'donor'"
+        " when source_organisation is not null then 'organisation' else 'unnamed' end as source_type,"
+        " coalesce(source_donor_id::text, source_organisation, '') as source,"
+        " count(*) as interventions, coalesce(sum(value_rp), 0)::bigint as value_rp"
+        " from interventions_view group by 1, 2"
+    )
     days = await conn.fetch(
         "select delivered_on, count(*) as deliveries, sum(value_rp)::bigint as delivered_rp,"
         " coalesce(sum(days), 0)::bigint as days_covered from deliveries_view"
@@ -312,6 +324,10 @@ async def aid(conn: asyncpg.Connection | asyncpg.Pool, programme_start: date, to
         interventions=sum(k.interventions for k in by_kind),
         interventions_rp=sum(k.value_rp for k in by_kind),
         interventions_by_kind=by_kind,
+        interventions_by_source=sorted(
+            (SourceInterventions(**dict(r)) for r in sources),
+            key=lambda s: (("donor", "organisation", "unnamed").index(s.source_type), s.source),
+        ),
         deliveries_by_day=[
             DayDeliveries(
                 date=r["delivered_on"],

@@ -246,6 +246,19 @@ class Programme:
             )
         )
 
+    def unfunded(self, plan: UUID, delivery: UUID, value_rp: int, drawn_rp: int, on: int) -> None:
+        """Funding's record of what no sponsorship could pay of a delivery."""
+        self.emit(
+            F.DeliveryUnfunded(
+                **self._plan_fields(plan),
+                delivery_id=delivery,
+                value_rp=value_rp,
+                drawn_rp=drawn_rp,
+                unfunded_rp=value_rp - drawn_rp,
+                delivered_on=self.day(on),
+            )
+        )
+
     # -- aid ----------------------------------------------------------------------------------------
 
     def _plan_fields(self, plan: UUID) -> dict[str, Any]:
@@ -391,7 +404,15 @@ class Programme:
             )
         )
 
-    def intervene(self, plan: UUID, kind: A.InterventionKind, value_rp: int, on: int) -> None:
+    def intervene(
+        self,
+        plan: UUID,
+        kind: A.InterventionKind,
+        value_rp: int,
+        on: int,
+        source_donor_id: UUID | None = None,
+        source_organisation: str | None = None,
+    ) -> None:
         self.emit(
             A.InterventionRecorded(
                 **self._plan_fields(plan),
@@ -399,5 +420,7 @@ class Programme:
                 kind=kind,
                 done_on=self.day(on),
                 value_rp=value_rp,
+                source_donor_id=source_donor_id,
+                source_organisation=source_organisation,
             )
         )

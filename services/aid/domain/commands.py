@@ -169,6 +169,9 @@ class RecordIntervention:
     today: date
     recorded_by: str
     policy: PlanRules = PlanRules()
+    funded_by: str = "in_kind"
+    source_donor_id: UUID | None = None
+    source_organisation: str | None = None
 
 
 PlanCommand = ReviewFunding | CloseForExit | EndWindow | RecordDelivery | ConfirmDelivery | RecordIntervention

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -407,6 +408,7 @@ def _record_intervention(state: Plan, cmd: RecordIntervention) -> list[Fact]:
         errors += check_effective("done_on", cmd.done_on, cmd.today, cmd.policy, state.window.first, "the plan's start")
     if cmd.value_rp < 0:
         errors.append(FieldError("value_rp", "must not be negative"))
+    errors += _source_errors(cmd)
     if errors:
         raise InvalidCommand(errors)
     # After completion a family may still get a latrine or a referral; after its exit, not.
@@ -418,8 +420,33 @@ def _record_intervention(state: Plan, cmd: RecordIntervention) -> list[Fact]:
         kind=cast(InterventionKind, cmd.kind),
         done_on=cmd.done_on,
         value_rp=cmd.value_rp,
+        funded_by="in_kind",
+        source_donor_id=cmd.source_donor_id,
+        source_organisation=cmd.source_organisation,
     )
     return [Fact(event, InterventionNote(description=description, recorded_by=cmd.recorded_by))]
+
+
+# An organisation's code: it goes on the bus and into reports, so a code, never a sentence.
+ORGANISATION_CODE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+
+
+def _source_errors(cmd: RecordIntervention) -> list[FieldError]:
+    """An intervention is given in kind (sponsorships pay food only), from at most one named source."""
+    if cmd.funded_by != "in_kind":
+        return [FieldError("funded_by", "must be in_kind: sponsorships pay the family's food only")]
+    if cmd.source_organisation is None:
+        return []
+    if cmd.source_donor_id is not None:
+        return [FieldError("source_organisation", "name one source: a donor or an organisation, not both")]
+    if not ORGANISATION_CODE.fullmatch(cmd.source_organisation):
+        return [
+            FieldError(
+                "source_organisation",
+                "must be an organisation's code: 1 to 64 lowercase letters, digits, '.', '_' or '-'",
+            )
+        ]
+    return []
 
 
 def _ids(state: Plan) -> dict[str, Any]:

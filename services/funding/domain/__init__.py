@@ -35,7 +35,7 @@ from services.funding.domain.errors import (
     UnknownAllocation,
 )
 from services.funding.domain.rules import DEFAULT_LIMITS, Limits
-from services.funding.domain.sponsorship import Sponsorship, split_delivery, sponsor
+from services.funding.domain.sponsorship import Sponsorship, pay_delivery, split_delivery, sponsor
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -69,6 +69,7 @@ __all__ = [
     "SponsorshipCommand",
     "UnknownAllocation",
     "donor",
+    "pay_delivery",
     "split_delivery",
     "sponsor",
     "sponsorship",

@@ -191,6 +191,7 @@ class PayDelivery:
     family_id: UUID
     value_rp: int
     delivered_on: date
+    kelurahan_code: str
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from uuid import UUID
 from services.funding.domain.commands import (
     AllocateFunds,
     Draw,
+    PayDelivery,
     Release,
     ReleaseUnplanned,
     SponsorFamily,
@@ -30,6 +31,7 @@ from services.funding.domain.rules import (
     start_date_errors,
 )
 from shared.contracts.funding import (
+    DeliveryUnfunded,
     DonorStreamEvent,
     DonorType,
     FamilySponsored,
@@ -201,6 +203,32 @@ def split_delivery(open_remaining: Sequence[tuple[UUID, int]], value_rp: int) ->
             draws.append((sponsorship_id, amount))
             unpaid -= amount
     return draws, unpaid
+
+
+def pay_delivery(
+    open_remaining: Sequence[tuple[UUID, int]], command: PayDelivery
+) -> tuple[list[Draw], list[DeliveryUnfunded]]:
+    """A delivery's payment: a Draw on each sponsorship touched, oldest first, and, when they
+    cannot pay it all, the unpaid rest as a fact. Food already delivered is never refused, so the
+    shortfall is recorded rather than raised: `value_rp` = the draws + `unfunded_rp`, always."""
+    draws, unpaid = split_delivery(open_remaining, command.value_rp)
+    commands = [
+        Draw(sponsorship_id, command.delivery_id, command.plan_id, amount, command.delivered_on)
+        for sponsorship_id, amount in draws
+    ]
+    if unpaid <= 0:
+        return commands, []
+    unfunded = DeliveryUnfunded(
+        delivery_id=command.delivery_id,
+        plan_id=command.plan_id,
+        family_id=command.family_id,
+        kelurahan_code=command.kelurahan_code,
+        value_rp=command.value_rp,
+        drawn_rp=command.value_rp - unpaid,
+        unfunded_rp=unpaid,
+        delivered_on=command.delivered_on,
+    )
+    return commands, [unfunded]
 
 
 # -- evolve ---------------------------------------------------------------------------------

@@ -331,6 +331,29 @@ class TestInterventionsAndSessions:
         assert bad.status_code == 422
         assert {e["field"] for e in bad.json()["errors"]} == {"kind", "value_rp"}
 
+    async def test_an_intervention_is_given_in_kind_by_the_source_it_names(self, aid: Aid) -> None:
+        plan = await open_plan(aid)
+        url = f"/plans/{plan['plan_id']}/interventions"
+        body = {
+            "kind": "clean_water",
+            "description": "Sambungan PDAM",
+            "done_on": TODAY.isoformat(),
+            "value_rp": 750_000,
+        }
+        for refused, field in (
+            ({"source_organisation": "Pak Budi di Jl. Merdeka"}, "source_organisation"),
+            ({"funded_by": "sponsorship"}, "funded_by"),
+        ):
+            bad = await aid.http.post(url, json=body | refused, headers=KADER)
+            assert bad.status_code == 422, bad.text
+            assert [e["field"] for e in bad.json()["errors"]] == [field]
+        response = await aid.http.post(url, json=body | {"source_organisation": "pdam"}, headers=KADER)
+        assert response.status_code == 201, response.text
+        [event] = await wait_events(aid.js, "InterventionRecorded")  # the refusals recorded nothing
+        assert (event["data"]["funded_by"], event["data"]["source_organisation"]) == ("in_kind", "pdam")
+        [shown] = (await aid.http.get(f"/plans/{plan['plan_id']}", headers=KADER)).json()["interventions"]
+        assert (shown["funded_by"], shown["source_organisation"], shown["source_donor_id"]) == ("in_kind", "pdam", None)
+
     async def test_a_session_for_enrolled_families_keeps_the_facilitator_in_aid(self, aid: Aid) -> None:
         plan = await open_plan(aid)
         body = {

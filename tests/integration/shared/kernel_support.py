@@ -23,6 +23,7 @@ from nats.js.errors import NotFoundError
 from shared.contracts import Event, EventCatalog
 from shared.eventstore import EventStore, Metadata, NewEvent
 from shared.messaging import MSG_ID_HEADER, Envelope, dlq_stream_name, stream_name
+from shared.projection import ProjectionRunner
 from shared.testing import wait_until
 from shared.testing.bus import envelope_of
 
@@ -202,3 +203,10 @@ class Background:
     async def __aexit__(self, *exc: object) -> None:
         for task in self.tasks:
             await self.stop(task)
+
+
+async def run_until_drained(projector: ProjectionRunner, js: JetStreamContext, projection: ThingsView) -> None:
+    """The runner started, left running until its consumer has taken every message, then stopped."""
+    async with Background() as bg:
+        bg.start(projector.run())
+        await wait_drained(js, projection)

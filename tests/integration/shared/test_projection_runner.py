@@ -19,6 +19,7 @@ from kernel_support import (
     dead_letters,
     envelope,
     publish,
+    run_until_drained,
     stream_messages,
     thing_subject,
     view,
@@ -61,9 +62,7 @@ class TestRedelivery:
             await things.apply(conn, envelope(thing, 1))
         await msg.nak()  # the ack is lost: JetStream hands the message out again
 
-        async with Background() as bg:
-            bg.start(projector.run())
-            await wait_drained(js, things)
+        await run_until_drained(projector, js, things)
 
         assert await view(pool) == {thing: [1]}
         assert (projector.stats.applied, projector.stats.duplicates) == (0, 1)
@@ -95,9 +94,7 @@ class TestDuplicates:
             await publish(js, env, msg_id=msg_id and f"{env.event_id}:{msg_id}")
         projector = runner(pool, js, things)
 
-        async with Background() as bg:
-            bg.start(projector.run())
-            await wait_drained(js, things)
+        await run_until_drained(projector, js, things)
 
         assert await view(pool) == {thing: [1, 2]}
         assert (projector.stats.applied, projector.stats.duplicates) == (2, 2)
@@ -131,9 +128,7 @@ class TestOrder:
         things = ThingsView()
         projector = runner(pool, js, things)
 
-        async with Background() as bg:
-            bg.start(projector.run())
-            await wait_drained(js, things)
+        await run_until_drained(projector, js, things)
 
         assert await view(pool) == {one: [1, 2], two: [1, 2, 3]}
         assert projector.stats.gaps == 0  # settled within the batch, no redelivery needed
@@ -147,9 +142,7 @@ class TestOrder:
         things = ThingsView()
         projector = runner(pool, js, things, batch=1)
 
-        async with Background() as bg:
-            bg.start(projector.run())
-            await wait_drained(js, things)
+        await run_until_drained(projector, js, things)
 
         assert await view(pool) == {thing: [1, 2, 3]}
         assert projector.stats.gaps >= 1 and projector.stats.applied == 3
@@ -263,9 +256,7 @@ class TestDeadLetters:
         await publish(js, envelope(thing, 2))
         projector = runner(pool, js, things, max_deliver=3)
 
-        async with Background() as bg:
-            bg.start(projector.run())
-            await wait_drained(js, things)
+        await run_until_drained(projector, js, things)
 
         assert await view(pool) == {thing: [1, 2]}
         letters = await dead_letters(js)
@@ -283,9 +274,7 @@ class TestDeadLetters:
         await publish(js, orphan)
         projector = runner(pool, js, things, max_deliver=3)
 
-        async with Background() as bg:
-            bg.start(projector.run())
-            await wait_drained(js, things)
+        await run_until_drained(projector, js, things)
 
         [letter] = await dead_letters(js)
         assert await view(pool) == {thing: [1]}
@@ -344,9 +333,7 @@ class TestRebuild:
         assert (info.delivered.stream_seq, info.num_pending) == (0, len(await stream_messages(js, REGISTRY)))
 
         replay = runner(pool, js, things)
-        async with Background() as bg:
-            bg.start(replay.run())
-            await wait_drained(js, things)
+        await run_until_drained(replay, js, things)
 
         assert await view(pool) == live
         last = len(await stream_messages(js, REGISTRY))
@@ -399,9 +386,7 @@ class TestProvenance:
         await publish(js, genuine)
         projector = runner(pool, js, things, max_deliver=3)
 
-        async with Background() as bg:
-            bg.start(projector.run())
-            await wait_drained(js, things)
+        await run_until_drained(projector, js, things)
 
         # The genuine v2 applied (not displaced by the forged one), and only it.
         assert await view(pool) == {thing: [1, 2]}
@@ -427,9 +412,7 @@ class TestProvenance:
         await js.publish(thing_subject(thing), envelope(thing, 1).to_bytes(), stream="GENTING_AID")
         projector = runner(pool, js, things, max_deliver=3)
 
-        async with Background() as bg:
-            bg.start(projector.run())
-            await wait_drained(js, things)
+        await run_until_drained(projector, js, things)
 
         assert await view(pool) == {}
         [letter] = await dead_letters(js)
@@ -445,9 +428,7 @@ class TestProvenance:
         forged = envelope(thing, 2, note="forged")
         ack = await js.publish(thing_subject(other), forged.to_bytes(), stream=REGISTRY, headers={MSG_ID_HEADER: "f1"})
         projector = runner(pool, js, things, max_deliver=3)
-        async with Background() as bg:
-            bg.start(projector.run())
-            await wait_drained(js, things)
+        await run_until_drained(projector, js, things)
         assert await view(pool) == {thing: [1]}
 
         for _ in range(2):

@@ -496,6 +496,35 @@ class TestInterventions:
             )
         assert fields_of(exc) == ["kind", "description", "done_on", "value_rp"]
 
+    def test_an_intervention_is_in_kind_from_the_source_it_names(self) -> None:
+        donor = UUID("00000000-0000-0000-0000-0000000d0001")
+        [by_donor] = decide(fold(given(opened())), self.intervene(source_donor_id=donor))
+        [by_pdam] = decide(fold(given(opened())), self.intervene(source_organisation="pdam"))
+        [unnamed] = decide(fold(given(opened())), self.intervene())
+        assert isinstance(by_donor.event, InterventionRecorded)
+        assert (by_donor.event.funded_by, by_donor.event.source_donor_id) == ("in_kind", donor)
+        assert isinstance(by_pdam.event, InterventionRecorded) and by_pdam.event.source_organisation == "pdam"
+        assert isinstance(unnamed.event, InterventionRecorded)
+        assert (unnamed.event.funded_by, unnamed.event.source_donor_id, unnamed.event.source_organisation) == (
+            "in_kind",
+            None,
+            None,
+        )
+
+    @pytest.mark.parametrize(
+        ("kw", "field"),
+        [
+            ({"funded_by": "sponsorship"}, "funded_by"),
+            ({"source_organisation": "Pak Budi, Jl. Merdeka 5"}, "source_organisation"),
+            ({"source_organisation": ""}, "source_organisation"),
+            ({"source_organisation": "pdam", "source_donor_id": UUID(int=7)}, "source_organisation"),
+        ],
+    )
+    def test_a_source_is_one_code_or_one_donor_and_never_a_sentence(self, kw: dict[str, object], field: str) -> None:
+        with pytest.raises(InvalidCommand) as exc:
+            decide(fold(given(opened())), self.intervene(**kw))
+        assert fields_of(exc) == [field]
+
     def test_after_the_familys_exit_no_intervention_is_recorded(self) -> None:
         closed = AidPlanClosed(
             **IDS, outcome="exited", closed_on=TODAY, delivered_rp=0, unspent_rp=2_700_000, days_covered=0

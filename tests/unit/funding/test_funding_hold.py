@@ -7,17 +7,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, timedelta
-from typing import Any
 from uuid import UUID
 
 import pytest
+from funding_examples import D1, DONOR, FAMILY, MEDONO, S1, WHO, donor_with
 
 from services.funding.domain import FamilyNotEligible, ReleaseUnplanned, SponsorFamily, sponsor
-from services.funding.domain import donor as donors
 from services.funding.domain.sponsorship import decide, fold
 from shared.contracts.funding import (
-    ContributionReceived,
-    DonorRegistered,
     FamilySponsored,
     SponsorshipDrawn,
     SponsorshipReleased,
@@ -27,13 +24,7 @@ SPONSORED_ON = date(2025, 3, 1)
 HOLD = 60
 HOLD_ENDS = SPONSORED_ON + timedelta(days=HOLD)  # 30 April
 MINIMUM = 2_700_000
-DONOR = UUID("00000000-0000-0000-0000-0000000d0001")
-FAMILY = UUID("00000000-0000-0000-0000-0000000f0001")
-S1 = UUID("00000000-0000-0000-0000-0000000a0001")
 PLAN = UUID("00000000-0000-0000-0000-0000000b0001")
-D1 = UUID("00000000-0000-0000-0000-0000000c0001")
-MEDONO = "33.75.01.1002"
-WHO: dict[str, Any] = {"sponsorship_id": S1, "donor_id": DONOR, "donor_type": "community", "family_id": FAMILY}
 SPONSORED = FamilySponsored(
     **WHO, amount_rp=1_000_000, start_date=SPONSORED_ON, kelurahan_code=MEDONO, sponsored_on=SPONSORED_ON
 )
@@ -93,19 +84,7 @@ class TestReleasingWithoutAPlan:
 
 class TestEligibility:
     def test_a_family_no_longer_eligible_cannot_be_sponsored(self) -> None:
-        donor = donors.fold(
-            [
-                DonorRegistered(donor_id=DONOR, donor_type="community", registered_on=SPONSORED_ON),
-                ContributionReceived(
-                    donor_id=DONOR,
-                    donor_type="community",
-                    contribution_id=D1,
-                    amount_rp=3_000_000,
-                    received_on=SPONSORED_ON,
-                    method="cash",
-                ),
-            ]
-        )
+        donor = donor_with(3_000_000, SPONSORED_ON)
         command = SponsorFamily(
             sponsorship_id=S1,
             donor_id=DONOR,
