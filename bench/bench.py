@@ -42,7 +42,6 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +73,7 @@ from report import report
 from streams import delete_stream
 from system_benches import system_commands, system_latency, system_projection, system_relay
 
+from shared.clock import now
 from shared.logging import configure_logging
 from shared.messaging import dlq_stream_name
 
@@ -164,7 +164,7 @@ def main() -> int:
         results = uvloop.run(run(args, servers))
         table = report(args, results)
         out = {
-            "when": datetime.now(UTC).isoformat(timespec="seconds"),
+            "when": now().isoformat(timespec="seconds"),
             "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
             "servers": {
                 "nats": "embedded" if "GENTING_NATS_URL" not in os.environ else "external",

@@ -35,10 +35,9 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
@@ -60,9 +59,11 @@ from genting import nats_topology  # noqa: E402
 from genting.services import get as service_entry  # noqa: E402
 from genting.services import is_available  # noqa: E402
 from shared.auth import issue_token  # noqa: E402
+from shared.clock import city_clock, now  # noqa: E402
 from shared.contracts.funding import FamilySponsored  # noqa: E402
 from shared.contracts.registry import MemberSummary, Role  # noqa: E402
 from shared.logging import configure_logging  # noqa: E402
+from shared.settings import DEFAULT_CITY  # noqa: E402
 from shared.testing import facts  # noqa: E402
 from shared.testing.bus import Publisher  # noqa: E402
 
@@ -73,7 +74,7 @@ STREAMS = ("GENTING_REGISTRY", "GENTING_FUNDING", "GENTING_AID")
 
 
 def city_today() -> date:
-    return datetime.now(ZoneInfo("Asia/Jakarta")).date()
+    return city_clock(DEFAULT_CITY)()
 
 
 async def start_service(servers: Servers, name: str, secret: str, data_key: str) -> Service:
@@ -433,7 +434,7 @@ def main() -> int:
             args.out.write_text(
                 json.dumps(
                     {
-                        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+                        "when": now().isoformat(timespec="seconds"),
                         "args": {k: str(v) for k, v in vars(args).items()},
                         **results,
                     },

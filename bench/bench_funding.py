@@ -32,7 +32,6 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +59,8 @@ from services.funding.domain import ReceiveContribution, RegisterDonor, SponsorF
 from services.funding.handlers import Handlers  # noqa: E402
 from services.funding.policies import AidPolicy  # noqa: E402
 from services.funding.settings import FundingSettings  # noqa: E402
-from shared.auth import issue_token  # noqa: E402
+from shared.auth import Principal, issue_token  # noqa: E402
+from shared.clock import city_clock, now  # noqa: E402
 from shared.contracts.aid import AidDelivered  # noqa: E402
 from shared.contracts.registry import FamilyEnrolled  # noqa: E402
 from shared.db import create_pool, migrate  # noqa: E402
@@ -69,8 +69,10 @@ from shared.logging import configure_logging  # noqa: E402
 from shared.messaging import MSG_ID_HEADER, Envelope, dlq_stream_name  # noqa: E402
 from shared.nats_setup import ensure_stream, owned_stream_config  # noqa: E402
 from shared.projection import ProjectionRunner  # noqa: E402
+from shared.settings import DEFAULT_CITY  # noqa: E402
 
-TODAY = datetime.now(UTC).date()
+TODAY = city_clock(DEFAULT_CITY)()  # the services' day, not UTC's
+ADMIN = Principal(sub="bench", role="admin")  # the handlers decide who may; the bench acts as an admin
 MEDONO = "33.75.01.1002"
 SPONSORSHIP_RP = 2_700_000
 DONORS_PER_CLIENT = 10
@@ -86,7 +88,7 @@ def envelope(event: Any, version: int = 1) -> tuple[str, bytes, str]:
         schema_version=event.schema_version,
         stream_id=event.aggregate_id(),
         stream_version=version,
-        occurred_at=datetime.now(UTC),
+        occurred_at=now(),
         data=event.model_dump(mode="json"),
     )
     return event.subject(), env.to_bytes(), str(env.event_id)
@@ -239,14 +241,14 @@ def in_process_handlers() -> Handlers:
 
 async def seed_sponsored_families(pool: asyncpg.Pool, families: int) -> list[uuid.UUID]:
     """Families enrolled and sponsored straight through funding's handlers (no HTTP)."""
-    meta = Metadata(occurred_at=datetime.now(UTC))
+    meta = Metadata(occurred_at=now())
     donor_id = uuid.uuid4()
     ids = [uuid.uuid4() for _ in range(families)]
     funding = in_process_handlers()
     async with pool.acquire() as conn, conn.transaction():
-        await funding.register_donor(conn, RegisterDonor(donor_id, "csr", "Bench", None, TODAY), meta)
+        await funding.register_donor(conn, RegisterDonor(donor_id, "csr", "Bench", None, TODAY), ADMIN, meta)
         gift = ReceiveContribution(donor_id, uuid.uuid4(), 10_000_000_000, TODAY, "transfer", "BENCH", TODAY)
-        await funding.receive_contribution(conn, gift, meta)
+        await funding.receive_contribution(conn, gift, ADMIN, meta)
         await conn.executemany(
             "insert into funding_families (family_id, status, kelurahan_code, enrolled_on)"
             " values ($1, 'enrolled', $2, $3)",
@@ -254,7 +256,7 @@ async def seed_sponsored_families(pool: asyncpg.Pool, families: int) -> list[uui
         )
         for family_id in ids:
             command = SponsorFamily(uuid.uuid4(), donor_id, family_id, SPONSORSHIP_RP, TODAY, TODAY, "enrolled", MEDONO)
-            await funding.sponsor_family(conn, command, meta)
+            await funding.sponsor_family(conn, command, ADMIN, meta)
     return ids
 
 

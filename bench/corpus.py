@@ -8,7 +8,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from figures import EVENTS_PER_STREAM, PUBLISH_WINDOW
@@ -19,6 +19,7 @@ from processes import (  # bench/processes.py: servers, services as processes, C
 
 from services.registry.domain import Family, NewMember, RegisterFamily, decide
 from services.registry.reference import KELURAHAN
+from shared.clock import now
 from shared.messaging import MSG_ID_HEADER, Envelope
 
 
@@ -68,7 +69,7 @@ class Bodies:
 
     def __init__(self, start: int = 0) -> None:
         self.next = start
-        self.today = datetime.now(UTC).date()
+        self.today = now().date()
 
     def take(self) -> bytes:
         body = json.dumps(family_request(self.next, self.today)).encode()
@@ -121,8 +122,8 @@ def sample_registered_data(today: date) -> dict[str, Any]:
 def make_corpus(n: int) -> list[Ev]:
     """`n` envelopes over n/4 aggregates with versions 1..4; each aggregate's versions are spread
     over the stream (chunks of 100 aggregates, version-major inside a chunk)."""
-    data = sample_registered_data(datetime.now(UTC).date())
-    occurred = datetime.now(UTC)
+    data = sample_registered_data(now().date())
+    occurred = now()
     streams = [uuid.uuid4() for _ in range(-(-n // EVENTS_PER_STREAM))]
     out: list[Ev] = []
     for start in range(0, len(streams), 100):

@@ -11,8 +11,9 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from datetime import UTC, datetime
 from pathlib import Path
+
+from shared.clock import now
 
 
 class BackupError(RuntimeError):
@@ -39,7 +40,7 @@ def pg_tool(name: str) -> str:
 
 
 def default_file(service: str, directory: Path) -> Path:
-    return directory / f"genting-{service}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.dump"
+    return directory / f"genting-{service}-{now():%Y%m%dT%H%M%SZ}.dump"
 
 
 def _run(argv: list[str]) -> None:

@@ -72,6 +72,15 @@ class Principal:
         return self.role in ("lurah", "kader") and self.kelurahan == kelurahan_code
 
 
+def require_acts_in(actor: Principal, kelurahan_code: str, *roles: str) -> None:
+    """The actor has one of `roles` (any role when none is named) and acts in this kelurahan (an
+    admin anywhere); else 403. The one kelurahan check every service's handlers use."""
+    if roles:
+        actor.require(*roles)
+    if not actor.acts_in(kelurahan_code):
+        raise Forbidden(f"a {actor.role} acts only in kelurahan {actor.kelurahan}")
+
+
 # --- signing keys (held by genting up / genting token / the dev IdP / tests, never a service) ---
 
 

@@ -12,6 +12,7 @@ from uuid import UUID, uuid4
 
 import asyncpg
 
+from shared.clock import now
 from shared.contracts import Event
 from shared.errors import ConcurrencyConflict
 from shared.messaging import Envelope
@@ -36,6 +37,16 @@ class Metadata:
     occurred_at: datetime
     correlation_id: UUID | None = None
     causation_id: UUID | None = None
+
+    @classmethod
+    def caused_by(cls, envelope: Envelope, occurred_at: datetime | None = None) -> Metadata:
+        """A reaction's stamp: caused by the upstream event, in its correlation (the event itself
+        starts one when it carries none), at `occurred_at` or now."""
+        return cls(
+            occurred_at=occurred_at or now(),
+            correlation_id=envelope.correlation_id or envelope.event_id,
+            causation_id=envelope.event_id,
+        )
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ from shared.messaging import stream_name
 from shared.metrics import ServiceMetrics
 from shared.nats_setup import connect, require_stream
 from shared.outbox import OutboxRelay, outbox_backlog
+from shared.periodic import every
 from shared.projection import Projection, ProjectionRunner
 from shared.settings import Settings
 
@@ -246,13 +247,12 @@ async def _purge_idempotency(app: FastAPI) -> None:
     """Expired idempotency records are deleted hourly (on every replica: the delete is idempotent),
     so stored responses and fingerprints do not outlive GENTING_IDEMPOTENCY_TTL_DAYS."""
     records = app_idempotency(app)
-    while True:
-        try:
-            if purged := await records.purge(app.state.pool):
-                log.info("idempotency_records_purged", count=purged)
-        except Exception as exc:  # PostgreSQL away: the next round tries again
-            log.warning("idempotency_purge_failed", error=type(exc).__name__)
-        await asyncio.sleep(IDEMPOTENCY_PURGE_SECONDS)
+
+    async def purge() -> None:
+        if purged := await records.purge(app.state.pool):
+            log.info("idempotency_records_purged", count=purged)
+
+    await every(IDEMPOTENCY_PURGE_SECONDS, purge, name="idempotency_purge")
 
 
 async def _stop(tasks: Sequence[asyncio.Task[None]]) -> None:

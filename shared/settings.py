@@ -20,6 +20,9 @@ from shared.auth import KeySet, TokenVerifier, check_jwks_url
 from shared.clock import CityClock
 from shared.crypto import Keyring
 
+# Kota Salatiga: the deployment's city when GENTING_CITY is unset.
+DEFAULT_CITY = "33.75"
+
 
 def decode_key(setting: str, raw: str) -> bytes:
     """A root key: urlsafe base64 of at least 32 bytes."""
@@ -73,7 +76,7 @@ class Settings(BaseSettings):
     metrics_port: int | None = Field(default=None, gt=0, lt=65536)
     # The programme (CONTRACT.md, "The programme's settings"); shared.programme builds on these.
     # The city by Kemendagri code: its kelurahan come from the reference data (shared/regions.py).
-    city: str = "33.75"
+    city: str = DEFAULT_CITY
     target_families: int = Field(default=1330, gt=0)
     programme_start: date = date(2025, 1, 1)  # the earliest effective date accepted
     plan_days: int = Field(default=180, gt=0)

@@ -16,22 +16,23 @@ the dashboard's history begins where the demo does.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, TextIO
-from zoneinfo import ZoneInfo
 
 from genting.client import problem
 from genting.demo.dataset import build
 from genting.demo.entry import Entry, Outcome
 from genting.demo.records import PROGRAMME_DAYS, SEED, Dataset
 from genting.services_client import Services, Tally
+from shared.clock import city_clock
+from shared.settings import DEFAULT_CITY
 
 STATE_FILE = "demo.json"
-WIB = ZoneInfo("Asia/Jakarta")
 
 
 class DatasetChanged(Exception):
@@ -168,8 +169,8 @@ async def _reporting_caught_up(
 
 
 def today() -> date:
-    """The city's calendar day, as the services count it."""
-    return datetime.now(WIB).date()
+    """The city's calendar day, as the services count it (GENTING_CITY's zone)."""
+    return city_clock(os.environ.get("GENTING_CITY", DEFAULT_CITY))()
 
 
 def remembered(data_dir: Path, families: int) -> tuple[Dataset, str | None]:

@@ -18,11 +18,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from services.aid import grievances
-from services.aid.api import Caller, KelurahanFilter, Limit, Offset, meta, today
+from services.aid.api import KelurahanFilter, Limit, Offset
 from services.aid.domain.grievance import MAX_CONTACT, MAX_DESCRIPTION, MAX_RESOLUTION, FileGrievance, ResolveGrievance
 from services.aid.grievances import Grievances
 from shared.auth import Principal
 from shared.contracts.aid import GrievanceCategory
+from shared.deps import Caller, meta, today
 from shared.errors import Forbidden, NotFound
 from shared.http import authenticate, problem, problem_responses, run_command
 

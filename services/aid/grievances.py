@@ -8,11 +8,10 @@ of the grievance's kelurahan.
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from functools import partial
 from typing import Any
 from uuid import UUID, uuid4
@@ -31,10 +30,12 @@ from services.aid.domain.grievance import (
 from services.aid.grievance_keys import GrievanceCipher
 from services.aid.schedule import recorded_through
 from shared.auth import Principal
+from shared.clock import now
 from shared.errors import Conflict, Forbidden, NotFound
 from shared.eventstore import Metadata
 from shared.messaging import Envelope
 from shared.outbox import committing
+from shared.periodic import every
 from shared.repository import Fact, Repository
 
 log = structlog.get_logger()
@@ -137,7 +138,7 @@ class Grievances:
             min(today, through),
         )
         for row in due:
-            meta = Metadata(occurred_at=datetime.now(UTC), correlation_id=uuid4(), causation_id=uuid4())
+            meta = Metadata(occurred_at=now(), correlation_id=uuid4(), causation_id=uuid4())
             command = EscalateGrievance(row["grievance_id"], row["due_on"] + timedelta(days=1))
             async with committing(pool) as conn:
                 await self.repository.execute(conn, row["grievance_id"], partial(_decide, command=command), meta)
@@ -223,13 +224,4 @@ async def run_step(app: FastAPI) -> int:
 
 
 def grievance_clock_tasks(app: FastAPI) -> list[Coroutine[Any, Any, None]]:
-    return [_every(app, app.state.settings.clock_interval_seconds)]
-
-
-async def _every(app: FastAPI, seconds: float) -> None:
-    while True:
-        try:
-            await run_step(app)
-        except Exception as exc:  # PostgreSQL away: the next tick tries again
-            log.warning("grievance_clock_failed", error=repr(exc))
-        await asyncio.sleep(seconds)
+    return [every(app.state.settings.clock_interval_seconds, lambda: run_step(app), name="grievance_clock")]

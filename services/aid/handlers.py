@@ -38,16 +38,13 @@ from services.aid.domain import (
 from services.aid.domain.commands import PlanCommand
 from services.aid.family_keys import FamilyKeyCipher
 from services.aid.photo_store import PhotoStore
-from shared.auth import Principal
-from shared.errors import Forbidden
+from shared.auth import Principal, require_acts_in
+from shared.errors import FieldError, InvalidCommand
 from shared.eventstore import Metadata
 from shared.repository import Fact, Repository
 
-
-def require_acts_in(actor: Principal, kelurahan_code: str) -> None:
-    """Staff act only in their own kelurahan (an admin anywhere)."""
-    if not actor.acts_in(kelurahan_code):
-        raise Forbidden(f"a {actor.role} acts only in kelurahan {actor.kelurahan}")
+# Who acts for the programme in a kelurahan: the only roles that record, each in its own kelurahan.
+STAFF = ("admin", "lurah", "kader")
 
 
 @dataclass
@@ -64,12 +61,14 @@ class Handlers:
     async def record_delivery(
         self, conn: asyncpg.Connection, command: RecordDelivery, actor: Principal, meta: Metadata
     ) -> Plan:
+        actor.require(*STAFF)
         command = replace(command, rules=self.rules)
         return await self._on_plan(conn, command.plan_id, command, actor, meta)
 
     async def record_intervention(
         self, conn: asyncpg.Connection, command: RecordIntervention, actor: Principal, meta: Metadata
     ) -> Plan:
+        actor.require(*STAFF)
         command = replace(command, rules=self.rules)
         return await self._on_plan(conn, command.plan_id, command, actor, meta)
 
@@ -85,7 +84,16 @@ class Handlers:
         actor: Principal,
         meta: Metadata,
     ) -> ConfirmDelivery:
-        """The delivery's plan comes from the view, in this transaction; returns the command run."""
+        """The delivery's plan comes from the view, in this transaction; returns the command run.
+        A kader delivers; only the lurah (or an admin) confirms, with a photo stored for this very
+        delivery when `photo_id` names one."""
+        actor.require("admin", "lurah")
+        if photo_id is not None and not await conn.fetchval(
+            "select exists (select 1 from delivery_photos where photo_id = $1 and delivery_id = $2)",
+            photo_id,
+            delivery_id,
+        ):
+            raise InvalidCommand([FieldError("photo_id", "is not a photo stored for this delivery")])
         row = await conn.fetchrow(
             "select plan_id, recorded_by from deliveries_view where delivery_id = $1", delivery_id
         )
@@ -121,7 +129,7 @@ class Handlers:
         meta: Metadata,
     ) -> Session:
         """The families must be enrolled there as aid knows from registry events (not a call)."""
-        require_acts_in(actor, kelurahan_code)
+        require_acts_in(actor, kelurahan_code, *STAFF)
         # Enrolled, and not exited, on the day the session was held (its effective date).
         rows = await conn.fetch(
             "select family_id from aid_families where kelurahan_code = $1 and enrolled_on <= $3"
@@ -148,6 +156,7 @@ class Handlers:
     async def record_visit(
         self, conn: asyncpg.Connection, command: RecordVisit, actor: Principal, meta: Metadata
     ) -> HomeVisit:
+        actor.require(*STAFF)
         command = replace(command, rules=self.rules)
 
         def decide(state: HomeVisit) -> list[Fact]:

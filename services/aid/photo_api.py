@@ -12,9 +12,10 @@ from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
-from services.aid.api import STAFF, Caller
-from services.aid.handlers import require_acts_in
+from services.aid.handlers import STAFF
 from services.aid.photo_store import MAX_PHOTO_BYTES, PhotoStore, sniff
+from shared.auth import require_acts_in
+from shared.deps import Caller
 from shared.errors import Conflict, FieldError, InvalidCommand, NotFound
 from shared.http import IDEMPOTENCY_HEADER, problem_responses
 

@@ -12,7 +12,7 @@ row before deciding, so whichever commits second sees both facts.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime
+from datetime import date
 from uuid import UUID
 
 import asyncpg
@@ -34,15 +34,6 @@ from shared.eventstore import Metadata
 from shared.messaging import Envelope, stream_name
 
 log = structlog.get_logger()
-
-
-def _meta(envelope: Envelope) -> Metadata:
-    """A reaction's events are caused by the upstream event and keep its correlation."""
-    return Metadata(
-        occurred_at=datetime.now(UTC),
-        correlation_id=envelope.correlation_id or envelope.event_id,
-        causation_id=envelope.event_id,
-    )
 
 
 class Families:
@@ -69,7 +60,7 @@ class Families:
             today=self.today(),
             eligible=family["eligible"],
         )
-        for fact in await self.handlers.review_funding(conn, command, _meta(envelope)):
+        for fact in await self.handlers.review_funding(conn, command, Metadata.caused_by(envelope)):
             log.info("plan_funding_reviewed", plan_id=str(command.plan_id), event_type=fact.event.event_type)
 
 
@@ -100,7 +91,9 @@ class RegistryPolicy:
             await self.families.lock(conn, exited.family_id)
             await lookups.family_exited(conn, exited.family_id, exited.kelurahan_code, exited.exited_on, exited.reason)
             plan_id = plan_id_for(exited.family_id)
-            if await self.handlers.close_for_exit(conn, CloseForExit(plan_id, exited.exited_on), _meta(envelope)):
+            if await self.handlers.close_for_exit(
+                conn, CloseForExit(plan_id, exited.exited_on), Metadata.caused_by(envelope)
+            ):
                 log.info("plan_closed_for_exit", plan_id=str(plan_id))
         elif envelope.event_type == registry.FamilyEligibilityChanged.event_type:
             changed = registry.CATALOG.parse(envelope.event_type, envelope.schema_version, envelope.data)
@@ -122,7 +115,7 @@ class RegistryPolicy:
             measured = registry.CATALOG.parse(envelope.event_type, envelope.schema_version, envelope.data)
             assert isinstance(measured, registry.GrowthMeasured)
             family = await self.families.lock(conn, measured.family_id)
-            await self.judge_growth(conn, family, measured, envelope.stream_version, _meta(envelope))
+            await self.judge_growth(conn, family, measured, envelope.stream_version, Metadata.caused_by(envelope))
 
     async def judge_growth(
         self,

@@ -3,9 +3,8 @@ with days uncovered (EndWindow through the handlers). "Today" is the app's clock
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Coroutine
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 from uuid import uuid4
 
@@ -16,8 +15,10 @@ from fastapi import FastAPI
 from services.aid.domain import EndWindow
 from services.aid.domain.plan import known_through
 from services.aid.handlers import Handlers
+from shared.clock import now
 from shared.eventstore import Metadata
 from shared.outbox import committing
+from shared.periodic import every
 
 log = structlog.get_logger()
 
@@ -66,7 +67,7 @@ async def close_expired_plans(
     )
     ended = 0
     for row in due:
-        meta = Metadata(occurred_at=datetime.now(UTC), correlation_id=uuid4(), causation_id=uuid4())
+        meta = Metadata(occurred_at=now(), correlation_id=uuid4(), causation_id=uuid4())
         async with committing(pool) as conn:
             command = EndWindow(row["plan_id"], today, recorded, grace_days, max_entry_delay_days, entered_through)
             facts = await handlers.end_window(conn, command, meta)
@@ -91,13 +92,4 @@ async def run_step(app: FastAPI) -> int:
 
 
 def clock_tasks(app: FastAPI) -> list[Coroutine[Any, Any, None]]:
-    return [_every(app, app.state.settings.clock_interval_seconds)]
-
-
-async def _every(app: FastAPI, seconds: float) -> None:
-    while True:
-        try:
-            await run_step(app)
-        except Exception as exc:  # PostgreSQL away: the next tick tries again
-            log.warning("plan_clock_failed", error=repr(exc))
-        await asyncio.sleep(seconds)
+    return [every(app.state.settings.clock_interval_seconds, lambda: run_step(app), name="plan_clock")]

@@ -11,28 +11,28 @@ family's funding (no names).
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Annotated, Any
 from uuid import UUID, uuid4
 
 import asyncpg
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from services.funding import family_aid, queries, receipts
 from services.funding.domain import MakePledge, ReceiveContribution, RegisterDonor, SponsorFamily
 from services.funding.donor_data import normalize_code, verification_code
-from services.funding.handlers import Handlers
+from services.funding.handlers import Handlers, own_donor
 from services.funding.queries import DonorStatement, FamilyFunding, TypeTotals
 from shared.auth import Principal
+from shared.deps import Caller, handlers_of, meta, today
 from shared.errors import Forbidden, NotFound
-from shared.eventstore import Metadata
-from shared.http import authenticate, correlation_id, problem_responses, run_command
+from shared.http import problem_responses, run_command
 
+handlers = handlers_of(Handlers)
 router = APIRouter(tags=["funding"])
 
-Caller = Annotated[Principal, Depends(authenticate)]
 AMOUNT = "whole rupiah, > 0 and at most the configured maximum (default Rp10.000.000.000)"
 EFFECTIVE = (
     "the effective date (YYYY-MM-DD), default today in the city; not in the future and not before the "
@@ -154,32 +154,8 @@ class DonorList(BaseModel):
     by_type: list[TypeTotals] | None = None
 
 
-def _handlers(request: Request) -> Handlers:
-    handlers: Handlers = request.app.state.handlers
-    return handlers
-
-
-def _today(request: Request) -> date:
-    today: date = request.app.state.clock()
-    return today
-
-
-def _meta(request: Request) -> Metadata:
-    return Metadata(occurred_at=datetime.now(UTC), correlation_id=correlation_id(request), causation_id=uuid4())
-
-
-def _own_donor(principal: Principal) -> UUID | None:
-    """The donor a donor token speaks for (None for other roles, or a claim that is not an id)."""
-    if principal.role != "donor":
-        return None
-    try:
-        return UUID(principal.donor_id or "")
-    except ValueError:
-        return None
-
-
 def _is_own(principal: Principal, donor_id: UUID) -> bool:
-    return _own_donor(principal) == donor_id
+    return own_donor(principal) == donor_id
 
 
 # -- commands -----------------------------------------------------------------------------------
@@ -193,11 +169,12 @@ def _is_own(principal: Principal, donor_id: UUID) -> bool:
     responses=NEW_DONOR,
 )
 async def register_donor(body: DonorIn, request: Request, principal: Caller) -> JSONResponse:
-    principal.require("admin")
-    command = RegisterDonor(uuid4(), body.donor_type, body.name, body.contact, _today(request))
+    command = RegisterDonor(uuid4(), body.donor_type, body.name, body.contact, today(request))
 
     async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
-        after = await _handlers(request).register_donor(conn, command, _meta(request), body.public_name_consent)
+        after = await handlers(request).register_donor(
+            conn, command, principal, meta(request), body.public_name_consent
+        )
         return 201, {"donor_id": str(command.donor_id), "donor_type": body.donor_type, "version": after.version}
 
     return await run_command(request, principal, execute)
@@ -211,12 +188,10 @@ async def register_donor(body: DonorIn, request: Request, principal: Caller) -> 
     responses=COMMAND,
 )
 async def make_pledge(donor_id: UUID, body: PledgeIn, request: Request, principal: Caller) -> JSONResponse:
-    if not _is_own(principal, donor_id):
-        principal.require("admin")
-    command = MakePledge(donor_id, uuid4(), body.amount_rp, _today(request), body.note, body.pledged_on)
+    command = MakePledge(donor_id, uuid4(), body.amount_rp, today(request), body.note, body.pledged_on)
 
     async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
-        after = await _handlers(request).make_pledge(conn, command, _meta(request))
+        after = await handlers(request).make_pledge(conn, command, principal, meta(request))
         return 201, {
             "pledge_id": str(command.pledge_id),
             "donor_id": str(donor_id),
@@ -237,14 +212,13 @@ async def make_pledge(donor_id: UUID, body: PledgeIn, request: Request, principa
 async def receive_contribution(
     donor_id: UUID, body: ContributionIn, request: Request, principal: Caller
 ) -> JSONResponse:
-    principal.require("admin", "treasurer")
-    today = _today(request)
+    day = today(request)
     command = ReceiveContribution(
-        donor_id, uuid4(), body.amount_rp, body.received_on or today, body.method, body.reference, today
+        donor_id, uuid4(), body.amount_rp, body.received_on or day, body.method, body.reference, day
     )
 
     async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
-        after = await _handlers(request).receive_contribution(conn, command, _meta(request))
+        after = await handlers(request).receive_contribution(conn, command, principal, meta(request))
         return 201, {
             "contribution_id": str(command.contribution_id),
             "donor_id": str(donor_id),
@@ -272,7 +246,6 @@ async def receive_contribution(
     responses=COMMAND,
 )
 async def sponsor_family(body: SponsorshipIn, request: Request, principal: Caller) -> JSONResponse:
-    principal.require("admin")
     # The family's status and kelurahan are what funding learned from the registry: the handler
     # fills them in under the family's lock.
     command = SponsorFamily(
@@ -281,7 +254,7 @@ async def sponsor_family(body: SponsorshipIn, request: Request, principal: Calle
         body.family_id,
         body.amount_rp,
         body.start_date,
-        _today(request),
+        today(request),
         "unknown",
         None,
         sponsored_on=body.sponsored_on,
@@ -289,7 +262,7 @@ async def sponsor_family(body: SponsorshipIn, request: Request, principal: Calle
     )
 
     async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
-        donor, _ = await _handlers(request).sponsor_family(conn, command, _meta(request))
+        donor, _ = await handlers(request).sponsor_family(conn, command, principal, meta(request))
         return 201, {
             "sponsorship_id": str(command.sponsorship_id),
             "donor_id": str(body.donor_id),
@@ -350,7 +323,7 @@ async def list_donors(
     by_type = await queries.totals_by_type(pool)
     if principal.role in ("auditor", "agency"):
         return {"by_type": by_type}
-    only = _own_donor(principal)
+    only = own_donor(principal)
     if principal.role == "donor" and only is None:
         return {"items": [], "total": 0, "limit": limit, "offset": offset}
     total, ids = await queries.donor_page(pool, limit, offset, only)
@@ -373,7 +346,7 @@ async def family_funding(family_id: UUID, request: Request, principal: Caller) -
     principal.require("admin", "auditor", "agency", "donor")
     funding = await queries.family_funding(request.app.state.pool, family_id)
     if principal.role == "donor":
-        mine = [s for s in (funding or {}).get("sponsorships", []) if UUID(s["donor_id"]) == _own_donor(principal)]
+        mine = [s for s in (funding or {}).get("sponsorships", []) if UUID(s["donor_id"]) == own_donor(principal)]
         if not mine:  # a donor knows only the families it sponsors
             raise Forbidden("a donor sees only the families it sponsors")
         assert funding is not None
@@ -538,12 +511,8 @@ async def public_names(request: Request) -> list[dict[str, str]]:
     responses=problem_responses(401, 403, 404),
 )
 async def erase_donor(donor_id: UUID, request: Request, principal: Caller) -> JSONResponse:
-    principal.require("admin")
-
     async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
-        if not await conn.fetchval("select 1 from donors_view where donor_id = $1", donor_id):
-            raise NotFound(f"Donor {donor_id} is not registered.")
-        await _handlers(request).erase_donor(conn, donor_id)
+        await handlers(request).erase_donor(conn, donor_id, principal)
         return 200, {"donor_id": str(donor_id), "personal_data": "erased"}
 
     return await run_command(request, principal, execute)

@@ -38,10 +38,11 @@ from services.funding.domain import (
     sponsorship,
 )
 from services.funding.donor_data import DonorData
+from shared.auth import Principal
 from shared.contracts.base import Event
 from shared.contracts.funding import CATALOG, ReleaseReason, SponsorshipReleased
 from shared.crypto import WrappedKeyCipher
-from shared.errors import FieldError, InvalidCommand
+from shared.errors import FieldError, InvalidCommand, NotFound
 from shared.eventstore import Metadata
 from shared.repository import Aggregate, Fact, Repository
 
@@ -73,6 +74,16 @@ def _returning(returns: Sequence[ReturnFunds]) -> Callable[[Donor], list[Fact]]:
     return decide
 
 
+def own_donor(principal: Principal) -> UUID | None:
+    """The donor a donor token speaks for (None for other roles, or a claim that is not an id)."""
+    if principal.role != "donor":
+        return None
+    try:
+        return UUID(principal.donor_id or "")
+    except ValueError:
+        return None
+
+
 def delivery_repository() -> Repository[None]:
     """The delivery streams hold only DeliveryUnfunded: a record, with no state to decide on."""
     return Repository("delivery", CATALOG, lambda: None, lambda state, _fact: state)
@@ -98,19 +109,33 @@ class Handlers:
     # -- donors -------------------------------------------------------------------------------
 
     async def register_donor(
-        self, conn: asyncpg.Connection, cmd: RegisterDonor, meta: Metadata, public_name_consent: bool = False
+        self,
+        conn: asyncpg.Connection,
+        cmd: RegisterDonor,
+        actor: Principal,
+        meta: Metadata,
+        public_name_consent: bool = False,
     ) -> Aggregate[Donor]:
+        actor.require("admin")
         after, _ = await self.donors.execute(
             conn, cmd.donor_id, lambda state: facts(donor.decide(state, cmd, self.limits)), meta
         )
         await self.donor_data.keep(conn, cmd.donor_id, cmd.name, cmd.contact, public_name_consent)
         return after
 
-    async def erase_donor(self, conn: asyncpg.Connection, donor_id: UUID) -> None:
-        """The donor's personal data goes for good; its money stays accounted."""
+    async def erase_donor(self, conn: asyncpg.Connection, donor_id: UUID, actor: Principal) -> None:
+        """The donor's personal data goes for good (admin only); its money stays accounted."""
+        actor.require("admin")
+        if not await conn.fetchval("select 1 from donors_view where donor_id = $1", donor_id):
+            raise NotFound(f"Donor {donor_id} is not registered.")
         await self.donor_data.erase(conn, donor_id)
 
-    async def make_pledge(self, conn: asyncpg.Connection, cmd: MakePledge, meta: Metadata) -> Aggregate[Donor]:
+    async def make_pledge(
+        self, conn: asyncpg.Connection, cmd: MakePledge, actor: Principal, meta: Metadata
+    ) -> Aggregate[Donor]:
+        """A donor pledges for itself; an admin for any donor."""
+        if own_donor(actor) != cmd.donor_id:
+            actor.require("admin")
         after, _ = await self.donors.execute(
             conn, cmd.donor_id, lambda state: facts(donor.decide(state, cmd, self.limits)), meta
         )
@@ -119,8 +144,9 @@ class Handlers:
         return after
 
     async def receive_contribution(
-        self, conn: asyncpg.Connection, cmd: ReceiveContribution, meta: Metadata
+        self, conn: asyncpg.Connection, cmd: ReceiveContribution, actor: Principal, meta: Metadata
     ) -> Aggregate[Donor]:
+        actor.require("admin", "treasurer")
         after, _ = await self.donors.execute(
             conn, cmd.donor_id, lambda state: facts(donor.decide(state, cmd, self.limits)), meta
         )
@@ -131,14 +157,15 @@ class Handlers:
     # -- sponsorships ---------------------------------------------------------------------------
 
     async def sponsor_family(
-        self, conn: asyncpg.Connection, cmd: SponsorFamily, meta: Metadata
+        self, conn: asyncpg.Connection, cmd: SponsorFamily, actor: Principal, meta: Metadata
     ) -> tuple[Aggregate[Donor], Aggregate[Sponsorship]]:
         """One decision over two aggregates. The family first (its lock orders this against an exit),
         then the donor: the allocation is appended at the donor's loaded version, so a concurrent
         sponsorship that spent the same money makes this append fail and the caller retry it.
         The family's status, kelurahan, enrolment date and whether its plan ended are replaced by
         what funding knows of them. Under the family's lock: a plan's ending handled before this is
-        seen (409), one handled after it releases this sponsorship too."""
+        seen (409), one handled after it releases this sponsorship too. Admin only."""
+        actor.require("admin")
         family = await lookups.lock_family(conn, cmd.family_id)
         if cmd.note and cmd.note.strip() and await lookups.family_erased(conn, cmd.family_id):
             # Its key is gone for good: a new one would make the family's free text readable again.

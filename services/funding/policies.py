@@ -12,7 +12,6 @@ truncates it, and the handlers are idempotent on their own should the upstream b
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 import asyncpg
 
@@ -29,13 +28,6 @@ from services.funding.handlers import Handlers
 from shared.contracts import aid, registry
 from shared.eventstore import Metadata
 from shared.messaging import Envelope, stream_name
-
-
-def _meta(envelope: Envelope) -> Metadata:
-    """Funding's events follow the upstream fact: same correlation, caused by that event."""
-    return Metadata(
-        occurred_at=datetime.now(UTC), correlation_id=envelope.correlation_id, causation_id=envelope.event_id
-    )
 
 
 class RegistryPolicy:
@@ -67,7 +59,9 @@ class RegistryPolicy:
                 )
             case registry.FamilyExited():
                 await self.handlers.record_exit(
-                    conn, RecordExit(event.family_id, event.kelurahan_code, event.exited_on), _meta(envelope)
+                    conn,
+                    RecordExit(event.family_id, event.kelurahan_code, event.exited_on),
+                    Metadata.caused_by(envelope),
                 )
             case registry.PersonalDataErased():
                 await self.handlers.erase_family(conn, event.family_id)
@@ -115,14 +109,14 @@ class AidPolicy:
                     event.delivered_on,
                     event.kelurahan_code,
                 )
-                await self.handlers.pay_delivery(conn, pay, _meta(envelope))
+                await self.handlers.pay_delivery(conn, pay, Metadata.caused_by(envelope))
             case aid.AidPlanCompleted():
                 await self.handlers.close_plan(
-                    conn, ClosePlan(event.plan_id, event.family_id, event.completed_on), _meta(envelope)
+                    conn, ClosePlan(event.plan_id, event.family_id, event.completed_on), Metadata.caused_by(envelope)
                 )
             case aid.AidPlanClosed():
                 await self.handlers.close_plan(
-                    conn, ClosePlan(event.plan_id, event.family_id, event.closed_on), _meta(envelope)
+                    conn, ClosePlan(event.plan_id, event.family_id, event.closed_on), Metadata.caused_by(envelope)
                 )
             case aid.InterventionRecorded() if event.source_donor_id is not None:
                 # Given in kind by a donor: on its statement, never drawn from a sponsorship.

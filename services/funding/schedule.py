@@ -5,9 +5,8 @@ and runs each family in its own transaction. "Today" is the app's clock, the cit
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Coroutine
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 from uuid import uuid4
 
@@ -16,9 +15,11 @@ import structlog
 from fastapi import FastAPI
 
 from services.funding.handlers import Handlers
+from shared.clock import now
 from shared.effective import known_through
 from shared.eventstore import Metadata
 from shared.outbox import committing
+from shared.periodic import every
 
 log = structlog.get_logger()
 
@@ -62,7 +63,7 @@ async def release_unplanned(
     )
     total = 0
     for row in due:
-        meta = Metadata(occurred_at=datetime.now(UTC), correlation_id=uuid4(), causation_id=uuid4())
+        meta = Metadata(occurred_at=now(), correlation_id=uuid4(), causation_id=uuid4())
         async with committing(pool) as conn:
             total += await handlers.release_unplanned(conn, row["family_id"], hold_days, minimum_rp, through, meta)
     return total
@@ -84,13 +85,4 @@ async def run_step(app: FastAPI) -> int:
 
 
 def clock_tasks(app: FastAPI) -> list[Coroutine[Any, Any, None]]:
-    return [_every(app, app.state.settings.clock_interval_seconds)]
-
-
-async def _every(app: FastAPI, seconds: float) -> None:
-    while True:
-        try:
-            await run_step(app)
-        except Exception as exc:  # PostgreSQL away: the next tick tries again
-            log.warning("sponsorship_clock_failed", error=repr(exc))
-        await asyncio.sleep(seconds)
+    return [every(app.state.settings.clock_interval_seconds, lambda: run_step(app), name="sponsorship_clock")]

@@ -3,12 +3,12 @@ handler runs it in `run_command`'s transaction, the result becomes the response.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
 import asyncpg
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
@@ -26,10 +26,11 @@ from services.registry.domain import (
 from services.registry.handlers import Handlers
 from shared.auth import Principal
 from shared.contracts.registry import Position
+from shared.deps import Caller, handlers_of, meta, today
 from shared.errors import Forbidden, NotFound
-from shared.eventstore import Metadata
-from shared.http import authenticate, correlation_id, problem_responses, run_command
+from shared.http import problem_responses, run_command
 
+handlers = handlers_of(Handlers)
 router = APIRouter(tags=["registry"])
 
 EFFECTIVE = (
@@ -37,7 +38,6 @@ EFFECTIVE = (
     "registration: else 422 naming this field"
 )
 
-Caller = Annotated[Principal, Depends(authenticate)]
 # Free text in a query: no NUL or other control characters (PostgreSQL text cannot hold NUL).
 PlainText = Annotated[str, Query(max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$")]
 MAX_OFFSET = 1_000_000
@@ -192,20 +192,6 @@ class FamilyPage(BaseModel):
 # -- plumbing ---------------------------------------------------------------------------------
 
 
-def _today(request: Request) -> date:
-    today: date = request.app.state.clock()
-    return today
-
-
-def _meta(request: Request) -> Metadata:
-    return Metadata(occurred_at=datetime.now(UTC), correlation_id=correlation_id(request), causation_id=uuid4())
-
-
-def _handlers(request: Request) -> Handlers:
-    handlers: Handlers = request.app.state.handlers
-    return handlers
-
-
 # -- commands ---------------------------------------------------------------------------------
 
 
@@ -219,10 +205,10 @@ def _handlers(request: Request) -> Handlers:
 async def register_family(body: RegisterFamilyIn, request: Request, principal: Caller) -> JSONResponse:
     """Roles: admin; lurah/kader of that kelurahan; census (in its kelurahan when its token names one).
     `registered_on` may be in the past (late entry), back to the programme's start."""
-    command = registration(body, uuid4(), _today(request), principal.sub)
+    command = registration(body, uuid4(), today(request), principal.sub)
 
     async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
-        family = await _handlers(request).register_family(conn, command, principal, _meta(request))
+        family = await handlers(request).register_family(conn, command, principal, meta(request))
         return 201, {"family_id": str(family.family_id), "status": family.status, "version": family.version}
 
     return await run_command(request, principal, execute)
@@ -240,11 +226,11 @@ async def add_member(family_id: UUID, body: AddMemberIn, request: Request, princ
     is recorded with POST /families/{id}/births instead, which also makes her a breastfeeding mother."""
     member = new_member(body, uuid4())
     command = AddMember(
-        family_id=family_id, today=_today(request), added_by=principal.sub, member=member, added_on=body.added_on
+        family_id=family_id, today=today(request), added_by=principal.sub, member=member, added_on=body.added_on
     )
 
     async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
-        family = await _handlers(request).add_member(conn, command, principal, _meta(request))
+        family = await handlers(request).add_member(conn, command, principal, meta(request))
         return 201, {"family_id": str(family_id), "member_id": str(member.member_id), "version": family.version}
 
     return await run_command(request, principal, execute)
@@ -259,7 +245,7 @@ async def add_member(family_id: UUID, body: AddMemberIn, request: Request, princ
 async def verify_family(family_id: UUID, body: VerificationIn, request: Request, principal: Caller) -> JSONResponse:
     command = VerifyFamily(
         family_id=family_id,
-        today=_today(request),
+        today=today(request),
         decided_by=principal.sub,
         decision=body.decision,
         note=body.note,
@@ -267,7 +253,7 @@ async def verify_family(family_id: UUID, body: VerificationIn, request: Request,
     )
 
     async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
-        family = await _handlers(request).verify_family(conn, command, principal, _meta(request))
+        family = await handlers(request).verify_family(conn, command, principal, meta(request))
         return 200, {"family_id": str(family_id), "status": family.status, "version": family.version}
 
     return await run_command(request, principal, execute)
@@ -282,14 +268,14 @@ async def verify_family(family_id: UUID, body: VerificationIn, request: Request,
 async def exit_family(family_id: UUID, body: ExitIn, request: Request, principal: Caller) -> JSONResponse:
     command = ExitFamily(
         family_id=family_id,
-        today=_today(request),
+        today=today(request),
         exited_by=principal.sub,
         reason=body.reason,
         exited_on=body.exited_on,
     )
 
     async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
-        family = await _handlers(request).exit_family(conn, command, principal, _meta(request))
+        family = await handlers(request).exit_family(conn, command, principal, meta(request))
         return 200, {"family_id": str(family_id), "status": family.status, "version": family.version}
 
     return await run_command(request, principal, execute)
@@ -307,7 +293,7 @@ async def record_growth(
 ) -> JSONResponse:
     command = RecordGrowth(
         family_id=family_id,
-        today=_today(request),
+        today=today(request),
         measured_by=principal.sub,
         measurement_id=uuid4(),
         member_id=body.member_id,
@@ -318,7 +304,7 @@ async def record_growth(
     )
 
     async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
-        family, measured = await _handlers(request).record_growth(conn, command, principal, _meta(request))
+        family, measured = await handlers(request).record_growth(conn, command, principal, meta(request))
         body = measured.model_dump(mode="json", exclude={"kelurahan_code", "measured_by"})
         return 201, {**body, "version": family.version}
 
@@ -345,7 +331,7 @@ async def record_birth(family_id: UUID, body: BirthIn, request: Request, princip
     )
     command = RecordBirth(
         family_id=family_id,
-        today=_today(request),
+        today=today(request),
         recorded_by=principal.sub,
         mother_id=body.mother_member_id,
         born_on=body.born_on,
@@ -353,7 +339,7 @@ async def record_birth(family_id: UUID, body: BirthIn, request: Request, princip
     )
 
     async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
-        family = await _handlers(request).record_birth(conn, command, principal, _meta(request))
+        family = await handlers(request).record_birth(conn, command, principal, meta(request))
         return 201, {
             "family_id": str(family_id),
             "mother_member_id": str(body.mother_member_id),
@@ -371,11 +357,10 @@ async def record_birth(family_id: UUID, body: BirthIn, request: Request, princip
     responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def erase_personal_data(family_id: UUID, request: Request, principal: Caller) -> JSONResponse:
-    principal.require("admin")
-    command = ErasePersonalData(family_id=family_id, today=_today(request), erased_by=principal.sub)
+    command = ErasePersonalData(family_id=family_id, today=today(request), erased_by=principal.sub)
 
     async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
-        family = await _handlers(request).erase_personal_data(conn, command, principal, _meta(request))
+        family = await handlers(request).erase_personal_data(conn, command, principal, meta(request))
         return 200, {"family_id": str(family_id), "personal_data": "erased", "version": family.version}
 
     return await run_command(request, principal, execute)

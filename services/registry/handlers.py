@@ -28,7 +28,7 @@ from services.registry.domain import (
     decide,
 )
 from services.registry.reference import DEFAULT_RULES, Rules, default_programme
-from shared.auth import Principal
+from shared.auth import Principal, require_acts_in
 from shared.contracts.registry import GrowthMeasured
 from shared.errors import Forbidden, NotFound
 from shared.eventstore import Metadata
@@ -37,13 +37,6 @@ from shared.repository import Aggregate, Repository
 
 STAFF = ("admin", "lurah", "kader")
 REGISTRARS = (*STAFF, "census")
-
-
-def require_acts_in(actor: Principal, kelurahan_code: str, *roles: str) -> None:
-    """The actor has one of `roles` and acts in this kelurahan (an admin anywhere)."""
-    actor.require(*roles)
-    if not actor.acts_in(kelurahan_code):
-        raise Forbidden(f"a {actor.role} acts only in kelurahan {actor.kelurahan}")
 
 
 def registers_in(actor: Principal, kelurahan_code: str) -> bool:

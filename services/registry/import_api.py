@@ -11,16 +11,17 @@ hand, say) is `already_registered` too; with different content it is rejected as
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
 import asyncpg
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from services.registry import importing
+from services.registry.api import handlers
 from services.registry.bodies import registration
 from services.registry.domain import AlreadyActive
 from services.registry.domain.validation import registration_errors
@@ -29,13 +30,12 @@ from services.registry.import_identity import content_key, row_content, same_fam
 from services.registry.importing import MAX_BYTES, MAX_ROWS, ImportTooLarge, ParsedRow, media_format, parse_batch
 from services.registry.lookup_hashes import LookupHash
 from shared.auth import Principal
+from shared.deps import Caller, meta, today
 from shared.errors import DomainError, FieldError, InvalidCommand
-from shared.eventstore import Metadata
-from shared.http import IDEMPOTENCY_HEADER, ProblemField, authenticate, correlation_id, idempotency, problem_responses
+from shared.http import IDEMPOTENCY_HEADER, ProblemField, idempotency, problem_responses
 from shared.outbox import wake_relay
 
 router = APIRouter(tags=["registry"])
-Caller = Annotated[Principal, Depends(authenticate)]
 MAX_LINE_OFFSET = 1_000_000_000  # a file sent in chunks: far more lines than any census export
 # census: the city's census office, in its kelurahan when its token has one, anywhere when not.
 # agency is read-only (CONTRACT.md): it no longer imports.
@@ -133,9 +133,9 @@ class _RowImporter:
     def __init__(self, request: Request, principal: Principal) -> None:
         self.request = request
         self.principal = principal
-        self.handlers: Handlers = request.app.state.handlers
+        self.handlers: Handlers = handlers(request)
         self.lookup: LookupHash = request.app.state.registry.lookup
-        self.today: date = request.app.state.clock()
+        self.today: date = today(request)
         self.ledger: dict[bytes, UUID] = {}
 
     def _hash(self, row: ParsedRow) -> bytes:
@@ -160,12 +160,9 @@ class _RowImporter:
         if digest in self.ledger:
             return _already(row, self.ledger[digest])
         command = registration(body, uuid4(), self.today, self.principal.sub)
-        meta = Metadata(
-            occurred_at=datetime.now(UTC), correlation_id=correlation_id(self.request), causation_id=uuid4()
-        )
         try:
             async with conn.transaction():
-                await self.handlers.import_family(conn, command, digest, meta)
+                await self.handlers.import_family(conn, command, digest, meta(self.request))
         except AlreadyActive as exc:
             errors = exc.errors or []
             holder = await self._same_family(conn, row) if errors[0].field == "kk_number" else None

@@ -11,9 +11,8 @@ alone ages a child out, so a city that stops entering records does not keep a ba
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Coroutine
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 from uuid import uuid4
 
@@ -23,10 +22,12 @@ from fastapi import FastAPI
 
 from services.registry.domain import AgeOutChildren
 from services.registry.handlers import Handlers
+from shared.clock import now
 from shared.contracts.registry import ChildAgedOut
 from shared.effective import known_through
 from shared.eventstore import Metadata
 from shared.outbox import committing
+from shared.periodic import every
 
 log = structlog.get_logger()
 
@@ -55,7 +56,7 @@ async def age_out_children(
     )
     aged = 0
     for row in due:
-        meta = Metadata(occurred_at=datetime.now(UTC), correlation_id=uuid4(), causation_id=uuid4())
+        meta = Metadata(occurred_at=now(), correlation_id=uuid4(), causation_id=uuid4())
         async with committing(pool) as conn:
             facts = await handlers.age_out_children(conn, AgeOutChildren(row["family_id"], until), meta)
         aged += sum(1 for f in facts if isinstance(f.event, ChildAgedOut))  # not the eligibility change
@@ -77,13 +78,5 @@ async def run_step(app: FastAPI) -> int:
 
 
 def clock_tasks(app: FastAPI) -> list[Coroutine[Any, Any, None]]:
-    return [_every(app, getattr(app.state.settings, "clock_interval_seconds", 60.0))]
-
-
-async def _every(app: FastAPI, seconds: float) -> None:
-    while True:
-        try:
-            await run_step(app)
-        except Exception as exc:  # PostgreSQL away: the next tick tries again
-            log.warning("registry_clock_failed", error=repr(exc))
-        await asyncio.sleep(seconds)
+    seconds = getattr(app.state.settings, "clock_interval_seconds", 60.0)
+    return [every(seconds, lambda: run_step(app), name="registry_clock")]

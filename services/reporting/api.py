@@ -17,11 +17,10 @@ Every route is a read: no body, no query parameters, so the only problems are 40
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated, Any
+from typing import Any
 
 import asyncpg
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from services.reporting import dashboard, exports, queries, transparency
@@ -29,12 +28,11 @@ from services.reporting.areas import Areas
 from services.reporting.queries import consistent_read
 from services.reporting.reports import AidReport, FundingReport, OutcomesReport, PlanGap, ProgressWeek, UnderfundedPlan
 from services.reporting.settings import ReportingSettings
-from shared.auth import Principal
 from shared.contracts.reporting import CityProgress
-from shared.http import authenticate, problem_responses
+from shared.deps import Caller, today
+from shared.http import problem_responses
 
 router = APIRouter(tags=["reporting"])
-Caller = Annotated[Principal, Depends(authenticate)]
 FULL_VIEW = ("admin", "auditor", "agency")
 AREA_VIEW = ("lurah", "kader")
 OUTCOME_VIEW = (*FULL_VIEW, *AREA_VIEW, "donor")
@@ -65,11 +63,6 @@ def _areas(request: Request) -> Areas:
     return areas
 
 
-def _today(request: Request) -> date:
-    today: date = request.app.state.clock()  # the city's today (tests swap the clock)
-    return today
-
-
 async def _progress(request: Request, conn: asyncpg.Connection) -> CityProgress:
     return await queries.progress(conn, _settings(request).target_families, _areas(request))
 
@@ -81,11 +74,11 @@ async def _funding(request: Request, conn: asyncpg.Connection) -> FundingReport:
 
 
 async def _aid(request: Request, conn: asyncpg.Connection) -> AidReport:
-    return await queries.aid(conn, _settings(request).programme_start, _today(request), _areas(request))
+    return await queries.aid(conn, _settings(request).programme_start, today(request), _areas(request))
 
 
 async def _history(request: Request, conn: asyncpg.Connection) -> list[ProgressWeek]:
-    return await queries.history(conn, _settings(request).programme_start, _today(request))
+    return await queries.history(conn, _settings(request).programme_start, today(request))
 
 
 @router.get("/progress", response_model=CityProgress, summary="Progress against the target (public)")
@@ -188,7 +181,7 @@ async def get_outcomes(request: Request, caller: Caller) -> OutcomesReport:
     measured in a month counts once, by its latest measurement of that month."""
     caller.require(*OUTCOME_VIEW)
     async with consistent_read(_pool(request)) as conn:
-        report = await queries.outcomes(conn, _settings(request).programme_start, _today(request), _areas(request))
+        report = await queries.outcomes(conn, _settings(request).programme_start, today(request), _areas(request))
     if caller.role in FULL_VIEW:
         return report
     own = [k for k in report.by_kelurahan if caller.role in AREA_VIEW and k.kelurahan_code == caller.kelurahan]
@@ -213,8 +206,8 @@ async def get_dashboard(request: Request) -> HTMLResponse:
         funding = await _funding(request, conn)
         aid = await _aid(request, conn)
         history = await _history(request, conn)
-        outcomes = await queries.outcomes(conn, settings.programme_start, _today(request), _areas(request))
-        grievances = await transparency.grievance_summary(conn, _today(request))
+        outcomes = await queries.outcomes(conn, settings.programme_start, today(request), _areas(request))
+        grievances = await transparency.grievance_summary(conn, today(request))
     html = dashboard.render(
         progress,
         funding,
@@ -276,7 +269,7 @@ async def get_grievance_summary(request: Request) -> dict[str, Any]:
     """De-identified counts from aid's grievance events (which carry no text): public like the
     other city-wide reports. `overdue`: not resolved and past the due day (today in the city)."""
     async with consistent_read(_pool(request)) as conn:
-        return await transparency.grievance_summary(conn, _today(request))
+        return await transparency.grievance_summary(conn, today(request))
 
 
 @router.get(
@@ -288,7 +281,7 @@ async def get_grievance_summary(request: Request) -> dict[str, Any]:
 async def get_transparency(request: Request) -> HTMLResponse:
     async with consistent_read(_pool(request)) as conn:
         months = await transparency.money_by_month(conn)
-        grievances = await transparency.grievance_summary(conn, _today(request))
+        grievances = await transparency.grievance_summary(conn, today(request))
     html = transparency.page(
         request.app.state.programme.city_name, months, grievances, _settings(request).funding_public_url
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any, get_args
 
 import asyncpg
@@ -31,6 +31,7 @@ from services.reporting.reports import (
     UnderfundedPlan,
     WeekDeliveries,
 )
+from shared.clock import now
 from shared.contracts.aid import EducationTopic, InterventionKind
 from shared.contracts.funding import DonorType
 from shared.contracts.reporting import CityProgress, KecamatanProgress, KelurahanProgress, ProgressCounts
@@ -64,10 +65,6 @@ left join family_funding_view s using (family_id)
 left join plan_state p using (family_id)
 group by 1
 """
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 @asynccontextmanager

@@ -9,7 +9,6 @@ whichever replica published it (the time comes from the stored snapshot, not fro
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,6 +22,7 @@ from shared.contracts.reporting import CATALOG, CITY_PROGRESS_STREAM_ID, CityPro
 from shared.errors import ConcurrencyConflict
 from shared.eventstore import Metadata
 from shared.outbox import committing
+from shared.periodic import every
 from shared.repository import Aggregate, Fact, Repository
 
 log = structlog.get_logger()
@@ -90,16 +90,14 @@ class SnapshotPublisher:
         self.published = 0
 
     async def run(self) -> None:
-        while True:
-            try:
-                await self.publish_if_changed()
-            except asyncio.CancelledError:
-                raise
-            except ConcurrencyConflict:
-                pass  # another replica published this very moment; look again next time
-            except Exception as exc:  # database away: keep looking, the snapshot is only late
-                log.warning("progress_snapshot_retrying", error=repr(exc))
-            await asyncio.sleep(self.interval.total_seconds())
+        # A ConcurrencyConflict is another replica publishing this very moment: look again next
+        # time. Any other failure (database away) only makes the snapshot late.
+        await every(
+            self.interval.total_seconds(),
+            self.publish_if_changed,
+            name="progress_snapshot",
+            quiet=(ConcurrencyConflict,),
+        )
 
     async def publish_if_changed(self) -> ProgressSnapshot | None:
         async with committing(self.pool) as conn:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -15,6 +14,7 @@ from nats.js import JetStreamContext
 from nats.js.api import PubAck
 from nats.js.errors import NotFoundError
 
+from shared.clock import now
 from shared.contracts.base import Event
 from shared.messaging import MSG_ID_HEADER, Envelope, stream_name
 from shared.nats_setup import ensure_stream, owned_stream_config
@@ -30,7 +30,7 @@ def envelope_of(
         schema_version=event.schema_version,
         stream_id=stream_id or event.aggregate_id(),
         stream_version=version,
-        occurred_at=datetime.now(UTC),
+        occurred_at=now(),
         correlation_id=correlation_id,
         data=event.model_dump(mode="json"),
     )

@@ -9,10 +9,11 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 from uuid import UUID, uuid5
 
+from shared.clock import now
 from shared.contracts import Event
 from shared.contracts import aid as A
 from shared.contracts import funding as F
@@ -72,7 +73,7 @@ class Programme:
             schema_version=1,
             stream_id=sid,
             stream_version=self._versions[sid],
-            occurred_at=datetime.now(UTC),
+            occurred_at=now(),
             data=data,
         )
         self.published.append(Published(stream_name(context), subject, env))
