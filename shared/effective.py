@@ -3,7 +3,7 @@ and `shared.programme.Programme` all apply, so that it is written once."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from shared.errors import FieldError
 
@@ -29,3 +29,18 @@ def effective_date_errors(
         what = not_before_field or "the record it depends on"
         return [FieldError(field, f"{value.isoformat()} is before {what} ({not_before.isoformat()})")]
     return []
+
+
+def known_through(
+    today: date, recorded_through: date | None, max_entry_delay_days: int | None, entered_through: date | None
+) -> date | None:
+    """The last day up to which a service may take its records as complete: the latest effective
+    date among them, the operator's "entered through DATE" (GENTING_ENTERED_THROUGH), or — records
+    being entered at most `max_entry_delay_days` late (GENTING_MAX_ENTRY_DELAY_DAYS) — today minus
+    that bound, whichever is latest. What waits for the records (aid's plan endings, the registry's
+    ageing out) waits no longer than that: after the bound, the clock alone decides, so a city that
+    stops entering records still sees its plans end and its children age out."""
+    candidates = [d for d in (recorded_through, entered_through) if d is not None]
+    if max_entry_delay_days is not None:
+        candidates.append(today - timedelta(days=max_entry_delay_days))
+    return max(candidates) if candidates else None

@@ -14,8 +14,8 @@ import structlog
 from fastapi import FastAPI
 
 from services.aid.domain import EndWindow
-from services.aid.domain.plan import known_through
 from services.aid.handlers import Handlers
+from shared.effective import known_through
 from shared.eventstore import Metadata
 from shared.outbox import committing
 

@@ -4,7 +4,10 @@ city's day, but the step goes no further than the latest effective date among th
 records: while a past programme is entered in order, a child ages out when the records reach its
 birthday, after the records dated before it (a verification in June must not find the baby of
 June already aged out in November). Entering history late so gives the same events as entering
-it on its days, as aid's plan endings do (aid's schedule)."""
+it on its days, as aid's plan endings do (aid's schedule). The wait is bounded as aid's is, with
+the same settings (`shared.effective.known_through`): records are entered at most
+GENTING_MAX_ENTRY_DELAY_DAYS late, and an operator may declare GENTING_ENTERED_THROUGH, so a city
+that stops entering records still sees its children age out."""
 
 from __future__ import annotations
 
@@ -20,18 +23,28 @@ from fastapi import FastAPI
 
 from services.registry.domain import AgeOutChildren
 from services.registry.handlers import Handlers
+from shared.effective import known_through
 from shared.eventstore import Metadata
 from shared.outbox import committing
 
 log = structlog.get_logger()
 
 
-async def age_out_children(pool: asyncpg.Pool, handlers: Handlers, today: date) -> int:
+async def age_out_children(
+    pool: asyncpg.Pool,
+    handlers: Handlers,
+    today: date,
+    *,
+    max_entry_delay_days: int | None = None,
+    entered_through: date | None = None,
+) -> int:
     """One step: each active family with a baduta turning 24 months on or before both `today` and
-    the registry's latest recorded effective date, in its own transaction. Returns how many
-    children aged out. Safe on every replica at once: the family's lock and the decision (a child
-    already `other` is left alone) record nothing twice."""
-    through: date | None = await pool.fetchval("select max(recorded_on) from families_view")
+    the day the registry's records are known complete through (their latest effective date, or
+    the entry-delay bound, or the operator's declaration), in its own transaction. Returns how
+    many children aged out. Safe on every replica at once: the family's lock and the decision (a
+    child already `other` is left alone) record nothing twice."""
+    recorded: date | None = await pool.fetchval("select max(recorded_on) from families_view")
+    through = known_through(today, recorded, max_entry_delay_days, entered_through)
     if through is None:
         return 0
     until = min(today, through)
@@ -53,7 +66,14 @@ async def age_out_children(pool: asyncpg.Pool, handlers: Handlers, today: date) 
 
 async def run_step(app: FastAPI) -> int:
     """The step with the app's own clock, pool and handlers (tests call this directly)."""
-    return await age_out_children(app.state.pool, app.state.handlers, app.state.clock())
+    settings = app.state.settings
+    return await age_out_children(
+        app.state.pool,
+        app.state.handlers,
+        app.state.clock(),
+        max_entry_delay_days=settings.max_entry_delay_days,
+        entered_through=settings.entered_through,
+    )
 
 
 def clock_tasks(app: FastAPI) -> list[Coroutine[Any, Any, None]]:

@@ -53,6 +53,7 @@ from shared.contracts.aid import (
     InterventionRecorded,
     PlanOutcome,
 )
+from shared.effective import known_through
 from shared.errors import FieldError, InvalidCommand
 from shared.repository import Fact
 
@@ -239,19 +240,6 @@ def _with_funding(before: Plan, facts: list[Fact], on: date) -> list[Fact]:
     else:
         event = AidPlanFullyFunded(**_ids(after), funded_on=on)
     return [*facts, Fact(event)]
-
-
-def known_through(
-    today: date, recorded_through: date | None, max_entry_delay_days: int | None, entered_through: date | None
-) -> date | None:
-    """The last day up to which aid may take its records as complete: the latest effective date
-    among them, the operator's "entered through DATE", or — records being entered at most
-    `max_entry_delay_days` late — today minus that bound, whichever is latest. The bound is what
-    ends the wait when a city stops entering records: after it, the clock alone decides."""
-    candidates = [d for d in (recorded_through, entered_through) if d is not None]
-    if max_entry_delay_days is not None:
-        candidates.append(today - max_entry_delay_days * ONE_DAY)
-    return max(candidates) if candidates else None
 
 
 def window_over(state: Plan, today: date, recorded_through: date | None, grace_days: int) -> bool:

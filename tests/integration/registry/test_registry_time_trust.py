@@ -102,16 +102,51 @@ async def test_a_birth_and_the_clock_step_change_the_members(registry: httpx.Asy
     app = registry.app  # type: ignore[attr-defined]
     assert await schedule.run_step(app) == 0
     turned = date(born.year + 2, born.month, min(born.day, 28))
-    later = turned + timedelta(days=40)
+    later = turned + timedelta(days=20)
     app.state.clock = lambda: later
     # The clock has passed the birthday, but the records entered so far have not (a programme
-    # entered late, in order): the child is still a baduta on the days being entered.
+    # entered late, in order, within GENTING_MAX_ENTRY_DELAY_DAYS): the child is still a baduta
+    # on the days being entered.
     assert await schedule.run_step(app) == 0
     other = {**family_body(22, later, MEDONO), "registered_on": (turned + timedelta(days=3)).isoformat()}
     entered = await registry.post("/families", json=other, headers=token("kader", MEDONO))
     assert entered.status_code == 201, entered.text
     assert await schedule.run_step(app) == 1  # the records reached the birthday: aged out on it
     assert await schedule.run_step(app) == 0
+    detail = (await registry.get(f"/families/{family_id}", headers=token("admin"))).json()
+    assert sorted(m["role"] for m in detail["members"]) == ["breastfeeding_mother", "other"]
+
+
+async def test_a_child_ages_out_by_the_clock_alone_once_the_entry_delay_has_passed(
+    registry: httpx.AsyncClient,
+) -> None:
+    # A city that stops entering records: nothing dated after the birthday ever comes, yet the
+    # records are entered at most GENTING_MAX_ENTRY_DELAY_DAYS (30) late, so the wait ends.
+    body = {**family_body(23, TODAY, MEDONO), "registered_on": (TODAY - timedelta(days=30)).isoformat()}
+    born = date.fromisoformat(body["members"][1]["birth_date"])
+    family_id = (await registry.post("/families", json=body, headers=token("kader", MEDONO))).json()["family_id"]
+    app = registry.app  # type: ignore[attr-defined]
+    turned = date(born.year + 2, born.month, min(born.day, 28))
+    app.state.clock = lambda: turned + timedelta(days=29)
+    assert await schedule.run_step(app) == 0  # within the bound: a record dated before may come
+    app.state.clock = lambda: turned + timedelta(days=30)
+    assert await schedule.run_step(app) == 1
+    detail = (await registry.get(f"/families/{family_id}", headers=token("admin"))).json()
+    assert sorted(m["role"] for m in detail["members"]) == ["breastfeeding_mother", "other"]
+
+
+async def test_an_operators_entered_through_ends_the_wait_up_to_that_day(
+    registry: httpx.AsyncClient,
+) -> None:
+    body = {**family_body(24, TODAY, MEDONO), "registered_on": (TODAY - timedelta(days=30)).isoformat()}
+    born = date.fromisoformat(body["members"][1]["birth_date"])
+    family_id = (await registry.post("/families", json=body, headers=token("kader", MEDONO))).json()["family_id"]
+    app = registry.app  # type: ignore[attr-defined]
+    turned = date(born.year + 2, born.month, min(born.day, 28))
+    app.state.clock = lambda: turned + timedelta(days=5)
+    assert await schedule.run_step(app) == 0
+    app.state.settings = app.state.settings.model_copy(update={"entered_through": turned})
+    assert await schedule.run_step(app) == 1
     detail = (await registry.get(f"/families/{family_id}", headers=token("admin"))).json()
     assert sorted(m["role"] for m in detail["members"]) == ["breastfeeding_mother", "other"]
 
