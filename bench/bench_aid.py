@@ -34,7 +34,6 @@ import sys
 import tempfile
 import time
 import uuid
-from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -49,21 +48,23 @@ import httpx  # noqa: E402
 import nats  # noqa: E402
 import processes  # noqa: E402  bench/processes.py: servers, services as processes
 import uvloop  # noqa: E402
+from corpus import make_corpus  # noqa: E402  bench/corpus.py: the raw baseline's events
+from figures import median, percentile, wait_for  # noqa: E402  bench/figures.py: statistics
 from nats.js import JetStreamContext  # noqa: E402
 from nats.js.api import DeliverPolicy  # noqa: E402
 from nats.js.errors import NotFoundError  # noqa: E402
 from processes import BenchFailure, Servers, Service, note, start_servers  # noqa: E402
+from raw_probes import raw_pg  # noqa: E402  bench/raw_probes.py: the raw baseline
 
-from bench import make_corpus, median, percentile, raw_pg, wait_for  # noqa: E402  raw baseline, statistics
+from genting import nats_topology  # noqa: E402
 from genting.services import get as service_entry  # noqa: E402
 from genting.services import is_available  # noqa: E402
 from shared.auth import issue_token  # noqa: E402
-from shared.contracts.base import Event  # noqa: E402
 from shared.contracts.funding import FamilySponsored  # noqa: E402
-from shared.contracts.registry import FamilyEnrolled, FamilyRegistered, FamilyVerified, MemberSummary, Role  # noqa: E402
+from shared.contracts.registry import MemberSummary, Role  # noqa: E402
 from shared.logging import configure_logging  # noqa: E402
-from shared.messaging import MSG_ID_HEADER, Envelope, stream_name  # noqa: E402
-from shared.nats_setup import ensure_stream, owned_stream_config  # noqa: E402
+from shared.testing import facts  # noqa: E402
+from shared.testing.bus import Publisher  # noqa: E402
 
 CLIENTS = 8
 MEDONO = "33.75.01.1002"
@@ -86,62 +87,20 @@ async def start_service(servers: Servers, name: str, secret: str, data_key: str)
         "GENTING_DATA_KEY": data_key,
         "GENTING_LOG_LEVEL": "warning",
         "GENTING_DATA_DIR": str(servers.workdir / name),
+        # Every delivery here is handed over today and covers one day of its plan (Schedule), up to
+        # the plan's last: the default horizon (14 days past the handing over) would refuse most.
+        "GENTING_DELIVERY_MAX_AHEAD_DAYS": "180",
     }
     return await processes.start_service(servers, name, service_entry(name).factory, env)
 
 
-class Upstream:
+class Upstream(Publisher):
     """Registry (and, without funding, funding) facts published as their relays would."""
-
-    def __init__(self, js: JetStreamContext) -> None:
-        self.js = js
-        self.versions: dict[uuid.UUID, int] = defaultdict(int)
-
-    async def emit(self, event: Event) -> None:
-        sid = event.aggregate_id()
-        self.versions[sid] += 1
-        env = Envelope(
-            event_id=uuid.uuid4(),
-            event_type=event.event_type,
-            schema_version=event.schema_version,
-            stream_id=sid,
-            stream_version=self.versions[sid],
-            occurred_at=datetime.now(UTC),
-            data=event.model_dump(mode="json"),
-        )
-        await self.js.publish(
-            event.subject(),
-            env.to_bytes(),
-            stream=stream_name(event.context),
-            timeout=10.0,
-            headers={MSG_ID_HEADER: str(env.event_id)},
-        )
 
     async def enrol(self, family_id: uuid.UUID, on: date) -> None:
         member = MemberSummary(member_id=uuid.uuid4(), role="pregnant_mother", sex="F", age_months=300)
-        await self.emit(
-            FamilyRegistered(
-                family_id=family_id,
-                kelurahan_code=MEDONO,
-                kecamatan_code=MEDONO[:8],
-                members=[member],
-                member_counts=COUNTS,
-                risk_factors=["poor"],
-                registered_on=on,
-                registered_by="bench",
-            )
-        )
-        await self.emit(FamilyVerified(family_id=family_id, kelurahan_code=MEDONO, verified_on=on, verified_by="bench"))
-        await self.emit(
-            FamilyEnrolled(
-                family_id=family_id,
-                kelurahan_code=MEDONO,
-                kecamatan_code=MEDONO[:8],
-                member_counts=COUNTS,
-                risk_factors=["poor"],
-                enrolled_on=on,
-            )
-        )
+        for event in facts.enrolment(family_id, on, [member], COUNTS, kelurahan=MEDONO, staff="bench"):
+            await self.emit(event)
 
     async def sponsor(self, family_id: uuid.UUID, on: date) -> None:
         await self.emit(
@@ -364,15 +323,17 @@ async def run(args: argparse.Namespace, servers: Servers) -> dict[str, Any]:
     for name in STREAMS:
         with contextlib.suppress(NotFoundError):
             await js.delete_stream(name)
-    for context in ("registry", "funding"):
-        await ensure_stream(js, owned_stream_config(context))
+    # What `genting migrate` does before any service starts: a service may not create its stream
+    # or its durables itself.
+    await nats_topology.create_streams(js)
+    await nats_topology.create_durables(js)
     secret, data_key = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     admin = issue_token(secret, role="admin", sub="bench-admin")
     kader = issue_token(secret, role="kader", sub="bench-kader", kelurahan=MEDONO)
     with_funding = is_available(service_entry("funding")) and not args.no_funding
     started: list[Service] = []
     today = city_today()
-    upstream = Upstream(js)
+    upstream = Upstream(js, timeout=10.0)
     try:
         aid = await start_service(servers, "aid", secret, data_key)
         started.append(aid)

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import importlib.util
 import json
 import secrets
 import shutil
@@ -38,24 +37,29 @@ from pathlib import Path
 from typing import Any
 
 BENCH_DIR = Path(__file__).resolve().parent
-# bench.py puts the repository on sys.path for the imports below; loaded by path, so that the
-# repository's bench/ folder is never mistaken for it.
-_spec = importlib.util.spec_from_file_location("genting_bench", BENCH_DIR / "bench.py")
-assert _spec is not None and _spec.loader is not None
-b = importlib.util.module_from_spec(_spec)
-sys.modules["genting_bench"] = b
-_spec.loader.exec_module(b)
+REPO = BENCH_DIR.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
 
 import asyncpg  # noqa: E402
 import httpx  # noqa: E402
 import nats  # noqa: E402
 import uvloop  # noqa: E402
+from corpus import make_corpus  # noqa: E402  bench/corpus.py
+from figures import BENCH_SERVICE, CLIENTS, EVENTS_PER_STREAM, PROJECTION_BATCH, PUBLISH_WINDOW, median, timed, wait_for  # noqa: E402  bench/figures.py
+from load_generators import http_client  # noqa: E402  bench/load_generators.py
 from nats.js import JetStreamContext  # noqa: E402
+from processes import CORES, BenchFailure, measured, start_servers, start_service  # noqa: E402  bench/processes.py
+from pydantic import SecretStr  # noqa: E402
+from raw_probes import raw_pg, raw_publish_and_consume  # noqa: E402  bench/raw_probes.py
+from streams import delete_stream  # noqa: E402  bench/streams.py
 
-from services.funding.app import MIGRATIONS, repositories  # noqa: E402
-from services.funding.domain import DEFAULT_LIMITS, ReceiveContribution, RegisterDonor, SponsorFamily  # noqa: E402
-from services.funding.handlers import Handlers, LedgerStats  # noqa: E402
+from genting import nats_topology  # noqa: E402
+from services.funding.app import MIGRATIONS, handlers  # noqa: E402
+from services.funding.domain import ReceiveContribution, RegisterDonor, SponsorFamily  # noqa: E402
+from services.funding.handlers import Handlers  # noqa: E402
 from services.funding.policies import AidPolicy  # noqa: E402
+from services.funding.settings import FundingSettings  # noqa: E402
 from shared.auth import issue_token  # noqa: E402
 from shared.contracts.aid import AidDelivered  # noqa: E402
 from shared.contracts.registry import FamilyEnrolled  # noqa: E402
@@ -89,18 +93,18 @@ def envelope(event: Any, version: int = 1) -> tuple[str, bytes, str]:
 
 
 async def publish_all(js: JetStreamContext, stream: str, messages: list[tuple[str, bytes, str]]) -> None:
-    for start in range(0, len(messages), b.PUBLISH_WINDOW):
+    for start in range(0, len(messages), PUBLISH_WINDOW):
         await asyncio.gather(
             *(
                 js.publish(s, p, stream=stream, timeout=10.0, headers={MSG_ID_HEADER: m})
-                for s, p, m in messages[start : start + b.PUBLISH_WINDOW]
+                for s, p, m in messages[start : start + PUBLISH_WINDOW]
             )
         )
 
 
 async def fresh_upstreams(js: JetStreamContext) -> None:
     for context in UPSTREAM:
-        await b.delete_stream(js, f"GENTING_{context.upper()}")
+        await delete_stream(js, f"GENTING_{context.upper()}")
         await ensure_stream(js, owned_stream_config(context))
 
 
@@ -120,7 +124,11 @@ def enrolled(family_id: uuid.UUID) -> FamilyEnrolled:
 
 async def start_funding(servers: Any, js: JetStreamContext) -> tuple[Any, str]:
     await fresh_upstreams(js)
-    await b.delete_stream(js, "GENTING_FUNDING")
+    await delete_stream(js, "GENTING_FUNDING")
+    # What `genting migrate` does before any service starts: a service may not create its stream
+    # or its durables itself.
+    await nats_topology.create_streams(js)
+    await nats_topology.create_durables(js)
     secret = secrets.token_urlsafe(32)
     db = await servers.fresh_db("funding_commands")
     env = {
@@ -129,10 +137,11 @@ async def start_funding(servers: Any, js: JetStreamContext) -> tuple[Any, str]:
         "GENTING_NATS_URL": servers.nats_url,
         "GENTING_JWT_ALGORITHM": "HS256",  # the development option: a benchmark mints its own tokens
         "GENTING_JWT_SECRET": secret,
+        "GENTING_DATA_KEY": secrets.token_urlsafe(32),  # donors' names are kept sealed
         "GENTING_LOG_LEVEL": "warning",
     }
     token = issue_token(secret, role="admin", sub="bench-admin")
-    return await b.start_service(servers, "funding", "services.funding.app:create_app", env, token, "/sponsorships"), db
+    return await start_service(servers, "funding", "services.funding.app:create_app", env, token, "/sponsorships"), db
 
 
 async def donors_with_money(client: httpx.AsyncClient, count: int) -> list[str]:
@@ -149,7 +158,7 @@ async def donors_with_money(client: httpx.AsyncClient, count: int) -> list[str]:
             },
         )
         if gift.status_code != 201:
-            raise b.BenchFailure(f"contribution answered {gift.status_code}: {gift.text[:500]}")
+            raise BenchFailure(f"contribution answered {gift.status_code}: {gift.text[:500]}")
         return donor_id
 
     return [await one(i) for i in range(count)]
@@ -166,7 +175,7 @@ async def enrol_families(js: JetStreamContext, db: str, n: int) -> list[uuid.UUI
             await conn.fetchval("select count(*) from funding_families where family_id = any($1::uuid[])", families) < n
         ):
             if time.monotonic() > deadline:
-                raise b.BenchFailure("funding did not read the enrolments within 60 s")
+                raise BenchFailure("funding did not read the enrolments within 60 s")
             await asyncio.sleep(0.05)
     finally:
         await conn.close()
@@ -178,7 +187,7 @@ async def sponsor_all(service: Any, donors: list[str], families: list[uuid.UUID]
     todo = iter(families)
 
     async def client_loop(mine: list[str]) -> None:
-        async with b._client(service) as client:
+        async with http_client(service) as client:
             for k, family_id in enumerate(todo):
                 body = {
                     "donor_id": mine[k % len(mine)],
@@ -188,23 +197,23 @@ async def sponsor_all(service: Any, donors: list[str], families: list[uuid.UUID]
                 }
                 response = await client.post("/sponsorships", content=json.dumps(body))
                 if response.status_code != 201:
-                    raise b.BenchFailure(f"POST /sponsorships answered {response.status_code}: {response.text[:500]}")
+                    raise BenchFailure(f"POST /sponsorships answered {response.status_code}: {response.text[:500]}")
 
     started = time.perf_counter()
-    await asyncio.gather(*(client_loop(donors[i :: b.CLIENTS]) for i in range(b.CLIENTS)))
+    await asyncio.gather(*(client_loop(donors[i::CLIENTS]) for i in range(CLIENTS)))
     return len(families) / (time.perf_counter() - started)
 
 
 async def system_sponsorships(servers: Any, js: JetStreamContext, n: int, reps: int) -> list[float]:
     funding, db = await start_funding(servers, js)
     try:
-        async with b._client(funding) as client:
-            donors = await donors_with_money(client, b.CLIENTS * DONORS_PER_CLIENT)
+        async with http_client(funding) as client:
+            donors = await donors_with_money(client, CLIENTS * DONORS_PER_CLIENT)
         await sponsor_all(funding, donors, await enrol_families(js, db, 50))  # warm-up
         rates = []
         for _ in range(reps):
             families = await enrol_families(js, db, n)
-            with b.measured(servers, "sponsorships", funding.proc.pid):
+            with measured(servers, "sponsorships", funding.proc.pid):
                 rates.append(await sponsor_all(funding, donors, families))
         expected = 50 + n * reps
         conn = await asyncpg.connect(db)
@@ -213,7 +222,7 @@ async def system_sponsorships(servers: Any, js: JetStreamContext, n: int, reps: 
         finally:
             await conn.close()
         if got != expected:
-            raise b.BenchFailure(f"sponsorships: {got} of {expected} in the read model")
+            raise BenchFailure(f"sponsorships: {got} of {expected} in the read model")
     finally:
         funding.stop()
     return rates
@@ -222,12 +231,18 @@ async def system_sponsorships(servers: Any, js: JetStreamContext, n: int, reps: 
 # -- the ledger's projection in this process ---------------------------------------------------------
 
 
+def in_process_handlers() -> Handlers:
+    """Funding's handlers as app.py wires them, with a data key of the run's own: a donor's name
+    is personal data, kept sealed, so funding refuses it without one."""
+    return handlers(FundingSettings(data_key=SecretStr(secrets.token_urlsafe(32))))
+
+
 async def seed_sponsored_families(pool: asyncpg.Pool, families: int) -> list[uuid.UUID]:
     """Families enrolled and sponsored straight through funding's handlers (no HTTP)."""
     meta = Metadata(occurred_at=datetime.now(UTC))
     donor_id = uuid.uuid4()
     ids = [uuid.uuid4() for _ in range(families)]
-    funding = Handlers(*repositories(), DEFAULT_LIMITS)
+    funding = in_process_handlers()
     async with pool.acquire() as conn, conn.transaction():
         await funding.register_donor(conn, RegisterDonor(donor_id, "csr", "Bench", None, TODAY), meta)
         gift = ReceiveContribution(donor_id, uuid.uuid4(), 10_000_000_000, TODAY, "transfer", "BENCH", TODAY)
@@ -274,14 +289,14 @@ async def system_ledger_projection(servers: Any, js: JetStreamContext, rep: int,
         families = await seed_sponsored_families(pool, max(1, n // DELIVERIES_PER_PLAN))
         await fresh_upstreams(js)
         await publish_all(js, "GENTING_AID", deliveries(families, n))
-        stats = LedgerStats()
-        policy = AidPolicy(Handlers(*repositories(), DEFAULT_LIMITS, stats))
-        runner = ProjectionRunner(pool, js, policy, service=b.BENCH_SERVICE, batch=b.PROJECTION_BATCH)
-        with b.measured(servers, "ledger_projection"):
+        ledger = in_process_handlers()
+        policy = AidPolicy(ledger)
+        runner = ProjectionRunner(pool, js, policy, service=BENCH_SERVICE, batch=PROJECTION_BATCH)
+        with measured(servers, "ledger_projection"):
             started = time.perf_counter()
             task = asyncio.create_task(runner.run())
             try:
-                await b.wait_for(
+                await wait_for(
                     lambda: runner.stats.applied >= n or runner.stats.dead_lettered > 0, 300, "ledger projection"
                 )
                 elapsed = time.perf_counter() - started
@@ -290,8 +305,8 @@ async def system_ledger_projection(servers: Any, js: JetStreamContext, rep: int,
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         drawn = await pool.fetchval("select count(*) from events where event_type = 'SponsorshipDrawn'")
-        if drawn != n or stats.shortfalls:
-            raise b.BenchFailure(f"ledger projection: {drawn} of {n} draws, {stats.shortfalls} shortfalls")
+        if drawn != n or ledger.stats.shortfalls:
+            raise BenchFailure(f"ledger projection: {drawn} of {n} draws, {ledger.stats.shortfalls} shortfalls")
     finally:
         await pool.close()
     return n / elapsed
@@ -305,16 +320,16 @@ async def run(args: argparse.Namespace, servers: Any) -> dict[str, Any]:
     js = nc.jetstream()
     per_rep: dict[str, list[float]] = {"raw_pg": [], "raw_consume": [], "ledger_projection": []}
     try:
-        raw_rows, corpus = b.make_corpus(args.raw_rows), b.make_corpus(args.events)
+        raw_rows, corpus = make_corpus(args.raw_rows), make_corpus(args.events)
         for rep in range(args.reps):
             print(f"repetition {rep + 1}/{args.reps}", flush=True)
-            per_rep["raw_pg"].append(await b.timed("raw asyncpg", b.raw_pg(servers, rep, raw_rows)))
-            _, consume = await b.timed("raw publish + consume", b.raw_publish_and_consume(servers, js, rep, corpus))
+            per_rep["raw_pg"].append(await timed("raw asyncpg", raw_pg(servers, rep, raw_rows)))
+            _, consume = await timed("raw publish + consume", raw_publish_and_consume(servers, js, rep, corpus))
             per_rep["raw_consume"].append(consume)
             per_rep["ledger_projection"].append(
-                await b.timed("ledger projection", system_ledger_projection(servers, js, rep, args.events))
+                await timed("ledger projection", system_ledger_projection(servers, js, rep, args.events))
             )
-        per_rep["sponsorships"] = await b.timed(
+        per_rep["sponsorships"] = await timed(
             f"sponsorships over HTTP, {args.reps} × {args.commands}",
             system_sponsorships(servers, js, args.commands, args.reps),
         )
@@ -324,13 +339,13 @@ async def run(args: argparse.Namespace, servers: Any) -> dict[str, Any]:
             "GENTING_FUNDING",
             "GENTING_REGISTRY",
             "GENTING_AID",
-            dlq_stream_name(b.BENCH_SERVICE),
+            dlq_stream_name(BENCH_SERVICE),
             dlq_stream_name("funding"),
         ]:
             with contextlib.suppress(Exception):
-                await b.delete_stream(js, name)
+                await delete_stream(js, name)
         await nc.close()
-    return {"per_rep": per_rep, "medians": {k: b.median(v) for k, v in per_rep.items()}}
+    return {"per_rep": per_rep, "medians": {k: median(v) for k, v in per_rep.items()}}
 
 
 def report(args: argparse.Namespace, results: dict[str, Any]) -> None:
@@ -355,7 +370,7 @@ def report(args: argparse.Namespace, results: dict[str, Any]) -> None:
         "per repetition: "
         + "; ".join(f"{k} " + "/".join(f"{v:,.0f}" for v in vs) for k, vs in results["per_rep"].items())
     )
-    print(f"cores busy: {dict((k, v) for k, v in b.CORES.items() if k in ('sponsorships', 'ledger_projection'))}")
+    print(f"cores busy: {dict((k, v) for k, v in CORES.items() if k in ('sponsorships', 'ledger_projection'))}")
 
 
 def main() -> int:
@@ -365,16 +380,16 @@ def main() -> int:
     parser.add_argument("--raw-rows", type=int, default=4000, help="rows for the raw asyncpg baseline")
     parser.add_argument("--reps", type=int, default=3)
     args = parser.parse_args()
-    args.events = max(b.EVENTS_PER_STREAM, args.events - args.events % b.EVENTS_PER_STREAM)
-    args.raw_rows = max(b.EVENTS_PER_STREAM, args.raw_rows - args.raw_rows % b.EVENTS_PER_STREAM)
+    args.events = max(EVENTS_PER_STREAM, args.events - args.events % EVENTS_PER_STREAM)
+    args.raw_rows = max(EVENTS_PER_STREAM, args.raw_rows - args.raw_rows % EVENTS_PER_STREAM)
     configure_logging("bench", "warning")
     workdir = Path(tempfile.mkdtemp(prefix="genting-bench-funding-"))
     print(f"starting servers in {workdir} …", flush=True)
-    servers = b.start_servers(workdir)
+    servers = start_servers(workdir)
     status = 0
     try:
         report(args, uvloop.run(run(args, servers)))
-    except b.BenchFailure as exc:
+    except BenchFailure as exc:
         print(f"\nFAILED: {exc}", file=sys.stderr)
         status = 1
     finally:

@@ -1,7 +1,7 @@
 """`genting dlq list|retry SERVICE`: the dead letters a service's consumers set aside, and sending
 them back after a fix.
 
-A dead letter (shared/projection.py `dead_letter`) names the projection that gave up, the
+A dead letter (shared/dead_letters.py, sent by shared/projection.py) names the projection that gave up, the
 upstream stream and the event's sequence in it. A retry asks that projection's runners (any one
 replica, over a NATS request) to re-fetch the event by sequence and put it through the version
 gate again: other consumers of the stream never see it twice, and an event that was applied
@@ -24,8 +24,8 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError, ServerError
 
+from shared.dead_letters import reply_prefix, retry_subject
 from shared.messaging import dlq_stream_name
-from shared.projection import reply_prefix, retry_subject
 
 RETRY_TIMEOUT = 15.0
 NO_MESSAGE = 10057  # JetStream: "no message found"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,8 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
+# The built app: beside the code in a checkout; an installed package (the image) has no webapp/
+# beside it, so the image names the copy it keeps (GENTING_WEBAPP_DIR, deploy/Dockerfile).
 DIST = Path(__file__).resolve().parent.parent / "webapp" / "dist"
 SERVICES = ("registry", "aid", "funding", "reporting")
 DEFAULT_PORT = 8000
@@ -149,6 +152,10 @@ def serve_from_env() -> int:
     import uvicorn
 
     raw_port = os.environ.get("GENTING_PORT") or os.environ.get("PORT") or str(DEFAULT_PORT)
-    app = create_gateway(upstreams_from_env(), app_config())
+    dist = Path(os.environ.get("GENTING_WEBAPP_DIR") or DIST)
+    if not (dist / "index.html").is_file():
+        print(f"genting gateway: no field app at {dist} (set GENTING_WEBAPP_DIR to webapp/dist)", file=sys.stderr)
+        return 2
+    app = create_gateway(upstreams_from_env(), app_config(), dist)
     uvicorn.run(app, host=os.environ.get("GENTING_HOST", "0.0.0.0"), port=int(raw_port), proxy_headers=True)
     return 0

@@ -9,7 +9,7 @@ an old root onto the new one, so the old root can be removed (deploy/README.md, 
   home-visit notes from before per-family keys) are re-sealed under the current root's derived
   key. Cheap: one pass over aid's sealed events, in batches; blobs under family keys do not open
   with the derived keys and are left alone.
-- The registry's lookup hashes do not change: their key is pinned (services/registry/lookup.py);
+- The registry's lookup hashes do not change: their key is pinned (services/registry/lookup_hashes.py);
   `--lookup-key` prints it.
 - Reporting keeps nothing under its root key.
 
@@ -149,7 +149,7 @@ def report(result: Rotated, out: TextIO = sys.stdout) -> None:
 
 def lookup_key_text(settings: Settings) -> str:
     """The registry's lookup key in use now, to pin as GENTING_LOOKUP_KEY before the first rotation."""
-    from services.registry.lookup import encode_key, lookup_key
+    from services.registry.lookup_hashes import encode_key, lookup_key
 
     return encode_key(lookup_key(settings))
 

@@ -60,6 +60,7 @@ SUBSCRIBER_FILTERS = {
             "FamilyRejected",
             "FamilyExited",
             "PersonalDataErased",
+            "FamilyEligibilityChanged",
         )
     ),
     "aid": ("genting.aid.plan.>", "genting.aid.session.>"),

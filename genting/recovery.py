@@ -348,7 +348,7 @@ async def reapply_erasures(service: str, settings: Settings, conn: asyncpg.Conne
 
         assert isinstance(settings, AidSettings)
         repos = repositories(settings)
-        aid = AidHandlers(repos.plans, repos.sessions, repos.visits, repos.family_keys, settings.policy())
+        aid = AidHandlers(repos.plans, repos.sessions, repos.visits, repos.family_keys, settings.plan_rules())
         for family_id in families:
             async with conn.transaction():
                 await aid.erase_family(conn, family_id)

@@ -40,8 +40,9 @@ from typing import Any, ClassVar, TextIO
 
 import httpx
 
-from genting.client import DEFAULT_URLS, Services, problem
+from genting.client import problem
 from genting.demo import PLAN_DAYS, Entry, Outcome, ProgressLine, build, today
+from genting.services_client import DEFAULT_URLS, Services
 
 STREAMS = ("GENTING_REGISTRY", "GENTING_FUNDING", "GENTING_AID", "GENTING_REPORTING")
 SERIALS = range(1, 6999)  # NIK/KK serials apart from the demo's

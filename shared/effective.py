@@ -35,11 +35,10 @@ def known_through(
     today: date, recorded_through: date | None, max_entry_delay_days: int | None, entered_through: date | None
 ) -> date | None:
     """The last day up to which a service may take its records as complete: the latest effective
-    date among them, the operator's "entered through DATE" (GENTING_ENTERED_THROUGH), or — records
-    being entered at most `max_entry_delay_days` late (GENTING_MAX_ENTRY_DELAY_DAYS) — today minus
-    that bound, whichever is latest. What waits for the records (aid's plan endings, the registry's
-    ageing out) waits no longer than that: after the bound, the clock alone decides, so a city that
-    stops entering records still sees its plans end and its children age out."""
+    date among them, the operator's "entered through DATE", or — records being entered at most
+    `max_entry_delay_days` late — today minus that bound, whichever is latest. The bound is what
+    ends a wait when a city stops entering records: after it, the clock alone decides (aid's plan
+    windows, funding's hold for a plan)."""
     candidates = [d for d in (recorded_through, entered_through) if d is not None]
     if max_entry_delay_days is not None:
         candidates.append(today - timedelta(days=max_entry_delay_days))

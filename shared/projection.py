@@ -1,5 +1,5 @@
 """The projection runner: durable pull consumer, provenance-checked, one transaction per batch,
-version-gated, DLQ.
+version-gated; what it cannot apply goes to the dead letters (shared/dead_letters.py).
 
 Why envelopes are not signed: on a locked bus the producer's stream is the signature. Only the
 producer's NATS user may publish on `genting.<context>.>`, and the runner applies an event only
@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
-import json
 from collections import defaultdict
 from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
@@ -29,16 +28,16 @@ from uuid import UUID
 import asyncpg
 import structlog
 from nats.aio.msg import Msg
-from nats.aio.subscription import Subscription
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig
 from nats.js.errors import NotFoundError, ServiceUnavailableError
 from pydantic import ValidationError
 
+from shared import dead_letters
 from shared.contracts import EventCatalog
 from shared.db import database_reachable, is_outage
-from shared.messaging import MSG_ID_HEADER, Envelope, dlq_subject, stream_name
+from shared.messaging import Envelope, stream_name
 from shared.nats_setup import config_differs, durable_config, ensure_consumer
 from shared.outbox import committing
 
@@ -46,7 +45,8 @@ log = structlog.get_logger()
 
 
 class Projection(Protocol):
-    """A read model fed by one upstream stream; `apply` runs inside the batch's transaction."""
+    """A consumer of one upstream stream: a read model (reporting's projections.py) or a policy
+    turning events into commands (policies.py); `apply` runs inside the batch's transaction."""
 
     name: str  # durable consumer name and gate key, `<consumer>-<purpose>`
     stream: str  # upstream stream, e.g. GENTING_REGISTRY
@@ -62,11 +62,6 @@ class Projection(Protocol):
     # applies a whole batch at once (in the given order); the runner prefers it when present.
     # Optionally, `catalog: EventCatalog`: the producer's events it accepts (default: the
     # producer's published catalog, `shared.contracts.<context>.CATALOG`).
-
-
-# Why a message was dead-lettered: it does not parse, it did not come from its producer, its
-# projection kept failing, or its predecessor never arrived (the label of genting_dead_letters_total).
-DEAD_LETTER_KINDS = ("poison", "provenance", "failed", "gap")
 
 
 def producer_catalog(context: str) -> EventCatalog | None:
@@ -286,7 +281,7 @@ class ProjectionRunner:
         self.order_free: frozenset[str] = getattr(projection, "order_free", ORDER_FREE_EVENTS)
         self.stats = RunnerStats()
         self._sub: JetStreamContext.PullSubscription | None = None
-        self._retries: Subscription | None = None
+        self._retries = dead_letters.RetryServer(js, projection.name, self._retry_outcome)
 
     def consumer_config(self) -> ConsumerConfig:
         return durable_config(
@@ -300,11 +295,7 @@ class ProjectionRunner:
     async def setup(self) -> None:
         await self._check_consumer()
         self._sub = await self.js.pull_subscribe_bind(durable=self.projection.name, stream=self.projection.stream)
-        if self._retries is None:
-            # One replica answers each retry request (a queue group), so a letter applies once.
-            self._retries = await self.js._nc.subscribe(
-                retry_subject(self.projection.name), queue=self.projection.name, cb=self._on_retry
-            )
+        await self._retries.start()
 
     async def _check_consumer(self) -> None:
         """The migration step created the durable (and the dead-letter stream) with this runner's
@@ -352,9 +343,7 @@ class ProjectionRunner:
             except asyncio.CancelledError:
                 if prefetch is not None:
                     prefetch.cancel()  # its messages come back after ack_wait; the gate absorbs them
-                if self._retries is not None:
-                    with contextlib.suppress(Exception):
-                        await self._retries.unsubscribe()
+                await self._retries.stop()
                 raise
             except Exception as exc:
                 if prefetch is not None:
@@ -506,28 +495,12 @@ class ProjectionRunner:
         self.stats.last_seq = max(self.stats.last_seq, parsed[-1][0].metadata.sequence.stream)
 
     async def dead_letter(self, msg: Msg, reason: str, *, kind: str = "failed") -> None:
-        """Copy the message and the reason to `genting.dlq.<service>`, then stop its redelivery.
+        """Set the message aside in the service's dead letters; it is not delivered again.
 
         `kind` (poison, failed, gap) is the metric's label; `reason` the full text for `genting dlq list`.
         """
         seq = msg.metadata.sequence.stream
-        body = {
-            "reason": reason,
-            "kind": kind,
-            "projection": self.projection.name,
-            "stream": self.projection.stream,
-            "stream_seq": seq,
-            "subject": msg.subject,
-            "num_delivered": msg.metadata.num_delivered,
-            "payload": msg.data.decode(errors="replace"),
-        }
-        await self.js.publish(
-            dlq_subject(self.service),
-            json.dumps(body).encode(),
-            timeout=5.0,
-            headers={MSG_ID_HEADER: f"{self.projection.name}:{self.projection.stream}:{seq}"},
-        )
-        await msg.term()
+        await dead_letters.send(self.js, self.service, self.projection.name, self.projection.stream, msg, reason, kind)
         self.stats.dead_lettered += 1
         self.stats.dead_letters[kind] = self.stats.dead_letters.get(kind, 0) + 1
         log.error("dead_lettered", projection=self.projection.name, stream_seq=seq, reason=reason)
@@ -564,30 +537,13 @@ class ProjectionRunner:
         log.info("dead_letter_retried", projection=self.projection.name, stream_seq=stream_seq, outcome=outcome.value)
         return outcome
 
-    async def _on_retry(self, msg: Msg) -> None:
-        """A `genting dlq retry` request: {"stream_seq": N}; answers {"outcome": ...} or {"error": ...}."""
-        try:
-            outcome = await self.retry(int(json.loads(msg.data)["stream_seq"]))
-            answer: dict[str, str] = {"outcome": outcome.value}
-        except Exception as exc:
-            answer = {"error": repr(exc)}
-        with contextlib.suppress(Exception):
-            await msg.respond(json.dumps(answer).encode())
+    async def _retry_outcome(self, stream_seq: int) -> str:
+        """What the retry server answers a `genting dlq retry` request with."""
+        return (await self.retry(stream_seq)).value
 
 
 class ConsumerMissing(RuntimeError):
     """A projection's durable is not there: the migration step has not run against this server."""
-
-
-def retry_subject(projection: str) -> str:
-    """Core NATS subject a projection's runners answer dead-letter retries on (no stream captures it)."""
-    return f"genting.ops.retry.{projection}"
-
-
-def reply_prefix(projection: str) -> str:
-    """Where the runners answer (the request names `<prefix>.<id>`): the service's user may publish
-    there and into no other user's inbox."""
-    return f"genting.ops.reply.{projection}"
 
 
 def _in_apply_order(parsed: list[tuple[Msg, Envelope]], outcomes: list[Outcome]) -> list[Envelope]:

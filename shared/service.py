@@ -23,6 +23,7 @@ from shared.asyncapi import asyncapi_document
 from shared.availability import DatabaseOutage, database_reachable, document_unavailable
 from shared.contracts import EventCatalog
 from shared.db import create_pool, migrate, wait_for_database
+from shared.dead_letters import DEAD_LETTER_KINDS
 from shared.http import (
     BodyLimit,
     RequestContext,
@@ -36,7 +37,7 @@ from shared.messaging import stream_name
 from shared.metrics import ServiceMetrics
 from shared.nats_setup import connect, require_stream
 from shared.outbox import OutboxRelay, outbox_backlog
-from shared.projection import DEAD_LETTER_KINDS, Projection, ProjectionRunner
+from shared.projection import Projection, ProjectionRunner
 from shared.settings import Settings
 
 log = structlog.get_logger()

@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     # key"): what was made under them still opens; nothing new is made under them.
     data_keys_previous: SecretStr = SecretStr("")
     # The registry's KK/NIK/import lookup hashes' own key (urlsafe base64, 32 bytes), so that rotating
-    # the root does not change them; unset, it is derived from GENTING_DATA_KEY (services/registry/lookup.py).
+    # the root does not change them; unset, it is derived from GENTING_DATA_KEY (services/registry/lookup_hashes.py).
     lookup_key: SecretStr = SecretStr("")
     # Tokens (CONTRACT.md, HTTP): ES256/RS256, verified with the public keys of a JWKS fetched from
     # GENTING_JWKS_URL (the city's identity provider; https, or http to loopback only) and/or read
@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     # operator may declare every record up to a day entered (GENTING_ENTERED_THROUGH).
     max_entry_delay_days: int = Field(default=30, ge=0)
     entered_through: date | None = None
+    # A sponsorship whose family still has no plan this many days after the sponsorship's date goes
+    # back to its donor (GENTING_SPONSORSHIP_HOLD_DAYS; funding's README, "Money held for a plan").
+    sponsorship_hold_days: int = Field(default=60, ge=0)
     daily_minimum_rp: int = Field(default=15_000, gt=0)
     # The city's time zone: the programme's calendar day ("today") in every service. Unset, it
     # follows the city's province (WIB, WITA or WIT); GENTING_TIME_ZONE overrides it.

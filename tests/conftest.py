@@ -8,6 +8,7 @@ Servers are per session; isolation is per test (a fresh database; GENTING_* stre
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import shutil
@@ -24,13 +25,15 @@ import asyncpg
 import httpx
 import nats
 import pytest
+from nats.aio.client import Client
 
 from genting import nats_topology
 from genting.embedded import EmbeddedNats, EmbeddedPostgres, die_with_parent, ensure_database
 from genting.nats_accounts import new_passwords, url_for
 from shared.db import ensure_service_role
-from shared.nats_setup import inbox_prefix_for
+from shared.nats_setup import connect, inbox_prefix_for
 from shared.testing import TEST_DATA_KEY, TEST_JWKS_FILE, free_port, wait_until
+from shared.testing.bus import stream_names
 
 REPO = Path(__file__).resolve().parents[1]
 READY_TIMEOUT = 60.0
@@ -140,27 +143,35 @@ async def drop_database(server_url: str, name: str, *, role: bool = False) -> No
         await conn.close()
 
 
-@pytest.fixture
-async def database_url(pg_server_url: str) -> AsyncIterator[str]:
-    """A fresh, empty database for this test only."""
+@contextlib.asynccontextmanager
+async def fresh_database(server_url: str) -> AsyncIterator[str]:
     name = f"t_{uuid.uuid4().hex}"
-    url = await ensure_database(pg_server_url, name)
+    url = await ensure_database(server_url, name)
     try:
         yield url
     finally:
-        await drop_database(pg_server_url, name)
+        await drop_database(server_url, name)
+
+
+@pytest.fixture
+async def database_url(pg_server_url: str) -> AsyncIterator[str]:
+    """A fresh, empty database for this test only."""
+    async with fresh_database(pg_server_url) as url:
+        yield url
+
+
+@pytest.fixture
+async def other_database_url(pg_server_url: str) -> AsyncIterator[str]:
+    """A second fresh database for this test (a consumer's, beside the producer's)."""
+    async with fresh_database(pg_server_url) as url:
+        yield url
 
 
 async def _delete_genting_streams(url: str) -> None:
     nc = await nats.connect(url, inbox_prefix=inbox_prefix_for(url))
     try:
         js = nc.jetstream()
-        names: list[str] = []
-        while page := await js.streams_info(offset=len(names)):
-            names += [info.config.name for info in page if info.config.name]
-            if len(page) < 256:  # the server's page size
-                break
-        for name in names:
+        for name in await stream_names(js):
             if name.startswith("GENTING_"):
                 await js.delete_stream(name)
     finally:
@@ -188,6 +199,17 @@ async def js_clean(nats_url: str, nats_server: NatsServer) -> str:
         finally:
             await nc.close()
     return nats_url
+
+
+@pytest.fixture
+async def nc(js_clean: str) -> AsyncIterator[Client]:
+    """A NATS connection as the system (the admin), to the clean server: to publish as another
+    service would, or read what a service published."""
+    client = await connect(js_clean, "tests")
+    try:
+        yield client
+    finally:
+        await client.close()
 
 
 @dataclass

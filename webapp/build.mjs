@@ -14,18 +14,18 @@ const common = { bundle: true, minify: true, format: "esm", target: "es2020", le
 await build({ ...common, entryPoints: ["src/main.js"], outfile: join(out, "app.js") });
 cpSync("static", out, { recursive: true });
 
-// The service worker's cache name carries a hash of the shell: a new build is a new cache.
+// The service worker's precache list (what Workbox's injectManifest writes): every file of the
+// shell with a hash of its bytes as its revision. A new build changes sw.js, so phones update.
 const shell = readdirSync(out, { recursive: true })
   .filter((f) => statSync(join(out, f)).isFile() && f !== "sw.js")
   .sort();
-const hash = createHash("sha256");
-for (const file of shell) hash.update(file).update(readFileSync(join(out, file)));
-const version = hash.digest("hex").slice(0, 12);
+const manifest = shell.map((url) => ({ url, revision: createHash("sha256").update(readFileSync(join(out, url))).digest("hex").slice(0, 16) }));
+const version = createHash("sha256").update(JSON.stringify(manifest)).digest("hex").slice(0, 12);
 await build({
   ...common,
   entryPoints: ["src/sw.js"],
   outfile: join(out, "sw.js"),
   format: "iife",
-  define: { SHELL_VERSION: JSON.stringify(version), SHELL_FILES: JSON.stringify(["./", ...shell]) },
+  define: { "self.__WB_MANIFEST": JSON.stringify(manifest), "process.env.NODE_ENV": '"production"' },
 });
 writeFileSync(join(out, "VERSION"), version + "\n");

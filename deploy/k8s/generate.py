@@ -36,6 +36,13 @@ CNPG_NS = "cnpg-system"
 NATS_CA = "/etc/nats-tls/ca.crt"
 # A consumer this many events behind its stream asks KEDA for one more replica.
 LAG_THRESHOLD = 1000
+# HTTPS out of the cluster: the identity provider's JWKS (every service verifies tokens with it)
+# and, for aid, the object store of the proof photos (S3). Only port 443, and never into the
+# cluster's private ranges: an in-cluster MinIO on another port needs its own rule here.
+HTTPS_EGRESS = {
+    "to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]}}],
+    "ports": [{"protocol": "TCP", "port": 443}],
+}
 
 
 def labels(service: str) -> dict[str, str]:
@@ -93,6 +100,32 @@ def env(service: str) -> list[dict[str, Any]]:
         {"name": "GENTING_NATS_URL", "value": f"tls://{service}:$(NATS_PASSWORD)@nats:4222"},
         {"name": "GENTING_NATS_CA", "value": NATS_CA},
         *rotation_env(service),
+        *aid_env(service),
+    ]
+
+
+def aid_env(service: str) -> list[dict[str, Any]]:
+    """Aid keeps the delivery photos in an S3 bucket: where, from the ConfigMap genting-photos
+    (bucket, endpoint — empty for AWS S3 — and region); the keys from the Secret genting-photos.
+    And it counts grievances filed without a token per client: only the ingress controller (and
+    Prometheus) may reach its HTTP port (the NetworkPolicy), so any in-cluster peer is a proxy
+    whose X-Forwarded-For names the client; without this every citizen would share one count."""
+    if service != "aid":
+        return []
+
+    def config(name: str, key: str) -> dict[str, Any]:
+        return {"name": name, "valueFrom": {"configMapKeyRef": {"name": "genting-photos", "key": key}}}
+
+    def secret(name: str) -> dict[str, Any]:
+        return {"name": name, "valueFrom": {"secretKeyRef": {"name": "genting-photos", "key": name}}}
+
+    return [
+        {"name": "GENTING_TRUSTED_PROXIES", "value": "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16"},
+        config("GENTING_PHOTO_S3_BUCKET", "bucket"),
+        config("GENTING_PHOTO_S3_ENDPOINT", "endpoint"),
+        config("GENTING_PHOTO_S3_REGION", "region"),
+        secret("GENTING_PHOTO_S3_ACCESS_KEY"),
+        secret("GENTING_PHOTO_S3_SECRET_KEY"),
     ]
 
 
@@ -281,6 +314,7 @@ def service_objects(service: str) -> list[dict[str, Any]]:
                         "ports": [{"protocol": "TCP", "port": 4222}],
                     },
                     DNS_EGRESS,
+                    HTTPS_EGRESS,
                 ],
             },
         },

@@ -30,8 +30,8 @@ from typing import Any
 
 import httpx
 
-from genting.client import Services
-from genting.demo.dataset import Dataset, Donor, Family, Session, Step
+from genting.demo.records import Dataset, Donor, Family, Session, Step
+from genting.services_client import Services
 
 PARTIAL_PLAN_WAIT = 5.0  # seconds: a partly sponsored family's plan may still open (amounts vary)
 HOME_VISIT_WAIT = 30.0  # seconds: a flag that aid never raises is reported, not waited for forever

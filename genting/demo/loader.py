@@ -24,9 +24,11 @@ from pathlib import Path
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
-from genting.client import Services, Tally, problem
-from genting.demo.dataset import PROGRAMME_DAYS, SEED, Dataset, build
+from genting.client import problem
+from genting.demo.dataset import build
 from genting.demo.entry import Entry, Outcome
+from genting.demo.records import PROGRAMME_DAYS, SEED, Dataset
+from genting.services_client import Services, Tally
 
 STATE_FILE = "demo.json"
 WIB = ZoneInfo("Asia/Jakarta")

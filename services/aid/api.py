@@ -139,7 +139,27 @@ class InterventionIn(BaseModel):
             " before the programme's start nor the plan's start: else 422"
         ),
     )
-    value_rp: StrictInt = Field(ge=0)
+    value_rp: StrictInt = Field(
+        ge=0,
+        description=(
+            "its value in rupiah, given in kind by the source named below: an intervention never draws on"
+            " the family's sponsorships (they pay its food)"
+        ),
+    )
+    funded_by: Literal["in_kind"] = Field(
+        "in_kind",
+        description="how it is paid; `in_kind` (the default and only value): given by its source, not drawn",
+    )
+    source_donor_id: UUID | None = Field(
+        None, description="the orang tua asuh (funding's donor id) who gave it in kind; not with source_organisation"
+    )
+    source_organisation: str | None = Field(
+        None,
+        description=(
+            "the organisation that gave it, by code (`pdam`, `baznas`): 1-64 lowercase letters, digits, '.',"
+            " '_' or '-', never a sentence. Neither source given: reported as `unnamed`"
+        ),
+    )
 
 
 # -- answers ------------------------------------------------------------------------------
@@ -248,6 +268,9 @@ class InterventionOut(BaseModel):
     kind: str
     done_on: date
     value_rp: int
+    funded_by: Literal["in_kind"] = Field("in_kind", description="given in kind: never drawn from a sponsorship")
+    source_donor_id: UUID | None = Field(None, description="the donor who gave it, if one was named")
+    source_organisation: str | None = Field(None, description="the organisation's code, if one was named")
     description: str | None = Field(None, description="admin and the kelurahan's own staff only")
     recorded_by: str | None = Field(None, description="admin and the kelurahan's own staff only")
 
@@ -361,6 +384,12 @@ async def confirm_delivery(
     responses=problem_responses(400, 401, 403, 404, 409, 413, 422),
 )
 async def record_intervention(plan_id: UUID, body: InterventionIn, request: Request, principal: Caller) -> JSONResponse:
+    """An intervention is given **in kind** (`funded_by`: `in_kind`, the default and only value): it
+    never draws on the family's sponsorships, which pay its food. Its `value_rp` is credited to the
+    source it names: `source_donor_id` (an orang tua asuh; funding shows it on that donor's statement
+    as `in_kind_interventions_rp`) or `source_organisation` (a code such as `pdam`), not both; with
+    neither (the default, and every request of the original shape) it is reported as `unnamed`.
+    Reporting's `interventions_by_source` sums to its `interventions_rp`. 422 names the field."""
     principal.require(*STAFF)
     command = RecordIntervention(
         plan_id=plan_id,
@@ -371,6 +400,9 @@ async def record_intervention(plan_id: UUID, body: InterventionIn, request: Requ
         value_rp=body.value_rp,
         today=today(request),
         recorded_by=principal.sub,
+        funded_by=body.funded_by,
+        source_donor_id=body.source_donor_id,
+        source_organisation=body.source_organisation,
     )
 
     async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
@@ -420,7 +452,7 @@ async def list_plans(
     responses=problem_responses(401),
 )
 async def food_catalogue(request: Request, principal: Caller) -> dict[str, Any]:
-    return {"foods": handlers(request).policy.catalogue.as_json()}
+    return {"foods": handlers(request).rules.catalogue.as_json()}
 
 
 @router.get(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.aid import api, grievance_api, home_visit_api, photo_api, projections, session_api
+from services.aid import api, grievance_api, home_visit_api, photo_api, session_api, views
 from services.aid.domain import PRIVATE_PARTS, HomeVisit, Plan, Session, grievance, home_visit, plan, session
 from services.aid.domain.grievance import Grievance
 from services.aid.family_keys import FamilyKeyCipher
@@ -65,12 +65,10 @@ def repositories(settings: Settings) -> Repositories:
             plan.evolve,
             PRIVATE_PARTS,
             family_cipher,
-            views=[projections.plan_view],
+            views=[views.plan_view],
             lock_sql="select 1 from plans_view where plan_id = $1 for update",
         ),
-        sessions=Repository(
-            "session", CATALOG, Session, session.evolve, PRIVATE_PARTS, cipher, [projections.session_view]
-        ),
+        sessions=Repository("session", CATALOG, Session, session.evolve, PRIVATE_PARTS, cipher, [views.session_view]),
         visits=Repository(
             "homevisit",
             CATALOG,
@@ -78,7 +76,7 @@ def repositories(settings: Settings) -> Repositories:
             home_visit.evolve,
             PRIVATE_PARTS,
             family_cipher,
-            views=[projections.home_visit_view],
+            views=[views.home_visit_view],
             lock_sql="select 1 from home_visits_view where flag_id = $1 for update",
         ),
         family_keys=family_cipher,
@@ -99,14 +97,14 @@ def create_app(settings: AidSettings | None = None) -> FastAPI:
     settings = settings or load_settings()
     repos = repositories(settings)
     photos = settings.photo_store()
-    handlers = Handlers(repos.plans, repos.sessions, repos.visits, repos.family_keys, settings.policy(), photos)
+    handlers = Handlers(repos.plans, repos.sessions, repos.visits, repos.family_keys, settings.plan_rules(), photos)
     app: FastAPI
 
     def today() -> date:
         # Read at call time: tests swap `app.state.clock` for a fake one after the app is built.
         return app.state.clock()  # type: ignore[no-any-return]
 
-    families = Families(handlers, settings.policy(), today)
+    families = Families(handlers, settings.plan_rules(), today)
 
     def policies(_: Settings) -> Sequence[Projection]:
         return [RegistryPolicy(families), FundingPolicy(families)]

@@ -6,6 +6,7 @@ data) keep the service-wide key."""
 
 from __future__ import annotations
 
+from typing import Literal
 from uuid import UUID
 
 import asyncpg
@@ -14,6 +15,18 @@ from shared.crypto import AeadStreamCipher, DerivedKeyCipher, Keyring, WrappedKe
 from shared.repository import StreamCipher
 
 FAMILY_KEY_PURPOSE = b"genting-aid-family-keys-v1"
+
+
+def without_family_key(*, erased: bool, create: bool, sealed_before: bool) -> Literal["closed", "legacy", "new"]:
+    """What a stream of a family that has no key is sealed and opened with. An erased family's
+    stays closed for good, whatever is asked (the tombstone: no key is ever made for it again, so
+    nothing written later is readable either); a stream sealed before per-family keys existed
+    opens with the old service-wide key; otherwise the family gets its key now."""
+    if erased:
+        return "closed"
+    if sealed_before and not create:
+        return "legacy"
+    return "new"
 
 
 class FamilyKeyCipher:
@@ -38,14 +51,18 @@ class FamilyKeyCipher:
         if family_id is None:
             return None
         key = await self.keys.key(conn, family_id)
-        if key is None and await self._erased(conn, family_id):
-            return None
-        if key is None and not create and await self._sealed_before(conn, stream_id):
-            return await self.legacy.for_stream(conn, stream_id, create=False)
         if key is None:
-            # Two streams of one family may be sealed concurrently: the first insert wins.
-            await conn.execute("select pg_advisory_xact_lock(hashtextextended($1, 0))", str(family_id))
-            key = await self.keys.key(conn, family_id) or await self.keys.create(conn, family_id)
+            erased = await self._erased(conn, family_id)
+            sealed_before = not erased and not create and await self._sealed_before(conn, stream_id)
+            match without_family_key(erased=erased, create=create, sealed_before=sealed_before):
+                case "closed":
+                    return None
+                case "legacy":
+                    return await self.legacy.for_stream(conn, stream_id, create=False)
+                case "new":
+                    # Two streams of one family may be sealed concurrently: the first insert wins.
+                    await conn.execute("select pg_advisory_xact_lock(hashtextextended($1, 0))", str(family_id))
+                    key = await self.keys.key(conn, family_id) or await self.keys.create(conn, family_id)
         return AeadStreamCipher(key, stream_id)
 
     async def destroy(self, conn: asyncpg.Connection, family_id: UUID) -> None:

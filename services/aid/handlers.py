@@ -25,7 +25,7 @@ from services.aid.domain import (
     HomeVisitNotFound,
     Plan,
     PlanNotFound,
-    Policy,
+    PlanRules,
     RecordDelivery,
     RecordIntervention,
     RecordVisit,
@@ -56,7 +56,7 @@ class Handlers:
     sessions: Repository[Session]
     visits: Repository[HomeVisit]
     family_keys: FamilyKeyCipher
-    policy: Policy
+    rules: PlanRules
     photos: PhotoStore | None = None  # the proof photos' object store (photo_store.py)
 
     # -- staff commands (HTTP) ----------------------------------------------------------------
@@ -64,13 +64,13 @@ class Handlers:
     async def record_delivery(
         self, conn: asyncpg.Connection, command: RecordDelivery, actor: Principal, meta: Metadata
     ) -> Plan:
-        command = replace(command, policy=self.policy)
+        command = replace(command, rules=self.rules)
         return await self._on_plan(conn, command.plan_id, command, actor, meta)
 
     async def record_intervention(
         self, conn: asyncpg.Connection, command: RecordIntervention, actor: Principal, meta: Metadata
     ) -> Plan:
-        command = replace(command, policy=self.policy)
+        command = replace(command, rules=self.rules)
         return await self._on_plan(conn, command.plan_id, command, actor, meta)
 
     async def confirm_delivery(
@@ -100,7 +100,7 @@ class Handlers:
             confirmed_by=actor.sub,
             photo_ref=photo_ref,
             photo_id=photo_id or uuid4(),  # a stored photo's own id, else a fresh opaque one
-            policy=self.policy,
+            rules=self.rules,
             recorded_by=row["recorded_by"],
         )
         await self._on_plan(conn, plan_id, command, actor, meta)
@@ -140,7 +140,7 @@ class Handlers:
             today=today,
             recorded_by=actor.sub,
             enrolled_here=frozenset(r["family_id"] for r in rows),
-            policy=self.policy,
+            rules=self.rules,
         )
         after, _ = await self.sessions.execute(conn, session_id, lambda s: session.decide(s, command), meta)
         return after.state
@@ -148,7 +148,7 @@ class Handlers:
     async def record_visit(
         self, conn: asyncpg.Connection, command: RecordVisit, actor: Principal, meta: Metadata
     ) -> HomeVisit:
-        command = replace(command, policy=self.policy)
+        command = replace(command, rules=self.rules)
 
         def decide(state: HomeVisit) -> list[Fact]:
             if state.status == "none":

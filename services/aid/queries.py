@@ -166,6 +166,9 @@ def intervention_body(r: asyncpg.Record, show_private: bool) -> dict[str, Any]:
         "kind": r["kind"],
         "done_on": _iso(r["done_on"]),
         "value_rp": r["value_rp"],
+        "funded_by": "in_kind",
+        "source_donor_id": str(r["source_donor_id"]) if r["source_donor_id"] else None,
+        "source_organisation": r["source_organisation"],
         **({"description": r["description"], "recorded_by": r["recorded_by"]} if show_private else {}),
     }
 

@@ -14,8 +14,8 @@ from nats.js import JetStreamContext
 
 from services.aid.app import Repositories, repositories
 from services.aid.policies import FundingPolicy, RegistryPolicy
-from services.aid.projections import VIEWS
 from services.aid.settings import load_settings
+from services.aid.views import VIEWS
 from shared.db import create_pool
 from shared.nats_setup import admin_url, inbox_prefix_for
 from shared.projection import Projection

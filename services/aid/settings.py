@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pydantic import Field, SecretStr
 
-from services.aid.domain import Policy
+from services.aid.domain import PlanRules
 from services.aid.domain.catalogue import PEKALONGAN, FoodCatalogue
 from services.aid.photo_store import DirectoryPhotoStore, PhotoStore, S3PhotoStore
 from shared.settings import Settings
@@ -58,8 +58,8 @@ class AidSettings(Settings):
             return PEKALONGAN
         return FoodCatalogue.from_json(json.loads(self.food_catalogue.read_text(encoding="utf-8")))
 
-    def policy(self) -> Policy:
-        return Policy(
+    def plan_rules(self) -> PlanRules:
+        return PlanRules(
             catalogue=self.catalogue(),
             daily_minimum_rp=self.daily_minimum_rp,
             days=self.plan_days,
@@ -72,10 +72,10 @@ class AidSettings(Settings):
         if self.photo_s3_bucket:
             return S3PhotoStore(
                 self.photo_s3_bucket,
-                endpoint_url=self.photo_s3_endpoint,
+                endpoint_url=self.photo_s3_endpoint or None,  # empty = AWS S3
                 access_key=self.photo_s3_access_key.get_secret_value() if self.photo_s3_access_key else None,
                 secret_key=self.photo_s3_secret_key.get_secret_value() if self.photo_s3_secret_key else None,
-                region=self.photo_s3_region,
+                region=self.photo_s3_region or None,
             )
         if self.photo_dir is not None:
             return DirectoryPhotoStore(self.photo_dir)

@@ -12,12 +12,13 @@ from fastapi import FastAPI
 from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from services.funding import projections
+from services.funding import views
 from services.funding.api import router
 from services.funding.domain import Donor, Sponsorship, donor, sponsorship
 from services.funding.donor_data import DONOR_KEY_PURPOSE, RECEIPT_CODE_PURPOSE, DonorData
 from services.funding.handlers import Handlers, LedgerStats
 from services.funding.policies import policies
+from services.funding.schedule import clock_tasks
 from services.funding.settings import FundingSettings
 from shared import regions
 from shared.contracts.funding import CATALOG, DonorStreamEvent, SponsorshipStreamEvent
@@ -47,8 +48,8 @@ def _evolve_sponsorship(state: Sponsorship, fact: Fact) -> Sponsorship:
 def repositories() -> tuple[Repository[Donor], Repository[Sponsorship]]:
     """Funding's two aggregates. No private parts (a donor's name and contact are kept in
     donor_sealed under a key per donor, beside the stream), so no cipher; the read model is updated inline."""
-    donors = Repository("donor", CATALOG, Donor, _evolve_donor, views=[projections.inline_view])
-    sponsorships = Repository("sponsorship", CATALOG, Sponsorship, _evolve_sponsorship, views=[projections.inline_view])
+    donors = Repository("donor", CATALOG, Donor, _evolve_donor, views=[views.inline_view])
+    sponsorships = Repository("sponsorship", CATALOG, Sponsorship, _evolve_sponsorship, views=[views.inline_view])
     return donors, sponsorships
 
 
@@ -112,6 +113,7 @@ def create_app(settings: FundingSettings | None = None) -> FastAPI:
         publishes=CATALOG,
         projections=consumers,
         on_startup=on_startup,
+        extra_tasks=clock_tasks,
     )
     app = build_app(spec, settings)
     app.state.clock = settings.clock()  # the one "today" (tests swap it)

@@ -1,42 +1,45 @@
 """Funding's service layer: one method per command. Routes and policies call these, and nothing
 else decides or appends. Each runs in the caller's transaction (run_command's for a route, the
 projection runner's batch for a policy): load the aggregate, decide, append with the expected
-version (and the inline view), plus the cross-aggregate keys of keys.py in the same transaction."""
+version (and the inline view), plus the cross-aggregate rows of lookups.py in the same transaction."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import date
 from uuid import UUID
 
 import asyncpg
 import structlog
 
-from services.funding import keys
+from services.funding import lookups
 from services.funding.domain import (
     ClosePlan,
     Donor,
-    Draw,
     Limits,
     MakePledge,
     PayDelivery,
     ReceiveContribution,
+    RecordEligibility,
     RecordEnrolment,
     RecordExit,
     RecordPlan,
     RegisterDonor,
     Release,
     ReleaseFamily,
+    ReleaseUnplanned,
     ReturnFunds,
     SponsorFamily,
     Sponsorship,
     donor,
-    split_delivery,
+    pay_delivery,
+    plans,
     sponsorship,
 )
 from services.funding.donor_data import DonorData
 from shared.contracts.base import Event
+from shared.contracts.funding import CATALOG, ReleaseReason, SponsorshipReleased
 from shared.crypto import WrappedKeyCipher
 from shared.errors import FieldError, InvalidCommand
 from shared.eventstore import Metadata
@@ -70,6 +73,11 @@ def _returning(returns: Sequence[ReturnFunds]) -> Callable[[Donor], list[Fact]]:
     return decide
 
 
+def delivery_repository() -> Repository[None]:
+    """The delivery streams hold only DeliveryUnfunded: a record, with no state to decide on."""
+    return Repository("delivery", CATALOG, lambda: None, lambda state, _fact: state)
+
+
 @dataclass
 class Handlers:
     """Funding's commands over the repositories and limits app.py configures. Each method takes the
@@ -84,6 +92,8 @@ class Handlers:
     family_keys: WrappedKeyCipher | None = None
     # Donors' own personal data, sealed under a key per donor (donor_data.py).
     donor_data: DonorData = field(default_factory=lambda: DonorData(None, b""))
+    # What no sponsorship could pay of a delivery (DeliveryUnfunded), one stream per delivery.
+    deliveries: Repository[None] = field(default_factory=lambda: delivery_repository())
 
     # -- donors -------------------------------------------------------------------------------
 
@@ -114,7 +124,7 @@ class Handlers:
         after, _ = await self.donors.execute(
             conn, cmd.donor_id, lambda state: facts(donor.decide(state, cmd, self.limits)), meta
         )
-        await keys.claim_reference(conn, cmd.donor_id, cmd.reference, cmd.contribution_id)
+        await lookups.claim_reference(conn, cmd.donor_id, cmd.reference, cmd.contribution_id)
         await self.donor_data.keep_receipt(conn, cmd.donor_id, cmd.contribution_id, cmd.reference)
         return after
 
@@ -129,8 +139,8 @@ class Handlers:
         The family's status, kelurahan, enrolment date and whether its plan ended are replaced by
         what funding knows of them. Under the family's lock: a plan's ending handled before this is
         seen (409), one handled after it releases this sponsorship too."""
-        family = await keys.lock_family(conn, cmd.family_id)
-        if cmd.note and cmd.note.strip() and await keys.family_erased(conn, cmd.family_id):
+        family = await lookups.lock_family(conn, cmd.family_id)
+        if cmd.note and cmd.note.strip() and await lookups.family_erased(conn, cmd.family_id):
             # Its key is gone for good: a new one would make the family's free text readable again.
             raise InvalidCommand([FieldError("note", "the family's personal data was erased: no note can be kept")])
         cmd = replace(
@@ -138,13 +148,15 @@ class Handlers:
             family_status=family["status"] if family else "unknown",
             kelurahan_code=family["kelurahan_code"] if family else None,
             enrolled_on=family["enrolled_on"] if family else None,
-            plan_ended=await keys.plan_ended(conn, cmd.family_id),
+            plan_ended=plans.plan_ended(await lookups.plan_statuses(conn, cmd.family_id)),
+            eligible=family["eligible"] if family else True,
+            ineligible_since=family["eligibility_on"] if family else None,
         )
         loaded = await self.donors.load(conn, cmd.donor_id, private=False, lock=True)
         allocated, sponsored = sponsorship.sponsor(loaded.state, cmd, self.limits)
         after = await self.donors.save(conn, loaded, facts(allocated), meta)
         new = await self.sponsorships.save(conn, Aggregate(cmd.sponsorship_id, Sponsorship()), facts(sponsored), meta)
-        await keys.add_family_sponsorship(conn, cmd.sponsorship_id, cmd.family_id, cmd.donor_id)
+        await lookups.add_family_sponsorship(conn, cmd.sponsorship_id, cmd.family_id, cmd.donor_id)
         if cmd.note and cmd.note.strip():
             if self.family_keys is None:
                 raise InvalidCommand([FieldError("note", "notes cannot be kept: no data key is configured")])
@@ -171,52 +183,63 @@ class Handlers:
     # -- the ledger (policies) ------------------------------------------------------------------
 
     async def record_enrolment(self, conn: asyncpg.Connection, cmd: RecordEnrolment) -> None:
-        await keys.family_enrolled(conn, cmd.family_id, cmd.kelurahan_code, cmd.enrolled_on)
+        await lookups.family_enrolled(conn, cmd.family_id, cmd.kelurahan_code, cmd.enrolled_on)
+
+    async def record_eligibility(self, conn: asyncpg.Connection, cmd: RecordEligibility) -> None:
+        """Sponsorships already made stay: a plan opened runs to its end, and money still waiting
+        for a plan goes back by the hold rule (release_unplanned)."""
+        await lookups.lock_or_create_family(conn, cmd.family_id)
+        await lookups.family_eligibility(conn, cmd.family_id, cmd.kelurahan_code, cmd.eligible, cmd.effective_on)
 
     async def record_exit(self, conn: asyncpg.Connection, cmd: RecordExit, meta: Metadata) -> int:
-        await keys.family_exited(conn, cmd.family_id, cmd.kelurahan_code, cmd.exited_on)
+        await lookups.family_exited(conn, cmd.family_id, cmd.kelurahan_code, cmd.exited_on)
         # With a plan open, aid closes it on the exit and ClosePlan releases the rest after the
         # last deliveries are paid; releasing now would leave those unpaid.
-        if await keys.has_open_plan(conn, cmd.family_id):
+        if plans.has_open_plan(await lookups.plan_statuses(conn, cmd.family_id)):
             return 0
         return await self.release_family(conn, ReleaseFamily(cmd.family_id, "family_exited", None, cmd.exited_on), meta)
 
     async def record_plan(self, conn: asyncpg.Connection, cmd: RecordPlan) -> None:
-        await keys.lock_or_create_family(conn, cmd.family_id)  # ordered against an exit of the same family
-        await keys.plan_opened(conn, cmd.plan_id, cmd.family_id)
+        await lookups.lock_or_create_family(conn, cmd.family_id)  # ordered against an exit of the same family
+        await lookups.plan_opened(conn, cmd.plan_id, cmd.family_id)
 
     async def close_plan(self, conn: asyncpg.Connection, cmd: ClosePlan, meta: Metadata) -> int:
-        await keys.lock_or_create_family(conn, cmd.family_id)
-        await keys.plan_closed(conn, cmd.plan_id, cmd.family_id, cmd.closed_on)
+        await lookups.lock_or_create_family(conn, cmd.family_id)
+        await lookups.plan_closed(conn, cmd.plan_id, cmd.family_id, cmd.closed_on)
         return await self.release_family(
             conn, ReleaseFamily(cmd.family_id, "plan_closed", cmd.plan_id, cmd.closed_on), meta
         )
 
     async def pay_delivery(self, conn: asyncpg.Connection, cmd: PayDelivery, meta: Metadata) -> int:
-        """Pay a delivery from the family's sponsorships, oldest first; returns the shortfall.
+        """Pay a delivery from the family's sponsorships, oldest first; returns the unfunded rest.
 
         Aid checks its budget before it records a delivery, so a shortfall means funding released or
         never held the money (e.g. the family's exit was handled before a delivery made earlier).
-        Food already delivered cannot be refused: what can be drawn is drawn, the rest is recorded
-        in funding_deliveries.shortfall_rp, logged and counted, for the programme office to settle.
+        Food already delivered cannot be refused: what can be drawn is drawn, and the rest is a
+        published fact (DeliveryUnfunded on the delivery's own stream) that reporting counts as
+        `unfunded_rp`, for the programme office to settle; funding_deliveries keeps it too.
         """
-        await keys.lock_or_create_family(conn, cmd.family_id)
-        open_ = [a for a in await keys.family_sponsorships(conn, self.sponsorships, cmd.family_id) if a.state.is_open]
-        draws, shortfall = split_delivery([(a.stream_id, a.state.remaining_rp) for a in open_], cmd.value_rp)
+        await lookups.lock_or_create_family(conn, cmd.family_id)
+        open_ = [
+            a for a in await lookups.family_sponsorships(conn, self.sponsorships, cmd.family_id) if a.state.is_open
+        ]
+        draws, unfunded = pay_delivery([(a.stream_id, a.state.remaining_rp) for a in open_], cmd)
+        shortfall = sum(e.unfunded_rp for e in unfunded)
         # Recorded before anything is drawn: the same delivery again draws nothing.
-        if not await keys.claim_delivery(
+        if not await lookups.claim_delivery(
             conn, cmd.delivery_id, cmd.plan_id, cmd.family_id, cmd.value_rp, shortfall, cmd.delivered_on
         ):
             self.stats.duplicate_deliveries += 1
             log.info("duplicate_ignored", delivery_id=str(cmd.delivery_id))
             return 0
         by_id = {a.stream_id: a for a in open_}
-        for sponsorship_id, amount in draws:
-            aggregate = by_id[sponsorship_id]
-            draw = Draw(sponsorship_id, cmd.delivery_id, cmd.plan_id, amount, cmd.delivered_on)
+        for draw in draws:
+            aggregate = by_id[draw.sponsorship_id]
             await self.sponsorships.save(conn, aggregate, facts(sponsorship.decide(aggregate.state, draw)), meta)
         self.stats.deliveries += 1
         if shortfall:
+            # A new stream per delivery, appended once (claim_delivery above holds the duplicates).
+            await self.deliveries.save(conn, Aggregate(cmd.delivery_id, None), facts(unfunded), meta)
             self.stats.shortfalls += 1
             self.stats.shortfall_rp += shortfall
             log.warning(
@@ -229,6 +252,43 @@ class Handlers:
             )
         return shortfall
 
+    async def release_unplanned(
+        self,
+        conn: asyncpg.Connection,
+        family_id: UUID,
+        hold_days: int,
+        minimum_rp: int,
+        known_through: date | None,
+        meta: Metadata,
+    ) -> int:
+        """Funding's clock, for one family: each of its sponsorships still waiting for a plan past
+        its hold goes back to its donor (reason no_plan). Under the family's lock, so an
+        AidPlanOpened or a new sponsorship handled at the same time is ordered against it."""
+        await lookups.lock_or_create_family(conn, family_id)
+        eligible = await lookups.family_eligible(conn, family_id)
+        plan_known = bool(await lookups.plan_statuses(conn, family_id))
+        held = [a for a in await lookups.family_sponsorships(conn, self.sponsorships, family_id) if a.state.is_open]
+        family_held = sum(a.state.remaining_rp for a in held)
+        returned: list[ReturnFunds] = []
+        for aggregate in held:
+            state = aggregate.state
+            assert state.donor_id is not None
+            command = ReleaseUnplanned(
+                aggregate.stream_id, hold_days, known_through, plan_known, family_held, minimum_rp, eligible
+            )
+            events = sponsorship.decide(state, command)
+            if events:
+                await self.sponsorships.save(conn, aggregate, facts(events), meta)
+                released = events[0]
+                assert isinstance(released, SponsorshipReleased)
+                family_held -= released.amount_rp
+                returned.append(
+                    ReturnFunds(
+                        state.donor_id, aggregate.stream_id, released.amount_rp, "no_plan", released.released_on
+                    )
+                )
+        return await self._return(conn, returned, family_id, "no_plan", meta)
+
     async def release_family(self, conn: asyncpg.Connection, cmd: ReleaseFamily, meta: Metadata) -> int:
         """Release the unspent rest of every sponsorship of the family to its donor; returns the total.
 
@@ -236,9 +296,9 @@ class Handlers:
         second finds nothing left. The donors' side (FundsReturned) is appended in donor-id order so
         that two releases sharing donors cannot deadlock.
         """
-        await keys.lock_or_create_family(conn, cmd.family_id)
-        returned: dict[UUID, list[ReturnFunds]] = defaultdict(list)
-        for aggregate in await keys.family_sponsorships(conn, self.sponsorships, cmd.family_id):
+        await lookups.lock_or_create_family(conn, cmd.family_id)
+        returned: list[ReturnFunds] = []
+        for aggregate in await lookups.family_sponsorships(conn, self.sponsorships, cmd.family_id):
             state = aggregate.state
             assert state.donor_id is not None
             release = Release(aggregate.stream_id, cmd.reason, cmd.plan_id, cmd.on)
@@ -246,14 +306,23 @@ class Handlers:
             if events:
                 await self.sponsorships.save(conn, aggregate, facts(events), meta)
                 amount = events[0].amount_rp
-                returned[state.donor_id].append(
-                    ReturnFunds(state.donor_id, aggregate.stream_id, amount, cmd.reason, cmd.on)
-                )
+                returned.append(ReturnFunds(state.donor_id, aggregate.stream_id, amount, cmd.reason, cmd.on))
+        return await self._return(conn, returned, cmd.family_id, cmd.reason, meta)
+
+    async def _return(
+        self,
+        conn: asyncpg.Connection,
+        returned: list[ReturnFunds],
+        family_id: UUID,
+        reason: ReleaseReason,
+        meta: Metadata,
+    ) -> int:
+        """The donors' side of a release (FundsReturned), in donor-id order; returns the total."""
         total = 0
-        for donor_id in sorted(returned):
-            await self.donors.execute(conn, donor_id, _returning(returned[donor_id]), meta)
-            total += sum(r.amount_rp for r in returned[donor_id])
+        for donor_id, returns in plans.returns_by_donor(returned):
+            await self.donors.execute(conn, donor_id, _returning(returns), meta)
+            total += sum(r.amount_rp for r in returns)
         if total:
             self.stats.releases += 1
-            log.info("sponsorships_released", family_id=str(cmd.family_id), reason=cmd.reason, amount_rp=total)
+            log.info("sponsorships_released", family_id=str(family_id), reason=reason, amount_rp=total)
         return total

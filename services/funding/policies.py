@@ -17,7 +17,14 @@ from datetime import UTC, datetime
 import asyncpg
 
 from services.funding import family_aid
-from services.funding.domain import ClosePlan, PayDelivery, RecordEnrolment, RecordExit, RecordPlan
+from services.funding.domain import (
+    ClosePlan,
+    PayDelivery,
+    RecordEligibility,
+    RecordEnrolment,
+    RecordExit,
+    RecordPlan,
+)
 from services.funding.handlers import Handlers
 from shared.contracts import aid, registry
 from shared.eventstore import Metadata
@@ -33,7 +40,8 @@ def _meta(envelope: Envelope) -> Metadata:
 
 class RegistryPolicy:
     """Enrolments make a family sponsorable; an exit with no plan open releases its sponsorships;
-    PersonalDataErased destroys the family's key in funding (its sealed notes become unreadable)."""
+    PersonalDataErased destroys the family's key in funding (its sealed notes become unreadable);
+    FamilyEligibilityChanged decides whether the family may be sponsored anew."""
 
     name = "funding-registry"
     stream = stream_name("registry")
@@ -44,7 +52,12 @@ class RegistryPolicy:
         self.handlers = handlers
 
     async def apply(self, conn: asyncpg.Connection, envelope: Envelope) -> None:
-        if envelope.event_type not in ("FamilyEnrolled", "FamilyExited", "PersonalDataErased"):
+        if envelope.event_type not in (
+            "FamilyEnrolled",
+            "FamilyExited",
+            "PersonalDataErased",
+            "FamilyEligibilityChanged",
+        ):
             return
         event = registry.CATALOG.parse(envelope.event_type, envelope.schema_version, envelope.data)
         match event:
@@ -58,6 +71,10 @@ class RegistryPolicy:
                 )
             case registry.PersonalDataErased():
                 await self.handlers.erase_family(conn, event.family_id)
+            case registry.FamilyEligibilityChanged():
+                await self.handlers.record_eligibility(
+                    conn, RecordEligibility(event.family_id, event.kelurahan_code, event.eligible, event.effective_on)
+                )
 
 
 class AidPolicy:
@@ -81,6 +98,7 @@ class AidPolicy:
             "DeliveryConfirmed",
             "AidPlanCompleted",
             "AidPlanClosed",
+            "InterventionRecorded",
         ):
             return
         event = aid.CATALOG.parse(envelope.event_type, envelope.schema_version, envelope.data)
@@ -89,7 +107,14 @@ class AidPolicy:
             case aid.AidPlanOpened():
                 await self.handlers.record_plan(conn, RecordPlan(event.plan_id, event.family_id))
             case aid.AidDelivered():
-                pay = PayDelivery(event.delivery_id, event.plan_id, event.family_id, event.value_rp, event.delivered_on)
+                pay = PayDelivery(
+                    event.delivery_id,
+                    event.plan_id,
+                    event.family_id,
+                    event.value_rp,
+                    event.delivered_on,
+                    event.kelurahan_code,
+                )
                 await self.handlers.pay_delivery(conn, pay, _meta(envelope))
             case aid.AidPlanCompleted():
                 await self.handlers.close_plan(
@@ -98,6 +123,17 @@ class AidPolicy:
             case aid.AidPlanClosed():
                 await self.handlers.close_plan(
                     conn, ClosePlan(event.plan_id, event.family_id, event.closed_on), _meta(envelope)
+                )
+            case aid.InterventionRecorded() if event.source_donor_id is not None:
+                # Given in kind by a donor: on its statement, never drawn from a sponsorship.
+                await conn.execute(
+                    "insert into donor_in_kind_interventions (intervention_id, donor_id, plan_id, value_rp, done_on)"
+                    " values ($1, $2, $3, $4, $5) on conflict do nothing",
+                    event.intervention_id,
+                    event.source_donor_id,
+                    event.plan_id,
+                    event.value_rp,
+                    event.done_on,
                 )
 
 

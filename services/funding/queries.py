@@ -1,5 +1,5 @@
 """Funding's read side: donor statements, per-type totals, pages of donors and a family's funding,
-as plain dicts from the read model (projections.py) and the families learned from the registry."""
+as plain dicts from the read model (views.py) and the families learned from the registry."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any, TypeAlias
 from uuid import UUID
 
 import asyncpg
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from shared.crypto import AeadStreamCipher, WrappedKeyCipher
 
@@ -58,6 +58,11 @@ class DonorStatement(BaseModel):
     families_sponsored: int
     version: int
     sponsorships: list[SponsorshipLine]
+    in_kind_interventions_rp: int = Field(
+        0,
+        description="interventions this donor gave in kind (aid's InterventionRecorded naming it as the source);"
+        " apart from the money above: interventions never draw on sponsorships",
+    )
     contributions: list[ContributionLine]
     name: str | None = None
     contact: str | None = None
@@ -130,6 +135,9 @@ async def donor_statement(db: Db, donor_id: UUID) -> dict[str, Any] | None:
         donor_id,
     )
     statement["contributions"] = [_json(r) for r in contributions]
+    statement["in_kind_interventions_rp"] = await db.fetchval(
+        "select coalesce(sum(value_rp), 0)::bigint from donor_in_kind_interventions where donor_id = $1", donor_id
+    )
     return statement
 
 

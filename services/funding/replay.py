@@ -17,7 +17,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
-from services.funding import family_aid, projections
+from services.funding import family_aid, views
 from services.funding.app import repositories
 from services.funding.policies import AidPolicy
 from services.funding.settings import FundingSettings
@@ -41,7 +41,7 @@ async def rebuild(pool: asyncpg.Pool, js: JetStreamContext | None = None) -> int
     With `js`, the donors' families view is rebuilt from aid's stream in the same transaction.
     """
     async with pool.acquire() as conn, conn.transaction():
-        count = await projections.rebuild(conn, repositories())
+        count = await views.rebuild(conn, repositories())
         if js is not None:
             await rebuild_family_aid(conn, js)
         return count

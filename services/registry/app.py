@@ -11,11 +11,11 @@ from fastapi import FastAPI
 from services.registry import api, import_api
 from services.registry.domain import PERSONAL_PARTS, Family, evolve
 from services.registry.handlers import Handlers
-from services.registry.lookup import LookupHash, lookup_key
-from services.registry.projections import Claims, Erasure, FamiliesView
+from services.registry.lookup_hashes import LookupHash, lookup_key
 from services.registry.reference import Rules
 from services.registry.schedule import clock_tasks
 from services.registry.settings import RegistrySettings, load_settings
+from services.registry.views import Claims, Erasure, FamiliesView
 from shared.contracts.registry import CATALOG
 from shared.crypto import WrappedKeyCipher
 from shared.programme import Programme

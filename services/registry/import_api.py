@@ -25,18 +25,9 @@ from services.registry.bodies import registration
 from services.registry.domain import AlreadyActive
 from services.registry.domain.validation import registration_errors
 from services.registry.handlers import Handlers, registers_in
-from services.registry.importing import (
-    MAX_BYTES,
-    MAX_ROWS,
-    ImportTooLarge,
-    ParsedRow,
-    content_key,
-    media_format,
-    parse_batch,
-    row_content,
-    same_family,
-)
-from services.registry.lookup import LookupHash
+from services.registry.import_identity import content_key, row_content, same_family
+from services.registry.importing import MAX_BYTES, MAX_ROWS, ImportTooLarge, ParsedRow, media_format, parse_batch
+from services.registry.lookup_hashes import LookupHash
 from shared.auth import Principal
 from shared.errors import DomainError, FieldError, InvalidCommand
 from shared.eventstore import Metadata

@@ -4,10 +4,10 @@ city's day, but the step goes no further than the latest effective date among th
 records: while a past programme is entered in order, a child ages out when the records reach its
 birthday, after the records dated before it (a verification in June must not find the baby of
 June already aged out in November). Entering history late so gives the same events as entering
-it on its days, as aid's plan endings do (aid's schedule). The wait is bounded as aid's is, with
-the same settings (`shared.effective.known_through`): records are entered at most
-GENTING_MAX_ENTRY_DELAY_DAYS late, and an operator may declare GENTING_ENTERED_THROUGH, so a city
-that stops entering records still sees its children age out."""
+it on its days, as aid's plan endings do (aid's schedule). The wait is bounded as theirs is
+(shared.effective.known_through): records are entered at most GENTING_MAX_ENTRY_DELAY_DAYS late,
+or an operator declares them entered through a day (GENTING_ENTERED_THROUGH); past that, the clock
+alone ages a child out, so a city that stops entering records does not keep a baduta forever."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from fastapi import FastAPI
 
 from services.registry.domain import AgeOutChildren
 from services.registry.handlers import Handlers
+from shared.contracts.registry import ChildAgedOut
 from shared.effective import known_through
 from shared.eventstore import Metadata
 from shared.outbox import committing
@@ -34,15 +35,14 @@ async def age_out_children(
     pool: asyncpg.Pool,
     handlers: Handlers,
     today: date,
-    *,
     max_entry_delay_days: int | None = None,
     entered_through: date | None = None,
 ) -> int:
     """One step: each active family with a baduta turning 24 months on or before both `today` and
     the day the registry's records are known complete through (their latest effective date, or
-    the entry-delay bound, or the operator's declaration), in its own transaction. Returns how
-    many children aged out. Safe on every replica at once: the family's lock and the decision (a
-    child already `other` is left alone) record nothing twice."""
+    the entry bound), in its own transaction. Returns how many children aged out. Safe on every
+    replica at once: the family's lock and the decision (a child already `other` is left alone)
+    record nothing twice."""
     recorded: date | None = await pool.fetchval("select max(recorded_on) from families_view")
     through = known_through(today, recorded, max_entry_delay_days, entered_through)
     if through is None:
@@ -58,7 +58,7 @@ async def age_out_children(
         meta = Metadata(occurred_at=datetime.now(UTC), correlation_id=uuid4(), causation_id=uuid4())
         async with committing(pool) as conn:
             facts = await handlers.age_out_children(conn, AgeOutChildren(row["family_id"], until), meta)
-        aged += len(facts)
+        aged += sum(1 for f in facts if isinstance(f.event, ChildAgedOut))  # not the eligibility change
     if aged:
         log.info("children_aged_out", count=aged)
     return aged

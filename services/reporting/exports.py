@@ -36,6 +36,8 @@ AID_TOTALS = (
     "interventions_rp",
     "home_visits_flagged",
     "home_visits_done",
+    "drawn_rp",
+    "unfunded_rp",
 )
 
 
@@ -81,6 +83,9 @@ def aid_csv(a: AidReport) -> str:
         rows += [("education_sessions", t.topic, t.sessions), ("education_families", t.topic, t.families)]
     for k in a.interventions_by_kind:
         rows += [("interventions", k.kind, k.interventions), ("interventions_rp", k.kind, k.value_rp)]
+    for src in a.interventions_by_source:  # given in kind: item is `donor:<id>`, `organisation:<code>`, `unnamed`
+        item = f"{src.source_type}:{src.source}" if src.source else src.source_type
+        rows += [("interventions_rp_from", item, src.value_rp)]
     for d in a.deliveries_by_day:
         rows += [
             ("deliveries_on", str(d.date), d.deliveries),

@@ -29,7 +29,7 @@ GROWTH = Table(
 FAMILY_FUNDING = Table(
     "family_funding_view",
     ("family_id",),
-    add=("sponsorships", "sponsored_rp", "drawn_rp", "released_rp"),
+    add=("sponsorships", "sponsored_rp", "drawn_rp", "released_rp", "unplanned_released_rp"),
     first=("kelurahan_code",),
     least=("first_sponsored_on",),  # the earliest effective date, whatever the order of entry
 )
@@ -76,7 +76,9 @@ DELIVERIES = Table(
 )
 SESSIONS = Table("education_sessions_view", ("session_id",), first=("topic", "held_on", "kelurahan_code", "families"))
 INTERVENTIONS = Table(
-    "interventions_view", ("intervention_id",), first=("plan_id", "kelurahan_code", "kind", "done_on", "value_rp")
+    "interventions_view",
+    ("intervention_id",),
+    first=("plan_id", "kelurahan_code", "kind", "done_on", "value_rp", "source_donor_id", "source_organisation"),
 )
 HOME_VISITS = Table("home_visits_view", ("flag_id",), first=("kelurahan_code", "flagged_on", "visited_on"))
 GRIEVANCES = Table(
@@ -84,6 +86,12 @@ GRIEVANCES = Table(
     ("grievance_id",),
     first=("kelurahan_code", "category", "filed_on", "due_on"),
     greatest=("escalated_on", "resolved_on"),
+)
+# What no sponsorship could pay of a delivery (funding's DeliveryUnfunded): delivered = drawn + unfunded.
+UNFUNDED = Table(
+    "unfunded_deliveries_view",
+    ("delivery_id",),
+    first=("plan_id", "family_id", "kelurahan_code", "delivered_on", "value_rp", "unfunded_rp"),
 )
 # Money by (first day of the) month and donor type, for the public transparency page.
 MONEY_BY_MONTH = Table(
@@ -180,8 +188,27 @@ def funding_changes(env: Envelope) -> list[Change]:
         case funding.SponsorshipReleased():
             return [
                 change(DONORS, event.donor_id, donor_type=event.donor_type, released_rp=event.amount_rp),
-                change(FAMILY_FUNDING, event.family_id, released_rp=event.amount_rp),
+                change(
+                    FAMILY_FUNDING,
+                    event.family_id,
+                    released_rp=event.amount_rp,
+                    # Released with no plan ever opened: the money left the family (the gap's meaning).
+                    unplanned_released_rp=event.amount_rp if event.reason == "no_plan" else 0,
+                ),
                 change(MONEY_BY_MONTH, (_month(event.released_on), event.donor_type), released_rp=event.amount_rp),
+            ]
+        case funding.DeliveryUnfunded():
+            return [
+                change(
+                    UNFUNDED,
+                    event.delivery_id,
+                    plan_id=event.plan_id,
+                    family_id=event.family_id,
+                    kelurahan_code=event.kelurahan_code,
+                    delivered_on=event.delivered_on,
+                    value_rp=event.value_rp,
+                    unfunded_rp=event.unfunded_rp,
+                )
             ]
     return []
 
@@ -288,6 +315,8 @@ def aid_changes(env: Envelope) -> list[Change]:
                     kind=event.kind,
                     done_on=event.done_on,
                     value_rp=event.value_rp,
+                    source_donor_id=event.source_donor_id,
+                    source_organisation=event.source_organisation,
                 )
             ]
         case aid.EducationSessionHeld():
@@ -363,6 +392,6 @@ def _projection(context: str, translate: Translate, tables: Sequence[Table]) -> 
 
 PROJECTIONS: tuple[ReportingProjection, ...] = (
     _projection("registry", registry_changes, (FAMILIES, GROWTH)),
-    _projection("funding", funding_changes, (FAMILY_FUNDING, DONORS, MONEY_BY_MONTH)),
+    _projection("funding", funding_changes, (FAMILY_FUNDING, DONORS, MONEY_BY_MONTH, UNFUNDED)),
     _projection("aid", aid_changes, (PLANS, DELIVERIES, SESSIONS, INTERVENTIONS, HOME_VISITS, GRIEVANCES)),
 )

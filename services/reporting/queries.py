@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any, get_args
 
 import asyncpg
 
 from services.reporting.areas import Areas
+from services.reporting.periods import holes, months, weeks
 from services.reporting.reports import (
     AidReport,
     DayDeliveries,
@@ -25,6 +26,7 @@ from services.reporting.reports import (
     OutcomesReport,
     PlanGap,
     ProgressWeek,
+    SourceInterventions,
     TopicSessions,
     UnderfundedPlan,
     WeekDeliveries,
@@ -121,10 +123,12 @@ from donors_view group by donor_type
 """
 
 # The six-month minimum each enrolled, not-exited family needs, less what sponsors allocated to it
-# (gross: money drawn for its food was for it; a plan opens only once the minimum is reached).
+# (gross: money drawn for its food was for it; a plan opens only once the minimum is reached),
+# less what went back to the donors because no plan opened in time (released `no_plan`).
 GAP_SQL = """
-select coalesce(sum(greatest(0, $1::bigint - coalesce(s.sponsored_rp, 0))), 0)::bigint as gap,
-       count(*) filter (where coalesce(s.sponsored_rp, 0) < $1::bigint) as short
+select coalesce(sum(greatest(0, $1::bigint - coalesce(s.sponsored_rp - s.unplanned_released_rp, 0))), 0)::bigint
+         as gap,
+       count(*) filter (where coalesce(s.sponsored_rp - s.unplanned_released_rp, 0) < $1::bigint) as short
 from families_view f left join family_funding_view s using (family_id)
 where f.enrolled_on is not null and f.exited_on is null
 """
@@ -140,6 +144,7 @@ async def funding(conn: asyncpg.Connection | asyncpg.Pool, family_minimum_rp: in
     types = list(get_args(DonorType)) + sorted(set(rows) - set(get_args(DonorType)))
     by_type = [DonorTypeFunding(donor_type=t, **_funding_values(rows.get(t))) for t in types]
     gap = await conn.fetchrow(GAP_SQL, family_minimum_rp)
+    unfunded = await conn.fetchval("select coalesce(sum(unfunded_rp), 0)::bigint from unfunded_deliveries_view")
     totals = _sums(by_type, tuple(FundingTotals.model_fields))
     rows_by_kelurahan = await conn.fetch(
         "select kelurahan_code, count(*) as plans, sum(shortfall_rp)::bigint as top_up_rp from plans_view"
@@ -161,6 +166,7 @@ async def funding(conn: asyncpg.Connection | asyncpg.Pool, family_minimum_rp: in
         by_donor_type=by_type,
         funding_gap_rp=gap["gap"],
         families_short=gap["short"],
+        unfunded_rp=unfunded,
         family_minimum_rp=family_minimum_rp,
         underfunded_plans=sum(t.plans for t in top_ups),
         top_up_needed_rp=sum(t.top_up_rp for t in top_ups),
@@ -211,6 +217,8 @@ select
   (select count(*) from deliveries_view where delivered_on is not null and confirmed_on is not null)
     as confirmed_deliveries,
   (select coalesce(sum(days), 0)::bigint from deliveries_view) as days_covered,
+  (select coalesce(sum(drawn_rp), 0)::bigint from donors_view) as drawn_rp,
+  (select coalesce(sum(unfunded_rp), 0)::bigint from unfunded_deliveries_view) as unfunded_rp,
   count(*) filter (where opened_on is not null) as plans_opened,
   count(*) filter (where opened_on is not null and completed_on is null and closed_on is null) as plans_active,
   count(*) filter (where completed_on is not null or outcome = 'completed') as plans_completed,
@@ -233,25 +241,6 @@ GAP_DAYS = (
 )
 AID_SQL = AID_SQL.format(gap=GAP_DAYS, underfunded=UNDERFUNDED)
 ACTIVE_GAPS = f"{GAP_DAYS} > 0 and completed_on is null and closed_on is null"
-
-
-def monday(day: date) -> date:
-    return day - timedelta(days=day.weekday())
-
-
-def weeks(start: date, today: date) -> list[date]:
-    """The Mondays from the week the programme started to this week (none before it started)."""
-    first, last = monday(start), monday(today)
-    return [first + timedelta(weeks=i) for i in range(max(0, (last - first).days // 7 + 1))]
-
-
-def months(start: date, today: date) -> list[date]:
-    """The first days of the months from the programme's start month to this month."""
-    out, month = [], start.replace(day=1)
-    while month <= today:
-        out.append(month)
-        month = (month + timedelta(days=32)).replace(day=1)
-    return out
 
 
 WEEKLY_DELIVERIES_SQL = """
@@ -280,6 +269,13 @@ async def aid(conn: asyncpg.Connection | asyncpg.Pool, programme_start: date, to
             " from interventions_view group by kind"
         )
     }
+    sources = await conn.fetch(
+        "select case when source_donor_id is not null then 'donor'"
+        " when source_organisation is not null then 'organisation' else 'unnamed' end as source_type,"
+        " coalesce(source_donor_id::text, source_organisation, '') as source,"
+        " count(*) as interventions, coalesce(sum(value_rp), 0)::bigint as value_rp"
+        " from interventions_view group by 1, 2"
+    )
     days = await conn.fetch(
         "select delivered_on, count(*) as deliveries, sum(value_rp)::bigint as delivered_rp,"
         " coalesce(sum(days), 0)::bigint as days_covered from deliveries_view"
@@ -313,6 +309,10 @@ async def aid(conn: asyncpg.Connection | asyncpg.Pool, programme_start: date, to
         interventions=sum(k.interventions for k in by_kind),
         interventions_rp=sum(k.value_rp for k in by_kind),
         interventions_by_kind=by_kind,
+        interventions_by_source=sorted(
+            (SourceInterventions(**dict(r)) for r in sources),
+            key=lambda s: (("donor", "organisation", "unnamed").index(s.source_type), s.source),
+        ),
         deliveries_by_day=[
             DayDeliveries(
                 date=r["delivered_on"],
@@ -355,23 +355,6 @@ def _gaps_by_kelurahan(rows: Sequence[asyncpg.Record], areas: Areas) -> list[Kel
         )
     # The longest uncovered stretches first: those are the kelurahan to call today.
     return sorted(out, key=lambda g: (-g.gap_days, g.kelurahan_code))
-
-
-def holes(start: date, horizon: date | None, covered: Sequence[tuple[date, date]]) -> list[tuple[date, date]]:
-    """The uncovered stretches from `start` to `horizon` (inclusive) between the covered periods
-    (which never overlap): aid's gaps, derived the same way."""
-    if horizon is None:
-        return []
-    out, day = [], start
-    for first, last in sorted(covered):
-        if first > day:
-            out.append((day, min(first - timedelta(days=1), horizon)))
-        day = max(day, last + timedelta(days=1))
-        if day > horizon:
-            break
-    if day <= horizon:
-        out.append((day, horizon))
-    return [h for h in out if h[0] <= h[1]]
 
 
 async def plan_gaps(

@@ -50,6 +50,11 @@ class FundingReport(FundingTotals):
         "days left (aid's AidPlanUnderfunded, until AidPlanFullyFunded)",
     )
     top_up_needed_rp: int = Field(default=0, description="what the underfunded plans lack together (sum of shortfalls)")
+    unfunded_rp: int = Field(
+        default=0,
+        description="food delivered that no sponsorship could pay (funding's DeliveryUnfunded): "
+        "aid's delivered_rp = drawn_rp + unfunded_rp",
+    )
     top_ups_by_kelurahan: list[KelurahanTopUps] = Field(
         default_factory=list, description="kelurahan with an underfunded plan, the largest top-up first"
     )
@@ -64,6 +69,15 @@ class TopicSessions(_Model):
 
 class KindInterventions(_Model):
     kind: str
+    interventions: int
+    value_rp: int
+
+
+class SourceInterventions(_Model):
+    """What one source gave in kind for interventions (they never draw on sponsorships)."""
+
+    source_type: str = Field(description="`donor` (an orang tua asuh), `organisation`, or `unnamed`")
+    source: str = Field(description="the donor's id or the organisation's code; empty when unnamed")
     interventions: int
     value_rp: int
 
@@ -117,6 +131,17 @@ class AidReport(_Model):
     deliveries_by_week: list[WeekDeliveries] = Field(default_factory=list)
     underfunded_plans: int = 0  # active plans that cannot pay the daily minimum for the days left
     top_up_needed_rp: int = 0
+    drawn_rp: int = Field(default=0, description="what the sponsorships paid for delivered food (SponsorshipDrawn)")
+    interventions_by_source: list[SourceInterventions] = Field(
+        default_factory=list,
+        description="interventions are given in kind, never drawn from sponsorships: what each source "
+        "gave, donors first, then organisations, then unnamed; the values sum to interventions_rp",
+    )
+    unfunded_rp: int = Field(
+        default=0,
+        description="food delivered that no sponsorship could pay (funding's DeliveryUnfunded), for the "
+        "programme office to settle: delivered_rp = drawn_rp + unfunded_rp once both streams are read",
+    )
 
 
 class UnderfundedPlan(_Model):

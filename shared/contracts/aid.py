@@ -19,6 +19,9 @@ PositiveRupiah = Annotated[int, Field(gt=0)]
 PlanOutcome = Literal["completed", "incomplete", "exited"]
 EducationTopic = Literal["nutrition", "hygiene", "clean_water", "early_marriage", "parenting", "breastfeeding"]
 InterventionKind = Literal["clean_water", "sanitation", "early_marriage_prevention", "health_referral", "house_repair"]
+# How an intervention is paid. Only in kind: sponsorships are the family's food budget and are
+# never drawn for an intervention, so its value comes from the source it names.
+InterventionFunding = Literal["in_kind"]
 
 
 class DeliveredItem(BaseModel):
@@ -158,6 +161,12 @@ class InterventionRecorded(PlanEvent):
     kind: InterventionKind
     done_on: date
     value_rp: Rupiah
+    # Given in kind, never drawn from a sponsorship. The source: a registered donor (orang tua asuh),
+    # or an organisation by its code (`pdam`, `baznas`: a code, never free text), or neither
+    # (unnamed; what an older event means).
+    funded_by: InterventionFunding = "in_kind"
+    source_donor_id: UUID | None = None
+    source_organisation: str | None = None
 
 
 class EducationSessionHeld(Event):

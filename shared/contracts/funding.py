@@ -16,7 +16,8 @@ from shared.contracts.base import Event, EventCatalog
 
 DonorType = Literal["individual", "community", "bumd", "bumn", "csr", "university", "media", "other"]
 ContributionMethod = Literal["transfer", "cash", "in_kind"]
-ReleaseReason = Literal["plan_closed", "family_exited"]
+# no_plan: the family had no plan `sponsorship_hold_days` after the sponsorship's date (funding's clock).
+ReleaseReason = Literal["plan_closed", "family_exited", "no_plan"]
 Rupiah = Annotated[int, Field(ge=0)]
 PositiveRupiah = Annotated[int, Field(gt=0)]
 
@@ -136,9 +137,36 @@ class SponsorshipReleased(SponsorshipEvent):
     released_on: date
 
 
+class DeliveryEvent(Event):
+    """A fact funding records about one of aid's deliveries — base class, never published itself."""
+
+    context: ClassVar[str] = "funding"
+    aggregate: ClassVar[str] = "delivery"
+    id_field: ClassVar[str] = "delivery_id"
+
+    delivery_id: UUID
+    plan_id: UUID
+    family_id: UUID
+    kelurahan_code: str
+
+
+class DeliveryUnfunded(DeliveryEvent):
+    """Food aid delivered that no sponsorship could pay in full: `unfunded_rp` of its `value_rp` was
+    drawn from nothing (the money had been released, or was never held). For every delivery,
+    `value_rp` = the SponsorshipDrawn amounts for it + `unfunded_rp`; the programme office settles it."""
+
+    event_type: ClassVar[str] = "DeliveryUnfunded"
+
+    value_rp: PositiveRupiah
+    drawn_rp: Rupiah  # what the family's sponsorships paid of it
+    unfunded_rp: PositiveRupiah
+    delivered_on: date  # the delivery's effective date (AidDelivered.delivered_on)
+
+
 DonorStreamEvent = DonorRegistered | PledgeMade | ContributionReceived | FundsAllocated | FundsReturned
 SponsorshipStreamEvent = FamilySponsored | SponsorshipDrawn | SponsorshipReleased
-FundingEvent = DonorStreamEvent | SponsorshipStreamEvent
+DeliveryStreamEvent = DeliveryUnfunded
+FundingEvent = DonorStreamEvent | SponsorshipStreamEvent | DeliveryStreamEvent
 
 CATALOG = EventCatalog(
     "funding",
@@ -151,5 +179,6 @@ CATALOG = EventCatalog(
         FamilySponsored,
         SponsorshipDrawn,
         SponsorshipReleased,
+        DeliveryUnfunded,
     ],
 )

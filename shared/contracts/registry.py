@@ -160,6 +160,20 @@ class ChildAgedOut(FamilyEvent):
     aged_out_on: date
 
 
+class FamilyEligibilityChanged(FamilyEvent):
+    """The family became, or stopped being, a programme target on `effective_on`: no member is a
+    target any more (its last baduta aged out, with no pregnant or breastfeeding mother left), or
+    one is again (a newborn, a pregnancy). Derived by the registry; de-identified (no member, no
+    date of birth). Funding sponsors and aid opens plans only for eligible families; a running
+    plan runs to its end."""
+
+    event_type: ClassVar[str] = "FamilyEligibilityChanged"
+
+    kelurahan_code: KelurahanCode
+    eligible: bool
+    effective_on: date
+
+
 class PersonalDataErased(FamilyEvent):
     """The family's personal data was erased for good; its counts and history remain."""
 
@@ -181,6 +195,7 @@ RegistryEvent = (
     | GrowthMeasured
     | MotherGaveBirth
     | ChildAgedOut
+    | FamilyEligibilityChanged
 )
 
 CATALOG = EventCatalog(
@@ -196,6 +211,7 @@ CATALOG = EventCatalog(
         GrowthMeasured,
         MotherGaveBirth,
         ChildAgedOut,
+        FamilyEligibilityChanged,
     ],
 )
 
@@ -204,6 +220,7 @@ __all__ = [
     "ActiveStatus",
     "ChildAgedOut",
     "ExitReason",
+    "FamilyEligibilityChanged",
     "FamilyEnrolled",
     "FamilyEvent",
     "FamilyExited",

@@ -36,6 +36,22 @@ def token_for(role: str = "admin", *, sub: str | None = None, **claims: Any) -> 
     return issue_token(TEST_SIGNING_KEY, role=role, sub=sub or f"{role}-test", **claims)
 
 
+def bearer(role: str = "admin", *, sub: str | None = None, **claims: Any) -> dict[str, str]:
+    """An Authorization header carrying `token_for`'s token."""
+    return {"Authorization": f"Bearer {token_for(role, sub=sub, **claims)}"}
+
+
+def refused_fields(decision: Callable[[], object]) -> list[str]:
+    """The fields the InvalidCommand raised by `decision()` names; AssertionError if it is not refused."""
+    from shared.errors import InvalidCommand
+
+    try:
+        decision()
+    except InvalidCommand as refused:
+        return [e.field for e in refused.errors]
+    raise AssertionError("the command was not refused")
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """A port nobody listens on right now (another process could still take it; rare)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -46,7 +62,7 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 @overload
 async def wait_until(
-    predicate: Callable[[], Awaitable[T]], timeout: float = ..., *, interval: float = ..., message: str = ...
+    predicate: Callable[[], Awaitable[T | None]], timeout: float = ..., *, interval: float = ..., message: str = ...
 ) -> T: ...
 @overload
 async def wait_until(

@@ -5,10 +5,28 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 from genting.embedded import EmbeddedPostgres, EmbeddedServerError
+from shared.testing import free_port
+
+
+@contextmanager
+def crashable_postgres(directory: Path) -> Iterator[EmbeddedPostgres]:
+    """A durable PostgreSQL of the test's own in `directory` (the session's is never crashed),
+    locked with a password as `genting up` runs it; stopped and removed at the end."""
+    server = EmbeddedPostgres(directory, free_port(), durable=True, password=uuid.uuid4().hex)
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def crash(server: EmbeddedPostgres) -> None:

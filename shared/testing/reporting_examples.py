@@ -223,7 +223,14 @@ class Programme:
         )
 
     def release(
-        self, sponsorship: UUID, donor: UUID, family: UUID, amount_rp: int, on: int, plan: UUID | None = None
+        self,
+        sponsorship: UUID,
+        donor: UUID,
+        family: UUID,
+        amount_rp: int,
+        on: int,
+        plan: UUID | None = None,
+        reason: F.ReleaseReason | None = None,
     ) -> None:
         self.emit(
             F.SponsorshipReleased(
@@ -232,9 +239,22 @@ class Programme:
                 donor_type=self.donor_type_of[donor],
                 family_id=family,
                 amount_rp=amount_rp,
-                reason="plan_closed" if plan else "family_exited",
+                reason=reason or ("plan_closed" if plan else "family_exited"),
                 plan_id=plan,
                 released_on=self.day(on),
+            )
+        )
+
+    def unfunded(self, plan: UUID, delivery: UUID, value_rp: int, drawn_rp: int, on: int) -> None:
+        """Funding's record of what no sponsorship could pay of a delivery."""
+        self.emit(
+            F.DeliveryUnfunded(
+                **self._plan_fields(plan),
+                delivery_id=delivery,
+                value_rp=value_rp,
+                drawn_rp=drawn_rp,
+                unfunded_rp=value_rp - drawn_rp,
+                delivered_on=self.day(on),
             )
         )
 
@@ -383,7 +403,15 @@ class Programme:
             )
         )
 
-    def intervene(self, plan: UUID, kind: A.InterventionKind, value_rp: int, on: int) -> None:
+    def intervene(
+        self,
+        plan: UUID,
+        kind: A.InterventionKind,
+        value_rp: int,
+        on: int,
+        source_donor_id: UUID | None = None,
+        source_organisation: str | None = None,
+    ) -> None:
         self.emit(
             A.InterventionRecorded(
                 **self._plan_fields(plan),
@@ -391,5 +419,7 @@ class Programme:
                 kind=kind,
                 done_on=self.day(on),
                 value_rp=value_rp,
+                source_donor_id=source_donor_id,
+                source_organisation=source_organisation,
             )
         )

@@ -5,34 +5,27 @@ with an admin's token (every route answers) and once with a donor's (/aid/gaps r
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import nats
 import pytest
+from nats.aio.client import Client
 from nats.js import JetStreamContext
 from schemathesis_support import run_schemathesis
 
 from shared.messaging import MSG_ID_HEADER
-from shared.nats_setup import ensure_stream, owned_stream_config
 from shared.testing import reporting_scenarios as S
 from shared.testing import wait_until
+from shared.testing.bus import declare_streams
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-async def js(js_clean: str) -> AsyncIterator[JetStreamContext]:
-    nc = await nats.connect(js_clean)
-    try:
-        js = nc.jetstream()
-        for context in ("registry", "funding", "aid"):  # their owners would have declared them
-            await ensure_stream(js, owned_stream_config(context))
-        yield js
-    finally:
-        await nc.close()
+async def js(nc: Client) -> JetStreamContext:
+    """The upstream streams, as their owners would have declared them."""
+    return await declare_streams(nc.jetstream(), "registry", "funding", "aid")
 
 
 async def test_every_answer_of_reporting_is_documented(
@@ -51,7 +44,7 @@ async def test_every_answer_of_reporting_is_documented(
     async with httpx.AsyncClient(base_url=reporting.url, timeout=10) as http:
 
         async def loaded() -> bool:
-            return (await http.get("/progress")).json()["enrolled"] == S.SCRIPTED_PROGRESS["enrolled"]
+            return bool((await http.get("/progress")).json()["enrolled"] == S.SCRIPTED_PROGRESS["enrolled"])
 
         await wait_until(loaded, 30, interval=0.2, message="the scripted programme in reporting")
 

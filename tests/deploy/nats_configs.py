@@ -15,7 +15,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from deploy_tools import DEPLOY, bare_env
 
 from genting import nats_accounts
@@ -65,7 +65,7 @@ def make_pki(directory: Path) -> Path:
         .add_extension(x509.SubjectAlternativeName(sans), critical=False)
         # Routes use the same certificate as client and as server (verify: true on both sides).
         .add_extension(
-            x509.ExtendedKeyUsage([x509.ExtendedKeyUsageOID.SERVER_AUTH, x509.ExtendedKeyUsageOID.CLIENT_AUTH]),
+            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
             critical=False,
         )
         .sign(ca_key, hashes.SHA256())

@@ -34,7 +34,7 @@ def test_every_consumer_a_service_runs_is_the_one_its_nats_user_may_use(
     # so the runner finds nothing to change (shared/projection.py, _check_consumer).
     for projection in spec.projections(settings):
         runner = ProjectionRunner(
-            None,  # type: ignore[arg-type]
+            None,
             None,  # type: ignore[arg-type]
             projection,
             service=service,

@@ -233,7 +233,7 @@ def test_the_databases_and_nats_are_scraped() -> None:
 
 
 def test_ingress_serves_the_four_apis_and_the_dashboard_over_tls() -> None:
-    [ingress] = objects("Ingress").values()
+    ingress = objects("Ingress")["genting"]
     backends = {r["http"]["paths"][0]["backend"]["service"]["name"] for r in ingress["spec"]["rules"]}
     assert backends == set(SERVICES)
     hosts = {r["host"] for r in ingress["spec"]["rules"]}
@@ -241,8 +241,12 @@ def test_ingress_serves_the_four_apis_and_the_dashboard_over_tls() -> None:
 
 
 def test_metrics_are_scraped_on_their_own_port_which_the_ingress_never_routes() -> None:
-    [ingress] = objects("Ingress").values()
-    routed = {p["backend"]["service"]["port"]["name"] for r in ingress["spec"]["rules"] for p in r["http"]["paths"]}
+    routed = {
+        p["backend"]["service"]["port"]["name"]
+        for ingress in objects("Ingress").values()
+        for r in ingress["spec"]["rules"]
+        for p in r["http"]["paths"]
+    }
     assert routed == {"http"}
     [monitor] = objects("ServiceMonitor").values()
     assert {e["port"] for e in monitor["spec"]["endpoints"]} == {"metrics"}
@@ -252,6 +256,83 @@ def test_metrics_are_scraped_on_their_own_port_which_the_ingress_never_routes() 
         env = {e["name"]: e.get("value") for e in container["env"]}
         # The app answers /metrics on GENTING_METRICS_PORT only (tests/e2e/test_operator_cli.py).
         assert env["GENTING_METRICS_PORT"] == str(ports["metrics"]) and ports["metrics"] != ports["http"]
+
+
+def field_routes() -> dict[str, str]:
+    """What the field app's host routes where: path -> Service, over both of its Ingresses."""
+    routes: dict[str, str] = {}
+    for name in ("genting-field-api", "genting-field-app"):
+        [rule] = objects("Ingress")[name]["spec"]["rules"]
+        routes |= {p["path"]: p["backend"]["service"]["name"] for p in rule["http"]["paths"]}
+    return routes
+
+
+def nginx_location(path: str, request: str) -> str | None:
+    """What ingress-nginx does with a regex path and rewrite-target /$2: the upstream path, or None
+    when the location does not match (a case-insensitive regex anchored at the start)."""
+    match = re.match(path, request, flags=re.IGNORECASE)
+    return None if match is None else "/" + match.group(2)
+
+
+def test_the_field_app_and_the_apis_share_one_origin_routed_by_path() -> None:
+    api, app = objects("Ingress")["genting-field-api"], objects("Ingress")["genting-field-app"]
+    hosts = {r["host"] for i in (api, app) for r in i["spec"]["rules"]}
+    assert len(hosts) == 1, "the app and its APIs must be one origin (no CORS)"
+    assert {h for i in (api, app) for t in i["spec"]["tls"] for h in t["hosts"]} == hosts
+    routes = field_routes()
+    assert routes.pop("/") == "field-app"
+    assert set(routes.values()) == set(SERVICES)
+    # The rewrite strips /api/<service>, as `genting gateway` does: each service sees its own paths.
+    assert api["metadata"]["annotations"]["nginx.ingress.kubernetes.io/rewrite-target"] == "/$2"
+    assert api["metadata"]["annotations"]["nginx.ingress.kubernetes.io/use-regex"] == "true"
+    assert "rewrite-target" not in " ".join(app["metadata"].get("annotations", {}))
+    by_service = {service: path for path, service in routes.items()}
+    assert nginx_location(by_service["aid"], "/api/aid/plans/1/deliveries?x=1") == "/plans/1/deliveries?x=1"
+    assert nginx_location(by_service["registry"], "/api/registry") == "/"
+    assert nginx_location(by_service["aid"], "/api/aidx/plans") is None
+    assert nginx_location(by_service["funding"], "/api/registry/families") is None
+    # The production overlay names one host for both halves too.
+    prod = run("kubectl", "kustomize", "deploy/k8s/overlays/production").stdout
+    prod_hosts = {
+        r["host"]
+        for o in yaml.safe_load_all(prod)
+        if o and o["kind"] == "Ingress" and o["metadata"]["name"].startswith("genting-field")
+        for r in o["spec"]["rules"]
+    }
+    assert len(prod_hosts) == 1 and "example" not in next(iter(prod_hosts))
+
+
+def test_the_field_app_is_served_by_the_gateway_and_reaches_nothing() -> None:
+    pod = objects("Deployment")["field-app"]["spec"]["template"]["spec"]
+    [container] = pod["containers"]
+    assert container["args"] == ["gateway"]
+    env = {e["name"]: e for e in container["env"]}
+    # It tells the app where the city signs in, and holds no key of any kind.
+    assert env["GENTING_FIELD_OIDC_ISSUER"]["valueFrom"]["configMapKeyRef"]["name"] == "genting-identity"
+    assert not any("secretKeyRef" in e.get("valueFrom", {}) for e in container["env"])
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    policy = objects("NetworkPolicy")["field-app"]["spec"]
+    [ingress] = policy["ingress"]
+    assert [p["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for p in ingress["from"]] == [
+        "ingress-nginx"
+    ]
+    assert [p["port"] for rule in policy["egress"] for p in rule["ports"]] == [53, 53]
+
+
+def test_aid_keeps_photos_in_the_configured_bucket_and_services_reach_https_only_outside() -> None:
+    [container] = objects("Deployment")["aid"]["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e for e in container["env"]}
+    assert env["GENTING_PHOTO_S3_BUCKET"]["valueFrom"]["configMapKeyRef"]["name"] == "genting-photos"
+    assert env["GENTING_PHOTO_S3_SECRET_KEY"]["valueFrom"]["secretKeyRef"]["name"] == "genting-photos"
+    assert "bucket" in objects("ConfigMap")["genting-photos"]["data"]
+    for service in SERVICES:
+        egress = objects("NetworkPolicy")[service]["spec"]["egress"]
+        outside = [rule for rule in egress if any("ipBlock" in peer for peer in rule["to"])]
+        # The identity provider's JWKS (every service) and the photo bucket (aid): HTTPS only, and
+        # never into the cluster's private ranges.
+        [https] = outside
+        assert https["ports"] == [{"protocol": "TCP", "port": 443}]
+        assert "10.0.0.0/8" in https["to"][0]["ipBlock"]["except"]
 
 
 def test_check_secrets_refuses_every_example_secret() -> None:

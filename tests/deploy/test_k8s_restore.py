@@ -19,7 +19,7 @@ from test_k8s import CRD_GROUPS, crd_schema
 sys.path.insert(0, str(DEPLOY / "k8s"))
 
 
-class KubeLoader(yaml.SafeLoader):
+class KubeLoader(yaml.SafeLoader):  # type: ignore[misc]  # PyYAML ships no types here
     """As the API server reads YAML: a date-like scalar in a string field is a string (PyYAML's
     timestamp resolver would make targetTime a datetime)."""
 

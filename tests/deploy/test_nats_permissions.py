@@ -21,6 +21,7 @@ import nats
 import pytest
 from deploy_tools import BIN, DEPLOY
 from nats.aio.client import Client
+from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, StreamConfig, StreamSource
 from nats.js.errors import APIError
 
@@ -235,7 +236,7 @@ async def test_dead_letters_are_retried_through_the_owners_runner_only(
 ) -> None:
     funding, aid, operator = clients["funding"], clients["aid"], clients["operator"]
 
-    async def answer(msg: nats.aio.msg.Msg) -> None:
+    async def answer(msg: Msg) -> None:
         await msg.respond(b'{"outcome": "apply"}')
 
     await funding.subscribe("genting.ops.retry.funding-registry", queue="funding-registry", cb=answer)
@@ -257,7 +258,7 @@ async def test_dead_letters_are_retried_through_the_owners_runner_only(
         await clients["subscriber"].jetstream(timeout=1).stream_info("GENTING_DLQ_FUNDING")
 
 
-async def operator_request(operator: Client, projection: str, body: bytes) -> nats.aio.msg.Msg:
+async def operator_request(operator: Client, projection: str, body: bytes) -> Msg:
     """As `genting dlq retry` asks (genting/dlq.py): the answer comes on genting.ops.reply.<projection>."""
     reply = f"genting.ops.reply.{projection}.1"
     sub = await operator.subscribe(reply, max_msgs=1)
@@ -297,7 +298,7 @@ async def test_attack_1_no_one_reads_another_users_pull_batches_or_api_replies(s
     registry = await server.connect("registry")
     heard: list[str] = []
 
-    async def listen(msg: nats.aio.msg.Msg) -> None:
+    async def listen(msg: Msg) -> None:
         heard.append(msg.subject)
 
     try:
@@ -383,7 +384,7 @@ async def test_attack_3_no_one_acks_another_services_messages(server: Server, at
 
         async def still_pending() -> bool:
             info = await js.consumer_info("GENTING_REGISTRY", victim)
-            return info.num_ack_pending == len(msgs)
+            return bool(info.num_ack_pending == len(msgs))
 
         await stays(still_pending)
         for msg in msgs:  # the victim's own acks still work

@@ -56,13 +56,8 @@ def is_nats_users_recipe(block: str) -> bool:
     return "nats-users" in block and "hash()" in block
 
 
-GENERAL = [(n, b) for n, b in blocks() if not is_nats_users_recipe(b)]  # that one has a test of its own
-
-
-@pytest.mark.parametrize("line,block", GENERAL, ids=[f"line{n}" for n, _ in GENERAL])
-def test_runbook_block_runs(line: int, block: str, sandbox: Path) -> None:
-    out = sandbox / f"out-{line}"
-    out.mkdir()
+def runbook_env(sandbox: Path, out: Path) -> dict[str, str]:
+    """A block's environment: the sandbox's shims first on PATH, the shims' output in `out`."""
     env = bare_env()
     env.update(
         PATH=f"{sandbox / '.bin'}:{BIN}:{env['PATH']}",
@@ -71,6 +66,17 @@ def test_runbook_block_runs(line: int, block: str, sandbox: Path) -> None:
         RUNBOOK_EXAMPLE_ENV=str(DEPLOY / "secrets.example.env"),
         PYTHONPATH=str(ROOT),
     )
+    return env
+
+
+GENERAL = [(n, b) for n, b in blocks() if not is_nats_users_recipe(b)]  # that one has a test of its own
+
+
+@pytest.mark.parametrize("line,block", GENERAL, ids=[f"line{n}" for n, _ in GENERAL])
+def test_runbook_block_runs(line: int, block: str, sandbox: Path) -> None:
+    out = sandbox / f"out-{line}"
+    out.mkdir()
+    env = runbook_env(sandbox, out)
     proc = subprocess.run(
         ["bash", "-c", "set -euo pipefail\n" + block],
         cwd=sandbox,
@@ -111,14 +117,7 @@ def test_the_nats_users_recipe_hashes_every_users_real_password(sandbox: Path) -
     [(line, block)] = [(n, b) for n, b in blocks() if is_nats_users_recipe(b)]
     out = sandbox / "out-nats-users"
     out.mkdir()
-    env = bare_env()
-    env.update(
-        PATH=f"{sandbox / '.bin'}:{BIN}:{env['PATH']}",
-        RUNBOOK_OUT=str(out),
-        RUNBOOK_REAL_BIN=str(BIN),
-        RUNBOOK_EXAMPLE_ENV=str(DEPLOY / "secrets.example.env"),
-        PYTHONPATH=str(ROOT),
-    )
+    env = runbook_env(sandbox, out)
     proc = subprocess.run(
         ["bash", "-c", "set -euo pipefail\n" + block], cwd=sandbox, env=env, capture_output=True, text=True, check=False
     )

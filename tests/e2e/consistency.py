@@ -11,6 +11,7 @@ from typing import Any
 
 import asyncpg
 import nats
+from pydantic import SecretStr
 from up_support import Up
 
 from genting import status as operator_status
@@ -92,10 +93,10 @@ async def read_models_equal_replays(up: Up, db: dict[str, asyncpg.Connection]) -
     """Every service's read models equal a replay of its events (each run inside a transaction
     that is rolled back: a copy, the live models untouched)."""
     from services.aid.app import repositories
-    from services.aid.projections import VIEWS as AID_VIEWS
     from services.aid.replay import rebuild as rebuild_aid
-    from services.funding.projections import VIEW_TABLES as FUNDING_VIEWS
+    from services.aid.views import VIEWS as AID_VIEWS
     from services.funding.replay import rebuild as rebuild_funding
+    from services.funding.views import VIEW_TABLES as FUNDING_VIEWS
     from services.registry.app import registry
     from services.registry.replay import rebuild as rebuild_registry
     from services.reporting.projections import PROJECTIONS
@@ -104,7 +105,8 @@ async def read_models_equal_replays(up: Up, db: dict[str, asyncpg.Connection]) -
     secrets = load_secrets(up.data_dir)
     # Each service's own data key (genting up gives each its own).
     keys = {
-        name: Settings(jwt_secret=secrets.jwt_secret, data_key=secrets.data_keys[name]) for name in ("registry", "aid")
+        name: Settings(jwt_secret=SecretStr(secrets.jwt_secret), data_key=SecretStr(secrets.data_keys[name]))
+        for name in ("registry", "aid")
     }
     await replay_equals_live(
         db["registry"], ("families_view",), lambda pool: rebuild_registry(pool, registry(keys["registry"]))

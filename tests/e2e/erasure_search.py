@@ -13,6 +13,8 @@ import asyncpg
 import nats
 from nats.js.errors import NotFoundError
 
+from shared.testing.bus import stream_names
+
 
 def hits(where: str, text: str, needles: Iterable[str]) -> list[str]:
     """`where: needle` for every needle found in `text`."""
@@ -72,13 +74,8 @@ async def stream_texts(admin_url: str) -> dict[str, list[str]]:
     nc = await nats.connect(admin_url)
     try:
         js = nc.jetstream()
-        names: list[str] = []
-        while page := await js.streams_info(offset=len(names)):
-            names += [info.config.name for info in page if info.config.name]
-            if len(page) < 256:  # the server's page size
-                break
         texts: dict[str, list[str]] = {}
-        for name in names:
+        for name in await stream_names(js):
             state = (await js.stream_info(name)).state
             texts[name] = []
             for seq in range(state.first_seq, state.last_seq + 1) if state.messages else ():

@@ -4,8 +4,7 @@ completed plan, and a crash between a delivery's commit and its publication."""
 from __future__ import annotations
 
 import json
-from collections import defaultdict
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -14,16 +13,13 @@ import httpx
 import nats
 import pytest
 from nats.js import JetStreamContext
-from nats.js.errors import NotFoundError
 
 from services.aid.settings import AidSettings
 from shared.auth import issue_token
-from shared.contracts.base import Event
 from shared.contracts.funding import FamilySponsored
-from shared.contracts.registry import FamilyEnrolled, FamilyRegistered, FamilyVerified, MemberSummary, Role
-from shared.messaging import MSG_ID_HEADER, Envelope, stream_name
+from shared.contracts.registry import MemberSummary, Role
 from shared.nats_setup import ensure_stream, owned_stream_config
-from shared.testing import TEST_SIGNING_KEY, wait_until
+from shared.testing import TEST_SIGNING_KEY, bus, facts, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -41,60 +37,15 @@ def bearer(role: str, kelurahan: str | None = None, sub: str | None = None) -> d
     return {"Authorization": f"Bearer {jwt}"}
 
 
-class Publisher:
+class Publisher(bus.Publisher):
     """Registry and funding facts, published as their relays publish them."""
-
-    def __init__(self, js: JetStreamContext) -> None:
-        self.js = js
-        self.versions: dict[UUID, int] = defaultdict(int)
-
-    async def emit(self, event: Event) -> None:
-        stream_id = event.aggregate_id()
-        self.versions[stream_id] += 1
-        env = Envelope(
-            event_id=uuid4(),
-            event_type=event.event_type,
-            schema_version=event.schema_version,
-            stream_id=stream_id,
-            stream_version=self.versions[stream_id],
-            occurred_at=datetime.now(UTC),
-            correlation_id=uuid4(),
-            data=event.model_dump(mode="json"),
-        )
-        await self.js.publish(
-            event.subject(),
-            env.to_bytes(),
-            stream=stream_name(event.context),
-            timeout=5.0,
-            headers={MSG_ID_HEADER: str(env.event_id)},
-        )
 
     async def enrol(self, family_id: UUID, on: date) -> None:
         members = [
             MemberSummary(member_id=uuid4(), role="pregnant_mother", sex="F", age_months=290),
             MemberSummary(member_id=uuid4(), role="other", sex="M", age_months=330),
         ]
-        for event in (
-            FamilyRegistered(
-                family_id=family_id,
-                kelurahan_code=MEDONO,
-                kecamatan_code="33.75.01",
-                members=members,
-                member_counts=COUNTS,
-                risk_factors=["poor"],
-                registered_on=on,
-                registered_by="kader",
-            ),
-            FamilyVerified(family_id=family_id, kelurahan_code=MEDONO, verified_on=on, verified_by="lurah"),
-            FamilyEnrolled(
-                family_id=family_id,
-                kelurahan_code=MEDONO,
-                kecamatan_code="33.75.01",
-                member_counts=COUNTS,
-                risk_factors=["poor"],
-                enrolled_on=on,
-            ),
-        ):
+        for event in facts.enrolment(family_id, on, members, COUNTS, kelurahan=MEDONO, staff="e2e"):
             await self.emit(event)
 
     async def sponsor(self, family_id: UUID, amount_rp: int, start: date) -> None:
@@ -114,15 +65,7 @@ class Publisher:
 
 async def bus_events(js: JetStreamContext) -> list[dict[str, Any]]:
     """What any subscriber to GENTING_AID can read right now."""
-    try:
-        state = (await js.stream_info("GENTING_AID")).state
-    except NotFoundError:
-        return []
-    out = []
-    for seq in range(state.first_seq, state.last_seq + 1) if state.messages else ():
-        msg = await js.get_msg("GENTING_AID", seq)
-        out.append({"msg_id": (msg.headers or {}).get(MSG_ID_HEADER), **json.loads(msg.data or b"{}")})
-    return out
+    return await bus.stream_messages(js, "GENTING_AID")
 
 
 async def plan_of(http: httpx.AsyncClient, family_id: UUID, **expect: Any) -> dict[str, Any]:

@@ -7,13 +7,12 @@ import asyncio
 import os
 import shutil
 import subprocess
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import nats
 import pytest
+from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 from playwright.async_api import async_playwright
@@ -23,9 +22,9 @@ from services.reporting.formatting import number, rupiah, rupiah_short
 from services.reporting.reports import MonthOutcomes
 from shared.auth import issue_token
 from shared.messaging import MSG_ID_HEADER
-from shared.nats_setup import ensure_stream, owned_stream_config
 from shared.testing import TEST_SIGNING_KEY, wait_until
 from shared.testing import reporting_scenarios as S
+from shared.testing.bus import declare_streams
 from shared.testing.reporting_examples import Published
 
 pytestmark = pytest.mark.e2e
@@ -77,15 +76,9 @@ def keep_screenshots(directory: Path) -> None:
 
 
 @pytest.fixture
-async def js(js_clean: str) -> AsyncIterator[JetStreamContext]:
-    nc = await nats.connect(js_clean)
-    try:
-        js = nc.jetstream()
-        for context in ("registry", "funding", "aid"):  # their owners would have declared them
-            await ensure_stream(js, owned_stream_config(context))
-        yield js
-    finally:
-        await nc.close()
+async def js(nc: Client) -> JetStreamContext:
+    """The upstream streams, as their owners would have declared them."""
+    return await declare_streams(nc.jetstream(), "registry", "funding", "aid")
 
 
 async def publish(js: JetStreamContext, items: list[Published]) -> None:

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-import shutil
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
@@ -23,8 +21,8 @@ from genting.client import Client, RetryPolicy
 from genting.embedded import EmbeddedPostgres
 from shared.auth import issue_token
 from shared.db import wait_for_database
-from shared.testing import TEST_DATA_KEY, TEST_JWKS_FILE, TEST_SIGNING_KEY, free_port, wait_until
-from shared.testing.postgres_crash import crash, restart
+from shared.testing import TEST_DATA_KEY, TEST_JWKS_FILE, TEST_SIGNING_KEY, wait_until
+from shared.testing.postgres_crash import crash, crashable_postgres, restart
 from shared.testing.registry_examples import family_body
 
 pytestmark = pytest.mark.e2e
@@ -34,13 +32,8 @@ MEDONO = "33.75.01.1002"
 
 @pytest.fixture(scope="module")
 def own_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgres]:
-    data = tmp_path_factory.mktemp("postgres-crash")
-    server = EmbeddedPostgres(data, free_port(), durable=True, password=uuid.uuid4().hex)
-    try:
+    with crashable_postgres(tmp_path_factory.mktemp("postgres-crash")) as server:
         yield server
-    finally:
-        server.stop()
-        shutil.rmtree(data, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

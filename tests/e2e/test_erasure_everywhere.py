@@ -115,7 +115,7 @@ async def registered(http: httpx.AsyncClient, registry: str, family: Family) -> 
         date(1991, 3, 1) + timedelta(days=37 * (serial % 100)),
         TODAY - timedelta(days=240 + serial % 10),
     )
-    body = {
+    body: dict[str, Any] = {
         "kk_number": kk(REGISTERED, serial),
         "head_name": f"Bapak {tag} Kepala",
         "address": f"Jl. {tag} Gang Melati No. 7, Medono",
@@ -161,7 +161,7 @@ async def registered(http: httpx.AsyncClient, registry: str, family: Family) -> 
 
 async def sponsored(http: httpx.AsyncClient, funding: str, family: Family, donor_id: str) -> None:
     note = f"Keluarga {family.tag}: anak kedua sering sakit"
-    body = {
+    body: dict[str, Any] = {
         "donor_id": donor_id,
         "family_id": family.family_id,
         "amount_rp": 2_700_000,
@@ -299,6 +299,7 @@ async def settled(admin_url: str) -> bool:
     try:
         js = nc.jetstream()
         for stream in await js.streams_info():
+            assert stream.config.name is not None
             for consumer in await js.consumers_info(stream.config.name):
                 if consumer.num_pending or consumer.num_ack_pending:
                     return False

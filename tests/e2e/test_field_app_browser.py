@@ -166,6 +166,24 @@ JPEG_FROM_CANVAS = """async () => {
 }"""
 
 
+async def register(page: Page, app: str, body: dict[str, Any]) -> None:
+    """The kader fills the registration form with `body` (family_body's shape) and saves it."""
+    await page.goto(app + "#/daftar")
+    await page.fill("#head_name", body["head_name"])
+    await page.fill("#kk_number", body["kk_number"])
+    await page.fill("#address", body["address"])
+    for i, m in enumerate(body["members"]):
+        await page.fill(f"[id='members[{i}].name']", m["name"])
+        await page.fill(f"[id='members[{i}].nik']", m["nik"] or "")
+        await page.select_option(f"[id='members[{i}].role']", m["role"])
+        await page.fill(f"[id='members[{i}].birth_date']", m["birth_date"])
+        await page.select_option(f"[id='members[{i}].sex']", m["sex"])
+    await page.check("input[name='risk_poor']")
+    await page.check("#consent")
+    await page.get_by_role("button", name="Simpan").click()
+    await page.wait_for_function("location.hash === '#/'")  # queued: the app went back to the list
+
+
 async def a_sponsored_family(http: httpx.AsyncClient, urls: dict[str, str], data_dir: Path) -> dict[str, Any]:
     """Registered, verified and sponsored through the APIs: its plan is open."""
     today = AidSettings().clock()()
@@ -237,20 +255,8 @@ async def test_the_field_app_offline_and_back(
 
             # -- offline: a registration, a delivery with its photo, a weighing; then a reload --
             await context.set_offline(True)
-            await page.goto(app + "#/daftar")
             new = family_body(7002, today)
-            await page.fill("#head_name", new["head_name"])
-            await page.fill("#kk_number", new["kk_number"])
-            await page.fill("#address", new["address"])
-            for i, m in enumerate(new["members"]):
-                await page.fill(f"[id='members[{i}].name']", m["name"])
-                await page.fill(f"[id='members[{i}].nik']", m["nik"] or "")
-                await page.select_option(f"[id='members[{i}].role']", m["role"])
-                await page.fill(f"[id='members[{i}].birth_date']", m["birth_date"])
-                await page.select_option(f"[id='members[{i}].sex']", m["sex"])
-            await page.check("input[name='risk_poor']")
-            await page.check("#consent")
-            await page.get_by_role("button", name="Simpan").click()
+            await register(page, app, new)
             await page.wait_for_selector("text=1 data menunggu dikirim")
 
             await card.get_by_role("link", name="Antar makanan").click()
@@ -288,7 +294,9 @@ async def test_the_field_app_offline_and_back(
                 funded = (await http.get(f"{urls['funding']}/families/{family_id}/funding", headers=admin)).json()
                 aid = (await http.get(f"{urls['reporting']}/aid", headers=admin)).json()
                 progress = (await http.get(f"{urls['reporting']}/progress", headers=admin)).json()
-                return funded.get("drawn_rp") == 105_000 and aid["deliveries"] == 1 and progress["registered"] == 2
+                return bool(
+                    funded.get("drawn_rp") == 105_000 and aid["deliveries"] == 1 and progress["registered"] == 2
+                )
 
             await wait_until(funding_and_dashboard, 60, message="funding drew it, the dashboard counts it")
 
@@ -365,6 +373,87 @@ async def test_the_field_app_offline_and_back(
             assert known["head_name"] not in text and new["head_name"] not in text
 
             await browser.close()
+
+
+async def test_refused_writes_survive_a_restart_and_are_fixed_or_discarded(
+    provider: Provider, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three registrations queued offline on a phone that is then switched off: after the restart
+    they are sent in order; the valid one arrives once; the refused ones stay on the screen with
+    the service's reason (next to the field for a 422) until the kader fixes one (sent again,
+    arriving once) and discards the other."""
+    chromium = system_chromium()
+    if chromium is None:
+        pytest.skip("no Chromium on this machine (scripts/ensure-browser)")
+    monkeypatch.setenv("GENTING_FIELD_OIDC_ISSUER", provider.issuer)
+    async with genting_up(tmp_path) as up, httpx.AsyncClient(timeout=10) as http:
+        app = str(up.stack()["app"]) + "/"
+        provider.data_dir, provider.app_origin = up.data_dir, app.rstrip("/")
+        urls, admin = up.urls, token(up.data_dir, "admin")
+        today = AidSettings().clock()()
+        good = family_body(7102, today)
+        fixed = family_body(7101, today)
+        bad = {**fixed, "members": [{**fixed["members"][0], "nik": fixed["members"][0]["nik"][:12] + "0000"}]}
+        bad["members"] += fixed["members"][1:]
+        # Same KK as `good`, queued after it: by then the KK belongs to an active family.
+        duplicate = {**family_body(7103, today), "kk_number": good["kk_number"]}
+        phone = tmp_path / "phone"
+
+        async def heads() -> list[str]:
+            params = {"kelurahan_code": MEDONO}
+            found = (await http.get(f"{urls['registry']}/families", params=params, headers=admin)).json()["items"]
+            return sorted(f["head_name"] for f in found)
+
+        async with async_playwright() as pw:
+            context = await pw.chromium.launch_persistent_context(
+                str(phone), executable_path=chromium, args=CHROMIUM_ARGS, **PHONE
+            )
+            page = await sign_in(context, provider, app, role="kader", kelurahan=MEDONO, sub="kader-medono")
+            await page.wait_for_selector("#outbox.empty")
+            await context.set_offline(True)
+            for body in (bad, good, duplicate):
+                await register(page, app, body)
+            await page.wait_for_selector("text=3 data menunggu dikirim")
+            await context.close()  # the phone is switched off with its queue
+
+            context = await pw.chromium.launch_persistent_context(
+                str(phone), executable_path=chromium, args=CHROMIUM_ARGS, **PHONE
+            )
+            page = context.pages[0] if context.pages else await context.new_page()
+            page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+            await page.goto(app)
+            refused = page.locator("#outbox li[data-status='refused']")
+            await wait_until(lambda: _count(refused, 2), 60, message="both refusals on the screen")
+            assert await heads() == [good["head_name"]]
+
+            # The reasons are the services' own.
+            conflict = await http.post(f"{urls['registry']}/families", json=duplicate, headers=admin)
+            assert conflict.status_code == 409
+            refusal = refused.filter(has_text=duplicate["head_name"])
+            assert conflict.json()["detail"] in await refusal.inner_text()
+            invalid = refused.filter(has_text=bad["head_name"])
+            assert "members[0].nik" in await invalid.inner_text()
+
+            await refusal.get_by_role("button", name="Buang").click()
+            await wait_until(lambda: _count(refused, 1), 10, message="the discarded one gone")
+
+            # Fixed where it was refused: the form comes back filled, the reason by the field.
+            await invalid.get_by_role("button", name="Perbaiki").click()
+            await page.wait_for_selector("text=Perbaiki pendaftaran")
+            assert await page.input_value("#head_name") == bad["head_name"]
+            await page.locator("[id='members[0].nik-error']").wait_for()
+            await page.fill("[id='members[0].nik']", fixed["members"][0]["nik"])
+            await page.get_by_role("button", name="Simpan").click()
+            await all_sent(page)
+            assert await heads() == sorted([good["head_name"], fixed["head_name"]])
+            await page.reload()
+            await all_sent(page)  # nothing comes back after a reload: the fixed item replaced the refused one
+            assert await heads() == sorted([good["head_name"], fixed["head_name"]])
+            await context.close()
+
+
+async def _count(locator: Any, n: int) -> bool:
+    return bool(await locator.count() == n)
 
 
 async def measurements(stack: dict[str, Any], family_id: str) -> int:

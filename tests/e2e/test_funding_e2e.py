@@ -5,7 +5,8 @@ every donor's statement adds up to the rupiah, across a crash of the funding pro
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, timedelta
+from collections import defaultdict
+from datetime import date, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -16,21 +17,18 @@ from nats.js.api import DeliverPolicy
 
 from shared.auth import issue_token
 from shared.contracts import Event
-from shared.contracts.aid import AidDelivered, AidPlanClosed, AidPlanOpened
+from shared.contracts.aid import AidDelivered, AidPlanClosed
 from shared.contracts.registry import (
-    FamilyEnrolled,
-    FamilyExited,
-    FamilyRegistered,
-    FamilyVerified,
     MemberSummary,
+    Role,
 )
-from shared.messaging import MSG_ID_HEADER, Envelope, stream_name
 from shared.nats_setup import ensure_stream, owned_stream_config
-from shared.testing import TEST_SIGNING_KEY, wait_until
+from shared.testing import TEST_SIGNING_KEY, facts, wait_until
+from shared.testing.bus import Publisher
 
 pytestmark = pytest.mark.e2e
 
-MEDONO, BARAT = "33.75.01.1002", "33.75.01"
+MEDONO = "33.75.01.1002"
 TODAY = date.today()
 # The first family's plan ran and closed before today: its unspent money was back before the
 # second sponsorship, which is dated today (money counts from the day it is returned).
@@ -49,60 +47,22 @@ class Bus:
 
     def __init__(self, nats_url: str) -> None:
         self.nats_url = nats_url
-        self.versions: dict[UUID, int] = {}
+        self.versions: dict[UUID, int] = defaultdict(int)
 
     async def publish(self, *events: Event) -> None:
         nc = await nats.connect(self.nats_url)
         try:
-            js = nc.jetstream()
+            publisher = Publisher(nc.jetstream(), versions=self.versions)
             for event in events:
-                stream_id = event.aggregate_id()
-                self.versions[stream_id] = self.versions.get(stream_id, 0) + 1
-                envelope = Envelope(
-                    event_id=uuid4(),
-                    event_type=event.event_type,
-                    schema_version=event.schema_version,
-                    stream_id=stream_id,
-                    stream_version=self.versions[stream_id],
-                    occurred_at=datetime.now(UTC),
-                    correlation_id=uuid4(),
-                    data=event.model_dump(mode="json"),
-                )
-                await js.publish(
-                    event.subject(),
-                    envelope.to_bytes(),
-                    stream=stream_name(event.context),
-                    headers={MSG_ID_HEADER: str(envelope.event_id)},
-                    timeout=5,
-                )
+                await publisher.emit(event)
         finally:
             await nc.close()
 
     def enrolment(self, family_id: UUID) -> list[Event]:
         """What the registry publishes from registration to enrolment (funding needs only the last)."""
         baby = MemberSummary(member_id=uuid4(), role="baduta", sex="F", age_months=4)
-        counts = {"pregnant_mother": 0, "breastfeeding_mother": 0, "baduta": 1, "other": 0}
-        return [
-            FamilyRegistered(
-                family_id=family_id,
-                kelurahan_code=MEDONO,
-                kecamatan_code=BARAT,
-                members=[baby],
-                member_counts=counts,
-                risk_factors=["poor"],
-                registered_on=START,  # type: ignore[arg-type]
-                registered_by="kader-e2e",
-            ),
-            FamilyVerified(family_id=family_id, kelurahan_code=MEDONO, verified_on=START, verified_by="lurah-e2e"),
-            FamilyEnrolled(
-                family_id=family_id,
-                kelurahan_code=MEDONO,
-                kecamatan_code=BARAT,
-                member_counts=counts,
-                risk_factors=["poor"],
-                enrolled_on=START,
-            ),  # type: ignore[arg-type]
-        ]
+        counts: dict[Role, int] = {"pregnant_mother": 0, "breastfeeding_mother": 0, "baduta": 1, "other": 0}
+        return facts.enrolment(family_id, START, [baby], counts, kelurahan=MEDONO, staff="e2e")
 
 
 def delivery(plan_id: UUID, family_id: UUID, start: int, days: int, value_rp: int) -> AidDelivered:
@@ -193,17 +153,7 @@ async def test_a_donors_statement_adds_up_after_deliveries_a_crash_and_a_release
     funding.kill()
     first_run = funding.output()
     await bus.publish(
-        AidPlanOpened(
-            plan_id=plan,
-            family_id=family,
-            kelurahan_code=MEDONO,
-            start_date=START,
-            end_date=START + timedelta(days=179),
-            days=180,
-            daily_minimum_rp=15_000,
-            budget_rp=3_000_000,
-            opened_on=START,
-        ),
+        facts.plan_opened(plan, family, START, budget_rp=3_000_000, kelurahan=MEDONO),
         delivery(plan, family, 0, 100, 1_500_000),
         delivery(plan, family, 100, 60, 900_000),
         AidPlanClosed(
@@ -256,16 +206,7 @@ async def test_a_donors_statement_adds_up_after_deliveries_a_crash_and_a_release
             interval=0.2,
             message="second family enrolled in funding",
         )
-        await bus.publish(
-            FamilyExited(
-                family_id=other,
-                kelurahan_code=MEDONO,
-                reason="moved_away",
-                exited_on=TODAY,
-                previous_status="enrolled",
-                exited_by="lurah-e2e",
-            )
-        )
+        await bus.publish(facts.exit_of(other, TODAY, kelurahan=MEDONO, by="lurah-e2e"))
 
         async def released() -> dict[str, Any] | None:
             body: dict[str, Any] = (await http.get(f"/donors/{siti}", headers=ADMIN)).json()

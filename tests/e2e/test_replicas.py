@@ -32,6 +32,7 @@ import httpx
 import nats
 import pytest
 from consistency import databases, quiet, replay_equals_live
+from pydantic import SecretStr
 from up_support import Up, genting_up
 
 from genting.state import load_secrets
@@ -210,10 +211,10 @@ async def published(conn: asyncpg.Connection) -> list[tuple[str, Envelope]]:
 
 async def test_two_replicas_each_under_load_through_kills_lose_nothing_and_count_nothing_twice(tmp_path: Path) -> None:
     from services.aid.app import repositories
-    from services.aid.projections import VIEWS as AID_VIEWS
     from services.aid.replay import rebuild as rebuild_aid
-    from services.funding.projections import VIEW_TABLES as FUNDING_VIEWS
+    from services.aid.views import VIEWS as AID_VIEWS
     from services.funding.replay import rebuild as rebuild_funding
+    from services.funding.views import VIEW_TABLES as FUNDING_VIEWS
     from services.registry.app import registry
     from services.registry.replay import rebuild as rebuild_registry
     from services.reporting.projections import PROJECTIONS
@@ -277,7 +278,9 @@ async def test_two_replicas_each_under_load_through_kills_lose_nothing_and_count
                 # Every read model equals a replay of its events.
                 # Each service's own data key (genting up gives each its own).
                 keys = {
-                    name: Settings(jwt_secret=secrets.jwt_secret, data_key=secrets.data_keys[name])
+                    name: Settings(
+                        jwt_secret=SecretStr(secrets.jwt_secret), data_key=SecretStr(secrets.data_keys[name])
+                    )
                     for name in ("registry", "aid")
                 }
                 await replay_equals_live(

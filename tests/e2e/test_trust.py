@@ -15,7 +15,6 @@ docstring of shared/projection.py).
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -26,10 +25,10 @@ from nats.js.api import AckPolicy, ConsumerConfig
 from test_funding_e2e import ADMIN, MEDONO, TODAY, Bus, delivery
 
 from genting.events import print_events
-from shared.contracts.aid import AidPlanOpened
 from shared.messaging import MSG_ID_HEADER, Envelope
 from shared.nats_setup import ensure_stream, inbox_prefix_for, owned_stream_config
 from shared.testing import wait_until
+from shared.testing.facts import plan_opened
 
 pytestmark = pytest.mark.e2e
 
@@ -98,17 +97,7 @@ async def test_a_forged_aid_delivered_moves_no_money(service_process: Any, nats_
             return response.status_code == 201
 
         await wait_until(sponsored, 20, interval=0.2, message="family enrolled in funding")
-        opened = AidPlanOpened(
-            plan_id=plan,
-            family_id=family,
-            kelurahan_code=MEDONO,
-            start_date=TODAY,
-            end_date=TODAY + timedelta(days=179),
-            days=180,
-            daily_minimum_rp=15_000,
-            budget_rp=2_700_000,
-            opened_on=TODAY,
-        )
+        opened = plan_opened(plan, family, TODAY, kelurahan=MEDONO)
         await bus.publish(opened)  # v1 of the plan's stream
 
         async def statement() -> dict[str, Any]:
@@ -124,7 +113,7 @@ async def test_a_forged_aid_delivered_moves_no_money(service_process: Any, nats_
 
         # 2. Injected by an admin connection, but not as aid's event: dead-lettered, never applied.
         other_plan = uuid4()
-        injections = [
+        injections: list[tuple[str, Envelope | bytes]] = [
             # the subject names another plan than the envelope (a forged v2 of `plan`)
             (f"genting.aid.plan.{other_plan}.AidDelivered", v2),
             # the envelope's type differs from the subject's

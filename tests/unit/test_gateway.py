@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from genting.gateway import app_config, create_gateway
+from shared.testing.apps import serving
 
 
 async def echo(request: Request) -> JSONResponse:
@@ -75,9 +76,8 @@ async def gateway(upstream: str, tmp_path: Path) -> AsyncIterator[httpx.AsyncCli
     down = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     upstreams = {"aid": upstream, "registry": upstream, "funding": down}
     app = create_gateway(upstreams, app_config({"GENTING_FIELD_OIDC_ISSUER": "https://sso.example.go.id"}), dist)
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway") as http:
-            yield http
+    async with serving(app, "gateway") as http:
+        yield http
 
 
 async def test_the_api_is_reached_under_its_prefix_with_the_callers_headers_and_body(

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from genting.cli import main
-from services.registry.lookup import LookupHash, lookup_key
+from services.registry.lookup_hashes import LookupHash, lookup_key
 from shared.settings import Settings
 
 OLD = base64.urlsafe_b64encode(bytes(range(40, 72))).decode()

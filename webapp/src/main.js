@@ -15,7 +15,7 @@ const editing = signal(null); // a refused item being fixed: { item }
 window.addEventListener("hashchange", () => (route.value = location.hash.slice(1) || "/"));
 const go = (to) => (location.hash = to);
 
-const STATUS = { registered: "menunggu verifikasi", enrolled: "terdaftar", rejected: "ditolak", exited: "keluar" };
+const STATUS = { registered: "menunggu verifikasi", enrolled: "terverifikasi", rejected: "ditolak", exited: "keluar" };
 const PLAN = { active: "berjalan", open: "berjalan", completed: "selesai", incomplete: "tidak lengkap", closed: "ditutup" };
 const RISKS = {
   unsafe_drinking_water: "Air minum tidak layak",
@@ -379,6 +379,8 @@ function Donor() {
   const statement = useData(`/funding/donors/${id}`);
   const families = useData(`/funding/donors/${id}/families`);
   const s = statement.data;
+  // One render when both answers are in: the page does not jump as each arrives (layout shift).
+  if (statement.loading || families.loading) return html`<h2>Orang tua asuh</h2><p class="muted" role="status">Memuat…</p>`;
   return html`<h2>Orang tua asuh</h2>
     ${s && html`<dl class="card">${[["Dijanjikan", s.pledged_rp], ["Diterima", s.received_rp], ["Dialokasikan", s.allocated_rp], ["Terpakai", s.drawn_rp], ["Tersedia", s.available_rp]].map(([t, n]) => html`<div class="row"><dt style="flex:1">${t}</dt><dd><strong>${rupiah(n)}</strong></dd></div>`)}</dl>`}
     ${statement.error && html`<p class="error">${statement.error}</p>`}

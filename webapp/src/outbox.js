@@ -49,9 +49,10 @@ export async function refresh() {
 
 /** Queue a write. `body` is JSON; `photo` a Blob sent as multipart field `photo`. `after` names
  * items whose answers this one needs (its path may say {{<id>.<field>}}). */
-export async function enqueue({ label, method = "POST", path, body, photo, after = [], family }) {
+export async function enqueue({ label, method = "POST", path, body, photo, after = [], family, form }) {
   const id = crypto.randomUUID();
-  const item = { id, key: crypto.randomUUID(), label, method, path, body, after, family, status: "waiting", problem: null, created: Date.now() };
+  // `form` is the screen that made it: a refused item is fixed there, with its values filled in.
+  const item = { id, key: crypto.randomUUID(), label, method, path, body, after, family, form, status: "waiting", problem: null, created: Date.now() };
   if (photo) {
     // Read the bytes before the transaction: awaiting anything else would commit it.
     const stored = (await canStoreBlobs()) ? { blob: photo } : { base64: await toBase64(photo), type: photo.type };
@@ -134,15 +135,15 @@ async function drain() {
       return;
     }
     // Held back while what it depends on is not sent (refused or still waiting).
-    const answers = {};
+    const needed = {};
     let ready = true;
     for (const dep of item.after || []) {
       const done = await d.get("done", dep);
       if (!done) ready = false;
-      else answers[dep] = done.answer;
+      else needed[dep] = done.answer;
     }
     if (!ready) continue;
-    const path = item.path.replace(/\{\{([^.}]+)\.([^}]+)\}\}/g, (_, dep, field) => answers[dep][field]);
+    const path = item.path.replace(/\{\{([^.}]+)\.([^}]+)\}\}/g, (_, dep, field) => needed[dep][field]);
     const headers = { Authorization: `Bearer ${token}`, "Idempotency-Key": item.key, "X-Client-Id": item.id };
     let body;
     if (item.photo) {

@@ -1,22 +1,32 @@
-// The field app's service worker: the shell (page, script, styles, icons) precached under a
-// versioned name; the last answers of the read APIs kept so the lists show offline. Writes are
-// never touched here: the app's own outbox (outbox.js) queues and sends them.
-/* global SHELL_VERSION, SHELL_FILES */
-const SHELL = `shell-${SHELL_VERSION}`;
+// The field app's service worker, made of Workbox's modules: the shell (page, script, styles,
+// icons) precached by revision, the last answers of the read APIs kept so the lists show offline.
+// Writes are never touched here: the app's own outbox (outbox.js) queues and sends them, because
+// they need the user's fresh token and a reason shown when refused (Workbox's background sync
+// would replay them blind).
+import { clientsClaim } from "workbox-core";
+import { cleanupOutdatedCaches, createHandlerBoundToURL, precacheAndRoute } from "workbox-precaching";
+import { NavigationRoute, registerRoute } from "workbox-routing";
+import { NetworkFirst } from "workbox-strategies";
+import { CacheableResponsePlugin } from "workbox-cacheable-response";
+
 const LISTS = "lists-v1";
 
-self.addEventListener("install", (event) => {
-  event.waitUntil(caches.open(SHELL).then((cache) => cache.addAll(SHELL_FILES)).then(() => self.skipWaiting()));
-});
+self.skipWaiting();
+clientsClaim();
 
-self.addEventListener("activate", (event) => {
-  event.waitUntil(
-    caches
-      .keys()
-      .then((names) => Promise.all(names.filter((n) => n.startsWith("shell-") && n !== SHELL).map((n) => caches.delete(n))))
-      .then(() => self.clients.claim()),
-  );
-});
+// The build (build.mjs) writes the list of the shell's files with a hash of each: a new build
+// changes this file, the phone fetches the changed files once, and old revisions are dropped.
+precacheAndRoute(self.__WB_MANIFEST);
+cleanupOutdatedCaches();
+
+// Any page of the app, offline or not, is the one page (the sign-in's redirect keeps its query).
+registerRoute(new NavigationRoute(createHandlerBoundToURL("index.html")));
+
+// Read APIs: the network first, the last answer when offline. Photos are not kept on the phone.
+registerRoute(
+  ({ url, request, sameOrigin }) => sameOrigin && request.method === "GET" && url.pathname.startsWith("/api/") && !url.pathname.includes("/photos/"),
+  new NetworkFirst({ cacheName: LISTS, plugins: [new CacheableResponsePlugin({ statuses: [200] })] }),
+);
 
 self.addEventListener("message", (event) => {
   // Signing out: the device keeps no family's data behind.
@@ -26,44 +36,4 @@ self.addEventListener("message", (event) => {
 self.addEventListener("sync", (event) => {
   // Chromium only: wake an open page's sender; the page's own triggers do the same elsewhere.
   event.waitUntil(self.clients.matchAll().then((all) => all.forEach((c) => c.postMessage("send-now"))));
-});
-
-self.addEventListener("fetch", (event) => {
-  const request = event.request;
-  const url = new URL(request.url);
-  if (url.origin !== self.location.origin) return;
-  if (url.pathname.includes("/api/")) {
-    // Read APIs: network first, the last answer when offline. Photos are not kept.
-    if (request.method !== "GET" || url.pathname.includes("/photos/")) return;
-    event.respondWith(
-      fetch(request)
-        .then((answer) => {
-          if (answer.ok) {
-            const copy = answer.clone();
-            caches.open(LISTS).then((cache) => cache.put(request, copy));
-          }
-          return answer;
-        })
-        .catch(() => caches.open(LISTS).then((cache) => cache.match(request)).then((hit) => hit || Response.error())),
-    );
-    return;
-  }
-  if (request.method !== "GET") return;
-  // The shell: the network when it answers (an update), else the cache; a navigation offline
-  // gets the page.
-  event.respondWith(
-    fetch(request)
-      .then((answer) => {
-        if (answer.ok && SHELL_FILES.some((f) => url.pathname.endsWith(f.replace("./", "/")))) {
-          const copy = answer.clone();
-          caches.open(SHELL).then((cache) => cache.put(request, copy));
-        }
-        return answer;
-      })
-      .catch(() =>
-        caches.open(SHELL).then((cache) =>
-          cache.match(request, { ignoreSearch: true }).then((hit) => hit || (request.mode === "navigate" ? cache.match("./") : Response.error())),
-        ),
-      ),
-  );
 });

@@ -1,4 +1,4 @@
-"""What aid is asked to do: the commands of its three aggregates, the city's policy they carry, and
+"""What aid is asked to do: the commands of its three aggregates, the plan rules they carry, and
 the stream ids they address. Ids, `today` and the acting user are stamped by the handler."""
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def flag_id_for(member_id: UUID, flagged_on: date) -> UUID:
 
 
 @dataclass(frozen=True)
-class Policy:
+class PlanRules:
     """The programme's rules aid applies (configuration, the kernel settings): at least
     `daily_minimum_rp` a day for `days` days; effective dates from `programme_start`; a delivery
     covers at most `max_ahead_days` beyond the day it was handed over; a plan's records may come
@@ -61,12 +61,12 @@ class Policy:
 
 
 def check_effective(
-    field: str, value: date, today: date, policy: Policy, not_before: date | None = None, what: str = ""
+    field: str, value: date, today: date, rules: PlanRules, not_before: date | None = None, what: str = ""
 ) -> list[FieldError]:
-    """CONTRACT.md, "Effective dates and late entry" on the policy's programme start (the domain holds
+    """CONTRACT.md, "Effective dates and late entry" on the rules' programme start (the domain holds
     values, not the settings): `shared.effective`'s rule."""
     return effective_date_errors(
-        field, value, today, policy.programme_start, not_before=not_before, not_before_field=what or None
+        field, value, today, rules.programme_start, not_before=not_before, not_before_field=what or None
     )
 
 
@@ -99,8 +99,11 @@ class ReviewFunding:
     enrolled_on: date | None
     exited: bool
     sponsorships: tuple[Sponsorship, ...]
-    policy: Policy
+    rules: PlanRules
     today: date
+    # The registry's FamilyEligibilityChanged: a family no longer a target gets no new plan (a
+    # running one runs to its end).
+    eligible: bool = True
 
 
 @dataclass(frozen=True)
@@ -137,7 +140,7 @@ class RecordDelivery:
     delivered_on: date
     today: date
     recorded_by: str
-    policy: Policy = Policy()
+    rules: PlanRules = PlanRules()
 
 
 @dataclass(frozen=True)
@@ -149,7 +152,7 @@ class ConfirmDelivery:
     confirmed_by: str
     photo_ref: str | None = None
     photo_id: UUID | None = None  # fresh, from the handler, used when there is a photo_ref
-    policy: Policy = Policy()
+    rules: PlanRules = PlanRules()
     # Who recorded the delivery (aid's own record; it never goes on the bus): that account does
     # not also confirm it, the confirmation being a second person's word.
     recorded_by: str | None = None
@@ -165,7 +168,10 @@ class RecordIntervention:
     value_rp: int
     today: date
     recorded_by: str
-    policy: Policy = Policy()
+    rules: PlanRules = PlanRules()
+    funded_by: str = "in_kind"
+    source_donor_id: UUID | None = None
+    source_organisation: str | None = None
 
 
 PlanCommand = ReviewFunding | CloseForExit | EndWindow | RecordDelivery | ConfirmDelivery | RecordIntervention
@@ -186,7 +192,7 @@ class HoldSession:
     recorded_by: str
     # Aid's own knowledge (from registry events): the families enrolled, and not exited, there.
     enrolled_here: frozenset[UUID]
-    policy: Policy = Policy()
+    rules: PlanRules = PlanRules()
 
 
 # -- the home visit -----------------------------------------------------------------------
@@ -214,7 +220,7 @@ class RecordVisit:
     note: str | None
     today: date
     recorded_by: str
-    policy: Policy = Policy()
+    rules: PlanRules = PlanRules()
 
 
 HomeVisitCommand = FlagHomeVisit | RecordVisit

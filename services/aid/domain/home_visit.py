@@ -72,7 +72,7 @@ def _record_visit(state: HomeVisit, cmd: RecordVisit) -> list[Fact]:
     note = (cmd.note or "").strip() or None
     errors: list[FieldError] = []
     errors += check_effective(
-        "visited_on", cmd.visited_on, cmd.today, cmd.policy, state.flagged_on, "the day the child was flagged"
+        "visited_on", cmd.visited_on, cmd.today, cmd.rules, state.flagged_on, "the day the child was flagged"
     )
     if note is not None and len(note) > MAX_NOTE:
         errors.append(FieldError("note", f"must be at most {MAX_NOTE} characters"))

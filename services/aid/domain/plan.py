@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -170,7 +171,7 @@ def _review_funding(state: Plan, cmd: ReviewFunding) -> list[Fact]:
     sponsorship never raises the budget twice."""
     if state.status == "none":
         total = sum(s.amount_rp for s in cmd.sponsorships)
-        if cmd.enrolled_on is None or cmd.exited or total < cmd.policy.minimum_rp:
+        if cmd.enrolled_on is None or cmd.exited or not cmd.eligible or total < cmd.rules.minimum_rp:
             return []
         start = window_start(cmd)
         event = AidPlanOpened(
@@ -178,9 +179,9 @@ def _review_funding(state: Plan, cmd: ReviewFunding) -> list[Fact]:
             family_id=cmd.family_id,
             kelurahan_code=cmd.kelurahan_code,
             start_date=start,
-            end_date=start + (cmd.policy.days - 1) * ONE_DAY,
-            days=cmd.policy.days,
-            daily_minimum_rp=cmd.policy.daily_minimum_rp,
+            end_date=start + (cmd.rules.days - 1) * ONE_DAY,
+            days=cmd.rules.days,
+            daily_minimum_rp=cmd.rules.daily_minimum_rp,
             budget_rp=total,
             opened_on=start,  # effective: the plan exists from the day it starts
         )
@@ -208,7 +209,7 @@ def reaching_date(cmd: ReviewFunding) -> date:
     ordered = sorted(cmd.sponsorships, key=lambda s: (s.money_from, str(s.sponsorship_id)))
     for s in ordered:
         running += s.amount_rp
-        if running >= cmd.policy.minimum_rp:
+        if running >= cmd.rules.minimum_rp:
             return s.money_from
     raise ValueError("the sponsorships do not reach the minimum")
 
@@ -219,7 +220,7 @@ def window_start(cmd: ReviewFunding) -> date:
     before the programme's start, not after today (funding refuses a future `start_date`; an
     older event that carries one starts the plan today)."""
     assert cmd.enrolled_on is not None
-    start = max(cmd.enrolled_on, reaching_date(cmd), cmd.policy.programme_start)
+    start = max(cmd.enrolled_on, reaching_date(cmd), cmd.rules.programme_start)
     return min(start, cmd.today)
 
 
@@ -273,22 +274,22 @@ def _record_delivery(state: Plan, cmd: RecordDelivery) -> list[Fact]:
     if state.status == "none":
         raise PlanNotFound(cmd.plan_id)
     assert state.window is not None
-    policy = cmd.policy
+    rules = cmd.rules
     errors: list[FieldError] = []
     if cmd.period_to < cmd.period_from:
         errors.append(FieldError("period_to", "must not be before period_from"))
-    elif (cmd.period_to - cmd.delivered_on).days > policy.max_ahead_days:
+    elif (cmd.period_to - cmd.delivered_on).days > rules.max_ahead_days:
         # Food for months ahead is not a delivery the kader can vouch for, and
         # one record could complete the plan on its second day.
         errors.append(
             FieldError(
-                "period_to", f"may be at most {policy.max_ahead_days} days after delivered_on ({cmd.delivered_on})"
+                "period_to", f"may be at most {rules.max_ahead_days} days after delivered_on ({cmd.delivered_on})"
             )
         )
     errors += check_effective(
-        "delivered_on", cmd.delivered_on, cmd.today, policy, state.window.first, "the plan's start"
+        "delivered_on", cmd.delivered_on, cmd.today, rules, state.window.first, "the plan's start"
     )
-    if not errors and cmd.delivered_on > state.window.last + policy.grace_days * ONE_DAY:
+    if not errors and cmd.delivered_on > state.window.last + rules.grace_days * ONE_DAY:
         errors.append(FieldError("delivered_on", f"is after the plan's last day, {state.window.last}"))
     if not errors and cmd.period_from < cmd.delivered_on:
         # Food is not eaten on days already past: a delivery covers days from its hand-over on,
@@ -298,9 +299,9 @@ def _record_delivery(state: Plan, cmd: RecordDelivery) -> list[Fact]:
         errors.append(FieldError("value_rp", "must be a positive number of rupiah"))
     items: list[DeliveredItem] = []
     for i, item in enumerate(cmd.items):
-        food = policy.catalogue.match(item.name)
+        food = rules.catalogue.match(item.name)
         if food is None:
-            known = ", ".join(f.name for f in policy.catalogue.foods)
+            known = ", ".join(f.name for f in rules.catalogue.foods)
             errors.append(FieldError(f"items[{i}].name", f"is not in the city's food catalogue ({known})"))
         else:  # the catalogue's code and name go on the bus, never the typed text
             items.append(DeliveredItem(code=food.code, name=food.name, quantity=item.quantity, unit=item.unit))
@@ -373,7 +374,7 @@ def _confirm(state: Plan, cmd: ConfirmDelivery) -> list[Fact]:
     if cmd.recorded_by is not None and cmd.recorded_by == cmd.confirmed_by:
         raise ConfirmerRecordedDelivery(cmd.delivery_id)
     errors = check_effective(
-        "confirmed_on", cmd.confirmed_on, cmd.today, cmd.policy, delivery.delivered_on, "the delivery"
+        "confirmed_on", cmd.confirmed_on, cmd.today, cmd.rules, delivery.delivered_on, "the delivery"
     )
     photo_ref = cmd.photo_ref.strip() if cmd.photo_ref is not None else None
     if photo_ref is not None and (problem := photo_ref_error(photo_ref)):
@@ -404,9 +405,10 @@ def _record_intervention(state: Plan, cmd: RecordIntervention) -> list[Fact]:
     if not description or len(description) > MAX_DESCRIPTION:
         errors.append(FieldError("description", f"must be 1 to {MAX_DESCRIPTION} characters"))
     if state.window is not None:
-        errors += check_effective("done_on", cmd.done_on, cmd.today, cmd.policy, state.window.first, "the plan's start")
+        errors += check_effective("done_on", cmd.done_on, cmd.today, cmd.rules, state.window.first, "the plan's start")
     if cmd.value_rp < 0:
         errors.append(FieldError("value_rp", "must not be negative"))
+    errors += _source_errors(cmd)
     if errors:
         raise InvalidCommand(errors)
     # After completion a family may still get a latrine or a referral; after its exit, not.
@@ -418,8 +420,33 @@ def _record_intervention(state: Plan, cmd: RecordIntervention) -> list[Fact]:
         kind=cast(InterventionKind, cmd.kind),
         done_on=cmd.done_on,
         value_rp=cmd.value_rp,
+        funded_by="in_kind",
+        source_donor_id=cmd.source_donor_id,
+        source_organisation=cmd.source_organisation,
     )
     return [Fact(event, InterventionNote(description=description, recorded_by=cmd.recorded_by))]
+
+
+# An organisation's code: it goes on the bus and into reports, so a code, never a sentence.
+ORGANISATION_CODE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+
+
+def _source_errors(cmd: RecordIntervention) -> list[FieldError]:
+    """An intervention is given in kind (sponsorships pay food only), from at most one named source."""
+    if cmd.funded_by != "in_kind":
+        return [FieldError("funded_by", "must be in_kind: sponsorships pay the family's food only")]
+    if cmd.source_organisation is None:
+        return []
+    if cmd.source_donor_id is not None:
+        return [FieldError("source_organisation", "name one source: a donor or an organisation, not both")]
+    if not ORGANISATION_CODE.fullmatch(cmd.source_organisation):
+        return [
+            FieldError(
+                "source_organisation",
+                "must be an organisation's code: 1 to 64 lowercase letters, digits, '.', '_' or '-'",
+            )
+        ]
+    return []
 
 
 def _ids(state: Plan) -> dict[str, Any]:

@@ -37,7 +37,7 @@ def decide(state: Session, cmd: HoldSession) -> list[Fact]:
     errors: list[FieldError] = []
     if cmd.topic not in TOPICS:
         errors.append(FieldError("topic", f"must be one of {', '.join(TOPICS)}"))
-    errors += check_effective("held_on", cmd.held_on, cmd.today, cmd.policy)
+    errors += check_effective("held_on", cmd.held_on, cmd.today, cmd.rules)
     if not facilitator or len(facilitator) > MAX_FACILITATOR:
         errors.append(FieldError("facilitator", f"must be 1 to {MAX_FACILITATOR} characters"))
     if not 1 <= len(cmd.family_ids) <= MAX_FAMILIES:

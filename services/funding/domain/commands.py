@@ -82,6 +82,8 @@ class SponsorFamily:
     sponsored_on: date | None = None  # the effective date the sponsorship was made (default: see below)
     enrolled_on: date | None = None  # when the registry enrolled the family (a sponsorship is not before it)
     plan_ended: bool = False  # learned from aid: the family's plan completed or closed (409)
+    eligible: bool = True  # learned from the registry's FamilyEligibilityChanged (409 when False)
+    ineligible_since: date | None = None
     # Family-bound free text: sealed under the family's key beside the stream, never in an event.
     note: str | None = None
 
@@ -110,7 +112,27 @@ class Release:
     on: date
 
 
-SponsorshipCommand = Draw | Release
+@dataclass(frozen=True)
+class ReleaseUnplanned:
+    """Funding's clock: a sponsorship whose family still has no plan `hold_days` after the
+    sponsorship's date goes back to its donor (reason `no_plan`), once the records are known
+    complete past that day (`known_through`, as aid's plan windows: late entry is on time).
+
+    The handler stamps what funding knows of the family: whether aid opened a plan for it, the
+    unreleased total of its sponsorships, and whether the registry still counts it eligible. While
+    that total reaches the plan's minimum for an eligible family, aid opens (or has opened) its
+    plan, so nothing is released: the AidPlanOpened may simply not have reached funding yet."""
+
+    sponsorship_id: UUID
+    hold_days: int
+    known_through: date | None
+    plan_known: bool
+    family_held_rp: int
+    minimum_rp: int
+    eligible: bool
+
+
+SponsorshipCommand = Draw | Release | ReleaseUnplanned
 
 # -- the ledger: reactions to registry and aid facts, each spanning a family's sponsorships --------
 
@@ -142,6 +164,16 @@ class RecordPlan:
 
 
 @dataclass(frozen=True)
+class RecordEligibility:
+    """The registry said the family stopped (or started again) being a programme target."""
+
+    family_id: UUID
+    kelurahan_code: str
+    eligible: bool
+    effective_on: date
+
+
+@dataclass(frozen=True)
 class ClosePlan:
     """Aid closed the plan (any outcome): what is left of the family's sponsorships is released."""
 
@@ -159,6 +191,7 @@ class PayDelivery:
     family_id: UUID
     value_rp: int
     delivered_on: date
+    kelurahan_code: str
 
 
 @dataclass(frozen=True)

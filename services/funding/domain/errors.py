@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from uuid import UUID
 
 from services.funding.domain.rules import rupiah
@@ -55,6 +56,22 @@ class DuplicateContribution(Conflict):
     def __init__(self, donor_id: UUID, reference: str) -> None:
         super().__init__(f"Donor {donor_id} already has a contribution with reference {reference!r}.")
         self.errors = [FieldError("reference", "already recorded for this donor")]
+
+
+class FamilyNotEligible(Conflict):
+    """The registry said the family is no longer a programme target (FamilyEligibilityChanged):
+    no member is a baduta, a pregnant or a breastfeeding mother any more. No new sponsorship."""
+
+    title = "Family is no longer eligible"
+
+    def __init__(self, family_id: UUID, since: date | None) -> None:
+        self.family_id = family_id
+        when = f" since {since.isoformat()}" if since else ""
+        super().__init__(
+            f"Family {family_id} is no longer a programme target{when}: no baduta, pregnant or breastfeeding"
+            " mother; it cannot be sponsored until the registry records one again."
+        )
+        self.errors = [FieldError("family_id", f"family is no longer eligible{when}")]
 
 
 class FamilyNotSponsorable(Conflict):

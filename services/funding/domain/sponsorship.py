@@ -5,14 +5,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from datetime import date, timedelta
 from functools import reduce
 from typing import assert_never
 from uuid import UUID
 
-from services.funding.domain.commands import AllocateFunds, Draw, Release, SponsorFamily, SponsorshipCommand
+from services.funding.domain.commands import (
+    AllocateFunds,
+    Draw,
+    PayDelivery,
+    Release,
+    ReleaseUnplanned,
+    SponsorFamily,
+    SponsorshipCommand,
+)
 from services.funding.domain.donor import Donor
 from services.funding.domain.donor import decide as decide_donor
-from services.funding.domain.errors import DonorNotFound, FamilyNotSponsorable, PlanEnded
+from services.funding.domain.errors import DonorNotFound, FamilyNotEligible, FamilyNotSponsorable, PlanEnded
 from services.funding.domain.rules import (
     DEFAULT_LIMITS,
     Limits,
@@ -22,6 +31,7 @@ from services.funding.domain.rules import (
     start_date_errors,
 )
 from shared.contracts.funding import (
+    DeliveryUnfunded,
     DonorStreamEvent,
     DonorType,
     FamilySponsored,
@@ -41,6 +51,7 @@ class Sponsorship:
     donor_id: UUID | None = None
     donor_type: DonorType | None = None
     family_id: UUID | None = None
+    sponsored_on: date | None = None
     version: int = 0
     amount_rp: int = 0
     drawn_rp: int = 0
@@ -86,6 +97,8 @@ def sponsor(
         raise FamilyNotSponsorable(command.family_id, command.family_status)
     if command.plan_ended:
         raise PlanEnded(command.family_id)
+    if not command.eligible:
+        raise FamilyNotEligible(command.family_id, command.ineligible_since)
     allocation = decide_donor(
         donor,
         AllocateFunds(
@@ -150,8 +163,29 @@ def decide(state: Sponsorship, command: SponsorshipCommand) -> list[SponsorshipS
                     released_on=command.on,
                 )
             ]
+        case ReleaseUnplanned():
+            return _release_unplanned(state, command)
         case _:
             assert_never(command)
+
+
+def hold_ends(sponsored_on: date, hold_days: int) -> date:
+    """The last day a sponsorship waits for its family's plan."""
+    return sponsored_on + timedelta(days=hold_days)
+
+
+def _release_unplanned(state: Sponsorship, cmd: ReleaseUnplanned) -> list[SponsorshipStreamEvent]:
+    """README, "Money held for a plan": released on the day its hold ends (an effective date, the
+    same whenever the clock runs), once the records are known complete past that day."""
+    assert state.sponsored_on is not None
+    if state.released_reason is not None or state.remaining_rp <= 0 or state.drawn_rp > 0 or cmd.plan_known:
+        return []
+    ends = hold_ends(state.sponsored_on, cmd.hold_days)
+    if cmd.known_through is None or cmd.known_through <= ends:
+        return []
+    if cmd.eligible and cmd.family_held_rp >= cmd.minimum_rp:
+        return []  # aid opens the plan from this money (it may not have told funding yet)
+    return decide(state, Release(state.sponsorship_id or cmd.sponsorship_id, "no_plan", None, ends))
 
 
 def split_delivery(open_remaining: Sequence[tuple[UUID, int]], value_rp: int) -> tuple[list[tuple[UUID, int]], int]:
@@ -171,6 +205,32 @@ def split_delivery(open_remaining: Sequence[tuple[UUID, int]], value_rp: int) ->
     return draws, unpaid
 
 
+def pay_delivery(
+    open_remaining: Sequence[tuple[UUID, int]], command: PayDelivery
+) -> tuple[list[Draw], list[DeliveryUnfunded]]:
+    """A delivery's payment: a Draw on each sponsorship touched, oldest first, and, when they
+    cannot pay it all, the unpaid rest as a fact. Food already delivered is never refused, so the
+    shortfall is recorded rather than raised: `value_rp` = the draws + `unfunded_rp`, always."""
+    draws, unpaid = split_delivery(open_remaining, command.value_rp)
+    commands = [
+        Draw(sponsorship_id, command.delivery_id, command.plan_id, amount, command.delivered_on)
+        for sponsorship_id, amount in draws
+    ]
+    if unpaid <= 0:
+        return commands, []
+    unfunded = DeliveryUnfunded(
+        delivery_id=command.delivery_id,
+        plan_id=command.plan_id,
+        family_id=command.family_id,
+        kelurahan_code=command.kelurahan_code,
+        value_rp=command.value_rp,
+        drawn_rp=command.value_rp - unpaid,
+        unfunded_rp=unpaid,
+        delivered_on=command.delivered_on,
+    )
+    return commands, [unfunded]
+
+
 # -- evolve ---------------------------------------------------------------------------------
 
 
@@ -184,6 +244,7 @@ def evolve(state: Sponsorship, event: SponsorshipStreamEvent) -> Sponsorship:
                 donor_id=event.donor_id,
                 donor_type=event.donor_type,
                 family_id=event.family_id,
+                sponsored_on=event.sponsored_on,
                 amount_rp=event.amount_rp,
             )
         case SponsorshipDrawn():

@@ -45,6 +45,7 @@ from services.registry.reference import DEFAULT_RULES, EXIT_REASONS, MOTHER_ROLE
 from shared.contracts.registry import (
     ChildAgedOut,
     ExitReason,
+    FamilyEligibilityChanged,
     FamilyEnrolled,
     FamilyExited,
     FamilyRegistered,
@@ -100,6 +101,7 @@ class Family:
     enrolled_on: date | None = None
     exited_on: date | None = None
     exit_reason: ExitReason | None = None
+    eligible: bool = True  # as last published (FamilyEligibilityChanged); True until one says otherwise
 
     @property
     def is_active(self) -> bool:
@@ -224,7 +226,7 @@ def _add_member(state: Family, cmd: AddMember, rules: Rules, programme: Programm
         added_on=on,
         added_by=cmd.added_by,
     )
-    return [Fact(event, _personal(cmd.member))]
+    return _with_eligibility(state, [Fact(event, _personal(cmd.member))], on, rules)
 
 
 def _verify(state: Family, cmd: VerifyFamily, rules: Rules, programme: Programme) -> list[Fact]:
@@ -384,7 +386,7 @@ def _record_birth(state: Family, cmd: RecordBirth, rules: Rules, programme: Prog
         added_on=cmd.born_on,
         added_by=cmd.recorded_by,
     )
-    return [*facts, Fact(added, _personal(baby))]
+    return _with_eligibility(state, [*facts, Fact(added, _personal(baby))], cmd.born_on, rules)
 
 
 def aging_out_on(member: MemberState, rules: Rules = DEFAULT_RULES) -> date | None:
@@ -404,14 +406,31 @@ def _age_out(state: Family, cmd: AgeOutChildren, rules: Rules) -> list[Fact]:
     due = sorted(
         (day, m.member_id) for m in state.members if (day := aging_out_on(m, rules)) is not None and day <= cmd.today
     )
-    return [
-        Fact(
-            ChildAgedOut(
-                family_id=cmd.family_id, member_id=member_id, kelurahan_code=state.kelurahan_code, aged_out_on=day
-            )
+    facts: list[Fact] = []
+    for day, member_id in due:
+        aged = ChildAgedOut(
+            family_id=cmd.family_id, member_id=member_id, kelurahan_code=state.kelurahan_code, aged_out_on=day
         )
-        for day, member_id in due
-    ]
+        step = _with_eligibility(state, [Fact(aged)], day, rules)
+        state = reduce(evolve, step, state)
+        facts += step
+    return facts
+
+
+def _with_eligibility(state: Family, facts: list[Fact], on: date, rules: Rules) -> list[Fact]:
+    """`facts`, followed by a FamilyEligibilityChanged when they make an enrolled family stop (or
+    start again) being a programme target on `on`: its last baduta aged out with no pregnant or
+    breastfeeding mother left; a newborn or a pregnancy made it one again (README, "Eligibility")."""
+    after = reduce(evolve, facts, state)
+    if after.status != "enrolled" or after.family_id is None:
+        return facts
+    eligible = not ineligibility(after, on, rules)
+    if eligible == after.eligible:
+        return facts
+    changed = FamilyEligibilityChanged(
+        family_id=after.family_id, kelurahan_code=after.kelurahan_code, eligible=eligible, effective_on=on
+    )
+    return [*facts, Fact(changed)]
 
 
 def ineligibility(state: Family, on: date, rules: Rules = DEFAULT_RULES) -> list[FieldError]:
@@ -545,6 +564,8 @@ def _apply(state: Family, event: RegistryEvent, personal: PersonalPart | None) -
                 state,
                 members=tuple(replace(m, role="other") if m.member_id == event.member_id else m for m in state.members),
             )
+        case FamilyEligibilityChanged():
+            return replace(state, eligible=event.eligible)
         case PersonalDataErased():
             return replace(
                 state,

@@ -3,10 +3,8 @@ funding would publish them, and reading what aid put on the bus."""
 
 from __future__ import annotations
 
-import json
-from collections import defaultdict
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -14,40 +12,28 @@ import asyncpg
 import httpx
 from fastapi import FastAPI
 from nats.js import JetStreamContext
-from nats.js.errors import NotFoundError
 
-from shared.auth import issue_token
 from shared.contracts.base import Event
 from shared.contracts.funding import FamilySponsored, SponsorshipDrawn, SponsorshipReleased
 from shared.contracts.registry import (
-    FamilyEnrolled,
-    FamilyExited,
-    FamilyRegistered,
-    FamilyVerified,
     GrowthMeasured,
     MemberSummary,
     Role,
 )
-from shared.messaging import MSG_ID_HEADER, Envelope, stream_name
-from shared.nats_setup import ensure_stream, owned_stream_config
-from shared.testing import TEST_SIGNING_KEY, wait_until
+from shared.messaging import Envelope
+from shared.testing import bearer, facts, wait_until
+from shared.testing.bus import Publisher, declare_streams, stream_messages
 
 MEDONO = "33.75.01.1002"
 KAUMAN = "33.75.02.1004"
 TODAY = date(2026, 3, 2)
 MINIMUM = 2_700_000
+EARLIER, MIDDLE = date(2026, 1, 2), date(2026, 2, 2)  # monthly weighings before TODAY
 COUNTS: dict[Role, int] = {"pregnant_mother": 0, "breastfeeding_mother": 1, "baduta": 1, "other": 0}
 
 
 def token(role: str, kelurahan: str | None = None, sub: str | None = None) -> dict[str, str]:
-    jwt = issue_token(
-        TEST_SIGNING_KEY,
-        role=role,
-        sub=sub or f"{role}-test",
-        kelurahan=kelurahan,
-        donor_id="d-1" if role == "donor" else None,
-    )
-    return {"Authorization": f"Bearer {jwt}"}
+    return bearer(role, sub=sub, kelurahan=kelurahan, donor_id="d-1" if role == "donor" else None)
 
 
 @dataclass
@@ -81,46 +67,22 @@ class Aid:
 
 async def declare_upstream_streams(js: JetStreamContext) -> None:
     """What the registry and funding do at their start: declare the streams they own."""
-    for context in ("registry", "funding"):
-        await ensure_stream(js, owned_stream_config(context))
+    await declare_streams(js, "registry", "funding")
+
+
+def _of(s: FamilySponsored) -> dict[str, Any]:
+    """Whose money a sponsorship's later events name."""
+    return {
+        "sponsorship_id": s.sponsorship_id,
+        "donor_id": s.donor_id,
+        "donor_type": "individual",
+        "family_id": s.family_id,
+    }
 
 
 @dataclass
-class Upstream:
-    """Publishes registry and funding events the way their outbox relays do: subject from the
-    event, `Nats-Msg-Id` = event id, consecutive versions per stream."""
-
-    js: JetStreamContext
-    versions: dict[UUID, int] = field(default_factory=lambda: defaultdict(int))
-
-    def envelope(self, event: Event) -> Envelope:
-        stream_id = event.aggregate_id()
-        self.versions[stream_id] += 1
-        return Envelope(
-            event_id=uuid4(),
-            event_type=event.event_type,
-            schema_version=event.schema_version,
-            stream_id=stream_id,
-            stream_version=self.versions[stream_id],
-            occurred_at=datetime.now(UTC),
-            correlation_id=uuid4(),
-            data=event.model_dump(mode="json"),
-        )
-
-    async def publish(self, env: Envelope, subject: str, msg_id: str | None = None) -> None:
-        context = subject.split(".")[1]
-        await self.js.publish(
-            subject,
-            env.to_bytes(),
-            stream=stream_name(context),
-            timeout=5.0,
-            headers={MSG_ID_HEADER: msg_id or str(env.event_id)},
-        )
-
-    async def emit(self, event: Event) -> Envelope:
-        env = self.envelope(event)
-        await self.publish(env, event.subject())
-        return env
+class Upstream(Publisher):
+    """Publishes registry and funding events the way their outbox relays do (shared.testing.bus)."""
 
     def enrolment(self, family_id: UUID, kelurahan: str = MEDONO, on: date = TODAY) -> list[Event]:
         """The registry's history of an enrolled family: registered, verified, enrolled (v1..v3)."""
@@ -128,27 +90,7 @@ class Upstream:
             MemberSummary(member_id=uuid4(), role="breastfeeding_mother", sex="F", age_months=300),
             MemberSummary(member_id=uuid4(), role="baduta", sex="M", age_months=6),
         ]
-        return [
-            FamilyRegistered(
-                family_id=family_id,
-                kelurahan_code=kelurahan,
-                kecamatan_code=kelurahan[:8],
-                members=members,
-                member_counts=COUNTS,
-                risk_factors=["poor"],
-                registered_on=on,
-                registered_by="kader-test",
-            ),
-            FamilyVerified(family_id=family_id, kelurahan_code=kelurahan, verified_on=on, verified_by="lurah-test"),
-            FamilyEnrolled(
-                family_id=family_id,
-                kelurahan_code=kelurahan,
-                kecamatan_code=kelurahan[:8],
-                member_counts=COUNTS,
-                risk_factors=["poor"],
-                enrolled_on=on,
-            ),
-        ]
+        return facts.enrolment(family_id, on, members, COUNTS, kelurahan=kelurahan)
 
     async def enrol(self, family_id: UUID, kelurahan: str = MEDONO, on: date = TODAY) -> None:
         for event in self.enrolment(family_id, kelurahan, on):
@@ -181,32 +123,12 @@ class Upstream:
         return event
 
     async def draw(self, s: FamilySponsored, amount_rp: int, plan_id: UUID) -> None:
-        await self.emit(
-            SponsorshipDrawn(
-                sponsorship_id=s.sponsorship_id,
-                donor_id=s.donor_id,
-                donor_type="individual",
-                family_id=s.family_id,
-                amount_rp=amount_rp,
-                delivery_id=uuid4(),
-                plan_id=plan_id,
-                drawn_on=TODAY,
-                remaining_rp=s.amount_rp - amount_rp,
-            )
-        )
+        drawn = {"amount_rp": amount_rp, "delivery_id": uuid4(), "plan_id": plan_id, "drawn_on": TODAY}
+        await self.emit(SponsorshipDrawn.model_validate(_of(s) | drawn | {"remaining_rp": s.amount_rp - amount_rp}))
 
     async def release(self, s: FamilySponsored, amount_rp: int) -> None:
-        await self.emit(
-            SponsorshipReleased(
-                sponsorship_id=s.sponsorship_id,
-                donor_id=s.donor_id,
-                donor_type="individual",
-                family_id=s.family_id,
-                amount_rp=amount_rp,
-                reason="family_exited",
-                released_on=TODAY,
-            )
-        )
+        released = {"amount_rp": amount_rp, "reason": "family_exited", "released_on": TODAY}
+        await self.emit(SponsorshipReleased.model_validate(_of(s) | released))
 
     def measurement(
         self, family_id: UUID, child: UUID, on: date, weight_kg: float, kelurahan: str = MEDONO
@@ -235,31 +157,12 @@ class Upstream:
         return await self.emit(self.measurement(family_id, child, on, weight_kg, kelurahan))
 
     async def exit(self, family_id: UUID, kelurahan: str = MEDONO, on: date = TODAY) -> None:
-        await self.emit(
-            FamilyExited(
-                family_id=family_id,
-                kelurahan_code=kelurahan,
-                reason="moved_away",
-                exited_on=on,
-                previous_status="enrolled",
-                exited_by="kader-test",
-            )
-        )
+        await self.emit(facts.exit_of(family_id, on, kelurahan=kelurahan, by="kader-test"))
 
 
 async def aid_events(js: JetStreamContext) -> list[dict[str, Any]]:
     """Every message now in GENTING_AID, by sequence, with its subject and Nats-Msg-Id."""
-    try:
-        state = (await js.stream_info("GENTING_AID")).state
-    except NotFoundError:
-        return []
-    out = []
-    for seq in range(state.first_seq, state.last_seq + 1) if state.messages else ():
-        msg = await js.get_msg("GENTING_AID", seq)
-        out.append(
-            {"subject": msg.subject, "msg_id": (msg.headers or {}).get(MSG_ID_HEADER), **json.loads(msg.data or b"{}")}
-        )
-    return out
+    return await stream_messages(js, "GENTING_AID")
 
 
 async def wait_events(
@@ -303,3 +206,15 @@ def delivery(first: date, days: int, value_rp: int | None = None, delivered_on: 
         ],
         "delivered_on": delivered_on.isoformat(),
     }
+
+
+async def a_family_not_gaining(aid: Aid) -> tuple[UUID, UUID, dict[str, Any]]:
+    """(family, child, plan): enrolled and sponsored since EARLIER, its child weighed monthly and
+    gaining nothing for two months, so flagged for a home visit on TODAY."""
+    family, child = uuid4(), uuid4()
+    await aid.upstream.enrol(family, on=EARLIER)
+    await aid.upstream.sponsor(family, start=EARLIER)
+    plan = await wait_plan(aid.http, family)
+    for on, kg in ((EARLIER, 7.5), (MIDDLE, 7.5), (TODAY, 7.4)):
+        await aid.upstream.measure(family, child, on, kg)
+    return family, child, plan

@@ -98,6 +98,18 @@ class TestDeliveries:
         assert field in [e["field"] for e in response.json()["errors"]]
         assert await stored(aid) == before
 
+    async def test_a_delivery_covers_at_most_fourteen_days_past_its_handing_over_by_default(self, aid: Aid) -> None:
+        # The service runs with GENTING_DELIVERY_MAX_AHEAD_DAYS unset: the default is the rule.
+        plan = await open_plan(aid)
+        before = await stored(aid)
+        too_far = await deliver(aid, plan, delivery(day(1), 16, delivered_on=day(1)))
+        assert too_far.status_code == 422, too_far.text
+        assert [e["field"] for e in too_far.json()["errors"]] == ["period_to"]
+        assert await stored(aid) == before
+        fourteen_ahead = await deliver(aid, plan, delivery(day(1), 15, delivered_on=day(1)))
+        assert fourteen_ahead.status_code == 201, fourteen_ahead.text
+        assert fourteen_ahead.json()["days_covered"] == 15
+
     async def test_a_delivery_overlapping_covered_days_is_a_conflict(self, aid: Aid) -> None:
         plan = await open_plan(aid)
         assert (await deliver(aid, plan, delivery(day(1), 7))).status_code == 201
@@ -318,6 +330,29 @@ class TestInterventionsAndSessions:
         )
         assert bad.status_code == 422
         assert {e["field"] for e in bad.json()["errors"]} == {"kind", "value_rp"}
+
+    async def test_an_intervention_is_given_in_kind_by_the_source_it_names(self, aid: Aid) -> None:
+        plan = await open_plan(aid)
+        url = f"/plans/{plan['plan_id']}/interventions"
+        body = {
+            "kind": "clean_water",
+            "description": "Sambungan PDAM",
+            "done_on": TODAY.isoformat(),
+            "value_rp": 750_000,
+        }
+        for refused, field in (
+            ({"source_organisation": "Pak Budi di Jl. Merdeka"}, "source_organisation"),
+            ({"funded_by": "sponsorship"}, "funded_by"),
+        ):
+            bad = await aid.http.post(url, json=body | refused, headers=KADER)
+            assert bad.status_code == 422, bad.text
+            assert [e["field"] for e in bad.json()["errors"]] == [field]
+        response = await aid.http.post(url, json=body | {"source_organisation": "pdam"}, headers=KADER)
+        assert response.status_code == 201, response.text
+        [event] = await wait_events(aid.js, "InterventionRecorded")  # the refusals recorded nothing
+        assert (event["data"]["funded_by"], event["data"]["source_organisation"]) == ("in_kind", "pdam")
+        [shown] = (await aid.http.get(f"/plans/{plan['plan_id']}", headers=KADER)).json()["interventions"]
+        assert (shown["funded_by"], shown["source_organisation"], shown["source_donor_id"]) == ("in_kind", "pdam", None)
 
     async def test_a_session_for_enrolled_families_keeps_the_facilitator_in_aid(self, aid: Aid) -> None:
         plan = await open_plan(aid)

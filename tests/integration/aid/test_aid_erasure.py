@@ -4,40 +4,34 @@ open any more (the family's key is gone). Another family's texts stay."""
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
 import asyncpg
 import pytest
-from aid_support import MEDONO, TODAY, Aid, delivery, token, wait_events, wait_plan
+from aid_support import MEDONO, TODAY, Aid, a_family_not_gaining, delivery, token, wait_events, wait_plan
 
 from genting.backup import backup, restore
 from genting.recovery import reconcile_after_restore
 from services.aid.app import repositories
 from services.aid.domain import flag_id_for, plan_id_for
 from services.aid.replay import rebuild
-from shared.contracts.registry import ChildAgedOut, FamilyExited, PersonalDataErased
+from shared.contracts.registry import ChildAgedOut, PersonalDataErased
 from shared.db import connect
 from shared.testing import wait_until
+from shared.testing.facts import exit_of
 
 pytestmark = pytest.mark.integration
 
 KADER, LURAH, ADMIN = token("kader", MEDONO), token("lurah", MEDONO), token("admin")
-EARLIER, MIDDLE = date(2026, 1, 2), date(2026, 2, 2)  # monthly weighings before TODAY (2 March)
 
 
 async def a_family_with_texts(aid: Aid, tag: str) -> dict[str, Any]:
     """An enrolled, sponsored family whose child gained nothing for two months; a delivery
     confirmed with a photo, an intervention and a home visit, each with the family's free text
     (`tag` makes it unique), the commands sent with Idempotency-Keys (their answers are kept)."""
-    family, child = uuid4(), uuid4()
-    await aid.upstream.enrol(family, on=EARLIER)
-    await aid.upstream.sponsor(family, start=EARLIER)
-    plan = await wait_plan(aid.http, family)
-    for on, kg in ((EARLIER, 7.5), (MIDDLE, 7.5), (TODAY, 7.4)):
-        await aid.upstream.measure(family, child, on, kg)
+    family, child, plan = await a_family_not_gaining(aid)
     texts = {
         "photo": f"s3://genting-proof/{tag}/bukti.jpg",
         "description": f"Bedah rumah keluarga {tag}",
@@ -196,16 +190,7 @@ async def test_an_erasure_arriving_ahead_of_a_missing_event_is_applied_at_once(a
     after the gap still apply once it fills."""
     f = await a_family_with_texts(aid, "Tini")
     family = f["family"]
-    missing = aid.upstream.envelope(
-        FamilyExited(
-            family_id=family,
-            kelurahan_code=MEDONO,
-            reason="moved_away",
-            exited_on=TODAY,
-            previous_status="enrolled",
-            exited_by="lurah-test",
-        )
-    )
+    missing = aid.upstream.envelope(exit_of(family, TODAY, kelurahan=MEDONO))
     await aid.upstream.emit(
         PersonalDataErased(family_id=family, kelurahan_code=MEDONO, erased_on=TODAY, erased_by="admin-test")
     )
@@ -255,6 +240,30 @@ async def test_a_note_recorded_after_the_erasure_makes_no_new_key_for_the_family
     assert answer.status_code == 201, answer.text
     assert await aid.pool.fetchval("select count(*) from family_keys where family_id = $1", f["family"]) == 0
     assert late not in (await aid.http.get(f"/plans/{f['plan_id']}", headers=ADMIN)).text
+    assert await rows_holding(aid.pool, late) == []
+
+
+async def test_a_grievance_naming_a_family_filed_after_its_erasure_keeps_no_text(aid: Aid) -> None:
+    """The tombstone for a new stream: a grievance filed about an erased family is tracked and
+    counted, but what it says is sealed for no one, and no key for the family exists again."""
+    family = uuid4()
+    await aid.upstream.emit(
+        PersonalDataErased(family_id=family, kelurahan_code=MEDONO, erased_on=TODAY, erased_by="admin-test")
+    )
+    await wait_until(
+        lambda: aid.pool.fetchval("select 1 from erased_families where family_id = $1", family),
+        message="the family erased",
+    )
+    late = "Bu Sri di RT 02 belum menerima beras"
+    filed = await aid.http.post(
+        "/grievances",
+        json={"kelurahan_code": MEDONO, "category": "missed_delivery", "description": late, "family_id": str(family)},
+    )
+    assert filed.status_code == 201, filed.text
+    listed = (await aid.http.get("/grievances", headers=ADMIN)).json()["items"]
+    [shown] = [g for g in listed if g["grievance_id"] == filed.json()["grievance_id"]]
+    assert (shown["description"], shown["category"]) == (None, "missed_delivery")
+    assert await aid.pool.fetchval("select count(*) from family_keys where family_id = $1", family) == 0
     assert await rows_holding(aid.pool, late) == []
 
 

@@ -33,7 +33,8 @@ from services.aid.app import create_app
 from services.aid.photo_store import S3PhotoStore, sniff
 from services.aid.settings import AidSettings
 from shared.contracts.registry import PersonalDataErased
-from shared.testing import TEST_DATA_KEY, TEST_JWKS_FILE, wait_until
+from shared.testing import wait_until
+from shared.testing.apps import serving, settings_for
 
 pytestmark = pytest.mark.integration
 
@@ -46,22 +47,13 @@ JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 40
 async def aid(database_url: str, nc: Client, js_clean: str, tmp_path: Path) -> AsyncIterator[Aid]:
     js = nc.jetstream()
     await declare_upstream_streams(js)
-    settings = AidSettings.model_validate(
-        {
-            "database_url": database_url,
-            "nats_url": js_clean,
-            "jwks_file": TEST_JWKS_FILE,
-            "data_key": TEST_DATA_KEY,
-            "relay_poll_seconds": 0.2,
-            "clock_interval_seconds": 3600.0,
-            "photo_dir": tmp_path / "photos",
-        }
+    settings = settings_for(
+        AidSettings, database_url, js_clean, clock_interval_seconds=3600.0, photo_dir=tmp_path / "photos"
     )
     app = create_app(settings)
     app.state.clock = FakeClock()
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://aid") as http:
-            yield Aid(http, app, app.state.clock, Upstream(js), js)
+    async with serving(app, "aid") as http:
+        yield Aid(http, app, app.state.clock, Upstream(js), js)
 
 
 async def a_delivery(aid: Aid) -> tuple[UUID, str]:

@@ -23,6 +23,7 @@ from aid_support import (
 from nats.js.errors import NotFoundError
 
 from services.aid.domain import plan_id_for
+from shared.contracts.registry import FamilyEligibilityChanged
 from shared.testing import wait_until
 
 pytestmark = pytest.mark.integration
@@ -92,6 +93,34 @@ class TestOpening:
         await aid.upstream.sponsor(family, 2 * MINIMUM)
         await wait_until(lambda: drained(aid), message="both consumers drained")
         assert await plan_events(aid, family) == []
+
+    async def test_a_family_no_longer_eligible_gets_no_new_plan_and_gets_one_once_eligible_again(
+        self, aid: Aid
+    ) -> None:
+        family = uuid4()
+        await aid.upstream.enrol(family, on=TODAY - timedelta(days=30))
+        ineligible = FamilyEligibilityChanged(
+            family_id=family, kelurahan_code=MEDONO, eligible=False, effective_on=TODAY - timedelta(days=20)
+        )
+        await aid.upstream.emit(ineligible)
+        await wait_until(lambda: drained(aid), message="registry drained")
+        await aid.upstream.sponsor(family, 2 * MINIMUM)
+        await wait_until(lambda: drained(aid), message="both consumers drained")
+        assert await plan_events(aid, family) == []
+        # A newborn: eligible again, and the money already held opens the plan.
+        await aid.upstream.emit(ineligible.model_copy(update={"eligible": True, "effective_on": TODAY}))
+        await wait_plan(aid.http, family)
+
+    async def test_a_running_plan_runs_on_when_the_family_stops_being_eligible(self, aid: Aid) -> None:
+        family = uuid4()
+        await aid.upstream.enrol(family)
+        await aid.upstream.sponsor(family)
+        await wait_plan(aid.http, family)
+        changed = FamilyEligibilityChanged(family_id=family, kelurahan_code=MEDONO, eligible=False, effective_on=TODAY)
+        await aid.upstream.emit(changed)
+        await aid.upstream.sponsor(family, 800_000)
+        plan = await wait_plan(aid.http, family, budget_rp=MINIMUM + 800_000)
+        assert plan["status"] == "active"
 
 
 class TestBudgetAndExit:

@@ -14,8 +14,8 @@ from nats.js.errors import NotFoundError
 
 from services.aid import replay
 from services.aid.app import repositories
-from services.aid.projections import VIEWS
 from services.aid.replay import rebuild, reset_policies
+from services.aid.views import VIEWS
 from shared.testing import TEST_DATA_KEY, TEST_JWKS_FILE, wait_until
 
 pytestmark = pytest.mark.integration

@@ -5,12 +5,11 @@ read from the app itself, so a new route without an expectation here fails the t
 from __future__ import annotations
 
 import time
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
-from uuid import uuid4
 
 import pytest
-from aid_support import KAUMAN, MEDONO, TODAY, Aid, delivery, token, wait_plan
+from aid_support import EARLIER, KAUMAN, MEDONO, TODAY, Aid, a_family_not_gaining, delivery, token
 from fastapi.routing import iter_route_contexts
 
 from services.aid.domain import flag_id_for
@@ -19,7 +18,6 @@ from shared.testing import TEST_SIGNING_KEY, wait_until
 
 pytestmark = pytest.mark.integration
 
-EARLIER, MIDDLE = date(2026, 1, 2), date(2026, 2, 2)  # monthly weighings before TODAY (2 March)
 # A minimal JPEG: its magic bytes and some payload (the service sniffs the type, it does not decode).
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 4
 
@@ -84,7 +82,7 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
 def app_routes(aid: Aid) -> set[tuple[str, str]]:
     """Every (method, path) the app answers (HEAD aside; the static files mount has no methods)."""
     return {
-        (method, context.path)
+        (str(method), str(context.path))
         for context in iter_route_contexts(aid.app.routes)
         for method in getattr(context, "methods", None) or ()
         if method != "HEAD"
@@ -93,12 +91,7 @@ def app_routes(aid: Aid) -> set[tuple[str, str]]:
 
 async def a_medono_family(aid: Aid) -> dict[str, str]:
     """A Medono family with a plan, a delivery to confirm, and a child flagged for a home visit."""
-    family, child = uuid4(), uuid4()
-    await aid.upstream.enrol(family, on=EARLIER)
-    await aid.upstream.sponsor(family, start=EARLIER)
-    plan = await wait_plan(aid.http, family)
-    for on, kg in ((EARLIER, 7.5), (MIDDLE, 7.5), (TODAY, 7.4)):
-        await aid.upstream.measure(family, child, on, kg)
+    family, child, plan = await a_family_not_gaining(aid)
     flag_id = flag_id_for(child, TODAY)
     await wait_until(
         lambda: aid.pool.fetchval("select 1 from home_visits_view where flag_id = $1", flag_id), message="the flag"
@@ -166,7 +159,8 @@ async def test_every_route_answers_each_role_in_and_out_of_scope_as_documented(a
     routes = app_routes(aid)
     assert routes == set(ALLOWED), f"routes without an expectation: {routes - set(ALLOWED)}"
     ids = await a_medono_family(aid)
-    wrong, succeeded = [], set()
+    wrong: list[str] = []
+    succeeded: set[tuple[str, str, str]] = set()
     for (method, path), allowed in sorted(ALLOWED.items()):
         for caller, headers in CALLERS.items():
             done_here = len([s for s in succeeded if s[:2] == (method, path)])
@@ -187,3 +181,17 @@ async def test_every_route_answers_each_role_in_and_out_of_scope_as_documented(a
     assert wrong == []
     # Every route was actually carried out by someone allowed (not only refused).
     assert {(m, p) for m, p, _ in succeeded} == set(ALLOWED)
+
+
+async def test_a_token_may_live_twelve_hours_and_not_a_second_more(aid: Aid) -> None:
+    """The service runs with GENTING_JWT_MAX_LIFETIME_HOURS unset: the default cap is the rule."""
+
+    def bearer(lifetime: int) -> dict[str, str]:
+        jwt = issue_token(TEST_SIGNING_KEY, role="admin", sub="admin-long", ttl_seconds=lifetime)
+        return {"Authorization": f"Bearer {jwt}"}
+
+    assert (await aid.http.get("/plans", headers=bearer(12 * 3600))).status_code == 200
+    refused = await aid.http.get("/plans", headers=bearer(12 * 3600 + 1))
+    assert refused.status_code == 401, refused.text
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert "at most 12 h" in refused.json()["detail"]

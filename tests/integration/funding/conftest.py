@@ -5,26 +5,18 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import httpx
 import pytest
 from funding_support import TODAY, Funding, Upstream
 
 from services.funding.app import create_app
 from services.funding.settings import FundingSettings
-from shared.nats_setup import connect, ensure_stream, owned_stream_config
-from shared.testing import TEST_DATA_KEY, TEST_JWKS_FILE
+from shared.nats_setup import connect
+from shared.testing.apps import serving, settings_for
+from shared.testing.bus import declare_streams
 
 
 def funding_settings(database_url: str, nats_url: str, **overrides: object) -> FundingSettings:
-    return FundingSettings(
-        service="funding",
-        database_url=database_url,
-        nats_url=nats_url,
-        jwks_file=TEST_JWKS_FILE,
-        data_key=TEST_DATA_KEY,
-        relay_poll_seconds=0.2,
-        **overrides,
-    )  # type: ignore[arg-type]
+    return settings_for(FundingSettings, database_url, nats_url, **({"service": "funding"} | overrides))
 
 
 @pytest.fixture
@@ -34,13 +26,10 @@ async def funding(database_url: str, js_clean: str) -> AsyncIterator[Funding]:
         js = nc.jetstream()
         # The upstream streams exist before funding starts (their owners declare them), so the
         # feeds bind at once instead of retrying every second.
-        for context in ("registry", "aid"):
-            await ensure_stream(js, owned_stream_config(context))
+        await declare_streams(js, "registry", "aid")
         app = create_app(funding_settings(database_url, js_clean))
         app.state.clock = lambda: TODAY
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://funding") as client:
-                yield Funding(client, app, Upstream(js))
+        async with serving(app, "funding") as client:
+            yield Funding(client, app, Upstream(js))
     finally:
         await nc.close()

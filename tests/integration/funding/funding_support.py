@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -14,22 +14,27 @@ import httpx
 from fastapi import FastAPI
 from nats.js import JetStreamContext
 
-from shared.auth import issue_token
 from shared.contracts import Event, aid, registry
-from shared.contracts.aid import AidDelivered, AidPlanClosed, AidPlanCompleted, AidPlanOpened, DeliveredItem
+from shared.contracts.aid import (
+    AidDelivered,
+    AidPlanClosed,
+    AidPlanCompleted,
+    AidPlanOpened,
+    DeliveredItem,
+    PlanOutcome,
+)
 from shared.contracts.registry import FamilyEnrolled, FamilyExited
 from shared.messaging import MSG_ID_HEADER, Envelope, stream_name
-from shared.testing import TEST_SIGNING_KEY, wait_until
+from shared.testing import bearer, wait_until
+from shared.testing.bus import envelope_of
+from shared.testing.facts import exit_of, plan_opened
 
 MEDONO = "33.75.01.1002"
 TODAY = date(2025, 7, 1)
 
 
 def token(role: str, donor_id: UUID | str | None = None, sub: str | None = None) -> dict[str, str]:
-    jwt = issue_token(
-        TEST_SIGNING_KEY, role=role, sub=sub or f"{role}-test", donor_id=str(donor_id) if donor_id else None
-    )
-    return {"Authorization": f"Bearer {jwt}"}
+    return bearer(role, sub=sub, donor_id=str(donor_id) if donor_id else None)
 
 
 ADMIN = token("admin")
@@ -51,16 +56,7 @@ class Upstream:
         if version is None:
             self.versions[stream_id] += 1
             version = self.versions[stream_id]
-        return Envelope(
-            event_id=uuid4(),
-            event_type=event.event_type,
-            schema_version=event.schema_version,
-            stream_id=stream_id,
-            stream_version=version,
-            occurred_at=datetime.now(UTC),
-            correlation_id=uuid4(),
-            data=event.model_dump(mode="json"),
-        )
+        return envelope_of(event, version, correlation_id=uuid4())
 
     async def publish(self, envelope: Envelope, msg_id: str | None = None) -> bool:
         """True when JetStream stored it (False: dropped as a duplicate within its window)."""
@@ -101,29 +97,12 @@ class Upstream:
         return family_id
 
     def exited(self, family_id: UUID, on: date = TODAY) -> FamilyExited:
-        return FamilyExited(
-            family_id=family_id,
-            kelurahan_code=MEDONO,
-            reason="moved_away",
-            exited_on=on,
-            previous_status="enrolled",
-            exited_by="lurah-test",
-        )
+        return exit_of(family_id, on, kelurahan=MEDONO)
 
     def opened(self, family_id: UUID, plan_id: UUID | None = None, budget_rp: int = 2_700_000) -> AidPlanOpened:
         plan_id = plan_id or uuid4()
         self.plans[plan_id] = family_id
-        return AidPlanOpened(
-            plan_id=plan_id,
-            family_id=family_id,
-            kelurahan_code=MEDONO,
-            start_date=TODAY,
-            end_date=TODAY + timedelta(days=179),
-            days=180,
-            daily_minimum_rp=15_000,
-            budget_rp=budget_rp,
-            opened_on=TODAY,
-        )
+        return plan_opened(plan_id, family_id, TODAY, budget_rp=budget_rp, kelurahan=MEDONO)
 
     def delivered(self, plan_id: UUID, value_rp: int, days: int = 7, delivery_id: UUID | None = None) -> AidDelivered:
         return AidDelivered(
@@ -149,7 +128,7 @@ class Upstream:
             days_covered=180,
         )
 
-    def closed(self, plan_id: UUID, outcome: str = "completed") -> AidPlanClosed:
+    def closed(self, plan_id: UUID, outcome: PlanOutcome = "completed") -> AidPlanClosed:
         return AidPlanClosed(
             plan_id=plan_id,
             family_id=self.plans[plan_id],
@@ -157,7 +136,7 @@ class Upstream:
             outcome=outcome,
             closed_on=TODAY,
             delivered_rp=0,
-            unspent_rp=0,  # type: ignore[arg-type]
+            unspent_rp=0,
             days_covered=0,
         )
 
@@ -211,14 +190,15 @@ class Funding:
         }
         return await self.http.post(f"/donors/{donor_id}/contributions", json=body, headers=headers)
 
-    async def sponsor(self, donor_id: UUID, family_id: UUID, amount: Any) -> httpx.Response:
+    async def sponsor(self, donor_id: UUID, family_id: UUID, amount: Any, **more: Any) -> httpx.Response:
+        """POST /sponsorships starting TODAY; `more` adds or replaces fields (note, dates)."""
         body = {
             "donor_id": str(donor_id),
             "family_id": str(family_id),
             "amount_rp": amount,
             "start_date": TODAY.isoformat(),
         }
-        return await self.http.post("/sponsorships", json=body, headers=ADMIN)
+        return await self.http.post("/sponsorships", json=body | more, headers=ADMIN)
 
     async def statement(self, donor_id: UUID) -> dict[str, Any]:
         response = await self.http.get(f"/donors/{donor_id}", headers=ADMIN)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import nats
 import pytest
@@ -24,20 +25,19 @@ pytestmark = pytest.mark.integration
 NOTE = "Ibu Ani, rumah di belakang masjid, anak kedua sering sakit"
 
 
+async def a_family_sponsored_with_a_note(funding: Funding) -> tuple[UUID, UUID]:
+    """An enrolled family, sponsored with NOTE (free text about the family) by a donor with money."""
+    donor = await funding.donor(received_rp=3_000_000)
+    family = await funding.upstream.enrol()
+    await funding.upstream.settled(funding.app)
+    created = await funding.sponsor(donor, family, 1_000_000, note=NOTE)
+    assert created.status_code == 201, created.text
+    return donor, family
+
+
 async def test_a_sponsorship_note_is_sealed_per_family_and_shredded_on_erasure(funding: Funding, js_clean: str) -> None:
     up = funding.upstream
-    donor = await funding.donor(received_rp=3_000_000)
-    family = await up.enrol()
-    await up.settled(funding.app)
-    body = {
-        "donor_id": str(donor),
-        "family_id": str(family),
-        "amount_rp": 1_000_000,
-        "start_date": TODAY.isoformat(),
-        "note": NOTE,
-    }
-    created = await funding.http.post("/sponsorships", json=body, headers=ADMIN)
-    assert created.status_code == 201, created.text
+    _, family = await a_family_sponsored_with_a_note(funding)
 
     (line,) = (await funding.family(family))["sponsorships"]
     assert line["note"] == NOTE  # an admin reads it
@@ -93,17 +93,7 @@ async def test_an_erased_family_keeps_a_tombstone_and_a_later_note_makes_no_new_
 
 async def test_an_erasure_ahead_of_a_missing_registry_event_destroys_the_key_at_once(funding: Funding) -> None:
     up = funding.upstream
-    donor = await funding.donor(received_rp=3_000_000)
-    family = await up.enrol()
-    await up.settled(funding.app)
-    body = {
-        "donor_id": str(donor),
-        "family_id": str(family),
-        "amount_rp": 1_000_000,
-        "start_date": TODAY.isoformat(),
-        "note": NOTE,
-    }
-    assert (await funding.http.post("/sponsorships", json=body, headers=ADMIN)).status_code == 201
+    _, family = await a_family_sponsored_with_a_note(funding)
     up.envelope(up.exited(family))  # version 2, never published (lost, or late)
     await up.send(PersonalDataErased(family_id=family, kelurahan_code=MEDONO, erased_on=TODAY, erased_by="admin-test"))
     await wait_until(
@@ -122,17 +112,7 @@ async def test_a_restore_from_before_the_erasure_shreds_the_note_again(
     It runs with the NATS admin, as in a deployment (`genting restore funding --reconcile` with the
     admin's GENTING_NATS_URL): a service's own user may not create the consumers it reads with."""
     up = funding.upstream
-    donor = await funding.donor(received_rp=3_000_000)
-    family = await up.enrol()
-    await up.settled(funding.app)
-    body = {
-        "donor_id": str(donor),
-        "family_id": str(family),
-        "amount_rp": 1_000_000,
-        "start_date": TODAY.isoformat(),
-        "note": NOTE,
-    }
-    assert (await funding.http.post("/sponsorships", json=body, headers=ADMIN)).status_code == 201
+    donor, family = await a_family_sponsored_with_a_note(funding)
     dump = backup(database_url, tmp_path / "funding.dump")
     await up.send(PersonalDataErased(family_id=family, kelurahan_code=MEDONO, erased_on=TODAY, erased_by="admin-test"))
     await up.settled(funding.app)
@@ -151,5 +131,5 @@ async def test_a_restore_from_before_the_erasure_shreds_the_note_again(
     assert sorted(done.consumers_reset) == ["funding-aid", "funding-registry"]
     assert await funding.count("family_keys") == 0 and await funding.count("sponsorship_notes") == 0
     assert await funding.count("erased_families") == 1
-    refused = await funding.http.post("/sponsorships", json=body, headers=ADMIN)
+    refused = await funding.sponsor(donor, family, 1_000_000, note=NOTE)
     assert refused.status_code == 422  # the tombstone is back: no note, so no key, for the family

@@ -39,6 +39,15 @@ pytestmark = pytest.mark.integration
 T = TypeVar("T")
 EXAMPLES = int(os.environ.get("GENTING_INVARIANT_EXAMPLES", "60"))
 STEPS = 50
+# Each delivery funding paid, with what its sponsorships drew for it and what it published as unfunded.
+DELIVERY_MONEY = """
+select d.delivery_id, d.value_rp,
+  coalesce((select sum((e.data->>'amount_rp')::bigint) from events e where e.event_type = 'SponsorshipDrawn'
+            and e.data->>'delivery_id' = d.delivery_id::text), 0) as drawn,
+  coalesce((select sum((e.data->>'unfunded_rp')::bigint) from events e where e.event_type = 'DeliveryUnfunded'
+            and e.stream_id = d.delivery_id), 0) as unfunded
+from funding_deliveries d where d.plan_id = any($1::uuid[])
+"""
 ALLOWED = ["individual", "community", "bumd", "bumn", "csr", "university", "media", "other"]
 MAX_RP = 10_000_000_000
 
@@ -108,6 +117,7 @@ class Ledger(RuleBasedStateMachine):
         self.family: dict[UUID, FamilyModel] = {}
         self.plan_family: dict[UUID, UUID] = {}
         self.plan_envelopes: dict[UUID, list[Envelope]] = {}
+        self.unfunded = 0  # what no sponsorship could pay of this example's deliveries
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=60)
@@ -294,6 +304,7 @@ class Ledger(RuleBasedStateMachine):
                 unpaid -= paid
                 self.seen["draws"] += 1
             self.seen["shortfalls"] += unpaid > 0
+            self.unfunded += unpaid
 
     @precondition(lambda self: self.open_plans())
     @rule(pick=st.integers(0, 1000))
@@ -385,14 +396,22 @@ class Ledger(RuleBasedStateMachine):
             )
         families = self.run(self.funding.pool.fetch(FAMILY_TOTALS, list(self.family)))
         for r in families:
-            model = self.family[r["family_id"]].sponsorships
+            ledger = self.family[r["family_id"]].sponsorships
             assert (r["sponsored"], r["drawn"], r["released"]) == (
-                sum(s.amount for s in model),
-                sum(s.drawn for s in model),
-                sum(s.released for s in model),
+                sum(s.amount for s in ledger),
+                sum(s.drawn for s in ledger),
+                sum(s.released for s in ledger),
             )
         broken = self.run(self.funding.pool.fetch(VIOLATIONS))
         assert not broken, [dict(r) for r in broken]
+
+    @invariant()
+    def every_delivered_rupiah_is_drawn_or_unfunded(self) -> None:
+        """Per delivery, value = its SponsorshipDrawn amounts + its DeliveryUnfunded; in total, the
+        unfunded rupiah are the model's unpaid ones."""
+        rows = self.run(self.funding.pool.fetch(DELIVERY_MONEY, list(self.plan_family)))
+        assert all(r["value_rp"] == r["drawn"] + r["unfunded"] for r in rows), [dict(r) for r in rows]
+        assert sum(r["unfunded"] for r in rows) == self.unfunded
 
     @invariant()
     def no_rupiah_is_stranded(self) -> None:

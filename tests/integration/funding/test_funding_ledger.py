@@ -4,6 +4,7 @@ first, the rest released once, whatever the bus redelivers, duplicates or reorde
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
 from pathlib import Path
@@ -13,8 +14,8 @@ from uuid import UUID
 import pytest
 from funding_support import ADMIN, Funding
 
-from services.funding.projections import VIEW_TABLES
 from services.funding.replay import FAMILY_AID_TABLES, rebuild
+from services.funding.views import VIEW_TABLES
 from shared.testing import TEST_JWKS_FILE
 
 pytestmark = pytest.mark.integration
@@ -111,6 +112,14 @@ class TestDrawing:
         assert (row["drawn_rp"], row["shortfall_rp"]) == (500_000, 300_000)
         metrics = (await funding.http.get("/metrics")).text
         assert "genting_funding_delivery_shortfall_rp_total 300000.0" in metrics
+        # A published fact, not only a row and a counter: reporting's unfunded_rp comes from it.
+        [unfunded] = await funding.pool.fetch(
+            "select e.data, o.subject from events e join outbox o using (event_id)"
+            " where e.event_type = 'DeliveryUnfunded'"
+        )
+        data = json.loads(unfunded["data"]) if isinstance(unfunded["data"], str) else unfunded["data"]
+        assert (data["value_rp"], data["drawn_rp"], data["unfunded_rp"]) == (800_000, 500_000, 300_000)
+        assert unfunded["subject"].endswith(f".{data['delivery_id']}.DeliveryUnfunded")
 
 
 class TestReleasing:

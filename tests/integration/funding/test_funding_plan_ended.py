@@ -12,18 +12,13 @@ from uuid import UUID
 import pytest
 from funding_support import ADMIN, TODAY, Funding
 
+from shared.contracts.aid import PlanOutcome
+
 pytestmark = pytest.mark.integration
 
 
 async def sponsor(funding: Funding, donor: UUID, family: UUID, amount: int, **dates: date) -> Any:
-    body = {
-        "donor_id": str(donor),
-        "family_id": str(family),
-        "amount_rp": amount,
-        "start_date": TODAY.isoformat(),
-        **{k: v.isoformat() for k, v in dates.items()},
-    }
-    return await funding.http.post("/sponsorships", json=body, headers=ADMIN)
+    return await funding.sponsor(donor, family, amount, **{k: v.isoformat() for k, v in dates.items()})
 
 
 async def planned_family(funding: Funding, donor: UUID) -> tuple[UUID, UUID]:
@@ -44,7 +39,8 @@ async def test_after_the_plan_ends_a_new_sponsorship_is_refused_with_409(funding
     await up.send(up.delivered(plan, 2_000_000, days=180))
     if ending == "completed":
         await up.send(up.completed(plan))
-    await up.send(up.closed(plan, outcome="completed" if ending == "closed" else ending))
+    outcome: dict[str, PlanOutcome] = {"completed": "completed", "incomplete": "incomplete", "closed": "completed"}
+    await up.send(up.closed(plan, outcome=outcome[ending]))
     await up.settled(funding.app)
     before = await funding.statement(donor)
     response = await funding.sponsor(donor, family, 1_000_000)

@@ -13,7 +13,7 @@ added without an expectation here fails the test.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -22,6 +22,7 @@ from funding_support import TODAY, Funding
 
 from shared.auth import ROLES, issue_token
 from shared.testing import TEST_SIGNING_KEY
+from shared.testing.apps import routes
 
 pytestmark = pytest.mark.integration
 
@@ -44,22 +45,6 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     # After it the donor's contributions are still recorded, their receipts' references refused (409).
     ("DELETE", "/donors/{donor_id}/personal-data"): {"admin"},
 }
-
-
-def routes(app: Any) -> Iterator[tuple[str, set[str], bool]]:
-    """(path, methods, is_mount) of every route, through included routers."""
-
-    def walk(items: Any, prefix: str) -> Iterator[tuple[str, set[str], bool]]:
-        for r in items:
-            original = getattr(r, "original_router", None)
-            if original is not None:
-                yield from walk(original.routes, prefix + r.include_context.prefix)
-            elif getattr(r, "methods", None):
-                yield prefix + r.path, set(r.methods), False
-            elif hasattr(r, "path"):
-                yield prefix + r.path, set(), True
-
-    return walk(app.routes, "")
 
 
 def bearer(role: str, donor_id: UUID | None = None, *, expired: bool = False) -> dict[str, str]:

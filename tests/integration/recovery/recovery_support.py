@@ -13,9 +13,9 @@ import httpx
 
 from services.registry.app import create_app
 from services.registry.settings import RegistrySettings
-from shared.auth import issue_token
 from shared.outbox import outbox_backlog
-from shared.testing import TEST_DATA_KEY, TEST_JWKS_FILE, TEST_SIGNING_KEY, wait_until
+from shared.testing import bearer, wait_until
+from shared.testing.apps import serving, settings_for
 from shared.testing.registry_examples import family_body
 
 MEDONO = "33.75.01.1002"
@@ -23,30 +23,20 @@ TODAY = date(2026, 11, 28)
 
 
 def token(role: str, kelurahan: str | None = None) -> dict[str, str]:
-    jwt = issue_token(TEST_SIGNING_KEY, role=role, sub=f"{role}-test", kelurahan=kelurahan)
-    return {"Authorization": f"Bearer {jwt}"}
+    return bearer(role, kelurahan=kelurahan)
 
 
 def registry_settings(database_url: str, nats_url: str) -> RegistrySettings:
-    return RegistrySettings(
-        service="registry",
-        database_url=database_url,
-        nats_url=nats_url,
-        jwks_file=TEST_JWKS_FILE,
-        data_key=TEST_DATA_KEY,
-        relay_poll_seconds=0.2,
-    )
+    return settings_for(RegistrySettings, database_url, nats_url, service="registry")
 
 
 @contextlib.asynccontextmanager
 async def running_registry(settings: RegistrySettings) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings)
     app.state.clock = lambda: TODAY
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://registry") as client:
-            client.app = app  # type: ignore[attr-defined]
-            yield client
+    async with serving(app, "registry") as client:
+        client.app = app  # type: ignore[attr-defined]
+        yield client
 
 
 async def register(registry: httpx.AsyncClient, serial: int) -> tuple[UUID, dict[str, Any]]:

@@ -6,7 +6,8 @@ once, in order, and consumers that applied them before see duplicates only."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
+from typing import Any
 from uuid import uuid4
 
 import nats
@@ -15,12 +16,13 @@ from nats.aio.client import Client
 from nats.js.api import AckPolicy, ConsumerConfig
 
 from genting.recovery import repair_stream, stream_messages
-from shared.contracts.aid import AidPlanOpened, DeliveryConfirmed
+from shared.contracts.aid import DeliveryConfirmed
 from shared.db import connect, migrate
 from shared.eventstore import EventStore, Metadata, NewEvent
 from shared.messaging import stream_name
 from shared.nats_setup import ensure_stream, inbox_prefix_for, owned_stream_config
 from shared.outbox import OutboxRelay
+from shared.testing.facts import plan_opened
 
 pytestmark = pytest.mark.integration
 
@@ -62,16 +64,8 @@ async def test_old_photo_references_are_removed_from_the_stream_and_the_subscrib
     conn = await connect(database_url)
     try:
         plan, family = uuid4(), uuid4()
-        common = {"plan_id": plan, "family_id": family, "kelurahan_code": "33.75.01.1002"}
-        opened = AidPlanOpened(
-            **common,
-            start_date=ON,
-            end_date=ON + timedelta(days=179),
-            days=180,
-            daily_minimum_rp=15_000,
-            budget_rp=2_700_000,
-            opened_on=ON,
-        )
+        common: dict[str, Any] = {"plan_id": plan, "family_id": family, "kelurahan_code": "33.75.01.1002"}
+        opened = plan_opened(plan, family, ON, kelurahan=common["kelurahan_code"])
         confirmed = [
             DeliveryConfirmed(**common, delivery_id=uuid4(), confirmed_on=ON, confirmed_by="lurah", has_photo=True)
             for _ in range(2)

@@ -10,23 +10,13 @@ from registry_support import TODAY
 
 from services.registry.app import create_app
 from services.registry.settings import RegistrySettings
-from shared.testing import TEST_DATA_KEY, TEST_JWKS_FILE
+from shared.testing.apps import serving, settings_for
 
 
 @pytest.fixture
 async def registry(database_url: str, js_clean: str) -> AsyncIterator[httpx.AsyncClient]:
-    settings = RegistrySettings(
-        service="registry",
-        database_url=database_url,
-        nats_url=js_clean,
-        jwks_file=TEST_JWKS_FILE,
-        data_key=TEST_DATA_KEY,
-        relay_poll_seconds=0.2,
-    )
-    app = create_app(settings)
+    app = create_app(settings_for(RegistrySettings, database_url, js_clean, service="registry"))
     app.state.clock = lambda: TODAY
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://registry") as client:
-            client.app = app  # type: ignore[attr-defined]
-            yield client
+    async with serving(app, "registry") as client:
+        client.app = app  # type: ignore[attr-defined]
+        yield client

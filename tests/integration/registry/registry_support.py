@@ -8,8 +8,7 @@ import nats
 from nats.aio.msg import Msg
 from nats.js.api import DeliverPolicy
 
-from shared.auth import issue_token
-from shared.testing import TEST_SIGNING_KEY
+from shared.testing import bearer
 
 MEDONO = "33.75.01.1002"
 KAUMAN = "33.75.02.1004"
@@ -17,14 +16,7 @@ TODAY = date(2026, 11, 28)
 
 
 def token(role: str, kelurahan: str | None = None, sub: str | None = None) -> dict[str, str]:
-    jwt = issue_token(
-        TEST_SIGNING_KEY,
-        role=role,
-        sub=sub or f"{role}-test",
-        kelurahan=kelurahan,
-        donor_id="d-1" if role == "donor" else None,
-    )
-    return {"Authorization": f"Bearer {jwt}"}
+    return bearer(role, sub=sub, kelurahan=kelurahan, donor_id="d-1" if role == "donor" else None)
 
 
 async def stream_messages(nats_url: str, stream: str = "GENTING_REGISTRY") -> list[Msg]:

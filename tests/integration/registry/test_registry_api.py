@@ -16,6 +16,14 @@ from registry_support import KAUMAN, MEDONO, TODAY, stream_messages, token
 from shared.testing import wait_until
 from shared.testing.registry_examples import family_body
 
+NEWBORN = {
+    "name": "Bayi",
+    "nik": None,
+    "role": "baduta",
+    "sex": "F",
+    "birth_date": (TODAY - timedelta(days=3)).isoformat(),
+}
+
 pytestmark = pytest.mark.integration
 
 
@@ -213,26 +221,12 @@ class TestVerificationAndLifecycle:
                 f"/families/{fid}/verification", json={"decision": "reject"}, headers=token("lurah", MEDONO)
             )
         ).json()["status"] == "rejected"
-        newborn = {
-            "name": "Bayi",
-            "nik": None,
-            "role": "baduta",
-            "sex": "F",
-            "birth_date": (TODAY - timedelta(days=3)).isoformat(),
-        }
-        response = await registry.post(f"/families/{fid}/members", json=newborn, headers=token("kader", MEDONO))
+        response = await registry.post(f"/families/{fid}/members", json=NEWBORN, headers=token("kader", MEDONO))
         assert response.status_code == 409
 
     async def test_a_newborn_is_added_to_an_enrolled_family(self, registry: httpx.AsyncClient) -> None:
         fid = (await register(registry, 42, with_baduta=False)).json()["family_id"]
-        newborn = {
-            "name": "Bayi",
-            "nik": None,
-            "role": "baduta",
-            "sex": "F",
-            "birth_date": (TODAY - timedelta(days=3)).isoformat(),
-        }
-        response = await registry.post(f"/families/{fid}/members", json=newborn, headers=token("kader", MEDONO))
+        response = await registry.post(f"/families/{fid}/members", json=NEWBORN, headers=token("kader", MEDONO))
         assert response.status_code == 201, response.text
         detail = (await registry.get(f"/families/{fid}", headers=token("admin"))).json()
         assert detail["member_counts"]["baduta"] == 1

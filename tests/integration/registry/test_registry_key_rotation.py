@@ -20,10 +20,10 @@ from registry_support import MEDONO, TODAY, token
 
 from genting import keys
 from services.registry.app import KEY_WRAPPING_PURPOSE, create_app
-from services.registry.lookup import LookupKeyNotPinned
+from services.registry.lookup_hashes import LookupKeyNotPinned
 from services.registry.settings import RegistrySettings
 from shared.crypto import NONCE_BYTES, WrappedKeyCipher, derive_key, key_id
-from shared.testing import TEST_JWKS_FILE
+from shared.testing.apps import serving, settings_for
 from shared.testing.registry_examples import family_body
 
 OLD = bytes(range(40, 72))
@@ -38,9 +38,8 @@ def b64(key: bytes) -> str:
 async def running(settings: RegistrySettings) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings)
     app.state.clock = lambda: TODAY
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://registry") as client:
-            yield client
+    async with serving(app, "registry") as client:
+        yield client
 
 
 async def personal(client: httpx.AsyncClient, family_id: str) -> dict[str, Any]:
@@ -76,9 +75,7 @@ async def test_a_rotated_registry_reads_everything_keeps_its_claims_and_still_er
     database_url: str, js_clean: str
 ) -> None:
     def settings(**kw: str) -> RegistrySettings:
-        return RegistrySettings(
-            database_url=database_url, nats_url=js_clean, jwks_file=TEST_JWKS_FILE, relay_poll_seconds=0.2, **kw
-        )  # type: ignore[arg-type]
+        return settings_for(RegistrySettings, database_url, js_clean, **kw)
 
     before = settings(data_key=b64(OLD))
     a, b, c = family_body(1, TODAY, MEDONO), family_body(2, TODAY, MEDONO), family_body(3, TODAY, MEDONO)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
+from uuid import UUID
 
 import asyncpg
 import httpx
@@ -15,7 +16,7 @@ from registry_support import MEDONO, TODAY, token
 from services.registry import schedule
 from services.registry.app import create_app
 from services.registry.settings import RegistrySettings
-from shared.testing import TEST_DATA_KEY, TEST_JWKS_FILE
+from shared.testing.apps import serving, settings_for
 from shared.testing.registry_examples import family_body
 
 TEMBALANG = "33.74.01.1006"
@@ -23,18 +24,11 @@ TEMBALANG = "33.74.01.1006"
 
 @pytest.fixture
 async def semarang(database_url: str, js_clean: str) -> AsyncIterator[httpx.AsyncClient]:
-    settings = RegistrySettings(
-        database_url=database_url,
-        nats_url=js_clean,
-        jwks_file=TEST_JWKS_FILE,
-        data_key=TEST_DATA_KEY,
-        city="33.74",
-    )
+    settings = settings_for(RegistrySettings, database_url, js_clean, city="33.74")
     app = create_app(settings)
     app.state.clock = lambda: TODAY
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://registry") as client:
-            yield client
+    async with serving(app, "registry") as client:
+        yield client
 
 
 async def test_a_semarang_deployment_registers_its_kelurahan_and_refuses_pekalongans(
@@ -102,11 +96,10 @@ async def test_a_birth_and_the_clock_step_change_the_members(registry: httpx.Asy
     app = registry.app  # type: ignore[attr-defined]
     assert await schedule.run_step(app) == 0
     turned = date(born.year + 2, born.month, min(born.day, 28))
-    later = turned + timedelta(days=20)
+    later = turned + timedelta(days=20)  # within the bound on late entry (30 days)
     app.state.clock = lambda: later
     # The clock has passed the birthday, but the records entered so far have not (a programme
-    # entered late, in order, within GENTING_MAX_ENTRY_DELAY_DAYS): the child is still a baduta
-    # on the days being entered.
+    # entered late, in order): the child is still a baduta on the days being entered.
     assert await schedule.run_step(app) == 0
     other = {**family_body(22, later, MEDONO), "registered_on": (turned + timedelta(days=3)).isoformat()}
     entered = await registry.post("/families", json=other, headers=token("kader", MEDONO))
@@ -117,38 +110,37 @@ async def test_a_birth_and_the_clock_step_change_the_members(registry: httpx.Asy
     assert sorted(m["role"] for m in detail["members"]) == ["breastfeeding_mother", "other"]
 
 
-async def test_a_child_ages_out_by_the_clock_alone_once_the_entry_delay_has_passed(
-    registry: httpx.AsyncClient,
-) -> None:
-    # A city that stops entering records: nothing dated after the birthday ever comes, yet the
-    # records are entered at most GENTING_MAX_ENTRY_DELAY_DAYS (30) late, so the wait ends.
-    body = {**family_body(23, TODAY, MEDONO), "registered_on": (TODAY - timedelta(days=30)).isoformat()}
-    born = date.fromisoformat(body["members"][1]["birth_date"])
-    family_id = (await registry.post("/families", json=body, headers=token("kader", MEDONO))).json()["family_id"]
+async def test_a_city_that_stops_entering_records_still_ages_its_children_out(registry: httpx.AsyncClient) -> None:
+    """Records are entered at most GENTING_MAX_ENTRY_DELAY_DAYS (30) late: past that the clock alone
+    decides, so no baduta stays one forever when no later record comes; an operator may also
+    declare the records entered through a day (GENTING_ENTERED_THROUGH)."""
     app = registry.app  # type: ignore[attr-defined]
-    turned = date(born.year + 2, born.month, min(born.day, 28))
-    app.state.clock = lambda: turned + timedelta(days=29)
-    assert await schedule.run_step(app) == 0  # within the bound: a record dated before may come
-    app.state.clock = lambda: turned + timedelta(days=30)
-    assert await schedule.run_step(app) == 1
-    detail = (await registry.get(f"/families/{family_id}", headers=token("admin"))).json()
-    assert sorted(m["role"] for m in detail["members"]) == ["breastfeeding_mother", "other"]
-
-
-async def test_an_operators_entered_through_ends_the_wait_up_to_that_day(
-    registry: httpx.AsyncClient,
-) -> None:
-    body = {**family_body(24, TODAY, MEDONO), "registered_on": (TODAY - timedelta(days=30)).isoformat()}
-    born = date.fromisoformat(body["members"][1]["birth_date"])
+    settings = app.state.settings
+    body = family_body(25, TODAY, MEDONO)
+    body["registered_on"] = (TODAY - timedelta(days=30)).isoformat()
     family_id = (await registry.post("/families", json=body, headers=token("kader", MEDONO))).json()["family_id"]
-    app = registry.app  # type: ignore[attr-defined]
+    born = date.fromisoformat(body["members"][1]["birth_date"])
     turned = date(born.year + 2, born.month, min(born.day, 28))
-    app.state.clock = lambda: turned + timedelta(days=5)
-    assert await schedule.run_step(app) == 0
-    app.state.settings = app.state.settings.model_copy(update={"entered_through": turned})
-    assert await schedule.run_step(app) == 1
-    detail = (await registry.get(f"/families/{family_id}", headers=token("admin"))).json()
-    assert sorted(m["role"] for m in detail["members"]) == ["breastfeeding_mother", "other"]
+    try:
+        app.state.clock = lambda: turned + timedelta(days=29)
+        assert await schedule.run_step(app) == 0  # a record dated before the birthday may still come
+        app.state.settings = settings.model_copy(update={"entered_through": turned})
+        assert await schedule.run_step(app) == 1  # the operator says everything up to it is in
+        detail = (await registry.get(f"/families/{family_id}", headers=token("admin"))).json()
+        assert sorted(m["role"] for m in detail["members"]) == ["breastfeeding_mother", "other"]
+
+        again = family_body(26, TODAY, MEDONO)
+        again["registered_on"] = (TODAY - timedelta(days=30)).isoformat()
+        second = (await registry.post("/families", json=again, headers=token("kader", MEDONO))).json()["family_id"]
+        born = date.fromisoformat(again["members"][1]["birth_date"])
+        turned = date(born.year + 2, born.month, min(born.day, 28))
+        app.state.settings = settings
+        app.state.clock = lambda: turned + timedelta(days=30)
+        assert await schedule.run_step(app) == 1  # 30 days on, the clock alone: aged out on the birthday
+        detail = (await registry.get(f"/families/{second}", headers=token("admin"))).json()
+        assert sorted(m["role"] for m in detail["members"]) == ["breastfeeding_mother", "other"]
+    finally:
+        app.state.settings = settings
 
 
 async def test_after_an_erasure_no_table_holds_the_familys_personal_data(
@@ -200,3 +192,35 @@ async def test_after_an_erasure_no_table_holds_the_familys_personal_data(
         await conn.close()
     after = (await registry.get(f"/families/{family_id}", headers=token("admin"))).json()
     assert after["personal_data_erased"] is True and "kk_number" not in after
+
+
+async def test_the_clock_step_says_when_an_enrolled_family_is_no_longer_eligible(registry: httpx.AsyncClient) -> None:
+    """Its only baduta turns 24 months and its mother is no longer breastfeeding one: the registry
+    publishes FamilyEligibilityChanged (eligible false, on the birthday), which funding and aid act on."""
+    body = family_body(23, TODAY, MEDONO)
+    born = date.fromisoformat(body["members"][1]["birth_date"])
+    body["registered_on"] = (TODAY - timedelta(days=30)).isoformat()
+    family_id = (await registry.post("/families", json=body, headers=token("kader", MEDONO))).json()["family_id"]
+    approved = await registry.post(
+        f"/families/{family_id}/verification",
+        json={"decision": "approve", "decided_on": (TODAY - timedelta(days=29)).isoformat()},
+        headers=token("lurah", MEDONO),
+    )
+    assert approved.status_code in (200, 201), approved.text
+    app = registry.app  # type: ignore[attr-defined]
+    turned = date(born.year + 2, born.month, min(born.day, 28))
+    later = turned + timedelta(days=40)
+    app.state.clock = lambda: later
+    other = {**family_body(24, later, MEDONO), "registered_on": (turned + timedelta(days=3)).isoformat()}
+    assert (await registry.post("/families", json=other, headers=token("kader", MEDONO))).status_code == 201
+    assert await schedule.run_step(app) == 1
+    pool: asyncpg.Pool = app.state.pool
+    rows = await pool.fetch(
+        "select event_type, data->>'eligible' as eligible, data->>'effective_on' as effective_on from events"
+        " where stream_id = $1 and event_type in ('ChildAgedOut', 'FamilyEligibilityChanged') order by stream_version",
+        UUID(family_id),
+    )
+    assert [(r["event_type"], r["eligible"], r["effective_on"]) for r in rows] == [
+        ("ChildAgedOut", None, None),
+        ("FamilyEligibilityChanged", "false", turned.isoformat()),
+    ]

@@ -13,17 +13,8 @@ from reporting_support import declare_upstreams
 
 from services.reporting.app import create_app
 from services.reporting.settings import ReportingSettings
-from shared.nats_setup import connect
 from shared.testing import TEST_JWKS_FILE
-
-
-@pytest.fixture
-async def nc(js_clean: str) -> AsyncIterator[Client]:
-    client = await connect(js_clean, "reporting-tests")
-    try:
-        yield client
-    finally:
-        await client.close()
+from shared.testing.apps import serving
 
 
 @pytest.fixture
@@ -47,8 +38,6 @@ def settings(database_url: str, js_clean: str) -> ReportingSettings:
 @pytest.fixture
 async def reporting(settings: ReportingSettings, js: JetStreamContext) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://reporting") as client:
-            client.app = app  # type: ignore[attr-defined]
-            yield client
+    async with serving(app, "reporting") as client:
+        client.app = app  # type: ignore[attr-defined]
+        yield client

@@ -4,38 +4,32 @@ would, waiting until the three consumers have caught up, reading the reporting s
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
+import httpx
+import nats
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
 from services.reporting.projections import PROJECTIONS
-from shared.auth import issue_token
 from shared.messaging import MSG_ID_HEADER
 from shared.nats_setup import ensure_stream, owned_stream_config
-from shared.testing import TEST_SIGNING_KEY, wait_until
+from shared.testing import bearer, wait_until
+from shared.testing.bus import declare_streams, stream_messages
 from shared.testing.reporting_examples import Published
 
 UPSTREAMS = ("registry", "funding", "aid")
 
 
 def token(role: str, kelurahan: str | None = None) -> dict[str, str]:
-    jwt = issue_token(
-        TEST_SIGNING_KEY,
-        role=role,
-        sub=f"{role}-test",
-        kelurahan=kelurahan,
-        donor_id="d-1" if role == "donor" else None,
-    )
-    return {"Authorization": f"Bearer {jwt}"}
+    return bearer(role, kelurahan=kelurahan, donor_id="d-1" if role == "donor" else None)
 
 
 async def declare_upstreams(js: JetStreamContext) -> None:
     """In production each owner declares its stream; here the test stands in for them."""
-    for context in UPSTREAMS:
-        await ensure_stream(js, owned_stream_config(context))
+    await declare_streams(js, *UPSTREAMS)
 
 
 async def publish(js: JetStreamContext, items: Sequence[Published], msg_id: str | None = None) -> None:
@@ -74,18 +68,44 @@ async def wait_caught_up(js: JetStreamContext, timeout: float = 20.0) -> None:
 
 async def snapshots(js: JetStreamContext) -> list[dict[str, Any]]:
     """Every ProgressSnapshot in GENTING_REPORTING, with its subject and Nats-Msg-Id."""
-    try:
-        state = (await js.stream_info("GENTING_REPORTING")).state
-    except NotFoundError:
-        return []
-    out = []
-    for seq in range(state.first_seq, state.last_seq + 1) if state.messages else ():
-        msg = await js.get_msg("GENTING_REPORTING", seq)
-        out.append(
-            {"subject": msg.subject, "msg_id": (msg.headers or {}).get(MSG_ID_HEADER), **json.loads(msg.data or b"{}")}
-        )
-    return out
+    return await stream_messages(js, "GENTING_REPORTING")
 
 
 def without_times(report: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in report.items() if k != "as_of"}
+
+
+async def funding_and_reporting(service_process: Any, nats_url: str) -> tuple[Any, JetStreamContext, Any, Any]:
+    """Funding and reporting as real processes on the test's nats-server; the test stands in for
+    the registry and aid (it declares their streams and publishes their facts). Returns the NATS
+    connection (the caller closes it), its JetStream context and the two processes."""
+    nc = await nats.connect(nats_url)
+    js = nc.jetstream()
+    for context in ("registry", "aid"):
+        await ensure_stream(js, owned_stream_config(context))
+    return nc, js, await service_process("funding"), await service_process("reporting")
+
+
+async def new_donor(
+    http: httpx.AsyncClient, headers: dict[str, str], donor_type: str, received_rp: int, on: date
+) -> str:
+    """A donor registered through funding's API, with `received_rp` received on `on` (0: none)."""
+    body = {"name": "Donatur", "donor_type": donor_type, "contact": "0812-0000-1111"}
+    created = await http.post("/donors", json=body, headers=headers)
+    assert created.status_code == 201, created.text
+    donor_id: str = created.json()["donor_id"]
+    if received_rp:
+        gift = {"amount_rp": received_rp, "received_on": on.isoformat(), "method": "transfer", "reference": "BRI-1"}
+        given = await http.post(f"/donors/{donor_id}/contributions", headers=headers, json=gift)
+        assert given.status_code == 201, given.text
+    return donor_id
+
+
+async def sponsor(
+    http: httpx.AsyncClient, headers: dict[str, str], donor_id: str, family: Any, amount_rp: int, on: date
+) -> bool:
+    """True when funding took the sponsorship (201); False on 409 (e.g. the enrolment not heard yet)."""
+    body = {"donor_id": donor_id, "family_id": str(family), "amount_rp": amount_rp, "start_date": on.isoformat()}
+    response = await http.post("/sponsorships", headers=headers, json=body)
+    assert response.status_code in (201, 409), response.text
+    return response.status_code == 201

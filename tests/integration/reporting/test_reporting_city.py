@@ -17,6 +17,7 @@ from services.reporting.app import create_app
 from services.reporting.settings import ReportingSettings
 from shared.testing import TEST_JWKS_FILE
 from shared.testing import reporting_scenarios as S
+from shared.testing.apps import serving
 from shared.testing.reporting_examples import Programme
 
 pytestmark = pytest.mark.integration
@@ -35,14 +36,12 @@ async def semarang(database_url: str, js_clean: str, js: JetStreamContext) -> As
         snapshot_interval_seconds=0.3,
     )
     app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://reporting") as client:
-            p = Programme(seed=3)
-            p.enroll(p.register(S.TEMBALANG))  # one family, in Tembalang
-            await publish(js, p.published)
-            await wait_caught_up(js)
-            yield client
+    async with serving(app, "reporting") as client:
+        p = Programme(seed=3)
+        p.enroll(p.register(S.TEMBALANG))  # one family, in Tembalang
+        await publish(js, p.published)
+        await wait_caught_up(js)
+        yield client
 
 
 async def test_semarang_lists_its_own_kelurahan_with_zeros_and_none_of_pekalongans(

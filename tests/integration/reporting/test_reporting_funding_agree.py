@@ -93,7 +93,7 @@ async def test_the_city_totals_equal_the_sum_of_the_donors_statements(service_pr
 
         async def settled() -> bool:
             s = await statements()
-            return sum(x["drawn_rp"] for x in s) == 150_000 and sum(x.get("released_rp", 0) for x in s) >= 0
+            return bool(sum(x["drawn_rp"] for x in s) == 150_000 and sum(x.get("released_rp", 0) for x in s) >= 0)
 
         await wait_until(settled, 30, interval=0.2, message="funding drew for the delivery")
         async with httpx.AsyncClient(base_url=reporting.url, timeout=10) as rep:

@@ -20,6 +20,7 @@ from services.reporting.settings import ReportingSettings
 from shared.messaging import dlq_stream_name
 from shared.testing import reporting_scenarios as S
 from shared.testing import wait_until
+from shared.testing.apps import serving
 from shared.testing.reporting_examples import Programme
 
 pytestmark = pytest.mark.integration
@@ -132,26 +133,24 @@ async def test_a_malformed_growth_measurement_is_dead_lettered_and_the_rest_goes
     p.emit(("registry", "GrowthMeasured", family, {"family_id": str(family), "measured_on": "2025-02-01"}))
     member = p.new_id()
     p.measure(family, member, on=40, haz=-2.4)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://reporting") as client:
-            client.app = app  # type: ignore[attr-defined]
-            await publish(js, p.published[:2])
+    async with serving(app, "reporting") as client:
+        client.app = app  # type: ignore[attr-defined]
+        await publish(js, p.published[:2])
 
-            async def dead_lettered() -> int:
-                try:
-                    return (await js.stream_info(dlq_stream_name("reporting"))).state.messages
-                except Exception:
-                    return 0
+        async def dead_lettered() -> int:
+            try:
+                return (await js.stream_info(dlq_stream_name("reporting"))).state.messages
+            except Exception:
+                return 0
 
-            assert await wait_until(dead_lettered, 15, message="the malformed event in the DLQ") == 1
-            # Its version never applied, so the family's next event waits behind it (and would end
-            # in the DLQ too): reporting never applies a stream out of order.
-            await publish(js, p.published[2:])
-            await wait_until(lambda: _gaps_seen(client), 10, message="the next version held back")
-            outcomes = (await client.get("/outcomes", headers={"Authorization": f"Bearer {admin_jwt()}"})).json()
-            assert outcomes["children_measured"] == 0
-            assert (await client.get("/progress")).json()["registered"] == 1
+        assert await wait_until(dead_lettered, 15, message="the malformed event in the DLQ") == 1
+        # Its version never applied, so the family's next event waits behind it (and would end
+        # in the DLQ too): reporting never applies a stream out of order.
+        await publish(js, p.published[2:])
+        await wait_until(lambda: _gaps_seen(client), 10, message="the next version held back")
+        outcomes = (await client.get("/outcomes", headers={"Authorization": f"Bearer {admin_jwt()}"})).json()
+        assert outcomes["children_measured"] == 0
+        assert (await client.get("/progress")).json()["registered"] == 1
 
 
 class TestReplay:

@@ -13,7 +13,6 @@ expectation here fails the test.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -24,6 +23,7 @@ from reporting_support import publish, wait_caught_up
 from shared.auth import ROLES, issue_token
 from shared.testing import TEST_SIGNING_KEY
 from shared.testing import reporting_scenarios as S
+from shared.testing.apps import routes
 
 pytestmark = pytest.mark.integration
 
@@ -55,22 +55,6 @@ PROTECTED: dict[str, set[str]] = {
     "/aid/gaps": FULL | AREA,
     "/aid/underfunded": FULL | AREA,
 }
-
-
-def routes(app: Any) -> Iterator[tuple[str, set[str], bool]]:
-    """(path, methods, is_mount) of every route, through included routers."""
-
-    def walk(items: Any, prefix: str) -> Iterator[tuple[str, set[str], bool]]:
-        for r in items:
-            original = getattr(r, "original_router", None)
-            if original is not None:  # an included router (FastAPI >= 0.120)
-                yield from walk(original.routes, prefix + r.include_context.prefix)
-            elif getattr(r, "methods", None):
-                yield prefix + r.path, set(r.methods), False
-            elif hasattr(r, "path"):
-                yield prefix + r.path, set(), True
-
-    return walk(app.routes, "")
 
 
 def bearer(role: str, kelurahan: str | None = None, *, expired: bool = False) -> dict[str, str]:

@@ -17,6 +17,7 @@ from services.reporting.app import create_app
 from services.reporting.settings import ReportingSettings
 from shared.clock import FixedClock
 from shared.testing import reporting_scenarios as S
+from shared.testing.apps import serving
 from shared.testing.reporting_examples import MINIMUM_RP, Programme
 
 pytestmark = pytest.mark.integration
@@ -141,12 +142,32 @@ class TestHistory:
 @pytest.fixture
 async def twenty_a_day(settings: ReportingSettings, js: JetStreamContext) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings.model_copy(update={"daily_minimum_rp": 20_000}))
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://reporting") as client:
-            yield client
+    async with serving(app, "reporting") as client:
+        yield client
 
 
 class TestFundingRules:
+    async def test_money_released_because_no_plan_opened_counts_the_family_short_again(
+        self, reporting: httpx.AsyncClient, js: JetStreamContext
+    ) -> None:
+        p = Programme()
+        waiting, planned = p.register("33.75.01.1002"), p.register("33.75.01.1002")
+        p.enroll(waiting)
+        p.enroll(planned)
+        donor = p.donor("csr", received_rp=5_000_000)
+        held = p.sponsor(donor, waiting, 1_000_000)
+        p.sponsor(donor, planned, MINIMUM_RP)
+        plan = p.open_plan(planned)
+        p.deliver(plan, 1, 7, on=3)
+        p.complete(plan, on=190)
+        p.release(held, donor, waiting, 1_000_000, on=62, reason="no_plan")
+        await load(reporting, js, p)
+        body = await get(reporting, "/funding")
+        # The waiting family's Rp1,000,000 went back: it is short the whole minimum again; the
+        # completed plan's family was funded (gross), whatever came back after its plan.
+        assert (body["funding_gap_rp"], body["families_short"]) == (MINIMUM_RP, 1)
+        assert sum(t["released_rp"] for t in body["by_donor_type"]) >= 1_000_000
+
     async def test_the_funding_gap_unit_is_plan_days_times_the_daily_minimum(
         self, twenty_a_day: httpx.AsyncClient, js: JetStreamContext
     ) -> None:

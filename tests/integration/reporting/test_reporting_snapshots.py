@@ -20,6 +20,7 @@ from services.reporting.settings import ReportingSettings
 from shared.contracts.reporting import CATALOG, CITY_PROGRESS_STREAM_ID, ProgressSnapshot
 from shared.testing import reporting_scenarios as S
 from shared.testing import wait_until
+from shared.testing.apps import serving
 
 pytestmark = pytest.mark.integration
 SUBJECT = "genting.reporting.progress.city.ProgressSnapshot"
@@ -80,20 +81,18 @@ async def test_snapshots_come_at_most_once_a_second_only_on_change_and_not_again
     programme = S.scripted()
     waves = [programme.published[i : i + 12] for i in range(0, len(programme.published), 12)]
     app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://reporting") as client:
-            for wave in waves:  # changes arrive faster than once a second
-                await publish(js, wave)
-                await wait_caught_up(js)
-            final = counts((await client.get("/progress")).json())
+    async with serving(app, "reporting") as client:
+        for wave in waves:  # changes arrive faster than once a second
+            await publish(js, wave)
+            await wait_caught_up(js)
+        final = counts((await client.get("/progress")).json())
 
-            async def final_published() -> bool:
-                stored = await snapshots(js)
-                return bool(stored) and counts(stored[-1]["data"]) == final
+        async def final_published() -> bool:
+            stored = await snapshots(js)
+            return bool(stored) and counts(stored[-1]["data"]) == final
 
-            await wait_until(final_published, 20, message="the final progress published")
-            assert await app.state.snapshots.publish_if_changed() is None  # nothing changed: nothing new
+        await wait_until(final_published, 20, message="the final progress published")
+        assert await app.state.snapshots.publish_if_changed() is None  # nothing changed: nothing new
     stored = await snapshots(js)
     times = [datetime.fromisoformat(s["occurred_at"]) for s in stored]
     assert all((b - a).total_seconds() >= 1.0 for a, b in pairwise(times)), times

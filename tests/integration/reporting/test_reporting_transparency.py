@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -22,7 +23,12 @@ MEDONO, KAUMAN = "33.75.01.1002", "33.75.02.1004"
 
 def grievance(p: Programme, kelurahan: str, category: A.GrievanceCategory, on: int, resolved_after: int | None) -> None:
     gid, filed_on = p.new_id(), p.day(on)
-    common = {"grievance_id": gid, "kelurahan_code": kelurahan, "category": category, "filed_on": filed_on}
+    common: dict[str, Any] = {
+        "grievance_id": gid,
+        "kelurahan_code": kelurahan,
+        "category": category,
+        "filed_on": filed_on,
+    }
     p.emit(A.GrievanceFiled(**common, due_on=filed_on + timedelta(days=7)))
     if resolved_after is None:
         p.emit(A.GrievanceEscalated(**common, escalated_on=filed_on + timedelta(days=8)))

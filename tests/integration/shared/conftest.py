@@ -12,7 +12,7 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 
 from shared.db import create_pool, migrate
-from shared.nats_setup import connect, dlq_stream_config, ensure_stream, owned_stream_config
+from shared.nats_setup import dlq_stream_config, ensure_stream, owned_stream_config
 
 
 @pytest.fixture
@@ -25,15 +25,6 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
         yield pool
     finally:
         await pool.close()
-
-
-@pytest.fixture
-async def nc(js_clean: str) -> AsyncIterator[Client]:
-    client = await connect(js_clean, "kernel-tests")
-    try:
-        yield client
-    finally:
-        await client.close()
 
 
 @pytest.fixture

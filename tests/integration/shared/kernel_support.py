@@ -14,7 +14,7 @@ from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import asyncpg
 from nats.js import JetStreamContext
@@ -23,7 +23,9 @@ from nats.js.errors import NotFoundError
 from shared.contracts import Event, EventCatalog
 from shared.eventstore import EventStore, Metadata, NewEvent
 from shared.messaging import MSG_ID_HEADER, Envelope, dlq_stream_name, stream_name
+from shared.projection import ProjectionRunner
 from shared.testing import wait_until
+from shared.testing.bus import envelope_of
 
 SERVICE = "kerneltest"
 REGISTRY = stream_name("registry")
@@ -59,16 +61,7 @@ def thing_subject(thing_id: UUID) -> str:
 
 def envelope(thing_id: UUID, version: int, note: str = "") -> Envelope:
     """An envelope as the registry's event store would have written it for version `version`."""
-    event = ThingHappened(thing_id=thing_id, note=note or f"v{version}")
-    return Envelope(
-        event_id=uuid4(),
-        event_type=event.event_type,
-        schema_version=event.schema_version,
-        stream_id=thing_id,
-        stream_version=version,
-        occurred_at=datetime.now(UTC),
-        data=event.model_dump(mode="json"),
-    )
+    return envelope_of(ThingHappened(thing_id=thing_id, note=note or f"v{version}"), version)
 
 
 async def publish(js: JetStreamContext, env: Envelope, msg_id: str | None = None) -> int:
@@ -183,7 +176,7 @@ async def wait_drained(js: JetStreamContext, projection: ThingsView, timeout: fl
         except NotFoundError:  # the runner has not set its consumer up yet
             return False
         last = (await js.stream_info(projection.stream)).state.last_seq
-        return info.num_pending == 0 and info.num_ack_pending == 0 and info.delivered.stream_seq == last
+        return bool(info.num_pending == 0 and info.num_ack_pending == 0 and info.delivered.stream_seq == last)
 
     await wait_until(drained, timeout, message=f"{projection.name} drained")
 
@@ -210,3 +203,10 @@ class Background:
     async def __aexit__(self, *exc: object) -> None:
         for task in self.tasks:
             await self.stop(task)
+
+
+async def run_until_drained(projector: ProjectionRunner, js: JetStreamContext, projection: ThingsView) -> None:
+    """The runner started, left running until its consumer has taken every message, then stopped."""
+    async with Background() as bg:
+        bg.start(projector.run())
+        await wait_drained(js, projection)

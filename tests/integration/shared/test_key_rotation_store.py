@@ -4,6 +4,7 @@ family key are left alone, and afterwards the new root alone reads everything.""
 
 from __future__ import annotations
 
+from functools import partial
 from uuid import uuid4
 
 import asyncpg
@@ -25,7 +26,7 @@ async def test_rotation_reseals_derived_key_blobs_rewraps_family_keys_and_leaves
     async with pool.acquire() as conn, conn.transaction():
         for i in range(3):
             await repository(old_derived).execute(
-                conn, shared_stream, lambda s, i=i: decide(s, "n", f"fasilitator {i}"), meta()
+                conn, shared_stream, partial(decide, note="n", secret=f"fasilitator {i}"), meta()
             )
         await repository(old_wrapped).execute(conn, family_stream, lambda s: decide(s, "n", "catatan keluarga"), meta())
     family_blob = await pool.fetchval("select sealed from events where stream_id = $1", family_stream)

@@ -79,10 +79,11 @@ async def commands(pool: asyncpg.Pool, streams: int, per_stream: int) -> list[En
 
 async def relay_session(pool: asyncpg.Pool) -> int | None:
     """The backend pid holding the relay's leader lock: a new pid means the relay let go and came back."""
-    return await pool.fetchval(
+    pid: int | None = await pool.fetchval(
         "select pid from pg_locks where locktype = 'advisory' and granted and objid = $1::bigint::oid",
         leader_lock_key(SERVICE),
     )
+    return pid
 
 
 async def test_events_accepted_while_nats_is_down_reach_the_stream_exactly_once(

@@ -5,8 +5,6 @@ back. This module runs its own PostgreSQL (it SIGKILLs the postmaster), not the 
 from __future__ import annotations
 
 import asyncio
-import shutil
-import uuid
 from collections.abc import Iterator
 from uuid import uuid4
 
@@ -17,8 +15,7 @@ from nats.js import JetStreamContext
 
 from genting.embedded import EmbeddedPostgres
 from shared.projection import ProjectionRunner
-from shared.testing import free_port
-from shared.testing.postgres_crash import crash, restart
+from shared.testing.postgres_crash import crash, crashable_postgres, restart
 
 pytestmark = pytest.mark.integration
 
@@ -27,13 +24,8 @@ OUTAGE_SECONDS = 6.0  # naks at 0.25, 0.5, 1 s... would spend max_deliver=3 well
 
 @pytest.fixture(scope="module")
 def own_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgres]:
-    data = tmp_path_factory.mktemp("postgres-projection-crash")
-    server = EmbeddedPostgres(data, free_port(), durable=True, password=uuid.uuid4().hex)
-    try:
+    with crashable_postgres(tmp_path_factory.mktemp("postgres-projection-crash")) as server:
         yield server
-    finally:
-        server.stop()
-        shutil.rmtree(data, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

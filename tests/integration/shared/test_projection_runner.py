@@ -19,6 +19,7 @@ from kernel_support import (
     dead_letters,
     envelope,
     publish,
+    run_until_drained,
     stream_messages,
     thing_subject,
     view,
@@ -61,9 +62,7 @@ class TestRedelivery:
             await things.apply(conn, envelope(thing, 1))
         await msg.nak()  # the ack is lost: JetStream hands the message out again
 
-        async with Background() as bg:
-            bg.start(projector.run())
-            await wait_drained(js, things)
+        await run_until_drained(projector, js, things)
 
         assert await view(pool) == {thing: [1]}
         assert (projector.stats.applied, projector.stats.duplicates) == (0, 1)
@@ -95,9 +94,7 @@ class TestDuplicates:
             await publish(js, env, msg_id=msg_id and f"{env.event_id}:{msg_id}")
         projector = runner(pool, js, things)
 
-        async with Background() as bg:
-            bg.start(projector.run())
-            await wait_drained(js, things)
+        await run_until_drained(projector, js, things)
 
         assert await view(pool) == {thing: [1, 2]}
         assert (projector.stats.applied, projector.stats.duplicates) == (2, 2)
@@ -131,9 +128,7 @@ class TestOrder:
         things = ThingsView()
         projector = runner(pool, js, things)
 
-        async with Background() as bg:
-            bg.start(projector.run())
-            await wait_drained(js, things)
+        await run_until_drained(projector, js, things)
 
         assert await view(pool) == {one: [1, 2], two: [1, 2, 3]}
         assert projector.stats.gaps == 0  # settled within the batch, no redelivery needed
@@ -147,9 +142,7 @@ class TestOrder:
         things = ThingsView()
         projector = runner(pool, js, things, batch=1)
 
-        async with Background() as bg:
-            bg.start(projector.run())
-            await wait_drained(js, things)
+        await run_until_drained(projector, js, things)
 
         assert await view(pool) == {thing: [1, 2, 3]}
         assert projector.stats.gaps >= 1 and projector.stats.applied == 3
@@ -171,48 +164,39 @@ class TestOrder:
         assert await view(pool) == {thing: [1, 2]}
 
 
+async def waiting_behind_the_first(pool: asyncpg.Pool, *, commit: bool) -> tuple[UUID, list[Outcome]]:
+    """Transaction A gates version 1 of a stream and holds it; B gates the same version and waits
+    on A's row lock; A then commits (or rolls back). Returns the stream and what B's gate decided."""
+    thing = uuid4()
+    async with pool.acquire() as a, pool.acquire() as b:
+        tx_a = a.transaction()
+        await tx_a.start()
+        assert await gate(a, "p", [(thing, 1)]) == [Outcome.APPLY]
+
+        async def in_b() -> list[Outcome]:
+            async with b.transaction():
+                return await gate(b, "p", [(thing, 1)])
+
+        second = asyncio.create_task(in_b())
+        b_pid = b.get_server_pid()
+        await wait_until(
+            lambda: pool.fetchval("select wait_event_type = 'Lock' from pg_stat_activity where pid = $1", b_pid),
+            message="B waits for A",
+        )
+        await (tx_a.commit() if commit else tx_a.rollback())
+        return thing, await second
+
+
 class TestGate:
     async def test_of_two_concurrent_transactions_on_one_version_exactly_one_applies(self, pool: asyncpg.Pool) -> None:
-        thing = uuid4()
-        async with pool.acquire() as a, pool.acquire() as b:
-            tx_a = a.transaction()
-            await tx_a.start()
-            assert await gate(a, "p", [(thing, 1)]) == [Outcome.APPLY]
-
-            async def in_b() -> list[Outcome]:
-                async with b.transaction():
-                    return await gate(b, "p", [(thing, 1)])
-
-            second = asyncio.create_task(in_b())
-            b_pid = b.get_server_pid()
-            await wait_until(
-                lambda: pool.fetchval("select wait_event_type = 'Lock' from pg_stat_activity where pid = $1", b_pid),
-                message="B waits for A",
-            )
-            await tx_a.commit()
-            assert await second == [Outcome.DUPLICATE]
+        thing, second = await waiting_behind_the_first(pool, commit=True)
+        assert second == [Outcome.DUPLICATE]
 
         assert await pool.fetchval("select version from projection_versions where stream_id = $1", thing) == 1
 
     async def test_when_the_applying_transaction_rolls_back_the_waiting_one_applies(self, pool: asyncpg.Pool) -> None:
-        thing = uuid4()
-        async with pool.acquire() as a, pool.acquire() as b:
-            tx_a = a.transaction()
-            await tx_a.start()
-            assert await gate(a, "p", [(thing, 1)]) == [Outcome.APPLY]
-
-            async def in_b() -> list[Outcome]:
-                async with b.transaction():
-                    return await gate(b, "p", [(thing, 1)])
-
-            second = asyncio.create_task(in_b())
-            b_pid = b.get_server_pid()
-            await wait_until(
-                lambda: pool.fetchval("select wait_event_type = 'Lock' from pg_stat_activity where pid = $1", b_pid),
-                message="B waits for A",
-            )
-            await tx_a.rollback()
-            assert await second == [Outcome.APPLY]
+        _, second = await waiting_behind_the_first(pool, commit=False)
+        assert second == [Outcome.APPLY]
 
     async def test_of_many_racing_transactions_exactly_one_applies_each_version(self, pool: asyncpg.Pool) -> None:
         one, two = uuid4(), uuid4()
@@ -272,9 +256,7 @@ class TestDeadLetters:
         await publish(js, envelope(thing, 2))
         projector = runner(pool, js, things, max_deliver=3)
 
-        async with Background() as bg:
-            bg.start(projector.run())
-            await wait_drained(js, things)
+        await run_until_drained(projector, js, things)
 
         assert await view(pool) == {thing: [1, 2]}
         letters = await dead_letters(js)
@@ -292,9 +274,7 @@ class TestDeadLetters:
         await publish(js, orphan)
         projector = runner(pool, js, things, max_deliver=3)
 
-        async with Background() as bg:
-            bg.start(projector.run())
-            await wait_drained(js, things)
+        await run_until_drained(projector, js, things)
 
         [letter] = await dead_letters(js)
         assert await view(pool) == {thing: [1]}
@@ -314,7 +294,7 @@ async def test_one_event_on_an_idle_runner_is_applied_well_before_the_fetch_time
 
         async def waiting() -> bool:  # the runner's pull request is parked on the server
             try:
-                return (await js.consumer_info(REGISTRY, things.name)).num_waiting >= 1
+                return bool((await js.consumer_info(REGISTRY, things.name)).num_waiting >= 1)
             except NotFoundError:
                 return False
 
@@ -353,9 +333,7 @@ class TestRebuild:
         assert (info.delivered.stream_seq, info.num_pending) == (0, len(await stream_messages(js, REGISTRY)))
 
         replay = runner(pool, js, things)
-        async with Background() as bg:
-            bg.start(replay.run())
-            await wait_drained(js, things)
+        await run_until_drained(replay, js, things)
 
         assert await view(pool) == live
         last = len(await stream_messages(js, REGISTRY))
@@ -408,9 +386,7 @@ class TestProvenance:
         await publish(js, genuine)
         projector = runner(pool, js, things, max_deliver=3)
 
-        async with Background() as bg:
-            bg.start(projector.run())
-            await wait_drained(js, things)
+        await run_until_drained(projector, js, things)
 
         # The genuine v2 applied (not displaced by the forged one), and only it.
         assert await view(pool) == {thing: [1, 2]}
@@ -436,9 +412,7 @@ class TestProvenance:
         await js.publish(thing_subject(thing), envelope(thing, 1).to_bytes(), stream="GENTING_AID")
         projector = runner(pool, js, things, max_deliver=3)
 
-        async with Background() as bg:
-            bg.start(projector.run())
-            await wait_drained(js, things)
+        await run_until_drained(projector, js, things)
 
         assert await view(pool) == {}
         [letter] = await dead_letters(js)
@@ -454,9 +428,7 @@ class TestProvenance:
         forged = envelope(thing, 2, note="forged")
         ack = await js.publish(thing_subject(other), forged.to_bytes(), stream=REGISTRY, headers={MSG_ID_HEADER: "f1"})
         projector = runner(pool, js, things, max_deliver=3)
-        async with Background() as bg:
-            bg.start(projector.run())
-            await wait_drained(js, things)
+        await run_until_drained(projector, js, things)
         assert await view(pool) == {thing: [1]}
 
         for _ in range(2):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import partial
 from uuid import uuid4
 
 import asyncpg
@@ -146,7 +147,7 @@ async def test_replicas_each_see_the_others_writes_through_their_caches(pool: as
     one, two = repository(cipher), repository(cipher)
     for n, repo in enumerate((one, two, one, one, two)):
         async with pool.acquire() as conn, conn.transaction():
-            await repo.execute(conn, thing, lambda s, n=n: decide(s, f"n{n}"), meta())
+            await repo.execute(conn, thing, partial(decide, note=f"n{n}"), meta())
     for repo in (one, two):
         async with pool.acquire() as conn:
             loaded = await repo.load(conn, thing, private=False)

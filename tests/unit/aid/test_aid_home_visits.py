@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from uuid import UUID
 
 import pytest
+from aid_examples import FAMILY, MEDONO
 
 from services.aid.domain import (
     FlagHomeVisit,
@@ -23,9 +24,7 @@ from shared.errors import InvalidCommand
 from shared.repository import Fact
 
 PLAN = UUID("00000000-0000-0000-0000-00000000a001")
-FAMILY = UUID("00000000-0000-0000-0000-00000000f001")
 CHILD = UUID("00000000-0000-0000-0000-00000000c001")
-MEDONO = "33.75.01.1002"
 JAN1 = date(2025, 1, 1)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from aid_examples import FAMILY, MEDONO, S1, S2, START
 
 from services.aid.domain import (
     CloseForExit,
@@ -25,7 +26,7 @@ from services.aid.domain import (
     PlanEnded,
     PlanNotActive,
     PlanNotFound,
-    Policy,
+    PlanRules,
     RecordDelivery,
     RecordIntervention,
     ReviewFunding,
@@ -48,17 +49,12 @@ from shared.contracts.aid import (
 from shared.errors import InvalidCommand
 from shared.repository import Fact
 
-FAMILY = UUID("00000000-0000-0000-0000-00000000f001")
 PLAN = plan_id_for(FAMILY)
-S1 = UUID("00000000-0000-0000-0000-0000000005a1")
-S2 = UUID("00000000-0000-0000-0000-0000000005a2")
 D1 = UUID("00000000-0000-0000-0000-0000000000d1")
 D2 = UUID("00000000-0000-0000-0000-0000000000d2")
 D3 = UUID("00000000-0000-0000-0000-0000000000d3")
 PHOTO = UUID("00000000-0000-0000-0000-0000000000f7")
-MEDONO = "33.75.01.1002"
-POLICY = Policy()
-START = date(2025, 3, 1)
+RULES = PlanRules()
 END = START + timedelta(days=179)
 TODAY = date(2025, 3, 1)
 LATER = date(2025, 12, 31)  # the clock when a plan opens from sponsorships: after any start it tests
@@ -93,7 +89,7 @@ def delivered(delivery_id: UUID, first: int, last: int, value: int | None = None
 
 
 def review(
-    *sponsorships: Sponsorship, enrolled_on: date | None = START, exited: bool = False, policy: Policy = POLICY
+    *sponsorships: Sponsorship, enrolled_on: date | None = START, exited: bool = False, rules: PlanRules = RULES
 ) -> ReviewFunding:
     return ReviewFunding(
         plan_id=PLAN,
@@ -102,7 +98,7 @@ def review(
         enrolled_on=enrolled_on,
         exited=exited,
         sponsorships=sponsorships,
-        policy=policy,
+        rules=rules,
         today=LATER,
     )
 
@@ -151,6 +147,13 @@ class TestOpening:
         assert decide(fold([]), review(money, enrolled_on=None)) == []
         assert decide(fold([]), review(money, exited=True)) == []
 
+    def test_a_family_no_longer_eligible_gets_no_new_plan_but_a_running_one_takes_its_top_up(self) -> None:
+        money = Sponsorship(S1, 3_000_000, START)
+        assert decide(fold([]), replace(review(money), eligible=False)) == []
+        running = fold([Fact(opened())])
+        [fact] = decide(running, replace(review(money), eligible=False))
+        assert isinstance(fact.event, AidPlanBudgetIncreased) and fact.event.budget_rp == 3_000_000
+
     def test_the_budget_is_the_familys_total_sponsorship(self) -> None:
         [fact] = decide(fold([]), review(Sponsorship(S1, 2_000_000, START), Sponsorship(S2, 1_500_000, START)))
         assert isinstance(fact.event, AidPlanOpened) and fact.event.budget_rp == 3_500_000
@@ -168,9 +171,9 @@ class TestOpening:
         assert isinstance(fact.event, AidPlanOpened) and fact.event.start_date == START
 
     def test_another_city_configures_its_own_minimum_and_duration(self) -> None:
-        maluku = Policy(daily_minimum_rp=20_000, days=200)
-        assert decide(fold([]), review(Sponsorship(S1, 3_999_999, START), policy=maluku)) == []
-        [fact] = decide(fold([]), review(Sponsorship(S1, 4_000_000, START), policy=maluku))
+        maluku = PlanRules(daily_minimum_rp=20_000, days=200)
+        assert decide(fold([]), review(Sponsorship(S1, 3_999_999, START), rules=maluku)) == []
+        [fact] = decide(fold([]), review(Sponsorship(S1, 4_000_000, START), rules=maluku))
         assert isinstance(fact.event, AidPlanOpened)
         assert (fact.event.days, fact.event.daily_minimum_rp) == (200, 20_000)
         assert fact.event.end_date == START + timedelta(days=199)
@@ -492,6 +495,35 @@ class TestInterventions:
                 fold(given(opened())), self.intervene(kind="house_paint", description=" ", done_on=day(6), value_rp=-1)
             )
         assert fields_of(exc) == ["kind", "description", "done_on", "value_rp"]
+
+    def test_an_intervention_is_in_kind_from_the_source_it_names(self) -> None:
+        donor = UUID("00000000-0000-0000-0000-0000000d0001")
+        [by_donor] = decide(fold(given(opened())), self.intervene(source_donor_id=donor))
+        [by_pdam] = decide(fold(given(opened())), self.intervene(source_organisation="pdam"))
+        [unnamed] = decide(fold(given(opened())), self.intervene())
+        assert isinstance(by_donor.event, InterventionRecorded)
+        assert (by_donor.event.funded_by, by_donor.event.source_donor_id) == ("in_kind", donor)
+        assert isinstance(by_pdam.event, InterventionRecorded) and by_pdam.event.source_organisation == "pdam"
+        assert isinstance(unnamed.event, InterventionRecorded)
+        assert (unnamed.event.funded_by, unnamed.event.source_donor_id, unnamed.event.source_organisation) == (
+            "in_kind",
+            None,
+            None,
+        )
+
+    @pytest.mark.parametrize(
+        ("kw", "field"),
+        [
+            ({"funded_by": "sponsorship"}, "funded_by"),
+            ({"source_organisation": "Pak Budi, Jl. Merdeka 5"}, "source_organisation"),
+            ({"source_organisation": ""}, "source_organisation"),
+            ({"source_organisation": "pdam", "source_donor_id": UUID(int=7)}, "source_organisation"),
+        ],
+    )
+    def test_a_source_is_one_code_or_one_donor_and_never_a_sentence(self, kw: dict[str, object], field: str) -> None:
+        with pytest.raises(InvalidCommand) as exc:
+            decide(fold(given(opened())), self.intervene(**kw))
+        assert fields_of(exc) == [field]
 
     def test_after_the_familys_exit_no_intervention_is_recorded(self) -> None:
         closed = AidPlanClosed(

@@ -9,10 +9,11 @@ from datetime import date, timedelta
 from uuid import UUID, uuid5
 
 import pytest
+from aid_examples import FAMILY, MEDONO, S1, S2, START
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.aid.domain import EndWindow, Policy, RecordDelivery, RecordIntervention, ReviewFunding, Sponsorship
+from services.aid.domain import EndWindow, PlanRules, RecordDelivery, RecordIntervention, ReviewFunding, Sponsorship
 from services.aid.domain.plan import Plan, decide, evolve, fold
 from shared.contracts.aid import (
     AidDelivered,
@@ -24,19 +25,16 @@ from shared.contracts.aid import (
 )
 from shared.errors import DomainError, InvalidCommand
 from shared.repository import Fact
+from shared.testing import refused_fields
+from shared.testing.facts import plan_opened
 
-FAMILY = UUID("00000000-0000-0000-0000-00000000f001")
 PLAN = UUID("00000000-0000-0000-0000-00000000a001")
-S1 = UUID("00000000-0000-0000-0000-0000000005a1")
-S2 = UUID("00000000-0000-0000-0000-0000000005a2")
-MEDONO = "33.75.01.1002"
-POLICY = Policy()
-START = date(2025, 3, 1)
+RULES = PlanRules()
 ITEMS = (DeliveredItem(name="telur", quantity=30, unit="butir"),)
 
 
 def review(*sponsorships: Sponsorship, enrolled_on: date = START, today: date = date(2025, 12, 31)) -> ReviewFunding:
-    return ReviewFunding(PLAN, FAMILY, MEDONO, enrolled_on, False, sponsorships, POLICY, today)
+    return ReviewFunding(PLAN, FAMILY, MEDONO, enrolled_on, False, sponsorships, RULES, today)
 
 
 def opened(*sponsorships: Sponsorship) -> list[Fact]:
@@ -109,7 +107,7 @@ class TestWindowStart:
     def test_a_start_before_the_programme_is_the_programme_start(self) -> None:
         early = Sponsorship(S1, 2_700_000, date(2024, 6, 1))
         [fact] = decide(Plan(), review(early, enrolled_on=date(2024, 6, 1)))
-        assert isinstance(fact.event, AidPlanOpened) and fact.event.start_date == POLICY.programme_start
+        assert isinstance(fact.event, AidPlanOpened) and fact.event.start_date == RULES.programme_start
 
 
 class TestAhead:
@@ -164,19 +162,7 @@ def programmes(draw: st.DrawFn) -> list[tuple[date, int, RecordDelivery]]:
 
 def open_fact(p: int, start: date) -> Fact:
     budget = 2_700_000 + 50_000 * p
-    return Fact(
-        AidPlanOpened(
-            plan_id=PLANS[p],
-            family_id=PLANS[p],
-            kelurahan_code=MEDONO,
-            start_date=start,
-            end_date=start + timedelta(days=179),
-            days=180,
-            daily_minimum_rp=15_000,
-            budget_rp=budget,
-            opened_on=start,
-        )
-    )
+    return Fact(plan_opened(PLANS[p], PLANS[p], start, budget_rp=budget, kelurahan=MEDONO))
 
 
 def run(records: list[tuple[date, int, RecordDelivery]], clock: list[date] | None, end: date) -> list[list[object]]:
@@ -212,7 +198,7 @@ def run(records: list[tuple[date, int, RecordDelivery]], clock: list[date] | Non
                 record(p, [open_fact(p, cmd.period_from)])
             else:
                 try:
-                    record(p, decide(plans[p], replace(cmd, today=today, policy=replace(POLICY, grace_days=GRACE))))
+                    record(p, decide(plans[p], replace(cmd, today=today, rules=replace(RULES, grace_days=GRACE))))
                 except DomainError:
                     pass  # refused the same way in both, or the property below fails
             if clock is None:
@@ -236,29 +222,32 @@ def test_entering_a_past_programme_late_gives_the_same_plans_as_entering_it_on_i
 class TestDaysAlreadyPast:
     """A delivery covers days from its hand-over on: food is not eaten on days already past."""
 
-    def test_a_backdated_delivery_cannot_complete_a_whole_plan(self) -> None:
-        # Given an open plan; when a delivery handed over on day 170 claims days 1 to 180;
-        handed = START + timedelta(days=169)
-        cmd = RecordDelivery(
-            PLAN, uuid5(PLAN, "late"), START, START + timedelta(days=179), 2_700_000, ITEMS, handed, handed, "k"
+    @staticmethod
+    def handed_over(on_day: int, first_day: int, days: int, value_rp: int) -> RecordDelivery:
+        """Handed over on the plan's day `on_day` (1-based), covering `days` days from `first_day`."""
+        handed, first = START + timedelta(days=on_day - 1), START + timedelta(days=first_day - 1)
+        return RecordDelivery(
+            PLAN,
+            uuid5(PLAN, f"{on_day}-{first_day}"),
+            first,
+            first + timedelta(days=days - 1),
+            value_rp,
+            ITEMS,
+            handed,
+            handed,
+            "k",
         )
-        # then it is refused naming period_from, and the plan does not complete.
-        with pytest.raises(InvalidCommand) as exc:
-            decide(fold(opened()), cmd)
-        assert [e.field for e in exc.value.errors] == ["period_from"]
+
+    def test_a_backdated_delivery_cannot_complete_a_whole_plan(self) -> None:
+        # Given an open plan; when a delivery handed over on day 170 claims days 1 to 180, then it
+        # is refused naming period_from, and the plan does not complete.
+        late = self.handed_over(170, 1, 180, 2_700_000)
+        assert refused_fields(lambda: decide(fold(opened()), late)) == ["period_from"]
 
     def test_a_delivery_for_days_a_month_ago_is_refused(self) -> None:
-        handed = START + timedelta(days=40)
-        cmd = RecordDelivery(
-            PLAN, uuid5(PLAN, "old"), START, START + timedelta(days=6), 105_000, ITEMS, handed, handed, "k"
-        )
-        with pytest.raises(InvalidCommand) as exc:
-            decide(fold(opened()), cmd)
-        assert [e.field for e in exc.value.errors] == ["period_from"]
+        old = self.handed_over(41, 1, 7, 105_000)
+        assert refused_fields(lambda: decide(fold(opened()), old)) == ["period_from"]
 
     def test_a_delivery_starting_on_its_hand_over_day_is_recorded(self) -> None:
-        handed = START + timedelta(days=40)
-        cmd = RecordDelivery(
-            PLAN, uuid5(PLAN, "ok"), handed, handed + timedelta(days=6), 105_000, ITEMS, handed, handed, "k"
-        )
+        cmd = self.handed_over(41, 41, 7, 105_000)
         assert any(isinstance(f.event, AidDelivered) for f in decide(fold(opened()), cmd))

@@ -10,18 +10,23 @@ from datetime import date, timedelta
 from uuid import UUID
 
 import pytest
+from funding_examples import DONOR, FAMILY, S1, TODAY
 
 from services.funding.domain import MakePledge, PlanEnded, ReceiveContribution, ReturnFunds, SponsorFamily, sponsor
 from services.funding.domain import donor as donors
 from services.funding.domain.rules import Limits
-from shared.contracts.funding import ContributionReceived, DonorRegistered, FundsAllocated, FundsReturned
+from shared.contracts.funding import (
+    ContributionReceived,
+    DonorRegistered,
+    DonorStreamEvent,
+    FamilySponsored,
+    FundsAllocated,
+    FundsReturned,
+    PledgeMade,
+)
 from shared.errors import InvalidCommand
 
-TODAY = date(2025, 6, 2)
 LIMITS = Limits(programme_start=date(2025, 1, 1), max_start_delay_days=30)
-DONOR = UUID("00000000-0000-0000-0000-0000000d0001")
-FAMILY = UUID("00000000-0000-0000-0000-0000000f0001")
-S1 = UUID("00000000-0000-0000-0000-0000000a0001")
 C1 = UUID("00000000-0000-0000-0000-0000000c0001")
 C2 = UUID("00000000-0000-0000-0000-0000000c0002")
 
@@ -67,7 +72,8 @@ def test_the_start_date_is_within_30_days_from_the_sponsorships_date(delay: int,
         SPONSOR, start_date=TODAY + timedelta(days=delay), sponsored_on=TODAY, today=TODAY + timedelta(days=40)
     )
     if ok:
-        assert sponsor(DONOR_STATE, command, LIMITS)[1][0].start_date == command.start_date
+        [sponsored] = sponsor(DONOR_STATE, command, LIMITS)[1]
+        assert isinstance(sponsored, FamilySponsored) and sponsored.start_date == command.start_date
     else:
         with pytest.raises(InvalidCommand) as exc:
             sponsor(DONOR_STATE, command, LIMITS)
@@ -79,6 +85,7 @@ def test_a_past_start_date_without_a_sponsorship_date_is_late_entry_on_that_day(
     past = date(2025, 5, 20)  # after the first 1 jt was received, before the second
     command = replace(SPONSOR, start_date=past, sponsored_on=None, amount_rp=1_000_000)
     _, [sponsored] = sponsor(DONOR_STATE, command, LIMITS)
+    assert isinstance(sponsored, FamilySponsored)
     assert (sponsored.start_date, sponsored.sponsored_on) == (past, past)
 
 
@@ -100,13 +107,14 @@ def test_a_sponsorships_date_is_refused_in_the_future_before_the_programme_or_th
 
 def test_a_late_entered_sponsorship_uses_only_money_received_by_its_date() -> None:
     may = replace(SPONSOR, sponsored_on=date(2025, 5, 10), start_date=date(2025, 5, 10))
-    allocated, sponsored = sponsor(DONOR_STATE, may, LIMITS)  # 1 jt was there on 10 May
-    assert allocated[0].allocated_on == date(2025, 5, 10) and sponsored[0].sponsored_on == date(2025, 5, 10)
+    [allocated], [sponsored] = sponsor(DONOR_STATE, may, LIMITS)  # 1 jt was there on 10 May
+    assert isinstance(allocated, FundsAllocated) and isinstance(sponsored, FamilySponsored)
+    assert allocated.allocated_on == date(2025, 5, 10) and sponsored.sponsored_on == date(2025, 5, 10)
     with pytest.raises(InvalidCommand) as exc:  # 1.5 jt was not: the rest came on 1 June
         sponsor(DONOR_STATE, replace(may, amount_rp=1_500_000), LIMITS)
     assert field_of(exc) == ["sponsored_on"]
     # Money already promised elsewhere does not count either, whatever its date.
-    after = donors.evolve(DONOR_STATE, allocated[0])
+    after = donors.evolve(DONOR_STATE, allocated)
     with pytest.raises(InvalidCommand):
         sponsor(after, replace(may, sponsorship_id=C2, amount_rp=1), LIMITS)
     assert sponsor(after, replace(SPONSOR, sponsorship_id=C2, amount_rp=2_000_000), LIMITS)
@@ -116,7 +124,7 @@ def test_money_returned_later_is_not_available_on_an_earlier_day() -> None:
     """Given 3.3 jt received on 1 March, 3 jt of it allocated on 1 March and returned on 1 August;
     when a sponsorship dated 15 March asks for 3 jt (entered after the return); then it is
     refused: on 15 March the donor had Rp300.000. On 1 August the returned money is there."""
-    history = [
+    history: list[DonorStreamEvent] = [
         DonorRegistered(donor_id=DONOR, donor_type="csr", registered_on=date(2025, 2, 1)),
         received(C1, 3_300_000, date(2025, 3, 1)),
         FundsAllocated(
@@ -187,7 +195,7 @@ def test_received_on_and_pledged_on_follow_the_effective_date_rules() -> None:
             donors.decide(DONOR_STATE, MakePledge(DONOR, C1, 5, TODAY, None, pledged_on=day), LIMITS)
         assert field_of(exc) == ["pledged_on"]
     pledged = donors.decide(DONOR_STATE, MakePledge(DONOR, C1, 5, TODAY, None, pledged_on=date(2025, 3, 1)), LIMITS)
-    assert pledged[0].pledged_on == date(2025, 3, 1)
+    assert isinstance(pledged[0], PledgeMade) and pledged[0].pledged_on == date(2025, 3, 1)
 
 
 def test_allocated_is_net_of_releases() -> None:

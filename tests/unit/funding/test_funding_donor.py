@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from functools import reduce
 from uuid import UUID
 
 import pytest
+from funding_examples import DONOR, FAMILY, S1, S2, TODAY
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -27,19 +28,15 @@ from services.funding.domain.donor import decide, evolve, fold
 from shared.contracts.funding import (
     ContributionReceived,
     DonorRegistered,
+    DonorStreamEvent,
     FundsAllocated,
     FundsReturned,
     PledgeMade,
 )
 from shared.errors import InvalidCommand
 
-TODAY = date(2025, 6, 2)
-DONOR = UUID("00000000-0000-0000-0000-0000000d0001")
 PLEDGE = UUID("00000000-0000-0000-0000-0000000e0001")
 GIFT = UUID("00000000-0000-0000-0000-0000000c0001")
-S1 = UUID("00000000-0000-0000-0000-0000000a0001")
-S2 = UUID("00000000-0000-0000-0000-0000000a0002")
-FAMILY = UUID("00000000-0000-0000-0000-0000000f0001")
 
 REGISTERED = DonorRegistered(donor_id=DONOR, donor_type="csr", registered_on=TODAY)
 
@@ -180,14 +177,14 @@ class TestMoney:
 
 class TestAllocation:
     def test_received_money_is_allocated(self) -> None:
-        given = [REGISTERED, received(3_000_000)]
+        given: list[DonorStreamEvent] = [REGISTERED, received(3_000_000)]
         when = AllocateFunds(donor_id=DONOR, sponsorship_id=S1, family_id=FAMILY, amount_rp=2_700_000, today=TODAY)
         [event] = decide(fold(given), when)
         assert event == allocated(S1, 2_700_000)
         assert fold([*given, event]).available_rp == 300_000
 
     def test_more_than_is_available_is_refused_and_says_how_much_there_is(self) -> None:
-        given = [REGISTERED, received(3_000_000), allocated(S1, 2_700_000)]
+        given: list[DonorStreamEvent] = [REGISTERED, received(3_000_000), allocated(S1, 2_700_000)]
         when = AllocateFunds(donor_id=DONOR, sponsorship_id=S2, family_id=FAMILY, amount_rp=300_001, today=TODAY)
         with pytest.raises(InsufficientFunds) as exc:
             decide(fold(given), when)
@@ -201,7 +198,7 @@ class TestAllocation:
             decide(fold([REGISTERED, pledge]), when)
 
     def test_returned_money_is_available_again_once(self) -> None:
-        given = [REGISTERED, received(3_000_000), allocated(S1, 3_000_000)]
+        given: list[DonorStreamEvent] = [REGISTERED, received(3_000_000), allocated(S1, 3_000_000)]
         when = ReturnFunds(donor_id=DONOR, sponsorship_id=S1, amount_rp=1_000_000, reason="plan_closed", on=TODAY)
         [event] = decide(fold(given), when)
         assert event == FundsReturned(

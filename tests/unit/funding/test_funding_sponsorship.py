@@ -3,11 +3,11 @@ deliveries draw (oldest first, never more than remains) and how the rest is rele
 
 from __future__ import annotations
 
-from datetime import date
 from functools import reduce
 from uuid import UUID
 
 import pytest
+from funding_examples import D1, DONOR, FAMILY, MEDONO, S1, S2, S3, TODAY, WHO, donor_with
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -16,50 +16,31 @@ from services.funding.domain import (
     Draw,
     FamilyNotSponsorable,
     InsufficientFunds,
+    PayDelivery,
     Release,
     SponsorFamily,
     Sponsorship,
+    pay_delivery,
     split_delivery,
     sponsor,
 )
 from services.funding.domain import donor as donors
 from services.funding.domain.sponsorship import decide, evolve, fold
 from shared.contracts.funding import (
-    ContributionReceived,
-    DonorRegistered,
+    DeliveryUnfunded,
     FamilySponsored,
     FundsAllocated,
     SponsorshipDrawn,
     SponsorshipReleased,
+    SponsorshipStreamEvent,
 )
 from shared.errors import InvalidCommand
 
-TODAY = date(2025, 6, 2)
-DONOR = UUID("00000000-0000-0000-0000-0000000d0001")
-FAMILY = UUID("00000000-0000-0000-0000-0000000f0001")
-S1 = UUID("00000000-0000-0000-0000-0000000a0001")
-S2 = UUID("00000000-0000-0000-0000-0000000a0002")
-S3 = UUID("00000000-0000-0000-0000-0000000a0003")
 PLAN = UUID("00000000-0000-0000-0000-0000000b0001")
-D1 = UUID("00000000-0000-0000-0000-0000000c0001")
 D2 = UUID("00000000-0000-0000-0000-0000000c0002")
-MEDONO = "33.75.01.1002"
-WHO = {"sponsorship_id": S1, "donor_id": DONOR, "donor_type": "community", "family_id": FAMILY}
 
 SPONSORED = FamilySponsored(**WHO, amount_rp=2_700_000, start_date=TODAY, kelurahan_code=MEDONO, sponsored_on=TODAY)
-DONOR_WITH_3M = donors.fold(
-    [
-        DonorRegistered(donor_id=DONOR, donor_type="community", registered_on=TODAY),
-        ContributionReceived(
-            donor_id=DONOR,
-            donor_type="community",
-            contribution_id=D1,
-            amount_rp=3_000_000,
-            received_on=TODAY,
-            method="cash",
-        ),
-    ]
-)
+DONOR_WITH_3M = donor_with(3_000_000, TODAY)
 
 
 def sponsoring(amount: object = 2_700_000, status: str = "enrolled") -> SponsorFamily:
@@ -146,9 +127,50 @@ class TestDrawing:
         assert split_delivery([], 400) == ([], 400)
 
 
+class TestPayingADelivery:
+    DELIVERY = UUID("00000000-0000-0000-0000-0000000de001")
+    PAY = PayDelivery(DELIVERY, PLAN, FAMILY, 400_000, TODAY, "33.75.01.1002")
+
+    def test_a_delivery_the_sponsorships_cover_draws_on_them_and_nothing_is_unfunded(self) -> None:
+        draws, unfunded = pay_delivery([(S1, 300_000), (S2, 250_000)], self.PAY)
+        assert draws == [Draw(S1, self.DELIVERY, PLAN, 300_000, TODAY), Draw(S2, self.DELIVERY, PLAN, 100_000, TODAY)]
+        assert unfunded == []
+
+    def test_what_no_sponsorship_can_pay_is_recorded_as_an_unfunded_delivery(self) -> None:
+        draws, unfunded = pay_delivery([(S1, 100_000), (S2, 50_000)], self.PAY)
+        assert [d.amount_rp for d in draws] == [100_000, 50_000]
+        assert unfunded == [
+            DeliveryUnfunded(
+                delivery_id=self.DELIVERY,
+                plan_id=PLAN,
+                family_id=FAMILY,
+                kelurahan_code="33.75.01.1002",
+                value_rp=400_000,
+                drawn_rp=150_000,
+                unfunded_rp=250_000,
+                delivered_on=TODAY,
+            )
+        ]
+
+    def test_a_delivery_with_no_money_held_is_unfunded_whole(self) -> None:
+        draws, [unfunded] = pay_delivery([], self.PAY)
+        assert (draws, unfunded.drawn_rp, unfunded.unfunded_rp) == ([], 0, 400_000)
+
+    @given(
+        remaining=st.lists(st.integers(min_value=0, max_value=3_000_000), max_size=4),
+        value=st.integers(min_value=1, max_value=5_000_000),
+    )
+    def test_every_delivered_rupiah_is_drawn_or_unfunded(self, remaining: list[int], value: int) -> None:
+        open_ = [(UUID(int=i + 1), r) for i, r in enumerate(remaining)]
+        pay = PayDelivery(self.DELIVERY, PLAN, FAMILY, value, TODAY, "33.75.01.1002")
+        draws, unfunded = pay_delivery(open_, pay)
+        assert sum(d.amount_rp for d in draws) + sum(u.unfunded_rp for u in unfunded) == value
+        assert all(d.amount_rp <= dict(open_)[d.sponsorship_id] for d in draws)
+
+
 class TestReleasing:
     def test_the_unspent_rest_is_released_once(self) -> None:
-        given_ = [SPONSORED, drawn(2_000_000, 700_000)]
+        given_: list[SponsorshipStreamEvent] = [SPONSORED, drawn(2_000_000, 700_000)]
         when = Release(sponsorship_id=S1, reason="plan_closed", plan_id=PLAN, on=TODAY)
         [event] = decide(fold(given_), when)
         assert event == SponsorshipReleased(

@@ -15,15 +15,8 @@ import pytest
 from services.registry import importing
 from services.registry.bodies import RegisterFamilyIn, registration
 from services.registry.domain import Family, decide, fold
-from services.registry.importing import (
-    ImportTooLarge,
-    ParsedBatch,
-    UnsupportedImportType,
-    family_content,
-    media_format,
-    parse_batch,
-    row_content,
-)
+from services.registry.import_identity import family_content, row_content
+from services.registry.importing import ImportTooLarge, ParsedBatch, UnsupportedImportType, media_format, parse_batch
 from shared.errors import FieldError, InvalidCommand
 from shared.testing.registry_examples import family_body, import_csv
 

@@ -33,6 +33,7 @@ from services.registry.reference import DEFAULT_RULES
 from shared.contracts.registry import ChildAgedOut, FamilyEnrolled, FamilyRegistered, MemberAdded, MotherGaveBirth
 from shared.programme import Programme
 from shared.settings import Settings
+from shared.testing import refused_fields
 
 TODAY = date(2025, 9, 30)
 FAMILY = UUID(int=0xF001)
@@ -62,9 +63,7 @@ def register(members: tuple[NewMember, ...], **changes: Any) -> RegisterFamily:
 
 
 def refused(state: Family, command: Any) -> list[str]:
-    with pytest.raises(InvalidCommand) as error:
-        decide(state, command)
-    return [e.field for e in error.value.errors]
+    return refused_fields(lambda: decide(state, command))
 
 
 # -- effective dates ------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from services.reporting.areas import Area
 from services.reporting.queries import by_kecamatan
 from services.reporting.reports import (
     AidReport,
@@ -23,20 +24,16 @@ from shared.testing.reporting_scenarios import city_areas
 AS_OF = datetime(2025, 3, 1, 2, 30, tzinfo=UTC)
 
 
+def progress_row(a: Area, **figures: int) -> KelurahanProgress:
+    """A kelurahan's row of the city's progress with these figures (the others zero)."""
+    return KelurahanProgress(
+        kelurahan_code=a.code, kelurahan=a.name, kecamatan_code=a.kecamatan_code, kecamatan=a.kecamatan, **figures
+    )
+
+
 def city_progress(enrolled_in_medono: int = 3) -> CityProgress:
     areas = city_areas()
-    rows = [
-        KelurahanProgress(
-            kelurahan_code=a.code,
-            kelurahan=a.name,
-            kecamatan_code=a.kecamatan_code,
-            kecamatan=a.kecamatan,
-            registered=i % 3,
-            enrolled=i % 2,
-            sponsored=i % 2,
-        )
-        for i, a in enumerate(areas.kelurahan)
-    ]
+    rows = [progress_row(a, registered=i % 3, enrolled=i % 2, sponsored=i % 2) for i, a in enumerate(areas.kelurahan)]
     rows[0] = rows[0].model_copy(update={"registered": 5, "enrolled": enrolled_in_medono, "completed": 1})
     totals = {f: sum(getattr(r, f) for r in rows) for f in ("registered", "enrolled", "sponsored", "completed")}
     return CityProgress(target=1330, as_of=AS_OF, by_kelurahan=rows, by_kecamatan=by_kecamatan(rows, areas), **totals)

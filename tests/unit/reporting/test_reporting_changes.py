@@ -17,6 +17,7 @@ from services.reporting.projections import (
     MONEY_BY_MONTH,
     PLANS,
     PROJECTIONS,
+    UNFUNDED,
     aid_changes,
     funding_changes,
     registry_changes,
@@ -134,7 +135,12 @@ def test_a_confirmation_without_a_photo_reference_is_read_by_its_date_only() -> 
     family = p.register(MEDONO)
     plan = p.open_plan(family)
     delivery = UUID(int=9)
-    data = {"plan_id": str(plan), "family_id": str(family), "kelurahan_code": MEDONO, "delivery_id": str(delivery)}
+    data: dict[str, object] = {
+        "plan_id": str(plan),
+        "family_id": str(family),
+        "kelurahan_code": MEDONO,
+        "delivery_id": str(delivery),
+    }
     data |= {"confirmed_on": "2025-01-10", "confirmed_by": "lurah", "photo_id": str(UUID(int=3)), "has_photo": True}
     p.emit(("aid", "DeliveryConfirmed", plan, data))
     [c] = aid_changes(last(p))
@@ -236,3 +242,14 @@ def test_a_stream_whose_first_version_never_came_is_reported_as_a_gap() -> None:
     gate = ReplayGate()
     [v2] = envs(2)
     assert gate.offer(v2) == [] and gate.gaps == 1 and gate.versions == {}
+
+
+def test_what_no_sponsorship_could_pay_of_a_delivery_is_kept_by_delivery() -> None:
+    p = Programme()
+    family = p.register(MEDONO)
+    plan = p.open_plan(family)
+    delivery = p.deliver(plan, first_day=3, days=10, on=3)
+    p.unfunded(plan, delivery, value_rp=150_000, drawn_rp=40_000, on=3)
+    [c] = funding_changes(last(p))
+    assert (c.table, c.key) == (UNFUNDED, (delivery,))
+    assert (c.values["unfunded_rp"], c.values["value_rp"], c.values["kelurahan_code"]) == (110_000, 150_000, MEDONO)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 from zoneinfo import ZoneInfo
 
-from reporting_samples import AS_OF, sample_history, sample_months
+from reporting_samples import AS_OF, progress_row, sample_history, sample_months
 
 from services.reporting.dashboard import KELURAHAN_CHART_ROWS, render, stunting_permille
 from services.reporting.formatting import local_time, number, percent, rupiah, rupiah_short
 from services.reporting.queries import by_kecamatan
 from services.reporting.reports import AidReport, FundingReport, KelurahanTopUps
-from shared.contracts.reporting import CityProgress, KelurahanProgress
+from shared.contracts.reporting import CityProgress
 from shared.testing.reporting_scenarios import SEMARANG, city_areas
 
 WIB = ZoneInfo("Asia/Jakarta")
@@ -178,16 +178,9 @@ def test_a_big_city_charts_the_kelurahan_furthest_along_and_tables_them_all(
     funding: FundingReport, aid: AidReport
 ) -> None:
     areas = city_areas(SEMARANG)
+    # 40 kelurahan with families, the later ones (by code) with more enrolled
     rows = [
-        KelurahanProgress(
-            kelurahan_code=a.code,
-            kelurahan=a.name,
-            kecamatan_code=a.kecamatan_code,
-            kecamatan=a.kecamatan,
-            # 40 kelurahan with families, the later ones (by code) with more enrolled
-            registered=i + 1 if i % 4 == 0 else 0,
-            enrolled=i if i % 4 == 0 else 0,
-        )
+        progress_row(a, registered=i + 1 if i % 4 == 0 else 0, enrolled=i if i % 4 == 0 else 0)
         for i, a in enumerate(areas.kelurahan[:160])
     ]
     progress = CityProgress(
@@ -210,3 +203,10 @@ def test_a_big_city_charts_the_kelurahan_furthest_along_and_tables_them_all(
     kecamatan = html.split('aria-label="Masuk program per kecamatan"')[1].split("</svg>")[0]
     labels = re.findall(r'<text class="label"[^>]*>([^<]*)</text>', kecamatan)
     assert "Semarang Tengah" in labels and "Tembalang" in labels  # names differ: kept whole
+
+
+def test_food_delivered_that_no_sponsorship_paid_is_shown_beside_the_top_up(
+    progress: CityProgress, funding: FundingReport, aid: AidReport
+) -> None:
+    html = page(progress, funding.model_copy(update={"unfunded_rp": 150_000}), aid)
+    assert 'data-metric="funding.unfunded_rp" data-value="150000"' in html

@@ -16,7 +16,7 @@ from uuid import UUID
 import pytest
 
 from genting import demo
-from genting.demo.dataset import KELURAHAN
+from genting.demo.records import KELURAHAN, Growth
 from services.aid.domain.growth import Measurement, flags_due
 from services.registry.bodies import RegisterFamilyIn, registration
 from services.registry.domain.validation import registration_errors
@@ -180,7 +180,8 @@ def test_some_plans_have_a_week_skipped_which_the_aid_service_records_as_a_gap()
 
 def test_children_are_weighed_monthly_and_fewer_are_stunted_at_the_latest_weighing() -> None:
     dataset = demo.build(anchor=ANCHOR)
-    first, latest = {}, {}
+    first: dict[tuple[str, str], Growth] = {}
+    latest: dict[tuple[str, str], Growth] = {}
     for f in dataset.families:
         for g in f.growth:
             first.setdefault((f.key, g.child), g)

@@ -12,7 +12,7 @@ import pytest
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from services.registry.lookup import LookupHash, LookupKeyNotPinned, lookup_key
+from services.registry.lookup_hashes import LookupHash, LookupKeyNotPinned, lookup_key
 from shared.crypto import (
     LEGACY_WRAPPED_BYTES,
     NONCE_BYTES,

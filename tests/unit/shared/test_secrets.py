@@ -26,8 +26,7 @@ GOOD = {
 
 
 def refused(**changes: str | None) -> str:
-    env = {**GOOD, **changes}
-    env = {k: v for k, v in env.items() if v is not None}
+    env = {k: v for k, v in {**GOOD, **changes}.items() if v is not None}
     with pytest.raises(WeakSecret) as caught:
         check_serving_secrets(env)
     message = str(caught.value)

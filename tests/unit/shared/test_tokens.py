@@ -12,7 +12,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -21,6 +21,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from shared.auth import KeySet, TokenVerifier, Unauthorized, check_jwks_url, issue_token, jwks_document, new_signing_key
+from shared.settings import Settings
 from shared.testing import TEST_HS256_SECRET, TEST_JWKS_FILE, TEST_SIGNING_KEY, free_port, token_for
 
 NOW = time.time()
@@ -98,6 +99,19 @@ async def test_the_lifetime_cap_is_configuration() -> None:
     assert (await verifier(max_lifetime_seconds=24 * 3600).verify(token)).sub == "kader-17"
 
 
+@pytest.mark.parametrize(
+    "make",
+    [lambda: verifier(), lambda: Settings(jwks_file=TEST_JWKS_FILE).token_verifier()],
+    ids=["kernel", "settings"],
+)
+async def test_by_default_a_token_may_live_twelve_hours_and_not_a_second_more(
+    make: Callable[[], TokenVerifier],
+) -> None:
+    assert (await make().verify(es256(exp=int(NOW) + 12 * 3600))).sub == "kader-17"
+    with pytest.raises(Unauthorized, match="at most 12 h"):
+        await make().verify(es256(exp=int(NOW) + 12 * 3600 + 1))
+
+
 async def test_an_expired_token_is_refused() -> None:
     with pytest.raises(Unauthorized, match="expired"):
         await verifier().verify(es256(iat=int(NOW) - 7200, exp=int(NOW) - 3600))
@@ -105,7 +119,7 @@ async def test_an_expired_token_is_refused() -> None:
 
 async def test_an_unsigned_token_is_refused() -> None:
     with pytest.raises(Unauthorized):
-        await verifier().verify(jwt.encode(claims(), None, algorithm="none"))
+        await verifier().verify(jwt.encode(claims(), "", algorithm="none"))
 
 
 async def test_a_token_signed_by_another_ec_key_under_our_kid_is_refused() -> None:

@@ -27,7 +27,7 @@ from services.registry.domain import (
     aging_out_on,
     member_counts,
 )
-from services.registry.lookup import LookupHash
+from services.registry.lookup_hashes import LookupHash
 from shared.crypto import WrappedKeyCipher
 from shared.messaging import Envelope
 from shared.repository import Fact

@@ -45,7 +45,9 @@ async def lock_family(conn: asyncpg.Connection, family_id: UUID) -> asyncpg.Reco
     """Serialises everything that touches one family's sponsorships (a new sponsorship, a draw, a
     release): without it an exit could release the sponsorships it saw while a new one commits."""
     return await conn.fetchrow(
-        "select status, kelurahan_code, enrolled_on from funding_families where family_id = $1 for update", family_id
+        "select status, kelurahan_code, enrolled_on, eligible, eligibility_on from funding_families"
+        " where family_id = $1 for update",
+        family_id,
     )
 
 
@@ -87,6 +89,32 @@ async def family_exited(conn: asyncpg.Connection, family_id: UUID, kelurahan_cod
         family_id,
         kelurahan_code,
         on,
+    )
+
+
+async def family_eligibility(
+    conn: asyncpg.Connection, family_id: UUID, kelurahan_code: str, eligible: bool, on: date
+) -> None:
+    """The registry's latest word on whether the family is a programme target. A family heard of
+    here first keeps status 'unknown' until its enrolment."""
+    await conn.execute(
+        "insert into funding_families (family_id, status, kelurahan_code, eligible, eligibility_on)"
+        " values ($1, 'unknown', $2, $3, $4) on conflict (family_id) do update set"
+        " eligible = excluded.eligible, eligibility_on = excluded.eligibility_on,"
+        " kelurahan_code = coalesce(funding_families.kelurahan_code, excluded.kelurahan_code)",
+        family_id,
+        kelurahan_code,
+        eligible,
+        on,
+    )
+
+
+async def family_eligible(conn: asyncpg.Connection, family_id: UUID) -> bool:
+    """True unless the registry said the family is no longer a programme target."""
+    return bool(
+        await conn.fetchval(
+            "select coalesce((select eligible from funding_families where family_id = $1), true)", family_id
+        )
     )
 
 
@@ -143,23 +171,10 @@ async def plan_closed(conn: asyncpg.Connection, plan_id: UUID, family_id: UUID, 
     )
 
 
-async def plan_ended(conn: asyncpg.Connection, family_id: UUID) -> bool:
-    """The family had a plan and none is open any more: it completed, ended incomplete or closed."""
-    return bool(
-        await conn.fetchval(
-            "select exists (select 1 from funding_plans where family_id = $1 and status = 'closed')"
-            " and not exists (select 1 from funding_plans where family_id = $1 and status = 'open')",
-            family_id,
-        )
-    )
-
-
-async def has_open_plan(conn: asyncpg.Connection, family_id: UUID) -> bool:
-    return bool(
-        await conn.fetchval(
-            "select exists (select 1 from funding_plans where family_id = $1 and status = 'open')", family_id
-        )
-    )
+async def plan_statuses(conn: asyncpg.Connection, family_id: UUID) -> set[str]:
+    """The statuses of the family's plans (`open`, `closed`): domain/plans.py says what follows."""
+    rows = await conn.fetch("select distinct status from funding_plans where family_id = $1", family_id)
+    return {r["status"] for r in rows}
 
 
 async def claim_delivery(

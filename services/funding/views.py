@@ -17,6 +17,7 @@ import asyncpg
 from shared.contracts.base import Event
 from shared.contracts.funding import (
     ContributionReceived,
+    DeliveryUnfunded,
     DonorRegistered,
     FamilySponsored,
     FundsAllocated,
@@ -66,10 +67,10 @@ async def apply(conn: asyncpg.Connection, event: Event, version: int) -> None:
                 event.registered_on,
                 version,
             )
-        case PledgeMade():
-            await _donor_add(conn, event.donor_id, version, "pledged_rp", event.amount_rp)
+        case PledgeMade() | FundsAllocated() | FundsReturned():
+            await _donor_add(conn, event.donor_id, version, donor_changes(event))
         case ContributionReceived():
-            await _donor_add(conn, event.donor_id, version, "received_rp", event.amount_rp)
+            await _donor_add(conn, event.donor_id, version, donor_changes(event))
             await conn.execute(
                 "insert into contributions_view (contribution_id, donor_id, amount_rp, received_on, method)"
                 " values ($1, $2, $3, $4, $5)",
@@ -78,17 +79,6 @@ async def apply(conn: asyncpg.Connection, event: Event, version: int) -> None:
                 event.amount_rp,
                 event.received_on,
                 event.method,
-            )
-        case FundsAllocated():
-            await _donor_add(conn, event.donor_id, version, "allocated_rp", event.amount_rp)
-        case FundsReturned():
-            # allocated_rp is net of releases: the money leaves it as it comes back.
-            await conn.execute(
-                "update donors_view set allocated_rp = allocated_rp - $2, returned_rp = returned_rp + $2,"
-                " version = $3 where donor_id = $1",
-                event.donor_id,
-                event.amount_rp,
-                version,
             )
         case FamilySponsored():
             await conn.execute(
@@ -120,11 +110,30 @@ async def apply(conn: asyncpg.Connection, event: Event, version: int) -> None:
                 event.reason,
                 version,
             )
+        case DeliveryUnfunded():
+            pass  # funding's own record of it is funding_deliveries.shortfall_rp
         case _:
             raise AssertionError(f"funding does not project {event.event_type}")
 
 
-async def _donor_add(conn: asyncpg.Connection, donor_id: UUID, version: int, column: str, amount: int) -> None:
+def donor_changes(event: PledgeMade | ContributionReceived | FundsAllocated | FundsReturned) -> dict[str, int]:
+    """What one of a donor's events adds to its donors_view figures. `allocated_rp` is net of
+    releases (the meaning reporting uses): returned money leaves it as it enters `returned_rp`, so
+    received = available + allocated holds at every step."""
+    match event:
+        case PledgeMade():
+            return {"pledged_rp": event.amount_rp}
+        case ContributionReceived():
+            return {"received_rp": event.amount_rp}
+        case FundsAllocated():
+            return {"allocated_rp": event.amount_rp}
+        case FundsReturned():
+            return {"allocated_rp": -event.amount_rp, "returned_rp": event.amount_rp}
+
+
+async def _donor_add(conn: asyncpg.Connection, donor_id: UUID, version: int, changes: dict[str, int]) -> None:
+    # The column names are donor_changes' own, never input.
+    sets = ", ".join(f"{column} = {column} + ${n}" for n, column in enumerate(changes, start=3))
     await conn.execute(
-        f"update donors_view set {column} = {column} + $2, version = $3 where donor_id = $1", donor_id, amount, version
+        f"update donors_view set {sets}, version = $2 where donor_id = $1", donor_id, version, *changes.values()
     )

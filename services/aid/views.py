@@ -135,8 +135,8 @@ async def project(conn: asyncpg.Connection, fact: Fact) -> None:
             note = private if isinstance(private, InterventionNote) else None
             await conn.execute(
                 "insert into interventions_view (intervention_id, plan_id, family_id, kelurahan_code, kind,"
-                " description, done_on, value_rp, recorded_by) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-                " on conflict do nothing",
+                " description, done_on, value_rp, recorded_by, source_donor_id, source_organisation)"
+                " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) on conflict do nothing",
                 event.intervention_id,
                 event.plan_id,
                 event.family_id,
@@ -146,6 +146,8 @@ async def project(conn: asyncpg.Connection, fact: Fact) -> None:
                 event.done_on,
                 event.value_rp,
                 note.recorded_by if note else None,
+                event.source_donor_id,
+                event.source_organisation,
             )
         case EducationSessionHeld():
             held = private if isinstance(private, SessionNote) else None

@@ -1,0 +1,95 @@
+"""Money held for a plan, and eligibility, through the real service (PostgreSQL, JetStream):
+funding's clock step releases a sponsorship whose family has no plan `sponsorship_hold_days`
+after its date, the donor's money available again; a family the registry says is no longer a
+programme target (FamilyEligibilityChanged) is refused new sponsorships with 409."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+from uuid import UUID
+
+import pytest
+from funding_support import ADMIN, TODAY, Funding
+
+from services.funding.schedule import run_step
+from shared.contracts.registry import FamilyEligibilityChanged
+
+pytestmark = pytest.mark.integration
+
+MEDONO = "33.75.01.1002"
+LONG_AGO = TODAY - timedelta(days=100)  # its hold (60 days) ended 40 days ago
+
+
+async def donor_since(funding: Funding, on: date, amount: int) -> UUID:
+    donor = await funding.donor()
+    body = {"amount_rp": amount, "received_on": on.isoformat(), "method": "cash", "reference": f"KW-{on}"}
+    response = await funding.http.post(f"/donors/{donor}/contributions", json=body, headers=ADMIN)
+    assert response.status_code == 201, response.text
+    return donor
+
+
+async def sponsored(funding: Funding, donor: UUID, family: UUID, amount: int, on: date) -> None:
+    response = await funding.sponsor(donor, family, amount, sponsored_on=on.isoformat(), start_date=on.isoformat())
+    assert response.status_code == 201, response.text
+
+
+def line(statement: dict[str, Any], family: UUID) -> dict[str, Any]:
+    found: list[dict[str, Any]] = [s for s in statement["sponsorships"] if s["family_id"] == str(family)]
+    [only] = found
+    return only
+
+
+async def test_a_sponsorship_with_no_plan_after_the_hold_goes_back_to_its_donor(funding: Funding) -> None:
+    up = funding.upstream
+    donor = await donor_since(funding, LONG_AGO - timedelta(days=5), 5_000_000)
+    waiting = await up.enrol(on=LONG_AGO)  # part-sponsored, never reaches the minimum
+    planned = await up.enrol(on=LONG_AGO)  # aid opened its plan
+    recent = await up.enrol(on=LONG_AGO)  # sponsored 10 days ago: still within its hold
+    await up.settled(funding.app)
+    await sponsored(funding, donor, waiting, 1_000_000, LONG_AGO)
+    await sponsored(funding, donor, planned, 1_000_000, LONG_AGO)
+    await sponsored(funding, donor, recent, 1_000_000, TODAY - timedelta(days=10))
+    await up.send(up.opened(planned))
+    await up.settled(funding.app)
+
+    assert await run_step(funding.app) == 1_000_000
+    assert await run_step(funding.app) == 0  # once
+
+    statement = await funding.statement(donor)
+    assert (statement["allocated_rp"], statement["available_rp"]) == (2_000_000, 3_000_000)
+    released = line(statement, waiting)
+    assert (released["released_reason"], released["remaining_rp"]) == ("no_plan", 0)
+    assert line(statement, planned)["released_reason"] is None
+    assert line(statement, recent)["released_reason"] is None
+    # Dated the day its hold ended, not the day the clock ran: the same whenever the records are entered.
+    released_on = await funding.pool.fetchval(
+        "select data->>'released_on' from events where event_type = 'SponsorshipReleased' and stream_id = $1",
+        UUID(released["sponsorship_id"]),
+    )
+    assert released_on == (LONG_AGO + timedelta(days=60)).isoformat()
+
+
+async def test_a_family_no_longer_eligible_is_refused_a_new_sponsorship_until_it_is_again(funding: Funding) -> None:
+    up = funding.upstream
+    donor = await donor_since(funding, LONG_AGO, 3_000_000)
+    family = await up.enrol(on=LONG_AGO)
+    aged_out = TODAY - timedelta(days=5)
+    await up.send(
+        FamilyEligibilityChanged(family_id=family, kelurahan_code=MEDONO, eligible=False, effective_on=aged_out)
+    )
+    await up.settled(funding.app)
+
+    refused = await funding.sponsor(donor, family, 1_000_000)
+    assert refused.status_code == 409, refused.text
+    problem = refused.json()
+    assert problem["errors"][0]["field"] == "family_id" and "no longer" in problem["detail"]
+    assert aged_out.isoformat() in problem["detail"]
+    assert (await funding.statement(donor))["allocated_rp"] == 0  # nothing moved
+
+    newborn = TODAY - timedelta(days=1)
+    await up.send(
+        FamilyEligibilityChanged(family_id=family, kelurahan_code=MEDONO, eligible=True, effective_on=newborn)
+    )
+    await up.settled(funding.app)
+    assert (await funding.sponsor(donor, family, 1_000_000)).status_code == 201
