@@ -100,7 +100,9 @@ class RegistryPolicy:
             await self.families.lock(conn, exited.family_id)
             await lookups.family_exited(conn, exited.family_id, exited.kelurahan_code, exited.exited_on, exited.reason)
             plan_id = plan_id_for(exited.family_id)
-            if await self.handlers.close_for_exit(conn, CloseForExit(plan_id, exited.exited_on), _meta(envelope)):
+            if await self.handlers.close_for_exit(
+                conn, CloseForExit(plan_id, exited.exited_on, self.families.rules.grace_days), _meta(envelope)
+            ):
                 log.info("plan_closed_for_exit", plan_id=str(plan_id))
         elif envelope.event_type == registry.FamilyEligibilityChanged.event_type:
             changed = registry.CATALOG.parse(envelope.event_type, envelope.schema_version, envelope.data)
