@@ -27,6 +27,7 @@ from typing import Any, TextIO
 import asyncpg
 from cryptography.exceptions import InvalidTag
 
+from shared import eventstore
 from shared.crypto import HEADER_BYTES, VERSION, DerivedKeyCipher, WrappedKeyCipher
 from shared.settings import Settings
 
@@ -97,30 +98,19 @@ async def reseal(conn: asyncpg.Connection, cipher: DerivedKeyCipher, batch: int)
     resealed, position = 0, 0
     while True:
         async with conn.transaction():
-            rows = await conn.fetch(
-                "select global_position, stream_id, sealed from events where global_position > $1"
-                f" and sealed is not null and substring(sealed from 1 for {HEADER_BYTES}) <> $2"
-                " order by global_position limit $3",
-                position,
-                current,
-                batch,
-            )
+            rows = await eventstore.sealed_page(conn, position, HEADER_BYTES, current, batch)
             if not rows:
                 return resealed
-            for r in rows:
-                stream = cipher.stream(r["stream_id"])
+            for global_position, stream_id, sealed in rows:
+                stream = cipher.stream(stream_id)
                 try:
-                    _, plain = stream.open_bytes(r["sealed"])
+                    _, plain = stream.open_bytes(sealed)
                 except InvalidTag:
                     continue  # sealed under a family key (or under a root not given): not ours to move
-                status = await conn.execute(
-                    "update events set sealed = $2 where global_position = $1 and sealed = $3",
-                    r["global_position"],
-                    stream.seal(json.loads(plain)),
-                    r["sealed"],
+                resealed += await eventstore.replace_sealed(
+                    conn, global_position, sealed, stream.seal(json.loads(plain))
                 )
-                resealed += status.endswith(" 1")
-            position = rows[-1]["global_position"]
+            position = rows[-1][0]
 
 
 async def rotate(service: str, settings: Settings, *, batch: int = 500) -> Rotated:

@@ -35,6 +35,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
+from shared import eventstore
 from shared.eventstore import StoredEvent
 from shared.messaging import MSG_ID_HEADER, Envelope, context_subjects, stream_name
 from shared.nats_setup import ensure_stream, owned_stream_config
@@ -153,27 +154,17 @@ async def republish(
     result = Republished(context)
     position = 0
     while True:
-        rows = await conn.fetch(
-            "select global_position, event_id, stream_id, stream_version, event_type, schema_version, data,"
-            " sealed, occurred_at, correlation_id, causation_id, stream_type from events"
-            " where global_position > $1 order by global_position limit $2",
-            position,
-            PAGE,
-        )
-        if not rows:
+        page = await eventstore.all_events_page(conn, position, PAGE)
+        if not page:
             break
-        position = rows[-1]["global_position"]
-        result.stored += len(rows)
+        position = page[-1][0].global_position
+        result.stored += len(page)
         missing = []
-        for r in rows:
-            if r["event_id"] in present:
+        for stored, stream_type in page:
+            if stored.event_id in present:
                 result.present += 1
                 continue
-            row = dict(r)
-            stream_type = row.pop("stream_type")
-            if isinstance(row["data"], str):
-                row["data"] = json.loads(row["data"])
-            missing.append((StoredEvent(**row), stream_type))
+            missing.append((stored, stream_type))
         if not missing:
             continue
         sent = await _publish(js, context, missing, purged=purge)
@@ -268,22 +259,8 @@ async def recover_own_events(conn: asyncpg.Connection, js: JetStreamContext, con
             continue
         aggregate = subject.split(".")[2]
         async with conn.transaction():
-            status = await conn.execute(
-                "insert into events (event_id, stream_type, stream_id, stream_version, event_type, schema_version,"
-                " data, sealed, occurred_at, correlation_id, causation_id)"
-                " values ($1, $2, $3, $4, $5, $6, $7::jsonb, null, $8, $9, $10) on conflict do nothing",
-                envelope.event_id,
-                aggregate,
-                envelope.stream_id,
-                envelope.stream_version,
-                envelope.event_type,
-                envelope.schema_version,
-                envelope.data,  # a connection of shared.db (its jsonb codec)
-                envelope.occurred_at,
-                envelope.correlation_id,
-                envelope.causation_id,
-            )
-            if status.endswith(" 1"):
+            inserted = await eventstore.insert_recovered(conn, envelope, aggregate)
+            if inserted:
                 recovered += 1
                 await conn.execute(
                     "insert into outbox (event_id, subject, payload, published_at) values ($1, $2, $3, now())"
@@ -292,7 +269,7 @@ async def recover_own_events(conn: asyncpg.Connection, js: JetStreamContext, con
                     subject,
                     data,
                 )
-            elif not await conn.fetchval("select exists (select 1 from events where event_id = $1)", envelope.event_id):
+            elif inserted is False:
                 conflicts += 1
     return recovered, conflicts
 

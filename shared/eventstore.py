@@ -176,3 +176,136 @@ class EventStore:
             limit,
         )
         return [StoredEvent(**dict(r)) for r in rows]
+
+    async def load_many(self, conn: asyncpg.Connection, stream_ids: Sequence[UUID]) -> dict[UUID, list[StoredEvent]]:
+        """Several streams in one query, each in order: the streams with no event are absent."""
+        rows = await conn.fetch(
+            f"select {_COLUMNS} from events where stream_id = any($1::uuid[]) order by stream_id, stream_version",
+            list(stream_ids),
+        )
+        found: dict[UUID, list[StoredEvent]] = {}
+        for r in rows:
+            found.setdefault(r["stream_id"], []).append(StoredEvent(**dict(r)))
+        return found
+
+    async def last(self, conn: asyncpg.Connection, stream_id: UUID) -> StoredEvent | None:
+        """The stream's tip: its last event only (a stream of thousands need not be read to know it)."""
+        row = await conn.fetchrow(
+            f"select {_COLUMNS} from events where stream_id = $1 order by stream_version desc limit 1", stream_id
+        )
+        return None if row is None else StoredEvent(**dict(row))
+
+
+# -- what the services need of the store beyond one stream: every SQL on `events` stays here ------
+
+
+async def first_data_field(conn: asyncpg.Connection, stream_id: UUID, field: str) -> Any:
+    """A field of the public data of a stream's first event (e.g. the family a plan belongs to)."""
+    return await conn.fetchval(
+        "select data->>$2 from events where stream_id = $1 order by stream_version limit 1", stream_id, field
+    )
+
+
+async def has_sealed_parts(conn: asyncpg.Connection, stream_id: UUID) -> bool:
+    return bool(
+        await conn.fetchval(
+            "select exists (select 1 from events where stream_id = $1 and sealed is not null)", stream_id
+        )
+    )
+
+
+async def shred_sealed(conn: asyncpg.Connection, stream_types: Sequence[str], field: str, value: str) -> None:
+    """Crypto-shredding of parts sealed without a per-subject key (under an old service-wide key):
+    the sealed column itself is cleared on the streams whose public `field` is `value`."""
+    await conn.execute(
+        "update events set sealed = null where sealed is not null and stream_type = any($1::text[]) and data->>$2 = $3",
+        list(stream_types),
+        field,
+        value,
+    )
+
+
+async def strip_public_field(
+    conn: asyncpg.Connection, stream_type: str, event_type: str, strip: str, field: str, value: str
+) -> None:
+    """Removes `strip` from the public data of such events whose `field` is `value`: for what an
+    older release kept in the clear and an erasure must remove from the store and any replay."""
+    await conn.execute(
+        "update events set data = data - $3 where stream_type = $1 and event_type = $2 and data ? $3"
+        " and data->>$4 = $5",
+        stream_type,
+        event_type,
+        strip,
+        field,
+        value,
+    )
+
+
+async def all_events_page(conn: asyncpg.Connection, after_position: int, limit: int) -> list[tuple[StoredEvent, str]]:
+    """Every stream type's events after a global position, in order, with each one's stream type:
+    what re-publishing a lost bus stream from the system of record reads."""
+    rows = await conn.fetch(
+        f"select {_COLUMNS}, stream_type from events where global_position > $1 order by global_position limit $2",
+        after_position,
+        limit,
+    )
+    page = []
+    for r in rows:
+        row = dict(r)
+        stream_type = row.pop("stream_type")
+        if isinstance(row["data"], str):  # a connection without the jsonb codec
+            row["data"] = json.loads(row["data"])
+        page.append((StoredEvent(**row), stream_type))
+    return page
+
+
+async def insert_recovered(conn: asyncpg.Connection, envelope: Envelope, stream_type: str) -> bool | None:
+    """An event found on the bus but missing from the store, written back without private parts
+    (those were never on the bus). True: inserted; None: already there; False: its stream version
+    is taken by another event (a conflict the operator must look at)."""
+    status = await conn.execute(
+        "insert into events (event_id, stream_type, stream_id, stream_version, event_type, schema_version,"
+        " data, sealed, occurred_at, correlation_id, causation_id)"
+        " values ($1, $2, $3, $4, $5, $6, $7::jsonb, null, $8, $9, $10) on conflict do nothing",
+        envelope.event_id,
+        stream_type,
+        envelope.stream_id,
+        envelope.stream_version,
+        envelope.event_type,
+        envelope.schema_version,
+        envelope.data,  # a connection of shared.db (its jsonb codec)
+        envelope.occurred_at,
+        envelope.correlation_id,
+        envelope.causation_id,
+    )
+    if status.endswith(" 1"):
+        return True
+    if await conn.fetchval("select exists (select 1 from events where event_id = $1)", envelope.event_id):
+        return None
+    return False
+
+
+async def sealed_page(
+    conn: asyncpg.Connection, after_position: int, header_bytes: int, current: bytes, limit: int
+) -> list[tuple[int, UUID, bytes]]:
+    """(global position, stream id, sealed blob) of the events whose sealed blob's first
+    `header_bytes` are not `current` (sealed under another key), after a position, in order: what a
+    key rotation re-seals."""
+    rows = await conn.fetch(
+        "select global_position, stream_id, sealed from events where global_position > $1"
+        " and sealed is not null and substring(sealed from 1 for $2::int) <> $3"
+        " order by global_position limit $4",
+        after_position,
+        header_bytes,
+        current,
+        limit,
+    )
+    return [(r["global_position"], r["stream_id"], r["sealed"]) for r in rows]
+
+
+async def replace_sealed(conn: asyncpg.Connection, global_position: int, old: bytes, new: bytes) -> bool:
+    """Swaps one event's sealed blob, only if it is still `old`: an erasure that cleared it meanwhile wins."""
+    status = await conn.execute(
+        "update events set sealed = $2 where global_position = $1 and sealed = $3", global_position, new, old
+    )
+    return bool(status.endswith(" 1"))

@@ -123,6 +123,27 @@ class Repository(Generic[S]):
             self._cache.popitem(last=False)
         return Aggregate(stream_id, state, last.stream_version)
 
+    async def load_many(self, conn: asyncpg.Connection, stream_ids: Sequence[UUID]) -> list[Aggregate[S]]:
+        """Several aggregates read in one query and folded, in the order asked (the streams that
+        have no event left out). Private parts stay closed, as `load(private=False)`."""
+        stored = await self.store.load_many(conn, stream_ids)
+        return [
+            Aggregate(
+                i, reduce(self.evolve, (self.fact(e) for e in stored[i]), self.initial()), stored[i][-1].stream_version
+            )
+            for i in stream_ids
+            if i in stored
+        ]
+
+    async def last(self, conn: asyncpg.Connection, stream_id: UUID) -> Aggregate[S]:
+        """The stream folded from its last event alone, at that event's version: for streams whose
+        every event carries the whole state (a snapshot), where reading thousands to know the tip
+        would be waste. Private parts stay closed."""
+        stored = await self.store.last(conn, stream_id)
+        if stored is None:
+            return Aggregate(stream_id, self.initial())
+        return Aggregate(stream_id, self.evolve(self.initial(), self.fact(stored)), stored.stream_version)
+
     async def facts(
         self, conn: asyncpg.Connection, stream_id: UUID, stored: Sequence[StoredEvent], *, private: bool = True
     ) -> list[Fact]:

@@ -11,6 +11,7 @@ from uuid import UUID
 
 import asyncpg
 
+from shared import eventstore
 from shared.crypto import AeadStreamCipher, DerivedKeyCipher, Keyring, WrappedKeyCipher
 from shared.repository import StreamCipher
 
@@ -40,11 +41,8 @@ class FamilyKeyCipher:
         self.legacy = legacy
 
     async def family_of(self, conn: asyncpg.Connection, stream_id: UUID) -> UUID | None:
-        found = await conn.fetchval(
-            "select (data->>'family_id')::uuid from events where stream_id = $1 order by stream_version limit 1",
-            stream_id,
-        )
-        return found if isinstance(found, UUID) or found is None else UUID(str(found))
+        found = await eventstore.first_data_field(conn, stream_id, "family_id")
+        return None if found is None else UUID(str(found))
 
     async def for_stream(self, conn: asyncpg.Connection, stream_id: UUID, *, create: bool) -> StreamCipher | None:
         family_id = await self.family_of(conn, stream_id)
@@ -70,18 +68,10 @@ class FamilyKeyCipher:
         Parts sealed under the old service-wide key (before 0003) have no family key to destroy:
         those are cleared from the store itself."""
         await self.keys.destroy(conn, family_id)
-        await conn.execute(
-            "update events set sealed = null where sealed is not null and stream_type in ('plan', 'homevisit')"
-            " and data->>'family_id' = $1::text",
-            str(family_id),
-        )
+        await eventstore.shred_sealed(conn, ("plan", "homevisit"), "family_id", str(family_id))
         # Confirmations recorded before issue 11 carry the photo reference in their public data
         # (plan_store.py reads it): strip it, so it is gone from the store and from any replay.
-        await conn.execute(
-            "update events set data = data - 'photo_ref' where stream_type = 'plan'"
-            " and event_type = 'DeliveryConfirmed' and data ? 'photo_ref' and data->>'family_id' = $1::text",
-            str(family_id),
-        )
+        await eventstore.strip_public_field(conn, "plan", "DeliveryConfirmed", "photo_ref", "family_id", str(family_id))
         await conn.execute("insert into erased_families (family_id) values ($1) on conflict do nothing", family_id)
 
     async def _erased(self, conn: asyncpg.Connection, family_id: UUID) -> bool:
@@ -91,8 +81,4 @@ class FamilyKeyCipher:
 
     async def _sealed_before(self, conn: asyncpg.Connection, stream_id: UUID) -> bool:
         """Sealed parts but no family key: written under the service-wide key, before 0003."""
-        return bool(
-            await conn.fetchval(
-                "select exists (select 1 from events where stream_id = $1 and sealed is not null)", stream_id
-            )
-        )
+        return await eventstore.has_sealed_parts(conn, stream_id)

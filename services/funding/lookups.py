@@ -13,13 +13,12 @@ These are decision input, not read models: a replay never truncates them.
 from __future__ import annotations
 
 from datetime import date
-from functools import reduce
 from uuid import UUID
 
 import asyncpg
 
 from services.funding.domain import DuplicateContribution, Sponsorship
-from shared.repository import Aggregate, Fact, Repository
+from shared.repository import Aggregate, Repository
 
 # -- contributions ----------------------------------------------------------------------------
 
@@ -135,19 +134,9 @@ async def family_sponsorships(
     """The family's sponsorships, oldest first (the order deliveries are paid in), loaded in one
     query instead of one per stream, and folded by the repository's own evolve."""
     rows = await conn.fetch(
-        "select e.stream_id, e.event_type, e.schema_version, e.data from family_sponsorships f"
-        " join events e on e.stream_id = f.sponsorship_id where f.family_id = $1"
-        " order by f.seq, e.stream_version",
-        family_id,
+        "select sponsorship_id from family_sponsorships where family_id = $1 order by seq", family_id
     )
-    streams: dict[UUID, list[Fact]] = {}
-    for r in rows:
-        event = repository.catalog.parse(r["event_type"], r["schema_version"], r["data"])
-        streams.setdefault(r["stream_id"], []).append(Fact(event))
-    return [
-        Aggregate(stream_id, reduce(repository.evolve, facts, repository.initial()), len(facts))
-        for stream_id, facts in streams.items()
-    ]
+    return await repository.load_many(conn, [r["sponsorship_id"] for r in rows])
 
 
 # -- plans and deliveries ---------------------------------------------------------------------

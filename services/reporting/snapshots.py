@@ -76,15 +76,7 @@ def decide(state: LastSnapshot, current: CityProgress, min_interval: timedelta) 
 async def latest(conn: asyncpg.Connection) -> Aggregate[LastSnapshot]:
     """The stream at its tip: only the last snapshot, not the thousands before it (one a second
     while the programme moves), which `Repository.load` would fold on every look."""
-    row = await conn.fetchrow(
-        "select stream_version, event_type, schema_version, data from events where stream_id = $1"
-        " order by stream_version desc limit 1",
-        CITY_PROGRESS_STREAM_ID,
-    )
-    if row is None:
-        return Aggregate(CITY_PROGRESS_STREAM_ID, LastSnapshot())
-    event = CATALOG.parse(row["event_type"], row["schema_version"], row["data"])
-    return Aggregate(CITY_PROGRESS_STREAM_ID, evolve(LastSnapshot(), Fact(event)), row["stream_version"])
+    return await SNAPSHOTS.last(conn, CITY_PROGRESS_STREAM_ID)
 
 
 class SnapshotPublisher:
