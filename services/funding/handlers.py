@@ -219,12 +219,19 @@ class Handlers:
         await lookups.family_eligibility(conn, cmd.family_id, cmd.kelurahan_code, cmd.eligible, cmd.effective_on)
 
     async def record_exit(self, conn: asyncpg.Connection, cmd: RecordExit, meta: Metadata) -> int:
+        # What funding's clock would have sent back before the exit (a hold that ended before it)
+        # goes back first, as no_plan on the hold's end: entered late, the exit must find what the
+        # family would have held on the day, not release it all as family_exited.
+        released = await self.release_unplanned(
+            conn, cmd.family_id, self.limits.sponsorship_hold_days, self.limits.plan_minimum_rp, cmd.exited_on, meta
+        )
         await lookups.family_exited(conn, cmd.family_id, cmd.kelurahan_code, cmd.exited_on)
         # With a plan open, aid closes it on the exit and ClosePlan releases the rest after the
         # last deliveries are paid; releasing now would leave those unpaid.
         if plans.has_open_plan(await lookups.plan_statuses(conn, cmd.family_id)):
-            return 0
-        return await self.release_family(conn, ReleaseFamily(cmd.family_id, "family_exited", None, cmd.exited_on), meta)
+            return released
+        exit_release = ReleaseFamily(cmd.family_id, "family_exited", None, cmd.exited_on)
+        return released + await self.release_family(conn, exit_release, meta)
 
     async def record_plan(self, conn: asyncpg.Connection, cmd: RecordPlan) -> None:
         await lookups.lock_or_create_family(conn, cmd.family_id)  # ordered against an exit of the same family

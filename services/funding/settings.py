@@ -24,4 +24,6 @@ class FundingSettings(Settings):
             max_amount_rp=self.max_amount_rp,
             programme_start=self.programme_start,
             max_start_delay_days=self.max_start_delay_days,
+            sponsorship_hold_days=self.sponsorship_hold_days,
+            plan_minimum_rp=self.plan_days * self.daily_minimum_rp,
         )

@@ -45,6 +45,10 @@ class Limits:
     # A sponsorship's start_date (never in the future) may be at most this many days after the day
     # the sponsorship was made: a past programme entered late names when its money started to count.
     max_start_delay_days: int = 30
+    # Money held for a plan that never opened goes back after this many days (no_plan), unless the
+    # family holds the plan's minimum (README, "Money held for a plan").
+    sponsorship_hold_days: int = 60
+    plan_minimum_rp: int = 2_700_000
 
 
 DEFAULT_LIMITS = Limits()

@@ -93,3 +93,31 @@ async def test_a_family_no_longer_eligible_is_refused_a_new_sponsorship_until_it
     )
     await up.settled(funding.app)
     assert (await funding.sponsor(donor, family, 1_000_000)).status_code == 201
+
+
+async def test_an_exit_entered_late_finds_what_the_hold_had_already_sent_back(funding: Funding) -> None:
+    """The exit comes in before funding's clock has run (a programme entered late): the sponsorship
+    whose hold ended before the exit goes back as no_plan on the hold's end, as it would have on the
+    day; only what was still held goes back as family_exited."""
+    up = funding.upstream
+    donor = await donor_since(funding, LONG_AGO - timedelta(days=5), 5_000_000)
+    family = await up.enrol(on=LONG_AGO)
+    await up.settled(funding.app)
+    await sponsored(funding, donor, family, 1_000_000, LONG_AGO)
+    await sponsored(funding, donor, family, 500_000, TODAY - timedelta(days=10))
+    await up.send(up.exited(family, on=TODAY - timedelta(days=5)))
+    await up.settled(funding.app)
+
+    rows = await funding.pool.fetch(
+        "select data->>'reason' as reason, data->>'released_on' as released_on, (data->>'amount_rp')::bigint as rp"
+        " from events where event_type = 'SponsorshipReleased' and data->>'family_id' = $1::text"
+        " order by (data->>'amount_rp')::bigint desc",
+        str(family),
+    )
+    assert [(r["reason"], r["released_on"], r["rp"]) for r in rows] == [
+        ("no_plan", (LONG_AGO + timedelta(days=60)).isoformat(), 1_000_000),
+        ("family_exited", (TODAY - timedelta(days=5)).isoformat(), 500_000),
+    ]
+    assert await run_step(funding.app) == 0  # nothing left for the clock
+    statement = await funding.statement(donor)
+    assert (statement["allocated_rp"], statement["available_rp"]) == (0, 5_000_000)
