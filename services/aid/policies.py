@@ -92,7 +92,9 @@ class RegistryPolicy:
             await lookups.family_exited(conn, exited.family_id, exited.kelurahan_code, exited.exited_on, exited.reason)
             plan_id = plan_id_for(exited.family_id)
             if await self.handlers.close_for_exit(
-                conn, CloseForExit(plan_id, exited.exited_on), Metadata.caused_by(envelope)
+                conn,
+                CloseForExit(plan_id, exited.exited_on, self.families.rules.grace_days),
+                Metadata.caused_by(envelope),
             ):
                 log.info("plan_closed_for_exit", plan_id=str(plan_id))
         elif envelope.event_type == registry.FamilyEligibilityChanged.event_type:

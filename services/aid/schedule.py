@@ -13,9 +13,9 @@ import structlog
 from fastapi import FastAPI
 
 from services.aid.domain import EndWindow
-from services.aid.domain.plan import known_through
 from services.aid.handlers import Handlers
 from shared.clock import now
+from shared.effective import known_through
 from shared.eventstore import Metadata
 from shared.outbox import committing
 from shared.periodic import every

@@ -110,6 +110,9 @@ class ReviewFunding:
 class CloseForExit:
     plan_id: UUID
     exited_on: date
+    # The recording grace (GENTING_RECORDING_GRACE_DAYS): an exit dated after the plan's last day
+    # plus it finds the plan's days already over, and the plan ends as its window would.
+    grace_days: int = 0
 
 
 @dataclass(frozen=True)

@@ -152,7 +152,7 @@ def decide(state: Plan, command: PlanCommand) -> list[Fact]:
         case ReviewFunding():
             return _review_funding(state, command)
         case CloseForExit():
-            return [Fact(_closed(state, "exited", command.exited_on))] if state.status == "active" else []
+            return _close_for_exit(state, command)
         case EndWindow():
             return _end_window(state, command)
         case RecordDelivery():
@@ -256,11 +256,28 @@ def window_over(state: Plan, today: date, recorded_through: date | None, grace_d
     return today > deadline and recorded_through > deadline
 
 
+def _close_for_exit(state: Plan, cmd: CloseForExit) -> list[Fact]:
+    """The family left: an active plan closes on the exit's date. An exit dated after the plan's
+    last day plus the grace comes after its days were over: the plan ends incomplete on its last
+    day, as the clock ends it. Whether the clock step or the exit is recorded first then no longer
+    matters, so an exit entered on its day and one entered late give the same plan."""
+    if state.status != "active":
+        return []
+    assert state.window is not None
+    if cmd.exited_on > state.window.last + cmd.grace_days * ONE_DAY:
+        return _window_ended(state)
+    return [Fact(_closed(state, "exited", cmd.exited_on))]
+
+
 def _end_window(state: Plan, cmd: EndWindow) -> list[Fact]:
     assert cmd.grace_days >= 0
     through = known_through(cmd.today, cmd.recorded_through, cmd.max_entry_delay_days, cmd.entered_through)
     if not window_over(state, cmd.today, through, cmd.grace_days):
         return []
+    return _window_ended(state)
+
+
+def _window_ended(state: Plan) -> list[Fact]:
     assert state.window is not None
     facts = []
     accounted = state.last_accounted

@@ -409,6 +409,26 @@ class TestExit:
         ]
         assert fold([*history, *decide(fold(history), CloseForExit(PLAN, day(31)))]).status == "closed"
 
+    def test_an_exit_dated_after_the_plans_days_ends_it_as_the_clock_would(self) -> None:
+        # Whether the clock step or the late-entered exit comes first, the plan ends the same way:
+        # incomplete the day after its last day, its trailing days a gap.
+        history = given(opened(), delivered(D1, 1, 30))
+        after_grace = END + timedelta(days=4)
+        by_exit = events(decide(fold(history), CloseForExit(PLAN, after_grace, grace_days=3)))
+        by_clock = events(decide(fold(history), EndWindow(PLAN, after_grace, after_grace, grace_days=3)))
+        assert by_exit == by_clock
+        assert [type(e).__name__ for e in by_exit] == ["CoverageGapDetected", "AidPlanClosed"]
+        assert by_exit[-1] == AidPlanClosed(
+            **IDS,
+            outcome="incomplete",
+            closed_on=END + timedelta(days=1),
+            delivered_rp=450_000,
+            unspent_rp=2_250_000,
+            days_covered=30,
+        )
+        within_grace = events(decide(fold(history), CloseForExit(PLAN, END + timedelta(days=3), grace_days=3)))
+        assert [e.outcome for e in within_grace] == ["exited"]  # type: ignore[attr-defined]
+
     def test_an_exit_seen_again_or_before_any_plan_changes_nothing(self) -> None:
         closed = AidPlanClosed(
             **IDS, outcome="exited", closed_on=TODAY, delivered_rp=0, unspent_rp=2_700_000, days_covered=0
