@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -321,6 +322,22 @@ async def test_the_field_app_offline_and_back(
             await page.goto(app)
             await all_sent(page)
             assert await measurements(up.stack(), family_id) == 2  # the resent one replayed, not applied again
+
+            # -- a weighing the service refuses (dated tomorrow): fixed where it was made, sent once --
+            await page.goto(app + "#/timbang/" + family_id)
+            await page.fill("#measured_on", (today + timedelta(days=1)).isoformat())
+            await page.fill("#weight_kg", "7.2")
+            await page.fill("#length_cm", "65.5")
+            await page.get_by_role("button", name="Simpan").click()
+            refused = page.locator("#outbox li[data-status='refused']")
+            await refused.wait_for()
+            await refused.get_by_role("button", name="Perbaiki").click()
+            await page.locator("#measured_on-error").wait_for()
+            assert await page.input_value("#weight_kg") == "7.2"
+            await page.fill("#measured_on", today.isoformat())
+            await page.get_by_role("button", name="Simpan").click()
+            await all_sent(page)
+            assert await measurements(up.stack(), family_id) == 3
 
             # -- the lurah verifies the new family and confirms the delivery, seeing its photo --
             lurah = await sign_in(

@@ -95,6 +95,8 @@ async function queue(spec) {
   const fixing = editing.value?.item;
   const id = await outbox.enqueue(spec);
   if (fixing) {
+    // What waited for the refused item (a delivery's photo) now waits for its replacement.
+    await outbox.repoint(fixing.id, id);
     await outbox.discard(fixing);
     editing.value = null;
   }
@@ -204,6 +206,11 @@ function Register() {
 }
 
 function Delivery({ familyId, planId }) {
+  // A refused delivery is fixed here: its values and the server's reasons next to the fields.
+  const form = `/antar/${familyId}/${planId}`;
+  const fix = fixing(form);
+  const old = fix?.body;
+  const errors = fix?.problem?.errors || [];
   const catalogue = useData("/aid/food-catalogue");
   const [photo, setPhoto] = useState(null);
   const [busy, setBusy] = useState(false);
@@ -218,7 +225,7 @@ function Delivery({ familyId, planId }) {
       value_rp: parseInt(v.value_rp, 10),
       items: [{ name: v.item_name.trim(), quantity: parseFloat(v.quantity), unit: v.unit.trim() }],
     };
-    const id = await queue({ label: `Antar makanan ${rupiah(body.value_rp)}`, path: `/aid/plans/${planId}/deliveries`, body, family: familyId });
+    const id = await queue({ label: `Antar makanan ${rupiah(body.value_rp)}`, path: `/aid/plans/${planId}/deliveries`, body, family: familyId, form });
     if (photo) await outbox.enqueue({ label: "Foto pengantaran", path: `/aid/deliveries/{{${id}.delivery_id}}/photo`, photo, after: [id], family: familyId });
     go("/");
   };
@@ -235,17 +242,17 @@ function Delivery({ familyId, planId }) {
   };
   return html`<form onSubmit=${submit} id="delivery">
     <h2>Antar makanan</h2>
-    <${Field} id="delivered_on" label="Tanggal diantar"><input type="date" id="delivered_on" name="delivered_on" value=${today()} required /><//>
-    <${Field} id="period_from" label="Makanan untuk tanggal"><input type="date" id="period_from" name="period_from" value=${today()} required /><//>
-    <${Field} id="period_to" label="sampai tanggal"><input type="date" id="period_to" name="period_to" value=${addDays(today(), 6)} required /><//>
-    <${Field} id="item_name" label="Bahan makanan">
-      <input id="item_name" name="item_name" list="foods" required value="telur ayam" />
+    <${Field} id="delivered_on" label="Tanggal diantar" errors=${errors}><input type="date" id="delivered_on" name="delivered_on" value=${old?.delivered_on || today()} required /><//>
+    <${Field} id="period_from" label="Makanan untuk tanggal" errors=${errors}><input type="date" id="period_from" name="period_from" value=${old?.period_from || today()} required /><//>
+    <${Field} id="period_to" label="sampai tanggal" errors=${errors}><input type="date" id="period_to" name="period_to" value=${old?.period_to || addDays(today(), 6)} required /><//>
+    <${Field} id="item_name" label="Bahan makanan" errors=${errors.map((e) => (e.field.startsWith("items") ? { ...e, field: "item_name" } : e))}>
+      <input id="item_name" name="item_name" list="foods" required value=${old?.items?.[0]?.name || "telur ayam"} />
       ${Array.isArray(foods) && html`<datalist id="foods">${foods.map((f) => html`<option value=${f.name} />`)}</datalist>`}<//>
     <div class="row">
-      <div style="flex:1"><${Field} id="quantity" label="Jumlah"><input id="quantity" name="quantity" inputmode="decimal" value="30" required /><//></div>
-      <div style="flex:1"><${Field} id="unit" label="Satuan"><input id="unit" name="unit" value="butir" required /><//></div>
+      <div style="flex:1"><${Field} id="quantity" label="Jumlah"><input id="quantity" name="quantity" inputmode="decimal" value=${old?.items?.[0]?.quantity ?? "30"} required /><//></div>
+      <div style="flex:1"><${Field} id="unit" label="Satuan"><input id="unit" name="unit" value=${old?.items?.[0]?.unit || "butir"} required /><//></div>
     </div>
-    <${Field} id="value_rp" label="Nilai (rupiah)" hint="Minimal Rp15.000 per hari"><input id="value_rp" name="value_rp" inputmode="numeric" value="105000" required /><//>
+    <${Field} id="value_rp" label="Nilai (rupiah)" hint="Minimal Rp15.000 per hari" errors=${errors}><input id="value_rp" name="value_rp" inputmode="numeric" value=${old?.value_rp ?? "105000"} required /><//>
     <${Field} id="photo" label="Foto bukti">
       <input type="file" id="photo" accept="image/*" capture="environment" onChange=${onPhoto} /><//>
     ${busy && html`<p>Mengecilkan foto…</p>`}
@@ -255,6 +262,10 @@ function Delivery({ familyId, planId }) {
 }
 
 function Weighing({ familyId }) {
+  const form = `/timbang/${familyId}`;
+  const fix = fixing(form);
+  const old = fix?.body;
+  const errors = fix?.problem?.errors || [];
   // The kelurahan's list the families screen loaded (kept by the service worker): works offline.
   const list = useData(`/registry/families?kelurahan_code=${session.value.claims.kelurahan}&limit=200`);
   const family = { data: (list.data?.items || []).find((f) => f.family_id === familyId) };
@@ -265,15 +276,15 @@ function Weighing({ familyId }) {
     e.preventDefault();
     const v = formValues(e.target);
     const body = { member_id: v.member_id, measured_on: v.measured_on, weight_kg: parseFloat(v.weight_kg), length_cm: parseFloat(v.length_cm) };
-    setSent(await queue({ label: "Penimbangan", path: `/registry/families/${familyId}/growth-measurements`, body, family: familyId }));
+    setSent(await queue({ label: "Penimbangan", path: `/registry/families/${familyId}/growth-measurements`, body, family: familyId, form }));
   };
   const children = (family.data?.members || []).filter((m) => m.role === "baduta");
   return html`<form onSubmit=${submit} id="weighing">
     <h2>Timbang anak</h2>
-    <${Field} id="member_id" label="Anak"><select id="member_id" name="member_id" required>${children.map((m) => html`<option value=${m.member_id}>${m.name || "Baduta " + m.member_id.slice(0, 6)}</option>`)}</select><//>
-    <${Field} id="measured_on" label="Tanggal"><input type="date" id="measured_on" name="measured_on" value=${today()} required /><//>
-    <${Field} id="weight_kg" label="Berat (kg)"><input id="weight_kg" name="weight_kg" inputmode="decimal" required /><//>
-    <${Field} id="length_cm" label="Panjang/tinggi (cm)"><input id="length_cm" name="length_cm" inputmode="decimal" required /><//>
+    <${Field} id="member_id" label="Anak" errors=${errors}><select id="member_id" name="member_id" required>${children.map((m) => html`<option value=${m.member_id} selected=${old?.member_id === m.member_id}>${m.name || "Baduta " + m.member_id.slice(0, 6)}</option>`)}</select><//>
+    <${Field} id="measured_on" label="Tanggal" errors=${errors}><input type="date" id="measured_on" name="measured_on" value=${old?.measured_on || today()} required /><//>
+    <${Field} id="weight_kg" label="Berat (kg)" errors=${errors}><input id="weight_kg" name="weight_kg" inputmode="decimal" value=${old?.weight_kg ?? ""} required /><//>
+    <${Field} id="length_cm" label="Panjang/tinggi (cm)" errors=${errors}><input id="length_cm" name="length_cm" inputmode="decimal" value=${old?.length_cm ?? ""} required /><//>
     <div class="row"><button class="primary" type="submit">Simpan</button></div>
     ${sent && !answer && html`<p class="card" id="weighing-result">Tersimpan di ponsel; z-skor muncul setelah terkirim.</p>`}
     ${answer && html`<p class="card" id="weighing-result">z-skor TB/U: <strong>${Number(answer.haz).toFixed(2)}</strong>

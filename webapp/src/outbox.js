@@ -72,6 +72,17 @@ export async function discard(item) {
   await refresh();
 }
 
+/** Items that waited for `oldId` wait for `newId` instead (the refused item was fixed as a new one). */
+export async function repoint(oldId, newId) {
+  const d = await db();
+  for (const item of await d.getAll("outbox")) {
+    if (!(item.after || []).includes(oldId)) continue;
+    item.after = item.after.map((a) => (a === oldId ? newId : a));
+    item.path = item.path.split(`{{${oldId}.`).join(`{{${newId}.`);
+    await d.put("outbox", item);
+  }
+}
+
 async function toBase64(blob) {
   const bytes = new Uint8Array(await blob.arrayBuffer());
   let s = "";
