@@ -36,19 +36,19 @@ var Kr=Object.defineProperty;var qr=(t,e,n)=>e in t?Kr(t,e,{enumerable:!0,config
         </div>
       </article>`})}`}function Oo(){let t=Xt("/daftar"),e=t?.body,n=t?.problem?.errors||[],r=E.value.claims.kelurahan,[a,o]=W(e?.members?.length||2);return f`<form onSubmit=${async s=>{s.preventDefault();let u=at(s.target),c={kk_number:u.kk_number.trim(),head_name:u.head_name.trim(),address:u.address.trim(),kelurahan_code:r,members:[...Array(a).keys()].map(d=>({name:u[`m${d}_name`].trim(),nik:u[`m${d}_nik`].trim()||null,role:u[`m${d}_role`],birth_date:u[`m${d}_birth`],sex:u[`m${d}_sex`],...u[`m${d}_role`]==="pregnant_mother"&&u[`m${d}_edd`]?{expected_delivery_date:u[`m${d}_edd`]}:{}})),risk_factors:Object.keys(Yt).filter(d=>u[`risk_${d}`]),consent:u.consent==="on"};await B({label:`Daftar keluarga ${c.head_name}`,path:"/registry/families",body:c,form:"/daftar"}),rt("/")}} id="register">
     <h2>${t?"Perbaiki pendaftaran":"Daftarkan keluarga"}</h2>
-    <${k} id="head_name" label="Nama kepala keluarga" errors=${n}><input id="head_name" name="head_name" required value=${e?.head_name} autocomplete="off" /><//>
-    <${k} id="kk_number" label="Nomor KK (16 angka)" errors=${n}><input id="kk_number" name="kk_number" inputmode="numeric" required value=${e?.kk_number} /><//>
-    <${k} id="address" label="Alamat" errors=${n}><input id="address" name="address" required value=${e?.address} /><//>
+    <${k} id="head_name" label="Nama kepala keluarga" errors=${n}><input id="head_name" name="head_name" required defaultValue=${e?.head_name} autocomplete="off" /><//>
+    <${k} id="kk_number" label="Nomor KK (16 angka)" errors=${n}><input id="kk_number" name="kk_number" inputmode="numeric" required defaultValue=${e?.kk_number} /><//>
+    <${k} id="address" label="Alamat" errors=${n}><input id="address" name="address" required defaultValue=${e?.address} /><//>
     ${[...Array(a).keys()].map(s=>{let u=e?.members?.[s]||{};return f`<fieldset>
         <legend>Anggota ${s+1}</legend>
-        <${k} id=${`members[${s}].name`} label="Nama" errors=${n}><input id=${`members[${s}].name`} name=${`m${s}_name`} required value=${u.name} /><//>
-        <${k} id=${`members[${s}].nik`} label="NIK (kosongkan untuk bayi baru lahir)" errors=${n}><input id=${`members[${s}].nik`} name=${`m${s}_nik`} inputmode="numeric" value=${u.nik} /><//>
+        <${k} id=${`members[${s}].name`} label="Nama" errors=${n}><input id=${`members[${s}].name`} name=${`m${s}_name`} required defaultValue=${u.name} /><//>
+        <${k} id=${`members[${s}].nik`} label="NIK (kosongkan untuk bayi baru lahir)" errors=${n}><input id=${`members[${s}].nik`} name=${`m${s}_nik`} inputmode="numeric" defaultValue=${u.nik} /><//>
         <${k} id=${`members[${s}].role`} label="Peran" errors=${n}>
           <select id=${`members[${s}].role`} name=${`m${s}_role`}>${Object.entries(Eo).map(([c,d])=>f`<option value=${c} selected=${(u.role||(s?"baduta":"breastfeeding_mother"))===c}>${d}</option>`)}</select><//>
-        <${k} id=${`members[${s}].birth_date`} label="Tanggal lahir" errors=${n}><input type="date" id=${`members[${s}].birth_date`} name=${`m${s}_birth`} required value=${u.birth_date} /><//>
+        <${k} id=${`members[${s}].birth_date`} label="Tanggal lahir" errors=${n}><input type="date" id=${`members[${s}].birth_date`} name=${`m${s}_birth`} required defaultValue=${u.birth_date} /><//>
         <${k} id=${`members[${s}].sex`} label="Jenis kelamin" errors=${n}>
           <select id=${`members[${s}].sex`} name=${`m${s}_sex`}><option value="F" selected=${u.sex!=="M"}>Perempuan</option><option value="M" selected=${u.sex==="M"}>Laki-laki</option></select><//>
-        <${k} id=${`members[${s}].expected_delivery_date`} label="Perkiraan lahir (ibu hamil)" errors=${n}><input type="date" id=${`members[${s}].expected_delivery_date`} name=${`m${s}_edd`} value=${u.expected_delivery_date} /><//>
+        <${k} id=${`members[${s}].expected_delivery_date`} label="Perkiraan lahir (ibu hamil)" errors=${n}><input type="date" id=${`members[${s}].expected_delivery_date`} name=${`m${s}_edd`} defaultValue=${u.expected_delivery_date} /><//>
       </fieldset>`})}
     <div class="row"><button type="button" onClick=${()=>o(a+1)}>Tambah anggota</button>
       ${a>1&&f`<button type="button" onClick=${()=>o(a-1)}>Kurangi anggota</button>`}</div>
@@ -61,17 +61,17 @@ var Kr=Object.defineProperty;var qr=(t,e,n)=>e in t?Kr(t,e,{enumerable:!0,config
     <div class="row"><button class="primary" type="submit">Simpan</button></div>
   </form>`}function Io({familyId:t,planId:e}){let n=`/antar/${t}/${e}`,r=Xt(n),a=r?.body,o=r?.problem?.errors||[],i=U("/aid/food-catalogue"),[s,u]=W(null),[c,d]=W(!1),h=i.data?.foods||null,l=async m=>{m.preventDefault();let v=at(m.target),P={delivered_on:v.delivered_on,period_from:v.period_from,period_to:v.period_to,value_rp:parseInt(v.value_rp,10),items:[{name:v.item_name.trim(),quantity:parseFloat(v.quantity),unit:v.unit.trim()}]},$=await B({label:`Antar makanan ${X(P.value_rp)}`,path:`/aid/plans/${e}/deliveries`,body:P,family:t,form:n});s&&await Vt({label:"Foto pengantaran",path:`/aid/deliveries/{{${$}.delivery_id}}/photo`,photo:s,after:[$],family:t}),rt("/")},p=async m=>{let v=m.target.files[0];if(v){d(!0);try{u(await Sr(v))}catch{u(v)}d(!1)}};return f`<form onSubmit=${l} id="delivery">
     <h2>Antar makanan</h2>
-    <${k} id="delivered_on" label="Tanggal diantar" errors=${o}><input type="date" id="delivered_on" name="delivered_on" value=${a?.delivered_on||H()} required /><//>
-    <${k} id="period_from" label="Makanan untuk tanggal" errors=${o}><input type="date" id="period_from" name="period_from" value=${a?.period_from||H()} required /><//>
-    <${k} id="period_to" label="sampai tanggal" errors=${o}><input type="date" id="period_to" name="period_to" value=${a?.period_to||Ze(H(),6)} required /><//>
+    <${k} id="delivered_on" label="Tanggal diantar" errors=${o}><input type="date" id="delivered_on" name="delivered_on" defaultValue=${a?.delivered_on||H()} required /><//>
+    <${k} id="period_from" label="Makanan untuk tanggal" errors=${o}><input type="date" id="period_from" name="period_from" defaultValue=${a?.period_from||H()} required /><//>
+    <${k} id="period_to" label="sampai tanggal" errors=${o}><input type="date" id="period_to" name="period_to" defaultValue=${a?.period_to||Ze(H(),6)} required /><//>
     <${k} id="item_name" label="Bahan makanan" errors=${o.map(m=>m.field.startsWith("items")?{...m,field:"item_name"}:m)}>
-      <input id="item_name" name="item_name" list="foods" required value=${a?.items?.[0]?.name||"telur ayam"} />
+      <input id="item_name" name="item_name" list="foods" required defaultValue=${a?.items?.[0]?.name||"telur ayam"} />
       ${Array.isArray(h)&&f`<datalist id="foods">${h.map(m=>f`<option value=${m.name} />`)}</datalist>`}<//>
     <div class="row">
-      <div style="flex:1"><${k} id="quantity" label="Jumlah"><input id="quantity" name="quantity" inputmode="decimal" value=${a?.items?.[0]?.quantity??"30"} required /><//></div>
-      <div style="flex:1"><${k} id="unit" label="Satuan"><input id="unit" name="unit" value=${a?.items?.[0]?.unit||"butir"} required /><//></div>
+      <div style="flex:1"><${k} id="quantity" label="Jumlah"><input id="quantity" name="quantity" inputmode="decimal" defaultValue=${a?.items?.[0]?.quantity??"30"} required /><//></div>
+      <div style="flex:1"><${k} id="unit" label="Satuan"><input id="unit" name="unit" defaultValue=${a?.items?.[0]?.unit||"butir"} required /><//></div>
     </div>
-    <${k} id="value_rp" label="Nilai (rupiah)" hint="Minimal Rp15.000 per hari" errors=${o}><input id="value_rp" name="value_rp" inputmode="numeric" value=${a?.value_rp??"105000"} required /><//>
+    <${k} id="value_rp" label="Nilai (rupiah)" hint="Minimal Rp15.000 per hari" errors=${o}><input id="value_rp" name="value_rp" inputmode="numeric" defaultValue=${a?.value_rp??"105000"} required /><//>
     <${k} id="photo" label="Foto bukti">
       <input type="file" id="photo" accept="image/*" capture="environment" onChange=${p} /><//>
     ${c&&f`<p>Mengecilkan foto…</p>`}
@@ -80,9 +80,9 @@ var Kr=Object.defineProperty;var qr=(t,e,n)=>e in t?Kr(t,e,{enumerable:!0,config
   </form>`}function Uo({familyId:t}){let e=`/timbang/${t}`,n=Xt(e),r=n?.body,a=n?.problem?.errors||[],i={data:(U(`/registry/families?kelurahan_code=${E.value.claims.kelurahan}&limit=200`).data?.items||[]).find(p=>p.family_id===t)},[s,u]=W(null),c=s&&Xe.value[s],d=U(c?`/aid/home-visits?family_id=${t}&kelurahan_code=${E.value.claims.kelurahan}&status=open`:null,[c]),h=async p=>{p.preventDefault();let m=at(p.target),v={member_id:m.member_id,measured_on:m.measured_on,weight_kg:parseFloat(m.weight_kg),length_cm:parseFloat(m.length_cm)};u(await B({label:"Penimbangan",path:`/registry/families/${t}/growth-measurements`,body:v,family:t,form:e}))},l=(i.data?.members||[]).filter(p=>p.role==="baduta");return f`<form onSubmit=${h} id="weighing">
     <h2>Timbang anak</h2>
     <${k} id="member_id" label="Anak" errors=${a}><select id="member_id" name="member_id" required>${l.map(p=>f`<option value=${p.member_id} selected=${r?.member_id===p.member_id}>${p.name||"Baduta "+p.member_id.slice(0,6)}</option>`)}</select><//>
-    <${k} id="measured_on" label="Tanggal" errors=${a}><input type="date" id="measured_on" name="measured_on" value=${r?.measured_on||H()} required /><//>
-    <${k} id="weight_kg" label="Berat (kg)" errors=${a}><input id="weight_kg" name="weight_kg" inputmode="decimal" value=${r?.weight_kg??""} required /><//>
-    <${k} id="length_cm" label="Panjang/tinggi (cm)" errors=${a}><input id="length_cm" name="length_cm" inputmode="decimal" value=${r?.length_cm??""} required /><//>
+    <${k} id="measured_on" label="Tanggal" errors=${a}><input type="date" id="measured_on" name="measured_on" defaultValue=${r?.measured_on||H()} required /><//>
+    <${k} id="weight_kg" label="Berat (kg)" errors=${a}><input id="weight_kg" name="weight_kg" inputmode="decimal" defaultValue=${r?.weight_kg??""} required /><//>
+    <${k} id="length_cm" label="Panjang/tinggi (cm)" errors=${a}><input id="length_cm" name="length_cm" inputmode="decimal" defaultValue=${r?.length_cm??""} required /><//>
     <div class="row"><button class="primary" type="submit">Simpan</button></div>
     ${s&&!c&&f`<p class="card" id="weighing-result">Tersimpan di ponsel; z-skor muncul setelah terkirim.</p>`}
     ${c&&f`<p class="card" id="weighing-result">z-skor TB/U: <strong>${Number(c.haz).toFixed(2)}</strong>

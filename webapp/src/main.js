@@ -45,6 +45,8 @@ function useData(path, deps = []) {
   return state;
 }
 
+// Forms fill their inputs with defaultValue, never value: a controlled value would put back what
+// was typed whenever the screen re-renders (a list arriving, the outbox changing).
 function Field({ id, label, errors, children, hint }) {
   const mine = (errors || []).filter((e) => e.field === id || e.field.startsWith(id + ".") || e.field.startsWith(id + "["));
   return html`<div>
@@ -176,21 +178,21 @@ function Register() {
   };
   return html`<form onSubmit=${submit} id="register">
     <h2>${fix ? "Perbaiki pendaftaran" : "Daftarkan keluarga"}</h2>
-    <${Field} id="head_name" label="Nama kepala keluarga" errors=${errors}><input id="head_name" name="head_name" required value=${old?.head_name} autocomplete="off" /><//>
-    <${Field} id="kk_number" label="Nomor KK (16 angka)" errors=${errors}><input id="kk_number" name="kk_number" inputmode="numeric" required value=${old?.kk_number} /><//>
-    <${Field} id="address" label="Alamat" errors=${errors}><input id="address" name="address" required value=${old?.address} /><//>
+    <${Field} id="head_name" label="Nama kepala keluarga" errors=${errors}><input id="head_name" name="head_name" required defaultValue=${old?.head_name} autocomplete="off" /><//>
+    <${Field} id="kk_number" label="Nomor KK (16 angka)" errors=${errors}><input id="kk_number" name="kk_number" inputmode="numeric" required defaultValue=${old?.kk_number} /><//>
+    <${Field} id="address" label="Alamat" errors=${errors}><input id="address" name="address" required defaultValue=${old?.address} /><//>
     ${[...Array(members).keys()].map((i) => {
       const m = old?.members?.[i] || {};
       return html`<fieldset>
         <legend>Anggota ${i + 1}</legend>
-        <${Field} id=${`members[${i}].name`} label="Nama" errors=${errors}><input id=${`members[${i}].name`} name=${`m${i}_name`} required value=${m.name} /><//>
-        <${Field} id=${`members[${i}].nik`} label="NIK (kosongkan untuk bayi baru lahir)" errors=${errors}><input id=${`members[${i}].nik`} name=${`m${i}_nik`} inputmode="numeric" value=${m.nik} /><//>
+        <${Field} id=${`members[${i}].name`} label="Nama" errors=${errors}><input id=${`members[${i}].name`} name=${`m${i}_name`} required defaultValue=${m.name} /><//>
+        <${Field} id=${`members[${i}].nik`} label="NIK (kosongkan untuk bayi baru lahir)" errors=${errors}><input id=${`members[${i}].nik`} name=${`m${i}_nik`} inputmode="numeric" defaultValue=${m.nik} /><//>
         <${Field} id=${`members[${i}].role`} label="Peran" errors=${errors}>
           <select id=${`members[${i}].role`} name=${`m${i}_role`}>${Object.entries(ROLES).map(([k, t]) => html`<option value=${k} selected=${(m.role || (i ? "baduta" : "breastfeeding_mother")) === k}>${t}</option>`)}</select><//>
-        <${Field} id=${`members[${i}].birth_date`} label="Tanggal lahir" errors=${errors}><input type="date" id=${`members[${i}].birth_date`} name=${`m${i}_birth`} required value=${m.birth_date} /><//>
+        <${Field} id=${`members[${i}].birth_date`} label="Tanggal lahir" errors=${errors}><input type="date" id=${`members[${i}].birth_date`} name=${`m${i}_birth`} required defaultValue=${m.birth_date} /><//>
         <${Field} id=${`members[${i}].sex`} label="Jenis kelamin" errors=${errors}>
           <select id=${`members[${i}].sex`} name=${`m${i}_sex`}><option value="F" selected=${m.sex !== "M"}>Perempuan</option><option value="M" selected=${m.sex === "M"}>Laki-laki</option></select><//>
-        <${Field} id=${`members[${i}].expected_delivery_date`} label="Perkiraan lahir (ibu hamil)" errors=${errors}><input type="date" id=${`members[${i}].expected_delivery_date`} name=${`m${i}_edd`} value=${m.expected_delivery_date} /><//>
+        <${Field} id=${`members[${i}].expected_delivery_date`} label="Perkiraan lahir (ibu hamil)" errors=${errors}><input type="date" id=${`members[${i}].expected_delivery_date`} name=${`m${i}_edd`} defaultValue=${m.expected_delivery_date} /><//>
       </fieldset>`;
     })}
     <div class="row"><button type="button" onClick=${() => setMembers(members + 1)}>Tambah anggota</button>
@@ -242,17 +244,17 @@ function Delivery({ familyId, planId }) {
   };
   return html`<form onSubmit=${submit} id="delivery">
     <h2>Antar makanan</h2>
-    <${Field} id="delivered_on" label="Tanggal diantar" errors=${errors}><input type="date" id="delivered_on" name="delivered_on" value=${old?.delivered_on || today()} required /><//>
-    <${Field} id="period_from" label="Makanan untuk tanggal" errors=${errors}><input type="date" id="period_from" name="period_from" value=${old?.period_from || today()} required /><//>
-    <${Field} id="period_to" label="sampai tanggal" errors=${errors}><input type="date" id="period_to" name="period_to" value=${old?.period_to || addDays(today(), 6)} required /><//>
+    <${Field} id="delivered_on" label="Tanggal diantar" errors=${errors}><input type="date" id="delivered_on" name="delivered_on" defaultValue=${old?.delivered_on || today()} required /><//>
+    <${Field} id="period_from" label="Makanan untuk tanggal" errors=${errors}><input type="date" id="period_from" name="period_from" defaultValue=${old?.period_from || today()} required /><//>
+    <${Field} id="period_to" label="sampai tanggal" errors=${errors}><input type="date" id="period_to" name="period_to" defaultValue=${old?.period_to || addDays(today(), 6)} required /><//>
     <${Field} id="item_name" label="Bahan makanan" errors=${errors.map((e) => (e.field.startsWith("items") ? { ...e, field: "item_name" } : e))}>
-      <input id="item_name" name="item_name" list="foods" required value=${old?.items?.[0]?.name || "telur ayam"} />
+      <input id="item_name" name="item_name" list="foods" required defaultValue=${old?.items?.[0]?.name || "telur ayam"} />
       ${Array.isArray(foods) && html`<datalist id="foods">${foods.map((f) => html`<option value=${f.name} />`)}</datalist>`}<//>
     <div class="row">
-      <div style="flex:1"><${Field} id="quantity" label="Jumlah"><input id="quantity" name="quantity" inputmode="decimal" value=${old?.items?.[0]?.quantity ?? "30"} required /><//></div>
-      <div style="flex:1"><${Field} id="unit" label="Satuan"><input id="unit" name="unit" value=${old?.items?.[0]?.unit || "butir"} required /><//></div>
+      <div style="flex:1"><${Field} id="quantity" label="Jumlah"><input id="quantity" name="quantity" inputmode="decimal" defaultValue=${old?.items?.[0]?.quantity ?? "30"} required /><//></div>
+      <div style="flex:1"><${Field} id="unit" label="Satuan"><input id="unit" name="unit" defaultValue=${old?.items?.[0]?.unit || "butir"} required /><//></div>
     </div>
-    <${Field} id="value_rp" label="Nilai (rupiah)" hint="Minimal Rp15.000 per hari" errors=${errors}><input id="value_rp" name="value_rp" inputmode="numeric" value=${old?.value_rp ?? "105000"} required /><//>
+    <${Field} id="value_rp" label="Nilai (rupiah)" hint="Minimal Rp15.000 per hari" errors=${errors}><input id="value_rp" name="value_rp" inputmode="numeric" defaultValue=${old?.value_rp ?? "105000"} required /><//>
     <${Field} id="photo" label="Foto bukti">
       <input type="file" id="photo" accept="image/*" capture="environment" onChange=${onPhoto} /><//>
     ${busy && html`<p>Mengecilkan foto…</p>`}
@@ -282,9 +284,9 @@ function Weighing({ familyId }) {
   return html`<form onSubmit=${submit} id="weighing">
     <h2>Timbang anak</h2>
     <${Field} id="member_id" label="Anak" errors=${errors}><select id="member_id" name="member_id" required>${children.map((m) => html`<option value=${m.member_id} selected=${old?.member_id === m.member_id}>${m.name || "Baduta " + m.member_id.slice(0, 6)}</option>`)}</select><//>
-    <${Field} id="measured_on" label="Tanggal" errors=${errors}><input type="date" id="measured_on" name="measured_on" value=${old?.measured_on || today()} required /><//>
-    <${Field} id="weight_kg" label="Berat (kg)" errors=${errors}><input id="weight_kg" name="weight_kg" inputmode="decimal" value=${old?.weight_kg ?? ""} required /><//>
-    <${Field} id="length_cm" label="Panjang/tinggi (cm)" errors=${errors}><input id="length_cm" name="length_cm" inputmode="decimal" value=${old?.length_cm ?? ""} required /><//>
+    <${Field} id="measured_on" label="Tanggal" errors=${errors}><input type="date" id="measured_on" name="measured_on" defaultValue=${old?.measured_on || today()} required /><//>
+    <${Field} id="weight_kg" label="Berat (kg)" errors=${errors}><input id="weight_kg" name="weight_kg" inputmode="decimal" defaultValue=${old?.weight_kg ?? ""} required /><//>
+    <${Field} id="length_cm" label="Panjang/tinggi (cm)" errors=${errors}><input id="length_cm" name="length_cm" inputmode="decimal" defaultValue=${old?.length_cm ?? ""} required /><//>
     <div class="row"><button class="primary" type="submit">Simpan</button></div>
     ${sent && !answer && html`<p class="card" id="weighing-result">Tersimpan di ponsel; z-skor muncul setelah terkirim.</p>`}
     ${answer && html`<p class="card" id="weighing-result">z-skor TB/U: <strong>${Number(answer.haz).toFixed(2)}</strong>
