@@ -8,7 +8,7 @@ from uuid import UUID, uuid4
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.projection import Outcome, decide_versions
+from shared.projection import Outcome, decide_versions, gap_delay, retry_delay
 
 A, B = uuid4(), uuid4()
 APPLY, DUPLICATE, GAP = Outcome.APPLY, Outcome.DUPLICATE, Outcome.GAP
@@ -84,3 +84,15 @@ def test_a_version_applied_ahead_that_comes_again_is_a_duplicate() -> None:
 
 def test_an_order_free_event_that_is_next_applies_in_order() -> None:
     assert decide_versions({A: 1}, [(A, 2)], order_free=[True]) == ([APPLY], {A: 2})
+
+
+def test_a_gap_waits_longer_than_a_lost_predecessor_takes_to_come_back() -> None:
+    """A predecessor held by a consumer that lost its database comes back only after ack_wait (30 s):
+    the event waiting behind it must still be waiting then, not in the dead letters. Over its
+    eight deliveries (seven naks) a gap waits more than twice ack_wait; a failure's retries stay
+    quick."""
+    ack_wait, max_deliver = 30.0, 8
+    waited = sum(gap_delay(n, ack_wait) for n in range(1, max_deliver))
+    assert waited > 2 * ack_wait
+    assert [gap_delay(n, ack_wait) for n in (1, 2, 3)] == [0.25, 0.5, 1.0]  # the usual case: a moment behind
+    assert sum(retry_delay(n) for n in range(1, max_deliver)) < ack_wait + 2  # failures are not slowed
