@@ -69,7 +69,7 @@ class FamilyKeyCipher:
         those are cleared from the store itself."""
         await self.keys.destroy(conn, family_id)
         await eventstore.shred_sealed(conn, ("plan", "homevisit"), "family_id", str(family_id))
-        # Confirmations recorded before issue 11 carry the photo reference in their public data
+        # Confirmations recorded before photos were stored carry the photo reference in their public data
         # (plan_store.py reads it): strip it, so it is gone from the store and from any replay.
         await eventstore.strip_public_field(conn, "plan", "DeliveryConfirmed", "photo_ref", "family_id", str(family_id))
         await conn.execute("insert into erased_families (family_id) values ($1) on conflict do nothing", family_id)

@@ -14,7 +14,8 @@ import secrets
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -167,6 +168,25 @@ JPEG_FROM_CANVAS = """async () => {
 }"""
 
 
+def chromium_or_skip() -> str:
+    chromium = system_chromium()
+    if chromium is None:
+        pytest.skip("no Chromium on this machine (scripts/ensure-browser)")
+    return chromium
+
+
+@asynccontextmanager
+async def field_stack(
+    provider: Provider, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[tuple[Any, httpx.AsyncClient, str]]:
+    """`genting up` with the app signing in at the test's provider: (the stack, a client, the app's URL)."""
+    monkeypatch.setenv("GENTING_FIELD_OIDC_ISSUER", provider.issuer)
+    async with genting_up(tmp_path) as up, httpx.AsyncClient(timeout=10) as http:
+        app = str(up.stack()["app"]) + "/"
+        provider.data_dir, provider.app_origin = up.data_dir, app.rstrip("/")
+        yield up, http, app
+
+
 async def register(page: Page, app: str, body: dict[str, Any]) -> None:
     """The kader fills the registration form with `body` (family_body's shape) and saves it."""
     await page.goto(app + "#/daftar")
@@ -232,13 +252,8 @@ async def a_sponsored_family(http: httpx.AsyncClient, urls: dict[str, str], data
 async def test_the_field_app_offline_and_back(
     provider: Provider, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    chromium = system_chromium()
-    if chromium is None:
-        pytest.skip("no Chromium on this machine (scripts/ensure-browser)")
-    monkeypatch.setenv("GENTING_FIELD_OIDC_ISSUER", provider.issuer)
-    async with genting_up(tmp_path) as up, httpx.AsyncClient(timeout=10) as http:
-        app = str(up.stack()["app"]) + "/"
-        provider.data_dir, provider.app_origin = up.data_dir, app.rstrip("/")
+    chromium = chromium_or_skip()
+    async with field_stack(provider, tmp_path, monkeypatch) as (up, http, app):
         urls, admin = up.urls, token(up.data_dir, "admin")
         known = await a_sponsored_family(http, urls, up.data_dir)
         today = known["today"]
@@ -399,13 +414,8 @@ async def test_refused_writes_survive_a_restart_and_are_fixed_or_discarded(
     they are sent in order; the valid one arrives once; the refused ones stay on the screen with
     the service's reason (next to the field for a 422) until the kader fixes one (sent again,
     arriving once) and discards the other."""
-    chromium = system_chromium()
-    if chromium is None:
-        pytest.skip("no Chromium on this machine (scripts/ensure-browser)")
-    monkeypatch.setenv("GENTING_FIELD_OIDC_ISSUER", provider.issuer)
-    async with genting_up(tmp_path) as up, httpx.AsyncClient(timeout=10) as http:
-        app = str(up.stack()["app"]) + "/"
-        provider.data_dir, provider.app_origin = up.data_dir, app.rstrip("/")
+    chromium = chromium_or_skip()
+    async with field_stack(provider, tmp_path, monkeypatch) as (up, http, app):
         urls, admin = up.urls, token(up.data_dir, "admin")
         today = AidSettings().clock()()
         good = family_body(7102, today)

@@ -258,7 +258,7 @@ class TestBirthsAndAgingOut:
         assert [f.event.aged_out_on for f in later] == [turned]  # type: ignore[attr-defined]
 
 
-# -- issue 13 #9 ------------------------------------------------------------------------------
+# -- edge cases of dates in NIKs and ages ----------------------------------------------------------
 
 
 class TestEdgeCases:
