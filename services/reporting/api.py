@@ -1,4 +1,5 @@
-"""Reporting's HTTP API (CONTRACT.md, Reporting): the reports as JSON, CSV and the dashboard.
+"""Reporting's HTTP API (CONTRACT.md, Reporting): the reports as JSON and CSV, and the transparency
+page. The dashboard's route (`GET /`) lives with the page it builds, in dashboard.py.
 
 Who may read what (decided here, documented in the service description and the README):
 - public, no token: `/`, `/progress`, `/progress/history`, `/funding`, `/aid` and the CSV exports.
@@ -23,7 +24,7 @@ import asyncpg
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from services.reporting import dashboard, exports, queries, transparency
+from services.reporting import exports, queries, transparency
 from services.reporting.areas import Areas
 from services.reporting.queries import consistent_read
 from services.reporting.reports import AidReport, FundingReport, OutcomesReport, PlanGap, ProgressWeek, UnderfundedPlan
@@ -68,9 +69,7 @@ async def _progress(request: Request, conn: asyncpg.Connection) -> CityProgress:
 
 
 async def _funding(request: Request, conn: asyncpg.Connection) -> FundingReport:
-    settings = _settings(request)
-    # The funding gap's unit: a whole plan at the daily minimum.
-    return await queries.funding(conn, settings.plan_days * settings.daily_minimum_rp, _areas(request))
+    return await queries.funding(conn, _settings(request).family_minimum_rp, _areas(request))
 
 
 async def _aid(request: Request, conn: asyncpg.Connection) -> AidReport:
@@ -188,40 +187,6 @@ async def get_outcomes(request: Request, caller: Caller) -> OutcomesReport:
     return report.model_copy(update={"by_kelurahan": own})
 
 
-@router.get(
-    "/",
-    response_class=HTMLResponse,
-    summary="The dashboard (public HTML page)",
-    responses={
-        200: {
-            "description": "One HTML page, charts as inline SVG; a small inline script refreshes its data",
-            "content": {"text/html": {}},
-        }
-    },
-)
-async def get_dashboard(request: Request) -> HTMLResponse:
-    settings = _settings(request)
-    async with consistent_read(_pool(request)) as conn:
-        progress = await _progress(request, conn)
-        funding = await _funding(request, conn)
-        aid = await _aid(request, conn)
-        history = await _history(request, conn)
-        outcomes = await queries.outcomes(conn, settings.programme_start, today(request), _areas(request))
-        grievances = await transparency.grievance_summary(conn, today(request))
-    html = dashboard.render(
-        progress,
-        funding,
-        aid,
-        history=history,
-        outcomes_by_month=outcomes.by_month,
-        grievances=grievances,
-        city=request.app.state.programme.city_name,
-        refresh_seconds=settings.dashboard_refresh_seconds,
-        zone=settings.zone(),
-    )
-    return HTMLResponse(html, headers=NO_CACHE)
-
-
 def _csv(body: str, name: str) -> CSVResponse:
     return CSVResponse(
         body.encode("utf-8"),
@@ -269,7 +234,7 @@ async def get_grievance_summary(request: Request) -> dict[str, Any]:
     """De-identified counts from aid's grievance events (which carry no text): public like the
     other city-wide reports. `overdue`: not resolved and past the due day (today in the city)."""
     async with consistent_read(_pool(request)) as conn:
-        return await transparency.grievance_summary(conn, today(request))
+        return await queries.grievance_summary(conn, today(request))
 
 
 @router.get(
@@ -280,8 +245,8 @@ async def get_grievance_summary(request: Request) -> dict[str, Any]:
 )
 async def get_transparency(request: Request) -> HTMLResponse:
     async with consistent_read(_pool(request)) as conn:
-        months = await transparency.money_by_month(conn)
-        grievances = await transparency.grievance_summary(conn, today(request))
+        months = await queries.money_by_month(conn)
+        grievances = await queries.grievance_summary(conn, today(request))
     html = transparency.page(
         request.app.state.programme.city_name, months, grievances, _settings(request).funding_public_url
     )
