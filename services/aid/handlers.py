@@ -2,8 +2,9 @@
 facts. Routes, policies (reactions to registry and funding) and the clock step all come here.
 
 Each method works in the caller's transaction: the repository loads the aggregate (locked on its
-view row where it has one), the pure `decide` runs, and the facts are appended with the expected
-version together with their sealed private parts, the outbox and the inline views."""
+view row where it has one), the pure `decide` runs (domain/plan.py for a plan), and the facts are
+appended with the expected version together with their sealed private parts, the outbox and the
+inline views (views.py: `plan_view` for a plan)."""
 
 from __future__ import annotations
 
