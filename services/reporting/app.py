@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 
-from services.reporting import api, dashboard
+from services.reporting import api, dashboard, transparency
 from services.reporting.areas import Areas
 from services.reporting.projections import PROJECTIONS
 from services.reporting.settings import ReportingSettings
@@ -59,7 +59,7 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
         title="Genting reporting",
         description=DESCRIPTION,
         migrations=MIGRATIONS,
-        routers=[api.router, dashboard.router],
+        routers=[api.router, dashboard.router, transparency.router],
         publishes=CATALOG,
         projections=lambda _: PROJECTIONS,
         extra_tasks=background,

@@ -515,7 +515,7 @@ async def money_by_month(conn: asyncpg.Connection) -> list[dict[str, Any]]:
     return [{**dict(r), "month": r["month"].strftime("%Y-%m")} for r in rows]
 
 
-# -- the dashboard's one read -------------------------------------------------------------
+# -- the reports with this deployment's settings: the JSON routes, the CSV exports, the dashboard --
 
 
 @dataclass(frozen=True)
@@ -530,14 +530,43 @@ class Dashboard:
     grievances: dict[str, Any]
 
 
-async def dashboard(conn: asyncpg.Connection, settings: ReportingSettings, areas: Areas, today: date) -> Dashboard:
-    """The dashboard's figures, from the functions above; call inside `consistent_read`, so they agree."""
-    start = settings.programme_start
-    return Dashboard(
-        progress=await progress(conn, settings.target_families, areas),
-        funding=await funding(conn, settings.family_minimum_rp, areas),
-        aid=await aid(conn, start, today, areas),
-        history=await history(conn, start, today),
-        outcomes=await outcomes(conn, start, today, areas),
-        grievances=await grievance_summary(conn, today),
-    )
+@dataclass(frozen=True)
+class Reports:
+    """The reports as the settings ask for them (target, programme start, the funding gap's unit),
+    for the city's `today`: the one place that turns settings into the queries' arguments, so a
+    JSON route, its CSV export and the dashboard give the same numbers. Call inside
+    `consistent_read`, so numbers read together agree."""
+
+    settings: ReportingSettings
+    areas: Areas
+    today: date
+
+    async def progress(self, conn: asyncpg.Connection) -> CityProgress:
+        return await progress(conn, self.settings.target_families, self.areas)
+
+    async def funding(self, conn: asyncpg.Connection) -> FundingReport:
+        # The funding gap's unit: a whole plan at the daily minimum.
+        return await funding(conn, self.settings.plan_days * self.settings.daily_minimum_rp, self.areas)
+
+    async def aid(self, conn: asyncpg.Connection) -> AidReport:
+        return await aid(conn, self.settings.programme_start, self.today, self.areas)
+
+    async def history(self, conn: asyncpg.Connection) -> list[ProgressWeek]:
+        return await history(conn, self.settings.programme_start, self.today)
+
+    async def outcomes(self, conn: asyncpg.Connection) -> OutcomesReport:
+        return await outcomes(conn, self.settings.programme_start, self.today, self.areas)
+
+    async def grievances(self, conn: asyncpg.Connection) -> dict[str, Any]:
+        return await grievance_summary(conn, self.today)
+
+    async def dashboard(self, conn: asyncpg.Connection) -> Dashboard:
+        """Every figure the dashboard shows: the methods above, in one read."""
+        return Dashboard(
+            progress=await self.progress(conn),
+            funding=await self.funding(conn),
+            aid=await self.aid(conn),
+            history=await self.history(conn),
+            outcomes=await self.outcomes(conn),
+            grievances=await self.grievances(conn),
+        )

@@ -20,8 +20,3 @@ class ReportingSettings(Settings):
     # Where funding's public routes answer (receipt codes, consenting donors' names), linked from
     # the transparency page (GENTING_FUNDING_PUBLIC_URL); "" when a gateway serves both on one origin.
     funding_public_url: str = "http://127.0.0.1:8003"
-
-    @property
-    def family_minimum_rp(self) -> int:
-        """The funding gap's unit: a whole plan at the daily minimum (GET /funding's `family_minimum_rp`)."""
-        return self.plan_days * self.daily_minimum_rp
