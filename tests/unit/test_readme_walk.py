@@ -31,7 +31,7 @@ def route_file(service: str, method: str, path: str) -> str:
             found |= {
                 r.endpoint.__module__
                 for r in router.routes
-                if isinstance(r, APIRoute) and r.path == path and method in r.methods
+                if isinstance(r, APIRoute) and r.path == path and method in (r.methods or set())
             }
     assert len(found) == 1, f"{method} {path}: {found}"
     return found.pop().replace(".", "/") + ".py"
