@@ -65,8 +65,8 @@ def _areas(request: Request) -> Areas:
     return areas
 
 
-def _reports(request: Request) -> queries.Reports:
-    return queries.Reports(_settings(request), _areas(request), today(request))
+def _reports(request: Request) -> queries.ReportQueries:
+    return queries.ReportQueries(_settings(request), _areas(request), today(request))
 
 
 @router.get("/progress", response_model=CityProgress, summary="Progress against the target (public)")

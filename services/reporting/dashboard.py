@@ -10,7 +10,7 @@ fault, and a reload loses the reader's place); a visible link refreshes by hand.
 labels, what each chart draws, and the moment shown in the city's time zone.
 
 The route lives here with the page it builds: `get_dashboard` reads every figure in one snapshot
-(`queries.Reports.dashboard`, queries.py) and `render` fills `templates/dashboard.html` with them.
+(`queries.ReportQueries.dashboard`, queries.py) and `render` fills `templates/dashboard.html` with them.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ router = APIRouter(tags=["reporting"])
 )
 async def get_dashboard(request: Request) -> HTMLResponse:
     settings: ReportingSettings = request.app.state.settings
-    reports = queries.Reports(settings, request.app.state.areas, today(request))
+    reports = queries.ReportQueries(settings, request.app.state.areas, today(request))
     async with queries.consistent_read(request.app.state.pool) as conn:
         figures = await reports.dashboard(conn)
     html = render(

@@ -531,7 +531,7 @@ class Dashboard:
 
 
 @dataclass(frozen=True)
-class Reports:
+class ReportQueries:
     """The reports as the settings ask for them (target, programme start, the funding gap's unit),
     for the city's `today`: the one place that turns settings into the queries' arguments, so a
     JSON route, its CSV export and the dashboard give the same numbers. Call inside

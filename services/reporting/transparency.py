@@ -62,7 +62,7 @@ def page(city: str, months: list[dict[str, Any]], grievances: dict[str, Any], fu
 )
 async def get_transparency(request: Request) -> HTMLResponse:
     settings: ReportingSettings = request.app.state.settings
-    reports = queries.Reports(settings, request.app.state.areas, today(request))
+    reports = queries.ReportQueries(settings, request.app.state.areas, today(request))
     async with queries.consistent_read(request.app.state.pool) as conn:
         months = await queries.money_by_month(conn)
         grievances = await reports.grievances(conn)
