@@ -1,5 +1,5 @@
-"""Reporting's HTTP API (CONTRACT.md, Reporting): the reports as JSON and CSV. Not the HTML
-pages. A page's route lives with the page it builds: `GET /` in dashboard.py, `GET /transparency` in
+"""Reporting's HTTP API (CONTRACT.md, Reporting): the reports as JSON and CSV. The HTML pages'
+routes live with the pages they build: `GET /` in dashboard.py, `GET /transparency` in
 transparency.py.
 
 Who may read what (decided here, documented in the service description and the README):
