@@ -20,7 +20,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
-from services.funding import family_aid, queries, receipts
+from services.funding import family_aid, family_notes, queries, receipts
 from services.funding.domain import MakePledge, ReceiveContribution, RegisterDonor, SponsorFamily
 from services.funding.donor_data import normalize_code, verification_code
 from services.funding.handlers import Handlers, own_donor
@@ -285,7 +285,8 @@ async def _statement(request: Request, principal: Principal, donor_id: UUID) -> 
     if statement is None:
         raise NotFound(f"Donor {donor_id} is not registered.")
     if principal.role in ("admin", "treasurer") or _is_own(principal, donor_id):
-        statement.update(await request.app.state.donor_data.personal(pool, donor_id))
+        data = request.app.state.donor_data
+        statement.update(await data.personal(pool, donor_id), pledge_notes=await data.pledge_notes(pool, donor_id))
     return statement
 
 
@@ -354,7 +355,7 @@ async def family_funding(family_id: UUID, request: Request, principal: Caller) -
     if funding is None:
         raise NotFound(f"Family {family_id} is not known to funding.")
     if principal.role == "admin":
-        notes = await queries.sponsorship_notes(request.app.state.pool, request.app.state.family_keys, family_id)
+        notes = await family_notes.notes(request.app.state.pool, handlers(request).sponsorships, family_id)
         for line in funding["sponsorships"]:
             if line["sponsorship_id"] in notes:
                 line["note"] = notes[line["sponsorship_id"]]
