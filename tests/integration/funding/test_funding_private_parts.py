@@ -16,7 +16,6 @@ from funding_support import ADMIN, Funding, token
 from nats.js.api import DeliverPolicy
 from pypdf import PdfReader
 
-from services.funding.family_notes import move_side_notes
 from shared.crypto import AeadStreamCipher
 
 pytestmark = pytest.mark.integration
@@ -138,6 +137,8 @@ async def test_private_text_an_older_release_kept_beside_the_streams_moves_into_
     """The side tables as an older release wrote them (sealed under the same keys, bound to the
     donor's or the family's id; a donor from before keys in plaintext) move into the events, where
     the routes read them; the side tables are left empty, and a second run moves nothing."""
+    from services.funding.family_notes import move_side_notes  # what start-up runs
+
     pool = funding.pool
     donor, pledge, contribution = await a_donor_with_a_pledge_note_and_a_contribution(funding)
     old = await funding.donor(name="Pak Darmo", donor_type="individual")  # from before donor keys
