@@ -16,7 +16,10 @@ from funding_support import ADMIN, Funding, token
 from nats.js.api import DeliverPolicy
 from pypdf import PdfReader
 
+from services.funding.app import create_app
+from services.funding.settings import FundingSettings
 from shared.crypto import AeadStreamCipher
+from shared.testing.apps import serving, settings_for
 
 pytestmark = pytest.mark.integration
 
@@ -133,11 +136,14 @@ async def test_a_donors_private_text_is_sealed_in_its_events_read_back_and_close
     assert await funding.pool.fetchval("select count(*) from donor_keys where donor_id = $1", donor) == 0
 
 
-async def test_private_text_an_older_release_kept_beside_the_streams_moves_into_the_events(funding: Funding) -> None:
+async def test_private_text_an_older_release_kept_beside_the_streams_moves_into_the_events_at_start_up(
+    funding: Funding, database_url: str, js_clean: str
+) -> None:
     """The side tables as an older release wrote them (sealed under the same keys, bound to the
-    donor's or the family's id; a donor from before keys in plaintext) move into the events, where
-    the routes read them; the side tables are left empty, and a second run moves nothing."""
-    from services.funding.family_notes import move_side_notes  # what start-up runs
+    donor's or the family's id; a donor from before keys in plaintext) move into the events when
+    the service starts, and the routes read them there; the side tables are left empty, and a
+    second run moves nothing."""
+    from services.funding.family_notes import move_side_notes
 
     pool = funding.pool
     donor, pledge, contribution = await a_donor_with_a_pledge_note_and_a_contribution(funding)
@@ -184,23 +190,24 @@ async def test_private_text_an_older_release_kept_beside_the_streams_moves_into_
     await pool.execute("update events set sealed = null")
     assert (await funding.statement(donor))["name"] is None  # nothing in the events yet
 
-    assert await funding.app.state.donor_data.move_to_events(pool) == 5
-    assert await move_side_notes(pool, funding.app.state.handlers.family_keys) == 1
-    assert await funding.app.state.donor_data.move_to_events(pool) == 0  # idempotent
-    assert await move_side_notes(pool, funding.app.state.handlers.family_keys) == 0
-
-    for table in ("donor_sealed", "donor_personal", "pledge_notes", "sponsorship_notes"):
-        assert await funding.count(table) == 0, table
-    assert await references_beside(funding) == 0
-    statement = await funding.statement(donor)
-    assert (statement["name"], statement["contact"]) == (NAME, CONTACT)
-    assert statement["pledge_notes"] == [{"pledge_id": pledge, "note": NOTE}]
-    assert (await funding.statement(old))["name"] == "Pak Darmo"
-    assert (await funding.statement(old))["pledge_notes"][0]["note"] == "lama"
-    assert {"donor_type": "individual", "name": NAME} in (await funding.http.get("/public/donor-names")).json()
-    receipt = await funding.http.get(f"/donors/{donor}/contributions/{contribution}/receipt", headers=ADMIN)
-    assert REFERENCE in pdf_text(receipt.content)
-    (line,) = (await funding.family(family))["sponsorships"]
-    assert line["note"] == "rumah biru"
+    # The upgraded release starts (a second instance on the same database): start-up moves them in.
+    upgraded = create_app(settings_for(FundingSettings, database_url, js_clean, service="funding"))
+    async with serving(upgraded, "funding") as http:
+        restarted = Funding(http, upgraded, funding.upstream)
+        for table in ("donor_sealed", "donor_personal", "pledge_notes", "sponsorship_notes"):
+            assert await funding.count(table) == 0, table
+        assert await references_beside(funding) == 0
+        statement = await restarted.statement(donor)
+        assert (statement["name"], statement["contact"]) == (NAME, CONTACT)
+        assert statement["pledge_notes"] == [{"pledge_id": pledge, "note": NOTE}]
+        assert (await restarted.statement(old))["name"] == "Pak Darmo"
+        assert (await restarted.statement(old))["pledge_notes"][0]["note"] == "lama"
+        assert {"donor_type": "individual", "name": NAME} in (await http.get("/public/donor-names")).json()
+        receipt = await http.get(f"/donors/{donor}/contributions/{contribution}/receipt", headers=ADMIN)
+        assert REFERENCE in pdf_text(receipt.content)
+        (line,) = (await restarted.family(family))["sponsorships"]
+        assert line["note"] == "rumah biru"
     sealed = await sealed_parts(funding, UUID(sponsored.json()["sponsorship_id"]))
     assert sealed["FamilySponsored"] is not None and b"biru" not in sealed["FamilySponsored"]
+    assert await funding.app.state.donor_data.move_to_events(pool) == 0  # idempotent: nothing left
+    assert await move_side_notes(pool, funding.app.state.handlers.family_keys) == 0
