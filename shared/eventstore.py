@@ -239,19 +239,19 @@ async def shred_sealed(conn: asyncpg.Connection, stream_types: Sequence[str], fi
 async def sealed_events(
     conn: asyncpg.Connection | asyncpg.Pool,
     stream_ids: Sequence[UUID],
-    event_type: str,
+    event_types: Sequence[str],
     field: str | None = None,
     value: str | None = None,
 ) -> list[StoredEvent]:
-    """The events of `event_type` in these streams that have a sealed part (and, given `field`,
+    """The events of these types in these streams that have a sealed part (and, given `field`,
     whose public `field` is `value`), each stream in order: a read of private parts that need
-    not fold whole streams (a donor's name, one receipt's reference, a family's notes)."""
+    not fold whole streams (a donor's name and notes, one receipt's reference, a family's notes)."""
     rows = await conn.fetch(
-        f"select {_COLUMNS} from events where stream_id = any($1::uuid[]) and event_type = $2"
+        f"select {_COLUMNS} from events where stream_id = any($1::uuid[]) and event_type = any($2::text[])"
         " and sealed is not null and ($3::text is null or data->>$3 = $4)"
         " order by stream_id, stream_version",
         list(stream_ids),
-        event_type,
+        list(event_types),
         field,
         value,
     )

@@ -296,8 +296,7 @@ async def _statement(request: Request, principal: Principal, donor_id: UUID) -> 
     if statement is None:
         raise NotFound(f"Donor {donor_id} is not registered.")
     if principal.role in ("admin", "treasurer") or _is_own(principal, donor_id):
-        data = request.app.state.donor_data
-        statement.update(await data.personal(pool, donor_id), pledge_notes=await data.pledge_notes(pool, donor_id))
+        statement.update(await request.app.state.donor_data.personal(pool, donor_id))
     return statement
 
 

@@ -16,7 +16,7 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Sequence
-from typing import TypeAlias
+from typing import Any, TypeAlias
 from uuid import UUID
 
 import asyncpg
@@ -113,10 +113,15 @@ class DonorData:
         return code
 
     async def _parts(
-        self, db: Db, donor_ids: Sequence[UUID], event_type: str, field: str | None = None, value: str | None = None
+        self,
+        db: Db,
+        donor_ids: Sequence[UUID],
+        event_types: Sequence[str],
+        field: str | None = None,
+        value: str | None = None,
     ) -> list[tuple[StoredEvent, BaseModel]]:
         """(event, its opened private part) of such events, through the repository and its cipher."""
-        stored = await eventstore.sealed_events(db, donor_ids, event_type, field, value)
+        stored = await eventstore.sealed_events(db, donor_ids, event_types, field, value)
         ciphers = await self.cipher.streams(db, sorted({e.stream_id for e in stored}))
         parts = []
         for event in stored:
@@ -125,33 +130,32 @@ class DonorData:
                 parts.append((event, private))
         return parts
 
-    async def personal(self, db: Db, donor_id: UUID) -> dict[str, str | None]:
-        """{name, contact}: None once erased."""
-        for _, part in await self._parts(db, [donor_id], DonorRegistered.event_type):
-            assert isinstance(part, DonorDetails)
-            return {"name": part.name, "contact": part.contact}
-        return {"name": None, "contact": None}
+    async def personal(self, db: Db, donor_id: UUID) -> dict[str, Any]:
+        """What the statement shows of the donor's private parts: {name, contact, pledge_notes
+        ([{pledge_id, note}], oldest first)}; None, None and [] once erased."""
+        found: dict[str, Any] = {"name": None, "contact": None, "pledge_notes": []}
+        for event, part in await self._parts(db, [donor_id], [DonorRegistered.event_type, PledgeMade.event_type]):
+            if isinstance(part, DonorDetails):
+                found.update(name=part.name, contact=part.contact)
+            elif isinstance(part, PledgeNote):
+                found["pledge_notes"].append({"pledge_id": event.data["pledge_id"], "note": part.note})
+        return found
 
     async def reference(self, db: Db, donor_id: UUID, contribution_id: UUID) -> str | None:
         """The bank reference of one contribution: None once erased."""
         parts = await self._parts(
-            db, [donor_id], ContributionReceived.event_type, "contribution_id", str(contribution_id)
+            db, [donor_id], [ContributionReceived.event_type], "contribution_id", str(contribution_id)
         )
         for _, part in parts:
             assert isinstance(part, BankReference)
             return part.reference
         return None
 
-    async def pledge_notes(self, db: Db, donor_id: UUID) -> list[dict[str, str]]:
-        """The donor's pledge notes ({pledge_id, note}), oldest first: none once erased."""
-        parts = await self._parts(db, [donor_id], PledgeMade.event_type)
-        return [{"pledge_id": e.data["pledge_id"], "note": p.note} for e, p in parts if isinstance(p, PledgeNote)]
-
     async def public_names(self, db: Db) -> list[dict[str, str]]:
         """The donors that agreed to be named publicly, with their type (and only those)."""
         rows = await db.fetch("select donor_id, donor_type from donors_view order by registered_on, donor_id")
         types = {r["donor_id"]: r["donor_type"] for r in rows}
-        details = {e.stream_id: p for e, p in await self._parts(db, list(types), DonorRegistered.event_type)}
+        details = {e.stream_id: p for e, p in await self._parts(db, list(types), [DonorRegistered.event_type])}
         names = []
         for donor_id, donor_type in types.items():
             part = details.get(donor_id)

@@ -65,7 +65,7 @@ async def notes(db: asyncpg.Pool, sponsorships: Repository[Any], family_id: UUID
         r["sponsorship_id"]
         for r in await db.fetch("select sponsorship_id from family_sponsorships where family_id = $1", family_id)
     ]
-    stored = await eventstore.sealed_events(db, ids, FamilySponsored.event_type)
+    stored = await eventstore.sealed_events(db, ids, [FamilySponsored.event_type])
     if not stored:
         return {}
     assert sponsorships.cipher is not None

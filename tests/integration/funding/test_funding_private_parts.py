@@ -211,3 +211,16 @@ async def test_private_text_an_older_release_kept_beside_the_streams_moves_into_
     assert sealed["FamilySponsored"] is not None and b"biru" not in sealed["FamilySponsored"]
     assert await funding.app.state.donor_data.move_to_events(pool) == 0  # idempotent: nothing left
     assert await move_side_notes(pool, funding.app.state.handlers.family_keys) == 0
+
+
+async def test_without_a_data_key_nothing_personal_is_kept_and_the_refusal_names_the_field(
+    database_url: str, js_clean: str
+) -> None:
+    """No key, no cipher: a registration (its name is private) is 422 naming `name`, and nothing is
+    stored, rather than a donor recorded without its name or with it in the clear."""
+    app = create_app(settings_for(FundingSettings, database_url, js_clean, service="funding", data_key=""))
+    async with serving(app, "funding") as http:
+        refused = await http.post("/donors", json={"name": NAME, "donor_type": "individual"}, headers=ADMIN)
+        assert refused.status_code == 422, refused.text
+        assert [e["field"] for e in refused.json()["errors"]] == ["name"]
+        assert await app.state.pool.fetchval("select count(*) from events") == 0
