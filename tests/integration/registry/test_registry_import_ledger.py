@@ -13,9 +13,10 @@ import httpx
 import pytest
 from registry_support import KAUMAN, MEDONO, TODAY, token
 
+from services.registry.bodies import RegisterFamilyIn
 from services.registry.handlers import Handlers
 from services.registry.import_ledger import ImportLedger
-from services.registry.importing import ParsedRow, parse_batch
+from services.registry.importing import MAX_BYTES, ParsedRow, parse_batch
 from shared.auth import Principal
 from shared.errors import Forbidden
 from shared.eventstore import Metadata
@@ -38,6 +39,13 @@ def row_of(body: dict[str, Any]) -> ParsedRow:
     return row
 
 
+def body_of(body: dict[str, Any]) -> RegisterFamilyIn:
+    """The registration body an import row of this content parses to."""
+    parsed = row_of(body).body
+    assert parsed is not None
+    return parsed
+
+
 def stamp() -> Metadata:
     return Metadata(occurred_at=datetime.now(UTC), correlation_id=uuid4(), causation_id=uuid4())
 
@@ -57,15 +65,15 @@ class TestLedger:
             "members": list(reversed(body["members"])),
         }
         other = family_body(2, TODAY)
-        assert ledger.row_hash(row_of(body).body) == ledger.row_hash(row_of(respelt).body)  # type: ignore[arg-type]
-        assert ledger.row_hash(row_of(body).body) != ledger.row_hash(row_of(other).body)  # type: ignore[arg-type]
+        assert ledger.row_hash(body_of(body)) == ledger.row_hash(body_of(respelt))
+        assert ledger.row_hash(body_of(body)) != ledger.row_hash(body_of(other))
 
     async def test_a_recorded_row_is_found_once_and_a_second_record_is_refused(
         self, registry: httpx.AsyncClient
     ) -> None:
         pool, handlers = parts(registry)
         ledger = handlers.ledger
-        digest, first, second = ledger.row_hash(row_of(family_body(3, TODAY)).body), uuid4(), uuid4()  # type: ignore[arg-type]
+        digest, first, second = ledger.row_hash(body_of(family_body(3, TODAY))), uuid4(), uuid4()
         async with pool.acquire() as conn:
             assert await ledger.family_of(conn, digest) is None
             await ledger.record(conn, digest, first, "census-a")
@@ -83,10 +91,10 @@ class TestLedger:
         by_hand = (await registry.post("/families", json=family_body(4, TODAY), headers=token("admin"))).json()
         changed = {**family_body(5, TODAY), "kk_number": family_body(4, TODAY)["kk_number"]}
         async with pool.acquire() as conn:
-            same = await handlers.ledger.same_family(conn, row_of(family_body(4, TODAY)).body)  # type: ignore[arg-type]
+            same = await handlers.ledger.same_family(conn, body_of(family_body(4, TODAY)))
             assert str(same) == by_hand["family_id"]
-            assert await handlers.ledger.same_family(conn, row_of(changed).body) is None  # type: ignore[arg-type]
-            assert await handlers.ledger.same_family(conn, row_of(family_body(6, TODAY)).body) is None  # type: ignore[arg-type]
+            assert await handlers.ledger.same_family(conn, body_of(changed)) is None
+            assert await handlers.ledger.same_family(conn, body_of(family_body(6, TODAY))) is None
 
 
 class TestImportRow:
@@ -148,8 +156,6 @@ class TestImportRow:
 
 class TestImportRoute:
     async def test_a_body_over_the_import_limit_is_413_problem_json(self, registry: httpx.AsyncClient) -> None:
-        from services.registry.importing import MAX_BYTES
-
         header = import_csv([family_body(20, TODAY)]).encode()
         too_large = header + b" " * (MAX_BYTES - len(header) + 1)
         response = await registry.post("/families/import", content=too_large, headers={**CSV, **token("census")})
