@@ -46,10 +46,12 @@ async def release_unplanned(
     minimum_rp: int,
     max_entry_delay_days: int | None,
     entered_through: date | None,
+    in_date_order: bool = True,
 ) -> int:
     """One step; returns the rupiah released. Safe on every replica at once: the family's row
     lock and the decision (a released sponsorship is left alone) make a second run release nothing."""
-    recorded: date | None = await pool.fetchval(RECORDED_THROUGH)
+    # Entered in any order, a record dated later says nothing of those before it.
+    recorded: date | None = await pool.fetchval(RECORDED_THROUGH) if in_date_order else None
     through = known_through(today, recorded, max_entry_delay_days, entered_through)
     if through is None:
         return 0
@@ -81,6 +83,7 @@ async def run_step(app: FastAPI) -> int:
         minimum_rp=settings.plan_days * settings.daily_minimum_rp,
         max_entry_delay_days=settings.max_entry_delay_days,
         entered_through=settings.entered_through,
+        in_date_order=settings.entered_in_date_order,
     )
 
 

@@ -54,6 +54,7 @@ async def age_out_children(
     max_entry_delay_days: int | None = None,
     entered_through: date | None = None,
     *,
+    in_date_order: bool = True,
     older_families: bool = False,
 ) -> int:
     """One step: each active family with a baduta turning 24 months on or before both `today` and
@@ -62,7 +63,8 @@ async def age_out_children(
     replica at once: the family's lock and the decision (a child already `other` is left alone)
     record nothing twice. With `older_families` (a process's first step), also the families
     NEVER_SAID covers."""
-    recorded: date | None = await pool.fetchval("select max(recorded_on) from families_view")
+    # Entered in any order, a record dated later says nothing of those before it.
+    recorded: date | None = await pool.fetchval("select max(recorded_on) from families_view") if in_date_order else None
     through = known_through(today, recorded, max_entry_delay_days, entered_through)
     if through is None:
         return 0
@@ -96,6 +98,7 @@ async def run_step(app: FastAPI) -> int:
         app.state.clock(),
         max_entry_delay_days=settings.max_entry_delay_days,
         entered_through=settings.entered_through,
+        in_date_order=settings.entered_in_date_order,
         older_families=first,
     )
     app.state.older_families_looked_at = True  # once per process, after a step that did not fail
