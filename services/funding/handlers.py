@@ -176,6 +176,7 @@ class Handlers:
             kelurahan_code=family["kelurahan_code"] if family else None,
             enrolled_on=family["enrolled_on"] if family else None,
             plan_ended=plans.plan_ended(await lookups.plan_statuses(conn, cmd.family_id)),
+            plan_last_day=await lookups.plan_last_day(conn, cmd.family_id),
             eligible=family["eligible"] if family else True,
             ineligible_since=family["eligibility_on"] if family else None,
         )
@@ -235,7 +236,7 @@ class Handlers:
 
     async def record_plan(self, conn: asyncpg.Connection, cmd: RecordPlan) -> None:
         await lookups.lock_or_create_family(conn, cmd.family_id)  # ordered against an exit of the same family
-        await lookups.plan_opened(conn, cmd.plan_id, cmd.family_id)
+        await lookups.plan_opened(conn, cmd.plan_id, cmd.family_id, cmd.end_date)
 
     async def close_plan(self, conn: asyncpg.Connection, cmd: ClosePlan, meta: Metadata) -> int:
         await lookups.lock_or_create_family(conn, cmd.family_id)

@@ -82,6 +82,9 @@ class SponsorFamily:
     sponsored_on: date | None = None  # the effective date the sponsorship was made (default: see below)
     enrolled_on: date | None = None  # when the registry enrolled the family (a sponsorship is not before it)
     plan_ended: bool = False  # learned from aid: the family's plan completed or closed (409)
+    # Learned from aid's AidPlanOpened: the last day of the family's plan. A sponsorship dated
+    # after it is refused (409) as one for an ended plan is, even before the plan has ended.
+    plan_last_day: date | None = None
     eligible: bool = True  # learned from the registry's FamilyEligibilityChanged (409 when False)
     ineligible_since: date | None = None
     # Family-bound free text: sealed under the family's key beside the stream, never in an event.
@@ -161,6 +164,7 @@ class RecordPlan:
 
     plan_id: UUID
     family_id: UUID
+    end_date: date | None = None  # its last day
 
 
 @dataclass(frozen=True)

@@ -95,6 +95,11 @@ def sponsor(
         raise DonorNotFound(command.donor_id)
     if command.family_status != "enrolled" or command.kelurahan_code is None:
         raise FamilyNotSponsorable(command.family_id, command.family_status)
+    if command.plan_last_day is not None and sponsored_on > command.plan_last_day:
+        # A sponsorship dated after the plan's last day could never pay for its days. Refused by
+        # the date, not by whether the clock has ended the plan yet: entered on its day (the plan
+        # still waiting for late records) or late (the plan ended), it is refused alike.
+        raise PlanEnded(command.family_id, command.plan_last_day)
     if command.plan_ended:
         raise PlanEnded(command.family_id)
     if not command.eligible:
