@@ -59,7 +59,9 @@ async def release_unplanned(
     due = await pool.fetch(
         "select distinct s.family_id from sponsorships_view s"
         " where s.released_reason is null and s.drawn_rp = 0 and s.sponsored_on + $2::int < $1"
-        " and not exists (select 1 from funding_plans p where p.family_id = s.family_id)",
+        # A plan known for the family takes the money, unless it started after the hold ended.
+        " and not exists (select 1 from funding_plans p where p.family_id = s.family_id"
+        "  and (p.start_date is null or p.start_date <= s.sponsored_on + $2::int))",
         through,
         hold_days,
     )

@@ -8,6 +8,7 @@ from datetime import date
 from uuid import UUID
 
 from shared.contracts.funding import ReleaseReason
+from shared.held_money import Held
 
 # -- the donor's stream ----------------------------------------------------------------------
 
@@ -133,6 +134,13 @@ class ReleaseUnplanned:
     family_held_rp: int
     minimum_rp: int
     eligible: bool
+    # The first day of the family's plan, when funding knows it (AidPlanOpened.start_date): a plan
+    # that started after this sponsorship's hold ended does not take it, and it goes back.
+    plan_start: date | None = None
+    # The family's unreleased sponsorships, as aid counts them towards opening a plan: when given,
+    # the money waits only if it reaches the minimum by this sponsorship's hold's end
+    # (`shared.held_money.reaching_date`), not merely when it reaches it now.
+    family_money: tuple[Held, ...] | None = None
 
 
 SponsorshipCommand = Draw | Release | ReleaseUnplanned
@@ -165,6 +173,7 @@ class RecordPlan:
     plan_id: UUID
     family_id: UUID
     end_date: date | None = None  # its last day
+    start_date: date | None = None  # its first day
 
 
 @dataclass(frozen=True)
