@@ -243,7 +243,9 @@ async def receive_contribution(
     "received, unallocated money. A sponsorship recorded before funding learned of the plan's ending is "
     "released back to its donor as soon as it does. A sponsorship whose family still has no plan "
     "GENTING_SPONSORSHIP_HOLD_DAYS (default 60) days after its `sponsored_on` is released back to its "
-    "donor (SponsorshipReleased, reason `no_plan`), unless the family's held money reaches the plan's minimum.",
+    "donor (SponsorshipReleased, reason `no_plan`), unless the family's money reached the plan's minimum by "
+    "that day or a plan started by then (judged by effective dates, so the same whenever it is entered); "
+    "money so returned can be sponsored again once it is recorded as returned.",
     response_model=SponsorshipCreated,
     responses=COMMAND,
 )

@@ -4,9 +4,12 @@ sponsorships; a delivery is paid from them, oldest first, the rest recorded unfu
 end or the family's exit releases what is left to the donors; the clocks end plans and release
 sponsorships that found no plan). Four things hold:
 
-(a) entering the records late (each within GENTING_MAX_ENTRY_DELAY_DAYS, in effective-date
-    order, same-day records in a random order that respects what depends on what) gives the same
-    final state as entering each on its day;
+(a) entering the records late (each within GENTING_MAX_ENTRY_DELAY_DAYS) gives the same final
+    state as entering each on its day: in a random order across dates that keeps each family's and
+    each donor's records in their date order (`books`), the clocks taking the records as complete
+    by the entry bound alone; or, as where GENTING_ENTERED_IN_DATE_ORDER is set, in date order,
+    the latest effective date entered moving the clocks along. Sponsorships are dated across the
+    whole programme, before a plan, during it and after its end;
 (b) no rupiah is held without end: once the clock is far past the programme, every sponsored
     rupiah was drawn for food or came back to its donor, and no plan is still active;
 (c) delivered_rp = drawn_rp + unfunded_rp;
