@@ -274,6 +274,9 @@ async def _start_and_watch(options: UpOptions, stack: Stack, stop: asyncio.Event
             # ... and months of a past programme are entered late on purpose: plans wait for their
             # records however late they come (a deployment keeps the 30-day default).
             "GENTING_MAX_ENTRY_DELAY_DAYS": os.environ.get("GENTING_MAX_ENTRY_DELAY_DAYS", "3650"),
+            # ... in date order, so the latest effective date entered moves the clock-driven steps
+            # along (a deployment, entering in any order within the bound, leaves it off).
+            "GENTING_ENTERED_IN_DATE_ORDER": os.environ.get("GENTING_ENTERED_IN_DATE_ORDER", "1"),
             # Likewise funding's hold for a plan: its clock step would release the demo's part-funded
             # families' money some seconds after the load, whenever it happens to run, so that the
             # same demo loaded twice would not read the same (a deployment keeps the 60-day default).

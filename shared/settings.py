@@ -86,6 +86,11 @@ class Settings(BaseSettings):
     # operator may declare every record up to a day entered (GENTING_ENTERED_THROUGH).
     max_entry_delay_days: int = Field(default=30, ge=0)
     entered_through: date | None = None
+    # Whether the city enters its records in date order (GENTING_ENTERED_IN_DATE_ORDER: a past
+    # programme entered book by book, the demo): only then does the latest effective date entered
+    # say that everything before it is in. Off (the default), records come in any order within
+    # the bound, so only the bound and the operator's date say it.
+    entered_in_date_order: bool = False
     # A sponsorship whose family still has no plan this many days after the sponsorship's date goes
     # back to its donor (GENTING_SPONSORSHIP_HOLD_DAYS; funding's README, "Money held for a plan").
     sponsorship_hold_days: int = Field(default=60, ge=0)

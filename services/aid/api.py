@@ -282,6 +282,15 @@ def _changed(after: Plan) -> dict[str, Any]:
     "/plans/{plan_id}/deliveries",
     status_code=201,
     summary="Record a food delivery",
+    description="Staff of the family's kelurahan, or an admin. The food covers days from its hand-over on "
+    "(`period_from` not before `delivered_on`). 409 when a day is already covered, when the value exceeds "
+    "the plan's remaining budget, or when the plan is no longer active: completed, closed by the family's "
+    "exit, or ended incomplete. A plan ends incomplete once its last day plus GENTING_RECORDING_GRACE_DAYS "
+    "is before the day the records are known complete through: today less GENTING_MAX_ENTRY_DELAY_DAYS "
+    "(30; records may come that late, in any order), GENTING_ENTERED_THROUGH, or, where records are "
+    "entered in date order (GENTING_ENTERED_IN_DATE_ORDER), the latest effective date among aid's "
+    "records. So a delivery entered within the bound is taken as on its day; one entered later may find "
+    "its plan ended. What funding cannot pay of a recorded delivery is its DeliveryUnfunded, not a refusal.",
     response_model=DeliveryRecorded,
     responses=problem_responses(400, 401, 403, 404, 409, 413, 422),
 )

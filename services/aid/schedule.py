@@ -50,14 +50,17 @@ async def close_expired_plans(
     *,
     max_entry_delay_days: int | None = None,
     entered_through: date | None = None,
+    in_date_order: bool = True,
 ) -> int:
-    """One step: each active plan whose last day (plus grace) is before both `today` and the
-    latest effective date among aid's records, in its own transaction, ends incomplete with its
-    trailing gap recorded. Returns how many ended.
+    """One step: each active plan whose last day (plus grace) is before both `today` and the day
+    aid's records are known complete through (`known_through`: the latest effective date among
+    them when they are entered `in_date_order`, the entry bound, the operator's date), in its own
+    transaction, ends incomplete with its trailing gap recorded. Returns how many ended.
 
     Safe to run on every replica at once: the plan's row lock and the decision (an ended plan
     is left alone) make a second run record nothing."""
-    recorded = await recorded_through(pool)
+    # Entered in any order, a record dated later says nothing of those before it.
+    recorded = await recorded_through(pool) if in_date_order else None
     through = known_through(today, recorded, max_entry_delay_days, entered_through)
     if through is None:
         return 0
@@ -88,6 +91,7 @@ async def run_step(app: FastAPI) -> int:
         settings.recording_grace_days,
         max_entry_delay_days=settings.max_entry_delay_days,
         entered_through=settings.entered_through,
+        in_date_order=settings.entered_in_date_order,
     )
 
 

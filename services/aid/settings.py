@@ -66,6 +66,7 @@ class AidSettings(Settings):
             programme_start=self.programme_start,
             max_ahead_days=self.delivery_max_ahead_days,
             grace_days=self.recording_grace_days,
+            hold_days=self.sponsorship_hold_days,
         )
 
     def photo_store(self) -> PhotoStore:

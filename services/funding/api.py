@@ -246,13 +246,17 @@ async def receive_contribution(
     status_code=201,
     summary="An orang tua asuh sponsors an enrolled family",
     description="409 when the family is not enrolled (or exited), when its aid plan has already ended "
-    "(completed, incomplete or closed: the money could never be spent on it), when the registry says the "
+    "(completed, incomplete or closed: the money could never be spent on it) or `sponsored_on` is after "
+    "the plan's last day (even while the plan still waits for late records: refused alike on the day and "
+    "when entered late), when the registry says the "
     "family is no longer eligible (FamilyEligibilityChanged: no baduta, pregnant or breastfeeding mother "
     "left; `errors` names `family_id`, the detail says since when), or when the donor has not enough "
     "received, unallocated money. A sponsorship recorded before funding learned of the plan's ending is "
     "released back to its donor as soon as it does. A sponsorship whose family still has no plan "
     "GENTING_SPONSORSHIP_HOLD_DAYS (default 60) days after its `sponsored_on` is released back to its "
-    "donor (SponsorshipReleased, reason `no_plan`), unless the family's held money reaches the plan's minimum.",
+    "donor (SponsorshipReleased, reason `no_plan`), unless the family's money reached the plan's minimum by "
+    "that day or a plan started by then (judged by effective dates, so the same whenever it is entered); "
+    "money so returned can be sponsored again once it is recorded as returned.",
     response_model=SponsorshipCreated,
     responses=COMMAND,
 )

@@ -179,6 +179,7 @@ class Handlers:
             kelurahan_code=family["kelurahan_code"] if family else None,
             enrolled_on=family["enrolled_on"] if family else None,
             plan_ended=plans.plan_ended(await lookups.plan_statuses(conn, cmd.family_id)),
+            plan_last_day=await lookups.plan_last_day(conn, cmd.family_id),
             eligible=family["eligible"] if family else True,
             ineligible_since=family["eligibility_on"] if family else None,
         )
@@ -230,12 +231,18 @@ class Handlers:
 
     async def record_plan(self, conn: asyncpg.Connection, cmd: RecordPlan) -> None:
         await lookups.lock_or_create_family(conn, cmd.family_id)  # ordered against an exit of the same family
-        await lookups.plan_opened(conn, cmd.plan_id, cmd.family_id)
+        await lookups.plan_opened(conn, cmd.plan_id, cmd.family_id, cmd.start_date, cmd.end_date)
 
     async def close_plan(self, conn: asyncpg.Connection, cmd: ClosePlan, meta: Metadata) -> int:
         await lookups.lock_or_create_family(conn, cmd.family_id)
+        # Money the plan never took (its hold ended before the plan started) goes back as the clock
+        # would have sent it, no_plan on the hold's end, before the plan's closing releases the rest:
+        # whether the clock or the closing comes first, the donors get the same back.
+        released = await self.release_unplanned(
+            conn, cmd.family_id, self.limits.sponsorship_hold_days, self.limits.plan_minimum_rp, cmd.closed_on, meta
+        )
         await lookups.plan_closed(conn, cmd.plan_id, cmd.family_id, cmd.closed_on)
-        return await self.release_family(
+        return released + await self.release_family(
             conn, ReleaseFamily(cmd.family_id, "plan_closed", cmd.plan_id, cmd.closed_on), meta
         )
 
@@ -249,8 +256,11 @@ class Handlers:
         `unfunded_rp`, for the programme office to settle; funding_deliveries keeps it too.
         """
         await lookups.lock_or_create_family(conn, cmd.family_id)
-        open_ = [
-            a for a in await lookups.family_sponsorships(conn, self.sponsorships, cmd.family_id) if a.state.is_open
+        start, hold = await lookups.plan_start(conn, cmd.family_id), self.limits.sponsorship_hold_days
+        open_ = [  # the plan's money: not what waited for it in vain (goes back no_plan)
+            a
+            for a in await lookups.family_sponsorships(conn, self.sponsorships, cmd.family_id)
+            if a.state.is_open and a.state.taken_by_plan(start, hold)
         ]
         draws, unfunded = pay_delivery([(a.stream_id, a.state.remaining_rp) for a in open_], cmd)
         shortfall = sum(e.unfunded_rp for e in unfunded)
@@ -296,14 +306,24 @@ class Handlers:
         await lookups.lock_or_create_family(conn, family_id)
         eligible = await lookups.family_eligible(conn, family_id)
         plan_known = bool(await lookups.plan_statuses(conn, family_id))
+        plan_start = await lookups.plan_start(conn, family_id)
         held = [a for a in await lookups.family_sponsorships(conn, self.sponsorships, family_id) if a.state.is_open]
         family_held = sum(a.state.remaining_rp for a in held)
+        family_money = tuple(a.state.held() for a in held)
         returned: list[ReturnFunds] = []
         for aggregate in held:
             state = aggregate.state
             assert state.donor_id is not None
             command = ReleaseUnplanned(
-                aggregate.stream_id, hold_days, known_through, plan_known, family_held, minimum_rp, eligible
+                aggregate.stream_id,
+                hold_days,
+                known_through,
+                plan_known,
+                family_held,
+                minimum_rp,
+                eligible,
+                plan_start=plan_start,
+                family_money=family_money,
             )
             events = sponsorship.decide(state, command)
             if events:

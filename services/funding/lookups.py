@@ -142,11 +142,23 @@ async def family_sponsorships(
 # -- plans and deliveries ---------------------------------------------------------------------
 
 
-async def plan_opened(conn: asyncpg.Connection, plan_id: UUID, family_id: UUID) -> None:
+async def plan_opened(
+    conn: asyncpg.Connection,
+    plan_id: UUID,
+    family_id: UUID,
+    start_date: date | None = None,
+    end_date: date | None = None,
+) -> None:
+    """The plan and its days; a plan first heard of by its delivery or closing gets its days here
+    (the upsert keeps the status those gave it)."""
     await conn.execute(
-        "insert into funding_plans (plan_id, family_id, status) values ($1, $2, 'open') on conflict do nothing",
+        "insert into funding_plans (plan_id, family_id, status, start_date, end_date) values ($1, $2, 'open', $3, $4)"
+        " on conflict (plan_id) do update set start_date = coalesce(funding_plans.start_date, excluded.start_date),"
+        " end_date = coalesce(funding_plans.end_date, excluded.end_date)",
         plan_id,
         family_id,
+        start_date,
+        end_date,
     )
 
 
@@ -158,6 +170,20 @@ async def plan_closed(conn: asyncpg.Connection, plan_id: UUID, family_id: UUID, 
         family_id,
         on,
     )
+
+
+async def plan_start(conn: asyncpg.Connection, family_id: UUID) -> date | None:
+    """The first day of the family's plan (one per family), as aid opened it; None if unknown."""
+    found: date | None = await conn.fetchval(
+        "select min(start_date) from funding_plans where family_id = $1", family_id
+    )
+    return found
+
+
+async def plan_last_day(conn: asyncpg.Connection, family_id: UUID) -> date | None:
+    """The last day of the family's plan (one per family), as aid opened it; None if unknown."""
+    found: date | None = await conn.fetchval("select max(end_date) from funding_plans where family_id = $1", family_id)
+    return found
 
 
 async def plan_statuses(conn: asyncpg.Connection, family_id: UUID) -> set[str]:

@@ -99,7 +99,9 @@ class AidPolicy:
         await family_aid.record(conn, event)  # what the donors' families view shows
         match event:
             case aid.AidPlanOpened():
-                await self.handlers.record_plan(conn, RecordPlan(event.plan_id, event.family_id))
+                await self.handlers.record_plan(
+                    conn, RecordPlan(event.plan_id, event.family_id, event.end_date, event.start_date)
+                )
             case aid.AidDelivered():
                 pay = PayDelivery(
                     event.delivery_id,

@@ -46,10 +46,12 @@ async def release_unplanned(
     minimum_rp: int,
     max_entry_delay_days: int | None,
     entered_through: date | None,
+    in_date_order: bool = True,
 ) -> int:
     """One step; returns the rupiah released. Safe on every replica at once: the family's row
     lock and the decision (a released sponsorship is left alone) make a second run release nothing."""
-    recorded: date | None = await pool.fetchval(RECORDED_THROUGH)
+    # Entered in any order, a record dated later says nothing of those before it.
+    recorded: date | None = await pool.fetchval(RECORDED_THROUGH) if in_date_order else None
     through = known_through(today, recorded, max_entry_delay_days, entered_through)
     if through is None:
         return 0
@@ -57,7 +59,9 @@ async def release_unplanned(
     due = await pool.fetch(
         "select distinct s.family_id from sponsorships_view s"
         " where s.released_reason is null and s.drawn_rp = 0 and s.sponsored_on + $2::int < $1"
-        " and not exists (select 1 from funding_plans p where p.family_id = s.family_id)",
+        # A plan known for the family takes the money, unless it started after the hold ended.
+        " and not exists (select 1 from funding_plans p where p.family_id = s.family_id"
+        "  and (p.start_date is null or p.start_date <= s.sponsored_on + $2::int))",
         through,
         hold_days,
     )
@@ -81,6 +85,7 @@ async def run_step(app: FastAPI) -> int:
         minimum_rp=settings.plan_days * settings.daily_minimum_rp,
         max_entry_delay_days=settings.max_entry_delay_days,
         entered_through=settings.entered_through,
+        in_date_order=settings.entered_in_date_order,
     )
 
 

@@ -12,6 +12,7 @@ from services.aid.domain.growth import NoGain
 from shared.contracts.aid import DeliveredItem
 from shared.effective import effective_date_errors
 from shared.errors import FieldError
+from shared.held_money import Held
 
 MAX_DESCRIPTION = 2000
 MAX_PHOTO_REF = 512
@@ -48,6 +49,9 @@ class PlanRules:
     grace_days: int = 0
     # What a delivery's items are matched to (GENTING_FOOD_CATALOGUE; Pekalongan's by default).
     catalogue: FoodCatalogue = PEKALONGAN
+    # Funding's hold (GENTING_SPONSORSHIP_HOLD_DAYS): a sponsorship counts for a plan only if the
+    # plan starts by its hold's last day; after it, funding gives it back. None: no hold.
+    hold_days: int | None = None
 
     def __post_init__(self) -> None:
         if self.daily_minimum_rp <= 0 or self.days <= 0:
@@ -84,6 +88,11 @@ class Sponsorship:
     def money_from(self) -> date:
         """The earliest day this money may pay for: the donor's start, not before it was given."""
         return self.start_date if self.sponsored_on is None else max(self.start_date, self.sponsored_on)
+
+    @property
+    def held(self) -> Held:
+        """As funding's hold judges it (an older event without `sponsored_on`: its start)."""
+        return Held(self.money_from, self.sponsored_on or self.start_date, self.amount_rp)
 
 
 # -- the plan -----------------------------------------------------------------------------

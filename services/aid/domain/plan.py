@@ -35,6 +35,7 @@ from services.aid.domain.errors import (
     PlanNotFound,
 )
 from services.aid.domain.notes import ConfirmationNote, DeliveryNote, InterventionNote
+from shared import held_money
 from shared.contracts.aid import (
     AidDelivered,
     AidEvent,
@@ -169,11 +170,16 @@ def _review_funding(state: Plan, cmd: ReviewFunding) -> list[Fact]:
     """Open the plan once the enrolled family's sponsorships reach the minimum; later, follow
     the sponsorship total upwards. Level-based, not delta-based, so a replayed or redelivered
     sponsorship never raises the budget twice."""
+    hold = cmd.rules.hold_days
     if state.status == "none":
-        total = sum(s.amount_rp for s in cmd.sponsorships)
-        if cmd.enrolled_on is None or cmd.exited or not cmd.eligible or total < cmd.rules.minimum_rp:
+        if cmd.enrolled_on is None or cmd.exited or not cmd.eligible:
+            return []
+        if held_money.reaching_date((s.held for s in cmd.sponsorships), cmd.rules.minimum_rp, hold) is None:
             return []
         start = window_start(cmd)
+        # What is still held on the plan's first day: a sponsorship whose hold ended before it
+        # goes back to its donor (funding), however long the clock took to notice.
+        total = sum(s.amount_rp for s in cmd.sponsorships if held_money.still_held(s.held.sponsored_on, start, hold))
         event = AidPlanOpened(
             plan_id=cmd.plan_id,
             family_id=cmd.family_id,
@@ -192,7 +198,12 @@ def _review_funding(state: Plan, cmd: ReviewFunding) -> list[Fact]:
     # Money that is there only after the plan's last day cannot pay for its days: it is not
     # counted (funding releases it when the plan ends). Also what keeps late entry equal to
     # entry on the day: a top-up never depends on whether the clock step ran first.
-    counted = [s for s in cmd.sponsorships if s.money_from <= state.window.last]
+    # Nor is money whose hold had ended before the plan started: funding gives it back.
+    counted = [
+        s
+        for s in cmd.sponsorships
+        if s.money_from <= state.window.last and held_money.still_held(s.held.sponsored_on, state.window.first, hold)
+    ]
     total = sum(s.amount_rp for s in counted)
     if total <= state.budget_rp:
         return []
@@ -202,16 +213,13 @@ def _review_funding(state: Plan, cmd: ReviewFunding) -> list[Fact]:
 
 
 def reaching_date(cmd: ReviewFunding) -> date:
-    """The day from which, taking the sponsorships in the order their money is there, the total
-    first reaches the minimum: from that day the money for the whole plan is there. Independent
-    of the order in which the sponsorships arrived."""
-    running = 0
-    ordered = sorted(cmd.sponsorships, key=lambda s: (s.money_from, str(s.sponsorship_id)))
-    for s in ordered:
-        running += s.amount_rp
-        if running >= cmd.rules.minimum_rp:
-            return s.money_from
-    raise ValueError("the sponsorships do not reach the minimum")
+    """The day from which, taking the sponsorships in the order their money is there (each until
+    its hold ends, `shared.held_money`), the total first reaches the minimum: from that day the
+    money for the whole plan is there. Independent of the order in which the sponsorships arrived."""
+    reached = held_money.reaching_date((s.held for s in cmd.sponsorships), cmd.rules.minimum_rp, cmd.rules.hold_days)
+    if reached is None:
+        raise ValueError("the sponsorships do not reach the minimum")
+    return reached
 
 
 def window_start(cmd: ReviewFunding) -> date:

@@ -8,6 +8,7 @@ from datetime import date
 from uuid import UUID
 
 from shared.contracts.funding import ReleaseReason
+from shared.held_money import Held
 
 # -- the donor's stream ----------------------------------------------------------------------
 
@@ -83,6 +84,9 @@ class SponsorFamily:
     sponsored_on: date | None = None  # the effective date the sponsorship was made (default: see below)
     enrolled_on: date | None = None  # when the registry enrolled the family (a sponsorship is not before it)
     plan_ended: bool = False  # learned from aid: the family's plan completed or closed (409)
+    # Learned from aid's AidPlanOpened: the last day of the family's plan. A sponsorship dated
+    # after it is refused (409) as one for an ended plan is, even before the plan has ended.
+    plan_last_day: date | None = None
     eligible: bool = True  # learned from the registry's FamilyEligibilityChanged (409 when False)
     ineligible_since: date | None = None
     # Family-bound free text: the event's private part, sealed under the family's key.
@@ -131,6 +135,13 @@ class ReleaseUnplanned:
     family_held_rp: int
     minimum_rp: int
     eligible: bool
+    # The first day of the family's plan, when funding knows it (AidPlanOpened.start_date): a plan
+    # that started after this sponsorship's hold ended does not take it, and it goes back.
+    plan_start: date | None = None
+    # The family's unreleased sponsorships, as aid counts them towards opening a plan: when given,
+    # the money waits only if it reaches the minimum by this sponsorship's hold's end
+    # (`shared.held_money.reaching_date`), not merely when it reaches it now.
+    family_money: tuple[Held, ...] | None = None
 
 
 SponsorshipCommand = Draw | Release | ReleaseUnplanned
@@ -162,6 +173,8 @@ class RecordPlan:
 
     plan_id: UUID
     family_id: UUID
+    end_date: date | None = None  # its last day
+    start_date: date | None = None  # its first day
 
 
 @dataclass(frozen=True)

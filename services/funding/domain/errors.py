@@ -93,9 +93,16 @@ class PlanEnded(Conflict):
 
     title = "The family's plan has ended"
 
-    def __init__(self, family_id: UUID) -> None:
+    def __init__(self, family_id: UUID, last_day: date | None = None) -> None:
         self.family_id = family_id
-        super().__init__(
-            f"Family {family_id}'s aid plan has ended (completed, incomplete or closed): it cannot be sponsored."
-        )
-        self.errors = [FieldError("family_id", "the family's aid plan has ended")]
+        if last_day is None:
+            super().__init__(
+                f"Family {family_id}'s aid plan has ended (completed, incomplete or closed): it cannot be sponsored."
+            )
+            self.errors = [FieldError("family_id", "the family's aid plan has ended")]
+        else:  # dated after the plan's last day, whether or not the plan has ended yet
+            super().__init__(
+                f"Family {family_id}'s aid plan's last day was {last_day.isoformat()}: "
+                "a sponsorship dated after it could never pay for the plan's days."
+            )
+            self.errors = [FieldError("family_id", f"the family's aid plan's last day was {last_day.isoformat()}")]

@@ -414,7 +414,31 @@ def _age_out(state: Family, cmd: AgeOutChildren, rules: Rules) -> list[Fact]:
         step = _with_eligibility(state, [Fact(aged)], day, rules)
         state = reduce(evolve, step, state)
         facts += step
-    return facts
+    return facts + _eligibility_never_said(state, cmd.today, rules)
+
+
+def _eligibility_never_said(state: Family, today: date, rules: Rules) -> list[Fact]:
+    """An enrolled family whose children all aged out before the registry published eligibility
+    changes has a ChildAgedOut but no FamilyEligibilityChanged: it still counts as eligible. Say it
+    now, dated as it would have been then: the day its youngest child turned 24 months (the
+    day its last target member went), never before its enrolment. Only when no baduta and no
+    pregnant mother is left, so the clock never declares a pregnancy overdue; once said, the
+    family's `eligible` is False and a second run records nothing."""
+    if state.status != "enrolled" or not state.eligible or state.family_id is None or state.enrolled_on is None:
+        return []
+    if any(m.role in ("baduta", "pregnant_mother") for m in state.members):
+        return []
+    if not ineligibility(state, today, rules):
+        return []
+    children = [m.personal.birth_date for m in state.members if m.personal and m.role == "other"]
+    went = add_months(max(children), rules.baduta_max_months) if children else state.enrolled_on
+    changed = FamilyEligibilityChanged(
+        family_id=state.family_id,
+        kelurahan_code=state.kelurahan_code,
+        eligible=False,
+        effective_on=min(today, max(went, state.enrolled_on)),
+    )
+    return [Fact(changed)]
 
 
 def _with_eligibility(state: Family, facts: list[Fact], on: date, rules: Rules) -> list[Fact]:

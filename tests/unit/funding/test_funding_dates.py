@@ -186,6 +186,20 @@ def test_a_family_whose_plan_ended_is_refused_with_409() -> None:
     assert exc.value.status == 409
 
 
+def test_a_sponsorship_dated_after_the_plans_last_day_is_refused_before_the_plan_has_ended() -> None:
+    # Given a family whose plan's last day has passed, the clock not having ended it yet (records
+    # may still come late); when a sponsorship dated after that day is entered, then it is
+    # refused (409), as it is once the plan has ended: late entry and entry on the day agree.
+    sponsored_on = SPONSOR.effective_on()
+    last_day = sponsored_on - timedelta(days=1)
+    for ended in (False, True):
+        with pytest.raises(PlanEnded) as exc:
+            sponsor(DONOR_STATE, replace(SPONSOR, plan_last_day=last_day, plan_ended=ended), LIMITS)
+        assert exc.value.status == 409 and last_day.isoformat() in str(exc.value)
+    # Dated on the plan's last day, it may still top the plan up.
+    assert sponsor(DONOR_STATE, replace(SPONSOR, plan_last_day=sponsored_on), LIMITS)
+
+
 def test_received_on_and_pledged_on_follow_the_effective_date_rules() -> None:
     for day in (TODAY + timedelta(days=1), date(2024, 6, 1)):
         with pytest.raises(InvalidCommand) as exc:
