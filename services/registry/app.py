@@ -98,6 +98,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.clock = settings.clock()  # the one "today"; tests swap it
     app.state.registry = parts
     app.state.programme = Programme.from_settings(settings)
-    risk = settings.risk_rules if isinstance(settings, RegistrySettings) else Rules().risk
-    app.state.handlers = Handlers(parts.families, Rules(risk=risk), app.state.programme)
+    rules = (
+        Rules(risk=settings.risk_rules, plan_until_child_months=settings.plan_until_child_months)
+        if isinstance(settings, RegistrySettings)
+        else Rules()
+    )
+    app.state.handlers = Handlers(parts.families, rules, app.state.programme)
     return app

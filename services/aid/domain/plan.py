@@ -171,16 +171,19 @@ def _review_funding(state: Plan, cmd: ReviewFunding) -> list[Fact]:
     sponsorship never raises the budget twice."""
     if state.status == "none":
         total = sum(s.amount_rp for s in cmd.sponsorships)
-        if cmd.enrolled_on is None or cmd.exited or not cmd.eligible or total < cmd.rules.minimum_rp:
+        if cmd.enrolled_on is None or cmd.exited or not cmd.eligible or cmd.days <= 0 or total < cmd.minimum_rp:
             return []
         start = window_start(cmd)
+        end = window_end(cmd, start)
+        if end < start:  # the money came after the family's last planned day: nothing to plan
+            return []
         event = AidPlanOpened(
             plan_id=cmd.plan_id,
             family_id=cmd.family_id,
             kelurahan_code=cmd.kelurahan_code,
             start_date=start,
-            end_date=start + (cmd.rules.days - 1) * ONE_DAY,
-            days=cmd.rules.days,
+            end_date=end,
+            days=(end - start).days + 1,
             daily_minimum_rp=cmd.rules.daily_minimum_rp,
             budget_rp=total,
             opened_on=start,  # effective: the plan exists from the day it starts
@@ -209,7 +212,7 @@ def reaching_date(cmd: ReviewFunding) -> date:
     ordered = sorted(cmd.sponsorships, key=lambda s: (s.money_from, str(s.sponsorship_id)))
     for s in ordered:
         running += s.amount_rp
-        if running >= cmd.rules.minimum_rp:
+        if running >= cmd.minimum_rp:
             return s.money_from
     raise ValueError("the sponsorships do not reach the minimum")
 
@@ -222,6 +225,14 @@ def window_start(cmd: ReviewFunding) -> date:
     assert cmd.enrolled_on is not None
     start = max(cmd.enrolled_on, reaching_date(cmd), cmd.rules.programme_start)
     return min(start, cmd.today)
+
+
+def window_end(cmd: ReviewFunding, start: date) -> date:
+    """The plan's last day: its days after `start`, but never on or after the registry's
+    `plan_until` (README, "Plan length"). Money that came late gives a shorter plan; what its
+    budget does not spend goes back when it ends, as for any plan."""
+    end = start + (cmd.days - 1) * ONE_DAY
+    return end if cmd.plan_until is None else min(end, cmd.plan_until - ONE_DAY)
 
 
 def _with_funding(before: Plan, facts: list[Fact], on: date) -> list[Fact]:
