@@ -241,7 +241,9 @@ async def receive_contribution(
     "received, unallocated money. A sponsorship recorded before funding learned of the plan's ending is "
     "released back to its donor as soon as it does. A sponsorship whose family still has no plan "
     "GENTING_SPONSORSHIP_HOLD_DAYS (default 60) days after its `sponsored_on` is released back to its "
-    "donor (SponsorshipReleased, reason `no_plan`), unless the family's held money reaches the plan's minimum.",
+    "donor (SponsorshipReleased, reason `no_plan`), unless the family's held money reaches the family's "
+    "minimum: its plan days x GENTING_DAILY_MINIMUM_RP, the days being GENTING_PLAN_DAYS or, for a family the "
+    "registry gave a `plan_until` (GENTING_PLAN_UNTIL_CHILD_MONTHS), the days from its enrolment to that date.",
     response_model=SponsorshipCreated,
     responses=COMMAND,
 )
