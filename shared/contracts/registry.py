@@ -94,10 +94,13 @@ class FamilyEnrolled(FamilyEvent):
     member_counts: MemberCounts
     risk_factors: list[str]
     enrolled_on: date
-    # The first day the family is no longer planned for: the day its youngest baduta turns
-    # GENTING_PLAN_UNTIL_CHILD_MONTHS months (a programme date, never the birth date). None: the
-    # plan is the programme's fixed GENTING_PLAN_DAYS (the setting is unset, or no baduta yet).
-    plan_until: date | None = None
+    # A programme date, never the birth date (the registry's README, "Plan until a child's age").
+    plan_until: date | None = Field(
+        default=None,
+        description="the first day the family is no longer planned for: the day its youngest baduta turns "
+        "GENTING_PLAN_UNTIL_CHILD_MONTHS months; null: the programme's fixed GENTING_PLAN_DAYS (the setting is "
+        "unset, or no baduta yet)",
+    )
 
 
 class FamilyRejected(FamilyEvent):
@@ -177,9 +180,11 @@ class FamilyEligibilityChanged(FamilyEvent):
     kelurahan_code: KelurahanCode
     eligible: bool
     effective_on: date
-    # The family's plan_until as the registry knows it from `effective_on` (FamilyEnrolled's);
-    # None: the fixed GENTING_PLAN_DAYS.
-    plan_until: date | None = None
+    plan_until: date | None = Field(
+        default=None,
+        description="the family's plan_until (FamilyEnrolled's) as the registry knows it from effective_on; "
+        "null: the fixed GENTING_PLAN_DAYS",
+    )
 
 
 class PersonalDataErased(FamilyEvent):
