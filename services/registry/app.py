@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from services.registry import api, import_api
 from services.registry.domain import PERSONAL_PARTS, Family, evolve
 from services.registry.handlers import Handlers
+from services.registry.import_ledger import ImportLedger
 from services.registry.lookup_hashes import LookupHash, lookup_key
 from services.registry.reference import Rules
 from services.registry.schedule import clock_tasks
@@ -103,5 +104,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if isinstance(settings, RegistrySettings)
         else Rules()
     )
-    app.state.handlers = Handlers(parts.families, rules, app.state.programme)
+    ledger = ImportLedger(parts.lookup, parts.families)
+    app.state.handlers = Handlers(parts.families, ledger, rules, app.state.programme)
     return app
