@@ -24,7 +24,7 @@ from shared.regions import Kelurahan
 if TYPE_CHECKING:
     from shared.settings import Settings
 
-__all__ = ["Kecamatan", "Kelurahan", "Programme"]
+__all__ = ["Kecamatan", "Kelurahan", "Programme", "family_minimum_rp", "family_plan_days"]
 
 _NAME_PREFIX = re.compile(r"^(kelurahan|kel\.?|desa)\s+", re.IGNORECASE)
 
@@ -32,6 +32,25 @@ _NAME_PREFIX = re.compile(r"^(kelurahan|kel\.?|desa)\s+", re.IGNORECASE)
 def _name_key(name: str) -> str:
     """Compare names ignoring case, spaces, punctuation and a leading "Kelurahan"/"Kel."/"Desa"."""
     return re.sub(r"[\W_]+", "", _NAME_PREFIX.sub("", name.strip())).casefold()
+
+
+def family_plan_days(fixed_days: int, enrolled_on: date | None, plan_until: date | None) -> int:
+    """The days a family's plan is worth, fixed from what the registry published: `plan_until -
+    enrolled_on` when the registry gave the family a `plan_until` (GENTING_PLAN_UNTIL_CHILD_MONTHS,
+    the first day it is no longer planned for), else the programme's `fixed_days`
+    (GENTING_PLAN_DAYS). From the enrolment, not from the day the money arrives, so funding, aid and
+    reporting agree on it without knowing when that is. 0: the family's last planned day has passed
+    at its enrolment, and no plan opens for it."""
+    if plan_until is None or enrolled_on is None:
+        return fixed_days
+    return max(0, (plan_until - enrolled_on).days)
+
+
+def family_minimum_rp(daily_minimum_rp: int, days: int) -> int:
+    """The least a family's plan of `days` days is worth: every day at the daily minimum. The one
+    place this formula lives (aid opens a plan on it, funding holds money for it, reporting's
+    funding gap counts it; reporting's GAP query repeats it in SQL)."""
+    return daily_minimum_rp * days
 
 
 @dataclass(frozen=True)
@@ -75,8 +94,9 @@ class Programme:
 
     @property
     def family_minimum_rp(self) -> int:
-        """The least a family's plan is worth: every day of the plan at the daily minimum."""
-        return self.plan_days * self.daily_minimum_rp
+        """The least a plan of the programme's fixed length is worth (`family_minimum_rp`); a family
+        with a `plan_until` needs `family_minimum_rp` of its own `family_plan_days`."""
+        return family_minimum_rp(self.daily_minimum_rp, self.plan_days)
 
     # -- reference data ------------------------------------------------------------------------
 

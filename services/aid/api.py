@@ -193,8 +193,19 @@ class PlanOut(BaseModel):
     kelurahan_code: str
     status: PlanStatus
     start_date: date
-    end_date: date
-    days: int
+    end_date: date = Field(
+        description=(
+            "the plan's last day (inclusive): start_date + days - 1, where the days are GENTING_PLAN_DAYS, or,"
+            " for a family the registry gave a plan_until (GENTING_PLAN_UNTIL_CHILD_MONTHS), never later than"
+            " the day before it"
+        )
+    )
+    days: int = Field(
+        description=(
+            "the plan's length in days: GENTING_PLAN_DAYS, or the family's days from its enrolment to its"
+            " plan_until, shorter when the money came late"
+        )
+    )
     daily_minimum_rp: int
     budget_rp: int
     delivered_rp: int

@@ -254,9 +254,11 @@ async def receive_contribution(
     "received, unallocated money. A sponsorship recorded before funding learned of the plan's ending is "
     "released back to its donor as soon as it does. A sponsorship whose family still has no plan "
     "GENTING_SPONSORSHIP_HOLD_DAYS (default 60) days after its `sponsored_on` is released back to its "
-    "donor (SponsorshipReleased, reason `no_plan`), unless the family's money reached the plan's minimum by "
-    "that day or a plan started by then (judged by effective dates, so the same whenever it is entered); "
-    "money so returned can be sponsored again once it is recorded as returned.",
+    "donor (SponsorshipReleased, reason `no_plan`), unless the family's held money reached the family's "
+    "minimum by that day or a plan started by then (judged by effective dates, so the same whenever it is "
+    "entered); money so returned can be sponsored again once it is recorded as returned. The family's minimum "
+    "is its plan days x GENTING_DAILY_MINIMUM_RP, the days being GENTING_PLAN_DAYS or, for a family the "
+    "registry gave a `plan_until` (GENTING_PLAN_UNTIL_CHILD_MONTHS), the days from its enrolment to that date.",
     response_model=SponsorshipCreated,
     responses=COMMAND,
 )

@@ -206,20 +206,22 @@ class Handlers:
     # -- the ledger (policies) ------------------------------------------------------------------
 
     async def record_enrolment(self, conn: asyncpg.Connection, cmd: RecordEnrolment) -> None:
-        await lookups.family_enrolled(conn, cmd.family_id, cmd.kelurahan_code, cmd.enrolled_on)
+        await lookups.family_enrolled(conn, cmd.family_id, cmd.kelurahan_code, cmd.enrolled_on, cmd.plan_until)
 
     async def record_eligibility(self, conn: asyncpg.Connection, cmd: RecordEligibility) -> None:
         """Sponsorships already made stay: a plan opened runs to its end, and money still waiting
         for a plan goes back by the hold rule (release_unplanned)."""
         await lookups.lock_or_create_family(conn, cmd.family_id)
-        await lookups.family_eligibility(conn, cmd.family_id, cmd.kelurahan_code, cmd.eligible, cmd.effective_on)
+        await lookups.family_eligibility(
+            conn, cmd.family_id, cmd.kelurahan_code, cmd.eligible, cmd.effective_on, cmd.plan_until
+        )
 
     async def record_exit(self, conn: asyncpg.Connection, cmd: RecordExit, meta: Metadata) -> int:
         # What funding's clock would have sent back before the exit (a hold that ended before it)
         # goes back first, as no_plan on the hold's end: entered late, the exit must find what the
         # family would have held on the day, not release it all as family_exited.
         released = await self.release_unplanned(
-            conn, cmd.family_id, self.limits.sponsorship_hold_days, self.limits.plan_minimum_rp, cmd.exited_on, meta
+            conn, cmd.family_id, self.limits.sponsorship_hold_days, cmd.exited_on, meta
         )
         await lookups.family_exited(conn, cmd.family_id, cmd.kelurahan_code, cmd.exited_on)
         # With a plan open, aid closes it on the exit and ClosePlan releases the rest after the
@@ -239,7 +241,7 @@ class Handlers:
         # would have sent it, no_plan on the hold's end, before the plan's closing releases the rest:
         # whether the clock or the closing comes first, the donors get the same back.
         released = await self.release_unplanned(
-            conn, cmd.family_id, self.limits.sponsorship_hold_days, self.limits.plan_minimum_rp, cmd.closed_on, meta
+            conn, cmd.family_id, self.limits.sponsorship_hold_days, cmd.closed_on, meta
         )
         await lookups.plan_closed(conn, cmd.plan_id, cmd.family_id, cmd.closed_on)
         return released + await self.release_family(
@@ -296,15 +298,18 @@ class Handlers:
         conn: asyncpg.Connection,
         family_id: UUID,
         hold_days: int,
-        minimum_rp: int,
         known_through: date | None,
         meta: Metadata,
     ) -> int:
         """Funding's clock, for one family: each of its sponsorships still waiting for a plan past
         its hold goes back to its donor (reason no_plan). Under the family's lock, so an
-        AidPlanOpened or a new sponsorship handled at the same time is ordered against it."""
+        AidPlanOpened or a new sponsorship handled at the same time is ordered against it. The
+        minimum is the family's own (its plan days from the registry's plan_until, if any); a
+        family with no plan days left gets no plan, whatever it holds."""
         await lookups.lock_or_create_family(conn, family_id)
-        eligible = await lookups.family_eligible(conn, family_id)
+        terms = await lookups.plan_terms(conn, family_id)
+        minimum_rp = self.limits.minimum_of(terms.enrolled_on, terms.plan_until)
+        eligible = terms.eligible and self.limits.plan_days_of(terms.enrolled_on, terms.plan_until) > 0
         plan_known = bool(await lookups.plan_statuses(conn, family_id))
         plan_start = await lookups.plan_start(conn, family_id)
         held = [a for a in await lookups.family_sponsorships(conn, self.sponsorships, family_id) if a.state.is_open]

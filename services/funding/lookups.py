@@ -12,6 +12,7 @@ These are decision input, not read models: a replay never truncates them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from uuid import UUID
 
@@ -67,16 +68,20 @@ async def family_erased(conn: asyncpg.Connection, family_id: UUID) -> bool:
     return bool(await conn.fetchval("select exists (select 1 from erased_families where family_id = $1)", family_id))
 
 
-async def family_enrolled(conn: asyncpg.Connection, family_id: UUID, kelurahan_code: str, on: date) -> None:
+async def family_enrolled(
+    conn: asyncpg.Connection, family_id: UUID, kelurahan_code: str, on: date, plan_until: date | None
+) -> None:
     """An exit heard before the enrolment (redelivery) stays an exit."""
     await conn.execute(
-        "insert into funding_families (family_id, status, kelurahan_code, enrolled_on)"
-        " values ($1, 'enrolled', $2, $3) on conflict (family_id) do update set"
+        "insert into funding_families (family_id, status, kelurahan_code, enrolled_on, plan_until)"
+        " values ($1, 'enrolled', $2, $3, $4) on conflict (family_id) do update set"
         " status = case when funding_families.status = 'exited' then 'exited' else 'enrolled' end,"
-        " kelurahan_code = excluded.kelurahan_code, enrolled_on = excluded.enrolled_on",
+        " kelurahan_code = excluded.kelurahan_code, enrolled_on = excluded.enrolled_on,"
+        " plan_until = excluded.plan_until",
         family_id,
         kelurahan_code,
         on,
+        plan_until,
     )
 
 
@@ -92,29 +97,42 @@ async def family_exited(conn: asyncpg.Connection, family_id: UUID, kelurahan_cod
 
 
 async def family_eligibility(
-    conn: asyncpg.Connection, family_id: UUID, kelurahan_code: str, eligible: bool, on: date
+    conn: asyncpg.Connection, family_id: UUID, kelurahan_code: str, eligible: bool, on: date, plan_until: date | None
 ) -> None:
-    """The registry's latest word on whether the family is a programme target. A family heard of
-    here first keeps status 'unknown' until its enrolment."""
+    """The registry's latest word on whether the family is a programme target, and on its
+    plan_until. A family heard of here first keeps status 'unknown' until its enrolment."""
     await conn.execute(
-        "insert into funding_families (family_id, status, kelurahan_code, eligible, eligibility_on)"
-        " values ($1, 'unknown', $2, $3, $4) on conflict (family_id) do update set"
+        "insert into funding_families (family_id, status, kelurahan_code, eligible, eligibility_on, plan_until)"
+        " values ($1, 'unknown', $2, $3, $4, $5) on conflict (family_id) do update set"
         " eligible = excluded.eligible, eligibility_on = excluded.eligibility_on,"
+        " plan_until = excluded.plan_until,"
         " kelurahan_code = coalesce(funding_families.kelurahan_code, excluded.kelurahan_code)",
         family_id,
         kelurahan_code,
         eligible,
         on,
+        plan_until,
     )
 
 
-async def family_eligible(conn: asyncpg.Connection, family_id: UUID) -> bool:
-    """True unless the registry said the family is no longer a programme target."""
-    return bool(
-        await conn.fetchval(
-            "select coalesce((select eligible from funding_families where family_id = $1), true)", family_id
-        )
+@dataclass(frozen=True)
+class PlanTerms:
+    """What decides the family's minimum and whether a plan may still open for it."""
+
+    enrolled_on: date | None
+    plan_until: date | None
+    eligible: bool
+
+
+async def plan_terms(conn: asyncpg.Connection, family_id: UUID) -> PlanTerms:
+    """The family's enrolment, plan_until and eligibility as the registry told funding (a family
+    not heard of yet: eligible, fixed days)."""
+    row = await conn.fetchrow(
+        "select enrolled_on, plan_until, eligible from funding_families where family_id = $1", family_id
     )
+    if row is None:
+        return PlanTerms(None, None, True)
+    return PlanTerms(row["enrolled_on"], row["plan_until"], row["eligible"])
 
 
 async def add_family_sponsorship(

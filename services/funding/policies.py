@@ -55,7 +55,7 @@ class RegistryPolicy:
         match event:
             case registry.FamilyEnrolled():
                 await self.handlers.record_enrolment(
-                    conn, RecordEnrolment(event.family_id, event.kelurahan_code, event.enrolled_on)
+                    conn, RecordEnrolment(event.family_id, event.kelurahan_code, event.enrolled_on, event.plan_until)
                 )
             case registry.FamilyExited():
                 await self.handlers.record_exit(
@@ -66,9 +66,10 @@ class RegistryPolicy:
             case registry.PersonalDataErased():
                 await self.handlers.erase_family(conn, event.family_id)
             case registry.FamilyEligibilityChanged():
-                await self.handlers.record_eligibility(
-                    conn, RecordEligibility(event.family_id, event.kelurahan_code, event.eligible, event.effective_on)
+                eligibility = RecordEligibility(
+                    event.family_id, event.kelurahan_code, event.eligible, event.effective_on, event.plan_until
                 )
+                await self.handlers.record_eligibility(conn, eligibility)
 
 
 class AidPolicy:

@@ -43,7 +43,6 @@ async def release_unplanned(
     today: date,
     *,
     hold_days: int,
-    minimum_rp: int,
     max_entry_delay_days: int | None,
     entered_through: date | None,
     in_date_order: bool = True,
@@ -69,7 +68,7 @@ async def release_unplanned(
     for row in due:
         meta = Metadata(occurred_at=now(), correlation_id=uuid4(), causation_id=uuid4())
         async with committing(pool) as conn:
-            total += await handlers.release_unplanned(conn, row["family_id"], hold_days, minimum_rp, through, meta)
+            total += await handlers.release_unplanned(conn, row["family_id"], hold_days, through, meta)
     return total
 
 
@@ -82,7 +81,6 @@ async def run_step(app: FastAPI) -> int:
         state.handlers,
         state.clock(),
         hold_days=settings.sponsorship_hold_days,
-        minimum_rp=settings.plan_days * settings.daily_minimum_rp,
         max_entry_delay_days=settings.max_entry_delay_days,
         entered_through=settings.entered_through,
         in_date_order=settings.entered_in_date_order,

@@ -25,5 +25,6 @@ class FundingSettings(Settings):
             programme_start=self.programme_start,
             max_start_delay_days=self.max_start_delay_days,
             sponsorship_hold_days=self.sponsorship_hold_days,
-            plan_minimum_rp=self.plan_days * self.daily_minimum_rp,
+            plan_days=self.plan_days,
+            daily_minimum_rp=self.daily_minimum_rp,
         )

@@ -101,12 +101,14 @@ async def get_progress_history(request: Request) -> list[ProgressWeek]:
 async def get_funding(request: Request) -> FundingReport:
     """`allocated_rp` is net: sponsored less released back (the same meaning as funding's
     `GET /donors/{id}`; `drawn_rp` is separate: drawn money stays allocated, it was spent on the
-    family). `available_rp` = received - allocated. `funding_gap_rp` uses `family_minimum_rp` =
-    `GENTING_PLAN_DAYS` x `GENTING_DAILY_MINIMUM_RP`. `underfunded_plans` / `top_up_needed_rp`:
-    active plans whose remaining budget cannot pay the daily minimum for their uncovered days
-    left (aid's `AidPlanUnderfunded`), and what they lack together. `unfunded_rp`: food delivered
-    that no sponsorship could pay (funding's `DeliveryUnfunded`): `GET /aid`'s `delivered_rp` =
-    `drawn_rp` + `unfunded_rp`."""
+    family). `available_rp` = received - allocated. `funding_gap_rp` uses each family's minimum:
+    its plan days x `GENTING_DAILY_MINIMUM_RP`, the days being `GENTING_PLAN_DAYS`
+    (`family_minimum_rp`, the programme default) or, for a family the registry gave a
+    `plan_until` (GENTING_PLAN_UNTIL_CHILD_MONTHS), the days from its enrolment to that date.
+    `underfunded_plans` / `top_up_needed_rp`: active plans whose remaining budget cannot pay the
+    daily minimum for their uncovered days left (aid's `AidPlanUnderfunded`), and what they lack
+    together. `unfunded_rp`: food delivered that no sponsorship could pay (funding's
+    `DeliveryUnfunded`): `GET /aid`'s `delivered_rp` = `drawn_rp` + `unfunded_rp`."""
     async with consistent_read(_pool(request)) as conn:
         return await _reports(request).funding(conn)
 

@@ -25,6 +25,8 @@ FAMILIES = Table(
     "families_view",
     ("family_id",),
     first=("kelurahan_code", "registered_on", "enrolled_on", "rejected_on", "exited_on", "exit_reason"),
+    # The registry's plan_until only ever moves later (a newborn): the latest wins in any order.
+    greatest=("plan_until",),
 )
 GROWTH = Table(
     "growth_view",
@@ -134,8 +136,16 @@ def registry_changes(env: Envelope) -> list[Change]:
             ]
         case registry.FamilyEnrolled():
             return [
-                change(FAMILIES, event.family_id, kelurahan_code=event.kelurahan_code, enrolled_on=event.enrolled_on)
+                change(
+                    FAMILIES,
+                    event.family_id,
+                    kelurahan_code=event.kelurahan_code,
+                    enrolled_on=event.enrolled_on,
+                    plan_until=event.plan_until,
+                )
             ]
+        case registry.FamilyEligibilityChanged():
+            return [change(FAMILIES, event.family_id, plan_until=event.plan_until)]
         case registry.FamilyRejected():
             return [
                 change(FAMILIES, event.family_id, kelurahan_code=event.kelurahan_code, rejected_on=event.rejected_on)

@@ -37,6 +37,7 @@ from shared.clock import now
 from shared.contracts.aid import EducationTopic, InterventionKind
 from shared.contracts.funding import DonorType
 from shared.contracts.reporting import CityProgress, KecamatanProgress, KelurahanProgress, ProgressCounts
+from shared.programme import family_minimum_rp, family_plan_days
 
 COUNTS = tuple(ProgressCounts.model_fields)
 
@@ -121,28 +122,44 @@ select donor_type, count(registered_on) as donors, sum(pledged_rp)::bigint as pl
 from donors_view group by donor_type
 """
 
-# The six-month minimum each enrolled, not-exited family needs, less what sponsors allocated to it
-# (gross: money drawn for its food was for it; a plan opens only once the minimum is reached),
-# less what went back to the donors because no plan opened in time (released `no_plan`).
+# What sponsors allocated to each enrolled, not-exited family (gross: money drawn for its food was
+# for it; a plan opens only once the minimum is reached), less what went back to the donors because
+# no plan opened in time (released `no_plan`); with the dates that fix the family's own minimum.
 GAP_SQL = """
-select coalesce(sum(greatest(0, $1::bigint - coalesce(s.sponsored_rp - s.unplanned_released_rp, 0))), 0)::bigint
-         as gap,
-       count(*) filter (where coalesce(s.sponsored_rp - s.unplanned_released_rp, 0) < $1::bigint) as short
+select f.enrolled_on, f.plan_until, coalesce(s.sponsored_rp - s.unplanned_released_rp, 0)::bigint as held_rp
 from families_view f left join family_funding_view s using (family_id)
 where f.enrolled_on is not null and f.exited_on is null
 """
+
+
+async def funding_gap(
+    conn: asyncpg.Connection | asyncpg.Pool, plan_days: int, daily_minimum_rp: int
+) -> tuple[int, int]:
+    """The funding gap and the families short of their minimum. Each family's minimum is its own
+    (`shared.programme`: its days from enrolment to the registry's plan_until, else the fixed
+    plan days), summed here rather than in SQL so the formula stays in one place."""
+    gap = short = 0
+    for r in await conn.fetch(GAP_SQL):
+        days = family_plan_days(plan_days, r["enrolled_on"], r["plan_until"])
+        lacking = family_minimum_rp(daily_minimum_rp, days) - r["held_rp"]
+        if lacking > 0:
+            gap, short = gap + lacking, short + 1
+    return gap, short
 
 
 # Active plans aid says cannot pay the daily minimum for their uncovered days left.
 UNDERFUNDED = "shortfall_rp > 0 and completed_on is null and closed_on is null"
 
 
-async def funding(conn: asyncpg.Connection | asyncpg.Pool, family_minimum_rp: int, areas: Areas) -> FundingReport:
-    """`family_minimum_rp` is the programme's plan days x daily minimum (kernel settings)."""
+async def funding(
+    conn: asyncpg.Connection | asyncpg.Pool, plan_days: int, daily_minimum_rp: int, areas: Areas
+) -> FundingReport:
+    """`plan_days` and `daily_minimum_rp` are the programme's (kernel settings); a family with a
+    plan_until has its own days (`funding_gap`)."""
     rows = {r["donor_type"] or "other": r for r in await conn.fetch(FUNDING_SQL)}
     types = list(get_args(DonorType)) + sorted(set(rows) - set(get_args(DonorType)))
     by_type = [DonorTypeFunding(donor_type=t, **_funding_values(rows.get(t))) for t in types]
-    gap = await conn.fetchrow(GAP_SQL, family_minimum_rp)
+    gap, short = await funding_gap(conn, plan_days, daily_minimum_rp)
     unfunded = await conn.fetchval("select coalesce(sum(unfunded_rp), 0)::bigint from unfunded_deliveries_view")
     totals = _sums(by_type, tuple(FundingTotals.model_fields))
     rows_by_kelurahan = await conn.fetch(
@@ -163,10 +180,10 @@ async def funding(conn: asyncpg.Connection | asyncpg.Pool, family_minimum_rp: in
         )
     return FundingReport(
         by_donor_type=by_type,
-        funding_gap_rp=gap["gap"],
-        families_short=gap["short"],
+        funding_gap_rp=gap,
+        families_short=short,
         unfunded_rp=unfunded,
-        family_minimum_rp=family_minimum_rp,
+        family_minimum_rp=family_minimum_rp(daily_minimum_rp, plan_days),
         underfunded_plans=sum(t.plans for t in top_ups),
         top_up_needed_rp=sum(t.top_up_rp for t in top_ups),
         top_ups_by_kelurahan=top_ups,
@@ -545,8 +562,8 @@ class ReportQueries:
         return await progress(conn, self.settings.target_families, self.areas)
 
     async def funding(self, conn: asyncpg.Connection) -> FundingReport:
-        # The funding gap's unit: a whole plan at the daily minimum.
-        return await funding(conn, self.settings.plan_days * self.settings.daily_minimum_rp, self.areas)
+        # The funding gap's unit: a whole plan at the daily minimum, of each family's own length.
+        return await funding(conn, self.settings.plan_days, self.settings.daily_minimum_rp, self.areas)
 
     async def aid(self, conn: asyncpg.Connection) -> AidReport:
         return await aid(conn, self.settings.programme_start, self.today, self.areas)

@@ -39,11 +39,15 @@ class FundingReport(FundingTotals):
 
     by_donor_type: list[DonorTypeFunding]
     funding_gap_rp: int = Field(
-        description="the sum over enrolled, not-exited families of max(0, family_minimum_rp - what was "
-        "sponsored to the family)"
+        description="the sum over enrolled, not-exited families of max(0, the family's minimum - what was "
+        "sponsored to the family); a family's minimum is family_minimum_rp, or its own plan days (enrolment "
+        "to the registry's plan_until, GENTING_PLAN_UNTIL_CHILD_MONTHS) x the daily minimum"
     )
-    families_short: int = Field(description="enrolled, not-exited families sponsored below the minimum")
-    family_minimum_rp: int = Field(description="plan days x daily minimum (the programme settings)")
+    families_short: int = Field(description="enrolled, not-exited families sponsored below their minimum")
+    family_minimum_rp: int = Field(
+        description="plan days x daily minimum (the programme settings): the programme default; a family "
+        "with a plan_until (GENTING_PLAN_UNTIL_CHILD_MONTHS) has its own minimum"
+    )
     underfunded_plans: int = Field(
         default=0,
         description="active plans whose remaining budget cannot pay the daily minimum for their uncovered "

@@ -103,7 +103,7 @@ class Programme:
         )
         return family
 
-    def enroll(self, family: UUID, on: int = 1) -> None:
+    def enroll(self, family: UUID, on: int = 1, plan_until: date | None = None) -> None:
         k = self.kelurahan_of[family]
         self.emit(R.FamilyVerified(family_id=family, kelurahan_code=k, verified_on=self.day(on), verified_by="lurah"))
         self.emit(
@@ -114,6 +114,7 @@ class Programme:
                 risk_factors=["poor"],
                 enrolled_on=self.day(on),
                 member_counts={"pregnant_mother": 0, "breastfeeding_mother": 1, "baduta": 1, "other": 0},
+                plan_until=plan_until,
             )
         )
 

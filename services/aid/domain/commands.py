@@ -13,6 +13,7 @@ from shared.contracts.aid import DeliveredItem
 from shared.effective import effective_date_errors
 from shared.errors import FieldError
 from shared.held_money import Held
+from shared.programme import family_minimum_rp, family_plan_days
 
 MAX_DESCRIPTION = 2000
 MAX_PHOTO_REF = 512
@@ -61,7 +62,8 @@ class PlanRules:
 
     @property
     def minimum_rp(self) -> int:
-        return self.daily_minimum_rp * self.days
+        """The minimum of a plan of the fixed `days` (a family with a plan_until: ReviewFunding's)."""
+        return family_minimum_rp(self.daily_minimum_rp, self.days)
 
 
 def check_effective(
@@ -113,6 +115,19 @@ class ReviewFunding:
     # The registry's FamilyEligibilityChanged: a family no longer a target gets no new plan (a
     # running one runs to its end).
     eligible: bool = True
+    # The registry's plan_until (FamilyEnrolled, FamilyEligibilityChanged): the first day the
+    # family is no longer planned for; None: the rules' fixed `days`.
+    plan_until: date | None = None
+
+    @property
+    def days(self) -> int:
+        """The days the family's minimum pays for, from its enrolment (`family_plan_days`)."""
+        return family_plan_days(self.rules.days, self.enrolled_on, self.plan_until)
+
+    @property
+    def minimum_rp(self) -> int:
+        """What the family's sponsorships must reach for its plan to open."""
+        return family_minimum_rp(self.rules.daily_minimum_rp, self.days)
 
 
 @dataclass(frozen=True)

@@ -172,11 +172,14 @@ def _review_funding(state: Plan, cmd: ReviewFunding) -> list[Fact]:
     sponsorship never raises the budget twice."""
     hold = cmd.rules.hold_days
     if state.status == "none":
-        if cmd.enrolled_on is None or cmd.exited or not cmd.eligible:
+        if cmd.enrolled_on is None or cmd.exited or not cmd.eligible or cmd.days <= 0:
             return []
-        if held_money.reaching_date((s.held for s in cmd.sponsorships), cmd.rules.minimum_rp, hold) is None:
+        if held_money.reaching_date((s.held for s in cmd.sponsorships), cmd.minimum_rp, hold) is None:
             return []
         start = window_start(cmd)
+        end = window_end(cmd, start)
+        if end < start:  # the money came after the family's last planned day: nothing to plan
+            return []
         # What is still held on the plan's first day: a sponsorship whose hold ended before it
         # goes back to its donor (funding), however long the clock took to notice.
         total = sum(s.amount_rp for s in cmd.sponsorships if held_money.still_held(s.held.sponsored_on, start, hold))
@@ -185,8 +188,8 @@ def _review_funding(state: Plan, cmd: ReviewFunding) -> list[Fact]:
             family_id=cmd.family_id,
             kelurahan_code=cmd.kelurahan_code,
             start_date=start,
-            end_date=start + (cmd.rules.days - 1) * ONE_DAY,
-            days=cmd.rules.days,
+            end_date=end,
+            days=(end - start).days + 1,
             daily_minimum_rp=cmd.rules.daily_minimum_rp,
             budget_rp=total,
             opened_on=start,  # effective: the plan exists from the day it starts
@@ -214,9 +217,10 @@ def _review_funding(state: Plan, cmd: ReviewFunding) -> list[Fact]:
 
 def reaching_date(cmd: ReviewFunding) -> date:
     """The day from which, taking the sponsorships in the order their money is there (each until
-    its hold ends, `shared.held_money`), the total first reaches the minimum: from that day the
-    money for the whole plan is there. Independent of the order in which the sponsorships arrived."""
-    reached = held_money.reaching_date((s.held for s in cmd.sponsorships), cmd.rules.minimum_rp, cmd.rules.hold_days)
+    its hold ends, `shared.held_money`), the total first reaches the family's minimum: from that
+    day the money for the whole plan is there. Independent of the order in which the sponsorships
+    arrived."""
+    reached = held_money.reaching_date((s.held for s in cmd.sponsorships), cmd.minimum_rp, cmd.rules.hold_days)
     if reached is None:
         raise ValueError("the sponsorships do not reach the minimum")
     return reached
@@ -230,6 +234,14 @@ def window_start(cmd: ReviewFunding) -> date:
     assert cmd.enrolled_on is not None
     start = max(cmd.enrolled_on, reaching_date(cmd), cmd.rules.programme_start)
     return min(start, cmd.today)
+
+
+def window_end(cmd: ReviewFunding, start: date) -> date:
+    """The plan's last day: its days after `start`, but never on or after the registry's
+    `plan_until` (README, "Plan length"). Money that came late gives a shorter plan; what its
+    budget does not spend goes back when it ends, as for any plan."""
+    end = start + (cmd.days - 1) * ONE_DAY
+    return end if cmd.plan_until is None else min(end, cmd.plan_until - ONE_DAY)
 
 
 def _with_funding(before: Plan, facts: list[Fact], on: date) -> list[Fact]:

@@ -156,6 +156,8 @@ class RecordEnrolment:
     family_id: UUID
     kelurahan_code: str
     enrolled_on: date
+    # The registry's plan_until: the family's plan days (and minimum) run from enrolled_on to it.
+    plan_until: date | None = None
 
 
 @dataclass(frozen=True)
@@ -185,6 +187,7 @@ class RecordEligibility:
     kelurahan_code: str
     eligible: bool
     effective_on: date
+    plan_until: date | None = None  # the registry's, as of effective_on
 
 
 @dataclass(frozen=True)

@@ -102,6 +102,7 @@ class Family:
     exited_on: date | None = None
     exit_reason: ExitReason | None = None
     eligible: bool = True  # as last published (FamilyEligibilityChanged); True until one says otherwise
+    plan_until: date | None = None  # as last published (FamilyEnrolled, FamilyEligibilityChanged)
 
     @property
     def is_active(self) -> bool:
@@ -268,6 +269,7 @@ def _verify(state: Family, cmd: VerifyFamily, rules: Rules, programme: Programme
         member_counts=member_counts(state),
         risk_factors=list(state.risk_factors),
         enrolled_on=on,
+        plan_until=plan_until(state, rules),
     )
     return [Fact(verified, personal), Fact(enrolled)]
 
@@ -449,12 +451,35 @@ def _with_eligibility(state: Family, facts: list[Fact], on: date, rules: Rules) 
     if after.status != "enrolled" or after.family_id is None:
         return facts
     eligible = not ineligibility(after, on, rules)
-    if eligible == after.eligible:
+    # A plan_until only moves later (a newborn is the youngest): once the youngest baduta ages
+    # out, the date published for it stays the family's.
+    until = plan_until(after, rules)
+    if after.plan_until is not None and (until is None or until < after.plan_until):
+        until = after.plan_until
+    if eligible == after.eligible and until == after.plan_until:
         return facts
     changed = FamilyEligibilityChanged(
-        family_id=after.family_id, kelurahan_code=after.kelurahan_code, eligible=eligible, effective_on=on
+        family_id=after.family_id,
+        kelurahan_code=after.kelurahan_code,
+        eligible=eligible,
+        effective_on=on,
+        plan_until=until,
     )
     return [*facts, Fact(changed)]
+
+
+def plan_until(state: Family, rules: Rules = DEFAULT_RULES) -> date | None:
+    """The first day the family is no longer planned for: the day its youngest baduta turns
+    `plan_until_child_months` months (README, "Plan until a child's age"), by the registry's month
+    arithmetic (`add_months`: born 31 January, one month old on the last day of February). So the
+    plan's last day is the day before that birthday. None when the setting is off, or when the
+    family has no baduta with a birth date (a pregnancy only: the fixed plan days apply until the
+    birth is recorded)."""
+    months = rules.plan_until_child_months
+    births = [m.personal.birth_date for m in state.members if m.role == "baduta" and m.personal is not None]
+    if months is None or not births:
+        return None
+    return add_months(max(births), months)
 
 
 def ineligibility(state: Family, on: date, rules: Rules = DEFAULT_RULES) -> list[FieldError]:
@@ -561,7 +586,7 @@ def _apply(state: Family, event: RegistryEvent, personal: PersonalPart | None) -
         case FamilyVerified():
             return replace(state, verified_on=event.verified_on, verification_note=_note(personal))
         case FamilyEnrolled():
-            return replace(state, status="enrolled", enrolled_on=event.enrolled_on)
+            return replace(state, status="enrolled", enrolled_on=event.enrolled_on, plan_until=event.plan_until)
         case FamilyRejected():
             return replace(
                 state,
@@ -589,7 +614,7 @@ def _apply(state: Family, event: RegistryEvent, personal: PersonalPart | None) -
                 members=tuple(replace(m, role="other") if m.member_id == event.member_id else m for m in state.members),
             )
         case FamilyEligibilityChanged():
-            return replace(state, eligible=event.eligible)
+            return replace(state, eligible=event.eligible, plan_until=event.plan_until)
         case PersonalDataErased():
             return replace(
                 state,

@@ -81,7 +81,7 @@ class Upstream:
 
     # -- the facts funding consumes -------------------------------------------------------------
 
-    def enrolled(self, family_id: UUID, on: date = TODAY) -> FamilyEnrolled:
+    def enrolled(self, family_id: UUID, on: date = TODAY, plan_until: date | None = None) -> FamilyEnrolled:
         return FamilyEnrolled(
             family_id=family_id,
             kelurahan_code=MEDONO,
@@ -89,11 +89,12 @@ class Upstream:
             member_counts={"baduta": 1},
             risk_factors=["poor"],
             enrolled_on=on,
+            plan_until=plan_until,
         )
 
-    async def enrol(self, family_id: UUID | None = None, on: date = TODAY) -> UUID:
+    async def enrol(self, family_id: UUID | None = None, on: date = TODAY, plan_until: date | None = None) -> UUID:
         family_id = family_id or uuid4()
-        await self.send(self.enrolled(family_id, on))
+        await self.send(self.enrolled(family_id, on, plan_until))
         return family_id
 
     def exited(self, family_id: UUID, on: date = TODAY) -> FamilyExited:

@@ -155,3 +155,22 @@ async def test_money_whose_hold_ended_before_the_plan_started_pays_nothing_and_g
         UUID(early["sponsorship_id"]),
     )
     assert released_on == (LONG_AGO + timedelta(days=60)).isoformat()
+
+
+async def test_the_money_held_must_reach_the_familys_own_minimum_from_its_plan_until(funding: Funding) -> None:
+    """GENTING_PLAN_UNTIL_CHILD_MONTHS: a family the registry gave a plan_until needs its days from
+    enrolment to that date at the daily minimum; the fixed days' minimum held keeps no money
+    waiting for it, while a family with a plan_until sooner than the fixed days needs less."""
+    up = funding.upstream
+    donor = await donor_since(funding, LONG_AGO - timedelta(days=5), 10_000_000)
+    longer = await up.enrol(on=LONG_AGO, plan_until=LONG_AGO + timedelta(days=400))
+    shorter = await up.enrol(on=LONG_AGO, plan_until=LONG_AGO + timedelta(days=90))
+    await up.settled(funding.app)
+    await sponsored(funding, donor, longer, 2_700_000, LONG_AGO)  # the fixed minimum: not its own (Rp6,000,000)
+    await sponsored(funding, donor, shorter, 1_350_000, LONG_AGO)  # 90 days x Rp15,000: its own
+    await up.settled(funding.app)
+
+    assert await run_step(funding.app) == 2_700_000
+    statement = await funding.statement(donor)
+    assert line(statement, longer)["released_reason"] == "no_plan"
+    assert line(statement, shorter)["released_reason"] is None
