@@ -1,8 +1,8 @@
 """The programme one deployment runs: its city and kelurahan, target, calendar and aid rule.
 
 Built once per process from the kernel `Settings` (GENTING_CITY, GENTING_TARGET_FAMILIES,
-GENTING_PROGRAMME_START, GENTING_PLAN_DAYS, GENTING_DAILY_MINIMUM_RP); everything here is pure
-and cheap to call afterwards. The effective-date rules (CONTRACT.md, "Effective dates and late
+GENTING_PROGRAMME_START, GENTING_PLAN_DAYS, GENTING_DAILY_MINIMUM_RP, GENTING_DISTRIBUTION_COST_RP);
+everything here is pure and cheap to call afterwards. The effective-date rules (CONTRACT.md, "Effective dates and late
 entry") live here because every service applies the same three.
 """
 
@@ -24,7 +24,7 @@ from shared.regions import Kelurahan
 if TYPE_CHECKING:
     from shared.settings import Settings
 
-__all__ = ["Kecamatan", "Kelurahan", "Programme"]
+__all__ = ["Kecamatan", "Kelurahan", "Programme", "plan_minimum_rp"]
 
 _NAME_PREFIX = re.compile(r"^(kelurahan|kel\.?|desa)\s+", re.IGNORECASE)
 
@@ -32,6 +32,13 @@ _NAME_PREFIX = re.compile(r"^(kelurahan|kel\.?|desa)\s+", re.IGNORECASE)
 def _name_key(name: str) -> str:
     """Compare names ignoring case, spaces, punctuation and a leading "Kelurahan"/"Kel."/"Desa"."""
     return re.sub(r"[\W_]+", "", _NAME_PREFIX.sub("", name.strip())).casefold()
+
+
+def plan_minimum_rp(daily_minimum_rp: int, distribution_daily_rp: int, days: int) -> int:
+    """The least a plan of `days` days is worth: the food's daily minimum and the distribution
+    cost for each of its days. The one place this is computed: aid opens a plan at it, funding
+    keeps a family's sponsorships for it, reporting measures the funding gap with it."""
+    return (daily_minimum_rp + distribution_daily_rp) * days
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,7 @@ class Programme:
     start: date
     plan_days: int
     daily_minimum_rp: int
+    distribution_daily_rp: int  # GENTING_DISTRIBUTION_COST_RP: bringing the food, per family per day
     _kecamatan: tuple[Kecamatan, ...] = dataclasses.field(repr=False)
     _kelurahan: tuple[Kelurahan, ...] = dataclasses.field(repr=False)
 
@@ -69,14 +77,16 @@ class Programme:
             start=settings.programme_start,
             plan_days=settings.plan_days,
             daily_minimum_rp=settings.daily_minimum_rp,
+            distribution_daily_rp=settings.distribution_cost_rp,
             _kecamatan=tuple(Kecamatan(code, name) for code, name in data.kecamatan),
             _kelurahan=data.kelurahan,
         )
 
     @property
     def family_minimum_rp(self) -> int:
-        """The least a family's plan is worth: every day of the plan at the daily minimum."""
-        return self.plan_days * self.daily_minimum_rp
+        """The least a family's plan is worth: every day of the plan at the daily food minimum
+        plus the distribution cost."""
+        return plan_minimum_rp(self.daily_minimum_rp, self.distribution_daily_rp, self.plan_days)
 
     # -- reference data ------------------------------------------------------------------------
 

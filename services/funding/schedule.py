@@ -78,7 +78,7 @@ async def run_step(app: FastAPI) -> int:
         state.handlers,
         state.clock(),
         hold_days=settings.sponsorship_hold_days,
-        minimum_rp=settings.plan_days * settings.daily_minimum_rp,
+        minimum_rp=settings.plan_minimum_rp(),
         max_entry_delay_days=settings.max_entry_delay_days,
         entered_through=settings.entered_through,
     )

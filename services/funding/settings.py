@@ -25,5 +25,5 @@ class FundingSettings(Settings):
             programme_start=self.programme_start,
             max_start_delay_days=self.max_start_delay_days,
             sponsorship_hold_days=self.sponsorship_hold_days,
-            plan_minimum_rp=self.plan_days * self.daily_minimum_rp,
+            plan_minimum_rp=self.plan_minimum_rp(),
         )

@@ -70,7 +70,7 @@ async def _progress(request: Request, conn: asyncpg.Connection) -> CityProgress:
 async def _funding(request: Request, conn: asyncpg.Connection) -> FundingReport:
     settings = _settings(request)
     # The funding gap's unit: a whole plan at the daily minimum.
-    return await queries.funding(conn, settings.plan_days * settings.daily_minimum_rp, _areas(request))
+    return await queries.funding(conn, settings.plan_minimum_rp(), _areas(request))
 
 
 async def _aid(request: Request, conn: asyncpg.Connection) -> AidReport:

@@ -38,6 +38,11 @@ AID_TOTALS = (
     "home_visits_done",
     "drawn_rp",
     "unfunded_rp",
+    # Bringing the food, apart from it (0 without GENTING_DISTRIBUTION_COST_RP): last, so the
+    # rows before keep their place.
+    "distribution_rp",
+    "drawn_distribution_rp",
+    "unfunded_distribution_rp",
 )
 
 

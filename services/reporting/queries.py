@@ -115,7 +115,8 @@ def _sums(rows: Sequence[Any], fields: Sequence[str]) -> dict[str, int]:
 FUNDING_SQL = """
 select donor_type, count(registered_on) as donors, sum(pledged_rp)::bigint as pledged_rp,
        sum(received_rp)::bigint as received_rp, sum(sponsored_rp - released_rp)::bigint as allocated_rp,
-       sum(drawn_rp)::bigint as drawn_rp, sum(released_rp)::bigint as released_rp
+       sum(drawn_rp)::bigint as drawn_rp, sum(released_rp)::bigint as released_rp,
+       sum(drawn_distribution_rp)::bigint as drawn_distribution_rp
 from donors_view group by donor_type
 """
 
@@ -136,12 +137,17 @@ UNDERFUNDED = "shortfall_rp > 0 and completed_on is null and closed_on is null"
 
 
 async def funding(conn: asyncpg.Connection | asyncpg.Pool, family_minimum_rp: int, areas: Areas) -> FundingReport:
-    """`family_minimum_rp` is the programme's plan days x daily minimum (kernel settings)."""
+    """`family_minimum_rp` is the programme's plan minimum: food and distribution for every plan
+    day (kernel settings, `Settings.plan_minimum_rp`)."""
     rows = {r["donor_type"] or "other": r for r in await conn.fetch(FUNDING_SQL)}
     types = list(get_args(DonorType)) + sorted(set(rows) - set(get_args(DonorType)))
     by_type = [DonorTypeFunding(donor_type=t, **_funding_values(rows.get(t))) for t in types]
     gap = await conn.fetchrow(GAP_SQL, family_minimum_rp)
-    unfunded = await conn.fetchval("select coalesce(sum(unfunded_rp), 0)::bigint from unfunded_deliveries_view")
+    unfunded = await conn.fetchrow(
+        "select coalesce(sum(unfunded_rp), 0)::bigint as unfunded_rp,"
+        " coalesce(sum(unfunded_distribution_rp), 0)::bigint as unfunded_distribution_rp"
+        " from unfunded_deliveries_view"
+    )
     totals = _sums(by_type, tuple(FundingTotals.model_fields))
     rows_by_kelurahan = await conn.fetch(
         "select kelurahan_code, count(*) as plans, sum(shortfall_rp)::bigint as top_up_rp from plans_view"
@@ -163,7 +169,8 @@ async def funding(conn: asyncpg.Connection | asyncpg.Pool, family_minimum_rp: in
         by_donor_type=by_type,
         funding_gap_rp=gap["gap"],
         families_short=gap["short"],
-        unfunded_rp=unfunded,
+        unfunded_rp=unfunded["unfunded_rp"],
+        unfunded_distribution_rp=unfunded["unfunded_distribution_rp"],
         family_minimum_rp=family_minimum_rp,
         underfunded_plans=sum(t.plans for t in top_ups),
         top_up_needed_rp=sum(t.top_up_rp for t in top_ups),
@@ -202,7 +209,16 @@ def _funding_values(row: asyncpg.Record | None) -> dict[str, int]:
     if row is None:
         return {}
     values = {
-        k: int(row[k] or 0) for k in ("donors", "pledged_rp", "received_rp", "allocated_rp", "drawn_rp", "released_rp")
+        k: int(row[k] or 0)
+        for k in (
+            "donors",
+            "pledged_rp",
+            "received_rp",
+            "allocated_rp",
+            "drawn_rp",
+            "released_rp",
+            "drawn_distribution_rp",
+        )
     }
     return values | {"available_rp": values["received_rp"] - values["allocated_rp"]}
 
@@ -210,12 +226,16 @@ def _funding_values(row: asyncpg.Record | None) -> dict[str, int]:
 AID_SQL = """
 select
   (select coalesce(sum(value_rp), 0)::bigint from deliveries_view where value_rp is not null) as delivered_rp,
+  (select coalesce(sum(distribution_rp), 0)::bigint from deliveries_view) as distribution_rp,
   (select count(*) from deliveries_view where delivered_on is not null) as deliveries,
   (select count(*) from deliveries_view where delivered_on is not null and confirmed_on is not null)
     as confirmed_deliveries,
   (select coalesce(sum(days), 0)::bigint from deliveries_view) as days_covered,
   (select coalesce(sum(drawn_rp), 0)::bigint from donors_view) as drawn_rp,
+  (select coalesce(sum(drawn_distribution_rp), 0)::bigint from donors_view) as drawn_distribution_rp,
   (select coalesce(sum(unfunded_rp), 0)::bigint from unfunded_deliveries_view) as unfunded_rp,
+  (select coalesce(sum(unfunded_distribution_rp), 0)::bigint from unfunded_deliveries_view)
+    as unfunded_distribution_rp,
   count(*) filter (where opened_on is not null) as plans_opened,
   count(*) filter (where opened_on is not null and completed_on is null and closed_on is null) as plans_active,
   count(*) filter (where completed_on is not null or outcome = 'completed') as plans_completed,

@@ -12,6 +12,7 @@ from services.aid.domain.growth import NoGain
 from shared.contracts.aid import DeliveredItem
 from shared.effective import effective_date_errors
 from shared.errors import FieldError
+from shared.programme import plan_minimum_rp
 
 MAX_DESCRIPTION = 2000
 MAX_PHOTO_REF = 512
@@ -37,11 +38,13 @@ def flag_id_for(member_id: UUID, flagged_on: date) -> UUID:
 @dataclass(frozen=True)
 class PlanRules:
     """The programme's rules aid applies (configuration, the kernel settings): at least
-    `daily_minimum_rp` a day for `days` days; effective dates from `programme_start`; a delivery
+    `daily_minimum_rp` a day of food for `days` days, and `distribution_daily_rp` a day to bring
+    it, both paid from the plan's budget; effective dates from `programme_start`; a delivery
     covers at most `max_ahead_days` beyond the day it was handed over; a plan's records may come
     in up to `grace_days` after its last day."""
 
     daily_minimum_rp: int = 15_000
+    distribution_daily_rp: int = 0
     days: int = 180
     programme_start: date = date(2025, 1, 1)
     max_ahead_days: int = 14
@@ -52,12 +55,13 @@ class PlanRules:
     def __post_init__(self) -> None:
         if self.daily_minimum_rp <= 0 or self.days <= 0:
             raise ValueError("the daily minimum and the number of days must be positive")
-        if self.max_ahead_days < 0 or self.grace_days < 0:
-            raise ValueError("max_ahead_days and grace_days must not be negative")
+        if self.max_ahead_days < 0 or self.grace_days < 0 or self.distribution_daily_rp < 0:
+            raise ValueError("max_ahead_days, grace_days and the distribution cost must not be negative")
 
     @property
     def minimum_rp(self) -> int:
-        return self.daily_minimum_rp * self.days
+        """What the sponsorships must reach to open a plan: food and distribution for every day."""
+        return plan_minimum_rp(self.daily_minimum_rp, self.distribution_daily_rp, self.days)
 
 
 def check_effective(

@@ -46,7 +46,8 @@ class Limits:
     # the sponsorship was made: a past programme entered late names when its money started to count.
     max_start_delay_days: int = 30
     # Money held for a plan that never opened goes back after this many days (no_plan), unless the
-    # family holds the plan's minimum (README, "Money held for a plan").
+    # family holds the plan's minimum (README, "Money held for a plan"): food and distribution for
+    # every day of the plan (Settings.plan_minimum_rp).
     sponsorship_hold_days: int = 60
     plan_minimum_rp: int = 2_700_000
 
