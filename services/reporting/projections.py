@@ -125,6 +125,13 @@ def _month(day: date) -> date:
     return day.replace(day=1)
 
 
+def _distribution(**figures: int) -> dict[str, int]:
+    """The distribution figures an event carries, those that are not 0: without a distribution
+    cost (GENTING_DISTRIBUTION_COST_RP=0) a change is what it was before (a missing counter adds
+    0, a missing value stays null and sums as 0)."""
+    return {name: value for name, value in figures.items() if value}
+
+
 def registry_changes(env: Envelope) -> list[Change]:
     event = _parse(registry.CATALOG, env)
     match event:
@@ -208,7 +215,7 @@ def funding_changes(env: Envelope) -> list[Change]:
                     event.donor_id,
                     donor_type=event.donor_type,
                     drawn_rp=event.amount_rp,
-                    drawn_distribution_rp=event.distribution_rp,
+                    **_distribution(drawn_distribution_rp=event.distribution_rp),
                 ),
                 change(FAMILY_FUNDING, event.family_id, drawn_rp=event.amount_rp),
                 change(MONEY_BY_MONTH, (_month(event.drawn_on), event.donor_type), drawn_rp=event.amount_rp),
@@ -236,8 +243,9 @@ def funding_changes(env: Envelope) -> list[Change]:
                     delivered_on=event.delivered_on,
                     value_rp=event.value_rp,
                     unfunded_rp=event.unfunded_rp,
-                    distribution_rp=event.distribution_rp,
-                    unfunded_distribution_rp=event.unfunded_distribution_rp,
+                    **_distribution(
+                        distribution_rp=event.distribution_rp, unfunded_distribution_rp=event.unfunded_distribution_rp
+                    ),
                 )
             ]
     return []
@@ -299,7 +307,7 @@ def aid_changes(env: Envelope) -> list[Change]:
                     end_date=event.end_date,
                     days=event.days,
                     budget_rp=event.budget_rp,
-                    distribution_daily_rp=event.distribution_daily_rp,
+                    **_distribution(distribution_daily_rp=event.distribution_daily_rp),
                 )
             ]
         case aid.AidPlanBudgetIncreased():
@@ -316,14 +324,14 @@ def aid_changes(env: Envelope) -> list[Change]:
                     period_to=event.period_to,
                     days=event.days,
                     value_rp=event.value_rp,
-                    distribution_rp=event.distribution_rp,
+                    **_distribution(distribution_rp=event.distribution_rp),
                 ),
                 change(
                     PLANS,
                     event.plan_id,
                     deliveries=1,
                     delivered_rp=event.value_rp,
-                    distribution_rp=event.distribution_rp,
+                    **_distribution(distribution_rp=event.distribution_rp),
                     days_covered=event.days,
                     horizon=event.period_to,
                 ),
