@@ -179,7 +179,12 @@ async def totals_by_type(db: Db) -> list[dict[str, Any]]:
         "  group by donor_id) s on s.donor_id = d.donor_id"
         " group by d.donor_type order by d.donor_type"
     )
-    return [{k: (int(v) if k != "donor_type" else v) for k, v in dict(r).items()} for r in rows]
+    # drawn_distribution_rp only when there is some (default 0): a programme without a distribution
+    # cost answers what it did before.
+    return [
+        {k: (int(v) if k != "donor_type" else v) for k, v in dict(r).items() if k != "drawn_distribution_rp" or v}
+        for r in rows
+    ]
 
 
 async def donor_page(db: Db, limit: int, offset: int, only: UUID | None = None) -> tuple[int, list[UUID]]:

@@ -105,8 +105,9 @@ class DeliveryConfirmed(PlanEvent):
 
 
 class AidPlanUnderfunded(PlanEvent):
-    """What the plan's remaining budget lacks to pay the daily minimum for its uncovered days: a
-    top-up is needed. Published when the shortfall becomes positive or changes while positive."""
+    """What the plan's remaining budget lacks to pay the daily minimum (and the distribution rate,
+    when the plan has one) for its uncovered days: a top-up is needed. Published when the
+    shortfall becomes positive or changes while positive."""
 
     event_type: ClassVar[str] = "AidPlanUnderfunded"
 
