@@ -262,7 +262,7 @@ ACTIVE_GAPS = f"{GAP_DAYS} > 0 and completed_on is null and closed_on is null"
 
 WEEKLY_DELIVERIES_SQL = """
 select w.period_start, count(d.delivery_id) as deliveries, coalesce(sum(d.value_rp), 0)::bigint as delivered_rp,
-       coalesce(sum(d.days), 0)::bigint as days_covered
+       coalesce(sum(d.days), 0)::bigint as days_covered, coalesce(sum(d.distribution_rp), 0)::bigint as distribution_rp
 from unnest($1::date[]) as w(period_start)
 left join deliveries_view d on d.delivered_on between w.period_start and w.period_start + 6
 group by w.period_start order by w.period_start
@@ -295,7 +295,8 @@ async def aid(conn: asyncpg.Connection | asyncpg.Pool, programme_start: date, to
     )
     days = await conn.fetch(
         "select delivered_on, count(*) as deliveries, sum(value_rp)::bigint as delivered_rp,"
-        " coalesce(sum(days), 0)::bigint as days_covered from deliveries_view"
+        " coalesce(sum(days), 0)::bigint as days_covered,"
+        " coalesce(sum(distribution_rp), 0)::bigint as distribution_rp from deliveries_view"
         " where delivered_on is not null group by delivered_on order by delivered_on"
     )
     gaps = await conn.fetch(
@@ -336,6 +337,7 @@ async def aid(conn: asyncpg.Connection | asyncpg.Pool, programme_start: date, to
                 deliveries=r["deliveries"],
                 delivered_rp=r["delivered_rp"] or 0,
                 days_covered=r["days_covered"],
+                distribution_rp=r["distribution_rp"],
             )
             for r in days
         ],
@@ -346,6 +348,7 @@ async def aid(conn: asyncpg.Connection | asyncpg.Pool, programme_start: date, to
                 deliveries=r["deliveries"],
                 delivered_rp=r["delivered_rp"],
                 days_covered=r["days_covered"],
+                distribution_rp=r["distribution_rp"],
             )
             for r in weekly
         ],

@@ -93,6 +93,7 @@ class DayDeliveries(_Model):
     deliveries: int
     delivered_rp: int
     days_covered: int
+    distribution_rp: int = Field(default=0, description="what bringing that food cost, beside delivered_rp")
 
 
 class WeekDeliveries(_Model):
@@ -100,6 +101,7 @@ class WeekDeliveries(_Model):
     deliveries: int
     delivered_rp: int
     days_covered: int
+    distribution_rp: int = Field(default=0, description="what bringing that food cost, beside delivered_rp")
 
 
 class KelurahanGaps(_Model):

@@ -62,6 +62,9 @@ async def test_the_figures_show_the_food_and_its_distribution_apart(
     assert (aid["drawn_rp"], aid["drawn_distribution_rp"]) == (325_000, 45_000)
     assert (aid["unfunded_rp"], aid["unfunded_distribution_rp"]) == (25_000, 25_000)
     assert aid["delivered_rp"] + aid["distribution_rp"] == aid["drawn_rp"] + aid["unfunded_rp"]
+    by_day = {d["date"]: (d["delivered_rp"], d["distribution_rp"]) for d in aid["deliveries_by_day"]}
+    assert by_day == {str(p.day(3)): (140_000, 35_000), str(p.day(10)): (140_000, 35_000)}
+    assert sum(w["distribution_rp"] for w in aid["deliveries_by_week"]) == 70_000
 
     funding = await get(maluku, "/funding")
     assert funding["family_minimum_rp"] == MINIMUM
@@ -73,3 +76,4 @@ async def test_the_figures_show_the_food_and_its_distribution_apart(
 
     csv = (await maluku.get("/export/aid.csv")).text.splitlines()
     assert {"total,distribution_rp,70000", "total,drawn_distribution_rp,45000"} <= set(csv)
+    assert f"distribution_rp_on,{p.day(3)},35000" in csv
