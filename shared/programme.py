@@ -24,7 +24,7 @@ from shared.regions import Kelurahan
 if TYPE_CHECKING:
     from shared.settings import Settings
 
-__all__ = ["Kecamatan", "Kelurahan", "Programme", "plan_minimum_rp"]
+__all__ = ["Kecamatan", "Kelurahan", "Programme", "family_minimum_rp"]
 
 _NAME_PREFIX = re.compile(r"^(kelurahan|kel\.?|desa)\s+", re.IGNORECASE)
 
@@ -34,10 +34,12 @@ def _name_key(name: str) -> str:
     return re.sub(r"[\W_]+", "", _NAME_PREFIX.sub("", name.strip())).casefold()
 
 
-def plan_minimum_rp(daily_minimum_rp: int, distribution_daily_rp: int, days: int) -> int:
-    """The least a plan of `days` days is worth: the food's daily minimum and the distribution
-    cost for each of its days. The one place this is computed: aid opens a plan at it, funding
-    keeps a family's sponsorships for it, reporting measures the funding gap with it."""
+def family_minimum_rp(daily_minimum_rp: int, days: int, *, distribution_daily_rp: int) -> int:
+    """The least a family's plan of `days` days is worth: the food's daily minimum and the
+    distribution cost (GENTING_DISTRIBUTION_COST_RP; 0 = the food alone) for each of its days. The
+    one place this is computed: aid opens a plan at it, funding keeps a family's sponsorships for
+    it, reporting measures the funding gap with it. The distribution is a required keyword so that
+    no caller leaves it out by accident."""
     return (daily_minimum_rp + distribution_daily_rp) * days
 
 
@@ -86,7 +88,9 @@ class Programme:
     def family_minimum_rp(self) -> int:
         """The least a family's plan is worth: every day of the plan at the daily food minimum
         plus the distribution cost."""
-        return plan_minimum_rp(self.daily_minimum_rp, self.distribution_daily_rp, self.plan_days)
+        return family_minimum_rp(
+            self.daily_minimum_rp, self.plan_days, distribution_daily_rp=self.distribution_daily_rp
+        )
 
     # -- reference data ------------------------------------------------------------------------
 

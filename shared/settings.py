@@ -19,7 +19,7 @@ from shared import regions
 from shared.auth import KeySet, TokenVerifier, check_jwks_url
 from shared.clock import CityClock
 from shared.crypto import Keyring
-from shared.programme import plan_minimum_rp
+from shared.programme import family_minimum_rp
 
 # Kota Salatiga: the deployment's city when GENTING_CITY is unset.
 DEFAULT_CITY = "33.75"
@@ -171,7 +171,7 @@ class Settings(BaseSettings):
 
     def plan_minimum_rp(self) -> int:
         """The least a family's plan is worth: food and distribution for every day of the plan."""
-        return plan_minimum_rp(self.daily_minimum_rp, self.distribution_cost_rp, self.plan_days)
+        return family_minimum_rp(self.daily_minimum_rp, self.plan_days, distribution_daily_rp=self.distribution_cost_rp)
 
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.time_zone)

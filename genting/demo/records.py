@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from shared import regions
-from shared.programme import plan_minimum_rp
+from shared.programme import family_minimum_rp
 from shared.regions import Kelurahan
 
 SEED = 2025
@@ -20,7 +20,8 @@ CITY = "33.75"  # Kota Pekalongan
 PLAN_DAYS = 180
 DAILY_MINIMUM_RP = 15_000
 DISTRIBUTION_COST_RP = 0  # Pekalongan: the food alone (DOMAIN.md)
-PLAN_MINIMUM_RP = plan_minimum_rp(DAILY_MINIMUM_RP, DISTRIBUTION_COST_RP, PLAN_DAYS)  # Rp2,700,000 opens a plan
+# Rp2,700,000 opens a plan
+PLAN_MINIMUM_RP = family_minimum_rp(DAILY_MINIMUM_RP, PLAN_DAYS, distribution_daily_rp=DISTRIBUTION_COST_RP)
 SERIALS = range(7000, 9998)  # the NIK/KK serials the demo uses; tests and the README use low ones
 MONTH = 30.4375  # days in an average month, for ages
 

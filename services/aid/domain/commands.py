@@ -12,7 +12,7 @@ from services.aid.domain.growth import NoGain
 from shared.contracts.aid import DeliveredItem
 from shared.effective import effective_date_errors
 from shared.errors import FieldError
-from shared.programme import plan_minimum_rp
+from shared.programme import family_minimum_rp
 
 MAX_DESCRIPTION = 2000
 MAX_PHOTO_REF = 512
@@ -61,7 +61,7 @@ class PlanRules:
     @property
     def minimum_rp(self) -> int:
         """What the sponsorships must reach to open a plan: food and distribution for every day."""
-        return plan_minimum_rp(self.daily_minimum_rp, self.distribution_daily_rp, self.days)
+        return family_minimum_rp(self.daily_minimum_rp, self.days, distribution_daily_rp=self.distribution_daily_rp)
 
 
 def check_effective(

@@ -56,7 +56,7 @@ from shared.contracts.aid import (
 )
 from shared.effective import known_through
 from shared.errors import FieldError, InvalidCommand
-from shared.programme import plan_minimum_rp
+from shared.programme import family_minimum_rp
 from shared.repository import Fact
 
 Status = Literal["none", "active", "completed", "incomplete", "closed"]
@@ -122,7 +122,9 @@ class Plan:
         uncovered day (gaps included: a late delivery may still fill them). 0 for a plan that has ended."""
         if self.status != "active":
             return 0
-        needed = plan_minimum_rp(self.daily_minimum_rp, self.distribution_daily_rp, self.uncovered_days)
+        needed = family_minimum_rp(
+            self.daily_minimum_rp, self.uncovered_days, distribution_daily_rp=self.distribution_daily_rp
+        )
         return max(0, needed - self.remaining_rp)
 
     @property

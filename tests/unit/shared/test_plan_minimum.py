@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from shared.programme import Programme, plan_minimum_rp
+from shared.programme import Programme, family_minimum_rp
 from shared.settings import Settings
 
 
@@ -17,8 +17,8 @@ def no_programme_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_the_minimum_is_food_and_distribution_for_every_day() -> None:
-    assert plan_minimum_rp(20_000, 5_000, 180) == 4_500_000
-    assert plan_minimum_rp(15_000, 0, 180) == 2_700_000
+    assert family_minimum_rp(20_000, 180, distribution_daily_rp=5_000) == 4_500_000
+    assert family_minimum_rp(15_000, 180, distribution_daily_rp=0) == 2_700_000
 
 
 def test_without_a_distribution_cost_the_minimum_is_the_food_alone_as_before() -> None:
