@@ -93,8 +93,9 @@ class Plan:
     deliveries: tuple[Delivery, ...] = ()
     confirmed: frozenset[UUID] = field(default_factory=frozenset)
     interventions: int = 0
-    # What the remaining budget lacks to pay the daily minimum (food and distribution) for the uncovered days, as last
-    # published (AidPlanUnderfunded / AidPlanFullyFunded); 0 once the plan has ended.
+    # What the remaining budget lacks to pay the daily minimum (food and distribution) for the
+    # uncovered days, as last published (AidPlanUnderfunded / AidPlanFullyFunded); 0 once the plan
+    # has ended.
     shortfall_rp: int = 0
     opened_on: date | None = None
     closed_on: date | None = None

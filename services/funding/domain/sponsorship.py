@@ -145,7 +145,8 @@ def decide(state: Sponsorship, command: SponsorshipCommand) -> list[SponsorshipS
                     plan_id=command.plan_id,
                     drawn_on=command.drawn_on,
                     remaining_rp=state.remaining_rp - amount,
-                    distribution_rp=min(command.distribution_rp, amount),
+                    # Food first: a draw cut short by what remains pays less distribution.
+                    distribution_rp=max(0, command.distribution_rp - (command.amount_rp - amount)),
                 )
             ]
         case Release():

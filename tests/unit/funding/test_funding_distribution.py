@@ -48,6 +48,14 @@ class TestDrawing:
         assert isinstance(event, SponsorshipDrawn)
         assert (event.amount_rp, event.distribution_rp, event.remaining_rp) == (175_000, 35_000, 825_000)
 
+    def test_a_draw_cut_short_by_what_remains_pays_less_distribution_not_less_food(self) -> None:
+        sponsored = FamilySponsored(
+            **WHO, amount_rp=170_000, start_date=TODAY, kelurahan_code=MEDONO, sponsored_on=TODAY
+        )
+        [event] = decide(fold([sponsored]), Draw(S1, DELIVERY, PLAN, 175_000, TODAY, 35_000))
+        assert isinstance(event, SponsorshipDrawn)
+        assert (event.amount_rp, event.distribution_rp) == (170_000, 30_000)
+
     def test_without_a_distribution_cost_a_draw_is_food_alone(self) -> None:
         draws, _ = pay_delivery([(S1, 1_000_000)], PayDelivery(DELIVERY, PLAN, FAMILY, 140_000, TODAY, MEDONO))
         assert [(d.amount_rp, d.distribution_rp) for d in draws] == [(140_000, 0)]
