@@ -1,8 +1,8 @@
 """The programme one deployment runs: its city and kelurahan, target, calendar and aid rule.
 
 Built once per process from the kernel `Settings` (GENTING_CITY, GENTING_TARGET_FAMILIES,
-GENTING_PROGRAMME_START, GENTING_PLAN_DAYS, GENTING_DAILY_MINIMUM_RP); everything here is pure
-and cheap to call afterwards. The effective-date rules (CONTRACT.md, "Effective dates and late
+GENTING_PROGRAMME_START, GENTING_PLAN_DAYS, GENTING_DAILY_MINIMUM_RP, GENTING_DISTRIBUTION_COST_RP);
+everything here is pure and cheap to call afterwards. The effective-date rules (CONTRACT.md, "Effective dates and late
 entry") live here because every service applies the same three.
 """
 
@@ -46,11 +46,13 @@ def family_plan_days(fixed_days: int, enrolled_on: date | None, plan_until: date
     return max(0, (plan_until - enrolled_on).days)
 
 
-def family_minimum_rp(daily_minimum_rp: int, days: int) -> int:
-    """The least a family's plan of `days` days is worth: every day at the daily minimum. The one
-    place this formula lives (aid opens a plan on it, funding holds money for it, reporting's
-    funding gap counts it; reporting's GAP query repeats it in SQL)."""
-    return daily_minimum_rp * days
+def family_minimum_rp(daily_minimum_rp: int, days: int, *, distribution_daily_rp: int) -> int:
+    """The least a family's plan of `days` days is worth: the food's daily minimum and the
+    distribution cost (GENTING_DISTRIBUTION_COST_RP; 0 = the food alone) for each of its days. The
+    one place this is computed: aid opens a plan at it, funding keeps a family's sponsorships for
+    it, reporting measures the funding gap with it. The distribution is a required keyword so that
+    no caller leaves it out by accident."""
+    return (daily_minimum_rp + distribution_daily_rp) * days
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ class Programme:
     start: date
     plan_days: int
     daily_minimum_rp: int
+    distribution_daily_rp: int  # GENTING_DISTRIBUTION_COST_RP: bringing the food, per family per day
     _kecamatan: tuple[Kecamatan, ...] = dataclasses.field(repr=False)
     _kelurahan: tuple[Kelurahan, ...] = dataclasses.field(repr=False)
 
@@ -88,15 +91,18 @@ class Programme:
             start=settings.programme_start,
             plan_days=settings.plan_days,
             daily_minimum_rp=settings.daily_minimum_rp,
+            distribution_daily_rp=settings.distribution_cost_rp,
             _kecamatan=tuple(Kecamatan(code, name) for code, name in data.kecamatan),
             _kelurahan=data.kelurahan,
         )
 
     @property
     def family_minimum_rp(self) -> int:
-        """The least a plan of the programme's fixed length is worth (`family_minimum_rp`); a family
-        with a `plan_until` needs `family_minimum_rp` of its own `family_plan_days`."""
-        return family_minimum_rp(self.daily_minimum_rp, self.plan_days)
+        """The least a family's plan is worth: every day of the plan at the daily food minimum
+        plus the distribution cost."""
+        return family_minimum_rp(
+            self.daily_minimum_rp, self.plan_days, distribution_daily_rp=self.distribution_daily_rp
+        )
 
     # -- reference data ------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from shared import regions
 from shared.auth import KeySet, TokenVerifier, check_jwks_url
 from shared.clock import CityClock
 from shared.crypto import Keyring
+from shared.programme import family_minimum_rp
 
 # Kota Salatiga: the deployment's city when GENTING_CITY is unset.
 DEFAULT_CITY = "33.75"
@@ -95,6 +96,10 @@ class Settings(BaseSettings):
     # back to its donor (GENTING_SPONSORSHIP_HOLD_DAYS; funding's README, "Money held for a plan").
     sponsorship_hold_days: int = Field(default=60, ge=0)
     daily_minimum_rp: int = Field(default=15_000, gt=0)
+    # What bringing the food costs, rupiah per family per plan day (GENTING_DISTRIBUTION_COST_RP;
+    # DOMAIN.md: Maluku's Rp20,000 food + Rp5,000 distribution). A plan's budget pays both, so the
+    # minimum to open one rises with it; 0 (the default): the food alone, as in Pekalongan.
+    distribution_cost_rp: int = Field(default=0, ge=0)
     # The city's time zone: the programme's calendar day ("today") in every service. Unset, it
     # follows the city's province (WIB, WITA or WIT); GENTING_TIME_ZONE overrides it.
     time_zone: str = regions.WIB
@@ -168,6 +173,10 @@ class Settings(BaseSettings):
     def data_keyring(self) -> Keyring:
         """The current root (GENTING_DATA_KEY) and the ones being rotated out."""
         return Keyring(self.data_key_bytes(), self.previous_data_keys())
+
+    def plan_minimum_rp(self) -> int:
+        """The least a family's plan is worth: food and distribution for every day of the plan."""
+        return family_minimum_rp(self.daily_minimum_rp, self.plan_days, distribution_daily_rp=self.distribution_cost_rp)
 
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.time_zone)

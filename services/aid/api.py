@@ -68,7 +68,14 @@ class DeliveryIn(BaseModel):
         "past), else 422 naming `period_from`"
     )
     period_to: date = Field(description="last day the food covers (inclusive)")
-    value_rp: StrictInt = Field(gt=0, description="integer rupiah; at least the daily minimum per day covered")
+    value_rp: StrictInt = Field(
+        gt=0,
+        description=(
+            "the food's value, integer rupiah; at least the daily minimum per day covered. The distribution"
+            " cost is not typed: aid adds the plan's distribution_daily_rp per day covered, and the budget"
+            " must pay both (409 otherwise)"
+        ),
+    )
     items: list[ItemIn] = Field(min_length=1, max_length=50)
     delivered_on: date | None = Field(
         None,
@@ -155,8 +162,11 @@ class PlanChanged(BaseModel):
     plan_id: UUID
     plan_status: PlanStatus
     days_covered: int
-    delivered_rp: int
-    remaining_rp: int
+    delivered_rp: int = Field(description="the food delivered so far (the deliveries' value_rp)")
+    distribution_rp: int = Field(
+        0, description="what bringing it cost so far (the deliveries' distribution_rp), paid from the same budget"
+    )
+    remaining_rp: int = Field(description="budget_rp - delivered_rp - distribution_rp")
     shortfall_rp: int
 
 
@@ -206,15 +216,25 @@ class PlanOut(BaseModel):
             " plan_until, shorter when the money came late"
         )
     )
-    daily_minimum_rp: int
-    budget_rp: int
-    delivered_rp: int
-    remaining_rp: int
+    daily_minimum_rp: int = Field(description="the least a day's food is worth (value_rp per day covered)")
+    distribution_daily_rp: int = Field(
+        0,
+        description=(
+            "what bringing the food costs a day, as the plan opened with it (GENTING_DISTRIBUTION_COST_RP):"
+            " the budget pays it on top of the food for every day a delivery covers; 0 when food alone"
+        ),
+    )
+    budget_rp: int = Field(description="the family's sponsorships: it pays the food and its distribution")
+    delivered_rp: int = Field(description="of the budget, what paid food (the deliveries' value_rp)")
+    distribution_rp: int = Field(
+        0, description="of the budget, what paid distribution (the deliveries' distribution_rp)"
+    )
+    remaining_rp: int = Field(description="budget_rp - delivered_rp - distribution_rp")
     shortfall_rp: int = Field(
         description=(
-            "what the remaining budget lacks to pay the daily minimum for the plan's uncovered days"
-            " (gaps included); 0 when it can pay them, and once the plan has ended. A top-up"
-            " sponsorship clears it"
+            "what the remaining budget lacks to pay the daily minimum and the distribution for the plan's"
+            " uncovered days (gaps included); 0 when it can pay them, and once the plan has ended. A"
+            " top-up sponsorship clears it"
         )
     )
     days_covered: int
@@ -242,7 +262,10 @@ class DeliveryOut(BaseModel):
     period_from: date
     period_to: date
     days: int
-    value_rp: int
+    value_rp: int = Field(description="the food's value, as recorded (at least the daily minimum x days)")
+    distribution_rp: int = Field(
+        0, description="what bringing it cost: the plan's distribution_daily_rp x days, computed, never typed"
+    )
     items: list[dict[str, Any]]
     delivered_on: date
     recorded_by: str | None
@@ -281,6 +304,7 @@ def _changed(after: Plan) -> dict[str, Any]:
         "plan_status": after.status,
         "days_covered": after.days_covered,
         "delivered_rp": after.delivered_rp,
+        "distribution_rp": after.distributed_rp,
         "remaining_rp": after.remaining_rp,
         "shortfall_rp": after.shortfall_rp,
     }

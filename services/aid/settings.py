@@ -1,5 +1,5 @@
 """Aid's settings: the kernel's (the city's `time_zone`, the one "today"; the programme's
-`plan_days`, `daily_minimum_rp` and `programme_start`), plus aid's own timing rules."""
+`plan_days`, `daily_minimum_rp`, `distribution_cost_rp` and `programme_start`), plus aid's own timing rules."""
 
 from __future__ import annotations
 
@@ -62,6 +62,7 @@ class AidSettings(Settings):
         return PlanRules(
             catalogue=self.catalogue(),
             daily_minimum_rp=self.daily_minimum_rp,
+            distribution_daily_rp=self.distribution_cost_rp,
             days=self.plan_days,
             programme_start=self.programme_start,
             max_ahead_days=self.delivery_max_ahead_days,

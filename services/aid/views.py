@@ -67,10 +67,13 @@ async def write_plan(conn: asyncpg.Connection, plan: Plan) -> None:
         """
         insert into plans_view (plan_id, family_id, kelurahan_code, status, start_date, end_date, days,
             daily_minimum_rp, budget_rp, delivered_rp, days_covered, gaps, deliveries, confirmed,
-            interventions, opened_on, closed_on, outcome, unspent_rp, version, shortfall_rp)
-        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+            interventions, opened_on, closed_on, outcome, unspent_rp, version, shortfall_rp,
+            distribution_daily_rp, distributed_rp)
+        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
+            $22, $23)
         on conflict (plan_id) do update set status = excluded.status, budget_rp = excluded.budget_rp,
-            delivered_rp = excluded.delivered_rp, days_covered = excluded.days_covered, gaps = excluded.gaps,
+            delivered_rp = excluded.delivered_rp, distributed_rp = excluded.distributed_rp,
+            days_covered = excluded.days_covered, gaps = excluded.gaps,
             deliveries = excluded.deliveries, confirmed = excluded.confirmed,
             interventions = excluded.interventions, closed_on = excluded.closed_on,
             outcome = excluded.outcome, unspent_rp = excluded.unspent_rp, version = excluded.version,
@@ -98,6 +101,8 @@ async def write_plan(conn: asyncpg.Connection, plan: Plan) -> None:
         plan.remaining_rp if plan.outcome else None,
         plan.version,
         plan.shortfall_rp,
+        plan.distribution_daily_rp,
+        plan.distributed_rp,
     )
 
 
@@ -109,8 +114,8 @@ async def project(conn: asyncpg.Connection, fact: Fact) -> None:
             recorded_by = private.recorded_by if isinstance(private, DeliveryNote) else None
             await conn.execute(
                 "insert into deliveries_view (delivery_id, plan_id, family_id, kelurahan_code, period_from,"
-                " period_to, days, value_rp, items, delivered_on, recorded_by)"
-                " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) on conflict do nothing",
+                " period_to, days, value_rp, items, delivered_on, recorded_by, distribution_rp)"
+                " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) on conflict do nothing",
                 event.delivery_id,
                 event.plan_id,
                 event.family_id,
@@ -122,6 +127,7 @@ async def project(conn: asyncpg.Connection, fact: Fact) -> None:
                 [i.model_dump() for i in event.items],
                 event.delivered_on,
                 recorded_by,
+                event.distribution_rp,
             )
         case DeliveryConfirmed():
             photo = private if isinstance(private, ConfirmationNote) else None

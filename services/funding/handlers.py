@@ -268,7 +268,14 @@ class Handlers:
         shortfall = sum(e.unfunded_rp for e in unfunded)
         # Recorded before anything is drawn: the same delivery again draws nothing.
         if not await lookups.claim_delivery(
-            conn, cmd.delivery_id, cmd.plan_id, cmd.family_id, cmd.value_rp, shortfall, cmd.delivered_on
+            conn,
+            cmd.delivery_id,
+            cmd.plan_id,
+            cmd.family_id,
+            cmd.value_rp,
+            shortfall,
+            cmd.delivered_on,
+            cmd.distribution_rp,
         ):
             self.stats.duplicate_deliveries += 1
             log.info("duplicate_ignored", delivery_id=str(cmd.delivery_id))
@@ -289,6 +296,7 @@ class Handlers:
                 plan_id=str(cmd.plan_id),
                 family_id=str(cmd.family_id),
                 value_rp=cmd.value_rp,
+                distribution_rp=cmd.distribution_rp,
                 shortfall_rp=shortfall,
             )
         return shortfall

@@ -218,6 +218,7 @@ async def claim_delivery(
     value_rp: int,
     shortfall_rp: int,
     delivered_on: date,
+    distribution_rp: int = 0,
 ) -> bool:
     """Record a delivery before anything is drawn for it; False if it was recorded before (the same
     delivery again, re-published under a new version). The plan is noted too, if this is the
@@ -226,13 +227,14 @@ async def claim_delivery(
         "with plan as (insert into funding_plans (plan_id, family_id, status) values ($2, $3, 'open')"
         "  on conflict do nothing)"
         " insert into funding_deliveries (delivery_id, plan_id, family_id, value_rp, drawn_rp, shortfall_rp,"
-        " delivered_on) values ($1, $2, $3, $4, $5, $6, $7) on conflict (delivery_id) do nothing",
+        " delivered_on, distribution_rp) values ($1, $2, $3, $4, $5, $6, $7, $8) on conflict (delivery_id) do nothing",
         delivery_id,
         plan_id,
         family_id,
         value_rp,
-        value_rp - shortfall_rp,
+        value_rp + distribution_rp - shortfall_rp,
         shortfall_rp,
         delivered_on,
+        distribution_rp,
     )
     return not status.endswith(" 0")

@@ -111,6 +111,7 @@ class AidPolicy:
                     event.value_rp,
                     event.delivered_on,
                     event.kelurahan_code,
+                    event.distribution_rp,
                 )
                 await self.handlers.pay_delivery(conn, pay, Metadata.caused_by(envelope))
             case aid.AidPlanCompleted():

@@ -22,6 +22,11 @@ class SponsorshipLine(BaseModel):
     kelurahan_code: str | None
     amount_rp: int
     drawn_rp: int
+    drawn_distribution_rp: int = Field(
+        0,
+        description="of drawn_rp, what paid the distribution of the food (bringing it, GENTING_DISTRIBUTION_COST_RP"
+        " a day covered); the rest paid food",
+    )
     released_rp: int
     remaining_rp: int
     released_reason: str | None
@@ -55,7 +60,13 @@ class DonorStatement(BaseModel):
     pledged_rp: int
     received_rp: int
     allocated_rp: int
-    drawn_rp: int
+    drawn_rp: int = Field(description="what the donor's sponsorships paid for delivered food and its distribution")
+    drawn_food_rp: int = Field(0, description="of drawn_rp, what paid food")
+    drawn_distribution_rp: int = Field(
+        0,
+        description="of drawn_rp, what paid the distribution of the food (bringing it, GENTING_DISTRIBUTION_COST_RP"
+        " a day covered); the rest paid food",
+    )
     released_rp: int
     remaining_rp: int
     available_rp: int
@@ -84,6 +95,11 @@ class TypeTotals(BaseModel):
     received_rp: int
     allocated_rp: int
     drawn_rp: int
+    drawn_distribution_rp: int = Field(
+        0,
+        description="of drawn_rp, what paid the distribution of the food (bringing it, GENTING_DISTRIBUTION_COST_RP"
+        " a day covered); the rest paid food",
+    )
     released_rp: int
     available_rp: int
 
@@ -93,6 +109,11 @@ class FamilyFunding(BaseModel):
     status: str
     sponsored_rp: int
     drawn_rp: int
+    drawn_distribution_rp: int = Field(
+        0,
+        description="of drawn_rp, what paid the distribution of the food (bringing it, GENTING_DISTRIBUTION_COST_RP"
+        " a day covered); the rest paid food",
+    )
     released_rp: int
     remaining_rp: int
     sponsorships: list[SponsorshipLine]
@@ -101,7 +122,7 @@ class FamilyFunding(BaseModel):
 # -- queries --------------------------------------------------------------------------------------
 
 _SPONSORSHIP_COLUMNS = (
-    "sponsorship_id, donor_id, family_id, kelurahan_code, amount_rp, drawn_rp, released_rp,"
+    "sponsorship_id, donor_id, family_id, kelurahan_code, amount_rp, drawn_rp, drawn_distribution_rp, released_rp,"
     " amount_rp - drawn_rp - released_rp as remaining_rp, released_reason, start_date, sponsored_on"
 )
 
@@ -117,11 +138,14 @@ async def donor_statement(db: Db, donor_id: UUID) -> dict[str, Any] | None:
     """received = available + allocated; allocated (net of releases) = drawn + remaining."""
     row = await db.fetchrow(
         "select d.donor_id, d.donor_type, d.registered_on, d.pledged_rp, d.received_rp, d.allocated_rp,"
-        " coalesce(s.drawn_rp, 0)::bigint as drawn_rp, d.returned_rp as released_rp,"
+        " coalesce(s.drawn_rp, 0)::bigint as drawn_rp,"
+        " coalesce(s.drawn_rp - s.drawn_distribution_rp, 0)::bigint as drawn_food_rp,"
+        " coalesce(s.drawn_distribution_rp, 0)::bigint as drawn_distribution_rp, d.returned_rp as released_rp,"
         " coalesce(s.remaining_rp, 0)::bigint as remaining_rp,"
         " d.received_rp - d.allocated_rp as available_rp,"
         " coalesce(s.families, 0) as families_sponsored, d.version"
         " from donors_view d left join lateral (select sum(drawn_rp) as drawn_rp,"
+        "  sum(drawn_distribution_rp) as drawn_distribution_rp,"
         "  sum(amount_rp - drawn_rp - released_rp) as remaining_rp, count(distinct family_id) as families"
         "  from sponsorships_view where donor_id = d.donor_id) s on true"
         " where d.donor_id = $1",
@@ -153,13 +177,21 @@ async def totals_by_type(db: Db) -> list[dict[str, Any]]:
     rows = await db.fetch(
         "select d.donor_type, count(*) as donors, sum(d.pledged_rp)::bigint as pledged_rp,"
         " sum(d.received_rp)::bigint as received_rp, sum(d.allocated_rp)::bigint as allocated_rp,"
-        " sum(coalesce(s.drawn_rp, 0))::bigint as drawn_rp, sum(d.returned_rp)::bigint as released_rp,"
+        " sum(coalesce(s.drawn_rp, 0))::bigint as drawn_rp,"
+        " sum(coalesce(s.drawn_distribution_rp, 0))::bigint as drawn_distribution_rp,"
+        " sum(d.returned_rp)::bigint as released_rp,"
         " sum(d.received_rp - d.allocated_rp)::bigint as available_rp"
-        " from donors_view d left join (select donor_id, sum(drawn_rp) as drawn_rp from sponsorships_view"
+        " from donors_view d left join (select donor_id, sum(drawn_rp) as drawn_rp,"
+        "  sum(drawn_distribution_rp) as drawn_distribution_rp from sponsorships_view"
         "  group by donor_id) s on s.donor_id = d.donor_id"
         " group by d.donor_type order by d.donor_type"
     )
-    return [{k: (int(v) if k != "donor_type" else v) for k, v in dict(r).items()} for r in rows]
+    # drawn_distribution_rp only when there is some (default 0): a programme without a distribution
+    # cost answers what it did before.
+    return [
+        {k: (int(v) if k != "donor_type" else v) for k, v in dict(r).items() if k != "drawn_distribution_rp" or v}
+        for r in rows
+    ]
 
 
 async def donor_page(db: Db, limit: int, offset: int, only: UUID | None = None) -> tuple[int, list[UUID]]:
@@ -193,6 +225,7 @@ def sponsorship_totals(sponsorships: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "sponsored_rp": sum(s["amount_rp"] for s in sponsorships),
         "drawn_rp": sum(s["drawn_rp"] for s in sponsorships),
+        "drawn_distribution_rp": sum(s["drawn_distribution_rp"] for s in sponsorships),
         "released_rp": sum(s["released_rp"] for s in sponsorships),
         "remaining_rp": sum(s["remaining_rp"] for s in sponsorships),
         "sponsorships": sponsorships,

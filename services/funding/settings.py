@@ -27,4 +27,5 @@ class FundingSettings(Settings):
             sponsorship_hold_days=self.sponsorship_hold_days,
             plan_days=self.plan_days,
             daily_minimum_rp=self.daily_minimum_rp,
+            distribution_daily_rp=self.distribution_cost_rp,
         )

@@ -102,13 +102,16 @@ async def get_funding(request: Request) -> FundingReport:
     """`allocated_rp` is net: sponsored less released back (the same meaning as funding's
     `GET /donors/{id}`; `drawn_rp` is separate: drawn money stays allocated, it was spent on the
     family). `available_rp` = received - allocated. `funding_gap_rp` uses each family's minimum:
-    its plan days x `GENTING_DAILY_MINIMUM_RP`, the days being `GENTING_PLAN_DAYS`
-    (`family_minimum_rp`, the programme default) or, for a family the registry gave a
-    `plan_until` (GENTING_PLAN_UNTIL_CHILD_MONTHS), the days from its enrolment to that date.
-    `underfunded_plans` / `top_up_needed_rp`: active plans whose remaining budget cannot pay the
-    daily minimum for their uncovered days left (aid's `AidPlanUnderfunded`), and what they lack
-    together. `unfunded_rp`: food delivered that no sponsorship could pay (funding's
-    `DeliveryUnfunded`): `GET /aid`'s `delivered_rp` = `drawn_rp` + `unfunded_rp`."""
+    its plan days x (`GENTING_DAILY_MINIMUM_RP` + `GENTING_DISTRIBUTION_COST_RP`), the minimum aid
+    opens a plan at, the days being `GENTING_PLAN_DAYS` (`family_minimum_rp`, the programme
+    default) or, for a family the registry gave a `plan_until` (GENTING_PLAN_UNTIL_CHILD_MONTHS),
+    the days from its enrolment to that date. `underfunded_plans` / `top_up_needed_rp`: active
+    plans whose remaining budget cannot pay the daily minimum (and distribution) for their
+    uncovered days left (aid's `AidPlanUnderfunded`), and what they lack together. `unfunded_rp`:
+    food and distribution delivered that no sponsorship could pay (funding's `DeliveryUnfunded`):
+    `GET /aid`'s `delivered_rp` + `distribution_rp` = `drawn_rp` + `unfunded_rp`. With a
+    distribution cost, `drawn_distribution_rp` and `unfunded_distribution_rp` say what of each
+    was distribution."""
     async with consistent_read(_pool(request)) as conn:
         return await _reports(request).funding(conn)
 
@@ -119,9 +122,11 @@ async def get_aid(request: Request) -> AidReport:
     uncovered days from a plan's start to its last day accounted for; a late delivery that fills
     a recorded gap removes it, a completed plan has none, and `gaps_to_chase` lists only
     kelurahan with an active plan missing days. `deliveries_by_week`: by `delivered_on`, one item
-    a week (Monday) from the programme's start to this week. Every delivered rupiah is either
-    drawn from a sponsorship or unfunded: `delivered_rp` = `drawn_rp` + `unfunded_rp` (funding's
-    `SponsorshipDrawn` and `DeliveryUnfunded`; equal once reporting has read both streams).
+    a week (Monday) from the programme's start to this week. `delivered_rp` is the food's value,
+    `distribution_rp` what bringing it cost (`GENTING_DISTRIBUTION_COST_RP` a day covered; 0
+    without one). Every delivered rupiah of both is either drawn from a sponsorship or unfunded:
+    `delivered_rp` + `distribution_rp` = `drawn_rp` + `unfunded_rp` (funding's `SponsorshipDrawn`
+    and `DeliveryUnfunded`; equal once reporting has read both streams).
     Interventions are given in kind, never drawn from sponsorships: `interventions_by_source`
     (`donor` by id, `organisation` by code, `unnamed`) sums to `interventions_rp`."""
     async with consistent_read(_pool(request)) as conn:

@@ -118,7 +118,8 @@ def _sums(rows: Sequence[Any], fields: Sequence[str]) -> dict[str, int]:
 FUNDING_SQL = """
 select donor_type, count(registered_on) as donors, sum(pledged_rp)::bigint as pledged_rp,
        sum(received_rp)::bigint as received_rp, sum(sponsored_rp - released_rp)::bigint as allocated_rp,
-       sum(drawn_rp)::bigint as drawn_rp, sum(released_rp)::bigint as released_rp
+       sum(drawn_rp)::bigint as drawn_rp, sum(released_rp)::bigint as released_rp,
+       sum(drawn_distribution_rp)::bigint as drawn_distribution_rp
 from donors_view group by donor_type
 """
 
@@ -132,16 +133,31 @@ where f.enrolled_on is not null and f.exited_on is null
 """
 
 
-async def funding_gap(
-    conn: asyncpg.Connection | asyncpg.Pool, plan_days: int, daily_minimum_rp: int
-) -> tuple[int, int]:
+@dataclass(frozen=True)
+class PlanTerms:
+    """The programme's plan as the funding gap measures it (kernel settings)."""
+
+    plan_days: int
+    daily_minimum_rp: int
+    distribution_daily_rp: int
+
+    @classmethod
+    def of(cls, settings: ReportingSettings) -> PlanTerms:
+        return cls(settings.plan_days, settings.daily_minimum_rp, settings.distribution_cost_rp)
+
+    def minimum_rp(self, days: int) -> int:
+        return family_minimum_rp(self.daily_minimum_rp, days, distribution_daily_rp=self.distribution_daily_rp)
+
+
+async def funding_gap(conn: asyncpg.Connection | asyncpg.Pool, programme: PlanTerms) -> tuple[int, int]:
     """The funding gap and the families short of their minimum. Each family's minimum is its own
     (`shared.programme`: its days from enrolment to the registry's plan_until, else the fixed
-    plan days), summed here rather than in SQL so the formula stays in one place."""
+    plan days, at the daily minimum plus the distribution cost), summed here rather than in SQL
+    so the formula stays in one place."""
     gap = short = 0
     for r in await conn.fetch(GAP_SQL):
-        days = family_plan_days(plan_days, r["enrolled_on"], r["plan_until"])
-        lacking = family_minimum_rp(daily_minimum_rp, days) - r["held_rp"]
+        days = family_plan_days(programme.plan_days, r["enrolled_on"], r["plan_until"])
+        lacking = programme.minimum_rp(days) - r["held_rp"]
         if lacking > 0:
             gap, short = gap + lacking, short + 1
     return gap, short
@@ -151,16 +167,18 @@ async def funding_gap(
 UNDERFUNDED = "shortfall_rp > 0 and completed_on is null and closed_on is null"
 
 
-async def funding(
-    conn: asyncpg.Connection | asyncpg.Pool, plan_days: int, daily_minimum_rp: int, areas: Areas
-) -> FundingReport:
-    """`plan_days` and `daily_minimum_rp` are the programme's (kernel settings); a family with a
-    plan_until has its own days (`funding_gap`)."""
+async def funding(conn: asyncpg.Connection | asyncpg.Pool, programme: PlanTerms, areas: Areas) -> FundingReport:
+    """`programme` is the programme's plan (kernel settings): the fixed days, the daily food minimum
+    and the distribution cost; a family with a plan_until has its own days (`funding_gap`)."""
     rows = {r["donor_type"] or "other": r for r in await conn.fetch(FUNDING_SQL)}
     types = list(get_args(DonorType)) + sorted(set(rows) - set(get_args(DonorType)))
     by_type = [DonorTypeFunding(donor_type=t, **_funding_values(rows.get(t))) for t in types]
-    gap, short = await funding_gap(conn, plan_days, daily_minimum_rp)
-    unfunded = await conn.fetchval("select coalesce(sum(unfunded_rp), 0)::bigint from unfunded_deliveries_view")
+    gap, short = await funding_gap(conn, programme)
+    unfunded = await conn.fetchrow(
+        "select coalesce(sum(unfunded_rp), 0)::bigint as unfunded_rp,"
+        " coalesce(sum(unfunded_distribution_rp), 0)::bigint as unfunded_distribution_rp"
+        " from unfunded_deliveries_view"
+    )
     totals = _sums(by_type, tuple(FundingTotals.model_fields))
     rows_by_kelurahan = await conn.fetch(
         "select kelurahan_code, count(*) as plans, sum(shortfall_rp)::bigint as top_up_rp from plans_view"
@@ -182,8 +200,9 @@ async def funding(
         by_donor_type=by_type,
         funding_gap_rp=gap,
         families_short=short,
-        unfunded_rp=unfunded,
-        family_minimum_rp=family_minimum_rp(daily_minimum_rp, plan_days),
+        unfunded_rp=unfunded["unfunded_rp"],
+        unfunded_distribution_rp=unfunded["unfunded_distribution_rp"],
+        family_minimum_rp=programme.minimum_rp(programme.plan_days),
         underfunded_plans=sum(t.plans for t in top_ups),
         top_up_needed_rp=sum(t.top_up_rp for t in top_ups),
         top_ups_by_kelurahan=top_ups,
@@ -221,7 +240,16 @@ def _funding_values(row: asyncpg.Record | None) -> dict[str, int]:
     if row is None:
         return {}
     values = {
-        k: int(row[k] or 0) for k in ("donors", "pledged_rp", "received_rp", "allocated_rp", "drawn_rp", "released_rp")
+        k: int(row[k] or 0)
+        for k in (
+            "donors",
+            "pledged_rp",
+            "received_rp",
+            "allocated_rp",
+            "drawn_rp",
+            "released_rp",
+            "drawn_distribution_rp",
+        )
     }
     return values | {"available_rp": values["received_rp"] - values["allocated_rp"]}
 
@@ -229,12 +257,16 @@ def _funding_values(row: asyncpg.Record | None) -> dict[str, int]:
 AID_SQL = """
 select
   (select coalesce(sum(value_rp), 0)::bigint from deliveries_view where value_rp is not null) as delivered_rp,
+  (select coalesce(sum(distribution_rp), 0)::bigint from deliveries_view) as distribution_rp,
   (select count(*) from deliveries_view where delivered_on is not null) as deliveries,
   (select count(*) from deliveries_view where delivered_on is not null and confirmed_on is not null)
     as confirmed_deliveries,
   (select coalesce(sum(days), 0)::bigint from deliveries_view) as days_covered,
   (select coalesce(sum(drawn_rp), 0)::bigint from donors_view) as drawn_rp,
+  (select coalesce(sum(drawn_distribution_rp), 0)::bigint from donors_view) as drawn_distribution_rp,
   (select coalesce(sum(unfunded_rp), 0)::bigint from unfunded_deliveries_view) as unfunded_rp,
+  (select coalesce(sum(unfunded_distribution_rp), 0)::bigint from unfunded_deliveries_view)
+    as unfunded_distribution_rp,
   count(*) filter (where opened_on is not null) as plans_opened,
   count(*) filter (where opened_on is not null and completed_on is null and closed_on is null) as plans_active,
   count(*) filter (where completed_on is not null or outcome = 'completed') as plans_completed,
@@ -261,7 +293,7 @@ ACTIVE_GAPS = f"{GAP_DAYS} > 0 and completed_on is null and closed_on is null"
 
 WEEKLY_DELIVERIES_SQL = """
 select w.period_start, count(d.delivery_id) as deliveries, coalesce(sum(d.value_rp), 0)::bigint as delivered_rp,
-       coalesce(sum(d.days), 0)::bigint as days_covered
+       coalesce(sum(d.days), 0)::bigint as days_covered, coalesce(sum(d.distribution_rp), 0)::bigint as distribution_rp
 from unnest($1::date[]) as w(period_start)
 left join deliveries_view d on d.delivered_on between w.period_start and w.period_start + 6
 group by w.period_start order by w.period_start
@@ -294,7 +326,8 @@ async def aid(conn: asyncpg.Connection | asyncpg.Pool, programme_start: date, to
     )
     days = await conn.fetch(
         "select delivered_on, count(*) as deliveries, sum(value_rp)::bigint as delivered_rp,"
-        " coalesce(sum(days), 0)::bigint as days_covered from deliveries_view"
+        " coalesce(sum(days), 0)::bigint as days_covered,"
+        " coalesce(sum(distribution_rp), 0)::bigint as distribution_rp from deliveries_view"
         " where delivered_on is not null group by delivered_on order by delivered_on"
     )
     gaps = await conn.fetch(
@@ -335,6 +368,7 @@ async def aid(conn: asyncpg.Connection | asyncpg.Pool, programme_start: date, to
                 deliveries=r["deliveries"],
                 delivered_rp=r["delivered_rp"] or 0,
                 days_covered=r["days_covered"],
+                distribution_rp=r["distribution_rp"],
             )
             for r in days
         ],
@@ -345,6 +379,7 @@ async def aid(conn: asyncpg.Connection | asyncpg.Pool, programme_start: date, to
                 deliveries=r["deliveries"],
                 delivered_rp=r["delivered_rp"],
                 days_covered=r["days_covered"],
+                distribution_rp=r["distribution_rp"],
             )
             for r in weekly
         ],
@@ -562,8 +597,9 @@ class ReportQueries:
         return await progress(conn, self.settings.target_families, self.areas)
 
     async def funding(self, conn: asyncpg.Connection) -> FundingReport:
-        # The funding gap's unit: a whole plan at the daily minimum, of each family's own length.
-        return await funding(conn, self.settings.plan_days, self.settings.daily_minimum_rp, self.areas)
+        # The funding gap's unit: a whole plan's food and distribution (the minimum aid opens it at),
+        # of each family's own length.
+        return await funding(conn, PlanTerms.of(self.settings), self.areas)
 
     async def aid(self, conn: asyncpg.Connection) -> AidReport:
         return await aid(conn, self.settings.programme_start, self.today, self.areas)

@@ -17,7 +17,10 @@ class FundingTotals(_Model):
     pledged_rp: int = 0  # promised (PledgeMade)
     received_rp: int = 0  # arrived (ContributionReceived)
     allocated_rp: int = 0  # sponsorships given to families, less what was released back
-    drawn_rp: int = 0  # paid out for delivered food (SponsorshipDrawn)
+    drawn_rp: int = 0  # paid out for delivered food and its distribution (SponsorshipDrawn)
+    drawn_distribution_rp: int = Field(
+        default=0, description="of drawn_rp, what paid the food's distribution (the rest paid food)"
+    )
     released_rp: int = 0  # unspent sponsorship returned to donors (SponsorshipReleased)
     available_rp: int = 0  # received, not allocated
 
@@ -41,11 +44,12 @@ class FundingReport(FundingTotals):
     funding_gap_rp: int = Field(
         description="the sum over enrolled, not-exited families of max(0, the family's minimum - what was "
         "sponsored to the family); a family's minimum is family_minimum_rp, or its own plan days (enrolment "
-        "to the registry's plan_until, GENTING_PLAN_UNTIL_CHILD_MONTHS) x the daily minimum"
+        "to the registry's plan_until, GENTING_PLAN_UNTIL_CHILD_MONTHS) x (the daily minimum + the distribution cost)"
     )
     families_short: int = Field(description="enrolled, not-exited families sponsored below their minimum")
     family_minimum_rp: int = Field(
-        description="plan days x daily minimum (the programme settings): the programme default; a family "
+        description="plan days x (daily minimum + distribution cost): what opens a plan (the programme "
+        "settings), the programme default; a family "
         "with a plan_until (GENTING_PLAN_UNTIL_CHILD_MONTHS) has its own minimum"
     )
     underfunded_plans: int = Field(
@@ -56,9 +60,10 @@ class FundingReport(FundingTotals):
     top_up_needed_rp: int = Field(default=0, description="what the underfunded plans lack together (sum of shortfalls)")
     unfunded_rp: int = Field(
         default=0,
-        description="food delivered that no sponsorship could pay (funding's DeliveryUnfunded): "
-        "aid's delivered_rp = drawn_rp + unfunded_rp",
+        description="food and distribution delivered that no sponsorship could pay (funding's DeliveryUnfunded): "
+        "aid's delivered_rp + distribution_rp = drawn_rp + unfunded_rp",
     )
+    unfunded_distribution_rp: int = Field(default=0, description="of unfunded_rp, what was distribution")
     top_ups_by_kelurahan: list[KelurahanTopUps] = Field(
         default_factory=list, description="kelurahan with an underfunded plan, the largest top-up first"
     )
@@ -91,6 +96,7 @@ class DayDeliveries(_Model):
     deliveries: int
     delivered_rp: int
     days_covered: int
+    distribution_rp: int = Field(default=0, description="what bringing that food cost, beside delivered_rp")
 
 
 class WeekDeliveries(_Model):
@@ -98,6 +104,7 @@ class WeekDeliveries(_Model):
     deliveries: int
     delivered_rp: int
     days_covered: int
+    distribution_rp: int = Field(default=0, description="what bringing that food cost, beside delivered_rp")
 
 
 class KelurahanGaps(_Model):
@@ -135,7 +142,17 @@ class AidReport(_Model):
     deliveries_by_week: list[WeekDeliveries] = Field(default_factory=list)
     underfunded_plans: int = 0  # active plans that cannot pay the daily minimum for the days left
     top_up_needed_rp: int = 0
-    drawn_rp: int = Field(default=0, description="what the sponsorships paid for delivered food (SponsorshipDrawn)")
+    drawn_rp: int = Field(
+        default=0,
+        description="what the sponsorships paid for delivered food and its distribution (SponsorshipDrawn)",
+    )
+    distribution_rp: int = Field(
+        default=0,
+        description="what bringing the delivered food cost (the deliveries' distribution_rp, paid from the plans'"
+        " budgets beside delivered_rp, the food's value); 0 without a distribution cost",
+    )
+    drawn_distribution_rp: int = Field(default=0, description="of drawn_rp, what paid distribution")
+    unfunded_distribution_rp: int = Field(default=0, description="of unfunded_rp, what was distribution")
     interventions_by_source: list[SourceInterventions] = Field(
         default_factory=list,
         description="interventions are given in kind, never drawn from sponsorships: what each source "
@@ -143,8 +160,9 @@ class AidReport(_Model):
     )
     unfunded_rp: int = Field(
         default=0,
-        description="food delivered that no sponsorship could pay (funding's DeliveryUnfunded), for the "
-        "programme office to settle: delivered_rp = drawn_rp + unfunded_rp once both streams are read",
+        description="food and distribution delivered that no sponsorship could pay (funding's DeliveryUnfunded),"
+        " for the programme office to settle: delivered_rp + distribution_rp = drawn_rp + unfunded_rp once both"
+        " streams are read",
     )
 
 

@@ -209,6 +209,7 @@ class Programme:
         amount_rp: int,
         remaining_rp: int,
         on: int,
+        distribution_rp: int = 0,
     ) -> None:
         self.emit(
             F.SponsorshipDrawn(
@@ -221,6 +222,7 @@ class Programme:
                 plan_id=plan,
                 drawn_on=self.day(on),
                 remaining_rp=remaining_rp,
+                distribution_rp=distribution_rp,
             )
         )
 
@@ -247,16 +249,22 @@ class Programme:
             )
         )
 
-    def unfunded(self, plan: UUID, delivery: UUID, value_rp: int, drawn_rp: int, on: int) -> None:
-        """Funding's record of what no sponsorship could pay of a delivery."""
+    def unfunded(
+        self, plan: UUID, delivery: UUID, value_rp: int, drawn_rp: int, on: int, distribution_rp: int = 0
+    ) -> None:
+        """Funding's record of what no sponsorship could pay of a delivery (food first, so the
+        distribution is unpaid first)."""
+        unfunded = value_rp + distribution_rp - drawn_rp
         self.emit(
             F.DeliveryUnfunded(
                 **self._plan_fields(plan),
                 delivery_id=delivery,
                 value_rp=value_rp,
                 drawn_rp=drawn_rp,
-                unfunded_rp=value_rp - drawn_rp,
+                unfunded_rp=unfunded,
                 delivered_on=self.day(on),
+                distribution_rp=distribution_rp,
+                unfunded_distribution_rp=min(unfunded, distribution_rp),
             )
         )
 
@@ -266,7 +274,7 @@ class Programme:
         family = self.family_of_plan[plan]
         return {"plan_id": plan, "family_id": family, "kelurahan_code": self.kelurahan_of[family]}
 
-    def open_plan(self, family: UUID, budget_rp: int = MINIMUM_RP, on: int = 3) -> UUID:
+    def open_plan(self, family: UUID, budget_rp: int = MINIMUM_RP, on: int = 3, distribution_daily_rp: int = 0) -> UUID:
         plan = self.new_id()
         self.family_of_plan[plan] = family
         self.emit(
@@ -278,11 +286,14 @@ class Programme:
                 daily_minimum_rp=DAILY_RP,
                 budget_rp=budget_rp,
                 opened_on=self.day(on),
+                distribution_daily_rp=distribution_daily_rp,
             )
         )
         return plan
 
-    def deliver(self, plan: UUID, first_day: int, days: int, on: int, per_day_rp: int = DAILY_RP) -> UUID:
+    def deliver(
+        self, plan: UUID, first_day: int, days: int, on: int, per_day_rp: int = DAILY_RP, distribution_rp: int = 0
+    ) -> UUID:
         delivery = self.new_id()
         self.emit(
             A.AidDelivered(
@@ -294,6 +305,7 @@ class Programme:
                 value_rp=days * per_day_rp,
                 delivered_on=self.day(on),
                 items=[A.DeliveredItem(name="telur", quantity=days, unit="butir")],
+                distribution_rp=distribution_rp,
             )
         )
         return delivery

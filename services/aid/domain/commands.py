@@ -39,11 +39,13 @@ def flag_id_for(member_id: UUID, flagged_on: date) -> UUID:
 @dataclass(frozen=True)
 class PlanRules:
     """The programme's rules aid applies (configuration, the kernel settings): at least
-    `daily_minimum_rp` a day for `days` days; effective dates from `programme_start`; a delivery
+    `daily_minimum_rp` a day of food for `days` days, and `distribution_daily_rp` a day to bring
+    it, both paid from the plan's budget; effective dates from `programme_start`; a delivery
     covers at most `max_ahead_days` beyond the day it was handed over; a plan's records may come
     in up to `grace_days` after its last day."""
 
     daily_minimum_rp: int = 15_000
+    distribution_daily_rp: int = 0
     days: int = 180
     programme_start: date = date(2025, 1, 1)
     max_ahead_days: int = 14
@@ -57,13 +59,13 @@ class PlanRules:
     def __post_init__(self) -> None:
         if self.daily_minimum_rp <= 0 or self.days <= 0:
             raise ValueError("the daily minimum and the number of days must be positive")
-        if self.max_ahead_days < 0 or self.grace_days < 0:
-            raise ValueError("max_ahead_days and grace_days must not be negative")
+        if self.max_ahead_days < 0 or self.grace_days < 0 or self.distribution_daily_rp < 0:
+            raise ValueError("max_ahead_days, grace_days and the distribution cost must not be negative")
 
     @property
     def minimum_rp(self) -> int:
-        """The minimum of a plan of the fixed `days` (a family with a plan_until: ReviewFunding's)."""
-        return family_minimum_rp(self.daily_minimum_rp, self.days)
+        """What the sponsorships must reach to open a plan: food and distribution for every day."""
+        return family_minimum_rp(self.daily_minimum_rp, self.days, distribution_daily_rp=self.distribution_daily_rp)
 
 
 def check_effective(
@@ -127,7 +129,9 @@ class ReviewFunding:
     @property
     def minimum_rp(self) -> int:
         """What the family's sponsorships must reach for its plan to open."""
-        return family_minimum_rp(self.rules.daily_minimum_rp, self.days)
+        return family_minimum_rp(
+            self.rules.daily_minimum_rp, self.days, distribution_daily_rp=self.rules.distribution_daily_rp
+        )
 
 
 @dataclass(frozen=True)

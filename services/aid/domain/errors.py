@@ -53,11 +53,14 @@ class DeliveryOverlaps(Conflict):
 class OverBudget(Conflict):
     """The delivery is worth more than what is left of the plan's budget."""
 
-    def __init__(self, plan_id: UUID, value_rp: int, remaining_rp: int) -> None:
+    def __init__(self, plan_id: UUID, value_rp: int, remaining_rp: int, distribution_rp: int = 0) -> None:
         self.plan_id = plan_id
         self.value_rp = value_rp
         self.remaining_rp = remaining_rp
-        super().__init__(f"Rp{value_rp:,} exceeds the Rp{remaining_rp:,} left in aid plan {plan_id}'s budget.")
+        self.distribution_rp = distribution_rp
+        # The budget pays the distribution too: say so, or the food's value alone looks affordable.
+        cost = f"Rp{value_rp:,}" if not distribution_rp else f"Rp{value_rp:,} + Rp{distribution_rp:,} distribution"
+        super().__init__(f"{cost} exceeds the Rp{remaining_rp:,} left in aid plan {plan_id}'s budget.")
 
 
 class DeliveryAlreadyConfirmed(Conflict):

@@ -57,6 +57,7 @@ from shared.contracts.aid import (
 )
 from shared.effective import known_through
 from shared.errors import FieldError, InvalidCommand
+from shared.programme import family_minimum_rp
 from shared.repository import Fact
 
 Status = Literal["none", "active", "completed", "incomplete", "closed"]
@@ -71,6 +72,7 @@ class Delivery:
     period: Period
     value_rp: int
     delivered_on: date | None = None
+    distribution_rp: int = 0  # bringing it: the plan's distribution rate x the days it covers
 
 
 @dataclass(frozen=True)
@@ -81,16 +83,20 @@ class Plan:
     status: Status = "none"
     window: Period | None = None
     daily_minimum_rp: int = 0
+    # What bringing the food costs a day, as the plan opened with it; the budget pays it too.
+    distribution_daily_rp: int = 0
     budget_rp: int = 0
-    delivered_rp: int = 0
+    delivered_rp: int = 0  # the food's value
+    distributed_rp: int = 0  # what bringing it cost
     covered: tuple[Period, ...] = ()  # merged, sorted
     # The last day accounted for, by a delivery or a recorded gap; None before the first.
     horizon: date | None = None
     deliveries: tuple[Delivery, ...] = ()
     confirmed: frozenset[UUID] = field(default_factory=frozenset)
     interventions: int = 0
-    # What the remaining budget lacks to pay the daily minimum for the uncovered days, as last
-    # published (AidPlanUnderfunded / AidPlanFullyFunded); 0 once the plan has ended.
+    # What the remaining budget lacks to pay the daily minimum (food and distribution) for the
+    # uncovered days, as last published (AidPlanUnderfunded / AidPlanFullyFunded); 0 once the plan
+    # has ended.
     shortfall_rp: int = 0
     opened_on: date | None = None
     closed_on: date | None = None
@@ -107,18 +113,21 @@ class Plan:
 
     @property
     def remaining_rp(self) -> int:
-        return self.budget_rp - self.delivered_rp
+        return self.budget_rp - self.delivered_rp - self.distributed_rp
 
     @property
     def uncovered_days(self) -> int:
         return self.days - self.days_covered
 
     def shortfall_now(self) -> int:
-        """What the remaining budget lacks to pay the daily minimum for every uncovered day
-        (gaps included: a late delivery may still fill them). 0 for a plan that has ended."""
+        """What the remaining budget lacks to pay the daily minimum and the distribution for every
+        uncovered day (gaps included: a late delivery may still fill them). 0 for a plan that has ended."""
         if self.status != "active":
             return 0
-        return max(0, self.daily_minimum_rp * self.uncovered_days - self.remaining_rp)
+        needed = family_minimum_rp(
+            self.daily_minimum_rp, self.uncovered_days, distribution_daily_rp=self.distribution_daily_rp
+        )
+        return max(0, needed - self.remaining_rp)
 
     @property
     def last_accounted(self) -> date:
@@ -193,6 +202,7 @@ def _review_funding(state: Plan, cmd: ReviewFunding) -> list[Fact]:
             daily_minimum_rp=cmd.rules.daily_minimum_rp,
             budget_rp=total,
             opened_on=start,  # effective: the plan exists from the day it starts
+            distribution_daily_rp=cmd.rules.distribution_daily_rp,
         )
         return [Fact(event)]
     if state.status != "active":
@@ -367,8 +377,11 @@ def _record_delivery(state: Plan, cmd: RecordDelivery) -> list[Fact]:
         )
     if clash := next((p for p in state.covered if p.overlaps(period)), None):
         raise DeliveryOverlaps(cmd.plan_id, clash)
-    if cmd.value_rp > state.remaining_rp:
-        raise OverBudget(cmd.plan_id, cmd.value_rp, state.remaining_rp)
+    # Bringing the food is paid from the same budget, at the rate the plan opened with: computed
+    # from the days covered, never typed, so a kader cannot over- or under-state it.
+    distribution = state.distribution_daily_rp * period.days
+    if cmd.value_rp + distribution > state.remaining_rp:
+        raise OverBudget(cmd.plan_id, cmd.value_rp, state.remaining_rp, distribution)
     if any(d.delivery_id == cmd.delivery_id for d in state.deliveries):
         raise ValueError(f"delivery {cmd.delivery_id} is already recorded")  # ids are fresh: a bug
 
@@ -385,6 +398,7 @@ def _record_delivery(state: Plan, cmd: RecordDelivery) -> list[Fact]:
         value_rp=cmd.value_rp,
         delivered_on=cmd.delivered_on,
         items=items,
+        distribution_rp=distribution,
     )
     typed = [item.name for item in cmd.items]  # free text: sealed with the note, erased with the family
     facts.append(Fact(delivered, DeliveryNote(recorded_by=cmd.recorded_by, items_typed=typed)))
@@ -527,6 +541,7 @@ def _apply(state: Plan, event: AidEvent) -> Plan:
                 status="active",
                 window=Period(event.start_date, event.end_date),
                 daily_minimum_rp=event.daily_minimum_rp,
+                distribution_daily_rp=event.distribution_daily_rp,
                 budget_rp=event.budget_rp,
                 opened_on=event.opened_on,
             )
@@ -538,10 +553,11 @@ def _apply(state: Plan, event: AidEvent) -> Plan:
             return replace(state, shortfall_rp=0)
         case AidDelivered():
             period = Period(event.period_from, event.period_to)
-            delivery = Delivery(event.delivery_id, period, event.value_rp, event.delivered_on)
+            delivery = Delivery(event.delivery_id, period, event.value_rp, event.delivered_on, event.distribution_rp)
             return replace(
                 state,
                 delivered_rp=state.delivered_rp + event.value_rp,
+                distributed_rp=state.distributed_rp + event.distribution_rp,
                 covered=extend(state.covered, period),
                 deliveries=(*state.deliveries, delivery),
                 horizon=max(state.last_accounted, period.last),

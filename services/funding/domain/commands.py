@@ -100,13 +100,15 @@ class SponsorFamily:
 
 @dataclass(frozen=True)
 class Draw:
-    """Pay (part of) a delivery from this sponsorship; `amount_rp` is what is still unpaid."""
+    """Pay (part of) a delivery from this sponsorship; `amount_rp` is what is still unpaid, of
+    which `distribution_rp` is for bringing the food."""
 
     sponsorship_id: UUID
     delivery_id: UUID
     plan_id: UUID
     amount_rp: int
     drawn_on: date
+    distribution_rp: int = 0
 
 
 @dataclass(frozen=True)
@@ -209,6 +211,12 @@ class PayDelivery:
     value_rp: int
     delivered_on: date
     kelurahan_code: str
+    # What bringing the food cost (AidDelivered.distribution_rp): drawn with it, after the food.
+    distribution_rp: int = 0
+
+    @property
+    def cost_rp(self) -> int:
+        return self.value_rp + self.distribution_rp
 
 
 @dataclass(frozen=True)

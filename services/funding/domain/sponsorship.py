@@ -164,6 +164,8 @@ def decide(state: Sponsorship, command: SponsorshipCommand) -> list[SponsorshipS
                     plan_id=command.plan_id,
                     drawn_on=command.drawn_on,
                     remaining_rp=state.remaining_rp - amount,
+                    # Food first: a draw cut short by what remains pays less distribution.
+                    distribution_rp=max(0, command.distribution_rp - (command.amount_rp - amount)),
                 )
             ]
         case Release():
@@ -236,17 +238,27 @@ def split_delivery(open_remaining: Sequence[tuple[UUID, int]], value_rp: int) ->
     return draws, unpaid
 
 
+def distribution_share(paid_before: int, amount: int, food_rp: int) -> int:
+    """Of a draw of `amount` that starts `paid_before` rupiah into a delivery's cost, what pays
+    distribution: the cost is the food (its first `food_rp` rupiah), then the distribution."""
+    return max(0, paid_before + amount - max(food_rp, paid_before))
+
+
 def pay_delivery(
     open_remaining: Sequence[tuple[UUID, int]], command: PayDelivery
 ) -> tuple[list[Draw], list[DeliveryUnfunded]]:
-    """A delivery's payment: a Draw on each sponsorship touched, oldest first, and, when they
-    cannot pay it all, the unpaid rest as a fact. Food already delivered is never refused, so the
-    shortfall is recorded rather than raised: `value_rp` = the draws + `unfunded_rp`, always."""
-    draws, unpaid = split_delivery(open_remaining, command.value_rp)
-    commands = [
-        Draw(sponsorship_id, command.delivery_id, command.plan_id, amount, command.delivered_on)
-        for sponsorship_id, amount in draws
-    ]
+    """A delivery's payment: its food, then its distribution, from each sponsorship touched,
+    oldest first, and, when they cannot pay it all, the unpaid rest as a fact. Food already
+    delivered is never refused, so the shortfall is recorded rather than raised: `value_rp` +
+    `distribution_rp` = the draws + `unfunded_rp`, always, and each draw says what of it paid
+    distribution. Food first, so that what the donors' money paid is food before transport."""
+    draws, unpaid = split_delivery(open_remaining, command.cost_rp)
+    commands: list[Draw] = []
+    paid = 0
+    for sponsorship_id, amount in draws:
+        share = distribution_share(paid, amount, command.value_rp)
+        commands.append(Draw(sponsorship_id, command.delivery_id, command.plan_id, amount, command.delivered_on, share))
+        paid += amount
     if unpaid <= 0:
         return commands, []
     unfunded = DeliveryUnfunded(
@@ -255,9 +267,11 @@ def pay_delivery(
         family_id=command.family_id,
         kelurahan_code=command.kelurahan_code,
         value_rp=command.value_rp,
-        drawn_rp=command.value_rp - unpaid,
+        drawn_rp=paid,
         unfunded_rp=unpaid,
         delivered_on=command.delivered_on,
+        distribution_rp=command.distribution_rp,
+        unfunded_distribution_rp=min(unpaid, command.distribution_rp),
     )
     return commands, [unfunded]
 
