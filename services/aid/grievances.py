@@ -35,6 +35,7 @@ from shared.errors import Conflict, Forbidden, NotFound
 from shared.eventstore import Metadata
 from shared.messaging import Envelope
 from shared.outbox import committing
+from shared.paging import page
 from shared.periodic import every
 from shared.repository import Fact, Repository
 
@@ -189,22 +190,22 @@ async def listing(
     limit: int,
     offset: int,
 ) -> dict[str, Any]:
-    where = " where ($1::text is null or kelurahan_code = $1) and ($2::text is null or status = $2)"
-    total = await db.fetchval("select count(*) from grievances_view" + where, kelurahan_code, status)
-    rows = await db.fetch(
-        f"select {_COLUMNS} from grievances_view" + where + " order by filed_on desc, grievance_id limit $3 offset $4",
-        kelurahan_code,
-        status,
-        limit,
-        offset,
+    found = await page(
+        db,
+        "grievances_view",
+        {"kelurahan_code = $": kelurahan_code, "status = $": status},
+        order_by="filed_on desc, grievance_id",
+        limit=limit,
+        offset=offset,
+        columns=_COLUMNS,
     )
     items = []
     async with db.acquire() as conn:
-        for row in rows:
+        for row in found.rows:
             item = _json(row)
             item.update(await _texts(conn, repository, row["grievance_id"]))
             items.append(item)
-    return {"items": items, "total": int(total), "limit": limit, "offset": offset}
+    return found.answer(items)
 
 
 async def _texts(conn: asyncpg.Connection, repository: Repository[Grievance], grievance_id: UUID) -> dict[str, Any]:

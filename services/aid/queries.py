@@ -12,6 +12,7 @@ from uuid import UUID
 import asyncpg
 
 from services.aid.domain import PlanNotFound
+from shared.paging import page
 
 
 async def list_plans(
@@ -23,19 +24,9 @@ async def list_plans(
     limit: int,
     offset: int,
 ) -> dict[str, Any]:
-    where = (
-        "($1::uuid is null or family_id = $1) and ($2::text is null or kelurahan_code = $2)"
-        " and ($3::text is null or status = $3)"
-    )
-    args = (family_id, kelurahan_code, status)
-    total = await pool.fetchval(f"select count(*) from plans_view where {where}", *args)
-    rows = await pool.fetch(
-        f"select * from plans_view where {where} order by opened_on, plan_id limit $4 offset $5",
-        *args,
-        limit,
-        offset,
-    )
-    return {"items": [plan_body(r) for r in rows], "total": total, "limit": limit, "offset": offset}
+    filters = {"family_id = $": family_id, "kelurahan_code = $": kelurahan_code, "status = $": status}
+    found = await page(pool, "plans_view", filters, order_by="opened_on, plan_id", limit=limit, offset=offset)
+    return found.answer([plan_body(r) for r in found.rows])
 
 
 async def get_plan(pool: asyncpg.Pool, plan_id: UUID, may_see_private: Callable[[str], bool]) -> dict[str, Any]:
@@ -67,19 +58,11 @@ async def list_sessions(
     offset: int,
     may_see_private: Callable[[str], bool],
 ) -> dict[str, Any]:
-    where = "($1::text is null or kelurahan_code = $1) and ($2::uuid is null or $2 = any(family_ids))"
-    total = await pool.fetchval(
-        f"select count(*) from education_sessions_view where {where}", kelurahan_code, family_id
+    filters = {"kelurahan_code = $": kelurahan_code, "$ = any(family_ids)": family_id}
+    found = await page(
+        pool, "education_sessions_view", filters, order_by="held_on, session_id", limit=limit, offset=offset
     )
-    rows = await pool.fetch(
-        f"select * from education_sessions_view where {where} order by held_on, session_id limit $3 offset $4",
-        kelurahan_code,
-        family_id,
-        limit,
-        offset,
-    )
-    items = [session_body(r, may_see_private(r["kelurahan_code"])) for r in rows]
-    return {"items": items, "total": total, "limit": limit, "offset": offset}
+    return found.answer([session_body(r, may_see_private(r["kelurahan_code"])) for r in found.rows])
 
 
 async def list_home_visits(
@@ -91,19 +74,9 @@ async def list_home_visits(
     limit: int,
     offset: int,
 ) -> dict[str, Any]:
-    where = (
-        "($1::text is null or kelurahan_code = $1) and ($2::text is null or status = $2)"
-        " and ($3::uuid is null or family_id = $3)"
-    )
-    args = (kelurahan_code, status, family_id)
-    total = await pool.fetchval(f"select count(*) from home_visits_view where {where}", *args)
-    rows = await pool.fetch(
-        f"select * from home_visits_view where {where} order by flagged_on, flag_id limit $4 offset $5",
-        *args,
-        limit,
-        offset,
-    )
-    return {"items": [visit_body(r) for r in rows], "total": total, "limit": limit, "offset": offset}
+    filters = {"kelurahan_code = $": kelurahan_code, "status = $": status, "family_id = $": family_id}
+    found = await page(pool, "home_visits_view", filters, order_by="flagged_on, flag_id", limit=limit, offset=offset)
+    return found.answer([visit_body(r) for r in found.rows])
 
 
 # -- rendering ----------------------------------------------------------------------------

@@ -326,9 +326,8 @@ async def list_donors(
     only = own_donor(principal)
     if principal.role == "donor" and only is None:
         return {"items": [], "total": 0, "limit": limit, "offset": offset}
-    total, ids = await queries.donor_page(pool, limit, offset, only)
-    items = [await _statement(request, principal, i) for i in ids]
-    body: dict[str, Any] = {"items": items, "total": total, "limit": limit, "offset": offset}
+    found = await queries.donor_page(pool, limit, offset, only)
+    body = found.answer([await _statement(request, principal, r["donor_id"]) for r in found.rows])
     if principal.role in ("admin", "treasurer"):
         body["by_type"] = by_type
     return body

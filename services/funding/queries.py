@@ -11,6 +11,7 @@ import asyncpg
 from pydantic import BaseModel, Field
 
 from shared.crypto import AeadStreamCipher, WrappedKeyCipher
+from shared.paging import Page, page
 
 Db: TypeAlias = asyncpg.Connection | asyncpg.Pool
 
@@ -155,16 +156,16 @@ async def totals_by_type(db: Db) -> list[dict[str, Any]]:
     return [{k: (int(v) if k != "donor_type" else v) for k, v in dict(r).items()} for r in rows]
 
 
-async def donor_page(db: Db, limit: int, offset: int, only: UUID | None = None) -> tuple[int, list[UUID]]:
-    total = await db.fetchval("select count(*) from donors_view where $1::uuid is null or donor_id = $1", only)
-    rows = await db.fetch(
-        "select donor_id from donors_view where $3::uuid is null or donor_id = $3"
-        " order by registered_on, donor_id limit $1 offset $2",
-        limit,
-        offset,
-        only,
+async def donor_page(db: Db, limit: int, offset: int, only: UUID | None = None) -> Page:
+    return await page(
+        db,
+        "donors_view",
+        {"donor_id = $": only},
+        order_by="registered_on, donor_id",
+        limit=limit,
+        offset=offset,
+        columns="donor_id",
     )
-    return int(total), [r["donor_id"] for r in rows]
 
 
 async def sponsorship_notes(db: Db, family_keys: WrappedKeyCipher | None, family_id: UUID) -> dict[str, str]:

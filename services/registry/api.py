@@ -418,9 +418,9 @@ async def list_families(
     principal.require(*_READERS)
     pool = request.app.state.pool
     registered_by = principal.sub if principal.role == "census" else None
-    total, rows = await queries.family_rows(pool, kelurahan_code, status, limit, offset, registered_by)
-    visible = {r["family_id"]: _may_see_personal(principal, r) for r in rows}
+    found = await queries.family_rows(pool, kelurahan_code, status, limit, offset, registered_by)
+    visible = {r["family_id"]: _may_see_personal(principal, r) for r in found.rows}
     items = await queries.family_views(
-        pool, request.app.state.registry.keys, request.app.state.programme, rows, visible
+        pool, request.app.state.registry.keys, request.app.state.programme, found.rows, visible
     )
-    return {"items": items, "total": total, "limit": limit, "offset": offset}
+    return found.answer(items)

@@ -1,0 +1,49 @@
+"""One page of a read view, as every listing route answers it: `{items, total, limit, offset}`,
+the items in a stable order and `total` counting every row that matches."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, TypeAlias
+
+import asyncpg
+
+Db: TypeAlias = asyncpg.Connection | asyncpg.Pool
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[asyncpg.Record]
+    total: int
+    limit: int
+    offset: int
+
+    def answer(self, items: list[Any]) -> dict[str, Any]:
+        """The listing's answer, with the page's rows rendered as `items`."""
+        return {"items": items, "total": self.total, "limit": self.limit, "offset": self.offset}
+
+
+async def page(
+    db: Db,
+    source: str,
+    filters: Mapping[str, object],
+    *,
+    order_by: str,
+    limit: int,
+    offset: int,
+    columns: str = "*",
+) -> Page:
+    """`filters` maps a condition with one `$` for its value (`"status = $"`, `"$ = any(family_ids)"`)
+    to that value; a None value filters nothing. `order_by` must end with a unique column, so that
+    pages neither repeat nor skip a row."""
+    given = [(condition, value) for condition, value in filters.items() if value is not None]
+    where = " and ".join(condition.replace("$", f"${i}") for i, (condition, _) in enumerate(given, 1)) or "true"
+    args = [value for _, value in given]
+    sql = f"from {source} where {where}"
+    total = await db.fetchval(f"select count(*) {sql}", *args)
+    n = len(args)
+    rows = await db.fetch(
+        f"select {columns} {sql} order by {order_by} limit ${n + 1} offset ${n + 2}", *args, limit, offset
+    )
+    return Page(list(rows), int(total), limit, offset)
