@@ -299,7 +299,7 @@ async def record_delivery(plan_id: UUID, body: DeliveryIn, request: Request, pri
     )
 
     async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
-        after = await handlers(request).record_delivery(conn, command, principal, meta(request))
+        after = await handlers(request).record_on_plan(conn, command, principal, meta(request))
         return 201, {"delivery_id": str(command.delivery_id), **_changed(after)}
 
     return await run_command(request, principal, execute)
@@ -381,7 +381,7 @@ async def record_intervention(plan_id: UUID, body: InterventionIn, request: Requ
     )
 
     async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
-        await handlers(request).record_intervention(conn, command, principal, meta(request))
+        await handlers(request).record_on_plan(conn, command, principal, meta(request))
         return 201, {"intervention_id": str(command.intervention_id), "plan_id": str(plan_id)}
 
     return await run_command(request, principal, execute)

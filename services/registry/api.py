@@ -230,7 +230,7 @@ async def add_member(family_id: UUID, body: AddMemberIn, request: Request, princ
     )
 
     async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
-        family = await handlers(request).add_member(conn, command, principal, meta(request))
+        family = await handlers(request).change_family(conn, command, principal, meta(request))
         return 201, {"family_id": str(family_id), "member_id": str(member.member_id), "version": family.version}
 
     return await run_command(request, principal, execute)
@@ -253,7 +253,7 @@ async def verify_family(family_id: UUID, body: VerificationIn, request: Request,
     )
 
     async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
-        family = await handlers(request).verify_family(conn, command, principal, meta(request))
+        family = await handlers(request).change_family(conn, command, principal, meta(request))
         return 200, {"family_id": str(family_id), "status": family.status, "version": family.version}
 
     return await run_command(request, principal, execute)
@@ -275,7 +275,7 @@ async def exit_family(family_id: UUID, body: ExitIn, request: Request, principal
     )
 
     async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
-        family = await handlers(request).exit_family(conn, command, principal, meta(request))
+        family = await handlers(request).change_family(conn, command, principal, meta(request))
         return 200, {"family_id": str(family_id), "status": family.status, "version": family.version}
 
     return await run_command(request, principal, execute)
@@ -339,7 +339,7 @@ async def record_birth(family_id: UUID, body: BirthIn, request: Request, princip
     )
 
     async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
-        family = await handlers(request).record_birth(conn, command, principal, meta(request))
+        family = await handlers(request).change_family(conn, command, principal, meta(request))
         return 201, {
             "family_id": str(family_id),
             "mother_member_id": str(body.mother_member_id),
