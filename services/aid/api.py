@@ -18,7 +18,7 @@ from services.aid.domain import MAX_DESCRIPTION, MAX_PHOTO_REF, Plan, RecordDeli
 from services.aid.handlers import STAFF, Handlers
 from shared.auth import Principal
 from shared.contracts.aid import DeliveredItem, InterventionKind
-from shared.deps import Caller, handlers_of, meta, today
+from shared.deps import Caller, handlers_of, meta, run_handler, today
 from shared.errors import FieldError, InvalidCommand
 from shared.http import problem_responses, run_command
 
@@ -298,11 +298,10 @@ async def record_delivery(plan_id: UUID, body: DeliveryIn, request: Request, pri
         recorded_by=principal.sub,
     )
 
-    async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
-        after = await handlers(request).record_on_plan(conn, command, principal, meta(request))
+    def answer(after: Plan) -> tuple[int, dict[str, Any]]:
         return 201, {"delivery_id": str(command.delivery_id), **_changed(after)}
 
-    return await run_command(request, principal, execute)
+    return await run_handler(request, principal, handlers(request).record_on_plan, command, answer)
 
 
 @router.post(
@@ -380,11 +379,10 @@ async def record_intervention(plan_id: UUID, body: InterventionIn, request: Requ
         source_organisation=body.source_organisation,
     )
 
-    async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
-        await handlers(request).record_on_plan(conn, command, principal, meta(request))
+    def answer(_: Plan) -> tuple[int, dict[str, Any]]:
         return 201, {"intervention_id": str(command.intervention_id), "plan_id": str(plan_id)}
 
-    return await run_command(request, principal, execute)
+    return await run_handler(request, principal, handlers(request).record_on_plan, command, answer)
 
 
 # -- queries ------------------------------------------------------------------------------

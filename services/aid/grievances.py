@@ -35,8 +35,8 @@ from shared.errors import Conflict, Forbidden, NotFound
 from shared.eventstore import Metadata
 from shared.messaging import Envelope
 from shared.outbox import committing
-from shared.paging import page
 from shared.periodic import every
+from shared.reads import json_row, page
 from shared.repository import Fact, Repository
 
 log = structlog.get_logger()
@@ -166,20 +166,13 @@ _COLUMNS = (
 )
 
 
-def _json(row: asyncpg.Record) -> dict[str, Any]:
-    return {
-        k: (str(v) if isinstance(v, UUID) else v.isoformat() if hasattr(v, "isoformat") else v)
-        for k, v in dict(row).items()
-    }
-
-
 async def track(db: asyncpg.Pool, code: str) -> dict[str, Any] | None:
     row = await db.fetchrow(
         "select g.status, g.filed_on, g.due_on, g.resolved_on from grievance_tracking t"
         " join grievances_view g using (grievance_id) where t.tracking_code = $1",
         code,
     )
-    return None if row is None else _json(row)
+    return None if row is None else json_row(row)
 
 
 async def listing(
@@ -202,7 +195,7 @@ async def listing(
     items = []
     async with db.acquire() as conn:
         for row in found.rows:
-            item = _json(row)
+            item = json_row(row)
             item.update(await _texts(conn, repository, row["grievance_id"]))
             items.append(item)
     return found.answer(items)

@@ -12,7 +12,7 @@ from uuid import UUID
 import asyncpg
 
 from services.aid.domain import PlanNotFound
-from shared.paging import page
+from shared.reads import json_row, page
 
 
 async def list_plans(
@@ -76,7 +76,7 @@ async def list_home_visits(
 ) -> dict[str, Any]:
     filters = {"kelurahan_code = $": kelurahan_code, "status = $": status, "family_id = $": family_id}
     found = await page(pool, "home_visits_view", filters, order_by="flagged_on, flag_id", limit=limit, offset=offset)
-    return found.answer([visit_body(r) for r in found.rows])
+    return found.answer([json_row(r) for r in found.rows])  # each column as it is
 
 
 # -- rendering ----------------------------------------------------------------------------
@@ -155,23 +155,4 @@ def session_body(r: asyncpg.Record, show_private: bool) -> dict[str, Any]:
         "family_ids": [str(f) for f in r["family_ids"]],
         "families": r["families"],
         **({"facilitator": r["facilitator"], "recorded_by": r["recorded_by"]} if show_private else {}),
-    }
-
-
-def visit_body(r: asyncpg.Record) -> dict[str, Any]:
-    """Pseudonymous: ids, the kelurahan, days and weights; the note only for the staff who may list it."""
-    return {
-        "flag_id": str(r["flag_id"]),
-        "plan_id": str(r["plan_id"]) if r["plan_id"] else None,
-        "family_id": str(r["family_id"]),
-        "member_id": str(r["member_id"]),
-        "kelurahan_code": r["kelurahan_code"],
-        "flagged_on": _iso(r["flagged_on"]),
-        "since": _iso(r["since"]),
-        "weight_then_kg": r["weight_then_kg"],
-        "weight_now_kg": r["weight_now_kg"],
-        "status": r["status"],
-        "visited_on": _iso(r["visited_on"]),
-        "note": r["note"],
-        "visited_by": r["visited_by"],
     }

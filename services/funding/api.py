@@ -21,14 +21,15 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from services.funding import family_aid, queries, receipts
-from services.funding.domain import MakePledge, ReceiveContribution, RegisterDonor, SponsorFamily
+from services.funding.domain import Donor, MakePledge, ReceiveContribution, RegisterDonor, SponsorFamily, Sponsorship
 from services.funding.donor_data import normalize_code, verification_code
 from services.funding.handlers import Handlers, own_donor
 from services.funding.queries import DonorStatement, FamilyFunding, TypeTotals
 from shared.auth import Principal
-from shared.deps import Caller, handlers_of, meta, today
+from shared.deps import Caller, handlers_of, meta, run_handler, today
 from shared.errors import Forbidden, NotFound
 from shared.http import problem_responses, run_command
+from shared.repository import Aggregate
 
 handlers = handlers_of(Handlers)
 router = APIRouter(tags=["funding"])
@@ -190,8 +191,7 @@ async def register_donor(body: DonorIn, request: Request, principal: Caller) -> 
 async def make_pledge(donor_id: UUID, body: PledgeIn, request: Request, principal: Caller) -> JSONResponse:
     command = MakePledge(donor_id, uuid4(), body.amount_rp, today(request), body.note, body.pledged_on)
 
-    async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
-        after = await handlers(request).make_pledge(conn, command, principal, meta(request))
+    def answer(after: Aggregate[Donor]) -> tuple[int, dict[str, Any]]:
         return 201, {
             "pledge_id": str(command.pledge_id),
             "donor_id": str(donor_id),
@@ -199,7 +199,7 @@ async def make_pledge(donor_id: UUID, body: PledgeIn, request: Request, principa
             "version": after.version,
         }
 
-    return await run_command(request, principal, execute)
+    return await run_handler(request, principal, handlers(request).make_pledge, command, answer)
 
 
 @router.post(
@@ -217,8 +217,7 @@ async def receive_contribution(
         donor_id, uuid4(), body.amount_rp, body.received_on or day, body.method, body.reference, day
     )
 
-    async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
-        after = await handlers(request).receive_contribution(conn, command, principal, meta(request))
+    def answer(after: Aggregate[Donor]) -> tuple[int, dict[str, Any]]:
         return 201, {
             "contribution_id": str(command.contribution_id),
             "donor_id": str(donor_id),
@@ -227,7 +226,7 @@ async def receive_contribution(
             "version": after.version,
         }
 
-    return await run_command(request, principal, execute)
+    return await run_handler(request, principal, handlers(request).receive_contribution, command, answer)
 
 
 @router.post(
@@ -261,8 +260,8 @@ async def sponsor_family(body: SponsorshipIn, request: Request, principal: Calle
         note=body.note,
     )
 
-    async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
-        donor, _ = await handlers(request).sponsor_family(conn, command, principal, meta(request))
+    def answer(after: tuple[Aggregate[Donor], Aggregate[Sponsorship]]) -> tuple[int, dict[str, Any]]:
+        donor, _ = after
         return 201, {
             "sponsorship_id": str(command.sponsorship_id),
             "donor_id": str(body.donor_id),
@@ -273,7 +272,7 @@ async def sponsor_family(body: SponsorshipIn, request: Request, principal: Calle
             "donor_available_rp": donor.state.available_rp,
         }
 
-    return await run_command(request, principal, execute)
+    return await run_handler(request, principal, handlers(request).sponsor_family, command, answer)
 
 
 # -- reads --------------------------------------------------------------------------------------

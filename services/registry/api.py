@@ -3,11 +3,11 @@ handler runs it in `run_command`'s transaction, the result becomes the response.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
-import asyncpg
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
@@ -18,6 +18,7 @@ from services.registry.domain import (
     AddMember,
     ErasePersonalData,
     ExitFamily,
+    Family,
     NewMember,
     RecordBirth,
     RecordGrowth,
@@ -25,10 +26,10 @@ from services.registry.domain import (
 )
 from services.registry.handlers import Handlers
 from shared.auth import Principal
-from shared.contracts.registry import Position
-from shared.deps import Caller, handlers_of, meta, today
+from shared.contracts.registry import GrowthMeasured, Position
+from shared.deps import Caller, handlers_of, run_handler, today
 from shared.errors import Forbidden, NotFound
-from shared.http import problem_responses, run_command
+from shared.http import problem_responses
 
 handlers = handlers_of(Handlers)
 router = APIRouter(tags=["registry"])
@@ -192,6 +193,15 @@ class FamilyPage(BaseModel):
 # -- plumbing ---------------------------------------------------------------------------------
 
 
+def _status(status: int) -> Callable[[Family], tuple[int, dict[str, Any]]]:
+    """The answer of a command that moved the family's status (FamilyStatusOut), with `status`."""
+
+    def answer(family: Family) -> tuple[int, dict[str, Any]]:
+        return status, {"family_id": str(family.family_id), "status": family.status, "version": family.version}
+
+    return answer
+
+
 # -- commands ---------------------------------------------------------------------------------
 
 
@@ -206,12 +216,7 @@ async def register_family(body: RegisterFamilyIn, request: Request, principal: C
     """Roles: admin; lurah/kader of that kelurahan; census (in its kelurahan when its token names one).
     `registered_on` may be in the past (late entry), back to the programme's start."""
     command = registration(body, uuid4(), today(request), principal.sub)
-
-    async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
-        family = await handlers(request).register_family(conn, command, principal, meta(request))
-        return 201, {"family_id": str(family.family_id), "status": family.status, "version": family.version}
-
-    return await run_command(request, principal, execute)
+    return await run_handler(request, principal, handlers(request).register_family, command, _status(201))
 
 
 @router.post(
@@ -229,11 +234,10 @@ async def add_member(family_id: UUID, body: AddMemberIn, request: Request, princ
         family_id=family_id, today=today(request), added_by=principal.sub, member=member, added_on=body.added_on
     )
 
-    async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
-        family = await handlers(request).change_family(conn, command, principal, meta(request))
+    def answer(family: Family) -> tuple[int, dict[str, Any]]:
         return 201, {"family_id": str(family_id), "member_id": str(member.member_id), "version": family.version}
 
-    return await run_command(request, principal, execute)
+    return await run_handler(request, principal, handlers(request).change_family, command, answer)
 
 
 @router.post(
@@ -251,12 +255,7 @@ async def verify_family(family_id: UUID, body: VerificationIn, request: Request,
         note=body.note,
         decided_on=body.decided_on,
     )
-
-    async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
-        family = await handlers(request).change_family(conn, command, principal, meta(request))
-        return 200, {"family_id": str(family_id), "status": family.status, "version": family.version}
-
-    return await run_command(request, principal, execute)
+    return await run_handler(request, principal, handlers(request).change_family, command, _status(200))
 
 
 @router.post(
@@ -273,12 +272,7 @@ async def exit_family(family_id: UUID, body: ExitIn, request: Request, principal
         reason=body.reason,
         exited_on=body.exited_on,
     )
-
-    async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
-        family = await handlers(request).change_family(conn, command, principal, meta(request))
-        return 200, {"family_id": str(family_id), "status": family.status, "version": family.version}
-
-    return await run_command(request, principal, execute)
+    return await run_handler(request, principal, handlers(request).change_family, command, _status(200))
 
 
 @router.post(
@@ -296,19 +290,17 @@ async def record_growth(
         today=today(request),
         measured_by=principal.sub,
         measurement_id=uuid4(),
-        member_id=body.member_id,
-        measured_on=body.measured_on,
-        weight_kg=body.weight_kg,
-        length_cm=body.length_cm,
-        position=body.position,
+        **body.model_dump(),  # the member, the day and what was measured, as given
     )
 
-    async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
-        family, measured = await handlers(request).record_growth(conn, command, principal, meta(request))
-        body = measured.model_dump(mode="json", exclude={"kelurahan_code", "measured_by"})
-        return 201, {**body, "version": family.version}
+    def answer(done: tuple[Family, GrowthMeasured]) -> tuple[int, dict[str, Any]]:
+        family, measured = done
+        return 201, {
+            **measured.model_dump(mode="json", exclude={"kelurahan_code", "measured_by"}),
+            "version": family.version,
+        }
 
-    return await run_command(request, principal, execute)
+    return await run_handler(request, principal, handlers(request).record_growth, command, answer)
 
 
 @router.post(
@@ -338,8 +330,7 @@ async def record_birth(family_id: UUID, body: BirthIn, request: Request, princip
         baby=baby,
     )
 
-    async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
-        family = await handlers(request).change_family(conn, command, principal, meta(request))
+    def answer(family: Family) -> tuple[int, dict[str, Any]]:
         return 201, {
             "family_id": str(family_id),
             "mother_member_id": str(body.mother_member_id),
@@ -347,7 +338,7 @@ async def record_birth(family_id: UUID, body: BirthIn, request: Request, princip
             "version": family.version,
         }
 
-    return await run_command(request, principal, execute)
+    return await run_handler(request, principal, handlers(request).change_family, command, answer)
 
 
 @router.delete(
@@ -359,11 +350,10 @@ async def record_birth(family_id: UUID, body: BirthIn, request: Request, princip
 async def erase_personal_data(family_id: UUID, request: Request, principal: Caller) -> JSONResponse:
     command = ErasePersonalData(family_id=family_id, today=today(request), erased_by=principal.sub)
 
-    async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
-        family = await handlers(request).erase_personal_data(conn, command, principal, meta(request))
+    def answer(family: Family) -> tuple[int, dict[str, Any]]:
         return 200, {"family_id": str(family_id), "personal_data": "erased", "version": family.version}
 
-    return await run_command(request, principal, execute)
+    return await run_handler(request, principal, handlers(request).erase_personal_data, command, answer)
 
 
 # -- queries ----------------------------------------------------------------------------------

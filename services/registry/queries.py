@@ -10,8 +10,8 @@ from uuid import UUID
 import asyncpg
 
 from shared.crypto import AeadStreamCipher, WrappedKeyCipher
-from shared.paging import Page, page
 from shared.programme import Programme
+from shared.reads import Page, page
 
 
 async def family_row(pool: asyncpg.Pool, family_id: UUID) -> asyncpg.Record | None:

@@ -16,8 +16,6 @@ class RegistrySettings(Settings):
     # GENTING_RISK_RULES: a JSON object, e.g. {"mother_too_young_under_years": 21}; DOMAIN.md's
     # limits by default (sources differ on them).
     risk_rules: RiskRules = Field(default_factory=lambda: RiskRules())
-    # How often the clock step records the children who turned 24 months (ChildAgedOut).
-    clock_interval_seconds: float = Field(default=60.0, gt=0)
 
 
 def load_settings() -> RegistrySettings:

@@ -24,6 +24,7 @@ from shared.contracts.aid import (
 )
 from shared.effective import effective_date_errors
 from shared.errors import Conflict, FieldError, InvalidCommand, NotFound
+from shared.evolving import opened
 from shared.repository import Fact
 
 CATEGORIES: tuple[str, ...] = get_args(GrievanceCategory)
@@ -164,17 +165,7 @@ def evolve(state: Grievance, fact: Fact) -> Grievance:
     state = replace(state, version=state.version + 1)
     match event:
         case GrievanceFiled():
-            return replace(
-                state,
-                grievance_id=event.grievance_id,
-                kelurahan_code=event.kelurahan_code,
-                category=event.category,
-                family_id=event.family_id,
-                plan_id=event.plan_id,
-                status="open",
-                filed_on=event.filed_on,
-                due_on=event.due_on,
-            )
+            return opened(state, event, status="open")
         case GrievanceEscalated():
             return replace(state, status="escalated", escalated_on=event.escalated_on)
         case GrievanceResolved():

@@ -18,6 +18,7 @@ from services.aid.domain.errors import HomeVisitAlreadyDone, HomeVisitNotFound
 from services.aid.domain.notes import VisitNote
 from shared.contracts.aid import HomeVisitDone, HomeVisitFlagged
 from shared.errors import FieldError, InvalidCommand
+from shared.evolving import opened
 from shared.repository import Fact
 
 VisitStatus = Literal["none", "open", "visited"]
@@ -94,16 +95,7 @@ def evolve(state: HomeVisit, fact: Fact) -> HomeVisit:
     state = replace(state, version=state.version + 1)
     match fact.event:
         case HomeVisitFlagged() as e:
-            return replace(
-                state,
-                flag_id=e.flag_id,
-                plan_id=e.plan_id,
-                family_id=e.family_id,
-                kelurahan_code=e.kelurahan_code,
-                member_id=e.member_id,
-                flagged_on=e.flagged_on,
-                status="open",
-            )
+            return opened(state, e, status="open")
         case HomeVisitDone() as e:
             return replace(state, status="visited", visited_on=e.visited_on)
         case _:

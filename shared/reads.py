@@ -1,11 +1,13 @@
-"""One page of a read view, as every listing route answers it: `{items, total, limit, offset}`,
-the items in a stable order and `total` counting every row that matches."""
+"""The read side's common steps: one page of a read view, as every listing route answers it
+(`{items, total, limit, offset}`, in a stable order, `total` counting every row that matches), and
+a row as JSON."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeAlias
+from uuid import UUID
 
 import asyncpg
 
@@ -47,3 +49,11 @@ async def page(
         f"select {columns} {sql} order by {order_by} limit ${n + 1} offset ${n + 2}", *args, limit, offset
     )
     return Page(list(rows), int(total), limit, offset)
+
+
+def json_row(row: asyncpg.Record) -> dict[str, Any]:
+    """The row's columns as JSON values, in the view's order: ids as text, days and times in ISO 8601."""
+    return {
+        k: (str(v) if isinstance(v, UUID) else v.isoformat() if hasattr(v, "isoformat") else v)
+        for k, v in dict(row).items()
+    }
