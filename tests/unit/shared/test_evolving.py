@@ -1,4 +1,5 @@
-"""`opened`: the state a stream's first event gives an empty aggregate."""
+"""`opened`: the state a stream's first event gives an empty aggregate; `carried`: the ids every later
+event of the stream takes from the state."""
 
 from __future__ import annotations
 
@@ -7,13 +8,20 @@ from datetime import date
 
 from pydantic import BaseModel
 
-from shared.evolving import opened
+from shared.evolving import carried, opened
 
 
-class Filed(BaseModel):
+class CaseEvent(BaseModel):
     case_id: int
     filed_on: date
+
+
+class Filed(CaseEvent):
     reason: str  # not the state's: left out
+
+
+class Closed(CaseEvent):
+    closed_on: date
 
 
 @dataclass(frozen=True)
@@ -38,3 +46,11 @@ def test_what_is_given_besides_comes_on_top_and_wins() -> None:
     state = opened(Case(version=1), event, status="open", filed_on=date(2025, 3, 2))
 
     assert state == Case(case_id=7, filed_on=date(2025, 3, 2), status="open", version=1)
+
+
+def test_a_later_event_carries_the_fields_its_stream_base_declares_from_the_state() -> None:
+    state = Case(case_id=7, filed_on=date(2025, 3, 1), status="open", version=1)
+
+    event = Closed(**carried(state, CaseEvent), closed_on=date(2025, 3, 9))
+
+    assert event == Closed(case_id=7, filed_on=date(2025, 3, 1), closed_on=date(2025, 3, 9))
