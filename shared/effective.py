@@ -3,6 +3,7 @@ and `shared.programme.Programme` all apply, so that it is written once."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from typing import TypedDict, Unpack
 
@@ -47,3 +48,10 @@ def known_through(
     if max_entry_delay_days is not None:
         candidates.append(today - timedelta(days=max_entry_delay_days))
     return max(candidates) if candidates else None
+
+
+def latest_date_sql(columns: Mapping[str, Sequence[str]]) -> str:
+    """The query for the latest date in these tables' date columns (`{table: (column, ...)}`): a
+    service's latest effective date among its records, `known_through`'s `recorded_through`."""
+    maxima = ", ".join(f"(select max({c}) from {table})" for table, cs in columns.items() for c in cs)
+    return f"select greatest({maxima})"

@@ -5,8 +5,10 @@ pull batches under its own user's inbox prefix, where no other user may subscrib
 
 from __future__ import annotations
 
+import contextlib
 import os
 import ssl
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import unquote
 
@@ -50,6 +52,17 @@ def admin_url(fallback: str) -> str:
     """GENTING_NATS_ADMIN_URL, for the one-off tools that reset consumers (`genting replay`): a
     service's own user may not delete or create one. Without it, `fallback` (an open server)."""
     return os.environ.get("GENTING_NATS_ADMIN_URL") or fallback
+
+
+@contextlib.asynccontextmanager
+async def admin_jetstream(nats_url: str, name: str) -> AsyncIterator[JetStreamContext]:
+    """JetStream as the admin (`admin_url`), for a one-off tool that reads a stream through a
+    consumer of its own (`genting replay`); the connection is closed when the tool is done."""
+    nc = await connect(admin_url(nats_url), name=name)
+    try:
+        yield nc.jetstream()
+    finally:
+        await nc.close()
 
 
 async def connect(url: str, name: str) -> Client:

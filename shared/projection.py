@@ -125,10 +125,17 @@ ORDER_FREE_EVENTS = frozenset({"PersonalDataErased"})
 
 
 @dataclass
-class RunnerStats:
+class GateCounts:
+    """What the version gate did with the events a projection read, live (the runner) or offline (a
+    replay): applied them, skipped them as applied before, or held them for a missing predecessor."""
+
     applied: int = 0
     duplicates: int = 0
     gaps: int = 0
+
+
+@dataclass
+class RunnerStats(GateCounts):
     dead_lettered: int = 0
     batches: int = 0
     last_seq: int = 0

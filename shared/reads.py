@@ -4,7 +4,7 @@ a row as JSON."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 from uuid import UUID
@@ -57,3 +57,18 @@ def json_row(row: asyncpg.Record) -> dict[str, Any]:
         k: (str(v) if isinstance(v, UUID) else v.isoformat() if hasattr(v, "isoformat") else v)
         for k, v in dict(row).items()
     }
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A read view listed page by page, filtered by equality on its columns, each row rendered."""
+
+    source: str
+    order_by: str
+    render: Callable[[asyncpg.Record], dict[str, Any]] = json_row
+
+    async def __call__(self, db: Db, *, limit: int, offset: int, **equal: object) -> dict[str, Any]:
+        """The page's answer; `equal` names a column and the value it must have (None: any)."""
+        filters = {f"{column} = $": value for column, value in equal.items()}
+        found = await page(db, self.source, filters, order_by=self.order_by, limit=limit, offset=offset)
+        return found.answer([self.render(r) for r in found.rows])

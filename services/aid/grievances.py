@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import partial
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import asyncpg
 import structlog
@@ -30,7 +30,6 @@ from services.aid.domain.grievance import (
 from services.aid.grievance_keys import GrievanceCipher
 from services.aid.schedule import recorded_through
 from shared.auth import Principal
-from shared.clock import now
 from shared.errors import Conflict, Forbidden, NotFound
 from shared.eventstore import Metadata
 from shared.messaging import Envelope
@@ -139,7 +138,7 @@ class Grievances:
             min(today, through),
         )
         for row in due:
-            meta = Metadata(occurred_at=now(), correlation_id=uuid4(), causation_id=uuid4())
+            meta = Metadata.of_clock()
             command = EscalateGrievance(row["grievance_id"], row["due_on"] + timedelta(days=1))
             async with committing(pool) as conn:
                 await self.repository.execute(conn, row["grievance_id"], partial(_decide, command=command), meta)

@@ -12,21 +12,7 @@ from uuid import UUID
 import asyncpg
 
 from services.aid.domain import PlanNotFound
-from shared.reads import json_row, page
-
-
-async def list_plans(
-    pool: asyncpg.Pool,
-    *,
-    family_id: UUID | None,
-    kelurahan_code: str | None,
-    status: str | None,
-    limit: int,
-    offset: int,
-) -> dict[str, Any]:
-    filters = {"family_id = $": family_id, "kelurahan_code = $": kelurahan_code, "status = $": status}
-    found = await page(pool, "plans_view", filters, order_by="opened_on, plan_id", limit=limit, offset=offset)
-    return found.answer([plan_body(r) for r in found.rows])
+from shared.reads import Listing, page
 
 
 async def get_plan(pool: asyncpg.Pool, plan_id: UUID, may_see_private: Callable[[str], bool]) -> dict[str, Any]:
@@ -63,20 +49,6 @@ async def list_sessions(
         pool, "education_sessions_view", filters, order_by="held_on, session_id", limit=limit, offset=offset
     )
     return found.answer([session_body(r, may_see_private(r["kelurahan_code"])) for r in found.rows])
-
-
-async def list_home_visits(
-    pool: asyncpg.Pool,
-    *,
-    kelurahan_code: str | None,
-    status: str | None,
-    family_id: UUID | None,
-    limit: int,
-    offset: int,
-) -> dict[str, Any]:
-    filters = {"kelurahan_code = $": kelurahan_code, "status = $": status, "family_id = $": family_id}
-    found = await page(pool, "home_visits_view", filters, order_by="flagged_on, flag_id", limit=limit, offset=offset)
-    return found.answer([json_row(r) for r in found.rows])  # each column as it is
 
 
 # -- rendering ----------------------------------------------------------------------------
@@ -156,3 +128,9 @@ def session_body(r: asyncpg.Record, show_private: bool) -> dict[str, Any]:
         "families": r["families"],
         **({"facilitator": r["facilitator"], "recorded_by": r["recorded_by"]} if show_private else {}),
     }
+
+
+# -- listings (after the renderers they use) ------------------------------------------------
+
+list_plans = Listing("plans_view", "opened_on, plan_id", plan_body)
+list_home_visits = Listing("home_visits_view", "flagged_on, flag_id")  # each column as it is

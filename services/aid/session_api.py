@@ -21,7 +21,7 @@ from services.aid.api import (
     may_see_private,
 )
 from services.aid.domain import MAX_FACILITATOR, MAX_FAMILIES
-from shared.contracts.aid import EducationTopic
+from shared.contracts.aid import EducationSessionHeld, EducationTopic
 from shared.deps import Caller, meta, today
 from shared.http import problem_responses, run_command
 
@@ -50,13 +50,8 @@ class SessionRecorded(BaseModel):
     families: int
 
 
-class SessionOut(BaseModel):
-    session_id: UUID
-    topic: EducationTopic
-    held_on: date
-    kelurahan_code: str
-    family_ids: list[UUID]
-    families: int
+class SessionOut(EducationSessionHeld):
+    # The session as aid published it, and what stays in aid.
     facilitator: str | None = Field(None, description="admin and the kelurahan's own staff only")
     recorded_by: str | None = Field(None, description="admin and the kelurahan's own staff only")
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Coroutine
 from datetime import date
 from typing import Any
-from uuid import uuid4
 
 import asyncpg
 import structlog
@@ -22,30 +21,24 @@ from fastapi import FastAPI
 
 from services.registry.domain import AgeOutChildren
 from services.registry.handlers import Handlers
-from shared.clock import now
 from shared.contracts.registry import ChildAgedOut
 from shared.effective import known_through
 from shared.eventstore import Metadata
 from shared.outbox import committing
 from shared.periodic import every
+from shared.settings import Settings
 
 log = structlog.get_logger()
 
 
-async def age_out_children(
-    pool: asyncpg.Pool,
-    handlers: Handlers,
-    today: date,
-    max_entry_delay_days: int | None = None,
-    entered_through: date | None = None,
-) -> int:
+async def age_out_children(pool: asyncpg.Pool, handlers: Handlers, today: date, settings: Settings) -> int:
     """One step: each active family with a baduta turning 24 months on or before both `today` and
     the day the registry's records are known complete through (their latest effective date, or
     the entry bound), in its own transaction. Returns how many children aged out. Safe on every
     replica at once: the family's lock and the decision (a child already `other` is left alone)
     record nothing twice."""
     recorded: date | None = await pool.fetchval("select max(recorded_on) from families_view")
-    through = known_through(today, recorded, max_entry_delay_days, entered_through)
+    through = known_through(today, recorded, settings.max_entry_delay_days, settings.entered_through)
     if through is None:
         return 0
     until = min(today, through)
@@ -56,7 +49,7 @@ async def age_out_children(
     )
     aged = 0
     for row in due:
-        meta = Metadata(occurred_at=now(), correlation_id=uuid4(), causation_id=uuid4())
+        meta = Metadata.of_clock()
         async with committing(pool) as conn:
             facts = await handlers.age_out_children(conn, AgeOutChildren(row["family_id"], until), meta)
         aged += sum(1 for f in facts if isinstance(f.event, ChildAgedOut))  # not the eligibility change
@@ -66,17 +59,9 @@ async def age_out_children(
 
 
 async def run_step(app: FastAPI) -> int:
-    """The step with the app's own clock, pool and handlers (tests call this directly)."""
-    settings = app.state.settings
-    return await age_out_children(
-        app.state.pool,
-        app.state.handlers,
-        app.state.clock(),
-        max_entry_delay_days=settings.max_entry_delay_days,
-        entered_through=settings.entered_through,
-    )
+    """The step with the app's own clock, pool, handlers and settings (tests call this directly)."""
+    return await age_out_children(app.state.pool, app.state.handlers, app.state.clock(), app.state.settings)
 
 
 def clock_tasks(app: FastAPI) -> list[Coroutine[Any, Any, None]]:
-    seconds = getattr(app.state.settings, "clock_interval_seconds", 60.0)
-    return [every(seconds, lambda: run_step(app), name="registry_clock")]
+    return [every(app.state.settings.clock_interval_seconds, lambda: run_step(app), name="registry_clock")]

@@ -18,10 +18,10 @@ Every route is a read: no body, no query parameters, so the only problems are 40
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Annotated, Any
 
 import asyncpg
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from services.reporting import dashboard, exports, queries, transparency
@@ -37,6 +37,16 @@ router = APIRouter(tags=["reporting"])
 FULL_VIEW = ("admin", "auditor", "agency")
 AREA_VIEW = ("lurah", "kader")
 OUTCOME_VIEW = (*FULL_VIEW, *AREA_VIEW, "donor")
+
+
+def _plan_scope(caller: Caller) -> str | None:
+    """Which plans a caller lists by kelurahan: all (None) for FULL_VIEW, their own for AREA_VIEW;
+    anyone else is refused (403)."""
+    caller.require(*FULL_VIEW, *AREA_VIEW)
+    return caller.kelurahan if caller.role in AREA_VIEW else None
+
+
+PlanScope = Annotated[str | None, Depends(_plan_scope)]
 NO_CACHE = {"Cache-Control": "no-cache"}
 
 
@@ -145,11 +155,10 @@ async def get_aid(request: Request) -> AidReport:
     summary="Active plans with uncovered days",
     responses=problem_responses(401, 403),
 )
-async def get_plan_gaps(request: Request, caller: Caller) -> list[PlanGap]:
+async def get_plan_gaps(request: Request, kelurahan: PlanScope) -> list[PlanGap]:
     """Admin, auditor, agency: every kelurahan; lurah, kader: their own. Others 403."""
-    caller.require(*FULL_VIEW, *AREA_VIEW)
     async with consistent_read(_pool(request)) as conn:
-        return await queries.plan_gaps(conn, _areas(request), caller.kelurahan if caller.role in AREA_VIEW else None)
+        return await queries.plan_gaps(conn, _areas(request), kelurahan)
 
 
 @router.get(
@@ -158,16 +167,13 @@ async def get_plan_gaps(request: Request, caller: Caller) -> list[PlanGap]:
     summary="Active plans that need a top-up",
     responses=problem_responses(401, 403),
 )
-async def get_underfunded_plans(request: Request, caller: Caller) -> list[UnderfundedPlan]:
+async def get_underfunded_plans(request: Request, kelurahan: PlanScope) -> list[UnderfundedPlan]:
     """Active plans whose remaining budget cannot pay the daily minimum for their uncovered days
     left (`shortfall_rp`, from aid's AidPlanUnderfunded; gone after AidPlanFullyFunded), the
     largest shortfall first. Admin, auditor, agency: every kelurahan; lurah, kader: their own.
     Others 403."""
-    caller.require(*FULL_VIEW, *AREA_VIEW)
     async with consistent_read(_pool(request)) as conn:
-        return await queries.underfunded_plans(
-            conn, _areas(request), caller.kelurahan if caller.role in AREA_VIEW else None
-        )
+        return await queries.underfunded_plans(conn, _areas(request), kelurahan)
 
 
 @router.get(
