@@ -20,7 +20,7 @@ from shared.auth import Principal
 from shared.contracts.aid import DeliveredItem, InterventionKind
 from shared.deps import Caller, handlers_of, meta, run_handler, today
 from shared.errors import FieldError, InvalidCommand
-from shared.http import problem_responses, run_command
+from shared.http import StrictBody, problem_responses, run_command
 
 handlers = handlers_of(Handlers)
 router = APIRouter(tags=["aid"])
@@ -46,9 +46,7 @@ def may_see_private(principal: Principal) -> Callable[[str], bool]:
 # -- bodies -------------------------------------------------------------------------------
 
 
-class ItemIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ItemIn(StrictBody):
     name: StrictStr = Field(
         min_length=1,
         max_length=100,
@@ -60,9 +58,7 @@ class ItemIn(BaseModel):
     unit: StrictStr = Field(min_length=1, max_length=20, examples=["butir"])
 
 
-class DeliveryIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class DeliveryIn(StrictBody):
     period_from: date = Field(
         description="first day the food covers: not before `delivered_on` (food is not eaten on days already "
         "past), else 422 naming `period_from`"
@@ -81,9 +77,7 @@ class DeliveryIn(BaseModel):
     )
 
 
-class ConfirmationIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ConfirmationIn(StrictBody):
     confirmed_on: date | None = Field(
         None,
         description=(
@@ -109,9 +103,7 @@ class ConfirmationIn(BaseModel):
     )
 
 
-class InterventionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class InterventionIn(StrictBody):
     kind: InterventionKind
     description: StrictStr = Field(
         min_length=1, max_length=MAX_DESCRIPTION, description="stays in aid, sealed under the family's key"

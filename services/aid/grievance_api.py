@@ -15,7 +15,7 @@ from uuid import UUID, uuid4
 import asyncpg
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import BaseModel, Field, StrictStr
 
 from services.aid import grievances
 from services.aid.api import KelurahanFilter, Limit, Offset
@@ -32,7 +32,7 @@ from shared.auth import Principal
 from shared.contracts.aid import GrievanceCategory
 from shared.deps import Caller, meta, run_handler, today
 from shared.errors import Forbidden, NotFound
-from shared.http import authenticate, problem, problem_responses, run_command
+from shared.http import StrictBody, authenticate, problem, problem_responses, run_command
 
 router = APIRouter(tags=["grievances"])
 
@@ -79,9 +79,7 @@ def _is_trusted(address: str, trusted: Sequence[IPv4Network | IPv6Network]) -> b
     return any(ip in network for network in trusted)
 
 
-class GrievanceIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class GrievanceIn(StrictBody):
     kelurahan_code: StrictStr = Field(pattern=r"^\d{2}\.\d{2}\.\d{2}\.\d{4}$", examples=["33.75.01.1002"])
     category: GrievanceCategory
     description: StrictStr = Field(max_length=MAX_DESCRIPTION, description="sealed in aid; never on the bus")
@@ -102,9 +100,7 @@ class Tracked(BaseModel):
     resolved_on: date | None
 
 
-class ResolutionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ResolutionIn(StrictBody):
     resolution: StrictStr = Field(max_length=MAX_RESOLUTION, description="the answer; sealed in aid")
     resolved_on: date | None = Field(None, description="default today; not before filing, not in the future")
 

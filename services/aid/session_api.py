@@ -9,7 +9,7 @@ from uuid import UUID, uuid4
 import asyncpg
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import BaseModel, Field, StrictStr
 
 from services.aid import queries
 from services.aid.api import (
@@ -23,14 +23,12 @@ from services.aid.api import (
 from services.aid.domain import MAX_FACILITATOR, MAX_FAMILIES
 from shared.contracts.aid import EducationSessionHeld, EducationTopic
 from shared.deps import Caller, meta, today
-from shared.http import problem_responses, run_command
+from shared.http import StrictBody, problem_responses, run_command
 
 router = APIRouter(tags=["aid"])
 
 
-class SessionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class SessionIn(StrictBody):
     topic: EducationTopic
     held_on: date | None = Field(
         None,

@@ -18,7 +18,7 @@ from uuid import UUID, uuid4
 import asyncpg
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import BaseModel, Field, StrictInt, StrictStr
 
 from services.funding import family_aid, queries, receipts
 from services.funding.domain import Donor, MakePledge, ReceiveContribution, RegisterDonor, SponsorFamily, Sponsorship
@@ -28,7 +28,7 @@ from services.funding.queries import DonorStatement, FamilyFunding, TypeTotals
 from shared.auth import Principal
 from shared.deps import Caller, handlers_of, meta, run_handler, today
 from shared.errors import Forbidden, NotFound
-from shared.http import problem_responses, run_command
+from shared.http import StrictBody, problem_responses, run_command
 from shared.repository import Aggregate
 
 handlers = handlers_of(Handlers)
@@ -47,9 +47,7 @@ NEW_DONOR = problem_responses(400, 401, 403, 409, 413, 422)  # no id to look up:
 READ_ONE = problem_responses(401, 403, 404, 422)
 
 
-class DonorIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class DonorIn(StrictBody):
     name: StrictStr = Field(description="personal data of an individual donor: never published or logged")
     donor_type: StrictStr = Field(
         description="individual | community | bumd | bumn | csr | university | media | "
@@ -63,26 +61,20 @@ class DonorIn(BaseModel):
     )
 
 
-class PledgeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class PledgeIn(StrictBody):
     amount_rp: StrictInt = Field(description=AMOUNT)
     note: StrictStr | None = Field(None, max_length=2000)
     pledged_on: date | None = Field(None, description=EFFECTIVE)
 
 
-class ContributionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ContributionIn(StrictBody):
     amount_rp: StrictInt = Field(description=AMOUNT)
     received_on: date | None = Field(None, description=EFFECTIVE)
     method: StrictStr = Field(description="transfer | cash | in_kind")
     reference: StrictStr = Field(description="bank or receipt reference; unique per donor")
 
 
-class SponsorshipIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class SponsorshipIn(StrictBody):
     donor_id: UUID
     family_id: UUID
     amount_rp: StrictInt = Field(

@@ -29,7 +29,7 @@ from shared.auth import Principal
 from shared.contracts.registry import GrowthMeasured, Position
 from shared.deps import Caller, handlers_of, run_handler, today
 from shared.errors import Forbidden, NotFound
-from shared.http import problem_responses
+from shared.http import StrictBody, problem_responses
 
 handlers = handlers_of(Handlers)
 router = APIRouter(tags=["registry"])
@@ -50,9 +50,7 @@ COMMAND_PROBLEMS = problem_responses(400, 401, 403, 404, 409, 413, 422)
 READ_PROBLEMS = problem_responses(401, 403, 404, 422)
 
 
-class VerificationIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class VerificationIn(StrictBody):
     decision: Literal["approve", "reject"]
     note: StrictStr | None = Field(None, max_length=2000)
     decided_on: date | None = Field(
@@ -63,9 +61,7 @@ class VerificationIn(BaseModel):
     )
 
 
-class GrowthMeasurementIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class GrowthMeasurementIn(StrictBody):
     member_id: UUID = Field(description="a child under five of this family")
     measured_on: date = Field(
         description="the day of the measurement; not in the future, not before the programme's start, the "
@@ -78,9 +74,7 @@ class GrowthMeasurementIn(BaseModel):
     )
 
 
-class ExitIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ExitIn(StrictBody):
     reason: StrictStr = Field(
         description="graduated | moved_away | aged_out | deceased | duplicate | consent_withdrawn"
     )
@@ -95,17 +89,13 @@ class AddMemberIn(MemberIn):
     )
 
 
-class BabyIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class BabyIn(StrictBody):
     name: StrictStr
     nik: StrictStr | None = Field(None, description="16 digits; null while pending")
     sex: StrictStr = Field(description="M | F")
 
 
-class BirthIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class BirthIn(StrictBody):
     mother_member_id: UUID = Field(description="the family's pregnant_mother (or the mother of a twin just recorded)")
     born_on: date = Field(
         description="the day of birth; not in the future, not before the programme's start or the "
