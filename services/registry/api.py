@@ -237,14 +237,8 @@ async def add_member(family_id: UUID, body: AddMemberIn, request: Request, princ
     responses=COMMAND_PROBLEMS,
 )
 async def verify_family(family_id: UUID, body: VerificationIn, request: Request, principal: Caller) -> JSONResponse:
-    command = VerifyFamily(
-        family_id=family_id,
-        today=today(request),
-        decided_by=principal.sub,
-        decision=body.decision,
-        note=body.note,
-        decided_on=body.decided_on,
-    )
+    # The decision, its note and its day, as given.
+    command = VerifyFamily(family_id=family_id, today=today(request), decided_by=principal.sub, **body.model_dump())
     return await run_handler(request, principal, handlers(request).change_family, command, _status(200))
 
 
@@ -255,13 +249,8 @@ async def verify_family(family_id: UUID, body: VerificationIn, request: Request,
     responses=COMMAND_PROBLEMS,
 )
 async def exit_family(family_id: UUID, body: ExitIn, request: Request, principal: Caller) -> JSONResponse:
-    command = ExitFamily(
-        family_id=family_id,
-        today=today(request),
-        exited_by=principal.sub,
-        reason=body.reason,
-        exited_on=body.exited_on,
-    )
+    # The reason and the day, as given.
+    command = ExitFamily(family_id=family_id, today=today(request), exited_by=principal.sub, **body.model_dump())
     return await run_handler(request, principal, handlers(request).change_family, command, _status(200))
 
 
