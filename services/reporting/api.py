@@ -37,6 +37,7 @@ router = APIRouter(tags=["reporting"])
 FULL_VIEW = ("admin", "auditor", "agency")
 AREA_VIEW = ("lurah", "kader")
 OUTCOME_VIEW = (*FULL_VIEW, *AREA_VIEW, "donor")
+NO_CACHE = {"Cache-Control": "no-cache"}
 
 
 def _plan_scope(caller: Caller) -> str | None:
@@ -47,7 +48,6 @@ def _plan_scope(caller: Caller) -> str | None:
 
 
 PlanScope = Annotated[str | None, Depends(_plan_scope)]
-NO_CACHE = {"Cache-Control": "no-cache"}
 
 
 class CSVResponse(Response):
