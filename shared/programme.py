@@ -13,11 +13,11 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Unpack
 from zoneinfo import ZoneInfo
 
 from shared import regions
-from shared.effective import effective_date_errors
+from shared.effective import DependsOn, effective_date_errors
 from shared.errors import FieldError, InvalidCommand
 from shared.regions import Kelurahan
 
@@ -143,36 +143,18 @@ class Programme:
 
     # -- effective dates -----------------------------------------------------------------------
 
-    def check_effective(
-        self,
-        field: str,
-        value: date,
-        today: date,
-        *,
-        not_before: date | None = None,
-        not_before_field: str | None = None,
-    ) -> list[FieldError]:
+    def check_effective(self, field: str, value: date, today: date, **depends: Unpack[DependsOn]) -> list[FieldError]:
         """What is wrong with an effective date, as at most one error naming `field`.
 
         It may not be in the future, nor before the programme's start, nor before the record it
         depends on (`not_before`, e.g. the registration a verification follows, named by
         `not_before_field` in the message). Equal dates are fine: things happen on the same day.
         """
-        return effective_date_errors(
-            field, value, today, self.start, not_before=not_before, not_before_field=not_before_field
-        )
+        return effective_date_errors(field, value, today, self.start, **depends)
 
-    def require_effective(
-        self,
-        field: str,
-        value: date,
-        today: date,
-        *,
-        not_before: date | None = None,
-        not_before_field: str | None = None,
-    ) -> date:
+    def require_effective(self, field: str, value: date, today: date, **depends: Unpack[DependsOn]) -> date:
         """`check_effective`, raising `InvalidCommand` (422) instead; returns the date when it is fine."""
-        errors = self.check_effective(field, value, today, not_before=not_before, not_before_field=not_before_field)
+        errors = self.check_effective(field, value, today, **depends)
         if errors:
             raise InvalidCommand(errors)
         return value

@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     # How long a POST's Idempotency-Key keeps its first response (then the record is deleted).
     idempotency_ttl_days: float = Field(default=7.0, gt=0)
     log_level: str = "info"
+    # How often a service's clock step runs (GENTING_CLOCK_INTERVAL_SECONDS): aid's plan windows and
+    # grievance escalations, funding's release of money held for no plan, the registry's ageing out.
+    clock_interval_seconds: float = Field(default=60.0, gt=0)
     # When set, /metrics is served on this port only (`genting serve` listens on it too), so the
     # API port an Ingress publishes does not expose it; the ServiceMonitor scrapes this one.
     metrics_port: int | None = Field(default=None, gt=0, lt=65536)

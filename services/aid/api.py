@@ -18,9 +18,9 @@ from services.aid.domain import MAX_DESCRIPTION, MAX_PHOTO_REF, Plan, RecordDeli
 from services.aid.handlers import STAFF, Handlers
 from shared.auth import Principal
 from shared.contracts.aid import DeliveredItem, InterventionKind
-from shared.deps import Caller, handlers_of, meta, today
+from shared.deps import Caller, handlers_of, meta, run_handler, today
 from shared.errors import FieldError, InvalidCommand
-from shared.http import problem_responses, run_command
+from shared.http import StrictBody, problem_responses, run_command
 
 handlers = handlers_of(Handlers)
 router = APIRouter(tags=["aid"])
@@ -46,9 +46,7 @@ def may_see_private(principal: Principal) -> Callable[[str], bool]:
 # -- bodies -------------------------------------------------------------------------------
 
 
-class ItemIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ItemIn(StrictBody):
     name: StrictStr = Field(
         min_length=1,
         max_length=100,
@@ -60,9 +58,7 @@ class ItemIn(BaseModel):
     unit: StrictStr = Field(min_length=1, max_length=20, examples=["butir"])
 
 
-class DeliveryIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class DeliveryIn(StrictBody):
     period_from: date = Field(
         description="first day the food covers: not before `delivered_on` (food is not eaten on days already "
         "past), else 422 naming `period_from`"
@@ -88,9 +84,7 @@ class DeliveryIn(BaseModel):
     )
 
 
-class ConfirmationIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ConfirmationIn(StrictBody):
     confirmed_on: date | None = Field(
         None,
         description=(
@@ -116,9 +110,7 @@ class ConfirmationIn(BaseModel):
     )
 
 
-class InterventionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class InterventionIn(StrictBody):
     kind: InterventionKind
     description: StrictStr = Field(
         min_length=1, max_length=MAX_DESCRIPTION, description="stays in aid, sealed under the family's key"
@@ -342,11 +334,10 @@ async def record_delivery(plan_id: UUID, body: DeliveryIn, request: Request, pri
         recorded_by=principal.sub,
     )
 
-    async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
-        after = await handlers(request).record_delivery(conn, command, principal, meta(request))
+    def answer(after: Plan) -> tuple[int, dict[str, Any]]:
         return 201, {"delivery_id": str(command.delivery_id), **_changed(after)}
 
-    return await run_command(request, principal, execute)
+    return await run_handler(request, principal, handlers(request).record_on_plan, command, answer)
 
 
 @router.post(
@@ -424,11 +415,10 @@ async def record_intervention(plan_id: UUID, body: InterventionIn, request: Requ
         source_organisation=body.source_organisation,
     )
 
-    async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
-        await handlers(request).record_intervention(conn, command, principal, meta(request))
+    def answer(_: Plan) -> tuple[int, dict[str, Any]]:
         return 201, {"intervention_id": str(command.intervention_id), "plan_id": str(plan_id)}
 
-    return await run_command(request, principal, execute)
+    return await run_handler(request, principal, handlers(request).record_on_plan, command, answer)
 
 
 # -- queries ------------------------------------------------------------------------------

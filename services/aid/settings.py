@@ -24,7 +24,6 @@ class AidSettings(Settings):
     recording_grace_days: int = Field(default=0, ge=0)
     # How far past the day it was handed over a delivery may cover (README).
     delivery_max_ahead_days: int = Field(default=14, ge=0)
-    clock_interval_seconds: float = Field(default=60.0, gt=0)
     # The proof photos' object store (photo_store.py). With a bucket, an S3-compatible store
     # (MinIO in Compose, any S3 in Kubernetes); else files under GENTING_PHOTO_DIR, or under
     # GENTING_DATA_DIR/photos (what `genting up` sets), or a temporary directory (tests).

@@ -10,6 +10,8 @@ from uuid import UUID
 import asyncpg
 from pydantic import BaseModel, Field
 
+from shared.reads import Page, json_row, page
+
 Db: TypeAlias = asyncpg.Connection | asyncpg.Pool
 
 # -- what the queries answer (the API's response models) ----------------------------------------
@@ -127,13 +129,6 @@ _SPONSORSHIP_COLUMNS = (
 )
 
 
-def _json(row: asyncpg.Record) -> dict[str, Any]:
-    return {
-        k: (str(v) if isinstance(v, UUID) else v.isoformat() if hasattr(v, "isoformat") else v)
-        for k, v in dict(row).items()
-    }
-
-
 async def donor_statement(db: Db, donor_id: UUID) -> dict[str, Any] | None:
     """received = available + allocated; allocated (net of releases) = drawn + remaining."""
     row = await db.fetchrow(
@@ -153,19 +148,19 @@ async def donor_statement(db: Db, donor_id: UUID) -> dict[str, Any] | None:
     )
     if row is None:
         return None
-    statement = _json(row)
+    statement = json_row(row)
     sponsorships = await db.fetch(
         f"select {_SPONSORSHIP_COLUMNS} from sponsorships_view where donor_id = $1"
         " order by sponsored_on, sponsorship_id",
         donor_id,
     )
-    statement["sponsorships"] = [_json(r) for r in sponsorships]
+    statement["sponsorships"] = [json_row(r) for r in sponsorships]
     contributions = await db.fetch(
         "select contribution_id, amount_rp, received_on, method from contributions_view where donor_id = $1"
         " order by received_on, contribution_id",
         donor_id,
     )
-    statement["contributions"] = [_json(r) for r in contributions]
+    statement["contributions"] = [json_row(r) for r in contributions]
     statement["in_kind_interventions_rp"] = await db.fetchval(
         "select coalesce(sum(value_rp), 0)::bigint from donor_in_kind_interventions where donor_id = $1", donor_id
     )
@@ -194,16 +189,16 @@ async def totals_by_type(db: Db) -> list[dict[str, Any]]:
     ]
 
 
-async def donor_page(db: Db, limit: int, offset: int, only: UUID | None = None) -> tuple[int, list[UUID]]:
-    total = await db.fetchval("select count(*) from donors_view where $1::uuid is null or donor_id = $1", only)
-    rows = await db.fetch(
-        "select donor_id from donors_view where $3::uuid is null or donor_id = $3"
-        " order by registered_on, donor_id limit $1 offset $2",
-        limit,
-        offset,
-        only,
+async def donor_page(db: Db, limit: int, offset: int, only: UUID | None = None) -> Page:
+    return await page(
+        db,
+        "donors_view",
+        {"donor_id = $": only},
+        order_by="registered_on, donor_id",
+        limit=limit,
+        offset=offset,
+        columns="donor_id",
     )
-    return int(total), [r["donor_id"] for r in rows]
 
 
 async def family_funding(db: Db, family_id: UUID) -> dict[str, Any] | None:
@@ -215,7 +210,7 @@ async def family_funding(db: Db, family_id: UUID) -> dict[str, Any] | None:
     )
     if status is None and not rows:
         return None
-    sponsorships = [_json(r) for r in rows]
+    sponsorships = [json_row(r) for r in rows]
     return {"family_id": str(family_id), "status": status or "unknown", **sponsorship_totals(sponsorships)}
 
 

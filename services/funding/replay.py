@@ -24,7 +24,7 @@ from services.funding.settings import FundingSettings
 from shared.contracts import aid
 from shared.db import create_pool
 from shared.messaging import Envelope
-from shared.nats_setup import admin_url, connect
+from shared.nats_setup import admin_jetstream
 
 FETCH = 1000
 FAMILY_AID_TABLES = ("family_aid_deliveries", "family_aid_plans")
@@ -99,12 +99,10 @@ async def _aid_plan_envelopes(js: JetStreamContext) -> AsyncIterator[Envelope]:
 async def main() -> None:
     settings = FundingSettings.from_env()
     pool = await create_pool(settings.database_url)
-    # The admin's connection: the rebuild reads aid's stream through a consumer of its own.
-    nc = await connect(admin_url(settings.nats_url), name="genting-funding-replay")
-    try:
-        count = await rebuild(pool, nc.jetstream())
+    try:  # the rebuild reads aid's stream through a consumer of its own
+        async with admin_jetstream(settings.nats_url, "genting-funding-replay") as js:
+            count = await rebuild(pool, js)
     finally:
-        await nc.close()
         await pool.close()
     print(f"funding: read model rebuilt from the event store ({count} events) and the families view from aid's")
 

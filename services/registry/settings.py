@@ -17,8 +17,6 @@ class RegistrySettings(Settings):
     # GENTING_RISK_RULES: a JSON object, e.g. {"mother_too_young_under_years": 21}; DOMAIN.md's
     # limits by default (sources differ on them).
     risk_rules: RiskRules = Field(default_factory=lambda: RiskRules())
-    # How often the clock step records the children who turned 24 months (ChildAgedOut).
-    clock_interval_seconds: float = Field(default=60.0, gt=0)
     # GENTING_PLAN_UNTIL_CHILD_MONTHS: a family's plan runs until its youngest baduta is this many
     # months old (README, "Plan until a child's age"); unset: every plan is GENTING_PLAN_DAYS long.
     # At most 24: a baduta is a target until then.

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, get_args
+from typing import Any, TypedDict, get_args
 
 import asyncpg
 
@@ -184,18 +184,10 @@ async def funding(conn: asyncpg.Connection | asyncpg.Pool, programme: PlanTerms,
         "select kelurahan_code, count(*) as plans, sum(shortfall_rp)::bigint as top_up_rp from plans_view"
         f" where {UNDERFUNDED} group by kelurahan_code order by top_up_rp desc, kelurahan_code"
     )
-    top_ups = []
-    for r in rows_by_kelurahan:
-        a = areas.area(r["kelurahan_code"] or "")
-        top_ups.append(
-            KelurahanTopUps(
-                kelurahan_code=a.code,
-                kelurahan=a.name,
-                kecamatan=a.kecamatan,
-                plans=r["plans"],
-                top_up_rp=r["top_up_rp"],
-            )
-        )
+    top_ups = [
+        KelurahanTopUps(**areas.named(r["kelurahan_code"]), plans=r["plans"], top_up_rp=r["top_up_rp"])
+        for r in rows_by_kelurahan
+    ]
     return FundingReport(
         by_donor_type=by_type,
         funding_gap_rp=gap,
@@ -222,10 +214,7 @@ async def underfunded_plans(
     )
     return [
         UnderfundedPlan(
-            plan_id=str(r["plan_id"]),
-            family_id=str(r["family_id"]),
-            kelurahan_code=r["kelurahan_code"] or "",
-            kelurahan=areas.area(r["kelurahan_code"] or "").name,
+            **_of_plan(r, areas),
             shortfall_rp=r["shortfall_rp"],
             uncovered_days=r["uncovered_days"],
             remaining_rp=r["remaining_rp"],
@@ -335,20 +324,12 @@ async def aid(conn: asyncpg.Connection | asyncpg.Pool, programme_start: date, to
         f" where {ACTIVE_GAPS} group by kelurahan_code"
     )
     by_topic = [
-        TopicSessions(
-            topic=t,
-            sessions=topics[t]["sessions"] if t in topics else 0,
-            families=topics[t]["families"] if t in topics else 0,
-        )
-        for t in _ordered(get_args(EducationTopic), topics)
+        TopicSessions(topic=t, **counts)
+        for t, counts in _every(get_args(EducationTopic), topics, ("sessions", "families"))
     ]
     by_kind = [
-        KindInterventions(
-            kind=k,
-            interventions=kinds[k]["interventions"] if k in kinds else 0,
-            value_rp=kinds[k]["value_rp"] if k in kinds else 0,
-        )
-        for k in _ordered(get_args(InterventionKind), kinds)
+        KindInterventions(kind=k, **counts)
+        for k, counts in _every(get_args(InterventionKind), kinds, ("interventions", "value_rp"))
     ]
     return AidReport(
         **summary,
@@ -387,23 +368,37 @@ async def aid(conn: asyncpg.Connection | asyncpg.Pool, programme_start: date, to
     )
 
 
+class _PlanNamed(TypedDict):
+    plan_id: str
+    family_id: str
+    kelurahan_code: str
+    kelurahan: str
+
+
+def _of_plan(r: asyncpg.Record, areas: Areas) -> _PlanNamed:
+    """The fields a row about one plan starts with (reports._OfPlan), from a plans_view row."""
+    code = r["kelurahan_code"] or ""
+    return _PlanNamed(
+        plan_id=str(r["plan_id"]), family_id=str(r["family_id"]), kelurahan_code=code, kelurahan=areas.area(code).name
+    )
+
+
 def _ordered(known: Sequence[str], found: Any) -> list[str]:
     return list(known) + sorted(set(found) - set(known) - {None})
 
 
+def _every(
+    known: Sequence[str], rows: dict[str, asyncpg.Record], counts: Sequence[str]
+) -> list[tuple[str, dict[str, int]]]:
+    """Each known key (then any other found) with its row's `counts`: zeros where it has no row."""
+    return [(key, {c: rows[key][c] if key in rows else 0 for c in counts}) for key in _ordered(known, rows)]
+
+
 def _gaps_by_kelurahan(rows: Sequence[asyncpg.Record], areas: Areas) -> list[KelurahanGaps]:
-    out = []
-    for r in rows:
-        a = areas.area(r["kelurahan_code"] or "")
-        out.append(
-            KelurahanGaps(
-                kelurahan_code=a.code,
-                kelurahan=a.name,
-                kecamatan=a.kecamatan,
-                plans_with_gaps=r["plans"],
-                gap_days=r["gap_days"] or 0,
-            )
-        )
+    out = [
+        KelurahanGaps(**areas.named(r["kelurahan_code"]), plans_with_gaps=r["plans"], gap_days=r["gap_days"] or 0)
+        for r in rows
+    ]
     # The longest uncovered stretches first: those are the kelurahan to call today.
     return sorted(out, key=lambda g: (-g.gap_days, g.kelurahan_code))
 
@@ -424,10 +419,7 @@ async def plan_gaps(
         periods[d["plan_id"]].append((d["period_from"], d["period_to"]))
     return [
         PlanGap(
-            plan_id=str(r["plan_id"]),
-            family_id=str(r["family_id"]),
-            kelurahan_code=r["kelurahan_code"] or "",
-            kelurahan=areas.area(r["kelurahan_code"] or "").name,
+            **_of_plan(r, areas),
             start_date=r["start_date"],
             end_date=r["end_date"],
             gaps=len(holes(r["start_date"], r["horizon"], periods[r["plan_id"]])),
@@ -513,12 +505,7 @@ async def outcomes(
     by_month = [MonthOutcomes(**dict(r)) for r in await conn.fetch(MONTHLY_SQL, months(programme_start, today))]
     fields = tuple(OutcomeCounts.model_fields)
     by_kelurahan = [
-        KelurahanOutcomes(
-            kelurahan_code=code,
-            kelurahan=areas.area(code).name,
-            kecamatan=areas.area(code).kecamatan,
-            **{f: int(rows[code][f]) if code in rows else 0 for f in fields},
-        )
+        KelurahanOutcomes(**areas.named(code), **{f: int(rows[code][f]) if code in rows else 0 for f in fields})
         for code in areas.ordered(rows)
     ]
     return OutcomesReport(by_kelurahan=by_kelurahan, by_month=by_month, as_of=now(), **_sums(by_kelurahan, fields))

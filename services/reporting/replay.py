@@ -35,7 +35,8 @@ from services.reporting.settings import ReportingSettings
 from services.reporting.tables import MergedChanges
 from shared.db import create_pool
 from shared.messaging import Envelope
-from shared.nats_setup import admin_url, connect
+from shared.nats_setup import admin_jetstream
+from shared.projection import GateCounts
 
 FETCH = 1000
 FLUSH_EVERY = 20_000  # merged changes kept in memory before they are written
@@ -76,11 +77,8 @@ class ReplayGate:
 
 
 @dataclass
-class ReplayStats:
+class ReplayStats(GateCounts):
     read: int = 0
-    applied: int = 0
-    duplicates: int = 0
-    gaps: int = 0
     seconds: float = 0.0
     per_projection: dict[str, int] = field(default_factory=dict)
 
@@ -181,12 +179,10 @@ async def main() -> int:
             file=sys.stderr,
         )
         return 1
-    # The admin's connection: the replay reads each upstream through a consumer of its own.
-    nc = await connect(admin_url(settings.nats_url), name="genting-reporting-replay")
-    try:
-        stats = await rebuild(pool, nc.jetstream())
+    try:  # the replay reads each upstream through a consumer of its own
+        async with admin_jetstream(settings.nats_url, "genting-reporting-replay") as js:
+            stats = await rebuild(pool, js)
     finally:
-        await nc.close()
         await pool.close()
     print(
         f"reporting: read models rebuilt from the streams: {stats.read} events read, {stats.applied} applied,"

@@ -29,10 +29,15 @@ class DonorTypeFunding(FundingTotals):
     donor_type: str
 
 
-class KelurahanTopUps(_Model):
+class _OfKelurahan(_Model):
+    """A row about one kelurahan, named as Areas.named names it."""
+
     kelurahan_code: str
     kelurahan: str
     kecamatan: str
+
+
+class KelurahanTopUps(_OfKelurahan):
     plans: int  # active plans whose remaining budget cannot pay the daily minimum for the days left
     top_up_rp: int  # what they lack together
 
@@ -107,10 +112,7 @@ class WeekDeliveries(_Model):
     distribution_rp: int = Field(default=0, description="what bringing that food cost, beside delivered_rp")
 
 
-class KelurahanGaps(_Model):
-    kelurahan_code: str
-    kelurahan: str
-    kecamatan: str
+class KelurahanGaps(_OfKelurahan):
     plans_with_gaps: int  # active plans with uncovered days
     gap_days: int
 
@@ -166,11 +168,16 @@ class AidReport(_Model):
     )
 
 
-class UnderfundedPlan(_Model):
+class _OfPlan(_Model):
+    """A row about one aid plan, with its family and kelurahan."""
+
     plan_id: str
     family_id: str
     kelurahan_code: str
     kelurahan: str
+
+
+class UnderfundedPlan(_OfPlan):
     shortfall_rp: int  # what the remaining budget lacks for the uncovered days left
     uncovered_days: int | None
     remaining_rp: int | None
@@ -178,11 +185,7 @@ class UnderfundedPlan(_Model):
     end_date: date | None
 
 
-class PlanGap(_Model):
-    plan_id: str
-    family_id: str
-    kelurahan_code: str
-    kelurahan: str
+class PlanGap(_OfPlan):
     start_date: date | None
     end_date: date | None
     gaps: int

@@ -6,23 +6,13 @@ from datetime import date
 from uuid import UUID
 
 from services.funding.domain.rules import rupiah
-from shared.errors import Conflict, FieldError, NotFound
+from shared.errors import AboutOne, Conflict, FieldError, NotFound
 
 
-class DonorNotFound(NotFound):
-    """No donor is registered under this id."""
-
-    def __init__(self, donor_id: UUID) -> None:
-        self.donor_id = donor_id
-        super().__init__(f"Donor {donor_id} is not registered.")
+class DonorNotFound(AboutOne, NotFound, template="Donor {id} is not registered."): ...
 
 
-class DonorAlreadyRegistered(Conflict):
-    """A donor is already registered under this id."""
-
-    def __init__(self, donor_id: UUID) -> None:
-        self.donor_id = donor_id
-        super().__init__(f"Donor {donor_id} is already registered.")
+class DonorAlreadyRegistered(AboutOne, Conflict, template="Donor {id} is already registered."): ...
 
 
 class InsufficientFunds(Conflict):
