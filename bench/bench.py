@@ -37,12 +37,9 @@ import gc
 import json
 import os
 import platform
-import shutil
 import statistics
 import sys
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import nats
@@ -64,9 +61,8 @@ from processes import (  # bench/processes.py: servers, services as processes, C
     CORE_GROUPS,
     CORES,
     REPO,
-    BenchFailure,
     Servers,
-    start_servers,
+    run_with_servers,
 )
 from raw_probes import raw_end_to_end_latency, raw_pg, raw_publish_and_consume
 from report import report
@@ -155,12 +151,9 @@ def main() -> int:
         setattr(args, name, max(EVENTS_PER_STREAM, value - value % EVENTS_PER_STREAM))
 
     configure_logging("bench", "warning")
-    workdir = Path(tempfile.mkdtemp(prefix="genting-bench-"))
     started = time.perf_counter()
-    print(f"starting servers in {workdir} …", flush=True)
-    servers = start_servers(workdir)
-    status = 0
-    try:
+
+    def measure(servers: Servers) -> None:
         results = uvloop.run(run(args, servers))
         table = report(args, results)
         out = {
@@ -180,16 +173,8 @@ def main() -> int:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(out, indent=2, default=str) + "\n")
         print(f"\nwritten {RESULTS.relative_to(REPO)} ({out['wall_seconds']} s)")
-    except BenchFailure as exc:
-        print(f"\nFAILED: {exc}", file=sys.stderr)
-        status = 1
-    finally:
-        with contextlib.suppress(Exception):
-            uvloop.run(servers.drop_databases())
-        for server in reversed(servers.embedded):
-            server.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
-    return status
+
+    return run_with_servers("genting-bench-", measure)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,6 @@ import json
 import os
 import secrets
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -52,7 +51,7 @@ from figures import median, percentile, wait_for  # noqa: E402  bench/figures.py
 from nats.js import JetStreamContext  # noqa: E402
 from nats.js.api import DeliverPolicy  # noqa: E402
 from nats.js.errors import NotFoundError  # noqa: E402
-from processes import BenchFailure, Servers, Service, note, start_servers  # noqa: E402
+from processes import BenchFailure, Servers, Service, note, run_with_servers  # noqa: E402
 from raw_probes import raw_pg  # noqa: E402  bench/raw_probes.py: the raw baseline
 
 from genting import nats_topology  # noqa: E402
@@ -60,7 +59,6 @@ from genting.services import get as service_entry  # noqa: E402
 from genting.services import is_available  # noqa: E402
 from shared.auth import issue_token  # noqa: E402
 from shared.clock import city_clock, now  # noqa: E402
-from shared.contracts.funding import FamilySponsored  # noqa: E402
 from shared.contracts.registry import MemberSummary, Role  # noqa: E402
 from shared.logging import configure_logging  # noqa: E402
 from shared.settings import DEFAULT_CITY  # noqa: E402
@@ -104,18 +102,7 @@ class Upstream(Publisher):
             await self.emit(event)
 
     async def sponsor(self, family_id: uuid.UUID, on: date) -> None:
-        await self.emit(
-            FamilySponsored(
-                sponsorship_id=uuid.uuid4(),
-                donor_id=uuid.uuid4(),
-                donor_type="csr",
-                family_id=family_id,
-                amount_rp=2_700_000,
-                start_date=on,
-                kelurahan_code=MEDONO,
-                sponsored_on=on,
-            )
-        )
+        await self.emit(facts.sponsored(family_id, 2_700_000, on, kelurahan=MEDONO, donor_type="csr"))
 
 
 async def open_plans(aid: Service, token: str, families: list[uuid.UUID], timeout: float = 120) -> list[str]:
@@ -423,11 +410,8 @@ def main() -> int:
     parser.add_argument("--out", type=Path, help="also write the results as JSON here")
     args = parser.parse_args()
     configure_logging("bench", "warning")
-    workdir = Path(tempfile.mkdtemp(prefix="genting-bench-aid-"))
-    print(f"starting servers in {workdir} …", flush=True)
-    servers = start_servers(workdir)
-    status = 0
-    try:
+
+    def measure(servers: Servers) -> None:
         results = uvloop.run(run(args, servers))
         report(args, results)
         if args.out:
@@ -442,15 +426,8 @@ def main() -> int:
                 )
                 + "\n"
             )
-    except BenchFailure as exc:
-        print(f"\nFAILED: {exc}", file=sys.stderr)
-        status = 1
-    finally:
-        with contextlib.suppress(Exception):
-            uvloop.run(servers.drop_databases())
-        for server in reversed(servers.embedded):
-            server.stop()
-    return status
+
+    return run_with_servers("genting-bench-aid-", measure)
 
 
 if __name__ == "__main__":

@@ -4,10 +4,11 @@ measure is held to, medians and percentiles, and waiting for a condition or timi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import statistics
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from typing import Any, TypeVar
 
 from processes import (  # bench/processes.py: servers, services as processes, CPU accounting
     BenchFailure,
@@ -48,6 +49,19 @@ async def wait_for(predicate: Callable[[], bool], timeout: float, what: str, int
         if time.monotonic() > deadline:
             raise BenchFailure(f"{what}: not done within {timeout:g} s")
         await asyncio.sleep(interval)
+
+
+@contextlib.asynccontextmanager
+async def running(coro: Coroutine[Any, Any, Any]) -> AsyncIterator[asyncio.Task[Any]]:
+    """The relay or runner under measure as a task for the length of the block; cancelled, and
+    waited for, when the block ends however it ends."""
+    task = asyncio.create_task(coro)
+    try:
+        yield task
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def timed(label: str, coro: Awaitable[T]) -> T:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import asyncpg
 from corpus import Ev, make_corpus, publish_windowed
 from figures import CLIENTS, EVENTS_PER_STREAM, RAW_FETCH, percentile
+from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import (
@@ -63,6 +64,37 @@ VIEW_UPSERT = (
 )
 
 
+async def raw_consumer(js: JetStreamContext, stream: str, durable: str) -> JetStreamContext.PullSubscription:
+    """A durable pull consumer of the whole stream with explicit acks: what every raw baseline
+    reads with."""
+    await js.add_consumer(
+        stream,
+        ConsumerConfig(
+            durable_name=durable,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_policy=AckPolicy.EXPLICIT,
+            ack_wait=30,
+            max_ack_pending=RAW_FETCH * 5,
+        ),
+    )
+    return await js.pull_subscribe_bind(durable=durable, stream=stream)
+
+
+async def upsert_batch(sub: JetStreamContext.PullSubscription, conn: asyncpg.Connection, upsert: str) -> list[Msg]:
+    """One raw batch: fetch(RAW_FETCH), one executemany of (stream, version, event type) in one
+    transaction, then an ack each. Returns the messages."""
+    msgs = await sub.fetch(RAW_FETCH, timeout=5.0)
+    rows = []
+    for msg in msgs:
+        env = json.loads(msg.data)
+        rows.append((env["stream_id"], env["stream_version"], env["event_type"]))
+    async with conn.transaction():
+        await conn.executemany(upsert, rows)
+    for msg in msgs:
+        await msg.ack()
+    return msgs
+
+
 async def raw_pg(servers: Servers, rep: int, corpus: Sequence[Ev]) -> float:
     """8 connections, each committing one insert per transaction (BEGIN; INSERT; COMMIT)."""
     db = await servers.fresh_db(f"rawpg{rep}")
@@ -109,31 +141,12 @@ async def raw_publish_and_consume(
         await conn.execute(VIEW_DDL.format(table="raw_view"))
         upsert = VIEW_UPSERT.format(table="raw_view")
         await conn.prepare(upsert)
-        await js.add_consumer(
-            stream,
-            ConsumerConfig(
-                durable_name="raw",
-                deliver_policy=DeliverPolicy.ALL,
-                ack_policy=AckPolicy.EXPLICIT,
-                ack_wait=30,
-                max_ack_pending=RAW_FETCH * 5,
-            ),
-        )
-        sub = await js.pull_subscribe_bind(durable="raw", stream=stream)
+        sub = await raw_consumer(js, stream, "raw")
         done = 0
         with measured(servers, "raw_consume"):
             started = time.perf_counter()
             while done < len(corpus):
-                msgs = await sub.fetch(RAW_FETCH, timeout=5.0)
-                rows = []
-                for msg in msgs:
-                    env = json.loads(msg.data)
-                    rows.append((env["stream_id"], env["stream_version"], env["event_type"]))
-                async with conn.transaction():
-                    await conn.executemany(upsert, rows)
-                for msg in msgs:
-                    await msg.ack()
-                done += len(msgs)
+                done += len(await upsert_batch(sub, conn, upsert))
             consume_rate = len(corpus) / (time.perf_counter() - started)
         await sub.unsubscribe()
         applied = await conn.fetchval("select sum(version) from raw_view")
@@ -155,17 +168,7 @@ async def raw_end_to_end_latency(
     reader = await asyncpg.connect(db)
     await reader.execute(RAW_EVENTS_DDL)
     await reader.execute("create table raw_latency (stream_id uuid primary key, applied_at timestamptz not null)")
-    await js.add_consumer(
-        stream,
-        ConsumerConfig(
-            durable_name="rawe2e",
-            deliver_policy=DeliverPolicy.ALL,
-            ack_policy=AckPolicy.EXPLICIT,
-            ack_wait=30,
-            max_ack_pending=RAW_FETCH * 5,
-        ),
-    )
-    sub = await js.pull_subscribe_bind(durable="rawe2e", stream=stream)
+    sub = await raw_consumer(js, stream, "rawe2e")
     total = int(rate * seconds)
     corpus = [ev for ev in make_corpus(total * EVENTS_PER_STREAM) if ev.version == 1][:total]
     writers = await asyncpg.create_pool(db, min_size=CLIENTS, max_size=CLIENTS)
