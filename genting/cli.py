@@ -27,6 +27,12 @@ def _env_int(name: str, default: int) -> int:
     return int(raw) if raw else default
 
 
+def _int_option(parser: argparse.ArgumentParser, flag: str, default: int, help: str | None = None) -> None:
+    """A number option of `up`, whose default GENTING_<FLAG> replaces (--pg-port: GENTING_PG_PORT)."""
+    env = "GENTING_" + flag.removeprefix("--").replace("-", "_").upper()
+    parser.add_argument(flag, type=int, metavar="N", default=_env_int(env, default), help=help)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="genting", description="Run and operate Genting.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -46,40 +52,21 @@ def _parser() -> argparse.ArgumentParser:
         help="families in the demo (default 200); a data dir keeps the demo it first loaded",
     )
     up.add_argument("--data-dir", type=Path, default=default_dir, metavar="DIR")
-    up.add_argument(
-        "--replicas",
-        type=int,
-        default=_env_int("GENTING_REPLICAS", 1),
-        metavar="N",
-        help="processes per service, all answering on the service's one port (default 1)",
-    )
+    _int_option(up, "--replicas", 1, "processes per service, all answering on the service's one port (default 1)")
     up.add_argument(
         "--host", default=os.environ.get("GENTING_HOST", "127.0.0.1"), help="address the services listen on"
     )
-    up.add_argument("--nats-port", type=int, default=_env_int("GENTING_NATS_PORT", 14222))
-    up.add_argument("--pg-port", type=int, default=_env_int("GENTING_PG_PORT", 15432))
-    up.add_argument(
+    _int_option(up, "--nats-port", 14222)
+    _int_option(up, "--pg-port", 15432)
+    _int_option(
+        up,
         "--idp-port",
-        type=int,
-        default=_env_int("GENTING_IDP_PORT", 8009),
-        metavar="N",
-        help="the development OIDC sign-in provider's port (default 8009; origins: GENTING_IDP_ALLOWED_ORIGINS)",
+        8009,
+        "the development OIDC sign-in provider's port (default 8009; origins: GENTING_IDP_ALLOWED_ORIGINS)",
     )
     for service in catalogue.SERVICES:
-        up.add_argument(
-            f"--{service.name}-port",
-            type=int,
-            metavar="N",
-            default=_env_int(f"GENTING_{service.name.upper()}_PORT", service.port),
-        )
-
-    up.add_argument(
-        "--gateway-port",
-        type=int,
-        metavar="N",
-        default=_env_int("GENTING_GATEWAY_PORT", 8000),
-        help="the field app and the APIs under one origin (default 8000)",
-    )
+        _int_option(up, f"--{service.name}-port", service.port)
+    _int_option(up, "--gateway-port", 8000, "the field app and the APIs under one origin (default 8000)")
     gateway = commands.add_parser(
         "gateway",
         help="serve the field app and proxy /api/<service>/ to the services (what the gateway container runs)",
