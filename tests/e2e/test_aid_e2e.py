@@ -16,7 +16,6 @@ from nats.js import JetStreamContext
 
 from services.aid.settings import AidSettings
 from shared.auth import issue_token
-from shared.contracts.funding import FamilySponsored
 from shared.contracts.registry import MemberSummary, Role
 from shared.nats_setup import ensure_stream, owned_stream_config
 from shared.testing import TEST_SIGNING_KEY, bus, facts, wait_until
@@ -49,18 +48,7 @@ class Publisher(bus.Publisher):
             await self.emit(event)
 
     async def sponsor(self, family_id: UUID, amount_rp: int, start: date) -> None:
-        await self.emit(
-            FamilySponsored(
-                sponsorship_id=uuid4(),
-                donor_id=uuid4(),
-                donor_type="csr",
-                family_id=family_id,
-                amount_rp=amount_rp,
-                start_date=start,
-                kelurahan_code=MEDONO,
-                sponsored_on=start,
-            )
-        )
+        await self.emit(facts.sponsored(family_id, amount_rp, start, kelurahan=MEDONO, donor_type="csr"))
 
 
 async def bus_events(js: JetStreamContext) -> list[dict[str, Any]]:

@@ -104,16 +104,7 @@ class Upstream(Publisher):
         kelurahan: str = MEDONO,
         sponsorship_id: UUID | None = None,
     ) -> FamilySponsored:
-        return FamilySponsored(
-            sponsorship_id=sponsorship_id or uuid4(),
-            donor_id=uuid4(),
-            donor_type="individual",
-            family_id=family_id,
-            amount_rp=amount_rp,
-            start_date=start,
-            kelurahan_code=kelurahan,
-            sponsored_on=start,
-        )
+        return facts.sponsored(family_id, amount_rp, start, kelurahan=kelurahan, sponsorship_id=sponsorship_id)
 
     async def sponsor(
         self, family_id: UUID, amount_rp: int = MINIMUM, start: date = TODAY, kelurahan: str = MEDONO

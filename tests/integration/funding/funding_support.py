@@ -27,7 +27,7 @@ from shared.contracts.registry import FamilyEnrolled, FamilyExited
 from shared.messaging import MSG_ID_HEADER, Envelope, stream_name
 from shared.testing import bearer, wait_until
 from shared.testing.bus import envelope_of
-from shared.testing.facts import exit_of, plan_opened
+from shared.testing.facts import enrolled, exit_of, plan_opened
 
 MEDONO = "33.75.01.1002"
 TODAY = date(2025, 7, 1)
@@ -82,14 +82,7 @@ class Upstream:
     # -- the facts funding consumes -------------------------------------------------------------
 
     def enrolled(self, family_id: UUID, on: date = TODAY) -> FamilyEnrolled:
-        return FamilyEnrolled(
-            family_id=family_id,
-            kelurahan_code=MEDONO,
-            kecamatan_code="33.75.01",
-            member_counts={"baduta": 1},
-            risk_factors=["poor"],
-            enrolled_on=on,
-        )
+        return enrolled(family_id, on, kelurahan=MEDONO)
 
     async def enrol(self, family_id: UUID | None = None, on: date = TODAY) -> UUID:
         family_id = family_id or uuid4()
