@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from datetime import date
 from typing import Any
 
-import httpx
 import nats
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
@@ -84,28 +82,3 @@ async def funding_and_reporting(service_process: Any, nats_url: str) -> tuple[An
     for context in ("registry", "aid"):
         await ensure_stream(js, owned_stream_config(context))
     return nc, js, await service_process("funding"), await service_process("reporting")
-
-
-async def new_donor(
-    http: httpx.AsyncClient, headers: dict[str, str], donor_type: str, received_rp: int, on: date
-) -> str:
-    """A donor registered through funding's API, with `received_rp` received on `on` (0: none)."""
-    body = {"name": "Donatur", "donor_type": donor_type, "contact": "0812-0000-1111"}
-    created = await http.post("/donors", json=body, headers=headers)
-    assert created.status_code == 201, created.text
-    donor_id: str = created.json()["donor_id"]
-    if received_rp:
-        gift = {"amount_rp": received_rp, "received_on": on.isoformat(), "method": "transfer", "reference": "BRI-1"}
-        given = await http.post(f"/donors/{donor_id}/contributions", headers=headers, json=gift)
-        assert given.status_code == 201, given.text
-    return donor_id
-
-
-async def sponsor(
-    http: httpx.AsyncClient, headers: dict[str, str], donor_id: str, family: Any, amount_rp: int, on: date
-) -> bool:
-    """True when funding took the sponsorship (201); False on 409 (e.g. the enrolment not heard yet)."""
-    body = {"donor_id": donor_id, "family_id": str(family), "amount_rp": amount_rp, "start_date": on.isoformat()}
-    response = await http.post("/sponsorships", headers=headers, json=body)
-    assert response.status_code in (201, 409), response.text
-    return response.status_code == 201

@@ -17,10 +17,11 @@ from uuid import UUID
 
 import httpx
 import pytest
-from reporting_support import funding_and_reporting, new_donor, publish, sponsor
+from reporting_support import funding_and_reporting, publish
 
 from shared.auth import issue_token
 from shared.testing import TEST_SIGNING_KEY, wait_until
+from shared.testing.funding_http import new_donor, sponsor
 from shared.testing.reporting_examples import Programme
 
 pytestmark = pytest.mark.integration
@@ -39,9 +40,7 @@ async def test_delivered_equals_drawn_plus_unfunded_in_reporting(service_process
     await publish(js, p.published)
     async with httpx.AsyncClient(base_url=funding.url, timeout=10) as http:
         donor = await new_donor(http, ADMIN, "csr", 3_000_000, today)
-        await wait_until(
-            lambda: sponsor(http, ADMIN, donor, full, 2_700_000, today), 30, interval=0.2, message="enrolled"
-        )
+        assert await sponsor(http, ADMIN, donor, full, 2_700_000, today, wait=30)
         assert await sponsor(http, ADMIN, donor, short, 300_000, today)
 
         # Aid: both plans deliver; the short family's 30 days (Rp450,000) exceed its Rp300,000.
@@ -92,9 +91,7 @@ async def test_interventions_reconcile_with_the_donors_statements_and_the_in_kin
             await new_donor(http, ADMIN, "csr", 2_700_000, today),
             await new_donor(http, ADMIN, "community", 0, today),
         ]
-        await wait_until(
-            lambda: sponsor(http, ADMIN, donors[0], family, 2_700_000, today), 30, interval=0.2, message="enrolled"
-        )
+        assert await sponsor(http, ADMIN, donors[0], family, 2_700_000, today, wait=30)
         start = len(p.published)
         plan = p.open_plan(family, on=2)
         p.deliver(plan, first_day=2, days=7, on=2)
