@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID, uuid4
 
+import nats
 from nats.js import JetStreamContext
 from nats.js.api import PubAck
 from nats.js.errors import NotFoundError
@@ -79,6 +80,15 @@ async def stream_messages(js: JetStreamContext, stream: str) -> list[dict[str, A
             {"subject": msg.subject, "msg_id": (msg.headers or {}).get(MSG_ID_HEADER), **json.loads(msg.data or b"{}")}
         )
     return out
+
+
+async def messages_at(nats_url: str, stream: str) -> list[dict[str, Any]]:
+    """`stream_messages` through a connection of its own to the server at `nats_url`."""
+    nc = await nats.connect(nats_url)
+    try:
+        return await stream_messages(nc.jetstream(), stream)
+    finally:
+        await nc.close()
 
 
 async def declare_streams(js: JetStreamContext, *contexts: str) -> JetStreamContext:

@@ -13,7 +13,6 @@ from uuid import UUID, uuid4
 import httpx
 import nats
 import pytest
-from nats.js.api import DeliverPolicy
 
 from shared.auth import issue_token
 from shared.contracts import Event
@@ -24,7 +23,7 @@ from shared.contracts.registry import (
 )
 from shared.nats_setup import ensure_stream, owned_stream_config
 from shared.testing import TEST_SIGNING_KEY, facts, wait_until
-from shared.testing.bus import Publisher
+from shared.testing.bus import Publisher, messages_at
 from shared.testing.funding_http import new_donor, sponsor
 
 pytestmark = pytest.mark.e2e
@@ -81,18 +80,7 @@ def delivery(plan_id: UUID, family_id: UUID, start: int, days: int, value_rp: in
 
 
 async def funding_events(nats_url: str) -> list[dict[str, Any]]:
-    nc = await nats.connect(nats_url)
-    try:
-        js = nc.jetstream()
-        total = (await js.stream_info("GENTING_FUNDING")).state.messages
-        sub = await js.subscribe(
-            "genting.funding.>", stream="GENTING_FUNDING", ordered_consumer=True, deliver_policy=DeliverPolicy.ALL
-        )
-        return [
-            {"subject": m.subject, **json.loads(m.data)} for m in [await sub.next_msg(timeout=5) for _ in range(total)]
-        ]
-    finally:
-        await nc.close()
+    return await messages_at(nats_url, "GENTING_FUNDING")
 
 
 async def test_a_donors_statement_adds_up_after_deliveries_a_crash_and_a_release(
