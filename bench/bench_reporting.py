@@ -47,11 +47,10 @@ from services.reporting.app import MIGRATIONS  # noqa: E402
 from services.reporting.projections import PROJECTIONS  # noqa: E402
 from shared.db import create_pool, migrate  # noqa: E402
 from shared.logging import configure_logging  # noqa: E402
-from shared.messaging import MSG_ID_HEADER  # noqa: E402
 from shared.nats_setup import connect, ensure_stream, owned_stream_config  # noqa: E402
 from shared.projection import ProjectionRunner  # noqa: E402
 from shared.testing import reporting_scenarios as scenarios  # noqa: E402
-from shared.testing.reporting_examples import Published  # noqa: E402
+from shared.testing.reporting_examples import Published, publish  # noqa: E402
 
 RESULTS = REPO / "bench" / "results" / "reporting.json"
 RAW_DDL = "create table raw_view (stream_id uuid primary key, version int not null, event_type text not null)"
@@ -67,19 +66,7 @@ async def load_streams(js: JetStreamContext, corpus: Sequence[Published]) -> Non
         with contextlib.suppress(NotFoundError):
             await js.delete_stream(f"GENTING_{context.upper()}")
         await ensure_stream(js, owned_stream_config(context))
-    for start in range(0, len(corpus), 1000):
-        await asyncio.gather(
-            *(
-                js.publish(
-                    p.subject,
-                    p.envelope.to_bytes(),
-                    stream=p.stream,
-                    timeout=30.0,
-                    headers={MSG_ID_HEADER: str(p.envelope.event_id)},
-                )
-                for p in corpus[start : start + 1000]
-            )
-        )
+    await publish(js, corpus, window=1000, timeout=30.0)
 
 
 async def raw_consume(servers: Servers, js: JetStreamContext, rep: int, total: int) -> float:

@@ -3,7 +3,6 @@ would, waiting until the three consumers have caught up, reading the reporting s
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,9 +11,8 @@ from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
 from services.reporting.projections import PROJECTIONS
-from shared.messaging import MSG_ID_HEADER
 from shared.nats_setup import ensure_stream, owned_stream_config
-from shared.testing import bearer, wait_until
+from shared.testing import bearer, reporting_examples, wait_until
 from shared.testing.bus import declare_streams, stream_messages
 from shared.testing.reporting_examples import Published
 
@@ -31,20 +29,8 @@ async def declare_upstreams(js: JetStreamContext) -> None:
 
 
 async def publish(js: JetStreamContext, items: Sequence[Published], msg_id: str | None = None) -> None:
-    """Pipelined, in order, with Nats-Msg-Id = event id (as the owners' relays publish)."""
-    acks = await asyncio.gather(
-        *(
-            js.publish(
-                p.subject,
-                p.envelope.to_bytes(),
-                stream=p.stream,
-                timeout=10.0,
-                headers={MSG_ID_HEADER: msg_id or str(p.envelope.event_id)},
-            )
-            for p in items
-        )
-    )
-    assert len(acks) == len(items)
+    """All at once, in order (as the owners' relays publish)."""
+    await reporting_examples.publish(js, items, window=max(len(items), 1), msg_id=msg_id)
 
 
 async def caught_up(js: JetStreamContext) -> bool:
