@@ -9,7 +9,6 @@ from datetime import date, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
-import asyncpg
 import httpx
 from fastapi import FastAPI
 from nats.js import JetStreamContext
@@ -26,6 +25,7 @@ from shared.contracts.aid import (
 from shared.contracts.registry import FamilyEnrolled, FamilyExited
 from shared.messaging import MSG_ID_HEADER, Envelope, stream_name
 from shared.testing import bearer, wait_until
+from shared.testing.apps import InProcess
 from shared.testing.bus import envelope_of
 from shared.testing.facts import enrolled, exit_of, plan_opened
 
@@ -147,17 +147,10 @@ class Upstream:
 
 
 @dataclass
-class Funding:
+class Funding(InProcess):
     """The funding app in-process: its HTTP client, the app, and an upstream to publish facts."""
 
-    http: httpx.AsyncClient
-    app: FastAPI
     upstream: Upstream
-
-    @property
-    def pool(self) -> asyncpg.Pool:
-        pool: asyncpg.Pool = self.app.state.pool
-        return pool
 
     async def count(self, table: str) -> int:
         return int(await self.pool.fetchval(f"select count(*) from {table}"))
