@@ -48,12 +48,13 @@ from corpus import Bodies, make_corpus
 from figures import (
     AIMS,
     BENCH_SERVICE,
-    EVENTS_PER_STREAM,
     PROJECTION_BATCH,
     REGISTRY_STREAM,
     RELAY_BATCH,
+    bench_parser,
     median,
     timed,
+    whole_streams,
 )
 from http_floor import http_floor
 from processes import (  # bench/processes.py: servers, services as processes, CPU accounting
@@ -132,24 +133,21 @@ async def run(args: argparse.Namespace, servers: Servers) -> dict[str, Any]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--commands", type=int, default=2000, help="commands per repetition")
-    parser.add_argument("--events", type=int, default=20000, help="events for relay/projection and their raws")
-    parser.add_argument("--raw-rows", type=int, default=6000, help="rows for the raw asyncpg baseline")
+    parser = bench_parser(
+        __doc__ or "",
+        commands=(2000, "commands per repetition"),
+        events=(20000, "events for relay/projection and their raws"),
+        raw_rows=6000,
+    )
     parser.add_argument("--latency-seconds", type=float, default=20.0)
     parser.add_argument("--rate", type=float, default=100.0, help="commands/s in the latency run")
-    parser.add_argument("--reps", type=int, default=3, help="repetitions of each throughput measure")
     parser.add_argument(
         "--http-client",
         choices=("httpx", "sockets"),
         default="httpx",
         help="httpx, or a minimal keep-alive client that leaves the CPU to the server",
     )
-    args = parser.parse_args()
-    for name in ("events", "raw_rows"):
-        value = getattr(args, name)
-        setattr(args, name, max(EVENTS_PER_STREAM, value - value % EVENTS_PER_STREAM))
-
+    args = whole_streams(parser.parse_args())
     configure_logging("bench", "warning")
     started = time.perf_counter()
 

@@ -47,7 +47,7 @@ import nats  # noqa: E402
 import processes  # noqa: E402  bench/processes.py: servers, services as processes
 import uvloop  # noqa: E402
 from corpus import make_corpus  # noqa: E402  bench/corpus.py: the raw baseline's events
-from figures import median, percentile, wait_for  # noqa: E402  bench/figures.py: statistics
+from figures import bench_parser, median, percentile, wait_for  # noqa: E402  bench/figures.py: statistics
 from nats.js import JetStreamContext  # noqa: E402
 from nats.js.api import DeliverPolicy  # noqa: E402
 from nats.js.errors import NotFoundError  # noqa: E402
@@ -398,11 +398,8 @@ def report(args: argparse.Namespace, results: dict[str, Any]) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = bench_parser(__doc__ or "", commands=(2000, "deliveries per repetition"), raw_rows=6000)
     parser.add_argument("--plans", type=int, default=400, help="plans for the throughput runs")
-    parser.add_argument("--commands", type=int, default=2000, help="deliveries per repetition")
-    parser.add_argument("--raw-rows", type=int, default=6000, help="rows for the raw asyncpg baseline")
-    parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--latency-plans", type=int, default=40)
     parser.add_argument("--rate", type=float, default=20.0, help="deliveries/s in the latency run")
     parser.add_argument("--seconds", type=float, default=10.0)

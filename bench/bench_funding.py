@@ -46,13 +46,14 @@ from corpus import make_corpus  # noqa: E402  bench/corpus.py
 from figures import (  # noqa: E402  bench/figures.py
     BENCH_SERVICE,
     CLIENTS,
-    EVENTS_PER_STREAM,
     PROJECTION_BATCH,
     PUBLISH_WINDOW,
+    bench_parser,
     median,
     running,
     timed,
     wait_for,
+    whole_streams,
 )
 from load_generators import http_client  # noqa: E402  bench/load_generators.py
 from nats.js import JetStreamContext  # noqa: E402
@@ -373,14 +374,14 @@ def report(args: argparse.Namespace, results: dict[str, Any]) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--commands", type=int, default=600, help="sponsorships per repetition")
-    parser.add_argument("--events", type=int, default=4000, help="deliveries for the projection and its raw")
-    parser.add_argument("--raw-rows", type=int, default=4000, help="rows for the raw asyncpg baseline")
-    parser.add_argument("--reps", type=int, default=3)
-    args = parser.parse_args()
-    args.events = max(EVENTS_PER_STREAM, args.events - args.events % EVENTS_PER_STREAM)
-    args.raw_rows = max(EVENTS_PER_STREAM, args.raw_rows - args.raw_rows % EVENTS_PER_STREAM)
+    args = whole_streams(
+        bench_parser(
+            __doc__ or "",
+            commands=(600, "sponsorships per repetition"),
+            events=(4000, "deliveries for the projection and its raw"),
+            raw_rows=4000,
+        ).parse_args()
+    )
     configure_logging("bench", "warning")
     return run_with_servers("genting-bench-funding-", lambda servers: report(args, uvloop.run(run(args, servers))))
 
