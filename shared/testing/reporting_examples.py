@@ -192,18 +192,13 @@ class Programme:
         if pledged_rp:
             self.emit(
                 F.PledgeMade(
-                    donor_id=donor,
-                    donor_type=donor_type,
-                    pledge_id=self.new_id(),
-                    amount_rp=pledged_rp,
-                    pledged_on=self.day(on),
+                    **self.whose(donor), pledge_id=self.new_id(), amount_rp=pledged_rp, pledged_on=self.day(on)
                 )
             )
         if received_rp:
             self.emit(
                 F.ContributionReceived(
-                    donor_id=donor,
-                    donor_type=donor_type,
+                    **self.whose(donor),
                     contribution_id=self.new_id(),
                     amount_rp=received_rp,
                     received_on=self.day(on),
@@ -212,14 +207,15 @@ class Programme:
             )
         return donor
 
+    def whose(self, donor: UUID, **ids: UUID) -> dict[str, Any]:
+        """Whose money a funding event names: the donor, its type, and the `ids` given (sponsorship, family)."""
+        return {"donor_id": donor, "donor_type": self.donor_type_of[donor], **ids}
+
     def sponsor(self, donor: UUID, family: UUID, amount_rp: int = MINIMUM_RP, on: int = 2) -> UUID:
         sponsorship = self.new_id()
         self.emit(
             F.FamilySponsored(
-                sponsorship_id=sponsorship,
-                donor_id=donor,
-                donor_type=self.donor_type_of[donor],
-                family_id=family,
+                **self.whose(donor, sponsorship_id=sponsorship, family_id=family),
                 amount_rp=amount_rp,
                 start_date=self.day(on),
                 kelurahan_code=self.kelurahan_of[family],
@@ -241,10 +237,7 @@ class Programme:
     ) -> None:
         self.emit(
             F.SponsorshipDrawn(
-                sponsorship_id=sponsorship,
-                donor_id=donor,
-                donor_type=self.donor_type_of[donor],
-                family_id=family,
+                **self.whose(donor, sponsorship_id=sponsorship, family_id=family),
                 amount_rp=amount_rp,
                 delivery_id=delivery,
                 plan_id=plan,
@@ -265,10 +258,7 @@ class Programme:
     ) -> None:
         self.emit(
             F.SponsorshipReleased(
-                sponsorship_id=sponsorship,
-                donor_id=donor,
-                donor_type=self.donor_type_of[donor],
-                family_id=family,
+                **self.whose(donor, sponsorship_id=sponsorship, family_id=family),
                 amount_rp=amount_rp,
                 reason=reason or ("plan_closed" if plan else "family_exited"),
                 plan_id=plan,
