@@ -95,6 +95,13 @@ async def upsert_batch(sub: JetStreamContext.PullSubscription, conn: asyncpg.Con
     return msgs
 
 
+async def check_view(db: asyncpg.Connection | asyncpg.Pool, table: str, events: int, what: str) -> None:
+    """A view that applied every event holds each stream at its last version: with versions 1..n
+    per stream, its versions add up to the number of events."""
+    if await db.fetchval(f"select sum(version) from {table}") != events:
+        raise BenchFailure(f"{what}: the view does not hold every stream at its last version")
+
+
 async def raw_pg(servers: Servers, rep: int, corpus: Sequence[Ev]) -> float:
     """8 connections, each committing one insert per transaction (BEGIN; INSERT; COMMIT)."""
     db = await servers.fresh_db(f"rawpg{rep}")
@@ -149,9 +156,7 @@ async def raw_publish_and_consume(
                 done += len(await upsert_batch(sub, conn, upsert))
             consume_rate = len(corpus) / (time.perf_counter() - started)
         await sub.unsubscribe()
-        applied = await conn.fetchval("select sum(version) from raw_view")
-        if applied != len(corpus):
-            raise BenchFailure("raw consume: the view does not hold every stream at its last version")
+        await check_view(conn, "raw_view", len(corpus), "raw consume")
     finally:
         await conn.close()
     await delete_stream(js, stream)

@@ -26,7 +26,7 @@ from processes import (  # bench/processes.py: servers, services as processes, C
     note,
     start_service,
 )
-from raw_probes import VIEW_DDL, VIEW_UPSERT
+from raw_probes import VIEW_DDL, VIEW_UPSERT, check_view
 from streams import delete_stream, fresh_stream, producer_stream, stream_messages
 
 from genting import nats_topology
@@ -107,9 +107,7 @@ async def system_projection(servers: Servers, js: JetStreamContext, rep: int, co
         s = runner.stats
         if s.errors or s.gaps or s.dead_lettered or s.applied != len(corpus):
             raise BenchFailure(f"projection: {s}")
-        applied = await pool.fetchval("select sum(version) from bench_view")
-        if applied != len(corpus):
-            raise BenchFailure("projection: the view does not hold every stream at its last version")
+        await check_view(pool, "bench_view", len(corpus), "projection")
     finally:
         await pool.close()
     await delete_stream(js, stream)
