@@ -4,7 +4,9 @@ would, waiting until the three consumers have caught up, reading the reporting s
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date, timedelta
 from typing import Any
+from uuid import UUID
 
 import nats
 from nats.js import JetStreamContext
@@ -14,7 +16,7 @@ from services.reporting.projections import PROJECTIONS
 from shared.nats_setup import ensure_stream, owned_stream_config
 from shared.testing import bearer, reporting_examples, wait_until
 from shared.testing.bus import declare_streams, stream_messages
-from shared.testing.reporting_examples import Published
+from shared.testing.reporting_examples import Programme, Published
 
 UPSTREAMS = ("registry", "funding", "aid")
 
@@ -68,3 +70,14 @@ async def funding_and_reporting(service_process: Any, nats_url: str) -> tuple[An
     for context in ("registry", "aid"):
         await ensure_stream(js, owned_stream_config(context))
     return nc, js, await service_process("funding"), await service_process("reporting")
+
+
+async def enrolled_families(js: JetStreamContext, count: int) -> tuple[Programme, list[UUID]]:
+    """A programme begun ten days ago whose `count` families of Medono were registered on its first
+    day and enrolled on its second, published as the registry would have."""
+    p = Programme(start=date.today() - timedelta(days=10))
+    families = [p.register("33.75.01.1002", on=0) for _ in range(count)]
+    for f in families:
+        p.enroll(f, on=1)
+    await publish(js, p.published)
+    return p, families

@@ -8,40 +8,27 @@ delivery funding draws for, an exit whose plan closes and whose unspent money fu
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import httpx
-import nats
 import pytest
-from reporting_support import publish
+from reporting_support import enrolled_families, funding_and_reporting, publish
 
 from shared.auth import issue_token
-from shared.nats_setup import ensure_stream, owned_stream_config
 from shared.testing import TEST_SIGNING_KEY, wait_until
 from shared.testing.funding_http import new_donor, sponsor
-from shared.testing.reporting_examples import Programme
 
 pytestmark = pytest.mark.integration
 
-MEDONO = "33.75.01.1002"
 ADMIN = {"Authorization": f"Bearer {issue_token(TEST_SIGNING_KEY, role='admin', sub='admin-agree')}"}
 FIELDS = ("received_rp", "allocated_rp", "drawn_rp", "available_rp")
 
 
 async def test_the_city_totals_equal_the_sum_of_the_donors_statements(service_process: Any, nats_url: str) -> None:
-    nc = await nats.connect(nats_url)
-    for context in ("registry", "aid"):  # their owners declare these streams; here the test stands in
-        await ensure_stream(nc.jetstream(), owned_stream_config(context))
-    js = nc.jetstream()
-    funding = await service_process("funding")
-    reporting = await service_process("reporting")
+    nc, js, funding, reporting = await funding_and_reporting(service_process, nats_url)
     today = date.today()
-    p = Programme(start=today - timedelta(days=10))
-    families = [p.register(MEDONO, on=0) for _ in range(2)]
-    for f in families:
-        p.enroll(f, on=1)
-    await publish(js, p.published)
+    p, families = await enrolled_families(js, 2)
     async with httpx.AsyncClient(base_url=funding.url, timeout=10) as http:
         donors = [
             await new_donor(http, ADMIN, "csr", 6_000_000, today),
