@@ -28,26 +28,13 @@ from processes import (  # bench/processes.py: servers, services as processes, C
 )
 from streams import delete_stream, fresh_stream, stream_messages
 
+from shared.db import migrate
 from shared.messaging import MSG_ID_HEADER
 
-RAW_EVENTS_DDL = """
-create table raw_events (
-    global_position bigserial primary key,
-    event_id        uuid        not null unique,
-    stream_type     text        not null,
-    stream_id       uuid        not null,
-    stream_version  integer     not null,
-    event_type      text        not null,
-    schema_version  integer     not null,
-    data            jsonb       not null,
-    sealed          bytea,
-    occurred_at     timestamptz not null,
-    correlation_id  uuid,
-    causation_id    uuid,
-    unique (stream_id, stream_version)
-)"""
+# The raw baselines write the system's own events table (the kernel's migration, raw_db): the
+# same row, without the domain, the outbox or the stream's version check.
 RAW_INSERT = (
-    "insert into raw_events (event_id, stream_type, stream_id, stream_version, event_type, schema_version,"
+    "insert into events (event_id, stream_type, stream_id, stream_version, event_type, schema_version,"
     " data, occurred_at) values ($1, 'family', $2, $3, 'FamilyRegistered', 1, $4::jsonb, now())"
 )
 VIEW_DDL = """
@@ -102,12 +89,18 @@ async def check_view(db: asyncpg.Connection | asyncpg.Pool, table: str, events: 
         raise BenchFailure(f"{what}: the view does not hold every stream at its last version")
 
 
+async def raw_db(servers: Servers, part: str) -> str:
+    """A fresh database with the kernel's tables (the event store's among them)."""
+    db = await servers.fresh_db(part)
+    await migrate(db)
+    return db
+
+
 async def raw_pg(servers: Servers, rep: int, corpus: Sequence[Ev]) -> float:
     """8 connections, each committing one insert per transaction (BEGIN; INSERT; COMMIT)."""
-    db = await servers.fresh_db(f"rawpg{rep}")
+    db = await raw_db(servers, f"rawpg{rep}")
     conns = [await asyncpg.connect(db) for _ in range(CLIENTS)]
     try:
-        await conns[0].execute(RAW_EVENTS_DDL)
         rows = iter([(ev.event_id, ev.stream_id, ev.version, ev.payload.decode()) for ev in corpus])
 
         async def writer(conn: asyncpg.Connection) -> None:
@@ -121,7 +114,7 @@ async def raw_pg(servers: Servers, rep: int, corpus: Sequence[Ev]) -> float:
             started = time.perf_counter()
             await asyncio.gather(*(writer(c) for c in conns))
             elapsed = time.perf_counter() - started
-        count = await conns[0].fetchval("select count(*) from raw_events")
+        count = await conns[0].fetchval("select count(*) from events")
         if count != len(corpus):
             raise BenchFailure(f"raw asyncpg: {count} of {len(corpus)} rows")
         return len(corpus) / elapsed
@@ -169,9 +162,8 @@ async def raw_end_to_end_latency(
     """The raw path at the same fixed rate: insert (autocommit) → publish (ack) → pull → upsert
     commit (clock_timestamp()), one handler; latency from just before the insert to that commit."""
     stream, prefix = await fresh_stream(servers, js, "rawe2e")
-    db = await servers.fresh_db("rawe2e")
+    db = await raw_db(servers, "rawe2e")
     reader = await asyncpg.connect(db)
-    await reader.execute(RAW_EVENTS_DDL)
     await reader.execute("create table raw_latency (stream_id uuid primary key, applied_at timestamptz not null)")
     sub = await raw_consumer(js, stream, "rawe2e")
     total = int(rate * seconds)
