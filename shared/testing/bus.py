@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID, uuid4
@@ -19,6 +20,7 @@ from shared.clock import now
 from shared.contracts.base import Event
 from shared.messaging import MSG_ID_HEADER, Envelope, stream_name
 from shared.nats_setup import ensure_stream, owned_stream_config
+from shared.testing import wait_until
 
 
 def envelope_of(
@@ -89,6 +91,22 @@ async def messages_at(nats_url: str, stream: str) -> list[dict[str, Any]]:
         return await stream_messages(nc.jetstream(), stream)
     finally:
         await nc.close()
+
+
+async def messages_when(
+    source: JetStreamContext | str, stream: str, done: Callable[[list[dict[str, Any]]], bool], timeout: float = 15.0
+) -> list[dict[str, Any]]:
+    """The stream's messages once `done(messages)` holds, read again until then (a relay publishes
+    after its commit); `source` is a JetStream context or a server's URL. TimeoutError after `timeout`."""
+
+    async def read() -> list[dict[str, Any]]:
+        if isinstance(source, str):
+            messages = await messages_at(source, stream)
+        else:
+            messages = await stream_messages(source, stream)
+        return messages if done(messages) else []
+
+    return await wait_until(read, timeout, message=f"the messages expected on {stream}")
 
 
 async def declare_streams(js: JetStreamContext, *contexts: str) -> JetStreamContext:

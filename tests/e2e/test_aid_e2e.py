@@ -140,11 +140,9 @@ async def test_a_family_from_sponsorship_to_a_completed_plan(service_process: An
             [],
         )
 
-    async def all_published() -> list[dict[str, Any]]:
-        events = await bus_events(js)
-        return events if events and events[-1]["event_type"] == "AidPlanClosed" else []
-
-    events = await wait_until(all_published, 20, message="the plan's events on GENTING_AID")
+    events = await bus.messages_when(
+        js, "GENTING_AID", lambda es: bool(es) and es[-1]["event_type"] == "AidPlanClosed", 20
+    )
     assert [e["event_type"] for e in events] == [
         "AidPlanOpened",
         "AidDelivered",

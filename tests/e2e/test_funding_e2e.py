@@ -23,7 +23,7 @@ from shared.contracts.registry import (
 )
 from shared.nats_setup import ensure_stream, owned_stream_config
 from shared.testing import TEST_SIGNING_KEY, facts, wait_until
-from shared.testing.bus import Publisher, messages_at
+from shared.testing.bus import Publisher, messages_when
 from shared.testing.funding_http import new_donor, sponsor
 
 pytestmark = pytest.mark.e2e
@@ -77,10 +77,6 @@ def delivery(plan_id: UUID, family_id: UUID, start: int, days: int, value_rp: in
         value_rp=value_rp,
         delivered_on=START + timedelta(days=start),
     )
-
-
-async def funding_events(nats_url: str) -> list[dict[str, Any]]:
-    return await messages_at(nats_url, "GENTING_FUNDING")
 
 
 async def test_a_donors_statement_adds_up_after_deliveries_a_crash_and_a_release(
@@ -173,11 +169,9 @@ async def test_a_donors_statement_adds_up_after_deliveries_a_crash_and_a_release
             400_000,
         )
 
-    async def all_published() -> list[dict[str, Any]]:
-        events = await funding_events(nats_url)
-        return events if sum(e["event_type"] == "SponsorshipReleased" for e in events) == 2 else []
-
-    events = await wait_until(all_published, 15, message="funding's events on GENTING_FUNDING")
+    events = await messages_when(
+        nats_url, "GENTING_FUNDING", lambda es: sum(e["event_type"] == "SponsorshipReleased" for e in es) == 2
+    )
     kinds = [e["event_type"] for e in events]
     assert kinds.count("SponsorshipDrawn") == 3 and kinds.count("FamilySponsored") == 3
     assert all(e["subject"].endswith(e["event_type"]) and e["subject"].startswith("genting.funding.") for e in events)

@@ -11,7 +11,7 @@ import pytest
 
 from shared.auth import issue_token
 from shared.testing import TEST_SIGNING_KEY, wait_until
-from shared.testing.bus import messages_at
+from shared.testing.bus import messages_at, messages_when
 from shared.testing.registry_examples import family_body
 
 pytestmark = pytest.mark.e2e
@@ -98,9 +98,5 @@ async def test_a_killed_registry_comes_back_with_its_data_and_publishes_everythi
         listing = (await http.get("/families", headers=bearer("admin"), params={"limit": 100})).json()
         assert sorted(i["family_id"] for i in listing["items"]) == sorted(ids)
 
-    async def all_published() -> list[dict[str, Any]]:
-        events = await registry_events(nats_url)
-        return events if len(events) >= len(ids) else []
-
-    events = await wait_until(all_published, 15, message="every registration published")
+    events = await messages_when(nats_url, "GENTING_REGISTRY", lambda es: len(es) >= len(ids))
     assert sorted(e["data"]["family_id"] for e in events) == sorted(ids)  # each exactly once

@@ -11,8 +11,7 @@ from uuid import uuid4
 import pytest
 from funding_support import ADMIN, TODAY, Funding, token
 
-from shared.testing import wait_until
-from shared.testing.bus import messages_at
+from shared.testing.bus import messages_when
 
 pytestmark = pytest.mark.integration
 
@@ -331,11 +330,7 @@ class TestBus:
         await funding.upstream.settled(funding.app)
         assert (await funding.sponsor(donor, family, 2_700_000)).status_code == 201
 
-        async def published() -> list[dict[str, Any]]:
-            events = await messages_at(js_clean, "GENTING_FUNDING")
-            return events if len(events) >= 4 else []
-
-        events = await wait_until(published, 10, message="funding events on GENTING_FUNDING")
+        events = await messages_when(js_clean, "GENTING_FUNDING", lambda es: len(es) >= 4, 10)
         assert [e["event_type"] for e in events] == [
             "DonorRegistered",
             "ContributionReceived",
