@@ -70,7 +70,6 @@ from services.funding.policies import AidPolicy  # noqa: E402
 from services.funding.settings import FundingSettings  # noqa: E402
 from shared.auth import Principal, issue_token  # noqa: E402
 from shared.clock import city_clock, now  # noqa: E402
-from shared.contracts.aid import AidDelivered  # noqa: E402
 from shared.contracts.registry import FamilyEnrolled  # noqa: E402
 from shared.db import create_pool, migrate  # noqa: E402
 from shared.eventstore import Metadata  # noqa: E402
@@ -271,17 +270,7 @@ def deliveries(families: list[uuid.UUID], n: int) -> list[tuple[str, bytes, str]
         for plan_id, family_id in plans:
             if len(out) == n:
                 break
-            event = AidDelivered(
-                plan_id=plan_id,
-                family_id=family_id,
-                kelurahan_code=MEDONO,
-                delivery_id=uuid.uuid4(),
-                period_from=TODAY,
-                period_to=TODAY,
-                days=1,
-                value_rp=15_000,
-                delivered_on=TODAY,
-            )
+            event = facts.delivered(plan_id, family_id, TODAY, 1, 15_000, kelurahan=MEDONO)
             out.append(envelope(event, version))
     return out
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from uuid import UUID, uuid4
 
-from shared.contracts.aid import AidPlanOpened
+from shared.contracts.aid import AidDelivered, AidPlanOpened, DeliveredItem
 from shared.contracts.base import Event
 from shared.contracts.funding import DonorType, FamilySponsored
 from shared.contracts.registry import (
@@ -114,4 +114,30 @@ def plan_opened(
         daily_minimum_rp=DAILY_MINIMUM_RP,
         budget_rp=budget_rp,
         opened_on=start,
+    )
+
+
+def delivered(
+    plan_id: UUID,
+    family_id: UUID,
+    first_day: date,
+    days: int,
+    value_rp: int,
+    *,
+    kelurahan: str = MEDONO,
+    delivery_id: UUID | None = None,
+    items: Sequence[DeliveredItem] = (),
+) -> AidDelivered:
+    """Aid handed over, on `first_day`, food for `days` days from that day, worth `value_rp`."""
+    return AidDelivered(
+        plan_id=plan_id,
+        family_id=family_id,
+        kelurahan_code=kelurahan,
+        delivery_id=delivery_id or uuid4(),
+        period_from=first_day,
+        period_to=first_day + timedelta(days=days - 1),
+        days=days,
+        value_rp=value_rp,
+        delivered_on=first_day,
+        items=list(items),
     )

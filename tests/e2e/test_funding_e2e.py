@@ -66,17 +66,8 @@ class Bus:
 
 
 def delivery(plan_id: UUID, family_id: UUID, start: int, days: int, value_rp: int) -> AidDelivered:
-    return AidDelivered(
-        plan_id=plan_id,
-        family_id=family_id,
-        kelurahan_code=MEDONO,
-        delivery_id=uuid4(),
-        period_from=START + timedelta(days=start),
-        period_to=START + timedelta(days=start + days - 1),
-        days=days,
-        value_rp=value_rp,
-        delivered_on=START + timedelta(days=start),
-    )
+    """Food for `days` days handed over on the programme's day `start`."""
+    return facts.delivered(plan_id, family_id, START + timedelta(days=start), days, value_rp, kelurahan=MEDONO)
 
 
 async def test_a_donors_statement_adds_up_after_deliveries_a_crash_and_a_release(

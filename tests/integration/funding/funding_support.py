@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -24,7 +24,7 @@ from shared.contracts.aid import (
 )
 from shared.contracts.registry import FamilyEnrolled, FamilyExited
 from shared.messaging import MSG_ID_HEADER, Envelope, stream_name
-from shared.testing import bearer, wait_until
+from shared.testing import bearer, facts, wait_until
 from shared.testing.apps import InProcess
 from shared.testing.bus import envelope_of
 from shared.testing.facts import enrolled, exit_of, plan_opened
@@ -98,18 +98,9 @@ class Upstream:
         return plan_opened(plan_id, family_id, TODAY, budget_rp=budget_rp, kelurahan=MEDONO)
 
     def delivered(self, plan_id: UUID, value_rp: int, days: int = 7, delivery_id: UUID | None = None) -> AidDelivered:
-        return AidDelivered(
-            plan_id=plan_id,
-            family_id=self.plans[plan_id],
-            kelurahan_code=MEDONO,
-            delivery_id=delivery_id or uuid4(),
-            period_from=TODAY,
-            period_to=TODAY + timedelta(days=days - 1),
-            days=days,
-            value_rp=value_rp,
-            delivered_on=TODAY,
-            items=[DeliveredItem(name="telur", quantity=30, unit="butir")],
-        )
+        eggs = DeliveredItem(name="telur", quantity=30, unit="butir")
+        family = self.plans[plan_id]
+        return facts.delivered(plan_id, family, TODAY, days, value_rp, delivery_id=delivery_id, items=[eggs])
 
     def completed(self, plan_id: UUID) -> AidPlanCompleted:
         return AidPlanCompleted(
