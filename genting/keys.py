@@ -82,7 +82,7 @@ def service_ciphers(service: str, settings: Settings) -> Ciphers:
 
         assert isinstance(settings, FundingSettings)
         service_handlers = handlers(settings)
-        keys = service_handlers.family_keys
+        keys = service_handlers.family_keys.keys  # sponsorships' notes
         donor_keys = service_handlers.donor_data.keys  # donors' own personal data
         return Ciphers(wrapped=[k for k in (keys, donor_keys) if k is not None])
     if service == "reporting":

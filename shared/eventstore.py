@@ -236,6 +236,51 @@ async def shred_sealed(conn: asyncpg.Connection, stream_types: Sequence[str], fi
     )
 
 
+async def sealed_events(
+    conn: asyncpg.Connection | asyncpg.Pool,
+    stream_ids: Sequence[UUID],
+    event_types: Sequence[str],
+    field: str | None = None,
+    value: str | None = None,
+) -> list[StoredEvent]:
+    """The events of these types in these streams that have a sealed part (and, given `field`,
+    whose public `field` is `value`), each stream in order: a read of private parts that need
+    not fold whole streams (a donor's name and notes, one receipt's reference, a family's notes)."""
+    rows = await conn.fetch(
+        f"select {_COLUMNS} from events where stream_id = any($1::uuid[]) and event_type = any($2::text[])"
+        " and sealed is not null and ($3::text is null or data->>$3 = $4)"
+        " order by stream_id, stream_version",
+        list(stream_ids),
+        list(event_types),
+        field,
+        value,
+    )
+    return [StoredEvent(**dict(r)) for r in rows]
+
+
+async def seal_unsealed(
+    conn: asyncpg.Connection,
+    stream_id: UUID,
+    event_type: str,
+    sealed: bytes,
+    field: str | None = None,
+    value: str | None = None,
+) -> bool:
+    """Gives the stream's `event_type` event (whose public `field` is `value`, given `field`) the
+    sealed part it lacks: private text an older release kept beside the stream, moved in. An
+    event that already has one keeps it. Whether an event took it."""
+    done = await conn.execute(
+        "update events set sealed = $3 where stream_id = $1 and event_type = $2 and sealed is null"
+        " and ($4::text is null or data->>$4 = $5)",
+        stream_id,
+        event_type,
+        sealed,
+        field,
+        value,
+    )
+    return bool(done != "UPDATE 0")
+
+
 async def strip_public_field(
     conn: asyncpg.Connection, stream_type: str, event_type: str, strip: str, field: str, value: str
 ) -> None:

@@ -191,9 +191,7 @@ async def run_command(request: Request, principal: Principal, execute: Execute) 
     """Run a command in one transaction; with an Idempotency-Key, store its response in that same
     transaction so a retry returns the first response and has no second effect."""
     pool: asyncpg.Pool = request.app.state.pool
-    key = request.headers.get(IDEMPOTENCY_HEADER)
-    if key is not None and not 1 <= len(key) <= 200:
-        raise InvalidCommand([_key_error("must be 1 to 200 characters")])
+    key = _idempotency_key(request)
     records = idempotency(request)
     method, path = request.method, request.url.path
     fingerprint = records.fingerprint(method, path, await request.body())
@@ -216,6 +214,35 @@ async def run_command(request: Request, principal: Principal, execute: Execute) 
             assert stored is not None
             return _replayed(stored)
     raise AssertionError("unreachable")
+
+
+async def run_batch(
+    request: Request, principal: Principal, execute: Callable[[asyncpg.Pool], Awaitable[dict[str, Any]]]
+) -> JSONResponse:
+    """A command whose parts each commit on their own (an import's rows), answered 200 with their
+    report. With an Idempotency-Key the report is recorded after the parts, so a retry gets the
+    first report; the parts must be idempotent themselves (a concurrent retry's parts find each
+    one done already), and the first record written wins. The query is part of the request's
+    fingerprint: it may change the answer (an import's `line_offset`)."""
+    pool: asyncpg.Pool = request.app.state.pool
+    key = _idempotency_key(request)
+    records = idempotency(request)
+    method, path = request.method, request.url.path
+    fingerprint = records.fingerprint(method, f"{path}?{request.url.query}", await request.body())
+    if key and (stored := await records.stored(pool, principal.sub, method, path, key, fingerprint)):
+        return _replayed(stored)
+    body = await execute(pool)
+    if key:
+        async with pool.acquire() as conn:
+            await records.record(conn, principal.sub, method, path, key, fingerprint, 200, body)
+    return JSONResponse(body)
+
+
+def _idempotency_key(request: Request) -> str | None:
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    if key is not None and not 1 <= len(key) <= 200:
+        raise InvalidCommand([_key_error("must be 1 to 200 characters")])
+    return key
 
 
 def _replayed(stored: StoredResponse) -> JSONResponse:

@@ -229,7 +229,6 @@ async def list_grievances(
 async def resolve_grievance(
     grievance_id: UUID, body: ResolutionIn, request: Request, principal: Caller
 ) -> JSONResponse:
-    principal.require("admin", "lurah")
     day = today(request)
     command = ResolveGrievance(grievance_id, body.resolution, body.resolved_on or day, day, principal.sub)
 
@@ -255,10 +254,8 @@ async def resolve_grievance(
     responses=problem_responses(401, 403, 404, 409),
 )
 async def erase_grievance(grievance_id: UUID, request: Request, principal: Caller) -> JSONResponse:
-    principal.require("admin")
-
     async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
-        await _service(request).erase(conn, grievance_id)
+        await _service(request).erase(conn, grievance_id, principal)
         return 200, {"grievance_id": str(grievance_id), "personal_data": "erased"}
 
     return await run_command(request, principal, execute)

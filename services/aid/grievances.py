@@ -100,6 +100,9 @@ class Grievances:
     async def resolve(
         self, conn: asyncpg.Connection, cmd: ResolveGrievance, actor: Principal, meta: Metadata
     ) -> Grievance:
+        """The lurah of the grievance's kelurahan, or admin: the role is asked before anything is
+        looked up, so another caller learns nothing about the grievance (not even that it exists)."""
+        actor.require("admin", "lurah")
         loaded = await self.repository.load(conn, cmd.grievance_id, private=False, lock=True)
         if loaded.state.grievance_id is None:
             raise NotFound(f"Grievance {cmd.grievance_id} is not filed.")
@@ -109,9 +112,11 @@ class Grievances:
         after = await self.repository.save(conn, loaded, decide(loaded.state, cmd), meta)
         return after.state
 
-    async def erase(self, conn: asyncpg.Connection, grievance_id: UUID) -> None:
+    async def erase(self, conn: asyncpg.Connection, grievance_id: UUID, actor: Principal) -> None:
         """Erase the personal data of a grievance naming no family (one naming a family is erased
-        with the family, by the registry). Status, dates and category stay: the counts do not move."""
+        with the family, by the registry). Status, dates and category stay: the counts do not move.
+        Admin only, asked before the grievance is looked up."""
+        actor.require("admin")
         found = await conn.fetchrow(
             "select family_id from grievance_tracking where grievance_id = $1 for update", grievance_id
         )

@@ -2,15 +2,17 @@
 facts. Routes, policies (reactions to registry and funding) and the clock step all come here.
 
 Each method works in the caller's transaction: the repository loads the aggregate (locked on its
-view row where it has one), the pure `decide` runs, and the facts are appended with the expected
-version together with their sealed private parts, the outbox and the inline views."""
+view row where it has one), the pure `decide` runs (domain/plan.py for a plan), and the facts are
+appended with the expected version together with their sealed private parts, the outbox and the
+inline views (views.py: `plan_view` for a plan)."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
-from uuid import UUID, uuid4
+from uuid import UUID, uuid4, uuid5
 
 import asyncpg
 
@@ -37,14 +39,25 @@ from services.aid.domain import (
 )
 from services.aid.domain.commands import PlanCommand
 from services.aid.family_keys import FamilyKeyCipher
-from services.aid.photo_store import PhotoStore
+from services.aid.photo_store import MAX_PHOTO_BYTES, PhotoStore, sniff
 from shared.auth import Principal, require_acts_in
-from shared.errors import FieldError, InvalidCommand
+from shared.errors import Conflict, FieldError, InvalidCommand, NotFound
 from shared.eventstore import Metadata
 from shared.repository import Fact, Repository
 
 # Who acts for the programme in a kelurahan: the only roles that record, each in its own kelurahan.
 STAFF = ("admin", "lurah", "kader")
+# A photo uploaded again with the same Idempotency-Key gets the same id (store_photo).
+_PHOTO_IDS = UUID("8a0f3f52-59a4-4c3e-9d0b-3c1f4d6a2b71")
+IDEMPOTENCY_KEY_FIELD = "header.Idempotency-Key"
+
+
+@dataclass(frozen=True)
+class StoredPhoto:
+    photo_id: UUID
+    content_type: str
+    size_bytes: int
+    replayed: bool  # the same photo, stored before under the same key (or with no key)
 
 
 @dataclass
@@ -167,6 +180,59 @@ class Handlers:
 
         after, _ = await self.visits.execute(conn, command.flag_id, decide, meta)
         return after.state
+
+    async def store_photo(
+        self, conn: asyncpg.Connection, delivery_id: UUID, data: bytes, key: str | None, actor: Principal
+    ) -> StoredPhoto:
+        """The proof photo of a delivery, from the staff of its kelurahan: the role is asked before
+        the bytes or the delivery are looked at. Not in a transaction: the bytes go to the object
+        store first, then the row, so a row always has its photo; a crash in between leaves an
+        object nobody references, never a reference to nothing."""
+        actor.require(*STAFF)
+        if len(data) > MAX_PHOTO_BYTES:
+            raise InvalidCommand([FieldError("photo", f"may be at most {MAX_PHOTO_BYTES} bytes")])
+        content_type = sniff(data)
+        if content_type is None:
+            raise InvalidCommand([FieldError("photo", "must be a JPEG, PNG or WebP image")])
+        delivery = await conn.fetchrow(
+            "select family_id, kelurahan_code from deliveries_view where delivery_id = $1", delivery_id
+        )
+        if delivery is None:
+            raise NotFound(f"no delivery {delivery_id}")
+        require_acts_in(actor, delivery["kelurahan_code"])
+        if await conn.fetchval(
+            "select exists (select 1 from erased_families where family_id = $1)", delivery["family_id"]
+        ):
+            raise Conflict("the family's personal data was erased: no photo is kept for it")
+        # Idempotency here is by the photo's id, not the stored-response table run_command uses: a
+        # browser builds a new multipart boundary on every retry, so the same photo never arrives as
+        # the same body. The id is derived from the caller, the delivery and the key; the bytes'
+        # hash tells a true retry from a key reused for another photo.
+        if key is not None and not 1 <= len(key) <= 200:
+            raise InvalidCommand([FieldError(IDEMPOTENCY_KEY_FIELD, "must be 1 to 200 characters")])
+        digest = hashlib.sha256(data).hexdigest()
+        seed = f"{actor.sub}\n{delivery_id}\n{key}" if key else f"{delivery_id}\n{digest}"
+        photo_id = uuid5(_PHOTO_IDS, seed)
+        existing = await conn.fetchrow("select sha256 from delivery_photos where photo_id = $1", photo_id)
+        if existing is not None and existing["sha256"] != digest:
+            raise InvalidCommand([FieldError(IDEMPOTENCY_KEY_FIELD, "was already used for another photo")])
+        if existing is not None:
+            return StoredPhoto(photo_id, content_type, len(data), replayed=True)
+        assert self.photos is not None, "the aid app always has a photo store (app.py)"
+        await self.photos.put(photo_id, data, content_type)
+        await conn.execute(
+            "insert into delivery_photos (photo_id, delivery_id, family_id, kelurahan_code, content_type, size_bytes,"
+            " sha256, uploaded_by) values ($1, $2, $3, $4, $5, $6, $7, $8) on conflict (photo_id) do nothing",
+            photo_id,
+            delivery_id,
+            delivery["family_id"],
+            delivery["kelurahan_code"],
+            content_type,
+            len(data),
+            digest,
+            actor.sub,
+        )
+        return StoredPhoto(photo_id, content_type, len(data), replayed=False)
 
     # -- the process manager's (policies) and the clock's ------------------------------------------
 

@@ -4,24 +4,22 @@ store (photo_store.py); only `photo_id` ever leaves aid in an event (the confirm
 
 from __future__ import annotations
 
-import hashlib
 from typing import Annotated
-from uuid import UUID, uuid5
+from uuid import UUID
 
 from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
+from services.aid.api import handlers
 from services.aid.handlers import STAFF
-from services.aid.photo_store import MAX_PHOTO_BYTES, PhotoStore, sniff
+from services.aid.photo_store import MAX_PHOTO_BYTES, PhotoStore
 from shared.auth import require_acts_in
 from shared.deps import Caller
-from shared.errors import Conflict, FieldError, InvalidCommand, NotFound
+from shared.errors import NotFound
 from shared.http import IDEMPOTENCY_HEADER, problem_responses
 
 router = APIRouter(tags=["photos"])
-# A photo uploaded again with the same Idempotency-Key gets the same id (below).
-_PHOTO_IDS = UUID("8a0f3f52-59a4-4c3e-9d0b-3c1f4d6a2b71")
 
 
 class PhotoStored(BaseModel):
@@ -54,59 +52,18 @@ async def upload_photo(
     principal: Caller,
     photo: Annotated[UploadFile, File(description="the photo, shrunk by the phone; its bytes decide its type")],
 ) -> JSONResponse:
-    principal.require(*STAFF)
-    data = await photo.read(MAX_PHOTO_BYTES + 1)
-    if len(data) > MAX_PHOTO_BYTES:
-        raise InvalidCommand([FieldError("photo", f"may be at most {MAX_PHOTO_BYTES} bytes")])
-    content_type = sniff(data)
-    if content_type is None:
-        raise InvalidCommand([FieldError("photo", "must be a JPEG, PNG or WebP image")])
-    pool = request.app.state.pool
-    delivery = await pool.fetchrow(
-        "select family_id, kelurahan_code from deliveries_view where delivery_id = $1", delivery_id
-    )
-    if delivery is None:
-        raise NotFound(f"no delivery {delivery_id}")
-    require_acts_in(principal, delivery["kelurahan_code"])
-    if await pool.fetchval("select exists (select 1 from erased_families where family_id = $1)", delivery["family_id"]):
-        raise Conflict("the family's personal data was erased: no photo is kept for it")
-    # Idempotency here is by the photo's id, not the stored-response table run_command uses: a
-    # browser builds a new multipart boundary on every retry, so the same photo never arrives as
-    # the same body. The id is derived from the caller, the delivery and the key; the bytes'
-    # hash tells a true retry from a key reused for another photo.
-    key = request.headers.get(IDEMPOTENCY_HEADER)
-    if key is not None and not 1 <= len(key) <= 200:
-        raise InvalidCommand([FieldError(f"header.{IDEMPOTENCY_HEADER}", "must be 1 to 200 characters")])
-    digest = hashlib.sha256(data).hexdigest()
-    seed = f"{principal.sub}\n{delivery_id}\n{key}" if key else f"{delivery_id}\n{digest}"
-    photo_id = uuid5(_PHOTO_IDS, seed)
-    existing = await pool.fetchrow("select sha256, content_type from delivery_photos where photo_id = $1", photo_id)
-    if existing is not None and existing["sha256"] != digest:
-        raise InvalidCommand([FieldError(f"header.{IDEMPOTENCY_HEADER}", "was already used for another photo")])
+    data = await photo.read(MAX_PHOTO_BYTES + 1)  # one byte more than allowed: the handler refuses it
+    async with request.app.state.pool.acquire() as conn:
+        stored = await handlers(request).store_photo(
+            conn, delivery_id, data, request.headers.get(IDEMPOTENCY_HEADER), principal
+        )
     answer = {
-        "photo_id": str(photo_id),
+        "photo_id": str(stored.photo_id),
         "delivery_id": str(delivery_id),
-        "content_type": content_type,
-        "size_bytes": len(data),
+        "content_type": stored.content_type,
+        "size_bytes": stored.size_bytes,
     }
-    if existing is not None:
-        return JSONResponse(answer, status_code=201, headers={"Idempotent-Replayed": "true"})
-    # The bytes first, then the row: a row always has its photo. A crash in between leaves an
-    # object nobody references, never a reference to nothing.
-    await store(request).put(photo_id, data, content_type)
-    await pool.execute(
-        "insert into delivery_photos (photo_id, delivery_id, family_id, kelurahan_code, content_type, size_bytes,"
-        " sha256, uploaded_by) values ($1, $2, $3, $4, $5, $6, $7, $8) on conflict (photo_id) do nothing",
-        photo_id,
-        delivery_id,
-        delivery["family_id"],
-        delivery["kelurahan_code"],
-        content_type,
-        len(data),
-        digest,
-        principal.sub,
-    )
-    return JSONResponse(answer, status_code=201)
+    return JSONResponse(answer, status_code=201, headers={"Idempotent-Replayed": "true"} if stored.replayed else None)
 
 
 @router.get(

@@ -1,7 +1,10 @@
 """Aid's read model: plans_view, deliveries_view, interventions_view, education_sessions_view and
 home_visits_view, written by the repositories' inline views in the transaction that records the
 facts (app.py configures them), and by `replay` when it refolds the event store. Idempotent:
-replays and retries write the same rows."""
+replays and retries write the same rows.
+
+The facts themselves leave in the same transaction by the kernel's outbox (shared/outbox.py) for
+NATS; other services build their own tables from them (reporting: services/reporting/projections.py)."""
 
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
-from services.funding import family_aid, queries, receipts
+from services.funding import family_aid, family_notes, queries, receipts
 from services.funding.domain import MakePledge, ReceiveContribution, RegisterDonor, SponsorFamily
 from services.funding.donor_data import normalize_code, verification_code
 from services.funding.handlers import Handlers, own_donor
@@ -49,7 +49,10 @@ READ_ONE = problem_responses(401, 403, 404, 422)
 class DonorIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: StrictStr = Field(description="personal data of an individual donor: never published or logged")
+    name: StrictStr = Field(
+        description="personal data of an individual donor: sealed in the event store under the donor's own key "
+        "(with `contact` and `public_name_consent`), never published or logged; 422 without a data key"
+    )
     donor_type: StrictStr = Field(
         description="individual | community | bumd | bumn | csr | university | media | "
         "other; never a government budget (APBD/APBN)"
@@ -66,7 +69,12 @@ class PledgeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     amount_rp: StrictInt = Field(description=AMOUNT)
-    note: StrictStr | None = Field(None, max_length=2000)
+    note: StrictStr | None = Field(
+        None,
+        max_length=2000,
+        description="free text, sealed under the donor's own key (never published); shown in the donor's "
+        "statement as `pledge_notes`; 409 once the donor's personal data was erased",
+    )
     pledged_on: date | None = Field(None, description=EFFECTIVE)
 
 
@@ -76,7 +84,10 @@ class ContributionIn(BaseModel):
     amount_rp: StrictInt = Field(description=AMOUNT)
     received_on: date | None = Field(None, description=EFFECTIVE)
     method: StrictStr = Field(description="transfer | cash | in_kind")
-    reference: StrictStr = Field(description="bank or receipt reference; unique per donor")
+    reference: StrictStr = Field(
+        description="bank or receipt reference; unique per donor; sealed under the donor's own key (never "
+        "published) and printed on the receipt; 409 once the donor's personal data was erased"
+    )
 
 
 class SponsorshipIn(BaseModel):
@@ -292,6 +303,8 @@ async def _statement(request: Request, principal: Principal, donor_id: UUID) -> 
 @router.get(
     "/donors/{donor_id}",
     summary="A donor's statement: received, allocated, drawn, available",
+    description="`name`, `contact` and `pledge_notes` (opened from the donor's sealed private parts) only for "
+    "an admin, a treasurer and the donor itself; null and empty once the donor's personal data was erased.",
     response_model=DonorStatement,
     response_model_exclude_unset=True,
     responses=READ_ONE,
@@ -354,7 +367,7 @@ async def family_funding(family_id: UUID, request: Request, principal: Caller) -
     if funding is None:
         raise NotFound(f"Family {family_id} is not known to funding.")
     if principal.role == "admin":
-        notes = await queries.sponsorship_notes(request.app.state.pool, request.app.state.family_keys, family_id)
+        notes = await family_notes.notes(request.app.state.pool, handlers(request).sponsorships, family_id)
         for line in funding["sponsorships"]:
             if line["sponsorship_id"] in notes:
                 line["note"] = notes[line["sponsorship_id"]]
@@ -505,9 +518,10 @@ async def public_names(request: Request) -> list[dict[str, str]]:
 @router.delete(
     "/donors/{donor_id}/personal-data",
     summary="Erase a donor's personal data (admin); its money stays accounted",
-    description="The donor's key is destroyed with its sealed name, contact, pledge notes and bank "
-    "references; a tombstone keeps anything personal from being kept for it again. Statements, "
-    "totals and sponsorships are unchanged. Repeating it is harmless.",
+    description="The donor's key is destroyed and its events' sealed parts (name, contact, pledge notes, "
+    "bank references) are cleared; a tombstone keeps anything personal from being kept for it again: "
+    "a later contribution, or a pledge with a note, is 409. Statements (name, contact null, no pledge "
+    "notes), totals and sponsorships are unchanged. Repeating it is harmless.",
     responses=problem_responses(401, 403, 404),
 )
 async def erase_donor(donor_id: UUID, request: Request, principal: Caller) -> JSONResponse:

@@ -1,6 +1,9 @@
 """Composition root of funding: settings, the clock, the two repositories (configured with the
-read model as their inline view), the handlers, the policies that react to registry and aid, the
-routes and the ledger's metrics. All wiring is here; the modules it wires know nothing of each other's setup."""
+read model as their inline view, and with the ciphers of their private parts: a donor's name and
+contact, pledge notes and bank references under a key per donor, a sponsorship's note under its
+family's key), the handlers, the policies that react to registry and aid, the routes and the
+ledger's metrics. All wiring is here; the modules it wires know nothing of each other's setup.
+At start-up, private text older releases kept beside the streams is moved into the events."""
 
 from __future__ import annotations
 
@@ -15,7 +18,9 @@ from prometheus_client.registry import Collector
 from services.funding import views
 from services.funding.api import router
 from services.funding.domain import Donor, Sponsorship, donor, sponsorship
-from services.funding.donor_data import DONOR_KEY_PURPOSE, RECEIPT_CODE_PURPOSE, DonorData
+from services.funding.domain.private import PRIVATE_PARTS, SPONSORSHIP_PRIVATE_PARTS
+from services.funding.donor_data import DONOR_KEY_PURPOSE, RECEIPT_CODE_PURPOSE, DonorData, DonorKeyCipher
+from services.funding.family_notes import FamilyNoteCipher, move_side_notes
 from services.funding.handlers import Handlers, LedgerStats
 from services.funding.policies import policies
 from services.funding.schedule import clock_tasks
@@ -45,11 +50,29 @@ def _evolve_sponsorship(state: Sponsorship, fact: Fact) -> Sponsorship:
     return sponsorship.evolve(state, cast(SponsorshipStreamEvent, fact.event))
 
 
-def repositories() -> tuple[Repository[Donor], Repository[Sponsorship]]:
-    """Funding's two aggregates. No private parts (a donor's name and contact are kept in
-    donor_sealed under a key per donor, beside the stream), so no cipher; the read model is updated inline."""
-    donors = Repository("donor", CATALOG, Donor, _evolve_donor, views=[views.inline_view])
-    sponsorships = Repository("sponsorship", CATALOG, Sponsorship, _evolve_sponsorship, views=[views.inline_view])
+def repositories(
+    donor_keys: DonorKeyCipher | None = None, family_keys: FamilyNoteCipher | None = None
+) -> tuple[Repository[Donor], Repository[Sponsorship]]:
+    """Funding's two aggregates, their private parts sealed by the given ciphers (without them, as
+    for a replay of the read model, nothing private is opened); the read model is updated inline."""
+    donors = Repository(
+        "donor",
+        CATALOG,
+        Donor,
+        _evolve_donor,
+        PRIVATE_PARTS,
+        donor_keys or DonorKeyCipher(None),
+        views=[views.inline_view],
+    )
+    sponsorships = Repository(
+        "sponsorship",
+        CATALOG,
+        Sponsorship,
+        _evolve_sponsorship,
+        SPONSORSHIP_PRIVATE_PARTS,
+        family_keys or FamilyNoteCipher(None),
+        views=[views.inline_view],
+    )
     return donors, sponsorships
 
 
@@ -57,23 +80,26 @@ FAMILY_KEY_PURPOSE = b"genting/funding/family-keys"
 
 
 def handlers(settings: FundingSettings) -> Handlers:
-    donors, sponsorships = repositories()
-    # Without a data key (a bare test or tool) funding runs, but accepts no family-bound notes.
-    family_keys = (
-        WrappedKeyCipher(settings.data_keyring(), FAMILY_KEY_PURPOSE, "family_keys", "family_id")
-        if settings.data_key.get_secret_value()
-        else None
+    # Without a data key (a bare test or tool) funding runs, but keeps nothing personal: a donor's
+    # registration, a contribution or a note is refused, naming the field.
+    keyed = bool(settings.data_key.get_secret_value())
+    donor_keys = DonorKeyCipher(
+        WrappedKeyCipher(settings.data_keyring(), DONOR_KEY_PURPOSE, "donor_keys", "donor_id") if keyed else None
     )
-    # Donors' own personal data under a key per donor; receipts' codes keyed by the root key.
-    donor_data = (
-        DonorData(
-            WrappedKeyCipher(settings.data_keyring(), DONOR_KEY_PURPOSE, "donor_keys", "donor_id"),
-            derive_key(settings.data_key_bytes(), RECEIPT_CODE_PURPOSE),
-        )
-        if settings.data_key.get_secret_value()
-        else DonorData(None, b"")
+    family_keys = FamilyNoteCipher(
+        WrappedKeyCipher(settings.data_keyring(), FAMILY_KEY_PURPOSE, "family_keys", "family_id") if keyed else None
     )
-    return Handlers(donors, sponsorships, settings.limits(), LedgerStats(), family_keys, donor_data)
+    donors, sponsorships = repositories(donor_keys, family_keys)
+    # Receipts' verification codes are keyed by a key derived from the root key.
+    receipt_key = derive_key(settings.data_key_bytes(), RECEIPT_CODE_PURPOSE) if keyed else b""
+    return Handlers(
+        donors,
+        sponsorships,
+        settings.limits(),
+        donor_data=DonorData(donors, donor_keys, receipt_key),
+        family_keys=family_keys,
+        stats=LedgerStats(),
+    )
 
 
 class LedgerCollector(Collector):
@@ -102,7 +128,9 @@ def create_app(settings: FundingSettings | None = None) -> FastAPI:
 
     async def on_startup(app: FastAPI) -> None:
         app.state.metrics.registry.register(LedgerCollector(service.stats))
-        await service.donor_data.seal_plaintext(app.state.pool)  # what older versions kept in plaintext
+        # What older releases kept beside the streams (in plaintext, or sealed in side tables).
+        await service.donor_data.move_to_events(app.state.pool)
+        await move_side_notes(app.state.pool, service.family_keys)
 
     spec = ServiceSpec(
         name="funding",
@@ -118,7 +146,6 @@ def create_app(settings: FundingSettings | None = None) -> FastAPI:
     app = build_app(spec, settings)
     app.state.clock = settings.clock()  # the one "today" (tests swap it)
     app.state.handlers = service
-    app.state.family_keys = service.family_keys
     app.state.donor_data = service.donor_data
     app.state.city_name = regions.city_name(settings.city) or settings.city
     app.state.ledger = service.stats

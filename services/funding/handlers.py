@@ -37,11 +37,12 @@ from services.funding.domain import (
     plans,
     sponsorship,
 )
+from services.funding.domain.private import with_private
 from services.funding.donor_data import DonorData
+from services.funding.family_notes import FamilyNoteCipher
 from shared.auth import Principal
 from shared.contracts.base import Event
 from shared.contracts.funding import CATALOG, ReleaseReason, SponsorshipReleased
-from shared.crypto import WrappedKeyCipher
 from shared.errors import FieldError, InvalidCommand, NotFound
 from shared.eventstore import Metadata
 from shared.repository import Aggregate, Fact, Repository
@@ -61,7 +62,7 @@ class LedgerStats:
 
 
 def facts(events: Iterable[Event]) -> list[Fact]:
-    """Funding's events have no private part (a donor's name and contact are sealed in donor_sealed)."""
+    """Events without a private part (the ledger's); a command with private text uses `with_private`."""
     return [Fact(e) for e in events]
 
 
@@ -98,11 +99,11 @@ class Handlers:
     donors: Repository[Donor]
     sponsorships: Repository[Sponsorship]
     limits: Limits
+    # Donors' own personal data: reads, checks and erasure of the donor stream's private parts (donor_data.py).
+    donor_data: DonorData
+    # The sponsorship stream's cipher: a note is sealed under its family's key; destroyed on PersonalDataErased.
+    family_keys: FamilyNoteCipher
     stats: LedgerStats = field(default_factory=LedgerStats)
-    # Per-family keys for family-bound free text (a sponsorship's note); destroyed on PersonalDataErased.
-    family_keys: WrappedKeyCipher | None = None
-    # Donors' own personal data, sealed under a key per donor (donor_data.py).
-    donor_data: DonorData = field(default_factory=lambda: DonorData(None, b""))
     # What no sponsorship could pay of a delivery (DeliveryUnfunded), one stream per delivery.
     deliveries: Repository[None] = field(default_factory=lambda: delivery_repository())
 
@@ -117,10 +118,11 @@ class Handlers:
         public_name_consent: bool = False,
     ) -> Aggregate[Donor]:
         actor.require("admin")
+        await self.donor_data.require_keepable(conn, cmd.donor_id, "name")
+        cmd = replace(cmd, public_name_consent=public_name_consent)
         after, _ = await self.donors.execute(
-            conn, cmd.donor_id, lambda state: facts(donor.decide(state, cmd, self.limits)), meta
+            conn, cmd.donor_id, lambda state: with_private(cmd, donor.decide(state, cmd, self.limits)), meta
         )
-        await self.donor_data.keep(conn, cmd.donor_id, cmd.name, cmd.contact, public_name_consent)
         return after
 
     async def erase_donor(self, conn: asyncpg.Connection, donor_id: UUID, actor: Principal) -> None:
@@ -136,22 +138,23 @@ class Handlers:
         """A donor pledges for itself; an admin for any donor."""
         if own_donor(actor) != cmd.donor_id:
             actor.require("admin")
-        after, _ = await self.donors.execute(
-            conn, cmd.donor_id, lambda state: facts(donor.decide(state, cmd, self.limits)), meta
-        )
         if cmd.note and cmd.note.strip():
-            await self.donor_data.keep_note(conn, cmd.donor_id, cmd.pledge_id, cmd.note)
+            await self.donor_data.require_keepable(conn, cmd.donor_id, "note")
+        after, _ = await self.donors.execute(
+            conn, cmd.donor_id, lambda state: with_private(cmd, donor.decide(state, cmd, self.limits)), meta
+        )
         return after
 
     async def receive_contribution(
         self, conn: asyncpg.Connection, cmd: ReceiveContribution, actor: Principal, meta: Metadata
     ) -> Aggregate[Donor]:
         actor.require("admin", "treasurer")
+        await self.donor_data.require_keepable(conn, cmd.donor_id, "reference")
         after, _ = await self.donors.execute(
-            conn, cmd.donor_id, lambda state: facts(donor.decide(state, cmd, self.limits)), meta
+            conn, cmd.donor_id, lambda state: with_private(cmd, donor.decide(state, cmd, self.limits)), meta
         )
         await lookups.claim_reference(conn, cmd.donor_id, cmd.reference, cmd.contribution_id)
-        await self.donor_data.keep_receipt(conn, cmd.donor_id, cmd.contribution_id, cmd.reference)
+        await self.donor_data.keep_receipt_code(conn, cmd.donor_id, cmd.contribution_id)
         return after
 
     # -- sponsorships ---------------------------------------------------------------------------
@@ -179,31 +182,23 @@ class Handlers:
             eligible=family["eligible"] if family else True,
             ineligible_since=family["eligibility_on"] if family else None,
         )
+        if cmd.note and cmd.note.strip() and self.family_keys.keys is None:
+            raise InvalidCommand([FieldError("note", "notes cannot be kept: no data key is configured")])
         loaded = await self.donors.load(conn, cmd.donor_id, private=False, lock=True)
         allocated, sponsored = sponsorship.sponsor(loaded.state, cmd, self.limits)
         after = await self.donors.save(conn, loaded, facts(allocated), meta)
-        new = await self.sponsorships.save(conn, Aggregate(cmd.sponsorship_id, Sponsorship()), facts(sponsored), meta)
+        # Before the sponsorship's first event: its cipher finds the family (for the note's key) here.
         await lookups.add_family_sponsorship(conn, cmd.sponsorship_id, cmd.family_id, cmd.donor_id)
-        if cmd.note and cmd.note.strip():
-            if self.family_keys is None:
-                raise InvalidCommand([FieldError("note", "notes cannot be kept: no data key is configured")])
-            cipher = await self.family_keys.for_stream(conn, cmd.family_id, create=True)
-            assert cipher is not None
-            await conn.execute(
-                "insert into sponsorship_notes (sponsorship_id, family_id, sealed) values ($1, $2, $3)",
-                cmd.sponsorship_id,
-                cmd.family_id,
-                cipher.seal({"note": cmd.note.strip()}),
-            )
+        new = await self.sponsorships.save(
+            conn, Aggregate(cmd.sponsorship_id, Sponsorship()), with_private(cmd, sponsored), meta
+        )
         return after, new
 
     async def erase_family(self, conn: asyncpg.Connection, family_id: UUID) -> None:
         """PersonalDataErased: destroy the family's key (crypto-shredding), drop what was sealed
         under it, and keep a tombstone so no key is ever made for the family again. The money's
         history stays: it names no one. Idempotent (redeliveries, a restore re-applying it)."""
-        if self.family_keys is not None:
-            await self.family_keys.destroy(conn, family_id)
-        await conn.execute("delete from sponsorship_notes where family_id = $1", family_id)
+        await self.family_keys.destroy(conn, family_id)
         await conn.execute("insert into erased_families (family_id) values ($1) on conflict do nothing", family_id)
         log.info("family_keys_destroyed", family_id=str(family_id))
 

@@ -10,8 +10,6 @@ from uuid import UUID
 import asyncpg
 from pydantic import BaseModel, Field
 
-from shared.crypto import AeadStreamCipher, WrappedKeyCipher
-
 Db: TypeAlias = asyncpg.Connection | asyncpg.Pool
 
 # -- what the queries answer (the API's response models) ----------------------------------------
@@ -39,11 +37,17 @@ class ContributionLine(BaseModel):
     method: str
 
 
+class PledgeNoteLine(BaseModel):
+    pledge_id: UUID
+    note: str
+
+
 class DonorStatement(BaseModel):
     """One meaning of allocated (the same as reporting's): `allocated_rp` is what is
     set aside for sponsorships NET of releases (sponsored − released), so received = available +
     allocated and allocated = drawn + remaining; `released_rp` is shown beside it.
-    `name` and `contact` are present only for an admin and for the donor itself."""
+    `name`, `contact` and `pledge_notes` are present only for an admin, a treasurer and the donor itself;
+    None once the donor's personal data was erased."""
 
     donor_id: UUID
     donor_type: str
@@ -66,6 +70,9 @@ class DonorStatement(BaseModel):
     contributions: list[ContributionLine]
     name: str | None = None
     contact: str | None = None
+    pledge_notes: list[PledgeNoteLine] | None = Field(
+        None, description="the notes of the donor's pledges, oldest first: only where name and contact are shown"
+    )
 
 
 class TypeTotals(BaseModel):
@@ -165,16 +172,6 @@ async def donor_page(db: Db, limit: int, offset: int, only: UUID | None = None) 
         only,
     )
     return int(total), [r["donor_id"] for r in rows]
-
-
-async def sponsorship_notes(db: Db, family_keys: WrappedKeyCipher | None, family_id: UUID) -> dict[str, str]:
-    """The family's sponsorship notes, opened with its key; none once the key is destroyed."""
-    key = await family_keys.key(db, family_id) if family_keys is not None else None
-    if key is None:
-        return {}
-    cipher = AeadStreamCipher(key, family_id)
-    rows = await db.fetch("select sponsorship_id, sealed from sponsorship_notes where family_id = $1", family_id)
-    return {str(r["sponsorship_id"]): cipher.open(r["sealed"])["note"] for r in rows}
 
 
 async def family_funding(db: Db, family_id: UUID) -> dict[str, Any] | None:

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from services.registry import api, import_api
 from services.registry.domain import PERSONAL_PARTS, Family, evolve
 from services.registry.handlers import Handlers
+from services.registry.import_ledger import ImportLedger
 from services.registry.lookup_hashes import LookupHash, lookup_key
 from services.registry.reference import Rules
 from services.registry.schedule import clock_tasks
@@ -99,5 +100,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.registry = parts
     app.state.programme = Programme.from_settings(settings)
     risk = settings.risk_rules if isinstance(settings, RegistrySettings) else Rules().risk
-    app.state.handlers = Handlers(parts.families, Rules(risk=risk), app.state.programme)
+    ledger = ImportLedger(parts.lookup, parts.families)
+    app.state.handlers = Handlers(parts.families, ledger, Rules(risk=risk), app.state.programme)
     return app

@@ -1,5 +1,6 @@
 """The registry's service layer: one method per command, the only code that runs `decide` and saves
-its facts. Routes and the agency import's rows both come here.
+its facts. Routes and the agency import's rows both come here, and each method decides who may
+do what: authorization lives here, the one layer every path goes through.
 
 Each method works in the caller's transaction: the repository loads the family (its personal parts
 opened: the rules need NIKs and birth dates), the caller's permission is checked on it, the pure
@@ -10,12 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
+from typing import Literal
+from uuid import UUID, uuid4
 
 import asyncpg
 
+from services.registry.bodies import registration
 from services.registry.domain import (
     AddMember,
     AgeOutChildren,
+    AlreadyActive,
     Command,
     ErasePersonalData,
     ExitFamily,
@@ -27,16 +33,22 @@ from services.registry.domain import (
     VerifyFamily,
     decide,
 )
+from services.registry.domain.validation import registration_errors
+from services.registry.import_ledger import ImportLedger
+from services.registry.importing import ParsedRow
 from services.registry.reference import DEFAULT_RULES, Rules, default_programme
 from shared.auth import Principal, require_acts_in
 from shared.contracts.registry import GrowthMeasured
-from shared.errors import Forbidden, NotFound
+from shared.errors import DomainError, FieldError, Forbidden, NotFound
 from shared.eventstore import Metadata
 from shared.programme import Programme
 from shared.repository import Aggregate, Repository
 
 STAFF = ("admin", "lurah", "kader")
 REGISTRARS = (*STAFF, "census")
+# census: the city's census office, in its kelurahan when its token has one, anywhere when not.
+# agency is read-only (CONTRACT.md): it no longer imports.
+IMPORTERS = REGISTRARS
 
 
 def registers_in(actor: Principal, kelurahan_code: str) -> bool:
@@ -47,9 +59,19 @@ def registers_in(actor: Principal, kelurahan_code: str) -> bool:
     return actor.role in STAFF and actor.acts_in(kelurahan_code)
 
 
+@dataclass(frozen=True)
+class RowImported:
+    """What became of one row of an import: its family, or the row's errors by its own columns."""
+
+    status: Literal["registered", "already_registered", "rejected"]
+    family_id: UUID | None = None
+    errors: tuple[FieldError, ...] = ()
+
+
 @dataclass
 class Handlers:
     families: Repository[Family]
+    ledger: ImportLedger
     rules: Rules = DEFAULT_RULES
     programme: Programme = field(default_factory=default_programme)
 
@@ -61,19 +83,59 @@ class Handlers:
             raise Forbidden(f"a {actor.role} registers only in kelurahan {actor.kelurahan}")
         return await self._register(conn, command, meta)
 
-    async def import_family(
-        self, conn: asyncpg.Connection, command: RegisterFamily, row_hash: bytes, meta: Metadata
-    ) -> Family:
-        """A row of an agency's export (the import checked who may import which rows), registered
-        together with the ledger's record of the row, so the same row never registers twice."""
-        family = await self._register(conn, command, meta)
-        await conn.execute(
-            "insert into import_rows (row_hash, family_id, imported_by) values ($1, $2, $3)",
-            row_hash,
-            command.family_id,
-            command.registered_by,
-        )
-        return family
+    def authorize_import(self, actor: Principal) -> None:
+        """Who may import at all (which rows, each row says: `registers_in`). Asked before a file is
+        read, so a caller refused learns nothing about it."""
+        actor.require(*IMPORTERS)
+
+    async def import_row(
+        self, conn: asyncpg.Connection, row: ParsedRow, actor: Principal, today: date, meta: Metadata
+    ) -> RowImported:
+        """One row of an agency's export, in the caller's transaction: registered through the same
+        path as POST /families, together with the ledger's record of it; or already registered (the
+        ledger knows the row, or an active family with its KK number has its content); or rejected,
+        with every problem at once by the row's own columns. Only a role that may not import at
+        all raises (Forbidden); a row of another kelurahan is a rejected row."""
+        self.authorize_import(actor)
+        if row.body is None or row.errors:
+            return RowImported("rejected", errors=row.errors + tuple(self._more_errors(row, actor, today)))
+        body = row.body
+        if not registers_in(actor, body.kelurahan_code):
+            message = f"a {actor.role} imports only rows of kelurahan {actor.kelurahan}"
+            return RowImported("rejected", errors=tuple(row.translate([FieldError("kelurahan_code", message)])))
+        row_hash = self.ledger.row_hash(body)
+        if (known := await self.ledger.family_of(conn, row_hash)) is not None:
+            return RowImported("already_registered", known)
+        command = registration(body, uuid4(), today, actor.sub)
+        try:
+            # A savepoint: a registration refused halfway (a claim taken) leaves the row's
+            # transaction usable for the look at who holds the KK number.
+            async with conn.transaction():
+                await self._register(conn, command, meta)
+                await self.ledger.record(conn, row_hash, command.family_id, actor.sub)
+        except AlreadyActive as exc:
+            errors = exc.errors or []
+            holder = await self.ledger.same_family(conn, body) if errors[0].field == "kk_number" else None
+            if holder is None:
+                return RowImported("rejected", errors=tuple(row.translate(errors)))
+            await self.ledger.remember(conn, row_hash, holder, actor.sub)
+            return RowImported("already_registered", holder)
+        except asyncpg.UniqueViolationError:  # the same row, committed a moment ago by another import
+            if (known := await self.ledger.family_of(conn, row_hash)) is None:
+                raise
+            return RowImported("already_registered", known)
+        except DomainError as exc:
+            return RowImported("rejected", errors=tuple(row.translate(exc.errors or [FieldError("row", exc.detail)])))
+        return RowImported("registered", command.family_id)
+
+    def _more_errors(self, row: ParsedRow, actor: Principal, today: date) -> list[FieldError]:
+        """The domain's findings on a row already rejected while parsing, so all come at once."""
+        if row.body is None:
+            return []
+        command = registration(row.body, uuid4(), today, actor.sub)
+        reported = {e.field for e in row.errors}
+        found = row.translate(registration_errors(command, self.rules, programme=self.programme))
+        return [e for e in found if e.field not in reported]
 
     async def add_member(
         self, conn: asyncpg.Connection, command: AddMember, actor: Principal, meta: Metadata

@@ -39,6 +39,8 @@ from shared.programme import Programme
 Format = Literal["csv", "jsonl"]
 
 MAX_ROWS = 10_000
+# The service's BodyLimit refuses a larger import at the door (shared/service.py, "/import"); the
+# parser keeps the same bound for a caller that hands it bytes some other way.
 MAX_BYTES = 10 * 1024 * 1024
 MEDIA_TYPES: dict[str, Format] = {
     "text/csv": "csv",
@@ -140,6 +142,8 @@ def parse_batch(content: bytes, fmt: Format, line_offset: int = 0, programme: Pr
     A problem with the file as a whole (encoding, header) is a 422; with a row, that row's errors."""
     if len(content) > MAX_BYTES:
         raise ImportTooLarge(f"at most {MAX_BYTES // (1024 * 1024)} MB per request; send the file in chunks")
+    if not content.strip():
+        raise InvalidCommand([FieldError("file", "is empty")])
     try:
         text = content.decode("utf-8-sig")  # Excel writes a byte-order mark
     except UnicodeDecodeError as exc:

@@ -1,4 +1,6 @@
-"""Reporting's HTTP API (CONTRACT.md, Reporting): the reports as JSON, CSV and the dashboard.
+"""Reporting's HTTP API (CONTRACT.md, Reporting): the reports as JSON and CSV. The HTML pages'
+routes live with the pages they build: `GET /` in dashboard.py, `GET /transparency` in
+transparency.py.
 
 Who may read what (decided here, documented in the service description and the README):
 - public, no token: `/`, `/progress`, `/progress/history`, `/funding`, `/aid` and the CSV exports.
@@ -21,9 +23,9 @@ from typing import Any
 
 import asyncpg
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import Response
 
-from services.reporting import dashboard, exports, queries, transparency
+from services.reporting import exports, queries, transparency
 from services.reporting.areas import Areas
 from services.reporting.queries import consistent_read
 from services.reporting.reports import AidReport, FundingReport, OutcomesReport, PlanGap, ProgressWeek, UnderfundedPlan
@@ -63,22 +65,8 @@ def _areas(request: Request) -> Areas:
     return areas
 
 
-async def _progress(request: Request, conn: asyncpg.Connection) -> CityProgress:
-    return await queries.progress(conn, _settings(request).target_families, _areas(request))
-
-
-async def _funding(request: Request, conn: asyncpg.Connection) -> FundingReport:
-    settings = _settings(request)
-    # The funding gap's unit: a whole plan at the daily minimum.
-    return await queries.funding(conn, settings.plan_days * settings.daily_minimum_rp, _areas(request))
-
-
-async def _aid(request: Request, conn: asyncpg.Connection) -> AidReport:
-    return await queries.aid(conn, _settings(request).programme_start, today(request), _areas(request))
-
-
-async def _history(request: Request, conn: asyncpg.Connection) -> list[ProgressWeek]:
-    return await queries.history(conn, _settings(request).programme_start, today(request))
+def _reports(request: Request) -> queries.ReportQueries:
+    return queries.ReportQueries(_settings(request), _areas(request), today(request))
 
 
 @router.get("/progress", response_model=CityProgress, summary="Progress against the target (public)")
@@ -91,7 +79,7 @@ async def get_progress(request: Request) -> CityProgress:
     and stays counted after it exits); `aid_active` counts families with a plan open right now.
     """
     async with consistent_read(_pool(request)) as conn:
-        return await _progress(request, conn)
+        return await _reports(request).progress(conn)
 
 
 @router.get(
@@ -106,7 +94,7 @@ async def get_progress_history(request: Request) -> list[ProgressWeek]:
     were entered: records entered late take their place in the past weeks. The last item agrees
     with `GET /progress`."""
     async with consistent_read(_pool(request)) as conn:
-        return await _history(request, conn)
+        return await _reports(request).history(conn)
 
 
 @router.get("/funding", response_model=FundingReport, summary="Funding by donor type (public)")
@@ -120,7 +108,7 @@ async def get_funding(request: Request) -> FundingReport:
     that no sponsorship could pay (funding's `DeliveryUnfunded`): `GET /aid`'s `delivered_rp` =
     `drawn_rp` + `unfunded_rp`."""
     async with consistent_read(_pool(request)) as conn:
-        return await _funding(request, conn)
+        return await _reports(request).funding(conn)
 
 
 @router.get("/aid", response_model=AidReport, summary="Aid delivered, education, interventions (public)")
@@ -135,7 +123,7 @@ async def get_aid(request: Request) -> AidReport:
     Interventions are given in kind, never drawn from sponsorships: `interventions_by_source`
     (`donor` by id, `organisation` by code, `unnamed`) sums to `interventions_rp`."""
     async with consistent_read(_pool(request)) as conn:
-        return await _aid(request, conn)
+        return await _reports(request).aid(conn)
 
 
 @router.get(
@@ -181,45 +169,11 @@ async def get_outcomes(request: Request, caller: Caller) -> OutcomesReport:
     measured in a month counts once, by its latest measurement of that month."""
     caller.require(*OUTCOME_VIEW)
     async with consistent_read(_pool(request)) as conn:
-        report = await queries.outcomes(conn, _settings(request).programme_start, today(request), _areas(request))
+        report = await _reports(request).outcomes(conn)
     if caller.role in FULL_VIEW:
         return report
     own = [k for k in report.by_kelurahan if caller.role in AREA_VIEW and k.kelurahan_code == caller.kelurahan]
     return report.model_copy(update={"by_kelurahan": own})
-
-
-@router.get(
-    "/",
-    response_class=HTMLResponse,
-    summary="The dashboard (public HTML page)",
-    responses={
-        200: {
-            "description": "One HTML page, charts as inline SVG; a small inline script refreshes its data",
-            "content": {"text/html": {}},
-        }
-    },
-)
-async def get_dashboard(request: Request) -> HTMLResponse:
-    settings = _settings(request)
-    async with consistent_read(_pool(request)) as conn:
-        progress = await _progress(request, conn)
-        funding = await _funding(request, conn)
-        aid = await _aid(request, conn)
-        history = await _history(request, conn)
-        outcomes = await queries.outcomes(conn, settings.programme_start, today(request), _areas(request))
-        grievances = await transparency.grievance_summary(conn, today(request))
-    html = dashboard.render(
-        progress,
-        funding,
-        aid,
-        history=history,
-        outcomes_by_month=outcomes.by_month,
-        grievances=grievances,
-        city=request.app.state.programme.city_name,
-        refresh_seconds=settings.dashboard_refresh_seconds,
-        zone=settings.zone(),
-    )
-    return HTMLResponse(html, headers=NO_CACHE)
 
 
 def _csv(body: str, name: str) -> CSVResponse:
@@ -238,7 +192,7 @@ def _csv(body: str, name: str) -> CSVResponse:
 )
 async def export_progress(request: Request) -> CSVResponse:
     async with consistent_read(_pool(request)) as conn:
-        return _csv(exports.progress_csv(await _progress(request, conn)), "progress")
+        return _csv(exports.progress_csv(await _reports(request).progress(conn)), "progress")
 
 
 @router.get(
@@ -249,7 +203,7 @@ async def export_progress(request: Request) -> CSVResponse:
 )
 async def export_funding(request: Request) -> CSVResponse:
     async with consistent_read(_pool(request)) as conn:
-        return _csv(exports.funding_csv(await _funding(request, conn)), "funding")
+        return _csv(exports.funding_csv(await _reports(request).funding(conn)), "funding")
 
 
 @router.get(
@@ -257,7 +211,7 @@ async def export_funding(request: Request) -> CSVResponse:
 )
 async def export_aid(request: Request) -> CSVResponse:
     async with consistent_read(_pool(request)) as conn:
-        return _csv(exports.aid_csv(await _aid(request, conn)), "aid")
+        return _csv(exports.aid_csv(await _reports(request).aid(conn)), "aid")
 
 
 @router.get(
@@ -269,20 +223,4 @@ async def get_grievance_summary(request: Request) -> dict[str, Any]:
     """De-identified counts from aid's grievance events (which carry no text): public like the
     other city-wide reports. `overdue`: not resolved and past the due day (today in the city)."""
     async with consistent_read(_pool(request)) as conn:
-        return await transparency.grievance_summary(conn, today(request))
-
-
-@router.get(
-    "/transparency",
-    response_class=HTMLResponse,
-    summary="The public transparency page: money by donor type and month, receipt check, grievances",
-    responses={200: {"description": "One HTML page", "content": {"text/html": {}}}},
-)
-async def get_transparency(request: Request) -> HTMLResponse:
-    async with consistent_read(_pool(request)) as conn:
-        months = await transparency.money_by_month(conn)
-        grievances = await transparency.grievance_summary(conn, today(request))
-    html = transparency.page(
-        request.app.state.programme.city_name, months, grievances, _settings(request).funding_public_url
-    )
-    return HTMLResponse(html, headers=NO_CACHE)
+        return await _reports(request).grievances(conn)

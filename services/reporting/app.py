@@ -1,8 +1,8 @@
 """Composition root of reporting: settings, the three projections, the snapshot publisher, routes.
 
 Reporting has no commands and no aggregates of its own: it projects the registry's, funding's and
-aid's events into read tables (projections.py), answers from them (queries.py, api.py, the
-dashboard) and publishes ProgressSnapshot from its one stream of its own (snapshots.py).
+aid's events into read tables (projections.py), answers from them (queries.py, api.py,
+dashboard.py) and publishes ProgressSnapshot from its one stream of its own (snapshots.py).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 
-from services.reporting.api import router
+from services.reporting import api, dashboard, transparency
 from services.reporting.areas import Areas
 from services.reporting.projections import PROJECTIONS
 from services.reporting.settings import ReportingSettings
@@ -59,7 +59,7 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
         title="Genting reporting",
         description=DESCRIPTION,
         migrations=MIGRATIONS,
-        routers=[router],
+        routers=[api.router, dashboard.router, transparency.router],
         publishes=CATALOG,
         projections=lambda _: PROJECTIONS,
         extra_tasks=background,

@@ -8,6 +8,9 @@ offline): charts are inline SVG, the icon a data URL; a few lines of inline scri
 again every `refresh_seconds` and swap its content in (no meta refresh: it is an accessibility
 fault, and a reload loses the reader's place); a visible link refreshes by hand. Here: the
 labels, what each chart draws, and the moment shown in the city's time zone.
+
+The route lives here with the page it builds: `get_dashboard` reads every figure in one snapshot
+(`queries.ReportQueries.dashboard`, queries.py) and `render` fills `templates/dashboard.html` with them.
 """
 
 from __future__ import annotations
@@ -17,13 +20,52 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
+from services.reporting import queries
 from services.reporting.charts import Row, Series, columns, hbars, lines, progress_bar
 from services.reporting.formatting import MONTHS, local_time, number, rupiah_short
 from services.reporting.rendering import render as render_template
 from services.reporting.reports import AidReport, FundingReport, MonthOutcomes, ProgressWeek
+from services.reporting.settings import ReportingSettings
 from shared.contracts.reporting import CityProgress, KelurahanProgress, ProgressCounts
+from shared.deps import today
+
+router = APIRouter(tags=["reporting"])
+
+
+@router.get(
+    "/",
+    response_class=HTMLResponse,
+    summary="The dashboard (public HTML page)",
+    responses={
+        200: {
+            "description": "One HTML page, charts as inline SVG; a small inline script refreshes its data",
+            "content": {"text/html": {}},
+        }
+    },
+)
+async def get_dashboard(request: Request) -> HTMLResponse:
+    settings: ReportingSettings = request.app.state.settings
+    reports = queries.ReportQueries(settings, request.app.state.areas, today(request))
+    async with queries.consistent_read(request.app.state.pool) as conn:
+        figures = await reports.dashboard(conn)
+    html = render(
+        figures.progress,
+        figures.funding,
+        figures.aid,
+        history=figures.history,
+        outcomes_by_month=figures.outcomes.by_month,
+        grievances=figures.grievances,
+        city=request.app.state.programme.city_name,
+        refresh_seconds=settings.dashboard_refresh_seconds,
+        zone=settings.zone(),
+    )
+    # The page refreshes itself every few seconds: a cached copy would show old figures.
+    return HTMLResponse(html, headers={"Cache-Control": "no-cache"})
+
 
 STAGES = (  # (field, Bahasa Indonesia, English)
     ("registered", "Terdaftar", "registered"),
@@ -212,7 +254,7 @@ def render(
         donor_types=DONOR_TYPES,
         topics=TOPICS,
         kinds=KINDS,
-        # GET /grievances/summary's figures (transparency.grievance_summary), none before it is asked
+        # GET /grievances/summary's figures (queries.grievance_summary), none before it is asked
         grievances=grievances,
         grievance_categories=GRIEVANCE_CATEGORIES,
         grievance_statuses=GRIEVANCE_STATUSES,

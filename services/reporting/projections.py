@@ -1,5 +1,10 @@
 """Reporting's three projections, one durable consumer per upstream context: what each upstream
-event says about reporting's rows. The translations are pure; `tables.execute` writes them."""
+event says about reporting's rows. The translations are pure; `tables.execute` writes them, one
+upsert per change, each column as its `Table` declares it: `add` sums, `first` keeps the first
+value, `last` the latest, `least` / `greatest` the smallest / largest whatever the order.
+
+These tables are reporting's read model; queries.py reads them (the JSON reports, and the
+dashboard: dashboard.py)."""
 
 from __future__ import annotations
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, get_args
 
@@ -31,6 +32,7 @@ from services.reporting.reports import (
     UnderfundedPlan,
     WeekDeliveries,
 )
+from services.reporting.settings import ReportingSettings
 from shared.clock import now
 from shared.contracts.aid import EducationTopic, InterventionKind
 from shared.contracts.funding import DonorType
@@ -468,3 +470,103 @@ async def outcomes(
         for code in areas.ordered(rows)
     ]
     return OutcomesReport(by_kelurahan=by_kelurahan, by_month=by_month, as_of=now(), **_sums(by_kelurahan, fields))
+
+
+# -- the grievances and the money by month (GET /grievances/summary, the transparency page) --------
+
+GRIEVANCE_STATUS = (
+    "case when resolved_on is not null then 'resolved' when escalated_on is not null then 'escalated' else 'open' end"
+)
+
+
+async def grievance_summary(conn: asyncpg.Connection, today: date) -> dict[str, Any]:
+    rows = await conn.fetch(
+        f"select coalesce(category, 'other') as category, {GRIEVANCE_STATUS} as status,"
+        " coalesce(kelurahan_code, '') as k, due_on, filed_on, resolved_on from grievances_view"
+        " where filed_on is not null"
+    )
+
+    def count(key: str) -> list[dict[str, Any]]:
+        counts: dict[str, int] = {}
+        for r in rows:
+            counts[r[key]] = counts.get(r[key], 0) + 1
+        return [{"key": k, "count": n} for k, n in sorted(counts.items())]
+
+    durations = sorted((r["resolved_on"] - r["filed_on"]).days for r in rows if r["resolved_on"] is not None)
+    median: float | None = None
+    if durations:
+        mid = len(durations) // 2
+        median = float(durations[mid]) if len(durations) % 2 else (durations[mid - 1] + durations[mid]) / 2
+    return {
+        "total": len(rows),
+        "by_category": count("category"),
+        "by_status": count("status"),
+        "by_kelurahan": count("k"),
+        "overdue": sum(1 for r in rows if r["status"] != "resolved" and r["due_on"] and r["due_on"] < today),
+        "median_days_to_resolve": median,
+    }
+
+
+async def money_by_month(conn: asyncpg.Connection) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        "select month, donor_type, received_rp, sponsored_rp - released_rp as allocated_rp, drawn_rp"
+        " from money_by_month_view order by month, donor_type"
+    )
+    return [{**dict(r), "month": r["month"].strftime("%Y-%m")} for r in rows]
+
+
+# -- the reports with this deployment's settings: the JSON routes, the CSV exports, the dashboard --
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """Everything the dashboard shows, read in one snapshot: the same reports as the JSON routes."""
+
+    progress: CityProgress
+    funding: FundingReport
+    aid: AidReport
+    history: list[ProgressWeek]
+    outcomes: OutcomesReport
+    grievances: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ReportQueries:
+    """The reports as the settings ask for them (target, programme start, the funding gap's unit),
+    for the city's `today`: the one place that turns settings into the queries' arguments, so a
+    JSON route, its CSV export and the dashboard give the same numbers. Call inside
+    `consistent_read`, so numbers read together agree."""
+
+    settings: ReportingSettings
+    areas: Areas
+    today: date
+
+    async def progress(self, conn: asyncpg.Connection) -> CityProgress:
+        return await progress(conn, self.settings.target_families, self.areas)
+
+    async def funding(self, conn: asyncpg.Connection) -> FundingReport:
+        # The funding gap's unit: a whole plan at the daily minimum.
+        return await funding(conn, self.settings.plan_days * self.settings.daily_minimum_rp, self.areas)
+
+    async def aid(self, conn: asyncpg.Connection) -> AidReport:
+        return await aid(conn, self.settings.programme_start, self.today, self.areas)
+
+    async def history(self, conn: asyncpg.Connection) -> list[ProgressWeek]:
+        return await history(conn, self.settings.programme_start, self.today)
+
+    async def outcomes(self, conn: asyncpg.Connection) -> OutcomesReport:
+        return await outcomes(conn, self.settings.programme_start, self.today, self.areas)
+
+    async def grievances(self, conn: asyncpg.Connection) -> dict[str, Any]:
+        return await grievance_summary(conn, self.today)
+
+    async def dashboard(self, conn: asyncpg.Connection) -> Dashboard:
+        """Every figure the dashboard shows: the methods above, in one read."""
+        return Dashboard(
+            progress=await self.progress(conn),
+            funding=await self.funding(conn),
+            aid=await self.aid(conn),
+            history=await self.history(conn),
+            outcomes=await self.outcomes(conn),
+            grievances=await self.grievances(conn),
+        )

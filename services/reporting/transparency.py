@@ -1,6 +1,8 @@
 """The public transparency page (`GET /transparency`) and the grievance summary
 (`GET /grievances/summary`): money received, allocated and drawn by donor type and month;
-grievances by category, status and kelurahan. All from reporting's de-identified read model.
+grievances by category, status and kelurahan. All from reporting's de-identified read model,
+read by `queries.money_by_month` and `queries.grievance_summary`; here the answers' shapes, and the
+page with its route.
 
 Two things reporting cannot know and leaves to funding's public routes, linked from the page:
 checking a receipt's verification code (only funding holds the key and the codes:
@@ -10,13 +12,18 @@ personal data sealed in funding, never on the bus: `GET /public/donor-names`).
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
-import asyncpg
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
+from services.reporting import queries
 from services.reporting.rendering import render
+from services.reporting.settings import ReportingSettings
+from shared.deps import today
+
+router = APIRouter(tags=["reporting"])
 
 
 class CountBy(BaseModel):
@@ -41,47 +48,23 @@ class MonthMoney(BaseModel):
     drawn_rp: int
 
 
-STATUS = (
-    "case when resolved_on is not null then 'resolved' when escalated_on is not null then 'escalated' else 'open' end"
-)
-
-
-async def grievance_summary(conn: asyncpg.Connection, today: date) -> dict[str, Any]:
-    rows = await conn.fetch(
-        f"select coalesce(category, 'other') as category, {STATUS} as status, coalesce(kelurahan_code, '') as k,"
-        " due_on, filed_on, resolved_on from grievances_view where filed_on is not null"
-    )
-
-    def count(key: str) -> list[dict[str, Any]]:
-        counts: dict[str, int] = {}
-        for r in rows:
-            counts[r[key]] = counts.get(r[key], 0) + 1
-        return [{"key": k, "count": n} for k, n in sorted(counts.items())]
-
-    durations = sorted((r["resolved_on"] - r["filed_on"]).days for r in rows if r["resolved_on"] is not None)
-    median: float | None = None
-    if durations:
-        mid = len(durations) // 2
-        median = float(durations[mid]) if len(durations) % 2 else (durations[mid - 1] + durations[mid]) / 2
-    return {
-        "total": len(rows),
-        "by_category": count("category"),
-        "by_status": count("status"),
-        "by_kelurahan": count("k"),
-        "overdue": sum(1 for r in rows if r["status"] != "resolved" and r["due_on"] and r["due_on"] < today),
-        "median_days_to_resolve": median,
-    }
-
-
-async def money_by_month(conn: asyncpg.Connection) -> list[dict[str, Any]]:
-    rows = await conn.fetch(
-        "select month, donor_type, received_rp, sponsored_rp - released_rp as allocated_rp, drawn_rp"
-        " from money_by_month_view order by month, donor_type"
-    )
-    return [{**dict(r), "month": r["month"].strftime("%Y-%m")} for r in rows]
-
-
 def page(city: str, months: list[dict[str, Any]], grievances: dict[str, Any], funding_url: str) -> str:
     return render(
         "transparency.html", city=city, months=months, grievances=grievances, funding_url=funding_url.rstrip("/")
     )
+
+
+@router.get(
+    "/transparency",
+    response_class=HTMLResponse,
+    summary="The public transparency page: money by donor type and month, receipt check, grievances",
+    responses={200: {"description": "One HTML page", "content": {"text/html": {}}}},
+)
+async def get_transparency(request: Request) -> HTMLResponse:
+    settings: ReportingSettings = request.app.state.settings
+    reports = queries.ReportQueries(settings, request.app.state.areas, today(request))
+    async with queries.consistent_read(request.app.state.pool) as conn:
+        months = await queries.money_by_month(conn)
+        grievances = await reports.grievances(conn)
+    html = page(request.app.state.programme.city_name, months, grievances, settings.funding_public_url)
+    return HTMLResponse(html, headers={"Cache-Control": "no-cache"})

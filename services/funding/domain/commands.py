@@ -16,9 +16,10 @@ from shared.contracts.funding import ReleaseReason
 class RegisterDonor:
     donor_id: UUID
     donor_type: str
-    name: str  # personal data of an individual donor: checked here, never put in an event
+    name: str  # personal data: the event's private part (domain/private.py), never its public data
     contact: str | None
     today: date
+    public_name_consent: bool = False  # the name may be shown on the public page (kept with the name)
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,7 @@ class MakePledge:
     pledge_id: UUID
     amount_rp: int
     today: date
-    note: str | None = None  # free text kept beside the stream (pledge_notes), never in an event
+    note: str | None = None  # free text: the event's private part, never its public data
     pledged_on: date | None = None  # the effective date (default: today)
 
 
@@ -84,7 +85,7 @@ class SponsorFamily:
     plan_ended: bool = False  # learned from aid: the family's plan completed or closed (409)
     eligible: bool = True  # learned from the registry's FamilyEligibilityChanged (409 when False)
     ineligible_since: date | None = None
-    # Family-bound free text: sealed under the family's key beside the stream, never in an event.
+    # Family-bound free text: the event's private part, sealed under the family's key.
     note: str | None = None
 
     def effective_on(self) -> date:

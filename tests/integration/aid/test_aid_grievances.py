@@ -5,7 +5,7 @@ the clock when still open past its due day, and nothing typed in one ever reache
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
@@ -13,8 +13,12 @@ import pytest
 from aid_support import KAUMAN, MEDONO, TODAY, Aid, token
 from nats.js.api import DeliverPolicy
 
-from services.aid.grievances import run_step
+from services.aid.domain.grievance import ResolveGrievance
+from services.aid.grievances import Grievances, run_step
 from services.aid.settings import AidSettings
+from shared.auth import Principal
+from shared.errors import Forbidden
+from shared.eventstore import Metadata
 
 pytestmark = pytest.mark.integration
 
@@ -158,6 +162,26 @@ async def test_erasing_a_grievance_naming_no_family_makes_its_texts_unreadable_a
     named = await file(aid, family_id=str(uuid4()))
     refused = await aid.http.delete(f"/grievances/{named['grievance_id']}/personal-data", headers=token("admin"))
     assert refused.status_code == 409, refused.text
+
+
+async def test_the_handler_refuses_a_role_before_it_looks_the_grievance_up(aid: Aid) -> None:
+    """Authorization is the handler's (Grievances), whatever path calls it: a kader answering, or a
+    lurah erasing, an unknown grievance is refused, not told it is unknown."""
+    service: Grievances = aid.app.state.grievances
+    unknown = uuid4()
+    answer = ResolveGrievance(unknown, "Sudah diantar", TODAY, TODAY, "kader-1")
+    stamp = Metadata(occurred_at=datetime.now(UTC))
+    async with aid.pool.acquire() as conn:
+        with pytest.raises(Forbidden):
+            await service.resolve(conn, answer, Principal("kader-1", "kader", MEDONO), stamp)
+        with pytest.raises(Forbidden):
+            await service.erase(conn, unknown, Principal("lurah-1", "lurah", MEDONO))
+    resolution = await aid.http.post(
+        f"/grievances/{unknown}/resolution", json={"resolution": "x"}, headers=token("kader", MEDONO)
+    )
+    assert resolution.status_code == 403
+    erasure = await aid.http.delete(f"/grievances/{unknown}/personal-data", headers=token("lurah", MEDONO))
+    assert erasure.status_code == 403
 
 
 async def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit(aid: Aid) -> None:

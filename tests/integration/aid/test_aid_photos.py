@@ -30,9 +30,12 @@ from aid_support import (
 from nats.aio.client import Client
 
 from services.aid.app import create_app
+from services.aid.handlers import Handlers
 from services.aid.photo_store import S3PhotoStore, sniff
 from services.aid.settings import AidSettings
+from shared.auth import Principal
 from shared.contracts.registry import PersonalDataErased
+from shared.errors import Forbidden
 from shared.testing import wait_until
 from shared.testing.apps import serving, settings_for
 
@@ -131,6 +134,18 @@ async def test_refused_uploads_say_why_and_store_nothing(aid: Aid, tmp_path: Pat
     other = await aid.http.post(confirm, json={"photo_id": str(uuid4())}, headers=LURAH)
     assert other.status_code == 422
     assert [e["field"] for e in other.json()["errors"]] == ["photo_id"]
+
+
+async def test_the_handler_refuses_a_role_before_it_looks_at_the_photo_or_the_delivery(aid: Aid) -> None:
+    """Authorization is the handler's (Handlers.store_photo), whatever path calls it: a role that
+    may not store photos learns nothing, not whether the bytes are an image nor the delivery exists."""
+    handlers: Handlers = aid.app.state.handlers
+    async with aid.pool.acquire() as conn:
+        for role in ("auditor", "donor", "agency"):
+            with pytest.raises(Forbidden):
+                await handlers.store_photo(conn, uuid4(), b"bukan foto", None, Principal(f"{role}-1", role, MEDONO))
+    refused = await upload(aid, str(uuid4()), b"bukan foto", headers=token("auditor"))
+    assert refused.status_code == 403
 
 
 async def test_erasing_the_family_deletes_its_photos(aid: Aid, tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
-"""Issue 11 for funding: family-bound free text (a sponsorship's note) is sealed under a key of the
-family's own in funding's `family_keys`, never published; the registry's PersonalDataErased
-destroys that key, after which no answer shows the note and the ciphertext is gone."""
+"""Family-bound free text (a sponsorship's note) is `FamilySponsored`'s private part, sealed in the
+event store under a key of the family's own in funding's `family_keys`, never published; the
+registry's PersonalDataErased destroys that key, after which no answer shows the note and the
+ciphertext is gone."""
 
 from __future__ import annotations
 
@@ -35,6 +36,16 @@ async def a_family_sponsored_with_a_note(funding: Funding) -> tuple[UUID, UUID]:
     return donor, family
 
 
+async def sealed_notes(funding: Funding, family: UUID) -> list[bytes]:
+    """The sealed parts of the family's sponsorship events (its notes, sealed)."""
+    rows = await funding.pool.fetch(
+        "select sealed from events where stream_type = 'sponsorship' and data->>'family_id' = $1"
+        " and sealed is not null",
+        str(family),
+    )
+    return [r["sealed"] for r in rows]
+
+
 async def test_a_sponsorship_note_is_sealed_per_family_and_shredded_on_erasure(funding: Funding, js_clean: str) -> None:
     up = funding.upstream
     _, family = await a_family_sponsored_with_a_note(funding)
@@ -43,9 +54,9 @@ async def test_a_sponsorship_note_is_sealed_per_family_and_shredded_on_erasure(f
     assert line["note"] == NOTE  # an admin reads it
     agency = await funding.http.get(f"/families/{family}/funding", headers=token("agency"))
     assert agency.status_code == 200 and NOTE not in agency.text
-    sealed = await funding.pool.fetchval("select sealed from sponsorship_notes where family_id = $1", family)
-    assert NOTE.encode() not in sealed  # at rest: ciphertext
-    assert await funding.count("family_keys") == 1
+    (sealed,) = await sealed_notes(funding, family)  # the event's private part
+    assert NOTE.encode() not in sealed and b"masjid" not in sealed  # at rest: ciphertext
+    assert await funding.count("family_keys") == 1 and await funding.count("sponsorship_notes") == 0
 
     # Never on the bus.
     wire = json.dumps(await messages_at(js_clean, "GENTING_FUNDING"))
@@ -54,7 +65,7 @@ async def test_a_sponsorship_note_is_sealed_per_family_and_shredded_on_erasure(f
     await up.send(PersonalDataErased(family_id=family, kelurahan_code=MEDONO, erased_on=TODAY, erased_by="admin-test"))
     await up.settled(funding.app)
     assert await funding.count("family_keys") == 0
-    assert await funding.count("sponsorship_notes") == 0
+    assert await sealed_notes(funding, family) == []  # the ciphertext itself is gone
     after = await funding.http.get(f"/families/{family}/funding", headers=ADMIN)
     assert after.status_code == 200 and NOTE not in after.text
     assert after.json()["sponsored_rp"] == 1_000_000  # the money's history stays
@@ -88,7 +99,9 @@ async def test_an_erasure_ahead_of_a_missing_registry_event_destroys_the_key_at_
     up.envelope(up.exited(family))  # version 2, never published (lost, or late)
     await up.send(PersonalDataErased(family_id=family, kelurahan_code=MEDONO, erased_on=TODAY, erased_by="admin-test"))
     await wait_until(
-        lambda: funding.pool.fetchval("select count(*) = 0 from sponsorship_notes where family_id = $1", family),
+        lambda: funding.pool.fetchval(
+            "select count(*) = 0 from events where data->>'family_id' = $1 and sealed is not null", str(family)
+        ),
         timeout=10.0,
         message="the note shredded across the gap",
     )
@@ -120,7 +133,7 @@ async def test_a_restore_from_before_the_erasure_shreds_the_note_again(
         await conn.close()
     assert done.erased == 1
     assert sorted(done.consumers_reset) == ["funding-aid", "funding-registry"]
-    assert await funding.count("family_keys") == 0 and await funding.count("sponsorship_notes") == 0
+    assert await funding.count("family_keys") == 0 and await sealed_notes(funding, family) == []
     assert await funding.count("erased_families") == 1
     refused = await funding.sponsor(donor, family, 1_000_000, note=NOTE)
     assert refused.status_code == 422  # the tombstone is back: no note, so no key, for the family
