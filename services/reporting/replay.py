@@ -17,7 +17,6 @@ per row, so each table is written with one executemany per flush instead of one 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sys
 import time
 from collections.abc import Sequence
@@ -25,10 +24,7 @@ from dataclasses import dataclass, field
 from uuid import UUID
 
 import asyncpg
-from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from nats.js.errors import NotFoundError
 
 from services.reporting.projections import PROJECTIONS, ReportingProjection
 from services.reporting.settings import ReportingSettings
@@ -37,6 +33,7 @@ from shared.db import create_pool
 from shared.messaging import Envelope
 from shared.nats_setup import admin_jetstream
 from shared.projection import GateCounts
+from shared.stream_reader import last_sequence, read_through
 
 FETCH = 1000
 FLUSH_EVERY = 20_000  # merged changes kept in memory before they are written
@@ -106,44 +103,17 @@ async def rebuild(
 
 
 async def _replay(conn: asyncpg.Connection, js: JetStreamContext, p: ReportingProjection, stats: ReplayStats) -> None:
-    try:
-        # Read after the lock: whatever a live batch applied before it is at or below this sequence.
-        last_seq = (await js.stream_info(p.stream)).state.last_seq
-    except NotFoundError:
-        last_seq = 0  # the upstream has never published: an empty model
+    # Read after the lock: whatever a live batch applied before it is at or below this sequence.
+    last_seq = await last_sequence(js, p.stream)  # 0: the upstream has never published, an empty model
     gate, merged, seq, applied = ReplayGate(), MergedChanges(), 0, 0
-    if last_seq:
-        config = ConsumerConfig(
-            ack_policy=AckPolicy.NONE,
-            deliver_policy=DeliverPolicy.ALL,
-            filter_subjects=list(p.filter_subjects),
-            inactive_threshold=30.0,
-        )
-        sub = await js.pull_subscribe(p.filter_subjects[0], stream=p.stream, config=config)
-        try:
-            while seq < last_seq:
-                try:
-                    msgs = await sub.fetch(FETCH, timeout=2.0)
-                except (TimeoutError, NatsTimeoutError):
-                    # Nothing more for our filter (the last messages are on other subjects).
-                    if (await sub.consumer_info()).num_pending == 0:
-                        break
-                    continue
-                for msg in msgs:
-                    seq = msg.metadata.sequence.stream
-                    if seq > last_seq:
-                        continue  # published after we looked: the live runner's
-                    stats.read += 1
-                    for env in gate.offer(Envelope.from_bytes(msg.data)):
-                        merged.add(p.translate(env))
-                        applied += 1
-                if merged.merged >= FLUSH_EVERY:
-                    await merged.flush(conn)
-        finally:
-            with contextlib.suppress(Exception):
-                await js.delete_consumer(p.stream, (await sub.consumer_info()).name)
-            with contextlib.suppress(Exception):
-                await sub.unsubscribe()
+    async for msg in read_through(js, p.stream, p.filter_subjects, last_seq, fetch=FETCH):
+        seq = msg.metadata.sequence.stream
+        stats.read += 1
+        for env in gate.offer(Envelope.from_bytes(msg.data)):
+            merged.add(p.translate(env))
+            applied += 1
+        if merged.merged >= FLUSH_EVERY:
+            await merged.flush(conn)
     await merged.flush(conn)
     await conn.executemany(
         "insert into projection_versions (projection, stream_id, version) values ($1, $2, $3)",

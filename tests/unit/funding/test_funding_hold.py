@@ -10,9 +10,9 @@ from datetime import date, timedelta
 from uuid import UUID
 
 import pytest
-from funding_examples import D1, DONOR, FAMILY, MEDONO, S1, WHO, donor_with
+from funding_examples import D1, MEDONO, S1, WHO, donor_with, sponsoring
 
-from services.funding.domain import FamilyNotEligible, ReleaseUnplanned, SponsorFamily, sponsor
+from services.funding.domain import FamilyNotEligible, ReleaseUnplanned, sponsor
 from services.funding.domain.sponsorship import decide, fold
 from shared.contracts.funding import (
     FamilySponsored,
@@ -119,16 +119,7 @@ class TestJudgedByEffectiveDates:
 class TestEligibility:
     def test_a_family_no_longer_eligible_cannot_be_sponsored(self) -> None:
         donor = donor_with(3_000_000, SPONSORED_ON)
-        command = SponsorFamily(
-            sponsorship_id=S1,
-            donor_id=DONOR,
-            family_id=FAMILY,
-            amount_rp=1_000_000,
-            start_date=SPONSORED_ON,
-            today=SPONSORED_ON,
-            family_status="enrolled",
-            kelurahan_code=MEDONO,
-        )
+        command = sponsoring(1_000_000, on=SPONSORED_ON)
         _, sponsored = sponsor(donor, command)
         assert sponsored  # eligible (the default): sponsored
         with pytest.raises(FamilyNotEligible) as refused:
