@@ -5,33 +5,25 @@ the food it records, funding draws both, and every figure shows the distribution
 
 from __future__ import annotations
 
-import asyncio
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from programme_support import MEDONO, SERVICES, enrolled_family, staff, start_all, today
 
-from shared.auth import issue_token
-from shared.testing import TEST_SIGNING_KEY, wait_until
+from shared.testing import wait_until
+from shared.testing.funding_http import new_donor, sponsor
 from shared.testing.registry_examples import family_body
 
 pytestmark = pytest.mark.e2e
 
-MEDONO = "33.75.01.1002"
-SERVICES = ("registry", "funding", "aid", "reporting")
 MALUKU = {"GENTING_DAILY_MINIMUM_RP": "20000", "GENTING_DISTRIBUTION_COST_RP": "5000", "GENTING_PLAN_DAYS": "180"}
 MINIMUM = (20_000 + 5_000) * 180  # Rp4,500,000
 
 
-def today() -> date:
-    return datetime.now(ZoneInfo("Asia/Jakarta")).date()
-
-
 def bearer(role: str, kelurahan: str | None = None) -> dict[str, str]:
-    token = issue_token(TEST_SIGNING_KEY, role=role, sub=f"{role}-distribution-e2e", kelurahan=kelurahan)
-    return {"Authorization": f"Bearer {token}"}
+    return staff(role, kelurahan, test="distribution-e2e")
 
 
 ADMIN = bearer("admin")
@@ -40,8 +32,7 @@ ADMIN = bearer("admin")
 @pytest.fixture
 async def urls(service_process: Any) -> dict[str, str]:
     env = {"GENTING_PROGRAMME_START": (today() - timedelta(days=30)).isoformat(), **MALUKU}
-    started = await asyncio.gather(*(service_process(name, env=env) for name in SERVICES))
-    return {svc.name: svc.url for svc in started}
+    return await start_all(service_process, env)
 
 
 async def test_a_maluku_plan_pays_food_and_distribution_and_every_figure_shows_them_apart(
@@ -51,36 +42,15 @@ async def test_a_maluku_plan_pays_food_and_distribution_and_every_figure_shows_t
     day = today()
     registry, funding, aid, reporting = (urls[name] for name in SERVICES)
     async with httpx.AsyncClient(timeout=15) as http:
-        registered = await http.post(f"{registry}/families", json=family_body(5005, day, MEDONO), headers=kader)
-        assert registered.status_code == 201, registered.text
-        family_id = registered.json()["family_id"]
-        verified = await http.post(
-            f"{registry}/families/{family_id}/verification", json={"decision": "approve"}, headers=lurah
-        )
-        assert verified.json()["status"] == "enrolled"
+        family_id = await enrolled_family(http, registry, family_body(5005, day, MEDONO), kader, lurah)
 
-        created = await http.post(
-            f"{funding}/donors", json={"name": "PT Laut Banda", "donor_type": "csr", "contact": None}, headers=ADMIN
+        treasurer = bearer("treasurer")
+        donor_id = await new_donor(
+            http, ADMIN, "csr", 5_000_000, day, name="PT Laut Banda", contact=None, recorded_by=treasurer, at=funding
         )
-        donor_id = created.json()["donor_id"]
-        given = await http.post(
-            f"{funding}/donors/{donor_id}/contributions",
-            headers=bearer("treasurer"),
-            json={"amount_rp": 5_000_000, "received_on": day.isoformat(), "method": "transfer", "reference": "TRF-1"},
-        )
-        assert given.status_code == 201, given.text
-
-        async def sponsor(amount: int) -> bool:  # 409 until funding has read the enrolment
-            response = await http.post(
-                f"{funding}/sponsorships",
-                headers=ADMIN,
-                json={"donor_id": donor_id, "family_id": family_id, "amount_rp": amount, "start_date": day.isoformat()},
-            )
-            assert response.status_code in (201, 409), response.text
-            return response.status_code == 201
 
         # Enough for 180 days of food alone (Rp3,600,000), not for its distribution too.
-        await wait_until(lambda: sponsor(4_000_000), 20, interval=0.1, message="funding knows the family")
+        assert await sponsor(http, ADMIN, donor_id, family_id, 4_000_000, day, at=funding, wait=20)
 
         async def gap_known() -> dict[str, Any] | None:
             body: dict[str, Any] = (await http.get(f"{reporting}/funding")).json()
@@ -91,7 +61,7 @@ async def test_a_maluku_plan_pays_food_and_distribution_and_every_figure_shows_t
         plans = f"{aid}/plans"
         assert (await http.get(plans, params={"family_id": family_id}, headers=ADMIN)).json()["items"] == []
 
-        assert await sponsor(MINIMUM - 4_000_000)
+        assert await sponsor(http, ADMIN, donor_id, family_id, MINIMUM - 4_000_000, day, at=funding)
 
         async def plan() -> dict[str, Any] | None:
             items = (await http.get(plans, params={"family_id": family_id}, headers=ADMIN)).json()["items"]

@@ -6,29 +6,26 @@ that family's own minimum until it is sponsored."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from programme_support import MEDONO, SERVICES, enrolled_family, staff, start_all, today
 
 from services.registry.domain.validation import add_months
-from shared.auth import issue_token
-from shared.testing import TEST_SIGNING_KEY, wait_until
+from shared.testing import wait_until
+from shared.testing.funding_http import new_donor, sponsor
 from shared.testing.registry_examples import family_body
 
 pytestmark = pytest.mark.e2e
 
-MEDONO = "33.75.01.1002"
-SERVICES = ("registry", "funding", "aid", "reporting")
 FIXED_MINIMUM_RP = 180 * 15_000
 
 
 def bearer(role: str, kelurahan: str | None = None) -> dict[str, str]:
-    token = issue_token(TEST_SIGNING_KEY, role=role, sub=f"{role}-plan-until-e2e", kelurahan=kelurahan)
-    return {"Authorization": f"Bearer {token}"}
+    return staff(role, kelurahan, test="plan-until-e2e")
 
 
 ADMIN = bearer("admin")
@@ -36,11 +33,8 @@ ADMIN = bearer("admin")
 
 @pytest.fixture
 async def urls(service_process: Any) -> dict[str, str]:
-    today = datetime.now(ZoneInfo("Asia/Jakarta")).date()
-    common = {"GENTING_PROGRAMME_START": (today - timedelta(days=30)).isoformat()}
-    env = {name: common for name in SERVICES} | {"registry": {**common, "GENTING_PLAN_UNTIL_CHILD_MONTHS": "23"}}
-    started = await asyncio.gather(*(service_process(name, env=env[name]) for name in SERVICES))
-    return {svc.name: svc.url for svc in started}
+    common = {"GENTING_PROGRAMME_START": (today() - timedelta(days=30)).isoformat()}
+    return await start_all(service_process, common, registry={"GENTING_PLAN_UNTIL_CHILD_MONTHS": "23"})
 
 
 async def test_a_family_is_planned_until_its_baduta_is_23_months(urls: dict[str, str]) -> None:
@@ -53,15 +47,7 @@ async def test_a_family_is_planned_until_its_baduta_is_23_months(urls: dict[str,
     minimum = days * 15_000
     assert minimum > FIXED_MINIMUM_RP
     async with httpx.AsyncClient(timeout=15) as http:
-        registered = await http.post(f"{registry}/families", json=body, headers=bearer("kader", MEDONO))
-        assert registered.status_code == 201, registered.text
-        family_id = registered.json()["family_id"]
-        verified = await http.post(
-            f"{registry}/families/{family_id}/verification",
-            json={"decision": "approve"},
-            headers=bearer("lurah", MEDONO),
-        )
-        assert verified.json()["status"] == "enrolled"
+        family_id = await enrolled_family(http, registry, body, bearer("kader", MEDONO), bearer("lurah", MEDONO))
 
         async def gap() -> dict[str, Any] | None:
             money: dict[str, Any] = (await http.get(f"{reporting}/funding")).json()
@@ -70,27 +56,12 @@ async def test_a_family_is_planned_until_its_baduta_is_23_months(urls: dict[str,
         money = await wait_until(gap, 20, interval=0.2, message="reporting reads the enrolment")
         assert (money["funding_gap_rp"], money["family_minimum_rp"]) == (minimum, FIXED_MINIMUM_RP)
 
-        created = await http.post(
-            f"{funding}/donors", json={"name": "PT Batik", "donor_type": "csr", "contact": None}, headers=ADMIN
+        treasurer = bearer("treasurer")
+        donor_id = await new_donor(
+            http, ADMIN, "csr", minimum, day, name="PT Batik", contact=None, recorded_by=treasurer, at=funding
         )
-        donor_id = created.json()["donor_id"]
-        given = await http.post(
-            f"{funding}/donors/{donor_id}/contributions",
-            headers=bearer("treasurer"),
-            json={"amount_rp": minimum, "received_on": day.isoformat(), "method": "transfer", "reference": "TRF-1"},
-        )
-        assert given.status_code == 201, given.text
 
-        async def sponsor(amount: int) -> bool:  # 409 until funding has read the enrolment
-            response = await http.post(
-                f"{funding}/sponsorships",
-                headers=ADMIN,
-                json={"donor_id": donor_id, "family_id": family_id, "amount_rp": amount, "start_date": day.isoformat()},
-            )
-            assert response.status_code in (201, 409), response.text
-            return response.status_code == 201
-
-        await wait_until(lambda: sponsor(FIXED_MINIMUM_RP), 20, interval=0.1, message="funding knows the family")
+        assert await sponsor(http, ADMIN, donor_id, family_id, FIXED_MINIMUM_RP, day, at=funding, wait=20)
 
         async def plans() -> list[dict[str, Any]]:
             found = await http.get(f"{aid}/plans", params={"family_id": family_id}, headers=ADMIN)
@@ -105,7 +76,7 @@ async def test_a_family_is_planned_until_its_baduta_is_23_months(urls: dict[str,
         await wait_until(sponsored_seen, 20, interval=0.2, message="reporting reads the sponsorship")
         assert await plans() == []
 
-        assert await sponsor(minimum - FIXED_MINIMUM_RP)
+        assert await sponsor(http, ADMIN, donor_id, family_id, minimum - FIXED_MINIMUM_RP, day, at=funding)
 
         async def opened() -> dict[str, Any] | None:
             items = await plans()

@@ -6,35 +6,24 @@ simulated programme that began 200 days ago whose summary adds up."""
 
 from __future__ import annotations
 
-import asyncio
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from programme_support import MEDONO, enrolled_family, staff, start_all, today
 
 from genting import demo
 from genting.simulate import simulate
-from shared.auth import issue_token
 from shared.testing import TEST_SIGNING_KEY, wait_until
 from shared.testing.funding_http import new_donor, sponsor
 from shared.testing.registry_examples import family_body
 
 pytestmark = pytest.mark.e2e
 
-MEDONO = "33.75.01.1002"
-SERVICES = ("registry", "funding", "aid", "reporting")
-
-
-def today() -> date:
-    """The services' own clock: the city's calendar day."""
-    return datetime.now(ZoneInfo("Asia/Jakarta")).date()
-
 
 def bearer(role: str, kelurahan: str | None = None) -> dict[str, str]:
-    token = issue_token(TEST_SIGNING_KEY, role=role, sub=f"{role}-programme-e2e", kelurahan=kelurahan)
-    return {"Authorization": f"Bearer {token}"}
+    return staff(role, kelurahan, test="programme-e2e")
 
 
 ADMIN = bearer("admin")
@@ -48,9 +37,7 @@ def programme_start() -> date:
 @pytest.fixture
 async def urls(service_process: Any) -> dict[str, str]:
     """The four services started side by side, as `genting up --demo` starts them."""
-    env = {"GENTING_PROGRAMME_START": programme_start().isoformat()}
-    started = await asyncio.gather(*(service_process(name, env=env) for name in SERVICES))
-    return {svc.name: svc.url for svc in started}
+    return await start_all(service_process, {"GENTING_PROGRAMME_START": programme_start().isoformat()})
 
 
 async def without_clock(http: httpx.AsyncClient, url: str) -> dict[str, Any]:
@@ -67,13 +54,7 @@ async def test_one_family_from_registration_to_funded_deliveries_and_every_servi
     async with httpx.AsyncClient(timeout=15) as http:
         registry, funding, aid, reporting = (urls[name] for name in ("registry", "funding", "aid", "reporting"))
 
-        registered = await http.post(f"{registry}/families", json=family_body(4242, day, MEDONO), headers=kader)
-        assert registered.status_code == 201, registered.text
-        family_id = registered.json()["family_id"]
-        verified = await http.post(
-            f"{registry}/families/{family_id}/verification", json={"decision": "approve"}, headers=lurah
-        )
-        assert verified.json()["status"] == "enrolled"
+        family_id = await enrolled_family(http, registry, family_body(4242, day, MEDONO), kader, lurah)
 
         async def donor(name: str, donor_type: str, received: int) -> str:
             given_on, reference = day - timedelta(days=3), f"TRF-{name}"

@@ -199,19 +199,25 @@ async def test_after_an_erasure_no_table_holds_the_familys_personal_data(
     assert after["personal_data_erased"] is True and "kk_number" not in after
 
 
-async def test_the_clock_step_says_when_an_enrolled_family_is_no_longer_eligible(registry: httpx.AsyncClient) -> None:
-    """Its only baduta turns 24 months and its mother is no longer breastfeeding one: the registry
-    publishes FamilyEligibilityChanged (eligible false, on the birthday), which funding and aid act on."""
-    body = family_body(23, TODAY, MEDONO)
-    born = date.fromisoformat(body["members"][1]["birth_date"])
+async def enrolled_a_month_ago(registry: httpx.AsyncClient, serial: int) -> tuple[UUID, date]:
+    """A family with one baduta, registered 30 days ago and enrolled the day after: its id and the
+    baduta's birth date."""
+    body = family_body(serial, TODAY, MEDONO)
     body["registered_on"] = (TODAY - timedelta(days=30)).isoformat()
-    family_id = (await registry.post("/families", json=body, headers=token("kader", MEDONO))).json()["family_id"]
+    family_id = UUID((await registry.post("/families", json=body, headers=token("kader", MEDONO))).json()["family_id"])
     approved = await registry.post(
         f"/families/{family_id}/verification",
         json={"decision": "approve", "decided_on": (TODAY - timedelta(days=29)).isoformat()},
         headers=token("lurah", MEDONO),
     )
     assert approved.status_code in (200, 201), approved.text
+    return family_id, date.fromisoformat(body["members"][1]["birth_date"])
+
+
+async def test_the_clock_step_says_when_an_enrolled_family_is_no_longer_eligible(registry: httpx.AsyncClient) -> None:
+    """Its only baduta turns 24 months and its mother is no longer breastfeeding one: the registry
+    publishes FamilyEligibilityChanged (eligible false, on the birthday), which funding and aid act on."""
+    family_id, born = await enrolled_a_month_ago(registry, 23)
     app = registry.app  # type: ignore[attr-defined]
     turned = date(born.year + 2, born.month, min(born.day, 28))
     later = turned + timedelta(days=40)
@@ -223,7 +229,7 @@ async def test_the_clock_step_says_when_an_enrolled_family_is_no_longer_eligible
     rows = await pool.fetch(
         "select event_type, data->>'eligible' as eligible, data->>'effective_on' as effective_on from events"
         " where stream_id = $1 and event_type in ('ChildAgedOut', 'FamilyEligibilityChanged') order by stream_version",
-        UUID(family_id),
+        family_id,
     )
     assert [(r["event_type"], r["eligible"], r["effective_on"]) for r in rows] == [
         ("ChildAgedOut", None, None),
@@ -238,16 +244,7 @@ async def test_a_family_that_aged_out_before_eligibility_was_published_is_said_i
     family whose only baduta aged out then still counts as eligible. The new version's first step
     says it (eligible false, dated the birthday); a second step, or a restarted process, says
     nothing new."""
-    body = family_body(27, TODAY, MEDONO)
-    born = date.fromisoformat(body["members"][1]["birth_date"])
-    body["registered_on"] = (TODAY - timedelta(days=30)).isoformat()
-    family_id = UUID((await registry.post("/families", json=body, headers=token("kader", MEDONO))).json()["family_id"])
-    approved = await registry.post(
-        f"/families/{family_id}/verification",
-        json={"decision": "approve", "decided_on": (TODAY - timedelta(days=29)).isoformat()},
-        headers=token("lurah", MEDONO),
-    )
-    assert approved.status_code in (200, 201), approved.text
+    family_id, born = await enrolled_a_month_ago(registry, 27)
     app = registry.app  # type: ignore[attr-defined]
     pool: asyncpg.Pool = app.state.pool
     turned = date(born.year + 2, born.month, min(born.day, 28))
