@@ -8,6 +8,11 @@ import ledger, import_ledger.py): a row seen before is `already_registered`, in 
 chunk or line it comes back. A row whose KK number an active family with the same content already
 holds (registered by hand, say) is `already_registered` too; with different content it is rejected
 as a conflict. The body's size is bounded by the service's BodyLimit (413 over MAX_BYTES).
+
+The rows the ledger already knows are found first, in one read for the whole request
+(`Handlers.known_rows`, only among rows the caller may import), so a file sent again costs one
+query rather than a transaction per row; every other row still looks the ledger up in its own
+transaction, which keeps two concurrent imports of a file from registering a row twice.
 """
 
 from __future__ import annotations
@@ -93,9 +98,11 @@ async def import_families(
         batch = parse_batch(content, fmt, line_offset, programme)
         results = []
         async with pool.acquire() as conn:
-            for row in batch.rows:
-                async with conn.transaction():
-                    imported = await service.import_row(conn, row, principal, day, meta(request))
+            known = await service.known_rows(conn, batch.rows, principal)
+            for row, imported in zip(batch.rows, known, strict=True):
+                if imported is None:
+                    async with conn.transaction():
+                        imported = await service.import_row(conn, row, principal, day, meta(request))
                 results.append(_result(row.line, imported))
             await wake_relay(conn)
         statuses = [r["status"] for r in results]
