@@ -77,7 +77,8 @@ class ImportReport(BaseModel):
         f"One row per family; at most {MAX_ROWS} rows and {MAX_BYTES // (1024 * 1024)} MB per request (413 "
         "beyond); an empty file is 422 naming `file`. A role that may not import is refused (403) before "
         "the file is read. Each row registers on its own; a re-imported row is `already_registered`. Rows "
-        "of another kelurahan are rejected for a lurah, a kader or a census officer with a kelurahan. "
+        "of another kelurahan are rejected for a lurah, a kader or a census officer with a kelurahan, "
+        "whether or not they were imported before. "
         "`line_offset` is added to every line number, for a file sent in chunks; with an `Idempotency-Key` "
         "a retry gets the first report.\n\n" + (importing.__doc__ or "")
     ),

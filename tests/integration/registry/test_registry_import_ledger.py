@@ -4,6 +4,7 @@ remembers, and who may import which rows, whichever path calls the handler."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -273,3 +274,19 @@ class TestImportRoute:
         assert resent["status"] == never_seen["status"] == "rejected" and "family_id" not in resent
         assert {k: v for k, v in resent.items() if k != "line"} == {k: v for k, v in never_seen.items() if k != "line"}
         assert ledger.reads == ["families_of:0"]  # the ledger is not even asked about their rows
+
+    async def test_two_imports_of_the_same_file_at_once_register_each_row_once(
+        self, registry: httpx.AsyncClient
+    ) -> None:
+        pool, _ = parts(registry)
+        bodies = [family_body(70 + n, TODAY) for n in range(10)]
+        headers = {**CSV, **token("census")}
+        # The second sends the rows the other way round, so the two usually meet halfway, both
+        # having read the ledger before the other registered the rows they then race for.
+        files = (import_csv(bodies), import_csv(bodies[::-1]))
+        one, two = await asyncio.gather(*(registry.post("/families/import", content=f, headers=headers) for f in files))
+        reports = [one.json(), two.json()]
+        assert sum(r["registered"] for r in reports) == 10
+        assert sum(r["already_registered"] for r in reports) == 10
+        assert [r["family_id"] for r in reports[0]["results"]] == [r["family_id"] for r in reports[1]["results"]][::-1]
+        assert await count(pool, "import_rows") == 10 and await count(pool, "families_view") == 10
