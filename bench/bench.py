@@ -37,12 +37,9 @@ import gc
 import json
 import os
 import platform
-import shutil
 import statistics
 import sys
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import nats
@@ -51,12 +48,13 @@ from corpus import Bodies, make_corpus
 from figures import (
     AIMS,
     BENCH_SERVICE,
-    EVENTS_PER_STREAM,
     PROJECTION_BATCH,
     REGISTRY_STREAM,
     RELAY_BATCH,
+    bench_parser,
     median,
     timed,
+    whole_streams,
 )
 from http_floor import http_floor
 from processes import (  # bench/processes.py: servers, services as processes, CPU accounting
@@ -64,9 +62,8 @@ from processes import (  # bench/processes.py: servers, services as processes, C
     CORE_GROUPS,
     CORES,
     REPO,
-    BenchFailure,
     Servers,
-    start_servers,
+    run_with_servers,
 )
 from raw_probes import raw_end_to_end_latency, raw_pg, raw_publish_and_consume
 from report import report
@@ -136,31 +133,25 @@ async def run(args: argparse.Namespace, servers: Servers) -> dict[str, Any]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--commands", type=int, default=2000, help="commands per repetition")
-    parser.add_argument("--events", type=int, default=20000, help="events for relay/projection and their raws")
-    parser.add_argument("--raw-rows", type=int, default=6000, help="rows for the raw asyncpg baseline")
+    parser = bench_parser(
+        __doc__ or "",
+        commands=(2000, "commands per repetition"),
+        events=(20000, "events for relay/projection and their raws"),
+        raw_rows=6000,
+    )
     parser.add_argument("--latency-seconds", type=float, default=20.0)
     parser.add_argument("--rate", type=float, default=100.0, help="commands/s in the latency run")
-    parser.add_argument("--reps", type=int, default=3, help="repetitions of each throughput measure")
     parser.add_argument(
         "--http-client",
         choices=("httpx", "sockets"),
         default="httpx",
         help="httpx, or a minimal keep-alive client that leaves the CPU to the server",
     )
-    args = parser.parse_args()
-    for name in ("events", "raw_rows"):
-        value = getattr(args, name)
-        setattr(args, name, max(EVENTS_PER_STREAM, value - value % EVENTS_PER_STREAM))
-
+    args = whole_streams(parser.parse_args())
     configure_logging("bench", "warning")
-    workdir = Path(tempfile.mkdtemp(prefix="genting-bench-"))
     started = time.perf_counter()
-    print(f"starting servers in {workdir} …", flush=True)
-    servers = start_servers(workdir)
-    status = 0
-    try:
+
+    def measure(servers: Servers) -> None:
         results = uvloop.run(run(args, servers))
         table = report(args, results)
         out = {
@@ -180,16 +171,8 @@ def main() -> int:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(out, indent=2, default=str) + "\n")
         print(f"\nwritten {RESULTS.relative_to(REPO)} ({out['wall_seconds']} s)")
-    except BenchFailure as exc:
-        print(f"\nFAILED: {exc}", file=sys.stderr)
-        status = 1
-    finally:
-        with contextlib.suppress(Exception):
-            uvloop.run(servers.drop_databases())
-        for server in reversed(servers.embedded):
-            server.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
-    return status
+
+    return run_with_servers("genting-bench-", measure)
 
 
 if __name__ == "__main__":

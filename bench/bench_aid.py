@@ -31,7 +31,6 @@ import json
 import os
 import secrets
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -48,11 +47,11 @@ import nats  # noqa: E402
 import processes  # noqa: E402  bench/processes.py: servers, services as processes
 import uvloop  # noqa: E402
 from corpus import make_corpus  # noqa: E402  bench/corpus.py: the raw baseline's events
-from figures import median, percentile, wait_for  # noqa: E402  bench/figures.py: statistics
+from figures import bench_parser, median, percentile, wait_for  # noqa: E402  bench/figures.py: statistics
 from nats.js import JetStreamContext  # noqa: E402
 from nats.js.api import DeliverPolicy  # noqa: E402
 from nats.js.errors import NotFoundError  # noqa: E402
-from processes import BenchFailure, Servers, Service, note, start_servers  # noqa: E402
+from processes import BenchFailure, Servers, Service, note, run_with_servers  # noqa: E402
 from raw_probes import raw_pg  # noqa: E402  bench/raw_probes.py: the raw baseline
 
 from genting import nats_topology  # noqa: E402
@@ -60,7 +59,6 @@ from genting.services import get as service_entry  # noqa: E402
 from genting.services import is_available  # noqa: E402
 from shared.auth import issue_token  # noqa: E402
 from shared.clock import city_clock, now  # noqa: E402
-from shared.contracts.funding import FamilySponsored  # noqa: E402
 from shared.contracts.registry import MemberSummary, Role  # noqa: E402
 from shared.logging import configure_logging  # noqa: E402
 from shared.settings import DEFAULT_CITY  # noqa: E402
@@ -104,18 +102,7 @@ class Upstream(Publisher):
             await self.emit(event)
 
     async def sponsor(self, family_id: uuid.UUID, on: date) -> None:
-        await self.emit(
-            FamilySponsored(
-                sponsorship_id=uuid.uuid4(),
-                donor_id=uuid.uuid4(),
-                donor_type="csr",
-                family_id=family_id,
-                amount_rp=2_700_000,
-                start_date=on,
-                kelurahan_code=MEDONO,
-                sponsored_on=on,
-            )
-        )
+        await self.emit(facts.sponsored(family_id, 2_700_000, on, kelurahan=MEDONO, donor_type="csr"))
 
 
 async def open_plans(aid: Service, token: str, families: list[uuid.UUID], timeout: float = 120) -> list[str]:
@@ -411,11 +398,8 @@ def report(args: argparse.Namespace, results: dict[str, Any]) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = bench_parser(__doc__ or "", commands=(2000, "deliveries per repetition"), raw_rows=6000)
     parser.add_argument("--plans", type=int, default=400, help="plans for the throughput runs")
-    parser.add_argument("--commands", type=int, default=2000, help="deliveries per repetition")
-    parser.add_argument("--raw-rows", type=int, default=6000, help="rows for the raw asyncpg baseline")
-    parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--latency-plans", type=int, default=40)
     parser.add_argument("--rate", type=float, default=20.0, help="deliveries/s in the latency run")
     parser.add_argument("--seconds", type=float, default=10.0)
@@ -423,11 +407,8 @@ def main() -> int:
     parser.add_argument("--out", type=Path, help="also write the results as JSON here")
     args = parser.parse_args()
     configure_logging("bench", "warning")
-    workdir = Path(tempfile.mkdtemp(prefix="genting-bench-aid-"))
-    print(f"starting servers in {workdir} …", flush=True)
-    servers = start_servers(workdir)
-    status = 0
-    try:
+
+    def measure(servers: Servers) -> None:
         results = uvloop.run(run(args, servers))
         report(args, results)
         if args.out:
@@ -442,15 +423,8 @@ def main() -> int:
                 )
                 + "\n"
             )
-    except BenchFailure as exc:
-        print(f"\nFAILED: {exc}", file=sys.stderr)
-        status = 1
-    finally:
-        with contextlib.suppress(Exception):
-            uvloop.run(servers.drop_databases())
-        for server in reversed(servers.embedded):
-            server.stop()
-    return status
+
+    return run_with_servers("genting-bench-aid-", measure)
 
 
 if __name__ == "__main__":

@@ -27,9 +27,7 @@ import asyncio
 import contextlib
 import json
 import secrets
-import shutil
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -45,10 +43,21 @@ import httpx  # noqa: E402
 import nats  # noqa: E402
 import uvloop  # noqa: E402
 from corpus import make_corpus  # noqa: E402  bench/corpus.py
-from figures import BENCH_SERVICE, CLIENTS, EVENTS_PER_STREAM, PROJECTION_BATCH, PUBLISH_WINDOW, median, timed, wait_for  # noqa: E402  bench/figures.py
+from figures import (  # noqa: E402  bench/figures.py
+    BENCH_SERVICE,
+    CLIENTS,
+    PROJECTION_BATCH,
+    PUBLISH_WINDOW,
+    bench_parser,
+    median,
+    running,
+    timed,
+    wait_for,
+    whole_streams,
+)
 from load_generators import http_client  # noqa: E402  bench/load_generators.py
 from nats.js import JetStreamContext  # noqa: E402
-from processes import CORES, BenchFailure, measured, start_servers, start_service  # noqa: E402  bench/processes.py
+from processes import CORES, BenchFailure, measured, run_with_servers, start_service  # noqa: E402  bench/processes.py
 from pydantic import SecretStr  # noqa: E402
 from raw_probes import raw_pg, raw_publish_and_consume  # noqa: E402  bench/raw_probes.py
 from streams import delete_stream  # noqa: E402  bench/streams.py
@@ -61,7 +70,6 @@ from services.funding.policies import AidPolicy  # noqa: E402
 from services.funding.settings import FundingSettings  # noqa: E402
 from shared.auth import Principal, issue_token  # noqa: E402
 from shared.clock import city_clock, now  # noqa: E402
-from shared.contracts.aid import AidDelivered  # noqa: E402
 from shared.contracts.registry import FamilyEnrolled  # noqa: E402
 from shared.db import create_pool, migrate  # noqa: E402
 from shared.eventstore import Metadata  # noqa: E402
@@ -70,6 +78,7 @@ from shared.messaging import MSG_ID_HEADER, Envelope, dlq_stream_name  # noqa: E
 from shared.nats_setup import ensure_stream, owned_stream_config  # noqa: E402
 from shared.projection import ProjectionRunner  # noqa: E402
 from shared.settings import DEFAULT_CITY  # noqa: E402
+from shared.testing import facts  # noqa: E402
 
 TODAY = city_clock(DEFAULT_CITY)()  # the services' day, not UTC's
 ADMIN = Principal(sub="bench", role="admin")  # the handlers decide who may; the bench acts as an admin
@@ -111,14 +120,7 @@ async def fresh_upstreams(js: JetStreamContext) -> None:
 
 
 def enrolled(family_id: uuid.UUID) -> FamilyEnrolled:
-    return FamilyEnrolled(
-        family_id=family_id,
-        kelurahan_code=MEDONO,
-        kecamatan_code="33.75.01",
-        member_counts={"baduta": 1},
-        risk_factors=["poor"],
-        enrolled_on=TODAY,
-    )
+    return facts.enrolled(family_id, TODAY, kelurahan=MEDONO)
 
 
 # -- sponsorships over HTTP --------------------------------------------------------------------------
@@ -268,17 +270,7 @@ def deliveries(families: list[uuid.UUID], n: int) -> list[tuple[str, bytes, str]
         for plan_id, family_id in plans:
             if len(out) == n:
                 break
-            event = AidDelivered(
-                plan_id=plan_id,
-                family_id=family_id,
-                kelurahan_code=MEDONO,
-                delivery_id=uuid.uuid4(),
-                period_from=TODAY,
-                period_to=TODAY,
-                days=1,
-                value_rp=15_000,
-                delivered_on=TODAY,
-            )
+            event = facts.delivered(plan_id, family_id, TODAY, 1, 15_000, kelurahan=MEDONO)
             out.append(envelope(event, version))
     return out
 
@@ -296,16 +288,11 @@ async def system_ledger_projection(servers: Any, js: JetStreamContext, rep: int,
         runner = ProjectionRunner(pool, js, policy, service=BENCH_SERVICE, batch=PROJECTION_BATCH)
         with measured(servers, "ledger_projection"):
             started = time.perf_counter()
-            task = asyncio.create_task(runner.run())
-            try:
+            async with running(runner.run()):
                 await wait_for(
                     lambda: runner.stats.applied >= n or runner.stats.dead_lettered > 0, 300, "ledger projection"
                 )
                 elapsed = time.perf_counter() - started
-            finally:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
         drawn = await pool.fetchval("select count(*) from events where event_type = 'SponsorshipDrawn'")
         if drawn != n or ledger.stats.shortfalls:
             raise BenchFailure(f"ledger projection: {drawn} of {n} draws, {ledger.stats.shortfalls} shortfalls")
@@ -376,31 +363,16 @@ def report(args: argparse.Namespace, results: dict[str, Any]) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--commands", type=int, default=600, help="sponsorships per repetition")
-    parser.add_argument("--events", type=int, default=4000, help="deliveries for the projection and its raw")
-    parser.add_argument("--raw-rows", type=int, default=4000, help="rows for the raw asyncpg baseline")
-    parser.add_argument("--reps", type=int, default=3)
-    args = parser.parse_args()
-    args.events = max(EVENTS_PER_STREAM, args.events - args.events % EVENTS_PER_STREAM)
-    args.raw_rows = max(EVENTS_PER_STREAM, args.raw_rows - args.raw_rows % EVENTS_PER_STREAM)
+    args = whole_streams(
+        bench_parser(
+            __doc__ or "",
+            commands=(600, "sponsorships per repetition"),
+            events=(4000, "deliveries for the projection and its raw"),
+            raw_rows=4000,
+        ).parse_args()
+    )
     configure_logging("bench", "warning")
-    workdir = Path(tempfile.mkdtemp(prefix="genting-bench-funding-"))
-    print(f"starting servers in {workdir} …", flush=True)
-    servers = start_servers(workdir)
-    status = 0
-    try:
-        report(args, uvloop.run(run(args, servers)))
-    except BenchFailure as exc:
-        print(f"\nFAILED: {exc}", file=sys.stderr)
-        status = 1
-    finally:
-        with contextlib.suppress(Exception):
-            uvloop.run(servers.drop_databases())
-        for server in reversed(servers.embedded):
-            server.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
-    return status
+    return run_with_servers("genting-bench-funding-", lambda servers: report(args, uvloop.run(run(args, servers))))
 
 
 if __name__ == "__main__":

@@ -38,23 +38,21 @@ if str(REPO) not in sys.path:
 
 import asyncpg  # noqa: E402
 from nats.js import JetStreamContext  # noqa: E402
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy  # noqa: E402
 from nats.js.errors import NotFoundError  # noqa: E402
 from processes import BenchFailure, Servers, note, start_servers  # noqa: E402  bench/processes.py
+from raw_probes import raw_consumer, upsert_batch  # noqa: E402  bench/raw_probes.py
 
 from services.reporting import queries, replay  # noqa: E402
 from services.reporting.app import MIGRATIONS  # noqa: E402
 from services.reporting.projections import PROJECTIONS  # noqa: E402
 from shared.db import create_pool, migrate  # noqa: E402
 from shared.logging import configure_logging  # noqa: E402
-from shared.messaging import MSG_ID_HEADER  # noqa: E402
 from shared.nats_setup import connect, ensure_stream, owned_stream_config  # noqa: E402
 from shared.projection import ProjectionRunner  # noqa: E402
 from shared.testing import reporting_scenarios as scenarios  # noqa: E402
-from shared.testing.reporting_examples import Published  # noqa: E402
+from shared.testing.reporting_examples import Published, publish  # noqa: E402
 
 RESULTS = REPO / "bench" / "results" / "reporting.json"
-RAW_FETCH = 500
 RAW_DDL = "create table raw_view (stream_id uuid primary key, version int not null, event_type text not null)"
 RAW_UPSERT = (
     "insert into raw_view values ($1, $2, $3) on conflict (stream_id) do update"
@@ -68,23 +66,12 @@ async def load_streams(js: JetStreamContext, corpus: Sequence[Published]) -> Non
         with contextlib.suppress(NotFoundError):
             await js.delete_stream(f"GENTING_{context.upper()}")
         await ensure_stream(js, owned_stream_config(context))
-    for start in range(0, len(corpus), 1000):
-        await asyncio.gather(
-            *(
-                js.publish(
-                    p.subject,
-                    p.envelope.to_bytes(),
-                    stream=p.stream,
-                    timeout=30.0,
-                    headers={MSG_ID_HEADER: str(p.envelope.event_id)},
-                )
-                for p in corpus[start : start + 1000]
-            )
-        )
+    await publish(js, corpus, window=1000, timeout=30.0)
 
 
 async def raw_consume(servers: Servers, js: JetStreamContext, rep: int, total: int) -> float:
-    """The three streams through durable pull consumers: fetch(500), one executemany, ack each."""
+    """The three streams through durable pull consumers, as raw_probes.py reads one: fetch(500), one
+    executemany, ack each."""
     conn = await asyncpg.connect(await servers.fresh_db(f"raw{rep}"))
     try:
         await conn.execute(RAW_DDL)
@@ -93,28 +80,10 @@ async def raw_consume(servers: Servers, js: JetStreamContext, rep: int, total: i
         for projection in PROJECTIONS:
             durable = f"bench-raw-{rep}"
             last = (await js.stream_info(projection.stream)).state.last_seq
-            await js.add_consumer(
-                projection.stream,
-                ConsumerConfig(
-                    durable_name=durable,
-                    deliver_policy=DeliverPolicy.ALL,
-                    ack_policy=AckPolicy.EXPLICIT,
-                    ack_wait=30,
-                    max_ack_pending=RAW_FETCH * 5,
-                ),
-            )
-            sub = await js.pull_subscribe_bind(durable=durable, stream=projection.stream)
+            sub = await raw_consumer(js, projection.stream, durable)
             seq = 0
             while seq < last:
-                msgs = await sub.fetch(RAW_FETCH, timeout=5.0)
-                rows = []
-                for msg in msgs:
-                    env = json.loads(msg.data)
-                    rows.append((env["stream_id"], env["stream_version"], env["event_type"]))
-                async with conn.transaction():
-                    await conn.executemany(RAW_UPSERT, rows)
-                for msg in msgs:
-                    await msg.ack()
+                msgs = await upsert_batch(sub, conn, RAW_UPSERT)
                 seq = msgs[-1].metadata.sequence.stream
                 done += len(msgs)
             await sub.unsubscribe()

@@ -21,7 +21,7 @@ from processes import (  # bench/processes.py: servers, services as processes, C
     measured,
     start_service,
 )
-from raw_probes import RAW_EVENTS_DDL, RAW_INSERT
+from raw_probes import RAW_INSERT, raw_db
 
 
 def create_floor_app() -> FastAPI:
@@ -31,7 +31,6 @@ def create_floor_app() -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.pool = await asyncpg.create_pool(os.environ["BENCH_FLOOR_DATABASE_URL"], min_size=2, max_size=10)
-        await app.state.pool.execute(RAW_EVENTS_DDL.replace("create table", "create table if not exists"))
         yield
         await app.state.pool.close()
 
@@ -54,7 +53,7 @@ def create_floor_app() -> FastAPI:
 
 
 async def start_floor(servers: Servers) -> Service:
-    env = {"BENCH_FLOOR_DATABASE_URL": await servers.fresh_db("floor")}
+    env = {"BENCH_FLOOR_DATABASE_URL": await raw_db(servers, "floor")}
     return await start_service(
         servers, "http-floor", "http_floor:create_floor_app", env, "unused", "/raw", app_dir=BENCH_DIR
     )

@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
+import uvloop
 
 from genting.client import Client, RetryPolicy
 from genting.embedded import EmbeddedNats, EmbeddedPostgres, ensure_database
@@ -184,6 +187,27 @@ def start_servers(workdir: Path) -> Servers:
             server.stop()
         raise
     return servers
+
+
+def run_with_servers(prefix: str, body: Callable[[Servers], None]) -> int:
+    """One benchmark run: servers in a fresh temporary directory (named from `prefix`), `body`
+    measured against them, then, whatever happened, the run's databases dropped, the embedded
+    servers stopped and the directory removed. Returns the exit status: 0, or 1 after saying why
+    the run failed functionally."""
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
+    print(f"starting servers in {workdir} …", flush=True)
+    servers = start_servers(workdir)
+    try:
+        body(servers)
+    except BenchFailure as exc:
+        print(f"\nFAILED: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        with contextlib.suppress(Exception):
+            uvloop.run(servers.drop_databases())
+        servers.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0
 
 
 @dataclass

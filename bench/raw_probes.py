@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import asyncpg
 from corpus import Ev, make_corpus, publish_windowed
 from figures import CLIENTS, EVENTS_PER_STREAM, RAW_FETCH, percentile
+from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import (
@@ -27,26 +28,13 @@ from processes import (  # bench/processes.py: servers, services as processes, C
 )
 from streams import delete_stream, fresh_stream, stream_messages
 
+from shared.db import migrate
 from shared.messaging import MSG_ID_HEADER
 
-RAW_EVENTS_DDL = """
-create table raw_events (
-    global_position bigserial primary key,
-    event_id        uuid        not null unique,
-    stream_type     text        not null,
-    stream_id       uuid        not null,
-    stream_version  integer     not null,
-    event_type      text        not null,
-    schema_version  integer     not null,
-    data            jsonb       not null,
-    sealed          bytea,
-    occurred_at     timestamptz not null,
-    correlation_id  uuid,
-    causation_id    uuid,
-    unique (stream_id, stream_version)
-)"""
+# The raw baselines write the system's own events table (the kernel's migration, raw_db): the
+# same row, without the domain, the outbox or the stream's version check.
 RAW_INSERT = (
-    "insert into raw_events (event_id, stream_type, stream_id, stream_version, event_type, schema_version,"
+    "insert into events (event_id, stream_type, stream_id, stream_version, event_type, schema_version,"
     " data, occurred_at) values ($1, 'family', $2, $3, 'FamilyRegistered', 1, $4::jsonb, now())"
 )
 VIEW_DDL = """
@@ -63,12 +51,56 @@ VIEW_UPSERT = (
 )
 
 
+async def raw_consumer(js: JetStreamContext, stream: str, durable: str) -> JetStreamContext.PullSubscription:
+    """A durable pull consumer of the whole stream with explicit acks: what every raw baseline
+    reads with."""
+    await js.add_consumer(
+        stream,
+        ConsumerConfig(
+            durable_name=durable,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_policy=AckPolicy.EXPLICIT,
+            ack_wait=30,
+            max_ack_pending=RAW_FETCH * 5,
+        ),
+    )
+    return await js.pull_subscribe_bind(durable=durable, stream=stream)
+
+
+async def upsert_batch(sub: JetStreamContext.PullSubscription, conn: asyncpg.Connection, upsert: str) -> list[Msg]:
+    """One raw batch: fetch(RAW_FETCH), one executemany of (stream, version, event type) in one
+    transaction, then an ack each. Returns the messages."""
+    msgs = await sub.fetch(RAW_FETCH, timeout=5.0)
+    rows = []
+    for msg in msgs:
+        env = json.loads(msg.data)
+        rows.append((env["stream_id"], env["stream_version"], env["event_type"]))
+    async with conn.transaction():
+        await conn.executemany(upsert, rows)
+    for msg in msgs:
+        await msg.ack()
+    return msgs
+
+
+async def check_view(db: asyncpg.Connection | asyncpg.Pool, table: str, events: int, what: str) -> None:
+    """A view that applied every event holds each stream at its last version: with versions 1..n
+    per stream, its versions add up to the number of events."""
+    if await db.fetchval(f"select sum(version) from {table}") != events:
+        raise BenchFailure(f"{what}: the view does not hold every stream at its last version")
+
+
+async def raw_db(servers: Servers, part: str) -> str:
+    """A fresh database with the kernel's tables (the event store's among them)."""
+    db = await servers.fresh_db(part)
+    await migrate(db)
+    return db
+
+
 async def raw_pg(servers: Servers, rep: int, corpus: Sequence[Ev]) -> float:
     """8 connections, each committing one insert per transaction (BEGIN; INSERT; COMMIT)."""
-    db = await servers.fresh_db(f"rawpg{rep}")
+    db = await raw_db(servers, f"rawpg{rep}")
     conns = [await asyncpg.connect(db) for _ in range(CLIENTS)]
     try:
-        await conns[0].execute(RAW_EVENTS_DDL)
         rows = iter([(ev.event_id, ev.stream_id, ev.version, ev.payload.decode()) for ev in corpus])
 
         async def writer(conn: asyncpg.Connection) -> None:
@@ -82,7 +114,7 @@ async def raw_pg(servers: Servers, rep: int, corpus: Sequence[Ev]) -> float:
             started = time.perf_counter()
             await asyncio.gather(*(writer(c) for c in conns))
             elapsed = time.perf_counter() - started
-        count = await conns[0].fetchval("select count(*) from raw_events")
+        count = await conns[0].fetchval("select count(*) from events")
         if count != len(corpus):
             raise BenchFailure(f"raw asyncpg: {count} of {len(corpus)} rows")
         return len(corpus) / elapsed
@@ -109,36 +141,15 @@ async def raw_publish_and_consume(
         await conn.execute(VIEW_DDL.format(table="raw_view"))
         upsert = VIEW_UPSERT.format(table="raw_view")
         await conn.prepare(upsert)
-        await js.add_consumer(
-            stream,
-            ConsumerConfig(
-                durable_name="raw",
-                deliver_policy=DeliverPolicy.ALL,
-                ack_policy=AckPolicy.EXPLICIT,
-                ack_wait=30,
-                max_ack_pending=RAW_FETCH * 5,
-            ),
-        )
-        sub = await js.pull_subscribe_bind(durable="raw", stream=stream)
+        sub = await raw_consumer(js, stream, "raw")
         done = 0
         with measured(servers, "raw_consume"):
             started = time.perf_counter()
             while done < len(corpus):
-                msgs = await sub.fetch(RAW_FETCH, timeout=5.0)
-                rows = []
-                for msg in msgs:
-                    env = json.loads(msg.data)
-                    rows.append((env["stream_id"], env["stream_version"], env["event_type"]))
-                async with conn.transaction():
-                    await conn.executemany(upsert, rows)
-                for msg in msgs:
-                    await msg.ack()
-                done += len(msgs)
+                done += len(await upsert_batch(sub, conn, upsert))
             consume_rate = len(corpus) / (time.perf_counter() - started)
         await sub.unsubscribe()
-        applied = await conn.fetchval("select sum(version) from raw_view")
-        if applied != len(corpus):
-            raise BenchFailure("raw consume: the view does not hold every stream at its last version")
+        await check_view(conn, "raw_view", len(corpus), "raw consume")
     finally:
         await conn.close()
     await delete_stream(js, stream)
@@ -151,21 +162,10 @@ async def raw_end_to_end_latency(
     """The raw path at the same fixed rate: insert (autocommit) → publish (ack) → pull → upsert
     commit (clock_timestamp()), one handler; latency from just before the insert to that commit."""
     stream, prefix = await fresh_stream(servers, js, "rawe2e")
-    db = await servers.fresh_db("rawe2e")
+    db = await raw_db(servers, "rawe2e")
     reader = await asyncpg.connect(db)
-    await reader.execute(RAW_EVENTS_DDL)
     await reader.execute("create table raw_latency (stream_id uuid primary key, applied_at timestamptz not null)")
-    await js.add_consumer(
-        stream,
-        ConsumerConfig(
-            durable_name="rawe2e",
-            deliver_policy=DeliverPolicy.ALL,
-            ack_policy=AckPolicy.EXPLICIT,
-            ack_wait=30,
-            max_ack_pending=RAW_FETCH * 5,
-        ),
-    )
-    sub = await js.pull_subscribe_bind(durable="rawe2e", stream=stream)
+    sub = await raw_consumer(js, stream, "rawe2e")
     total = int(rate * seconds)
     corpus = [ev for ev in make_corpus(total * EVENTS_PER_STREAM) if ev.version == 1][:total]
     writers = await asyncpg.create_pool(db, min_size=CLIENTS, max_size=CLIENTS)

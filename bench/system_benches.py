@@ -15,7 +15,7 @@ from typing import Any
 import asyncpg
 import httpx
 from corpus import Bodies, Ev, publish_windowed
-from figures import BENCH_SERVICE, PROJECTION_BATCH, REGISTRY_STREAM, RELAY_BATCH, percentile, wait_for
+from figures import BENCH_SERVICE, PROJECTION_BATCH, REGISTRY_STREAM, RELAY_BATCH, percentile, running, wait_for
 from load_generators import http_client, post_families, refused
 from nats.js import JetStreamContext
 from processes import (  # bench/processes.py: servers, services as processes, CPU accounting
@@ -26,7 +26,7 @@ from processes import (  # bench/processes.py: servers, services as processes, C
     note,
     start_service,
 )
-from raw_probes import VIEW_DDL, VIEW_UPSERT
+from raw_probes import VIEW_DDL, VIEW_UPSERT, check_view
 from streams import delete_stream, fresh_stream, producer_stream, stream_messages
 
 from genting import nats_topology
@@ -52,15 +52,10 @@ async def system_relay(servers: Servers, js: JetStreamContext, rep: int, corpus:
         await conn.execute("analyze outbox")  # as autovacuum's analyze would after a burst
         relay = OutboxRelay(db, js, service=f"bench-relay-{rep}", stream=stream, batch=RELAY_BATCH)
         started = time.perf_counter()
-        task = asyncio.create_task(relay.run())
-        try:
+        async with running(relay.run()) as task:
             with measured(servers, "relay"):  # ends before the relay's connection closes
                 await wait_for(lambda: relay.published >= len(corpus) or task.done(), 120, "relay")
                 elapsed = time.perf_counter() - started
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
         pending = await conn.fetchval("select count(*) from outbox where published_at is null")
         if pending or relay.published != len(corpus):
             raise BenchFailure(f"relay: {pending} rows still pending, {relay.published} published")
@@ -103,23 +98,16 @@ async def system_projection(servers: Servers, js: JetStreamContext, rep: int, co
         projection = UpsertProjection(f"bench-projection-{rep}", stream, f"{prefix}.>")
         runner = ProjectionRunner(pool, js, projection, service=BENCH_SERVICE, batch=PROJECTION_BATCH)
         started = time.perf_counter()
-        task = asyncio.create_task(runner.run())
-        try:
+        async with running(runner.run()):
             with measured(servers, "projection"):
                 await wait_for(
                     lambda: runner.stats.applied >= len(corpus) or runner.stats.errors > 0, 300, "projection"
                 )
                 elapsed = time.perf_counter() - started
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
         s = runner.stats
         if s.errors or s.gaps or s.dead_lettered or s.applied != len(corpus):
             raise BenchFailure(f"projection: {s}")
-        applied = await pool.fetchval("select sum(version) from bench_view")
-        if applied != len(corpus):
-            raise BenchFailure("projection: the view does not hold every stream at its last version")
+        await check_view(pool, "bench_view", len(corpus), "projection")
     finally:
         await pool.close()
     await delete_stream(js, stream)

@@ -18,7 +18,7 @@ from genting.importer import run as run_import
 from genting.recovery_cli import add_parsers as add_recovery_parsers
 from genting.recovery_cli import run as run_recovery
 from genting.simulate import add_parser as add_simulate_parser
-from genting.state import JWKS_FILE, load_secrets, read_stack
+from genting.state import JWKS_FILE, add_data_dir, load_secrets, read_stack
 from shared.auth import ROLES, issue_token
 
 
@@ -27,10 +27,15 @@ def _env_int(name: str, default: int) -> int:
     return int(raw) if raw else default
 
 
+def _int_option(parser: argparse.ArgumentParser, flag: str, default: int, help: str | None = None) -> None:
+    """A number option of `up`, whose default GENTING_<FLAG> replaces (--pg-port: GENTING_PG_PORT)."""
+    env = "GENTING_" + flag.removeprefix("--").replace("-", "_").upper()
+    parser.add_argument(flag, type=int, metavar="N", default=_env_int(env, default), help=help)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="genting", description="Run and operate Genting.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    default_dir = Path(os.environ.get("GENTING_DATA_DIR", ".genting"))
 
     up = commands.add_parser(
         "up",
@@ -45,41 +50,22 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="families in the demo (default 200); a data dir keeps the demo it first loaded",
     )
-    up.add_argument("--data-dir", type=Path, default=default_dir, metavar="DIR")
-    up.add_argument(
-        "--replicas",
-        type=int,
-        default=_env_int("GENTING_REPLICAS", 1),
-        metavar="N",
-        help="processes per service, all answering on the service's one port (default 1)",
-    )
+    add_data_dir(up)
+    _int_option(up, "--replicas", 1, "processes per service, all answering on the service's one port (default 1)")
     up.add_argument(
         "--host", default=os.environ.get("GENTING_HOST", "127.0.0.1"), help="address the services listen on"
     )
-    up.add_argument("--nats-port", type=int, default=_env_int("GENTING_NATS_PORT", 14222))
-    up.add_argument("--pg-port", type=int, default=_env_int("GENTING_PG_PORT", 15432))
-    up.add_argument(
+    _int_option(up, "--nats-port", 14222)
+    _int_option(up, "--pg-port", 15432)
+    _int_option(
+        up,
         "--idp-port",
-        type=int,
-        default=_env_int("GENTING_IDP_PORT", 8009),
-        metavar="N",
-        help="the development OIDC sign-in provider's port (default 8009; origins: GENTING_IDP_ALLOWED_ORIGINS)",
+        8009,
+        "the development OIDC sign-in provider's port (default 8009; origins: GENTING_IDP_ALLOWED_ORIGINS)",
     )
     for service in catalogue.SERVICES:
-        up.add_argument(
-            f"--{service.name}-port",
-            type=int,
-            metavar="N",
-            default=_env_int(f"GENTING_{service.name.upper()}_PORT", service.port),
-        )
-
-    up.add_argument(
-        "--gateway-port",
-        type=int,
-        metavar="N",
-        default=_env_int("GENTING_GATEWAY_PORT", 8000),
-        help="the field app and the APIs under one origin (default 8000)",
-    )
+        _int_option(up, f"--{service.name}-port", service.port)
+    _int_option(up, "--gateway-port", 8000, "the field app and the APIs under one origin (default 8000)")
     gateway = commands.add_parser(
         "gateway",
         help="serve the field app and proxy /api/<service>/ to the services (what the gateway container runs)",
@@ -108,7 +94,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Reads the running `genting up` stack in DIR, else GENTING_NATS_URL and "
         "GENTING_<SERVICE>_DATABASE_URL from the environment.",
     )
-    status.add_argument("--data-dir", type=Path, default=default_dir, metavar="DIR")
+    add_data_dir(status)
     status.add_argument("--json", action="store_true", help="machine-readable output")
     dlq = commands.add_parser("dlq", help="dead letters: list them, or send them back to their consumer")
     dlq_commands = dlq.add_subparsers(dest="dlq_command", required=True, metavar="list|retry")
@@ -116,7 +102,7 @@ def _parser() -> argparse.ArgumentParser:
     dlq_retry = dlq_commands.add_parser("retry", help="send dead letters back to their consumer (all, or IDs)")
     for sub in (dlq_list, dlq_retry):
         sub.add_argument("service", choices=[s.name for s in catalogue.SERVICES], metavar="SERVICE")
-        sub.add_argument("--data-dir", type=Path, default=default_dir, metavar="DIR")
+        add_data_dir(sub)
     dlq_list.add_argument("--json", action="store_true", help="machine-readable output")
     dlq_retry.add_argument("ids", type=int, nargs="*", metavar="ID", help="letters to retry (default: all)")
 
@@ -134,17 +120,11 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("--donor-id", metavar="ID", help="required for donor")
     token.add_argument("--sub", metavar="NAME", help="subject (default: dev-<role>-<random>, one per token)")
     token.add_argument("--ttl-hours", type=float, default=12.0)
-    token.add_argument(
-        "--data-dir",
-        type=Path,
-        default=default_dir,
-        metavar="DIR",
-        help="where `up` keeps the signing key (unless GENTING_SIGNING_KEY is set)",
-    )
+    add_data_dir(token, help="where `up` keeps the signing key (unless GENTING_SIGNING_KEY is set)")
 
     replay = commands.add_parser("replay", help="rebuild a service's read models from scratch")
     replay.add_argument("service", metavar="SERVICE")
-    replay.add_argument("--data-dir", type=Path, default=default_dir, metavar="DIR")
+    add_data_dir(replay)
     events = commands.add_parser("events", help="print the events a context published (from its stream)")
     events.add_argument(
         "context",
@@ -154,7 +134,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     events.add_argument("--follow", "-f", action="store_true", help="keep printing new events")
     events.add_argument("--last", type=int, metavar="N", help="only the last N events")
-    events.add_argument("--data-dir", type=Path, default=default_dir, metavar="DIR")
+    add_data_dir(events)
     rotate = commands.add_parser(
         "rotate-keys",
         help="re-wrap a service's keys under its current GENTING_DATA_KEY (after a root key rotation)",
@@ -169,7 +149,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="only print the registry's lookup key in use, to pin as GENTING_LOOKUP_KEY before rotating",
     )
-    rotate.add_argument("--data-dir", type=Path, default=default_dir, help="the genting up stack, if any")
+    add_data_dir(rotate, help="the genting up stack, if any")
     nats_url = commands.add_parser(
         "nats-url",
         help="print a NATS URL with NAME's credentials for the embedded stack",
@@ -179,10 +159,10 @@ def _parser() -> argparse.ArgumentParser:
         "The host and port are the running stack's, else 127.0.0.1 and GENTING_NATS_PORT (14222).",
     )
     nats_url.add_argument("name", choices=[*catalogue_names(), "subscriber", "operator", "admin"], metavar="NAME")
-    nats_url.add_argument("--data-dir", type=Path, default=default_dir, metavar="DIR")
-    recovery = add_recovery_parsers(commands, default_dir)
-    imports = add_import_parser(commands, default_dir)
-    simulate = add_simulate_parser(commands, default_dir)
+    add_data_dir(nats_url)
+    recovery = add_recovery_parsers(commands)
+    imports = add_import_parser(commands)
+    simulate = add_simulate_parser(commands)
     # Errors in a command's arguments show that command's usage.
     commands_ = (
         up,

@@ -25,10 +25,12 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar, Unpack
 
 import httpx
 import stamina
+
+from shared.errors import FieldError  # the services' own: a problem's `errors` read back as they were made
 
 RIDE_OUT_SECONDS = 120.0  # a nats-server or service restarted by `genting up` is back well within this
 RETRY_STATUSES = frozenset({502, 503, 504})
@@ -38,12 +40,6 @@ T = TypeVar("T")
 
 
 # -- problems (RFC 9457) --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FieldError:
-    field: str
-    message: str
 
 
 @dataclass(frozen=True)
@@ -102,6 +98,17 @@ class Problem:
 
 def problem(response: httpx.Response) -> Problem:
     return Problem.of(response)
+
+
+class RequestOptions(TypedDict, total=False):
+    """What a request may carry besides its method and URL. A POST without an `idempotency_key`
+    (or an Idempotency-Key header) gets a new one, kept for every time it is sent again."""
+
+    json: Any
+    content: bytes | None
+    params: dict[str, Any] | None
+    headers: dict[str, str] | None
+    idempotency_key: str | None
 
 
 # -- the retry policy -----------------------------------------------------------------------------
@@ -210,20 +217,13 @@ class Client:
     async def close(self) -> None:
         await self.http.aclose()
 
-    async def request(
-        self,
-        method: str,
-        url: str,
-        *,
-        json: Any = None,
-        content: bytes | None = None,
-        params: dict[str, Any] | None = None,
-        headers: dict[str, str] | None = None,
-        idempotency_key: str | None = None,
-    ) -> httpx.Response:
-        headers = dict(headers or {})
+    async def request(self, method: str, url: str, **options: Unpack[RequestOptions]) -> httpx.Response:
+        json, content, params = options.get("json"), options.get("content"), options.get("params")
+        headers = dict(options.get("headers") or {})
         if method.upper() == "POST":
-            headers["Idempotency-Key"] = idempotency_key or headers.get("Idempotency-Key") or uuid.uuid4().hex
+            headers["Idempotency-Key"] = (
+                options.get("idempotency_key") or headers.get("Idempotency-Key") or uuid.uuid4().hex
+            )
         target = self.http.base_url.join(url)
         where = f"{target.host}:{target.port}" if target.port else target.host
         # The common case first, without the retry machinery: an answer worth keeping at once
@@ -288,19 +288,8 @@ class Client:
         response.raise_for_status()
         return response.json()
 
-    async def post(
-        self,
-        url: str,
-        *,
-        json: Any = None,
-        content: bytes | None = None,
-        params: dict[str, Any] | None = None,
-        headers: dict[str, str] | None = None,
-        idempotency_key: str | None = None,
-    ) -> httpx.Response:
-        return await self.request(
-            "POST", url, json=json, content=content, params=params, headers=headers, idempotency_key=idempotency_key
-        )
+    async def post(self, url: str, **options: Unpack[RequestOptions]) -> httpx.Response:
+        return await self.request("POST", url, **options)
 
     async def poll_until(
         self, read: Callable[[], Awaitable[T]], done: Callable[[T], bool], *, timeout: float = RIDE_OUT_SECONDS

@@ -27,13 +27,14 @@ from typing import Any, TextIO
 import httpx
 
 from genting.client import Client, problem
+from genting.state import add_data_dir, load_secrets
 
 DEFAULT_URL = "http://127.0.0.1:8001"
 CHUNK_ROWS = 500
 MEDIA_TYPES = {"csv": "text/csv", "jsonl": "application/x-ndjson"}
 
 
-def add_parser(commands: Any, default_dir: Path) -> argparse.ArgumentParser:
+def add_parser(commands: Any) -> argparse.ArgumentParser:
     """`genting import families ...` on the CLI's subcommands."""
     imp: argparse.ArgumentParser = commands.add_parser("import", help="import data from another agency's export")
     kinds = imp.add_subparsers(dest="what", required=True, metavar="WHAT")
@@ -59,7 +60,7 @@ def add_parser(commands: Any, default_dir: Path) -> argparse.ArgumentParser:
     families.add_argument("--format", choices=sorted(MEDIA_TYPES), help="default: from the file's extension")
     families.add_argument("--chunk-rows", type=int, default=CHUNK_ROWS, metavar="N", help="rows per request")
     families.add_argument("--json", action="store_true", help="print the whole report as JSON")
-    families.add_argument("--data-dir", type=Path, default=default_dir, metavar="DIR")
+    add_data_dir(families)
     return imp
 
 
@@ -120,7 +121,6 @@ def _format_of(path: Path) -> str | None:
 
 
 def _admin_token(data_dir: Path) -> str:
-    from genting.state import load_secrets
     from shared.auth import issue_token
 
     return issue_token(load_secrets(data_dir.resolve()).signing_key, role="admin", sub="genting-import")

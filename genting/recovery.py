@@ -30,9 +30,7 @@ from uuid import UUID
 
 import asyncpg
 import structlog
-from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
 from shared import eventstore
@@ -41,6 +39,7 @@ from shared.messaging import MSG_ID_HEADER, Envelope, context_subjects, stream_n
 from shared.nats_setup import ensure_stream, owned_stream_config
 from shared.projection import producer_catalog
 from shared.settings import Settings
+from shared.stream_reader import last_sequence, read_through
 
 log = structlog.get_logger()
 
@@ -79,39 +78,11 @@ def wire_envelope(context: str, event: StoredEvent) -> Envelope:
 
 
 async def stream_messages(js: JetStreamContext, stream: str, subject: str) -> AsyncIterator[tuple[int, str, bytes]]:
-    """(sequence, subject, data) of every message of `stream` on `subject` now, read once by an
-    ephemeral pull consumer without acks (as `genting replay` reads)."""
-    try:
-        last_seq = (await js.stream_info(stream)).state.last_seq
-    except NotFoundError:
-        return
-    if not last_seq:
-        return
-    config = ConsumerConfig(
-        ack_policy=AckPolicy.NONE,
-        deliver_policy=DeliverPolicy.ALL,
-        filter_subject=subject,
-        inactive_threshold=30.0,
-    )
-    sub = await js.pull_subscribe(subject, stream=stream, config=config)
-    try:
-        seq = 0
-        while seq < last_seq:
-            try:
-                msgs = await sub.fetch(FETCH, timeout=2.0)
-            except (TimeoutError, NatsTimeoutError):
-                if (await sub.consumer_info()).num_pending == 0:
-                    break
-                continue
-            for msg in msgs:
-                seq = msg.metadata.sequence.stream
-                if seq <= last_seq:
-                    yield seq, msg.subject, msg.data
-    finally:
-        with contextlib.suppress(Exception):
-            await js.delete_consumer(stream, (await sub.consumer_info()).name)
-        with contextlib.suppress(Exception):
-            await sub.unsubscribe()
+    """(sequence, subject, data) of every message of `stream` on `subject` now, read once as
+    `genting replay` reads (shared.stream_reader)."""
+    last_seq = await last_sequence(js, stream)
+    async for msg in read_through(js, stream, [subject], last_seq, fetch=FETCH):
+        yield msg.metadata.sequence.stream, msg.subject, msg.data
 
 
 async def event_ids_on(js: JetStreamContext, context: str) -> set[UUID]:

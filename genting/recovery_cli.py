@@ -19,11 +19,11 @@ import asyncpg
 import nats.errors
 
 from genting import services as catalogue
-from genting.state import JWKS_FILE, load_secrets, read_stack
+from genting.state import JWKS_FILE, add_data_dir, load_secrets, read_stack
 from shared.settings import Settings
 
 
-def add_parsers(commands: Any, default_dir: Path) -> list[argparse.ArgumentParser]:
+def add_parsers(commands: Any) -> list[argparse.ArgumentParser]:
     names = [s.name for s in catalogue.SERVICES]
     republish = commands.add_parser(
         "republish",
@@ -53,7 +53,7 @@ def add_parsers(commands: Any, default_dir: Path) -> list[argparse.ArgumentParse
     )
     for sub in (republish, repair, backup, restore):
         sub.add_argument("service", choices=names, metavar="SERVICE")
-        sub.add_argument("--data-dir", type=Path, default=default_dir, metavar="DIR")
+        add_data_dir(sub)
     for sub in (republish, repair, restore):
         sub.add_argument("--replicas", type=int, default=1, help="stream replicas if it must be created (default 1)")
     backup.add_argument("--out", type=Path, metavar="FILE", help="default: genting-SERVICE-<UTC time>.dump here")

@@ -35,7 +35,6 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any, ClassVar, TextIO
 
 import httpx
@@ -43,6 +42,7 @@ import httpx
 from genting.client import problem
 from genting.demo import PLAN_DAYS, Entry, Outcome, ProgressLine, build, today
 from genting.services_client import DEFAULT_URLS, Services
+from genting.state import add_data_dir, load_secrets, read_stack
 
 STREAMS = ("GENTING_REGISTRY", "GENTING_FUNDING", "GENTING_AID", "GENTING_REPORTING")
 SERIALS = range(1, 6999)  # NIK/KK serials apart from the demo's
@@ -50,7 +50,7 @@ UNDER_VALUE_SHARE = 0.01  # deliveries first sent below the daily minimum, refus
 RECORDING_GRACE_DAYS = 14  # aid may wait this long after a window's end before it ends a plan incomplete
 
 
-def add_parser(commands: Any, default_dir: Path) -> argparse.ArgumentParser:
+def add_parser(commands: Any) -> argparse.ArgumentParser:
     sim: argparse.ArgumentParser = commands.add_parser(
         "simulate",
         help="drive a realistic programme through the HTTP APIs of a running stack",
@@ -82,7 +82,7 @@ def add_parser(commands: Any, default_dir: Path) -> argparse.ArgumentParser:
         metavar="P",
         help="enter the records P days at a time (default 1: day by day)",
     )
-    sim.add_argument("--data-dir", type=Path, default=default_dir, metavar="DIR")
+    add_data_dir(sim)
     return sim
 
 
@@ -463,7 +463,6 @@ async def _stream_counts(nats_url: str | None) -> dict[str, int]:
 
 def run(args: argparse.Namespace) -> int:
     """The CLI: URLs and NATS from the running stack (or the environment), tokens from the data dir."""
-    from genting.state import load_secrets, read_stack
 
     stack = read_stack(args.data_dir) or {}
     urls = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import base64
 import json
 import os
@@ -40,6 +41,13 @@ class Secrets:
     def data_key(self) -> str:
         """The registry's key (the one key a data dir had before keys were per service)."""
         return self.data_keys["registry"]
+
+
+def add_data_dir(parser: argparse.ArgumentParser, help: str | None = None) -> None:
+    """--data-dir DIR, where `genting up` keeps its stack (GENTING_DATA_DIR, else .genting): the
+    same option on every command that reads or runs the stack."""
+    default = Path(os.environ.get("GENTING_DATA_DIR", ".genting"))
+    parser.add_argument("--data-dir", type=Path, default=default, metavar="DIR", help=help)
 
 
 def _new_key() -> str:

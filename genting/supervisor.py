@@ -17,7 +17,7 @@ import signal
 import socket
 import sys
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -274,6 +274,9 @@ async def _start_and_watch(options: UpOptions, stack: Stack, stop: asyncio.Event
             # ... and months of a past programme are entered late on purpose: plans wait for their
             # records however late they come (a deployment keeps the 30-day default).
             "GENTING_MAX_ENTRY_DELAY_DAYS": os.environ.get("GENTING_MAX_ENTRY_DELAY_DAYS", "3650"),
+            # ... in date order, so the latest effective date entered moves the clock-driven steps
+            # along (a deployment, entering in any order within the bound, leaves it off).
+            "GENTING_ENTERED_IN_DATE_ORDER": os.environ.get("GENTING_ENTERED_IN_DATE_ORDER", "1"),
             # Likewise funding's hold for a plan: its clock step would release the demo's part-funded
             # families' money some seconds after the load, whenever it happens to run, so that the
             # same demo loaded twice would not read the same (a deployment keeps the 60-day default).
@@ -381,33 +384,40 @@ async def _keep_child(options: UpOptions, stack: Stack, child: Child, width: int
 
 
 async def _keep_nats(options: UpOptions, stack: Stack, server: EmbeddedNats) -> None:
-    loop = asyncio.get_running_loop()
-    backoff = Backoff()
-    backoff.running_since(loop.time())
-    while True:
-        await _until_gone(server.is_running)
-        delay = backoff.next(loop.time())
-        _restarting("nats-server", str(server.proc.returncode), delay)
-        await asyncio.sleep(delay)
+    async def respawn() -> None:
         server.respawn()  # on the loop's (main) thread: it must outlive the server (die_with_parent)
-        backoff.running_since(loop.time())
-        _write_record(options, stack)
+
+    await _keep_server(options, stack, "nats-server", server.is_running, lambda: str(server.proc.returncode), respawn)
 
 
 async def _keep_postgres(options: UpOptions, stack: Stack, server: EmbeddedPostgres) -> None:
+    async def restart() -> None:
+        await asyncio.to_thread(server.restart)  # pg_ctl daemonises the postmaster: a worker thread may start it
+
+    await _keep_server(options, stack, "postgres", server.is_running, lambda: "gone", restart)
+
+
+async def _keep_server(
+    options: UpOptions,
+    stack: Stack,
+    name: str,
+    is_running: Callable[[], bool],
+    status: Callable[[], str],
+    start: Callable[[], Awaitable[None]],
+) -> None:
+    """Until cancelled (shutdown): whenever the server is gone, start it again after a backoff."""
     loop = asyncio.get_running_loop()
     backoff = Backoff()
     backoff.running_since(loop.time())
     while True:
-        await _until_gone(server.is_running)
+        await _until_gone(is_running)
         delay = backoff.next(loop.time())
-        _restarting("postgres", "gone", delay)
+        _restarting(name, status(), delay)
         await asyncio.sleep(delay)
         try:
-            # pg_ctl daemonises the postmaster, so a worker thread may start it.
-            await asyncio.to_thread(server.restart)
-        except EmbeddedServerError as exc:  # e.g. its old backends still hold shared memory
-            print(f"genting: postgres could not start yet: {str(exc).splitlines()[0]}", flush=True)
+            await start()
+        except EmbeddedServerError as exc:  # e.g. postgres' old backends still hold shared memory
+            print(f"genting: {name} could not start yet: {str(exc).splitlines()[0]}", flush=True)
             continue
         backoff.running_since(loop.time())
         _write_record(options, stack)

@@ -4,31 +4,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any, Generic, TypeVar
-from uuid import UUID
 
 from faststream.nats import JStream, NatsBroker, PullSub
 from faststream.specification import AsyncAPI
 from pydantic import BaseModel, create_model
 
 from shared.contracts import Event, EventCatalog
-from shared.messaging import stream_name
+from shared.messaging import EnvelopeHeader, stream_name
 
 T = TypeVar("T", bound=BaseModel)
 
 
-class TypedEnvelope(BaseModel, Generic[T]):
+class TypedEnvelope(EnvelopeHeader, Generic[T]):
     """The CONTRACT.md envelope with `data` typed as one event."""
 
-    event_id: UUID
-    event_type: str
-    schema_version: int
-    stream_id: UUID
-    stream_version: int
-    occurred_at: datetime
-    correlation_id: UUID | None = None
-    causation_id: UUID | None = None
     data: T
 
 

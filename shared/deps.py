@@ -9,20 +9,25 @@ in the handlers, beside the aggregate it guards). A service's `api.py` never rea
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import date
-from typing import Annotated, TypeVar, cast
+from typing import Annotated, Any, TypeVar, cast
 from uuid import uuid4
 
+import asyncpg
 from fastapi import Depends, Request
+from fastapi.responses import JSONResponse
 
 from shared.auth import Principal
 from shared.clock import now
 from shared.eventstore import Metadata
-from shared.http import authenticate, correlation_id
+from shared.http import authenticate, correlation_id, run_command
 
 Caller = Annotated[Principal, Depends(authenticate)]
 H = TypeVar("H")
+C = TypeVar("C")
+R = TypeVar("R")
+Handler = Callable[[asyncpg.Connection, C, Principal, Metadata], Awaitable[R]]
 
 
 def today(request: Request) -> date:
@@ -49,3 +54,20 @@ def handlers_of(kind: type[H]) -> Callable[[Request], H]:
 
     handlers.__name__ = f"{kind.__name__.lower()}_handlers"
     return handlers
+
+
+async def run_handler(
+    request: Request,
+    principal: Principal,
+    handler: Handler[C, R],
+    command: C,
+    answer: Callable[[R], tuple[int, dict[str, Any]]],
+) -> JSONResponse:
+    """The usual command route's end: the handler runs the command in `run_command`'s transaction
+    (stamped by `meta`, afresh on each try), and `answer` turns what it returned into the route's
+    status and body."""
+
+    async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
+        return answer(await handler(conn, command, principal, meta(request)))
+
+    return await run_command(request, principal, execute)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, ClassVar
+from uuid import UUID
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,31 @@ class Forbidden(DomainError):
 
     status = 403
     title = "Forbidden"
+
+
+class AboutOne(DomainError):
+    """A refusal about one thing named by its id. A subclass names its sentence as a class keyword,
+    `{id}` where the id goes, and takes its HTTP kind from NotFound or Conflict:
+    `class PlanNotFound(AboutOne, NotFound, template="Aid plan {id} does not exist."): ...`"""
+
+    template: ClassVar[str] = "{id} was refused."
+
+    def __init_subclass__(cls, template: str = "", **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if template:
+            cls.template = template
+
+    def __init__(self, id: UUID) -> None:
+        self.id = id
+        super().__init__(self.template.format(**vars(self)))
+
+
+class AboutOneInState(AboutOne):
+    """A refusal because of the state the thing is in: the template may say `{state}` too."""
+
+    def __init__(self, id: UUID, state: str) -> None:
+        self.state = state  # `status` is the HTTP status code on DomainError
+        super().__init__(id)
 
 
 class ConcurrencyConflict(Conflict):

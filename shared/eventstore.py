@@ -39,6 +39,11 @@ class Metadata:
     causation_id: UUID | None = None
 
     @classmethod
+    def of_clock(cls) -> Metadata:
+        """A clock step's stamp: now, in a correlation of its own (no request or event caused it)."""
+        return cls(occurred_at=now(), correlation_id=uuid4(), causation_id=uuid4())
+
+    @classmethod
     def caused_by(cls, envelope: Envelope, occurred_at: datetime | None = None) -> Metadata:
         """A reaction's stamp: caused by the upstream event, in its correlation (the event itself
         starts one when it carries none), at `occurred_at` or now."""
@@ -64,17 +69,8 @@ class StoredEvent:
     causation_id: UUID | None
 
     def envelope(self) -> Envelope:
-        return Envelope(
-            event_id=self.event_id,
-            event_type=self.event_type,
-            schema_version=self.schema_version,
-            stream_id=self.stream_id,
-            stream_version=self.stream_version,
-            occurred_at=self.occurred_at,
-            correlation_id=self.correlation_id,
-            causation_id=self.causation_id,
-            data=self.data,
-        )
+        """The event as it travels: the envelope's fields, read from this record's by name."""
+        return Envelope.model_validate(self, from_attributes=True)
 
 
 _APPEND = """

@@ -31,6 +31,12 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 COMMAND_ATTEMPTS = 3  # a concurrency conflict is retried on fresh state before it is reported
 
 
+class StrictBody(BaseModel):
+    """A request body: a field it does not declare is refused (422 naming it), never ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
 class ProblemField(BaseModel):
     field: str
     message: str

@@ -11,10 +11,8 @@ from pydantic import BaseModel, ConfigDict
 MSG_ID_HEADER = "Nats-Msg-Id"
 
 
-class Envelope(BaseModel):
-    """An event as it is stored in the outbox and published on NATS."""
-
-    model_config = ConfigDict(frozen=True)
+class EnvelopeHeader(BaseModel):
+    """The envelope's fields but `data`: one place for them, whether `data` is typed or not."""
 
     event_id: UUID
     event_type: str
@@ -24,6 +22,13 @@ class Envelope(BaseModel):
     occurred_at: datetime
     correlation_id: UUID | None = None
     causation_id: UUID | None = None
+
+
+class Envelope(EnvelopeHeader):
+    """An event as it is stored in the outbox and published on NATS."""
+
+    model_config = ConfigDict(frozen=True)
+
     data: dict[str, Any]
 
     def to_bytes(self) -> bytes:

@@ -5,8 +5,11 @@ pull batches under its own user's inbox prefix, where no other user may subscrib
 
 from __future__ import annotations
 
+import contextlib
 import os
 import ssl
+from collections.abc import AsyncIterator
+from typing import Any
 from urllib.parse import unquote
 
 import nats
@@ -51,6 +54,17 @@ def admin_url(fallback: str) -> str:
     return os.environ.get("GENTING_NATS_ADMIN_URL") or fallback
 
 
+@contextlib.asynccontextmanager
+async def admin_jetstream(nats_url: str, name: str) -> AsyncIterator[JetStreamContext]:
+    """JetStream as the admin (`admin_url`), for a one-off tool that reads a stream through a
+    consumer of its own (`genting replay`); the connection is closed when the tool is done."""
+    nc = await connect(admin_url(nats_url), name=name)
+    try:
+        yield nc.jetstream()
+    finally:
+        await nc.close()
+
+
 async def connect(url: str, name: str) -> Client:
     """Reconnect forever: the nats-py default gives up after about two minutes."""
 
@@ -76,28 +90,26 @@ async def connect(url: str, name: str) -> Client:
     )
 
 
-def owned_stream_config(context: str, replicas: int = 1) -> StreamConfig:
-    """The event log of one context: file storage, limits retention, 2-minute duplicate window."""
+def _file_stream(name: str, subject: str, replicas: int, **more: Any) -> StreamConfig:
+    """What every stream of ours is: kept on file, limits retention, 2-minute duplicate window."""
     return StreamConfig(
-        name=stream_name(context),
-        subjects=[context_subjects(context)],
+        name=name,
+        subjects=[subject],
         storage=StorageType.FILE,
         retention=RetentionPolicy.LIMITS,
         num_replicas=replicas,
         duplicate_window=DUPLICATE_WINDOW_SECONDS,
-        max_age=0,
+        **more,
     )
+
+
+def owned_stream_config(context: str, replicas: int = 1) -> StreamConfig:
+    """The event log of one context, kept for ever (max_age 0)."""
+    return _file_stream(stream_name(context), context_subjects(context), replicas, max_age=0)
 
 
 def dlq_stream_config(service: str, replicas: int = 1) -> StreamConfig:
-    return StreamConfig(
-        name=dlq_stream_name(service),
-        subjects=[dlq_subject(service)],
-        storage=StorageType.FILE,
-        retention=RetentionPolicy.LIMITS,
-        num_replicas=replicas,
-        duplicate_window=DUPLICATE_WINDOW_SECONDS,
-    )
+    return _file_stream(dlq_stream_name(service), dlq_subject(service), replicas)
 
 
 async def ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:

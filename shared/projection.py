@@ -125,10 +125,17 @@ ORDER_FREE_EVENTS = frozenset({"PersonalDataErased"})
 
 
 @dataclass
-class RunnerStats:
+class GateCounts:
+    """What the version gate did with the events a projection read, live (the runner) or offline (a
+    replay): applied them, skipped them as applied before, or held them for a missing predecessor."""
+
     applied: int = 0
     duplicates: int = 0
     gaps: int = 0
+
+
+@dataclass
+class RunnerStats(GateCounts):
     dead_lettered: int = 0
     batches: int = 0
     last_seq: int = 0
@@ -245,22 +252,19 @@ async def gate(
         )
     changed = [(sid, v) for sid, v in current.items() if v != start[sid]]
     if changed:
+        # The changed versions as rows `c (stream_id, version)`, over $2 and $3.
+        rows = "(select unnest($2::uuid[]) as stream_id, unnest($3::int[]) as version) c"
+        args = (projection, [sid for sid, _ in changed], [v for _, v in changed])
         await conn.execute(
-            "update projection_versions p set version = c.version from"
-            " (select unnest($2::uuid[]) as stream_id, unnest($3::int[]) as version) c"
+            f"update projection_versions p set version = c.version from {rows}"
             " where p.projection = $1 and p.stream_id = c.stream_id",
-            projection,
-            [c[0] for c in changed],
-            [c[1] for c in changed],
+            *args,
         )
         if any(ahead.get(sid) for sid, _ in changed):  # passed by the stream's version: forget them
             await conn.execute(
-                "delete from projection_versions_ahead a using"
-                " (select unnest($2::uuid[]) as stream_id, unnest($3::int[]) as version) c"
+                f"delete from projection_versions_ahead a using {rows}"
                 " where a.projection = $1 and a.stream_id = c.stream_id and a.version <= c.version",
-                projection,
-                [c[0] for c in changed],
-                [c[1] for c in changed],
+                *args,
             )
     return outcomes
 

@@ -19,6 +19,7 @@ from shared import regions
 from shared.auth import KeySet, TokenVerifier, check_jwks_url
 from shared.clock import CityClock
 from shared.crypto import Keyring
+from shared.programme import family_minimum_rp
 
 # Kota Salatiga: the deployment's city when GENTING_CITY is unset.
 DEFAULT_CITY = "33.75"
@@ -71,6 +72,9 @@ class Settings(BaseSettings):
     # How long a POST's Idempotency-Key keeps its first response (then the record is deleted).
     idempotency_ttl_days: float = Field(default=7.0, gt=0)
     log_level: str = "info"
+    # How often a service's clock step runs (GENTING_CLOCK_INTERVAL_SECONDS): aid's plan windows and
+    # grievance escalations, funding's release of money held for no plan, the registry's ageing out.
+    clock_interval_seconds: float = Field(default=60.0, gt=0)
     # When set, /metrics is served on this port only (`genting serve` listens on it too), so the
     # API port an Ingress publishes does not expose it; the ServiceMonitor scrapes this one.
     metrics_port: int | None = Field(default=None, gt=0, lt=65536)
@@ -86,10 +90,19 @@ class Settings(BaseSettings):
     # operator may declare every record up to a day entered (GENTING_ENTERED_THROUGH).
     max_entry_delay_days: int = Field(default=30, ge=0)
     entered_through: date | None = None
+    # Whether the city enters its records in date order (GENTING_ENTERED_IN_DATE_ORDER: a past
+    # programme entered book by book, the demo): only then does the latest effective date entered
+    # say that everything before it is in. Off (the default), records come in any order within
+    # the bound, so only the bound and the operator's date say it.
+    entered_in_date_order: bool = False
     # A sponsorship whose family still has no plan this many days after the sponsorship's date goes
     # back to its donor (GENTING_SPONSORSHIP_HOLD_DAYS; funding's README, "Money held for a plan").
     sponsorship_hold_days: int = Field(default=60, ge=0)
     daily_minimum_rp: int = Field(default=15_000, gt=0)
+    # What bringing the food costs, rupiah per family per plan day (GENTING_DISTRIBUTION_COST_RP;
+    # DOMAIN.md: Maluku's Rp20,000 food + Rp5,000 distribution). A plan's budget pays both, so the
+    # minimum to open one rises with it; 0 (the default): the food alone, as in Pekalongan.
+    distribution_cost_rp: int = Field(default=0, ge=0)
     # The city's time zone: the programme's calendar day ("today") in every service. Unset, it
     # follows the city's province (WIB, WITA or WIT); GENTING_TIME_ZONE overrides it.
     time_zone: str = regions.WIB
@@ -163,6 +176,10 @@ class Settings(BaseSettings):
     def data_keyring(self) -> Keyring:
         """The current root (GENTING_DATA_KEY) and the ones being rotated out."""
         return Keyring(self.data_key_bytes(), self.previous_data_keys())
+
+    def plan_minimum_rp(self) -> int:
+        """The least a family's plan is worth: food and distribution for every day of the plan."""
+        return family_minimum_rp(self.daily_minimum_rp, self.plan_days, distribution_daily_rp=self.distribution_cost_rp)
 
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.time_zone)

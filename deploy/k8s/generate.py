@@ -325,21 +325,11 @@ def autoscaler(service: str) -> dict[str, Any]:
     """CPU alone misses a consumer that falls behind while waiting on its database: KEDA's NATS
     JetStream scaler adds replicas when a consumer's pending count passes LAG_THRESHOLD. KEDA owns
     the HPA it creates (keda-hpa-<service>); a second HPA on the Deployment would fight it."""
-    meta = {"name": service, "labels": labels(service)}
     cpu = {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}}}
     consumers = durables(service)
     if not consumers:
-        return {
-            "apiVersion": "autoscaling/v2",
-            "kind": "HorizontalPodAutoscaler",
-            "metadata": meta,
-            "spec": {
-                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": service},
-                "minReplicas": 2,
-                "maxReplicas": 8,
-                "metrics": [cpu],
-            },
-        }
+        hpa = {"minReplicas": 2, "maxReplicas": 8, "metrics": [cpu]}
+        return _scaling("autoscaling/v2", "HorizontalPodAutoscaler", service, hpa)
     lag = [
         {
             "type": "nats-jetstream",
@@ -356,17 +346,23 @@ def autoscaler(service: str) -> dict[str, Any]:
         }
         for stream, consumer in consumers
     ]
+    keda = {
+        "minReplicaCount": 2,
+        "maxReplicaCount": 8,
+        "cooldownPeriod": 300,
+        "triggers": [{"type": "cpu", "metricType": "Utilization", "metadata": {"value": "70"}}, *lag],
+    }
+    return _scaling("keda.sh/v1alpha1", "ScaledObject", service, keda)
+
+
+def _scaling(api_version: str, kind: str, service: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """An autoscaler (an HPA or KEDA's ScaledObject) of the service's Deployment: `spec` beside its target."""
+    target = {"apiVersion": "apps/v1", "kind": "Deployment", "name": service}
     return {
-        "apiVersion": "keda.sh/v1alpha1",
-        "kind": "ScaledObject",
-        "metadata": meta,
-        "spec": {
-            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": service},
-            "minReplicaCount": 2,
-            "maxReplicaCount": 8,
-            "cooldownPeriod": 300,
-            "triggers": [{"type": "cpu", "metricType": "Utilization", "metadata": {"value": "70"}}, *lag],
-        },
+        "apiVersion": api_version,
+        "kind": kind,
+        "metadata": {"name": service, "labels": labels(service)},
+        "spec": {"scaleTargetRef": target, **spec},
     }
 
 

@@ -9,15 +9,19 @@ from datetime import date, timedelta
 from typing import Any
 
 from shared import regions
+from shared.programme import family_minimum_rp
 from shared.regions import Kelurahan
 
 SEED = 2025
 DEFAULT_FAMILIES = 200
 PROGRAMME_DAYS = 210  # the demo began about seven months (30 weeks) before its first load
 CITY = "33.75"  # Kota Pekalongan
-PLAN_DAYS = 180  # the services' defaults (GENTING_PLAN_DAYS, GENTING_DAILY_MINIMUM_RP)
+# The services' defaults (GENTING_PLAN_DAYS, GENTING_DAILY_MINIMUM_RP, GENTING_DISTRIBUTION_COST_RP).
+PLAN_DAYS = 180
 DAILY_MINIMUM_RP = 15_000
-PLAN_MINIMUM_RP = PLAN_DAYS * DAILY_MINIMUM_RP  # Rp2,700,000 opens a plan
+DISTRIBUTION_COST_RP = 0  # Pekalongan: the food alone (DOMAIN.md)
+# Rp2,700,000 opens a plan
+PLAN_MINIMUM_RP = family_minimum_rp(DAILY_MINIMUM_RP, PLAN_DAYS, distribution_daily_rp=DISTRIBUTION_COST_RP)
 SERIALS = range(7000, 9998)  # the NIK/KK serials the demo uses; tests and the README use low ones
 MONTH = 30.4375  # days in an average month, for ages
 

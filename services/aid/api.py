@@ -18,9 +18,9 @@ from services.aid.domain import MAX_DESCRIPTION, MAX_PHOTO_REF, Plan, RecordDeli
 from services.aid.handlers import STAFF, Handlers
 from shared.auth import Principal
 from shared.contracts.aid import DeliveredItem, InterventionKind
-from shared.deps import Caller, handlers_of, meta, today
+from shared.deps import Caller, handlers_of, meta, run_handler, today
 from shared.errors import FieldError, InvalidCommand
-from shared.http import problem_responses, run_command
+from shared.http import StrictBody, problem_responses, run_command
 
 handlers = handlers_of(Handlers)
 router = APIRouter(tags=["aid"])
@@ -46,9 +46,7 @@ def may_see_private(principal: Principal) -> Callable[[str], bool]:
 # -- bodies -------------------------------------------------------------------------------
 
 
-class ItemIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ItemIn(StrictBody):
     name: StrictStr = Field(
         min_length=1,
         max_length=100,
@@ -60,15 +58,20 @@ class ItemIn(BaseModel):
     unit: StrictStr = Field(min_length=1, max_length=20, examples=["butir"])
 
 
-class DeliveryIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class DeliveryIn(StrictBody):
     period_from: date = Field(
         description="first day the food covers: not before `delivered_on` (food is not eaten on days already "
         "past), else 422 naming `period_from`"
     )
     period_to: date = Field(description="last day the food covers (inclusive)")
-    value_rp: StrictInt = Field(gt=0, description="integer rupiah; at least the daily minimum per day covered")
+    value_rp: StrictInt = Field(
+        gt=0,
+        description=(
+            "the food's value, integer rupiah; at least the daily minimum per day covered. The distribution"
+            " cost is not typed: aid adds the plan's distribution_daily_rp per day covered, and the budget"
+            " must pay both (409 otherwise)"
+        ),
+    )
     items: list[ItemIn] = Field(min_length=1, max_length=50)
     delivered_on: date | None = Field(
         None,
@@ -81,9 +84,7 @@ class DeliveryIn(BaseModel):
     )
 
 
-class ConfirmationIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ConfirmationIn(StrictBody):
     confirmed_on: date | None = Field(
         None,
         description=(
@@ -109,9 +110,7 @@ class ConfirmationIn(BaseModel):
     )
 
 
-class InterventionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class InterventionIn(StrictBody):
     kind: InterventionKind
     description: StrictStr = Field(
         min_length=1, max_length=MAX_DESCRIPTION, description="stays in aid, sealed under the family's key"
@@ -155,8 +154,11 @@ class PlanChanged(BaseModel):
     plan_id: UUID
     plan_status: PlanStatus
     days_covered: int
-    delivered_rp: int
-    remaining_rp: int
+    delivered_rp: int = Field(description="the food delivered so far (the deliveries' value_rp)")
+    distribution_rp: int = Field(
+        0, description="what bringing it cost so far (the deliveries' distribution_rp), paid from the same budget"
+    )
+    remaining_rp: int = Field(description="budget_rp - delivered_rp - distribution_rp")
     shortfall_rp: int
 
 
@@ -193,17 +195,38 @@ class PlanOut(BaseModel):
     kelurahan_code: str
     status: PlanStatus
     start_date: date
-    end_date: date
-    days: int
-    daily_minimum_rp: int
-    budget_rp: int
-    delivered_rp: int
-    remaining_rp: int
+    end_date: date = Field(
+        description=(
+            "the plan's last day (inclusive): start_date + days - 1, where the days are GENTING_PLAN_DAYS, or,"
+            " for a family the registry gave a plan_until (GENTING_PLAN_UNTIL_CHILD_MONTHS), never later than"
+            " the day before it"
+        )
+    )
+    days: int = Field(
+        description=(
+            "the plan's length in days: GENTING_PLAN_DAYS, or the family's days from its enrolment to its"
+            " plan_until, shorter when the money came late"
+        )
+    )
+    daily_minimum_rp: int = Field(description="the least a day's food is worth (value_rp per day covered)")
+    distribution_daily_rp: int = Field(
+        0,
+        description=(
+            "what bringing the food costs a day, as the plan opened with it (GENTING_DISTRIBUTION_COST_RP):"
+            " the budget pays it on top of the food for every day a delivery covers; 0 when food alone"
+        ),
+    )
+    budget_rp: int = Field(description="the family's sponsorships: it pays the food and its distribution")
+    delivered_rp: int = Field(description="of the budget, what paid food (the deliveries' value_rp)")
+    distribution_rp: int = Field(
+        0, description="of the budget, what paid distribution (the deliveries' distribution_rp)"
+    )
+    remaining_rp: int = Field(description="budget_rp - delivered_rp - distribution_rp")
     shortfall_rp: int = Field(
         description=(
-            "what the remaining budget lacks to pay the daily minimum for the plan's uncovered days"
-            " (gaps included); 0 when it can pay them, and once the plan has ended. A top-up"
-            " sponsorship clears it"
+            "what the remaining budget lacks to pay the daily minimum and the distribution for the plan's"
+            " uncovered days (gaps included); 0 when it can pay them, and once the plan has ended. A"
+            " top-up sponsorship clears it"
         )
     )
     days_covered: int
@@ -231,7 +254,10 @@ class DeliveryOut(BaseModel):
     period_from: date
     period_to: date
     days: int
-    value_rp: int
+    value_rp: int = Field(description="the food's value, as recorded (at least the daily minimum x days)")
+    distribution_rp: int = Field(
+        0, description="what bringing it cost: the plan's distribution_daily_rp x days, computed, never typed"
+    )
     items: list[dict[str, Any]]
     delivered_on: date
     recorded_by: str | None
@@ -270,6 +296,7 @@ def _changed(after: Plan) -> dict[str, Any]:
         "plan_status": after.status,
         "days_covered": after.days_covered,
         "delivered_rp": after.delivered_rp,
+        "distribution_rp": after.distributed_rp,
         "remaining_rp": after.remaining_rp,
         "shortfall_rp": after.shortfall_rp,
     }
@@ -282,6 +309,15 @@ def _changed(after: Plan) -> dict[str, Any]:
     "/plans/{plan_id}/deliveries",
     status_code=201,
     summary="Record a food delivery",
+    description="Staff of the family's kelurahan, or an admin. The food covers days from its hand-over on "
+    "(`period_from` not before `delivered_on`). 409 when a day is already covered, when the value exceeds "
+    "the plan's remaining budget, or when the plan is no longer active: completed, closed by the family's "
+    "exit, or ended incomplete. A plan ends incomplete once its last day plus GENTING_RECORDING_GRACE_DAYS "
+    "is before the day the records are known complete through: today less GENTING_MAX_ENTRY_DELAY_DAYS "
+    "(30; records may come that late, in any order), GENTING_ENTERED_THROUGH, or, where records are "
+    "entered in date order (GENTING_ENTERED_IN_DATE_ORDER), the latest effective date among aid's "
+    "records. So a delivery entered within the bound is taken as on its day; one entered later may find "
+    "its plan ended. What funding cannot pay of a recorded delivery is its DeliveryUnfunded, not a refusal.",
     response_model=DeliveryRecorded,
     responses=problem_responses(400, 401, 403, 404, 409, 413, 422),
 )
@@ -298,11 +334,10 @@ async def record_delivery(plan_id: UUID, body: DeliveryIn, request: Request, pri
         recorded_by=principal.sub,
     )
 
-    async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
-        after = await handlers(request).record_delivery(conn, command, principal, meta(request))
+    def answer(after: Plan) -> tuple[int, dict[str, Any]]:
         return 201, {"delivery_id": str(command.delivery_id), **_changed(after)}
 
-    return await run_command(request, principal, execute)
+    return await run_handler(request, principal, handlers(request).record_on_plan, command, answer)
 
 
 @router.post(
@@ -380,11 +415,10 @@ async def record_intervention(plan_id: UUID, body: InterventionIn, request: Requ
         source_organisation=body.source_organisation,
     )
 
-    async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
-        await handlers(request).record_intervention(conn, command, principal, meta(request))
+    def answer(_: Plan) -> tuple[int, dict[str, Any]]:
         return 201, {"intervention_id": str(command.intervention_id), "plan_id": str(plan_id)}
 
-    return await run_command(request, principal, execute)
+    return await run_handler(request, principal, handlers(request).record_on_plan, command, answer)
 
 
 # -- queries ------------------------------------------------------------------------------

@@ -15,17 +15,24 @@ from uuid import UUID, uuid4
 import asyncpg
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import BaseModel, Field, StrictStr
 
 from services.aid import grievances
 from services.aid.api import KelurahanFilter, Limit, Offset
-from services.aid.domain.grievance import MAX_CONTACT, MAX_DESCRIPTION, MAX_RESOLUTION, FileGrievance, ResolveGrievance
+from services.aid.domain.grievance import (
+    MAX_CONTACT,
+    MAX_DESCRIPTION,
+    MAX_RESOLUTION,
+    FileGrievance,
+    Grievance,
+    ResolveGrievance,
+)
 from services.aid.grievances import Grievances
 from shared.auth import Principal
 from shared.contracts.aid import GrievanceCategory
-from shared.deps import Caller, meta, today
+from shared.deps import Caller, meta, run_handler, today
 from shared.errors import Forbidden, NotFound
-from shared.http import authenticate, problem, problem_responses, run_command
+from shared.http import StrictBody, authenticate, problem, problem_responses, run_command
 
 router = APIRouter(tags=["grievances"])
 
@@ -72,9 +79,7 @@ def _is_trusted(address: str, trusted: Sequence[IPv4Network | IPv6Network]) -> b
     return any(ip in network for network in trusted)
 
 
-class GrievanceIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class GrievanceIn(StrictBody):
     kelurahan_code: StrictStr = Field(pattern=r"^\d{2}\.\d{2}\.\d{2}\.\d{4}$", examples=["33.75.01.1002"])
     category: GrievanceCategory
     description: StrictStr = Field(max_length=MAX_DESCRIPTION, description="sealed in aid; never on the bus")
@@ -95,9 +100,7 @@ class Tracked(BaseModel):
     resolved_on: date | None
 
 
-class ResolutionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ResolutionIn(StrictBody):
     resolution: StrictStr = Field(max_length=MAX_RESOLUTION, description="the answer; sealed in aid")
     resolved_on: date | None = Field(None, description="default today; not before filing, not in the future")
 
@@ -161,12 +164,8 @@ async def file_grievance(body: GrievanceIn, request: Request) -> JSONResponse:
     day = today(request)
     known = request.app.state.programme.kelurahan(body.kelurahan_code) is not None
     command = FileGrievance(
+        **body.model_dump(exclude={"filed_on"}),  # kelurahan, category, texts and family as given
         grievance_id=uuid4(),
-        kelurahan_code=body.kelurahan_code,
-        category=body.category,
-        description=body.description,
-        contact=body.contact,
-        family_id=body.family_id,
         plan_id=None,
         filed_on=body.filed_on or day,
         today=day,
@@ -232,8 +231,7 @@ async def resolve_grievance(
     day = today(request)
     command = ResolveGrievance(grievance_id, body.resolution, body.resolved_on or day, day, principal.sub)
 
-    async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
-        after = await _service(request).resolve(conn, command, principal, meta(request))
+    def answer(after: Grievance) -> tuple[int, dict[str, Any]]:
         return 200, {
             "status": after.status,
             "filed_on": str(after.filed_on),
@@ -241,7 +239,7 @@ async def resolve_grievance(
             "resolved_on": str(after.resolved_on),
         }
 
-    return await run_command(request, principal, execute)
+    return await run_handler(request, principal, _service(request).resolve, command, answer)
 
 
 @router.delete(

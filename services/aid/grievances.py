@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import partial
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import asyncpg
 import structlog
@@ -30,12 +30,12 @@ from services.aid.domain.grievance import (
 from services.aid.grievance_keys import GrievanceCipher
 from services.aid.schedule import recorded_through
 from shared.auth import Principal
-from shared.clock import now
 from shared.errors import Conflict, Forbidden, NotFound
 from shared.eventstore import Metadata
 from shared.messaging import Envelope
 from shared.outbox import committing
 from shared.periodic import every
+from shared.reads import json_row, page
 from shared.repository import Fact, Repository
 
 log = structlog.get_logger()
@@ -143,7 +143,7 @@ class Grievances:
             min(today, through),
         )
         for row in due:
-            meta = Metadata(occurred_at=now(), correlation_id=uuid4(), causation_id=uuid4())
+            meta = Metadata.of_clock()
             command = EscalateGrievance(row["grievance_id"], row["due_on"] + timedelta(days=1))
             async with committing(pool) as conn:
                 await self.repository.execute(conn, row["grievance_id"], partial(_decide, command=command), meta)
@@ -170,20 +170,13 @@ _COLUMNS = (
 )
 
 
-def _json(row: asyncpg.Record) -> dict[str, Any]:
-    return {
-        k: (str(v) if isinstance(v, UUID) else v.isoformat() if hasattr(v, "isoformat") else v)
-        for k, v in dict(row).items()
-    }
-
-
 async def track(db: asyncpg.Pool, code: str) -> dict[str, Any] | None:
     row = await db.fetchrow(
         "select g.status, g.filed_on, g.due_on, g.resolved_on from grievance_tracking t"
         " join grievances_view g using (grievance_id) where t.tracking_code = $1",
         code,
     )
-    return None if row is None else _json(row)
+    return None if row is None else json_row(row)
 
 
 async def listing(
@@ -194,22 +187,22 @@ async def listing(
     limit: int,
     offset: int,
 ) -> dict[str, Any]:
-    where = " where ($1::text is null or kelurahan_code = $1) and ($2::text is null or status = $2)"
-    total = await db.fetchval("select count(*) from grievances_view" + where, kelurahan_code, status)
-    rows = await db.fetch(
-        f"select {_COLUMNS} from grievances_view" + where + " order by filed_on desc, grievance_id limit $3 offset $4",
-        kelurahan_code,
-        status,
-        limit,
-        offset,
+    found = await page(
+        db,
+        "grievances_view",
+        {"kelurahan_code = $": kelurahan_code, "status = $": status},
+        order_by="filed_on desc, grievance_id",
+        limit=limit,
+        offset=offset,
+        columns=_COLUMNS,
     )
     items = []
     async with db.acquire() as conn:
-        for row in rows:
-            item = _json(row)
+        for row in found.rows:
+            item = json_row(row)
             item.update(await _texts(conn, repository, row["grievance_id"]))
             items.append(item)
-    return {"items": items, "total": int(total), "limit": limit, "offset": offset}
+    return found.answer(items)
 
 
 async def _texts(conn: asyncpg.Connection, repository: Repository[Grievance], grievance_id: UUID) -> dict[str, Any]:

@@ -71,16 +71,10 @@ class Handlers:
 
     # -- staff commands (HTTP) ----------------------------------------------------------------
 
-    async def record_delivery(
-        self, conn: asyncpg.Connection, command: RecordDelivery, actor: Principal, meta: Metadata
+    async def record_on_plan(
+        self, conn: asyncpg.Connection, command: RecordDelivery | RecordIntervention, actor: Principal, meta: Metadata
     ) -> Plan:
-        actor.require(*STAFF)
-        command = replace(command, rules=self.rules)
-        return await self._on_plan(conn, command.plan_id, command, actor, meta)
-
-    async def record_intervention(
-        self, conn: asyncpg.Connection, command: RecordIntervention, actor: Principal, meta: Metadata
-    ) -> Plan:
+        """A delivery or an intervention, recorded by staff under the city's plan rules."""
         actor.require(*STAFF)
         command = replace(command, rules=self.rules)
         return await self._on_plan(conn, command.plan_id, command, actor, meta)

@@ -9,7 +9,7 @@ from uuid import UUID
 import asyncpg
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import BaseModel, Field, StrictStr
 
 from services.aid import queries
 from services.aid.api import KelurahanFilter, Limit, Offset, handlers
@@ -18,7 +18,7 @@ from services.aid.handlers import STAFF
 from shared.auth import Principal
 from shared.deps import Caller, meta, today
 from shared.errors import Forbidden
-from shared.http import problem_responses, run_command
+from shared.http import StrictBody, problem_responses, run_command
 
 router = APIRouter(tags=["home visits"])
 # Children's health, even pseudonymous: admin and the kelurahan's own staff only (STAFF).
@@ -26,9 +26,7 @@ router = APIRouter(tags=["home visits"])
 VisitStatus = Literal["open", "visited"]
 
 
-class VisitIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class VisitIn(StrictBody):
     visited_on: date | None = Field(
         None,
         description=(

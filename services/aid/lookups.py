@@ -30,12 +30,13 @@ async def lock_family(conn: asyncpg.Connection, family_id: UUID) -> asyncpg.Reco
 async def family_enrolled(conn: asyncpg.Connection, enrolled: registry.FamilyEnrolled) -> asyncpg.Record:
     """The family's row (locked by the caller) with its enrolment; returned as it is now."""
     row: asyncpg.Record = await conn.fetchrow(
-        "update aid_families set kelurahan_code = $2, enrolled_on = $3, member_counts = $4"
+        "update aid_families set kelurahan_code = $2, enrolled_on = $3, member_counts = $4, plan_until = $5"
         " where family_id = $1 returning *",
         enrolled.family_id,
         enrolled.kelurahan_code,
         enrolled.enrolled_on,
         dict(enrolled.member_counts),
+        enrolled.plan_until,
     )
     return row
 

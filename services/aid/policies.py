@@ -59,6 +59,7 @@ class Families:
             rules=self.rules,
             today=self.today(),
             eligible=family["eligible"],
+            plan_until=family["plan_until"],
         )
         for fact in await self.handlers.review_funding(conn, command, Metadata.caused_by(envelope)):
             log.info("plan_funding_reviewed", plan_id=str(command.plan_id), event_type=fact.event.event_type)
@@ -102,9 +103,10 @@ class RegistryPolicy:
             assert isinstance(changed, registry.FamilyEligibilityChanged)
             await self.families.lock(conn, changed.family_id)
             family = await conn.fetchrow(
-                "update aid_families set eligible = $2 where family_id = $1 returning *",
+                "update aid_families set eligible = $2, plan_until = $3 where family_id = $1 returning *",
                 changed.family_id,
                 changed.eligible,
+                changed.plan_until,
             )
             await self.families.review(conn, family, envelope)  # eligible again: a plan may open now
         elif envelope.event_type == registry.PersonalDataErased.event_type:

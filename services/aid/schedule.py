@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Coroutine
 from datetime import date, timedelta
 from typing import Any
-from uuid import uuid4
 
 import asyncpg
 import structlog
@@ -14,8 +13,8 @@ from fastapi import FastAPI
 
 from services.aid.domain import EndWindow
 from services.aid.handlers import Handlers
-from shared.clock import now
-from shared.effective import known_through
+from services.aid.settings import AidSettings
+from shared.effective import known_through, latest_date_sql
 from shared.eventstore import Metadata
 from shared.outbox import committing
 from shared.periodic import every
@@ -24,17 +23,16 @@ log = structlog.get_logger()
 
 
 # The latest effective date among aid's records, of every kind it holds (README, "Plans in time").
-RECORDED_THROUGH = """
-select greatest(
-    (select max(delivered_on) from deliveries_view),
-    (select max(enrolled_on) from aid_families),
-    (select max(exited_on) from aid_families),
-    (select max(measured_on) from aid_growth),
-    (select max(held_on) from education_sessions_view),
-    (select max(done_on) from interventions_view),
-    (select max(visited_on) from home_visits_view)
+RECORDED_THROUGH = latest_date_sql(
+    {
+        "deliveries_view": ("delivered_on",),
+        "aid_families": ("enrolled_on", "exited_on"),
+        "aid_growth": ("measured_on",),
+        "education_sessions_view": ("held_on",),
+        "interventions_view": ("done_on",),
+        "home_visits_view": ("visited_on",),
+    }
 )
-"""
 
 
 async def recorded_through(conn: asyncpg.Connection | asyncpg.Pool) -> date | None:
@@ -42,22 +40,18 @@ async def recorded_through(conn: asyncpg.Connection | asyncpg.Pool) -> date | No
     return found
 
 
-async def close_expired_plans(
-    pool: asyncpg.Pool,
-    handlers: Handlers,
-    today: date,
-    grace_days: int = 0,
-    *,
-    max_entry_delay_days: int | None = None,
-    entered_through: date | None = None,
-) -> int:
-    """One step: each active plan whose last day (plus grace) is before both `today` and the
-    latest effective date among aid's records, in its own transaction, ends incomplete with its
-    trailing gap recorded. Returns how many ended.
+async def close_expired_plans(pool: asyncpg.Pool, handlers: Handlers, today: date, settings: AidSettings) -> int:
+    """One step: each active plan whose last day (plus the recording grace) is before both `today`
+    and the day aid's records are known complete through (`known_through`: the latest effective
+    date among them when they are entered in date order, the entry bound, the operator's date), in
+    its own transaction, ends incomplete with its trailing gap recorded. Returns how many ended.
 
     Safe to run on every replica at once: the plan's row lock and the decision (an ended plan
     is left alone) make a second run record nothing."""
-    recorded = await recorded_through(pool)
+    grace_days, max_entry_delay_days = settings.recording_grace_days, settings.max_entry_delay_days
+    entered_through = settings.entered_through
+    # Entered in any order, a record dated later says nothing of those before it.
+    recorded = await recorded_through(pool) if settings.entered_in_date_order else None
     through = known_through(today, recorded, max_entry_delay_days, entered_through)
     if through is None:
         return 0
@@ -67,7 +61,7 @@ async def close_expired_plans(
     )
     ended = 0
     for row in due:
-        meta = Metadata(occurred_at=now(), correlation_id=uuid4(), causation_id=uuid4())
+        meta = Metadata.of_clock()
         async with committing(pool) as conn:
             command = EndWindow(row["plan_id"], today, recorded, grace_days, max_entry_delay_days, entered_through)
             facts = await handlers.end_window(conn, command, meta)
@@ -79,16 +73,7 @@ async def close_expired_plans(
 
 async def run_step(app: FastAPI) -> int:
     """The step with the app's own clock, pool and settings (tests call this directly)."""
-    state = app.state
-    settings = state.settings
-    return await close_expired_plans(
-        state.pool,
-        state.handlers,
-        state.clock(),
-        settings.recording_grace_days,
-        max_entry_delay_days=settings.max_entry_delay_days,
-        entered_through=settings.entered_through,
-    )
+    return await close_expired_plans(app.state.pool, app.state.handlers, app.state.clock(), app.state.settings)
 
 
 def clock_tasks(app: FastAPI) -> list[Coroutine[Any, Any, None]]:

@@ -9,7 +9,7 @@ from uuid import UUID, uuid4
 import asyncpg
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import BaseModel, Field, StrictStr
 
 from services.aid import queries
 from services.aid.api import (
@@ -21,16 +21,14 @@ from services.aid.api import (
     may_see_private,
 )
 from services.aid.domain import MAX_FACILITATOR, MAX_FAMILIES
-from shared.contracts.aid import EducationTopic
+from shared.contracts.aid import EducationSessionHeld, EducationTopic
 from shared.deps import Caller, meta, today
-from shared.http import problem_responses, run_command
+from shared.http import StrictBody, problem_responses, run_command
 
 router = APIRouter(tags=["aid"])
 
 
-class SessionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class SessionIn(StrictBody):
     topic: EducationTopic
     held_on: date | None = Field(
         None,
@@ -50,13 +48,8 @@ class SessionRecorded(BaseModel):
     families: int
 
 
-class SessionOut(BaseModel):
-    session_id: UUID
-    topic: EducationTopic
-    held_on: date
-    kelurahan_code: str
-    family_ids: list[UUID]
-    families: int
+class SessionOut(EducationSessionHeld):
+    # The session as aid published it, and what stays in aid.
     facilitator: str | None = Field(None, description="admin and the kelurahan's own staff only")
     recorded_by: str | None = Field(None, description="admin and the kelurahan's own staff only")
 

@@ -1,5 +1,5 @@
 """Aid's settings: the kernel's (the city's `time_zone`, the one "today"; the programme's
-`plan_days`, `daily_minimum_rp` and `programme_start`), plus aid's own timing rules."""
+`plan_days`, `daily_minimum_rp`, `distribution_cost_rp` and `programme_start`), plus aid's own timing rules."""
 
 from __future__ import annotations
 
@@ -24,7 +24,6 @@ class AidSettings(Settings):
     recording_grace_days: int = Field(default=0, ge=0)
     # How far past the day it was handed over a delivery may cover (README).
     delivery_max_ahead_days: int = Field(default=14, ge=0)
-    clock_interval_seconds: float = Field(default=60.0, gt=0)
     # The proof photos' object store (photo_store.py). With a bucket, an S3-compatible store
     # (MinIO in Compose, any S3 in Kubernetes); else files under GENTING_PHOTO_DIR, or under
     # GENTING_DATA_DIR/photos (what `genting up` sets), or a temporary directory (tests).
@@ -62,10 +61,12 @@ class AidSettings(Settings):
         return PlanRules(
             catalogue=self.catalogue(),
             daily_minimum_rp=self.daily_minimum_rp,
+            distribution_daily_rp=self.distribution_cost_rp,
             days=self.plan_days,
             programme_start=self.programme_start,
             max_ahead_days=self.delivery_max_ahead_days,
             grace_days=self.recording_grace_days,
+            hold_days=self.sponsorship_hold_days,
         )
 
     def photo_store(self) -> PhotoStore:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import asyncpg
+from pydantic import BaseModel
 
 from services.aid.domain import (
     ConfirmationNote,
@@ -60,6 +61,24 @@ async def home_visit_view(
 # -- rows ---------------------------------------------------------------------------------
 
 
+async def _insert_once(
+    conn: asyncpg.Connection,
+    table: str,
+    event: BaseModel,
+    private: BaseModel | None = None,
+    exclude: frozenset[str] = frozenset(),
+    **own: object,
+) -> None:
+    """A view's row: the event's fields (each a column of the same name, but those in `exclude`),
+    its private part's (aid's own columns: null when it is not there) and `own`; written once, so a
+    replay or a retry finds the row there and adds nothing."""
+    row = {**event.model_dump(exclude=set(exclude)), **(private.model_dump() if private else {}), **own}
+    numbered = ", ".join(f"${i}" for i in range(1, len(row) + 1))
+    await conn.execute(
+        f"insert into {table} ({', '.join(row)}) values ({numbered}) on conflict do nothing", *row.values()
+    )
+
+
 async def write_plan(conn: asyncpg.Connection, plan: Plan) -> None:
     assert plan.window is not None and plan.opened_on is not None
     gaps = [{"from": g.first.isoformat(), "to": g.last.isoformat()} for g in plan.gaps]
@@ -67,10 +86,13 @@ async def write_plan(conn: asyncpg.Connection, plan: Plan) -> None:
         """
         insert into plans_view (plan_id, family_id, kelurahan_code, status, start_date, end_date, days,
             daily_minimum_rp, budget_rp, delivered_rp, days_covered, gaps, deliveries, confirmed,
-            interventions, opened_on, closed_on, outcome, unspent_rp, version, shortfall_rp)
-        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+            interventions, opened_on, closed_on, outcome, unspent_rp, version, shortfall_rp,
+            distribution_daily_rp, distributed_rp)
+        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
+            $22, $23)
         on conflict (plan_id) do update set status = excluded.status, budget_rp = excluded.budget_rp,
-            delivered_rp = excluded.delivered_rp, days_covered = excluded.days_covered, gaps = excluded.gaps,
+            delivered_rp = excluded.delivered_rp, distributed_rp = excluded.distributed_rp,
+            days_covered = excluded.days_covered, gaps = excluded.gaps,
             deliveries = excluded.deliveries, confirmed = excluded.confirmed,
             interventions = excluded.interventions, closed_on = excluded.closed_on,
             outcome = excluded.outcome, unspent_rp = excluded.unspent_rp, version = excluded.version,
@@ -98,6 +120,8 @@ async def write_plan(conn: asyncpg.Connection, plan: Plan) -> None:
         plan.remaining_rp if plan.outcome else None,
         plan.version,
         plan.shortfall_rp,
+        plan.distribution_daily_rp,
+        plan.distributed_rp,
     )
 
 
@@ -107,22 +131,7 @@ async def project(conn: asyncpg.Connection, fact: Fact) -> None:
     match event:
         case AidDelivered():
             recorded_by = private.recorded_by if isinstance(private, DeliveryNote) else None
-            await conn.execute(
-                "insert into deliveries_view (delivery_id, plan_id, family_id, kelurahan_code, period_from,"
-                " period_to, days, value_rp, items, delivered_on, recorded_by)"
-                " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) on conflict do nothing",
-                event.delivery_id,
-                event.plan_id,
-                event.family_id,
-                event.kelurahan_code,
-                event.period_from,
-                event.period_to,
-                event.days,
-                event.value_rp,
-                [i.model_dump() for i in event.items],
-                event.delivered_on,
-                recorded_by,
-            )
+            await _insert_once(conn, "deliveries_view", event, recorded_by=recorded_by)
         case DeliveryConfirmed():
             photo = private if isinstance(private, ConfirmationNote) else None
             await conn.execute(
@@ -136,37 +145,10 @@ async def project(conn: asyncpg.Connection, fact: Fact) -> None:
             )
         case InterventionRecorded():
             note = private if isinstance(private, InterventionNote) else None
-            await conn.execute(
-                "insert into interventions_view (intervention_id, plan_id, family_id, kelurahan_code, kind,"
-                " description, done_on, value_rp, recorded_by, source_donor_id, source_organisation)"
-                " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) on conflict do nothing",
-                event.intervention_id,
-                event.plan_id,
-                event.family_id,
-                event.kelurahan_code,
-                event.kind,
-                note.description if note else None,
-                event.done_on,
-                event.value_rp,
-                note.recorded_by if note else None,
-                event.source_donor_id,
-                event.source_organisation,
-            )
+            await _insert_once(conn, "interventions_view", event, note, exclude=frozenset({"funded_by"}))
         case EducationSessionHeld():
             held = private if isinstance(private, SessionNote) else None
-            await conn.execute(
-                "insert into education_sessions_view (session_id, topic, held_on, kelurahan_code, family_ids,"
-                " families, facilitator, recorded_by) values ($1, $2, $3, $4, $5, $6, $7, $8)"
-                " on conflict do nothing",
-                event.session_id,
-                event.topic,
-                event.held_on,
-                event.kelurahan_code,
-                event.family_ids,
-                event.families,
-                held.facilitator if held else None,
-                held.recorded_by if held else None,
-            )
+            await _insert_once(conn, "education_sessions_view", event, held)
         case _:
             pass  # the plan row carries everything else
 
@@ -175,20 +157,7 @@ async def project_visit(conn: asyncpg.Connection, fact: Fact) -> None:
     """The home_visits_view row a fact adds or changes."""
     match fact.event:
         case HomeVisitFlagged() as e:
-            await conn.execute(
-                "insert into home_visits_view (flag_id, plan_id, family_id, kelurahan_code, member_id, flagged_on,"
-                " since, weight_then_kg, weight_now_kg, status) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'open')"
-                " on conflict do nothing",
-                e.flag_id,
-                e.plan_id,
-                e.family_id,
-                e.kelurahan_code,
-                e.member_id,
-                e.flagged_on,
-                e.since,
-                e.weight_then_kg,
-                e.weight_now_kg,
-            )
+            await _insert_once(conn, "home_visits_view", e, status="open")
         case HomeVisitDone() as e:
             note = fact.private if isinstance(fact.private, VisitNote) else None
             await conn.execute(

@@ -18,17 +18,18 @@ from uuid import UUID, uuid4
 import asyncpg
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import BaseModel, Field, StrictInt, StrictStr
 
 from services.funding import family_aid, family_notes, queries, receipts
-from services.funding.domain import MakePledge, ReceiveContribution, RegisterDonor, SponsorFamily
+from services.funding.domain import Donor, MakePledge, ReceiveContribution, RegisterDonor, SponsorFamily, Sponsorship
 from services.funding.donor_data import normalize_code, verification_code
 from services.funding.handlers import Handlers, own_donor
 from services.funding.queries import DonorStatement, FamilyFunding, TypeTotals
 from shared.auth import Principal
-from shared.deps import Caller, handlers_of, meta, today
+from shared.deps import Caller, handlers_of, meta, run_handler, today
 from shared.errors import Forbidden, NotFound
-from shared.http import problem_responses, run_command
+from shared.http import StrictBody, problem_responses, run_command
+from shared.repository import Aggregate
 
 handlers = handlers_of(Handlers)
 router = APIRouter(tags=["funding"])
@@ -46,9 +47,7 @@ NEW_DONOR = problem_responses(400, 401, 403, 409, 413, 422)  # no id to look up:
 READ_ONE = problem_responses(401, 403, 404, 422)
 
 
-class DonorIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class DonorIn(StrictBody):
     name: StrictStr = Field(
         description="personal data of an individual donor: sealed in the event store under the donor's own key "
         "(with `contact` and `public_name_consent`), never published or logged; 422 without a data key"
@@ -65,9 +64,7 @@ class DonorIn(BaseModel):
     )
 
 
-class PledgeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class PledgeIn(StrictBody):
     amount_rp: StrictInt = Field(description=AMOUNT)
     note: StrictStr | None = Field(
         None,
@@ -78,9 +75,7 @@ class PledgeIn(BaseModel):
     pledged_on: date | None = Field(None, description=EFFECTIVE)
 
 
-class ContributionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ContributionIn(StrictBody):
     amount_rp: StrictInt = Field(description=AMOUNT)
     received_on: date | None = Field(None, description=EFFECTIVE)
     method: StrictStr = Field(description="transfer | cash | in_kind")
@@ -90,9 +85,7 @@ class ContributionIn(BaseModel):
     )
 
 
-class SponsorshipIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class SponsorshipIn(StrictBody):
     donor_id: UUID
     family_id: UUID
     amount_rp: StrictInt = Field(
@@ -201,8 +194,7 @@ async def register_donor(body: DonorIn, request: Request, principal: Caller) -> 
 async def make_pledge(donor_id: UUID, body: PledgeIn, request: Request, principal: Caller) -> JSONResponse:
     command = MakePledge(donor_id, uuid4(), body.amount_rp, today(request), body.note, body.pledged_on)
 
-    async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
-        after = await handlers(request).make_pledge(conn, command, principal, meta(request))
+    def answer(after: Aggregate[Donor]) -> tuple[int, dict[str, Any]]:
         return 201, {
             "pledge_id": str(command.pledge_id),
             "donor_id": str(donor_id),
@@ -210,7 +202,7 @@ async def make_pledge(donor_id: UUID, body: PledgeIn, request: Request, principa
             "version": after.version,
         }
 
-    return await run_command(request, principal, execute)
+    return await run_handler(request, principal, handlers(request).make_pledge, command, answer)
 
 
 @router.post(
@@ -228,8 +220,7 @@ async def receive_contribution(
         donor_id, uuid4(), body.amount_rp, body.received_on or day, body.method, body.reference, day
     )
 
-    async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
-        after = await handlers(request).receive_contribution(conn, command, principal, meta(request))
+    def answer(after: Aggregate[Donor]) -> tuple[int, dict[str, Any]]:
         return 201, {
             "contribution_id": str(command.contribution_id),
             "donor_id": str(donor_id),
@@ -238,7 +229,7 @@ async def receive_contribution(
             "version": after.version,
         }
 
-    return await run_command(request, principal, execute)
+    return await run_handler(request, principal, handlers(request).receive_contribution, command, answer)
 
 
 @router.post(
@@ -246,13 +237,19 @@ async def receive_contribution(
     status_code=201,
     summary="An orang tua asuh sponsors an enrolled family",
     description="409 when the family is not enrolled (or exited), when its aid plan has already ended "
-    "(completed, incomplete or closed: the money could never be spent on it), when the registry says the "
+    "(completed, incomplete or closed: the money could never be spent on it) or `sponsored_on` is after "
+    "the plan's last day (even while the plan still waits for late records: refused alike on the day and "
+    "when entered late), when the registry says the "
     "family is no longer eligible (FamilyEligibilityChanged: no baduta, pregnant or breastfeeding mother "
     "left; `errors` names `family_id`, the detail says since when), or when the donor has not enough "
     "received, unallocated money. A sponsorship recorded before funding learned of the plan's ending is "
     "released back to its donor as soon as it does. A sponsorship whose family still has no plan "
     "GENTING_SPONSORSHIP_HOLD_DAYS (default 60) days after its `sponsored_on` is released back to its "
-    "donor (SponsorshipReleased, reason `no_plan`), unless the family's held money reaches the plan's minimum.",
+    "donor (SponsorshipReleased, reason `no_plan`), unless the family's held money reached the family's "
+    "minimum by that day or a plan started by then (judged by effective dates, so the same whenever it is "
+    "entered); money so returned can be sponsored again once it is recorded as returned. The family's minimum "
+    "is its plan days x GENTING_DAILY_MINIMUM_RP, the days being GENTING_PLAN_DAYS or, for a family the "
+    "registry gave a `plan_until` (GENTING_PLAN_UNTIL_CHILD_MONTHS), the days from its enrolment to that date.",
     response_model=SponsorshipCreated,
     responses=COMMAND,
 )
@@ -272,8 +269,8 @@ async def sponsor_family(body: SponsorshipIn, request: Request, principal: Calle
         note=body.note,
     )
 
-    async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
-        donor, _ = await handlers(request).sponsor_family(conn, command, principal, meta(request))
+    def answer(after: tuple[Aggregate[Donor], Aggregate[Sponsorship]]) -> tuple[int, dict[str, Any]]:
+        donor, _ = after
         return 201, {
             "sponsorship_id": str(command.sponsorship_id),
             "donor_id": str(body.donor_id),
@@ -284,7 +281,7 @@ async def sponsor_family(body: SponsorshipIn, request: Request, principal: Calle
             "donor_available_rp": donor.state.available_rp,
         }
 
-    return await run_command(request, principal, execute)
+    return await run_handler(request, principal, handlers(request).sponsor_family, command, answer)
 
 
 # -- reads --------------------------------------------------------------------------------------
@@ -339,9 +336,8 @@ async def list_donors(
     only = own_donor(principal)
     if principal.role == "donor" and only is None:
         return {"items": [], "total": 0, "limit": limit, "offset": offset}
-    total, ids = await queries.donor_page(pool, limit, offset, only)
-    items = [await _statement(request, principal, i) for i in ids]
-    body: dict[str, Any] = {"items": items, "total": total, "limit": limit, "offset": offset}
+    found = await queries.donor_page(pool, limit, offset, only)
+    body = found.answer([await _statement(request, principal, r["donor_id"]) for r in found.rows])
     if principal.role in ("admin", "treasurer"):
         body["by_type"] = by_type
     return body

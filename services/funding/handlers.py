@@ -179,6 +179,7 @@ class Handlers:
             kelurahan_code=family["kelurahan_code"] if family else None,
             enrolled_on=family["enrolled_on"] if family else None,
             plan_ended=plans.plan_ended(await lookups.plan_statuses(conn, cmd.family_id)),
+            plan_last_day=await lookups.plan_last_day(conn, cmd.family_id),
             eligible=family["eligible"] if family else True,
             ineligible_since=family["eligibility_on"] if family else None,
         )
@@ -205,20 +206,22 @@ class Handlers:
     # -- the ledger (policies) ------------------------------------------------------------------
 
     async def record_enrolment(self, conn: asyncpg.Connection, cmd: RecordEnrolment) -> None:
-        await lookups.family_enrolled(conn, cmd.family_id, cmd.kelurahan_code, cmd.enrolled_on)
+        await lookups.family_enrolled(conn, cmd.family_id, cmd.kelurahan_code, cmd.enrolled_on, cmd.plan_until)
 
     async def record_eligibility(self, conn: asyncpg.Connection, cmd: RecordEligibility) -> None:
         """Sponsorships already made stay: a plan opened runs to its end, and money still waiting
         for a plan goes back by the hold rule (release_unplanned)."""
         await lookups.lock_or_create_family(conn, cmd.family_id)
-        await lookups.family_eligibility(conn, cmd.family_id, cmd.kelurahan_code, cmd.eligible, cmd.effective_on)
+        await lookups.family_eligibility(
+            conn, cmd.family_id, cmd.kelurahan_code, cmd.eligible, cmd.effective_on, cmd.plan_until
+        )
 
     async def record_exit(self, conn: asyncpg.Connection, cmd: RecordExit, meta: Metadata) -> int:
         # What funding's clock would have sent back before the exit (a hold that ended before it)
         # goes back first, as no_plan on the hold's end: entered late, the exit must find what the
         # family would have held on the day, not release it all as family_exited.
         released = await self.release_unplanned(
-            conn, cmd.family_id, self.limits.sponsorship_hold_days, self.limits.plan_minimum_rp, cmd.exited_on, meta
+            conn, cmd.family_id, self.limits.sponsorship_hold_days, cmd.exited_on, meta
         )
         await lookups.family_exited(conn, cmd.family_id, cmd.kelurahan_code, cmd.exited_on)
         # With a plan open, aid closes it on the exit and ClosePlan releases the rest after the
@@ -230,12 +233,18 @@ class Handlers:
 
     async def record_plan(self, conn: asyncpg.Connection, cmd: RecordPlan) -> None:
         await lookups.lock_or_create_family(conn, cmd.family_id)  # ordered against an exit of the same family
-        await lookups.plan_opened(conn, cmd.plan_id, cmd.family_id)
+        await lookups.plan_opened(conn, cmd.plan_id, cmd.family_id, cmd.start_date, cmd.end_date)
 
     async def close_plan(self, conn: asyncpg.Connection, cmd: ClosePlan, meta: Metadata) -> int:
         await lookups.lock_or_create_family(conn, cmd.family_id)
+        # Money the plan never took (its hold ended before the plan started) goes back as the clock
+        # would have sent it, no_plan on the hold's end, before the plan's closing releases the rest:
+        # whether the clock or the closing comes first, the donors get the same back.
+        released = await self.release_unplanned(
+            conn, cmd.family_id, self.limits.sponsorship_hold_days, cmd.closed_on, meta
+        )
         await lookups.plan_closed(conn, cmd.plan_id, cmd.family_id, cmd.closed_on)
-        return await self.release_family(
+        return released + await self.release_family(
             conn, ReleaseFamily(cmd.family_id, "plan_closed", cmd.plan_id, cmd.closed_on), meta
         )
 
@@ -249,14 +258,24 @@ class Handlers:
         `unfunded_rp`, for the programme office to settle; funding_deliveries keeps it too.
         """
         await lookups.lock_or_create_family(conn, cmd.family_id)
-        open_ = [
-            a for a in await lookups.family_sponsorships(conn, self.sponsorships, cmd.family_id) if a.state.is_open
+        start, hold = await lookups.plan_start(conn, cmd.family_id), self.limits.sponsorship_hold_days
+        open_ = [  # the plan's money: not what waited for it in vain (goes back no_plan)
+            a
+            for a in await lookups.family_sponsorships(conn, self.sponsorships, cmd.family_id)
+            if a.state.is_open and a.state.taken_by_plan(start, hold)
         ]
         draws, unfunded = pay_delivery([(a.stream_id, a.state.remaining_rp) for a in open_], cmd)
         shortfall = sum(e.unfunded_rp for e in unfunded)
         # Recorded before anything is drawn: the same delivery again draws nothing.
         if not await lookups.claim_delivery(
-            conn, cmd.delivery_id, cmd.plan_id, cmd.family_id, cmd.value_rp, shortfall, cmd.delivered_on
+            conn,
+            cmd.delivery_id,
+            cmd.plan_id,
+            cmd.family_id,
+            cmd.value_rp,
+            shortfall,
+            cmd.delivered_on,
+            cmd.distribution_rp,
         ):
             self.stats.duplicate_deliveries += 1
             log.info("duplicate_ignored", delivery_id=str(cmd.delivery_id))
@@ -277,6 +296,7 @@ class Handlers:
                 plan_id=str(cmd.plan_id),
                 family_id=str(cmd.family_id),
                 value_rp=cmd.value_rp,
+                distribution_rp=cmd.distribution_rp,
                 shortfall_rp=shortfall,
             )
         return shortfall
@@ -286,24 +306,37 @@ class Handlers:
         conn: asyncpg.Connection,
         family_id: UUID,
         hold_days: int,
-        minimum_rp: int,
         known_through: date | None,
         meta: Metadata,
     ) -> int:
         """Funding's clock, for one family: each of its sponsorships still waiting for a plan past
         its hold goes back to its donor (reason no_plan). Under the family's lock, so an
-        AidPlanOpened or a new sponsorship handled at the same time is ordered against it."""
+        AidPlanOpened or a new sponsorship handled at the same time is ordered against it. The
+        minimum is the family's own (its plan days from the registry's plan_until, if any); a
+        family with no plan days left gets no plan, whatever it holds."""
         await lookups.lock_or_create_family(conn, family_id)
-        eligible = await lookups.family_eligible(conn, family_id)
+        terms = await lookups.plan_terms(conn, family_id)
+        minimum_rp = self.limits.minimum_of(terms.enrolled_on, terms.plan_until)
+        eligible = terms.eligible and self.limits.plan_days_of(terms.enrolled_on, terms.plan_until) > 0
         plan_known = bool(await lookups.plan_statuses(conn, family_id))
+        plan_start = await lookups.plan_start(conn, family_id)
         held = [a for a in await lookups.family_sponsorships(conn, self.sponsorships, family_id) if a.state.is_open]
         family_held = sum(a.state.remaining_rp for a in held)
+        family_money = tuple(a.state.held() for a in held)
         returned: list[ReturnFunds] = []
         for aggregate in held:
             state = aggregate.state
             assert state.donor_id is not None
             command = ReleaseUnplanned(
-                aggregate.stream_id, hold_days, known_through, plan_known, family_held, minimum_rp, eligible
+                aggregate.stream_id,
+                hold_days,
+                known_through,
+                plan_known,
+                family_held,
+                minimum_rp,
+                eligible,
+                plan_start=plan_start,
+                family_money=family_money,
             )
             events = sponsorship.decide(state, command)
             if events:

@@ -12,6 +12,7 @@ These are decision input, not read models: a replay never truncates them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from uuid import UUID
 
@@ -67,16 +68,20 @@ async def family_erased(conn: asyncpg.Connection, family_id: UUID) -> bool:
     return bool(await conn.fetchval("select exists (select 1 from erased_families where family_id = $1)", family_id))
 
 
-async def family_enrolled(conn: asyncpg.Connection, family_id: UUID, kelurahan_code: str, on: date) -> None:
+async def family_enrolled(
+    conn: asyncpg.Connection, family_id: UUID, kelurahan_code: str, on: date, plan_until: date | None
+) -> None:
     """An exit heard before the enrolment (redelivery) stays an exit."""
     await conn.execute(
-        "insert into funding_families (family_id, status, kelurahan_code, enrolled_on)"
-        " values ($1, 'enrolled', $2, $3) on conflict (family_id) do update set"
+        "insert into funding_families (family_id, status, kelurahan_code, enrolled_on, plan_until)"
+        " values ($1, 'enrolled', $2, $3, $4) on conflict (family_id) do update set"
         " status = case when funding_families.status = 'exited' then 'exited' else 'enrolled' end,"
-        " kelurahan_code = excluded.kelurahan_code, enrolled_on = excluded.enrolled_on",
+        " kelurahan_code = excluded.kelurahan_code, enrolled_on = excluded.enrolled_on,"
+        " plan_until = excluded.plan_until",
         family_id,
         kelurahan_code,
         on,
+        plan_until,
     )
 
 
@@ -92,29 +97,42 @@ async def family_exited(conn: asyncpg.Connection, family_id: UUID, kelurahan_cod
 
 
 async def family_eligibility(
-    conn: asyncpg.Connection, family_id: UUID, kelurahan_code: str, eligible: bool, on: date
+    conn: asyncpg.Connection, family_id: UUID, kelurahan_code: str, eligible: bool, on: date, plan_until: date | None
 ) -> None:
-    """The registry's latest word on whether the family is a programme target. A family heard of
-    here first keeps status 'unknown' until its enrolment."""
+    """The registry's latest word on whether the family is a programme target, and on its
+    plan_until. A family heard of here first keeps status 'unknown' until its enrolment."""
     await conn.execute(
-        "insert into funding_families (family_id, status, kelurahan_code, eligible, eligibility_on)"
-        " values ($1, 'unknown', $2, $3, $4) on conflict (family_id) do update set"
+        "insert into funding_families (family_id, status, kelurahan_code, eligible, eligibility_on, plan_until)"
+        " values ($1, 'unknown', $2, $3, $4, $5) on conflict (family_id) do update set"
         " eligible = excluded.eligible, eligibility_on = excluded.eligibility_on,"
+        " plan_until = excluded.plan_until,"
         " kelurahan_code = coalesce(funding_families.kelurahan_code, excluded.kelurahan_code)",
         family_id,
         kelurahan_code,
         eligible,
         on,
+        plan_until,
     )
 
 
-async def family_eligible(conn: asyncpg.Connection, family_id: UUID) -> bool:
-    """True unless the registry said the family is no longer a programme target."""
-    return bool(
-        await conn.fetchval(
-            "select coalesce((select eligible from funding_families where family_id = $1), true)", family_id
-        )
+@dataclass(frozen=True)
+class PlanTerms:
+    """What decides the family's minimum and whether a plan may still open for it."""
+
+    enrolled_on: date | None
+    plan_until: date | None
+    eligible: bool
+
+
+async def plan_terms(conn: asyncpg.Connection, family_id: UUID) -> PlanTerms:
+    """The family's enrolment, plan_until and eligibility as the registry told funding (a family
+    not heard of yet: eligible, fixed days)."""
+    row = await conn.fetchrow(
+        "select enrolled_on, plan_until, eligible from funding_families where family_id = $1", family_id
     )
+    if row is None:
+        return PlanTerms(None, None, True)
+    return PlanTerms(row["enrolled_on"], row["plan_until"], row["eligible"])
 
 
 async def add_family_sponsorship(
@@ -142,11 +160,23 @@ async def family_sponsorships(
 # -- plans and deliveries ---------------------------------------------------------------------
 
 
-async def plan_opened(conn: asyncpg.Connection, plan_id: UUID, family_id: UUID) -> None:
+async def plan_opened(
+    conn: asyncpg.Connection,
+    plan_id: UUID,
+    family_id: UUID,
+    start_date: date | None = None,
+    end_date: date | None = None,
+) -> None:
+    """The plan and its days; a plan first heard of by its delivery or closing gets its days here
+    (the upsert keeps the status those gave it)."""
     await conn.execute(
-        "insert into funding_plans (plan_id, family_id, status) values ($1, $2, 'open') on conflict do nothing",
+        "insert into funding_plans (plan_id, family_id, status, start_date, end_date) values ($1, $2, 'open', $3, $4)"
+        " on conflict (plan_id) do update set start_date = coalesce(funding_plans.start_date, excluded.start_date),"
+        " end_date = coalesce(funding_plans.end_date, excluded.end_date)",
         plan_id,
         family_id,
+        start_date,
+        end_date,
     )
 
 
@@ -158,6 +188,20 @@ async def plan_closed(conn: asyncpg.Connection, plan_id: UUID, family_id: UUID, 
         family_id,
         on,
     )
+
+
+async def plan_start(conn: asyncpg.Connection, family_id: UUID) -> date | None:
+    """The first day of the family's plan (one per family), as aid opened it; None if unknown."""
+    found: date | None = await conn.fetchval(
+        "select min(start_date) from funding_plans where family_id = $1", family_id
+    )
+    return found
+
+
+async def plan_last_day(conn: asyncpg.Connection, family_id: UUID) -> date | None:
+    """The last day of the family's plan (one per family), as aid opened it; None if unknown."""
+    found: date | None = await conn.fetchval("select max(end_date) from funding_plans where family_id = $1", family_id)
+    return found
 
 
 async def plan_statuses(conn: asyncpg.Connection, family_id: UUID) -> set[str]:
@@ -174,6 +218,7 @@ async def claim_delivery(
     value_rp: int,
     shortfall_rp: int,
     delivered_on: date,
+    distribution_rp: int = 0,
 ) -> bool:
     """Record a delivery before anything is drawn for it; False if it was recorded before (the same
     delivery again, re-published under a new version). The plan is noted too, if this is the
@@ -182,13 +227,14 @@ async def claim_delivery(
         "with plan as (insert into funding_plans (plan_id, family_id, status) values ($2, $3, 'open')"
         "  on conflict do nothing)"
         " insert into funding_deliveries (delivery_id, plan_id, family_id, value_rp, drawn_rp, shortfall_rp,"
-        " delivered_on) values ($1, $2, $3, $4, $5, $6, $7) on conflict (delivery_id) do nothing",
+        " delivered_on, distribution_rp) values ($1, $2, $3, $4, $5, $6, $7, $8) on conflict (delivery_id) do nothing",
         delivery_id,
         plan_id,
         family_id,
         value_rp,
-        value_rp - shortfall_rp,
+        value_rp + distribution_rp - shortfall_rp,
         shortfall_rp,
         delivered_on,
+        distribution_rp,
     )
     return not status.endswith(" 0")

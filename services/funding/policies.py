@@ -12,6 +12,7 @@ truncates it, and the handlers are idempotent on their own should the upstream b
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 import asyncpg
 
@@ -25,12 +26,32 @@ from services.funding.domain import (
     RecordPlan,
 )
 from services.funding.handlers import Handlers
-from shared.contracts import aid, registry
+from shared.contracts import Event, EventCatalog, aid, registry
 from shared.eventstore import Metadata
 from shared.messaging import Envelope, stream_name
 
 
-class RegistryPolicy:
+class _Reaction:
+    """A reaction to some of one producer's events (`reacts_to`): each is parsed with the producer's
+    catalog and handed to `react`; the rest of the stream passes through untouched."""
+
+    catalog: ClassVar[EventCatalog]
+    reacts_to: ClassVar[frozenset[str]]
+    tables: Sequence[str] = ()  # decision input, never truncated (see the module docstring)
+
+    def __init__(self, handlers: Handlers) -> None:
+        self.handlers = handlers
+
+    async def apply(self, conn: asyncpg.Connection, envelope: Envelope) -> None:
+        if envelope.event_type in self.reacts_to:
+            event = self.catalog.parse(envelope.event_type, envelope.schema_version, envelope.data)
+            await self.react(conn, event, envelope)
+
+    async def react(self, conn: asyncpg.Connection, event: Event, envelope: Envelope) -> None:
+        raise NotImplementedError
+
+
+class RegistryPolicy(_Reaction):
     """Enrolments make a family sponsorable; an exit with no plan open releases its sponsorships;
     PersonalDataErased destroys the family's key in funding (its sealed notes become unreadable);
     FamilyEligibilityChanged decides whether the family may be sponsored anew."""
@@ -38,24 +59,14 @@ class RegistryPolicy:
     name = "funding-registry"
     stream = stream_name("registry")
     filter_subjects: Sequence[str] = ("genting.registry.family.>",)
-    tables: Sequence[str] = ()  # decision input, never truncated (see the module docstring)
+    catalog = registry.CATALOG
+    reacts_to = frozenset({"FamilyEnrolled", "FamilyExited", "PersonalDataErased", "FamilyEligibilityChanged"})
 
-    def __init__(self, handlers: Handlers) -> None:
-        self.handlers = handlers
-
-    async def apply(self, conn: asyncpg.Connection, envelope: Envelope) -> None:
-        if envelope.event_type not in (
-            "FamilyEnrolled",
-            "FamilyExited",
-            "PersonalDataErased",
-            "FamilyEligibilityChanged",
-        ):
-            return
-        event = registry.CATALOG.parse(envelope.event_type, envelope.schema_version, envelope.data)
+    async def react(self, conn: asyncpg.Connection, event: Event, envelope: Envelope) -> None:
         match event:
             case registry.FamilyEnrolled():
                 await self.handlers.record_enrolment(
-                    conn, RecordEnrolment(event.family_id, event.kelurahan_code, event.enrolled_on)
+                    conn, RecordEnrolment(event.family_id, event.kelurahan_code, event.enrolled_on, event.plan_until)
                 )
             case registry.FamilyExited():
                 await self.handlers.record_exit(
@@ -66,12 +77,13 @@ class RegistryPolicy:
             case registry.PersonalDataErased():
                 await self.handlers.erase_family(conn, event.family_id)
             case registry.FamilyEligibilityChanged():
-                await self.handlers.record_eligibility(
-                    conn, RecordEligibility(event.family_id, event.kelurahan_code, event.eligible, event.effective_on)
+                eligibility = RecordEligibility(
+                    event.family_id, event.kelurahan_code, event.eligible, event.effective_on, event.plan_until
                 )
+                await self.handlers.record_eligibility(conn, eligibility)
 
 
-class AidPolicy:
+class AidPolicy(_Reaction):
     """Deliveries draw on the family's sponsorships; a plan's ending (AidPlanCompleted, or
     AidPlanClosed with any outcome) releases what is left, so no rupiah stays allocated to a plan
     that can no longer spend it. The second ending event finds nothing left. The plan
@@ -80,26 +92,25 @@ class AidPolicy:
     name = "funding-aid"
     stream = stream_name("aid")
     filter_subjects: Sequence[str] = ("genting.aid.plan.>",)
-    tables: Sequence[str] = ()
-
-    def __init__(self, handlers: Handlers) -> None:
-        self.handlers = handlers
-
-    async def apply(self, conn: asyncpg.Connection, envelope: Envelope) -> None:
-        if envelope.event_type not in (
+    catalog = aid.CATALOG
+    reacts_to = frozenset(
+        {
             "AidPlanOpened",
             "AidDelivered",
             "DeliveryConfirmed",
             "AidPlanCompleted",
             "AidPlanClosed",
             "InterventionRecorded",
-        ):
-            return
-        event = aid.CATALOG.parse(envelope.event_type, envelope.schema_version, envelope.data)
+        }
+    )
+
+    async def react(self, conn: asyncpg.Connection, event: Event, envelope: Envelope) -> None:
         await family_aid.record(conn, event)  # what the donors' families view shows
         match event:
             case aid.AidPlanOpened():
-                await self.handlers.record_plan(conn, RecordPlan(event.plan_id, event.family_id))
+                await self.handlers.record_plan(
+                    conn, RecordPlan(event.plan_id, event.family_id, event.end_date, event.start_date)
+                )
             case aid.AidDelivered():
                 pay = PayDelivery(
                     event.delivery_id,
@@ -108,6 +119,7 @@ class AidPolicy:
                     event.value_rp,
                     event.delivered_on,
                     event.kelurahan_code,
+                    event.distribution_rp,
                 )
                 await self.handlers.pay_delivery(conn, pay, Metadata.caused_by(envelope))
             case aid.AidPlanCompleted():

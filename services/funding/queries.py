@@ -10,6 +10,8 @@ from uuid import UUID
 import asyncpg
 from pydantic import BaseModel, Field
 
+from shared.reads import Page, json_row, page
+
 Db: TypeAlias = asyncpg.Connection | asyncpg.Pool
 
 # -- what the queries answer (the API's response models) ----------------------------------------
@@ -22,6 +24,11 @@ class SponsorshipLine(BaseModel):
     kelurahan_code: str | None
     amount_rp: int
     drawn_rp: int
+    drawn_distribution_rp: int = Field(
+        0,
+        description="of drawn_rp, what paid the distribution of the food (bringing it, GENTING_DISTRIBUTION_COST_RP"
+        " a day covered); the rest paid food",
+    )
     released_rp: int
     remaining_rp: int
     released_reason: str | None
@@ -55,7 +62,13 @@ class DonorStatement(BaseModel):
     pledged_rp: int
     received_rp: int
     allocated_rp: int
-    drawn_rp: int
+    drawn_rp: int = Field(description="what the donor's sponsorships paid for delivered food and its distribution")
+    drawn_food_rp: int = Field(0, description="of drawn_rp, what paid food")
+    drawn_distribution_rp: int = Field(
+        0,
+        description="of drawn_rp, what paid the distribution of the food (bringing it, GENTING_DISTRIBUTION_COST_RP"
+        " a day covered); the rest paid food",
+    )
     released_rp: int
     remaining_rp: int
     available_rp: int
@@ -84,6 +97,11 @@ class TypeTotals(BaseModel):
     received_rp: int
     allocated_rp: int
     drawn_rp: int
+    drawn_distribution_rp: int = Field(
+        0,
+        description="of drawn_rp, what paid the distribution of the food (bringing it, GENTING_DISTRIBUTION_COST_RP"
+        " a day covered); the rest paid food",
+    )
     released_rp: int
     available_rp: int
 
@@ -93,6 +111,11 @@ class FamilyFunding(BaseModel):
     status: str
     sponsored_rp: int
     drawn_rp: int
+    drawn_distribution_rp: int = Field(
+        0,
+        description="of drawn_rp, what paid the distribution of the food (bringing it, GENTING_DISTRIBUTION_COST_RP"
+        " a day covered); the rest paid food",
+    )
     released_rp: int
     remaining_rp: int
     sponsorships: list[SponsorshipLine]
@@ -101,27 +124,23 @@ class FamilyFunding(BaseModel):
 # -- queries --------------------------------------------------------------------------------------
 
 _SPONSORSHIP_COLUMNS = (
-    "sponsorship_id, donor_id, family_id, kelurahan_code, amount_rp, drawn_rp, released_rp,"
+    "sponsorship_id, donor_id, family_id, kelurahan_code, amount_rp, drawn_rp, drawn_distribution_rp, released_rp,"
     " amount_rp - drawn_rp - released_rp as remaining_rp, released_reason, start_date, sponsored_on"
 )
-
-
-def _json(row: asyncpg.Record) -> dict[str, Any]:
-    return {
-        k: (str(v) if isinstance(v, UUID) else v.isoformat() if hasattr(v, "isoformat") else v)
-        for k, v in dict(row).items()
-    }
 
 
 async def donor_statement(db: Db, donor_id: UUID) -> dict[str, Any] | None:
     """received = available + allocated; allocated (net of releases) = drawn + remaining."""
     row = await db.fetchrow(
         "select d.donor_id, d.donor_type, d.registered_on, d.pledged_rp, d.received_rp, d.allocated_rp,"
-        " coalesce(s.drawn_rp, 0)::bigint as drawn_rp, d.returned_rp as released_rp,"
+        " coalesce(s.drawn_rp, 0)::bigint as drawn_rp,"
+        " coalesce(s.drawn_rp - s.drawn_distribution_rp, 0)::bigint as drawn_food_rp,"
+        " coalesce(s.drawn_distribution_rp, 0)::bigint as drawn_distribution_rp, d.returned_rp as released_rp,"
         " coalesce(s.remaining_rp, 0)::bigint as remaining_rp,"
         " d.received_rp - d.allocated_rp as available_rp,"
         " coalesce(s.families, 0) as families_sponsored, d.version"
         " from donors_view d left join lateral (select sum(drawn_rp) as drawn_rp,"
+        "  sum(drawn_distribution_rp) as drawn_distribution_rp,"
         "  sum(amount_rp - drawn_rp - released_rp) as remaining_rp, count(distinct family_id) as families"
         "  from sponsorships_view where donor_id = d.donor_id) s on true"
         " where d.donor_id = $1",
@@ -129,19 +148,19 @@ async def donor_statement(db: Db, donor_id: UUID) -> dict[str, Any] | None:
     )
     if row is None:
         return None
-    statement = _json(row)
+    statement = json_row(row)
     sponsorships = await db.fetch(
         f"select {_SPONSORSHIP_COLUMNS} from sponsorships_view where donor_id = $1"
         " order by sponsored_on, sponsorship_id",
         donor_id,
     )
-    statement["sponsorships"] = [_json(r) for r in sponsorships]
+    statement["sponsorships"] = [json_row(r) for r in sponsorships]
     contributions = await db.fetch(
         "select contribution_id, amount_rp, received_on, method from contributions_view where donor_id = $1"
         " order by received_on, contribution_id",
         donor_id,
     )
-    statement["contributions"] = [_json(r) for r in contributions]
+    statement["contributions"] = [json_row(r) for r in contributions]
     statement["in_kind_interventions_rp"] = await db.fetchval(
         "select coalesce(sum(value_rp), 0)::bigint from donor_in_kind_interventions where donor_id = $1", donor_id
     )
@@ -153,25 +172,33 @@ async def totals_by_type(db: Db) -> list[dict[str, Any]]:
     rows = await db.fetch(
         "select d.donor_type, count(*) as donors, sum(d.pledged_rp)::bigint as pledged_rp,"
         " sum(d.received_rp)::bigint as received_rp, sum(d.allocated_rp)::bigint as allocated_rp,"
-        " sum(coalesce(s.drawn_rp, 0))::bigint as drawn_rp, sum(d.returned_rp)::bigint as released_rp,"
+        " sum(coalesce(s.drawn_rp, 0))::bigint as drawn_rp,"
+        " sum(coalesce(s.drawn_distribution_rp, 0))::bigint as drawn_distribution_rp,"
+        " sum(d.returned_rp)::bigint as released_rp,"
         " sum(d.received_rp - d.allocated_rp)::bigint as available_rp"
-        " from donors_view d left join (select donor_id, sum(drawn_rp) as drawn_rp from sponsorships_view"
+        " from donors_view d left join (select donor_id, sum(drawn_rp) as drawn_rp,"
+        "  sum(drawn_distribution_rp) as drawn_distribution_rp from sponsorships_view"
         "  group by donor_id) s on s.donor_id = d.donor_id"
         " group by d.donor_type order by d.donor_type"
     )
-    return [{k: (int(v) if k != "donor_type" else v) for k, v in dict(r).items()} for r in rows]
+    # drawn_distribution_rp only when there is some (default 0): a programme without a distribution
+    # cost answers what it did before.
+    return [
+        {k: (int(v) if k != "donor_type" else v) for k, v in dict(r).items() if k != "drawn_distribution_rp" or v}
+        for r in rows
+    ]
 
 
-async def donor_page(db: Db, limit: int, offset: int, only: UUID | None = None) -> tuple[int, list[UUID]]:
-    total = await db.fetchval("select count(*) from donors_view where $1::uuid is null or donor_id = $1", only)
-    rows = await db.fetch(
-        "select donor_id from donors_view where $3::uuid is null or donor_id = $3"
-        " order by registered_on, donor_id limit $1 offset $2",
-        limit,
-        offset,
-        only,
+async def donor_page(db: Db, limit: int, offset: int, only: UUID | None = None) -> Page:
+    return await page(
+        db,
+        "donors_view",
+        {"donor_id = $": only},
+        order_by="registered_on, donor_id",
+        limit=limit,
+        offset=offset,
+        columns="donor_id",
     )
-    return int(total), [r["donor_id"] for r in rows]
 
 
 async def family_funding(db: Db, family_id: UUID) -> dict[str, Any] | None:
@@ -183,7 +210,7 @@ async def family_funding(db: Db, family_id: UUID) -> dict[str, Any] | None:
     )
     if status is None and not rows:
         return None
-    sponsorships = [_json(r) for r in rows]
+    sponsorships = [json_row(r) for r in rows]
     return {"family_id": str(family_id), "status": status or "unknown", **sponsorship_totals(sponsorships)}
 
 
@@ -193,6 +220,7 @@ def sponsorship_totals(sponsorships: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "sponsored_rp": sum(s["amount_rp"] for s in sponsorships),
         "drawn_rp": sum(s["drawn_rp"] for s in sponsorships),
+        "drawn_distribution_rp": sum(s["drawn_distribution_rp"] for s in sponsorships),
         "released_rp": sum(s["released_rp"] for s in sponsorships),
         "remaining_rp": sum(s["remaining_rp"] for s in sponsorships),
         "sponsorships": sponsorships,

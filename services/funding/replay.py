@@ -7,15 +7,11 @@ The schema is the app's startup's business (shared.db.migrate), not this module'
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from uuid import UUID
 
 import asyncpg
-from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from nats.js.errors import NotFoundError
 
 from services.funding import family_aid, views
 from services.funding.app import repositories
@@ -24,7 +20,8 @@ from services.funding.settings import FundingSettings
 from shared.contracts import aid
 from shared.db import create_pool
 from shared.messaging import Envelope
-from shared.nats_setup import admin_url, connect
+from shared.nats_setup import admin_jetstream
+from shared.stream_reader import last_sequence, read_through
 
 FETCH = 1000
 FAMILY_AID_TABLES = ("family_aid_deliveries", "family_aid_plans")
@@ -65,46 +62,19 @@ async def rebuild_family_aid(conn: asyncpg.Connection, js: JetStreamContext) -> 
 
 async def _aid_plan_envelopes(js: JetStreamContext) -> AsyncIterator[Envelope]:
     """Every plan fact on aid's stream now, read once by an ephemeral pull consumer without acks."""
-    stream, subject = AidPolicy.stream, AidPolicy.filter_subjects[0]
-    try:
-        last_seq = (await js.stream_info(stream)).state.last_seq
-    except NotFoundError:
-        return  # aid has never published: no plans to show
-    if not last_seq:
-        return
-    config = ConsumerConfig(
-        ack_policy=AckPolicy.NONE, deliver_policy=DeliverPolicy.ALL, filter_subject=subject, inactive_threshold=30.0
-    )
-    sub = await js.pull_subscribe(subject, stream=stream, config=config)
-    try:
-        seq = 0
-        while seq < last_seq:
-            try:
-                msgs = await sub.fetch(FETCH, timeout=2.0)
-            except (TimeoutError, NatsTimeoutError):
-                if (await sub.consumer_info()).num_pending == 0:
-                    break  # the last messages are on other subjects
-                continue
-            for msg in msgs:
-                seq = msg.metadata.sequence.stream
-                if seq <= last_seq:  # later ones are the live consumer's
-                    yield Envelope.from_bytes(msg.data)
-    finally:
-        with contextlib.suppress(Exception):
-            await js.delete_consumer(stream, (await sub.consumer_info()).name)
-        with contextlib.suppress(Exception):
-            await sub.unsubscribe()
+    stream = AidPolicy.stream
+    last_seq = await last_sequence(js, stream)  # 0: aid has never published, no plans to show
+    async for msg in read_through(js, stream, AidPolicy.filter_subjects[:1], last_seq, fetch=FETCH):
+        yield Envelope.from_bytes(msg.data)
 
 
 async def main() -> None:
     settings = FundingSettings.from_env()
     pool = await create_pool(settings.database_url)
-    # The admin's connection: the rebuild reads aid's stream through a consumer of its own.
-    nc = await connect(admin_url(settings.nats_url), name="genting-funding-replay")
-    try:
-        count = await rebuild(pool, nc.jetstream())
+    try:  # the rebuild reads aid's stream through a consumer of its own
+        async with admin_jetstream(settings.nats_url, "genting-funding-replay") as js:
+            count = await rebuild(pool, js)
     finally:
-        await nc.close()
         await pool.close()
     print(f"funding: read model rebuilt from the event store ({count} events) and the families view from aid's")
 

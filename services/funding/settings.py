@@ -16,8 +16,6 @@ class FundingSettings(Settings):
     max_amount_rp: int = Field(default=10_000_000_000, gt=0)
     # How many days after the day a sponsorship is made its start_date may be (GENTING_MAX_START_DELAY_DAYS).
     max_start_delay_days: int = Field(default=30, ge=0)
-    # How often the clock step releases sponsorships whose family had no plan in time.
-    clock_interval_seconds: float = Field(default=60.0, gt=0)
 
     def limits(self) -> Limits:
         return Limits(
@@ -25,5 +23,7 @@ class FundingSettings(Settings):
             programme_start=self.programme_start,
             max_start_delay_days=self.max_start_delay_days,
             sponsorship_hold_days=self.sponsorship_hold_days,
-            plan_minimum_rp=self.plan_days * self.daily_minimum_rp,
+            plan_days=self.plan_days,
+            daily_minimum_rp=self.daily_minimum_rp,
+            distribution_daily_rp=self.distribution_cost_rp,
         )

@@ -96,10 +96,12 @@ async def apply(conn: asyncpg.Connection, event: Event, version: int) -> None:
             )
         case SponsorshipDrawn():
             await conn.execute(
-                "update sponsorships_view set drawn_rp = drawn_rp + $2, version = $3 where sponsorship_id = $1",
+                "update sponsorships_view set drawn_rp = drawn_rp + $2,"
+                " drawn_distribution_rp = drawn_distribution_rp + $4, version = $3 where sponsorship_id = $1",
                 event.sponsorship_id,
                 event.amount_rp,
                 version,
+                event.distribution_rp,
             )
         case SponsorshipReleased():
             await conn.execute(

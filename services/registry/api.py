@@ -3,11 +3,11 @@ handler runs it in `run_command`'s transaction, the result becomes the response.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
-import asyncpg
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
@@ -18,6 +18,7 @@ from services.registry.domain import (
     AddMember,
     ErasePersonalData,
     ExitFamily,
+    Family,
     NewMember,
     RecordBirth,
     RecordGrowth,
@@ -25,10 +26,10 @@ from services.registry.domain import (
 )
 from services.registry.handlers import Handlers
 from shared.auth import Principal
-from shared.contracts.registry import Position
-from shared.deps import Caller, handlers_of, meta, today
+from shared.contracts.registry import GrowthMeasured, Position
+from shared.deps import Caller, handlers_of, run_handler, today
 from shared.errors import Forbidden, NotFound
-from shared.http import problem_responses, run_command
+from shared.http import StrictBody, problem_responses
 
 handlers = handlers_of(Handlers)
 router = APIRouter(tags=["registry"])
@@ -49,9 +50,7 @@ COMMAND_PROBLEMS = problem_responses(400, 401, 403, 404, 409, 413, 422)
 READ_PROBLEMS = problem_responses(401, 403, 404, 422)
 
 
-class VerificationIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class VerificationIn(StrictBody):
     decision: Literal["approve", "reject"]
     note: StrictStr | None = Field(None, max_length=2000)
     decided_on: date | None = Field(
@@ -62,9 +61,7 @@ class VerificationIn(BaseModel):
     )
 
 
-class GrowthMeasurementIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class GrowthMeasurementIn(StrictBody):
     member_id: UUID = Field(description="a child under five of this family")
     measured_on: date = Field(
         description="the day of the measurement; not in the future, not before the programme's start, the "
@@ -77,9 +74,7 @@ class GrowthMeasurementIn(BaseModel):
     )
 
 
-class ExitIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ExitIn(StrictBody):
     reason: StrictStr = Field(
         description="graduated | moved_away | aged_out | deceased | duplicate | consent_withdrawn"
     )
@@ -94,17 +89,13 @@ class AddMemberIn(MemberIn):
     )
 
 
-class BabyIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class BabyIn(StrictBody):
     name: StrictStr
     nik: StrictStr | None = Field(None, description="16 digits; null while pending")
     sex: StrictStr = Field(description="M | F")
 
 
-class BirthIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class BirthIn(StrictBody):
     mother_member_id: UUID = Field(description="the family's pregnant_mother (or the mother of a twin just recorded)")
     born_on: date = Field(
         description="the day of birth; not in the future, not before the programme's start or the "
@@ -192,6 +183,15 @@ class FamilyPage(BaseModel):
 # -- plumbing ---------------------------------------------------------------------------------
 
 
+def _status(status: int) -> Callable[[Family], tuple[int, dict[str, Any]]]:
+    """The answer of a command that moved the family's status (FamilyStatusOut), with `status`."""
+
+    def answer(family: Family) -> tuple[int, dict[str, Any]]:
+        return status, {"family_id": str(family.family_id), "status": family.status, "version": family.version}
+
+    return answer
+
+
 # -- commands ---------------------------------------------------------------------------------
 
 
@@ -206,12 +206,7 @@ async def register_family(body: RegisterFamilyIn, request: Request, principal: C
     """Roles: admin; lurah/kader of that kelurahan; census (in its kelurahan when its token names one).
     `registered_on` may be in the past (late entry), back to the programme's start."""
     command = registration(body, uuid4(), today(request), principal.sub)
-
-    async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
-        family = await handlers(request).register_family(conn, command, principal, meta(request))
-        return 201, {"family_id": str(family.family_id), "status": family.status, "version": family.version}
-
-    return await run_command(request, principal, execute)
+    return await run_handler(request, principal, handlers(request).register_family, command, _status(201))
 
 
 @router.post(
@@ -229,11 +224,10 @@ async def add_member(family_id: UUID, body: AddMemberIn, request: Request, princ
         family_id=family_id, today=today(request), added_by=principal.sub, member=member, added_on=body.added_on
     )
 
-    async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
-        family = await handlers(request).add_member(conn, command, principal, meta(request))
+    def answer(family: Family) -> tuple[int, dict[str, Any]]:
         return 201, {"family_id": str(family_id), "member_id": str(member.member_id), "version": family.version}
 
-    return await run_command(request, principal, execute)
+    return await run_handler(request, principal, handlers(request).change_family, command, answer)
 
 
 @router.post(
@@ -243,20 +237,9 @@ async def add_member(family_id: UUID, body: AddMemberIn, request: Request, princ
     responses=COMMAND_PROBLEMS,
 )
 async def verify_family(family_id: UUID, body: VerificationIn, request: Request, principal: Caller) -> JSONResponse:
-    command = VerifyFamily(
-        family_id=family_id,
-        today=today(request),
-        decided_by=principal.sub,
-        decision=body.decision,
-        note=body.note,
-        decided_on=body.decided_on,
-    )
-
-    async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
-        family = await handlers(request).verify_family(conn, command, principal, meta(request))
-        return 200, {"family_id": str(family_id), "status": family.status, "version": family.version}
-
-    return await run_command(request, principal, execute)
+    # The decision, its note and its day, as given.
+    command = VerifyFamily(family_id=family_id, today=today(request), decided_by=principal.sub, **body.model_dump())
+    return await run_handler(request, principal, handlers(request).change_family, command, _status(200))
 
 
 @router.post(
@@ -266,19 +249,9 @@ async def verify_family(family_id: UUID, body: VerificationIn, request: Request,
     responses=COMMAND_PROBLEMS,
 )
 async def exit_family(family_id: UUID, body: ExitIn, request: Request, principal: Caller) -> JSONResponse:
-    command = ExitFamily(
-        family_id=family_id,
-        today=today(request),
-        exited_by=principal.sub,
-        reason=body.reason,
-        exited_on=body.exited_on,
-    )
-
-    async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
-        family = await handlers(request).exit_family(conn, command, principal, meta(request))
-        return 200, {"family_id": str(family_id), "status": family.status, "version": family.version}
-
-    return await run_command(request, principal, execute)
+    # The reason and the day, as given.
+    command = ExitFamily(family_id=family_id, today=today(request), exited_by=principal.sub, **body.model_dump())
+    return await run_handler(request, principal, handlers(request).change_family, command, _status(200))
 
 
 @router.post(
@@ -296,19 +269,17 @@ async def record_growth(
         today=today(request),
         measured_by=principal.sub,
         measurement_id=uuid4(),
-        member_id=body.member_id,
-        measured_on=body.measured_on,
-        weight_kg=body.weight_kg,
-        length_cm=body.length_cm,
-        position=body.position,
+        **body.model_dump(),  # the member, the day and what was measured, as given
     )
 
-    async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
-        family, measured = await handlers(request).record_growth(conn, command, principal, meta(request))
-        body = measured.model_dump(mode="json", exclude={"kelurahan_code", "measured_by"})
-        return 201, {**body, "version": family.version}
+    def answer(done: tuple[Family, GrowthMeasured]) -> tuple[int, dict[str, Any]]:
+        family, measured = done
+        return 201, {
+            **measured.model_dump(mode="json", exclude={"kelurahan_code", "measured_by"}),
+            "version": family.version,
+        }
 
-    return await run_command(request, principal, execute)
+    return await run_handler(request, principal, handlers(request).record_growth, command, answer)
 
 
 @router.post(
@@ -338,8 +309,7 @@ async def record_birth(family_id: UUID, body: BirthIn, request: Request, princip
         baby=baby,
     )
 
-    async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
-        family = await handlers(request).record_birth(conn, command, principal, meta(request))
+    def answer(family: Family) -> tuple[int, dict[str, Any]]:
         return 201, {
             "family_id": str(family_id),
             "mother_member_id": str(body.mother_member_id),
@@ -347,7 +317,7 @@ async def record_birth(family_id: UUID, body: BirthIn, request: Request, princip
             "version": family.version,
         }
 
-    return await run_command(request, principal, execute)
+    return await run_handler(request, principal, handlers(request).change_family, command, answer)
 
 
 @router.delete(
@@ -359,11 +329,10 @@ async def record_birth(family_id: UUID, body: BirthIn, request: Request, princip
 async def erase_personal_data(family_id: UUID, request: Request, principal: Caller) -> JSONResponse:
     command = ErasePersonalData(family_id=family_id, today=today(request), erased_by=principal.sub)
 
-    async def execute(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
-        family = await handlers(request).erase_personal_data(conn, command, principal, meta(request))
+    def answer(family: Family) -> tuple[int, dict[str, Any]]:
         return 200, {"family_id": str(family_id), "personal_data": "erased", "version": family.version}
 
-    return await run_command(request, principal, execute)
+    return await run_handler(request, principal, handlers(request).erase_personal_data, command, answer)
 
 
 # -- queries ----------------------------------------------------------------------------------
@@ -418,9 +387,9 @@ async def list_families(
     principal.require(*_READERS)
     pool = request.app.state.pool
     registered_by = principal.sub if principal.role == "census" else None
-    total, rows = await queries.family_rows(pool, kelurahan_code, status, limit, offset, registered_by)
-    visible = {r["family_id"]: _may_see_personal(principal, r) for r in rows}
+    found = await queries.family_rows(pool, kelurahan_code, status, limit, offset, registered_by)
+    visible = {r["family_id"]: _may_see_personal(principal, r) for r in found.rows}
     items = await queries.family_views(
-        pool, request.app.state.registry.keys, request.app.state.programme, rows, visible
+        pool, request.app.state.registry.keys, request.app.state.programme, found.rows, visible
     )
-    return {"items": items, "total": total, "limit": limit, "offset": offset}
+    return found.answer(items)

@@ -99,7 +99,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.clock = settings.clock()  # the one "today"; tests swap it
     app.state.registry = parts
     app.state.programme = Programme.from_settings(settings)
-    risk = settings.risk_rules if isinstance(settings, RegistrySettings) else Rules().risk
+    rules = (
+        Rules(risk=settings.risk_rules, plan_until_child_months=settings.plan_until_child_months)
+        if isinstance(settings, RegistrySettings)
+        else Rules()
+    )
     ledger = ImportLedger(parts.lookup, parts.families)
-    app.state.handlers = Handlers(parts.families, ledger, Rules(risk=risk), app.state.programme)
+    app.state.handlers = Handlers(parts.families, ledger, rules, app.state.programme)
     return app

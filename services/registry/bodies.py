@@ -5,14 +5,13 @@ from __future__ import annotations
 from datetime import date
 from uuid import UUID, uuid4
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
+from pydantic import Field, StrictBool, StrictStr
 
 from services.registry.domain import NewMember, RegisterFamily
+from shared.http import StrictBody
 
 
-class MemberIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class MemberIn(StrictBody):
     name: StrictStr
     nik: StrictStr | None = Field(None, description="16 digits; null for a newborn whose NIK is pending")
     role: StrictStr = Field(description="pregnant_mother | breastfeeding_mother | baduta | other")
@@ -21,9 +20,7 @@ class MemberIn(BaseModel):
     expected_delivery_date: date | None = Field(None, description="pregnant_mother only")
 
 
-class RegisterFamilyIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class RegisterFamilyIn(StrictBody):
     kk_number: StrictStr = Field(description="No. KK, 16 digits")
     head_name: StrictStr
     address: StrictStr

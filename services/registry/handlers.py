@@ -49,6 +49,13 @@ REGISTRARS = (*STAFF, "census")
 # census: the city's census office, in its kelurahan when its token has one, anywhere when not.
 # agency is read-only (CONTRACT.md): it no longer imports.
 IMPORTERS = REGISTRARS
+# Who may change a registered family, by command (the family's kelurahan is checked too).
+_MAY_CHANGE: dict[type, tuple[str, ...]] = {
+    AddMember: STAFF,
+    VerifyFamily: ("admin", "lurah"),
+    ExitFamily: STAFF,
+    RecordBirth: STAFF,
+}
 
 
 def registers_in(actor: Principal, kelurahan_code: str) -> bool:
@@ -157,22 +164,15 @@ class Handlers:
         found = row.translate(registration_errors(command, self.rules, programme=self.programme))
         return [e for e in found if e.field not in reported]
 
-    async def add_member(
-        self, conn: asyncpg.Connection, command: AddMember, actor: Principal, meta: Metadata
+    async def change_family(
+        self,
+        conn: asyncpg.Connection,
+        command: AddMember | VerifyFamily | ExitFamily | RecordBirth,
+        actor: Principal,
+        meta: Metadata,
     ) -> Family:
-        family, _ = await self._on_family(conn, command, actor, STAFF, meta)
-        return family
-
-    async def verify_family(
-        self, conn: asyncpg.Connection, command: VerifyFamily, actor: Principal, meta: Metadata
-    ) -> Family:
-        family, _ = await self._on_family(conn, command, actor, ("admin", "lurah"), meta)
-        return family
-
-    async def exit_family(
-        self, conn: asyncpg.Connection, command: ExitFamily, actor: Principal, meta: Metadata
-    ) -> Family:
-        family, _ = await self._on_family(conn, command, actor, STAFF, meta)
+        """A member added, the lurah's verification, an exit or a birth: the family after it."""
+        family, _ = await self._on_family(conn, command, actor, _MAY_CHANGE[type(command)], meta)
         return family
 
     async def record_growth(
@@ -182,12 +182,6 @@ class Handlers:
         measured = facts[0].event
         assert isinstance(measured, GrowthMeasured)
         return family, measured
-
-    async def record_birth(
-        self, conn: asyncpg.Connection, command: RecordBirth, actor: Principal, meta: Metadata
-    ) -> Family:
-        family, _ = await self._on_family(conn, command, actor, STAFF, meta)
-        return family
 
     async def age_out_children(self, conn: asyncpg.Connection, command: AgeOutChildren, meta: Metadata) -> list[Fact]:
         """The clock's step on one family (no actor: the registry itself records it)."""

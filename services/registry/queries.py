@@ -11,11 +11,7 @@ import asyncpg
 
 from shared.crypto import AeadStreamCipher, WrappedKeyCipher
 from shared.programme import Programme
-
-_FILTER = (
-    "($1::text is null or kelurahan_code = $1) and ($2::text is null or status = $2)"
-    " and ($3::text is null or registered_by = $3)"
-)
+from shared.reads import Page, page
 
 
 async def family_row(pool: asyncpg.Pool, family_id: UUID) -> asyncpg.Record | None:
@@ -29,21 +25,11 @@ async def family_rows(
     limit: int,
     offset: int,
     registered_by: str | None = None,
-) -> tuple[int, list[asyncpg.Record]]:
+) -> Page:
     """One page of families, oldest registration first, and how many match in all (`registered_by`:
     only those one principal registered)."""
-    total = await pool.fetchval(
-        f"select count(*) from families_view where {_FILTER}", kelurahan_code, status, registered_by
-    )
-    rows = await pool.fetch(
-        f"select * from families_view where {_FILTER} order by registered_on, family_id limit $4 offset $5",
-        kelurahan_code,
-        status,
-        registered_by,
-        limit,
-        offset,
-    )
-    return total, list(rows)
+    filters = {"kelurahan_code = $": kelurahan_code, "status = $": status, "registered_by = $": registered_by}
+    return await page(pool, "families_view", filters, order_by="registered_on, family_id", limit=limit, offset=offset)
 
 
 def _iso(d: date | None) -> str | None:

@@ -84,6 +84,9 @@ class Rules:
     # A pregnant mother stays eligible this long after her expected delivery date (a birth up to
     # 42 weeks is normal); after that the birth must be recorded before the family is enrolled.
     overdue_grace_days: int = 14
+    # GENTING_PLAN_UNTIL_CHILD_MONTHS: a family's plan runs until its youngest baduta is this many
+    # months old (README, "Plan until a child's age"); None: the programme's fixed GENTING_PLAN_DAYS.
+    plan_until_child_months: int | None = None
 
 
 DEFAULT_RULES = Rules()

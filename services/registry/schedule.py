@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Coroutine
 from datetime import date
 from typing import Any
-from uuid import uuid4
 
 import asyncpg
 import structlog
@@ -22,30 +21,45 @@ from fastapi import FastAPI
 
 from services.registry.domain import AgeOutChildren
 from services.registry.handlers import Handlers
-from shared.clock import now
-from shared.contracts.registry import ChildAgedOut
+from shared.contracts.registry import ChildAgedOut, FamilyEligibilityChanged
 from shared.effective import known_through
 from shared.eventstore import Metadata
 from shared.outbox import committing
 from shared.periodic import every
+from shared.settings import Settings
 
 log = structlog.get_logger()
 
 
+# Enrolled families with no baduta and no pregnant mother left (and not erased, so their birth
+# dates are there): an older version aged their children out without saying they were no longer
+# eligible. Each process's first step looks at them (a deployment just upgraded); the decision
+# (`AgeOutChildren`) says it once, and for a family already said records nothing, so a restart or
+# a second replica publishes nothing new. Later families go through the step's own aging out.
+NEVER_SAID = """
+select family_id from families_view
+where status = 'enrolled' and not personal_erased and enrolled_on <= $1
+  and not exists (
+      select 1 from jsonb_array_elements(members) m where m->>'role' in ('baduta', 'pregnant_mother')
+  )
+order by family_id
+"""
+
+
 async def age_out_children(
-    pool: asyncpg.Pool,
-    handlers: Handlers,
-    today: date,
-    max_entry_delay_days: int | None = None,
-    entered_through: date | None = None,
+    pool: asyncpg.Pool, handlers: Handlers, today: date, settings: Settings, *, older_families: bool = False
 ) -> int:
     """One step: each active family with a baduta turning 24 months on or before both `today` and
     the day the registry's records are known complete through (their latest effective date, or
     the entry bound), in its own transaction. Returns how many children aged out. Safe on every
     replica at once: the family's lock and the decision (a child already `other` is left alone)
-    record nothing twice."""
-    recorded: date | None = await pool.fetchval("select max(recorded_on) from families_view")
-    through = known_through(today, recorded, max_entry_delay_days, entered_through)
+    record nothing twice. With `older_families` (a process's first step), also the families
+    NEVER_SAID covers."""
+    # Entered in any order, a record dated later says nothing of those before it.
+    recorded: date | None = (
+        await pool.fetchval("select max(recorded_on) from families_view") if settings.entered_in_date_order else None
+    )
+    through = known_through(today, recorded, settings.max_entry_delay_days, settings.entered_through)
     if through is None:
         return 0
     until = min(today, through)
@@ -54,29 +68,29 @@ async def age_out_children(
         " and status in ('registered', 'enrolled') and not personal_erased order by ages_out_on",
         until,
     )
-    aged = 0
+    if older_families:
+        due = [*due, *await pool.fetch(NEVER_SAID, until)]
+    aged = said = 0
     for row in due:
-        meta = Metadata(occurred_at=now(), correlation_id=uuid4(), causation_id=uuid4())
+        meta = Metadata.of_clock()
         async with committing(pool) as conn:
             facts = await handlers.age_out_children(conn, AgeOutChildren(row["family_id"], until), meta)
         aged += sum(1 for f in facts if isinstance(f.event, ChildAgedOut))  # not the eligibility change
-    if aged:
-        log.info("children_aged_out", count=aged)
+        said += sum(1 for f in facts if isinstance(f.event, FamilyEligibilityChanged))
+    if aged or said:
+        log.info("children_aged_out", count=aged, eligibility_changes=said)
     return aged
 
 
 async def run_step(app: FastAPI) -> int:
-    """The step with the app's own clock, pool and handlers (tests call this directly)."""
-    settings = app.state.settings
-    return await age_out_children(
-        app.state.pool,
-        app.state.handlers,
-        app.state.clock(),
-        max_entry_delay_days=settings.max_entry_delay_days,
-        entered_through=settings.entered_through,
+    """The step with the app's own clock, pool, handlers and settings (tests call this directly)."""
+    first = not getattr(app.state, "older_families_looked_at", False)
+    aged = await age_out_children(
+        app.state.pool, app.state.handlers, app.state.clock(), app.state.settings, older_families=first
     )
+    app.state.older_families_looked_at = True  # once per process, after a step that did not fail
+    return aged
 
 
 def clock_tasks(app: FastAPI) -> list[Coroutine[Any, Any, None]]:
-    seconds = getattr(app.state.settings, "clock_interval_seconds", 60.0)
-    return [every(seconds, lambda: run_step(app), name="registry_clock")]
+    return [every(app.state.settings.clock_interval_seconds, lambda: run_step(app), name="registry_clock")]

@@ -19,10 +19,11 @@ Every route is a read: no body, no query parameters, so the only problems are 40
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
 
 import asyncpg
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from services.reporting import exports, queries, transparency
@@ -39,6 +40,16 @@ FULL_VIEW = ("admin", "auditor", "agency")
 AREA_VIEW = ("lurah", "kader")
 OUTCOME_VIEW = (*FULL_VIEW, *AREA_VIEW, "donor")
 NO_CACHE = {"Cache-Control": "no-cache"}
+
+
+def _plan_scope(caller: Caller) -> str | None:
+    """Which plans a caller lists by kelurahan: all (None) for FULL_VIEW, their own for AREA_VIEW;
+    anyone else is refused (403)."""
+    caller.require(*FULL_VIEW, *AREA_VIEW)
+    return caller.kelurahan if caller.role in AREA_VIEW else None
+
+
+PlanScope = Annotated[str | None, Depends(_plan_scope)]
 
 
 class CSVResponse(Response):
@@ -101,12 +112,17 @@ async def get_progress_history(request: Request) -> list[ProgressWeek]:
 async def get_funding(request: Request) -> FundingReport:
     """`allocated_rp` is net: sponsored less released back (the same meaning as funding's
     `GET /donors/{id}`; `drawn_rp` is separate: drawn money stays allocated, it was spent on the
-    family). `available_rp` = received - allocated. `funding_gap_rp` uses `family_minimum_rp` =
-    `GENTING_PLAN_DAYS` x `GENTING_DAILY_MINIMUM_RP`. `underfunded_plans` / `top_up_needed_rp`:
-    active plans whose remaining budget cannot pay the daily minimum for their uncovered days
-    left (aid's `AidPlanUnderfunded`), and what they lack together. `unfunded_rp`: food delivered
-    that no sponsorship could pay (funding's `DeliveryUnfunded`): `GET /aid`'s `delivered_rp` =
-    `drawn_rp` + `unfunded_rp`."""
+    family). `available_rp` = received - allocated. `funding_gap_rp` uses each family's minimum:
+    its plan days x (`GENTING_DAILY_MINIMUM_RP` + `GENTING_DISTRIBUTION_COST_RP`), the minimum aid
+    opens a plan at, the days being `GENTING_PLAN_DAYS` (`family_minimum_rp`, the programme
+    default) or, for a family the registry gave a `plan_until` (GENTING_PLAN_UNTIL_CHILD_MONTHS),
+    the days from its enrolment to that date. `underfunded_plans` / `top_up_needed_rp`: active
+    plans whose remaining budget cannot pay the daily minimum (and distribution) for their
+    uncovered days left (aid's `AidPlanUnderfunded`), and what they lack together. `unfunded_rp`:
+    food and distribution delivered that no sponsorship could pay (funding's `DeliveryUnfunded`):
+    `GET /aid`'s `delivered_rp` + `distribution_rp` = `drawn_rp` + `unfunded_rp`. With a
+    distribution cost, `drawn_distribution_rp` and `unfunded_distribution_rp` say what of each
+    was distribution."""
     async with consistent_read(_pool(request)) as conn:
         return await _reports(request).funding(conn)
 
@@ -117,9 +133,11 @@ async def get_aid(request: Request) -> AidReport:
     uncovered days from a plan's start to its last day accounted for; a late delivery that fills
     a recorded gap removes it, a completed plan has none, and `gaps_to_chase` lists only
     kelurahan with an active plan missing days. `deliveries_by_week`: by `delivered_on`, one item
-    a week (Monday) from the programme's start to this week. Every delivered rupiah is either
-    drawn from a sponsorship or unfunded: `delivered_rp` = `drawn_rp` + `unfunded_rp` (funding's
-    `SponsorshipDrawn` and `DeliveryUnfunded`; equal once reporting has read both streams).
+    a week (Monday) from the programme's start to this week. `delivered_rp` is the food's value,
+    `distribution_rp` what bringing it cost (`GENTING_DISTRIBUTION_COST_RP` a day covered; 0
+    without one). Every delivered rupiah of both is either drawn from a sponsorship or unfunded:
+    `delivered_rp` + `distribution_rp` = `drawn_rp` + `unfunded_rp` (funding's `SponsorshipDrawn`
+    and `DeliveryUnfunded`; equal once reporting has read both streams).
     Interventions are given in kind, never drawn from sponsorships: `interventions_by_source`
     (`donor` by id, `organisation` by code, `unnamed`) sums to `interventions_rp`."""
     async with consistent_read(_pool(request)) as conn:
@@ -132,11 +150,10 @@ async def get_aid(request: Request) -> AidReport:
     summary="Active plans with uncovered days",
     responses=problem_responses(401, 403),
 )
-async def get_plan_gaps(request: Request, caller: Caller) -> list[PlanGap]:
+async def get_plan_gaps(request: Request, kelurahan: PlanScope) -> list[PlanGap]:
     """Admin, auditor, agency: every kelurahan; lurah, kader: their own. Others 403."""
-    caller.require(*FULL_VIEW, *AREA_VIEW)
     async with consistent_read(_pool(request)) as conn:
-        return await queries.plan_gaps(conn, _areas(request), caller.kelurahan if caller.role in AREA_VIEW else None)
+        return await queries.plan_gaps(conn, _areas(request), kelurahan)
 
 
 @router.get(
@@ -145,16 +162,13 @@ async def get_plan_gaps(request: Request, caller: Caller) -> list[PlanGap]:
     summary="Active plans that need a top-up",
     responses=problem_responses(401, 403),
 )
-async def get_underfunded_plans(request: Request, caller: Caller) -> list[UnderfundedPlan]:
+async def get_underfunded_plans(request: Request, kelurahan: PlanScope) -> list[UnderfundedPlan]:
     """Active plans whose remaining budget cannot pay the daily minimum for their uncovered days
     left (`shortfall_rp`, from aid's AidPlanUnderfunded; gone after AidPlanFullyFunded), the
     largest shortfall first. Admin, auditor, agency: every kelurahan; lurah, kader: their own.
     Others 403."""
-    caller.require(*FULL_VIEW, *AREA_VIEW)
     async with consistent_read(_pool(request)) as conn:
-        return await queries.underfunded_plans(
-            conn, _areas(request), caller.kelurahan if caller.role in AREA_VIEW else None
-        )
+        return await queries.underfunded_plans(conn, _areas(request), kelurahan)
 
 
 @router.get(
@@ -184,34 +198,31 @@ def _csv(body: str, name: str) -> CSVResponse:
     )
 
 
-@router.get(
-    "/export/progress.csv",
-    response_class=CSVResponse,
-    summary="GET /progress as CSV (public)",
-    responses=_csv_content("progress"),
-)
-async def export_progress(request: Request) -> CSVResponse:
-    async with consistent_read(_pool(request)) as conn:
-        return _csv(exports.progress_csv(await _reports(request).progress(conn)), "progress")
+def _export(
+    name: str,
+    report: Callable[[queries.ReportQueries, asyncpg.Connection], Awaitable[Any]],
+    flat: Callable[[Any], str],
+) -> None:
+    """GET /export/<name>.csv: the report GET /<name> answers, as one CSV file (public)."""
+
+    async def export(request: Request) -> CSVResponse:
+        async with consistent_read(_pool(request)) as conn:
+            return _csv(flat(await report(_reports(request), conn)), name)
+
+    export.__name__ = f"export_{name}"  # the OpenAPI operation's id, as it always was
+    router.add_api_route(
+        f"/export/{name}.csv",
+        export,
+        methods=["GET"],
+        response_class=CSVResponse,
+        summary=f"GET /{name} as CSV (public)",
+        responses=_csv_content(name),
+    )
 
 
-@router.get(
-    "/export/funding.csv",
-    response_class=CSVResponse,
-    summary="GET /funding as CSV (public)",
-    responses=_csv_content("funding"),
-)
-async def export_funding(request: Request) -> CSVResponse:
-    async with consistent_read(_pool(request)) as conn:
-        return _csv(exports.funding_csv(await _reports(request).funding(conn)), "funding")
-
-
-@router.get(
-    "/export/aid.csv", response_class=CSVResponse, summary="GET /aid as CSV (public)", responses=_csv_content("aid")
-)
-async def export_aid(request: Request) -> CSVResponse:
-    async with consistent_read(_pool(request)) as conn:
-        return _csv(exports.aid_csv(await _reports(request).aid(conn)), "aid")
+_export("progress", queries.ReportQueries.progress, exports.progress_csv)
+_export("funding", queries.ReportQueries.funding, exports.funding_csv)
+_export("aid", queries.ReportQueries.aid, exports.aid_csv)
 
 
 @router.get(

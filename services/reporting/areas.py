@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TypedDict
 
 from shared.programme import Programme
 
@@ -20,6 +21,14 @@ class Area:
     code: str
     name: str
     kecamatan_code: str
+    kecamatan: str
+
+
+class Named(TypedDict):
+    """How a report's row names its kelurahan: by code, by name and by its kecamatan's name."""
+
+    kelurahan_code: str
+    kelurahan: str
     kecamatan: str
 
 
@@ -43,6 +52,11 @@ class Areas:
             return known
         kecamatan_code = code[:8]
         return Area(code, code, kecamatan_code, self.kecamatan_names.get(kecamatan_code, kecamatan_code))
+
+    def named(self, code: str | None) -> Named:
+        """The names a report's row carries for this kelurahan (no code: named as the empty code)."""
+        area = self.area(code or "")
+        return Named(kelurahan_code=area.code, kelurahan=area.name, kecamatan=area.kecamatan)
 
     def ordered(self, found: Iterable[str]) -> list[str]:
         """Every kelurahan of the city in code order, then any other code found in the data."""

@@ -116,6 +116,17 @@ def hbars(
     )
 
 
+def _over_time(
+    kind: str, label: str, frame: tuple[int, int, int], top: str, ticks: list[Tick], **marks: object
+) -> Markup:
+    """What every chart over time draws alike: its frame (height, the baseline's y, the y axis's x),
+    the y maximum printed on top and the x axis's ticks; `marks` are the chart's own."""
+    height, base, left = frame
+    return macro(
+        CHARTS, kind, label=label, width=WIDTH, height=height, base=base, left=left, top=top, ticks=ticks, **marks
+    )
+
+
 def _short_day(day: str) -> str:
     return day[5:]  # "2025-03-01" -> "03-01"
 
@@ -142,18 +153,7 @@ def columns(
         # Every `tick_every`-th day, and the last one unless it would touch the tick before it.
         if i % tick_every == 0 or (i == last and (last % tick_every) * step >= TICK_LABEL_W):
             ticks.append(Tick(round(x + step * 0.35, 1), tick(day)))
-    return macro(
-        CHARTS,
-        "columns",
-        label=label,
-        width=WIDTH,
-        height=height,
-        base=base,
-        left=left,
-        top=fmt(top),
-        bars=bars,
-        ticks=ticks,
-    )
+    return _over_time("columns", label, (height, base, left), fmt(top), ticks, bars=bars)
 
 
 @dataclass(frozen=True)
@@ -202,17 +202,13 @@ def lines(
         )
     tick_every = max(1, ceil(TICK_LABEL_W / step)) if xs else 1
     ticks = [Tick(round(left + i * step, 1), tick(x)) for i, x in enumerate(xs) if i % tick_every == 0]
-    return macro(
-        CHARTS,
+    return _over_time(
         "lines",
-        label=label,
-        width=WIDTH,
-        height=height,
-        base=base,
-        left=left,
-        top=fmt(top),
+        label,
+        (height, base, left),
+        fmt(top),
+        ticks,
         lines=drawn,
-        ticks=ticks,
         target_y=y(target) if target else None,
         target=fmt(target) if target else "",
     )

@@ -38,6 +38,11 @@ AID_TOTALS = (
     "home_visits_done",
     "drawn_rp",
     "unfunded_rp",
+    # Bringing the food, apart from it (0 without GENTING_DISTRIBUTION_COST_RP): last, so the
+    # rows before keep their place.
+    "distribution_rp",
+    "drawn_distribution_rp",
+    "unfunded_distribution_rp",
 )
 
 
@@ -92,6 +97,8 @@ def aid_csv(a: AidReport) -> str:
             ("delivered_rp_on", str(d.date), d.delivered_rp),
             ("days_covered_on", str(d.date), d.days_covered),
         ]
+        if d.distribution_rp:  # beside the food, only with a distribution cost
+            rows += [("distribution_rp_on", str(d.date), d.distribution_rp)]
     for g in a.gaps_to_chase:
         rows += [
             ("plans_with_gaps_in", g.kelurahan_code, g.plans_with_gaps),

@@ -25,6 +25,8 @@ FAMILIES = Table(
     "families_view",
     ("family_id",),
     first=("kelurahan_code", "registered_on", "enrolled_on", "rejected_on", "exited_on", "exit_reason"),
+    # The registry's plan_until only ever moves later (a newborn): the latest wins in any order.
+    greatest=("plan_until",),
 )
 GROWTH = Table(
     "growth_view",
@@ -50,13 +52,14 @@ DONORS = Table(
         "sponsored_rp",
         "drawn_rp",
         "released_rp",
+        "drawn_distribution_rp",  # of drawn_rp, what paid distribution
     ),
     first=("donor_type", "registered_on"),
 )
 PLANS = Table(
     "plans_view",
     ("plan_id",),
-    add=("deliveries", "delivered_rp", "days_covered"),
+    add=("deliveries", "delivered_rp", "days_covered", "distribution_rp"),
     first=(
         "family_id",
         "kelurahan_code",
@@ -67,6 +70,7 @@ PLANS = Table(
         "completed_on",
         "closed_on",
         "outcome",
+        "distribution_daily_rp",
     ),
     # The plan's funding state as aid last said it (AidPlanUnderfunded / AidPlanFullyFunded).
     last=("budget_rp", "shortfall_rp", "uncovered_days", "remaining_rp", "underfunded_on"),
@@ -77,7 +81,17 @@ PLANS = Table(
 DELIVERIES = Table(
     "deliveries_view",
     ("delivery_id",),
-    first=("plan_id", "kelurahan_code", "delivered_on", "period_from", "period_to", "days", "value_rp", "confirmed_on"),
+    first=(
+        "plan_id",
+        "kelurahan_code",
+        "delivered_on",
+        "period_from",
+        "period_to",
+        "days",
+        "value_rp",
+        "confirmed_on",
+        "distribution_rp",
+    ),
 )
 SESSIONS = Table("education_sessions_view", ("session_id",), first=("topic", "held_on", "kelurahan_code", "families"))
 INTERVENTIONS = Table(
@@ -92,11 +106,21 @@ GRIEVANCES = Table(
     first=("kelurahan_code", "category", "filed_on", "due_on"),
     greatest=("escalated_on", "resolved_on"),
 )
-# What no sponsorship could pay of a delivery (funding's DeliveryUnfunded): delivered = drawn + unfunded.
+# What no sponsorship could pay of a delivery (funding's DeliveryUnfunded): delivered food and
+# distribution = drawn + unfunded.
 UNFUNDED = Table(
     "unfunded_deliveries_view",
     ("delivery_id",),
-    first=("plan_id", "family_id", "kelurahan_code", "delivered_on", "value_rp", "unfunded_rp"),
+    first=(
+        "plan_id",
+        "family_id",
+        "kelurahan_code",
+        "delivered_on",
+        "value_rp",
+        "unfunded_rp",
+        "distribution_rp",
+        "unfunded_distribution_rp",
+    ),
 )
 # Money by (first day of the) month and donor type, for the public transparency page.
 MONEY_BY_MONTH = Table(
@@ -106,6 +130,13 @@ MONEY_BY_MONTH = Table(
 
 def _month(day: date) -> date:
     return day.replace(day=1)
+
+
+def _distribution(**figures: int) -> dict[str, int]:
+    """The distribution figures an event carries, those that are not 0: without a distribution
+    cost (GENTING_DISTRIBUTION_COST_RP=0) a change is what it was before (a missing counter adds
+    0, a missing value stays null and sums as 0)."""
+    return {name: value for name, value in figures.items() if value}
 
 
 def registry_changes(env: Envelope) -> list[Change]:
@@ -134,8 +165,16 @@ def registry_changes(env: Envelope) -> list[Change]:
             ]
         case registry.FamilyEnrolled():
             return [
-                change(FAMILIES, event.family_id, kelurahan_code=event.kelurahan_code, enrolled_on=event.enrolled_on)
+                change(
+                    FAMILIES,
+                    event.family_id,
+                    kelurahan_code=event.kelurahan_code,
+                    enrolled_on=event.enrolled_on,
+                    plan_until=event.plan_until,
+                )
             ]
+        case registry.FamilyEligibilityChanged():
+            return [change(FAMILIES, event.family_id, plan_until=event.plan_until)]
         case registry.FamilyRejected():
             return [
                 change(FAMILIES, event.family_id, kelurahan_code=event.kelurahan_code, rejected_on=event.rejected_on)
@@ -186,7 +225,13 @@ def funding_changes(env: Envelope) -> list[Change]:
             ]
         case funding.SponsorshipDrawn():
             return [
-                change(DONORS, event.donor_id, donor_type=event.donor_type, drawn_rp=event.amount_rp),
+                change(
+                    DONORS,
+                    event.donor_id,
+                    donor_type=event.donor_type,
+                    drawn_rp=event.amount_rp,
+                    **_distribution(drawn_distribution_rp=event.distribution_rp),
+                ),
                 change(FAMILY_FUNDING, event.family_id, drawn_rp=event.amount_rp),
                 change(MONEY_BY_MONTH, (_month(event.drawn_on), event.donor_type), drawn_rp=event.amount_rp),
             ]
@@ -213,6 +258,9 @@ def funding_changes(env: Envelope) -> list[Change]:
                     delivered_on=event.delivered_on,
                     value_rp=event.value_rp,
                     unfunded_rp=event.unfunded_rp,
+                    **_distribution(
+                        distribution_rp=event.distribution_rp, unfunded_distribution_rp=event.unfunded_distribution_rp
+                    ),
                 )
             ]
     return []
@@ -274,6 +322,7 @@ def aid_changes(env: Envelope) -> list[Change]:
                     end_date=event.end_date,
                     days=event.days,
                     budget_rp=event.budget_rp,
+                    **_distribution(distribution_daily_rp=event.distribution_daily_rp),
                 )
             ]
         case aid.AidPlanBudgetIncreased():
@@ -290,12 +339,14 @@ def aid_changes(env: Envelope) -> list[Change]:
                     period_to=event.period_to,
                     days=event.days,
                     value_rp=event.value_rp,
+                    **_distribution(distribution_rp=event.distribution_rp),
                 ),
                 change(
                     PLANS,
                     event.plan_id,
                     deliveries=1,
                     delivered_rp=event.value_rp,
+                    **_distribution(distribution_rp=event.distribution_rp),
                     days_covered=event.days,
                     horizon=event.period_to,
                 ),

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, get_args
+from typing import Any, TypedDict, get_args
 
 import asyncpg
 
@@ -37,6 +37,7 @@ from shared.clock import now
 from shared.contracts.aid import EducationTopic, InterventionKind
 from shared.contracts.funding import DonorType
 from shared.contracts.reporting import CityProgress, KecamatanProgress, KelurahanProgress, ProgressCounts
+from shared.programme import family_minimum_rp, family_plan_days
 
 COUNTS = tuple(ProgressCounts.model_fields)
 
@@ -117,56 +118,83 @@ def _sums(rows: Sequence[Any], fields: Sequence[str]) -> dict[str, int]:
 FUNDING_SQL = """
 select donor_type, count(registered_on) as donors, sum(pledged_rp)::bigint as pledged_rp,
        sum(received_rp)::bigint as received_rp, sum(sponsored_rp - released_rp)::bigint as allocated_rp,
-       sum(drawn_rp)::bigint as drawn_rp, sum(released_rp)::bigint as released_rp
+       sum(drawn_rp)::bigint as drawn_rp, sum(released_rp)::bigint as released_rp,
+       sum(drawn_distribution_rp)::bigint as drawn_distribution_rp
 from donors_view group by donor_type
 """
 
-# The six-month minimum each enrolled, not-exited family needs, less what sponsors allocated to it
-# (gross: money drawn for its food was for it; a plan opens only once the minimum is reached),
-# less what went back to the donors because no plan opened in time (released `no_plan`).
+# What sponsors allocated to each enrolled, not-exited family (gross: money drawn for its food was
+# for it; a plan opens only once the minimum is reached), less what went back to the donors because
+# no plan opened in time (released `no_plan`); with the dates that fix the family's own minimum.
 GAP_SQL = """
-select coalesce(sum(greatest(0, $1::bigint - coalesce(s.sponsored_rp - s.unplanned_released_rp, 0))), 0)::bigint
-         as gap,
-       count(*) filter (where coalesce(s.sponsored_rp - s.unplanned_released_rp, 0) < $1::bigint) as short
+select f.enrolled_on, f.plan_until, coalesce(s.sponsored_rp - s.unplanned_released_rp, 0)::bigint as held_rp
 from families_view f left join family_funding_view s using (family_id)
 where f.enrolled_on is not null and f.exited_on is null
 """
+
+
+@dataclass(frozen=True)
+class PlanTerms:
+    """The programme's plan as the funding gap measures it (kernel settings)."""
+
+    plan_days: int
+    daily_minimum_rp: int
+    distribution_daily_rp: int
+
+    @classmethod
+    def of(cls, settings: ReportingSettings) -> PlanTerms:
+        return cls(settings.plan_days, settings.daily_minimum_rp, settings.distribution_cost_rp)
+
+    def minimum_rp(self, days: int) -> int:
+        return family_minimum_rp(self.daily_minimum_rp, days, distribution_daily_rp=self.distribution_daily_rp)
+
+
+async def funding_gap(conn: asyncpg.Connection | asyncpg.Pool, programme: PlanTerms) -> tuple[int, int]:
+    """The funding gap and the families short of their minimum. Each family's minimum is its own
+    (`shared.programme`: its days from enrolment to the registry's plan_until, else the fixed
+    plan days, at the daily minimum plus the distribution cost), summed here rather than in SQL
+    so the formula stays in one place."""
+    gap = short = 0
+    for r in await conn.fetch(GAP_SQL):
+        days = family_plan_days(programme.plan_days, r["enrolled_on"], r["plan_until"])
+        lacking = programme.minimum_rp(days) - r["held_rp"]
+        if lacking > 0:
+            gap, short = gap + lacking, short + 1
+    return gap, short
 
 
 # Active plans aid says cannot pay the daily minimum for their uncovered days left.
 UNDERFUNDED = "shortfall_rp > 0 and completed_on is null and closed_on is null"
 
 
-async def funding(conn: asyncpg.Connection | asyncpg.Pool, family_minimum_rp: int, areas: Areas) -> FundingReport:
-    """`family_minimum_rp` is the programme's plan days x daily minimum (kernel settings)."""
+async def funding(conn: asyncpg.Connection | asyncpg.Pool, programme: PlanTerms, areas: Areas) -> FundingReport:
+    """`programme` is the programme's plan (kernel settings): the fixed days, the daily food minimum
+    and the distribution cost; a family with a plan_until has its own days (`funding_gap`)."""
     rows = {r["donor_type"] or "other": r for r in await conn.fetch(FUNDING_SQL)}
     types = list(get_args(DonorType)) + sorted(set(rows) - set(get_args(DonorType)))
     by_type = [DonorTypeFunding(donor_type=t, **_funding_values(rows.get(t))) for t in types]
-    gap = await conn.fetchrow(GAP_SQL, family_minimum_rp)
-    unfunded = await conn.fetchval("select coalesce(sum(unfunded_rp), 0)::bigint from unfunded_deliveries_view")
+    gap, short = await funding_gap(conn, programme)
+    unfunded = await conn.fetchrow(
+        "select coalesce(sum(unfunded_rp), 0)::bigint as unfunded_rp,"
+        " coalesce(sum(unfunded_distribution_rp), 0)::bigint as unfunded_distribution_rp"
+        " from unfunded_deliveries_view"
+    )
     totals = _sums(by_type, tuple(FundingTotals.model_fields))
     rows_by_kelurahan = await conn.fetch(
         "select kelurahan_code, count(*) as plans, sum(shortfall_rp)::bigint as top_up_rp from plans_view"
         f" where {UNDERFUNDED} group by kelurahan_code order by top_up_rp desc, kelurahan_code"
     )
-    top_ups = []
-    for r in rows_by_kelurahan:
-        a = areas.area(r["kelurahan_code"] or "")
-        top_ups.append(
-            KelurahanTopUps(
-                kelurahan_code=a.code,
-                kelurahan=a.name,
-                kecamatan=a.kecamatan,
-                plans=r["plans"],
-                top_up_rp=r["top_up_rp"],
-            )
-        )
+    top_ups = [
+        KelurahanTopUps(**areas.named(r["kelurahan_code"]), plans=r["plans"], top_up_rp=r["top_up_rp"])
+        for r in rows_by_kelurahan
+    ]
     return FundingReport(
         by_donor_type=by_type,
-        funding_gap_rp=gap["gap"],
-        families_short=gap["short"],
-        unfunded_rp=unfunded,
-        family_minimum_rp=family_minimum_rp,
+        funding_gap_rp=gap,
+        families_short=short,
+        unfunded_rp=unfunded["unfunded_rp"],
+        unfunded_distribution_rp=unfunded["unfunded_distribution_rp"],
+        family_minimum_rp=programme.minimum_rp(programme.plan_days),
         underfunded_plans=sum(t.plans for t in top_ups),
         top_up_needed_rp=sum(t.top_up_rp for t in top_ups),
         top_ups_by_kelurahan=top_ups,
@@ -186,10 +214,7 @@ async def underfunded_plans(
     )
     return [
         UnderfundedPlan(
-            plan_id=str(r["plan_id"]),
-            family_id=str(r["family_id"]),
-            kelurahan_code=r["kelurahan_code"] or "",
-            kelurahan=areas.area(r["kelurahan_code"] or "").name,
+            **_of_plan(r, areas),
             shortfall_rp=r["shortfall_rp"],
             uncovered_days=r["uncovered_days"],
             remaining_rp=r["remaining_rp"],
@@ -204,7 +229,16 @@ def _funding_values(row: asyncpg.Record | None) -> dict[str, int]:
     if row is None:
         return {}
     values = {
-        k: int(row[k] or 0) for k in ("donors", "pledged_rp", "received_rp", "allocated_rp", "drawn_rp", "released_rp")
+        k: int(row[k] or 0)
+        for k in (
+            "donors",
+            "pledged_rp",
+            "received_rp",
+            "allocated_rp",
+            "drawn_rp",
+            "released_rp",
+            "drawn_distribution_rp",
+        )
     }
     return values | {"available_rp": values["received_rp"] - values["allocated_rp"]}
 
@@ -212,12 +246,16 @@ def _funding_values(row: asyncpg.Record | None) -> dict[str, int]:
 AID_SQL = """
 select
   (select coalesce(sum(value_rp), 0)::bigint from deliveries_view where value_rp is not null) as delivered_rp,
+  (select coalesce(sum(distribution_rp), 0)::bigint from deliveries_view) as distribution_rp,
   (select count(*) from deliveries_view where delivered_on is not null) as deliveries,
   (select count(*) from deliveries_view where delivered_on is not null and confirmed_on is not null)
     as confirmed_deliveries,
   (select coalesce(sum(days), 0)::bigint from deliveries_view) as days_covered,
   (select coalesce(sum(drawn_rp), 0)::bigint from donors_view) as drawn_rp,
+  (select coalesce(sum(drawn_distribution_rp), 0)::bigint from donors_view) as drawn_distribution_rp,
   (select coalesce(sum(unfunded_rp), 0)::bigint from unfunded_deliveries_view) as unfunded_rp,
+  (select coalesce(sum(unfunded_distribution_rp), 0)::bigint from unfunded_deliveries_view)
+    as unfunded_distribution_rp,
   count(*) filter (where opened_on is not null) as plans_opened,
   count(*) filter (where opened_on is not null and completed_on is null and closed_on is null) as plans_active,
   count(*) filter (where completed_on is not null or outcome = 'completed') as plans_completed,
@@ -244,7 +282,7 @@ ACTIVE_GAPS = f"{GAP_DAYS} > 0 and completed_on is null and closed_on is null"
 
 WEEKLY_DELIVERIES_SQL = """
 select w.period_start, count(d.delivery_id) as deliveries, coalesce(sum(d.value_rp), 0)::bigint as delivered_rp,
-       coalesce(sum(d.days), 0)::bigint as days_covered
+       coalesce(sum(d.days), 0)::bigint as days_covered, coalesce(sum(d.distribution_rp), 0)::bigint as distribution_rp
 from unnest($1::date[]) as w(period_start)
 left join deliveries_view d on d.delivered_on between w.period_start and w.period_start + 6
 group by w.period_start order by w.period_start
@@ -277,7 +315,8 @@ async def aid(conn: asyncpg.Connection | asyncpg.Pool, programme_start: date, to
     )
     days = await conn.fetch(
         "select delivered_on, count(*) as deliveries, sum(value_rp)::bigint as delivered_rp,"
-        " coalesce(sum(days), 0)::bigint as days_covered from deliveries_view"
+        " coalesce(sum(days), 0)::bigint as days_covered,"
+        " coalesce(sum(distribution_rp), 0)::bigint as distribution_rp from deliveries_view"
         " where delivered_on is not null group by delivered_on order by delivered_on"
     )
     gaps = await conn.fetch(
@@ -285,20 +324,12 @@ async def aid(conn: asyncpg.Connection | asyncpg.Pool, programme_start: date, to
         f" where {ACTIVE_GAPS} group by kelurahan_code"
     )
     by_topic = [
-        TopicSessions(
-            topic=t,
-            sessions=topics[t]["sessions"] if t in topics else 0,
-            families=topics[t]["families"] if t in topics else 0,
-        )
-        for t in _ordered(get_args(EducationTopic), topics)
+        TopicSessions(topic=t, **counts)
+        for t, counts in _every(get_args(EducationTopic), topics, ("sessions", "families"))
     ]
     by_kind = [
-        KindInterventions(
-            kind=k,
-            interventions=kinds[k]["interventions"] if k in kinds else 0,
-            value_rp=kinds[k]["value_rp"] if k in kinds else 0,
-        )
-        for k in _ordered(get_args(InterventionKind), kinds)
+        KindInterventions(kind=k, **counts)
+        for k, counts in _every(get_args(InterventionKind), kinds, ("interventions", "value_rp"))
     ]
     return AidReport(
         **summary,
@@ -318,6 +349,7 @@ async def aid(conn: asyncpg.Connection | asyncpg.Pool, programme_start: date, to
                 deliveries=r["deliveries"],
                 delivered_rp=r["delivered_rp"] or 0,
                 days_covered=r["days_covered"],
+                distribution_rp=r["distribution_rp"],
             )
             for r in days
         ],
@@ -328,6 +360,7 @@ async def aid(conn: asyncpg.Connection | asyncpg.Pool, programme_start: date, to
                 deliveries=r["deliveries"],
                 delivered_rp=r["delivered_rp"],
                 days_covered=r["days_covered"],
+                distribution_rp=r["distribution_rp"],
             )
             for r in weekly
         ],
@@ -335,23 +368,37 @@ async def aid(conn: asyncpg.Connection | asyncpg.Pool, programme_start: date, to
     )
 
 
+class _PlanNamed(TypedDict):
+    plan_id: str
+    family_id: str
+    kelurahan_code: str
+    kelurahan: str
+
+
+def _of_plan(r: asyncpg.Record, areas: Areas) -> _PlanNamed:
+    """The fields a row about one plan starts with (reports._OfPlan), from a plans_view row."""
+    code = r["kelurahan_code"] or ""
+    return _PlanNamed(
+        plan_id=str(r["plan_id"]), family_id=str(r["family_id"]), kelurahan_code=code, kelurahan=areas.area(code).name
+    )
+
+
 def _ordered(known: Sequence[str], found: Any) -> list[str]:
     return list(known) + sorted(set(found) - set(known) - {None})
 
 
+def _every(
+    known: Sequence[str], rows: dict[str, asyncpg.Record], counts: Sequence[str]
+) -> list[tuple[str, dict[str, int]]]:
+    """Each known key (then any other found) with its row's `counts`: zeros where it has no row."""
+    return [(key, {c: rows[key][c] if key in rows else 0 for c in counts}) for key in _ordered(known, rows)]
+
+
 def _gaps_by_kelurahan(rows: Sequence[asyncpg.Record], areas: Areas) -> list[KelurahanGaps]:
-    out = []
-    for r in rows:
-        a = areas.area(r["kelurahan_code"] or "")
-        out.append(
-            KelurahanGaps(
-                kelurahan_code=a.code,
-                kelurahan=a.name,
-                kecamatan=a.kecamatan,
-                plans_with_gaps=r["plans"],
-                gap_days=r["gap_days"] or 0,
-            )
-        )
+    out = [
+        KelurahanGaps(**areas.named(r["kelurahan_code"]), plans_with_gaps=r["plans"], gap_days=r["gap_days"] or 0)
+        for r in rows
+    ]
     # The longest uncovered stretches first: those are the kelurahan to call today.
     return sorted(out, key=lambda g: (-g.gap_days, g.kelurahan_code))
 
@@ -372,10 +419,7 @@ async def plan_gaps(
         periods[d["plan_id"]].append((d["period_from"], d["period_to"]))
     return [
         PlanGap(
-            plan_id=str(r["plan_id"]),
-            family_id=str(r["family_id"]),
-            kelurahan_code=r["kelurahan_code"] or "",
-            kelurahan=areas.area(r["kelurahan_code"] or "").name,
+            **_of_plan(r, areas),
             start_date=r["start_date"],
             end_date=r["end_date"],
             gaps=len(holes(r["start_date"], r["horizon"], periods[r["plan_id"]])),
@@ -461,12 +505,7 @@ async def outcomes(
     by_month = [MonthOutcomes(**dict(r)) for r in await conn.fetch(MONTHLY_SQL, months(programme_start, today))]
     fields = tuple(OutcomeCounts.model_fields)
     by_kelurahan = [
-        KelurahanOutcomes(
-            kelurahan_code=code,
-            kelurahan=areas.area(code).name,
-            kecamatan=areas.area(code).kecamatan,
-            **{f: int(rows[code][f]) if code in rows else 0 for f in fields},
-        )
+        KelurahanOutcomes(**areas.named(code), **{f: int(rows[code][f]) if code in rows else 0 for f in fields})
         for code in areas.ordered(rows)
     ]
     return OutcomesReport(by_kelurahan=by_kelurahan, by_month=by_month, as_of=now(), **_sums(by_kelurahan, fields))
@@ -545,8 +584,9 @@ class ReportQueries:
         return await progress(conn, self.settings.target_families, self.areas)
 
     async def funding(self, conn: asyncpg.Connection) -> FundingReport:
-        # The funding gap's unit: a whole plan at the daily minimum.
-        return await funding(conn, self.settings.plan_days * self.settings.daily_minimum_rp, self.areas)
+        # The funding gap's unit: a whole plan's food and distribution (the minimum aid opens it at),
+        # of each family's own length.
+        return await funding(conn, PlanTerms.of(self.settings), self.areas)
 
     async def aid(self, conn: asyncpg.Connection) -> AidReport:
         return await aid(conn, self.settings.programme_start, self.today, self.areas)

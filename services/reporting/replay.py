@@ -17,7 +17,6 @@ per row, so each table is written with one executemany per flush instead of one 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sys
 import time
 from collections.abc import Sequence
@@ -25,17 +24,16 @@ from dataclasses import dataclass, field
 from uuid import UUID
 
 import asyncpg
-from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from nats.js.errors import NotFoundError
 
 from services.reporting.projections import PROJECTIONS, ReportingProjection
 from services.reporting.settings import ReportingSettings
 from services.reporting.tables import MergedChanges
 from shared.db import create_pool
 from shared.messaging import Envelope
-from shared.nats_setup import admin_url, connect
+from shared.nats_setup import admin_jetstream
+from shared.projection import GateCounts
+from shared.stream_reader import last_sequence, read_through
 
 FETCH = 1000
 FLUSH_EVERY = 20_000  # merged changes kept in memory before they are written
@@ -76,11 +74,8 @@ class ReplayGate:
 
 
 @dataclass
-class ReplayStats:
+class ReplayStats(GateCounts):
     read: int = 0
-    applied: int = 0
-    duplicates: int = 0
-    gaps: int = 0
     seconds: float = 0.0
     per_projection: dict[str, int] = field(default_factory=dict)
 
@@ -108,44 +103,17 @@ async def rebuild(
 
 
 async def _replay(conn: asyncpg.Connection, js: JetStreamContext, p: ReportingProjection, stats: ReplayStats) -> None:
-    try:
-        # Read after the lock: whatever a live batch applied before it is at or below this sequence.
-        last_seq = (await js.stream_info(p.stream)).state.last_seq
-    except NotFoundError:
-        last_seq = 0  # the upstream has never published: an empty model
+    # Read after the lock: whatever a live batch applied before it is at or below this sequence.
+    last_seq = await last_sequence(js, p.stream)  # 0: the upstream has never published, an empty model
     gate, merged, seq, applied = ReplayGate(), MergedChanges(), 0, 0
-    if last_seq:
-        config = ConsumerConfig(
-            ack_policy=AckPolicy.NONE,
-            deliver_policy=DeliverPolicy.ALL,
-            filter_subjects=list(p.filter_subjects),
-            inactive_threshold=30.0,
-        )
-        sub = await js.pull_subscribe(p.filter_subjects[0], stream=p.stream, config=config)
-        try:
-            while seq < last_seq:
-                try:
-                    msgs = await sub.fetch(FETCH, timeout=2.0)
-                except (TimeoutError, NatsTimeoutError):
-                    # Nothing more for our filter (the last messages are on other subjects).
-                    if (await sub.consumer_info()).num_pending == 0:
-                        break
-                    continue
-                for msg in msgs:
-                    seq = msg.metadata.sequence.stream
-                    if seq > last_seq:
-                        continue  # published after we looked: the live runner's
-                    stats.read += 1
-                    for env in gate.offer(Envelope.from_bytes(msg.data)):
-                        merged.add(p.translate(env))
-                        applied += 1
-                if merged.merged >= FLUSH_EVERY:
-                    await merged.flush(conn)
-        finally:
-            with contextlib.suppress(Exception):
-                await js.delete_consumer(p.stream, (await sub.consumer_info()).name)
-            with contextlib.suppress(Exception):
-                await sub.unsubscribe()
+    async for msg in read_through(js, p.stream, p.filter_subjects, last_seq, fetch=FETCH):
+        seq = msg.metadata.sequence.stream
+        stats.read += 1
+        for env in gate.offer(Envelope.from_bytes(msg.data)):
+            merged.add(p.translate(env))
+            applied += 1
+        if merged.merged >= FLUSH_EVERY:
+            await merged.flush(conn)
     await merged.flush(conn)
     await conn.executemany(
         "insert into projection_versions (projection, stream_id, version) values ($1, $2, $3)",
@@ -181,12 +149,10 @@ async def main() -> int:
             file=sys.stderr,
         )
         return 1
-    # The admin's connection: the replay reads each upstream through a consumer of its own.
-    nc = await connect(admin_url(settings.nats_url), name="genting-reporting-replay")
-    try:
-        stats = await rebuild(pool, nc.jetstream())
+    try:  # the replay reads each upstream through a consumer of its own
+        async with admin_jetstream(settings.nats_url, "genting-reporting-replay") as js:
+            stats = await rebuild(pool, js)
     finally:
-        await nc.close()
         await pool.close()
     print(
         f"reporting: read models rebuilt from the streams: {stats.read} events read, {stats.applied} applied,"

@@ -17,7 +17,10 @@ class FundingTotals(_Model):
     pledged_rp: int = 0  # promised (PledgeMade)
     received_rp: int = 0  # arrived (ContributionReceived)
     allocated_rp: int = 0  # sponsorships given to families, less what was released back
-    drawn_rp: int = 0  # paid out for delivered food (SponsorshipDrawn)
+    drawn_rp: int = 0  # paid out for delivered food and its distribution (SponsorshipDrawn)
+    drawn_distribution_rp: int = Field(
+        default=0, description="of drawn_rp, what paid the food's distribution (the rest paid food)"
+    )
     released_rp: int = 0  # unspent sponsorship returned to donors (SponsorshipReleased)
     available_rp: int = 0  # received, not allocated
 
@@ -26,10 +29,15 @@ class DonorTypeFunding(FundingTotals):
     donor_type: str
 
 
-class KelurahanTopUps(_Model):
+class _OfKelurahan(_Model):
+    """A row about one kelurahan, named as Areas.named names it."""
+
     kelurahan_code: str
     kelurahan: str
     kecamatan: str
+
+
+class KelurahanTopUps(_OfKelurahan):
     plans: int  # active plans whose remaining budget cannot pay the daily minimum for the days left
     top_up_rp: int  # what they lack together
 
@@ -39,11 +47,16 @@ class FundingReport(FundingTotals):
 
     by_donor_type: list[DonorTypeFunding]
     funding_gap_rp: int = Field(
-        description="the sum over enrolled, not-exited families of max(0, family_minimum_rp - what was "
-        "sponsored to the family)"
+        description="the sum over enrolled, not-exited families of max(0, the family's minimum - what was "
+        "sponsored to the family); a family's minimum is family_minimum_rp, or its own plan days (enrolment "
+        "to the registry's plan_until, GENTING_PLAN_UNTIL_CHILD_MONTHS) x (the daily minimum + the distribution cost)"
     )
-    families_short: int = Field(description="enrolled, not-exited families sponsored below the minimum")
-    family_minimum_rp: int = Field(description="plan days x daily minimum (the programme settings)")
+    families_short: int = Field(description="enrolled, not-exited families sponsored below their minimum")
+    family_minimum_rp: int = Field(
+        description="plan days x (daily minimum + distribution cost): what opens a plan (the programme "
+        "settings), the programme default; a family "
+        "with a plan_until (GENTING_PLAN_UNTIL_CHILD_MONTHS) has its own minimum"
+    )
     underfunded_plans: int = Field(
         default=0,
         description="active plans whose remaining budget cannot pay the daily minimum for their uncovered "
@@ -52,9 +65,10 @@ class FundingReport(FundingTotals):
     top_up_needed_rp: int = Field(default=0, description="what the underfunded plans lack together (sum of shortfalls)")
     unfunded_rp: int = Field(
         default=0,
-        description="food delivered that no sponsorship could pay (funding's DeliveryUnfunded): "
-        "aid's delivered_rp = drawn_rp + unfunded_rp",
+        description="food and distribution delivered that no sponsorship could pay (funding's DeliveryUnfunded): "
+        "aid's delivered_rp + distribution_rp = drawn_rp + unfunded_rp",
     )
+    unfunded_distribution_rp: int = Field(default=0, description="of unfunded_rp, what was distribution")
     top_ups_by_kelurahan: list[KelurahanTopUps] = Field(
         default_factory=list, description="kelurahan with an underfunded plan, the largest top-up first"
     )
@@ -87,6 +101,7 @@ class DayDeliveries(_Model):
     deliveries: int
     delivered_rp: int
     days_covered: int
+    distribution_rp: int = Field(default=0, description="what bringing that food cost, beside delivered_rp")
 
 
 class WeekDeliveries(_Model):
@@ -94,12 +109,10 @@ class WeekDeliveries(_Model):
     deliveries: int
     delivered_rp: int
     days_covered: int
+    distribution_rp: int = Field(default=0, description="what bringing that food cost, beside delivered_rp")
 
 
-class KelurahanGaps(_Model):
-    kelurahan_code: str
-    kelurahan: str
-    kecamatan: str
+class KelurahanGaps(_OfKelurahan):
     plans_with_gaps: int  # active plans with uncovered days
     gap_days: int
 
@@ -131,7 +144,17 @@ class AidReport(_Model):
     deliveries_by_week: list[WeekDeliveries] = Field(default_factory=list)
     underfunded_plans: int = 0  # active plans that cannot pay the daily minimum for the days left
     top_up_needed_rp: int = 0
-    drawn_rp: int = Field(default=0, description="what the sponsorships paid for delivered food (SponsorshipDrawn)")
+    drawn_rp: int = Field(
+        default=0,
+        description="what the sponsorships paid for delivered food and its distribution (SponsorshipDrawn)",
+    )
+    distribution_rp: int = Field(
+        default=0,
+        description="what bringing the delivered food cost (the deliveries' distribution_rp, paid from the plans'"
+        " budgets beside delivered_rp, the food's value); 0 without a distribution cost",
+    )
+    drawn_distribution_rp: int = Field(default=0, description="of drawn_rp, what paid distribution")
+    unfunded_distribution_rp: int = Field(default=0, description="of unfunded_rp, what was distribution")
     interventions_by_source: list[SourceInterventions] = Field(
         default_factory=list,
         description="interventions are given in kind, never drawn from sponsorships: what each source "
@@ -139,16 +162,22 @@ class AidReport(_Model):
     )
     unfunded_rp: int = Field(
         default=0,
-        description="food delivered that no sponsorship could pay (funding's DeliveryUnfunded), for the "
-        "programme office to settle: delivered_rp = drawn_rp + unfunded_rp once both streams are read",
+        description="food and distribution delivered that no sponsorship could pay (funding's DeliveryUnfunded),"
+        " for the programme office to settle: delivered_rp + distribution_rp = drawn_rp + unfunded_rp once both"
+        " streams are read",
     )
 
 
-class UnderfundedPlan(_Model):
+class _OfPlan(_Model):
+    """A row about one aid plan, with its family and kelurahan."""
+
     plan_id: str
     family_id: str
     kelurahan_code: str
     kelurahan: str
+
+
+class UnderfundedPlan(_OfPlan):
     shortfall_rp: int  # what the remaining budget lacks for the uncovered days left
     uncovered_days: int | None
     remaining_rp: int | None
@@ -156,11 +185,7 @@ class UnderfundedPlan(_Model):
     end_date: date | None
 
 
-class PlanGap(_Model):
-    plan_id: str
-    family_id: str
-    kelurahan_code: str
-    kelurahan: str
+class PlanGap(_OfPlan):
     start_date: date | None
     end_date: date | None
     gaps: int

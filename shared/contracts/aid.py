@@ -59,6 +59,9 @@ class AidPlanOpened(PlanEvent):
     daily_minimum_rp: PositiveRupiah
     budget_rp: PositiveRupiah  # the family's total sponsorship when the plan opened
     opened_on: date
+    # What bringing the food costs a day (GENTING_DISTRIBUTION_COST_RP when the plan opened): the
+    # budget pays it on top of the food, for every day a delivery covers. 0: the food alone.
+    distribution_daily_rp: Rupiah = 0
 
 
 class AidPlanBudgetIncreased(PlanEvent):
@@ -71,7 +74,9 @@ class AidPlanBudgetIncreased(PlanEvent):
 
 
 class AidDelivered(PlanEvent):
-    """Food worth `value_rp` covering `period_from`..`period_to` (inclusive) reached the family."""
+    """Food worth `value_rp` covering `period_from`..`period_to` (inclusive) reached the family.
+    Bringing it cost `distribution_rp` more (the plan's distribution rate x `days`, computed by
+    aid, never typed): the plan's budget paid `value_rp` + `distribution_rp`."""
 
     event_type: ClassVar[str] = "AidDelivered"
 
@@ -82,6 +87,7 @@ class AidDelivered(PlanEvent):
     value_rp: PositiveRupiah
     delivered_on: date
     items: list[DeliveredItem] = Field(default_factory=list)
+    distribution_rp: Rupiah = 0
 
 
 class DeliveryConfirmed(PlanEvent):
@@ -99,8 +105,9 @@ class DeliveryConfirmed(PlanEvent):
 
 
 class AidPlanUnderfunded(PlanEvent):
-    """What the plan's remaining budget lacks to pay the daily minimum for its uncovered days: a
-    top-up is needed. Published when the shortfall becomes positive or changes while positive."""
+    """What the plan's remaining budget lacks to pay the daily minimum (and the distribution rate,
+    when the plan has one) for its uncovered days: a top-up is needed. Published when the
+    shortfall becomes positive or changes while positive."""
 
     event_type: ClassVar[str] = "AidPlanUnderfunded"
 

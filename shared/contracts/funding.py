@@ -115,7 +115,8 @@ class FamilySponsored(SponsorshipEvent):
 
 
 class SponsorshipDrawn(SponsorshipEvent):
-    """Food delivered to the family was paid from this sponsorship (oldest sponsorship first)."""
+    """Food delivered to the family, and bringing it, was paid from this sponsorship (oldest
+    sponsorship first; a delivery's food before its distribution)."""
 
     event_type: ClassVar[str] = "SponsorshipDrawn"
 
@@ -124,6 +125,9 @@ class SponsorshipDrawn(SponsorshipEvent):
     plan_id: UUID
     drawn_on: date
     remaining_rp: Rupiah  # what is left of this sponsorship after the draw
+    # Of `amount_rp`, what paid the delivery's distribution (aid's AidDelivered.distribution_rp);
+    # the rest paid its food. 0: food alone.
+    distribution_rp: Rupiah = 0
 
 
 class SponsorshipReleased(SponsorshipEvent):
@@ -151,9 +155,10 @@ class DeliveryEvent(Event):
 
 
 class DeliveryUnfunded(DeliveryEvent):
-    """Food aid delivered that no sponsorship could pay in full: `unfunded_rp` of its `value_rp` was
-    drawn from nothing (the money had been released, or was never held). For every delivery,
-    `value_rp` = the SponsorshipDrawn amounts for it + `unfunded_rp`; the programme office settles it."""
+    """Food aid delivered that no sponsorship could pay in full: `unfunded_rp` of its food
+    (`value_rp`) and distribution (`distribution_rp`) was drawn from nothing (the money had been
+    released, or was never held). For every delivery, `value_rp` + `distribution_rp` = the
+    SponsorshipDrawn amounts for it + `unfunded_rp`; the programme office settles it."""
 
     event_type: ClassVar[str] = "DeliveryUnfunded"
 
@@ -161,6 +166,9 @@ class DeliveryUnfunded(DeliveryEvent):
     drawn_rp: Rupiah  # what the family's sponsorships paid of it
     unfunded_rp: PositiveRupiah
     delivered_on: date  # the delivery's effective date (AidDelivered.delivered_on)
+    distribution_rp: Rupiah = 0  # the delivery's distribution cost (AidDelivered.distribution_rp)
+    # Of `unfunded_rp`, what was distribution (the food is paid first, so this is unpaid first).
+    unfunded_distribution_rp: Rupiah = 0
 
 
 DonorStreamEvent = DonorRegistered | PledgeMade | ContributionReceived | FundsAllocated | FundsReturned

@@ -94,6 +94,13 @@ class FamilyEnrolled(FamilyEvent):
     member_counts: MemberCounts
     risk_factors: list[str]
     enrolled_on: date
+    # A programme date, never the birth date (the registry's README, "Plan until a child's age").
+    plan_until: date | None = Field(
+        default=None,
+        description="the first day the family is no longer planned for: the day its youngest baduta turns "
+        "GENTING_PLAN_UNTIL_CHILD_MONTHS months; null: the programme's fixed GENTING_PLAN_DAYS (the setting is "
+        "unset, or no baduta yet)",
+    )
 
 
 class FamilyRejected(FamilyEvent):
@@ -165,13 +172,19 @@ class FamilyEligibilityChanged(FamilyEvent):
     target any more (its last baduta aged out, with no pregnant or breastfeeding mother left), or
     one is again (a newborn, a pregnancy). Derived by the registry; de-identified (no member, no
     date of birth). Funding sponsors and aid opens plans only for eligible families; a running
-    plan runs to its end."""
+    plan runs to its end. Also published, `eligible` unchanged, when an enrolled family's
+    `plan_until` moves (a newborn becomes its youngest baduta)."""
 
     event_type: ClassVar[str] = "FamilyEligibilityChanged"
 
     kelurahan_code: KelurahanCode
     eligible: bool
     effective_on: date
+    plan_until: date | None = Field(
+        default=None,
+        description="the family's plan_until (FamilyEnrolled's) as the registry knows it from effective_on; "
+        "null: the fixed GENTING_PLAN_DAYS",
+    )
 
 
 class PersonalDataErased(FamilyEvent):

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import asyncpg
 import httpx
+from fastapi import FastAPI
 from starlette.applications import Starlette
 
 from shared.settings import Settings
@@ -24,6 +27,9 @@ def settings_for(cls: type[S], database_url: str, nats_url: str, **overrides: ob
         "jwks_file": TEST_JWKS_FILE,
         "data_key": TEST_DATA_KEY,
         "relay_poll_seconds": 0.2,
+        # Most tests enter a past programme in date order, and its records move the clock-driven
+        # steps along; a test of entry in any order overrides it.
+        "entered_in_date_order": True,
     }
     return cls.model_validate(values | overrides)
 
@@ -35,6 +41,21 @@ async def serving(app: Starlette, name: str) -> AsyncIterator[httpx.AsyncClient]
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=f"http://{name}") as client:
             yield client
+
+
+@dataclass
+class InProcess:
+    """A service's app running in-process and the client that calls it; a service's test support
+    adds what else its tests drive (a clock, an upstream publisher)."""
+
+    http: httpx.AsyncClient
+    app: FastAPI
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        """The service's own database pool (its lifespan made it)."""
+        pool: asyncpg.Pool = self.app.state.pool
+        return pool
 
 
 def routes(app: Starlette) -> Iterator[tuple[str, set[str], bool]]:

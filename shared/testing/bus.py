@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID, uuid4
 
+import nats
 from nats.js import JetStreamContext
 from nats.js.api import PubAck
 from nats.js.errors import NotFoundError
@@ -18,6 +20,7 @@ from shared.clock import now
 from shared.contracts.base import Event
 from shared.messaging import MSG_ID_HEADER, Envelope, stream_name
 from shared.nats_setup import ensure_stream, owned_stream_config
+from shared.testing import wait_until
 
 
 def envelope_of(
@@ -79,6 +82,31 @@ async def stream_messages(js: JetStreamContext, stream: str) -> list[dict[str, A
             {"subject": msg.subject, "msg_id": (msg.headers or {}).get(MSG_ID_HEADER), **json.loads(msg.data or b"{}")}
         )
     return out
+
+
+async def messages_at(nats_url: str, stream: str) -> list[dict[str, Any]]:
+    """`stream_messages` through a connection of its own to the server at `nats_url`."""
+    nc = await nats.connect(nats_url)
+    try:
+        return await stream_messages(nc.jetstream(), stream)
+    finally:
+        await nc.close()
+
+
+async def messages_when(
+    source: JetStreamContext | str, stream: str, done: Callable[[list[dict[str, Any]]], bool], timeout: float = 15.0
+) -> list[dict[str, Any]]:
+    """The stream's messages once `done(messages)` holds, read again until then (a relay publishes
+    after its commit); `source` is a JetStream context or a server's URL. TimeoutError after `timeout`."""
+
+    async def read() -> list[dict[str, Any]]:
+        if isinstance(source, str):
+            messages = await messages_at(source, stream)
+        else:
+            messages = await stream_messages(source, stream)
+        return messages if done(messages) else []
+
+    return await wait_until(read, timeout, message=f"the messages expected on {stream}")
 
 
 async def declare_streams(js: JetStreamContext, *contexts: str) -> JetStreamContext:

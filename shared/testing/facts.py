@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, timedelta
-from uuid import UUID
+from uuid import UUID, uuid4
 
-from shared.contracts.aid import AidPlanOpened
+from shared.contracts.aid import AidDelivered, AidPlanOpened, DeliveredItem
 from shared.contracts.base import Event
+from shared.contracts.funding import DonorType, FamilySponsored
 from shared.contracts.registry import (
     FamilyEnrolled,
     FamilyExited,
@@ -47,15 +48,29 @@ def enrolment(
             registered_by=f"kader-{staff}",
         ),
         FamilyVerified(family_id=family_id, kelurahan_code=kelurahan, verified_on=on, verified_by=f"lurah-{staff}"),
-        FamilyEnrolled(
-            family_id=family_id,
-            kelurahan_code=kelurahan,
-            kecamatan_code=kelurahan[:8],
-            member_counts=counts,
-            risk_factors=["poor"],
-            enrolled_on=on,
-        ),
+        enrolled(family_id, on, counts, kelurahan=kelurahan),
     ]
+
+
+def enrolled(
+    family_id: UUID,
+    on: date,
+    counts: dict[Role, int] | None = None,
+    *,
+    kelurahan: str = MEDONO,
+    plan_until: date | None = None,
+) -> FamilyEnrolled:
+    """The registry enrolled a poor family (one baduta unless `counts` says otherwise; a
+    `plan_until` when the registry plans until a child's age)."""
+    return FamilyEnrolled(
+        family_id=family_id,
+        kelurahan_code=kelurahan,
+        kecamatan_code=kelurahan[:8],
+        member_counts={"baduta": 1} if counts is None else counts,
+        risk_factors=["poor"],
+        enrolled_on=on,
+        plan_until=plan_until,
+    )
 
 
 def exit_of(family_id: UUID, on: date, *, kelurahan: str = MEDONO, by: str = "lurah-test") -> FamilyExited:
@@ -67,6 +82,28 @@ def exit_of(family_id: UUID, on: date, *, kelurahan: str = MEDONO, by: str = "lu
         exited_on=on,
         previous_status="enrolled",
         exited_by=by,
+    )
+
+
+def sponsored(
+    family_id: UUID,
+    amount_rp: int,
+    start: date,
+    *,
+    kelurahan: str = MEDONO,
+    donor_type: DonorType = "individual",
+    sponsorship_id: UUID | None = None,
+) -> FamilySponsored:
+    """A new donor sponsored the family from `start`, the day it was entered."""
+    return FamilySponsored(
+        sponsorship_id=sponsorship_id or uuid4(),
+        donor_id=uuid4(),
+        donor_type=donor_type,
+        family_id=family_id,
+        amount_rp=amount_rp,
+        start_date=start,
+        kelurahan_code=kelurahan,
+        sponsored_on=start,
     )
 
 
@@ -84,4 +121,30 @@ def plan_opened(
         daily_minimum_rp=DAILY_MINIMUM_RP,
         budget_rp=budget_rp,
         opened_on=start,
+    )
+
+
+def delivered(
+    plan_id: UUID,
+    family_id: UUID,
+    first_day: date,
+    days: int,
+    value_rp: int,
+    *,
+    kelurahan: str = MEDONO,
+    delivery_id: UUID | None = None,
+    items: Sequence[DeliveredItem] = (),
+) -> AidDelivered:
+    """Aid handed over, on `first_day`, food for `days` days from that day, worth `value_rp`."""
+    return AidDelivered(
+        plan_id=plan_id,
+        family_id=family_id,
+        kelurahan_code=kelurahan,
+        delivery_id=delivery_id or uuid4(),
+        period_from=first_day,
+        period_to=first_day + timedelta(days=days - 1),
+        days=days,
+        value_rp=value_rp,
+        delivered_on=first_day,
+        items=list(items),
     )

@@ -1,5 +1,13 @@
 """A PostgreSQL crash for the tests: SIGKILL of the postmaster, and its restart as `genting up`'s
-supervisor does it (the killed server's backends may hold its shared memory a moment)."""
+supervisor does it (the killed server's backends may hold its shared memory a moment).
+
+A test module that crashes PostgreSQL runs its own, never the session's: it takes the two
+fixtures below as its own, by name,
+
+    own_postgres = postgres_crash.own_postgres
+    pg_server_url = postgres_crash.own_postgres_url
+
+so its services and pools use the server it crashes."""
 
 from __future__ import annotations
 
@@ -12,6 +20,8 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+import pytest
 
 from genting.embedded import EmbeddedPostgres, EmbeddedServerError
 from shared.testing import free_port
@@ -27,6 +37,19 @@ def crashable_postgres(directory: Path) -> Iterator[EmbeddedPostgres]:
     finally:
         server.stop()
         shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def own_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgres]:
+    """The module's crashable PostgreSQL."""
+    with crashable_postgres(tmp_path_factory.mktemp("postgres-crash")) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def own_postgres_url(own_postgres: EmbeddedPostgres) -> str:
+    """Taken as the module's `pg_server_url`: it overrides the session's server there."""
+    return own_postgres.url
 
 
 def crash(server: EmbeddedPostgres) -> None:

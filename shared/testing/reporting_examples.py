@@ -6,19 +6,23 @@ Deterministic for a given seed, so runs repeat. Nothing here talks to NATS: call
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 from uuid import UUID, uuid5
+
+from nats.js import JetStreamContext
 
 from shared.clock import now
 from shared.contracts import Event
 from shared.contracts import aid as A
 from shared.contracts import funding as F
 from shared.contracts import registry as R
-from shared.messaging import Envelope, stream_name
+from shared.messaging import MSG_ID_HEADER, Envelope, stream_name
 
 DAILY_RP = 15_000
 PLAN_DAYS = 180
@@ -32,6 +36,32 @@ class Published:
     stream: str  # GENTING_REGISTRY, ...
     subject: str
     envelope: Envelope
+
+
+async def publish(
+    js: JetStreamContext,
+    items: Sequence[Published],
+    *,
+    window: int = 500,
+    timeout: float = 10.0,
+    msg_id: str | None = None,
+) -> None:
+    """Publishes the items in order, `window` in flight at a time, with Nats-Msg-Id = the event id
+    (as the owners' relays publish; `msg_id` instead to send one id for all, a duplicate)."""
+    for start in range(0, len(items), window):
+        acks = await asyncio.gather(
+            *(
+                js.publish(
+                    p.subject,
+                    p.envelope.to_bytes(),
+                    stream=p.stream,
+                    timeout=timeout,
+                    headers={MSG_ID_HEADER: msg_id or str(p.envelope.event_id)},
+                )
+                for p in items[start : start + window]
+            )
+        )
+        assert len(acks) == len(items[start : start + window])
 
 
 @dataclass
@@ -103,7 +133,7 @@ class Programme:
         )
         return family
 
-    def enroll(self, family: UUID, on: int = 1) -> None:
+    def enroll(self, family: UUID, on: int = 1, plan_until: date | None = None) -> None:
         k = self.kelurahan_of[family]
         self.emit(R.FamilyVerified(family_id=family, kelurahan_code=k, verified_on=self.day(on), verified_by="lurah"))
         self.emit(
@@ -114,6 +144,7 @@ class Programme:
                 risk_factors=["poor"],
                 enrolled_on=self.day(on),
                 member_counts={"pregnant_mother": 0, "breastfeeding_mother": 1, "baduta": 1, "other": 0},
+                plan_until=plan_until,
             )
         )
 
@@ -162,18 +193,13 @@ class Programme:
         if pledged_rp:
             self.emit(
                 F.PledgeMade(
-                    donor_id=donor,
-                    donor_type=donor_type,
-                    pledge_id=self.new_id(),
-                    amount_rp=pledged_rp,
-                    pledged_on=self.day(on),
+                    **self.whose(donor), pledge_id=self.new_id(), amount_rp=pledged_rp, pledged_on=self.day(on)
                 )
             )
         if received_rp:
             self.emit(
                 F.ContributionReceived(
-                    donor_id=donor,
-                    donor_type=donor_type,
+                    **self.whose(donor),
                     contribution_id=self.new_id(),
                     amount_rp=received_rp,
                     received_on=self.day(on),
@@ -182,14 +208,15 @@ class Programme:
             )
         return donor
 
+    def whose(self, donor: UUID, **ids: UUID) -> dict[str, Any]:
+        """Whose money a funding event names: the donor, its type, and the `ids` given (sponsorship, family)."""
+        return {"donor_id": donor, "donor_type": self.donor_type_of[donor], **ids}
+
     def sponsor(self, donor: UUID, family: UUID, amount_rp: int = MINIMUM_RP, on: int = 2) -> UUID:
         sponsorship = self.new_id()
         self.emit(
             F.FamilySponsored(
-                sponsorship_id=sponsorship,
-                donor_id=donor,
-                donor_type=self.donor_type_of[donor],
-                family_id=family,
+                **self.whose(donor, sponsorship_id=sponsorship, family_id=family),
                 amount_rp=amount_rp,
                 start_date=self.day(on),
                 kelurahan_code=self.kelurahan_of[family],
@@ -208,18 +235,17 @@ class Programme:
         amount_rp: int,
         remaining_rp: int,
         on: int,
+        distribution_rp: int = 0,
     ) -> None:
         self.emit(
             F.SponsorshipDrawn(
-                sponsorship_id=sponsorship,
-                donor_id=donor,
-                donor_type=self.donor_type_of[donor],
-                family_id=family,
+                **self.whose(donor, sponsorship_id=sponsorship, family_id=family),
                 amount_rp=amount_rp,
                 delivery_id=delivery,
                 plan_id=plan,
                 drawn_on=self.day(on),
                 remaining_rp=remaining_rp,
+                distribution_rp=distribution_rp,
             )
         )
 
@@ -235,10 +261,7 @@ class Programme:
     ) -> None:
         self.emit(
             F.SponsorshipReleased(
-                sponsorship_id=sponsorship,
-                donor_id=donor,
-                donor_type=self.donor_type_of[donor],
-                family_id=family,
+                **self.whose(donor, sponsorship_id=sponsorship, family_id=family),
                 amount_rp=amount_rp,
                 reason=reason or ("plan_closed" if plan else "family_exited"),
                 plan_id=plan,
@@ -246,16 +269,22 @@ class Programme:
             )
         )
 
-    def unfunded(self, plan: UUID, delivery: UUID, value_rp: int, drawn_rp: int, on: int) -> None:
-        """Funding's record of what no sponsorship could pay of a delivery."""
+    def unfunded(
+        self, plan: UUID, delivery: UUID, value_rp: int, drawn_rp: int, on: int, distribution_rp: int = 0
+    ) -> None:
+        """Funding's record of what no sponsorship could pay of a delivery (food first, so the
+        distribution is unpaid first)."""
+        unfunded = value_rp + distribution_rp - drawn_rp
         self.emit(
             F.DeliveryUnfunded(
                 **self._plan_fields(plan),
                 delivery_id=delivery,
                 value_rp=value_rp,
                 drawn_rp=drawn_rp,
-                unfunded_rp=value_rp - drawn_rp,
+                unfunded_rp=unfunded,
                 delivered_on=self.day(on),
+                distribution_rp=distribution_rp,
+                unfunded_distribution_rp=min(unfunded, distribution_rp),
             )
         )
 
@@ -265,7 +294,7 @@ class Programme:
         family = self.family_of_plan[plan]
         return {"plan_id": plan, "family_id": family, "kelurahan_code": self.kelurahan_of[family]}
 
-    def open_plan(self, family: UUID, budget_rp: int = MINIMUM_RP, on: int = 3) -> UUID:
+    def open_plan(self, family: UUID, budget_rp: int = MINIMUM_RP, on: int = 3, distribution_daily_rp: int = 0) -> UUID:
         plan = self.new_id()
         self.family_of_plan[plan] = family
         self.emit(
@@ -277,11 +306,14 @@ class Programme:
                 daily_minimum_rp=DAILY_RP,
                 budget_rp=budget_rp,
                 opened_on=self.day(on),
+                distribution_daily_rp=distribution_daily_rp,
             )
         )
         return plan
 
-    def deliver(self, plan: UUID, first_day: int, days: int, on: int, per_day_rp: int = DAILY_RP) -> UUID:
+    def deliver(
+        self, plan: UUID, first_day: int, days: int, on: int, per_day_rp: int = DAILY_RP, distribution_rp: int = 0
+    ) -> UUID:
         delivery = self.new_id()
         self.emit(
             A.AidDelivered(
@@ -293,6 +325,7 @@ class Programme:
                 value_rp=days * per_day_rp,
                 delivered_on=self.day(on),
                 items=[A.DeliveredItem(name="telur", quantity=days, unit="butir")],
+                distribution_rp=distribution_rp,
             )
         )
         return delivery

@@ -69,23 +69,29 @@ def runbook_env(sandbox: Path, out: Path) -> dict[str, str]:
     return env
 
 
-GENERAL = [(n, b) for n, b in blocks() if not is_nats_users_recipe(b)]  # that one has a test of its own
-
-
-@pytest.mark.parametrize("line,block", GENERAL, ids=[f"line{n}" for n, _ in GENERAL])
-def test_runbook_block_runs(line: int, block: str, sandbox: Path) -> None:
-    out = sandbox / f"out-{line}"
+def run_block(sandbox: Path, name: str, block: str) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """Runs a README block as an operator would paste it (bash, `set -euo pipefail`) in the
+    sandbox; its shims write what they were asked into the returned out-<name> directory."""
+    out = sandbox / f"out-{name}"
     out.mkdir()
-    env = runbook_env(sandbox, out)
     proc = subprocess.run(
         ["bash", "-c", "set -euo pipefail\n" + block],
         cwd=sandbox,
-        env=env,
+        env=runbook_env(sandbox, out),
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
+    return proc, out
+
+
+GENERAL = [(n, b) for n, b in blocks() if not is_nats_users_recipe(b)]  # that one has a test of its own
+
+
+@pytest.mark.parametrize("line,block", GENERAL, ids=[f"line{n}" for n, _ in GENERAL])
+def test_runbook_block_runs(line: int, block: str, sandbox: Path) -> None:
+    proc, out = run_block(sandbox, str(line), block)
     assert proc.returncode == 0, f"deploy/README.md line {line}:\n{block}\n--- stderr:\n{proc.stderr}"
     from genting.cli import _parser
 
@@ -115,12 +121,7 @@ def test_the_nats_users_recipe_hashes_every_users_real_password(sandbox: Path) -
     import bcrypt
 
     [(line, block)] = [(n, b) for n, b in blocks() if is_nats_users_recipe(b)]
-    out = sandbox / "out-nats-users"
-    out.mkdir()
-    env = runbook_env(sandbox, out)
-    proc = subprocess.run(
-        ["bash", "-c", "set -euo pipefail\n" + block], cwd=sandbox, env=env, capture_output=True, text=True, check=False
-    )
+    proc, out = run_block(sandbox, "nats-users", block)
     assert proc.returncode == 0, f"deploy/README.md line {line}: {proc.stderr}"
     made = {d["metadata"]["name"]: d for d in yaml.safe_load_all((out / "secrets.yaml").read_text()) if d}
     data = {k: base64.b64decode(v).decode() for k, v in made["nats-users"]["data"].items()}

@@ -16,7 +16,6 @@ from nats.js import JetStreamContext
 
 from services.aid.settings import AidSettings
 from shared.auth import issue_token
-from shared.contracts.funding import FamilySponsored
 from shared.contracts.registry import MemberSummary, Role
 from shared.nats_setup import ensure_stream, owned_stream_config
 from shared.testing import TEST_SIGNING_KEY, bus, facts, wait_until
@@ -49,18 +48,7 @@ class Publisher(bus.Publisher):
             await self.emit(event)
 
     async def sponsor(self, family_id: UUID, amount_rp: int, start: date) -> None:
-        await self.emit(
-            FamilySponsored(
-                sponsorship_id=uuid4(),
-                donor_id=uuid4(),
-                donor_type="csr",
-                family_id=family_id,
-                amount_rp=amount_rp,
-                start_date=start,
-                kelurahan_code=MEDONO,
-                sponsored_on=start,
-            )
-        )
+        await self.emit(facts.sponsored(family_id, amount_rp, start, kelurahan=MEDONO, donor_type="csr"))
 
 
 async def bus_events(js: JetStreamContext) -> list[dict[str, Any]]:
@@ -152,11 +140,9 @@ async def test_a_family_from_sponsorship_to_a_completed_plan(service_process: An
             [],
         )
 
-    async def all_published() -> list[dict[str, Any]]:
-        events = await bus_events(js)
-        return events if events and events[-1]["event_type"] == "AidPlanClosed" else []
-
-    events = await wait_until(all_published, 20, message="the plan's events on GENTING_AID")
+    events = await bus.messages_when(
+        js, "GENTING_AID", lambda es: bool(es) and es[-1]["event_type"] == "AidPlanClosed", 20
+    )
     assert [e["event_type"] for e in events] == [
         "AidPlanOpened",
         "AidDelivered",

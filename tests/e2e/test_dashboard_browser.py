@@ -3,7 +3,6 @@ programme arrives on the upstream streams, and the page shows the numbers the AP
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import subprocess
@@ -21,11 +20,10 @@ from services.reporting.dashboard import stunting_permille
 from services.reporting.formatting import number, rupiah, rupiah_short
 from services.reporting.reports import MonthOutcomes
 from shared.auth import issue_token
-from shared.messaging import MSG_ID_HEADER
 from shared.testing import TEST_SIGNING_KEY, wait_until
 from shared.testing import reporting_scenarios as S
 from shared.testing.bus import declare_streams
-from shared.testing.reporting_examples import Published
+from shared.testing.reporting_examples import publish
 
 pytestmark = pytest.mark.e2e
 
@@ -79,22 +77,6 @@ def keep_screenshots(directory: Path) -> None:
 async def js(nc: Client) -> JetStreamContext:
     """The upstream streams, as their owners would have declared them."""
     return await declare_streams(nc.jetstream(), "registry", "funding", "aid")
-
-
-async def publish(js: JetStreamContext, items: list[Published]) -> None:
-    for start in range(0, len(items), 500):
-        await asyncio.gather(
-            *(
-                js.publish(
-                    p.subject,
-                    p.envelope.to_bytes(),
-                    stream=p.stream,
-                    timeout=10.0,
-                    headers={MSG_ID_HEADER: str(p.envelope.event_id)},
-                )
-                for p in items[start : start + 500]
-            )
-        )
 
 
 async def caught_up(js: JetStreamContext) -> bool:

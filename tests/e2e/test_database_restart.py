@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import importlib
 import time
-from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
@@ -21,8 +20,8 @@ from genting.client import Client, RetryPolicy
 from genting.embedded import EmbeddedPostgres
 from shared.auth import issue_token
 from shared.db import wait_for_database
-from shared.testing import TEST_DATA_KEY, TEST_JWKS_FILE, TEST_SIGNING_KEY, wait_until
-from shared.testing.postgres_crash import crash, crashable_postgres, restart
+from shared.testing import TEST_DATA_KEY, TEST_JWKS_FILE, TEST_SIGNING_KEY, postgres_crash, wait_until
+from shared.testing.postgres_crash import crash, restart
 from shared.testing.registry_examples import family_body
 
 pytestmark = pytest.mark.e2e
@@ -30,16 +29,9 @@ pytestmark = pytest.mark.e2e
 MEDONO = "33.75.01.1002"
 
 
-@pytest.fixture(scope="module")
-def own_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgres]:
-    with crashable_postgres(tmp_path_factory.mktemp("postgres-crash")) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def pg_server_url(own_postgres: EmbeddedPostgres) -> str:
-    """Overrides the session's server for this module: the services here use the one we crash."""
-    return own_postgres.url
+# The PostgreSQL this module crashes, and the one its services and pools use.
+own_postgres = postgres_crash.own_postgres
+pg_server_url = postgres_crash.own_postgres_url
 
 
 def bearer(role: str, kelurahan: str | None = None) -> dict[str, str]:

@@ -13,7 +13,6 @@ from uuid import UUID, uuid4
 import httpx
 import nats
 import pytest
-from nats.js.api import DeliverPolicy
 
 from shared.auth import issue_token
 from shared.contracts import Event
@@ -24,7 +23,8 @@ from shared.contracts.registry import (
 )
 from shared.nats_setup import ensure_stream, owned_stream_config
 from shared.testing import TEST_SIGNING_KEY, facts, wait_until
-from shared.testing.bus import Publisher
+from shared.testing.bus import Publisher, messages_when
+from shared.testing.funding_http import new_donor, sponsor
 
 pytestmark = pytest.mark.e2e
 
@@ -66,32 +66,8 @@ class Bus:
 
 
 def delivery(plan_id: UUID, family_id: UUID, start: int, days: int, value_rp: int) -> AidDelivered:
-    return AidDelivered(
-        plan_id=plan_id,
-        family_id=family_id,
-        kelurahan_code=MEDONO,
-        delivery_id=uuid4(),
-        period_from=START + timedelta(days=start),
-        period_to=START + timedelta(days=start + days - 1),
-        days=days,
-        value_rp=value_rp,
-        delivered_on=START + timedelta(days=start),
-    )
-
-
-async def funding_events(nats_url: str) -> list[dict[str, Any]]:
-    nc = await nats.connect(nats_url)
-    try:
-        js = nc.jetstream()
-        total = (await js.stream_info("GENTING_FUNDING")).state.messages
-        sub = await js.subscribe(
-            "genting.funding.>", stream="GENTING_FUNDING", ordered_consumer=True, deliver_policy=DeliverPolicy.ALL
-        )
-        return [
-            {"subject": m.subject, **json.loads(m.data)} for m in [await sub.next_msg(timeout=5) for _ in range(total)]
-        ]
-    finally:
-        await nc.close()
+    """Food for `days` days handed over on the programme's day `start`."""
+    return facts.delivered(plan_id, family_id, START + timedelta(days=start), days, value_rp, kelurahan=MEDONO)
 
 
 async def test_a_donors_statement_adds_up_after_deliveries_a_crash_and_a_release(
@@ -107,47 +83,17 @@ async def test_a_donors_statement_adds_up_after_deliveries_a_crash_and_a_release
     async with httpx.AsyncClient(base_url=funding.url, timeout=10) as http:
 
         async def donor(donor_type: str, name: str, gift: int) -> str:
-            response = await http.post(
-                "/donors", json={"name": name, "donor_type": donor_type, "contact": "0812-0000-1111"}, headers=ADMIN
+            # The treasurer records the money, under a bank reference of its own.
+            reference, treasurer = f"BRI-{uuid4().hex[:8]}", bearer("treasurer")
+            return await new_donor(
+                http, ADMIN, donor_type, gift, START, name=name, reference=reference, recorded_by=treasurer
             )
-            assert response.status_code == 201, response.text
-            donor_id: str = response.json()["donor_id"]
-            given = await http.post(
-                f"/donors/{donor_id}/contributions",
-                headers=bearer("treasurer"),
-                json={
-                    "amount_rp": gift,
-                    "received_on": START.isoformat(),
-                    "method": "transfer",
-                    "reference": f"BRI-{uuid4().hex[:8]}",
-                },
-            )
-            assert given.status_code == 201, given.text
-            return donor_id
 
         batik = await donor("csr", "PT Batik Pesisir", 3_000_000)
         siti = await donor("individual", "Siti Rahmawati", 1_500_000)
         await bus.publish(*bus.enrolment(family))
-
-        async def sponsor(donor_id: str, amount: int) -> httpx.Response:
-            return await http.post(
-                "/sponsorships",
-                headers=ADMIN,
-                json={
-                    "donor_id": donor_id,
-                    "family_id": str(family),
-                    "amount_rp": amount,
-                    "start_date": START.isoformat(),
-                },
-            )
-
-        async def sponsored_once_enrolled() -> bool:  # 409 until funding has read the enrolment
-            response = await sponsor(batik, 2_000_000)
-            assert response.status_code in (201, 409), response.text
-            return response.status_code == 201
-
-        await wait_until(sponsored_once_enrolled, 20, interval=0.2, message="family enrolled in funding")
-        assert (await sponsor(siti, 1_000_000)).status_code == 201
+        assert await sponsor(http, ADMIN, batik, family, 2_000_000, START, wait=30)
+        assert await sponsor(http, ADMIN, siti, family, 1_000_000, START)
 
     # Aid's plan runs while funding is down: the feed picks it all up, once, after the restart.
     funding.kill()
@@ -200,12 +146,7 @@ async def test_a_donors_statement_adds_up_after_deliveries_a_crash_and_a_release
         # Released money sponsors another family, which exits before any plan: all of it comes back.
         other = uuid4()
         await bus.publish(*bus.enrolment(other))
-        await wait_until(
-            lambda: _sponsor(http, siti, other, 1_100_000),
-            20,
-            interval=0.2,
-            message="second family enrolled in funding",
-        )
+        assert await sponsor(http, ADMIN, siti, other, 1_100_000, TODAY, wait=30)
         await bus.publish(facts.exit_of(other, TODAY, kelurahan=MEDONO, by="lurah-e2e"))
 
         async def released() -> dict[str, Any] | None:
@@ -219,11 +160,9 @@ async def test_a_donors_statement_adds_up_after_deliveries_a_crash_and_a_release
             400_000,
         )
 
-    async def all_published() -> list[dict[str, Any]]:
-        events = await funding_events(nats_url)
-        return events if sum(e["event_type"] == "SponsorshipReleased" for e in events) == 2 else []
-
-    events = await wait_until(all_published, 15, message="funding's events on GENTING_FUNDING")
+    events = await messages_when(
+        nats_url, "GENTING_FUNDING", lambda es: sum(e["event_type"] == "SponsorshipReleased" for e in es) == 2
+    )
     kinds = [e["event_type"] for e in events]
     assert kinds.count("SponsorshipDrawn") == 3 and kinds.count("FamilySponsored") == 3
     assert all(e["subject"].endswith(e["event_type"]) and e["subject"].startswith("genting.funding.") for e in events)
@@ -231,13 +170,3 @@ async def test_a_donors_statement_adds_up_after_deliveries_a_crash_and_a_release
     for personal in ("Siti Rahmawati", "PT Batik Pesisir", "0812-0000-1111"):
         assert personal not in wire
         assert personal not in first_run and personal not in funding.output()
-
-
-async def _sponsor(http: httpx.AsyncClient, donor_id: str, family_id: UUID, amount: int) -> bool:
-    response = await http.post(
-        "/sponsorships",
-        headers=ADMIN,
-        json={"donor_id": donor_id, "family_id": str(family_id), "amount_rp": amount, "start_date": TODAY.isoformat()},
-    )
-    assert response.status_code in (201, 409), response.text
-    return response.status_code == 201

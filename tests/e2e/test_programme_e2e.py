@@ -18,6 +18,7 @@ from genting import demo
 from genting.simulate import simulate
 from shared.auth import issue_token
 from shared.testing import TEST_SIGNING_KEY, wait_until
+from shared.testing.funding_http import new_donor, sponsor
 from shared.testing.registry_examples import family_body
 
 pytestmark = pytest.mark.e2e
@@ -75,43 +76,26 @@ async def test_one_family_from_registration_to_funded_deliveries_and_every_servi
         assert verified.json()["status"] == "enrolled"
 
         async def donor(name: str, donor_type: str, received: int) -> str:
-            created = await http.post(
-                f"{funding}/donors", json={"name": name, "donor_type": donor_type, "contact": None}, headers=ADMIN
+            given_on, reference = day - timedelta(days=3), f"TRF-{name}"
+            return await new_donor(
+                http,
+                ADMIN,
+                donor_type,
+                received,
+                given_on,
+                name=name,
+                contact=None,
+                reference=reference,
+                recorded_by=bearer("treasurer"),
+                at=funding,
             )
-            assert created.status_code == 201, created.text
-            donor_id: str = created.json()["donor_id"]
-            given = await http.post(
-                f"{funding}/donors/{donor_id}/contributions",
-                headers=bearer("treasurer"),
-                json={
-                    "amount_rp": received,
-                    "received_on": (day - timedelta(days=3)).isoformat(),
-                    "method": "transfer",
-                    "reference": f"TRF-{name}",
-                },
-            )
-            assert given.status_code == 201, given.text
-            return donor_id
 
         batik = await donor("PT Batik Pesisir", "csr", 3_000_000)
         asn = await donor("Ibu Sri (ASN Dinkes)", "individual", 1_000_000)
 
-        async def sponsor(donor_id: str, amount: int) -> bool:  # 409 until funding has read the enrolment
-            response = await http.post(
-                f"{funding}/sponsorships",
-                headers=ADMIN,
-                json={
-                    "donor_id": donor_id,
-                    "family_id": family_id,
-                    "amount_rp": amount,
-                    "start_date": day.isoformat(),  # not before the sponsorship's date
-                },
-            )
-            assert response.status_code in (201, 409), response.text
-            return response.status_code == 201
-
-        await wait_until(lambda: sponsor(batik, 2_000_000), 20, interval=0.1, message="funding knows the family")
-        assert await sponsor(asn, 1_000_000)  # two orang tua asuh share the family
+        assert await sponsor(http, ADMIN, batik, family_id, 2_000_000, day, at=funding, wait=30)
+        # Two orang tua asuh share the family.
+        assert await sponsor(http, ADMIN, asn, family_id, 1_000_000, day, at=funding)
 
         async def plan() -> dict[str, Any] | None:
             items = (await http.get(f"{aid}/plans", params={"family_id": family_id}, headers=ADMIN)).json()["items"]

@@ -7,12 +7,11 @@ from datetime import date
 from typing import Any
 
 import httpx
-import nats
 import pytest
-from nats.js.api import DeliverPolicy
 
 from shared.auth import issue_token
 from shared.testing import TEST_SIGNING_KEY, wait_until
+from shared.testing.bus import messages_at, messages_when
 from shared.testing.registry_examples import family_body
 
 pytestmark = pytest.mark.e2e
@@ -28,25 +27,7 @@ def bearer(role: str, kelurahan: str | None = None) -> dict[str, str]:
 
 async def registry_events(nats_url: str) -> list[dict[str, Any]]:
     """What any subscriber to GENTING_REGISTRY can read right now."""
-    nc = await nats.connect(nats_url)
-    try:
-        js = nc.jetstream()
-        try:
-            total = (await js.stream_info("GENTING_REGISTRY")).state.messages
-        except nats.js.errors.NotFoundError:
-            return []
-        sub = await js.subscribe(
-            "genting.registry.>", stream="GENTING_REGISTRY", ordered_consumer=True, deliver_policy=DeliverPolicy.ALL
-        )
-        out = []
-        for _ in range(total):
-            msg = await sub.next_msg(timeout=5)
-            out.append(
-                {"subject": msg.subject, "msg_id": (msg.headers or {}).get("Nats-Msg-Id"), **json.loads(msg.data)}
-            )
-        return out
-    finally:
-        await nc.close()
+    return await messages_at(nats_url, "GENTING_REGISTRY")
 
 
 async def test_a_kader_registers_a_family_and_its_event_is_on_the_bus_without_personal_data(
@@ -117,9 +98,5 @@ async def test_a_killed_registry_comes_back_with_its_data_and_publishes_everythi
         listing = (await http.get("/families", headers=bearer("admin"), params={"limit": 100})).json()
         assert sorted(i["family_id"] for i in listing["items"]) == sorted(ids)
 
-    async def all_published() -> list[dict[str, Any]]:
-        events = await registry_events(nats_url)
-        return events if len(events) >= len(ids) else []
-
-    events = await wait_until(all_published, 15, message="every registration published")
+    events = await messages_when(nats_url, "GENTING_REGISTRY", lambda es: len(es) >= len(ids))
     assert sorted(e["data"]["family_id"] for e in events) == sorted(ids)  # each exactly once

@@ -29,6 +29,7 @@ from shared.messaging import MSG_ID_HEADER, Envelope
 from shared.nats_setup import ensure_stream, inbox_prefix_for, owned_stream_config
 from shared.testing import wait_until
 from shared.testing.facts import plan_opened
+from shared.testing.funding_http import new_donor, sponsor
 
 pytestmark = pytest.mark.e2e
 
@@ -69,34 +70,9 @@ async def test_a_forged_aid_delivered_moves_no_money(service_process: Any, nats_
     family, plan = uuid4(), uuid4()
     http = httpx.AsyncClient(base_url=funding.url, timeout=10)
     try:
-        response = await http.post(
-            "/donors", json={"name": "PT Batik Pesisir", "donor_type": "csr", "contact": "0812"}, headers=ADMIN
-        )
-        assert response.status_code == 201, response.text
-        donor = response.json()["donor_id"]
-        given = await http.post(
-            f"/donors/{donor}/contributions",
-            headers=ADMIN,
-            json={"amount_rp": 3_000_000, "received_on": TODAY.isoformat(), "method": "transfer", "reference": "BRI-1"},
-        )
-        assert given.status_code == 201, given.text
+        donor = await new_donor(http, ADMIN, "csr", 3_000_000, TODAY, name="PT Batik Pesisir", contact="0812")
         await bus.publish(*bus.enrolment(family))
-
-        async def sponsored() -> bool:
-            response = await http.post(
-                "/sponsorships",
-                headers=ADMIN,
-                json={
-                    "donor_id": donor,
-                    "family_id": str(family),
-                    "amount_rp": 2_700_000,
-                    "start_date": TODAY.isoformat(),
-                },
-            )
-            assert response.status_code in (201, 409), response.text
-            return response.status_code == 201
-
-        await wait_until(sponsored, 20, interval=0.2, message="family enrolled in funding")
+        assert await sponsor(http, ADMIN, donor, family, 2_700_000, TODAY, wait=30)
         opened = plan_opened(plan, family, TODAY, kelurahan=MEDONO)
         await bus.publish(opened)  # v1 of the plan's stream
 

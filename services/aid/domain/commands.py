@@ -12,6 +12,8 @@ from services.aid.domain.growth import NoGain
 from shared.contracts.aid import DeliveredItem
 from shared.effective import effective_date_errors
 from shared.errors import FieldError
+from shared.held_money import Held
+from shared.programme import family_minimum_rp, family_plan_days
 
 MAX_DESCRIPTION = 2000
 MAX_PHOTO_REF = 512
@@ -37,27 +39,33 @@ def flag_id_for(member_id: UUID, flagged_on: date) -> UUID:
 @dataclass(frozen=True)
 class PlanRules:
     """The programme's rules aid applies (configuration, the kernel settings): at least
-    `daily_minimum_rp` a day for `days` days; effective dates from `programme_start`; a delivery
+    `daily_minimum_rp` a day of food for `days` days, and `distribution_daily_rp` a day to bring
+    it, both paid from the plan's budget; effective dates from `programme_start`; a delivery
     covers at most `max_ahead_days` beyond the day it was handed over; a plan's records may come
     in up to `grace_days` after its last day."""
 
     daily_minimum_rp: int = 15_000
+    distribution_daily_rp: int = 0
     days: int = 180
     programme_start: date = date(2025, 1, 1)
     max_ahead_days: int = 14
     grace_days: int = 0
     # What a delivery's items are matched to (GENTING_FOOD_CATALOGUE; Pekalongan's by default).
     catalogue: FoodCatalogue = PEKALONGAN
+    # Funding's hold (GENTING_SPONSORSHIP_HOLD_DAYS): a sponsorship counts for a plan only if the
+    # plan starts by its hold's last day; after it, funding gives it back. None: no hold.
+    hold_days: int | None = None
 
     def __post_init__(self) -> None:
         if self.daily_minimum_rp <= 0 or self.days <= 0:
             raise ValueError("the daily minimum and the number of days must be positive")
-        if self.max_ahead_days < 0 or self.grace_days < 0:
-            raise ValueError("max_ahead_days and grace_days must not be negative")
+        if self.max_ahead_days < 0 or self.grace_days < 0 or self.distribution_daily_rp < 0:
+            raise ValueError("max_ahead_days, grace_days and the distribution cost must not be negative")
 
     @property
     def minimum_rp(self) -> int:
-        return self.daily_minimum_rp * self.days
+        """What the sponsorships must reach to open a plan: food and distribution for every day."""
+        return family_minimum_rp(self.daily_minimum_rp, self.days, distribution_daily_rp=self.distribution_daily_rp)
 
 
 def check_effective(
@@ -85,6 +93,11 @@ class Sponsorship:
         """The earliest day this money may pay for: the donor's start, not before it was given."""
         return self.start_date if self.sponsored_on is None else max(self.start_date, self.sponsored_on)
 
+    @property
+    def held(self) -> Held:
+        """As funding's hold judges it (an older event without `sponsored_on`: its start)."""
+        return Held(self.money_from, self.sponsored_on or self.start_date, self.amount_rp)
+
 
 # -- the plan -----------------------------------------------------------------------------
 
@@ -104,6 +117,21 @@ class ReviewFunding:
     # The registry's FamilyEligibilityChanged: a family no longer a target gets no new plan (a
     # running one runs to its end).
     eligible: bool = True
+    # The registry's plan_until (FamilyEnrolled, FamilyEligibilityChanged): the first day the
+    # family is no longer planned for; None: the rules' fixed `days`.
+    plan_until: date | None = None
+
+    @property
+    def days(self) -> int:
+        """The days the family's minimum pays for, from its enrolment (`family_plan_days`)."""
+        return family_plan_days(self.rules.days, self.enrolled_on, self.plan_until)
+
+    @property
+    def minimum_rp(self) -> int:
+        """What the family's sponsorships must reach for its plan to open."""
+        return family_minimum_rp(
+            self.rules.daily_minimum_rp, self.days, distribution_daily_rp=self.rules.distribution_daily_rp
+        )
 
 
 @dataclass(frozen=True)

@@ -5,40 +5,21 @@ from __future__ import annotations
 from uuid import UUID
 
 from services.aid.domain.coverage import Period
-from shared.errors import Conflict, NotFound
+from shared.errors import AboutOne, AboutOneInState, Conflict, NotFound
 
 
-class PlanNotFound(NotFound):
-    """No aid plan has this id."""
-
-    def __init__(self, plan_id: UUID) -> None:
-        self.plan_id = plan_id
-        super().__init__(f"Aid plan {plan_id} does not exist.")
+class PlanNotFound(AboutOne, NotFound, template="Aid plan {id} does not exist."): ...
 
 
-class DeliveryNotFound(NotFound):
-    """No delivery has this id."""
-
-    def __init__(self, delivery_id: UUID) -> None:
-        self.delivery_id = delivery_id
-        super().__init__(f"Delivery {delivery_id} does not exist.")
+class DeliveryNotFound(AboutOne, NotFound, template="Delivery {id} does not exist."): ...
 
 
-class PlanNotActive(Conflict):
+class PlanNotActive(AboutOneInState, Conflict, template="Aid plan {id} is {state}, not active."):
     """Deliveries go only to an active plan."""
 
-    def __init__(self, plan_id: UUID, status: str) -> None:
-        self.plan_id = plan_id
-        self.plan_status = status  # `status` is the HTTP status code on DomainError
-        super().__init__(f"Aid plan {plan_id} is {status}, not active.")
 
-
-class PlanEnded(Conflict):
+class PlanEnded(AboutOne, Conflict, template="Aid plan {id} was closed when the family exited."):
     """The family exited, so its plan takes no more records."""
-
-    def __init__(self, plan_id: UUID) -> None:
-        self.plan_id = plan_id
-        super().__init__(f"Aid plan {plan_id} was closed when the family exited.")
 
 
 class DeliveryOverlaps(Conflict):
@@ -53,51 +34,33 @@ class DeliveryOverlaps(Conflict):
 class OverBudget(Conflict):
     """The delivery is worth more than what is left of the plan's budget."""
 
-    def __init__(self, plan_id: UUID, value_rp: int, remaining_rp: int) -> None:
+    def __init__(self, plan_id: UUID, value_rp: int, remaining_rp: int, distribution_rp: int = 0) -> None:
         self.plan_id = plan_id
         self.value_rp = value_rp
         self.remaining_rp = remaining_rp
-        super().__init__(f"Rp{value_rp:,} exceeds the Rp{remaining_rp:,} left in aid plan {plan_id}'s budget.")
+        self.distribution_rp = distribution_rp
+        # The budget pays the distribution too: say so, or the food's value alone looks affordable.
+        cost = f"Rp{value_rp:,}" if not distribution_rp else f"Rp{value_rp:,} + Rp{distribution_rp:,} distribution"
+        super().__init__(f"{cost} exceeds the Rp{remaining_rp:,} left in aid plan {plan_id}'s budget.")
 
 
-class DeliveryAlreadyConfirmed(Conflict):
-    """The lurah has already confirmed this delivery."""
-
-    def __init__(self, delivery_id: UUID) -> None:
-        self.delivery_id = delivery_id
-        super().__init__(f"Delivery {delivery_id} is already confirmed.")
+class DeliveryAlreadyConfirmed(AboutOne, Conflict, template="Delivery {id} is already confirmed."): ...
 
 
-class ConfirmerRecordedDelivery(Conflict):
+class ConfirmerRecordedDelivery(
+    AboutOne,
+    Conflict,
+    template="Delivery {id} was recorded by this account; another person (the kelurahan's lurah or an admin) "
+    "must confirm it.",
+):
     """Whoever recorded a delivery does not confirm it: the confirmation is a second person's word."""
 
-    def __init__(self, delivery_id: UUID) -> None:
-        self.delivery_id = delivery_id
-        super().__init__(
-            f"Delivery {delivery_id} was recorded by this account; another person (the kelurahan's lurah "
-            "or an admin) must confirm it."
-        )
+
+class SessionAlreadyRecorded(AboutOne, Conflict, template="Education session {id} is already recorded."): ...
 
 
-class SessionAlreadyRecorded(Conflict):
-    """A session is already recorded under this id."""
-
-    def __init__(self, session_id: UUID) -> None:
-        self.session_id = session_id
-        super().__init__(f"Education session {session_id} is already recorded.")
-
-
-class HomeVisitNotFound(NotFound):
+class HomeVisitNotFound(AboutOne, NotFound, template="Home visit {id} does not exist."):
     """No child was flagged for a home visit under this id."""
 
-    def __init__(self, flag_id: UUID) -> None:
-        self.flag_id = flag_id
-        super().__init__(f"Home visit {flag_id} does not exist.")
 
-
-class HomeVisitAlreadyDone(Conflict):
-    """The flagged child's home visit is already recorded."""
-
-    def __init__(self, flag_id: UUID) -> None:
-        self.flag_id = flag_id
-        super().__init__(f"Home visit {flag_id} is already recorded as done.")
+class HomeVisitAlreadyDone(AboutOne, Conflict, template="Home visit {id} is already recorded as done."): ...

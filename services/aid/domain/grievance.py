@@ -11,19 +11,21 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from functools import reduce
-from typing import Any, Literal, assert_never, cast, get_args
+from typing import Literal, assert_never, cast, get_args
 from uuid import UUID
 
 from services.aid.domain.notes import GrievanceText, ResolutionText
 from shared.contracts.aid import (
     GrievanceCategory,
     GrievanceEscalated,
+    GrievanceEvent,
     GrievanceFiled,
     GrievanceResolved,
     GrievanceStreamEvent,
 )
 from shared.effective import effective_date_errors
 from shared.errors import Conflict, FieldError, InvalidCommand, NotFound
+from shared.evolving import carried, opened
 from shared.repository import Fact
 
 CATEGORIES: tuple[str, ...] = get_args(GrievanceCategory)
@@ -101,22 +103,11 @@ def decide(state: Grievance, command: GrievanceCommand) -> list[Fact]:
             if state.status != "open":  # resolved or already escalated: nothing to do (idempotent)
                 return []
             assert state.grievance_id and state.kelurahan_code and state.category and state.filed_on
-            return [Fact(GrievanceEscalated(**_common(state), escalated_on=command.on))]
+            return [Fact(GrievanceEscalated(**carried(state, GrievanceEvent), escalated_on=command.on))]
         case ResolveGrievance():
             return _resolve(state, command)
         case _:
             assert_never(command)
-
-
-def _common(state: Grievance) -> dict[str, Any]:
-    return {
-        "grievance_id": state.grievance_id,
-        "kelurahan_code": state.kelurahan_code,
-        "category": state.category,
-        "family_id": state.family_id,
-        "plan_id": state.plan_id,
-        "filed_on": state.filed_on,
-    }
 
 
 def _file(state: Grievance, cmd: FileGrievance) -> list[Fact]:
@@ -155,7 +146,7 @@ def _resolve(state: Grievance, cmd: ResolveGrievance) -> list[Fact]:
         raise InvalidCommand(errors)
     if state.status == "resolved":
         raise Conflict(f"Grievance {cmd.grievance_id} is already resolved.")
-    event = GrievanceResolved(**_common(state), resolved_on=cmd.resolved_on)
+    event = GrievanceResolved(**carried(state, GrievanceEvent), resolved_on=cmd.resolved_on)
     return [Fact(event, ResolutionText(resolution=cmd.resolution.strip(), resolved_by=cmd.resolved_by))]
 
 
@@ -164,17 +155,7 @@ def evolve(state: Grievance, fact: Fact) -> Grievance:
     state = replace(state, version=state.version + 1)
     match event:
         case GrievanceFiled():
-            return replace(
-                state,
-                grievance_id=event.grievance_id,
-                kelurahan_code=event.kelurahan_code,
-                category=event.category,
-                family_id=event.family_id,
-                plan_id=event.plan_id,
-                status="open",
-                filed_on=event.filed_on,
-                due_on=event.due_on,
-            )
+            return opened(state, event, status="open")
         case GrievanceEscalated():
             return replace(state, status="escalated", escalated_on=event.escalated_on)
         case GrievanceResolved():

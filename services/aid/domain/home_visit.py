@@ -7,7 +7,7 @@ redelivery, a replay of the registry stream, a later measurement judged again) f
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import date
 from functools import reduce
 from typing import Literal, assert_never
@@ -16,8 +16,9 @@ from uuid import UUID
 from services.aid.domain.commands import MAX_NOTE, FlagHomeVisit, HomeVisitCommand, RecordVisit, check_effective
 from services.aid.domain.errors import HomeVisitAlreadyDone, HomeVisitNotFound
 from services.aid.domain.notes import VisitNote
-from shared.contracts.aid import HomeVisitDone, HomeVisitFlagged
+from shared.contracts.aid import HomeVisitDone, HomeVisitEvent, HomeVisitFlagged
 from shared.errors import FieldError, InvalidCommand
+from shared.evolving import carried, opened
 from shared.repository import Fact
 
 VisitStatus = Literal["none", "open", "visited"]
@@ -41,22 +42,7 @@ def decide(state: HomeVisit, command: HomeVisitCommand) -> list[Fact]:
         case FlagHomeVisit():
             if state.status != "none":
                 return []  # flagged once per child and day, however often it is judged
-            g = command.no_gain
-            return [
-                Fact(
-                    HomeVisitFlagged(
-                        flag_id=command.flag_id,
-                        plan_id=command.plan_id,
-                        family_id=command.family_id,
-                        kelurahan_code=command.kelurahan_code,
-                        member_id=command.member_id,
-                        flagged_on=g.flagged_on,
-                        since=g.since,
-                        weight_then_kg=g.weight_then_kg,
-                        weight_now_kg=g.weight_now_kg,
-                    )
-                )
-            ]
+            return [Fact(HomeVisitFlagged(**carried(command, HomeVisitEvent), **asdict(command.no_gain)))]
         case RecordVisit():
             return _record_visit(state, command)
         case _:
@@ -78,14 +64,7 @@ def _record_visit(state: HomeVisit, cmd: RecordVisit) -> list[Fact]:
         errors.append(FieldError("note", f"must be at most {MAX_NOTE} characters"))
     if errors:
         raise InvalidCommand(errors)
-    event = HomeVisitDone(
-        flag_id=cmd.flag_id,
-        plan_id=state.plan_id,
-        family_id=state.family_id,
-        kelurahan_code=state.kelurahan_code,
-        member_id=state.member_id,
-        visited_on=cmd.visited_on,
-    )
+    event = HomeVisitDone(**carried(state, HomeVisitEvent), visited_on=cmd.visited_on)
     return [Fact(event, VisitNote(note=note, recorded_by=cmd.recorded_by))]
 
 
@@ -94,16 +73,7 @@ def evolve(state: HomeVisit, fact: Fact) -> HomeVisit:
     state = replace(state, version=state.version + 1)
     match fact.event:
         case HomeVisitFlagged() as e:
-            return replace(
-                state,
-                flag_id=e.flag_id,
-                plan_id=e.plan_id,
-                family_id=e.family_id,
-                kelurahan_code=e.kelurahan_code,
-                member_id=e.member_id,
-                flagged_on=e.flagged_on,
-                status="open",
-            )
+            return opened(state, e, status="open")
         case HomeVisitDone() as e:
             return replace(state, status="visited", visited_on=e.visited_on)
         case _:

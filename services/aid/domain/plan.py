@@ -35,6 +35,7 @@ from services.aid.domain.errors import (
     PlanNotFound,
 )
 from services.aid.domain.notes import ConfirmationNote, DeliveryNote, InterventionNote
+from shared import held_money
 from shared.contracts.aid import (
     AidDelivered,
     AidEvent,
@@ -56,6 +57,7 @@ from shared.contracts.aid import (
 )
 from shared.effective import known_through
 from shared.errors import FieldError, InvalidCommand
+from shared.programme import family_minimum_rp
 from shared.repository import Fact
 
 Status = Literal["none", "active", "completed", "incomplete", "closed"]
@@ -70,6 +72,7 @@ class Delivery:
     period: Period
     value_rp: int
     delivered_on: date | None = None
+    distribution_rp: int = 0  # bringing it: the plan's distribution rate x the days it covers
 
 
 @dataclass(frozen=True)
@@ -80,16 +83,20 @@ class Plan:
     status: Status = "none"
     window: Period | None = None
     daily_minimum_rp: int = 0
+    # What bringing the food costs a day, as the plan opened with it; the budget pays it too.
+    distribution_daily_rp: int = 0
     budget_rp: int = 0
-    delivered_rp: int = 0
+    delivered_rp: int = 0  # the food's value
+    distributed_rp: int = 0  # what bringing it cost
     covered: tuple[Period, ...] = ()  # merged, sorted
     # The last day accounted for, by a delivery or a recorded gap; None before the first.
     horizon: date | None = None
     deliveries: tuple[Delivery, ...] = ()
     confirmed: frozenset[UUID] = field(default_factory=frozenset)
     interventions: int = 0
-    # What the remaining budget lacks to pay the daily minimum for the uncovered days, as last
-    # published (AidPlanUnderfunded / AidPlanFullyFunded); 0 once the plan has ended.
+    # What the remaining budget lacks to pay the daily minimum (food and distribution) for the
+    # uncovered days, as last published (AidPlanUnderfunded / AidPlanFullyFunded); 0 once the plan
+    # has ended.
     shortfall_rp: int = 0
     opened_on: date | None = None
     closed_on: date | None = None
@@ -106,18 +113,21 @@ class Plan:
 
     @property
     def remaining_rp(self) -> int:
-        return self.budget_rp - self.delivered_rp
+        return self.budget_rp - self.delivered_rp - self.distributed_rp
 
     @property
     def uncovered_days(self) -> int:
         return self.days - self.days_covered
 
     def shortfall_now(self) -> int:
-        """What the remaining budget lacks to pay the daily minimum for every uncovered day
-        (gaps included: a late delivery may still fill them). 0 for a plan that has ended."""
+        """What the remaining budget lacks to pay the daily minimum and the distribution for every
+        uncovered day (gaps included: a late delivery may still fill them). 0 for a plan that has ended."""
         if self.status != "active":
             return 0
-        return max(0, self.daily_minimum_rp * self.uncovered_days - self.remaining_rp)
+        needed = family_minimum_rp(
+            self.daily_minimum_rp, self.uncovered_days, distribution_daily_rp=self.distribution_daily_rp
+        )
+        return max(0, needed - self.remaining_rp)
 
     @property
     def last_accounted(self) -> date:
@@ -169,21 +179,30 @@ def _review_funding(state: Plan, cmd: ReviewFunding) -> list[Fact]:
     """Open the plan once the enrolled family's sponsorships reach the minimum; later, follow
     the sponsorship total upwards. Level-based, not delta-based, so a replayed or redelivered
     sponsorship never raises the budget twice."""
+    hold = cmd.rules.hold_days
     if state.status == "none":
-        total = sum(s.amount_rp for s in cmd.sponsorships)
-        if cmd.enrolled_on is None or cmd.exited or not cmd.eligible or total < cmd.rules.minimum_rp:
+        if cmd.enrolled_on is None or cmd.exited or not cmd.eligible or cmd.days <= 0:
+            return []
+        if held_money.reaching_date((s.held for s in cmd.sponsorships), cmd.minimum_rp, hold) is None:
             return []
         start = window_start(cmd)
+        end = window_end(cmd, start)
+        if end < start:  # the money came after the family's last planned day: nothing to plan
+            return []
+        # What is still held on the plan's first day: a sponsorship whose hold ended before it
+        # goes back to its donor (funding), however long the clock took to notice.
+        total = sum(s.amount_rp for s in cmd.sponsorships if held_money.still_held(s.held.sponsored_on, start, hold))
         event = AidPlanOpened(
             plan_id=cmd.plan_id,
             family_id=cmd.family_id,
             kelurahan_code=cmd.kelurahan_code,
             start_date=start,
-            end_date=start + (cmd.rules.days - 1) * ONE_DAY,
-            days=cmd.rules.days,
+            end_date=end,
+            days=(end - start).days + 1,
             daily_minimum_rp=cmd.rules.daily_minimum_rp,
             budget_rp=total,
             opened_on=start,  # effective: the plan exists from the day it starts
+            distribution_daily_rp=cmd.rules.distribution_daily_rp,
         )
         return [Fact(event)]
     if state.status != "active":
@@ -192,7 +211,12 @@ def _review_funding(state: Plan, cmd: ReviewFunding) -> list[Fact]:
     # Money that is there only after the plan's last day cannot pay for its days: it is not
     # counted (funding releases it when the plan ends). Also what keeps late entry equal to
     # entry on the day: a top-up never depends on whether the clock step ran first.
-    counted = [s for s in cmd.sponsorships if s.money_from <= state.window.last]
+    # Nor is money whose hold had ended before the plan started: funding gives it back.
+    counted = [
+        s
+        for s in cmd.sponsorships
+        if s.money_from <= state.window.last and held_money.still_held(s.held.sponsored_on, state.window.first, hold)
+    ]
     total = sum(s.amount_rp for s in counted)
     if total <= state.budget_rp:
         return []
@@ -202,16 +226,14 @@ def _review_funding(state: Plan, cmd: ReviewFunding) -> list[Fact]:
 
 
 def reaching_date(cmd: ReviewFunding) -> date:
-    """The day from which, taking the sponsorships in the order their money is there, the total
-    first reaches the minimum: from that day the money for the whole plan is there. Independent
-    of the order in which the sponsorships arrived."""
-    running = 0
-    ordered = sorted(cmd.sponsorships, key=lambda s: (s.money_from, str(s.sponsorship_id)))
-    for s in ordered:
-        running += s.amount_rp
-        if running >= cmd.rules.minimum_rp:
-            return s.money_from
-    raise ValueError("the sponsorships do not reach the minimum")
+    """The day from which, taking the sponsorships in the order their money is there (each until
+    its hold ends, `shared.held_money`), the total first reaches the family's minimum: from that
+    day the money for the whole plan is there. Independent of the order in which the sponsorships
+    arrived."""
+    reached = held_money.reaching_date((s.held for s in cmd.sponsorships), cmd.minimum_rp, cmd.rules.hold_days)
+    if reached is None:
+        raise ValueError("the sponsorships do not reach the minimum")
+    return reached
 
 
 def window_start(cmd: ReviewFunding) -> date:
@@ -222,6 +244,14 @@ def window_start(cmd: ReviewFunding) -> date:
     assert cmd.enrolled_on is not None
     start = max(cmd.enrolled_on, reaching_date(cmd), cmd.rules.programme_start)
     return min(start, cmd.today)
+
+
+def window_end(cmd: ReviewFunding, start: date) -> date:
+    """The plan's last day: its days after `start`, but never on or after the registry's
+    `plan_until` (README, "Plan length"). Money that came late gives a shorter plan; what its
+    budget does not spend goes back when it ends, as for any plan."""
+    end = start + (cmd.days - 1) * ONE_DAY
+    return end if cmd.plan_until is None else min(end, cmd.plan_until - ONE_DAY)
 
 
 def _with_funding(before: Plan, facts: list[Fact], on: date) -> list[Fact]:
@@ -347,8 +377,11 @@ def _record_delivery(state: Plan, cmd: RecordDelivery) -> list[Fact]:
         )
     if clash := next((p for p in state.covered if p.overlaps(period)), None):
         raise DeliveryOverlaps(cmd.plan_id, clash)
-    if cmd.value_rp > state.remaining_rp:
-        raise OverBudget(cmd.plan_id, cmd.value_rp, state.remaining_rp)
+    # Bringing the food is paid from the same budget, at the rate the plan opened with: computed
+    # from the days covered, never typed, so a kader cannot over- or under-state it.
+    distribution = state.distribution_daily_rp * period.days
+    if cmd.value_rp + distribution > state.remaining_rp:
+        raise OverBudget(cmd.plan_id, cmd.value_rp, state.remaining_rp, distribution)
     if any(d.delivery_id == cmd.delivery_id for d in state.deliveries):
         raise ValueError(f"delivery {cmd.delivery_id} is already recorded")  # ids are fresh: a bug
 
@@ -365,6 +398,7 @@ def _record_delivery(state: Plan, cmd: RecordDelivery) -> list[Fact]:
         value_rp=cmd.value_rp,
         delivered_on=cmd.delivered_on,
         items=items,
+        distribution_rp=distribution,
     )
     typed = [item.name for item in cmd.items]  # free text: sealed with the note, erased with the family
     facts.append(Fact(delivered, DeliveryNote(recorded_by=cmd.recorded_by, items_typed=typed)))
@@ -507,6 +541,7 @@ def _apply(state: Plan, event: AidEvent) -> Plan:
                 status="active",
                 window=Period(event.start_date, event.end_date),
                 daily_minimum_rp=event.daily_minimum_rp,
+                distribution_daily_rp=event.distribution_daily_rp,
                 budget_rp=event.budget_rp,
                 opened_on=event.opened_on,
             )
@@ -518,10 +553,11 @@ def _apply(state: Plan, event: AidEvent) -> Plan:
             return replace(state, shortfall_rp=0)
         case AidDelivered():
             period = Period(event.period_from, event.period_to)
-            delivery = Delivery(event.delivery_id, period, event.value_rp, event.delivered_on)
+            delivery = Delivery(event.delivery_id, period, event.value_rp, event.delivered_on, event.distribution_rp)
             return replace(
                 state,
                 delivered_rp=state.delivered_rp + event.value_rp,
+                distributed_rp=state.distributed_rp + event.distribution_rp,
                 covered=extend(state.covered, period),
                 deliveries=(*state.deliveries, delivery),
                 horizon=max(state.last_accounted, period.last),

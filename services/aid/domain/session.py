@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from functools import reduce
 from typing import cast, get_args
@@ -15,6 +15,7 @@ from services.aid.domain.errors import SessionAlreadyRecorded
 from services.aid.domain.notes import SessionNote
 from shared.contracts.aid import EducationSessionHeld, EducationTopic
 from shared.errors import FieldError, InvalidCommand
+from shared.evolving import opened
 from shared.repository import Fact
 
 TOPICS: tuple[str, ...] = get_args(EducationTopic)
@@ -65,15 +66,7 @@ def decide(state: Session, cmd: HoldSession) -> list[Fact]:
 def evolve(state: Session, fact: Fact) -> Session:
     event = fact.event
     assert isinstance(event, EducationSessionHeld), event  # a session stream holds nothing else
-    return replace(
-        state,
-        session_id=event.session_id,
-        topic=event.topic,
-        held_on=event.held_on,
-        kelurahan_code=event.kelurahan_code,
-        family_ids=tuple(event.family_ids),
-        version=state.version + 1,
-    )
+    return opened(state, event, family_ids=tuple(event.family_ids), version=state.version + 1)
 
 
 def fold(facts: Iterable[Fact]) -> Session:

@@ -8,6 +8,7 @@ from datetime import date
 from uuid import UUID
 
 from shared.contracts.funding import ReleaseReason
+from shared.held_money import Held
 
 # -- the donor's stream ----------------------------------------------------------------------
 
@@ -83,6 +84,9 @@ class SponsorFamily:
     sponsored_on: date | None = None  # the effective date the sponsorship was made (default: see below)
     enrolled_on: date | None = None  # when the registry enrolled the family (a sponsorship is not before it)
     plan_ended: bool = False  # learned from aid: the family's plan completed or closed (409)
+    # Learned from aid's AidPlanOpened: the last day of the family's plan. A sponsorship dated
+    # after it is refused (409) as one for an ended plan is, even before the plan has ended.
+    plan_last_day: date | None = None
     eligible: bool = True  # learned from the registry's FamilyEligibilityChanged (409 when False)
     ineligible_since: date | None = None
     # Family-bound free text: the event's private part, sealed under the family's key.
@@ -96,13 +100,15 @@ class SponsorFamily:
 
 @dataclass(frozen=True)
 class Draw:
-    """Pay (part of) a delivery from this sponsorship; `amount_rp` is what is still unpaid."""
+    """Pay (part of) a delivery from this sponsorship; `amount_rp` is what is still unpaid, of
+    which `distribution_rp` is for bringing the food."""
 
     sponsorship_id: UUID
     delivery_id: UUID
     plan_id: UUID
     amount_rp: int
     drawn_on: date
+    distribution_rp: int = 0
 
 
 @dataclass(frozen=True)
@@ -131,6 +137,13 @@ class ReleaseUnplanned:
     family_held_rp: int
     minimum_rp: int
     eligible: bool
+    # The first day of the family's plan, when funding knows it (AidPlanOpened.start_date): a plan
+    # that started after this sponsorship's hold ended does not take it, and it goes back.
+    plan_start: date | None = None
+    # The family's unreleased sponsorships, as aid counts them towards opening a plan: when given,
+    # the money waits only if it reaches the minimum by this sponsorship's hold's end
+    # (`shared.held_money.reaching_date`), not merely when it reaches it now.
+    family_money: tuple[Held, ...] | None = None
 
 
 SponsorshipCommand = Draw | Release | ReleaseUnplanned
@@ -145,6 +158,8 @@ class RecordEnrolment:
     family_id: UUID
     kelurahan_code: str
     enrolled_on: date
+    # The registry's plan_until: the family's plan days (and minimum) run from enrolled_on to it.
+    plan_until: date | None = None
 
 
 @dataclass(frozen=True)
@@ -162,6 +177,8 @@ class RecordPlan:
 
     plan_id: UUID
     family_id: UUID
+    end_date: date | None = None  # its last day
+    start_date: date | None = None  # its first day
 
 
 @dataclass(frozen=True)
@@ -172,6 +189,7 @@ class RecordEligibility:
     kelurahan_code: str
     eligible: bool
     effective_on: date
+    plan_until: date | None = None  # the registry's, as of effective_on
 
 
 @dataclass(frozen=True)
@@ -193,6 +211,12 @@ class PayDelivery:
     value_rp: int
     delivered_on: date
     kelurahan_code: str
+    # What bringing the food cost (AidDelivered.distribution_rp): drawn with it, after the food.
+    distribution_rp: int = 0
+
+    @property
+    def cost_rp(self) -> int:
+        return self.value_rp + self.distribution_rp
 
 
 @dataclass(frozen=True)

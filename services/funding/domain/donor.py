@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date
 from functools import reduce
-from typing import assert_never, cast
+from typing import TypedDict, assert_never, cast
 from uuid import UUID
 
 from services.funding.domain.commands import (
@@ -100,11 +100,10 @@ def decide(state: Donor, command: DonorCommand, limits: Limits = DEFAULT_LIMITS)
                 + effective_errors("pledged_on", pledged_on, command.today, limits)
                 + character_errors("note", command.note, allow_newlines=True)
             )
-            donor_type = _existing(state, command.donor_id)
+            donor = _existing(state, command.donor_id)
             return [
                 PledgeMade(
-                    donor_id=command.donor_id,
-                    donor_type=donor_type,
+                    **donor,
                     pledge_id=command.pledge_id,
                     amount_rp=command.amount_rp,
                     pledged_on=pledged_on,
@@ -114,7 +113,7 @@ def decide(state: Donor, command: DonorCommand, limits: Limits = DEFAULT_LIMITS)
             return _receive(state, command, limits)
         case AllocateFunds():
             _invalid_if(amount_errors("amount_rp", command.amount_rp, limits))
-            donor_type = _existing(state, command.donor_id)
+            donor = _existing(state, command.donor_id)
             if command.sponsorship_id in state.allocated_to:
                 raise Conflict(f"Sponsorship {command.sponsorship_id} is already funded by donor {command.donor_id}.")
             if command.amount_rp > state.available_rp:
@@ -132,8 +131,7 @@ def decide(state: Donor, command: DonorCommand, limits: Limits = DEFAULT_LIMITS)
                 )
             return [
                 FundsAllocated(
-                    donor_id=command.donor_id,
-                    donor_type=donor_type,
+                    **donor,
                     sponsorship_id=command.sponsorship_id,
                     family_id=command.family_id,
                     amount_rp=command.amount_rp,
@@ -141,7 +139,7 @@ def decide(state: Donor, command: DonorCommand, limits: Limits = DEFAULT_LIMITS)
                 )
             ]
         case ReturnFunds():
-            donor_type = _existing(state, command.donor_id)
+            donor = _existing(state, command.donor_id)
             if command.sponsorship_id not in state.allocated_to:
                 raise UnknownAllocation(command.donor_id, command.sponsorship_id)
             # A sponsorship is released once, so its money comes back once: a repeat is a no-op.
@@ -149,8 +147,7 @@ def decide(state: Donor, command: DonorCommand, limits: Limits = DEFAULT_LIMITS)
                 return []
             return [
                 FundsReturned(
-                    donor_id=command.donor_id,
-                    donor_type=donor_type,
+                    **donor,
                     sponsorship_id=command.sponsorship_id,
                     amount_rp=command.amount_rp,
                     reason=command.reason,
@@ -166,10 +163,17 @@ def _invalid_if(errors: list[FieldError]) -> None:
         raise InvalidCommand(errors)
 
 
-def _existing(state: Donor, donor_id: UUID) -> DonorType:
+class _DonorIds(TypedDict):
+    """What every event of a donor's stream carries after its registration."""
+
+    donor_id: UUID
+    donor_type: DonorType
+
+
+def _existing(state: Donor, donor_id: UUID) -> _DonorIds:
     if state.donor_type is None:
         raise DonorNotFound(donor_id)
-    return state.donor_type
+    return _DonorIds(donor_id=donor_id, donor_type=state.donor_type)
 
 
 def _register(state: Donor, cmd: RegisterDonor, limits: Limits) -> list[DonorStreamEvent]:
@@ -189,11 +193,10 @@ def _receive(state: Donor, cmd: ReceiveContribution, limits: Limits) -> list[Don
         errors.append(FieldError("method", f"must be one of {', '.join(METHODS)}"))
     errors += text_errors("reference", cmd.reference, limits, required=True)
     _invalid_if(errors)
-    donor_type = _existing(state, cmd.donor_id)
+    donor = _existing(state, cmd.donor_id)
     return [
         ContributionReceived(
-            donor_id=cmd.donor_id,
-            donor_type=donor_type,
+            **donor,
             contribution_id=cmd.contribution_id,
             amount_rp=cmd.amount_rp,
             received_on=cmd.received_on,

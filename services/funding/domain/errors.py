@@ -6,23 +6,13 @@ from datetime import date
 from uuid import UUID
 
 from services.funding.domain.rules import rupiah
-from shared.errors import Conflict, FieldError, NotFound
+from shared.errors import AboutOne, Conflict, FieldError, NotFound
 
 
-class DonorNotFound(NotFound):
-    """No donor is registered under this id."""
-
-    def __init__(self, donor_id: UUID) -> None:
-        self.donor_id = donor_id
-        super().__init__(f"Donor {donor_id} is not registered.")
+class DonorNotFound(AboutOne, NotFound, template="Donor {id} is not registered."): ...
 
 
-class DonorAlreadyRegistered(Conflict):
-    """A donor is already registered under this id."""
-
-    def __init__(self, donor_id: UUID) -> None:
-        self.donor_id = donor_id
-        super().__init__(f"Donor {donor_id} is already registered.")
+class DonorAlreadyRegistered(AboutOne, Conflict, template="Donor {id} is already registered."): ...
 
 
 class InsufficientFunds(Conflict):
@@ -93,9 +83,16 @@ class PlanEnded(Conflict):
 
     title = "The family's plan has ended"
 
-    def __init__(self, family_id: UUID) -> None:
+    def __init__(self, family_id: UUID, last_day: date | None = None) -> None:
         self.family_id = family_id
-        super().__init__(
-            f"Family {family_id}'s aid plan has ended (completed, incomplete or closed): it cannot be sponsored."
-        )
-        self.errors = [FieldError("family_id", "the family's aid plan has ended")]
+        if last_day is None:
+            super().__init__(
+                f"Family {family_id}'s aid plan has ended (completed, incomplete or closed): it cannot be sponsored."
+            )
+            self.errors = [FieldError("family_id", "the family's aid plan has ended")]
+        else:  # dated after the plan's last day, whether or not the plan has ended yet
+            super().__init__(
+                f"Family {family_id}'s aid plan's last day was {last_day.isoformat()}: "
+                "a sponsorship dated after it could never pay for the plan's days."
+            )
+            self.errors = [FieldError("family_id", f"the family's aid plan's last day was {last_day.isoformat()}")]

@@ -9,6 +9,7 @@ from typing import get_args
 from shared.contracts.funding import ContributionMethod, DonorType
 from shared.effective import effective_date_errors
 from shared.errors import FieldError
+from shared.programme import family_minimum_rp, family_plan_days
 
 DONOR_TYPES: tuple[str, ...] = get_args(DonorType)
 METHODS: tuple[str, ...] = get_args(ContributionMethod)
@@ -46,9 +47,27 @@ class Limits:
     # the sponsorship was made: a past programme entered late names when its money started to count.
     max_start_delay_days: int = 30
     # Money held for a plan that never opened goes back after this many days (no_plan), unless the
-    # family holds the plan's minimum (README, "Money held for a plan").
+    # family holds the plan's minimum (README, "Money held for a plan"): food and distribution for
+    # every day of the family's plan (`minimum_of`).
     sponsorship_hold_days: int = 60
-    plan_minimum_rp: int = 2_700_000
+    # The programme's plan (GENTING_PLAN_DAYS, GENTING_DAILY_MINIMUM_RP): a family's minimum is its
+    # plan days at the daily minimum, its days fixed by the registry's plan_until when it has one.
+    plan_days: int = 180
+    daily_minimum_rp: int = 15_000
+    # GENTING_DISTRIBUTION_COST_RP: bringing the food, per family per plan day, on top of it.
+    distribution_daily_rp: int = 0
+
+    def plan_days_of(self, enrolled_on: date | None, plan_until: date | None) -> int:
+        """The family's plan days (`shared.programme.family_plan_days`): 0, no plan opens for it."""
+        return family_plan_days(self.plan_days, enrolled_on, plan_until)
+
+    def minimum_of(self, enrolled_on: date | None, plan_until: date | None) -> int:
+        """What the family's held money must reach for aid to open its plan."""
+        return family_minimum_rp(
+            self.daily_minimum_rp,
+            self.plan_days_of(enrolled_on, plan_until),
+            distribution_daily_rp=self.distribution_daily_rp,
+        )
 
 
 DEFAULT_LIMITS = Limits()

@@ -41,6 +41,7 @@ from shared.contracts.funding import (
     SponsorshipStreamEvent,
 )
 from shared.errors import Conflict, InvalidCommand
+from shared.held_money import Held, reaching_date, still_held
 
 # -- state --------------------------------------------------------------------------------
 
@@ -52,6 +53,7 @@ class Sponsorship:
     donor_type: DonorType | None = None
     family_id: UUID | None = None
     sponsored_on: date | None = None
+    start_date: date | None = None  # from when the donor's money counts (FamilySponsored.start_date)
     version: int = 0
     amount_rp: int = 0
     drawn_rp: int = 0
@@ -66,6 +68,18 @@ class Sponsorship:
     @property
     def is_open(self) -> bool:
         return self.released_reason is None and self.remaining_rp > 0
+
+    def held(self) -> Held:
+        """Its money as aid counts it towards opening the family's plan."""
+        assert self.sponsored_on is not None
+        money_from = max(self.sponsored_on, self.start_date or self.sponsored_on)
+        return Held(money_from, self.sponsored_on, self.amount_rp)
+
+    def taken_by_plan(self, plan_start: date | None, hold_days: int) -> bool:
+        """Whether the family's plan, starting `plan_start` (None: unknown), takes this money: it
+        was still waiting when the plan started. Money whose hold ended first goes back instead."""
+        assert self.sponsored_on is not None
+        return plan_start is None or still_held(self.sponsored_on, plan_start, hold_days)
 
 
 # -- decide ---------------------------------------------------------------------------------
@@ -95,6 +109,11 @@ def sponsor(
         raise DonorNotFound(command.donor_id)
     if command.family_status != "enrolled" or command.kelurahan_code is None:
         raise FamilyNotSponsorable(command.family_id, command.family_status)
+    if command.plan_last_day is not None and sponsored_on > command.plan_last_day:
+        # A sponsorship dated after the plan's last day could never pay for its days. Refused by
+        # the date, not by whether the clock has ended the plan yet: entered on its day (the plan
+        # still waiting for late records) or late (the plan ended), it is refused alike.
+        raise PlanEnded(command.family_id, command.plan_last_day)
     if command.plan_ended:
         raise PlanEnded(command.family_id)
     if not command.eligible:
@@ -145,6 +164,8 @@ def decide(state: Sponsorship, command: SponsorshipCommand) -> list[SponsorshipS
                     plan_id=command.plan_id,
                     drawn_on=command.drawn_on,
                     remaining_rp=state.remaining_rp - amount,
+                    # Food first: a draw cut short by what remains pays less distribution.
+                    distribution_rp=max(0, command.distribution_rp - (command.amount_rp - amount)),
                 )
             ]
         case Release():
@@ -178,14 +199,26 @@ def _release_unplanned(state: Sponsorship, cmd: ReleaseUnplanned) -> list[Sponso
     """README, "Money held for a plan": released on the day its hold ends (an effective date, the
     same whenever the clock runs), once the records are known complete past that day."""
     assert state.sponsored_on is not None
-    if state.released_reason is not None or state.remaining_rp <= 0 or state.drawn_rp > 0 or cmd.plan_known:
+    if state.released_reason is not None or state.remaining_rp <= 0 or state.drawn_rp > 0:
+        return []
+    if cmd.plan_known and state.taken_by_plan(cmd.plan_start, cmd.hold_days):
         return []
     ends = hold_ends(state.sponsored_on, cmd.hold_days)
     if cmd.known_through is None or cmd.known_through <= ends:
         return []
-    if cmd.eligible and cmd.family_held_rp >= cmd.minimum_rp:
+    if cmd.eligible and not cmd.plan_known and _reaches_by(cmd, ends):
         return []  # aid opens the plan from this money (it may not have told funding yet)
     return decide(state, Release(state.sponsorship_id or cmd.sponsorship_id, "no_plan", None, ends))
+
+
+def _reaches_by(cmd: ReleaseUnplanned, ends: date) -> bool:
+    """Whether the family's money reached the plan's minimum by `ends`, as aid opens plans: by
+    effective dates, so a sponsorship made after this hold ended does not keep it waiting (entered
+    before or after the clock noticed, it would otherwise decide differently)."""
+    if cmd.family_money is None:
+        return cmd.family_held_rp >= cmd.minimum_rp
+    reached = reaching_date(cmd.family_money, cmd.minimum_rp, cmd.hold_days)
+    return reached is not None and reached <= ends
 
 
 def split_delivery(open_remaining: Sequence[tuple[UUID, int]], value_rp: int) -> tuple[list[tuple[UUID, int]], int]:
@@ -205,17 +238,27 @@ def split_delivery(open_remaining: Sequence[tuple[UUID, int]], value_rp: int) ->
     return draws, unpaid
 
 
+def distribution_share(paid_before: int, amount: int, food_rp: int) -> int:
+    """Of a draw of `amount` that starts `paid_before` rupiah into a delivery's cost, what pays
+    distribution: the cost is the food (its first `food_rp` rupiah), then the distribution."""
+    return max(0, paid_before + amount - max(food_rp, paid_before))
+
+
 def pay_delivery(
     open_remaining: Sequence[tuple[UUID, int]], command: PayDelivery
 ) -> tuple[list[Draw], list[DeliveryUnfunded]]:
-    """A delivery's payment: a Draw on each sponsorship touched, oldest first, and, when they
-    cannot pay it all, the unpaid rest as a fact. Food already delivered is never refused, so the
-    shortfall is recorded rather than raised: `value_rp` = the draws + `unfunded_rp`, always."""
-    draws, unpaid = split_delivery(open_remaining, command.value_rp)
-    commands = [
-        Draw(sponsorship_id, command.delivery_id, command.plan_id, amount, command.delivered_on)
-        for sponsorship_id, amount in draws
-    ]
+    """A delivery's payment: its food, then its distribution, from each sponsorship touched,
+    oldest first, and, when they cannot pay it all, the unpaid rest as a fact. Food already
+    delivered is never refused, so the shortfall is recorded rather than raised: `value_rp` +
+    `distribution_rp` = the draws + `unfunded_rp`, always, and each draw says what of it paid
+    distribution. Food first, so that what the donors' money paid is food before transport."""
+    draws, unpaid = split_delivery(open_remaining, command.cost_rp)
+    commands: list[Draw] = []
+    paid = 0
+    for sponsorship_id, amount in draws:
+        share = distribution_share(paid, amount, command.value_rp)
+        commands.append(Draw(sponsorship_id, command.delivery_id, command.plan_id, amount, command.delivered_on, share))
+        paid += amount
     if unpaid <= 0:
         return commands, []
     unfunded = DeliveryUnfunded(
@@ -224,9 +267,11 @@ def pay_delivery(
         family_id=command.family_id,
         kelurahan_code=command.kelurahan_code,
         value_rp=command.value_rp,
-        drawn_rp=command.value_rp - unpaid,
+        drawn_rp=paid,
         unfunded_rp=unpaid,
         delivered_on=command.delivered_on,
+        distribution_rp=command.distribution_rp,
+        unfunded_distribution_rp=min(unpaid, command.distribution_rp),
     )
     return commands, [unfunded]
 
@@ -245,6 +290,7 @@ def evolve(state: Sponsorship, event: SponsorshipStreamEvent) -> Sponsorship:
                 donor_type=event.donor_type,
                 family_id=event.family_id,
                 sponsored_on=event.sponsored_on,
+                start_date=event.start_date,
                 amount_rp=event.amount_rp,
             )
         case SponsorshipDrawn():

@@ -1,72 +1,31 @@
-"""The registry's errors: they carry ids; `detail` renders the sentence."""
+"""The registry's errors: they carry ids (`id`, and `state` where the family's state refused);
+`detail` renders the sentence."""
 
 from __future__ import annotations
 
 from uuid import UUID
 
-from shared.errors import Conflict, FieldError, NotFound
+from shared.errors import AboutOne, AboutOneInState, Conflict, FieldError, NotFound
 
 
-class FamilyNotFound(NotFound):
-    """No family is registered under this id."""
-
-    def __init__(self, family_id: UUID) -> None:
-        self.family_id = family_id
-        super().__init__(self.detail)
-
-    @property
-    def detail(self) -> str:
-        return f"Family {self.family_id} is not registered."
+class FamilyNotFound(AboutOne, NotFound, template="Family {id} is not registered."): ...
 
 
-class FamilyAlreadyExists(Conflict):
-    """A family is already registered under this id."""
-
-    def __init__(self, family_id: UUID) -> None:
-        self.family_id = family_id
-        super().__init__(self.detail)
-
-    @property
-    def detail(self) -> str:
-        return f"Family {self.family_id} is already registered."
+class FamilyAlreadyExists(AboutOne, Conflict, template="Family {id} is already registered."): ...
 
 
-class FamilyNotActive(Conflict):
+class FamilyNotActive(AboutOneInState, Conflict, template="Family {id} is {state}, not registered or enrolled."):
     """The family is rejected or exited, so it can no longer change."""
 
-    def __init__(self, family_id: UUID, status: str) -> None:
-        self.family_id = family_id
-        self.family_status = status  # `status` is the HTTP status code on DomainError
-        super().__init__(self.detail)
 
-    @property
-    def detail(self) -> str:
-        return f"Family {self.family_id} is {self.family_status}, not registered or enrolled."
-
-
-class FamilyNotPendingVerification(Conflict):
+class FamilyNotPendingVerification(
+    AboutOneInState, Conflict, template="Family {id} is {state}, not awaiting verification."
+):
     """Only a family that is registered, not yet verified, can be approved or rejected."""
 
-    def __init__(self, family_id: UUID, status: str) -> None:
-        self.family_id = family_id
-        self.family_status = status  # `status` is the HTTP status code on DomainError
-        super().__init__(self.detail)
 
-    @property
-    def detail(self) -> str:
-        return f"Family {self.family_id} is {self.family_status}, not awaiting verification."
-
-
-class PersonalDataAlreadyErased(Conflict):
-    """The family's personal data has been erased; it cannot be erased or added to again."""
-
-    def __init__(self, family_id: UUID) -> None:
-        self.family_id = family_id
-        super().__init__(self.detail)
-
-    @property
-    def detail(self) -> str:
-        return f"The personal data of family {self.family_id} has been erased."
+class PersonalDataAlreadyErased(AboutOne, Conflict, template="The personal data of family {id} has been erased."):
+    """It cannot be erased or added to again."""
 
 
 class AlreadyActive(Conflict):

@@ -102,6 +102,7 @@ class Family:
     exited_on: date | None = None
     exit_reason: ExitReason | None = None
     eligible: bool = True  # as last published (FamilyEligibilityChanged); True until one says otherwise
+    plan_until: date | None = None  # as last published (FamilyEnrolled, FamilyEligibilityChanged)
 
     @property
     def is_active(self) -> bool:
@@ -268,6 +269,7 @@ def _verify(state: Family, cmd: VerifyFamily, rules: Rules, programme: Programme
         member_counts=member_counts(state),
         risk_factors=list(state.risk_factors),
         enrolled_on=on,
+        plan_until=plan_until(state, rules),
     )
     return [Fact(verified, personal), Fact(enrolled)]
 
@@ -414,7 +416,31 @@ def _age_out(state: Family, cmd: AgeOutChildren, rules: Rules) -> list[Fact]:
         step = _with_eligibility(state, [Fact(aged)], day, rules)
         state = reduce(evolve, step, state)
         facts += step
-    return facts
+    return facts + _eligibility_never_said(state, cmd.today, rules)
+
+
+def _eligibility_never_said(state: Family, today: date, rules: Rules) -> list[Fact]:
+    """An enrolled family whose children all aged out before the registry published eligibility
+    changes has a ChildAgedOut but no FamilyEligibilityChanged: it still counts as eligible. Say it
+    now, dated as it would have been then: the day its youngest child turned 24 months (the
+    day its last target member went), never before its enrolment. Only when no baduta and no
+    pregnant mother is left, so the clock never declares a pregnancy overdue; once said, the
+    family's `eligible` is False and a second run records nothing."""
+    if state.status != "enrolled" or not state.eligible or state.family_id is None or state.enrolled_on is None:
+        return []
+    if any(m.role in ("baduta", "pregnant_mother") for m in state.members):
+        return []
+    if not ineligibility(state, today, rules):
+        return []
+    children = [m.personal.birth_date for m in state.members if m.personal and m.role == "other"]
+    went = add_months(max(children), rules.baduta_max_months) if children else state.enrolled_on
+    changed = FamilyEligibilityChanged(
+        family_id=state.family_id,
+        kelurahan_code=state.kelurahan_code,
+        eligible=False,
+        effective_on=min(today, max(went, state.enrolled_on)),
+    )
+    return [Fact(changed)]
 
 
 def _with_eligibility(state: Family, facts: list[Fact], on: date, rules: Rules) -> list[Fact]:
@@ -425,12 +451,35 @@ def _with_eligibility(state: Family, facts: list[Fact], on: date, rules: Rules) 
     if after.status != "enrolled" or after.family_id is None:
         return facts
     eligible = not ineligibility(after, on, rules)
-    if eligible == after.eligible:
+    # A plan_until only moves later (a newborn is the youngest): once the youngest baduta ages
+    # out, the date published for it stays the family's.
+    until = plan_until(after, rules)
+    if after.plan_until is not None and (until is None or until < after.plan_until):
+        until = after.plan_until
+    if eligible == after.eligible and until == after.plan_until:
         return facts
     changed = FamilyEligibilityChanged(
-        family_id=after.family_id, kelurahan_code=after.kelurahan_code, eligible=eligible, effective_on=on
+        family_id=after.family_id,
+        kelurahan_code=after.kelurahan_code,
+        eligible=eligible,
+        effective_on=on,
+        plan_until=until,
     )
     return [*facts, Fact(changed)]
+
+
+def plan_until(state: Family, rules: Rules = DEFAULT_RULES) -> date | None:
+    """The first day the family is no longer planned for: the day its youngest baduta turns
+    `plan_until_child_months` months (README, "Plan until a child's age"), by the registry's month
+    arithmetic (`add_months`: born 31 January, one month old on the last day of February). So the
+    plan's last day is the day before that birthday. None when the setting is off, or when the
+    family has no baduta with a birth date (a pregnancy only: the fixed plan days apply until the
+    birth is recorded)."""
+    months = rules.plan_until_child_months
+    births = [m.personal.birth_date for m in state.members if m.role == "baduta" and m.personal is not None]
+    if months is None or not births:
+        return None
+    return add_months(max(births), months)
 
 
 def ineligibility(state: Family, on: date, rules: Rules = DEFAULT_RULES) -> list[FieldError]:
@@ -537,7 +586,7 @@ def _apply(state: Family, event: RegistryEvent, personal: PersonalPart | None) -
         case FamilyVerified():
             return replace(state, verified_on=event.verified_on, verification_note=_note(personal))
         case FamilyEnrolled():
-            return replace(state, status="enrolled", enrolled_on=event.enrolled_on)
+            return replace(state, status="enrolled", enrolled_on=event.enrolled_on, plan_until=event.plan_until)
         case FamilyRejected():
             return replace(
                 state,
@@ -565,7 +614,7 @@ def _apply(state: Family, event: RegistryEvent, personal: PersonalPart | None) -
                 members=tuple(replace(m, role="other") if m.member_id == event.member_id else m for m in state.members),
             )
         case FamilyEligibilityChanged():
-            return replace(state, eligible=event.eligible)
+            return replace(state, eligible=event.eligible, plan_until=event.plan_until)
         case PersonalDataErased():
             return replace(
                 state,

@@ -8,9 +8,7 @@ from datetime import date, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
-import asyncpg
 import httpx
-from fastapi import FastAPI
 from nats.js import JetStreamContext
 
 from shared.contracts.base import Event
@@ -22,6 +20,7 @@ from shared.contracts.registry import (
 )
 from shared.messaging import Envelope
 from shared.testing import bearer, facts, wait_until
+from shared.testing.apps import InProcess
 from shared.testing.bus import Publisher, declare_streams, stream_messages
 
 MEDONO = "33.75.01.1002"
@@ -50,19 +49,12 @@ class FakeClock:
 
 
 @dataclass
-class Aid:
+class Aid(InProcess):
     """The aid app under test, with its HTTP client, fake clock and the upstream publisher."""
 
-    http: httpx.AsyncClient
-    app: FastAPI
     clock: FakeClock
     upstream: Upstream
     js: JetStreamContext
-
-    @property
-    def pool(self) -> asyncpg.Pool:
-        pool: asyncpg.Pool = self.app.state.pool
-        return pool
 
 
 async def declare_upstream_streams(js: JetStreamContext) -> None:
@@ -104,16 +96,7 @@ class Upstream(Publisher):
         kelurahan: str = MEDONO,
         sponsorship_id: UUID | None = None,
     ) -> FamilySponsored:
-        return FamilySponsored(
-            sponsorship_id=sponsorship_id or uuid4(),
-            donor_id=uuid4(),
-            donor_type="individual",
-            family_id=family_id,
-            amount_rp=amount_rp,
-            start_date=start,
-            kelurahan_code=kelurahan,
-            sponsored_on=start,
-        )
+        return facts.sponsored(family_id, amount_rp, start, kelurahan=kelurahan, sponsorship_id=sponsorship_id)
 
     async def sponsor(
         self, family_id: UUID, amount_rp: int = MINIMUM, start: date = TODAY, kelurahan: str = MEDONO

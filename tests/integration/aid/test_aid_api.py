@@ -210,6 +210,33 @@ class TestClock:
         assert closed["data"]["outcome"] == "incomplete" and closed["data"]["closed_on"] == day(181).isoformat()
         assert (await deliver(aid, plan, delivery(day(101), 1, delivered_on=day(101)))).status_code == 409
 
+    async def test_entered_in_any_order_a_later_dated_record_does_not_end_a_plan_before_its_late_deliveries(
+        self, aid: Aid
+    ) -> None:
+        # Given a deployment whose records come in any order within the entry bound (the default,
+        # GENTING_ENTERED_IN_DATE_ORDER off) and a plan delivered up to day 170;
+        settings = aid.app.state.settings
+        aid.app.state.settings = settings.model_copy(update={"entered_in_date_order": False})
+        try:
+            plan = await open_plan(aid)
+            await deliver_on_their_days(aid, plan, 1, 169)
+            # when a record dated after the plan's last day comes in first (a weighing of day 181),
+            aid.clock.today = day(185)
+            await aid.upstream.measure(UUID(plan["family_id"]), uuid4(), day(181), 8.0)
+            await wait_until(
+                lambda: aid.pool.fetchval("select 1 from aid_growth where measured_on = $1", day(181)),
+                10.0,
+                message="the weighing of day 181 in aid_growth",
+            )
+            # then the plan still waits for the records before it: the delivery of day 170,
+            # entered 15 days late, is taken and completes the plan, as it did on its day.
+            assert await run_step(aid.app) == 0
+            late = await deliver(aid, plan, delivery(day(170), 11, delivered_on=day(170)))
+            assert late.status_code == 201, late.text
+            await wait_plan(aid.http, UUID(plan["family_id"]), status="completed")
+        finally:
+            aid.app.state.settings = settings
+
     async def test_a_plan_whose_city_stopped_entering_records_ends_once_the_entry_delay_passed(self, aid: Aid) -> None:
         # Given a plan with deliveries for its first 14 days and then no record at all;
         plan = await open_plan(aid)

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 from uuid import UUID, uuid4
 
-import asyncpg
 import httpx
 from fastapi import FastAPI
 from nats.js import JetStreamContext
@@ -25,9 +24,10 @@ from shared.contracts.aid import (
 )
 from shared.contracts.registry import FamilyEnrolled, FamilyExited
 from shared.messaging import MSG_ID_HEADER, Envelope, stream_name
-from shared.testing import bearer, wait_until
+from shared.testing import bearer, facts, wait_until
+from shared.testing.apps import InProcess
 from shared.testing.bus import envelope_of
-from shared.testing.facts import exit_of, plan_opened
+from shared.testing.facts import enrolled, exit_of, plan_opened
 
 MEDONO = "33.75.01.1002"
 TODAY = date(2025, 7, 1)
@@ -81,19 +81,12 @@ class Upstream:
 
     # -- the facts funding consumes -------------------------------------------------------------
 
-    def enrolled(self, family_id: UUID, on: date = TODAY) -> FamilyEnrolled:
-        return FamilyEnrolled(
-            family_id=family_id,
-            kelurahan_code=MEDONO,
-            kecamatan_code="33.75.01",
-            member_counts={"baduta": 1},
-            risk_factors=["poor"],
-            enrolled_on=on,
-        )
+    def enrolled(self, family_id: UUID, on: date = TODAY, plan_until: date | None = None) -> FamilyEnrolled:
+        return enrolled(family_id, on, kelurahan=MEDONO, plan_until=plan_until)
 
-    async def enrol(self, family_id: UUID | None = None, on: date = TODAY) -> UUID:
+    async def enrol(self, family_id: UUID | None = None, on: date = TODAY, plan_until: date | None = None) -> UUID:
         family_id = family_id or uuid4()
-        await self.send(self.enrolled(family_id, on))
+        await self.send(self.enrolled(family_id, on, plan_until))
         return family_id
 
     def exited(self, family_id: UUID, on: date = TODAY) -> FamilyExited:
@@ -105,18 +98,9 @@ class Upstream:
         return plan_opened(plan_id, family_id, TODAY, budget_rp=budget_rp, kelurahan=MEDONO)
 
     def delivered(self, plan_id: UUID, value_rp: int, days: int = 7, delivery_id: UUID | None = None) -> AidDelivered:
-        return AidDelivered(
-            plan_id=plan_id,
-            family_id=self.plans[plan_id],
-            kelurahan_code=MEDONO,
-            delivery_id=delivery_id or uuid4(),
-            period_from=TODAY,
-            period_to=TODAY + timedelta(days=days - 1),
-            days=days,
-            value_rp=value_rp,
-            delivered_on=TODAY,
-            items=[DeliveredItem(name="telur", quantity=30, unit="butir")],
-        )
+        eggs = DeliveredItem(name="telur", quantity=30, unit="butir")
+        family = self.plans[plan_id]
+        return facts.delivered(plan_id, family, TODAY, days, value_rp, delivery_id=delivery_id, items=[eggs])
 
     def completed(self, plan_id: UUID) -> AidPlanCompleted:
         return AidPlanCompleted(
@@ -154,17 +138,10 @@ class Upstream:
 
 
 @dataclass
-class Funding:
+class Funding(InProcess):
     """The funding app in-process: its HTTP client, the app, and an upstream to publish facts."""
 
-    http: httpx.AsyncClient
-    app: FastAPI
     upstream: Upstream
-
-    @property
-    def pool(self) -> asyncpg.Pool:
-        pool: asyncpg.Pool = self.app.state.pool
-        return pool
 
     async def count(self, table: str) -> int:
         return int(await self.pool.fetchval(f"select count(*) from {table}"))

@@ -8,12 +8,10 @@ import json
 from typing import Any
 from uuid import uuid4
 
-import nats
 import pytest
 from funding_support import ADMIN, TODAY, Funding, token
-from nats.js.api import DeliverPolicy
 
-from shared.testing import wait_until
+from shared.testing.bus import messages_when
 
 pytestmark = pytest.mark.integration
 
@@ -332,23 +330,7 @@ class TestBus:
         await funding.upstream.settled(funding.app)
         assert (await funding.sponsor(donor, family, 2_700_000)).status_code == 201
 
-        async def published() -> list[dict[str, Any]]:
-            nc = await nats.connect(js_clean)
-            try:
-                js = nc.jetstream()
-                total = (await js.stream_info("GENTING_FUNDING")).state.messages
-                sub = await js.subscribe(
-                    "genting.funding.>",
-                    stream="GENTING_FUNDING",
-                    ordered_consumer=True,
-                    deliver_policy=DeliverPolicy.ALL,
-                )
-                msgs = [await sub.next_msg(timeout=5) for _ in range(total)]
-                return [{"subject": m.subject, **json.loads(m.data)} for m in msgs] if total >= 4 else []
-            finally:
-                await nc.close()
-
-        events = await wait_until(published, 10, message="funding events on GENTING_FUNDING")
+        events = await messages_when(js_clean, "GENTING_FUNDING", lambda es: len(es) >= 4, 10)
         assert [e["event_type"] for e in events] == [
             "DonorRegistered",
             "ContributionReceived",

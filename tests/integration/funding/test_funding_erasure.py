@@ -13,13 +13,13 @@ from uuid import UUID
 import nats
 import pytest
 from funding_support import ADMIN, MEDONO, TODAY, Funding, token
-from nats.js.api import DeliverPolicy
 
 from genting.backup import backup, restore
 from genting.recovery import reconcile_after_restore
 from shared.contracts.registry import PersonalDataErased
 from shared.db import connect
 from shared.testing import wait_until
+from shared.testing.bus import messages_at
 
 pytestmark = pytest.mark.integration
 
@@ -59,16 +59,7 @@ async def test_a_sponsorship_note_is_sealed_per_family_and_shredded_on_erasure(f
     assert await funding.count("family_keys") == 1 and await funding.count("sponsorship_notes") == 0
 
     # Never on the bus.
-    nc = await nats.connect(js_clean)
-    try:
-        js = nc.jetstream()
-        total = (await js.stream_info("GENTING_FUNDING")).state.messages
-        sub = await js.subscribe(
-            "genting.funding.>", stream="GENTING_FUNDING", ordered_consumer=True, deliver_policy=DeliverPolicy.ALL
-        )
-        wire = json.dumps([json.loads((await sub.next_msg(timeout=5)).data) for _ in range(total)])
-    finally:
-        await nc.close()
+    wire = json.dumps(await messages_at(js_clean, "GENTING_FUNDING"))
     assert "masjid" not in wire and "Ani" not in wire
 
     await up.send(PersonalDataErased(family_id=family, kelurahan_code=MEDONO, erased_on=TODAY, erased_by="admin-test"))

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 from funding_support import ADMIN, TODAY, Funding
 
 from services.funding.schedule import run_step
 from shared.contracts.registry import FamilyEligibilityChanged
+from shared.testing.facts import plan_opened
 
 pytestmark = pytest.mark.integration
 
@@ -50,7 +51,8 @@ async def test_a_sponsorship_with_no_plan_after_the_hold_goes_back_to_its_donor(
     await sponsored(funding, donor, waiting, 1_000_000, LONG_AGO)
     await sponsored(funding, donor, planned, 1_000_000, LONG_AGO)
     await sponsored(funding, donor, recent, 1_000_000, TODAY - timedelta(days=10))
-    await up.send(up.opened(planned))
+    # Aid opened its plan within the hold (a plan that started after it would not take the money).
+    await up.send(plan_opened(uuid4(), planned, LONG_AGO + timedelta(days=30), kelurahan=MEDONO))
     await up.settled(funding.app)
 
     assert await run_step(funding.app) == 1_000_000
@@ -121,3 +123,54 @@ async def test_an_exit_entered_late_finds_what_the_hold_had_already_sent_back(fu
     assert await run_step(funding.app) == 0  # nothing left for the clock
     statement = await funding.statement(donor)
     assert (statement["allocated_rp"], statement["available_rp"]) == (0, 5_000_000)
+
+
+async def test_money_whose_hold_ended_before_the_plan_started_pays_nothing_and_goes_back_no_plan(
+    funding: Funding,
+) -> None:
+    """Rp1,000,000 waited its 60 days in vain; Rp2,700,000 given later opened the plan. The plan's
+    deliveries are paid from the money it took, and its closing gives the first back as the clock
+    would have, no_plan on its hold's end, whichever came first."""
+    up = funding.upstream
+    donor = await donor_since(funding, LONG_AGO - timedelta(days=5), 5_000_000)
+    family = await up.enrol(on=LONG_AGO)
+    await up.settled(funding.app)
+    await sponsored(funding, donor, family, 1_000_000, LONG_AGO)  # its hold ends LONG_AGO + 60
+    started = LONG_AGO + timedelta(days=70)
+    await sponsored(funding, donor, family, 2_700_000, started)
+    opened = plan_opened(uuid4(), family, started, kelurahan=MEDONO)
+    up.plans[opened.plan_id] = family
+    await up.send(opened)
+    await up.send(up.delivered(opened.plan_id, 150_000, days=10))
+    await up.send(up.closed(opened.plan_id, outcome="exited"))
+    await up.settled(funding.app)
+    statement = await funding.statement(donor)
+    early, late = sorted(
+        (s for s in statement["sponsorships"] if s["family_id"] == str(family)), key=lambda s: s["amount_rp"]
+    )
+    assert (early["drawn_rp"], early["released_reason"]) == (0, "no_plan")
+    assert (late["drawn_rp"], late["released_reason"]) == (150_000, "plan_closed")
+    released_on = await funding.pool.fetchval(
+        "select data->>'released_on' from events where event_type = 'SponsorshipReleased' and stream_id = $1",
+        UUID(early["sponsorship_id"]),
+    )
+    assert released_on == (LONG_AGO + timedelta(days=60)).isoformat()
+
+
+async def test_the_money_held_must_reach_the_familys_own_minimum_from_its_plan_until(funding: Funding) -> None:
+    """GENTING_PLAN_UNTIL_CHILD_MONTHS: a family the registry gave a plan_until needs its days from
+    enrolment to that date at the daily minimum; the fixed days' minimum held keeps no money
+    waiting for it, while a family with a plan_until sooner than the fixed days needs less."""
+    up = funding.upstream
+    donor = await donor_since(funding, LONG_AGO - timedelta(days=5), 10_000_000)
+    longer = await up.enrol(on=LONG_AGO, plan_until=LONG_AGO + timedelta(days=400))
+    shorter = await up.enrol(on=LONG_AGO, plan_until=LONG_AGO + timedelta(days=90))
+    await up.settled(funding.app)
+    await sponsored(funding, donor, longer, 2_700_000, LONG_AGO)  # the fixed minimum: not its own (Rp6,000,000)
+    await sponsored(funding, donor, shorter, 1_350_000, LONG_AGO)  # 90 days x Rp15,000: its own
+    await up.settled(funding.app)
+
+    assert await run_step(funding.app) == 2_700_000
+    statement = await funding.statement(donor)
+    assert line(statement, longer)["released_reason"] == "no_plan"
+    assert line(statement, shorter)["released_reason"] is None

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
-from funding_support import ADMIN, TODAY, Funding
+from funding_support import ADMIN, MEDONO, TODAY, Funding
 
 from shared.contracts.aid import PlanOutcome
+from shared.testing.facts import plan_opened
 
 pytestmark = pytest.mark.integration
 
@@ -127,3 +128,22 @@ async def test_effective_dates_are_checked_and_carried(funding: Funding) -> None
     (line,) = (await funding.statement(donor))["sponsorships"]
     assert (line["sponsored_on"], line["start_date"]) == (ten_ago.isoformat(), ten_ago.isoformat())
     assert (await funding.statement(donor))["allocated_rp"] == 1_000_000
+
+
+async def test_a_sponsorship_dated_after_the_plans_last_day_is_refused_while_the_plan_still_waits(
+    funding: Funding,
+) -> None:
+    """The plan's days are over but aid has not ended it (records may still come late): a
+    sponsorship dated after its last day could never pay for them, and is refused with 409 as it
+    would be once the plan has ended, so entering it late gives what entering it on its day gave."""
+    up = funding.upstream
+    donor = await funding.donor(received_rp=5_000_000)
+    family = await up.enrol(on=TODAY - timedelta(days=200))
+    await up.settled(funding.app)
+    opened = plan_opened(uuid4(), family, TODAY - timedelta(days=190), kelurahan=MEDONO)  # last day: TODAY - 11
+    await up.send(opened)
+    await up.settled(funding.app)
+    response = await funding.sponsor(donor, family, 1_000_000)
+    assert response.status_code == 409, response.text
+    assert opened.end_date.isoformat() in response.json()["detail"]
+    assert (await funding.statement(donor))["allocated_rp"] == 0

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import asyncpg
 import httpx
@@ -16,6 +16,11 @@ from registry_support import MEDONO, TODAY, token
 from services.registry import schedule
 from services.registry.app import create_app
 from services.registry.settings import RegistrySettings
+from shared.clock import now
+from shared.contracts.registry import ChildAgedOut
+from shared.eventstore import Metadata
+from shared.outbox import committing
+from shared.repository import Fact
 from shared.testing.apps import serving, settings_for
 from shared.testing.registry_examples import family_body
 
@@ -224,3 +229,52 @@ async def test_the_clock_step_says_when_an_enrolled_family_is_no_longer_eligible
         ("ChildAgedOut", None, None),
         ("FamilyEligibilityChanged", "false", turned.isoformat()),
     ]
+
+
+async def test_a_family_that_aged_out_before_eligibility_was_published_is_said_ineligible_once(
+    registry: httpx.AsyncClient,
+) -> None:
+    """A deployment upgraded from a version whose step recorded ChildAgedOut alone: the enrolled
+    family whose only baduta aged out then still counts as eligible. The new version's first step
+    says it (eligible false, dated the birthday); a second step, or a restarted process, says
+    nothing new."""
+    body = family_body(27, TODAY, MEDONO)
+    born = date.fromisoformat(body["members"][1]["birth_date"])
+    body["registered_on"] = (TODAY - timedelta(days=30)).isoformat()
+    family_id = UUID((await registry.post("/families", json=body, headers=token("kader", MEDONO))).json()["family_id"])
+    approved = await registry.post(
+        f"/families/{family_id}/verification",
+        json={"decision": "approve", "decided_on": (TODAY - timedelta(days=29)).isoformat()},
+        headers=token("lurah", MEDONO),
+    )
+    assert approved.status_code in (200, 201), approved.text
+    app = registry.app  # type: ignore[attr-defined]
+    pool: asyncpg.Pool = app.state.pool
+    turned = date(born.year + 2, born.month, min(born.day, 28))
+    [baby] = [m for m in (await registry.get(f"/families/{family_id}", headers=token("admin"))).json()["members"]
+              if m["role"] == "baduta"]  # fmt: skip
+    older = ChildAgedOut(
+        family_id=family_id, member_id=UUID(baby["member_id"]), kelurahan_code=MEDONO, aged_out_on=turned
+    )
+    meta = Metadata(occurred_at=now(), correlation_id=uuid4(), causation_id=uuid4())
+    async with committing(pool) as conn:  # what the older version's step recorded, and nothing more
+        await app.state.handlers.families.execute(conn, family_id, lambda _: [Fact(older)], meta)
+
+    async def changes() -> list[tuple[str, str]]:
+        rows = await pool.fetch(
+            "select data->>'eligible' as eligible, data->>'effective_on' as effective_on from events"
+            " where stream_id = $1 and event_type = 'FamilyEligibilityChanged' order by stream_version",
+            family_id,
+        )
+        return [(r["eligible"], r["effective_on"]) for r in rows]
+
+    later = turned + timedelta(days=40)
+    app.state.clock = lambda: later
+    app.state.older_families_looked_at = False  # the first step of a process
+    assert await changes() == []
+    assert await schedule.run_step(app) == 0  # no child ages out now ...
+    assert await changes() == [("false", turned.isoformat())]  # ... but the family is said ineligible
+    assert await schedule.run_step(app) == 0
+    app.state.older_families_looked_at = False  # a restarted process looks again: nothing new
+    assert await schedule.run_step(app) == 0
+    assert await changes() == [("false", turned.isoformat())]

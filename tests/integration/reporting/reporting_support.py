@@ -3,22 +3,20 @@ would, waiting until the three consumers have caught up, reading the reporting s
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
+from uuid import UUID
 
-import httpx
 import nats
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
 from services.reporting.projections import PROJECTIONS
-from shared.messaging import MSG_ID_HEADER
 from shared.nats_setup import ensure_stream, owned_stream_config
-from shared.testing import bearer, wait_until
+from shared.testing import bearer, reporting_examples, wait_until
 from shared.testing.bus import declare_streams, stream_messages
-from shared.testing.reporting_examples import Published
+from shared.testing.reporting_examples import Programme, Published
 
 UPSTREAMS = ("registry", "funding", "aid")
 
@@ -33,20 +31,8 @@ async def declare_upstreams(js: JetStreamContext) -> None:
 
 
 async def publish(js: JetStreamContext, items: Sequence[Published], msg_id: str | None = None) -> None:
-    """Pipelined, in order, with Nats-Msg-Id = event id (as the owners' relays publish)."""
-    acks = await asyncio.gather(
-        *(
-            js.publish(
-                p.subject,
-                p.envelope.to_bytes(),
-                stream=p.stream,
-                timeout=10.0,
-                headers={MSG_ID_HEADER: msg_id or str(p.envelope.event_id)},
-            )
-            for p in items
-        )
-    )
-    assert len(acks) == len(items)
+    """All at once, in order (as the owners' relays publish)."""
+    await reporting_examples.publish(js, items, window=max(len(items), 1), msg_id=msg_id)
 
 
 async def caught_up(js: JetStreamContext) -> bool:
@@ -86,26 +72,12 @@ async def funding_and_reporting(service_process: Any, nats_url: str) -> tuple[An
     return nc, js, await service_process("funding"), await service_process("reporting")
 
 
-async def new_donor(
-    http: httpx.AsyncClient, headers: dict[str, str], donor_type: str, received_rp: int, on: date
-) -> str:
-    """A donor registered through funding's API, with `received_rp` received on `on` (0: none)."""
-    body = {"name": "Donatur", "donor_type": donor_type, "contact": "0812-0000-1111"}
-    created = await http.post("/donors", json=body, headers=headers)
-    assert created.status_code == 201, created.text
-    donor_id: str = created.json()["donor_id"]
-    if received_rp:
-        gift = {"amount_rp": received_rp, "received_on": on.isoformat(), "method": "transfer", "reference": "BRI-1"}
-        given = await http.post(f"/donors/{donor_id}/contributions", headers=headers, json=gift)
-        assert given.status_code == 201, given.text
-    return donor_id
-
-
-async def sponsor(
-    http: httpx.AsyncClient, headers: dict[str, str], donor_id: str, family: Any, amount_rp: int, on: date
-) -> bool:
-    """True when funding took the sponsorship (201); False on 409 (e.g. the enrolment not heard yet)."""
-    body = {"donor_id": donor_id, "family_id": str(family), "amount_rp": amount_rp, "start_date": on.isoformat()}
-    response = await http.post("/sponsorships", headers=headers, json=body)
-    assert response.status_code in (201, 409), response.text
-    return response.status_code == 201
+async def enrolled_families(js: JetStreamContext, count: int) -> tuple[Programme, list[UUID]]:
+    """A programme begun ten days ago whose `count` families of Medono were registered on its first
+    day and enrolled on its second, published as the registry would have."""
+    p = Programme(start=date.today() - timedelta(days=10))
+    families = [p.register("33.75.01.1002", on=0) for _ in range(count)]
+    for f in families:
+        p.enroll(f, on=1)
+    await publish(js, p.published)
+    return p, families

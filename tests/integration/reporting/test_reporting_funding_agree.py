@@ -8,76 +8,35 @@ delivery funding draws for, an exit whose plan closes and whose unspent money fu
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import httpx
-import nats
 import pytest
-from reporting_support import publish
+from reporting_support import enrolled_families, funding_and_reporting, publish
 
 from shared.auth import issue_token
-from shared.nats_setup import ensure_stream, owned_stream_config
 from shared.testing import TEST_SIGNING_KEY, wait_until
-from shared.testing.reporting_examples import Programme
+from shared.testing.funding_http import new_donor, sponsor
 
 pytestmark = pytest.mark.integration
 
-MEDONO = "33.75.01.1002"
 ADMIN = {"Authorization": f"Bearer {issue_token(TEST_SIGNING_KEY, role='admin', sub='admin-agree')}"}
 FIELDS = ("received_rp", "allocated_rp", "drawn_rp", "available_rp")
 
 
 async def test_the_city_totals_equal_the_sum_of_the_donors_statements(service_process: Any, nats_url: str) -> None:
-    nc = await nats.connect(nats_url)
-    for context in ("registry", "aid"):  # their owners declare these streams; here the test stands in
-        await ensure_stream(nc.jetstream(), owned_stream_config(context))
-    js = nc.jetstream()
-    funding = await service_process("funding")
-    reporting = await service_process("reporting")
+    nc, js, funding, reporting = await funding_and_reporting(service_process, nats_url)
     today = date.today()
-    p = Programme(start=today - timedelta(days=10))
-    families = [p.register(MEDONO, on=0) for _ in range(2)]
-    for f in families:
-        p.enroll(f, on=1)
-    await publish(js, p.published)
+    p, families = await enrolled_families(js, 2)
     async with httpx.AsyncClient(base_url=funding.url, timeout=10) as http:
-
-        async def donor(donor_type: str, gift: int) -> str:
-            created = await http.post(
-                "/donors",
-                json={"name": "Donatur", "donor_type": donor_type, "contact": "0812-0000-1111"},
-                headers=ADMIN,
-            )
-            assert created.status_code == 201, created.text
-            donor_id: str = created.json()["donor_id"]
-            given = await http.post(
-                f"/donors/{donor_id}/contributions",
-                headers=ADMIN,
-                json={"amount_rp": gift, "received_on": today.isoformat(), "method": "transfer", "reference": "BRI-1"},
-            )
-            assert given.status_code == 201, given.text
-            return donor_id
-
-        donors = [await donor("csr", 6_000_000), await donor("individual", 2_000_000)]
-
-        async def sponsor(donor_id: str, family: Any, amount: int) -> bool:
-            response = await http.post(
-                "/sponsorships",
-                headers=ADMIN,
-                json={
-                    "donor_id": donor_id,
-                    "family_id": str(family),
-                    "amount_rp": amount,
-                    "start_date": today.isoformat(),
-                },
-            )
-            assert response.status_code in (201, 409), response.text
-            return response.status_code == 201
-
-        await wait_until(lambda: sponsor(donors[0], families[0], 2_700_000), 30, interval=0.2, message="enrolled")
-        assert await sponsor(donors[1], families[1], 1_500_000)
-        assert await sponsor(donors[0], families[1], 1_200_000)
+        donors = [
+            await new_donor(http, ADMIN, "csr", 6_000_000, today),
+            await new_donor(http, ADMIN, "individual", 2_000_000, today),
+        ]
+        assert await sponsor(http, ADMIN, donors[0], families[0], 2_700_000, today, wait=30)
+        assert await sponsor(http, ADMIN, donors[1], families[1], 1_500_000, today)
+        assert await sponsor(http, ADMIN, donors[0], families[1], 1_200_000, today)
 
         # Aid: both plans open; the first is delivered to; the second family exits, its plan closes.
         start = len(p.published)

@@ -11,37 +11,30 @@ DeliveryUnfunded for the rest.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 from uuid import UUID
 
 import httpx
 import pytest
-from reporting_support import funding_and_reporting, new_donor, publish, sponsor
+from reporting_support import enrolled_families, funding_and_reporting, publish
 
 from shared.auth import issue_token
 from shared.testing import TEST_SIGNING_KEY, wait_until
-from shared.testing.reporting_examples import Programme
+from shared.testing.funding_http import new_donor, sponsor
 
 pytestmark = pytest.mark.integration
 
-MEDONO = "33.75.01.1002"
 ADMIN = {"Authorization": f"Bearer {issue_token(TEST_SIGNING_KEY, role='admin', sub='admin-reconciles')}"}
 
 
 async def test_delivered_equals_drawn_plus_unfunded_in_reporting(service_process: Any, nats_url: str) -> None:
     nc, js, funding, reporting = await funding_and_reporting(service_process, nats_url)
     today = date.today()
-    p = Programme(start=today - timedelta(days=10))
-    full, short = p.register(MEDONO, on=0), p.register(MEDONO, on=0)
-    for f in (full, short):
-        p.enroll(f, on=1)
-    await publish(js, p.published)
+    p, (full, short) = await enrolled_families(js, 2)
     async with httpx.AsyncClient(base_url=funding.url, timeout=10) as http:
         donor = await new_donor(http, ADMIN, "csr", 3_000_000, today)
-        await wait_until(
-            lambda: sponsor(http, ADMIN, donor, full, 2_700_000, today), 30, interval=0.2, message="enrolled"
-        )
+        assert await sponsor(http, ADMIN, donor, full, 2_700_000, today, wait=30)
         assert await sponsor(http, ADMIN, donor, short, 300_000, today)
 
         # Aid: both plans deliver; the short family's 30 days (Rp450,000) exceed its Rp300,000.
@@ -83,18 +76,13 @@ async def test_interventions_reconcile_with_the_donors_statements_and_the_in_kin
     plus what organisations and unnamed sources gave, is reporting's interventions_rp."""
     nc, js, funding, reporting = await funding_and_reporting(service_process, nats_url)
     today = date.today()
-    p = Programme(start=today - timedelta(days=10))
-    family = p.register(MEDONO, on=0)
-    p.enroll(family, on=1)
-    await publish(js, p.published)
+    p, (family,) = await enrolled_families(js, 1)
     async with httpx.AsyncClient(base_url=funding.url, timeout=10) as http:
         donors = [
             await new_donor(http, ADMIN, "csr", 2_700_000, today),
             await new_donor(http, ADMIN, "community", 0, today),
         ]
-        await wait_until(
-            lambda: sponsor(http, ADMIN, donors[0], family, 2_700_000, today), 30, interval=0.2, message="enrolled"
-        )
+        assert await sponsor(http, ADMIN, donors[0], family, 2_700_000, today, wait=30)
         start = len(p.published)
         plan = p.open_plan(family, on=2)
         p.deliver(plan, first_day=2, days=7, on=2)

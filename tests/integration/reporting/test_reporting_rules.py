@@ -16,6 +16,7 @@ from reporting_support import publish, token, wait_caught_up
 from services.reporting.app import create_app
 from services.reporting.settings import ReportingSettings
 from shared.clock import FixedClock
+from shared.contracts import registry as R
 from shared.testing import reporting_scenarios as S
 from shared.testing.apps import serving
 from shared.testing.reporting_examples import MINIMUM_RP, Programme
@@ -177,6 +178,30 @@ class TestFundingRules:
         assert body["family_minimum_rp"] == 3_600_000
         # f1, f2, f3 have 2.7 jt (0.9 jt short each), f4 1 jt (2.6 jt), f5 nothing (3.6 jt).
         assert (body["funding_gap_rp"], body["families_short"]) == (3 * 900_000 + 2_600_000 + 3_600_000, 5)
+
+    async def test_a_family_with_a_plan_until_is_short_of_its_own_minimum(
+        self, reporting: httpx.AsyncClient, js: JetStreamContext
+    ) -> None:
+        # GENTING_PLAN_UNTIL_CHILD_MONTHS: the registry's plan_until fixes each family's days from
+        # its enrolment (day 1), so its minimum; the report names the fixed days' minimum.
+        p = Programme()
+        fixed, longer, newborn = (p.register(S.MEDONO) for _ in range(3))
+        p.enroll(fixed)
+        p.enroll(longer, plan_until=p.day(1 + 400))  # 400 days: Rp6,000,000
+        p.enroll(newborn)  # a pregnancy only: the fixed days, until the birth gives a date
+        k = p.kelurahan_of[newborn]
+        moved = R.FamilyEligibilityChanged(
+            family_id=newborn, kelurahan_code=k, eligible=True, effective_on=p.day(30), plan_until=p.day(1 + 700)
+        )
+        p.emit(moved)
+        donor = p.donor("csr", received_rp=20_000_000)
+        for family in (fixed, longer, newborn):
+            p.sponsor(donor, family, MINIMUM_RP)
+        await load(reporting, js, p)
+        body = await get(reporting, "/funding")
+        assert body["family_minimum_rp"] == MINIMUM_RP
+        lacking = (400 * 15_000 - MINIMUM_RP) + (700 * 15_000 - MINIMUM_RP)
+        assert (body["funding_gap_rp"], body["families_short"]) == (lacking, 2)
 
     async def test_allocated_is_net_of_releases_and_drawn_is_separate(
         self, reporting: httpx.AsyncClient, js: JetStreamContext

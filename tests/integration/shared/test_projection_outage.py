@@ -5,7 +5,6 @@ back. This module runs its own PostgreSQL (it SIGKILLs the postmaster), not the 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from uuid import uuid4
 
 import asyncpg
@@ -15,23 +14,17 @@ from nats.js import JetStreamContext
 
 from genting.embedded import EmbeddedPostgres
 from shared.projection import ProjectionRunner
-from shared.testing.postgres_crash import crash, crashable_postgres, restart
+from shared.testing import postgres_crash
+from shared.testing.postgres_crash import crash, restart
 
 pytestmark = pytest.mark.integration
 
 OUTAGE_SECONDS = 6.0  # naks at 0.25, 0.5, 1 s... would spend max_deliver=3 well within it
 
 
-@pytest.fixture(scope="module")
-def own_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgres]:
-    with crashable_postgres(tmp_path_factory.mktemp("postgres-projection-crash")) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def pg_server_url(own_postgres: EmbeddedPostgres) -> str:
-    """Overrides the session's server for this module: the pool here uses the one we crash."""
-    return own_postgres.url
+# The PostgreSQL this module crashes, and the one its services and pools use.
+own_postgres = postgres_crash.own_postgres
+pg_server_url = postgres_crash.own_postgres_url
 
 
 async def test_events_arriving_while_the_database_is_away_are_held_then_applied_once_in_order(

@@ -182,6 +182,33 @@ class TestOpening:
         assert decide(fold(given(opened())), review(Sponsorship(S1, 2_700_000, START))) == []
 
 
+class TestHeldMoney:
+    """Funding gives back a sponsorship still without a plan when its hold ends (60 days); aid
+    counts it towards a plan only while it is held, so the plan does not depend on whether a
+    later sponsorship was entered before or after funding's clock noticed that end."""
+
+    HELD = PlanRules(hold_days=60)
+
+    def test_money_whose_hold_ended_does_not_open_a_plan_with_money_given_later(self) -> None:
+        # Given Rp1,500,000 sponsored on the first day (held 60 days more, not yet given back);
+        early = Sponsorship(S1, 1_500_000, START, START)
+        # when Rp1,500,000 more comes 88 days later, then no plan opens: on that day only it is held.
+        late = Sponsorship(S2, 1_500_000, day(89), day(89))
+        assert decide(fold([]), review(early, late, rules=self.HELD)) == []
+        # On the hold's last day, the two open the plan on the day the second came.
+        within = Sponsorship(S2, 1_500_000, day(61), day(61))
+        [fact] = decide(fold([]), review(early, within, rules=self.HELD))
+        assert isinstance(fact.event, AidPlanOpened) and fact.event.start_date == day(61)
+        assert fact.event.budget_rp == 3_000_000
+
+    def test_a_plan_opened_after_a_hold_ended_neither_counts_that_money_nor_is_topped_up_by_it(self) -> None:
+        early = Sponsorship(S1, 1_500_000, START, START)
+        enough = Sponsorship(S2, 2_700_000, day(89), day(89))
+        [fact] = decide(fold([]), review(early, enough, rules=self.HELD))
+        assert isinstance(fact.event, AidPlanOpened) and fact.event.budget_rp == 2_700_000
+        assert decide(fold([fact]), review(early, enough, rules=self.HELD)) == []
+
+
 class TestBudget:
     def test_a_later_sponsorship_raises_the_budget_by_its_amount(self) -> None:
         when = review(Sponsorship(S1, 2_700_000, START), Sponsorship(S2, 500_000, START))

@@ -9,8 +9,9 @@ from dataclasses import replace
 from datetime import date, timedelta
 from uuid import UUID
 
+import funding_examples as examples
 import pytest
-from funding_examples import DONOR, FAMILY, S1, TODAY
+from funding_examples import DONOR, FAMILY, S1, TODAY, allocated
 
 from services.funding.domain import MakePledge, PlanEnded, ReceiveContribution, ReturnFunds, SponsorFamily, sponsor
 from services.funding.domain import donor as donors
@@ -32,14 +33,8 @@ C2 = UUID("00000000-0000-0000-0000-0000000c0002")
 
 
 def received(contribution_id: UUID, amount: int, on: date) -> ContributionReceived:
-    return ContributionReceived(
-        donor_id=DONOR,
-        donor_type="csr",
-        contribution_id=contribution_id,
-        amount_rp=amount,
-        received_on=on,
-        method="transfer",
-    )
+    """A CSR's transfer: the donor of these examples."""
+    return examples.received(amount, on, contribution_id=contribution_id, donor_type="csr", method="transfer")
 
 
 # 1 jt received on 1 May, 2 jt more on 1 June.
@@ -127,14 +122,7 @@ def test_money_returned_later_is_not_available_on_an_earlier_day() -> None:
     history: list[DonorStreamEvent] = [
         DonorRegistered(donor_id=DONOR, donor_type="csr", registered_on=date(2025, 2, 1)),
         received(C1, 3_300_000, date(2025, 3, 1)),
-        FundsAllocated(
-            donor_id=DONOR,
-            donor_type="csr",
-            sponsorship_id=S1,
-            family_id=FAMILY,
-            amount_rp=3_000_000,
-            allocated_on=date(2025, 3, 1),
-        ),
+        allocated(3_000_000, date(2025, 3, 1), donor_type="csr"),
         FundsReturned(
             donor_id=DONOR,
             donor_type="csr",
@@ -166,14 +154,7 @@ def test_an_earlier_sponsorship_may_not_take_money_a_later_one_already_uses() ->
     """Given 1 jt received on 1 May, allocated on 20 May, and 2 jt more on 1 June; when a sponsorship
     dated 10 May (entered late) asks for 1 jt: the 1 jt was there on 10 May, but taking it would
     leave the 20 May sponsorship uncovered on its day: refused. Dated 2 June, it is accepted."""
-    may_20 = FundsAllocated(
-        donor_id=DONOR,
-        donor_type="csr",
-        sponsorship_id=S1,
-        family_id=FAMILY,
-        amount_rp=1_000_000,
-        allocated_on=date(2025, 5, 20),
-    )
+    may_20 = allocated(1_000_000, date(2025, 5, 20), donor_type="csr")
     may_10 = replace(SPONSOR, sponsorship_id=C2, sponsored_on=date(2025, 5, 10), start_date=date(2025, 5, 10))
     with pytest.raises(InvalidCommand):
         sponsor(donors.evolve(DONOR_STATE, may_20), may_10, LIMITS)
@@ -184,6 +165,20 @@ def test_a_family_whose_plan_ended_is_refused_with_409() -> None:
     with pytest.raises(PlanEnded) as exc:
         sponsor(DONOR_STATE, replace(SPONSOR, plan_ended=True), LIMITS)
     assert exc.value.status == 409
+
+
+def test_a_sponsorship_dated_after_the_plans_last_day_is_refused_before_the_plan_has_ended() -> None:
+    # Given a family whose plan's last day has passed, the clock not having ended it yet (records
+    # may still come late); when a sponsorship dated after that day is entered, then it is
+    # refused (409), as it is once the plan has ended: late entry and entry on the day agree.
+    sponsored_on = SPONSOR.effective_on()
+    last_day = sponsored_on - timedelta(days=1)
+    for ended in (False, True):
+        with pytest.raises(PlanEnded) as exc:
+            sponsor(DONOR_STATE, replace(SPONSOR, plan_last_day=last_day, plan_ended=ended), LIMITS)
+        assert exc.value.status == 409 and last_day.isoformat() in str(exc.value)
+    # Dated on the plan's last day, it may still top the plan up.
+    assert sponsor(DONOR_STATE, replace(SPONSOR, plan_last_day=sponsored_on), LIMITS)
 
 
 def test_received_on_and_pledged_on_follow_the_effective_date_rules() -> None:
@@ -199,19 +194,9 @@ def test_received_on_and_pledged_on_follow_the_effective_date_rules() -> None:
 
 
 def test_allocated_is_net_of_releases() -> None:
-    allocated = donors.evolve(
-        DONOR_STATE,
-        FundsAllocated(
-            donor_id=DONOR,
-            donor_type="csr",
-            sponsorship_id=S1,
-            family_id=FAMILY,
-            amount_rp=2_000_000,
-            allocated_on=TODAY,
-        ),
-    )
-    (returned,) = donors.decide(allocated, ReturnFunds(DONOR, S1, 1_200_000, "plan_closed", TODAY))
-    after = donors.evolve(allocated, returned)
+    holding = donors.evolve(DONOR_STATE, allocated(2_000_000, TODAY, donor_type="csr"))
+    (returned,) = donors.decide(holding, ReturnFunds(DONOR, S1, 1_200_000, "plan_closed", TODAY))
+    after = donors.evolve(holding, returned)
     assert (after.allocated_rp, after.returned_rp, after.available_rp) == (800_000, 1_200_000, 2_200_000)
     assert after.received_rp == after.available_rp + after.allocated_rp
 

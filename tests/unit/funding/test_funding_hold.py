@@ -10,15 +10,16 @@ from datetime import date, timedelta
 from uuid import UUID
 
 import pytest
-from funding_examples import D1, DONOR, FAMILY, MEDONO, S1, WHO, donor_with
+from funding_examples import D1, MEDONO, S1, WHO, donor_with, sponsoring
 
-from services.funding.domain import FamilyNotEligible, ReleaseUnplanned, SponsorFamily, sponsor
+from services.funding.domain import FamilyNotEligible, ReleaseUnplanned, sponsor
 from services.funding.domain.sponsorship import decide, fold
 from shared.contracts.funding import (
     FamilySponsored,
     SponsorshipDrawn,
     SponsorshipReleased,
 )
+from shared.held_money import Held
 
 SPONSORED_ON = date(2025, 3, 1)
 HOLD = 60
@@ -82,19 +83,43 @@ class TestReleasingWithoutAPlan:
         assert decide(fold([SPONSORED, drawn]), clock(date(2026, 1, 1))) == []
 
 
+class TestJudgedByEffectiveDates:
+    """Whether a later sponsorship or a plan keeps this money waiting is judged by their dates, as
+    aid opens plans (`shared.held_money`): the same whether they were entered before or after
+    the clock noticed the hold's end."""
+
+    LATER = Held(HOLD_ENDS + timedelta(days=28), HOLD_ENDS + timedelta(days=28), 2_000_000)
+
+    def test_money_that_reaches_the_minimum_only_after_the_hold_ended_does_not_keep_it(self) -> None:
+        # Given Rp1,000,000 held until 30 April and Rp2,000,000 more given on 28 May;
+        money = (fold([SPONSORED]).held(), self.LATER)
+        # when the clock is past the hold, then it goes back, dated the hold's end.
+        events = decide(fold([SPONSORED]), clock(date(2026, 1, 1), family_held_rp=3_000_000, family_money=money))
+        assert [(e.reason, e.released_on) for e in events if isinstance(e, SponsorshipReleased)] == [
+            ("no_plan", HOLD_ENDS)
+        ]
+        # Given on the hold's last day, the two reach the minimum in time: aid opens the plan.
+        in_time = replace(self.LATER, money_from=HOLD_ENDS, sponsored_on=HOLD_ENDS)
+        waiting = clock(date(2026, 1, 1), family_money=(fold([SPONSORED]).held(), in_time))
+        assert decide(fold([SPONSORED]), waiting) == []
+
+    def test_a_plan_that_started_after_the_hold_ended_does_not_take_the_money(self) -> None:
+        after = clock(date(2026, 1, 1), plan_known=True, plan_start=HOLD_ENDS + timedelta(days=1))
+        assert [e.released_on for e in decide(fold([SPONSORED]), after) if isinstance(e, SponsorshipReleased)] == [
+            HOLD_ENDS
+        ]
+        assert decide(fold([SPONSORED]), replace(after, plan_start=HOLD_ENDS)) == []  # it started in time
+
+    def test_a_plan_pays_its_deliveries_only_from_the_money_it_took(self) -> None:
+        state = fold([SPONSORED])
+        assert state.taken_by_plan(HOLD_ENDS, HOLD) and state.taken_by_plan(None, HOLD)
+        assert not state.taken_by_plan(HOLD_ENDS + timedelta(days=1), HOLD)
+
+
 class TestEligibility:
     def test_a_family_no_longer_eligible_cannot_be_sponsored(self) -> None:
         donor = donor_with(3_000_000, SPONSORED_ON)
-        command = SponsorFamily(
-            sponsorship_id=S1,
-            donor_id=DONOR,
-            family_id=FAMILY,
-            amount_rp=1_000_000,
-            start_date=SPONSORED_ON,
-            today=SPONSORED_ON,
-            family_status="enrolled",
-            kelurahan_code=MEDONO,
-        )
+        command = sponsoring(1_000_000, on=SPONSORED_ON)
         _, sponsored = sponsor(donor, command)
         assert sponsored  # eligible (the default): sponsored
         with pytest.raises(FamilyNotEligible) as refused:

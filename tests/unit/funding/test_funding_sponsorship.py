@@ -7,7 +7,7 @@ from functools import reduce
 from uuid import UUID
 
 import pytest
-from funding_examples import D1, DONOR, FAMILY, MEDONO, S1, S2, S3, TODAY, WHO, donor_with
+from funding_examples import D1, FAMILY, MEDONO, S1, S2, S3, TODAY, WHO, allocated, donor_with, sponsoring
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -18,7 +18,6 @@ from services.funding.domain import (
     InsufficientFunds,
     PayDelivery,
     Release,
-    SponsorFamily,
     Sponsorship,
     pay_delivery,
     split_delivery,
@@ -29,7 +28,6 @@ from services.funding.domain.sponsorship import decide, evolve, fold
 from shared.contracts.funding import (
     DeliveryUnfunded,
     FamilySponsored,
-    FundsAllocated,
     SponsorshipDrawn,
     SponsorshipReleased,
     SponsorshipStreamEvent,
@@ -41,19 +39,6 @@ D2 = UUID("00000000-0000-0000-0000-0000000c0002")
 
 SPONSORED = FamilySponsored(**WHO, amount_rp=2_700_000, start_date=TODAY, kelurahan_code=MEDONO, sponsored_on=TODAY)
 DONOR_WITH_3M = donor_with(3_000_000, TODAY)
-
-
-def sponsoring(amount: object = 2_700_000, status: str = "enrolled") -> SponsorFamily:
-    return SponsorFamily(
-        sponsorship_id=S1,
-        donor_id=DONOR,
-        family_id=FAMILY,
-        amount_rp=amount,  # type: ignore[arg-type]
-        start_date=TODAY,
-        today=TODAY,
-        family_status=status,
-        kelurahan_code=MEDONO if status != "unknown" else None,
-    )
 
 
 def draw(amount: int, delivery: UUID = D1) -> Draw:
@@ -69,16 +54,7 @@ def drawn(amount: int, remaining: int, delivery: UUID = D1) -> SponsorshipDrawn:
 class TestSponsoring:
     def test_an_enrolled_family_is_sponsored_from_the_donors_available_money(self) -> None:
         allocation, sponsorship = sponsor(DONOR_WITH_3M, sponsoring())
-        assert allocation == [
-            FundsAllocated(
-                donor_id=DONOR,
-                donor_type="community",
-                sponsorship_id=S1,
-                family_id=FAMILY,
-                amount_rp=2_700_000,
-                allocated_on=TODAY,
-            )
-        ]
+        assert allocation == [allocated(2_700_000, TODAY)]
         assert sponsorship == [SPONSORED]
         assert reduce(donors.evolve, allocation, DONOR_WITH_3M).available_rp == 300_000
 

@@ -528,7 +528,7 @@ class TestErrors:
     def test_errors_carry_ids_and_render_a_sentence(self) -> None:
         error = FamilyNotActive(FAMILY, "exited")
 
-        assert isinstance(error, Conflict) and (error.family_id, error.family_status) == (FAMILY, "exited")
+        assert isinstance(error, Conflict) and (error.id, error.state) == (FAMILY, "exited")
         assert error.detail == f"Family {FAMILY} is exited, not registered or enrolled."
         assert str(error) == error.detail
 

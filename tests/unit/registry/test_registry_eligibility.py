@@ -12,6 +12,7 @@ from uuid import UUID
 from services.registry.domain import AddMember, AgeOutChildren, Family, NewMember, RegisterFamily, VerifyFamily, decide
 from services.registry.domain import fold as fold_family
 from shared.contracts.registry import ChildAgedOut, FamilyEligibilityChanged
+from shared.repository import Fact
 
 FAMILY = UUID(int=0xF001)
 MOTHER, BABY, SISTER, NEWBORN = UUID(int=0xA1), UUID(int=0xB1), UUID(int=0xB2), UUID(int=0xB3)
@@ -78,3 +79,27 @@ class TestEligibility:
         )
         assert changes(added) == [(True, date(2025, 5, 25))]
         assert fold_family(given + added).eligible
+
+
+class TestAgedOutBeforeEligibilityWasPublished:
+    """A deployment upgraded from a version that recorded ChildAgedOut but no eligibility change:
+    its enrolled families whose children all aged out still count as eligible until the clock's
+    step says otherwise, dated as it would have said it then."""
+
+    def legacy(self, *members: NewMember) -> list[Any]:
+        given = enrolled(*members)
+        aged = ChildAgedOut(family_id=FAMILY, member_id=BABY, kelurahan_code=MEDONO, aged_out_on=TURNS_24_MONTHS)
+        return [*given, Fact(aged)]  # what the older version's step recorded: no FamilyEligibilityChanged
+
+    def test_the_step_says_it_is_no_longer_eligible_on_the_day_its_last_baduta_turned_24_months(self) -> None:
+        given = self.legacy(adult(), baduta(BORN))
+        assert fold_family(given).eligible  # never said
+        said = decide(fold_family(given), AgeOutChildren(FAMILY, date(2026, 1, 10)))
+        assert changes(said) == [(False, TURNS_24_MONTHS)]
+        assert decide(fold_family(given + said), AgeOutChildren(FAMILY, date(2026, 1, 11))) == []  # once
+
+    def test_a_pregnant_mother_keeps_it_eligible_and_the_clock_never_declares_her_overdue(self) -> None:
+        born = date(1995, 2, 2)
+        pregnant = NewMember(SISTER, "Ibu", nik_for(born, "F", "0002"), "pregnant_mother", born, "F", date(2025, 5, 1))
+        given = self.legacy(adult(), baduta(BORN), pregnant)
+        assert changes(decide(fold_family(given), AgeOutChildren(FAMILY, date(2026, 1, 10)))) == []

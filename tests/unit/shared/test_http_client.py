@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -17,6 +15,7 @@ import pytest
 
 from genting.client import Client, Problem, RetryPolicy, problem
 from shared.testing import free_port, wait_until
+from shared.testing.http_stub import LocalServer, QuietHandler
 
 QUICK = RetryPolicy(total=10.0, initial=0.01, longest=0.05)
 
@@ -24,7 +23,7 @@ Answer = tuple[int, str, dict[str, Any] | str]  # status, content type, body
 PROBLEM = "application/problem+json"
 
 
-class Server:
+class Server(LocalServer):
     """Answers from a script, one per request (the last one from then on), and remembers each
     request's method, path and Idempotency-Key."""
 
@@ -33,7 +32,7 @@ class Server:
         self.seen: list[tuple[str, str, str | None]] = []
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def _answer(self) -> None:
                 self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 server.seen.append((self.command, self.path, self.headers.get("Idempotency-Key")))
@@ -47,17 +46,7 @@ class Server:
 
             do_GET = do_POST = _answer
 
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", port or free_port()), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__(Handler, port or free_port())
 
 
 @pytest.fixture

@@ -10,10 +10,8 @@ import hashlib
 import hmac
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import jwt
@@ -23,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from shared.auth import KeySet, TokenVerifier, Unauthorized, check_jwks_url, issue_token, jwks_document, new_signing_key
 from shared.settings import Settings
 from shared.testing import TEST_HS256_SECRET, TEST_JWKS_FILE, TEST_SIGNING_KEY, free_port, token_for
+from shared.testing.http_stub import LocalServer, QuietHandler
 
 NOW = time.time()
 TEST_KID = jwks_document(TEST_SIGNING_KEY)["keys"][0]["kid"]
@@ -168,7 +167,7 @@ def test_a_jwks_url_is_https_outside_loopback(url: str, allowed: bool) -> None:
 # -- the city's identity provider ---------------------------------------------------------------
 
 
-class Jwks:
+class Jwks(LocalServer):
     """A JWKS endpoint on 127.0.0.1 counting its fetches."""
 
     def __init__(self, keys: list[dict[str, Any]]) -> None:
@@ -176,7 +175,7 @@ class Jwks:
         self.fetches = 0
         owner = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 owner.fetches += 1
                 self.send_response(200)
@@ -184,17 +183,8 @@ class Jwks:
                 self.end_headers()
                 self.wfile.write(owner.body)
 
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/realms/pekalongan/protocol/openid-connect/certs"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler)
+        self.url += "/realms/pekalongan/protocol/openid-connect/certs"
 
 
 RSA_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -215,7 +205,7 @@ def jwks() -> Iterator[Jwks]:
     try:
         yield server
     finally:
-        server.close()
+        server.stop()
 
 
 def idp_token(key: Any, kid: str, alg: str, **overrides: Any) -> str:
