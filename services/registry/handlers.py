@@ -9,7 +9,7 @@ under the family's key, with the outbox and the inline views (claims, families_v
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
@@ -134,6 +134,26 @@ class Handlers:
         except DomainError as exc:
             return RowImported("rejected", errors=tuple(row.translate(exc.errors or [FieldError("row", exc.detail)])))
         return RowImported("registered", command.family_id)
+
+    async def known_rows(
+        self, conn: asyncpg.Connection, rows: Sequence[ParsedRow], actor: Principal
+    ) -> list[RowImported | None]:
+        """The rows of a batch the ledger already knows, answered `already_registered` by one read of
+        it (None for the others, which go through `import_row`). Only a row `import_row` would have
+        looked up counts: one parsed clean, of a kelurahan the caller imports, so a caller learns
+        nothing here that a row-by-row import would not tell it. A row answered here registers
+        nothing; a row not known yet is looked up again in its own transaction by `import_row`,
+        which keeps two imports of the same file from registering it twice."""
+        self.authorize_import(actor)
+        hashes = [self._ledger_key(row, actor) for row in rows]
+        known = await self.ledger.families_of(conn, [h for h in hashes if h is not None])
+        return [RowImported("already_registered", known[h]) if h is not None and h in known else None for h in hashes]
+
+    def _ledger_key(self, row: ParsedRow, actor: Principal) -> bytes | None:
+        """The row's ledger hash, if `import_row` would get as far as the ledger with it."""
+        if row.body is None or row.errors or not registers_in(actor, row.body.kelurahan_code):
+            return None
+        return self.ledger.row_hash(row.body)
 
     def _more_errors(self, row: ParsedRow, actor: Principal, today: date) -> list[FieldError]:
         """The domain's findings on a row already rejected while parsing, so all come at once."""

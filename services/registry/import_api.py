@@ -8,6 +8,11 @@ import ledger, import_ledger.py): a row seen before is `already_registered`, in 
 chunk or line it comes back. A row whose KK number an active family with the same content already
 holds (registered by hand, say) is `already_registered` too; with different content it is rejected
 as a conflict. The body's size is bounded by the service's BodyLimit (413 over MAX_BYTES).
+
+The rows the ledger already knows are found first, in one read for the whole request
+(`Handlers.known_rows`, only among rows the caller may import), so a file sent again costs one
+query rather than a transaction per row; every other row still looks the ledger up in its own
+transaction, which keeps two concurrent imports of a file from registering a row twice.
 """
 
 from __future__ import annotations
@@ -72,7 +77,8 @@ class ImportReport(BaseModel):
         f"One row per family; at most {MAX_ROWS} rows and {MAX_BYTES // (1024 * 1024)} MB per request (413 "
         "beyond); an empty file is 422 naming `file`. A role that may not import is refused (403) before "
         "the file is read. Each row registers on its own; a re-imported row is `already_registered`. Rows "
-        "of another kelurahan are rejected for a lurah, a kader or a census officer with a kelurahan. "
+        "of another kelurahan are rejected for a lurah, a kader or a census officer with a kelurahan, "
+        "whether or not they were imported before. "
         "`line_offset` is added to every line number, for a file sent in chunks; with an `Idempotency-Key` "
         "a retry gets the first report.\n\n" + (importing.__doc__ or "")
     ),
@@ -93,9 +99,11 @@ async def import_families(
         batch = parse_batch(content, fmt, line_offset, programme)
         results = []
         async with pool.acquire() as conn:
-            for row in batch.rows:
-                async with conn.transaction():
-                    imported = await service.import_row(conn, row, principal, day, meta(request))
+            known = await service.known_rows(conn, batch.rows, principal)
+            for row, imported in zip(batch.rows, known, strict=True):
+                if imported is None:
+                    async with conn.transaction():
+                        imported = await service.import_row(conn, row, principal, day, meta(request))
                 results.append(_result(row.line, imported))
             await wake_relay(conn)
         statuses = [r["status"] for r in results]

@@ -9,6 +9,7 @@ remembers that family for it. The ledger's rows go with the family's personal da
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -34,6 +35,16 @@ class ImportLedger:
         """The family the row became, if it was imported before."""
         family_id: UUID | None = await conn.fetchval("select family_id from import_rows where row_hash = $1", row_hash)
         return family_id
+
+    async def families_of(self, conn: asyncpg.Connection, row_hashes: Sequence[bytes]) -> dict[bytes, UUID]:
+        """Of a batch of rows, those imported before and the family each became, in one query: a file
+        sent again is answered by this one read, not a lookup per row."""
+        if not row_hashes:
+            return {}
+        found = await conn.fetch(
+            "select row_hash, family_id from import_rows where row_hash = any($1::bytea[])", list(set(row_hashes))
+        )
+        return {bytes(r["row_hash"]): r["family_id"] for r in found}
 
     async def record(self, conn: asyncpg.Connection, row_hash: bytes, family_id: UUID, imported_by: str) -> None:
         """In the registration's transaction, so a row and its family commit together. A row recorded
