@@ -337,6 +337,7 @@ class Handlers:
                 eligible,
                 plan_start=plan_start,
                 family_money=family_money,
+                plan_until=terms.plan_until,
             )
             events = sponsorship.decide(state, command)
             if events:

@@ -12,8 +12,14 @@ sponsorships that found no plan). Four things hold:
     whole programme, before a plan, during it and after its end;
 (b) no rupiah is held without end: once the clock is far past the programme, every sponsored
     rupiah was drawn for food or came back to its donor, and no plan is still active;
-(c) delivered_rp = drawn_rp + unfunded_rp;
-(d) the city's totals equal the sum of the donors' statements."""
+(c) what was delivered, food and its distribution, was drawn or recorded unfunded: delivered food
+    + distribution = drawn_rp + unfunded_rp, and the distribution alone = its drawn part + its
+    unfunded part;
+(d) the city's totals equal the sum of the donors' statements.
+
+Each programme has a distribution cost per plan day (GENTING_DISTRIBUTION_COST_RP, 0 or not) and
+each family a registry `plan_until` or none (its plan days then from its enrolment to that date,
+shorter or longer than the fixed days), which aid's review and funding's hold both apply."""
 
 from __future__ import annotations
 
@@ -40,8 +46,9 @@ from services.funding.domain.commands import (
     SponsorFamily,
 )
 from services.funding.domain.donor import Donor
+from services.funding.domain.rules import Limits
 from services.funding.domain.sponsorship import Sponsorship
-from shared.contracts.aid import AidDelivered, AidPlanClosed, AidPlanCompleted, DeliveredItem
+from shared.contracts.aid import AidDelivered, AidPlanClosed, DeliveredItem
 from shared.contracts.funding import (
     ContributionReceived,
     DeliveryUnfunded,
@@ -55,9 +62,8 @@ from shared.errors import DomainError
 START = date(2025, 1, 1)
 MEDONO = "33.75.01.1002"
 HOLD_DAYS = 60  # funding's hold for a plan (GENTING_SPONSORSHIP_HOLD_DAYS), which aid applies too
-RULES = PlanRules(programme_start=START, hold_days=HOLD_DAYS)
 GRACE = 3
-DELIVERY_RULES = PlanRules(programme_start=START, grace_days=GRACE)
+DISTRIBUTION_COSTS = (0, 5_000)  # GENTING_DISTRIBUTION_COST_RP: none, or a plan day's transport
 ENTRY_DELAY = 30  # GENTING_MAX_ENTRY_DELAY_DAYS
 END = START + timedelta(days=620)  # far past every plan's end (a sponsorship up to day 340 opens one) and every hold
 DONORS = [UUID(int=0xD000 + i) for i in range(2)]
@@ -71,8 +77,34 @@ NS = UUID("00000000-0000-0000-0000-00000000c0de")
 Record = tuple[date, int, tuple[object, ...]]
 
 
+@dataclass(frozen=True)
+class Terms:
+    """The programme's distribution cost per plan day, and each family's plan_until (None: the
+    fixed days), as the settings and the registry give them to aid and funding alike."""
+
+    distribution_daily_rp: int = 0
+    plan_until: tuple[date | None, ...] = (None,) * len(FAMILIES)
+
+    def rules(self) -> PlanRules:
+        """Aid's rules for its review: plans open under funding's hold."""
+        return PlanRules(programme_start=START, hold_days=HOLD_DAYS, distribution_daily_rp=self.distribution_daily_rp)
+
+    def delivery_rules(self) -> PlanRules:
+        """Aid's rules for a delivery: its records may come in the grace after the plan's end."""
+        return PlanRules(programme_start=START, grace_days=GRACE, distribution_daily_rp=self.distribution_daily_rp)
+
+    def limits(self) -> Limits:
+        """Funding's: the family's minimum, food and distribution, for its own plan days."""
+        return Limits(
+            programme_start=START, sponsorship_hold_days=HOLD_DAYS, distribution_daily_rp=self.distribution_daily_rp
+        )
+
+
+Programme = tuple[list[Record], list[int], int, Terms]
+
+
 @st.composite
-def programmes(draw: st.DrawFn) -> tuple[list[Record], list[int], int]:
+def programmes(draw: st.DrawFn) -> Programme:
     day = st.integers(0, 40).map(lambda n: START + timedelta(days=n))
     records: list[Record] = []
     for d in range(len(DONORS)):
@@ -83,6 +115,10 @@ def programmes(draw: st.DrawFn) -> tuple[list[Record], list[int], int]:
     for f in range(len(FAMILIES)):
         enrolled[f] = draw(day)
         records.append((enrolled[f], 0, ("enrol", f)))
+    # Some days after the enrolment, often fewer than the fixed 180 (a child soon past the age), or none.
+    until = st.one_of(st.none(), st.integers(1, 240))
+    plan_until = tuple(None if (n := draw(until)) is None else enrolled[f] + timedelta(days=n) for f in enrolled)
+    terms = Terms(draw(st.sampled_from(DISTRIBUTION_COSTS)), plan_until)
     for s in range(draw(st.integers(1, 5))):
         # Across the whole programme: before a plan opens, while it runs, and after it ended.
         f, d = draw(st.integers(0, 1)), draw(st.integers(0, 1))
@@ -104,7 +140,7 @@ def programmes(draw: st.DrawFn) -> tuple[list[Record], list[int], int]:
             records.append((START + timedelta(days=draw(st.integers(0, 120))), 3, ("exit", f)))
     records = fitting(records)
     delays = draw(st.lists(st.integers(0, ENTRY_DELAY), min_size=len(records), max_size=len(records)))
-    return records, delays, draw(st.integers(0, 2**32))
+    return records, delays, draw(st.integers(0, 2**32)), terms
 
 
 def fitting(records: list[Record]) -> list[Record]:
@@ -146,6 +182,8 @@ class City:
     # Whether the latest effective date entered says the records before it are all in: only when
     # they are entered in date order (GENTING_ENTERED_IN_DATE_ORDER); else the entry bound alone.
     in_date_order: bool = True
+    terms: Terms = field(default_factory=Terms)
+    plan_until: dict[UUID, date | None] = field(default_factory=dict)  # the registry's, from the enrolment
 
     def donor(self, donor_id: UUID, facts: list[object]) -> None:
         for e in facts:
@@ -182,7 +220,7 @@ class City:
             self.events.append(event)
             if isinstance(event, AidDelivered):
                 self.pay(family, event)
-            if isinstance(event, AidPlanCompleted | AidPlanClosed):
+            if isinstance(event, AidPlanClosed):  # a completion is followed by its closing
                 closed_on = self.plans[family].closed_on
                 assert closed_on is not None
                 # As funding's closing: what the plan never took goes back no_plan first.
@@ -197,7 +235,13 @@ class City:
             if s.family_id == family and s.is_open and s.sponsored_on is not None and s.taken_by_plan(start, HOLD_DAYS)
         )
         command = PayDelivery(
-            delivered.delivery_id, delivered.plan_id, family, delivered.value_rp, delivered.delivered_on, MEDONO
+            delivered.delivery_id,
+            delivered.plan_id,
+            family,
+            delivered.value_rp,
+            delivered.delivered_on,
+            MEDONO,
+            delivered.distribution_rp,
         )
         draws, unfunded = sponsorships.pay_delivery([(sid, rest) for _, sid, rest in opened], command)
         for d in draws:
@@ -213,8 +257,9 @@ class City:
             self.enrolled_on.get(family),
             family in self.exited,
             self.aid_view.get(family, ()),
-            RULES,
+            self.terms.rules(),
             today,
+            plan_until=self.plan_until.get(family),
         )
         self.plan(family, list(decide(plan, command)))
 
@@ -234,10 +279,13 @@ class City:
     def release_unplanned(self, known: date, family: UUID | None = None) -> None:
         """Funding's hold: what found no plan by `known` goes back (no_plan), each sponsorship as
         its own decision; for one family only when it exits (the exit releases the rest)."""
+        limits = self.terms.limits()
         for sid, s in sorted(self.sponsorships.items()):
             assert s.family_id is not None
             if family is not None and s.family_id != family:
                 continue
+            # As funding's handler: the family's own minimum, and no plan for one with no plan days.
+            enrolled_on, until = self.enrolled_on.get(s.family_id), self.plan_until.get(s.family_id)
             held = sum(
                 x.remaining_rp
                 for x in self.sponsorships.values()
@@ -250,10 +298,11 @@ class City:
                 known,
                 s.family_id in self.plans,
                 held,
-                RULES.minimum_rp,
-                eligible=True,
+                limits.minimum_of(enrolled_on, until),
+                eligible=limits.plan_days_of(enrolled_on, until) > 0,
                 plan_start=self.plan_start(s.family_id),
                 family_money=money,
+                plan_until=until,
             )
             self.give_back(sid, "no_plan", list(sponsorships.decide(s, unplanned)))
 
@@ -275,6 +324,7 @@ class City:
                 self.donor(donor_id, list(donors.decide(self.donors[donor_id], receive)))
             case ("enrol", int(f)):
                 self.enrolled_on[FAMILIES[f]] = on
+                self.plan_until[FAMILIES[f]] = self.terms.plan_until[f]
             case ("sponsor", int(s), int(d), int(f), int(amount)):
                 family, sid = FAMILIES[f], uuid5(NS, f"s{s}")
                 plan = self.plans.get(family, Plan())
@@ -303,9 +353,8 @@ class City:
                 plan = self.plans.get(family, Plan())
                 last = on + timedelta(days=days - 1)
                 delivery = uuid5(family, str(n))
-                record = RecordDelivery(
-                    plan.plan_id or family, delivery, on, last, value, ITEMS, on, today, "k", DELIVERY_RULES
-                )
+                rules = self.terms.delivery_rules()
+                record = RecordDelivery(plan.plan_id or family, delivery, on, last, value, ITEMS, on, today, "k", rules)
                 self.plan(family, list(decide(plan, record)))
             case ("exit", int(f)):
                 family = FAMILIES[f]
@@ -381,7 +430,14 @@ def entry_order(records: list[Record], days: list[date], seed: int) -> list[int]
     return order
 
 
-def run(records: list[Record], delays: list[int] | None, seed: int, *, in_date_order: bool = False) -> City:
+def run(
+    records: list[Record],
+    delays: list[int] | None,
+    seed: int,
+    *,
+    in_date_order: bool = False,
+    terms: Terms | None = None,
+) -> City:
     """Enter the records, each on its day (`delays` None) or that many days late (`entry_days`).
     In date order, or (`in_date_order` False) in a random order across dates that keeps each
     book's (`entry_order`). The clock steps every day before that day's entries."""
@@ -395,7 +451,7 @@ def run(records: list[Record], delays: list[int] | None, seed: int, *, in_date_o
             assert days[i] - records[i][0] <= timedelta(days=ENTRY_DELAY)
     else:
         order = entry_order(records, days, seed)
-    city = City(in_date_order=in_date_order)
+    city = City(in_date_order=in_date_order, terms=terms or Terms())
     pending = list(order)
     today = START
     while today <= END:
@@ -427,12 +483,10 @@ def unfunded_rp(city: City) -> int:
 
 @settings(max_examples=400, deadline=None)
 @given(programmes(), st.booleans())
-def test_a_programme_entered_late_keeps_its_money_whole(
-    programme: tuple[list[Record], list[int], int], in_date_order: bool
-) -> None:
-    records, delays, seed = programme
-    on_their_days = run(records, None, seed, in_date_order=in_date_order)
-    late = run(records, delays, seed, in_date_order=in_date_order)
+def test_a_programme_entered_late_keeps_its_money_whole(programme: Programme, in_date_order: bool) -> None:
+    records, delays, seed, terms = programme
+    on_their_days = run(records, None, seed, in_date_order=in_date_order, terms=terms)
+    late = run(records, delays, seed, in_date_order=in_date_order, terms=terms)
     # (a) the same final state as entry on the day
     assert final_state(late) == final_state(on_their_days)
     city = late
@@ -442,10 +496,17 @@ def test_a_programme_entered_late_keeps_its_money_whole(
         assert s.drawn_rp + s.released_rp == s.amount_rp
     for d in city.donors.values():
         assert d.allocated_rp == sum(s.drawn_rp for s in city.sponsorships.values() if s.donor_id == d.donor_id)
-    # (c) delivered_rp = drawn_rp + unfunded_rp
-    delivered = sum(e.value_rp for e in city.events if isinstance(e, AidDelivered))
+    # (c) delivered food + distribution = drawn_rp + unfunded_rp, and the distribution part alone
+    delivered = [e for e in city.events if isinstance(e, AidDelivered)]
     drawn = sum(s.drawn_rp for s in city.sponsorships.values())
-    assert delivered == drawn + unfunded_rp(city)
+    assert sum(e.value_rp + e.distribution_rp for e in delivered) == drawn + unfunded_rp(city)
+    unfunded = [e for e in city.events if isinstance(e, DeliveryUnfunded)]
+    drawn_distribution = sum(e.distribution_rp for e in city.events if isinstance(e, SponsorshipDrawn))
+    assert sum(e.distribution_rp for e in delivered) == drawn_distribution + sum(
+        e.unfunded_distribution_rp for e in unfunded
+    )
+    if terms.distribution_daily_rp == 0:
+        assert drawn_distribution == 0
     # (d) the city's totals (counted from the events, as reporting does) equal the donors' statements
     received = sum(e.amount_rp for e in city.events if isinstance(e, ContributionReceived))
     returned = sum(e.amount_rp for e in city.events if isinstance(e, FundsReturned))

@@ -144,6 +144,9 @@ class ReleaseUnplanned:
     # the money waits only if it reaches the minimum by this sponsorship's hold's end
     # (`shared.held_money.reaching_date`), not merely when it reaches it now.
     family_money: tuple[Held, ...] | None = None
+    # The registry's plan_until (the family's first day no longer planned for): money that reaches
+    # the minimum only on or after it opens no plan at aid, so it does not wait for one.
+    plan_until: date | None = None
 
 
 SponsorshipCommand = Draw | Release | ReleaseUnplanned

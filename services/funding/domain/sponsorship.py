@@ -218,7 +218,10 @@ def _reaches_by(cmd: ReleaseUnplanned, ends: date) -> bool:
     if cmd.family_money is None:
         return cmd.family_held_rp >= cmd.minimum_rp
     reached = reaching_date(cmd.family_money, cmd.minimum_rp, cmd.hold_days)
-    return reached is not None and reached <= ends
+    # Reached on or after the family's last planned day, aid opens no plan (its window would end
+    # before it starts): waiting for one would hold the money without end.
+    too_late = reached is not None and cmd.plan_until is not None and reached >= cmd.plan_until
+    return reached is not None and reached <= ends and not too_late
 
 
 def split_delivery(open_remaining: Sequence[tuple[UUID, int]], value_rp: int) -> tuple[list[tuple[UUID, int]], int]:

@@ -4,6 +4,7 @@ from enrolment to plan_until at the daily minimum); without one, the fixed days'
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 from funding_examples import MEDONO, S1, WHO
@@ -47,3 +48,18 @@ class TestFamilyMinimum:
     def test_a_shorter_plan_until_keeps_less_money_waiting(self) -> None:
         soon = ENROLLED + timedelta(days=90)
         assert decide(fold([SPONSORED]), clock(LIMITS.minimum_of(ENROLLED, soon))) == []
+
+
+class TestMoneyAfterTheLastPlannedDay:
+    def test_money_that_reaches_the_minimum_on_or_after_plan_until_does_not_wait_for_a_plan(self) -> None:
+        # Given a family planned for 30 days, sponsored with its whole minimum only on its plan_until
+        until = ENROLLED + timedelta(days=30)
+        late = FamilySponsored(**WHO, amount_rp=HELD, start_date=until, kelurahan_code=MEDONO, sponsored_on=until)
+        state = fold([late])
+        # When funding's clock passes the sponsorship's hold (aid opens no plan: it would end before it starts)
+        command = replace(clock(LIMITS.minimum_of(ENROLLED, until)), family_money=(state.held(),), plan_until=until)
+        events = decide(state, command)
+        # Then the money goes back to its donor rather than being held without end
+        assert [e.reason for e in events if isinstance(e, SponsorshipReleased)] == ["no_plan"]
+        # (before plan_until, the same money waits for the plan aid opens from it)
+        assert decide(state, replace(command, plan_until=until + timedelta(days=1))) == []
