@@ -240,6 +240,22 @@ async def a_sponsored_family(http: httpx.AsyncClient, urls: dict[str, str], data
         return items["items"][0] if items["items"] else None
 
     found = await wait_until(plan, 60, message="the family's plan open")
+    # The donor also repaired the family's house, in kind: its statement shows it apart.
+    repair = {
+        "kind": "house_repair",
+        "description": "atap diperbaiki",
+        "done_on": today.isoformat(),
+        "value_rp": 3_000_000,
+        "source_donor_id": donor_id,
+    }
+    recorded = await http.post(f"{urls['aid']}/plans/{found['plan_id']}/interventions", json=repair, headers=admin)
+    assert recorded.status_code == 201, recorded.text
+
+    async def in_kind_known() -> bool:
+        statement = (await http.get(f"{urls['funding']}/donors/{donor_id}", headers=admin)).json()
+        return bool(statement["in_kind_interventions_rp"] == 3_000_000)
+
+    await wait_until(in_kind_known, 60, message="funding counted the donor's in-kind repair")
     return {
         "family_id": family_id,
         "plan_id": found["plan_id"],
@@ -387,6 +403,9 @@ async def test_the_field_app_offline_and_back(
             )
             await donor.wait_for_selector("text=Tanda terima")
             await donor.wait_for_selector("text=terpakai Rp105.000")
+            # What the donor gave in kind is shown apart from its money.
+            in_kind = donor.locator(".row", has_text="Bantuan natura")
+            assert "Rp3.000.000" in await in_kind.inner_text()
             coverage = donor.locator("svg[role='img']")
             assert "7 dari" in (await coverage.get_attribute("aria-label") or "")
             assert await donor.evaluate(TOO_WIDE) == []

@@ -387,6 +387,16 @@ function Progress() {
 
 // -- donor --------------------------------------------------------------------------------
 
+// The donor's money as the statement gives it; what paid distribution (bringing the food, where the
+// city pays it) and what the donor gave in kind are shown apart, and only when there is any.
+function donorFigures(s) {
+  const rows = [["Dijanjikan", s.pledged_rp], ["Diterima", s.received_rp], ["Dialokasikan", s.allocated_rp], ["Terpakai", s.drawn_rp]];
+  if (s.drawn_distribution_rp) rows.push(["… untuk makanan", s.drawn_rp - s.drawn_distribution_rp], ["… untuk distribusi", s.drawn_distribution_rp]);
+  rows.push(["Tersedia", s.available_rp]);
+  if (s.in_kind_interventions_rp) rows.push(["Bantuan natura (intervensi)", s.in_kind_interventions_rp]);
+  return rows;
+}
+
 function Donor() {
   const id = session.value.claims.donor_id;
   const statement = useData(`/funding/donors/${id}`);
@@ -395,7 +405,7 @@ function Donor() {
   // One render when both answers are in: the page does not jump as each arrives (layout shift).
   if (statement.loading || families.loading) return html`<h2>Orang tua asuh</h2><p class="muted" role="status">Memuat…</p>`;
   return html`<h2>Orang tua asuh</h2>
-    ${s && html`<dl class="card">${[["Dijanjikan", s.pledged_rp], ["Diterima", s.received_rp], ["Dialokasikan", s.allocated_rp], ["Terpakai", s.drawn_rp], ["Tersedia", s.available_rp]].map(([t, n]) => html`<div class="row"><dt style="flex:1">${t}</dt><dd><strong>${rupiah(n)}</strong></dd></div>`)}</dl>`}
+    ${s && html`<dl class="card">${donorFigures(s).map(([t, n]) => html`<div class="row"><dt style="flex:1">${t}</dt><dd><strong>${rupiah(n)}</strong></dd></div>`)}</dl>`}
     ${statement.error && html`<p class="error">${statement.error}</p>`}
     <h2>Keluarga asuh</h2>
     ${(families.data?.items || []).map((f) => html`<article class="card"><h3>Keluarga ${f.family_id.slice(0, 8)}</h3><p>${PLAN[f.plan_status] || f.plan_status || "-"} · ${f.days_covered ?? 0} hari · ${f.confirmed_deliveries ?? 0}/${f.deliveries ?? 0} pengantaran dikonfirmasi</p><${Coverage} family=${f} /><p class="muted">Dari Anda: ${rupiah(f.your_sponsored_rp)} · terpakai ${rupiah(f.your_drawn_rp)}</p></article>`)}
